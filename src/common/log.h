@@ -1,0 +1,25 @@
+// One spdlog logger per component ("config", "vrrp", "check", "ipvs", "daemon").
+// Every line names its instance: log lines are written as "[VI_1] message".
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <string>
+
+namespace vigil::log {
+
+struct Options {
+  bool console = true;  // stderr; otherwise syslog (daemon facility)
+  spdlog::level::level_enum level = spdlog::level::info;
+  std::string ident = "vigild";  // syslog ident
+};
+
+// Installs the sinks for every component logger, existing and future. Call once at startup;
+// before it is called, loggers write to stderr at info level.
+void setup(const Options& options);
+
+// The logger of `component`, created on first use with the sinks from setup().
+std::shared_ptr<spdlog::logger> get(const std::string& component);
+
+}  // namespace vigil::log
