@@ -1,0 +1,352 @@
+// global_defs, and the top-level blocks of keepalived that vigil accepts without implementing.
+#include <array>
+
+#include "config/sections.h"
+
+namespace vigil::config {
+namespace {
+
+using G = GlobalDefs;
+
+void script_user(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 2)) return;
+  g.script_user = RunAs{line.tokens[1].text, line.tokens.size() > 2 ? line.tokens[2].text : ""};
+}
+
+void notification_email(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 0, 0)) return;
+  ctx.value_block(line, [&](const LogicalLine& item) {
+    if (item.tokens.size() > 1) {
+      ctx.error(item.tokens[1], "one email address per line in 'notification_email'");
+    }
+    g.notification_email.push_back(item.tokens[0].text);
+  });
+}
+
+void smtp_server(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 2)) return;
+  auto address = ctx.address(line, 1);
+  if (!address) return;
+  g.smtp_server = *address;
+  if (line.tokens.size() > 2) {
+    if (auto port = ctx.port(line, 2)) g.smtp_server_port = *port;
+  }
+}
+
+template <auto Member>
+void mcast_group(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  auto address = ctx.address(line, 1);
+  if (!address) return;
+  bool want_v4 = Member == &G::vrrp_mcast_group4;
+  if (address->is_v4() != want_v4 || !address->is_multicast()) {
+    ctx.error(line.tokens[1], "'" + line.keyword() + "': " + line.tokens[1].text +
+                                  " is not an IPv" + (want_v4 ? "4" : "6") + " multicast address");
+    return;
+  }
+  g.*Member = *address;
+}
+
+void dynamic_interfaces(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 0, 1)) return;
+  if (line.tokens.size() > 1 && line.tokens[1].text != "allow_if_changes") {
+    ctx.error(line.tokens[1], "'dynamic_interfaces': expected 'allow_if_changes'");
+    return;
+  }
+  g.dynamic_interfaces = true;
+}
+
+// FIFO_NAME [username [groupname]]
+template <auto Member>
+void fifo(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 3)) return;
+  auto& target = (g.*Member).has_value() ? *(g.*Member) : (g.*Member).emplace();
+  target.path = line.tokens[1].text;
+  target.run_as = RunAs{line.tokens.size() > 2 ? line.tokens[2].text : "",
+                        line.tokens.size() > 3 ? line.tokens[3].text : ""};
+}
+
+// STRING|QUOTED_STRING [username [groupname]]: the script is the first token only.
+template <auto Member>
+void fifo_script(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 3)) return;
+  Command cmd;
+  cmd.loc = line.tokens[1].loc;
+  cmd.text = line.tokens[1].text;
+  if (!split_command_line(cmd.text, cmd.argv) || cmd.argv.empty()) {
+    ctx.error(line.tokens[1], "'" + line.keyword() + "': cannot split command line");
+    return;
+  }
+  auto& target = (g.*Member).has_value() ? *(g.*Member) : (g.*Member).emplace();
+  target.script = std::move(cmd);
+  if (line.tokens.size() > 2) {
+    target.run_as = RunAs{line.tokens[2].text, line.tokens.size() > 3 ? line.tokens[3].text : ""};
+  }
+}
+
+void lvs_sync_daemon(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1)) return;
+  LvsSyncDaemon sync;
+  sync.loc = line.loc();
+  sync.interface = line.tokens[1].text;
+  bool ok = true;
+  for (size_t i = 2; i < line.tokens.size(); ++i) {
+    const std::string& option = line.tokens[i].text;
+    bool has_value = i + 1 < line.tokens.size();
+    if (option == "id" && has_value) {
+      if (auto v = ctx.integer(line, ++i, 0, 255)) {
+        sync.sync_id = static_cast<uint8_t>(*v);
+        sync.sync_id_set = true;
+      } else {
+        ok = false;
+      }
+    } else if (option == "maxlen" && has_value) {
+      if (auto v = ctx.integer(line, ++i, 1, 65535 - 20 - 8)) {
+        sync.max_length = static_cast<uint16_t>(*v);
+      } else {
+        ok = false;
+      }
+    } else if (option == "port" && has_value) {
+      if (auto v = ctx.integer(line, ++i, 1, 65535)) {
+        sync.port = static_cast<uint16_t>(*v);
+      } else {
+        ok = false;
+      }
+    } else if (option == "ttl" && has_value) {
+      if (auto v = ctx.integer(line, ++i, 1, 255)) {
+        sync.ttl = static_cast<uint8_t>(*v);
+      } else {
+        ok = false;
+      }
+    } else if (option == "group" && has_value) {
+      if (auto v = ctx.address(line, ++i); v && v->is_multicast()) {
+        sync.group = *v;
+      } else {
+        if (v) ctx.error(line.tokens[i], "'lvs_sync_daemon': group must be a multicast address");
+        ok = false;
+      }
+    } else if (option == "inst" && has_value) {
+      sync.vrrp_instance = line.tokens[++i].text;
+    } else if (i == 2 && option != "id" && option != "maxlen" && option != "port" &&
+               option != "ttl" && option != "group" && option != "inst") {
+      sync.vrrp_instance = option;  // the [inst] keyword is optional
+    } else {
+      ctx.error(line.tokens[i],
+                "'lvs_sync_daemon': unexpected '" + option +
+                    "' (options: inst NAME, id N, maxlen N, port N, ttl N, group IP)");
+      ok = false;
+    }
+  }
+  if (ok) g.lvs_sync_daemon = std::move(sync);
+}
+
+void lvs_timeouts(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 2)) return;
+  LvsTimeouts timeouts;
+  bool ok = true;
+  for (size_t i = 1; i < line.tokens.size(); i += 2) {
+    const std::string& which = line.tokens[i].text;
+    std::optional<uint32_t>* slot = which == "tcp"      ? &timeouts.tcp
+                                    : which == "tcpfin" ? &timeouts.tcpfin
+                                    : which == "udp"    ? &timeouts.udp
+                                                        : nullptr;
+    if (slot == nullptr || i + 1 >= line.tokens.size()) {
+      ctx.error(line.tokens[i], "'lvs_timeouts': expected 'tcp SECS', 'tcpfin SECS' or 'udp SECS'");
+      ok = false;
+      break;
+    }
+    // The kernel keeps these in jiffies in an int: at most INT_MAX / HZ seconds.
+    if (auto v = ctx.integer(line, i + 1, 1, 86400 * 31)) {
+      *slot = static_cast<uint32_t>(*v);
+    } else {
+      ok = false;
+    }
+  }
+  if (ok) g.lvs_timeouts = timeouts;
+}
+
+void lvs_flush_on_stop(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 0, 1)) return;
+  if (line.tokens.size() > 1 && line.tokens[1].text != "VS") {
+    ctx.error(line.tokens[1], "'lvs_flush_on_stop': expected nothing or 'VS'");
+    return;
+  }
+  g.lvs_flush_on_stop = true;
+  g.lvs_flush_on_stop_vs_only = line.tokens.size() > 1;
+}
+
+void nice_value(Context& ctx, const LogicalLine& line, std::optional<int>& slot) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  if (auto v = ctx.integer(line, 1, -20, 19)) slot = static_cast<int>(*v);
+}
+
+constexpr int64_t kDay = 86400 * kSecond;
+
+const Keyword<G> kGlobalDefs[] = {
+    {"router_id", set_text<&G::router_id>},
+    {"script_user", script_user},
+    {"enable_script_security", set_flag<&G::enable_script_security>},
+    {"notification_email", notification_email},
+    {"notification_email_from", set_text<&G::notification_email_from>},
+    {"smtp_server", smtp_server},
+    {"smtp_helo_name", set_text<&G::smtp_helo_name>},
+    {"smtp_connect_timeout", set_seconds<&G::smtp_connect_timeout, kSecond, 3600 * kSecond>},
+    {"smtp_alert", set_flag<&G::smtp_alert>},
+    {"smtp_alert_vrrp", set_flag<&G::smtp_alert_vrrp>},
+    {"smtp_alert_checker", set_flag<&G::smtp_alert_checker>},
+    {"no_email_faults", set_flag<&G::no_email_faults>},
+    {"checker_log_all_failures", set_flag<&G::checker_log_all_failures>},
+    {"vrrp_version", set_integer<&G::vrrp_version, 2, 3>},
+    {"vrrp_mcast_group4", mcast_group<&G::vrrp_mcast_group4>},
+    {"vrrp_mcast_group6", mcast_group<&G::vrrp_mcast_group6>},
+    {"default_interface", set_text<&G::default_interface>},
+    {"vrrp_garp_master_delay", set_seconds<&G::vrrp_garp_master_delay, 0, kDay>},
+    {"vrrp_garp_master_repeat", set_integer<&G::vrrp_garp_master_repeat, 1, 10000>},
+    {"vrrp_garp_master_refresh", set_seconds<&G::vrrp_garp_master_refresh, 0, kDay>},
+    {"vrrp_garp_master_refresh_repeat", set_integer<&G::vrrp_garp_master_refresh_repeat, 1, 10000>},
+    {"vrrp_garp_lower_prio_delay", set_seconds<&G::vrrp_garp_lower_prio_delay, 0, kDay>},
+    {"vrrp_garp_lower_prio_repeat", set_integer<&G::vrrp_garp_lower_prio_repeat, 1, 10000>},
+    {"vrrp_garp_interval", set_seconds<&G::vrrp_garp_interval, 0, kSecond>},
+    {"vrrp_gna_interval", set_seconds<&G::vrrp_gna_interval, 0, kSecond>},
+    {"vrrp_min_garp", set_flag<&G::vrrp_min_garp>},
+    {"vrrp_lower_prio_no_advert", set_flag<&G::vrrp_lower_prio_no_advert>},
+    {"vrrp_higher_prio_send_advert", set_flag<&G::vrrp_higher_prio_send_advert>},
+    {"vrrp_strict", set_flag<&G::vrrp_strict>},
+    {"vrrp_check_unicast_src", set_flag<&G::vrrp_check_unicast_src>},
+    {"vrrp_skip_check_adv_addr", set_flag<&G::vrrp_skip_check_adv_addr>},
+    {"vrrp_notify_priority_changes", set_flag<&G::vrrp_notify_priority_changes>},
+    {"vrrp_startup_delay", set_seconds<&G::vrrp_startup_delay, 0, 3600 * kSecond>},
+    {"log_unknown_vrids", set_flag<&G::log_unknown_vrids>},
+    {"vrrp_priority",
+     [](Context& c, const LogicalLine& l, G& g) { nice_value(c, l, g.vrrp_priority); }},
+    {"checker_priority",
+     [](Context& c, const LogicalLine& l, G& g) { nice_value(c, l, g.checker_priority); }},
+    {"vrrp_rt_priority", set_integer<&G::vrrp_rt_priority, 1, 99>},
+    {"checker_rt_priority", set_integer<&G::checker_rt_priority, 1, 99>},
+    {"vrrp_no_swap", set_flag<&G::vrrp_no_swap>},
+    {"checker_no_swap", set_flag<&G::checker_no_swap>},
+    {"dynamic_interfaces", dynamic_interfaces},
+    {"notify_fifo", fifo<&G::notify_fifo>},
+    {"notify_fifo_script", fifo_script<&G::notify_fifo>},
+    {"vrrp_notify_fifo", fifo<&G::vrrp_notify_fifo>},
+    {"vrrp_notify_fifo_script", fifo_script<&G::vrrp_notify_fifo>},
+    {"lvs_notify_fifo", fifo<&G::lvs_notify_fifo>},
+    {"lvs_notify_fifo_script", fifo_script<&G::lvs_notify_fifo>},
+    {"lvs_sync_daemon", lvs_sync_daemon},
+    {"lvs_timeouts", lvs_timeouts},
+    {"lvs_flush", set_flag<&G::lvs_flush>},
+    {"lvs_flush_on_stop", lvs_flush_on_stop},
+    {"instance", set_text<&G::instance>},
+    {"net_namespace", set_text<&G::net_namespace>},
+    {"child_wait_time", set_seconds<&G::child_wait_time, 0, 3600 * kSecond>},
+    // keepalived keywords accepted without effect (warned about).
+    {"tmp_config_directory"},
+    {"config_save_dir"},
+    {"process_names"},
+    {"process_name"},
+    {"vrrp_process_name"},
+    {"checker_process_name"},
+    {"bfd_process_name"},
+    {"startup_script"},
+    {"startup_script_timeout"},
+    {"shutdown_script"},
+    {"shutdown_script_timeout"},
+    {"vrrp_down_timer_adverts"},
+    {"vrrp_garp_extra_if"},
+    {"nftables"},
+    {"nftables_priority"},
+    {"nftables_counters"},
+    {"nftables_ifindex"},
+    {"nftables_ipvs"},
+    {"nftables_ipvs_priority"},
+    {"nftables_ipvs_start_fwmark"},
+    {"vrrp_iptables"},
+    {"vrrp_ipsets"},
+    {"disable_local_igmp"},
+    {"max_auto_priority"},
+    {"min_auto_priority_delay"},
+    {"bfd_priority"},
+    {"bfd_no_swap"},
+    {"vrrp_cpu_affinity"},
+    {"checker_cpu_affinity"},
+    {"bfd_cpu_affinity"},
+    {"bfd_rt_priority"},
+    {"vrrp_rlimit_rttime"},
+    {"checker_rlimit_rttime"},
+    {"bfd_rlimit_rttime"},
+    {"snmp_socket"},
+    {"enable_snmp_vrrp"},
+    {"enable_snmp_checker"},
+    {"enable_snmp_rfc"},
+    {"enable_snmp_rfcv2"},
+    {"enable_snmp_rfcv3"},
+    {"enable_snmp_keepalived"},
+    {"enable_traps"},
+    {"enable_dbus"},
+    {"dbus_service_name"},
+    {"fifo_write_vrrp_states_on_reload"},
+    {"vrrp_netlink_cmd_rcv_bufs"},
+    {"vrrp_netlink_cmd_rcv_bufs_force"},
+    {"vrrp_netlink_monitor_rcv_bufs"},
+    {"vrrp_netlink_monitor_rcv_bufs_force"},
+    {"lvs_netlink_cmd_rcv_bufs"},
+    {"lvs_netlink_cmd_rcv_bufs_force"},
+    {"lvs_netlink_monitor_rcv_bufs"},
+    {"lvs_netlink_monitor_rcv_bufs_force"},
+    {"process_monitor_rcv_bufs"},
+    {"process_monitor_rcv_bufs_force"},
+    {"vrrp_rx_bufs_policy"},
+    {"vrrp_rx_bufs_multiplier"},
+    {"rs_init_notifies"},
+    {"no_checker_emails"},
+    {"umask"},
+    {"vmac_prefix"},
+    {"vmac_addr_prefix"},
+    {"net_namespace_ipvs"},
+    {"namespace_with_ipsets"},
+    {"use_pid_dir"},
+    {"linkbeat_use_polling"},
+    {"random_seed"},
+    {"reload_check_config"},
+    {"reload_file"},
+    {"reload_repeat"},
+    {"reload_time_file"},
+    {"data_use_instance"},
+    {"include_check"},
+};
+
+void global_defs(Context& ctx, const LogicalLine& line, Config& config) {
+  if (!ctx.arg_count(line, 0, 0)) return;
+  ctx.block(line, kGlobalDefs, config.global);
+}
+
+// net_namespace and friends may also appear at the top level in older configs.
+const Keyword<Config> kTopLevel[] = {
+    {"global_defs", global_defs},
+    // keepalived top-level blocks that vigil does not implement yet.
+    {"linkbeat_interfaces"},
+    {"static_track_group"},
+    {"static_ipaddress"},
+    {"static_routes"},
+    {"static_rules"},
+    {"vrrp_track_process"},
+    {"track_process"},
+    {"bfd_instance"},
+    {"garp_group"},
+};
+
+}  // namespace
+
+std::span<const Keyword<Config>> global_top_level_keywords() {
+  return kTopLevel;
+}
+
+void finish_global(Config& config, Context& /*ctx*/) {
+  auto& g = config.global;
+  if (!g.smtp_alert_vrrp) g.smtp_alert_vrrp = g.smtp_alert;
+  if (!g.smtp_alert_checker) g.smtp_alert_checker = g.smtp_alert;
+  if (!g.vrrp_garp_lower_prio_delay) g.vrrp_garp_lower_prio_delay = g.vrrp_garp_master_delay;
+  if (!g.vrrp_garp_lower_prio_repeat) g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
+}
+
+}  // namespace vigil::config

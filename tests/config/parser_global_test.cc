@@ -1,0 +1,199 @@
+#include <gtest/gtest.h>
+
+#include "config/json.h"
+#include "test_util.h"
+
+namespace vigil::config {
+namespace {
+
+using testing::errors;
+using testing::parse;
+using testing::parse_ok;
+using testing::warnings;
+using Strings = std::vector<std::string>;
+
+TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
+  std::unique_ptr<Parsed> p;
+  const auto& g = parse_ok(p, "global_defs {\n}\n").global;
+  EXPECT_EQ(g.vrrp_version, 2);
+  EXPECT_EQ(g.vrrp_mcast_group4.to_string(), "224.0.0.18");
+  EXPECT_EQ(g.vrrp_mcast_group6.to_string(), "ff02::12");
+  EXPECT_EQ(g.vrrp_garp_master_delay, 5s);
+  EXPECT_EQ(g.vrrp_garp_master_repeat, 5U);
+  EXPECT_EQ(g.vrrp_garp_master_refresh, 0s);
+  EXPECT_EQ(g.vrrp_garp_lower_prio_delay, 5s);
+  EXPECT_EQ(g.vrrp_garp_lower_prio_repeat, 5U);
+  EXPECT_EQ(g.smtp_connect_timeout, 30s);
+  EXPECT_FALSE(g.lvs_flush);
+  EXPECT_FALSE(g.enable_script_security);
+}
+
+TEST(GlobalDefs, ReadsEveryImplementedKeyword) {
+  std::unique_ptr<Parsed> p;
+  const auto& g = parse_ok(p, R"(global_defs {
+  router_id LVS_1
+  script_user nobody nogroup
+  enable_script_security
+  notification_email {
+    ops@example.com
+    oncall@example.com
+  }
+  notification_email_from lb@example.com
+  smtp_server 192.0.2.25 2525
+  smtp_connect_timeout 12.5
+  smtp_alert on
+  smtp_alert_vrrp no
+  vrrp_version 3
+  vrrp_mcast_group4 224.0.0.19
+  vrrp_garp_master_delay 10
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_refresh 60
+  vrrp_garp_interval 0.001
+  vrrp_strict
+  vrrp_rt_priority 50
+  vrrp_priority -5
+  lvs_sync_daemon eth1 VI_1 id 7 maxlen 1472 port 8849 ttl 2 group 224.0.0.82
+  lvs_timeouts tcp 900 udp 300
+  lvs_flush
+  lvs_flush_on_stop VS
+  vrrp_notify_fifo /run/vigil.fifo
+  vrrp_notify_fifo_script "/usr/bin/logger -t vrrp" root
+}
+)")
+                      .global;
+  EXPECT_EQ(g.router_id, "LVS_1");
+  ASSERT_TRUE(g.script_user);
+  EXPECT_EQ(g.script_user->user, "nobody");
+  EXPECT_EQ(g.script_user->group, "nogroup");
+  EXPECT_TRUE(g.enable_script_security);
+  EXPECT_EQ(g.notification_email, (Strings{"ops@example.com", "oncall@example.com"}));
+  EXPECT_EQ(g.smtp_server->to_string(), "192.0.2.25");
+  EXPECT_EQ(g.smtp_server_port, 2525);
+  EXPECT_EQ(g.smtp_connect_timeout, 12500ms);
+  EXPECT_TRUE(g.smtp_alert);
+  EXPECT_EQ(g.smtp_alert_vrrp, false);
+  EXPECT_EQ(g.smtp_alert_checker, true);
+  EXPECT_EQ(g.vrrp_version, 3);
+  EXPECT_EQ(g.vrrp_mcast_group4.to_string(), "224.0.0.19");
+  EXPECT_EQ(g.vrrp_garp_master_delay, 10s);
+  EXPECT_EQ(g.vrrp_garp_lower_prio_delay, 10s);
+  EXPECT_EQ(g.vrrp_garp_master_repeat, 3U);
+  EXPECT_EQ(g.vrrp_garp_master_refresh, 60s);
+  EXPECT_EQ(g.vrrp_garp_interval, 1ms);
+  EXPECT_TRUE(g.vrrp_strict);
+  EXPECT_EQ(g.vrrp_rt_priority, 50);
+  EXPECT_EQ(g.vrrp_priority, -5);
+  ASSERT_TRUE(g.lvs_sync_daemon);
+  EXPECT_EQ(g.lvs_sync_daemon->interface, "eth1");
+  EXPECT_EQ(g.lvs_sync_daemon->vrrp_instance, "VI_1");
+  EXPECT_EQ(g.lvs_sync_daemon->sync_id, 7);
+  EXPECT_EQ(g.lvs_sync_daemon->max_length, 1472);
+  EXPECT_EQ(g.lvs_sync_daemon->port, 8849);
+  EXPECT_EQ(g.lvs_sync_daemon->ttl, 2);
+  EXPECT_EQ(g.lvs_sync_daemon->group->to_string(), "224.0.0.82");
+  ASSERT_TRUE(g.lvs_timeouts);
+  EXPECT_EQ(g.lvs_timeouts->tcp, 900U);
+  EXPECT_FALSE(g.lvs_timeouts->tcpfin);
+  EXPECT_EQ(g.lvs_timeouts->udp, 300U);
+  EXPECT_TRUE(g.lvs_flush);
+  EXPECT_TRUE(g.lvs_flush_on_stop);
+  EXPECT_TRUE(g.lvs_flush_on_stop_vs_only);
+  ASSERT_TRUE(g.vrrp_notify_fifo);
+  EXPECT_EQ(g.vrrp_notify_fifo->path, "/run/vigil.fifo");
+  ASSERT_TRUE(g.vrrp_notify_fifo->script);
+  EXPECT_EQ(g.vrrp_notify_fifo->script->argv, (Strings{"/usr/bin/logger", "-t", "vrrp"}));
+  EXPECT_EQ(g.vrrp_notify_fifo->run_as.user, "root");
+}
+
+struct ErrorCase {
+  const char* what;
+  const char* body;  // inside global_defs, starting on line 2
+  Strings expected;
+};
+
+class GlobalDefsErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(GlobalDefsErrors, ReportsAtTheToken) {
+  auto p = parse(std::string("global_defs {\n") + GetParam().body + "\n}\n");
+  EXPECT_EQ(errors(*p), GetParam().expected) << GetParam().what;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, GlobalDefsErrors,
+    ::testing::Values(
+        ErrorCase{
+            "version range", "vrrp_version 4", {"2:14: 'vrrp_version': 4 is out of range [2, 3]"}},
+        ErrorCase{"not a number",
+                  "vrrp_garp_master_repeat x",
+                  {"2:25: 'vrrp_garp_master_repeat': 'x' is not an integer"}},
+        ErrorCase{"bad seconds",
+                  "vrrp_garp_master_delay 1.2.3",
+                  {"2:24: 'vrrp_garp_master_delay': '1.2.3' is not a time in seconds (at most 6 "
+                   "decimals)"}},
+        ErrorCase{"bad boolean",
+                  "smtp_alert maybe",
+                  {"2:12: 'smtp_alert': 'maybe' is not one of on|off|true|false|yes|no"}},
+        ErrorCase{
+            "too many arguments", "router_id a b", {"2:13: 'router_id' takes 1 argument, got 2"}},
+        ErrorCase{"missing argument", "router_id", {"2:1: 'router_id' takes 1 argument, got 0"}},
+        ErrorCase{"not multicast",
+                  "vrrp_mcast_group4 10.0.0.1",
+                  {"2:19: 'vrrp_mcast_group4': 10.0.0.1 is not an IPv4 multicast address"}},
+        ErrorCase{"wrong family",
+                  "vrrp_mcast_group6 224.0.0.18",
+                  {"2:19: 'vrrp_mcast_group6': 224.0.0.18 is not an IPv6 multicast address"}},
+        ErrorCase{"bad address",
+                  "smtp_server 10.0.0.300",
+                  {"2:13: 'smtp_server': '10.0.0.300' is not an IP address"}},
+        ErrorCase{"did you mean",
+                  "routr_id x",
+                  {"2:1: unknown keyword 'routr_id'; did you mean 'router_id'?"}},
+        ErrorCase{"no suggestion", "frobnicate", {"2:1: unknown keyword 'frobnicate'"}},
+        ErrorCase{"lvs_timeouts word",
+                  "lvs_timeouts tcp 1 sctp 2",
+                  {"2:20: 'lvs_timeouts': expected 'tcp SECS', 'tcpfin SECS' or 'udp SECS'"}},
+        ErrorCase{"sync group not multicast",
+                  "lvs_sync_daemon eth0 VI_1 group 10.1.1.1",
+                  {"2:33: 'lvs_sync_daemon': group must be a multicast address"}},
+        ErrorCase{"two emails on a line",
+                  "notification_email {\na@b c@d\n}",
+                  {"3:5: one email address per line in 'notification_email'"}},
+        ErrorCase{"every error reported",
+                  "vrrp_version 9\nrouter_id\nvrrp_strict maybe",
+                  {"2:14: 'vrrp_version': 9 is out of range [2, 3]",
+                   "3:1: 'router_id' takes 1 argument, got 0",
+                   "4:13: 'vrrp_strict': 'maybe' is not one of on|off|true|false|yes|no"}}));
+
+TEST(GlobalDefs, UnimplementedKeepalivedKeywordWarns) {
+  auto p = parse("global_defs {\n  enable_snmp_vrrp\n  vrrp_iptables\n}\n");
+  EXPECT_TRUE(p->ok());
+  EXPECT_EQ(
+      warnings(*p),
+      (Strings{"2:3: 'enable_snmp_vrrp' is a keepalived keyword vigil does not implement yet: "
+               "accepted, has no effect",
+               "3:3: 'vrrp_iptables' is a keepalived keyword vigil does not implement yet: "
+               "accepted, has no effect"}));
+}
+
+TEST(Structure, BlockErrors) {
+  EXPECT_EQ(errors(*parse("global_defs\nrouter_id x\n")),
+            (Strings{"1:1: 'global_defs' needs a '{' block", "2:1: unknown keyword 'router_id'"}));
+  EXPECT_EQ(errors(*parse("global_defs {\nrouter_id x\n")),
+            (Strings{"1:1: block of 'global_defs' is not closed: missing '}'"}));
+  EXPECT_EQ(errors(*parse("}\n")), (Strings{"1:1: unexpected '}'"}));
+  // An unknown block is skipped whole: its contents are not reported again.
+  EXPECT_EQ(errors(*parse("bogus_block {\n  a { b }\n  c\n}\nglobal_defs {\n}\n")),
+            (Strings{"1:1: unknown keyword 'bogus_block'"}));
+}
+
+TEST(Json, DumpsResolvedDefaults) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(p, "global_defs {\n router_id r1\n vrrp_garp_interval 0.25\n}\n");
+  auto text = to_json_text(config);
+  EXPECT_NE(text.find("\"router_id\": \"r1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"vrrp_garp_interval\": 0.25"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"vrrp_garp_lower_prio_delay\": 5"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace vigil::config
