@@ -1,0 +1,40 @@
+// vigild: the vigil daemon.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/config_check.h"
+#include "daemon/options.h"
+
+namespace {
+constexpr const char* kVersion = VIGIL_VERSION;
+}
+
+int main(int argc, char** argv) {
+  using namespace vigil::daemon;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = parse_daemon_options(args);
+  if (!options) {
+    std::cerr << "vigild: " << options.error().message << "\n" << daemon_usage();
+    return kConfigCannotRun;
+  }
+  if (options->show_help) {
+    std::cout << daemon_usage();
+    return 0;
+  }
+  if (options->show_version) {
+    std::cout << "vigild " << kVersion << "\n";
+    return 0;
+  }
+  ConfigCheckRequest request{
+      .file = options->config_file.empty() ? default_config_file() : options->config_file,
+      .config_id = options->config_id.empty() ? short_host_name() : options->config_id,
+      .dump_json = options->dump_config,
+  };
+  if (options->config_test || options->dump_config) {
+    return run_config_check(request, std::cout, std::cerr);
+  }
+  std::cerr << "vigild: running the daemon is not available in this build yet; use -t to check a "
+               "configuration or --dump-config to see how vigil reads it\n";
+  return kConfigCannotRun;
+}

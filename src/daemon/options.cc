@@ -1,0 +1,80 @@
+#include "daemon/options.h"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <sstream>
+
+namespace vigil::daemon {
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description describe(DaemonOptions& o) {
+  po::options_description desc("vigild options (keepalived's flags where they mean the same)");
+  desc.add_options()(
+      "use-file,f", po::value(&o.config_file)->value_name("FILE"),
+      "configuration file (default /etc/vigil/vigil.conf, else /etc/keepalived/keepalived.conf)")(
+      "config-id,i", po::value(&o.config_id)->value_name("ID"),
+      "configuration id for @ID lines (default: short host name)")(
+      "config-test,t", po::bool_switch(&o.config_test),
+      "check the configuration and exit: 0 ok, 4 cannot read it, 5 errors")(
+      "dump-config", po::bool_switch(&o.dump_config),
+      "print the configuration as vigil understood it, as JSON, and exit")(
+      "dont-fork,n", po::bool_switch(&o.dont_fork), "stay in the foreground")(
+      "log-console,l", po::bool_switch(&o.log_console), "log to the console instead of syslog")(
+      "log-detail,D", po::bool_switch(&o.log_detail), "detailed (debug) logging")(
+      "vrrp,P", po::bool_switch(&o.vrrp_only), "run only the VRRP side")(
+      "check,C", po::bool_switch(&o.checkers_only), "run only the checkers and IPVS side")(
+      "dont-release-vrrp,V", po::bool_switch(&o.dont_release_vrrp),
+      "leave virtual addresses in place on stop")("dont-release-ipvs,I",
+                                                  po::bool_switch(&o.dont_release_ipvs),
+                                                  "leave IPVS services in place on stop")(
+      "pid,p", po::value(&o.pid_file)->value_name("FILE"), "pid file")(
+      "version,v", po::bool_switch(&o.show_version), "print the version and exit")(
+      "help,h", po::bool_switch(&o.show_help), "print this help and exit");
+  return desc;
+}
+
+}  // namespace
+
+Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args) {
+  DaemonOptions options;
+  auto desc = describe(options);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Error{e.what()};
+  }
+  if (options.vrrp_only && options.checkers_only) {
+    return Error{"-P (VRRP only) and -C (checkers only) exclude each other"};
+  }
+  return options;
+}
+
+std::string daemon_usage() {
+  DaemonOptions scratch;
+  std::ostringstream out;
+  out << "Usage: vigild [OPTIONS]\n" << describe(scratch);
+  return out.str();
+}
+
+std::string default_config_file() {
+  for (const char* candidate : {"/etc/vigil/vigil.conf", "/etc/keepalived/keepalived.conf"}) {
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+  }
+  return "/etc/vigil/vigil.conf";
+}
+
+std::string short_host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  std::string host(name);
+  return host.substr(0, host.find('.'));
+}
+
+}  // namespace vigil::daemon

@@ -1,0 +1,58 @@
+// vigilctl: vigil's control and status command line.
+//
+//   vigilctl check-config [-f FILE] [-i ID]   validate a configuration (exit codes as vigild -t)
+//   vigilctl dump-config  [-f FILE] [-i ID]   print it as vigil understood it, as JSON
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/config_check.h"
+#include "daemon/options.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: vigilctl COMMAND [OPTIONS]\n"
+    "Commands:\n"
+    "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
+    "                                  5 errors); every problem is printed as file:line:col\n"
+    "  dump-config  [-f FILE] [-i ID]  print the configuration as vigil understood it (JSON)\n"
+    "  version                         print the version\n"
+    "Options:\n"
+    "  -f FILE  configuration file (default /etc/vigil/vigil.conf, else\n"
+    "           /etc/keepalived/keepalived.conf)\n"
+    "  -i ID    configuration id for @ID lines (default: short host name)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vigil::daemon;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  if (command == "version") {
+    std::cout << "vigilctl " << VIGIL_VERSION << "\n";
+    return 0;
+  }
+  if (command != "check-config" && command != "dump-config") {
+    std::cerr << "vigilctl: unknown command '" << command << "'\n" << kUsage;
+    return 2;
+  }
+  ConfigCheckRequest request{.dump_json = command == "dump-config"};
+  for (size_t i = 1; i < args.size(); ++i) {
+    if ((args[i] == "-f" || args[i] == "-i") && i + 1 < args.size()) {
+      (args[i] == "-f" ? request.file : request.config_id) = args[i + 1];
+      ++i;
+    } else {
+      std::cerr << "vigilctl " << command << ": unexpected argument '" << args[i] << "'\n"
+                << kUsage;
+      return 2;
+    }
+  }
+  if (request.file.empty()) request.file = default_config_file();
+  if (request.config_id.empty()) request.config_id = short_host_name();
+  return run_config_check(request, std::cout, std::cerr);
+}

@@ -1,0 +1,55 @@
+#include "daemon/options.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "daemon/config_check.h"
+
+namespace vigil::daemon {
+namespace {
+
+TEST(DaemonOptions, TakesKeepalivedFlags) {
+  auto o = parse_daemon_options(
+      {"-f", "/etc/k.conf", "-n", "-l", "-D", "-i", "lb1", "-p", "/run/v.pid", "-P", "-t"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->config_file, "/etc/k.conf");
+  EXPECT_TRUE(o->dont_fork);
+  EXPECT_TRUE(o->log_console);
+  EXPECT_TRUE(o->log_detail);
+  EXPECT_EQ(o->config_id, "lb1");
+  EXPECT_EQ(o->pid_file, "/run/v.pid");
+  EXPECT_TRUE(o->vrrp_only);
+  EXPECT_TRUE(o->config_test);
+  EXPECT_FALSE(o->checkers_only);
+}
+
+TEST(DaemonOptions, LongForms) {
+  auto o = parse_daemon_options({"--use-file=/x.conf", "--dont-fork", "--log-console",
+                                 "--config-id", "lb2", "--dump-config", "--check"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->config_file, "/x.conf");
+  EXPECT_EQ(o->config_id, "lb2");
+  EXPECT_TRUE(o->dump_config);
+  EXPECT_TRUE(o->checkers_only);
+}
+
+TEST(DaemonOptions, RejectsUnknownAndConflictingFlags) {
+  auto unknown = parse_daemon_options({"--frobnicate"});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("frobnicate"), std::string::npos);
+  auto both = parse_daemon_options({"-P", "-C"});
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message.find("-P"), std::string::npos);
+  EXPECT_FALSE(parse_daemon_options({"-f"}));
+}
+
+TEST(ConfigCheck, MissingFileCannotRun) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_config_check({.file = "/nonexistent/vigil.conf"}, out, err), kConfigCannotRun);
+  EXPECT_NE(err.str().find("/nonexistent/vigil.conf: cannot read configuration file"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::daemon
