@@ -204,7 +204,7 @@ struct KernelInfo {
 };
 
 std::string to_string(Protocol protocol);
-std::string to_string(ForwardingMethod method);  // ipvsadm's words: Masq, Route, Tunnel, ...
+std::string to_string(ForwardingMethod method);  // masq, route, tunnel, local, bypass
 std::string to_string(TunnelType type);
 std::string to_string(SyncDaemonState state);
 // "TCP 10.0.0.1:80", "UDP [2001:db8::1]:53", "FWM 1", "FWM 1 IPv6".

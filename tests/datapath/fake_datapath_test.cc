@@ -56,6 +56,9 @@ TEST(FakeDatapath, FollowsTheKernelsErrorRules) {
   EXPECT_EQ(kernel.sent(), ops.size());
   EXPECT_EQ(kernel.failed(), ops.size() - 2);
   EXPECT_EQ(kernel.sent(OperationKind::kAddDestination), 6U);
+  EXPECT_EQ(kernel.applied(OperationKind::kAddDestination), 1U);
+  EXPECT_EQ(kernel.applied(OperationKind::kAddService), 1U);
+  EXPECT_EQ(kernel.applied(OperationKind::kEditService), 0U);
 }
 
 TEST(FakeDatapath, MixedFamilyDestinationsNeedTunnel) {

@@ -45,7 +45,11 @@ class FakeDatapath final : public datapath::Datapath {
       journal_.push_back(operation);
       int error = injected_failure(operation);
       if (error == 0) error = std::visit([this](const auto& op) { return execute(op); }, operation);
-      if (error != 0) ++failed_;
+      if (error != 0) {
+        ++failed_;
+      } else {
+        ++applied_[static_cast<size_t>(datapath::kind(operation))];
+      }
       results.push_back(error == 0 ? datapath::OpResult{}
                                    : datapath::OpResult{error, std::strerror(error)});
     }
@@ -117,11 +121,16 @@ class FakeDatapath final : public datapath::Datapath {
     return total;
   }
   [[nodiscard]] size_t failed() const { return failed_; }
+  // Operations that succeeded and changed the table, by kind.
+  [[nodiscard]] size_t applied(datapath::OperationKind kind) const {
+    return applied_[static_cast<size_t>(kind)];
+  }
   [[nodiscard]] size_t dumps() const { return dumps_; }
   // Every operation received, in order.
   [[nodiscard]] const std::vector<datapath::Operation>& journal() const { return journal_; }
   void reset_counts() {
     sent_ = {};
+    applied_ = {};
     failed_ = 0;
     dumps_ = 0;
     journal_.clear();
@@ -241,6 +250,7 @@ class FakeDatapath final : public datapath::Datapath {
                                .udp = std::chrono::seconds(300)};
   std::vector<Failure> failures_;
   std::array<size_t, datapath::kOperationKinds> sent_{};
+  std::array<size_t, datapath::kOperationKinds> applied_{};
   size_t failed_ = 0;
   size_t dumps_ = 0;
   std::vector<datapath::Operation> journal_;
