@@ -1,0 +1,407 @@
+#include "vrrp/state_machine.h"
+
+#include <cassert>
+
+#include "common/log.h"
+
+namespace vigil::vrrp {
+namespace {
+
+spdlog::logger& logger() {
+  static const auto instance = log::get("vrrp");
+  return *instance;
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+}  // namespace
+
+Duration skew_time(uint8_t version, uint8_t priority, Duration master_adver_interval) {
+  const int64_t weight = 256 - int64_t{priority};
+  if (version == 2) {
+    // RFC 3768 §6.1: (256 - Priority) / 256 seconds.
+    return Duration{weight * std::chrono::microseconds(std::chrono::seconds(1)).count() / 256};
+  }
+  // RFC 5798 §6.1: ((256 - Priority) * Master_Adver_Interval) / 256.
+  return Duration{weight * master_adver_interval.count() / 256};
+}
+
+Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval) {
+  // RFC 5798 §6.1 / RFC 3768 §6.1: (3 * Master_Adver_Interval) + Skew_Time.
+  return 3 * master_adver_interval + skew_time(version, priority, master_adver_interval);
+}
+
+std::string_view to_string(State state) {
+  switch (state) {
+    case State::kInitialize:
+      return "INIT";
+    case State::kBackup:
+      return "BACKUP";
+    case State::kMaster:
+      return "MASTER";
+    case State::kFault:
+      return "FAULT";
+    case State::kCount:
+      break;
+  }
+  return "?";
+}
+
+std::string_view to_string(TransitionReason reason) {
+  switch (reason) {
+    case TransitionReason::kStartup:
+      return "startup";
+    case TransitionReason::kAddressOwner:
+      return "address owner";
+    case TransitionReason::kMasterDownTimer:
+      return "master down timer expired";
+    case TransitionReason::kHigherPriorityAdvert:
+      return "higher priority advert";
+    case TransitionReason::kPreemptDelayExpired:
+      return "preempt delay expired";
+    case TransitionReason::kShutdown:
+      return "shutdown";
+    case TransitionReason::kFault:
+      return "fault";
+    case TransitionReason::kFaultCleared:
+      return "fault cleared";
+    case TransitionReason::kSyncGroup:
+      return "sync group";
+  }
+  return "?";
+}
+
+std::string_view to_string(TimerKind timer) {
+  switch (timer) {
+    case TimerKind::kAdver:
+      return "Adver_Timer";
+    case TimerKind::kMasterDown:
+      return "Master_Down_Timer";
+    case TimerKind::kPreemptDelay:
+      return "preempt delay";
+    case TimerKind::kCount:
+      break;
+  }
+  return "?";
+}
+
+std::string to_string(const Action& action) {
+  return std::visit(
+      Overloaded{
+          [](const SendAdvert& a) { return fmt::format("SendAdvert(priority {})", a.priority); },
+          [](const SetTimer& a) {
+            return fmt::format("SetTimer({} at {} us)", to_string(a.timer),
+                               a.at.time_since_epoch().count());
+          },
+          [](const CancelTimer& a) { return fmt::format("CancelTimer({})", to_string(a.timer)); },
+          [](const AddVips&) { return std::string("AddVips"); },
+          [](const SendGratuitous&) { return std::string("SendGratuitous"); },
+          [](const RemoveVips&) { return std::string("RemoveVips"); },
+          [](const Notify& a) {
+            return fmt::format("Notify({} -> {}, {})", to_string(a.from), to_string(a.to),
+                               to_string(a.reason));
+          },
+      },
+      action);
+}
+
+StateMachine::StateMachine(InstanceConfig config)
+    : config_(std::move(config)),
+      priority_(config_.priority),
+      master_adver_interval_(config_.advert_interval) {
+  assert(config_.version == 2 || config_.version == 3);
+  assert(config_.priority >= 1);
+  assert(config_.advert_interval > Duration::zero());
+}
+
+Duration StateMachine::skew_time() const {
+  return vrrp::skew_time(config_.version, priority_, master_adver_interval_);
+}
+
+Duration StateMachine::master_down_interval() const {
+  return vrrp::master_down_interval(config_.version, priority_, master_adver_interval_);
+}
+
+Actions StateMachine::handle(const Event& event, TimePoint now) {
+  Actions out;
+  std::visit([&](const auto& e) { on(e, now, out); }, event);
+  return out;
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+void StateMachine::on(const Startup&, TimePoint now, Actions& out) {
+  if (state_ != State::kInitialize) return;
+  if (in_fault()) {
+    transition(State::kFault, own_fault_ ? TransitionReason::kFault : TransitionReason::kSyncGroup,
+               out);
+    return;
+  }
+  start(TransitionReason::kStartup, now, out);
+}
+
+void StateMachine::on(const Shutdown&, TimePoint, Actions& out) {
+  switch (state_) {
+    case State::kInitialize:
+      return;
+    case State::kMaster:
+      // RFC 5798 §6.4.3: cancel Adver_Timer, send an advert with priority 0.
+      cancel_all_timers(out);
+      out.emplace_back(SendAdvert{kStopPriority});
+      out.emplace_back(RemoveVips{});
+      break;
+    case State::kBackup:
+    case State::kFault:
+      // RFC 5798 §6.4.2: cancel Master_Down_Timer.
+      cancel_all_timers(out);
+      break;
+    case State::kCount:
+      assert(false);
+  }
+  last_master_priority_.reset();
+  transition(State::kInitialize, TransitionReason::kShutdown, out);
+}
+
+void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out) {
+  if (advert.source == config_.primary_address) {
+    // Our own advert looped back; answering it would re-assert against ourselves forever.
+    ++own_adverts_ignored_;
+    return;
+  }
+  if (state_ == State::kBackup) {
+    // RFC 5798 §6.4.2
+    if (advert.priority == kStopPriority) {
+      // The master is leaving: take over after Skew_Time only.
+      last_master_priority_.reset();
+      set_timer(TimerKind::kMasterDown, now + skew_time(), out);
+      return;
+    }
+    if (!config_.preempt || advert.priority >= priority_ || preempt_delay_active(now)) {
+      last_master_priority_ = advert.priority;
+      restart_master_down(advert, now, out);
+      return;
+    }
+    // Preempting a lower-priority master: discard the advert and let Master_Down_Timer run out.
+    logger().debug("[{}] discarding advert from {} with lower priority {} (ours {})", config_.name,
+                   advert.source.to_string(), advert.priority, priority_);
+    return;
+  }
+  if (state_ == State::kMaster) {
+    // RFC 5798 §6.4.3
+    if (advert.priority == kStopPriority) {
+      send_advert_and_rearm(now, out);
+      return;
+    }
+    const bool other_wins =
+        advert.priority > priority_ ||
+        (advert.priority == priority_ && advert.source > config_.primary_address);
+    if (other_wins) {
+      if (config_.version == 3) master_adver_interval_ = advert.max_advert_interval;
+      last_master_priority_ = advert.priority;
+      step_down(TransitionReason::kHigherPriorityAdvert, now, out,
+                fmt::format("{} priority {}", advert.source.to_string(), advert.priority));
+      return;
+    }
+    // RFC 5798 says discard; like keepalived we re-assert at once so that the other master
+    // (which would otherwise wait for our next Adver_Timer) hears us and backs off now.
+    logger().info("[{}] advert from {} with lower priority {} (ours {}): re-asserting",
+                  config_.name, advert.source.to_string(), advert.priority, priority_);
+    send_advert_and_rearm(now, out);
+  }
+  // Initialize and Fault ignore adverts.
+}
+
+void StateMachine::on(const MasterDownTimerExpired&, TimePoint now, Actions& out) {
+  if (!take_expired(TimerKind::kMasterDown, now)) return;
+  if (state_ != State::kBackup) return;
+  become_master(TransitionReason::kMasterDownTimer, now, out);
+}
+
+void StateMachine::on(const AdverTimerExpired&, TimePoint now, Actions& out) {
+  if (!take_expired(TimerKind::kAdver, now)) return;
+  if (state_ != State::kMaster) return;
+  send_advert_and_rearm(now, out);
+}
+
+void StateMachine::on(const PreemptDelayExpired&, TimePoint now, Actions& out) {
+  if (!take_expired(TimerKind::kPreemptDelay, now)) return;
+  if (state_ != State::kBackup || !config_.preempt) return;
+  // The delay held back a preemption: a lower-priority master is still advertising.
+  if (last_master_priority_ && *last_master_priority_ < priority_)
+    become_master(TransitionReason::kPreemptDelayExpired, now, out);
+}
+
+void StateMachine::on(const FaultRaised&, TimePoint, Actions& out) {
+  const bool was = in_fault();
+  own_fault_ = true;
+  if (!was) enter_fault(TransitionReason::kFault, out);
+}
+
+void StateMachine::on(const FaultCleared&, TimePoint now, Actions& out) {
+  if (!own_fault_) return;
+  own_fault_ = false;
+  if (!in_fault()) leave_fault(TransitionReason::kFaultCleared, now, out);
+}
+
+void StateMachine::on(const PriorityChanged& change, TimePoint, Actions&) {
+  if (config_.is_owner() || change.priority == priority_) return;
+  assert(change.priority >= 1 && change.priority < kOwnerPriority);
+  logger().info("[{}] priority {} -> {}", config_.name, priority_, change.priority);
+  // Takes effect in the next advert and the next Master_Down_Interval; a backup that now
+  // outranks the master discards its adverts and takes over when Master_Down_Timer runs out.
+  priority_ = change.priority;
+}
+
+void StateMachine::on(const GroupFault&, TimePoint, Actions& out) {
+  const bool was = in_fault();
+  group_fault_ = true;
+  if (!was) enter_fault(TransitionReason::kSyncGroup, out);
+}
+
+void StateMachine::on(const GroupFaultCleared&, TimePoint now, Actions& out) {
+  if (!group_fault_) return;
+  group_fault_ = false;
+  if (!in_fault()) leave_fault(TransitionReason::kSyncGroup, now, out);
+}
+
+void StateMachine::on(const GroupMaster&, TimePoint now, Actions& out) {
+  if (state_ == State::kBackup) become_master(TransitionReason::kSyncGroup, now, out);
+}
+
+void StateMachine::on(const GroupBackup&, TimePoint now, Actions& out) {
+  if (state_ == State::kMaster) step_down(TransitionReason::kSyncGroup, now, out);
+}
+
+// ---- transitions ----------------------------------------------------------------------------
+
+void StateMachine::start(TransitionReason reason, TimePoint now, Actions& out) {
+  // RFC 5798 §6.4.1
+  master_adver_interval_ = config_.advert_interval;
+  last_master_priority_.reset();
+  if (config_.is_owner()) {
+    become_master(reason == TransitionReason::kStartup ? TransitionReason::kAddressOwner : reason,
+                  now, out);
+    return;
+  }
+  // keepalived: preempt_delay holds back preemption after startup and after a fault.
+  if (config_.preempt && config_.preempt_delay > Duration::zero())
+    set_timer(TimerKind::kPreemptDelay, now + config_.preempt_delay, out);
+  // Even with `state MASTER` a non-owner first listens for a full Master_Down_Interval.
+  become_backup(reason, now, out);
+}
+
+void StateMachine::become_master(TransitionReason reason, TimePoint now, Actions& out) {
+  // RFC 5798 §6.4.1 / §6.4.2: send an advert, announce the addresses, arm Adver_Timer.
+  cancel_timer(TimerKind::kMasterDown, out);
+  cancel_timer(TimerKind::kPreemptDelay, out);
+  out.emplace_back(SendAdvert{priority_});
+  out.emplace_back(AddVips{});
+  out.emplace_back(SendGratuitous{});
+  set_timer(TimerKind::kAdver, now + config_.advert_interval, out);
+  last_master_priority_.reset();
+  transition(State::kMaster, reason, out);
+}
+
+void StateMachine::step_down(TransitionReason reason, TimePoint now, Actions& out,
+                             std::string_view detail) {
+  // RFC 5798 §6.4.3: cancel Adver_Timer, set Master_Down_Timer, transition to Backup.
+  cancel_timer(TimerKind::kAdver, out);
+  out.emplace_back(RemoveVips{});
+  set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
+  transition(State::kBackup, reason, out, detail);
+}
+
+void StateMachine::become_backup(TransitionReason reason, TimePoint now, Actions& out) {
+  set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
+  transition(State::kBackup, reason, out);
+}
+
+void StateMachine::enter_fault(TransitionReason reason, Actions& out) {
+  switch (state_) {
+    case State::kInitialize:
+      return;  // Startup will go straight to Fault
+    case State::kMaster:
+      // Tell the backups now, so they take over after Skew_Time instead of Master_Down_Interval.
+      cancel_all_timers(out);
+      out.emplace_back(SendAdvert{kStopPriority});
+      out.emplace_back(RemoveVips{});
+      break;
+    case State::kBackup:
+      cancel_all_timers(out);
+      break;
+    case State::kFault:
+    case State::kCount:
+      assert(false);
+  }
+  last_master_priority_.reset();
+  transition(State::kFault, reason, out);
+}
+
+void StateMachine::leave_fault(TransitionReason reason, TimePoint now, Actions& out) {
+  if (state_ != State::kFault) return;  // still in Initialize: Startup decides
+  start(reason, now, out);
+}
+
+void StateMachine::send_advert_and_rearm(TimePoint now, Actions& out) {
+  out.emplace_back(SendAdvert{priority_});
+  set_timer(TimerKind::kAdver, now + config_.advert_interval, out);
+}
+
+void StateMachine::restart_master_down(const AdvertReceived& advert, TimePoint now, Actions& out) {
+  // RFC 5798 §6.4.2: v3 adopts the master's interval; v2 intervals were checked to be equal.
+  if (config_.version == 3 && advert.max_advert_interval > Duration::zero())
+    master_adver_interval_ = advert.max_advert_interval;
+  set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
+}
+
+void StateMachine::cancel_all_timers(Actions& out) {
+  cancel_timer(TimerKind::kAdver, out);
+  cancel_timer(TimerKind::kMasterDown, out);
+  cancel_timer(TimerKind::kPreemptDelay, out);
+}
+
+void StateMachine::set_timer(TimerKind timer, TimePoint at, Actions& out) {
+  deadlines_[static_cast<size_t>(timer)] = at;
+  out.emplace_back(SetTimer{timer, at});
+}
+
+void StateMachine::cancel_timer(TimerKind timer, Actions& out) {
+  auto& deadline = deadlines_[static_cast<size_t>(timer)];
+  if (!deadline) return;
+  deadline.reset();
+  out.emplace_back(CancelTimer{timer});
+}
+
+bool StateMachine::take_expired(TimerKind timer, TimePoint now) {
+  auto& deadline = deadlines_[static_cast<size_t>(timer)];
+  // A stale expiry (cancelled or re-armed later) is ignored.
+  if (!deadline || now < *deadline) return false;
+  deadline.reset();
+  return true;
+}
+
+bool StateMachine::preempt_delay_active(TimePoint now) const {
+  const auto& deadline = deadlines_[static_cast<size_t>(TimerKind::kPreemptDelay)];
+  return deadline && now < *deadline;
+}
+
+void StateMachine::transition(State to, TransitionReason reason, Actions& out,
+                              std::string_view detail) {
+  const State from = state_;
+  assert(from != to);
+  state_ = to;
+  ++entered_[static_cast<size_t>(to)];
+  if (detail.empty()) {
+    logger().info("[{}] {} -> {} ({})", config_.name, to_string(from), to_string(to),
+                  to_string(reason));
+  } else {
+    logger().info("[{}] {} -> {} ({}: {})", config_.name, to_string(from), to_string(to),
+                  to_string(reason), detail);
+  }
+  out.emplace_back(Notify{from, to, reason});
+}
+
+}  // namespace vigil::vrrp

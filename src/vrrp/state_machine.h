@@ -1,0 +1,205 @@
+// The VRRP state machine of RFC 5798 §6.4 (Initialize, Backup, Master) plus Fault for tracking,
+// with keepalived's additions (preempt_delay, re-asserting against lower-priority masters, sync
+// group commands). Pure: handle(event, now) returns the actions for the caller to carry out; the
+// machine never reads a clock or owns a timer. Timers are deadlines the caller arms and reports
+// back as *TimerExpired events.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "common/time.h"
+#include "vrrp/instance_config.h"
+
+namespace vigil::vrrp {
+
+// ---- RFC 5798 §6.1 timer formulas ------------------------------------------------------------
+//
+// Computed in microseconds and truncated toward zero. For v2 the RFC 3768 formula
+// (256 - Priority) / 256 s is exact to the microsecond only when 256 - Priority is a multiple of
+// 4; e.g. priority 100 gives 609375 us exactly, priority 101 gives 605468 us (605468.75
+// truncated). For v3 the RFC states Skew_Time in centiseconds; we keep microseconds instead of
+// rounding to whole centiseconds (priority 100 at 1 s: 609375 us, not 600 ms), as keepalived
+// does, so small intervals keep their skew.
+
+// v2: (256 - priority) / 256 s. v3: ((256 - priority) * Master_Adver_Interval) / 256.
+Duration skew_time(uint8_t version, uint8_t priority, Duration master_adver_interval);
+
+// 3 * Master_Adver_Interval + Skew_Time.
+Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval);
+
+// ---- states, events, actions -----------------------------------------------------------------
+
+enum class State : uint8_t { kInitialize, kBackup, kMaster, kFault, kCount };
+inline constexpr size_t kStateCount = static_cast<size_t>(State::kCount);
+// keepalived's names: "INIT", "BACKUP", "MASTER", "FAULT".
+std::string_view to_string(State state);
+
+enum class TransitionReason : uint8_t {
+  kStartup,               // Initialize -> Backup
+  kAddressOwner,          // Initialize/Fault -> Master at priority 255 (RFC 5798 §6.4.1)
+  kMasterDownTimer,       // Backup -> Master (RFC 5798 §6.4.2)
+  kHigherPriorityAdvert,  // Master -> Backup (RFC 5798 §6.4.3)
+  kPreemptDelayExpired,   // Backup -> Master: a lower-priority master was seen during the delay
+  kShutdown,              // any -> Initialize (RFC 5798 §6.4.2, §6.4.3)
+  kFault,                 // a tracked object with weight 0 failed
+  kFaultCleared,          // Fault -> Backup/Master
+  kSyncGroup,             // a sync group member moved and this one follows
+};
+std::string_view to_string(TransitionReason reason);
+
+struct Startup {};
+struct Shutdown {};
+// An advert that passed the codec's checks (RFC 5798 §7.1).
+struct AdvertReceived {
+  uint8_t priority = 0;
+  Duration max_advert_interval{0};  // v3: adopted by a backup; v2: equals ours (codec checked)
+  IpAddress source;                 // the sender's primary address
+};
+struct MasterDownTimerExpired {};
+struct AdverTimerExpired {};
+struct PreemptDelayExpired {};
+// The instance's own tracked objects (weight 0) failed / all recovered.
+struct FaultRaised {};
+struct FaultCleared {};
+// Tracking moved the effective priority (already clamped to 1-254; ignored for owners).
+struct PriorityChanged {
+  uint8_t priority = 0;
+};
+// Sync group commands (see sync_group.h): follow another member.
+struct GroupFault {};
+struct GroupFaultCleared {};
+struct GroupMaster {};
+struct GroupBackup {};
+
+using Event =
+    std::variant<Startup, Shutdown, AdvertReceived, MasterDownTimerExpired, AdverTimerExpired,
+                 PreemptDelayExpired, FaultRaised, FaultCleared, PriorityChanged, GroupFault,
+                 GroupFaultCleared, GroupMaster, GroupBackup>;
+
+enum class TimerKind : uint8_t { kAdver, kMasterDown, kPreemptDelay, kCount };
+std::string_view to_string(TimerKind timer);
+
+struct SendAdvert {
+  uint8_t priority = 0;
+  bool operator==(const SendAdvert&) const = default;
+};
+struct SetTimer {
+  TimerKind timer{};
+  TimePoint at{};
+  bool operator==(const SetTimer&) const = default;
+};
+struct CancelTimer {
+  TimerKind timer{};
+  bool operator==(const CancelTimer&) const = default;
+};
+// Add the virtual addresses to their interfaces.
+struct AddVips {
+  bool operator==(const AddVips&) const = default;
+};
+// Announce the virtual addresses: gratuitous ARP (IPv4) or unsolicited NA (IPv6), with the
+// configured repeat and delay.
+struct SendGratuitous {
+  bool operator==(const SendGratuitous&) const = default;
+};
+struct RemoveVips {
+  bool operator==(const RemoveVips&) const = default;
+};
+struct Notify {
+  State from{};
+  State to{};
+  TransitionReason reason{};
+  bool operator==(const Notify&) const = default;
+};
+
+using Action =
+    std::variant<SendAdvert, SetTimer, CancelTimer, AddVips, SendGratuitous, RemoveVips, Notify>;
+std::string to_string(const Action& action);
+
+using Actions = std::vector<Action>;
+
+// ---- the machine ---------------------------------------------------------------------------
+
+class StateMachine {
+ public:
+  explicit StateMachine(InstanceConfig config);
+
+  // Feeds one event at time `now`; returns what the caller must do, in order.
+  Actions handle(const Event& event, TimePoint now);
+
+  [[nodiscard]] State state() const { return state_; }
+  [[nodiscard]] const InstanceConfig& config() const { return config_; }
+  [[nodiscard]] const std::string& name() const { return config_.name; }
+  // Base priority moved by tracking; 255 for an owner.
+  [[nodiscard]] uint8_t priority() const { return priority_; }
+  // RFC 5798 §6.1: the interval the backup expects from the master (v3: the master's).
+  [[nodiscard]] Duration master_adver_interval() const { return master_adver_interval_; }
+  [[nodiscard]] Duration skew_time() const;
+  [[nodiscard]] Duration master_down_interval() const;
+  [[nodiscard]] std::optional<TimePoint> deadline(TimerKind timer) const {
+    return deadlines_[static_cast<size_t>(timer)];
+  }
+  [[nodiscard]] bool in_fault() const { return own_fault_ || group_fault_; }
+  // Times this instance entered each state.
+  [[nodiscard]] uint64_t entered(State state) const { return entered_[static_cast<size_t>(state)]; }
+  // Adverts ignored because they came from our own primary address (looped back).
+  [[nodiscard]] uint64_t own_adverts_ignored() const { return own_adverts_ignored_; }
+
+ private:
+  void on(const Startup&, TimePoint now, Actions& out);
+  void on(const Shutdown&, TimePoint now, Actions& out);
+  void on(const AdvertReceived& advert, TimePoint now, Actions& out);
+  void on(const MasterDownTimerExpired&, TimePoint now, Actions& out);
+  void on(const AdverTimerExpired&, TimePoint now, Actions& out);
+  void on(const PreemptDelayExpired&, TimePoint now, Actions& out);
+  void on(const FaultRaised&, TimePoint now, Actions& out);
+  void on(const FaultCleared&, TimePoint now, Actions& out);
+  void on(const PriorityChanged& change, TimePoint now, Actions& out);
+  void on(const GroupFault&, TimePoint now, Actions& out);
+  void on(const GroupFaultCleared&, TimePoint now, Actions& out);
+  void on(const GroupMaster&, TimePoint now, Actions& out);
+  void on(const GroupBackup&, TimePoint now, Actions& out);
+
+  // Leaving Initialize or Fault: the owner becomes master at once, others wait as backup.
+  void start(TransitionReason reason, TimePoint now, Actions& out);
+  void become_master(TransitionReason reason, TimePoint now, Actions& out);
+  void become_backup(TransitionReason reason, TimePoint now, Actions& out);
+  // Master -> Backup.
+  void step_down(TransitionReason reason, TimePoint now, Actions& out,
+                 std::string_view detail = {});
+  void enter_fault(TransitionReason reason, Actions& out);
+  void leave_fault(TransitionReason reason, TimePoint now, Actions& out);
+  void send_advert_and_rearm(TimePoint now, Actions& out);
+  void cancel_all_timers(Actions& out);
+  // Backup: the master is alive; restart Master_Down_Timer, adopting its interval (v3).
+  void restart_master_down(const AdvertReceived& advert, TimePoint now, Actions& out);
+
+  void set_timer(TimerKind timer, TimePoint at, Actions& out);
+  void cancel_timer(TimerKind timer, Actions& out);
+  // True (and clears the deadline) when `timer` was armed and is due at `now`.
+  bool take_expired(TimerKind timer, TimePoint now);
+  [[nodiscard]] bool preempt_delay_active(TimePoint now) const;
+
+  // The one place where the state changes: logs "from -> to (reason)", counts, notifies.
+  void transition(State to, TransitionReason reason, Actions& out, std::string_view detail = {});
+
+  InstanceConfig config_;
+  State state_ = State::kInitialize;
+  uint8_t priority_;
+  Duration master_adver_interval_;
+  bool own_fault_ = false;
+  bool group_fault_ = false;
+  // Priority of the last master heard while in Backup (for preempt_delay expiry).
+  std::optional<uint8_t> last_master_priority_;
+  std::array<std::optional<TimePoint>, static_cast<size_t>(TimerKind::kCount)> deadlines_{};
+  std::array<uint64_t, kStateCount> entered_{};
+  uint64_t own_adverts_ignored_ = 0;
+};
+
+}  // namespace vigil::vrrp

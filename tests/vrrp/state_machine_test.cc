@@ -1,0 +1,647 @@
+#include "vrrp/state_machine.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace vigil::vrrp {
+
+// Readable failure output for action lists.
+void PrintTo(const Action& action, std::ostream* os) {
+  *os << to_string(action);
+}
+
+namespace {
+
+IpAddress ip(std::string_view text) {
+  return *IpAddress::parse(text);
+}
+
+constexpr TimePoint kT0{Duration{1'000'000'000}};
+TimePoint at(Duration offset) {
+  return kT0 + offset;
+}
+
+// Skew_Time and Master_Down_Interval for the default instance (priority 100, 1 s):
+// (256 - 100) * 1 s / 256 = 609375 us; 3 s + 609375 us.
+constexpr Duration kSkew100 = 609'375us;
+constexpr Duration kDown100 = 3'609'375us;
+
+InstanceConfig base_config() {
+  return InstanceConfig{
+      .name = "VI_1",
+      .interface = "eth0",
+      .vrid = 51,
+      .priority = 100,
+      .version = 3,
+      .advert_interval = 1s,
+      .primary_address = ip("10.0.0.2"),
+      .virtual_addresses = {{.prefix = *IpPrefix::parse("10.0.0.100/24")}},
+  };
+}
+
+// ---- RFC 5798 §6.1 formulas, to the microsecond ---------------------------------------------
+
+struct TimingCase {
+  uint8_t version;
+  uint8_t priority;
+  Duration master_adver_interval;
+  Duration skew;
+  Duration down;
+};
+
+class VrrpTiming : public ::testing::TestWithParam<TimingCase> {};
+
+TEST_P(VrrpTiming, SkewAndMasterDownInterval) {
+  const auto& c = GetParam();
+  EXPECT_EQ(skew_time(c.version, c.priority, c.master_adver_interval), c.skew);
+  EXPECT_EQ(master_down_interval(c.version, c.priority, c.master_adver_interval), c.down);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rfc5798, VrrpTiming,
+    ::testing::Values(
+        // v2: Skew_Time = (256 - Priority) / 256 s, independent of the interval.
+        TimingCase{2, 100, 1s, 609'375us, 3'609'375us},
+        TimingCase{2, 101, 1s, 605'468us, 3'605'468us},  // 605468.75 truncated
+        TimingCase{2, 254, 1s, 7'812us, 3'007'812us},    // 7812.5 truncated
+        TimingCase{2, 1, 1s, 996'093us, 3'996'093us},    // 996093.75 truncated
+        TimingCase{2, 255, 1s, 3'906us, 3'003'906us},    // 3906.25 truncated
+        TimingCase{2, 100, 3s, 609'375us, 9'609'375us},
+        TimingCase{2, 200, 255s, 218'750us, 765'218'750us},
+        // v3: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
+        TimingCase{3, 100, 1s, 609'375us, 3'609'375us},
+        TimingCase{3, 200, 1s, 218'750us, 3'218'750us},
+        TimingCase{3, 100, 100ms, 60'937us, 360'937us},  // 60937.5 truncated
+        TimingCase{3, 150, 100ms, 41'406us, 341'406us},  // 41406.25 truncated
+        TimingCase{3, 100, 10ms, 6'093us, 36'093us},     // 6093.75 truncated
+        TimingCase{3, 254, 10ms, 78us, 30'078us},        // 78.125 truncated
+        TimingCase{3, 1, 40950ms, 40'790'039us, 163'640'039us},
+        TimingCase{3, 128, 500ms, 250'000us, 1'750'000us}));
+
+// ---- RFC 5798 §6.4 transitions, table-driven -------------------------------------------------
+
+struct Step {
+  Duration at;
+  Event event;
+};
+
+struct TransitionCase {
+  const char* name;
+  std::function<void(InstanceConfig&)> configure;  // edits the base config
+  std::vector<Step> setup;                         // brings the machine to `initial`
+  State initial;
+  Step step;
+  State expected;
+  Actions actions;
+};
+
+// Reaching Master: startup, then Master_Down_Timer runs out.
+const std::vector<Step> kToMaster = {{0us, Startup{}}, {kDown100, MasterDownTimerExpired{}}};
+const std::vector<Step> kToBackup = {{0us, Startup{}}};
+const std::vector<Step> kToFault = {{0us, Startup{}}, {0us, FaultRaised{}}};
+auto keep = [](InstanceConfig&) {};
+
+std::vector<TransitionCase> transition_cases() {
+  return {
+      // §6.4.1 Initialize
+      {.name = "InitStartupNonOwnerWaitsMasterDownInterval",
+       .configure = keep,
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us, Startup{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(kDown100)},
+                   Notify{State::kInitialize, State::kBackup, TransitionReason::kStartup}}},
+      {.name = "InitStartupOwnerBecomesMasterAtOnce",
+       .configure = [](auto& c) { c.priority = 255; },
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us, Startup{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{255}, AddVips{}, SendGratuitous{},
+                   SetTimer{TimerKind::kAdver, at(1s)},
+                   Notify{State::kInitialize, State::kMaster, TransitionReason::kAddressOwner}}},
+      {.name = "InitStartupV3ShortInterval",
+       .configure = [](auto& c) { c.advert_interval = 100ms; },
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us, Startup{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(360'937us)},
+                   Notify{State::kInitialize, State::kBackup, TransitionReason::kStartup}}},
+      {.name = "InitStartupV2Priority101",
+       .configure = [](auto& c) { c.version = 2, c.priority = 101; },
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us, Startup{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(3'605'468us)},
+                   Notify{State::kInitialize, State::kBackup, TransitionReason::kStartup}}},
+      {.name = "InitStartupArmsPreemptDelay",
+       .configure = [](auto& c) { c.preempt_delay = 5s; },
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us, Startup{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kPreemptDelay, at(5s)},
+                   SetTimer{TimerKind::kMasterDown, at(kDown100)},
+                   Notify{State::kInitialize, State::kBackup, TransitionReason::kStartup}}},
+      {.name = "InitStartupNopreemptIgnoresPreemptDelay",
+       .configure = [](auto& c) { c.preempt = false, c.preempt_delay = 5s; },
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us, Startup{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(kDown100)},
+                   Notify{State::kInitialize, State::kBackup, TransitionReason::kStartup}}},
+      {.name = "InitStartupWhileFaultedGoesToFault",
+       .configure = keep,
+       .setup = {{0us, FaultRaised{}}},
+       .initial = State::kInitialize,
+       .step = {1s, Startup{}},
+       .expected = State::kFault,
+       .actions = {Notify{State::kInitialize, State::kFault, TransitionReason::kFault}}},
+      {.name = "InitIgnoresAdverts",
+       .configure = keep,
+       .setup = {},
+       .initial = State::kInitialize,
+       .step = {0us,
+                AdvertReceived{
+                    .priority = 50, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kInitialize,
+       .actions = {}},
+
+      // §6.4.2 Backup
+      {.name = "BackupMasterDownTimerExpiresBecomesMaster",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {kDown100, MasterDownTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, AddVips{}, SendGratuitous{},
+                   SetTimer{TimerKind::kAdver, at(kDown100 + 1s)},
+                   Notify{State::kBackup, State::kMaster, TransitionReason::kMasterDownTimer}}},
+      {.name = "BackupStaleMasterDownExpiryIgnored",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {kDown100 - 1us, MasterDownTimerExpired{}},
+       .expected = State::kBackup,
+       .actions = {}},
+      {.name = "BackupHigherPriorityAdvertRestartsMasterDown",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 150, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kDown100)}}},
+      {.name = "BackupEqualPriorityAdvertRestartsMasterDown",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 100, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kDown100)}}},
+      {.name = "BackupLowerPriorityAdvertDiscardedWhenPreempting",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 99, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {}},
+      {.name = "BackupLowerPriorityAdvertAcceptedWithNopreempt",
+       .configure = [](auto& c) { c.preempt = false; },
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 99, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kDown100)}}},
+      {.name = "BackupV3AdoptsMasterAdverInterval",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       // 3 * 200 ms + (156 * 200 ms) / 256 = 600 ms + 121875 us
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 150, .max_advert_interval = 200ms, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + 721'875us)}}},
+      {.name = "BackupV2KeepsItsInterval",
+       .configure = [](auto& c) { c.version = 2; },
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 150, .max_advert_interval = 2s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kDown100)}}},
+      {.name = "BackupPriorityZeroTakesOverAfterSkewTime",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kSkew100)}}},
+      {.name = "BackupPriorityZeroSkewUsesAdoptedInterval",
+       .configure = keep,
+       .setup = {{0us, Startup{}},
+                 {1s,
+                  AdvertReceived{
+                      .priority = 150, .max_advert_interval = 100ms, .source = ip("10.0.0.1")}}},
+       .initial = State::kBackup,
+       .step = {1100ms,
+                AdvertReceived{
+                    .priority = 0, .max_advert_interval = 100ms, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1100ms + 60'937us)}}},
+      {.name = "BackupOwnAdvertIgnored",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.2")}},
+       .expected = State::kBackup,
+       .actions = {}},
+      {.name = "BackupShutdownCancelsMasterDown",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s, Shutdown{}},
+       .expected = State::kInitialize,
+       .actions = {CancelTimer{TimerKind::kMasterDown},
+                   Notify{State::kBackup, State::kInitialize, TransitionReason::kShutdown}}},
+      {.name = "BackupFaultCancelsTimers",
+       .configure = [](auto& c) { c.preempt_delay = 10s; },
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s, FaultRaised{}},
+       .expected = State::kFault,
+       .actions = {CancelTimer{TimerKind::kMasterDown}, CancelTimer{TimerKind::kPreemptDelay},
+                   Notify{State::kBackup, State::kFault, TransitionReason::kFault}}},
+      {.name = "BackupLowerPriorityAdvertAcceptedDuringPreemptDelay",
+       .configure = [](auto& c) { c.preempt_delay = 10s; },
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 50, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kDown100)}}},
+      {.name = "BackupPreemptDelayExpiryPreemptsLowerMaster",
+       .configure = [](auto& c) { c.preempt_delay = 10s; },
+       .setup =
+           {{0us, Startup{}},
+            {1s,
+             AdvertReceived{.priority = 50, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+            {9s,
+             AdvertReceived{.priority = 50, .max_advert_interval = 1s, .source = ip("10.0.0.1")}}},
+       .initial = State::kBackup,
+       .step = {10s, PreemptDelayExpired{}},
+       .expected = State::kMaster,
+       .actions = {CancelTimer{TimerKind::kMasterDown}, SendAdvert{100}, AddVips{},
+                   SendGratuitous{}, SetTimer{TimerKind::kAdver, at(11s)},
+                   Notify{State::kBackup, State::kMaster, TransitionReason::kPreemptDelayExpired}}},
+      {.name = "BackupPreemptDelayExpiryKeepsHigherMaster",
+       .configure = [](auto& c) { c.preempt_delay = 10s; },
+       .setup = {{0us, Startup{}},
+                 {9s,
+                  AdvertReceived{
+                      .priority = 150, .max_advert_interval = 1s, .source = ip("10.0.0.1")}}},
+       .initial = State::kBackup,
+       .step = {10s, PreemptDelayExpired{}},
+       .expected = State::kBackup,
+       .actions = {}},
+      {.name = "BackupLowerPriorityAdvertDiscardedAfterPreemptDelay",
+       .configure = [](auto& c) { c.preempt_delay = 2s; },
+       .setup = {{0us, Startup{}}, {2s, PreemptDelayExpired{}}},
+       .initial = State::kBackup,
+       .step = {3s,
+                AdvertReceived{
+                    .priority = 50, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {}},
+      {.name = "BackupGroupMasterBecomesMaster",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s, GroupMaster{}},
+       .expected = State::kMaster,
+       .actions = {CancelTimer{TimerKind::kMasterDown}, SendAdvert{100}, AddVips{},
+                   SendGratuitous{}, SetTimer{TimerKind::kAdver, at(2s)},
+                   Notify{State::kBackup, State::kMaster, TransitionReason::kSyncGroup}}},
+      {.name = "BackupIgnoresGroupBackup",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s, GroupBackup{}},
+       .expected = State::kBackup,
+       .actions = {}},
+      {.name = "BackupTrackedPriorityMovesSkew",
+       .configure = keep,
+       .setup = {{0us, Startup{}}, {0us, PriorityChanged{200}}},
+       .initial = State::kBackup,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 250, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + 3'218'750us)}}},
+
+      // §6.4.3 Master
+      {.name = "MasterAdverTimerSendsAndRearms",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {kDown100 + 1s, AdverTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(kDown100 + 2s)}}},
+      {.name = "MasterStaleAdverExpiryIgnored",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {kDown100 + 999ms, AdverTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {}},
+      {.name = "MasterPriorityZeroAdvertAnsweredAtOnce",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)}}},
+      {.name = "MasterHigherPriorityAdvertStepsDown",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 101, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {CancelTimer{TimerKind::kAdver}, RemoveVips{},
+                   SetTimer{TimerKind::kMasterDown, at(4s + kDown100)},
+                   Notify{State::kMaster, State::kBackup,
+                          TransitionReason::kHigherPriorityAdvert}}},
+      {.name = "MasterHigherPriorityAdvertAdoptsIntervalV3",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       // 3 * 500 ms + 156 * 500 ms / 256 = 1.5 s + 304687 us (304687.5 truncated)
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 200, .max_advert_interval = 500ms, .source = ip("10.0.0.1")}},
+       .expected = State::kBackup,
+       .actions = {CancelTimer{TimerKind::kAdver}, RemoveVips{},
+                   SetTimer{TimerKind::kMasterDown, at(4s + 1'804'687us)},
+                   Notify{State::kMaster, State::kBackup,
+                          TransitionReason::kHigherPriorityAdvert}}},
+      {.name = "MasterEqualPriorityHigherAddressStepsDown",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 100, .max_advert_interval = 1s, .source = ip("10.0.0.3")}},
+       .expected = State::kBackup,
+       .actions = {CancelTimer{TimerKind::kAdver}, RemoveVips{},
+                   SetTimer{TimerKind::kMasterDown, at(4s + kDown100)},
+                   Notify{State::kMaster, State::kBackup,
+                          TransitionReason::kHigherPriorityAdvert}}},
+      {.name = "MasterEqualPriorityLowerAddressReasserts",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 100, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)}}},
+      {.name = "MasterLowerPriorityAdvertReasserts",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 99, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)}}},
+      {.name = "MasterOwnAdvertIgnored",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 100, .max_advert_interval = 1s, .source = ip("10.0.0.2")}},
+       .expected = State::kMaster,
+       .actions = {}},
+      {.name = "OwnerReassertsAgainstPriority254",
+       .configure = [](auto& c) { c.priority = 255; },
+       .setup = kToBackup,
+       .initial = State::kMaster,
+       .step = {1s,
+                AdvertReceived{
+                    .priority = 254, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{255}, SetTimer{TimerKind::kAdver, at(2s)}}},
+      {.name = "MasterShutdownSendsPriorityZero",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s, Shutdown{}},
+       .expected = State::kInitialize,
+       .actions = {CancelTimer{TimerKind::kAdver}, SendAdvert{0}, RemoveVips{},
+                   Notify{State::kMaster, State::kInitialize, TransitionReason::kShutdown}}},
+      {.name = "MasterFaultSendsPriorityZero",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s, FaultRaised{}},
+       .expected = State::kFault,
+       .actions = {CancelTimer{TimerKind::kAdver}, SendAdvert{0}, RemoveVips{},
+                   Notify{State::kMaster, State::kFault, TransitionReason::kFault}}},
+      {.name = "MasterGroupBackupStepsDown",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s, GroupBackup{}},
+       .expected = State::kBackup,
+       .actions = {CancelTimer{TimerKind::kAdver}, RemoveVips{},
+                   SetTimer{TimerKind::kMasterDown, at(4s + kDown100)},
+                   Notify{State::kMaster, State::kBackup, TransitionReason::kSyncGroup}}},
+      {.name = "MasterLoweredPriorityAdvertisesIt",
+       .configure = keep,
+       .setup = {{0us, Startup{}}, {kDown100, MasterDownTimerExpired{}}, {4s, PriorityChanged{80}}},
+       .initial = State::kMaster,
+       .step = {kDown100 + 1s, AdverTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{80}, SetTimer{TimerKind::kAdver, at(kDown100 + 2s)}}},
+
+      // Fault
+      {.name = "FaultClearedWaitsAsBackup",
+       .configure = [](auto& c) { c.preempt_delay = 3s; },
+       .setup = kToFault,
+       .initial = State::kFault,
+       .step = {20s, FaultCleared{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kPreemptDelay, at(23s)},
+                   SetTimer{TimerKind::kMasterDown, at(20s + kDown100)},
+                   Notify{State::kFault, State::kBackup, TransitionReason::kFaultCleared}}},
+      {.name = "FaultClearedOwnerBecomesMaster",
+       .configure = [](auto& c) { c.priority = 255; },
+       .setup = kToFault,
+       .initial = State::kFault,
+       .step = {20s, FaultCleared{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{255}, AddVips{}, SendGratuitous{},
+                   SetTimer{TimerKind::kAdver, at(21s)},
+                   Notify{State::kFault, State::kMaster, TransitionReason::kFaultCleared}}},
+      {.name = "FaultIgnoresAdverts",
+       .configure = keep,
+       .setup = kToFault,
+       .initial = State::kFault,
+       .step = {1s,
+                AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
+       .expected = State::kFault,
+       .actions = {}},
+      {.name = "FaultIgnoresGroupMaster",
+       .configure = keep,
+       .setup = kToFault,
+       .initial = State::kFault,
+       .step = {1s, GroupMaster{}},
+       .expected = State::kFault,
+       .actions = {}},
+      {.name = "FaultShutdown",
+       .configure = keep,
+       .setup = kToFault,
+       .initial = State::kFault,
+       .step = {1s, Shutdown{}},
+       .expected = State::kInitialize,
+       .actions = {Notify{State::kFault, State::kInitialize, TransitionReason::kShutdown}}},
+      {.name = "FaultStaysWhileGroupFaultHolds",
+       .configure = keep,
+       .setup = {{0us, Startup{}}, {0us, FaultRaised{}}, {0us, GroupFault{}}},
+       .initial = State::kFault,
+       .step = {1s, FaultCleared{}},
+       .expected = State::kFault,
+       .actions = {}},
+      {.name = "GroupFaultClearedLeavesFault",
+       .configure = keep,
+       .setup = {{0us, Startup{}}, {0us, GroupFault{}}},
+       .initial = State::kFault,
+       .step = {1s, GroupFaultCleared{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(1s + kDown100)},
+                   Notify{State::kFault, State::kBackup, TransitionReason::kSyncGroup}}},
+      {.name = "BackupGroupFaultEntersFault",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s, GroupFault{}},
+       .expected = State::kFault,
+       .actions = {CancelTimer{TimerKind::kMasterDown},
+                   Notify{State::kBackup, State::kFault, TransitionReason::kSyncGroup}}},
+  };
+}
+
+void PrintTo(const TransitionCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class VrrpTransition : public ::testing::TestWithParam<TransitionCase> {};
+
+TEST_P(VrrpTransition, FollowsTheTable) {
+  const auto& c = GetParam();
+  auto config = base_config();
+  c.configure(config);
+  StateMachine machine(config);
+  for (const auto& step : c.setup)
+    (void)machine.handle(step.event, at(step.at));
+  ASSERT_EQ(machine.state(), c.initial) << to_string(machine.state());
+
+  auto actions = machine.handle(c.step.event, at(c.step.at));
+  EXPECT_EQ(machine.state(), c.expected)
+      << to_string(machine.state()) << " instead of " << to_string(c.expected);
+  EXPECT_EQ(actions, c.actions);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc5798Section6_4, VrrpTransition, ::testing::ValuesIn(transition_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---- properties that need more than one step ---------------------------------------------
+
+TEST(VrrpStateMachine, CountsEveryStateEntered) {
+  StateMachine machine(base_config());
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(MasterDownTimerExpired{}, at(kDown100));
+  (void)machine.handle(
+      AdvertReceived{.priority = 200, .max_advert_interval = 1s, .source = ip("10.0.0.1")}, at(5s));
+  (void)machine.handle(MasterDownTimerExpired{}, at(5s + kDown100));
+  EXPECT_EQ(machine.entered(State::kBackup), 2U);
+  EXPECT_EQ(machine.entered(State::kMaster), 2U);
+  EXPECT_EQ(machine.entered(State::kFault), 0U);
+}
+
+TEST(VrrpStateMachine, DeadlinesTrackTheTimersItAsksFor) {
+  StateMachine machine(base_config());
+  (void)machine.handle(Startup{}, at(0us));
+  EXPECT_EQ(machine.deadline(TimerKind::kMasterDown), at(kDown100));
+  EXPECT_FALSE(machine.deadline(TimerKind::kAdver).has_value());
+  (void)machine.handle(MasterDownTimerExpired{}, at(kDown100));
+  EXPECT_FALSE(machine.deadline(TimerKind::kMasterDown).has_value());
+  EXPECT_EQ(machine.deadline(TimerKind::kAdver), at(kDown100 + 1s));
+}
+
+TEST(VrrpStateMachine, MasterDownIntervalFollowsAdoptedIntervalAndPriority) {
+  StateMachine machine(base_config());
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(
+      AdvertReceived{.priority = 150, .max_advert_interval = 50ms, .source = ip("10.0.0.1")},
+      at(1s));
+  EXPECT_EQ(machine.master_adver_interval(), 50ms);
+  EXPECT_EQ(machine.skew_time(), 30'468us);  // 156 * 50000 / 256 = 30468.75
+  EXPECT_EQ(machine.master_down_interval(), 180'468us);
+  (void)machine.handle(PriorityChanged{228}, at(1s));
+  EXPECT_EQ(machine.skew_time(), 5'468us);  // 28 * 50000 / 256 = 5468.75
+}
+
+TEST(VrrpStateMachine, OwnerIgnoresPriorityChanges) {
+  auto config = base_config();
+  config.priority = 255;
+  StateMachine machine(config);
+  (void)machine.handle(PriorityChanged{100}, at(0us));
+  EXPECT_EQ(machine.priority(), 255);
+}
+
+TEST(VrrpStateMachine, RestartAfterShutdownIsAFreshStart) {
+  StateMachine machine(base_config());
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(MasterDownTimerExpired{}, at(kDown100));
+  (void)machine.handle(Shutdown{}, at(10s));
+  EXPECT_EQ(machine.state(), State::kInitialize);
+  for (size_t i = 0; i < static_cast<size_t>(TimerKind::kCount); ++i)
+    EXPECT_FALSE(machine.deadline(static_cast<TimerKind>(i)).has_value());
+  auto actions = machine.handle(Startup{}, at(20s));
+  EXPECT_EQ(machine.state(), State::kBackup);
+  EXPECT_EQ(actions.front(), Action(SetTimer{TimerKind::kMasterDown, at(20s + kDown100)}));
+}
+
+TEST(VrrpStateMachine, NamesForLogs) {
+  EXPECT_EQ(to_string(State::kMaster), "MASTER");
+  EXPECT_EQ(to_string(TransitionReason::kMasterDownTimer), "master down timer expired");
+  EXPECT_EQ(to_string(Action(SendAdvert{0})), "SendAdvert(priority 0)");
+}
+
+}  // namespace
+}  // namespace vigil::vrrp
