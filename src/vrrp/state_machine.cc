@@ -207,8 +207,11 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
     }
     // RFC 5798 says discard; like keepalived we re-assert at once so that the other master
     // (which would otherwise wait for our next Adver_Timer) hears us and backs off now.
-    logger().info("[{}] advert from {} with lower priority {} (ours {}): re-asserting",
-                  config_.name, advert.source.to_string(), advert.priority, priority_);
+    // Info once per mastership: a peer that cannot hear us would otherwise log every advert.
+    logger().log(reassert_logged_ ? spdlog::level::debug : spdlog::level::info,
+                 "[{}] advert from {} with lower priority {} (ours {}): re-asserting", config_.name,
+                 advert.source.to_string(), advert.priority, priority_);
+    reassert_logged_ = true;
     send_advert_and_rearm(now, out);
   }
   // Initialize and Fault ignore adverts.
@@ -393,6 +396,7 @@ void StateMachine::transition(State to, TransitionReason reason, Actions& out,
   const State from = state_;
   assert(from != to);
   state_ = to;
+  reassert_logged_ = false;
   ++entered_[static_cast<size_t>(to)];
   if (detail.empty()) {
     logger().info("[{}] {} -> {} ({})", config_.name, to_string(from), to_string(to),

@@ -200,6 +200,7 @@ class StateMachine {
   std::array<std::optional<TimePoint>, static_cast<size_t>(TimerKind::kCount)> deadlines_{};
   std::array<uint64_t, kStateCount> entered_{};
   uint64_t own_adverts_ignored_ = 0;
+  bool reassert_logged_ = false;
 };
 
 }  // namespace vigil::vrrp

@@ -1,0 +1,198 @@
+#include "vrrp/instance.h"
+
+#include <cassert>
+
+#include "common/log.h"
+
+namespace vigil::vrrp {
+namespace {
+
+spdlog::logger& logger() {
+  static const auto instance = log::get("vrrp");
+  return *instance;
+}
+
+Event expiry_event(TimerKind kind) {
+  switch (kind) {
+    case TimerKind::kAdver:
+      return AdverTimerExpired{};
+    case TimerKind::kMasterDown:
+      return MasterDownTimerExpired{};
+    case TimerKind::kPreemptDelay:
+      return PreemptDelayExpired{};
+    case TimerKind::kCount:
+      break;
+  }
+  assert(false);
+  return AdverTimerExpired{};
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+}  // namespace
+
+Instance::Instance(InstanceConfig config, Scheduler& scheduler, AdvertTransport& transport,
+                   VipManager& vips, Notifier notifier)
+    : machine_(std::move(config)),
+      receive_policy_(machine_.config().receive_policy()),
+      scheduler_(scheduler),
+      transport_(transport),
+      vips_(vips),
+      notifier_(std::move(notifier)),
+      garp_repeat_timer_(scheduler),
+      garp_refresh_timer_(scheduler) {
+  for (auto& timer : timers_)
+    timer = std::make_unique<Timer>(scheduler);
+}
+
+Instance::~Instance() = default;
+
+void Instance::start() {
+  handle(Startup{});
+}
+
+void Instance::stop() {
+  handle(Shutdown{});
+}
+
+void Instance::on_advert(const ReceivedAdvert& received) {
+  ++counters_.adverts_received;
+  handle(AdvertReceived{.priority = received.advert.priority,
+                        .max_advert_interval = received.advert.advert_interval,
+                        .source = received.ip.source});
+}
+
+void Instance::handle(const Event& event) {
+  apply(machine_.handle(event, scheduler_.now()));
+}
+
+void Instance::apply(const Actions& actions) {
+  const auto& config = machine_.config();
+  for (const auto& action : actions) {
+    std::visit(Overloaded{
+                   [&](const SendAdvert& a) { send_advert(a.priority); },
+                   [&](const SetTimer& a) {
+                     const TimerKind kind = a.timer;
+                     timers_[static_cast<size_t>(kind)]->arm_at(
+                         a.at, [this, kind] { handle(expiry_event(kind)); });
+                   },
+                   [&](const CancelTimer& a) { timers_[static_cast<size_t>(a.timer)]->cancel(); },
+                   [&](const AddVips&) {
+                     check(vips_.add_addresses(config.interface, config.virtual_addresses),
+                           "adding virtual addresses", counters_.vip_failures);
+                   },
+                   [&](const SendGratuitous&) { announce(); },
+                   [&](const RemoveVips&) {
+                     garp_repeat_timer_.cancel();
+                     garp_refresh_timer_.cancel();
+                     check(vips_.remove_addresses(config.interface, config.virtual_addresses),
+                           "removing virtual addresses", counters_.vip_failures);
+                   },
+                   [&](const Notify& n) {
+                     if (notifier_) notifier_(config, n, machine_.priority());
+                   },
+               },
+               action);
+  }
+}
+
+void Instance::send_advert(uint8_t priority) {
+  const auto& config = machine_.config();
+  const Advert advert = config.advert(priority);
+  auto send_to = [&](const IpAddress& destination) {
+    OutgoingAdvert out{.interface = config.interface,
+                       .source = config.primary_address,
+                       .destination = destination,
+                       .bytes = encode(advert, {.source = config.primary_address,
+                                                .destination = destination,
+                                                .v3_checksum_as_v2 = config.v3_checksum_as_v2})};
+    const Status status = transport_.send(out);
+    if (status.ok()) {
+      ++counters_.adverts_sent;
+    } else {
+      check(status, "sending advert", counters_.advert_send_failures);
+    }
+  };
+  if (config.unicast_peers.empty()) {
+    send_to(multicast_group(config.family));
+  } else {
+    for (const auto& peer : config.unicast_peers)
+      send_to(peer);
+  }
+}
+
+void Instance::announce() {
+  // keepalived: garp_master_repeat at once, the same again after garp_master_delay, and one per
+  // garp_master_refresh while master.
+  const auto& config = machine_.config();
+  if (config.virtual_addresses.empty()) return;
+  check(vips_.announce(config.interface, config.virtual_addresses, config.garp_master_repeat),
+        "announcing virtual addresses", counters_.vip_failures);
+  if (config.garp_master_delay > Duration::zero()) {
+    garp_repeat_timer_.arm_after(config.garp_master_delay, [this] {
+      const auto& c = machine_.config();
+      check(vips_.announce(c.interface, c.virtual_addresses, c.garp_master_repeat),
+            "announcing virtual addresses", counters_.vip_failures);
+    });
+  }
+  if (config.garp_master_refresh > Duration::zero()) {
+    garp_refresh_timer_.arm_after(config.garp_master_refresh, [this] { refresh_announcements(); });
+  }
+}
+
+void Instance::refresh_announcements() {
+  // Re-arms itself; cancelled with the addresses (RemoveVips) or when the instance dies.
+  const auto& config = machine_.config();
+  check(vips_.announce(config.interface, config.virtual_addresses, 1), "refreshing announcements",
+        counters_.vip_failures);
+  garp_refresh_timer_.arm_after(config.garp_master_refresh, [this] { refresh_announcements(); });
+}
+
+void Instance::check(const Status& status, std::string_view what, uint64_t& failures) {
+  if (status.ok()) return;
+  ++failures;
+  logger().warn("[{}] {} failed: {}", machine_.name(), what, status.error().message);
+}
+
+// ---- AdvertReceiver -------------------------------------------------------------------------
+
+void AdvertReceiver::add(Instance& instance) {
+  [[maybe_unused]] auto [it, inserted] = by_vrid_.emplace(instance.config().vrid, &instance);
+  assert(inserted && "two instances with one VRID on one interface and family");
+}
+
+void AdvertReceiver::remove(const Instance& instance) {
+  auto it = by_vrid_.find(instance.config().vrid);
+  if (it != by_vrid_.end() && it->second == &instance) by_vrid_.erase(it);
+}
+
+VridLookup AdvertReceiver::lookup() const {
+  return [this](uint8_t vrid) -> const ReceivePolicy* {
+    auto it = by_vrid_.find(vrid);
+    return it == by_vrid_.end() ? nullptr : &it->second->receive_policy();
+  };
+}
+
+void AdvertReceiver::on_ipv4_datagram(std::span<const uint8_t> datagram) {
+  dispatch(decode_ipv4(datagram, lookup()));
+}
+
+void AdvertReceiver::on_ipv6_message(const IpAddress& source, const IpAddress& destination,
+                                     uint8_t hop_limit, std::span<const uint8_t> payload) {
+  dispatch(decode_ipv6(source, destination, hop_limit, payload, lookup()));
+}
+
+void AdvertReceiver::dispatch(const DecodeResult& result) {
+  if (!result.ok()) {
+    // Untrusted input: dropped, counted, debug only (a flood must not flood the log).
+    rejects_.count(result.reason());
+    logger().debug("dropped advert: {}", to_string(result.reason()));
+    return;
+  }
+  by_vrid_.at(result.advert().vrid)->on_advert(result.value());
+}
+
+}  // namespace vigil::vrrp

@@ -1,0 +1,99 @@
+// The thin shell around a StateMachine: it arms the machine's timers on a Scheduler, sends the
+// adverts it asks for through an AdvertTransport, moves the virtual addresses through a
+// VipManager (with keepalived's gratuitous ARP schedule) and reports transitions to a Notifier.
+// AdvertReceiver decodes what a socket delivers and hands each advert to its instance.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/time.h"
+#include "vrrp/host.h"
+#include "vrrp/instance_config.h"
+#include "vrrp/packet.h"
+#include "vrrp/state_machine.h"
+
+namespace vigil::vrrp {
+
+// Called after every transition with the instance's priority at that moment. Must not block
+// (the daemon queues notify scripts elsewhere).
+using Notifier =
+    std::function<void(const InstanceConfig& config, const Notify& notify, uint8_t priority)>;
+
+class Instance {
+ public:
+  Instance(InstanceConfig config, Scheduler& scheduler, AdvertTransport& transport,
+           VipManager& vips, Notifier notifier = {});
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+  ~Instance();  // cancels timers; does not send anything (see stop())
+
+  void start();
+  // Clean stop: a master sends priority 0 and removes its addresses (RFC 5798 §6.4.3).
+  void stop();
+  // An advert for this instance's VRID that passed the codec's checks.
+  void on_advert(const ReceivedAdvert& received);
+  // Tracking and sync group events (FaultRaised, PriorityChanged, GroupMaster, ...).
+  void handle(const Event& event);
+
+  [[nodiscard]] State state() const { return machine_.state(); }
+  [[nodiscard]] const StateMachine& machine() const { return machine_; }
+  [[nodiscard]] const InstanceConfig& config() const { return machine_.config(); }
+  [[nodiscard]] const ReceivePolicy& receive_policy() const { return receive_policy_; }
+
+  struct Counters {
+    uint64_t adverts_sent = 0;
+    uint64_t advert_send_failures = 0;
+    uint64_t adverts_received = 0;
+    uint64_t vip_failures = 0;
+  };
+  [[nodiscard]] const Counters& counters() const { return counters_; }
+
+ private:
+  void apply(const Actions& actions);
+  void send_advert(uint8_t priority);
+  void announce();
+  void refresh_announcements();
+  void check(const Status& status, std::string_view what, uint64_t& failures);
+
+  StateMachine machine_;
+  ReceivePolicy receive_policy_;
+  Scheduler& scheduler_;
+  AdvertTransport& transport_;
+  VipManager& vips_;
+  Notifier notifier_;
+  std::array<std::unique_ptr<Timer>, static_cast<size_t>(TimerKind::kCount)> timers_;
+  Timer garp_repeat_timer_;   // the second burst after garp_master_delay
+  Timer garp_refresh_timer_;  // garp_master_refresh while master
+  Counters counters_;
+};
+
+// Demultiplexes the adverts of one receiving socket (one interface and family) by VRID.
+class AdvertReceiver {
+ public:
+  // Instances must outlive the receiver or be removed first.
+  void add(Instance& instance);
+  void remove(const Instance& instance);
+
+  // A datagram from an IPv4 raw socket (IP header included).
+  void on_ipv4_datagram(std::span<const uint8_t> datagram);
+  // A message from an IPv6 raw socket with its addresses and IPV6_HOPLIMIT.
+  void on_ipv6_message(const IpAddress& source, const IpAddress& destination, uint8_t hop_limit,
+                       std::span<const uint8_t> payload);
+
+  [[nodiscard]] const RejectCounters& rejects() const { return rejects_; }
+
+ private:
+  void dispatch(const DecodeResult& result);
+  [[nodiscard]] VridLookup lookup() const;
+
+  std::map<uint8_t, Instance*> by_vrid_;
+  RejectCounters rejects_;
+};
+
+}  // namespace vigil::vrrp

@@ -1,0 +1,172 @@
+#include "vrrp/instance.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "fakes/fake_scheduler.h"
+#include "vrrp/fake_host.h"
+
+namespace vigil::vrrp {
+namespace {
+
+using testing::FakeNetwork;
+using testing::FakeVipManager;
+using Kind = FakeVipManager::Kind;
+
+IpAddress ip(std::string_view text) {
+  return *IpAddress::parse(text);
+}
+
+InstanceConfig config_for(std::string name, std::string_view address, uint8_t priority) {
+  return InstanceConfig{
+      .name = std::move(name),
+      .interface = "eth0",
+      .vrid = 51,
+      .priority = priority,
+      .version = 3,
+      .advert_interval = 1s,
+      .primary_address = ip(address),
+      .virtual_addresses = {{.prefix = *IpPrefix::parse("10.0.0.100/24")}},
+  };
+}
+
+class InstanceTest : public ::testing::Test {
+ protected:
+  vigil::testing::FakeScheduler scheduler;
+  FakeNetwork network{scheduler};
+  FakeNetwork::Host& host = network.add_host("a", ip("10.0.0.2"));
+  FakeVipManager vips{scheduler};
+  std::vector<Notify> notified;
+  const TimePoint t0 = scheduler.now();
+
+  std::unique_ptr<Instance> make(InstanceConfig config) {
+    return std::make_unique<Instance>(
+        std::move(config), scheduler, host, vips,
+        [this](const InstanceConfig&, const Notify& n, uint8_t) { notified.push_back(n); });
+  }
+};
+
+TEST_F(InstanceTest, AloneBecomesMasterAfterMasterDownIntervalAndAdvertisesEverySecond) {
+  auto instance = make(config_for("VI_1", "10.0.0.2", 100));
+  instance->start();
+  scheduler.advance(3'609'374us);
+  EXPECT_EQ(instance->state(), State::kBackup);
+  EXPECT_TRUE(vips.present.empty());
+  scheduler.advance(1us);
+  EXPECT_EQ(instance->state(), State::kMaster);
+  EXPECT_EQ(vips.present.size(), 1U);
+  scheduler.advance(3s);
+  ASSERT_EQ(host.sent.size(), 4U);
+  for (size_t i = 0; i < host.sent.size(); ++i) {
+    EXPECT_EQ(host.sent[i].first, t0 + 3'609'375us + i * 1s) << i;
+    EXPECT_EQ(host.sent[i].second.destination, ip("224.0.0.18"));
+  }
+  EXPECT_EQ(instance->counters().adverts_sent, 4U);
+  ASSERT_EQ(notified.size(), 2U);
+  EXPECT_EQ(notified[1],
+            (Notify{State::kBackup, State::kMaster, TransitionReason::kMasterDownTimer}));
+}
+
+TEST_F(InstanceTest, GratuitousArpAtOnceAfterDelayAndOnRefresh) {
+  auto config = config_for("VI_1", "10.0.0.2", 255);
+  config.garp_master_repeat = 3;
+  config.garp_master_delay = 5s;
+  config.garp_master_refresh = 2s;
+  auto instance = make(config);
+  instance->start();
+  scheduler.advance(6s);
+  EXPECT_EQ(vips.times(Kind::kAnnounce),
+            (std::vector<TimePoint>{t0, t0 + 2s, t0 + 4s, t0 + 5s, t0 + 6s}));
+  std::vector<int> counts;
+  for (const auto& c : vips.calls) {
+    if (c.kind == Kind::kAnnounce) counts.push_back(c.count);
+  }
+  EXPECT_EQ(counts, (std::vector<int>{3, 1, 1, 3, 1}));
+
+  instance->stop();
+  const auto announced = vips.times(Kind::kAnnounce).size();
+  scheduler.advance(20s);
+  EXPECT_EQ(vips.times(Kind::kAnnounce).size(), announced);  // stopped with the addresses
+  EXPECT_TRUE(vips.present.empty());
+}
+
+TEST_F(InstanceTest, StopFromMasterSendsPriorityZeroAndRemovesAddresses) {
+  auto instance = make(config_for("VI_1", "10.0.0.2", 255));
+  instance->start();
+  scheduler.advance(1500ms);
+  instance->stop();
+  EXPECT_EQ(instance->state(), State::kInitialize);
+  ASSERT_FALSE(host.sent.empty());
+  const auto& last = host.sent.back();
+  EXPECT_EQ(last.first, t0 + 1500ms);
+  EXPECT_EQ(last.second.bytes[2], 0) << "priority field";
+  EXPECT_TRUE(vips.present.empty());
+  const auto sent = host.sent.size();
+  scheduler.advance(10s);
+  EXPECT_EQ(host.sent.size(), sent);  // no timer left behind
+  EXPECT_EQ(scheduler.pending(), 0U);
+}
+
+TEST_F(InstanceTest, UnicastPeersEachGetAnAdvertWithTheirOwnChecksum) {
+  auto config = config_for("VI_1", "10.0.0.2", 255);
+  config.unicast_peers = {ip("10.0.0.3"), ip("10.0.0.4")};
+  auto instance = make(config);
+  instance->start();
+  ASSERT_EQ(host.sent.size(), 2U);
+  EXPECT_EQ(host.sent[0].second.destination, ip("10.0.0.3"));
+  EXPECT_EQ(host.sent[1].second.destination, ip("10.0.0.4"));
+  EXPECT_NE(host.sent[0].second.bytes, host.sent[1].second.bytes);  // pseudo-header differs
+}
+
+TEST_F(InstanceTest, FailuresAreCountedNotFatal) {
+  vips.fail = true;
+  auto instance = make(config_for("VI_1", "10.0.0.2", 255));
+  instance->start();
+  EXPECT_EQ(instance->state(), State::kMaster);
+  EXPECT_GE(instance->counters().vip_failures, 2U);  // add + announce
+  host.up = false;
+  scheduler.advance(1s);
+  EXPECT_EQ(instance->counters().advert_send_failures, 1U);
+  EXPECT_EQ(instance->state(), State::kMaster);
+}
+
+TEST_F(InstanceTest, ReceiverDropsAndCountsBadAdvertsWithoutStateChange) {
+  auto instance = make(config_for("VI_1", "10.0.0.2", 100));
+  host.receiver.add(*instance);
+  instance->start();
+  scheduler.advance(1s);
+  const auto deadline = instance->machine().deadline(TimerKind::kMasterDown);
+
+  const Advert advert{.version = 3,
+                      .vrid = 51,
+                      .priority = 200,
+                      .advert_interval = 1s,
+                      .addresses = {ip("10.0.0.100")}};
+  auto bytes = encode(advert, {.source = ip("10.0.0.1"), .destination = ip("224.0.0.18")});
+  auto header = build_ipv4_header(ip("10.0.0.1"), ip("224.0.0.18"), bytes.size());
+  std::vector<uint8_t> datagram(header.begin(), header.end());
+  datagram.insert(datagram.end(), bytes.begin(), bytes.end());
+
+  auto bad_ttl = datagram;
+  bad_ttl[8] = 64;
+  host.receiver.on_ipv4_datagram(bad_ttl);
+  auto bad_vrid = advert;
+  bad_vrid.vrid = 52;
+  auto other = encode(bad_vrid, {.source = ip("10.0.0.1"), .destination = ip("224.0.0.18")});
+  std::vector<uint8_t> other_datagram(header.begin(), header.end());
+  other_datagram.insert(other_datagram.end(), other.begin(), other.end());
+  host.receiver.on_ipv4_datagram(other_datagram);
+
+  EXPECT_EQ(host.receiver.rejects()[RejectReason::kBadTtl], 1U);
+  EXPECT_EQ(host.receiver.rejects()[RejectReason::kUnknownVrid], 1U);
+  EXPECT_EQ(instance->counters().adverts_received, 0U);
+  EXPECT_EQ(instance->machine().deadline(TimerKind::kMasterDown), deadline);
+
+  host.receiver.on_ipv4_datagram(datagram);
+  EXPECT_EQ(instance->counters().adverts_received, 1U);
+  EXPECT_EQ(instance->machine().deadline(TimerKind::kMasterDown), scheduler.now() + 3'609'375us);
+}
+
+}  // namespace
+}  // namespace vigil::vrrp
