@@ -1,0 +1,96 @@
+// EventLoop: an io_context, its AsioScheduler and a work guard, run on one thread. LoopThread runs
+// an EventLoop on a dedicated std::thread, optionally with SCHED_RR priority and CPU affinity, so
+// that VRRP keeps its schedule whatever the rest of the daemon does.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "common/time.h"
+#include "event/scheduler.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace vigil::event {
+
+class EventLoop {
+ public:
+  explicit EventLoop(std::string name = "main");
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  ~EventLoop();
+
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // Loop-thread only (or before the loop runs).
+  [[nodiscard]] Scheduler& scheduler();
+  [[nodiscard]] const AsioScheduler& asio_scheduler() const;
+  // For the event layer's own classes (FdWatcher, SignalHandler, ProcessScriptRunner).
+  [[nodiscard]] boost::asio::io_context& io_context();
+
+  // Runs handlers on the calling thread until stop(). A stopped loop stays stopped.
+  void run();
+  // Runs handlers until `done()` is true or `timeout` passes; returns done(). For bounded waits
+  // (tests, draining scripts at shutdown). Returns at once if the loop was stopped.
+  bool run_until(const std::function<bool()>& done, Duration timeout);
+
+  // Thread-safe: `callback` runs on the loop thread.
+  void post(std::function<void()> callback);
+  // Thread-safe: run() returns after the current handler.
+  void stop();
+  [[nodiscard]] bool stopped() const;
+  // True on the thread inside run() / run_until().
+  [[nodiscard]] bool in_loop_thread() const;
+
+  // How late timers and posted callbacks ran; readable from any thread.
+  [[nodiscard]] TimerLateness timer_lateness() const;
+
+ private:
+  struct Impl;
+  std::string name_;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ThreadOptions {
+  // SCHED_RR priority (1-99), e.g. keepalived's vrrp_rt_priority; none keeps SCHED_OTHER.
+  std::optional<int> realtime_priority;
+  // CPUs the thread may run on; empty leaves the affinity alone.
+  std::vector<int> cpus;
+};
+
+// These act on the calling thread. Failures (EPERM without CAP_SYS_NICE, a CPU outside the
+// cpuset) are returned and logged at warn, naming `who`.
+Status set_realtime_priority(int priority, std::string_view who);
+Status set_cpu_affinity(const std::vector<int>& cpus, std::string_view who);
+// Names the thread (first 15 characters) for ps/top, applies `options`; returns the first failure.
+Status apply_thread_options(const ThreadOptions& options, std::string_view name);
+
+// An EventLoop on its own thread.
+class LoopThread {
+ public:
+  explicit LoopThread(std::string name);
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+  ~LoopThread();  // stop()
+
+  [[nodiscard]] EventLoop& loop() { return loop_; }
+
+  // Starts the thread, which applies `options` and then runs the loop. The thread runs even when
+  // an option could not be applied; that failure is returned (and logged).
+  Status start(const ThreadOptions& options = {});
+  // Stops the loop and joins the thread. Idempotent; not from the loop thread itself.
+  void stop();
+  [[nodiscard]] bool running() const { return thread_.joinable(); }
+
+ private:
+  EventLoop loop_;
+  std::thread thread_;
+};
+
+}  // namespace vigil::event
