@@ -112,9 +112,16 @@ StateMachine::StateMachine(InstanceConfig config)
     : config_(std::move(config)),
       priority_(config_.priority),
       master_adver_interval_(config_.advert_interval) {
+  // Config validation guarantees these; the codec could not encode anything else.
   assert(config_.version == 2 || config_.version == 3);
+  assert(config_.version == 3 || config_.family == AddressFamily::kIpv4);
+  assert(config_.primary_address.family() == config_.family);
   assert(config_.priority >= 1);
   assert(config_.advert_interval > Duration::zero());
+  assert(config_.version == 3 || config_.advert_interval % std::chrono::seconds(1) == Duration{0});
+  assert(config_.version == 2 ||
+         (config_.advert_interval % std::chrono::milliseconds(10) == Duration{0} &&
+          config_.advert_interval <= std::chrono::milliseconds(40950)));
 }
 
 Duration StateMachine::skew_time() const {
