@@ -1,8 +1,226 @@
 // VRRP part of the model (vrrp_script, track_file, vrrp_sync_group, vrrp_instance).
+//
+// Fields that inherit a global_defs default or depend on other settings are std::optional while
+// parsing; finish_vrrp() resolves them, so after a successful parse every one of them is set.
+// Defaults are keepalived 2.2.7's (checked against `keepalived -t` and its config dump).
 #pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "common/time.h"
+#include "config/model_common.h"
 
 namespace vigil::config {
 
-struct VrrpSection {};
+// A notify script: `notify_master SCRIPT [username [groupname]]`. As in keepalived, SCRIPT is one
+// word, quoted when it has arguments ("/bin/notify.sh master"); it is then split into argv.
+struct NotifyScript {
+  Command command;
+  std::optional<RunAs> run_as;  // unset: global_defs script_user
+};
+
+// vrrp_script NAME { ... }: a periodic check whose exit status moves priority or causes a fault.
+struct VrrpScript {
+  std::string name;
+  SourceLocation loc;
+  Command script;  // required
+  Duration interval = std::chrono::seconds(1);
+  // keepalived runs the script with the interval as its time limit when no timeout is set.
+  std::optional<Duration> timeout;  // resolved: interval
+  int weight = 0;                   // -253..253; 0: failure means FAULT
+  bool weight_reverse = false;
+  uint32_t rise = 1;          // successes before OK
+  uint32_t fall = 1;          // failures before KO
+  std::optional<RunAs> user;  // unset: global_defs script_user
+  bool init_fail = false;     // start in the failed state
+};
+
+// track_file NAME { ... } (vrrp_track_file is the older spelling).
+struct TrackFile {
+  std::string name;
+  SourceLocation loc;
+  std::string path;  // required
+  int weight = 1;    // -254..254: the number in the file is multiplied by it
+  bool weight_reverse = false;
+  // init_file [VALUE] [overwrite]: write VALUE at startup if the file is missing (or always,
+  // with overwrite).
+  std::optional<int64_t> init_value;
+  bool init_overwrite = false;
+};
+
+// One line of a track_interface, track_script or track_file block: `NAME [weight N [reverse]]`.
+struct TrackRef {
+  std::string name;
+  // Unset: 0 for an interface; the vrrp_script's or track_file's own weight (and reverse flag)
+  // otherwise. Resolved by finish_vrrp.
+  std::optional<int> weight;
+  bool reverse = false;
+  SourceLocation loc;
+};
+
+// The tracking and notification settings that vrrp_sync_group and vrrp_instance share.
+struct VrrpTracking {
+  std::vector<TrackRef> interfaces;
+  std::vector<TrackRef> scripts;
+  std::vector<TrackRef> files;
+};
+
+struct VrrpNotify {
+  std::optional<NotifyScript> master;
+  std::optional<NotifyScript> backup;
+  std::optional<NotifyScript> fault;
+  std::optional<NotifyScript> stop;
+  // `notify`: called on every transition with GROUP|INSTANCE NAME STATE PRIORITY appended.
+  std::optional<NotifyScript> any;
+  std::optional<bool> smtp_alert;               // resolved: global smtp_alert_vrrp
+  std::optional<bool> notify_priority_changes;  // resolved: vrrp_notify_priority_changes
+};
+
+struct SyncGroupMember {
+  std::string name;
+  SourceLocation loc;
+};
+
+// vrrp_sync_group NAME { group { VI_1 VI_2 } ... }: instances that change state together.
+struct VrrpSyncGroup {
+  std::string name;
+  SourceLocation loc;
+  std::vector<SyncGroupMember> members;
+  VrrpTracking track;
+  VrrpNotify notify;
+  bool sync_group_tracking_weight = false;  // members may use non-zero tracking weights
+};
+
+enum class VrrpInitialState : uint8_t { kBackup, kMaster };
+enum class VrrpAuthType : uint8_t { kNone, kPass, kAh };
+
+// rtnetlink address scopes (RT_SCOPE_*), as `scope` names them.
+inline constexpr uint8_t kScopeGlobal = 0;
+inline constexpr uint8_t kScopeSite = 200;
+inline constexpr uint8_t kScopeLink = 253;
+inline constexpr uint8_t kScopeHost = 254;
+inline constexpr uint8_t kScopeNowhere = 255;
+
+inline constexpr uint32_t kLifetimeForever = 0xffffffff;
+
+// One line of virtual_ipaddress / virtual_ipaddress_excluded:
+// ADDR[/PREFIX] [brd ADDR] [dev IF] [scope SCOPE] [label LABEL] [peer ADDR] [home] [-nodad]
+// [mngtmpaddr] [noprefixroute] [autojoin] [no_track] [preferred_lft N|forever] [use_vmac]
+struct VirtualAddress {
+  IpPrefix prefix;
+  std::optional<IpAddress> broadcast;
+  std::optional<IpAddress> peer;
+  std::string dev;  // empty: the instance's interface
+  std::string label;
+  uint8_t scope = kScopeGlobal;
+  std::optional<uint32_t> preferred_lft;  // seconds; kLifetimeForever for "forever"
+  bool no_track = false;  // a deleted address does not take the instance out of MASTER
+  bool home = false;
+  bool nodad = false;
+  bool mngtmpaddr = false;
+  bool noprefixroute = false;
+  bool autojoin = false;
+  bool use_vmac = false;
+  SourceLocation loc;
+};
+
+// One line of unicast_peer: ADDR [min_ttl N] [max_ttl N].
+struct UnicastPeer {
+  IpAddress address;
+  std::optional<uint8_t> min_ttl;
+  std::optional<uint8_t> max_ttl;
+  SourceLocation loc;
+};
+
+// Where a keyword was written, for checks that need the whole instance before they can judge it.
+struct VrrpInstanceLocations {
+  SourceLocation state;
+  SourceLocation interface;
+  SourceLocation virtual_router_id;
+  SourceLocation priority;
+  SourceLocation advert_int;
+  SourceLocation version;
+  SourceLocation nopreempt;
+  SourceLocation preempt_delay;
+  SourceLocation authentication;
+  SourceLocation source_address;
+  SourceLocation accept;
+  SourceLocation unicast_ttl;
+  SourceLocation unicast_keyword;  // the first keyword that only makes sense with unicast peers
+};
+
+struct VrrpInstance {
+  std::string name;
+  SourceLocation loc;
+  VrrpInstanceLocations at;
+
+  VrrpInitialState state = VrrpInitialState::kBackup;
+  std::string interface;          // required (keepalived 2.2.7 rejects an instance without one)
+  uint8_t virtual_router_id = 0;  // 1..255; 0 while not given (an error)
+  // keepalived: 255 (address owner) when state MASTER gives no priority, else 100.
+  std::optional<uint8_t> priority;
+  std::optional<uint8_t> version;  // resolved: 3 for IPv6, else global vrrp_version
+  // v2: whole seconds 1..255; v3: centiseconds 0.01..40.95 s (checked once the version is known).
+  Duration advert_int = std::chrono::seconds(1);
+  AddressFamily family = AddressFamily::kIpv4;  // resolved from the virtual addresses
+  bool native_ipv6 = false;                     // deprecated: forces IPv6
+
+  bool nopreempt = false;
+  Duration preempt_delay{0};  // 0..1000 s
+
+  VrrpAuthType auth_type = VrrpAuthType::kNone;  // VRRPv2 only
+  std::string auth_pass;                         // at most 8 characters (longer is truncated)
+
+  std::optional<IpAddress> source_address;  // mcast_src_ip / unicast_src_ip
+  std::optional<IpAddress> mcast_dst_ip;    // resolved: global vrrp_mcast_group4 / 6
+  std::vector<UnicastPeer> unicast_peers;   // non-empty: unicast mode
+  std::optional<uint8_t> unicast_ttl;
+  bool unicast_fault_no_peer = false;
+  bool track_src_ip = false;
+  bool v3_checksum_as_v2 = false;  // v3 over IPv4 without the pseudo-header (old_unicast_checksum)
+
+  std::vector<VirtualAddress> virtual_addresses;
+  std::vector<VirtualAddress> excluded_addresses;  // virtual_ipaddress_excluded: not advertised
+
+  VrrpTracking track;
+  bool dont_track_primary = false;
+  VrrpNotify notify;
+  std::optional<NotifyScript> notify_master_rx_lower_pri;
+  bool notify_deleted = false;  // send DELETED (not FAULT) when removed by a reload
+  std::optional<NotifyScript> notify_deleted_script;
+
+  // Resolved from global_defs vrrp_garp_* when not set here.
+  std::optional<Duration> garp_master_delay;
+  std::optional<uint32_t> garp_master_repeat;
+  std::optional<Duration> garp_master_refresh;  // 0: no refresh
+  std::optional<uint32_t> garp_master_refresh_repeat;
+  std::optional<Duration> garp_lower_prio_delay;
+  std::optional<uint32_t> garp_lower_prio_repeat;
+  std::optional<bool> lower_prio_no_advert;     // global vrrp_lower_prio_no_advert
+  std::optional<bool> higher_prio_send_advert;  // global vrrp_higher_prio_send_advert
+  std::optional<bool> skip_check_adv_addr;      // global vrrp_skip_check_adv_addr
+  std::optional<bool> check_unicast_src;        // global vrrp_check_unicast_src
+  std::optional<bool> strict_mode;              // global vrrp_strict
+  std::optional<bool> accept;                   // default: on unless strict mode
+  uint32_t down_timer_adverts = 3;              // RFC: Master_Down_Interval is 3 adverts
+  bool promote_secondaries = false;
+  uint8_t debug = 0;  // 0..4, no effect
+
+  // Accepted and recorded; vigil does not implement VMACs yet (warned about).
+  bool use_vmac = false;
+  std::string vmac_interface;
+  bool vmac_xmit_base = false;
+};
+
+struct VrrpSection {
+  std::vector<VrrpScript> scripts;
+  std::vector<TrackFile> track_files;
+  std::vector<VrrpSyncGroup> sync_groups;
+  std::vector<VrrpInstance> instances;
+};
 
 }  // namespace vigil::config

@@ -1,0 +1,172 @@
+#include "config/parse_vrrp_util.h"
+
+#include <charconv>
+#include <vector>
+
+namespace vigil::config::vrrp_parse {
+
+std::string Item::owner() const {
+  std::string out(kind_);
+  out += ' ';
+  out += name_;
+  return out;
+}
+
+void Item::error(size_t index, std::string_view message) const {
+  ctx_.error(line_.tokens[std::min(index, line_.tokens.size() - 1)],
+             owner() + ": " + std::string(message));
+}
+
+void Item::warning(size_t index, std::string_view message) const {
+  ctx_.warning(line_.tokens[std::min(index, line_.tokens.size() - 1)],
+               owner() + ": " + std::string(message));
+}
+
+bool Item::count(size_t min, size_t max) const {
+  size_t n = args();
+  if (n >= min && n <= max) return true;
+  std::string expected = min == max        ? std::to_string(min)
+                         : max == SIZE_MAX ? "at least " + std::to_string(min)
+                         : min == 0 && max == 1
+                             ? "at most 1"
+                             : std::to_string(min) + " to " + std::to_string(max);
+  bool singular = (min == max && min == 1) || (min == 0 && max == 1);
+  error(n > max ? max + 1 : 0, "'" + keyword() + "' takes " + expected + " argument" +
+                                   (singular ? "" : "s") + ", got " + std::to_string(n));
+  return false;
+}
+
+std::optional<int64_t> Item::integer(size_t index, int64_t min, int64_t max) const {
+  if (index > args()) {
+    error(0, "'" + keyword() + "' needs a number");
+    return std::nullopt;
+  }
+  const std::string& s = text(index);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec == std::errc::invalid_argument || end != s.data() + s.size()) {
+    error(index, subject() + " '" + s + "' is not an integer");
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    error(index, subject() + " " + s + " is out of range [" + std::to_string(min) + ", " +
+                     std::to_string(max) + "]");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<Duration> parse_decimal_seconds(std::string_view s) {
+  auto dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : s.substr(dot + 1);
+  if (whole.empty() || fraction.size() > 6) return std::nullopt;
+  if (dot != std::string_view::npos && fraction.empty()) return std::nullopt;
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+  if (ec != std::errc() || end != whole.data() + whole.size() || seconds < 0 ||
+      seconds > 1'000'000'000) {
+    return std::nullopt;
+  }
+  int64_t micros = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    micros *= 10;
+    if (i < fraction.size()) {
+      if (fraction[i] < '0' || fraction[i] > '9') return std::nullopt;
+      micros += fraction[i] - '0';
+    }
+  }
+  return Duration{seconds * 1'000'000 + micros};
+}
+
+std::string format_seconds(Duration d) {
+  auto us = d.count();
+  std::string out = std::to_string(us / 1'000'000);
+  if (auto frac = us % 1'000'000; frac != 0) {
+    std::string digits = std::to_string(frac);
+    digits.insert(0, 6 - digits.size(), '0');
+    while (digits.back() == '0')
+      digits.pop_back();
+    out += "." + digits;
+  }
+  return out;
+}
+
+std::optional<Duration> Item::seconds(size_t index, Duration min, Duration max) const {
+  if (index > args()) {
+    error(0, "'" + keyword() + "' needs a time in seconds");
+    return std::nullopt;
+  }
+  const std::string& s = text(index);
+  auto value = parse_decimal_seconds(s);
+  if (!value) {
+    error(index, subject() + " '" + s + "' is not a time in seconds (at most 6 decimals)");
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    error(index, subject() + " " + s + " s is out of range [" + format_seconds(min) + ", " +
+                     format_seconds(max) + "]");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<IpAddress> Item::address(size_t index) const {
+  if (index > args()) {
+    error(0, "'" + keyword() + "' needs an IP address");
+    return std::nullopt;
+  }
+  auto value = IpAddress::parse(text(index));
+  if (!value) error(index, subject() + " '" + text(index) + "' is not an IP address");
+  return value;
+}
+
+std::optional<bool> Item::flag() const {
+  if (!count(0, 1)) return std::nullopt;
+  if (args() == 0) return true;
+  const std::string& s = text(1);
+  if (s == "on" || s == "true" || s == "yes") return true;
+  if (s == "off" || s == "false" || s == "no") return false;
+  error(1, subject() + " '" + s + "' is not one of on|off|true|false|yes|no");
+  return std::nullopt;
+}
+
+std::optional<NotifyScript> script_keyword(const Item& item, bool allow_user) {
+  if (item.args() == 0) {
+    item.error(0, "'" + item.keyword() + "' needs a script");
+    return std::nullopt;
+  }
+  std::vector<std::string> words;
+  if (!split_command_line(item.line().rest(1), words) || words.empty()) {
+    item.error(1, item.keyword() + ": cannot split the command line (unterminated quote?)");
+    return std::nullopt;
+  }
+  NotifyScript out;
+  out.command.loc = item.token(1).loc;
+  out.command.text = words[0];
+  if (!split_command_line(words[0], out.command.argv) || out.command.argv.empty()) {
+    item.error(1, item.keyword() + ": cannot split the command line (unterminated quote?)");
+    return std::nullopt;
+  }
+  // Words map onto tokens one to one unless a token mixes quote styles; point at the first arg
+  // otherwise.
+  auto word_token = [&](size_t word) { return words.size() == item.args() ? word + 1 : 1; };
+  if (!allow_user) {
+    if (words.size() > 1) {
+      item.warning(word_token(1), item.keyword() + ": '" + words[1] +
+                                      "' and later words are ignored (as keepalived does); "
+                                      "quote the whole command line to pass arguments");
+    }
+    return out;
+  }
+  if (words.size() > 1) out.run_as = RunAs{words[1], words.size() > 2 ? words[2] : ""};
+  if (words.size() > 3) {
+    item.warning(word_token(3), item.keyword() + ": '" + words[3] +
+                                    "' and later words are ignored: the form is SCRIPT "
+                                    "[username [groupname]]; quote the command line to pass "
+                                    "arguments");
+  }
+  return out;
+}
+
+}  // namespace vigil::config::vrrp_parse
