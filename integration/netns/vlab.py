@@ -144,13 +144,15 @@ class Daemon:
         self.reap(5.0)
         return t
 
-    def terminate(self, timeout: float = 10.0) -> float:
-        """SIGTERMs the main process (a clean stop: priority-0 advert, VIPs removed) and waits
-        for it; returns the wall-clock time of the signal."""
+    def terminate(self, wait: bool = True, timeout: float = 10.0) -> float:
+        """SIGTERMs the main process (a clean stop: priority-0 advert, VIPs removed), waits for
+        it unless told not to (then call reap() later: keepalived takes about a second to exit,
+        long after its priority-0 advert); returns the wall-clock time of the signal."""
         t = time.time()
         if self.alive():
             os.kill(self.proc.pid, signal.SIGTERM)
-        self.reap(timeout)
+        if wait:
+            self.reap(timeout)
         return t
 
     def reap(self, timeout: float) -> None:
@@ -368,8 +370,11 @@ class Lab:
 
     def wait_sole_holder(self, node: str, vip: str = VIP4,
                          timeout: float = DEFAULT_TIMEOUT) -> float:
-        wait_until(lambda: self.holders(vip) == [node], timeout,
-                   f"{vip} on {node} only (now on {self.holders(vip)})", interval=0.002)
+        try:
+            wait_until(lambda: self.holders(vip) == [node], timeout, f"{vip} on {node} only",
+                       interval=0.002)
+        except LabError as e:
+            raise LabError(f"{e} (now on {self.holders(vip)})") from None
         return time.time()
 
     def neigh_mac(self, vip: str = VIP4) -> str | None:
@@ -397,8 +402,11 @@ class Lab:
         node's MAC (the VIP really moved, as the client sees it)."""
         def reached() -> bool:
             return self.ping(vip, count=1, timeout_s=1) and self.neigh_mac(vip) == MAC[node]
-        wait_until(reached, timeout, f"client reaching {vip} at {node}'s MAC {MAC[node]} "
-                   f"(has {self.neigh_mac(vip)})", interval=0.05)
+        try:
+            wait_until(reached, timeout, f"client reaching {vip} at {node}'s MAC {MAC[node]}",
+                       interval=0.05)
+        except LabError as e:
+            raise LabError(f"{e} (neighbour entry: {self.neigh_mac(vip)})") from None
 
     # ---- faults ---------------------------------------------------------------------------
     def link(self, node: str, up: bool) -> None:
@@ -409,6 +417,16 @@ class Lab:
         """Plugs/unplugs node at the bridge: the node keeps its link but reaches nobody, as a
         dead host would look to the others."""
         self.ip("br", "link", "set", self.port(node), "up" if connected else "down")
+
+    def flush_vips(self, node: str) -> None:
+        """Removes every address but the node's own from its interface (what a reboot does to
+        a crashed director's leftover VIPs)."""
+        own = {ADDR4[node], ADDR6[node]}
+        for address in self.addresses(node) - own:
+            if address.startswith("fe80:"):
+                continue
+            length = 128 if ":" in address else 32
+            self.ip(node, "addr", "del", f"{address}/{length}", "dev", "eth0", check=False)
 
     def partition(self, on: bool) -> None:
         """Cuts (or heals) every frame between the two directors with bridge port isolation;
