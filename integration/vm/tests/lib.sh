@@ -1,0 +1,74 @@
+# Helpers sourced by the VM test scripts (bash). Each test runs in a fresh network
+# namespace; namespaces it creates are removed, and processes left in them killed, by /init.
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" != "$3" ]; then
+    echo "FAIL: $1"
+    echo "--- expected"
+    echo "$2"
+    echo "--- actual"
+    echo "$3"
+    exit 1
+  fi
+}
+
+# Background processes started with `spawn` are killed by PID when the test exits.
+spawned_pids=
+spawn() {
+  "$@" &
+  spawned_pids="$spawned_pids $!"
+}
+kill_spawned() {
+  for pid in $spawned_pids; do kill "$pid" 2>/dev/null; done
+}
+trap kill_spawned EXIT
+
+# veth_pair NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth between two namespaces, addresses with
+# prefix length (either may be "-" to leave it without address).
+veth_pair() {
+  ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+  ip -n "$1" link set "$2" up
+  ip -n "$4" link set "$5" up
+  [ "$3" = - ] || ip -n "$1" addr add "$3" dev "$2"
+  [ "$6" = - ] || ip -n "$4" addr add "$6" dev "$5"
+}
+
+new_ns() {
+  ip netns add "$1"
+  ip -n "$1" link set lo up
+}
+
+# http_server NS NAME PORT: busybox httpd in NS answering every GET / with NAME.
+http_server() {
+  mkdir -p "/tmp/www-$1-$3"
+  echo "$2" >"/tmp/www-$1-$3/index.html"
+  spawn ip netns exec "$1" httpd -f -p "$3" -h "/tmp/www-$1-$3"
+}
+
+# wait_tcp NS ADDR PORT: until something listens (at most ~5 s).
+wait_tcp() {
+  i=0
+  while [ $i -lt 50 ]; do
+    if ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  fail "nothing listens on $2:$3 in $1"
+}
+
+# fetch_many NS URL COUNT: prints each response body (one line each).
+fetch_many() {
+  i=0
+  while [ $i -lt "$3" ]; do
+    ip netns exec "$1" timeout 5 wget -q -O - "$2" || echo "ERROR"
+    i=$((i + 1))
+  done
+}
