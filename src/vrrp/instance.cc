@@ -37,6 +37,7 @@ struct Overloaded : Ts... {
 Instance::Instance(InstanceConfig config, Scheduler& scheduler, AdvertTransport& transport,
                    VipManager& vips, Notifier notifier)
     : machine_(std::move(config)),
+      tracker_(machine_.config().priority),
       receive_policy_(machine_.config().receive_policy()),
       scheduler_(scheduler),
       transport_(transport),
@@ -46,6 +47,13 @@ Instance::Instance(InstanceConfig config, Scheduler& scheduler, AdvertTransport&
       garp_refresh_timer_(scheduler) {
   for (auto& timer : timers_)
     timer = std::make_unique<Timer>(scheduler);
+  for (const auto& tracked : machine_.config().tracked)
+    tracker_.add(tracked.name, tracked.weight, tracked.initially_up);
+  // Tracked objects that start down count from the beginning (Startup goes straight to FAULT).
+  const TimePoint now = scheduler_.now();
+  if (tracker_.effective_priority() != machine_.priority())
+    apply(machine_.handle(PriorityChanged{tracker_.effective_priority()}, now));
+  if (tracker_.fault()) apply(machine_.handle(FaultRaised{}, now));
 }
 
 Instance::~Instance() = default;
@@ -63,6 +71,19 @@ void Instance::on_advert(const ReceivedAdvert& received) {
   handle(AdvertReceived{.priority = received.advert.priority,
                         .max_advert_interval = received.advert.advert_interval,
                         .source = received.ip.source});
+}
+
+PriorityTracker::Change Instance::tracked_changed(const std::string& name, bool up) {
+  const auto change = tracker_.set_up(name, up);
+  if (change.priority_changed) handle(PriorityChanged{tracker_.effective_priority()});
+  if (change.fault_changed) {
+    if (tracker_.fault()) {
+      handle(FaultRaised{});
+    } else {
+      handle(FaultCleared{});
+    }
+  }
+  return change;
 }
 
 void Instance::handle(const Event& event) {

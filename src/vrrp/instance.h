@@ -17,11 +17,13 @@
 #include "vrrp/instance_config.h"
 #include "vrrp/packet.h"
 #include "vrrp/state_machine.h"
+#include "vrrp/tracking.h"
 
 namespace vigil::vrrp {
 
 // Called after every transition with the instance's priority at that moment. Must not block
-// (the daemon queues notify scripts elsewhere).
+// (the daemon queues notify scripts elsewhere); events it feeds back (sync group) should be
+// posted to the scheduler rather than handled inside the call.
 using Notifier =
     std::function<void(const InstanceConfig& config, const Notify& notify, uint8_t priority)>;
 
@@ -38,8 +40,12 @@ class Instance {
   void stop();
   // An advert for this instance's VRID that passed the codec's checks.
   void on_advert(const ReceivedAdvert& received);
-  // Tracking and sync group events (FaultRaised, PriorityChanged, GroupMaster, ...).
+  // A tracked object went up or down: moves the priority or raises/clears the fault. The
+  // returned change tells the daemon whether to tell the instance's sync group.
+  PriorityTracker::Change tracked_changed(const std::string& name, bool up);
+  // Sync group events (GroupFault, GroupMaster, ...) and anything else for the machine.
   void handle(const Event& event);
+  [[nodiscard]] const PriorityTracker& tracker() const { return tracker_; }
 
   [[nodiscard]] State state() const { return machine_.state(); }
   [[nodiscard]] const StateMachine& machine() const { return machine_; }
@@ -62,6 +68,7 @@ class Instance {
   void check(const Status& status, std::string_view what, uint64_t& failures);
 
   StateMachine machine_;
+  PriorityTracker tracker_;
   ReceivePolicy receive_policy_;
   Scheduler& scheduler_;
   AdvertTransport& transport_;

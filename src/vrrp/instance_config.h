@@ -19,10 +19,20 @@ inline constexpr uint8_t kStopPriority = 0;     // RFC 5798 §5.2.4: the master 
 // One `virtual_ipaddress` line: `10.0.0.1/24 dev eth1 label eth1:1 scope global`.
 struct VirtualAddress {
   IpPrefix prefix;
-  std::string device;  // empty: the instance's interface
+  std::optional<IpAddress> broadcast;  // `brd`, IPv4 only; none: no IFA_BROADCAST
+  std::string device;                  // empty: the instance's interface
   std::string label;
   std::string scope;  // empty: the kernel's default
   bool operator==(const VirtualAddress&) const = default;
+};
+
+// One tracked object (`track_interface`, `track_script`, `track_file` entry) and its weight;
+// see PriorityTracker for what the weight does.
+struct TrackedObject {
+  std::string name;  // e.g. "interface eth1", "script chk_nginx"
+  int weight = 0;
+  bool initially_up = true;
+  bool operator==(const TrackedObject&) const = default;
 };
 
 struct InstanceConfig {
@@ -50,6 +60,7 @@ struct InstanceConfig {
   int garp_master_repeat = 5;
   Duration garp_master_delay = std::chrono::seconds(5);
   Duration garp_master_refresh{0};
+  std::vector<TrackedObject> tracked;
 
   [[nodiscard]] bool is_owner() const { return priority == kOwnerPriority; }
 

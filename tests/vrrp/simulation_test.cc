@@ -313,6 +313,65 @@ TEST_F(Simulation, FaultOnMasterHandsOverAfterSkewTime) {
   EXPECT_EQ(a.became_master(), cleared + 3'414'062us);
 }
 
+TEST_F(Simulation, FailingTrackedScriptLowersPriorityAndBackupTakesOver) {
+  auto a_config = director_config("10.0.0.1", 150);
+  a_config.tracked = {{.name = "script chk_nginx", .weight = -60}};
+  Director a(scheduler, network, a_config);
+  Director b(scheduler, network, director_config("10.0.0.2", 100));
+  a.start();
+  b.start();
+  scheduler.advance(5s + 500ms);
+  ASSERT_TRUE(a.is_master());
+  const TimePoint last_accepted = b.host.received.back();  // priority 150
+
+  a.instance->tracked_changed("script chk_nginx", false);
+  EXPECT_EQ(a.instance->machine().priority(), 90);
+  scheduler.advance(5s);
+  // B discards the priority-90 adverts and takes over when its Master_Down_Timer runs out; A
+  // hears B's first advert and steps down.
+  EXPECT_TRUE(b.is_master());
+  EXPECT_EQ(b.became_master(), last_accepted + 3'609'375us);
+  EXPECT_EQ(a.state(), State::kBackup);
+  EXPECT_EQ(a.transitions.back().first, last_accepted + 3'609'375us + network.latency());
+
+  // The script recovers: A (150 again) preempts B after its own Master_Down_Interval.
+  const TimePoint recovered = scheduler.now();
+  a.instance->tracked_changed("script chk_nginx", true);
+  scheduler.advance(5s);
+  EXPECT_TRUE(a.is_master());
+  EXPECT_EQ(b.state(), State::kBackup);
+  EXPECT_LE(*a.became_master(), recovered + 3'414'062us);
+}
+
+TEST_F(Simulation, WeightZeroTrackedInterfaceDownIsFault) {
+  auto a_config = director_config("10.0.0.1", 150);
+  a_config.tracked = {{.name = "interface eth1", .weight = 0}};
+  Director a(scheduler, network, a_config);
+  Director b(scheduler, network, director_config("10.0.0.2", 100));
+  a.start();
+  b.start();
+  scheduler.advance(5s);
+  ASSERT_TRUE(a.is_master());
+  const TimePoint down = scheduler.now();
+  EXPECT_TRUE(a.instance->tracked_changed("interface eth1", false).fault_changed);
+  EXPECT_EQ(a.state(), State::kFault);
+  EXPECT_TRUE(a.vips.present.empty());
+  scheduler.advance(2s);
+  EXPECT_TRUE(b.is_master());
+  EXPECT_EQ(b.became_master(), down + network.latency() + 609'375us);  // priority 0 was sent
+}
+
+TEST_F(Simulation, TrackedObjectDownAtStartStartsInFault) {
+  auto a_config = director_config("10.0.0.1", 150);
+  a_config.tracked = {{.name = "file /run/maint", .weight = 0, .initially_up = false}};
+  Director a(scheduler, network, a_config);
+  a.start();
+  EXPECT_EQ(a.state(), State::kFault);
+  scheduler.advance(10s);
+  EXPECT_EQ(a.state(), State::kFault);
+  EXPECT_TRUE(a.host.sent.empty());
+}
+
 TEST_F(Simulation, V2WithPasswordAndIpv6V3Elect) {
   auto v2a = director_config("10.0.0.1", 150, 1s, 2);
   auto v2b = director_config("10.0.0.2", 100, 1s, 2);

@@ -1,0 +1,109 @@
+#include "vrrp/linux_netdev.h"
+
+#include <fmt/format.h>
+#include <net/if_arp.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+namespace vigil::vrrp {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+Error errno_error(std::string_view what, int err) {
+  return Error{fmt::format("{}: {}", what, std::strerror(err))};
+}
+
+std::string to_string(const MacAddress& mac) {
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3],
+                     mac[4], mac[5]);
+}
+
+Result<int> interface_index(const std::string& name) {
+  const unsigned index = ::if_nametoindex(name.c_str());
+  if (index == 0) return errno_error(fmt::format("interface {}", name), errno);
+  return static_cast<int>(index);
+}
+
+Result<MacAddress> interface_mac(const std::string& name) {
+  if (name.size() >= IFNAMSIZ) return Error{fmt::format("interface name too long: {}", name)};
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_error("socket(AF_INET, SOCK_DGRAM)", errno);
+  ifreq request{};
+  std::memcpy(request.ifr_name, name.c_str(), name.size());
+  if (::ioctl(fd.get(), SIOCGIFHWADDR, &request) < 0)
+    return errno_error(fmt::format("SIOCGIFHWADDR {}", name), errno);
+  if (request.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    return Error{fmt::format("interface {} is not Ethernet (ARPHRD {})", name,
+                             request.ifr_hwaddr.sa_family)};
+  MacAddress mac{};
+  std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, mac.size());
+  return mac;
+}
+
+namespace {
+
+struct NlSockDeleter {
+  void operator()(nl_sock* sock) const { nl_socket_free(sock); }
+};
+struct NlCacheDeleter {
+  void operator()(nl_cache* cache) const { nl_cache_free(cache); }
+};
+
+std::optional<IpAddress> to_ip_address(nl_addr* addr) {
+  if (addr == nullptr) return std::nullopt;
+  const int family = nl_addr_get_family(addr);
+  const auto* bytes = static_cast<const uint8_t*>(nl_addr_get_binary_addr(addr));
+  if (family == AF_INET && nl_addr_get_len(addr) == 4)
+    return IpAddress::from_bytes(AddressFamily::kIpv4, bytes);
+  if (family == AF_INET6 && nl_addr_get_len(addr) == 16)
+    return IpAddress::from_bytes(AddressFamily::kIpv6, bytes);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<IpAddress> interface_primary_address(const std::string& name, AddressFamily family) {
+  auto index = interface_index(name);
+  if (!index) return index.error();
+  std::unique_ptr<nl_sock, NlSockDeleter> sock(nl_socket_alloc());
+  if (!sock) return Error{"nl_socket_alloc failed"};
+  if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
+    return Error{fmt::format("netlink connect: {}", nl_geterror(err))};
+  nl_cache* raw_cache = nullptr;
+  if (int err = rtnl_addr_alloc_cache(sock.get(), &raw_cache); err < 0)
+    return Error{fmt::format("address dump: {}", nl_geterror(err))};
+  std::unique_ptr<nl_cache, NlCacheDeleter> cache(raw_cache);
+
+  const int wanted_family = family == AddressFamily::kIpv4 ? AF_INET : AF_INET6;
+  // The kernel dumps addresses in the order they were added; the first match wins.
+  for (nl_object* object = nl_cache_get_first(cache.get()); object != nullptr;
+       object = nl_cache_get_next(object)) {
+    auto* addr = reinterpret_cast<rtnl_addr*>(object);
+    if (rtnl_addr_get_ifindex(addr) != *index || rtnl_addr_get_family(addr) != wanted_family)
+      continue;
+    const unsigned flags = rtnl_addr_get_flags(addr);
+    auto local = to_ip_address(rtnl_addr_get_local(addr));
+    if (!local) continue;
+    if (family == AddressFamily::kIpv4) {
+      if ((flags & IFA_F_SECONDARY) == 0) return *local;
+    } else if (local->is_link_local() && (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) == 0) {
+      return *local;
+    }
+  }
+  return Error{fmt::format("interface {} has no usable {} address", name,
+                           family == AddressFamily::kIpv4 ? "IPv4" : "IPv6 link-local")};
+}
+
+}  // namespace vigil::vrrp

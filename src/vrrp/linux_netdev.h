@@ -1,0 +1,56 @@
+// Small Linux helpers shared by the VRRP host side: an owning file descriptor, errno errors and
+// interface facts (index, hardware address, primary address of a family).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/ip_address.h"
+#include "common/result.h"
+
+namespace vigil::vrrp {
+
+// Owns one file descriptor; closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  [[nodiscard]] int get() const { return fd_; }
+  [[nodiscard]] bool valid() const { return fd_ >= 0; }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// "what: strerror(err)".
+Error errno_error(std::string_view what, int err);
+
+using MacAddress = std::array<uint8_t, 6>;
+std::string to_string(const MacAddress& mac);
+
+// The interface's index (if_nametoindex).
+Result<int> interface_index(const std::string& name);
+
+// The Ethernet address of an ARPHRD_ETHER interface (SIOCGIFHWADDR); an error for other types.
+Result<MacAddress> interface_mac(const std::string& name);
+
+// The address an interface's adverts come from when no mcast_src_ip / unicast_src_ip is set:
+// IPv4: its first primary (non-secondary) address; IPv6: its link-local address (RFC 5798
+// §5.1.2.1: "the IPv6 link-local address of the interface"). Tentative IPv6 addresses are
+// skipped, since they cannot be a source yet.
+Result<IpAddress> interface_primary_address(const std::string& name, AddressFamily family);
+
+}  // namespace vigil::vrrp

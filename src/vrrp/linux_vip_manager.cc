@@ -1,0 +1,349 @@
+#include "vrrp/linux_vip_manager.h"
+
+#include <fmt/format.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if_arp.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/rtnl.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "common/log.h"
+
+namespace vigil::vrrp {
+namespace {
+
+spdlog::logger& logger() {
+  static const auto instance = log::get("vrrp");
+  return *instance;
+}
+
+constexpr MacAddress kBroadcastMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+constexpr size_t kArpFrameSize = 14 + 28;  // Ethernet header + ARP for IPv4 over Ethernet
+
+struct NlAddrDeleter {
+  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
+};
+struct RtnlAddrDeleter {
+  void operator()(rtnl_addr* addr) const { rtnl_addr_put(addr); }
+};
+using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDeleter>;
+
+NlAddrPtr to_nl_addr(const IpAddress& address) {
+  return NlAddrPtr(
+      nl_addr_build(address.is_v4() ? AF_INET : AF_INET6, address.bytes(), address.size()));
+}
+
+std::string describe(const VirtualAddress& address) {
+  std::string out = address.prefix.to_string();
+  if (address.broadcast) out += " brd " + address.broadcast->to_string();
+  if (!address.scope.empty()) out += " scope " + address.scope;
+  if (!address.label.empty()) out += " label " + address.label;
+  return out;
+}
+
+// RFC 4861 §4.4: the Router flag tells neighbours whether the sender is a router; hosts that see
+// it cleared stop using us as one, so it follows the interface's forwarding setting.
+bool ipv6_forwarding(const std::string& device) {
+  std::ifstream file("/proc/sys/net/ipv6/conf/" + device + "/forwarding");
+  int value = 0;
+  return (file >> value) && value != 0;
+}
+
+void put16(uint8_t* out, uint16_t value) {
+  out[0] = static_cast<uint8_t>(value >> 8);
+  out[1] = static_cast<uint8_t>(value & 0xff);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NetlinkVipManager>> NetlinkVipManager::open() {
+  nl_sock* sock = nl_socket_alloc();
+  if (sock == nullptr) return Error{"nl_socket_alloc failed"};
+  if (int err = nl_connect(sock, NETLINK_ROUTE); err < 0) {
+    nl_socket_free(sock);
+    return Error{fmt::format("rtnetlink connect: {}", nl_geterror(err))};
+  }
+  // Protocol 0: the socket sends frames and never has any delivered to it.
+  UniqueFd packet_fd(::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!packet_fd.valid()) {
+    const int err = errno;
+    nl_socket_free(sock);
+    return errno_error("AF_PACKET socket for gratuitous ARP", err);
+  }
+  return std::unique_ptr<NetlinkVipManager>(new NetlinkVipManager(sock, std::move(packet_fd)));
+}
+
+NetlinkVipManager::NetlinkVipManager(nl_sock* sock, UniqueFd packet_fd)
+    : sock_(sock), packet_fd_(std::move(packet_fd)) {}
+
+NetlinkVipManager::~NetlinkVipManager() {
+  nl_socket_free(sock_);
+}
+
+Status NetlinkVipManager::add_addresses(const std::string& interface,
+                                        const std::vector<VirtualAddress>& addresses) {
+  Status first_failure;
+  size_t failures = 0;
+  for (const auto& address : addresses) {
+    const std::string& device = address.device.empty() ? interface : address.device;
+    Status status = change_address(device, address, /*add=*/true);
+    if (status.ok()) {
+      ++counters_.addresses_added;
+      continue;
+    }
+    ++counters_.failures;
+    logger().warn("{}", status.error().message);
+    if (failures++ == 0) first_failure = status;
+  }
+  if (failures > 1)
+    return Error{fmt::format("{} (and {} more)", first_failure.error().message, failures - 1)};
+  return first_failure;
+}
+
+Status NetlinkVipManager::remove_addresses(const std::string& interface,
+                                           const std::vector<VirtualAddress>& addresses) {
+  Status first_failure;
+  size_t failures = 0;
+  for (const auto& address : addresses) {
+    const std::string& device = address.device.empty() ? interface : address.device;
+    Status status = change_address(device, address, /*add=*/false);
+    if (status.ok()) {
+      ++counters_.addresses_removed;
+      continue;
+    }
+    ++counters_.failures;
+    logger().warn("{}", status.error().message);
+    if (failures++ == 0) first_failure = status;
+  }
+  if (failures > 1)
+    return Error{fmt::format("{} (and {} more)", first_failure.error().message, failures - 1)};
+  return first_failure;
+}
+
+Status NetlinkVipManager::change_address(const std::string& device, const VirtualAddress& address,
+                                         bool add) {
+  const char* verb = add ? "add" : "remove";
+  auto fail = [&](std::string_view why) {
+    return Status(Error{fmt::format("[{}] {} {}: {}", device, verb, describe(address), why)});
+  };
+  auto ifindex = interface_index(device);
+  if (!ifindex) return fail(ifindex.error().message);
+  const IpAddress& ip = address.prefix.address;
+  const int family = ip.is_v4() ? AF_INET : AF_INET6;
+
+  std::unique_ptr<rtnl_addr, RtnlAddrDeleter> request(rtnl_addr_alloc());
+  NlAddrPtr local = to_nl_addr(ip);
+  if (!request || !local) return fail("out of memory");
+  nl_addr_set_prefixlen(local.get(), address.prefix.length);
+  rtnl_addr_set_ifindex(request.get(), *ifindex);
+  rtnl_addr_set_family(request.get(), family);
+  if (int err = rtnl_addr_set_local(request.get(), local.get()); err < 0)
+    return fail(nl_geterror(err));
+  rtnl_addr_set_prefixlen(request.get(), address.prefix.length);
+
+  if (add) {
+    if (address.broadcast) {
+      if (!ip.is_v4() || !address.broadcast->is_v4()) return fail("brd is for IPv4 only");
+      NlAddrPtr broadcast = to_nl_addr(*address.broadcast);
+      if (int err = rtnl_addr_set_broadcast(request.get(), broadcast.get()); err < 0)
+        return fail(nl_geterror(err));
+    }
+    if (!address.scope.empty()) {
+      const int scope = rtnl_str2scope(address.scope.c_str());
+      if (scope < 0) return fail(fmt::format("unknown scope \"{}\"", address.scope));
+      rtnl_addr_set_scope(request.get(), scope);
+    }
+    // Labels are an IPv4 notion (ifa_label); the kernel has no place for them on IPv6.
+    if (!address.label.empty() && ip.is_v4()) {
+      if (int err = rtnl_addr_set_label(request.get(), address.label.c_str()); err < 0)
+        return fail(nl_geterror(err));
+    }
+    // Without NODAD an IPv6 VIP stays tentative for a second or more and cannot be announced
+    // or used as a source; the VRRP master owns the address by protocol, not by DAD.
+    if (ip.is_v6()) rtnl_addr_set_flags(request.get(), IFA_F_NODAD);
+    const int err = rtnl_addr_add(sock_, request.get(), NLM_F_EXCL);
+    if (err == -NLE_EXIST) {
+      logger().debug("[{}] {} already present", device, describe(address));
+      return {};
+    }
+    if (err < 0) return fail(nl_geterror(err));
+    logger().info("[{}] added {}", device, describe(address));
+    return {};
+  }
+
+  const int err = rtnl_addr_delete(sock_, request.get(), 0);
+  if (err == -NLE_NOADDR) {
+    logger().debug("[{}] {} already absent", device, describe(address));
+    return {};
+  }
+  if (err < 0) return fail(nl_geterror(err));
+  logger().info("[{}] removed {}", device, describe(address));
+  return {};
+}
+
+Status NetlinkVipManager::announce(const std::string& interface,
+                                   const std::vector<VirtualAddress>& addresses, int count) {
+  struct Device {
+    int ifindex = 0;
+    MacAddress mac{};
+    Status status;
+  };
+  std::map<std::string, Device> devices;
+  auto device_facts = [&](const std::string& name) -> const Device& {
+    auto [it, inserted] = devices.try_emplace(name);
+    if (inserted) {
+      auto ifindex = interface_index(name);
+      auto mac = interface_mac(name);
+      if (!ifindex) {
+        it->second.status = Error{fmt::format("[{}] announce: {}", name, ifindex.error().message)};
+      } else if (!mac) {
+        it->second.status = Error{fmt::format("[{}] announce: {}", name, mac.error().message)};
+      } else {
+        it->second.ifindex = *ifindex;
+        it->second.mac = *mac;
+      }
+    }
+    return it->second;
+  };
+
+  Status first_failure;
+  size_t failures = 0;
+  auto record = [&](const Status& status) {
+    if (status.ok()) return;
+    ++counters_.failures;
+    if (failures++ == 0) {
+      first_failure = status;
+      logger().warn("{}", status.error().message);
+    }
+  };
+  for (const auto& address : addresses) {
+    const std::string& name = address.device.empty() ? interface : address.device;
+    const Device& device = device_facts(name);
+    if (!device.status.ok()) {
+      record(device.status);
+      continue;
+    }
+    const IpAddress& ip = address.prefix.address;
+    for (int i = 0; i < count; ++i) {
+      record(ip.is_v4() ? send_gratuitous_arp(name, device.ifindex, device.mac, ip)
+                        : send_neighbour_advert(name, device.ifindex, device.mac, ip));
+    }
+    logger().debug("[{}] announced {} {} time(s)", name, ip.to_string(), count);
+  }
+  if (failures > 1)
+    return Error{fmt::format("{} (and {} more)", first_failure.error().message, failures - 1)};
+  return first_failure;
+}
+
+Status NetlinkVipManager::send_gratuitous_arp(const std::string& device, int ifindex,
+                                              const MacAddress& mac, const IpAddress& address) {
+  // RFC 5227 §3 "ARP Announcement": an ARP request whose sender and target protocol addresses
+  // are both the announced address. The target hardware address is broadcast, as keepalived
+  // sends it.
+  std::array<uint8_t, kArpFrameSize> frame{};
+  uint8_t* out = frame.data();
+  std::memcpy(out, kBroadcastMac.data(), 6);
+  std::memcpy(out + 6, mac.data(), 6);
+  put16(out + 12, ETH_P_ARP);
+  uint8_t* arp = out + 14;
+  put16(arp, ARPHRD_ETHER);
+  put16(arp + 2, ETH_P_IP);
+  arp[4] = 6;
+  arp[5] = 4;
+  put16(arp + 6, ARPOP_REQUEST);
+  std::memcpy(arp + 8, mac.data(), 6);             // sender hardware address
+  std::memcpy(arp + 14, address.bytes(), 4);       // sender protocol address
+  std::memcpy(arp + 18, kBroadcastMac.data(), 6);  // target hardware address
+  std::memcpy(arp + 24, address.bytes(), 4);       // target protocol address
+
+  sockaddr_ll link{};
+  link.sll_family = AF_PACKET;
+  link.sll_protocol = htons(ETH_P_ARP);
+  link.sll_ifindex = ifindex;
+  link.sll_halen = 6;
+  std::memcpy(link.sll_addr, kBroadcastMac.data(), 6);
+  if (::sendto(packet_fd_.get(), frame.data(), frame.size(), MSG_DONTWAIT,
+               reinterpret_cast<const sockaddr*>(&link), sizeof(link)) < 0)
+    return errno_error(fmt::format("[{}] gratuitous ARP for {}", device, address.to_string()),
+                       errno);
+  ++counters_.gratuitous_arps_sent;
+  return {};
+}
+
+Status NetlinkVipManager::send_neighbour_advert(const std::string& device, int ifindex,
+                                                const MacAddress& mac, const IpAddress& address) {
+  auto fail = [&](std::string_view what, int err) {
+    return Status(errno_error(
+        fmt::format("[{}] neighbour advert for {}: {}", device, address.to_string(), what), err));
+  };
+  if (!icmp6_fd_.valid()) {
+    UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6));
+    if (!fd.valid()) return fail("raw ICMPv6 socket", errno);
+    // RFC 4861 §7.1.2: receivers drop neighbour discovery with a hop limit other than 255.
+    const int hops = 255;
+    const int off = 0;
+    icmp6_filter filter{};
+    ICMP6_FILTER_SETBLOCKALL(&filter);  // a send-only socket: queue nothing
+    if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off)) < 0 ||
+        ::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter)) < 0)
+      return fail("ICMPv6 socket options", errno);
+    icmp6_fd_ = std::move(fd);
+  }
+
+  // RFC 4861 §4.4 Neighbor Advertisement + §4.6.1 Target Link-Layer Address option. The kernel
+  // fills in the ICMPv6 checksum on raw ICMPv6 sockets.
+  std::array<uint8_t, sizeof(nd_neighbor_advert) + 8> message{};
+  nd_neighbor_advert advert{};
+  advert.nd_na_type = ND_NEIGHBOR_ADVERT;
+  advert.nd_na_code = 0;
+  advert.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
+  if (ipv6_forwarding(device)) advert.nd_na_flags_reserved |= ND_NA_FLAG_ROUTER;
+  std::memcpy(&advert.nd_na_target, address.bytes(), 16);
+  std::memcpy(message.data(), &advert, sizeof(advert));
+  uint8_t* option = message.data() + sizeof(advert);
+  option[0] = ND_OPT_TARGET_LINKADDR;
+  option[1] = 1;  // in units of 8 bytes
+  std::memcpy(option + 2, mac.data(), 6);
+
+  sockaddr_in6 destination{};
+  destination.sin6_family = AF_INET6;
+  destination.sin6_addr.s6_addr[0] = 0xff;  // ff02::1, all nodes
+  destination.sin6_addr.s6_addr[1] = 0x02;
+  destination.sin6_addr.s6_addr[15] = 0x01;
+  destination.sin6_scope_id = static_cast<uint32_t>(ifindex);
+  iovec iov{message.data(), message.size()};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
+  msghdr header{};
+  header.msg_name = &destination;
+  header.msg_namelen = sizeof(destination);
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = control.data();
+  header.msg_controllen = control.size();
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+  cmsg->cmsg_level = IPPROTO_IPV6;
+  cmsg->cmsg_type = IPV6_PKTINFO;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+  in6_pktinfo info{};
+  info.ipi6_ifindex = static_cast<unsigned>(ifindex);
+  std::memcpy(&info.ipi6_addr, address.bytes(), 16);  // from the VIP itself, as keepalived does
+  std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+  if (::sendmsg(icmp6_fd_.get(), &header, MSG_DONTWAIT) < 0) return fail("send", errno);
+  ++counters_.neighbour_adverts_sent;
+  return {};
+}
+
+}  // namespace vigil::vrrp
