@@ -1,0 +1,190 @@
+#include "daemon/lvs_desired.h"
+
+#include <algorithm>
+
+namespace vigil::daemon {
+namespace {
+
+using config::ForwardingMethod;
+
+datapath::Protocol to_protocol(config::LvsProtocol p) {
+  switch (p) {
+    case config::LvsProtocol::kTcp:
+      return datapath::Protocol::kTcp;
+    case config::LvsProtocol::kUdp:
+      return datapath::Protocol::kUdp;
+    case config::LvsProtocol::kSctp:
+      return datapath::Protocol::kSctp;
+  }
+  return datapath::Protocol::kTcp;
+}
+
+datapath::ServiceKey address_key(const config::VirtualServer& vs, const IpAddress& address,
+                                 uint16_t port) {
+  return {to_protocol(vs.protocol), address, port};
+}
+
+// Every address of a virtual_server_group range: the last octet (IPv4) or the last 16 bits
+// (IPv6) run from `first` to `last`.
+void expand_range(const config::VsgAddressRange& range, const config::VirtualServer& vs,
+                  std::vector<datapath::ServiceKey>& keys) {
+  IpAddress address = range.first;
+  const size_t n = range.first.size();
+  for (int guard = 0; guard <= 65535; ++guard) {
+    keys.push_back(address_key(vs, address, range.port));
+    if (!(address < range.last)) break;
+    std::array<uint8_t, 16> bytes{};
+    std::copy(address.bytes(), address.bytes() + n, bytes.begin());
+    for (size_t i = n; i-- > 0;) {  // increment, big-endian
+      if (++bytes[i] != 0) break;
+    }
+    address = IpAddress::from_bytes(range.first.family(), bytes.data());
+  }
+}
+
+datapath::Destination destination(const config::RealServer& rs) {
+  datapath::Destination d;
+  switch (rs.forwarding.method) {
+    case ForwardingMethod::kNat:
+    case ForwardingMethod::kFullNat:  // IPVS NAT; the source NAT is done by nftables
+      d.method = datapath::ForwardingMethod::kNat;
+      break;
+    case ForwardingMethod::kDirectRouting:
+      d.method = datapath::ForwardingMethod::kDirectRoute;
+      break;
+    case ForwardingMethod::kTunnel:
+      d.method = datapath::ForwardingMethod::kTunnel;
+      switch (rs.forwarding.tunnel_type) {
+        case config::TunnelType::kIpip:
+          d.tunnel_type = datapath::TunnelType::kIpip;
+          break;
+        case config::TunnelType::kGue:
+          d.tunnel_type = datapath::TunnelType::kGue;
+          d.tunnel_port = rs.forwarding.tunnel_port;
+          break;
+        case config::TunnelType::kGre:
+          d.tunnel_type = datapath::TunnelType::kGre;
+          break;
+      }
+      d.tunnel_flags.checksum = rs.forwarding.tunnel_checksum == config::TunnelChecksum::kCsum;
+      d.tunnel_flags.remote_checksum =
+          rs.forwarding.tunnel_checksum == config::TunnelChecksum::kRemCsum;
+      break;
+  }
+  d.weight = static_cast<int32_t>(std::min<uint32_t>(rs.weight, INT32_MAX));
+  d.upper_threshold = rs.upper_threshold;
+  d.lower_threshold = rs.lower_threshold;
+  return d;
+}
+
+datapath::Service service(const config::VirtualServer& vs) {
+  datapath::Service s;
+  s.scheduler = std::string(config::to_string(vs.scheduler));
+  s.flags.persistent = vs.persistence_timeout > 0;
+  s.flags.one_packet = vs.one_packet;
+  s.flags.sched_flag_1 = vs.sched_flag_1;
+  s.flags.sched_flag_2 = vs.sched_flag_2;
+  s.flags.sched_flag_3 = vs.sched_flag_3;
+  s.persistence_timeout = std::chrono::seconds(vs.persistence_timeout);
+  s.netmask_prefix = vs.persistence_granularity.value_or(datapath::host_prefix(vs.family));
+  s.persistence_engine = vs.persistence_engine;
+  return s;
+}
+
+// A real server's port in the kernel: as written, or the service's when written as 0 for an
+// address service (keepalived's rule).
+uint16_t destination_port(const config::VirtualServer& vs, const config::RealServer& rs,
+                          const datapath::ServiceKey& key) {
+  if (rs.port != 0 || key.is_fwmark()) return rs.port;
+  return key.port;
+}
+
+}  // namespace
+
+std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,
+                                               const config::VirtualServer& vs) {
+  std::vector<datapath::ServiceKey> keys;
+  switch (vs.kind) {
+    case config::VirtualServerKind::kAddress:
+      keys.push_back(address_key(vs, vs.address, vs.port));
+      break;
+    case config::VirtualServerKind::kFwmark:
+      keys.push_back(datapath::ServiceKey::firewall_mark(vs.fwmark, vs.family));
+      break;
+    case config::VirtualServerKind::kGroup: {
+      auto group = std::find_if(lvs.groups.begin(), lvs.groups.end(),
+                                [&](const auto& g) { return g.name == vs.group; });
+      if (group == lvs.groups.end()) break;  // validation reported it
+      for (const auto& range : group->ranges)
+        expand_range(range, vs, keys);
+      for (const auto& mark : group->fwmarks) {
+        keys.push_back(
+            datapath::ServiceKey::firewall_mark(mark.mark, mark.family.value_or(vs.family)));
+      }
+      break;
+    }
+  }
+  return keys;
+}
+
+DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health) {
+  DesiredLvs desired;
+  for (const auto& vs : config.lvs.virtual_servers) {
+    // Which real servers are alive, and whether their live weight makes the quorum.
+    uint64_t live_weight = 0;
+    std::vector<const config::RealServer*> alive;
+    std::vector<const config::RealServer*> inhibited;
+    for (const auto& rs : vs.real_servers) {
+      if (!health || health(vs, rs)) {
+        alive.push_back(&rs);
+        live_weight += rs.weight;
+      } else if (rs.inhibit_on_failure) {
+        inhibited.push_back(&rs);
+      }
+    }
+    const bool quorum_lost = live_weight < vs.quorum;
+
+    for (const auto& key : service_keys(config.lvs, vs)) {
+      datapath::ServiceEntry entry;
+      entry.service = service(vs);
+      FullNatService fullnat{key, {}};
+      auto add = [&](const config::RealServer& rs, bool up) {
+        datapath::DestinationKey dkey{rs.address, destination_port(vs, rs, key)};
+        auto d = destination(rs);
+        if (!up) d.weight = 0;  // inhibit_on_failure: quiesce instead of removing
+        entry.destinations.emplace(dkey, d);
+        if (rs.forwarding.method == ForwardingMethod::kFullNat) {
+          fullnat.destinations.push_back(dkey);
+        }
+      };
+      // keepalived: with a sorry server, losing the quorum brings every real server down and
+      // puts the sorry server in their place; sorry_server_inhibit keeps it at weight 0 while
+      // the quorum holds.
+      const bool use_sorry = quorum_lost && vs.sorry_server;
+      for (const auto* rs : alive) {
+        if (!use_sorry) {
+          add(*rs, true);
+        } else if (rs->inhibit_on_failure) {
+          add(*rs, false);
+        }
+      }
+      for (const auto* rs : inhibited)
+        add(*rs, false);
+      if (vs.sorry_server && (use_sorry || vs.sorry_server->inhibit)) {
+        const auto& sorry = *vs.sorry_server;
+        config::RealServer as_real;
+        as_real.address = sorry.address;
+        as_real.port = sorry.port;
+        as_real.forwarding = sorry.forwarding;
+        as_real.weight = 1;
+        add(as_real, use_sorry);
+      }
+      if (!fullnat.destinations.empty()) desired.fullnat.push_back(std::move(fullnat));
+      // The first block naming a service wins; validation reports duplicates.
+      desired.table.emplace(key, std::move(entry));
+    }
+  }
+  return desired;
+}
+
+}  // namespace vigil::daemon
