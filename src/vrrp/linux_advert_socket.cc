@@ -32,6 +32,10 @@ Status set_int(int fd, int level, int name, int value, std::string_view what) {
   return set_option(fd, level, name, &value, sizeof(value), what);
 }
 
+std::string_view family_name(AddressFamily family) {
+  return family == AddressFamily::kIpv4 ? "IPv4" : "IPv6";
+}
+
 sockaddr_in to_sockaddr_in(const IpAddress& address) {
   sockaddr_in out{};
   out.sin_family = AF_INET;
@@ -65,7 +69,7 @@ Result<std::unique_ptr<LinuxAdvertSocket>> LinuxAdvertSocket::open(AdvertSocketO
     if (Status status = socket->join_group(); !status) return status.error();
   }
   logger().debug("[{}] VRRP {} socket open (fd {}, ifindex {})", socket->options_.interface,
-                 to_string(socket->options_.family), socket->fd(), socket->ifindex_);
+                 family_name(socket->options_.family), socket->fd(), socket->ifindex_);
   return socket;
 }
 
@@ -139,7 +143,7 @@ Status LinuxAdvertSocket::join_group() {
   const IpAddress group = options_.multicast_group.value_or(multicast_group(options_.family));
   if (group.family() != options_.family || !group.is_multicast())
     return Error{fmt::format("[{}] {} is not an {} multicast group", options_.interface,
-                             group.to_string(), to_string(options_.family))};
+                             group.to_string(), family_name(options_.family))};
   if (options_.family == AddressFamily::kIpv4) {
     ip_mreqn membership{};
     std::memcpy(&membership.imr_multiaddr, group.bytes(), 4);
@@ -168,7 +172,7 @@ Status LinuxAdvertSocket::send(const OutgoingAdvert& advert) {
              advert.destination.family() != options_.family) {
     status = Error{fmt::format("[{}] advert {} -> {} is not {}", options_.interface,
                                advert.source.to_string(), advert.destination.to_string(),
-                               to_string(options_.family))};
+                               family_name(options_.family))};
   } else if (advert.source.is_unspecified()) {
     // The v3 checksum covers the source: the kernel must not pick one.
     status = Error{fmt::format("[{}] advert without a source address", options_.interface)};

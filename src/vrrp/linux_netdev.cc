@@ -1,8 +1,8 @@
 #include "vrrp/linux_netdev.h"
 
 #include <fmt/format.h>
-#include <net/if_arp.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <sys/ioctl.h>

@@ -121,6 +121,7 @@ uint32_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination
 
 DecodeResult decode(const IpFacts& ip, std::span<const uint8_t> payload, const VridLookup& lookup) {
   // RFC 5798 §7.1 / RFC 3768 §7.1 receive checks, cheapest first.
+  if (ip.source.family() != ip.destination.family()) return RejectReason::kBadIpHeader;
   if (ip.ttl != kRequiredTtl) return RejectReason::kBadTtl;
   if (payload.size() < kHeaderSize) return RejectReason::kTruncated;
 

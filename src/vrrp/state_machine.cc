@@ -206,7 +206,8 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
         advert.priority > priority_ ||
         (advert.priority == priority_ && advert.source > config_.primary_address);
     if (other_wins) {
-      if (config_.version == 3) master_adver_interval_ = advert.max_advert_interval;
+      if (config_.version == 3 && advert.max_advert_interval > Duration::zero())
+        master_adver_interval_ = advert.max_advert_interval;
       last_master_priority_ = advert.priority;
       step_down(TransitionReason::kHigherPriorityAdvert, now, out,
                 fmt::format("{} priority {}", advert.source.to_string(), advert.priority));

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>

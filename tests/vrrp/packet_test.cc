@@ -336,6 +336,18 @@ TEST_F(VrrpPacketReject, NotProtocol112) {
   EXPECT_EQ(reject_ipv4(d), RejectReason::kBadIpHeader);
 }
 
+TEST_F(VrrpPacketReject, MixedAddressFamilies) {
+  auto result =
+      decode(IpFacts{.source = ip("192.0.2.1"), .destination = ip("ff02::12"), .ttl = 255},
+             std::span(kKeepalivedV3Datagram).subspan(20), policies.lookup());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.reason(), RejectReason::kBadIpHeader);
+  auto v6 =
+      decode_ipv6(ip("192.0.2.1"), ip("ff02::12"), 255, kKeepalivedV6Payload, policies.lookup());
+  ASSERT_FALSE(v6.ok());
+  EXPECT_EQ(v6.reason(), RejectReason::kBadIpHeader);
+}
+
 TEST_F(VrrpPacketReject, TtlNot255) {
   auto d = kKeepalivedV2Datagram;
   d[8] = 254;
