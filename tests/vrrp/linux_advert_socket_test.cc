@@ -92,8 +92,8 @@ TEST_P(AdvertSocketTest, PeerReceivesAndDecodesWithTtl255) {
   std::unique_ptr<netns::PacketCapture> capture;
   {
     InNetns peer(netns::peer_namespace());
-    receiver = open_socket({.interface = kInterface, .family = c.family,
-                            .join_multicast = !c.unicast});
+    receiver =
+        open_socket({.interface = kInterface, .family = c.family, .join_multicast = !c.unicast});
     capture = std::make_unique<netns::PacketCapture>(kInterface);
   }
   auto sender = open_socket({.interface = kInterface, .family = c.family});
@@ -132,8 +132,7 @@ TEST_P(AdvertSocketTest, PeerReceivesAndDecodesWithTtl255) {
   // On the wire: TTL / hop limit 255 and TOS / traffic class "internetwork control" (0xc0).
   auto frames = capture->collect(
       [&](const std::vector<uint8_t>& frame) {
-        if (v4)
-          return netns::ethertype(frame) == 0x0800 && frame.size() >= 34 && frame[23] == 112;
+        if (v4) return netns::ethertype(frame) == 0x0800 && frame.size() >= 34 && frame[23] == 112;
         return netns::ethertype(frame) == 0x86dd && frame.size() >= 54 && frame[20] == 112;
       },
       1, 1000ms);
@@ -150,15 +149,14 @@ TEST_P(AdvertSocketTest, PeerReceivesAndDecodesWithTtl255) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, AdvertSocketTest,
-    ::testing::Values(Case{"V2Ipv4Multicast", 2, AddressFamily::kIpv4, false},
-                      Case{"V3Ipv4Multicast", 3, AddressFamily::kIpv4, false},
-                      Case{"V3Ipv6Multicast", 3, AddressFamily::kIpv6, false},
-                      Case{"V2Ipv4Unicast", 2, AddressFamily::kIpv4, true},
-                      Case{"V3Ipv4Unicast", 3, AddressFamily::kIpv4, true},
-                      Case{"V3Ipv6Unicast", 3, AddressFamily::kIpv6, true}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Modes, AdvertSocketTest,
+                         ::testing::Values(Case{"V2Ipv4Multicast", 2, AddressFamily::kIpv4, false},
+                                           Case{"V3Ipv4Multicast", 3, AddressFamily::kIpv4, false},
+                                           Case{"V3Ipv6Multicast", 3, AddressFamily::kIpv6, false},
+                                           Case{"V2Ipv4Unicast", 2, AddressFamily::kIpv4, true},
+                                           Case{"V3Ipv4Unicast", 3, AddressFamily::kIpv4, true},
+                                           Case{"V3Ipv6Unicast", 3, AddressFamily::kIpv6, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 // The daemon's path: drain() into an AdvertReceiver hands the advert to the instance of its VRID.
 TEST(AdvertSocket, DrainFeedsAdvertReceiverAndInstance) {
@@ -210,8 +208,8 @@ TEST(AdvertSocket, DoesNotReceiveItsOwnMulticast) {
   auto socket = open_socket({.interface = kInterface, .family = AddressFamily::kIpv4});
   ASSERT_TRUE(peer_socket && socket);
   const IpAddress group = multicast_group(AddressFamily::kIpv4);
-  const auto bytes =
-      encode(sample_advert(3, AddressFamily::kIpv4), {.source = netns::kSelf4, .destination = group});
+  const auto bytes = encode(sample_advert(3, AddressFamily::kIpv4),
+                            {.source = netns::kSelf4, .destination = group});
   ASSERT_TRUE(socket->send({.source = netns::kSelf4, .destination = group, .bytes = bytes}).ok());
   // Once the peer has it, our own copy would have been looped back already.
   ASSERT_EQ(receive(*peer_socket, 1).size(), 1U);
@@ -226,11 +224,11 @@ TEST(AdvertSocket, ConfiguredMulticastGroupIsJoined) {
     peer_socket = open_socket(
         {.interface = kInterface, .family = AddressFamily::kIpv4, .multicast_group = group});
   }
-  auto socket = open_socket({.interface = kInterface, .family = AddressFamily::kIpv4,
-                             .join_multicast = false});
+  auto socket = open_socket(
+      {.interface = kInterface, .family = AddressFamily::kIpv4, .join_multicast = false});
   ASSERT_TRUE(peer_socket && socket);
-  const auto bytes =
-      encode(sample_advert(2, AddressFamily::kIpv4), {.source = netns::kSelf4, .destination = group});
+  const auto bytes = encode(sample_advert(2, AddressFamily::kIpv4),
+                            {.source = netns::kSelf4, .destination = group});
   ASSERT_TRUE(socket->send({.source = netns::kSelf4, .destination = group, .bytes = bytes}).ok());
   auto messages = receive(*peer_socket, 1);
   ASSERT_EQ(messages.size(), 1U);

@@ -4,11 +4,11 @@
 // stay in that namespace after it ends. Every wait here is bounded in time and count.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -41,7 +41,8 @@ inline const IpAddress kPeer6 = *IpAddress::parse("2001:db8::2");
 inline std::string peer_namespace() {
   const char* name = std::getenv("VRRP_HOST_PEER_NETNS");
   if (name == nullptr || *name == '\0')
-    throw std::runtime_error("VRRP_HOST_PEER_NETNS is not set: run through integration/vrrp_host/run");
+    throw std::runtime_error(
+        "VRRP_HOST_PEER_NETNS is not set: run through integration/vrrp_host/run");
   return name;
 }
 
