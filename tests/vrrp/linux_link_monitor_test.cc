@@ -1,0 +1,110 @@
+// LinkMonitor in a network namespace: the initial dump, carrier loss (the veth's peer end going
+// down), administrative down, links created, renamed and deleted.
+#include "vrrp/linux_link_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vrrp/linux_netns.h"
+
+namespace vigil::vrrp {
+namespace {
+
+using namespace std::chrono_literals;
+using netns::run_command;
+
+class LinkMonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = LinkMonitor::open(
+        [this](const std::string& name, bool up) { reports.emplace_back(name, up); });
+    ASSERT_TRUE(opened) << opened.error().message;
+    monitor = std::move(*opened);
+    ASSERT_TRUE(pump_until([&] { return monitor->synchronised(); }));
+  }
+
+  bool pump_until(const std::function<bool()>& done) {
+    return netns::pump_until(
+        monitor->fd(), [&] { monitor->drain(); }, done, 3000ms);
+  }
+  bool reported(const std::string& name, bool up) const {
+    for (const auto& report : reports) {
+      if (report == std::pair{name, up}) return true;
+    }
+    return false;
+  }
+  void run(const std::string& command) { ASSERT_EQ(run_command(command).status, 0) << command; }
+
+  std::unique_ptr<LinkMonitor> monitor;
+  std::vector<std::pair<std::string, bool>> reports;
+};
+
+TEST_F(LinkMonitorTest, InitialDumpReportsEveryLink) {
+  EXPECT_TRUE(reported("lo", true));
+  EXPECT_TRUE(reported("eth0", true));
+  EXPECT_EQ(monitor->is_up("eth0"), true);
+  EXPECT_EQ(monitor->is_up("nosuchif0"), std::nullopt);
+}
+
+TEST_F(LinkMonitorTest, CarrierLossIsDown) {
+  // The peer's end going down takes our carrier (IFF_RUNNING) while eth0 stays IFF_UP.
+  const std::string peer = netns::peer_namespace();
+  reports.clear();
+  run("ip -n " + peer + " link set eth0 down");
+  ASSERT_TRUE(pump_until([&] { return reported("eth0", false); }));
+  EXPECT_EQ(monitor->is_up("eth0"), false);
+  EXPECT_NE(run_command("ip link show eth0").output.find(",UP"), std::string::npos)
+      << "still administratively up";
+  run("ip -n " + peer + " link set eth0 up");
+  ASSERT_TRUE(pump_until([&] { return reported("eth0", true); }));
+  EXPECT_EQ(monitor->is_up("eth0"), true);
+  EXPECT_EQ(reports, (std::vector<std::pair<std::string, bool>>{{"eth0", false}, {"eth0", true}}))
+      << "one report per change";
+}
+
+TEST_F(LinkMonitorTest, AdministrativeDownIsDown) {
+  reports.clear();
+  run("ip link set eth0 down");
+  ASSERT_TRUE(pump_until([&] { return reported("eth0", false); }));
+  run("ip link set eth0 up");
+  ASSERT_TRUE(pump_until([&] { return reported("eth0", true); }));
+  EXPECT_EQ(monitor->counters().overruns, 0U);
+}
+
+TEST_F(LinkMonitorTest, CreatedRenamedAndDeletedLinks) {
+  reports.clear();
+  run("ip link add lm0 type veth peer name lm1");
+  ASSERT_TRUE(pump_until([&] { return monitor->is_up("lm0").has_value(); }));
+  EXPECT_TRUE(reported("lm0", false));
+  run("ip link set lm1 up");
+  run("ip link set lm0 up");
+  ASSERT_TRUE(pump_until([&] { return reported("lm0", true); }));
+
+  // Renaming needs the link down; whoever tracks the old name sees it go.
+  run("ip link set lm0 down");
+  run("ip link set lm0 name lm9");
+  ASSERT_TRUE(pump_until([&] { return monitor->is_up("lm9").has_value(); }));
+  EXPECT_EQ(monitor->is_up("lm0"), std::nullopt);
+  run("ip link set lm9 up");
+  ASSERT_TRUE(pump_until([&] { return reported("lm9", true); }));
+
+  run("ip link del lm9");
+  ASSERT_TRUE(pump_until([&] { return reported("lm9", false); }));
+  EXPECT_EQ(monitor->is_up("lm9"), std::nullopt);
+  EXPECT_EQ(monitor->is_up("lm1"), std::nullopt) << "the veth peer goes with it";
+}
+
+TEST(LinkMonitor, DrainIsNonBlockingWhenNothingHappened) {
+  auto monitor = LinkMonitor::open({});
+  ASSERT_TRUE(monitor) << monitor.error().message;
+  ASSERT_TRUE(netns::pump_until((*monitor)->fd(), [&] { (*monitor)->drain(); },
+                                [&] { return (*monitor)->synchronised(); }, 3000ms));
+  EXPECT_EQ((*monitor)->drain(), 0U);
+}
+
+}  // namespace
+}  // namespace vigil::vrrp
