@@ -18,6 +18,7 @@ runs VRRP, DEFAULT_DAEMON below becomes "vigild" and CMakeLists.txt registers th
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import traceback
@@ -427,7 +428,7 @@ def main() -> int:
         pair = Pair(lab, kinds)
         try:
             fn(lab, pair)
-        except (AssertionError, LabError) as e:
+        except Exception as e:  # noqa: BLE001 - any failure: report it with the daemons' logs
             print(f"FAIL {args.scenario}: {e}")
             traceback.print_exc()
             for daemon in lab.daemons:
@@ -441,4 +442,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # A SIGTERM (ctest, a user) unwinds through the Lab's teardown like an exception.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())
