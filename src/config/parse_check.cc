@@ -339,24 +339,19 @@ void url(Context& ctx, const LogicalLine& line, C& c) {
   HttpUrl u;
   u.loc = line.loc();
   if (!ctx.block(line, kUrl, u)) return;
-  bool ok = true;
-  if (u.path.empty()) {
-    ctx.error(line.tokens[0], "'url' has no 'path'");
-    ok = false;
-  }
+  // A url with errors is kept (the parse fails anyway) so that no "no url" error follows.
+  if (u.path.empty()) ctx.error(line.tokens[0], "'url' has no 'path'");
   if (u.regex.empty() && (u.regex_no_match || !u.regex_options.empty() || u.regex_stack_max != 0 ||
                           u.regex_min_offset || u.regex_max_offset)) {
     ctx.error(line.tokens[0], "'url' has regex parameters but no 'regex'");
-    ok = false;
   }
   if (u.regex_min_offset && u.regex_max_offset && *u.regex_min_offset > *u.regex_max_offset) {
     ctx.error(line.tokens[0], "'url': regex_min_offset " + std::to_string(*u.regex_min_offset) +
                                   " exceeds regex_max_offset " +
                                   std::to_string(*u.regex_max_offset));
-    ok = false;
   }
   if (u.status_codes.empty()) u.status_codes.push_back({200, 299});
-  if (ok) c.as<HttpCheck>()->urls.push_back(std::move(u));
+  c.as<HttpCheck>()->urls.push_back(std::move(u));
 }
 
 void http_protocol(Context& ctx, const LogicalLine& line, C& c) {
@@ -650,8 +645,8 @@ std::span<const Keyword<RealServer>> checker_keywords() {
   return kCheckers;
 }
 
-void finish_checkers(const Config& config, const VirtualServer& /*vs*/, RealServer& rs,
-                     Context& ctx) {
+void finish_checkers(const GlobalDefs& global, const std::vector<std::string_view>& track_files,
+                     RealServer& rs, Context& ctx) {
   for (auto& c : rs.checkers) {
     const uint16_t set = c.explicit_fields;
     if ((set & kSetConnectIp) == 0) c.connect_ip = rs.address;
@@ -659,8 +654,7 @@ void finish_checkers(const Config& config, const VirtualServer& /*vs*/, RealServ
     if ((set & kSetConnectTimeout) == 0) c.connect_timeout = rs.connect_timeout;
     if ((set & kSetDelayLoop) == 0) c.delay_loop = rs.delay_loop;
     if ((set & kSetAlpha) == 0) c.alpha = rs.alpha;
-    if ((set & kSetLogAllFailures) == 0)
-      c.log_all_failures = config.global.checker_log_all_failures;
+    if ((set & kSetLogAllFailures) == 0) c.log_all_failures = global.checker_log_all_failures;
     if ((set & kSetRetry) == 0) c.retry = rs.retry.value_or(default_retry(c.type));
     if ((set & kSetDelayBeforeRetry) == 0) {
       // keepalived's manual: delay_loop for DNS_CHECK, 3 s for HTTP_GET/SSL_GET, else 1 s.
@@ -682,6 +676,12 @@ void finish_checkers(const Config& config, const VirtualServer& /*vs*/, RealServ
       for (auto& u : http->urls) {
         if (u.virtualhost.empty()) u.virtualhost = http->virtualhost;
       }
+    }
+    if (const auto* file = c.as<FileCheck>();
+        file != nullptr && !file->track_file.empty() &&
+        !std::binary_search(track_files.begin(), track_files.end(), file->track_file)) {
+      ctx.error(file->track_file_loc,
+                describe(rs) + ": FILE_CHECK: no track_file named '" + file->track_file + "'");
     }
     if (auto* misc = c.as<MiscCheck>(); misc != nullptr && !misc->timeout) {
       misc->timeout = c.delay_loop;

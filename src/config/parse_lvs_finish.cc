@@ -132,7 +132,8 @@ void check_server_port(const VirtualServer& vs, const Ports& ports, const std::s
 }
 
 void finish_virtual_server(Config& config, VirtualServer& vs,
-                           const std::vector<const VirtualServerGroup*>& groups, Context& ctx) {
+                           const std::vector<const VirtualServerGroup*>& groups,
+                           const std::vector<std::string_view>& track_files, Context& ctx) {
   const GlobalDefs& global = config.global;
   const std::string name = describe(vs);
 
@@ -243,7 +244,7 @@ void finish_virtual_server(Config& config, VirtualServer& vs,
     std::string what = describe(rs);
     check_family(what, rs.loc, rs.address, rs.forwarding.method);
     check_server_port(vs, ports, what, rs.loc, rs.forwarding.method, rs.port, ctx);
-    lvs::finish_checkers(config, vs, rs, ctx);
+    lvs::finish_checkers(global, track_files, rs, ctx);
   }
   if (vs.sorry_server) {
     auto& sorry = *vs.sorry_server;
@@ -332,8 +333,13 @@ ServiceIdentity identity(const VirtualServer& vs) {
 void finish_lvs(Config& config, Context& ctx) {
   auto& lvs = config.lvs;
   auto groups = index_groups(lvs, ctx);
+  std::vector<std::string_view> track_files;
+  track_files.reserve(config.vrrp.track_files.size());
+  for (const auto& file : config.vrrp.track_files)
+    track_files.emplace_back(file.name);
+  std::sort(track_files.begin(), track_files.end());
   for (auto& vs : lvs.virtual_servers)
-    finish_virtual_server(config, vs, groups, ctx);
+    finish_virtual_server(config, vs, groups, track_files, ctx);
 
   std::vector<uint32_t> order(lvs.virtual_servers.size());
   std::iota(order.begin(), order.end(), 0);

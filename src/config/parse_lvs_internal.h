@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/model.h"
 #include "config/parse_context.h"
@@ -14,8 +15,10 @@ namespace vigil::config::lvs {
 std::span<const Keyword<RealServer>> checker_keywords();
 
 // Fills the checkers' defaults from their real server (which already has the virtual server's)
-// and checks what needs the whole server: connect/bind families, FILE_CHECK names.
-void finish_checkers(const Config& config, const VirtualServer& vs, RealServer& rs, Context& ctx);
+// and checks what needs the whole server or file: connect/bind families, FILE_CHECK names
+// (against `track_files`, the top-level track_file names, sorted).
+void finish_checkers(const GlobalDefs& global, const std::vector<std::string_view>& track_files,
+                     RealServer& rs, Context& ctx);
 
 // One of `names` (exact, or ASCII case-insensitive when `ignore_case`); otherwise an error at
 // the token with a did-you-mean and the accepted values.
