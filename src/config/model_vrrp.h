@@ -93,6 +93,9 @@ struct VrrpSyncGroup {
   VrrpTracking track;
   VrrpNotify notify;
   bool sync_group_tracking_weight = false;  // members may use non-zero tracking weights
+  // Parse bookkeeping: some lines were invalid (and reported); checks that would only repeat
+  // those errors are skipped.
+  bool had_invalid_lines = false;
 };
 
 enum class VrrpInitialState : uint8_t { kBackup, kMaster };
@@ -148,6 +151,7 @@ struct VrrpInstanceLocations {
   SourceLocation preempt_delay;
   SourceLocation authentication;
   SourceLocation source_address;
+  SourceLocation mcast_dst_ip;
   SourceLocation accept;
   SourceLocation unicast_ttl;
   SourceLocation unicast_keyword;  // the first keyword that only makes sense with unicast peers
@@ -157,6 +161,9 @@ struct VrrpInstance {
   std::string name;
   SourceLocation loc;
   VrrpInstanceLocations at;
+  // Parse bookkeeping: some lines of its value blocks were invalid (and reported); checks that
+  // would only repeat those errors are skipped.
+  bool had_invalid_lines = false;
 
   VrrpInitialState state = VrrpInitialState::kBackup;
   std::string interface;          // required (keepalived 2.2.7 rejects an instance without one)

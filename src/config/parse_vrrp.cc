@@ -291,6 +291,7 @@ void group_members(Context& ctx, const LogicalLine& line, VrrpSyncGroup& g) {
   Item item = item_of(ctx, line, g);
   if (item.args() > 0) {
     item.error(1, "the instance names go in a block: group { " + item.text(1) + " ... }");
+    g.had_invalid_lines = true;
     ctx.skip_block_if_present();
     return;
   }
@@ -391,6 +392,7 @@ void mcast_dst_ip(Context& ctx, const LogicalLine& line, I& vi) {
     return;
   }
   vi.mcast_dst_ip = *address;
+  vi.at.mcast_dst_ip = item.token(1).loc;
 }
 
 // ADDR [min_ttl N] [max_ttl N]
@@ -436,7 +438,9 @@ void unicast_peer(Context& ctx, const LogicalLine& line, I& vi) {
     return;
   }
   note_unicast_keyword(line, vi);
+  size_t errors = ctx.diagnostics().error_count();
   ctx.value_block(line, [&](const LogicalLine& entry) { unicast_peer_entry(ctx, entry, vi); });
+  if (ctx.diagnostics().error_count() != errors) vi.had_invalid_lines = true;
 }
 
 // old_unicast_checksum [never]: the v3 checksum without the IPv4 pseudo-header.
@@ -583,7 +587,11 @@ void virtual_addresses(Context& ctx, const LogicalLine& line, I& vi) {
   }
   ctx.value_block(line, [&](const LogicalLine& entry) {
     Item item = item_of(ctx, entry, vi);
-    if (auto vip = virtual_address(item, line.keyword())) (vi.*List).push_back(*vip);
+    if (auto vip = virtual_address(item, line.keyword())) {
+      (vi.*List).push_back(*vip);
+    } else {
+      vi.had_invalid_lines = true;
+    }
   });
 }
 

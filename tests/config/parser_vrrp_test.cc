@@ -150,7 +150,7 @@ track_file tf {
   file /run/vigil/weight
 }
 vrrp_instance VI_1 {
-  state MASTER
+  state BACKUP
   interface eth0
   virtual_router_id 51
   priority 150
@@ -213,7 +213,7 @@ vrrp_instance VI_1 {
 }
 )");
   const auto& vi = only_instance(config);
-  EXPECT_EQ(vi.state, VrrpInitialState::kMaster);
+  EXPECT_EQ(vi.state, VrrpInitialState::kBackup);
   EXPECT_EQ(vi.priority, 150);
   EXPECT_EQ(vi.advert_int, 50ms);  // exact: 0.05 s is 50,000 us
   EXPECT_EQ(vi.version, 3);
@@ -285,20 +285,27 @@ vrrp_instance VI_1 {
   EXPECT_EQ(vi.debug, 2);
 }
 
-TEST(VrrpInstance, AuthenticationAndIpv6AddressOptions) {
+TEST(VrrpInstance, Authentication) {
   std::unique_ptr<Parsed> p;
-  const auto& vi = only_instance(parse_ok(p, instance(R"(  authentication {
+  const auto& pass = only_instance(parse_ok(p, instance(R"(  authentication {
     auth_type PASS
     auth_pass 12345678
-  })",
-                                                      "VI_1",
+  })")));
+  EXPECT_EQ(pass.auth_type, VrrpAuthType::kPass);
+  EXPECT_EQ(pass.auth_pass, "12345678");
+  const auto& ah = only_instance(
+      parse_ok(p, instance("  authentication {\n    auth_type AH\n    auth_pass s3cret\n  }")));
+  EXPECT_EQ(ah.auth_type, VrrpAuthType::kAh);
+  EXPECT_EQ(ah.auth_pass, "s3cret");
+}
+
+TEST(VrrpInstance, Ipv6AddressOptions) {
+  std::unique_ptr<Parsed> p;
+  const auto& vi = only_instance(parse_ok(p, instance("", "VI_1",
                                                       "    fd00::1/64 preferred_lft forever -nodad "
                                                       "mngtmpaddr noprefixroute autojoin\n"
                                                       "    fd00::2/64 preferred_lft 30 scope 200 "
                                                       "peer fd00::9\n")));
-  // auth with IPv6 is rejected by finish_vrrp's validation; here only the reading is checked.
-  EXPECT_EQ(vi.auth_type, VrrpAuthType::kPass);
-  EXPECT_EQ(vi.auth_pass, "12345678");
   ASSERT_EQ(vi.virtual_addresses.size(), 2U);
   const auto& a = vi.virtual_addresses[0];
   EXPECT_EQ(a.preferred_lft, kLifetimeForever);
@@ -442,6 +449,428 @@ TEST(VrrpInstance, UnimplementedKeepalivedKeywordsWarn) {
                      "has no effect"}));
   EXPECT_TRUE(p->config.vrrp.instances.at(0).use_vmac);
   EXPECT_EQ(p->config.vrrp.instances.at(0).vmac_interface, "vrrp.51");
+}
+
+// --- Errors found while reading a line (phase one). -------------------------------------------
+
+struct ErrorCase {
+  const char* what;
+  std::string config;
+  Strings expected;
+};
+
+std::ostream& operator<<(std::ostream& out, const ErrorCase& c) {
+  return out << c.what;
+}
+
+class VrrpErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(VrrpErrors, ReportsEveryErrorAtItsToken) {
+  auto p = parse(GetParam().config);
+  EXPECT_EQ(errors(*p), GetParam().expected) << GetParam().what;
+}
+
+// Lines of instance(body): 1 vrrp_instance, 2 interface, 3 virtual_router_id, 4.. the body,
+// then virtual_ipaddress (its first address one line below).
+INSTANTIATE_TEST_SUITE_P(
+    LineChecks, VrrpErrors,
+    ::testing::Values(
+        ErrorCase{"vrid range",
+                  instance("  virtual_router_id 300"),
+                  {"4:21: vrrp_instance VI_1: virtual_router_id 300 is out of range [1, 255]"}},
+        ErrorCase{"priority range",
+                  instance("  priority 0"),
+                  {"4:12: vrrp_instance VI_1: priority 0 is out of range [1, 255]"}},
+        ErrorCase{"priority not a number",
+                  instance("  priority high"),
+                  {"4:12: vrrp_instance VI_1: priority 'high' is not an integer"}},
+        ErrorCase{"advert_int range",
+                  instance("  advert_int 0"),
+                  {"4:14: vrrp_instance VI_1: advert_int 0 s is out of range [0.01, 255]"}},
+        ErrorCase{"advert_int finer than a microsecond",
+                  instance("  advert_int 1.0000001"),
+                  {"4:14: vrrp_instance VI_1: advert_int '1.0000001' is not a time in seconds "
+                   "(at most 6 decimals)"}},
+        ErrorCase{"version range",
+                  instance("  version 4"),
+                  {"4:11: vrrp_instance VI_1: version 4 is out of range [2, 3]"}},
+        ErrorCase{"state is case-sensitive",
+                  instance("  state master"),
+                  {"4:9: vrrp_instance VI_1: state 'master' is not MASTER or BACKUP"}},
+        ErrorCase{"state MASTER then BACKUP",
+                  instance("  state MASTER\n  state BACKUP"),
+                  {"5:9: vrrp_instance VI_1: state MASTER was given earlier; keepalived ignores "
+                   "the later BACKUP"}},
+        ErrorCase{"preempt_delay range",
+                  instance("  preempt_delay 1001"),
+                  {"4:17: vrrp_instance VI_1: preempt_delay 1001 s is out of range [0, 1000]"}},
+        ErrorCase{"nopreempt takes no argument",
+                  instance("  nopreempt yes"),
+                  {"4:13: vrrp_instance VI_1: 'nopreempt' takes 0 arguments, got 1"}},
+        ErrorCase{"bad boolean",
+                  instance("  strict_mode maybe"),
+                  {"4:15: vrrp_instance VI_1: strict_mode 'maybe' is not one of "
+                   "on|off|true|false|yes|no"}},
+        ErrorCase{"garp_master_delay is whole seconds",
+                  instance("  garp_master_delay 1.5"),
+                  {"4:21: vrrp_instance VI_1: garp_master_delay '1.5' is not an integer"}},
+        ErrorCase{"garp_master_repeat at least 1",
+                  instance("  garp_master_repeat 0"),
+                  {"4:22: vrrp_instance VI_1: garp_master_repeat 0 is out of range [1, "
+                   "2147483647]"}},
+        ErrorCase{"down_timer_adverts range",
+                  instance("  down_timer_adverts 101"),
+                  {"4:22: vrrp_instance VI_1: down_timer_adverts 101 is out of range [1, 100]"}},
+        ErrorCase{"mcast_dst_ip not multicast",
+                  instance("  mcast_dst_ip 10.0.0.9"),
+                  {"4:16: vrrp_instance VI_1: mcast_dst_ip 10.0.0.9 is not a multicast address"}},
+        ErrorCase{"bad source address",
+                  instance("  mcast_src_ip 10.0.0.300"),
+                  {"4:16: vrrp_instance VI_1: mcast_src_ip '10.0.0.300' is not an IP address"}},
+        ErrorCase{"did you mean",
+                  instance("  prority 100"),
+                  {"4:3: unknown keyword 'prority'; did you mean 'priority'?"}},
+        ErrorCase{"deprecated keyword keepalived rejects",
+                  instance("  linkbeat_use_polling"),
+                  {"4:3: vrrp_instance VI_1: 'linkbeat_use_polling' is deprecated and keepalived "
+                   "2.2.7 rejects it: use a linkbeat_interfaces block"}},
+        ErrorCase{"instance needs a name",
+                  "vrrp_instance {\n  priority 100\n}\n",
+                  {"1:1: 'vrrp_instance' takes exactly one name, got 0 words"}},
+        ErrorCase{"auth_type",
+                  instance("  authentication {\n    auth_type MD5\n    auth_pass x\n  }"),
+                  {"5:15: vrrp_instance VI_1: auth_type 'MD5' is not PASS or AH"}},
+        ErrorCase{"auth_pass longer than 8 characters",
+                  instance("  authentication {\n    auth_type PASS\n    auth_pass 123456789\n  }"),
+                  {"6:15: vrrp_instance VI_1: auth_pass is longer than 8 characters (keepalived "
+                   "would use only '12345678')"}},
+        ErrorCase{"track_interface weight range",
+                  instance("  track_interface {\n    eth1 weight 254\n  }"),
+                  {"5:17: vrrp_instance VI_1: track_interface eth1 weight 254 is out of range "
+                   "[-253, 253]"}},
+        ErrorCase{"track_interface has no noreverse",
+                  instance("  track_interface {\n    eth1 weight 3 noreverse\n  }"),
+                  {"5:19: vrrp_instance VI_1: track_interface eth1: unexpected 'noreverse' after "
+                   "the weight (expected 'reverse')"}},
+        ErrorCase{"track_script reverse needs a weight",
+                  instance("  track_script {\n    chk reverse\n  }"),
+                  {"5:9: vrrp_instance VI_1: track_script chk: unexpected 'reverse' (expected: "
+                   "NAME [weight N [reverse|noreverse]])"}},
+        ErrorCase{"track_file weight range",
+                  instance("  track_file {\n    tf weight 255\n  }"),
+                  {"5:15: vrrp_instance VI_1: track_file tf weight 255 is out of range [-254, "
+                   "254]"}},
+        ErrorCase{"two addresses on one line",
+                  instance("", "VI_1", "    10.0.0.1/24 10.0.0.2/24\n"),
+                  {"6:17: vrrp_instance VI_1: virtual_ipaddress: one address per line; "
+                   "'10.0.0.2/24' is a second address on the line of 10.0.0.1/24"}},
+        ErrorCase{"address option did you mean",
+                  instance("", "VI_1", "    10.0.0.1/24 lable eth0:1\n"),
+                  {"6:17: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1/24: unknown option "
+                   "'lable'; did you mean 'label'?"}},
+        ErrorCase{"address option without value",
+                  instance("", "VI_1", "    10.0.0.1/24 dev\n"),
+                  {"6:17: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1/24: 'dev' needs a "
+                   "value"}},
+        ErrorCase{"prefix length",
+                  instance("", "VI_1", "    10.0.0.1/33\n"),
+                  {"6:5: vrrp_instance VI_1: virtual_ipaddress: prefix length '33' of "
+                   "10.0.0.1/33 is out of range [0, 32]"}},
+        ErrorCase{"bad address",
+                  instance("", "VI_1", "    10.0.0.256\n    10.0.0.1\n"),
+                  {"6:5: vrrp_instance VI_1: virtual_ipaddress: '10.0.0.256' is not an IP "
+                   "address"}},
+        ErrorCase{"scope",
+                  instance("", "VI_1", "    10.0.0.1 scope galaxy\n"),
+                  {"6:20: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1: unknown scope "
+                   "'galaxy' (expected global, site, link, host, nowhere or 0-255)"}},
+        ErrorCase{"broadcast of the wrong family",
+                  instance("", "VI_1", "    10.0.0.1/24 brd fd00::1\n"),
+                  {"6:21: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1/24: brd 'fd00::1' is "
+                   "not an IPv4 address"}},
+        ErrorCase{"two unicast peers on one line",
+                  instance("  unicast_peer {\n    10.0.0.7 10.0.0.8\n  }"),
+                  {"5:14: vrrp_instance VI_1: unicast_peer: one address per line; '10.0.0.8' is "
+                   "a second address on this line"}},
+        ErrorCase{"unicast peer ttl order",
+                  instance("  unicast_peer {\n    10.0.0.7 min_ttl 30 max_ttl 20\n  }"),
+                  {"5:5: vrrp_instance VI_1: unicast_peer 10.0.0.7: min_ttl 30 is above max_ttl "
+                   "20: every advert would be dropped"}},
+        ErrorCase{"unicast peer ttl range",
+                  instance("  unicast_peer {\n    10.0.0.7 max_ttl 256\n  }"),
+                  {"5:22: vrrp_instance VI_1: unicast_peer 10.0.0.7 max_ttl 256 is out of range "
+                   "[0, 255]"}},
+        ErrorCase{"vrrp_script weight range",
+                  "vrrp_script chk {\n  script /bin/true\n  weight 254\n}\n",
+                  {"3:10: vrrp_script chk: weight 254 is out of range [-253, 253]"}},
+        ErrorCase{"vrrp_script interval whole seconds",
+                  "vrrp_script chk {\n  script /bin/true\n  interval 0.5\n}\n",
+                  {"3:12: vrrp_script chk: interval '0.5' is not an integer"}},
+        ErrorCase{"vrrp_script rise at least 1",
+                  "vrrp_script chk {\n  script /bin/true\n  rise 0\n}\n",
+                  {"3:8: vrrp_script chk: rise 0 is out of range [1, 2147483647]"}},
+        ErrorCase{"vrrp_script weight option",
+                  "vrrp_script chk {\n  script /bin/true\n  weight 2 bogus\n}\n",
+                  {"3:12: vrrp_script chk: weight: unexpected 'bogus' (expected 'reverse')"}},
+        ErrorCase{"vrrp_script without script",
+                  "vrrp_script chk {\n  interval 2\n}\n",
+                  {"1:13: vrrp_script chk: no 'script' given"}},
+        ErrorCase{"track_file without file",
+                  "track_file tf {\n  weight 2\n}\n",
+                  {"1:12: track_file tf: no 'file' given"}},
+        ErrorCase{"track_file weight range",
+                  "track_file tf {\n  file /run/x\n  weight 255\n}\n",
+                  {"3:10: track_file tf: weight 255 is out of range [-254, 254]"}},
+        ErrorCase{"track_file init_file value",
+                  "track_file tf {\n  file /run/x\n  init_file abc\n}\n",
+                  {"3:13: track_file tf: init_file: unexpected 'abc' (expected: init_file "
+                   "[VALUE] [overwrite])"}},
+        ErrorCase{"group members outside a block",
+                  "vrrp_sync_group G {\n  group VI_1 VI_2\n}\n",
+                  {"2:9: vrrp_sync_group G: the instance names go in a block: group { VI_1 ... "
+                   "}"}},
+        ErrorCase{"global_tracking",
+                  "vrrp_sync_group G {\n  global_tracking\n}\n",
+                  {"2:3: vrrp_sync_group G: 'global_tracking' is deprecated and keepalived 2.2.7 "
+                   "rejects it: use track_interface, track_script and track_file on the group",
+                   "1:17: vrrp_sync_group G has no instances (give them in group { ... })"}},
+        ErrorCase{"notify needs a script",
+                  instance("  notify_master"),
+                  {"4:3: vrrp_instance VI_1: 'notify_master' needs a script"}},
+        ErrorCase{"notify given twice",
+                  instance("  notify_master /bin/a\n  notify_master /bin/b"),
+                  {"5:3: vrrp_instance VI_1: 'notify_master' is given twice (keepalived ignores "
+                   "the second)"}},
+        ErrorCase{"every error is reported",
+                  instance("  priority 0\n  advert_int x\n  version 9"),
+                  {"4:12: vrrp_instance VI_1: priority 0 is out of range [1, 255]",
+                   "5:14: vrrp_instance VI_1: advert_int 'x' is not a time in seconds (at most "
+                   "6 decimals)",
+                   "6:11: vrrp_instance VI_1: version 9 is out of range [2, 3]"}}));
+
+// --- Errors that need the whole file (phase two, finish_vrrp). ---------------------------------
+
+const std::string kScriptAndFile =
+    "vrrp_script chk_http {\n  script /bin/true\n  weight 5\n}\n"
+    "track_file weights {\n  file /run/w\n}\n";  // 7 lines
+
+INSTANTIATE_TEST_SUITE_P(
+    WholeFileChecks, VrrpErrors,
+    ::testing::Values(
+        ErrorCase{"missing interface",
+                  "vrrp_instance VI_1 {\n  virtual_router_id 51\n  virtual_ipaddress {\n"
+                  "    10.0.0.1\n  }\n}\n",
+                  {"1:15: vrrp_instance VI_1: no 'interface' given (keepalived 2.2.7 requires "
+                   "one, even with default_interface or unicast peers)"}},
+        ErrorCase{"missing virtual_router_id",
+                  "vrrp_instance VI_1 {\n  interface eth0\n  virtual_ipaddress {\n"
+                  "    10.0.0.1\n  }\n}\n",
+                  {"1:15: vrrp_instance VI_1: no 'virtual_router_id' given"}},
+        ErrorCase{"no virtual address",
+                  "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"
+                  "  virtual_ipaddress_excluded {\n    10.0.0.1\n  }\n}\n",
+                  {"1:15: vrrp_instance VI_1: no 'virtual_ipaddress' given (keepalived requires "
+                   "at least one)"}},
+        ErrorCase{"mixed families",
+                  instance("", "VI_1", "    fd00::1/64\n    10.0.0.1\n"),
+                  {"7:5: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1 is IPv4 but the "
+                   "instance is IPv6 (from fd00::1 at test.conf:6:5); put addresses of the other "
+                   "family in virtual_ipaddress_excluded"}},
+        ErrorCase{"source address decides the family when written first",
+                  instance("  mcast_src_ip fd00::2"),
+                  {"6:5: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1 is IPv4 but the "
+                   "instance is IPv6 (from fd00::2 at test.conf:4:16); put addresses of the "
+                   "other family in virtual_ipaddress_excluded"}},
+        ErrorCase{"unicast peer of the other family",
+                  instance("  unicast_peer {\n    10.0.0.7\n    fd00::7\n  }"),
+                  {"6:5: vrrp_instance VI_1: unicast_peer fd00::7 is IPv6 but the instance is "
+                   "IPv4 (from 10.0.0.1 at test.conf:9:5)"}},
+        ErrorCase{"mcast_dst_ip of the other family",
+                  instance("  mcast_dst_ip ff02::13"),
+                  {"4:16: vrrp_instance VI_1: mcast_dst_ip ff02::13 is IPv6 but the instance "
+                   "is IPv4"}},
+        ErrorCase{"native_ipv6 with IPv4 addresses",
+                  instance("  native_ipv6"),
+                  {"1:15: vrrp_instance VI_1: native_ipv6 is set but the instance's addresses "
+                   "are IPv4"}},
+        ErrorCase{"v2 advert_int must be whole seconds",
+                  instance("  advert_int 0.5"),
+                  {"4:14: vrrp_instance VI_1: advert_int 0.5 s is not a whole number of "
+                   "seconds, as VRRPv2 requires (RFC 3768 §5.3.7)"}},
+        ErrorCase{"global vrrp_version decides the advert_int rule",
+                  "global_defs {\n  vrrp_version 3\n}\n" + instance("  advert_int 0.015"),
+                  {"7:14: vrrp_instance VI_1: advert_int 0.015 s is not a multiple of 0.01 s, "
+                   "as VRRPv3 requires (RFC 5798 §5.2.7)"}},
+        ErrorCase{"v3 advert_int maximum",
+                  instance("  version 3\n  advert_int 40.96"),
+                  {"5:14: vrrp_instance VI_1: advert_int 40.96 s is above 40.95 s, the VRRPv3 "
+                   "maximum (RFC 5798 §5.2.7)"}},
+        ErrorCase{"IPv6 instances are v3 for advert_int",
+                  instance("  advert_int 0.015", "VI_1", "    fd00::1\n"),
+                  {"4:14: vrrp_instance VI_1: advert_int 0.015 s is not a multiple of 0.01 s, "
+                   "as VRRPv3 requires (RFC 5798 §5.2.7)"}},
+        ErrorCase{"nopreempt with state MASTER",
+                  instance("  state MASTER\n  priority 100\n  nopreempt"),
+                  {"6:3: vrrp_instance VI_1: nopreempt needs state BACKUP (keepalived ignores "
+                   "it with state MASTER and reports an error)"}},
+        ErrorCase{"nopreempt with the address owner",
+                  instance("  priority 255\n  nopreempt"),
+                  {"5:3: vrrp_instance VI_1: nopreempt cannot apply to the address owner "
+                   "(priority 255)"}},
+        ErrorCase{"preempt_delay with state MASTER",
+                  instance("  state MASTER\n  priority 100\n  preempt_delay 10"),
+                  {"6:17: vrrp_instance VI_1: preempt_delay needs state BACKUP (keepalived "
+                   "ignores it with state MASTER and reports an error)"}},
+        ErrorCase{"authentication with VRRPv3",
+                  instance("  version 3\n  authentication {\n    auth_type AH\n    auth_pass x\n"
+                           "  }"),
+                  {"5:3: vrrp_instance VI_1: authentication is VRRPv2 only (RFC 5798 removed "
+                   "it)"}},
+        ErrorCase{"authentication in strict mode",
+                  instance("  strict_mode\n  authentication {\n    auth_type PASS\n"
+                           "    auth_pass x\n  }"),
+                  {"5:3: vrrp_instance VI_1: strict mode does not allow authentication"}},
+        ErrorCase{"authentication without password",
+                  instance("  authentication {\n    auth_type PASS\n  }"),
+                  {"4:3: vrrp_instance VI_1: authentication has an auth_type but no auth_pass"}},
+        ErrorCase{"accept with strict mode and VRRPv2",
+                  instance("  strict_mode\n  accept"),
+                  {"5:3: vrrp_instance VI_1: accept mode with strict mode is not allowed for "
+                   "VRRPv2 (RFC 3768 has no accept mode)"}},
+        ErrorCase{"unicast_src_ip without peers",
+                  instance("  unicast_src_ip 10.0.0.2"),
+                  {"4:3: vrrp_instance VI_1: a unicast setting without any unicast_peer "
+                   "(keepalived 2.2.7 rejects this; use mcast_src_ip for a multicast source "
+                   "address)"}},
+        ErrorCase{"unicast_ttl without peers",
+                  instance("  unicast_ttl 5"),
+                  {"4:15: vrrp_instance VI_1: unicast_ttl needs unicast_peer addresses"}},
+        ErrorCase{"track_script of an undefined script",
+                  kScriptAndFile + instance("  track_script {\n    chk_htp\n  }"),
+                  {"12:5: vrrp_instance VI_1: track_script chk_htp: no vrrp_script of that "
+                   "name; did you mean 'chk_http'?"}},
+        ErrorCase{"track_file of an undefined file",
+                  kScriptAndFile + instance("  track_file {\n    nothing\n  }"),
+                  {"12:5: vrrp_instance VI_1: track_file nothing: no track_file of that name"}},
+        ErrorCase{"same VRID twice on one interface and family",
+                  instance("", "VI_1") + instance("", "VI_2", "    10.0.0.2\n"),
+                  {"11:21: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 "
+                   "(IPv4) by vrrp_instance VI_1 at test.conf:1:15"}},
+        ErrorCase{"same VRID three times",
+                  instance("", "VI_1") + instance("", "VI_2", "    10.0.0.2\n") +
+                      instance("", "VI_3", "    10.0.0.3\n"),
+                  {"11:21: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 "
+                   "(IPv4) by vrrp_instance VI_1 at test.conf:1:15",
+                   "19:21: vrrp_instance VI_3: virtual_router_id 51 is already used on eth0 "
+                   "(IPv4) by vrrp_instance VI_1 at test.conf:1:15"}},
+        ErrorCase{"duplicate instance name",
+                  instance("", "VI_1") + instance("", "VI_1", "    10.0.0.2\n", 52),
+                  {"9:15: vrrp_instance VI_1 is already defined at test.conf:1:15"}},
+        ErrorCase{"duplicate vrrp_script name",
+                  "vrrp_script a {\n  script /bin/a\n}\nvrrp_script a {\n  script /bin/b\n}\n",
+                  {"4:13: vrrp_script a is already defined at test.conf:1:13"}},
+        ErrorCase{"sync group member not defined",
+                  "vrrp_sync_group G { group { VI_1 VI_9 } }\n" + instance(""),
+                  {"1:34: vrrp_sync_group G: vrrp_instance VI_9 is not defined; did you mean "
+                   "'VI_1'?"}},
+        ErrorCase{"sync group with one member",
+                  "vrrp_sync_group G { group { VI_1 } }\n" + instance(""),
+                  {"1:17: vrrp_sync_group G has only one instance (keepalived 2.2.7 requires two "
+                   "or more)"}},
+        ErrorCase{"instance in two sync groups",
+                  "vrrp_sync_group G { group { VI_1 VI_2 } }\n"
+                  "vrrp_sync_group H { group { VI_3 VI_1 } }\n" +
+                      instance("") + instance("", "VI_2", "    10.0.0.2\n", 52) +
+                      instance("", "VI_3", "    10.0.0.3\n", 53),
+                  {"2:34: vrrp_sync_group H: vrrp_instance VI_1 is already in vrrp_sync_group G "
+                   "(at test.conf:1:29); an instance belongs to one group"}},
+        ErrorCase{"instance listed twice in a group",
+                  "vrrp_sync_group G { group { VI_1 VI_1 } }\n" + instance(""),
+                  {"1:34: vrrp_sync_group G: vrrp_instance VI_1 is listed twice (also at "
+                   "test.conf:1:29)"}},
+        ErrorCase{"tracking weight on a sync group member",
+                  "vrrp_sync_group G { group { VI_1 VI_2 } }\n" +
+                      instance("  track_interface {\n    eth1 weight 10\n  }") +
+                      instance("", "VI_2", "    10.0.0.2\n", 52),
+                  {"6:5: vrrp_instance VI_1: track_interface eth1 weight 10 is not allowed in "
+                   "vrrp_sync_group G (use weight 0, or set sync_group_tracking_weight on the "
+                   "group)"}},
+        ErrorCase{"instance listed twice and an undefined member: both reported",
+                  "vrrp_sync_group G { group { VI_1 VI_1 VI_7 } }\n" + instance(""),
+                  {"1:39: vrrp_sync_group G: vrrp_instance VI_7 is not defined; did you mean "
+                   "'VI_1'?",
+                   "1:34: vrrp_sync_group G: vrrp_instance VI_1 is listed twice (also at "
+                   "test.conf:1:29)"}}));
+
+TEST(VrrpValidation, LvsSyncDaemonOfAnUndefinedInstanceWarns) {
+  // keepalived 2.2.7's -t accepts this; the sync daemon would simply never start.
+  auto p = parse("global_defs {\n  lvs_sync_daemon eth0 VI_2\n}\n" + instance(""));
+  EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  EXPECT_EQ(warnings(*p), (Strings{"2:3: lvs_sync_daemon: vrrp_instance VI_2 is not defined, so "
+                                   "the sync daemon will not start; did you mean 'VI_1'?"}));
+}
+
+TEST(VrrpValidation, SameVridIsFineOnOtherInterfacesFamiliesGroupsAndForUnicast) {
+  // keepalived 2.2.7 accepts each of these (checked with keepalived -t).
+  std::unique_ptr<Parsed> p;
+  parse_ok(p, instance("", "VI_1") +
+                  "vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 51\n"
+                  "  virtual_ipaddress {\n    10.0.1.1\n  }\n}\n" +
+                  instance("", "VI_3", "    fd00::3\n") +
+                  instance("  mcast_dst_ip 224.0.0.19", "VI_4", "    10.0.0.4\n") +
+                  instance("  unicast_peer {\n    10.0.0.7\n  }", "VI_5", "    10.0.0.5\n") +
+                  instance("  unicast_peer {\n    10.0.0.7\n  }", "VI_6", "    10.0.0.6\n"));
+}
+
+TEST(VrrpValidation, WarningsKeepalivedAccepts) {
+  auto p = parse(instance("  state BACKUP\n  priority 255\n  version 2", "VI_1", "    fd00::1\n") +
+                 instance("  authentication {\n    auth_pass secret\n  }", "VI_2",
+                          "    10.0.0.2\n    10.0.0.2\n", 52));
+  EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  EXPECT_EQ(warnings(*p),
+            (Strings{"6:11: vrrp_instance VI_1: VRRPv2 is IPv4 only (RFC 3768); this IPv6 "
+                     "instance runs VRRPv3",
+                     "5:12: vrrp_instance VI_1: priority 255 makes this instance the address "
+                     "owner: it becomes MASTER at once despite state BACKUP",
+                     "19:5: vrrp_instance VI_2: address 10.0.0.2 is listed twice (also at "
+                     "test.conf:18:5)",
+                     "14:3: vrrp_instance VI_2: auth_pass without auth_type has no effect"}));
+}
+
+TEST(VrrpValidation, TrackingWeightsResolveFromTheirObjects) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(
+      p, kScriptAndFile + R"(track_file other {
+  file /run/o
+  weight -4 reverse
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+  track_script {
+    chk_http
+  }
+}
+)" +
+             instance("  track_interface {\n    eth1\n  }\n  track_file {\n    other\n  }", "VI_9",
+                      "    10.0.0.9\n", 9) +
+             instance("", "VI_1", "    10.0.0.1\n", 1) + instance("", "VI_2", "    10.0.0.2\n", 2));
+  const auto& group = config.vrrp.sync_groups.at(0);
+  EXPECT_EQ(group.track.scripts.at(0).weight, 5);  // the vrrp_script's weight
+  const auto& vi = config.vrrp.instances.at(0);
+  EXPECT_EQ(vi.track.interfaces.at(0).weight, 0);
+  EXPECT_EQ(vi.track.files.at(0).weight, -4);  // the track_file's weight and reverse flag
+  EXPECT_TRUE(vi.track.files.at(0).reverse);
+}
+
+TEST(VrrpValidation, LvsSyncDaemonIdDefaultsToTheInstanceVrid) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(p, "global_defs {\n  lvs_sync_daemon eth0 VI_1\n}\n" +
+                                       instance("", "VI_1", "    10.0.0.1\n", 77));
+  ASSERT_TRUE(config.global.lvs_sync_daemon);
+  EXPECT_EQ(config.global.lvs_sync_daemon->sync_id, 77);
 }
 
 }  // namespace
