@@ -1,0 +1,163 @@
+#include "daemon/lvs_controller.h"
+
+#include <gtest/gtest.h>
+
+#include "config/parser.h"
+#include "fakes/fake_datapath.h"
+#include "fakes/fake_scheduler.h"
+
+namespace vigil::daemon {
+namespace {
+
+using datapath::DestinationKey;
+using datapath::OperationKind;
+using datapath::ServiceKey;
+
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
+
+std::string config_text(int weight, const char* extra_global = "") {
+  return std::string("global_defs {\n") + extra_global + R"(
+}
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    weight )" +
+         std::to_string(weight) + R"(
+  }
+  real_server 10.0.0.2 80 {
+  }
+}
+)";
+}
+
+config::Config parse(const std::string& text) {
+  auto parsed = config::parse_text("test.conf", text);
+  EXPECT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
+  return std::move(parsed->config);
+}
+
+const ServiceKey kWeb = ServiceKey::tcp(ip("192.0.2.80"), 80);
+const ServiceKey kForeign = ServiceKey::udp(ip("198.51.100.1"), 53);
+
+struct LvsControllerTest : ::testing::Test {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  LvsController controller{kernel, scheduler, {.resync_interval = std::chrono::seconds(10)}};
+};
+
+TEST_F(LvsControllerTest, StartProgramsTheTable) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  ASSERT_EQ(kernel.table().size(), 1U);
+  const auto& dests = kernel.table().at(kWeb).destinations;
+  EXPECT_EQ(dests.at(DestinationKey{ip("10.0.0.1"), 80}).weight, 3);
+  EXPECT_EQ(kernel.sent(), 3U);  // one service, two destinations
+}
+
+TEST_F(LvsControllerTest, MissingIpvsIsAClearError) {
+  kernel.fail_info(Error{"IPVS is not available in this kernel: load the ip_vs module"});
+  auto status = controller.start(parse(config_text(1)));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("load the ip_vs module"), std::string::npos);
+  EXPECT_EQ(kernel.sent(), 0U);
+}
+
+TEST_F(LvsControllerTest, RestartWithTheSameConfigSendsNothing) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  LvsController restarted{kernel, scheduler};
+  kernel.reset_counts();
+  ASSERT_TRUE(restarted.start(parse(config_text(3))).ok());
+  EXPECT_EQ(kernel.sent(), 0U);
+}
+
+TEST_F(LvsControllerTest, OneChangedWeightIsOneOperationWithoutADump) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  kernel.reset_counts();
+  controller.update(parse(config_text(5)));
+  EXPECT_EQ(kernel.sent(), 1U);
+  EXPECT_EQ(kernel.sent(OperationKind::kEditDestination), 1U);
+  EXPECT_EQ(kernel.dumps(), 0U);
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.1"), 80}).weight, 5);
+}
+
+TEST_F(LvsControllerTest, PeriodicPassRepairsHandEditsAndLeavesForeignServices) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  kernel.table()[kForeign].service.scheduler = "rr";
+  kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.1"), 80}).weight = 9;
+  kernel.table().at(kWeb).destinations.erase(DestinationKey{ip("10.0.0.2"), 80});
+  kernel.reset_counts();
+  scheduler.advance(std::chrono::seconds(9));
+  EXPECT_EQ(kernel.dumps(), 0U);
+  scheduler.advance(std::chrono::seconds(1));
+  EXPECT_EQ(kernel.dumps(), 1U);
+  EXPECT_EQ(kernel.sent(), 2U);  // the weight edited back, the destination re-added
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.size(), 2U);
+  EXPECT_EQ(kernel.table().count(kForeign), 1U);
+  kernel.reset_counts();
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(kernel.dumps(), 1U);
+  EXPECT_EQ(kernel.sent(), 0U);  // no change: nothing sent
+}
+
+TEST_F(LvsControllerTest, LvsFlushRemovesForeignServicesAtStartOnly) {
+  kernel.table()[kForeign].service.scheduler = "rr";
+  ASSERT_TRUE(controller.start(parse(config_text(1, "lvs_flush"))).ok());
+  EXPECT_EQ(kernel.table().count(kForeign), 0U);
+  kernel.table()[kForeign].service.scheduler = "rr";
+  EXPECT_TRUE(controller.resync());
+  EXPECT_EQ(kernel.table().count(kForeign), 1U);
+}
+
+TEST_F(LvsControllerTest, AFailedOperationIsRetriedOnTheNextPass) {
+  kernel.fail_matching(
+      [](const datapath::Operation& op) {
+        const auto* add = std::get_if<datapath::AddDestination>(&op);
+        return add != nullptr && add->key.address == ip("10.0.0.2");
+      },
+      EIO, 1);
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  EXPECT_EQ(controller.counters().operations_failed, 1U);
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.size(), 1U);  // the other one still landed
+  EXPECT_TRUE(controller.resync());
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.size(), 2U);
+}
+
+TEST_F(LvsControllerTest, StopRemovesOwnedServicesOnly) {
+  kernel.table()[kForeign].service.scheduler = "rr";
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  controller.stop();
+  EXPECT_EQ(kernel.table().count(kWeb), 0U);
+  EXPECT_EQ(kernel.table().count(kForeign), 1U);
+}
+
+TEST_F(LvsControllerTest, StopWithFlushOnStopFlushesEverything) {
+  kernel.table()[kForeign].service.scheduler = "rr";
+  ASSERT_TRUE(controller.start(parse(config_text(1, "lvs_flush_on_stop"))).ok());
+  controller.stop();
+  EXPECT_TRUE(kernel.table().empty());
+}
+
+TEST(LvsControllerKeep, KeepOnStopLeavesTheTable) {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  LvsController controller{kernel, scheduler, {.keep_on_stop = true}};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  kernel.reset_counts();
+  controller.stop();
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel.table().size(), 1U);
+}
+
+TEST_F(LvsControllerTest, TimeoutsAreApplied) {
+  ASSERT_TRUE(controller.start(parse(config_text(1, "lvs_timeouts tcp 900 udp 30"))).ok());
+  auto t = kernel.timeouts();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->tcp, std::chrono::seconds(900));
+  EXPECT_EQ(t->udp, std::chrono::seconds(30));
+}
+
+}  // namespace
+}  // namespace vigil::daemon
