@@ -72,3 +72,50 @@ fetch_many() {
     i=$((i + 1))
   done
 }
+
+# nat_topology: client -> director -> 2 real servers running httpd, for IPVS NAT.
+#
+#   client 10.0.1.2 --veth-- 10.0.1.1 (+VIP 10.0.1.100) director 10.0.2.1 (br0)
+#                                                 +-- veth -- r1 10.0.2.11
+#                                                 +-- veth -- r2 10.0.2.12
+# The real servers route back through the director (NAT needs the replies).
+nat_topology() {
+  new_ns client
+  new_ns director
+  new_ns r1
+  new_ns r2
+  veth_pair client eth0 10.0.1.2/24 director eth0 10.0.1.1/24
+  ip -n director addr add 10.0.1.100/32 dev eth0
+  ip -n client route add default via 10.0.1.1
+  ip -n director link add br0 type bridge
+  ip -n director link set br0 up
+  ip -n director addr add 10.0.2.1/24 dev br0
+  for rs in r1 r2; do
+    veth_pair "$rs" eth0 - director "v$rs" -
+    ip -n director link set "v$rs" master br0
+  done
+  ip -n r1 addr add 10.0.2.11/24 dev eth0
+  ip -n r2 addr add 10.0.2.12/24 dev eth0
+  ip -n r1 route add default via 10.0.2.1
+  ip -n r2 route add default via 10.0.2.1
+  ip netns exec director sysctl -qw net.ipv4.ip_forward=1
+  http_server r1 r1 80
+  http_server r2 r2 80
+  wait_tcp r1 10.0.2.11 80
+  wait_tcp r2 10.0.2.12 80
+}
+
+# expect_split NS URL COUNT EXPECTED: COUNT requests, EXPECTED is "r1-count r2-count".
+expect_split() {
+  local responses
+  responses=$(fetch_many "$1" "$2" "$3")
+  echo "$responses" | sort | uniq -c
+  expect_eq "split of $3 requests (r1 r2)" "$4" \
+    "$(echo "$responses" | grep -c '^r1$') $(echo "$responses" | grep -c '^r2$')"
+}
+
+# expect_sorted_eq WHAT EXPECTED_FILE ACTUAL_TEXT: equal as sets of lines (ipvsadm prints in
+# the kernel's hash order).
+expect_sorted_eq() {
+  expect_eq "$1" "$(grep -v '^#' "$2" | LC_ALL=C sort)" "$(echo "$3" | LC_ALL=C sort)"
+}
