@@ -24,17 +24,17 @@ spdlog::logger& logger() {
 
 // A dump of many links arrives in datagrams of up to a page or two each; 64 KiB is ample.
 constexpr size_t kReceiveBufferSize = 64 * 1024;
-constexpr int kSocketBufferBytes = 1024 * 1024;
 
 }  // namespace
 
-Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(Callback on_link) {
+Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(Callback on_link, int receive_buffer_bytes) {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!fd.valid()) return errno_error("link monitor: netlink socket", errno);
-  // A burst of link events (many VLANs going down with their parent) must not overrun us.
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &kSocketBufferBytes,
-                   sizeof(kSocketBufferBytes)) < 0) {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof(kSocketBufferBytes));
+  // SO_RCVBUFFORCE passes rmem_max with CAP_NET_ADMIN; SO_RCVBUF is capped by it.
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer_bytes,
+                   sizeof(receive_buffer_bytes)) < 0) {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes,
+                 sizeof(receive_buffer_bytes));
   }
   sockaddr_nl local{};
   local.nl_family = AF_NETLINK;

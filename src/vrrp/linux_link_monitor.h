@@ -25,7 +25,11 @@ class LinkMonitor {
 
   static constexpr size_t kDefaultDrainBudget = 64;  // netlink reads per drain()
 
-  static Result<std::unique_ptr<LinkMonitor>> open(Callback on_link);
+  // Room for a burst of link events (many VLANs going down with their parent).
+  static constexpr int kDefaultReceiveBufferBytes = 1024 * 1024;
+
+  static Result<std::unique_ptr<LinkMonitor>> open(
+      Callback on_link, int receive_buffer_bytes = kDefaultReceiveBufferBytes);
 
   [[nodiscard]] int fd() const { return fd_.get(); }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -96,6 +98,61 @@ TEST_F(LinkMonitorTest, CreatedRenamedAndDeletedLinks) {
   ASSERT_TRUE(pump_until([&] { return reported("lm9", false); }));
   EXPECT_EQ(monitor->is_up("lm9"), std::nullopt);
   EXPECT_EQ(monitor->is_up("lm1"), std::nullopt) << "the veth peer goes with it";
+}
+
+TEST(LinkMonitor, OverrunIsRepairedByANewDump) {
+  std::vector<std::pair<std::string, bool>> reports;
+  auto reported = [&](const std::string& name, bool up) {
+    return std::find(reports.begin(), reports.end(), std::pair{name, up}) != reports.end();
+  };
+  // The smallest receive buffer the kernel allows: a burst of link events overruns it.
+  auto opened = LinkMonitor::open(
+      [&](const std::string& name, bool up) { reports.emplace_back(name, up); }, 1);
+  ASSERT_TRUE(opened) << opened.error().message;
+  LinkMonitor& monitor = **opened;
+  auto pump_until = [&](const std::function<bool()>& done) {
+    return netns::pump_until(
+        monitor.fd(), [&] { monitor.drain(); }, done, 5000ms);
+  };
+  ASSERT_TRUE(pump_until([&] { return monitor.synchronised(); }));
+  ASSERT_EQ(run_command("ip link add ov0 type veth peer name ov1").status, 0);
+  ASSERT_EQ(run_command("ip link set ov1 up").status, 0);
+  ASSERT_EQ(run_command("ip link set ov0 up").status, 0);
+  ASSERT_TRUE(pump_until([&] { return reported("ov0", true); }));
+
+  // Without draining: many new links, and ov0 deleted somewhere in the flood.
+  ASSERT_EQ(run_command("sh -c 'for i in $(seq 0 19); do ip link add fl${i}a type veth peer name "
+                        "fl${i}b; done; ip link del ov0; ip link add fl20a type veth peer name "
+                        "fl20b'")
+                .status,
+            0);
+  ASSERT_TRUE(pump_until([&] {
+    return monitor.counters().overruns > 0 && monitor.is_up("fl20a").has_value() &&
+           !monitor.is_up("ov0").has_value();
+  })) << "overruns "
+      << monitor.counters().overruns;
+  EXPECT_TRUE(reported("ov0", false));
+  for (int i = 0; i <= 20; ++i) {
+    const std::string name = "fl" + std::to_string(i) + "a";
+    EXPECT_EQ(monitor.is_up(name), false) << name;
+  }
+  EXPECT_EQ(monitor.is_up("eth0"), true);
+}
+
+TEST(LinkMonitor, DrainReadsAtMostItsBudget) {
+  auto monitor = LinkMonitor::open({});
+  ASSERT_TRUE(monitor) << monitor.error().message;
+  ASSERT_TRUE(netns::pump_until((*monitor)->fd(), [&] { (*monitor)->drain(); },
+                                [&] { return (*monitor)->synchronised(); }, 3000ms));
+  ASSERT_EQ(run_command("ip link add bd0 type veth peer name bd1").status, 0);
+  ASSERT_EQ(run_command("ip link del bd0").status, 0);
+  // The kernel queued every event before `ip` returned: one datagram per drain(1).
+  size_t reads = 0;
+  for (int i = 0; i < 1000 && (*monitor)->drain(1) == 1; ++i)
+    ++reads;
+  EXPECT_GE(reads, 2U) << "at least the new link and its deletion";
+  EXPECT_EQ((*monitor)->is_up("bd0"), std::nullopt);
+  EXPECT_EQ((*monitor)->drain(), 0U);
 }
 
 TEST(LinkMonitor, DrainIsNonBlockingWhenNothingHappened) {
