@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "config/json.h"
 #include "test_util.h"
 
@@ -871,6 +873,108 @@ TEST(VrrpValidation, LvsSyncDaemonIdDefaultsToTheInstanceVrid) {
                                        instance("", "VI_1", "    10.0.0.1\n", 77));
   ASSERT_TRUE(config.global.lvs_sync_daemon);
   EXPECT_EQ(config.global.lvs_sync_daemon->sync_id, 77);
+}
+
+// --- JSON dump. -------------------------------------------------------------------------------
+
+nlohmann::json dump(const Config& config) {
+  return nlohmann::json::parse(to_json_text(config));
+}
+
+TEST(VrrpJson, DumpsEveryFieldWithDefaultsResolved) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(p, R"(global_defs {
+  vrrp_garp_master_delay 3
+}
+vrrp_script chk {
+  script "/bin/check -q"
+  interval 2
+}
+track_file tf {
+  file /run/tf
+  init_file 5
+}
+vrrp_sync_group G {
+  group { VI_1 VI_2 }
+  notify "/bin/notify group"
+}
+)" +
+                                       instance(R"(  advert_int 0.25
+  version 3
+  unicast_peer {
+    10.0.0.7 max_ttl 255
+  }
+  track_script {
+    chk
+  }
+  notify_master /bin/up root)",
+                                                "VI_1", "    10.0.0.1/24 dev eth1 label eth1:1\n") +
+                                       instance(R"(  authentication {
+    auth_type PASS
+    auth_pass secret
+  })",
+                                                "VI_2", "    10.0.0.2\n", 52));
+  auto j = dump(config);
+  EXPECT_EQ(j["vrrp_script"], nlohmann::json::parse(R"([{
+    "name": "chk", "script": {"argv": ["/bin/check", "-q"]}, "interval": 2, "timeout": 2,
+    "weight": 0, "weight_reverse": false, "rise": 1, "fall": 1, "user": null,
+    "init_fail": false}])"));
+  EXPECT_EQ(j["track_file"], nlohmann::json::parse(R"([{
+    "name": "tf", "file": "/run/tf", "weight": 1, "weight_reverse": false,
+    "init_file": {"value": 5, "overwrite": false}}])"));
+  const auto& group = j["vrrp_sync_group"].at(0);
+  EXPECT_EQ(group["group"], nlohmann::json::parse(R"(["VI_1", "VI_2"])"));
+  EXPECT_EQ(group["notify"]["argv"], nlohmann::json::parse(R"(["/bin/notify", "group"])"));
+  EXPECT_EQ(group["notify_master"], nullptr);
+  EXPECT_EQ(group["smtp_alert"], false);
+
+  const auto& vi = j["vrrp_instance"].at(0);
+  EXPECT_EQ(vi["name"], "VI_1");
+  EXPECT_EQ(vi["state"], "BACKUP");
+  EXPECT_EQ(vi["priority"], 100);
+  EXPECT_EQ(vi["version"], 3);
+  EXPECT_EQ(vi["family"], "inet");
+  EXPECT_EQ(vi["advert_int"], 0.25);  // seconds
+  EXPECT_EQ(vi["preempt_delay"], 0);
+  EXPECT_EQ(vi["mcast_dst_ip"], "224.0.0.18");
+  EXPECT_EQ(vi["unicast_peer"],
+            nlohmann::json::parse(R"([{"address": "10.0.0.7", "min_ttl": null, "max_ttl": 255}])"));
+  EXPECT_EQ(vi["virtual_ipaddress"].at(0)["address"], "10.0.0.1/24");
+  EXPECT_EQ(vi["virtual_ipaddress"].at(0)["dev"], "eth1");
+  EXPECT_EQ(vi["virtual_ipaddress"].at(0)["label"], "eth1:1");
+  EXPECT_EQ(vi["virtual_ipaddress"].at(0)["scope"], "global");
+  EXPECT_EQ(vi["virtual_ipaddress"].at(0)["brd"], nullptr);
+  EXPECT_EQ(vi["track_script"],
+            nlohmann::json::parse(R"([{"name": "chk", "weight": 0, "reverse": false}])"));
+  EXPECT_EQ(vi["notify_master"]["argv"], nlohmann::json::parse(R"(["/bin/up"])"));
+  EXPECT_EQ(vi["notify_master"]["run_as"],
+            nlohmann::json::parse(R"({"user": "root", "group": ""})"));
+  EXPECT_EQ(vi["garp_master_delay"], 3);  // from global_defs
+  EXPECT_EQ(vi["garp_lower_prio_delay"], 3);
+  EXPECT_EQ(vi["garp_master_repeat"], 5);
+  EXPECT_EQ(vi["garp_master_refresh"], 0);
+  EXPECT_EQ(vi["accept"], true);
+  EXPECT_EQ(vi["strict_mode"], false);
+  EXPECT_EQ(vi["lower_prio_no_advert"], false);
+  EXPECT_EQ(vi["down_timer_adverts"], 3);
+  EXPECT_EQ(vi["authentication"], nullptr);
+  EXPECT_EQ(vi["use_vmac"], nullptr);
+
+  const auto& vi2 = j["vrrp_instance"].at(1);
+  EXPECT_EQ(vi2["version"], 2);
+  EXPECT_EQ(vi2["advert_int"], 1);
+  // The password is a secret: only whether one is set is dumped.
+  EXPECT_EQ(vi2["authentication"],
+            nlohmann::json::parse(R"json({"auth_type": "PASS", "auth_pass": "(set)"})json"));
+}
+
+TEST(VrrpJson, EmptySectionDumpsEmptyLists) {
+  std::unique_ptr<Parsed> p;
+  auto j = dump(parse_ok(p, ""));
+  EXPECT_EQ(j["vrrp_script"], nlohmann::json::array());
+  EXPECT_EQ(j["track_file"], nlohmann::json::array());
+  EXPECT_EQ(j["vrrp_sync_group"], nlohmann::json::array());
+  EXPECT_EQ(j["vrrp_instance"], nlohmann::json::array());
 }
 
 }  // namespace
