@@ -199,6 +199,53 @@ TEST(AdvertSocket, DrainFeedsAdvertReceiverAndInstance) {
   receiver.remove(instance);
 }
 
+// The TTL / hop limit handed to the decoder is the one on the wire (for IPv6 it comes from
+// IPV6_HOPLIMIT ancillary data): an advert that crossed a router is dropped (RFC 5798 §7.1).
+TEST(AdvertSocket, AdvertWithLowerTtlIsRejected) {
+  for (const AddressFamily family : {AddressFamily::kIpv4, AddressFamily::kIpv6}) {
+    SCOPED_TRACE(family == AddressFamily::kIpv4 ? "IPv4" : "IPv6");
+    std::unique_ptr<LinuxAdvertSocket> receiving;
+    {
+      InNetns peer(netns::peer_namespace());
+      receiving = open_socket({.interface = kInterface, .family = family});
+    }
+    auto sender = open_socket({.interface = kInterface, .family = family});
+    ASSERT_TRUE(receiving && sender);
+    // As if a router had forwarded it.
+    const int ttl = 64;
+    if (family == AddressFamily::kIpv4) {
+      ASSERT_EQ(setsockopt(sender->fd(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)), 0);
+    } else {
+      ASSERT_EQ(setsockopt(sender->fd(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl)), 0);
+    }
+
+    vigil::testing::FakeScheduler scheduler;
+    testing::FakeVipManager vips(scheduler);
+    Instance instance(
+        InstanceConfig{
+            .name = "VI_1", .interface = kInterface, .vrid = 42, .version = 3, .family = family},
+        scheduler, *receiving, vips);
+    AdvertReceiver receiver;
+    receiver.add(instance);
+    IpAddress source = netns::kSelf4;
+    if (family == AddressFamily::kIpv6) {
+      auto link_local = interface_primary_address(kInterface, family);
+      ASSERT_TRUE(link_local);
+      source = *link_local;
+    }
+    const IpAddress group = multicast_group(family);
+    const auto bytes = encode(sample_advert(3, family), {.source = source, .destination = group});
+    ASSERT_TRUE(sender->send({.source = source, .destination = group, .bytes = bytes}).ok());
+    netns::pump_until(
+        receiving->fd(), [&] { receiving->drain(receiver); },
+        [&] { return receiver.rejects().total() + instance.counters().adverts_received > 0; },
+        2000ms);
+    EXPECT_EQ(receiver.rejects()[RejectReason::kBadTtl], 1U);
+    EXPECT_EQ(instance.counters().adverts_received, 0U);
+    receiver.remove(instance);
+  }
+}
+
 TEST(AdvertSocket, DoesNotReceiveItsOwnMulticast) {
   std::unique_ptr<LinuxAdvertSocket> peer_socket;
   {
