@@ -3,16 +3,21 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <future>
 #include <utility>
+#include <vector>
 
 #include "common/log.h"
 
@@ -33,12 +38,100 @@ std::string errno_text(int error) {
 
 }  // namespace
 
+// Callbacks posted from other threads. A realtime loop must never wait for a lock that a
+// lower-priority thread holds (priority inversion): Asio's own post() takes the scheduler mutex
+// and makes a system call while holding it, so cross-thread posts use a priority-inheritance
+// mutex instead and wake the loop through an eventfd.
+class CrossThreadQueue {
+ public:
+  CrossThreadQueue() {
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_setprotocol(&attributes, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(&mutex_, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    wakeup_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  }
+  CrossThreadQueue(const CrossThreadQueue&) = delete;
+  CrossThreadQueue& operator=(const CrossThreadQueue&) = delete;
+  ~CrossThreadQueue() {
+    pthread_mutex_destroy(&mutex_);
+    if (wakeup_ >= 0) close(wakeup_);
+  }
+
+  [[nodiscard]] int wakeup_fd() const { return wakeup_; }
+
+  void push(std::function<void()> callback) {
+    pthread_mutex_lock(&mutex_);
+    const bool was_empty = pending_.empty();
+    pending_.push_back(std::move(callback));
+    pthread_mutex_unlock(&mutex_);
+    if (was_empty) {
+      const uint64_t one = 1;
+      (void)!write(wakeup_, &one, sizeof one);
+    }
+  }
+
+  // Takes up to `limit` callbacks, oldest first. When more are left it wakes the loop again, so
+  // a flood of posts takes turns with timers and sockets.
+  std::vector<std::function<void()>> take(size_t limit) {
+    uint64_t count;
+    (void)!read(wakeup_, &count, sizeof count);
+    std::vector<std::function<void()>> out;
+    pthread_mutex_lock(&mutex_);
+    const size_t n = std::min(limit, pending_.size());
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      out.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    const bool more = !pending_.empty();
+    pthread_mutex_unlock(&mutex_);
+    if (more) {
+      const uint64_t one = 1;
+      (void)!write(wakeup_, &one, sizeof one);
+    }
+    return out;
+  }
+
+ private:
+  pthread_mutex_t mutex_;
+  int wakeup_ = -1;
+  std::deque<std::function<void()>> pending_;
+};
+
 struct EventLoop::Impl {
-  // Concurrency hint 1: one thread runs the context, other threads only post.
+  static constexpr size_t kPostBatch = 256;
+
+  // Concurrency hint 1: one thread runs the context; other threads post through `posted`.
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   AsioScheduler scheduler{io};
+  CrossThreadQueue posted;
+  asio::posix::stream_descriptor posted_wakeup{io};
   std::atomic<std::thread::id> running_thread{};
+
+  Impl() {
+    boost::system::error_code ec;
+    posted_wakeup.assign(posted.wakeup_fd(), ec);
+    assert(!ec);  // a fresh eventfd always registers with epoll
+    wait_for_posts();
+  }
+  ~Impl() {
+    boost::system::error_code ignored;
+    posted_wakeup.cancel(ignored);
+    (void)posted_wakeup.release();  // CrossThreadQueue closes it
+  }
+
+  void wait_for_posts() {
+    posted_wakeup.async_wait(asio::posix::descriptor_base::wait_read,
+                             [this](const boost::system::error_code& ec) {
+                               if (ec) return;  // cancelled: the loop is being destroyed
+                               for (auto& callback : posted.take(kPostBatch))
+                                 callback();
+                               wait_for_posts();
+                             });
+  }
 
   struct RunningOn {
     Impl* impl;
@@ -82,7 +175,7 @@ bool EventLoop::run_until(const std::function<bool()>& done, Duration timeout) {
 
 void EventLoop::post(std::function<void()> callback) {
   assert(callback);
-  asio::post(impl_->io, std::move(callback));
+  impl_->posted.push(std::move(callback));
 }
 
 void EventLoop::stop() {

@@ -40,7 +40,9 @@ class EventLoop {
   // (tests, draining scripts at shutdown). Returns at once if the loop was stopped.
   bool run_until(const std::function<bool()>& done, Duration timeout);
 
-  // Thread-safe: `callback` runs on the loop thread.
+  // Thread-safe: `callback` runs on the loop thread, in posting order, at most 256 per loop
+  // turn. Uses a priority-inheritance mutex and an eventfd, not Asio's scheduler lock, so a
+  // low-priority poster cannot stall a realtime loop.
   void post(std::function<void()> callback);
   // Thread-safe: run() returns after the current handler.
   void stop();

@@ -7,6 +7,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <future>
 #include <random>
 #include <thread>
@@ -195,24 +197,36 @@ TEST(LatenessRecorder, BucketsByUpperBoundInclusive) {
   EXPECT_EQ(recorder.snapshot().count, 0U);
 }
 
-TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoopThread) {
+TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoopThreadInOrder) {
   EventLoop loop;
-  constexpr int kPosts = 1000;
-  int count = 0;  // touched only on the loop thread
+  constexpr int kPosts = 1000;  // several batches
+  std::vector<int> order;       // touched only on the loop thread
   bool all_on_loop_thread = true;
   std::thread poster([&] {
     for (int i = 0; i < kPosts; ++i) {
-      loop.post([&] {
+      loop.post([&, i] {
         all_on_loop_thread = all_on_loop_thread && loop.in_loop_thread();
-        ++count;
+        order.push_back(i);
       });
     }
   });
-  const bool finished = loop.run_until([&] { return count == kPosts; }, kBound);
+  const bool finished = loop.run_until([&] { return order.size() == kPosts; }, kBound);
   poster.join();
   EXPECT_TRUE(finished);
   EXPECT_TRUE(all_on_loop_thread);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
   EXPECT_FALSE(loop.in_loop_thread());
+}
+
+TEST(EventLoop, AFloodOfPostsTakesTurnsWithTimers) {
+  EventLoop loop;
+  int posted_ran = 0;
+  for (int i = 0; i < 10'000; ++i)
+    loop.post([&] { ++posted_ran; });
+  int seen_by_timer = -1;
+  loop.scheduler().post([&] { seen_by_timer = posted_ran; });
+  ASSERT_TRUE(loop.run_until([&] { return posted_ran == 10'000 && seen_by_timer >= 0; }, kBound));
+  EXPECT_LT(seen_by_timer, 10'000);  // the timer did not wait for the whole flood
 }
 
 TEST(EventLoop, StopFromAnotherThreadEndsRun) {
@@ -244,6 +258,55 @@ TEST(LoopThread, RunsTheLoopOnItsOwnThreadUntilStopped) {
   thread.stop();
   EXPECT_FALSE(thread.running());
   thread.stop();  // idempotent
+}
+
+// A SCHED_OTHER thread posting into a realtime loop as fast as it can, on a machine that may be
+// busy: a lock shared without priority inheritance would let the poster, preempted while holding
+// it, stall the loop for a scheduler time slice or more.
+TEST(LoopThread, PostsFromALowPriorityThreadDoNotStallARealtimeLoop) {
+  LoopThread thread("rt-posted");
+  if (Status status = thread.start({.realtime_priority = 10}); !status.ok()) {
+    GTEST_SKIP() << "needs SCHED_RR: " << status.error().message;
+  }
+  std::atomic<bool> stop_posting{false};
+  std::atomic<uint64_t> delivered{0};
+  Duration worst{0};
+  int ticks = 0;
+  TimePoint next{};
+  std::function<void()> tick;
+  std::promise<void> done;
+  thread.loop().post([&] {
+    Scheduler& scheduler = thread.loop().scheduler();
+    next = scheduler.now() + 5ms;
+    tick = [&] {
+      Scheduler& s = thread.loop().scheduler();
+      worst = std::max(worst, s.now() - next);
+      next += 5ms;
+      if (++ticks == 40) {
+        done.set_value();
+        return;
+      }
+      s.call_at(next, tick);
+    };
+    scheduler.call_at(next, tick);
+  });
+  std::thread poster([&] {
+    sched_param normal{};
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
+    for (uint64_t i = 0; i < 50'000'000 && !stop_posting; ++i) {
+      thread.loop().post([&] { delivered.fetch_add(1, std::memory_order_relaxed); });
+    }
+  });
+  const bool finished =
+      done.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  stop_posting = true;
+  poster.join();
+  thread.stop();
+  ASSERT_TRUE(finished);
+  EXPECT_GT(delivered.load(), 0U);
+  EXPECT_LT(worst, 3ms) << "worst tick lateness " << worst.count() << "us";
+  std::printf("posting thread: worst 5ms-tick lateness %ldus, %lu posts delivered\n",
+              static_cast<long>(worst.count()), static_cast<unsigned long>(delivered.load()));
 }
 
 int first_allowed_cpu() {
