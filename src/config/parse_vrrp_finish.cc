@@ -258,6 +258,14 @@ class InstanceChecker {
             "accept mode with strict mode is not allowed for VRRPv2 (RFC 3768 has no accept "
             "mode)");
     }
+    if (*vi_.strict_mode && vi_.family == AddressFamily::kIpv6 && !vi_.virtual_addresses.empty() &&
+        !vi_.virtual_addresses.front().prefix.address.is_link_local()) {
+      const auto& first = vi_.virtual_addresses.front();
+      error(first.loc,
+            "in strict mode the first IPv6 virtual_ipaddress must be link-local (RFC "
+            "5798 §5.2.9); " +
+                first.prefix.address.to_string() + " is not");
+    }
     if (vi_.unicast_peers.empty()) {
       if (is_set(vi_.at.unicast_keyword) && !vi_.unicast_fault_no_peer && !vi_.had_invalid_lines) {
         error(vi_.at.unicast_keyword,

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "config/json.h"
@@ -739,6 +740,10 @@ INSTANTIATE_TEST_SUITE_P(
                   instance("  strict_mode\n  accept"),
                   {"5:3: vrrp_instance VI_1: accept mode with strict mode is not allowed for "
                    "VRRPv2 (RFC 3768 has no accept mode)"}},
+        ErrorCase{"strict mode: the first IPv6 address is link-local",
+                  instance("  strict_mode", "VI_1", "    fd00::1/64\n    fe80::1/64\n"),
+                  {"6:5: vrrp_instance VI_1: in strict mode the first IPv6 virtual_ipaddress "
+                   "must be link-local (RFC 5798 §5.2.9); fd00::1 is not"}},
         ErrorCase{"unicast_src_ip without peers",
                   instance("  unicast_src_ip 10.0.0.2"),
                   {"4:3: vrrp_instance VI_1: a unicast setting without any unicast_peer "
@@ -975,6 +980,24 @@ TEST(VrrpJson, EmptySectionDumpsEmptyLists) {
   EXPECT_EQ(j["track_file"], nlohmann::json::array());
   EXPECT_EQ(j["vrrp_sync_group"], nlohmann::json::array());
   EXPECT_EQ(j["vrrp_instance"], nlohmann::json::array());
+}
+
+// --- The differential corpus: vigil's own verdict on the VRRP files. ---------------------------
+
+TEST(VrrpCorpus, VerdictMatchesTheFileName) {
+  // Files named *-bad-* are rejected by keepalived -t (checked by integration/config_diff);
+  // the others are accepted. This runs the same expectation in-process.
+  auto corpus = std::filesystem::path(__FILE__).parent_path() / ".." / "data" / "corpus";
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("vrrp-") || !name.ends_with(".conf")) continue;
+    ++files;
+    auto parsed = parse_file(entry.path().string());
+    bool bad = name.find("-bad-") != std::string::npos;
+    EXPECT_EQ(parsed->ok(), !bad) << name << "\n" << parsed->diagnostics.format(parsed->files);
+  }
+  EXPECT_GE(files, 8U);
 }
 
 }  // namespace
