@@ -2,6 +2,9 @@
 // validation. Checkers are in parser_check_test.cc.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "config/json.h"
 #include "test_util.h"
 
 namespace vigil::config {
@@ -835,6 +838,181 @@ INSTANTIATE_TEST_SUITE_P(
                        "3:28: 'virtual_server' takes 1 to 2 arguments, got 3",
                        "5:1: 'virtual_server' needs IP [PORT], 'fwmark N' or 'group NAME'",
                        "7:1: 'virtual_server' takes 2 arguments, got 1"}}));
+
+}  // namespace
+}  // namespace vigil::config
+
+namespace vigil::config {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json dump(const Config& config) {
+  return Json::parse(to_json_text(config));
+}
+
+TEST(LvsJson, VirtualServerWithEveryDefaultResolved) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(p, R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lvs_sched sh
+  sh-port
+  lvs_method DR
+  delay_loop 0.5
+  persistence_timeout
+  quorum_up "/bin/up now" nobody
+  sorry_server 10.0.9.9 80
+  real_server 10.0.1.1 80 {
+    weight 3
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+}
+)");
+  auto expected = Json::parse(R"({
+    "address": "10.0.0.1", "port": 80, "ip_family": "inet", "protocol": "TCP",
+    "lvs_sched": "sh", "scheduler_flags": ["sh-port"], "ops": false,
+    "lvs_method": {"method": "DR"},
+    "persistence_timeout": 360, "persistence_granularity": null, "persistence_engine": null,
+    "ha_suspend": false, "alpha": false, "omega": false, "inhibit_on_failure": false,
+    "smtp_alert": false, "quorum": 1, "hysteresis": 0, "weight": 1,
+    "virtualhost": "", "snmp_name": "",
+    "quorum_up": {"argv": ["/bin/up", "now"], "user": "nobody", "group": ""},
+    "quorum_down": null,
+    "delay_loop": 0.5, "connect_timeout": 5, "delay_before_retry": null, "warmup": null,
+    "retry": null,
+    "sorry_server": {"address": "10.0.9.9", "port": 80, "lvs_method": {"method": "DR"},
+                     "inhibit": false},
+    "real_servers": [{
+      "address": "10.0.1.1", "port": 80, "weight": 3, "lvs_method": {"method": "DR"},
+      "uthreshold": 0, "lthreshold": 0, "inhibit_on_failure": false, "alpha": false,
+      "smtp_alert": true, "virtualhost": "", "snmp_name": "",
+      "notify_up": null, "notify_down": null,
+      "checkers": [{
+        "type": "TCP_CHECK", "connect_ip": "10.0.1.1", "connect_port": 80, "bindto": null,
+        "bind_port": null, "bind_if": null, "fwmark": 0, "connect_timeout": 2,
+        "retry": 1, "delay_before_retry": 1, "warmup": 0.5, "delay_loop": 0.5,
+        "alpha": false, "log_all_failures": false
+      }]
+    }]
+  })");
+  auto j = dump(config);
+  EXPECT_EQ(j["virtual_server"][0], expected) << j["virtual_server"][0].dump(2);
+  EXPECT_EQ(j["virtual_server_group"], Json::array());
+  EXPECT_EQ(j["SSL"], nullptr);
+}
+
+TEST(LvsJson, EveryCheckerType) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(p, R"(track_file tf {
+  file /run/tf
+}
+virtual_server fwmark 9 {
+  lvs_sched rr
+  lvs_method TUN type gue port 6080 csum
+  real_server 10.0.1.1 {
+    HTTP_GET {
+      url {
+        path /
+        digest 9b3a0c85a887a256d6939da88aabd8cd
+        status_code 200 300-399
+      }
+    }
+    SSL_GET {
+      url {
+        path /s
+      }
+    }
+    SMTP_CHECK {
+      host {
+        connect_port 25
+      }
+    }
+    DNS_CHECK {
+      type MX
+    }
+    UDP_CHECK {
+      payload 01 02
+      require_reply 0x
+    }
+    PING_CHECK {
+    }
+    MISC_CHECK {
+      misc_path "/bin/check 1"
+      user nobody
+    }
+    FILE_CHECK {
+      track_file tf
+      weight 2 reverse
+    }
+  }
+}
+)");
+  auto j = dump(config);
+  const auto& vs = j["virtual_server"][0];
+  EXPECT_EQ(vs["fwmark"], 9);
+  EXPECT_EQ(vs["protocol"], nullptr);
+  EXPECT_EQ(vs["lvs_method"],
+            Json::parse(R"({"method": "TUN", "type": "gue", "port": 6080, "checksum": "csum"})"));
+  const auto& checkers = vs["real_servers"][0]["checkers"];
+  ASSERT_EQ(checkers.size(), 8U);
+  EXPECT_EQ(checkers[0]["url"], Json::parse(R"([{"path": "/",
+      "digest": "9b3a0c85a887a256d6939da88aabd8cd", "status_code": ["200", "300-399"],
+      "virtualhost": "", "regex": null, "regex_no_match": false, "regex_options": [],
+      "regex_stack": null, "regex_min_offset": null, "regex_max_offset": null}])"));
+  EXPECT_EQ(checkers[0]["http_protocol"], "1.0");
+  EXPECT_EQ(checkers[0]["delay_before_retry"], 3);
+  EXPECT_FALSE(checkers[0].contains("enable_sni"));
+  EXPECT_EQ(checkers[1]["type"], "SSL_GET");
+  EXPECT_EQ(checkers[1]["enable_sni"], false);
+  EXPECT_EQ(checkers[2]["helo_name"], "smtpchecker.keepalived.org");
+  EXPECT_EQ(checkers[2]["host"][0]["connect_port"], 25);
+  EXPECT_EQ(checkers[2]["host"][0]["connect_ip"], "10.0.1.1");
+  EXPECT_EQ(checkers[3]["dns_type"], "MX");
+  EXPECT_EQ(checkers[3]["name"], ".");
+  EXPECT_EQ(checkers[3]["retry"], 3);
+  EXPECT_EQ(checkers[4]["payload"], "0102");
+  EXPECT_EQ(checkers[4]["reply"], "00");
+  EXPECT_EQ(checkers[4]["reply_mask"], "f0");
+  EXPECT_EQ(checkers[5]["type"], "PING_CHECK");
+  EXPECT_EQ(checkers[6]["misc_path"], Json::parse(R"({"argv": ["/bin/check", "1"]})"));
+  EXPECT_EQ(checkers[6]["misc_timeout"], 60);
+  EXPECT_EQ(checkers[6]["retry"], 0);
+  EXPECT_EQ(checkers[6]["user"], "nobody");
+  EXPECT_FALSE(checkers[6].contains("connect_ip"));
+  EXPECT_EQ(checkers[7], Json::parse(R"({"type": "FILE_CHECK", "track_file": "tf",
+      "weight": 2, "reverse": true})"));
+}
+
+TEST(LvsJson, GroupsAndSsl) {
+  std::unique_ptr<Parsed> p;
+  const auto& config = parse_ok(p, R"(SSL {
+  password secret
+  ca /ca.pem
+}
+virtual_server_group G {
+  10.0.0.1-3 80
+  fwmark 4 inet
+}
+virtual_server group G {
+  protocol UDP
+  lvs_sched wrr
+  lvs_method NAT
+  real_server 10.0.1.1 80 {
+  }
+}
+)");
+  auto j = dump(config);
+  EXPECT_EQ(j["virtual_server_group"], Json::parse(R"([{"name": "G",
+      "addresses": [{"first": "10.0.0.1", "last": "10.0.0.3", "port": 80}],
+      "fwmarks": [{"fwmark": 4, "ip_family": "inet"}]}])"));
+  EXPECT_EQ(j["virtual_server"][0]["group"], "G");
+  EXPECT_EQ(j["virtual_server"][0]["protocol"], "UDP");
+  // The password is never dumped.
+  EXPECT_EQ(j["SSL"], Json::parse(R"json({"password": "(set)", "ca": "/ca.pem", "certificate": "",
+      "key": "", "verify_server": true})json"));
+}
 
 }  // namespace
 }  // namespace vigil::config
