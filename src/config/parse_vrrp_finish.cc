@@ -47,14 +47,19 @@ class NameIndex {
     return it != sorted_.end() && (*it)->name == name ? *it : nullptr;
   }
 
-  // Reports every definition after the first of the same name.
-  void report_duplicates(Context& ctx, std::string_view kind) const {
+  // Reports every definition after the first of the same name: an error, or (where keepalived
+  // accepts it and uses the first) a warning.
+  void report_duplicates(Context& ctx, std::string_view kind, bool as_error) const {
     for (size_t i = 1; i < sorted_.size(); ++i) {
       if (sorted_[i]->name != sorted_[i - 1]->name) continue;
       const T* first = find(sorted_[i]->name);
-      ctx.error(sorted_[i]->loc, std::string(kind) + " " + sorted_[i]->name +
-                                     " is already defined at " +
-                                     ctx.reader().files().format(first->loc));
+      std::string message = std::string(kind) + " " + sorted_[i]->name + " is already defined at " +
+                            ctx.reader().files().format(first->loc);
+      if (as_error) {
+        ctx.error(sorted_[i]->loc, std::move(message));
+      } else {
+        ctx.warning(sorted_[i]->loc, message + "; that first definition is used");
+      }
     }
   }
 
@@ -276,6 +281,33 @@ class InstanceChecker {
     }
   }
 
+  // keepalived rejects an interface, script or file tracked twice by one instance.
+  void check_duplicate_tracking() {
+    auto check = [&](const std::vector<TrackRef>& refs, std::string_view block) {
+      std::vector<const TrackRef*> sorted;
+      sorted.reserve(refs.size());
+      for (const auto& ref : refs)
+        sorted.push_back(&ref);
+      std::stable_sort(sorted.begin(), sorted.end(),
+                       [](const auto* a, const auto* b) { return a->name < b->name; });
+      for (size_t i = 1; i < sorted.size(); ++i) {
+        if (sorted[i]->name != sorted[i - 1]->name) continue;
+        error(sorted[i]->loc, std::string(block) + " " + sorted[i]->name +
+                                  " is listed twice (also at " +
+                                  ctx_.reader().files().format(sorted[i - 1]->loc) + ")");
+      }
+    };
+    check(vi_.track.interfaces, "track_interface");
+    check(vi_.track.scripts, "track_script");
+    check(vi_.track.files, "track_file");
+  }
+
+  void check_vmac() {
+    if (vi_.vmac_xmit_base && !vi_.use_vmac) {
+      error(vi_.loc, "vmac_xmit_base is only valid with use_vmac");
+    }
+  }
+
   static std::string format(Duration d) {
     auto us = d.count();
     std::string out = std::to_string(us / 1'000'000);
@@ -462,10 +494,12 @@ void finish_vrrp(Config& config, Context& ctx) {
   NameIndex<TrackFile> files(vrrp.track_files);
   NameIndex<VrrpSyncGroup> groups(vrrp.sync_groups);
   NameIndex<VrrpInstance> instances(vrrp.instances);
-  scripts.report_duplicates(ctx, "vrrp_script");
-  files.report_duplicates(ctx, "track_file");
-  groups.report_duplicates(ctx, "vrrp_sync_group");
-  instances.report_duplicates(ctx, "vrrp_instance");
+  // keepalived 2.2.7 accepts a second vrrp_script or track_file of the same name (and finds the
+  // first); it rejects a second instance or sync group.
+  scripts.report_duplicates(ctx, "vrrp_script", /*as_error=*/false);
+  files.report_duplicates(ctx, "track_file", /*as_error=*/false);
+  groups.report_duplicates(ctx, "vrrp_sync_group", /*as_error=*/true);
+  instances.report_duplicates(ctx, "vrrp_instance", /*as_error=*/true);
 
   // keepalived runs a script with its interval as the time limit when no timeout is set.
   for (auto& script : vrrp.scripts)
@@ -481,6 +515,8 @@ void finish_vrrp(Config& config, Context& ctx) {
     check.check_preemption();
     check.check_authentication();
     check.check_modes();
+    check.check_duplicate_tracking();
+    check.check_vmac();
     resolve_notify(vi.notify, g);
     resolve_tracking(ctx, "vrrp_instance " + vi.name, vi.track, scripts, files);
   }

@@ -773,9 +773,20 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"duplicate instance name",
                   instance("", "VI_1") + instance("", "VI_1", "    10.0.0.2\n", 52),
                   {"9:15: vrrp_instance VI_1 is already defined at test.conf:1:15"}},
-        ErrorCase{"duplicate vrrp_script name",
-                  "vrrp_script a {\n  script /bin/a\n}\nvrrp_script a {\n  script /bin/b\n}\n",
-                  {"4:13: vrrp_script a is already defined at test.conf:1:13"}},
+        ErrorCase{"duplicate sync group name",
+                  "vrrp_sync_group G { group { VI_1 VI_2 } }\n"
+                  "vrrp_sync_group G { group { VI_3 VI_4 } }\n" +
+                      instance("") + instance("", "VI_2", "    10.0.0.2\n", 52) +
+                      instance("", "VI_3", "    10.0.0.3\n", 53) +
+                      instance("", "VI_4", "    10.0.0.4\n", 54),
+                  {"2:17: vrrp_sync_group G is already defined at test.conf:1:17"}},
+        ErrorCase{"interface tracked twice",
+                  instance("  track_interface {\n    eth1\n    eth1 weight 5\n  }"),
+                  {"6:5: vrrp_instance VI_1: track_interface eth1 is listed twice (also at "
+                   "test.conf:5:5)"}},
+        ErrorCase{"vmac_xmit_base without use_vmac",
+                  instance("  vmac_xmit_base"),
+                  {"1:15: vrrp_instance VI_1: vmac_xmit_base is only valid with use_vmac"}},
         ErrorCase{"sync group member not defined",
                   "vrrp_sync_group G { group { VI_1 VI_9 } }\n" + instance(""),
                   {"1:34: vrrp_sync_group G: vrrp_instance VI_9 is not defined; did you mean "
@@ -808,6 +819,20 @@ INSTANTIATE_TEST_SUITE_P(
                    "'VI_1'?",
                    "1:34: vrrp_sync_group G: vrrp_instance VI_1 is listed twice (also at "
                    "test.conf:1:29)"}}));
+
+TEST(VrrpValidation, SecondScriptOrTrackFileOfTheSameNameWarns) {
+  // keepalived 2.2.7 accepts both (exit 0) and finds the first by name.
+  auto p = parse(
+      "vrrp_script a {\n  script /bin/a\n}\nvrrp_script a {\n  script /bin/b\n}\n"
+      "track_file f {\n  file /run/f\n}\ntrack_file f {\n  file /run/g\n}\n" +
+      instance("  track_script {\n    a\n  }"));
+  EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  EXPECT_EQ(warnings(*p),
+            (Strings{"4:13: vrrp_script a is already defined at test.conf:1:13; that first "
+                     "definition is used",
+                     "10:12: track_file f is already defined at test.conf:7:12; that first "
+                     "definition is used"}));
+}
 
 TEST(VrrpValidation, LvsSyncDaemonOfAnUndefinedInstanceWarns) {
   // keepalived 2.2.7's -t accepts this; the sync daemon would simply never start.
