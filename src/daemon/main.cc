@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "daemon/config_check.h"
+#include "daemon/daemon.h"
 #include "daemon/options.h"
 
 namespace {
@@ -34,7 +35,5 @@ int main(int argc, char** argv) {
   if (options->config_test || options->dump_config) {
     return run_config_check(request, std::cout, std::cerr);
   }
-  std::cerr << "vigild: running the daemon is not available in this build yet; use -t to check a "
-               "configuration or --dump-config to see how vigil reads it\n";
-  return kConfigCannotRun;
+  return run_daemon(*options, production_services(*options));
 }

@@ -1,0 +1,116 @@
+#include "daemon/daemon.h"
+
+#include <csignal>
+
+#include "common/log.h"
+#include "config/parser.h"
+#include "daemon/lvs_service.h"
+#include "daemon/process.h"
+#include "event/event_loop.h"
+#include "event/signals.h"
+
+namespace vigil::daemon {
+namespace {
+
+// Logs every diagnostic; returns the parsed config when it has no errors.
+std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::string& id) {
+  config::ParseOptions options;
+  options.reader.config_id = id;
+  auto parsed = config::parse_file(file, options);
+  auto log = log::get("config");
+  for (const auto& d : parsed->diagnostics.items()) {
+    auto where = parsed->files.format(d.location);
+    if (d.severity == config::Severity::kError) {
+      log->error("[{}] {}", where, d.message);
+    } else {
+      log->warn("[{}] {}", where, d.message);
+    }
+  }
+  if (!parsed->ok()) return nullptr;
+  return parsed;
+}
+
+}  // namespace
+
+ServiceFactory production_services(const DaemonOptions& options) {
+  return [options](event::EventLoop& main_loop) {
+    std::vector<std::unique_ptr<Service>> services;
+    if (!options.vrrp_only) {
+      services.push_back(std::make_unique<LvsService>(
+          main_loop.scheduler(), ipvs_netlink_factory(),
+          LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs}));
+    }
+    return services;
+  };
+}
+
+int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services) {
+  log::setup({.console = options.log_console,
+              .level = options.log_detail ? spdlog::level::debug : spdlog::level::info});
+  auto log = log::get("daemon");
+  const std::string file =
+      options.config_file.empty() ? default_config_file() : options.config_file;
+  const std::string id = options.config_id.empty() ? short_host_name() : options.config_id;
+
+  auto parsed = load_config(file, id);
+  if (!parsed) {
+    log->error("[vigild] {}: configuration has errors; not starting", file);
+    return 1;
+  }
+  if (!options.dont_fork) {
+    if (auto status = daemonize(); !status) {
+      log->error("[vigild] cannot detach: {}", status.error().message);
+      return 1;
+    }
+  }
+  const std::string pid_file = options.pid_file.empty() ? "/run/vigild.pid" : options.pid_file;
+  if (auto status = write_pid_file(pid_file); !status) {
+    log->error("[vigild] {}", status.error().message);
+    return 1;
+  }
+
+  event::EventLoop loop("main");
+  auto services = make_services(loop);
+  size_t started = 0;
+  int exit_code = 0;
+  for (; started < services.size(); ++started) {
+    if (auto status = services[started]->start(parsed->config); !status) {
+      log->error("[vigild] cannot start: {}", status.error().message);
+      exit_code = 1;
+      break;
+    }
+  }
+
+  if (exit_code == 0) {
+    event::SignalHandler signals(loop);
+    auto stop = [&](int signal_number) {
+      log->info("[vigild] {} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+      loop.stop();
+    };
+    (void)signals.on(SIGTERM, stop);
+    (void)signals.on(SIGINT, stop);
+    (void)signals.on(SIGHUP, [&](int) {
+      log->info("[vigild] SIGHUP received: reloading {}", file);
+      auto next = load_config(file, id);
+      if (!next) {
+        log->error("[vigild] reload refused: {} has errors; the running configuration stays", file);
+        return;
+      }
+      for (auto& service : services)
+        service->reload(next->config);
+      parsed = std::move(next);
+      log->info("[vigild] configuration reloaded");
+    });
+    log->info("[vigild] running with {} (config id {})", file, id);
+    loop.run();
+  }
+
+  // Stop what started, last first.
+  while (started > 0)
+    services[--started]->stop();
+  remove_pid_file(pid_file);
+  log->info("[vigild] stopped");
+  return exit_code;
+}
+
+}  // namespace vigil::daemon

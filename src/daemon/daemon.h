@@ -1,0 +1,30 @@
+// vigild's run mode: load the configuration, start the services (IPVS side and VRRP side), and
+// serve signals until told to stop: SIGHUP reloads (a bad configuration is refused and the
+// running one stays), SIGTERM/SIGINT stop cleanly.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "daemon/options.h"
+#include "daemon/service.h"
+
+namespace vigil::event {
+class EventLoop;
+}
+
+namespace vigil::daemon {
+
+// Builds the services for a run (the production set, or fakes in tests).
+using ServiceFactory =
+    std::function<std::vector<std::unique_ptr<Service>>(event::EventLoop& main_loop)>;
+
+// The production services for `options` (-P: VRRP only, -C: IPVS side only).
+ServiceFactory production_services(const DaemonOptions& options);
+
+// Runs vigild in the foreground of the calling thread until a stop signal. Returns the exit
+// code. Daemonizing and the pid file are handled here too.
+int run_daemon(const DaemonOptions& options, const ServiceFactory& services);
+
+}  // namespace vigil::daemon

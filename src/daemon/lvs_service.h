@@ -1,0 +1,45 @@
+// The IPVS side of vigild: an LvsController over the kernel's IPVS (generic netlink).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "common/time.h"
+#include "daemon/lvs_controller.h"
+#include "daemon/service.h"
+#include "datapath/datapath.h"
+
+namespace vigil::daemon {
+
+using DatapathFactory = std::function<Result<std::unique_ptr<datapath::Datapath>>()>;
+
+// The production factory: IpvsNetlinkDatapath::open().
+DatapathFactory ipvs_netlink_factory();
+
+class LvsService final : public Service {
+ public:
+  LvsService(Scheduler& scheduler, DatapathFactory factory, LvsControllerOptions options);
+
+  // Opens IPVS only when the configuration has virtual servers or LVS settings, so a
+  // VRRP-only director runs on a kernel without IPVS.
+  Status start(const config::Config& config) override;
+  void reload(const config::Config& config) override;
+  void stop() override;
+
+  [[nodiscard]] const LvsController* controller() const { return controller_.get(); }
+
+ private:
+  Status open_and_start(const config::Config& config);
+
+  Scheduler& scheduler_;
+  DatapathFactory factory_;
+  LvsControllerOptions options_;
+  std::unique_ptr<datapath::Datapath> datapath_;
+  std::unique_ptr<LvsController> controller_;
+};
+
+// True when `config` asks for anything in IPVS.
+bool needs_ipvs(const config::Config& config);
+
+}  // namespace vigil::daemon

@@ -1,0 +1,19 @@
+// Process-level chores of a daemon: detaching from the terminal and the pid file.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace vigil::daemon {
+
+// fork + setsid + chdir("/") + stdio to /dev/null; returns in the child only. The parent exits 0
+// once the child is detached.
+Status daemonize();
+
+// Writes our pid to `path` (creating its directory). Refuses when the file names a live process
+// other than us: a second vigild with the same pid file is an operator error.
+Status write_pid_file(const std::string& path);
+void remove_pid_file(const std::string& path);
+
+}  // namespace vigil::daemon

@@ -1,0 +1,20 @@
+// One side of vigild (VRRP, or checkers + IPVS): started with a validated configuration,
+// reloaded with another, stopped once. All calls come from the daemon's main loop thread.
+#pragma once
+
+#include "common/result.h"
+#include "config/model.h"
+
+namespace vigil::daemon {
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  // A failure here is fatal for the daemon (e.g. IPVS missing while virtual servers are set).
+  virtual Status start(const config::Config& config) = 0;
+  // `config` has passed validation; the previous one keeps running until this returns.
+  virtual void reload(const config::Config& config) = 0;
+  virtual void stop() = 0;
+};
+
+}  // namespace vigil::daemon
