@@ -82,8 +82,14 @@ PriorityTracker::Change Instance::tracked_changed(const std::string& name, bool 
     } else {
       handle(FaultCleared{});
     }
+    if (group_.on_fault_changed) group_.on_fault_changed();
   }
   return change;
+}
+
+void Instance::set_sync_group(SyncGroupHooks hooks) {
+  group_ = std::move(hooks);
+  machine_.set_in_sync_group(static_cast<bool>(group_.on_master_request));
 }
 
 void Instance::handle(const Event& event) {
@@ -112,8 +118,12 @@ void Instance::apply(const Actions& actions) {
                      check(vips_.remove_addresses(config.interface, config.virtual_addresses),
                            "removing virtual addresses", counters_.vip_failures);
                    },
+                   [&](const RequestGroupMaster&) {
+                     if (group_.on_master_request) group_.on_master_request();
+                   },
                    [&](const Notify& n) {
                      if (notifier_) notifier_(config, n, machine_.priority());
+                     if (group_.on_transition) group_.on_transition(n);
                    },
                },
                action);

@@ -27,6 +27,13 @@ namespace vigil::vrrp {
 using Notifier =
     std::function<void(const InstanceConfig& config, const Notify& notify, uint8_t priority)>;
 
+// How a sync group hears from its members (see SyncGroupLink, which installs these).
+struct SyncGroupHooks {
+  std::function<void(const Notify&)> on_transition;
+  std::function<void()> on_master_request;  // RequestGroupMaster
+  std::function<void()> on_fault_changed;   // own tracking fault went up or down
+};
+
 class Instance {
  public:
   Instance(InstanceConfig config, Scheduler& scheduler, AdvertTransport& transport,
@@ -40,12 +47,16 @@ class Instance {
   void stop();
   // An advert for this instance's VRID that passed the codec's checks.
   void on_advert(const ReceivedAdvert& received);
-  // A tracked object went up or down: moves the priority or raises/clears the fault. The
-  // returned change tells the daemon whether to tell the instance's sync group.
+  // A tracked object went up or down: moves the priority or raises/clears the fault (and tells
+  // the sync group, if any).
   PriorityTracker::Change tracked_changed(const std::string& name, bool up);
   // Sync group events (GroupFault, GroupMaster, ...) and anything else for the machine.
   void handle(const Event& event);
   [[nodiscard]] const PriorityTracker& tracker() const { return tracker_; }
+
+  // Makes this instance a sync group member: it reports to `hooks` and asks the group before
+  // taking over. Empty hooks leave the group.
+  void set_sync_group(SyncGroupHooks hooks);
 
   [[nodiscard]] State state() const { return machine_.state(); }
   [[nodiscard]] const StateMachine& machine() const { return machine_; }
@@ -74,6 +85,7 @@ class Instance {
   AdvertTransport& transport_;
   VipManager& vips_;
   Notifier notifier_;
+  SyncGroupHooks group_;
   std::array<std::unique_ptr<Timer>, static_cast<size_t>(TimerKind::kCount)> timers_;
   Timer garp_repeat_timer_;   // the second burst after garp_master_delay
   Timer garp_refresh_timer_;  // garp_master_refresh while master

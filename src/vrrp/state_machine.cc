@@ -100,6 +100,7 @@ std::string to_string(const Action& action) {
           [](const AddVips&) { return std::string("AddVips"); },
           [](const SendGratuitous&) { return std::string("SendGratuitous"); },
           [](const RemoveVips&) { return std::string("RemoveVips"); },
+          [](const RequestGroupMaster&) { return std::string("RequestGroupMaster"); },
           [](const Notify& a) {
             return fmt::format("Notify({} -> {}, {})", to_string(a.from), to_string(a.to),
                                to_string(a.reason));
@@ -228,7 +229,7 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
 void StateMachine::on(const MasterDownTimerExpired&, TimePoint now, Actions& out) {
   if (!take_expired(TimerKind::kMasterDown, now)) return;
   if (state_ != State::kBackup) return;
-  become_master(TransitionReason::kMasterDownTimer, now, out);
+  take_over(TransitionReason::kMasterDownTimer, now, out);
 }
 
 void StateMachine::on(const AdverTimerExpired&, TimePoint now, Actions& out) {
@@ -242,7 +243,7 @@ void StateMachine::on(const PreemptDelayExpired&, TimePoint now, Actions& out) {
   if (state_ != State::kBackup || !config_.preempt) return;
   // The delay held back a preemption: a lower-priority master is still advertising.
   if (last_master_priority_ && *last_master_priority_ < priority_)
-    become_master(TransitionReason::kPreemptDelayExpired, now, out);
+    take_over(TransitionReason::kPreemptDelayExpired, now, out);
 }
 
 void StateMachine::on(const FaultRaised&, TimePoint, Actions& out) {
@@ -302,6 +303,17 @@ void StateMachine::start(TransitionReason reason, TimePoint now, Actions& out) {
     set_timer(TimerKind::kPreemptDelay, now + config_.preempt_delay, out);
   // Even with `state MASTER` a non-owner first listens for a full Master_Down_Interval.
   become_backup(reason, now, out);
+}
+
+void StateMachine::take_over(TransitionReason reason, TimePoint now, Actions& out) {
+  if (!in_sync_group_) {
+    become_master(reason, now, out);
+    return;
+  }
+  logger().debug("[{}] ready for MASTER ({}), waiting for the sync group", config_.name,
+                 to_string(reason));
+  wants_master_ = true;
+  out.emplace_back(RequestGroupMaster{});
 }
 
 void StateMachine::become_master(TransitionReason reason, TimePoint now, Actions& out) {
@@ -375,6 +387,8 @@ void StateMachine::cancel_all_timers(Actions& out) {
 }
 
 void StateMachine::set_timer(TimerKind timer, TimePoint at, Actions& out) {
+  // A master was heard (or is leaving): not ready for the group's MASTER until this runs out.
+  if (timer == TimerKind::kMasterDown) wants_master_ = false;
   deadlines_[static_cast<size_t>(timer)] = at;
   out.emplace_back(SetTimer{timer, at});
 }
@@ -405,6 +419,7 @@ void StateMachine::transition(State to, TransitionReason reason, Actions& out,
   assert(from != to);
   state_ = to;
   reassert_logged_ = false;
+  wants_master_ = false;
   ++entered_[static_cast<size_t>(to)];
   if (detail.empty()) {
     logger().info("[{}] {} -> {} ({})", config_.name, to_string(from), to_string(to),

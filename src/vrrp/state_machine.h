@@ -111,6 +111,11 @@ struct SendGratuitous {
 struct RemoveVips {
   bool operator==(const RemoveVips&) const = default;
 };
+// Sync group member: Master_Down_Timer ran out, but the group goes MASTER only when every
+// member is ready (keepalived semantics); the group answers with GroupMaster.
+struct RequestGroupMaster {
+  bool operator==(const RequestGroupMaster&) const = default;
+};
 struct Notify {
   State from{};
   State to{};
@@ -118,8 +123,8 @@ struct Notify {
   bool operator==(const Notify&) const = default;
 };
 
-using Action =
-    std::variant<SendAdvert, SetTimer, CancelTimer, AddVips, SendGratuitous, RemoveVips, Notify>;
+using Action = std::variant<SendAdvert, SetTimer, CancelTimer, AddVips, SendGratuitous, RemoveVips,
+                            RequestGroupMaster, Notify>;
 std::string to_string(const Action& action);
 
 using Actions = std::vector<Action>;
@@ -132,6 +137,11 @@ class StateMachine {
 
   // Feeds one event at time `now`; returns what the caller must do, in order.
   Actions handle(const Event& event, TimePoint now);
+
+  // A sync group member asks its group (RequestGroupMaster) instead of taking over alone.
+  void set_in_sync_group(bool in_group) { in_sync_group_ = in_group; }
+  // Backup whose Master_Down_Timer ran out while waiting for its sync group.
+  [[nodiscard]] bool wants_master() const { return wants_master_; }
 
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] const InstanceConfig& config() const { return config_; }
@@ -169,6 +179,8 @@ class StateMachine {
   // Leaving Initialize or Fault: the owner becomes master at once, others wait as backup.
   void start(TransitionReason reason, TimePoint now, Actions& out);
   void become_master(TransitionReason reason, TimePoint now, Actions& out);
+  // become_master(), or for a sync group member a RequestGroupMaster.
+  void take_over(TransitionReason reason, TimePoint now, Actions& out);
   void become_backup(TransitionReason reason, TimePoint now, Actions& out);
   // Master -> Backup.
   void step_down(TransitionReason reason, TimePoint now, Actions& out,
@@ -201,6 +213,8 @@ class StateMachine {
   std::array<uint64_t, kStateCount> entered_{};
   uint64_t own_adverts_ignored_ = 0;
   bool reassert_logged_ = false;
+  bool in_sync_group_ = false;
+  bool wants_master_ = false;
 };
 
 }  // namespace vigil::vrrp

@@ -24,6 +24,14 @@ std::vector<SyncGroup::Delivery> SyncGroup::member_fault_changed(size_t member,
   return to_all(GroupFaultCleared{});
 }
 
+std::vector<SyncGroup::Delivery> SyncGroup::member_wants_master(const std::vector<bool>& ready) {
+  assert(ready.size() == size_);
+  for (bool member_ready : ready) {
+    if (!member_ready) return {};
+  }
+  return to_all(GroupMaster{});
+}
+
 std::vector<SyncGroup::Delivery> SyncGroup::member_transitioned(size_t member,
                                                                 const Notify& notify) {
   assert(member < size_);

@@ -4,8 +4,11 @@
 //
 // - A member whose own tracking faults puts every member in FAULT; they leave FAULT together
 //   when no member has a fault of its own any more.
-// - A member that becomes MASTER on its own (master down timer, owner, preempt delay) makes the
-//   others (in BACKUP) MASTER.
+// - A member whose Master_Down_Timer runs out does not take over alone: it asks the group
+//   (RequestGroupMaster), and the group goes MASTER when every member is MASTER or ready, i.e.
+//   no member still hears a master of its own. A group whose members disagree then stays put
+//   instead of flapping.
+// - A member that becomes MASTER on its own anyway (the address owner) makes the others MASTER.
 // - A MASTER that steps down to BACKUP on a higher-priority advert makes the other masters
 //   BACKUP.
 // Transitions caused by the group itself are not echoed, so one change never loops.
@@ -31,6 +34,9 @@ class SyncGroup {
 
   // Member `member`'s own tracking fault went up or down (PriorityTracker::fault()).
   std::vector<Delivery> member_fault_changed(size_t member, bool member_faulted);
+
+  // A member asked for MASTER; `ready[i]` says whether member i is MASTER or wants to be.
+  std::vector<Delivery> member_wants_master(const std::vector<bool>& ready);
 
   // Member `member` made transition `notify`.
   std::vector<Delivery> member_transitioned(size_t member, const Notify& notify);

@@ -8,6 +8,7 @@
 #include "fakes/fake_scheduler.h"
 #include "vrrp/fake_host.h"
 #include "vrrp/instance.h"
+#include "vrrp/sync_group_link.h"
 
 namespace vigil::vrrp {
 namespace {
@@ -370,6 +371,113 @@ TEST_F(Simulation, TrackedObjectDownAtStartStartsInFault) {
   scheduler.advance(10s);
   EXPECT_EQ(a.state(), State::kFault);
   EXPECT_TRUE(a.host.sent.empty());
+}
+
+// One director with VI_1 and VI_2 in a sync group (the link is wired through the notifier,
+// as the daemon does).
+struct GroupedDirector {
+  GroupedDirector(vigil::testing::FakeScheduler& scheduler, FakeNetwork& network,
+                  std::string_view address, uint8_t priority)
+      : host(network.add_host(std::string(address), ip(address))), vips(scheduler) {
+    for (uint8_t vrid : {51, 52}) {
+      auto config = director_config(address, priority);
+      config.name = vrid == 51 ? "VI_1" : "VI_2";
+      config.vrid = vrid;
+      config.virtual_addresses = {
+          {.prefix = *IpPrefix::parse(vrid == 51 ? "10.0.0.100/24" : "10.0.1.100/24")}};
+      config.tracked = {{.name = "interface eth1", .weight = 0}};
+      instances.push_back(std::make_unique<Instance>(
+          config, scheduler, host, vips,
+          [this](const InstanceConfig&, const Notify&, uint8_t) { ++transitions; }));
+      host.receiver.add(*instances.back());
+    }
+    link = std::make_unique<SyncGroupLink>(
+        "G1", std::vector<Instance*>{instances[0].get(), instances[1].get()}, scheduler);
+  }
+  void start() {
+    for (auto& i : instances)
+      i->start();
+  }
+  void set_link(size_t member, bool up) {
+    instances[member]->tracked_changed("interface eth1", up);
+  }
+  [[nodiscard]] std::vector<State> states() const {
+    return {instances[0]->state(), instances[1]->state()};
+  }
+
+  FakeNetwork::Host& host;
+  FakeVipManager vips;
+  std::vector<std::unique_ptr<Instance>> instances;
+  std::unique_ptr<SyncGroupLink> link;
+  int transitions = 0;
+};
+
+TEST_F(Simulation, SyncGroupMovesTogether) {
+  GroupedDirector a(scheduler, network, "10.0.0.1", 150);
+  GroupedDirector b(scheduler, network, "10.0.0.2", 100);
+  const std::vector<State> masters{State::kMaster, State::kMaster};
+  const std::vector<State> backups{State::kBackup, State::kBackup};
+  const std::vector<State> faults{State::kFault, State::kFault};
+  a.start();
+  b.start();
+  scheduler.advance(5s);
+  ASSERT_EQ(a.states(), masters);
+  ASSERT_EQ(b.states(), backups);
+
+  // Only VI_2's tracked interface fails on A; VI_1 follows it into FAULT.
+  const TimePoint failed = scheduler.now();
+  a.set_link(1, false);
+  scheduler.run_ready();
+  EXPECT_EQ(a.states(), faults);
+  EXPECT_TRUE(a.vips.present.empty());
+  scheduler.advance(1s);
+  EXPECT_EQ(b.states(), masters);
+  EXPECT_EQ(b.vips.present.size(), 2U);
+  // Both took over after Skew_Time: A sent priority 0 for both.
+  EXPECT_EQ(b.vips.times(Kind::kAdd),
+            (std::vector<TimePoint>{failed + network.latency() + 609'375us,
+                                    failed + network.latency() + 609'375us}));
+
+  // The interface comes back: both A instances leave FAULT together and preempt B.
+  a.set_link(1, true);
+  scheduler.run_ready();
+  EXPECT_EQ(a.states(), backups);
+  scheduler.advance(5s);
+  EXPECT_EQ(a.states(), masters);
+  EXPECT_EQ(b.states(), backups);
+}
+
+TEST_F(Simulation, SyncGroupFollowsAMemberThatWinsAlone) {
+  // B's VI_1 and VI_2 start later; only A's VI_1 hears a higher priority from B's VI_1 (B's
+  // VI_2 is lower). The group moves A's VI_2 to BACKUP with it, and B's group to MASTER.
+  GroupedDirector a(scheduler, network, "10.0.0.1", 150);
+  auto b_config = director_config("10.0.0.2", 200);
+  b_config.vrid = 51;
+  a.start();
+  scheduler.advance(5s);
+  ASSERT_EQ(a.states(), (std::vector<State>{State::kMaster, State::kMaster}));
+  Director b(scheduler, network, b_config);  // VI_1 only, priority 200
+  b.start();
+  scheduler.advance(10s);
+  EXPECT_TRUE(b.is_master());
+  EXPECT_EQ(a.states(), (std::vector<State>{State::kBackup, State::kBackup}));
+  EXPECT_TRUE(a.vips.present.empty());
+  // A's VI_2 hears no master, but the group stays BACKUP while VI_1 hears B: no flapping.
+  const int transitions = a.transitions;
+  scheduler.advance(60s);
+  EXPECT_EQ(a.transitions, transitions);
+  EXPECT_EQ(a.states(), (std::vector<State>{State::kBackup, State::kBackup}));
+  EXPECT_TRUE(a.instances[1]->machine().wants_master());
+
+  // B goes away: VI_1 becomes ready too and the whole group takes over within one
+  // Master_Down_Interval of B's last advert.
+  const TimePoint killed = scheduler.now();
+  b.kill();
+  scheduler.advance(5s);
+  EXPECT_EQ(a.states(), (std::vector<State>{State::kMaster, State::kMaster}));
+  const auto adds = a.vips.times(Kind::kAdd);
+  ASSERT_FALSE(adds.empty());
+  EXPECT_LE(adds.back(), killed + 3'414'062us);
 }
 
 TEST_F(Simulation, V2WithPasswordAndIpv6V3Elect) {

@@ -637,6 +637,26 @@ TEST(VrrpStateMachine, RestartAfterShutdownIsAFreshStart) {
   EXPECT_EQ(actions.front(), Action(SetTimer{TimerKind::kMasterDown, at(20s + kDown100)}));
 }
 
+TEST(VrrpStateMachine, SyncGroupMemberAsksTheGroupInsteadOfTakingOver) {
+  StateMachine machine(base_config());
+  machine.set_in_sync_group(true);
+  (void)machine.handle(Startup{}, at(0us));
+  EXPECT_EQ(machine.handle(MasterDownTimerExpired{}, at(kDown100)), Actions{RequestGroupMaster{}});
+  EXPECT_EQ(machine.state(), State::kBackup);
+  EXPECT_TRUE(machine.wants_master());
+  // A master is heard again: no longer ready.
+  (void)machine.handle(
+      AdvertReceived{.priority = 150, .max_advert_interval = 1s, .source = ip("10.0.0.1")}, at(5s));
+  EXPECT_FALSE(machine.wants_master());
+  (void)machine.handle(MasterDownTimerExpired{}, at(5s + kDown100));
+  EXPECT_TRUE(machine.wants_master());
+  auto actions = machine.handle(GroupMaster{}, at(10s));
+  EXPECT_EQ(machine.state(), State::kMaster);
+  EXPECT_FALSE(machine.wants_master());
+  EXPECT_EQ(actions.back(),
+            Action(Notify{State::kBackup, State::kMaster, TransitionReason::kSyncGroup}));
+}
+
 TEST(VrrpStateMachine, NamesForLogs) {
   EXPECT_EQ(to_string(State::kMaster), "MASTER");
   EXPECT_EQ(to_string(TransitionReason::kMasterDownTimer), "master down timer expired");

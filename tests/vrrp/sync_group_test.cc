@@ -31,6 +31,14 @@ TEST(SyncGroup, MasterOnItsOwnPullsTheOthers) {
   EXPECT_TRUE(all_are<GroupMaster>(out));
 }
 
+TEST(SyncGroup, GoesMasterOnlyWhenEveryMemberIsReady) {
+  SyncGroup group("G1", 3);
+  EXPECT_TRUE(group.member_wants_master({true, false, true}).empty());
+  auto out = group.member_wants_master({true, true, true});
+  EXPECT_EQ(members(out), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_TRUE(all_are<GroupMaster>(out));
+}
+
 TEST(SyncGroup, SteppingDownPushesTheOthersToBackup) {
   SyncGroup group("G1", 2);
   auto out = group.member_transitioned(
