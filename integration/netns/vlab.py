@@ -155,6 +155,7 @@ class Daemon:
     log: Path
     proc: subprocess.Popen
     started_at: float = field(default_factory=time.monotonic)
+    stopped_on_purpose: bool = False
 
     @property
     def pid(self) -> int:
@@ -168,6 +169,7 @@ class Daemon:
         by this lab), as a crash would, and reaps it unless told not to. Returns the wall-clock
         time of the kill."""
         t = time.time()
+        self.stopped_on_purpose = True
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -181,6 +183,7 @@ class Daemon:
         it unless told not to (then call reap() later: keepalived takes about a second to exit,
         long after its priority-0 advert); returns the wall-clock time of the signal."""
         t = time.time()
+        self.stopped_on_purpose = True
         if self.alive():
             os.kill(self.proc.pid, signal.SIGTERM)
         if wait:
@@ -393,6 +396,15 @@ class Lab:
             return set()
         return {a["local"] for link in links for a in link.get("addr_info", [])}
 
+    def check_daemons(self) -> None:
+        """Raises when a daemon this lab started has exited without being told to: every wait
+        below checks it, so a daemon that dies at startup fails fast with its exit code."""
+        for daemon in self.daemons:
+            if not daemon.stopped_on_purpose and not daemon.alive():
+                tail = " | ".join(daemon.log_text().strip().splitlines()[-3:])
+                raise LabError(f"{daemon.kind.name} on {daemon.node} (pid {daemon.pid}) exited "
+                               f"with {daemon.proc.returncode}: {tail}")
+
     def has_vip(self, node: str, vip: str = VIP4) -> bool:
         return vip in self.addresses(node)
 
@@ -401,14 +413,19 @@ class Lab:
 
     def wait_vip(self, node: str, vip: str = VIP4, timeout: float = DEFAULT_TIMEOUT) -> float:
         """Waits until node holds vip; returns the wall-clock time it was first seen."""
-        wait_until(lambda: self.has_vip(node, vip), timeout, f"{vip} on {node}", interval=0.002)
+        def present() -> bool:
+            self.check_daemons()
+            return self.has_vip(node, vip)
+        wait_until(present, timeout, f"{vip} on {node}", interval=0.002)
         return time.time()
 
     def wait_sole_holder(self, node: str, vip: str = VIP4,
                          timeout: float = DEFAULT_TIMEOUT) -> float:
         try:
-            wait_until(lambda: self.holders(vip) == [node], timeout, f"{vip} on {node} only",
-                       interval=0.002)
+            def sole() -> bool:
+                self.check_daemons()
+                return self.holders(vip) == [node]
+            wait_until(sole, timeout, f"{vip} on {node} only", interval=0.002)
         except LabError as e:
             raise LabError(f"{e} (now on {self.holders(vip)})") from None
         return time.time()
@@ -437,6 +454,7 @@ class Lab:
         """Waits until the client's pings to vip are answered and its neighbour entry names
         node's MAC (the VIP really moved, as the client sees it)."""
         def reached() -> bool:
+            self.check_daemons()
             return self.ping(vip, count=1, timeout_s=1) and self.neigh_mac(vip) == MAC[node]
         try:
             wait_until(reached, timeout, f"client reaching {vip} at {node}'s MAC {MAC[node]}",
