@@ -47,8 +47,8 @@ struct ScriptRequest {
   std::string name;               // names the script in log lines, e.g. "VI_1 notify_master"
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in kScriptPath
   std::optional<RunAs> run_as;    // none: the daemon's own credentials
-  Duration timeout = 5s;          // then SIGTERM to its process group, SIGKILL after the grace
-  bool capture_output = false;    // stdout+stderr: the first kCaptureLimit bytes; else /dev/null
+  Duration timeout = 5s;  // then SIGTERM to its process group, SIGKILL after the grace; 0: none
+  bool capture_output = false;  // stdout+stderr: the first kCaptureLimit bytes; else /dev/null
   std::vector<std::string> extra_env;  // "NAME=value", added to PATH=kScriptPath
 };
 
