@@ -223,7 +223,12 @@ TEST(AdvertSocket, AdvertWithLowerTtlIsRejected) {
     testing::FakeVipManager vips(scheduler);
     Instance instance(
         InstanceConfig{
-            .name = "VI_1", .interface = kInterface, .vrid = 42, .version = 3, .family = family},
+            .name = "VI_1",
+            .interface = kInterface,
+            .vrid = 42,
+            .version = 3,
+            .family = family,
+            .primary_address = family == AddressFamily::kIpv4 ? netns::kPeer4 : netns::kPeer6},
         scheduler, *receiving, vips);
     AdvertReceiver receiver;
     receiver.add(instance);

@@ -117,13 +117,15 @@ std::string peer_addresses() {
 // Instances as a backup on our side would have them, for the receivers' VRID lookup.
 InstanceConfig backup_config(std::string name, uint8_t vrid, uint8_t version, AddressFamily family,
                              Duration interval, std::vector<std::string> vips) {
-  InstanceConfig config{.name = std::move(name),
-                        .interface = kInterface,
-                        .vrid = vrid,
-                        .priority = 100,
-                        .version = version,
-                        .family = family,
-                        .advert_interval = interval};
+  InstanceConfig config{
+      .name = std::move(name),
+      .interface = kInterface,
+      .vrid = vrid,
+      .priority = 100,
+      .version = version,
+      .family = family,
+      .advert_interval = interval,
+      .primary_address = family == AddressFamily::kIpv4 ? netns::kSelf4 : netns::kSelf6};
   for (const auto& vip : vips)
     config.virtual_addresses.push_back({.prefix = *IpPrefix::parse(vip)});
   if (version == 2) {

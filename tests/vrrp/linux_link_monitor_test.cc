@@ -53,28 +53,42 @@ TEST_F(LinkMonitorTest, InitialDumpReportsEveryLink) {
 }
 
 TEST_F(LinkMonitorTest, CarrierLossIsDown) {
-  // The peer's end going down takes our carrier (IFF_RUNNING) while eth0 stays IFF_UP.
+  // A veth of its own whose other end is in the peer namespace: that end going down takes our
+  // carrier (IFF_RUNNING) while cl0 stays IFF_UP. (Not eth0: a link going down flushes its IPv6
+  // addresses, which the other tests use.)
   const std::string peer = netns::peer_namespace();
+  run("ip link add cl0 type veth peer name cl1 netns " + peer);
+  run("ip -n " + peer + " link set cl1 up");
+  run("ip link set cl0 up");
+  ASSERT_TRUE(pump_until([&] { return reported("cl0", true); }));
   reports.clear();
-  run("ip -n " + peer + " link set eth0 down");
-  ASSERT_TRUE(pump_until([&] { return reported("eth0", false); }));
-  EXPECT_EQ(monitor->is_up("eth0"), false);
-  EXPECT_NE(run_command("ip link show eth0").output.find(",UP"), std::string::npos)
+  run("ip -n " + peer + " link set cl1 down");
+  ASSERT_TRUE(pump_until([&] { return reported("cl0", false); }));
+  EXPECT_EQ(monitor->is_up("cl0"), false);
+  EXPECT_NE(run_command("ip link show cl0").output.find(",UP"), std::string::npos)
       << "still administratively up";
-  run("ip -n " + peer + " link set eth0 up");
-  ASSERT_TRUE(pump_until([&] { return reported("eth0", true); }));
-  EXPECT_EQ(monitor->is_up("eth0"), true);
-  EXPECT_EQ(reports, (std::vector<std::pair<std::string, bool>>{{"eth0", false}, {"eth0", true}}))
+  run("ip -n " + peer + " link set cl1 up");
+  ASSERT_TRUE(pump_until([&] { return reported("cl0", true); }));
+  EXPECT_EQ(monitor->is_up("cl0"), true);
+  EXPECT_EQ(reports, (std::vector<std::pair<std::string, bool>>{{"cl0", false}, {"cl0", true}}))
       << "one report per change";
+  run("ip link del cl0");
 }
 
 TEST_F(LinkMonitorTest, AdministrativeDownIsDown) {
+  // A link of its own: taking eth0 down would flush its IPv6 addresses for the other tests.
+  run("ip link add ad0 type veth peer name ad1");
+  run("ip link set ad1 up");
+  run("ip link set ad0 up");
+  ASSERT_TRUE(pump_until([&] { return reported("ad0", true); }));
   reports.clear();
-  run("ip link set eth0 down");
-  ASSERT_TRUE(pump_until([&] { return reported("eth0", false); }));
-  run("ip link set eth0 up");
-  ASSERT_TRUE(pump_until([&] { return reported("eth0", true); }));
+  run("ip link set ad0 down");
+  ASSERT_TRUE(pump_until([&] { return reported("ad0", false); }));
+  EXPECT_FALSE(reported("ad1", true));
+  run("ip link set ad0 up");
+  ASSERT_TRUE(pump_until([&] { return reported("ad0", true); }));
   EXPECT_EQ(monitor->counters().overruns, 0U);
+  run("ip link del ad0");
 }
 
 TEST_F(LinkMonitorTest, CreatedRenamedAndDeletedLinks) {

@@ -94,6 +94,7 @@ TEST_F(VipManagerTest, AddsIpv6WithoutDuplicateAddressDetection) {
   EXPECT_EQ(line.find("tentative"), std::string::npos) << line;
   ASSERT_TRUE(vips->remove_addresses(kInterface, {vip("2001:db8::200/64")}).ok());
   EXPECT_EQ(line_of(kInterface, "2001:db8::200/64"), "");
+  ASSERT_EQ(run_command("sysctl -qw net.ipv6.conf.eth0.accept_dad=0").status, 0);
 }
 
 TEST_F(VipManagerTest, AddAndRemoveAreIdempotent) {
