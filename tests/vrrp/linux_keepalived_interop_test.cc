@@ -23,6 +23,7 @@
 #include "vrrp/linux_advert_socket.h"
 #include "vrrp/linux_netdev.h"
 #include "vrrp/linux_netns.h"
+#include "vrrp/linux_vip_manager.h"
 #include "vrrp/packet.h"
 
 namespace vigil::vrrp {
@@ -379,6 +380,165 @@ TEST(KeepalivedInterop, KeepalivedStaysBackupWhileOurSocketAdvertisesHigherPrior
   const std::string after = peer_addresses();
   for (const char* vip : {"192.0.2.210/24", "192.0.2.211/24", "2001:db8::211/64"})
     EXPECT_NE(after.find(vip), std::string::npos) << vip << "\n" << after;
+}
+
+}  // namespace
+}  // namespace vigil::vrrp
+
+namespace vigil::vrrp {
+namespace {
+
+// `ip -o addr` of `address` on eth0 from "inet" up to the lifetimes, e.g.
+// "inet 192.0.2.201/24 brd 192.0.2.255 scope global secondary eth0:ka", or "" when absent.
+std::string address_line(const std::string& ip_prefix, const std::string& address) {
+  const std::string all = netns::run_command(ip_prefix + " -o addr show dev eth0").output;
+  size_t at = all.find(" " + address + " ");
+  if (at == std::string::npos) return "";
+  const size_t start = all.rfind("inet", at);
+  const size_t end = all.find('\\', at);
+  std::string line = all.substr(start, end - start);
+  while (!line.empty() && line.back() == ' ')
+    line.pop_back();
+  return line;
+}
+
+constexpr const char* kOwnerConfig = R"(vrrp_instance K4 {
+  interface eth0
+  virtual_router_id 71
+  priority 255
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.200/24
+    192.0.2.201/24 brd 192.0.2.255 label eth0:ka
+    198.51.100.7/32 scope host
+    203.0.113.9/28 scope link
+  }
+}
+vrrp_instance K6 {
+  interface eth0
+  virtual_router_id 72
+  priority 255
+  advert_int 1
+  virtual_ipaddress {
+    2001:db8::200/64
+  }
+}
+)";
+
+// The same virtual_ipaddress lines give the same kernel addresses as keepalived's (an address
+// owner, so it is master at once).
+TEST(KeepalivedInterop, VirtualAddressesMatchKeepalivedsOnes) {
+  ASSERT_TRUE(keepalived_installed()) << "keepalived is needed (scripts/install-deps)";
+  const std::string peer = netns::peer_namespace();
+  Keepalived keepalived(peer, kOwnerConfig);
+  ASSERT_TRUE(keepalived.wait_for_log("(K4) Entering MASTER STATE", 5000ms)) << keepalived.log();
+  ASSERT_TRUE(keepalived.wait_for_log("(K6) Entering MASTER STATE", 5000ms)) << keepalived.log();
+
+  auto with = [](std::string_view prefix, auto&&... options) {
+    VirtualAddress address{.prefix = *IpPrefix::parse(prefix)};
+    (options(address), ...);
+    return address;
+  };
+  const std::vector<VirtualAddress> ours = {
+      with("192.0.2.200/24"),
+      with("192.0.2.201/24",
+           [](VirtualAddress& a) {
+             a.broadcast = *IpAddress::parse("192.0.2.255");
+             a.label = "eth0:ka";
+           }),
+      with("198.51.100.7/32", [](VirtualAddress& a) { a.scope = "host"; }),
+      with("203.0.113.9/28", [](VirtualAddress& a) { a.scope = "link"; }),
+      with("2001:db8::200/64"),
+  };
+  auto manager = NetlinkVipManager::open();
+  ASSERT_TRUE(manager) << manager.error().message;
+  ASSERT_TRUE((*manager)->add_addresses(kInterface, ours).ok());
+  for (const auto& address : ours) {
+    const std::string text = address.prefix.to_string();
+    const std::string theirs = address_line("ip -n " + peer, text);
+    EXPECT_NE(theirs, "") << text << " not added by keepalived";
+    EXPECT_EQ(address_line("ip", text), theirs) << text;
+  }
+  ASSERT_TRUE((*manager)->remove_addresses(kInterface, ours).ok());
+}
+
+constexpr const char* kUnicastMasterConfig = R"(vrrp_instance KU {
+  interface eth0
+  version 3
+  virtual_router_id 81
+  priority 150
+  advert_int 0.1
+  unicast_src_ip 192.0.2.2
+  unicast_peer {
+    192.0.2.1
+  }
+  virtual_ipaddress {
+    192.0.2.220/24
+  }
+}
+)";
+
+constexpr const char* kUnicastBackupConfig = R"(vrrp_instance KU {
+  interface eth0
+  version 3
+  virtual_router_id 82
+  priority 100
+  advert_int 0.1
+  unicast_src_ip 192.0.2.2
+  unicast_peer {
+    192.0.2.1
+  }
+  virtual_ipaddress {
+    192.0.2.221/24
+  }
+}
+)";
+
+// unicast_peer both ways: keepalived's unicast adverts reach a socket that joined no group, and
+// keepalived as backup takes our unicast adverts.
+TEST(KeepalivedInterop, UnicastPeersBothWays) {
+  ASSERT_TRUE(keepalived_installed()) << "keepalived is needed (scripts/install-deps)";
+  auto socket = LinuxAdvertSocket::open(
+      {.interface = kInterface, .family = AddressFamily::kIpv4, .join_multicast = false});
+  ASSERT_TRUE(socket) << socket.error().message;
+  {
+    Keepalived master(netns::peer_namespace(), kUnicastMasterConfig);
+    std::vector<ReceivedAdvert> received;
+    const ReceivePolicy policy{.version = 3, .advert_interval = 100ms};
+    auto lookup = [&](uint8_t vrid) { return vrid == 81 ? &policy : nullptr; };
+    netns::pump_until((*socket)->fd(),
+                      [&] {
+                        (*socket)->drain([&](const RawAdvertMessage& message) {
+                          if (auto decoded = decode_ipv4(message.bytes, lookup); decoded.ok())
+                            received.push_back(decoded.value());
+                        });
+                      },
+                      [&] { return received.size() >= 3; }, 5000ms);
+    ASSERT_GE(received.size(), 3U) << master.log();
+    EXPECT_EQ(received[0].ip.source, netns::kPeer4);
+    EXPECT_EQ(received[0].ip.destination, netns::kSelf4);
+    EXPECT_EQ(received[0].ip.ttl, kRequiredTtl);
+    EXPECT_EQ(received[0].advert.priority, 150);
+    EXPECT_EQ(received[0].advert.addresses, std::vector<IpAddress>{ip("192.0.2.220")});
+  }
+
+  Keepalived backup(netns::peer_namespace(), kUnicastBackupConfig);
+  InstanceConfig ours = backup_config("VU", 82, 3, AddressFamily::kIpv4, 100ms, {"192.0.2.221/24"});
+  const auto bytes =
+      encode(ours.advert(200), {.source = netns::kSelf4, .destination = netns::kPeer4});
+  for (int round = 0; round < 20; ++round) {  // 2 s, against a Master_Down_Interval of 0.36 s
+    Status sent = (*socket)->send({.interface = kInterface,
+                                   .source = netns::kSelf4,
+                                   .destination = netns::kPeer4,
+                                   .bytes = bytes});
+    ASSERT_TRUE(sent.ok()) << sent.error().message;
+    ::poll(nullptr, 0, 100);
+  }
+  EXPECT_TRUE(backup.logged("(KU) Entering BACKUP STATE")) << backup.log();
+  EXPECT_FALSE(backup.logged("(KU) Entering MASTER STATE")) << backup.log();
+  EXPECT_EQ(peer_addresses().find("192.0.2.221"), std::string::npos);
+  // Control: silence makes it master.
+  EXPECT_TRUE(backup.wait_for_log("(KU) Entering MASTER STATE", 3000ms)) << backup.log();
 }
 
 }  // namespace
