@@ -94,8 +94,6 @@ Status LinuxAdvertSocket::configure() {
         !s)
       return fail(s);
   }
-  if (Status s = set_int(fd, SOL_SOCKET, SO_PRIORITY, options_.socket_priority, "SO_PRIORITY"); !s)
-    return fail(s);
 
   if (options_.family == AddressFamily::kIpv4) {
     // RFC 5798 §5.1.1.3: TTL 255, for unicast peers and the group alike.
@@ -136,6 +134,9 @@ Status LinuxAdvertSocket::configure() {
     if (Status s = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"); !s)
       return fail(s);
   }
+  // After IP_TOS, which resets the priority from the TOS bits.
+  if (Status s = set_int(fd, SOL_SOCKET, SO_PRIORITY, options_.socket_priority, "SO_PRIORITY"); !s)
+    return fail(s);
   return {};
 }
 

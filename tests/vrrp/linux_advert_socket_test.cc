@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "fakes/fake_scheduler.h"
@@ -81,6 +83,7 @@ struct Case {
   uint8_t version;
   AddressFamily family;
   bool unicast;
+  bool link_local = false;  // IPv6 unicast between link-local addresses (needs the scope id)
 };
 
 class AdvertSocketTest : public ::testing::TestWithParam<Case> {};
@@ -90,11 +93,14 @@ TEST_P(AdvertSocketTest, PeerReceivesAndDecodesWithTtl255) {
   const bool v4 = c.family == AddressFamily::kIpv4;
   std::unique_ptr<LinuxAdvertSocket> receiver;
   std::unique_ptr<netns::PacketCapture> capture;
+  std::optional<IpAddress> peer_link_local;
   {
     InNetns peer(netns::peer_namespace());
     receiver =
         open_socket({.interface = kInterface, .family = c.family, .join_multicast = !c.unicast});
     capture = std::make_unique<netns::PacketCapture>(kInterface);
+    if (auto address = interface_primary_address(kInterface, AddressFamily::kIpv6); address)
+      peer_link_local = *address;
   }
   auto sender = open_socket({.interface = kInterface, .family = c.family});
   ASSERT_TRUE(receiver && sender);
@@ -102,14 +108,18 @@ TEST_P(AdvertSocketTest, PeerReceivesAndDecodesWithTtl255) {
   // Multicast v3 over IPv6 comes from the link-local address (RFC 5798 §5.1.2.1); unicast from
   // the configured unicast_src_ip.
   IpAddress source = v4 ? netns::kSelf4 : netns::kSelf6;
-  if (!v4 && !c.unicast) {
+  if (!v4 && (!c.unicast || c.link_local)) {
     auto link_local = interface_primary_address(kInterface, AddressFamily::kIpv6);
     ASSERT_TRUE(link_local) << link_local.error().message;
     ASSERT_TRUE(link_local->is_link_local());
     source = *link_local;
   }
-  const IpAddress destination =
+  IpAddress destination =
       c.unicast ? (v4 ? netns::kPeer4 : netns::kPeer6) : multicast_group(c.family);
+  if (c.link_local) {
+    ASSERT_TRUE(peer_link_local);
+    destination = *peer_link_local;
+  }
   const Advert advert = sample_advert(c.version, c.family);
   const auto bytes = encode(advert, {.source = source, .destination = destination});
   Status sent = sender->send(
@@ -155,7 +165,9 @@ INSTANTIATE_TEST_SUITE_P(Modes, AdvertSocketTest,
                                            Case{"V3Ipv6Multicast", 3, AddressFamily::kIpv6, false},
                                            Case{"V2Ipv4Unicast", 2, AddressFamily::kIpv4, true},
                                            Case{"V3Ipv4Unicast", 3, AddressFamily::kIpv4, true},
-                                           Case{"V3Ipv6Unicast", 3, AddressFamily::kIpv6, true}),
+                                           Case{"V3Ipv6Unicast", 3, AddressFamily::kIpv6, true},
+                                           Case{"V3Ipv6UnicastLinkLocal", 3, AddressFamily::kIpv6,
+                                                true, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // The daemon's path: drain() into an AdvertReceiver hands the advert to the instance of its VRID.
@@ -285,6 +297,31 @@ TEST(AdvertSocket, ConfiguredMulticastGroupIsJoined) {
   auto messages = receive(*peer_socket, 1);
   ASSERT_EQ(messages.size(), 1U);
   EXPECT_EQ(messages[0].raw.destination, group);
+}
+
+TEST(AdvertSocket, SocketOptionsForAdverts) {
+  for (const AddressFamily family : {AddressFamily::kIpv4, AddressFamily::kIpv6}) {
+    auto socket = open_socket({.interface = kInterface, .family = family});
+    ASSERT_TRUE(socket);
+    auto get = [&](int level, int name) {
+      int value = -1;
+      socklen_t size = sizeof(value);
+      EXPECT_EQ(getsockopt(socket->fd(), level, name, &value, &size), 0);
+      return value;
+    };
+    EXPECT_EQ(get(SOL_SOCKET, SO_PRIORITY), 7) << "TC_PRIO_CONTROL";
+    EXPECT_GE(get(SOL_SOCKET, SO_RCVBUF), 256 * 1024);
+    std::array<char, IFNAMSIZ> device{};
+    socklen_t size = device.size();
+    ASSERT_EQ(getsockopt(socket->fd(), SOL_SOCKET, SO_BINDTODEVICE, device.data(), &size), 0);
+    EXPECT_STREQ(device.data(), kInterface);
+    if (family == AddressFamily::kIpv4) {
+      EXPECT_EQ(get(IPPROTO_IP, IP_MULTICAST_LOOP), 0);
+    } else {
+      EXPECT_EQ(get(IPPROTO_IPV6, IPV6_MULTICAST_LOOP), 0);
+      EXPECT_EQ(get(IPPROTO_IPV6, IPV6_UNICAST_HOPS), 255);
+    }
+  }
 }
 
 TEST(AdvertSocket, ErrorsNameTheProblem) {
