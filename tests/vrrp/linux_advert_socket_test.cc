@@ -280,6 +280,39 @@ TEST(AdvertSocket, DoesNotReceiveItsOwnMulticast) {
   EXPECT_EQ(receive(*socket, 1, 200ms).size(), 0U);
 }
 
+// SO_BINDTODEVICE: a socket hears only its own interface, although both are in one namespace.
+TEST(AdvertSocket, ReceivesOnlyOnItsInterface) {
+  const std::string peer = netns::peer_namespace();
+  ASSERT_EQ(netns::run_command("ip link add bd0 type veth peer name bd1 netns " + peer).status, 0);
+  ASSERT_EQ(netns::run_command("ip addr add 198.51.100.1/24 dev bd0").status, 0);
+  ASSERT_EQ(netns::run_command("ip -n " + peer + " addr add 198.51.100.2/24 dev bd1").status, 0);
+  ASSERT_EQ(netns::run_command("ip -n " + peer + " link set bd1 up").status, 0);
+  ASSERT_EQ(netns::run_command("ip link set bd0 up").status, 0);
+  std::unique_ptr<LinuxAdvertSocket> on_eth0;
+  std::unique_ptr<LinuxAdvertSocket> on_bd1;
+  {
+    InNetns in_peer(peer);
+    on_eth0 = open_socket({.interface = kInterface, .family = AddressFamily::kIpv4});
+    on_bd1 = open_socket({.interface = "bd1", .family = AddressFamily::kIpv4});
+  }
+  auto sender = open_socket({.interface = "bd0", .family = AddressFamily::kIpv4});
+  ASSERT_TRUE(on_eth0 && on_bd1 && sender);
+  const IpAddress source = ip("198.51.100.1");
+  const IpAddress group = multicast_group(AddressFamily::kIpv4);
+  const auto bytes =
+      encode(sample_advert(3, AddressFamily::kIpv4), {.source = source, .destination = group});
+  // The veth needs a moment for its carrier: send until bd1 hears one (bounded: 3 s).
+  std::vector<Received> heard;
+  for (int round = 0; round < 30 && heard.empty(); ++round) {
+    ASSERT_TRUE(sender->send({.source = source, .destination = group, .bytes = bytes}).ok());
+    heard = receive(*on_bd1, 1, 100ms);
+  }
+  ASSERT_EQ(heard.size(), 1U);
+  EXPECT_EQ(heard[0].raw.source, source);
+  EXPECT_EQ(receive(*on_eth0, 1, 100ms).size(), 0U);
+  ASSERT_EQ(netns::run_command("ip link del bd0").status, 0);
+}
+
 TEST(AdvertSocket, ConfiguredMulticastGroupIsJoined) {
   const IpAddress group = ip("239.255.0.18");
   std::unique_ptr<LinuxAdvertSocket> peer_socket;
