@@ -250,6 +250,12 @@ class InstanceChecker {
     }
     if (vi_.version == 3) {
       error(vi_.at.authentication, "authentication is VRRPv2 only (RFC 5798 removed it)");
+    } else if (vi_.auth_type == VrrpAuthType::kAh && vi_.state == VrrpInitialState::kMaster) {
+      // keepalived clears the MASTER state here (and reports it): an AH master would advertise
+      // before its sequence numbers are synchronised with the peers.
+      error(vi_.at.state,
+            "state MASTER cannot be used with auth_type AH (keepalived starts the "
+            "instance as BACKUP and reports an error)");
     } else if (*vi_.strict_mode) {
       error(vi_.at.authentication, "strict mode does not allow authentication");
     } else if (vi_.auth_pass.empty()) {
@@ -361,6 +367,26 @@ void resolve_tracking(Context& ctx, const std::string& owner, VrrpTracking& trac
       ref.weight = file->weight;
       ref.reverse = file->weight_reverse;
     }
+  }
+}
+
+// keepalived warns about a vrrp_script nothing tracks (it is never run).
+void warn_unused_scripts(Context& ctx, const VrrpSection& vrrp) {
+  std::vector<std::string_view> used;
+  for (const auto& vi : vrrp.instances) {
+    for (const auto& ref : vi.track.scripts)
+      used.push_back(ref.name);
+  }
+  for (const auto& group : vrrp.sync_groups) {
+    for (const auto& ref : group.track.scripts)
+      used.push_back(ref.name);
+  }
+  std::sort(used.begin(), used.end());
+  for (const auto& script : vrrp.scripts) {
+    if (std::binary_search(used.begin(), used.end(), std::string_view(script.name))) continue;
+    ctx.warning(script.loc, "vrrp_script " + script.name +
+                                " is not tracked by any vrrp_instance or vrrp_sync_group: it "
+                                "will not run");
   }
 }
 
@@ -524,6 +550,7 @@ void finish_vrrp(Config& config, Context& ctx) {
     resolve_notify(group.notify, g);
     resolve_tracking(ctx, "vrrp_sync_group " + group.name, group.track, scripts, files);
   }
+  warn_unused_scripts(ctx, vrrp);
   check_vrid_conflicts(ctx, vrrp.instances);
   auto memberships = check_sync_groups(ctx, vrrp.sync_groups, instances);
   check_member_weights(ctx, vrrp.instances, vrrp.sync_groups, memberships);

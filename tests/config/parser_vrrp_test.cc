@@ -368,9 +368,11 @@ TEST(VrrpScript, WordsAfterAnUnquotedScriptAreIgnoredWithAWarning) {
   std::unique_ptr<Parsed> p;
   const auto& config = parse_ok(p, "vrrp_script s {\n  script /bin/echo a b\n}\n");
   EXPECT_EQ(config.vrrp.scripts.at(0).script.argv, (Strings{"/bin/echo"}));
-  EXPECT_EQ(warnings(*p), (Strings{"2:20: vrrp_script s: script: 'a' and later words are ignored "
-                                   "(as keepalived does); quote the whole command line to pass "
-                                   "arguments"}));
+  EXPECT_EQ(warnings(*p),
+            (Strings{"2:20: vrrp_script s: script: 'a' and later words are ignored (as keepalived "
+                     "does); quote the whole command line to pass arguments",
+                     "1:13: vrrp_script s is not tracked by any vrrp_instance or vrrp_sync_group: "
+                     "it will not run"}));
 }
 
 TEST(TrackFile, DefaultsAndEveryKeyword) {
@@ -729,6 +731,11 @@ INSTANTIATE_TEST_SUITE_P(
                            "  }"),
                   {"5:3: vrrp_instance VI_1: authentication is VRRPv2 only (RFC 5798 removed "
                    "it)"}},
+        ErrorCase{"AH authentication with state MASTER",
+                  instance("  state MASTER\n  authentication {\n    auth_type AH\n"
+                           "    auth_pass x\n  }"),
+                  {"4:3: vrrp_instance VI_1: state MASTER cannot be used with auth_type AH "
+                   "(keepalived starts the instance as BACKUP and reports an error)"}},
         ErrorCase{"authentication in strict mode",
                   instance("  strict_mode\n  authentication {\n    auth_type PASS\n"
                            "    auth_pass x\n  }"),
