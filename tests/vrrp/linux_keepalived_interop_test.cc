@@ -350,9 +350,19 @@ TEST(KeepalivedInterop, KeepalivedStaysBackupWhileOurSocketAdvertisesHigherPrior
   };
 
   Keepalived keepalived(netns::peer_namespace(), kBackupConfig);
-  // 5 s at priority 200 every 100 ms: longer than keepalived's Master_Down_Interval for v2
-  // (3 x 1 s + skew 0.61 s) and many times that of the v3 instances.
-  for (int round = 0; round < 50; ++round) {
+  // Priority 200 every 100 ms until keepalived is up (bounded: 10 s), then 4.5 s more: longer
+  // than keepalived's Master_Down_Interval for v2 (3 x 1 s + skew 0.61 s) and many times that
+  // of the v3 instances.
+  auto all_backup = [&] {
+    return keepalived.logged("(K2) Entering BACKUP STATE") &&
+           keepalived.logged("(K3) Entering BACKUP STATE") &&
+           keepalived.logged("(K6) Entering BACKUP STATE");
+  };
+  for (int round = 0; round < 100 && !all_backup(); ++round) {
+    advertise_and_listen(200);
+    ::poll(nullptr, 0, 100);
+  }
+  for (int round = 0; round < 45; ++round) {
     advertise_and_listen(200);
     ::poll(nullptr, 0, 100);
   }
@@ -526,13 +536,17 @@ TEST(KeepalivedInterop, UnicastPeersBothWays) {
   InstanceConfig ours = backup_config("VU", 82, 3, AddressFamily::kIpv4, 100ms, {"192.0.2.221/24"});
   const auto bytes =
       encode(ours.advert(200), {.source = netns::kSelf4, .destination = netns::kPeer4});
-  for (int round = 0; round < 20; ++round) {  // 2 s, against a Master_Down_Interval of 0.36 s
+  // Every 100 ms until keepalived is up (bounded: 10 s), then 2 s more against its
+  // Master_Down_Interval of 0.36 s.
+  int rounds_after_start = 0;
+  for (int round = 0; round < 120 && rounds_after_start < 20; ++round) {
     Status sent = (*socket)->send({.interface = kInterface,
                                    .source = netns::kSelf4,
                                    .destination = netns::kPeer4,
                                    .bytes = bytes});
     ASSERT_TRUE(sent.ok()) << sent.error().message;
     ::poll(nullptr, 0, 100);
+    if (rounds_after_start > 0 || backup.logged("(KU) Entering BACKUP STATE")) ++rounds_after_start;
   }
   EXPECT_TRUE(backup.logged("(KU) Entering BACKUP STATE")) << backup.log();
   EXPECT_FALSE(backup.logged("(KU) Entering MASTER STATE")) << backup.log();
