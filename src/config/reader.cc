@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -257,18 +258,16 @@ void strip_comment(std::string_view raw, std::string& text, std::vector<uint32_t
   }
 }
 
-// Lines that can skip everything but tokenizing: no macro, condition, repetition, include,
-// definition or escaped comment character.
-bool needs_processing(std::string_view raw) {
+// Lines whose first word asks for more than tokenizing: a condition, repetition, definition
+// or include. (The tokenizer's fast path gives up on the rest: '$', '\\', NUL.)
+bool needs_processing(std::string_view raw, size_t& first) {
   size_t i = 0;
-  while (i < raw.size() && is_blank(raw[i]))
+  while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t'))
     ++i;
+  first = i;
   if (i == raw.size()) return false;
   char c = raw[i];
-  if (c == '@' || c == '~' || c == '$') return true;
-  if (c == 'i' && raw.substr(i).starts_with("include")) return true;
-  return std::memchr(raw.data(), '$', raw.size()) != nullptr ||
-         std::memchr(raw.data(), '\\', raw.size()) != nullptr;
+  return c == '@' || c == '~' || c == '$' || (c == 'i' && raw.substr(i).starts_with("include"));
 }
 
 }  // namespace
@@ -317,7 +316,10 @@ void Reader::open_text(std::string name, std::string text) {
 
 bool Reader::next(LogicalLine& line) {
   if (!fill()) return false;
-  std::swap(line, pool_[head_++]);  // the caller's old buffers come back for reuse
+  // The caller's old buffers come back to the pool for reuse.
+  LogicalLine& slot = pool_[head_++];
+  line.tokens.swap(slot.tokens);
+  line.text.swap(slot.text);
   return true;
 }
 
@@ -393,24 +395,25 @@ bool Reader::read_file_line(Frame& frame) {
     ++frame.line_no;
     if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
     SourceLocation loc{frame.file, frame.line_no, 1};
-    if (std::memchr(raw.data(), '\0', raw.size()) != nullptr) {
-      diagnostics_.error(loc, "line contains a NUL byte; line ignored");
-      continue;
-    }
     if (raw.size() > ReaderOptions::kMaxLineLength) {
       diagnostics_.error(loc, "line is longer than " +
                                   std::to_string(ReaderOptions::kMaxLineLength) +
                                   " bytes; line ignored");
       continue;
     }
+    size_t first = 0;
+    if (!open_definition_ && !needs_processing(raw, first) &&
+        tokenize<true>(raw, nullptr, frame.file, frame.line_no, first)) {
+      return true;
+    }
+    if (std::memchr(raw.data(), '\0', raw.size()) != nullptr) {
+      diagnostics_.error(loc, "line contains a NUL byte; line ignored");
+      continue;
+    }
     if (open_definition_) {
       Line body;
       strip_comment(raw, body.text, body.columns);
       add_definition_line(body.text, ends_with_backslash(raw));
-      return true;
-    }
-    if (!needs_processing(raw)) {
-      tokenize(raw, nullptr, 1, frame.file, frame.line_no, /*strip_comments=*/true);
       return true;
     }
     Line line;
@@ -447,8 +450,7 @@ void Reader::process_line(Line line) {
         continue;
       }
     }
-    tokenize(line.text, line.columns.data(), 1, line.file, line.line_no,
-             /*strip_comments=*/false);
+    tokenize<false>(line.text, line.columns.data(), line.file, line.line_no, 0);
     return;
   }
 }
@@ -876,89 +878,147 @@ Reader::Expansion Reader::expand_macros(Line& line) {
 
 LogicalLine& Reader::start_logical_line() {
   if (count_ == pool_.size()) pool_.emplace_back();
-  LogicalLine& line = pool_[count_];
-  line.tokens.clear();
-  line.text.clear();
-  return line;
+  return pool_[count_];
 }
 
-// Splits a line at braces into logical lines of tokens. With strip_comments, '#' and '!'
-// outside quotes end the line (physical lines on the fast path); otherwise comments were
-// removed before and such characters are literal (from "\#" or ${_HASH}).
-void Reader::tokenize(std::string_view text, const uint32_t* columns, uint32_t first_column,
-                      uint32_t file, uint32_t line_no, bool strip_comments) {
+namespace {
+
+// Character classes for the tokenizer.
+enum : uint8_t {
+  kBlank = 1,
+  kQuote = 2,
+  kBrace = 4,
+  kComment = 8,   // '#' '!': end a physical line on the fast path
+  kSpecial = 16,  // '$' '\\' NUL: the fast path hands the line to the full processing
+};
+
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> classes{};
+  for (char c : {' ', '\t', '\r', '\f', '\v'})
+    classes[static_cast<uint8_t>(c)] = kBlank;
+  classes['"'] = kQuote;
+  classes['{'] = kBrace;
+  classes['}'] = kBrace;
+  classes['#'] = kComment;
+  classes['!'] = kComment;
+  classes['$'] = kSpecial;
+  classes['\\'] = kSpecial;
+  classes[0] = kSpecial;
+  return classes;
+}
+constexpr std::array<uint8_t, 256> kClasses = make_classes();
+
+uint8_t classify(char c) {
+  return kClasses[static_cast<uint8_t>(c)];
+}
+
+}  // namespace
+
+// Splits a line at braces into logical lines of tokens.
+// kFast: a physical line straight from the file buffer, columns are offsets + 1; '#' and '!'
+// outside quotes end it. Returns false, having emitted nothing, at the first character that
+// needs the full processing ('$', '\\', NUL, or an include after a brace).
+// Otherwise comments were removed before, such characters are literal (from "\\#" or
+// ${_HASH}), and `columns` maps each byte to its source column.
+template <bool kFast>
+bool Reader::tokenize(std::string_view text, const uint32_t* columns, uint32_t file,
+                      uint32_t line_no, size_t from) {
   auto column = [&](size_t at) {
-    return columns ? columns[at] : first_column + static_cast<uint32_t>(at);
+    if constexpr (kFast) {
+      return static_cast<uint32_t>(at + 1);
+    } else {
+      return columns[at];
+    }
   };
+  constexpr uint8_t kStop = kBlank | kQuote | kBrace | (kFast ? kComment | kSpecial : 0);
+  const size_t first_slot = count_;
   LogicalLine* current = nullptr;
+  size_t used = 0;  // tokens of *current; slots keep their old Token objects for reuse
   size_t line_start = 0;
-  bool first_logical = true;
-  auto commit = [&](LogicalLine& line) {
-    bool misplaced_include = !first_logical && !line.tokens.front().quoted &&
-                             include_variant(line.tokens.front().text).has_value();
-    first_logical = false;
-    if (misplaced_include) {
+  auto add_token = [&](size_t at, std::string_view token, uint32_t offset, bool quoted) {
+    if (used == current->tokens.size()) current->tokens.emplace_back();
+    Token& t = current->tokens[used++];
+    t.text.clear();  // clear + append: cheaper than assign's general replace for short text
+    t.text.append(token.data(), token.size());
+    t.loc = {file, line_no, column(at)};
+    t.offset = offset;
+    t.quoted = quoted;
+  };
+  // Ends the current logical line at `end`; false if it must not be emitted.
+  auto finish = [&](size_t end) {
+    if (current == nullptr) return true;
+    current->tokens.resize(used);
+    LogicalLine& line = *current;
+    current = nullptr;
+    if (count_ > first_slot && !line.tokens.front().quoted &&
+        include_variant(line.tokens.front().text).has_value()) {
+      if constexpr (kFast) return false;
       diagnostics_.error(line.loc(),
                          line.keyword() + " must start a line (not follow a brace); ignored");
-      return;
+      return true;
     }
-    ++count_;
-  };
-  auto finish = [&](size_t end) {
-    if (current == nullptr) return;
-    while (end > line_start && is_blank(text[end - 1]))
+    while (end > line_start && classify(text[end - 1]) == kBlank)
       --end;
-    current->text.assign(text.data() + line_start, end - line_start);
-    commit(*current);
-    current = nullptr;
+    line.text.clear();
+    line.text.append(text.data() + line_start, end - line_start);
+    ++count_;
+    return true;
+  };
+  auto give_up = [&] {
+    count_ = first_slot;
+    return false;
   };
 
-  size_t i = 0;
+  size_t i = from;
   const size_t n = text.size();
   while (i < n) {
-    char c = text[i];
-    if (is_blank(c)) {
+    uint8_t cls = classify(text[i]);
+    if (cls == kBlank) {
       ++i;
       continue;
     }
-    if (strip_comments && (c == '#' || c == '!')) break;
-    if (c == '{' || c == '}') {
-      finish(i);
-      LogicalLine& brace = start_logical_line();
-      brace.tokens.push_back(Token{std::string(1, c), {file, line_no, column(i)}, 0, false});
-      brace.text.assign(1, c);
-      commit(brace);
+    if (kFast && cls == kComment) {
+      // A NUL byte anywhere rejects the line, even in a comment.
+      if (std::memchr(text.data() + i, '\0', n - i) != nullptr) return give_up();
+      break;
+    }
+    if (kFast && cls == kSpecial) return give_up();
+    if (cls == kBrace) {
+      if (!finish(i)) return give_up();
+      current = &start_logical_line();
+      used = 0;
+      line_start = i;
+      add_token(i, text.substr(i, 1), 0, false);
+      if (!finish(i + 1)) return give_up();
       ++i;
       continue;
     }
     if (current == nullptr) {
       current = &start_logical_line();
+      used = 0;
       line_start = i;
     }
     auto offset = static_cast<uint32_t>(i - line_start);
-    if (c == '"') {
-      const void* close = std::memchr(text.data() + i + 1, '"', n - i - 1);
-      size_t end = close ? static_cast<size_t>(static_cast<const char*>(close) - text.data()) : n;
-      if (!close) diagnostics_.error({file, line_no, column(i)}, "unterminated quote");
-      current->tokens.push_back(Token{
-          std::string(text.substr(i + 1, end - i - 1)), {file, line_no, column(i)}, offset, true});
-      i = close ? end + 1 : n;
+    if (cls == kQuote) {
+      size_t end = i + 1;
+      while (end < n && text[end] != '"') {
+        if (kFast && classify(text[end]) == kSpecial) return give_up();
+        ++end;
+      }
+      add_token(i, text.substr(i + 1, end - i - 1), offset, true);
+      if (end == n) diagnostics_.error({file, line_no, column(i)}, "unterminated quote");
+      i = end == n ? n : end + 1;
       continue;
     }
-    size_t end = i;
-    while (end < n) {
-      char d = text[end];
-      if (is_blank(d) || d == '"' || d == '{' || d == '}' ||
-          (strip_comments && (d == '#' || d == '!'))) {
-        break;
-      }
+    size_t end = i + 1;
+    while (end < n && (classify(text[end]) & kStop) == 0)
       ++end;
-    }
-    current->tokens.push_back(
-        Token{std::string(text.substr(i, end - i)), {file, line_no, column(i)}, offset, false});
+    add_token(i, text.substr(i, end - i), offset, false);
     i = end;
+    if (kFast && i < n && classify(text[i]) == kSpecial) return give_up();
   }
-  finish(i);
+  if (!finish(i)) return give_up();
+  return true;
 }
 
 bool split_command_line(std::string_view text, std::vector<std::string>& argv) {

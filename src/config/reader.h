@@ -166,8 +166,9 @@ class Reader {
   void define(std::string_view name, std::vector<std::string> lines, bool multi_line);
   void add_definition_line(std::string_view stripped, bool continued);
   void finish_definition();
-  void tokenize(std::string_view text, const uint32_t* columns, uint32_t first_column,
-                uint32_t file, uint32_t line_no, bool strip_comments);
+  template <bool kFast>
+  bool tokenize(std::string_view text, const uint32_t* columns, uint32_t file, uint32_t line_no,
+                size_t from);
   LogicalLine& start_logical_line();
   [[nodiscard]] Frame* current_file_frame() const;
   [[nodiscard]] uint32_t nesting(uint8_t kind) const;

@@ -104,6 +104,34 @@ TEST(Reader, RejectsLongLinesAndNulBytes) {
   EXPECT_EQ(r.diagnostics.items()[1].location.line, 3U);
 }
 
+// Plain lines are tokenized straight from the file buffer; a '$', '\\' or NUL found late in a
+// line must still get the full processing.
+TEST(Reader, FastPathHandsOverLateSpecialCharacters) {
+  auto r = read("$A=v\nx { y } $A\na \"q${A} $A\"\nb c\\#d\n");
+  EXPECT_EQ(render(r), (Lines{"x", "{", "y", "}", "v", "a|<qv $A>", "b|c#d"}));
+  EXPECT_FALSE(r.diagnostics.has_errors()) << r.diagnostics.format(r.files);
+  auto nul = read(std::string("a # c\0d\nb\n", 10));
+  EXPECT_EQ(render(nul), (Lines{"b"}));
+  EXPECT_EQ(nul.diagnostics.error_count(), 1U);
+}
+
+TEST(Reader, PeekThenNextGiveTheSameLine) {
+  SourceFiles files;
+  Diagnostics diagnostics;
+  Reader reader(files, diagnostics);
+  reader.open_text("t", "a { b }\n");
+  std::vector<std::string> seen;
+  LogicalLine line;
+  while (const LogicalLine* ahead = reader.peek()) {
+    std::string peeked = ahead->keyword();
+    ASSERT_TRUE(reader.next(line));
+    EXPECT_EQ(line.keyword(), peeked);
+    seen.push_back(peeked);
+  }
+  EXPECT_FALSE(reader.next(line));
+  EXPECT_EQ(seen, (Lines{"a", "{", "b", "}"}));
+}
+
 TEST(Reader, ConfigIdLines) {
   const char* text = "@lb1 priority 150\n@lb2 priority 100\n@^lb1 state BACKUP\nx\n";
   EXPECT_EQ(render(read(text, {.config_id = "lb1"})), (Lines{"priority|150", "x"}));
