@@ -518,11 +518,13 @@ std::optional<VirtualAddress> virtual_address(Item& item, const std::string& blo
     if (option == "brd" || option == "peer") {
       if (!needs_value()) return std::nullopt;
       auto other = IpAddress::parse(item.text(++i));
-      if (!other || other->family() != address->family() ||
-          (option == "brd" && !address->is_v4())) {
+      if (option == "brd" && !address->is_v4()) {
+        item.error(i - 1, block + " " + first + ": brd is for IPv4 addresses only");
+        return std::nullopt;
+      }
+      if (!other || other->family() != address->family()) {
         item.error(i, block + " " + first + ": " + option + " '" + item.text(i) + "' is not an " +
-                          (address->is_v4() ? "IPv4" : "IPv6") + " address" +
-                          (option == "brd" && !address->is_v4() ? " (brd is IPv4 only)" : ""));
+                          (address->is_v4() ? "IPv4" : "IPv6") + " address");
         return std::nullopt;
       }
       (option == "brd" ? vip.broadcast : vip.peer) = *other;

@@ -131,6 +131,33 @@ std::optional<bool> Item::flag() const {
   return std::nullopt;
 }
 
+namespace {
+
+// Byte offsets where the shell words of `text` start (the words split_command_line returns).
+std::vector<size_t> word_starts(std::string_view text) {
+  std::vector<size_t> starts;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t'))
+      ++i;
+    if (i >= text.size()) break;
+    starts.push_back(i);
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
+      char c = text[i++];
+      if (c == '\\') {
+        ++i;
+      } else if (c == '\'' || c == '"') {
+        while (i < text.size() && text[i] != c)
+          i += (c == '"' && text[i] == '\\') ? 2 : 1;
+        ++i;
+      }
+    }
+  }
+  return starts;
+}
+
+}  // namespace
+
 std::optional<NotifyScript> script_keyword(const Item& item, bool allow_user) {
   if (item.args() == 0) {
     item.error(0, "'" + item.keyword() + "' needs a script");
@@ -148,23 +175,27 @@ std::optional<NotifyScript> script_keyword(const Item& item, bool allow_user) {
     item.error(1, item.keyword() + ": cannot split the command line (unterminated quote?)");
     return std::nullopt;
   }
-  // Words map onto tokens one to one unless a token mixes quote styles; point at the first arg
-  // otherwise.
-  auto word_token = [&](size_t word) { return words.size() == item.args() ? word + 1 : 1; };
+  // Warnings about a word point at it: its column is the first argument's plus its offset.
+  auto starts = word_starts(item.line().rest(1));
+  auto warn_at = [&](size_t word, const std::string& message) {
+    SourceLocation at = item.token(1).loc;
+    if (word < starts.size()) at.column += static_cast<uint32_t>(starts[word]);
+    item.ctx().warning(at, item.owner() + ": " + message);
+  };
   if (!allow_user) {
     if (words.size() > 1) {
-      item.warning(word_token(1), item.keyword() + ": '" + words[1] +
-                                      "' and later words are ignored (as keepalived does); "
-                                      "quote the whole command line to pass arguments");
+      warn_at(1, item.keyword() + ": '" + words[1] +
+                     "' and later words are ignored (as keepalived does); "
+                     "quote the whole command line to pass arguments");
     }
     return out;
   }
   if (words.size() > 1) out.run_as = RunAs{words[1], words.size() > 2 ? words[2] : ""};
   if (words.size() > 3) {
-    item.warning(word_token(3), item.keyword() + ": '" + words[3] +
-                                    "' and later words are ignored: the form is SCRIPT "
-                                    "[username [groupname]]; quote the command line to pass "
-                                    "arguments");
+    warn_at(3, item.keyword() + ": '" + words[3] +
+                   "' and later words are ignored: the form is SCRIPT "
+                   "[username [groupname]]; quote the command line to pass "
+                   "arguments");
   }
   return out;
 }

@@ -441,6 +441,26 @@ TEST(VrrpSyncGroup, GroupBlockForms) {
   EXPECT_EQ(g2.track.interfaces[0].weight, 5);
 }
 
+TEST(VrrpInstance, NotifyScriptsFollowKeepalivedsWordRules) {
+  // SCRIPT [username [groupname]]: the first word is the command line, quoted when it has
+  // arguments; single quotes and backslashes work as in a shell.
+  auto p = parse(instance(R"(  notify_master '/bin/a "x y"' nobody nogroup extra
+  notify_backup /bin/b\ c
+  notify_deleted "/bin/d deleted" root)"));
+  ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  const auto& vi = p->config.vrrp.instances.at(0);
+  EXPECT_EQ(vi.notify.master->command.argv, (Strings{"/bin/a", "x y"}));
+  EXPECT_EQ(vi.notify.master->run_as->user, "nobody");
+  EXPECT_EQ(vi.notify.master->run_as->group, "nogroup");
+  EXPECT_EQ(vi.notify.backup->command.argv, (Strings{"/bin/b", "c"}));
+  EXPECT_TRUE(vi.notify_deleted);
+  EXPECT_EQ(vi.notify_deleted_script->command.argv, (Strings{"/bin/d", "deleted"}));
+  EXPECT_EQ(warnings(*p),
+            (Strings{"4:47: vrrp_instance VI_1: notify_master: 'extra' and later words are "
+                     "ignored: the form is SCRIPT [username [groupname]]; quote the command line "
+                     "to pass arguments"}));
+}
+
 TEST(VrrpInstance, UnimplementedKeepalivedKeywordsWarn) {
   auto p = parse(instance(
       "  virtual_routes {\n    10.1.0.0/16 via 10.0.0.254\n  }\n  use_vmac vrrp.51\n  vrf red"));
@@ -593,6 +613,18 @@ INSTANTIATE_TEST_SUITE_P(
                   instance("", "VI_1", "    10.0.0.1/24 brd fd00::1\n"),
                   {"6:21: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1/24: brd 'fd00::1' is "
                    "not an IPv4 address"}},
+        ErrorCase{"broadcast for IPv6",
+                  instance("", "VI_1", "    fd00::1/64 brd fd00::ff\n"),
+                  {"6:16: vrrp_instance VI_1: virtual_ipaddress fd00::1/64: brd is for IPv4 "
+                   "addresses only"}},
+        ErrorCase{"peer of the wrong family",
+                  instance("", "VI_1", "    10.0.0.1 peer fd00::1\n"),
+                  {"6:19: vrrp_instance VI_1: virtual_ipaddress 10.0.0.1: peer 'fd00::1' is not "
+                   "an IPv4 address"}},
+        ErrorCase{"preferred_lft value",
+                  instance("", "VI_1", "    fd00::1 preferred_lft always\n"),
+                  {"6:27: vrrp_instance VI_1: virtual_ipaddress fd00::1: preferred_lft 'always' "
+                   "is not a number of seconds or 'forever'"}},
         ErrorCase{"two unicast peers on one line",
                   instance("  unicast_peer {\n    10.0.0.7 10.0.0.8\n  }"),
                   {"5:14: vrrp_instance VI_1: unicast_peer: one address per line; '10.0.0.8' is "
