@@ -93,8 +93,7 @@ datapath::Service service(const config::VirtualServer& vs) {
 
 // A real server's port in the kernel: as written, or the service's when written as 0 for an
 // address service (keepalived's rule).
-uint16_t destination_port(const config::VirtualServer& vs, const config::RealServer& rs,
-                          const datapath::ServiceKey& key) {
+uint16_t destination_port(const config::RealServer& rs, const datapath::ServiceKey& key) {
   if (rs.port != 0 || key.is_fwmark()) return rs.port;
   return key.port;
 }
@@ -149,7 +148,7 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
       entry.service = service(vs);
       FullNatService fullnat{key, {}};
       auto add = [&](const config::RealServer& rs, bool up) {
-        datapath::DestinationKey dkey{rs.address, destination_port(vs, rs, key)};
+        datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
         auto d = destination(rs);
         if (!up) d.weight = 0;  // inhibit_on_failure: quiesce instead of removing
         entry.destinations.emplace(dkey, d);
