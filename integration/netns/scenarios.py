@@ -27,7 +27,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vlab  # noqa: E402
-from vlab import MAC, VIP4, VIP4_B, VIP6, LabError, holds_for, wait_until  # noqa: E402
+from vlab import VIP4, VIP4_B, VIP6, holds_for, wait_until  # noqa: E402
 
 # keepalived until vigild runs VRRP; then "vigild".
 DEFAULT_DAEMON = "keepalived"

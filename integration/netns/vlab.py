@@ -61,6 +61,7 @@ def run(cmd: list[str], check: bool = True, timeout: float = 10.0) -> subprocess
 
 
 ORPHAN_NS = re.compile(r"^vl(\d+)x\d{3}-(br|d1|d2|c)$")
+ORPHAN_DIR = re.compile(r"^vl(\d+)x\d{3}-[A-Za-z0-9_]{8}$")
 
 
 def remove_orphans() -> None:
@@ -73,12 +74,7 @@ def remove_orphans() -> None:
         match = ORPHAN_NS.match(name)
         if not match:
             continue
-        try:
-            os.kill(int(match.group(1)), 0)
-            continue  # its owner still runs
-        except ProcessLookupError:
-            pass
-        except PermissionError:
+        if pid_alive(int(match.group(1))):
             continue
         pids = run(["ip", "netns", "pids", name], check=False).stdout.split()
         for pid in pids:
@@ -87,6 +83,22 @@ def remove_orphans() -> None:
             except (ProcessLookupError, ValueError):
                 pass
         run(["ip", "netns", "del", name], check=False)
+    # Their work directories (vl<pid>x<nnn>-<mkdtemp suffix> in the temp dir) go too.
+    for path in Path(tempfile.gettempdir()).glob("vl*x*-*"):
+        match = ORPHAN_DIR.match(path.name)
+        if (match and path.is_dir() and not (path / "KEEP").exists()
+                and not pid_alive(int(match.group(1)))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str,
@@ -221,6 +233,8 @@ class Lab:
         self.keep = keep
         self.vigild = vigild
         self.work = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-", dir=workdir))
+        if keep:
+            (self.work / "KEEP").touch()  # asked for: later runs leave it alone
         self.created_ns: list[str] = []
         self.daemons: list[Daemon] = []
         self.helpers: list[subprocess.Popen] = []
@@ -531,7 +545,7 @@ class Lab:
 
     # ---- load -----------------------------------------------------------------------------
     def start_busy_loops(self, count: int) -> list[subprocess.Popen]:
-        """CPU hogs (nice 0) outside the lab's namespaces' daemons; killed by PID on teardown."""
+        """One busy loop per count (nice 0, host namespace); killed by PID on teardown."""
         procs = []
         for _ in range(count):
             proc = subprocess.Popen(["python3", "-c", "while True: pass"],
