@@ -277,6 +277,11 @@ class InstanceChecker {
             "5798 §5.2.9); " +
                 first.prefix.address.to_string() + " is not");
     }
+    if (!vi_.unicast_peers.empty() && is_set(vi_.at.mcast_dst_ip)) {
+      error(vi_.at.mcast_dst_ip,
+            "mcast_dst_ip has no effect with unicast_peer (keepalived ignores it and reports an "
+            "error)");
+    }
     if (vi_.unicast_peers.empty()) {
       if (is_set(vi_.at.unicast_keyword) && !vi_.unicast_fault_no_peer && !vi_.had_invalid_lines) {
         error(vi_.at.unicast_keyword,
@@ -306,6 +311,12 @@ class InstanceChecker {
     check(vi_.track.interfaces, "track_interface");
     check(vi_.track.scripts, "track_script");
     check(vi_.track.files, "track_file");
+    for (const auto& ref : vi_.track.interfaces) {
+      if (ref.name != vi_.interface) continue;
+      error(ref.loc, "track_interface " + ref.name +
+                         " is the instance's own interface (keepalived ignores it and reports "
+                         "an error; the own interface is tracked unless dont_track_primary)");
+    }
   }
 
   void check_vmac() {

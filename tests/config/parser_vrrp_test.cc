@@ -823,6 +823,15 @@ INSTANTIATE_TEST_SUITE_P(
                   instance("  track_interface {\n    eth1\n    eth1 weight 5\n  }"),
                   {"6:5: vrrp_instance VI_1: track_interface eth1 is listed twice (also at "
                    "test.conf:5:5)"}},
+        ErrorCase{"tracking the own interface",
+                  instance("  track_interface {\n    eth0\n  }"),
+                  {"5:5: vrrp_instance VI_1: track_interface eth0 is the instance's own "
+                   "interface (keepalived ignores it and reports an error; the own interface is "
+                   "tracked unless dont_track_primary)"}},
+        ErrorCase{"mcast_dst_ip with unicast peers",
+                  instance("  unicast_peer {\n    10.0.0.2\n  }\n  mcast_dst_ip 224.0.0.19"),
+                  {"7:16: vrrp_instance VI_1: mcast_dst_ip has no effect with unicast_peer "
+                   "(keepalived ignores it and reports an error)"}},
         ErrorCase{"vmac_xmit_base without use_vmac",
                   instance("  vmac_xmit_base"),
                   {"1:15: vrrp_instance VI_1: vmac_xmit_base is only valid with use_vmac"}},
