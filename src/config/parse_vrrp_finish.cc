@@ -381,6 +381,24 @@ void resolve_tracking(Context& ctx, const std::string& owner, VrrpTracking& trac
   }
 }
 
+// The address owner's priority is fixed at 255 (RFC 5798 §5.2.4): keepalived ignores a non-zero
+// tracking weight on it and reports an error.
+void check_owner_weights(Context& ctx, const VrrpInstance& vi) {
+  if (vi.priority != 255) return;
+  auto check = [&](const std::vector<TrackRef>& refs, std::string_view block) {
+    for (const auto& ref : refs) {
+      if (ref.weight.value_or(0) == 0) continue;
+      ctx.error(ref.loc, "vrrp_instance " + vi.name + ": " + std::string(block) + " " + ref.name +
+                             " weight " + std::to_string(*ref.weight) +
+                             " cannot move the priority of the address owner (priority 255); "
+                             "use weight 0");
+    }
+  };
+  check(vi.track.interfaces, "track_interface");
+  check(vi.track.scripts, "track_script");
+  check(vi.track.files, "track_file");
+}
+
 // keepalived warns about a vrrp_script nothing tracks (it is never run).
 void warn_unused_scripts(Context& ctx, const VrrpSection& vrrp) {
   std::vector<std::string_view> used;
@@ -556,6 +574,7 @@ void finish_vrrp(Config& config, Context& ctx) {
     check.check_vmac();
     resolve_notify(vi.notify, g);
     resolve_tracking(ctx, "vrrp_instance " + vi.name, vi.track, scripts, files);
+    check_owner_weights(ctx, vi);
   }
   for (auto& group : vrrp.sync_groups) {
     resolve_notify(group.notify, g);

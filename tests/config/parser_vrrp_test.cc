@@ -823,6 +823,10 @@ INSTANTIATE_TEST_SUITE_P(
                   instance("  track_interface {\n    eth1\n    eth1 weight 5\n  }"),
                   {"6:5: vrrp_instance VI_1: track_interface eth1 is listed twice (also at "
                    "test.conf:5:5)"}},
+        ErrorCase{"tracking weight on the address owner",
+                  kScriptAndFile + instance("  state MASTER\n  track_script {\n    chk_http\n  }"),
+                  {"13:5: vrrp_instance VI_1: track_script chk_http weight 5 cannot move the "
+                   "priority of the address owner (priority 255); use weight 0"}},
         ErrorCase{"tracking the own interface",
                   instance("  track_interface {\n    eth0\n  }"),
                   {"5:5: vrrp_instance VI_1: track_interface eth0 is the instance's own "
