@@ -344,11 +344,15 @@ void IpvsNetlinkDatapath::apply_batch(std::span<const Operation> operations, siz
     sockaddr_nl peer{};
     unsigned char* buffer = nullptr;
     const int length = nl_recv(socket_->sock, &peer, &buffer, nullptr);
-    if (length < 0) {
+    if (length == -NLE_NOMEM) {
       // ENOBUFS: the kernel dropped replies for lack of room. Keep reading up to the closing
       // acknowledgement; operations without an answer may then have failed silently.
       lost_replies = true;
       continue;
+    }
+    if (length < 0) {
+      fail_unanswered(EIO, std::string("cannot receive: ") + nl_geterror(length));
+      return;
     }
     std::unique_ptr<unsigned char, decltype(&std::free)> owned(buffer, &std::free);
     auto* header = reinterpret_cast<nlmsghdr*>(buffer);

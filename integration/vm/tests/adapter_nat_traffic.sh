@@ -9,7 +9,12 @@ ip netns exec director vigil-ipvs-probe apply - <<'RULES' || fail "apply"
 -a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 1
 RULES
 expect_split client http://10.0.1.100/ 10 "5 5"
-stats=$(ip netns exec director vigil-ipvs-probe stats)
+# The kernel folds its per-CPU counters into what it reports every 2 s (the estimator).
+for attempt in 1 2 3 4 5 6 7 8; do
+  stats=$(ip netns exec director vigil-ipvs-probe stats)
+  echo "$stats" | grep -q '^TCP 10.0.1.100:80 conns 10 ' && break
+  sleep 1
+done
 echo "$stats"
 echo "$stats" | grep -q '^TCP 10.0.1.100:80 conns 10 ' || fail "service counters"
 echo "$stats" | grep -q -- '-> 10.0.2.11:80 conns 5 ' || fail "r1 counters"

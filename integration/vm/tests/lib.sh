@@ -55,7 +55,7 @@ http_server() {
 wait_tcp() {
   i=0
   while [ $i -lt 50 ]; do
-    if ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; then
+    if nsenter --net="/run/netns/$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; then
       return 0
     fi
     sleep 0.1
@@ -64,11 +64,12 @@ wait_tcp() {
   fail "nothing listens on $2:$3 in $1"
 }
 
-# fetch_many NS URL COUNT: prints each response body (one line each).
+# fetch_many NS URL COUNT: prints each response body (one line each). nsenter and wget are
+# busybox applets: under software emulation they start far faster than iproute2's `ip`.
 fetch_many() {
   i=0
   while [ $i -lt "$3" ]; do
-    ip netns exec "$1" timeout 5 wget -q -O - "$2" || echo "ERROR"
+    nsenter --net="/run/netns/$1" timeout 5 wget -q -O - "$2" || echo "ERROR"
     i=$((i + 1))
   done
 }
@@ -118,4 +119,35 @@ expect_split() {
 # the kernel's hash order).
 expect_sorted_eq() {
   expect_eq "$1" "$(grep -v '^#' "$2" | LC_ALL=C sort)" "$(echo "$3" | LC_ALL=C sort)"
+}
+
+# l2_topology: client, director and real servers r1, r2 on one bridge (in the test's own
+# namespace), 10.0.3.0/24, for DR and TUN: the real servers answer the client directly. They
+# hold VIPs without answering ARP for them (arp_ignore/arp_announce) and accept decapsulated
+# packets whose source is reached through another device (rp_filter off).
+l2_topology() {
+  # Tunnel fallback devices (tunl0, gre0) appear in namespaces created after these load.
+  modprobe -a ipip ip_gre fou || fail "tunnel modules"
+  ip link add br0 type bridge
+  ip link set br0 up
+  local spec ns address
+  for spec in client:10.0.3.2 director:10.0.3.1 r1:10.0.3.11 r2:10.0.3.12; do
+    ns=${spec%%:*}
+    address=${spec#*:}
+    new_ns "$ns"
+    ip link add "v$ns" type veth peer name eth0 netns "$ns"
+    ip link set "v$ns" master br0 up
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" addr add "$address/24" dev eth0
+  done
+  for ns in r1 r2; do
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_announce=2
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.default.rp_filter=0
+  done
+  http_server r1 r1 80
+  http_server r2 r2 80
+  wait_tcp r1 10.0.3.11 80
+  wait_tcp r2 10.0.3.12 80
 }
