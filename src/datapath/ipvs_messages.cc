@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <linux/ip_vs.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -582,6 +584,28 @@ Result<Timeouts> parse_config(const nlmsghdr* header) {
     timeouts.udp = std::chrono::seconds(nla_get_u32(top[IPVS_CMD_ATTR_TIMEOUT_UDP]));
   }
   return timeouts;
+}
+
+Acknowledgement parse_acknowledgement(const nlmsghdr* header) {
+  if (header->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return {EBADMSG, "truncated ack"};
+  const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
+  Acknowledgement ack{.error = -error->error};
+  if ((header->nlmsg_flags & NLM_F_ACK_TLVS) == 0) return ack;
+  // With NETLINK_CAP_ACK the request is not echoed (NLM_F_CAPPED); the TLVs follow it or the
+  // bare header.
+  size_t offset = sizeof(nlmsgerr);
+  if ((header->nlmsg_flags & NLM_F_CAPPED) == 0) offset += error->msg.nlmsg_len - NLMSG_HDRLEN;
+  const size_t payload = header->nlmsg_len - NLMSG_HDRLEN;
+  if (offset >= payload) return ack;
+  nlattr* attributes[NLMSGERR_ATTR_MAX + 1] = {};
+  auto* start = reinterpret_cast<nlattr*>(
+      static_cast<char*>(NLMSG_DATA(const_cast<nlmsghdr*>(header))) + offset);
+  if (nla_parse(attributes, NLMSGERR_ATTR_MAX, start, static_cast<int>(payload - offset),
+                nullptr) == 0 &&
+      attributes[NLMSGERR_ATTR_MSG] != nullptr) {
+    ack.message = string_of(attributes[NLMSGERR_ATTR_MSG]);
+  }
+  return ack;
 }
 
 Result<KernelInfo> parse_info(const nlmsghdr* header) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "common/result.h"
 #include "datapath/datapath.h"
@@ -65,6 +66,14 @@ Result<ParsedDestination> parse_destination(const nlmsghdr* header, AddressFamil
 Result<SyncDaemonConfig> parse_daemon(const nlmsghdr* header);
 Result<Timeouts> parse_config(const nlmsghdr* header);
 Result<KernelInfo> parse_info(const nlmsghdr* header);
+
+// Why a request ended (an NLMSG_ERROR message): the kernel's errno, 0 for an acknowledgement,
+// and the extended-ack text when the kernel gave one (NETLINK_EXT_ACK).
+struct Acknowledgement {
+  int error = 0;
+  std::string message;
+};
+Acknowledgement parse_acknowledgement(const nlmsghdr* header);
 
 // IPv4 persistence netmask <-> prefix length (kNonContiguousNetmask for a mask with holes).
 uint8_t prefix_from_ipv4_netmask(uint32_t host_order_mask);

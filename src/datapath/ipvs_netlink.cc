@@ -35,33 +35,7 @@ std::shared_ptr<spdlog::logger> logger() {
   return log::get("ipvs");
 }
 
-// Why a request ended: the kernel's errno (0 for success) and its extended-ack text if any.
-struct Ack {
-  int error = 0;
-  std::string message;
-};
-
-Ack parse_ack(const nlmsghdr* header) {
-  if (header->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return {EBADMSG, "truncated ack"};
-  const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
-  Ack ack{.error = -error->error};
-  if ((header->nlmsg_flags & NLM_F_ACK_TLVS) != 0) {
-    // With NETLINK_CAP_ACK the request is not echoed (NLM_F_CAPPED); TLVs follow the header.
-    size_t offset = sizeof(nlmsgerr);
-    if ((header->nlmsg_flags & NLM_F_CAPPED) == 0) offset += error->msg.nlmsg_len - NLMSG_HDRLEN;
-    const size_t payload = header->nlmsg_len - NLMSG_HDRLEN;
-    if (offset < payload) {
-      nlattr* attributes[NLMSGERR_ATTR_MAX + 1] = {};
-      auto* start = reinterpret_cast<nlattr*>(static_cast<char*>(NLMSG_DATA(header)) + offset);
-      if (nla_parse(attributes, NLMSGERR_ATTR_MAX, start, static_cast<int>(payload - offset),
-                    nullptr) == 0 &&
-          attributes[NLMSGERR_ATTR_MSG] != nullptr) {
-        ack.message = nla_get_string(attributes[NLMSGERR_ATTR_MSG]);
-      }
-    }
-  }
-  return ack;
-}
+using Ack = ipvs::Acknowledgement;
 
 std::string describe(const Ack& ack) {
   std::string text = std::strerror(ack.error);
@@ -174,7 +148,7 @@ Status IpvsNetlinkDatapath::request(const std::string& what, nl_msg* message,
         return Error{what + ": interrupted: the table changed during the dump"};
       }
       if (header->nlmsg_type == NLMSG_ERROR) {
-        const Ack ack = parse_ack(header);
+        const Ack ack = ipvs::parse_acknowledgement(header);
         if (ack.error != 0) return Error{what + ": " + describe(ack)};
         return handler_status;
       }
@@ -362,7 +336,7 @@ void IpvsNetlinkDatapath::apply_batch(std::span<const Operation> operations, siz
       if (header->nlmsg_type != NLMSG_ERROR) continue;
       const uint32_t slot = header->nlmsg_seq - base;
       if (slot >= index_of_slot.size()) continue;  // a late reply to an earlier batch
-      const Ack ack = parse_ack(header);
+      const Ack ack = ipvs::parse_acknowledgement(header);
       const size_t index = index_of_slot[slot];
       answered[slot] = true;
       if (ack.error != 0) results[index] = {ack.error, explain(operations[index], ack)};

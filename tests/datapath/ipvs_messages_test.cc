@@ -6,11 +6,14 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/ip_vs.h>
+#include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace vigil::datapath::ipvs {
 namespace {
@@ -429,6 +432,56 @@ TEST(IpvsMessages, ParsesInfo) {
 
   auto without_version = build_get_info({.family = kFamily});
   EXPECT_FALSE(parse_info(header_of(without_version)).ok());
+}
+
+}  // namespace
+}  // namespace vigil::datapath::ipvs
+
+namespace vigil::datapath::ipvs {
+namespace {
+
+// An NLMSG_ERROR as the kernel writes it (netlink_ack): nlmsgerr, the echoed request unless
+// capped, then extended-ack attributes.
+Message error_message(int error, uint16_t flags, size_t echoed_payload, const char* text) {
+  Message message(nlmsg_alloc_simple(NLMSG_ERROR, flags));
+  nlmsgerr header{.error = -error};
+  header.msg.nlmsg_len = static_cast<uint32_t>(NLMSG_HDRLEN + echoed_payload);
+  nlmsg_append(message.get(), &header, sizeof header, NLMSG_ALIGNTO);
+  if (echoed_payload > 0) {
+    std::vector<char> payload(echoed_payload, 'x');
+    nlmsg_append(message.get(), payload.data(), payload.size(), NLMSG_ALIGNTO);
+  }
+  if (text != nullptr) nla_put_string(message.get(), NLMSGERR_ATTR_MSG, text);
+  return message;
+}
+
+TEST(IpvsAcknowledgement, PlainAcknowledgementIsSuccess) {
+  auto message = error_message(0, 0, 0, nullptr);
+  auto ack = parse_acknowledgement(header_of(message));
+  EXPECT_EQ(ack.error, 0);
+  EXPECT_EQ(ack.message, "");
+}
+
+TEST(IpvsAcknowledgement, CappedErrorWithExtendedAckText) {
+  auto message = error_message(EEXIST, NLM_F_CAPPED | NLM_F_ACK_TLVS, 0, "already there");
+  auto ack = parse_acknowledgement(header_of(message));
+  EXPECT_EQ(ack.error, EEXIST);
+  EXPECT_EQ(ack.message, "already there");
+}
+
+TEST(IpvsAcknowledgement, ExtendedAckTextAfterAnEchoedRequest) {
+  auto message = error_message(EINVAL, NLM_F_ACK_TLVS, 24, "bad attribute");
+  auto ack = parse_acknowledgement(header_of(message));
+  EXPECT_EQ(ack.error, EINVAL);
+  EXPECT_EQ(ack.message, "bad attribute");
+}
+
+TEST(IpvsAcknowledgement, ErrorWithoutTextAndTruncatedMessages) {
+  auto message = error_message(ESRCH, NLM_F_CAPPED, 0, nullptr);
+  EXPECT_EQ(parse_acknowledgement(header_of(message)).error, ESRCH);
+
+  nlmsghdr truncated{.nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = NLMSG_ERROR};
+  EXPECT_EQ(parse_acknowledgement(&truncated).error, EBADMSG);
 }
 
 }  // namespace
