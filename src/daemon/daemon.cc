@@ -6,6 +6,7 @@
 #include "config/parser.h"
 #include "daemon/lvs_service.h"
 #include "daemon/process.h"
+#include "daemon/vrrp_service.h"
 #include "event/event_loop.h"
 #include "event/signals.h"
 
@@ -39,6 +40,11 @@ ServiceFactory production_services(const DaemonOptions& options) {
       services.push_back(std::make_unique<LvsService>(
           main_loop.scheduler(), ipvs_netlink_factory(),
           LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs}));
+    }
+    // VRRP last: the VIPs come up once IPVS is programmed, and go first on stop.
+    if (!options.checkers_only) {
+      services.push_back(std::make_unique<VrrpService>(
+          VrrpServiceOptions{.keep_vips_on_stop = options.dont_release_vrrp}));
     }
     return services;
   };

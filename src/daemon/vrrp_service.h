@@ -1,0 +1,59 @@
+// The VRRP side of vigild: every vrrp_instance of the configuration on its own LoopThread
+// ("vrrp", SCHED_RR at vrrp_rt_priority), with one raw advert socket per (interface, family),
+// the rtnetlink VIP manager, a LinkMonitor for the instance interfaces and track_interface,
+// vrrp_script checks, track_file polling, sync groups, notify scripts and notify FIFOs.
+//
+// The Service calls come from the main loop thread; each hands its work to the VRRP loop and
+// waits for it there, so everything VRRP owns is touched by the VRRP thread only. Blocking steps
+// (NSS look-ups for script users, the interface address look-up) run on the calling thread
+// before the hand-over.
+//
+// Known blocking on the VRRP thread: spdlog sinks take plain mutexes (transition and warning
+// lines only, not the per-advert path), rtnetlink address changes wait for the kernel's ack,
+// track_file reads a small file once per poll, and SIGUSR1/SIGUSR2 write the dump files.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/time.h"
+#include "daemon/service.h"
+#include "daemon/vrrp_translate.h"
+
+namespace vigil::daemon {
+
+struct VrrpServiceOptions {
+  bool keep_vips_on_stop = false;  // -V (keepalived's --dont-release-vrrp)
+  // SIGUSR1 writes the instance states here, SIGUSR2 the counters (keepalived's
+  // /tmp/keepalived.data and /tmp/keepalived.stats).
+  std::string data_file = "/tmp/vigil.data";
+  std::string stats_file = "/tmp/vigil.stats";
+  bool handle_dump_signals = true;
+  Duration track_file_interval = std::chrono::seconds(1);
+  Duration notify_timeout = std::chrono::seconds(10);
+  // How long stop() waits for notify_stop scripts before killing them.
+  Duration stop_script_grace = std::chrono::seconds(2);
+  PrimaryAddressLookup primary_address;  // empty: the interface's (vrrp::interface_primary_address)
+};
+
+class VrrpService final : public Service {
+ public:
+  explicit VrrpService(VrrpServiceOptions options = {});
+  ~VrrpService() override;
+
+  Status start(const config::Config& config) override;
+  void reload(const config::Config& config) override;
+  void stop() override;
+
+  // Writes the state / counter dumps now (what SIGUSR1 / SIGUSR2 do). For tests.
+  void dump_data();
+  void dump_stats();
+
+  class Runtime;  // lives on the VRRP thread
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::daemon

@@ -1,0 +1,242 @@
+#include "daemon/vrrp_translate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace vigil::daemon {
+namespace {
+
+std::string scope_name(uint8_t scope) {
+  switch (scope) {
+    case config::kScopeGlobal:
+      return "";
+    case config::kScopeSite:
+      return "site";
+    case config::kScopeLink:
+      return "link";
+    case config::kScopeHost:
+      return "host";
+    case config::kScopeNowhere:
+      return "nowhere";
+    default:
+      return std::to_string(scope);
+  }
+}
+
+vrrp::VirtualAddress to_vip(const config::VirtualAddress& in) {
+  return vrrp::VirtualAddress{.prefix = in.prefix,
+                              .broadcast = in.broadcast,
+                              .device = in.dev,
+                              .label = in.label,
+                              .scope = scope_name(in.scope)};
+}
+
+vrrp::AuthType auth_type(config::VrrpAuthType type) {
+  return type == config::VrrpAuthType::kPass ? vrrp::AuthType::kSimplePassword
+                                             : vrrp::AuthType::kNone;
+}
+
+const config::VrrpSyncGroup* group_of(const config::Config& config, const std::string& name) {
+  for (const auto& group : config.vrrp.sync_groups) {
+    for (const auto& member : group.members) {
+      if (member.name == name) return &group;
+    }
+  }
+  return nullptr;
+}
+
+bool same_script(const std::optional<config::NotifyScript>& a,
+                 const std::optional<config::NotifyScript>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->command == b->command && a->run_as == b->run_as);
+}
+
+bool same_notify(const config::VrrpNotify& a, const config::VrrpNotify& b) {
+  return same_script(a.master, b.master) && same_script(a.backup, b.backup) &&
+         same_script(a.fault, b.fault) && same_script(a.stop, b.stop) && same_script(a.any, b.any);
+}
+
+// Adds the tracked objects of one block (the instance's, or its sync group's).
+void add_tracking(const config::VrrpTracking& track, VrrpInstancePlan& plan) {
+  auto& tracked = plan.config.tracked;
+  auto upsert = [&](const std::string& name, int weight) {
+    auto it = std::find_if(tracked.begin(), tracked.end(),
+                           [&](const vrrp::TrackedObject& t) { return t.name == name; });
+    if (it != tracked.end()) {
+      it->weight = weight;  // an explicit entry overrides the instance's own interface
+    } else {
+      tracked.push_back({.name = name, .weight = weight});
+    }
+  };
+  for (const auto& ref : track.interfaces) {
+    const int weight = ref.weight.value_or(0);
+    upsert(tracked_interface_name(ref.name), ref.reverse ? -weight : weight);
+    auto it = std::find_if(plan.links.begin(), plan.links.end(),
+                           [&](const TrackedLink& l) { return l.interface == ref.name; });
+    if (it != plan.links.end()) {
+      it->reverse = ref.reverse;
+    } else {
+      plan.links.push_back({ref.name, ref.reverse});
+    }
+  }
+  for (const auto& ref : track.scripts) {
+    const int weight = ref.weight.value_or(0);
+    upsert(tracked_script_name(ref.name), ref.reverse ? -weight : weight);
+    plan.scripts.push_back({ref.name, ref.reverse});
+  }
+  for (const auto& ref : track.files) {
+    const int weight = ref.weight.value_or(1);
+    plan.files.push_back({ref.name, ref.reverse ? -weight : weight});
+    for (int bit = 0; bit < kTrackFileBits; ++bit) {
+      upsert(tracked_file_bit_name(ref.name, false, bit), 1 << bit);
+      upsert(tracked_file_bit_name(ref.name, true, bit), -(1 << bit));
+    }
+    upsert(tracked_file_fault_name(ref.name), 0);
+  }
+}
+
+}  // namespace
+
+std::string tracked_interface_name(const std::string& interface) {
+  return "interface " + interface;
+}
+std::string tracked_script_name(const std::string& script) {
+  return "script " + script;
+}
+std::string tracked_file_bit_name(const std::string& file, bool negative, int bit) {
+  return fmt::format("file {} {}{}", file, negative ? '-' : '+', bit);
+}
+std::string tracked_file_fault_name(const std::string& file) {
+  return "file " + file + " fault";
+}
+
+TrackFileState track_file_state(int64_t value, int weight) {
+  // keepalived: weight 0 means any non-zero value is a fault; otherwise the product moves the
+  // priority, and a product of -254 or less is a fault.
+  if (weight == 0) return {.fault = value != 0, .delta = 0};
+  const int64_t product = std::clamp<int64_t>(value, -1000, 1000) * weight;
+  if (product <= -254) return {.fault = true, .delta = -254};
+  return {.fault = false, .delta = static_cast<int>(std::min<int64_t>(product, 254))};
+}
+
+std::vector<std::pair<std::string, bool>> track_file_objects(const std::string& file,
+                                                             const TrackFileState& state) {
+  std::vector<std::pair<std::string, bool>> out;
+  const int magnitude = std::abs(state.delta);
+  const bool negative = state.delta < 0;
+  // Raise a fault before moving the weights, clear it after: no transient takeover.
+  if (state.fault) out.emplace_back(tracked_file_fault_name(file), false);
+  for (int bit = 0; bit < kTrackFileBits; ++bit) {
+    const bool set = (magnitude >> bit) & 1;
+    out.emplace_back(tracked_file_bit_name(file, false, bit), set && !negative);
+    out.emplace_back(tracked_file_bit_name(file, true, bit), !(set && negative));
+  }
+  if (!state.fault) out.emplace_back(tracked_file_fault_name(file), true);
+  return out;
+}
+
+Result<VrrpInstancePlan> plan_instance(const config::Config& config, const config::VrrpInstance& vi,
+                                       const PrimaryAddressLookup& lookup) {
+  const auto& g = config.global;
+  VrrpInstancePlan plan;
+  auto& c = plan.config;
+  c.name = vi.name;
+  c.interface = vi.interface;
+  c.vrid = vi.virtual_router_id;
+  c.version = vi.version.value_or(g.vrrp_version);
+  c.priority = vi.priority.value_or(vi.state == config::VrrpInitialState::kMaster ? 255 : 100);
+  c.family = vi.family;
+  c.advert_interval = vi.advert_int;
+  if (vi.source_address) {
+    c.primary_address = *vi.source_address;
+  } else {
+    auto primary = lookup(vi.interface, vi.family);
+    if (!primary) {
+      return Error{
+          fmt::format("vrrp_instance {}: interface {}: no {} address to send adverts "
+                      "from: {}",
+                      vi.name, vi.interface, to_string(vi.family), primary.error().message)};
+    }
+    c.primary_address = *primary;
+  }
+  for (const auto& vip : vi.virtual_addresses)
+    c.virtual_addresses.push_back(to_vip(vip));
+  for (const auto& vip : vi.excluded_addresses)
+    plan.excluded.push_back(to_vip(vip));
+  c.preempt = !vi.nopreempt;
+  c.preempt_delay = vi.preempt_delay;
+  c.auth_type = c.version == 2 ? auth_type(vi.auth_type) : vrrp::AuthType::kNone;
+  c.auth_pass = c.auth_type == vrrp::AuthType::kSimplePassword ? vi.auth_pass.substr(0, 8) : "";
+  c.accept = vi.accept.value_or(!vi.strict_mode.value_or(g.vrrp_strict));
+  for (const auto& peer : vi.unicast_peers)
+    c.unicast_peers.push_back(peer.address);
+  c.v3_checksum_as_v2 = vi.v3_checksum_as_v2;
+  c.garp_master_repeat =
+      static_cast<int>(vi.garp_master_repeat.value_or(g.vrrp_garp_master_repeat));
+  c.garp_master_delay = vi.garp_master_delay.value_or(g.vrrp_garp_master_delay);
+  c.garp_master_refresh = vi.garp_master_refresh.value_or(g.vrrp_garp_master_refresh);
+
+  // The instance's own interface: down means FAULT (keepalived), unless dont_track_primary.
+  if (!vi.dont_track_primary) {
+    c.tracked.push_back({.name = tracked_interface_name(vi.interface), .weight = 0});
+    plan.links.push_back({vi.interface, false});
+  }
+  add_tracking(vi.track, plan);
+  plan.notify = vi.notify;
+  if (const auto* group = group_of(config, vi.name)) {
+    plan.sync_group = group->name;
+    add_tracking(group->track, plan);
+  }
+  return plan;
+}
+
+Result<std::vector<VrrpInstancePlan>> plan_instances(const config::Config& config,
+                                                     const PrimaryAddressLookup& lookup) {
+  std::vector<VrrpInstancePlan> plans;
+  for (const auto& vi : config.vrrp.instances) {
+    auto plan = plan_instance(config, vi, lookup);
+    if (!plan) return plan.error();
+    plans.push_back(std::move(*plan));
+  }
+  return plans;
+}
+
+bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceConfig& b) {
+  return a.name == b.name && a.interface == b.interface && a.vrid == b.vrid &&
+         a.priority == b.priority && a.version == b.version && a.family == b.family &&
+         a.advert_interval == b.advert_interval && a.primary_address == b.primary_address &&
+         a.virtual_addresses == b.virtual_addresses && a.preempt == b.preempt &&
+         a.preempt_delay == b.preempt_delay && a.auth_type == b.auth_type &&
+         a.auth_pass == b.auth_pass && a.accept == b.accept && a.unicast_peers == b.unicast_peers &&
+         a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
+         a.garp_master_repeat == b.garp_master_repeat &&
+         a.garp_master_delay == b.garp_master_delay &&
+         a.garp_master_refresh == b.garp_master_refresh && a.tracked == b.tracked;
+}
+
+bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
+  auto links_equal = [](const std::vector<TrackedLink>& x, const std::vector<TrackedLink>& y) {
+    return std::equal(x.begin(), x.end(), y.begin(), y.end(), [](const auto& l, const auto& r) {
+      return l.interface == r.interface && l.reverse == r.reverse;
+    });
+  };
+  auto scripts_equal = [](const std::vector<TrackedScript>& x,
+                          const std::vector<TrackedScript>& y) {
+    return std::equal(x.begin(), x.end(), y.begin(), y.end(), [](const auto& l, const auto& r) {
+      return l.script == r.script && l.reverse == r.reverse;
+    });
+  };
+  auto files_equal = [](const std::vector<TrackedFile>& x, const std::vector<TrackedFile>& y) {
+    return std::equal(x.begin(), x.end(), y.begin(), y.end(), [](const auto& l, const auto& r) {
+      return l.file == r.file && l.weight == r.weight;
+    });
+  };
+  return same_instance_config(config, other.config) && excluded == other.excluded &&
+         links_equal(links, other.links) && scripts_equal(scripts, other.scripts) &&
+         files_equal(files, other.files) && sync_group == other.sync_group &&
+         same_notify(notify, other.notify);
+}
+
+}  // namespace vigil::daemon
