@@ -712,6 +712,14 @@ void Reader::open_next_include(Frame& list) {
                                              " deep; not reading '" + path + "'");
     return;
   }
+  if (++included_files_ > options_.max_included_files) {
+    if (included_files_ == options_.max_included_files + 1) {
+      diagnostics_.error(list.include_loc, "include opened more than " +
+                                               std::to_string(options_.max_included_files) +
+                                               " files; not reading any more");
+    }
+    return;
+  }
   Frame* including = current_file_frame();
   auto frame = std::make_unique<Frame>();
   frame->file = files_.add(path);

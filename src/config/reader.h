@@ -101,6 +101,9 @@ struct ReaderOptions {
   // Lines that multi-line macros, ~SEQ and ~LST may generate in total before the reader stops
   // expanding them with an error (keepalived's manual shows a 910,000-line example).
   size_t max_generated_lines = 10'000'000;
+  // Files that include lines may open in total: a guard against include fan-out (every file of
+  // a directory including the whole directory grows with the factorial of its size).
+  size_t max_included_files = 10'000;
   std::shared_ptr<ConfigFileSystem> file_system;  // null: real_config_file_system()
 
   static constexpr size_t kMaxLineLength = 1024;  // also applies after macro expansion
@@ -189,6 +192,7 @@ class Reader {
   std::unique_ptr<OpenDefinition> open_definition_;
   std::mt19937 random_;
   size_t generated_lines_ = 0;
+  size_t included_files_ = 0;
   bool generation_stopped_ = false;
 };
 

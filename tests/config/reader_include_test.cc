@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -203,6 +204,21 @@ TEST_F(Include, DepthIsLimited) {
   EXPECT_EQ(r.rendered(), Lines{});
   EXPECT_EQ(r.messages(Severity::kError, root_),
             (Lines{"f30.conf:1:1: includes nested more than 32 deep; not reading 'f31.conf'"}));
+}
+
+TEST_F(Include, TotalIncludedFilesAreCapped) {
+  // Every file includes every file: loop detection alone allows 3 + 3*2 + 3*2*1 = 15 opens.
+  write("main.conf", "include d/*.conf\n");
+  for (std::string name : {"a", "b", "c"})
+    write("d/" + name + ".conf", "k" + name + "\ninclude *.conf\n");
+  auto all = read_file("main.conf");
+  EXPECT_EQ(all.lines.size(), 15U);
+  auto capped = read_file("main.conf", {.max_included_files = 4});
+  EXPECT_EQ(capped.rendered(), (Lines{"ka", "kb", "kc", "kc"}));
+  auto errors = capped.messages(Severity::kError, root_);
+  EXPECT_EQ(std::count(errors.begin(), errors.end(),
+                       "d/c.conf:2:1: include opened more than 4 files; not reading any more"),
+            1);
 }
 
 TEST_F(Include, PwdIsTheIncludedFilesDirectory) {
