@@ -749,8 +749,8 @@ std::string Reader::current_directory() const {
 
 // Replaces "$NAME" (followed by a blank or the end of the line) and "${NAME}" with the macro's
 // value, rescanning the value so definitions may refer to others. Undefined names stay as
-// written. A multi-line macro splits the line: the text before it joins its first line, the
-// text after it its last; the pieces go through all steps again, in order.
+// written. A multi-line macro, allowed only at the end of a line, splits the line: the text
+// before it joins its first line; the pieces go through all steps again, in order.
 Reader::Expansion Reader::expand_macros(Line& line) {
   std::string& text = line.text;
   uint32_t substitutions = 0;
@@ -825,6 +825,12 @@ Reader::Expansion Reader::expand_macros(Line& line) {
         continue;
       }
       if (it->second.multi_line && !it->second.lines.empty()) {
+        // As in keepalived 2.2.7, a multi-line macro expands only at the end of a line;
+        // elsewhere it stays as written.
+        if (!trim(std::string_view(text).substr(end)).empty()) {
+          ++i;
+          continue;
+        }
         multi = &it->second;
       } else {
         value = it->second.lines.empty() ? std::string() : it->second.lines.front();
