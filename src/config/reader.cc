@@ -182,14 +182,18 @@ bool ends_with_backslash(std::string_view raw) {
   return !raw.empty() && raw.back() == '\\';
 }
 
-// An integer as keepalived's ~SEQ takes it: decimal or 0x-prefixed hex, optionally negative.
+// An integer as keepalived's ~SEQ takes it (strtol with base 0): decimal, 0x-prefixed hex or
+// 0-prefixed octal, optionally signed.
 std::optional<int64_t> parse_integer(std::string_view s) {
   bool negative = s.starts_with('-');
-  if (negative) s.remove_prefix(1);
+  if (negative || s.starts_with('+')) s.remove_prefix(1);
   int base = 10;
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     base = 16;
     s.remove_prefix(2);
+  } else if (s.size() > 1 && s[0] == '0') {
+    base = 8;
+    s.remove_prefix(1);
   }
   if (s.empty()) return std::nullopt;
   int64_t value = 0;
@@ -568,6 +572,7 @@ bool Reader::try_repetition(Line& line) {
     int64_t end = numbers.back();
     int64_t start = numbers.size() >= 2 ? numbers[0] : (end >= 0 ? 1 : -1);
     int64_t step = numbers.size() == 3 ? numbers[1] : (end >= start ? 1 : -1);
+    if (hex && (start < 0 || end < 0)) return fail("~SEQx is only valid for positive numbers");
     if (step == 0 || (end > start && step < 0) || (end < start && step > 0)) {
       return fail("step " + std::to_string(step) + " does not lead from " + std::to_string(start) +
                   " to " + std::to_string(end));
