@@ -24,8 +24,7 @@ bool Context::open_block(const LogicalLine& owner) {
     error(owner.tokens[0], "'" + owner.keyword() + "' needs a '{' block");
     return false;
   }
-  LogicalLine brace;
-  reader_.next(brace);
+  reader_.next(brace_);
   return true;
 }
 
@@ -40,7 +39,8 @@ bool Context::next_in_block(const LogicalLine& owner, LogicalLine& line) {
 void Context::skip_block_body() {
   // The opening brace was consumed; skip to its matching close (or the end of input).
   int depth = 1;
-  LogicalLine line;
+  LineLease lease(*this);
+  LogicalLine& line = lease.line;
   while (depth > 0 && reader_.next(line)) {
     if (line.is_open()) ++depth;
     if (line.is_close()) --depth;
@@ -50,15 +50,15 @@ void Context::skip_block_body() {
 void Context::skip_block_if_present() {
   const LogicalLine* next = reader_.peek();
   if (next == nullptr || !next->is_open()) return;
-  LogicalLine brace;
-  reader_.next(brace);
+  reader_.next(brace_);
   skip_block_body();
 }
 
 bool Context::value_block(const LogicalLine& owner,
                           const std::function<void(const LogicalLine&)>& item) {
   if (!open_block(owner)) return false;
-  LogicalLine line;
+  LineLease lease(*this);
+  LogicalLine& line = lease.line;
   while (next_in_block(owner, line)) {
     if (line.is_open()) {
       error(line.tokens[0], "unexpected '{' in '" + owner.keyword() + "' block");

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,7 +60,8 @@ class Context {
   template <class T>
   bool block(const LogicalLine& owner, std::span<const Keyword<T>> keywords, T& target) {
     if (!open_block(owner)) return false;
-    LogicalLine line;
+    LineLease lease(*this);
+    LogicalLine& line = lease.line;
     while (next_in_block(owner, line))
       dispatch(line, keywords, target);
     return true;
@@ -134,6 +136,22 @@ class Context {
     skip_block_if_present();
   }
 
+  // One LogicalLine per nesting depth, kept across blocks: Reader::next() swaps buffers with
+  // the line it fills, so a fresh line per block would hand the reader empty buffers to
+  // allocate again (tens of thousands of real_server and checker blocks in a big config).
+  struct LineLease {
+    explicit LineLease(Context& ctx) : ctx(ctx), line(ctx.acquire_line()) {}
+    ~LineLease() { --ctx.depth_; }
+    LineLease(const LineLease&) = delete;
+    LineLease& operator=(const LineLease&) = delete;
+    Context& ctx;
+    LogicalLine& line;
+  };
+  LogicalLine& acquire_line() {
+    if (depth_ == lines_.size()) lines_.push_back(std::make_unique<LogicalLine>());
+    return *lines_[depth_++];
+  }
+
   bool open_block(const LogicalLine& owner);
   // Next line inside the block opened by `owner`; false at its "}" or (with an error) at EOF.
   bool next_in_block(const LogicalLine& owner, LogicalLine& line);
@@ -141,6 +159,9 @@ class Context {
 
   Reader& reader_;
   Diagnostics& diagnostics_;
+  std::vector<std::unique_ptr<LogicalLine>> lines_;
+  size_t depth_ = 0;
+  LogicalLine brace_;  // receives each block's "{" line
 };
 
 // --- Generic handlers for keywords that set one member from one argument. ------------------
