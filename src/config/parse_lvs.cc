@@ -231,10 +231,10 @@ void vs_retry(Context& ctx, const LogicalLine& line, VS& vs) {
 }
 
 void lvs_sched(Context& ctx, const LogicalLine& line, VS& vs) {
+  vs.scheduler_set = true;  // even if invalid: one error, not a second "no lvs_sched"
   if (!ctx.arg_count(line, 1, 1)) return;
   if (auto choice = name_choice(ctx, line, 1, "scheduler", kSchedulerNames)) {
     vs.scheduler = static_cast<Scheduler>(*choice);
-    vs.scheduler_set = true;
   }
 }
 
@@ -280,9 +280,9 @@ void hashed(Context& ctx, const LogicalLine& line, VS& /*vs*/) {
 }
 
 void vs_forwarding(Context& ctx, const LogicalLine& line, VS& vs) {
+  vs.forwarding_set = true;  // even if invalid: one error, not a second "no lvs_method"
   if (auto value = forwarding(ctx, line)) {
     vs.forwarding = *value;
-    vs.forwarding_set = true;
   }
 }
 
@@ -336,10 +336,10 @@ void persistence_granularity(Context& ctx, const LogicalLine& line, VS& vs) {
 }
 
 void protocol(Context& ctx, const LogicalLine& line, VS& vs) {
+  vs.protocol_set = true;  // even if invalid: one error, not a second "no protocol"
   if (!ctx.arg_count(line, 1, 1)) return;
   if (auto choice = name_choice(ctx, line, 1, "protocol", kProtocolNames, true)) {
     vs.protocol = static_cast<LvsProtocol>(*choice);
-    vs.protocol_set = true;
   }
 }
 
@@ -383,6 +383,8 @@ void sorry_server_lvs_method(Context& ctx, const LogicalLine& line, VS& vs) {
   vs.sorry_server->forwarding_set = true;
 }
 
+constexpr size_t kTypicalPool = 16;
+
 // --- real_server keywords. ------------------------------------------------------------------
 
 template <auto Member, uint16_t Bit, bool AllowZero>
@@ -417,10 +419,8 @@ void rs_weight(Context& ctx, const LogicalLine& line, RS& rs) {
 }
 
 void rs_forwarding(Context& ctx, const LogicalLine& line, RS& rs) {
-  if (auto value = forwarding(ctx, line)) {
-    rs.forwarding = *value;
-    rs.explicit_fields |= kSetForwarding;
-  }
+  rs.explicit_fields |= kSetForwarding;  // even if invalid: no second "no lvs_method" error
+  if (auto value = forwarding(ctx, line)) rs.forwarding = *value;
 }
 
 template <auto Member>
@@ -474,6 +474,9 @@ std::span<const Keyword<RS>> real_server_keywords() {
 }
 
 void real_server(Context& ctx, const LogicalLine& line, VS& vs) {
+  // Room for a typical pool at once instead of growing 1, 2, 4, 8, 16 (each growth moves every
+  // real server); virtual_server() gives back what a small pool does not use.
+  if (vs.real_servers.capacity() == 0) vs.real_servers.reserve(kTypicalPool);
   RS& rs = vs.real_servers.emplace_back();
   rs.loc = line.loc();
   bool ok = address_and_port(ctx, line, 1, rs.address, rs.port);
@@ -560,6 +563,9 @@ void virtual_server(Context& ctx, const LogicalLine& line, Config& config) {
     vs.family = vs.address.family();
   }
   ctx.block(line, kVirtualServer, vs);
+  if (vs.real_servers.capacity() - vs.real_servers.size() >= kTypicalPool / 2) {
+    vs.real_servers.shrink_to_fit();
+  }
   if (!ok) config.lvs.virtual_servers.pop_back();
 }
 

@@ -2,6 +2,7 @@
 // validation. Checkers are in parser_check_test.cc.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "config/json.h"
@@ -612,6 +613,23 @@ INSTANTIATE_TEST_SUITE_P(
                        "rejects this; the default would be wlc)",
                        "1:1: virtual_server 10.0.0.1 80: no 'lvs_method' set (keepalived -t "
                        "rejects this; the default would be NAT)"}},
+        FileErrorCase{"an invalid value is one error, not also a missing one",
+                      "virtual_server 10.0.0.1 80 {\n"
+                      "  protocol IP\n"
+                      "  lvs_sched roundrobin\n"
+                      "  lvs_method TUN type gue\n"
+                      "  real_server 10.0.1.1 80 {\n"
+                      "    lvs_method NATT\n"
+                      "  }\n"
+                      "}\n",
+                      {"2:12: 'protocol': unknown protocol 'IP'; did you mean 'TCP'? (expected one "
+                       "of TCP, UDP, "
+                       "SCTP)",
+                       "3:13: 'lvs_sched': unknown scheduler 'roundrobin' (expected one of rr, "
+                       "wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos)",
+                       "4:23: 'lvs_method': a gue tunnel needs 'port N'",
+                       "6:16: 'lvs_method': unknown forwarding method 'NATT'; did you mean 'NAT'? "
+                       "(expected one of NAT, DR, TUN, FULLNAT)"}},
         FileErrorCase{"no real servers",
                       "virtual_server 10.0.0.1 80 {\n"
                       "  protocol TCP\n"
@@ -1012,6 +1030,32 @@ virtual_server group G {
   // The password is never dumped.
   EXPECT_EQ(j["SSL"], Json::parse(R"json({"password": "(set)", "ca": "/ca.pem", "certificate": "",
       "key": "", "verify_server": true})json"));
+}
+
+}  // namespace
+}  // namespace vigil::config
+
+namespace vigil::config {
+namespace {
+
+// --- The differential corpus: vigil's own verdict on the LVS files. ----------------------------
+
+TEST(LvsCorpus, VerdictMatchesTheFileName) {
+  // Files named *-bad-* are rejected by keepalived -t (checked by integration/config_diff); the
+  // others are accepted. This runs the same expectation in-process.
+  auto corpus = std::filesystem::path(__FILE__).parent_path() / ".." / "data" / "corpus";
+  size_t good = 0;
+  size_t bad = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("lvs-") || !name.ends_with(".conf")) continue;
+    auto parsed = parse_file(entry.path().string());
+    bool rejected = name.find("-bad-") != std::string::npos;
+    ++(rejected ? bad : good);
+    EXPECT_EQ(parsed->ok(), !rejected) << name << "\n" << parsed->diagnostics.format(parsed->files);
+  }
+  EXPECT_GE(good, 3U);
+  EXPECT_GE(bad, 5U);
 }
 
 }  // namespace
