@@ -18,6 +18,7 @@ runs VRRP, DEFAULT_DAEMON below becomes "vigild" and CMakeLists.txt registers th
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -390,6 +391,7 @@ def malformed(lab: vlab.Lab, pair: Pair) -> None:
     holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as master again")
 
     lines_before = {node: len(lab.states(node)) for node in vlab.DIRECTORS}
+    rejects_before = {node: vigild_rejects(pair, node) for node in vlab.DIRECTORS}
     for kind in ("bad-ttl", "bad-checksum", "wrong-vrid", "truncated", "wrong-auth",
                  "bad-version", "bad-interval", "count-mismatch"):
         for priority in (254, 0):
@@ -400,7 +402,96 @@ def malformed(lab: vlab.Lab, pair: Pair) -> None:
     for node in vlab.DIRECTORS:
         check(len(lab.states(node)) == lines_before[node],
               f"{node} changed state: {lab.states(node)[lines_before[node]:]}")
-    # vigild: also read its reject counters here (one per kind) once it exposes them.
+    # vigild: every kind was counted under its reason (SIGUSR2 -> /tmp/vigil.stats).
+    for node in vlab.DIRECTORS:
+        if pair.kinds[node] != "vigild":
+            continue
+        after = vigild_rejects(pair, node)
+        grown = {reason: n - rejects_before[node].get(reason, 0) for reason, n in after.items()
+                 if n > rejects_before[node].get(reason, 0)}
+        print(f"{node} vigild rejects during the malformed adverts: {grown}")
+        # 20 adverts of each kind, each under its reason. A "truncated" advert (addresses cut
+        # off, IP length consistent) is an address count mismatch like "count-mismatch", so
+        # that reason counts both; wrong-vrid counts under the socket (no instance has it).
+        expected = {"TTL/hop limit not 255": 20, "bad checksum": 20, "authentication mismatch": 20,
+                    "bad version": 20, "advert interval mismatch": 20, "unknown VRID": 20,
+                    "address count does not match length": 40}
+        for reason, count in expected.items():
+            check(grown.get(reason, 0) >= count, f"{node}: reject counter {reason!r} grew by "
+                  f"{grown.get(reason, 0)} (expected {count}): {grown}")
+    pair.check_alive()
+
+
+def vigild_rejects(pair: Pair, node: str) -> dict[str, int]:
+    """vigild's reject counters by reason (instance and socket sections summed), read from the
+    stats file it writes on SIGUSR2; {} for keepalived."""
+    if pair.kinds[node] != "vigild":
+        return {}
+    stats = Path("/tmp/vigil.stats")
+    stats.unlink(missing_ok=True)
+    os.kill(pair.daemons[node].pid, signal.SIGUSR2)
+    wait_until(lambda: stats.exists() and "Socket:" in stats.read_text(), 3,
+               f"{node}: vigild to write {stats}")
+    counts: dict[str, int] = {}
+    in_rejects = False
+    for line in stats.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("Rejected"):
+            in_rejects = True
+            continue
+        if in_rejects and line.startswith("    ") and ":" in stripped:
+            reason, _, value = stripped.rpartition(":")
+            counts[reason] = counts.get(reason, 0) + int(value)
+        else:
+            in_rejects = False
+    return counts
+
+
+@scenario
+def reload(lab: vlab.Lab, pair: Pair) -> None:
+    """SIGHUP on the master: an unchanged config changes nothing; a changed instance (priority,
+    one more VIP) stays master without a gap and adds the VIP; a removed instance stops (priority
+    0) and the backup takes over. SIGUSR1 reports the states first."""
+    adv, version = 0.2, 3
+    start_pair(pair, (150, 100), advert_int=adv, version=version)
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master")
+    for node, state in (("d1", "MASTER"), ("d2", "BACKUP")):
+        if pair.kinds[node] != "vigild":
+            continue
+        data = Path("/tmp/vigil.data")
+        data.unlink(missing_ok=True)
+        os.kill(pair.daemons[node].pid, signal.SIGUSR1)
+        wait_until(lambda: data.exists() and "VI_1" in data.read_text(), 3, f"{node}: {data}")
+        check(f"State = {state}" in data.read_text(), f"{node}: {data.read_text()}")
+
+    def reload_d1(config: str) -> None:
+        lab.write_config("d1", config)
+        os.kill(pair.daemons["d1"].pid, signal.SIGHUP)
+
+    lines = {node: len(lab.states(node)) for node in vlab.DIRECTORS}
+    reload_d1(simple_config(pair, "d1", 150, advert_int=adv, version=version))
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as master after an unchanged reload")
+    for node in vlab.DIRECTORS:
+        check(len(lab.states(node)) == lines[node],
+              f"{node}: unchanged reload made transitions {lab.states(node)[lines[node]:]}")
+
+    reload_d1(simple_config(pair, "d1", 160, advert_int=adv, version=version,
+                            vips=(VIP4, VIP4_B)))
+    lab.wait_vip("d1", VIP4_B, timeout=3)
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master of VIP4 after reload")
+    d2_new = [f for f in lab.states("d2")[lines["d2"]:] if f[2] == "MASTER"]
+    check(not d2_new, f"d2 became master during d1's reload: {d2_new}")
+
+    removed = time.time()
+    reload_d1(vlab.global_defs())
+    taken = lab.wait_vip("d2", timeout=master_down(100, adv, version) + 5)
+    check(taken - removed <= skew_time(100, adv, version) + SLACK,
+          f"d2 took over {taken - removed:.3f} s after the instance was removed (priority 0 "
+          f"expected: Skew_Time {skew_time(100, adv, version):.3f} s)")
+    wait_until(lambda: not lab.has_vip("d1") and not lab.has_vip("d1", VIP4_B), 3,
+               "d1 to remove its VIPs")
+    print(f"  instance removed by reload -> VIP on d2: {(taken - removed) * 1000:.1f} ms")
     pair.check_alive()
 
 

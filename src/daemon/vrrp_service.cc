@@ -78,11 +78,15 @@ std::string_view notify_state_name(vrrp::State state) {
 // The production look-up: the interface's primary address. A fresh IPv6 link-local address
 // is tentative for a moment after the link comes up; wait up to 3 s for it (start-up only).
 Result<IpAddress> lookup_primary_address(const std::string& interface, AddressFamily family) {
+  if (!vrrp::interface_index(interface)) return Error{"the interface does not exist"};
   auto address = vrrp::interface_primary_address(interface, family);
   for (int attempt = 0; !address && attempt < 30; ++attempt) {
-    if (!vrrp::interface_index(interface)) break;
     ::poll(nullptr, 0, 100);
     address = vrrp::interface_primary_address(interface, family);
+  }
+  if (!address) {
+    return Error{fmt::format("no {} address to send adverts from ({})", to_string(family),
+                             address.error().message)};
   }
   return address;
 }

@@ -154,10 +154,8 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   } else {
     auto primary = lookup(vi.interface, vi.family);
     if (!primary) {
-      return Error{
-          fmt::format("vrrp_instance {}: interface {}: no {} address to send adverts "
-                      "from: {}",
-                      vi.name, vi.interface, to_string(vi.family), primary.error().message)};
+      return Error{fmt::format("vrrp_instance {}: interface {}: {}", vi.name, vi.interface,
+                               primary.error().message)};
     }
     c.primary_address = *primary;
   }
