@@ -495,6 +495,57 @@ def reload(lab: vlab.Lab, pair: Pair) -> None:
     pair.check_alive()
 
 
+@scenario
+def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
+    """track_file moves d1's priority (value x weight): d2 takes over and d1 comes back when the
+    file is cleared; notify_master runs and notify_fifo gets keepalived's lines."""
+    adv, version = 0.2, 3
+    work = lab.work / "d1"
+    work.mkdir(parents=True, exist_ok=True)
+    fifo, tracked, master_mark = work / "notify.fifo", work / "tracked", work / "became-master"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader first: writers never wait
+    master_script = work / "master.sh"
+    master_script.write_text(f"#!/bin/sh\necho \"$@\" >> {master_mark}\n")
+    master_script.chmod(0o755)
+    received = []
+
+    def fifo_lines() -> list[str]:
+        try:
+            chunk = os.read(reader, 65536)
+        except BlockingIOError:
+            chunk = b""
+        received.extend(chunk.decode().splitlines())
+        return received
+
+    try:
+        extra = (f"track_file tf {{\n  file {tracked}\n  weight -60\n}}\n")
+        d1 = (vlab.global_defs(f"  notify_fifo {fifo}\n") + extra +
+              vlab.instance(priority=150, advert_int=adv, version=version,
+                            notify=pair.notify["d1"],
+                            extra=f"notify_master \"{master_script} was-made-master\"\n"
+                                  "track_file {\n  tf\n}"))
+        pair.start("d1", d1)
+        pair.start("d2", simple_config(pair, "d2", 100, advert_int=adv, version=version))
+        lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+        wait_until(lambda: 'INSTANCE "VI_1" MASTER 150' in fifo_lines(), 3, "the MASTER fifo line")
+        wait_until(lambda: master_mark.exists(), 3, "notify_master to run")
+        check(master_mark.read_text().split() == ["was-made-master"],
+              f"notify_master arguments: {master_mark.read_text()!r}")
+
+        changed = time.time()
+        tracked.write_text("1\n")  # 150 - 60 = 90 < 100
+        taken = lab.wait_vip("d2", timeout=5)
+        wait_until(lambda: 'INSTANCE "VI_1" BACKUP 90' in fifo_lines(), 3, "the BACKUP 90 fifo line")
+        print(f"  track_file 1 -> VIP on d2: {(taken - changed) * 1000:.1f} ms")
+
+        tracked.write_text("0\n")
+        lab.wait_sole_holder("d1", timeout=5)
+        pair.check_alive()
+    finally:
+        os.close(reader)
+
+
 # ---- driver --------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
