@@ -335,7 +335,9 @@ class VrrpService::Runtime {
       it = instances_.erase(it);
     }
 
-    std::vector<Managed*> to_start;
+    // Every changed instance leaves its socket before any new one joins, so VRIDs that move
+    // between instances never meet on one receiver.
+    std::vector<const VrrpInstancePlan*> to_create;
     std::set<std::string> resume_as_master;
     for (const auto& plan : prepared.plans) {
       const std::string& name = plan.config.name;
@@ -365,6 +367,12 @@ class VrrpService::Runtime {
         detach(old);
         instances_.erase(existing);
       }
+      to_create.push_back(&plan);
+    }
+    std::vector<Managed*> to_start;
+    for (const VrrpInstancePlan* planned : to_create) {
+      const VrrpInstancePlan& plan = *planned;
+      const std::string& name = plan.config.name;
       auto managed = create(plan);
       if (!managed) {
         if (initial) return managed.error();
