@@ -105,10 +105,19 @@ void checker_flag(Context& ctx, const LogicalLine& line, C& c) {
   }
 }
 
+// The old spelling of retry (the reference's legacy spellings; published configs use it in
+// every checker). keepalived 2.2.7 still applies it, though its -t fails on it: vigil applies it
+// with a warning, so such configs run unchanged.
+void nb_get_retry(Context& ctx, const LogicalLine& line, C& c) {
+  ctx.warning(line.tokens[0], "'nb_get_retry' is the old spelling of 'retry': accepted as 'retry'");
+  retry(ctx, line, c);
+}
+
 // Options "alpha onwards" in keepalived's manual: the only common ones MISC_CHECK takes.
 const Keyword<C> kTimingKeywords[] = {
     {"alpha", checker_flag<&C::alpha, kSetAlpha>},
     {"retry", retry},
+    {"nb_get_retry", nb_get_retry},
     {"delay_before_retry", checker_timer<&C::delay_before_retry, kSetDelayBeforeRetry, true>},
     {"warmup", checker_timer<&C::warmup, kSetWarmup, true>},
     {"delay_loop", checker_timer<&C::delay_loop, kSetDelayLoop, false>},
@@ -380,13 +389,6 @@ void fast_recovery(Context& ctx, const LogicalLine& line, C& c) {
   if (auto v = ctx.flag(line)) c.as<HttpCheck>()->fast_recovery = *v;
 }
 
-void nb_get_retry(Context& ctx, const LogicalLine& line, C& /*c*/) {
-  // keepalived 2.2.7 still applies it but its config test fails on it.
-  ctx.error(line.tokens[0],
-            "'nb_get_retry' is deprecated: use 'retry' (keepalived -t rejects "
-            "it too)");
-}
-
 // --- SMTP_CHECK. ------------------------------------------------------------------------------
 
 void helo_name(Context& ctx, const LogicalLine& line, C& c) {
@@ -515,7 +517,6 @@ std::span<const Keyword<C>> keywords_for(CheckerType type) {
       {"fast_recovery", fast_recovery},
       {"enable_sni", enable_sni},
       {"url", url},
-      {"nb_get_retry", nb_get_retry},
   });
   static const std::vector<Keyword<C>> kSmtp = with_common({
       {"helo_name", helo_name},

@@ -360,6 +360,24 @@ TEST(FileCheck, NamesATopLevelTrackFile) {
   EXPECT_FALSE(rs.checkers.at(1).as<FileCheck>()->reverse);
 }
 
+// The seed configs (and most published ones) write nb_get_retry in TCP_CHECK: they must run.
+TEST(Checker, NbGetRetryIsTheOldSpellingOfRetryInEveryChecker) {
+  for (const char* type : {"TCP_CHECK", "SMTP_CHECK", "DNS_CHECK"}) {
+    std::unique_ptr<Parsed> p;
+    const auto& rs = only_rs(
+        parse_ok(p, rs_with(std::string("    ") + type + " {\n      nb_get_retry 4\n    }")));
+    EXPECT_EQ(rs.checkers.at(0).retry, 4U) << type;
+    EXPECT_EQ(testing::warnings(*p),
+              (Strings{"8:7: 'nb_get_retry' is the old spelling of 'retry': accepted as 'retry'"}))
+        << type;
+  }
+  std::unique_ptr<Parsed> p;
+  const auto& http = only_rs(parse_ok(
+      p, rs_with(
+             "    HTTP_GET {\n      nb_get_retry 2\n      url {\n        path /\n      }\n    }")));
+  EXPECT_EQ(http.checkers.at(0).retry, 2U);
+}
+
 TEST(Checker, BoxCopiesDeeply) {
   std::unique_ptr<Parsed> p;
   const auto& rs = only_rs(parse_ok(p, rs_with("HTTP_GET {\nurl {\npath /a\n}\n}")));
@@ -414,10 +432,6 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"checker takes no arguments",
                   "TCP_CHECK now {\n}",
                   {"7:11: 'TCP_CHECK' takes 0 arguments, got 1"}},
-        ErrorCase{"nb_get_retry is deprecated",
-                  "HTTP_GET {\n  nb_get_retry 3\n  url {\n    path /\n  }\n}",
-                  {"8:3: 'nb_get_retry' is deprecated: use 'retry' (keepalived -t rejects it "
-                   "too)"}},
         ErrorCase{
             "TCP_CHECK has no url", "TCP_CHECK {\n  url {\n  }\n}", {"8:3: unknown keyword 'url'"}},
         ErrorCase{"HTTP_GET without url", "HTTP_GET {\n}", {"7:1: HTTP_GET has no 'url' block"}},
