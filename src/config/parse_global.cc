@@ -180,6 +180,47 @@ void nice_value(Context& ctx, const LogicalLine& line, std::optional<int>& slot)
   if (auto v = ctx.integer(line, 1, -20, 19)) slot = static_cast<int>(*v);
 }
 
+// include_check [[+|-]readable|match|wildcard_match|brace_match ...]: no option means all;
+// a leading '+' or '-' adds or removes the checks after it (keepalived's syntax).
+void include_check(Context& ctx, const LogicalLine& line, G& /*g*/) {
+  IncludeChecks all{true, true, true, true};
+  if (line.tokens.size() == 1) {
+    ctx.reader().set_include_checks(all);
+    return;
+  }
+  IncludeChecks checks;
+  bool relative = false;
+  bool adding = true;
+  for (size_t i = 1; i < line.tokens.size(); ++i) {
+    std::string_view word = line.tokens[i].text;
+    if (!word.empty() && (word.front() == '+' || word.front() == '-')) {
+      if (!relative) checks = ctx.reader().include_checks();
+      relative = true;
+      adding = word.front() == '+';
+      word.remove_prefix(1);
+    }
+    bool* flag = word == "readable"         ? &checks.readable
+                 : word == "match"          ? &checks.match
+                 : word == "wildcard_match" ? &checks.wildcard_match
+                 : word == "brace_match"    ? &checks.brace_match
+                                            : nullptr;
+    if (flag == nullptr) {
+      ctx.error(line.tokens[i], "'include_check': unknown check '" + std::string(word) +
+                                    "' (readable, match, wildcard_match, brace_match)");
+      return;
+    }
+    *flag = adding;
+  }
+  ctx.reader().set_include_checks(checks);
+}
+
+void random_seed(Context& ctx, const LogicalLine& line, G& /*g*/) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  if (auto v = ctx.integer(line, 1, 0, UINT32_MAX)) {
+    ctx.reader().set_random_seed(static_cast<uint32_t>(*v));
+  }
+}
+
 constexpr int64_t kDay = 86400 * kSecond;
 
 const Keyword<G> kGlobalDefs[] = {
@@ -239,6 +280,8 @@ const Keyword<G> kGlobalDefs[] = {
     {"instance", set_text<&G::instance>},
     {"net_namespace", set_text<&G::net_namespace>},
     {"child_wait_time", set_seconds<&G::child_wait_time, 0, 3600 * kSecond>},
+    {"include_check", include_check},
+    {"random_seed", random_seed},
     // keepalived keywords accepted without effect (warned about).
     {"tmp_config_directory"},
     {"config_save_dir"},
@@ -306,13 +349,11 @@ const Keyword<G> kGlobalDefs[] = {
     {"namespace_with_ipsets"},
     {"use_pid_dir"},
     {"linkbeat_use_polling"},
-    {"random_seed"},
     {"reload_check_config"},
     {"reload_file"},
     {"reload_repeat"},
     {"reload_time_file"},
     {"data_use_instance"},
-    {"include_check"},
 };
 
 void global_defs(Context& ctx, const LogicalLine& line, Config& config) {

@@ -339,6 +339,11 @@ void Reader::set_include_checks(IncludeChecks checks) {
   }
 }
 
+IncludeChecks Reader::include_checks() {
+  if (Frame* frame = current_file_frame()) return frame->include_checks;
+  return options_.include_checks;
+}
+
 void Reader::set_random_seed(uint32_t seed) {
   random_.seed(seed);
 }

@@ -134,6 +134,8 @@ class Reader {
   // read and to the files it includes from then on; the including file's setting returns when
   // the current file ends.
   void set_include_checks(IncludeChecks checks);
+  // The include checks in force for the file being read.
+  [[nodiscard]] IncludeChecks include_checks();
   // keepalived's `random_seed` keyword: makes later ${_RANDOM} values repeatable.
   void set_random_seed(uint32_t seed);
 

@@ -175,6 +175,28 @@ TEST(GlobalDefs, UnimplementedKeepalivedKeywordWarns) {
                "accepted, has no effect"}));
 }
 
+TEST(GlobalDefs, RandomSeedMakesRandomRepeatable) {
+  const char* text =
+      "global_defs {\n  random_seed 42\n}\n$R=${_RANDOM 1 1000000}\nglobal_defs {\n  router_id "
+      "$R\n}\n";
+  std::unique_ptr<Parsed> a, b;
+  const auto& first = parse_ok(a, text).global;
+  const auto& second = parse_ok(b, text).global;
+  EXPECT_FALSE(first.router_id.empty());
+  EXPECT_EQ(first.router_id, second.router_id);
+}
+
+TEST(GlobalDefs, IncludeCheckMakesAMissingIncludeAnError) {
+  auto lenient = parse("include /nonexistent/vigil-test-*.conf\n");
+  EXPECT_TRUE(lenient->ok());
+  auto strict =
+      parse("global_defs {\n  include_check\n}\ninclude /nonexistent/vigil-test-*.conf\n");
+  EXPECT_FALSE(strict->ok());
+  EXPECT_EQ(errors(*parse("global_defs {\n  include_check +bogus\n}\n")),
+            (Strings{"2:17: 'include_check': unknown check 'bogus' (readable, match, "
+                     "wildcard_match, brace_match)"}));
+}
+
 TEST(Structure, BlockErrors) {
   EXPECT_EQ(errors(*parse("global_defs\nrouter_id x\n")),
             (Strings{"1:1: 'global_defs' needs a '{' block", "2:1: unknown keyword 'router_id'"}));
