@@ -39,7 +39,8 @@ ServiceFactory production_services(const DaemonOptions& options) {
     if (!options.vrrp_only) {
       services.push_back(std::make_unique<LvsService>(
           main_loop.scheduler(), ipvs_netlink_factory(),
-          LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs}));
+          LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
+                               .apply_fullnat = apply_fullnat_with_nft}));
     }
     // VRRP last: the VIPs come up once IPVS is programmed, and go first on stop.
     if (!options.checkers_only) {

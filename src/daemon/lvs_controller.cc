@@ -50,6 +50,7 @@ Status LvsController::start(const config::Config& config) {
   auto actual = datapath_.dump();
   if (!actual) return actual.error();
   plan_and_apply(*actual, config.global.lvs_flush);
+  sync_fullnat(false);
   schedule_resync();
   return {};
 }
@@ -59,6 +60,7 @@ void LvsController::update(const config::Config& config) {
   flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
   desired_ = desired_lvs(config);
   plan_and_apply(last_known_, false);
+  sync_fullnat(false);
 }
 
 bool LvsController::resync() {
@@ -69,6 +71,7 @@ bool LvsController::resync() {
     return false;
   }
   plan_and_apply(*actual, false);
+  if (!fullnat_applied_once_ || applied_fullnat_ != desired_.fullnat) sync_fullnat(false);
   return true;
 }
 
@@ -105,9 +108,30 @@ void LvsController::schedule_resync() {
   });
 }
 
+void LvsController::sync_fullnat(bool force) {
+  if (!options_.apply_fullnat) return;
+  // Nothing to do while nothing was ever applied and no service wants it (no nft run at all).
+  if (!force && !fullnat_applied_once_ && desired_.fullnat.empty()) return;
+  if (!force && fullnat_applied_once_ && applied_fullnat_ == desired_.fullnat) return;
+  if (auto status = options_.apply_fullnat(desired_.fullnat); !status) {
+    ++counters_.fullnat_failures;
+    log::get("ipvs")->warn("[ipvs] cannot apply the FULLNAT source NAT: {}",
+                           status.error().message);
+    return;  // the periodic pass retries
+  }
+  applied_fullnat_ = desired_.fullnat;
+  fullnat_applied_once_ = true;
+  log::get("ipvs")->info("[ipvs] FULLNAT source NAT for {} service{}", applied_fullnat_.size(),
+                         applied_fullnat_.size() == 1 ? "" : "s");
+}
+
 void LvsController::stop() {
   resync_timer_.cancel();
-  if (options_.keep_on_stop) return;
+  if (options_.keep_on_stop) return;  // -I: established FULLNAT connections keep their NAT
+  if (options_.apply_fullnat && fullnat_applied_once_ && !applied_fullnat_.empty()) {
+    desired_.fullnat.clear();
+    sync_fullnat(true);
+  }
   auto actual = datapath_.dump();
   const datapath::Table& table = actual ? *actual : last_known_;
   // "lvs_flush_on_stop VS" deletes each owned service (the kernel drops their destinations):

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "common/result.h"
@@ -23,6 +24,10 @@ struct LvsControllerOptions {
   Duration resync_interval = std::chrono::seconds(10);  // periodic full pass; 0: never
   // -I (keepalived's --dont-release-ipvs): leave everything in place on stop.
   bool keep_on_stop = false;
+  // Makes the FULLNAT services' source NAT what the list says (an empty list removes it); see
+  // lvs_fullnat.h. Called when the list changes, at start if it is not empty, and at stop.
+  // Unset: FULLNAT services are plain IPVS NAT.
+  std::function<Status(const std::vector<FullNatService>&)> apply_fullnat;
 };
 
 class LvsController {
@@ -47,6 +52,7 @@ class LvsController {
     uint64_t operations_sent = 0;
     uint64_t operations_failed = 0;
     uint64_t dump_failures = 0;
+    uint64_t fullnat_failures = 0;
   };
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] const datapath::Ownership& owned() const { return owned_; }
@@ -55,6 +61,7 @@ class LvsController {
  private:
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
   void schedule_resync();
+  void sync_fullnat(bool force);
 
   datapath::Datapath& datapath_;
   Scheduler& scheduler_;
@@ -62,6 +69,8 @@ class LvsController {
   DesiredLvs desired_;
   datapath::Ownership owned_;
   datapath::Table last_known_;  // the kernel's table after our last pass, as far as we know
+  std::vector<FullNatService> applied_fullnat_;  // as last applied successfully
+  bool fullnat_applied_once_ = false;
   bool flush_on_stop_ = false;
   bool flush_on_stop_vs_only_ = false;
   Timer resync_timer_;

@@ -1,7 +1,18 @@
 #include "daemon/lvs_service.h"
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include "common/log.h"
+#include "daemon/lvs_fullnat.h"
 #include "datapath/ipvs_netlink.h"
+
+extern char** environ;
 
 namespace vigil::daemon {
 
@@ -11,6 +22,56 @@ DatapathFactory ipvs_netlink_factory() {
     if (!opened) return opened.error();
     return std::unique_ptr<datapath::Datapath>(std::move(*opened));
   };
+}
+
+namespace {
+
+Status run_nft(const std::string& ruleset) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+  char arg0[] = "nft", arg1[] = "-f", arg2[] = "-";
+  char* argv[] = {arg0, arg1, arg2, nullptr};
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "nft", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[0]);
+  if (spawned != 0) {
+    close(pipe_fds[1]);
+    return Error{std::string("cannot run nft: ") + std::strerror(spawned)};
+  }
+  size_t written = 0;
+  while (written < ruleset.size()) {
+    const ssize_t n = write(pipe_fds[1], ruleset.data() + written, ruleset.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // nft exited early: its status says why
+    written += static_cast<size_t>(n);
+  }
+  close(pipe_fds[1]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Error{std::string("waitpid nft: ") + std::strerror(errno)};
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Error{"nft -f - failed (status " + std::to_string(status) + ")"};
+  }
+  return {};
+}
+
+}  // namespace
+
+Status apply_fullnat_with_nft(const std::vector<FullNatService>& services) {
+  if (!services.empty()) {
+    // IPVS keeps conntrack entries only with this, and nftables NATs only what conntrack knows.
+    std::ofstream sysctl("/proc/sys/net/ipv4/vs/conntrack");
+    sysctl << "1\n";
+    sysctl.flush();
+    if (!sysctl) return Error{"cannot set net.ipv4.vs.conntrack=1"};
+  }
+  return run_nft(fullnat_ruleset(services));
 }
 
 bool needs_ipvs(const config::Config& config) {

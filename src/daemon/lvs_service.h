@@ -17,6 +17,11 @@ using DatapathFactory = std::function<Result<std::unique_ptr<datapath::Datapath>
 // The production factory: IpvsNetlinkDatapath::open().
 DatapathFactory ipvs_netlink_factory();
 
+// The FULLNAT source NAT for real: net.ipv4.vs.conntrack=1 when there are services, then the
+// ruleset of fullnat_ruleset() through `nft -f -` (one atomic transaction). Blocking: it runs on
+// the main loop at reconcile time and waits for nft (a few milliseconds).
+Status apply_fullnat_with_nft(const std::vector<FullNatService>& services);
+
 class LvsService final : public Service {
  public:
   LvsService(Scheduler& scheduler, DatapathFactory factory, LvsControllerOptions options);
