@@ -71,7 +71,7 @@ bool LvsController::resync() {
     return false;
   }
   plan_and_apply(*actual, false);
-  if (!fullnat_applied_once_ || applied_fullnat_ != desired_.fullnat) sync_fullnat(false);
+  sync_fullnat(false);  // retries a failed apply; a no-op when nothing changed
   return true;
 }
 

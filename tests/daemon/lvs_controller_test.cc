@@ -159,5 +159,78 @@ TEST_F(LvsControllerTest, TimeoutsAreApplied) {
   EXPECT_EQ(t->udp, std::chrono::seconds(30));
 }
 
+// FULLNAT: the source NAT hook runs at start when a service needs it, on a change, again after
+// a failure (periodic pass), with an empty list at stop, and not at stop with -I.
+struct FullNatHookTest : ::testing::Test {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  std::vector<std::vector<FullNatService>> calls;
+  Status next_status;
+  LvsControllerOptions options(bool keep_on_stop) {
+    return {.resync_interval = std::chrono::seconds(10),
+            .keep_on_stop = keep_on_stop,
+            .apply_fullnat = [this](const std::vector<FullNatService>& services) {
+              calls.push_back(services);
+              return next_status;
+            }};
+  }
+};
+
+std::string fullnat_text(int port) {
+  return R"(
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method FULLNAT
+  protocol TCP
+  real_server 10.0.0.1 )" +
+         std::to_string(port) + R"( {
+  }
+}
+)";
+}
+
+TEST_F(FullNatHookTest, AppliedAtStartOnChangeAndRemovedAtStop) {
+  LvsController controller{kernel, scheduler, options(false)};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  ASSERT_EQ(calls.size(), 1U);
+  ASSERT_EQ(calls[0].size(), 1U);
+  EXPECT_EQ(calls[0][0].destinations, (std::vector<DestinationKey>{{ip("10.0.0.1"), 8080}}));
+  controller.update(parse(fullnat_text(8080)));
+  EXPECT_EQ(calls.size(), 1U);  // unchanged: nft does not run
+  controller.update(parse(fullnat_text(8081)));
+  ASSERT_EQ(calls.size(), 2U);
+  EXPECT_EQ(calls[1][0].destinations, (std::vector<DestinationKey>{{ip("10.0.0.1"), 8081}}));
+  controller.stop();
+  ASSERT_EQ(calls.size(), 3U);
+  EXPECT_TRUE(calls[2].empty());
+}
+
+TEST_F(FullNatHookTest, NotCalledWithoutFullNatServices) {
+  LvsController controller{kernel, scheduler, options(false)};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  scheduler.advance(std::chrono::seconds(25));
+  controller.stop();
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(FullNatHookTest, AFailureIsRetriedByThePeriodicPass) {
+  LvsController controller{kernel, scheduler, options(false)};
+  next_status = Error{"nft: not found"};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  EXPECT_EQ(controller.counters().fullnat_failures, 1U);
+  next_status = {};
+  scheduler.advance(std::chrono::seconds(10));
+  ASSERT_EQ(calls.size(), 2U);
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(calls.size(), 2U);  // applied: the next pass leaves it
+}
+
+TEST_F(FullNatHookTest, KeptAtStopWithDontReleaseIpvs) {
+  LvsController controller{kernel, scheduler, options(true)};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  controller.stop();
+  EXPECT_EQ(calls.size(), 1U);
+}
+
 }  // namespace
 }  // namespace vigil::daemon
