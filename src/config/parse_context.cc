@@ -109,24 +109,18 @@ std::optional<int64_t> Context::integer(const LogicalLine& line, size_t index, i
   return value;
 }
 
-namespace {
-
-// Parses "SECONDS[.FRACTION]" exactly into microseconds (no floating point rounding).
-std::optional<Duration> parse_seconds(std::string_view s) {
-  if (s.empty()) return std::nullopt;
+std::optional<Duration> parse_decimal_seconds(std::string_view s) {
   auto dot = s.find('.');
   std::string_view whole = s.substr(0, dot);
   std::string_view fraction = dot == std::string_view::npos ? "" : s.substr(dot + 1);
-  if (whole.empty() && fraction.empty()) return std::nullopt;
+  if (whole.empty() || fraction.size() > 6) return std::nullopt;  // finer than a microsecond
+  if (dot != std::string_view::npos && fraction.empty()) return std::nullopt;
   int64_t seconds = 0;
-  if (!whole.empty()) {
-    auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
-    if (ec != std::errc() || end != whole.data() + whole.size() || seconds < 0 ||
-        seconds > 1'000'000'000) {
-      return std::nullopt;
-    }
+  auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+  if (ec != std::errc() || end != whole.data() + whole.size() || seconds < 0 ||
+      seconds > 1'000'000'000) {
+    return std::nullopt;
   }
-  if (fraction.size() > 6) return std::nullopt;  // finer than a microsecond
   int64_t micros = 0;
   for (size_t i = 0; i < 6; ++i) {
     micros *= 10;
@@ -151,8 +145,6 @@ std::string format_seconds(Duration d) {
   return out;
 }
 
-}  // namespace
-
 std::optional<Duration> Context::seconds(const LogicalLine& line, size_t index, Duration min,
                                          Duration max) {
   if (index >= line.tokens.size()) {
@@ -160,7 +152,7 @@ std::optional<Duration> Context::seconds(const LogicalLine& line, size_t index, 
     return std::nullopt;
   }
   const Token& token = line.tokens[index];
-  auto value = parse_seconds(token.text);
+  auto value = parse_decimal_seconds(token.text);
   if (!value) {
     error(token, "'" + line.keyword() + "': '" + token.text +
                      "' is not a time in seconds (at most 6 decimals)");

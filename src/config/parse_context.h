@@ -227,6 +227,12 @@ void set_command(Context& ctx, const LogicalLine& line, member_object_t<Member>&
 
 constexpr int64_t kSecond = 1'000'000;  // microseconds, for set_seconds bounds
 
+// "SECONDS[.FRACTION]" with at most 6 decimals, read exactly (no floating point); nullopt if
+// malformed ("", ".5", "5.", "1e3", "-1").
+std::optional<Duration> parse_decimal_seconds(std::string_view text);
+// The shortest decimal form of `d` in seconds ("0.01", "3").
+std::string format_seconds(Duration d);
+
 // The closest of `candidates` to `word` (edit distance), or empty if none is close enough.
 std::string_view did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
 

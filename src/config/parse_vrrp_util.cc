@@ -56,42 +56,6 @@ std::optional<int64_t> Item::integer(size_t index, int64_t min, int64_t max) con
   return value;
 }
 
-std::optional<Duration> parse_decimal_seconds(std::string_view s) {
-  auto dot = s.find('.');
-  std::string_view whole = s.substr(0, dot);
-  std::string_view fraction = dot == std::string_view::npos ? "" : s.substr(dot + 1);
-  if (whole.empty() || fraction.size() > 6) return std::nullopt;
-  if (dot != std::string_view::npos && fraction.empty()) return std::nullopt;
-  int64_t seconds = 0;
-  auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
-  if (ec != std::errc() || end != whole.data() + whole.size() || seconds < 0 ||
-      seconds > 1'000'000'000) {
-    return std::nullopt;
-  }
-  int64_t micros = 0;
-  for (size_t i = 0; i < 6; ++i) {
-    micros *= 10;
-    if (i < fraction.size()) {
-      if (fraction[i] < '0' || fraction[i] > '9') return std::nullopt;
-      micros += fraction[i] - '0';
-    }
-  }
-  return Duration{seconds * 1'000'000 + micros};
-}
-
-std::string format_seconds(Duration d) {
-  auto us = d.count();
-  std::string out = std::to_string(us / 1'000'000);
-  if (auto frac = us % 1'000'000; frac != 0) {
-    std::string digits = std::to_string(frac);
-    digits.insert(0, 6 - digits.size(), '0');
-    while (digits.back() == '0')
-      digits.pop_back();
-    out += "." + digits;
-  }
-  return out;
-}
-
 std::optional<Duration> Item::seconds(size_t index, Duration min, Duration max) const {
   if (index > args()) {
     error(0, "'" + keyword() + "' needs a time in seconds");

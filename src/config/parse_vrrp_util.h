@@ -53,10 +53,6 @@ class Item {
   std::string subject_;
 };
 
-// "SECONDS[.FRACTION]" with at most 6 decimals, exactly; nullopt if malformed.
-std::optional<Duration> parse_decimal_seconds(std::string_view text);
-std::string format_seconds(Duration d);
-
 // A script keyword as keepalived reads it: `KEYWORD SCRIPT [username [groupname]]`. The words
 // after the keyword are split with shell quoting; the first is the command line (split again
 // into argv), the next two name the user and group. With allow_user false, words after the

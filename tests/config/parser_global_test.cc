@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "config/json.h"
+#include "config/parse_context.h"
 #include "test_util.h"
 
 namespace vigil::config {
@@ -215,6 +216,23 @@ TEST(Json, DumpsResolvedDefaults) {
   EXPECT_NE(text.find("\"router_id\": \"r1\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"vrrp_garp_interval\": 0.25"), std::string::npos) << text;
   EXPECT_NE(text.find("\"vrrp_garp_lower_prio_delay\": 5"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace vigil::config
+
+namespace vigil::config {
+namespace {
+
+TEST(DecimalSeconds, ExactToTheMicrosecond) {
+  EXPECT_EQ(parse_decimal_seconds("3"), Duration{3'000'000});
+  EXPECT_EQ(parse_decimal_seconds("0.01"), Duration{10'000});
+  EXPECT_EQ(parse_decimal_seconds("2.718281"), Duration{2'718'281});
+  for (const char* bad : {"", ".5", "5.", "1e3", "-1", "0.0000001", "1.2.3", "x"}) {
+    EXPECT_FALSE(parse_decimal_seconds(bad)) << bad;
+  }
+  EXPECT_EQ(format_seconds(Duration{10'000}), "0.01");
+  EXPECT_EQ(format_seconds(Duration{3'000'000}), "3");
 }
 
 }  // namespace
