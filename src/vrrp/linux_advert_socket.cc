@@ -190,25 +190,9 @@ Status LinuxAdvertSocket::send(const OutgoingAdvert& advert) {
 
 Status LinuxAdvertSocket::send_ipv4(const OutgoingAdvert& advert) {
   sockaddr_in destination = to_sockaddr_in(advert.destination);
-  iovec iov{const_cast<uint8_t*>(advert.bytes.data()), advert.bytes.size()};
   // IP_PKTINFO picks the source address (the primary address or unicast_src_ip) per message.
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in_pktinfo))> control{};
-  msghdr message{};
-  message.msg_name = &destination;
-  message.msg_namelen = sizeof(destination);
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.data();
-  message.msg_controllen = control.size();
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = IPPROTO_IP;
-  header->cmsg_type = IP_PKTINFO;
-  header->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-  in_pktinfo info{};
-  info.ipi_ifindex = ifindex_;
-  std::memcpy(&info.ipi_spec_dst, advert.source.bytes(), 4);
-  std::memcpy(CMSG_DATA(header), &info, sizeof(info));
-  if (::sendmsg(fd_.get(), &message, MSG_DONTWAIT) < 0)
+  if (send_from(fd_.get(), reinterpret_cast<const sockaddr*>(&destination), sizeof(destination),
+                advert.bytes, advert.source, ifindex_) < 0)
     return errno_error(fmt::format("[{}] send advert {} -> {}", options_.interface,
                                    advert.source.to_string(), advert.destination.to_string()),
                        errno);
@@ -217,24 +201,8 @@ Status LinuxAdvertSocket::send_ipv4(const OutgoingAdvert& advert) {
 
 Status LinuxAdvertSocket::send_ipv6(const OutgoingAdvert& advert) {
   sockaddr_in6 destination = to_sockaddr_in6(advert.destination, ifindex_);
-  iovec iov{const_cast<uint8_t*>(advert.bytes.data()), advert.bytes.size()};
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
-  msghdr message{};
-  message.msg_name = &destination;
-  message.msg_namelen = sizeof(destination);
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.data();
-  message.msg_controllen = control.size();
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = IPPROTO_IPV6;
-  header->cmsg_type = IPV6_PKTINFO;
-  header->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-  in6_pktinfo info{};
-  info.ipi6_ifindex = static_cast<unsigned>(ifindex_);
-  std::memcpy(&info.ipi6_addr, advert.source.bytes(), 16);
-  std::memcpy(CMSG_DATA(header), &info, sizeof(info));
-  if (::sendmsg(fd_.get(), &message, MSG_DONTWAIT) < 0)
+  if (send_from(fd_.get(), reinterpret_cast<const sockaddr*>(&destination), sizeof(destination),
+                advert.bytes, advert.source, ifindex_) < 0)
     return errno_error(fmt::format("[{}] send advert {} -> {}", options_.interface,
                                    advert.source.to_string(), advert.destination.to_string()),
                        errno);

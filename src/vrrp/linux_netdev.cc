@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <netinet/in.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -104,6 +106,40 @@ Result<IpAddress> interface_primary_address(const std::string& name, AddressFami
   }
   return Error{fmt::format("interface {} has no usable {} address", name,
                            family == AddressFamily::kIpv4 ? "IPv4" : "IPv6 link-local")};
+}
+
+ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_length,
+                  std::span<const uint8_t> payload, const IpAddress& source, int ifindex) {
+  iovec iov{const_cast<uint8_t*>(payload.data()), payload.size()};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
+  msghdr message{};
+  message.msg_name = const_cast<sockaddr*>(destination);
+  message.msg_namelen = destination_length;
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control.data();
+  // CMSG_FIRSTHDR needs msg_controllen set: it yields nullptr for an empty control buffer.
+  message.msg_controllen =
+      source.is_v4() ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (source.is_v4()) {
+    header->cmsg_level = IPPROTO_IP;
+    header->cmsg_type = IP_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo info{};
+    info.ipi_ifindex = ifindex;
+    std::memcpy(&info.ipi_spec_dst, source.bytes(), 4);
+    std::memcpy(CMSG_DATA(header), &info, sizeof(info));
+  } else {
+    header->cmsg_level = IPPROTO_IPV6;
+    header->cmsg_type = IPV6_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    info.ipi6_ifindex = static_cast<unsigned>(ifindex);
+    std::memcpy(&info.ipi6_addr, source.bytes(), 16);
+    std::memcpy(CMSG_DATA(header), &info, sizeof(info));
+  }
+  return ::sendmsg(fd, &message, MSG_DONTWAIT);
 }
 
 }  // namespace vigil::vrrp

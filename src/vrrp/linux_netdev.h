@@ -2,8 +2,11 @@
 // interface facts (index, hardware address, primary address of a family).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +46,12 @@ std::string to_string(const MacAddress& mac);
 
 // The interface's index (if_nametoindex).
 Result<int> interface_index(const std::string& name);
+
+// Sends one datagram to `destination` from `source` out of interface `ifindex`, choosing the
+// source per message with IP_PKTINFO / IPV6_PKTINFO, without blocking. Returns sendmsg's result
+// (-1 with errno on failure).
+ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_length,
+                  std::span<const uint8_t> payload, const IpAddress& source, int ifindex);
 
 // The Ethernet address of an ARPHRD_ETHER interface (SIOCGIFHWADDR); an error for other types.
 Result<MacAddress> interface_mac(const std::string& name);

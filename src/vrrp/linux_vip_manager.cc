@@ -324,24 +324,10 @@ Status NetlinkVipManager::send_neighbour_advert(const std::string& device, int i
   destination.sin6_addr.s6_addr[1] = 0x02;
   destination.sin6_addr.s6_addr[15] = 0x01;
   destination.sin6_scope_id = static_cast<uint32_t>(ifindex);
-  iovec iov{message.data(), message.size()};
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
-  msghdr header{};
-  header.msg_name = &destination;
-  header.msg_namelen = sizeof(destination);
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  header.msg_control = control.data();
-  header.msg_controllen = control.size();
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-  cmsg->cmsg_level = IPPROTO_IPV6;
-  cmsg->cmsg_type = IPV6_PKTINFO;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-  in6_pktinfo info{};
-  info.ipi6_ifindex = static_cast<unsigned>(ifindex);
-  std::memcpy(&info.ipi6_addr, address.bytes(), 16);  // from the VIP itself, as keepalived does
-  std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
-  if (::sendmsg(icmp6_fd_.get(), &header, MSG_DONTWAIT) < 0) return fail("send", errno);
+  // From the VIP itself, as keepalived does.
+  if (send_from(icmp6_fd_.get(), reinterpret_cast<const sockaddr*>(&destination),
+                sizeof(destination), message, address, ifindex) < 0)
+    return fail("send", errno);
   ++counters_.neighbour_adverts_sent;
   return {};
 }
