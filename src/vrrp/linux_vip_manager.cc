@@ -93,33 +93,23 @@ NetlinkVipManager::~NetlinkVipManager() {
 
 Status NetlinkVipManager::add_addresses(const std::string& interface,
                                         const std::vector<VirtualAddress>& addresses) {
-  Status first_failure;
-  size_t failures = 0;
-  for (const auto& address : addresses) {
-    const std::string& device = address.device.empty() ? interface : address.device;
-    Status status = change_address(device, address, /*add=*/true);
-    if (status.ok()) {
-      ++counters_.addresses_added;
-      continue;
-    }
-    ++counters_.failures;
-    logger().warn("{}", status.error().message);
-    if (failures++ == 0) first_failure = status;
-  }
-  if (failures > 1)
-    return Error{fmt::format("{} (and {} more)", first_failure.error().message, failures - 1)};
-  return first_failure;
+  return change_addresses(interface, addresses, /*add=*/true);
 }
 
 Status NetlinkVipManager::remove_addresses(const std::string& interface,
                                            const std::vector<VirtualAddress>& addresses) {
+  return change_addresses(interface, addresses, /*add=*/false);
+}
+
+Status NetlinkVipManager::change_addresses(const std::string& interface,
+                                           const std::vector<VirtualAddress>& addresses, bool add) {
   Status first_failure;
   size_t failures = 0;
   for (const auto& address : addresses) {
     const std::string& device = address.device.empty() ? interface : address.device;
-    Status status = change_address(device, address, /*add=*/false);
+    Status status = change_address(device, address, add);
     if (status.ok()) {
-      ++counters_.addresses_removed;
+      ++(add ? counters_.addresses_added : counters_.addresses_removed);
       continue;
     }
     ++counters_.failures;

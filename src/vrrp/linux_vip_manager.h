@@ -51,6 +51,10 @@ class NetlinkVipManager final : public VipManager {
  private:
   NetlinkVipManager(nl_sock* sock, UniqueFd packet_fd);
   Status change_address(const std::string& device, const VirtualAddress& address, bool add);
+  // Adds or removes each address; one failure never stops the others. Returns the first
+  // failure, naming how many more there were.
+  Status change_addresses(const std::string& interface,
+                          const std::vector<VirtualAddress>& addresses, bool add);
   Status send_gratuitous_arp(const std::string& device, int ifindex, const MacAddress& mac,
                              const IpAddress& address);
   Status send_neighbour_advert(const std::string& device, int ifindex, const MacAddress& mac,
