@@ -665,6 +665,7 @@ class VrrpService::Runtime {
 
   void notify(Managed& managed, vrrp::State to, uint8_t priority) {
     const std::string& name = managed.plan.config.name;
+    if (options_.on_state_change) options_.on_state_change(name, to);
     const std::string_view state = notify_state_name(to);
     const auto& n = managed.plan.notify;
     const std::optional<config::NotifyScript>* specific = nullptr;

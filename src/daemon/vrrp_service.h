@@ -13,12 +13,14 @@
 // track_file reads a small file once per poll, and SIGUSR1/SIGUSR2 write the dump files.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/time.h"
 #include "daemon/service.h"
 #include "daemon/vrrp_translate.h"
+#include "vrrp/state_machine.h"
 
 namespace vigil::daemon {
 
@@ -34,6 +36,10 @@ struct VrrpServiceOptions {
   // How long stop() waits for notify_stop scripts before killing them.
   Duration stop_script_grace = std::chrono::seconds(2);
   PrimaryAddressLookup primary_address;  // empty: the interface's (vrrp::interface_primary_address)
+  // Told every state an instance reports (the states its notify scripts see), with kInitialize
+  // when it stops (shutdown, or removed by a reload). Called on the VRRP thread: it must not
+  // block; hand the event to another loop (EventLoop::post).
+  std::function<void(const std::string& instance, vrrp::State state)> on_state_change;
 };
 
 class VrrpService final : public Service {
