@@ -3,13 +3,20 @@
 
 Default 2,300 x 16 (about 37,000 real servers), the size named in the benchmark's issue. The file
 is plain keepalived syntax that keepalived 2.2.7 accepts, so both can be timed on it.
+
+  generate.py OUT [SERVICES] [REALS] [--no-checkers]
+
+--no-checkers leaves the real servers without a checker (bench/ipvs_program: both daemons then
+program every real server at once).
 """
 import sys
 
 def main():
-    out = sys.argv[1]
-    services = int(sys.argv[2]) if len(sys.argv) > 2 else 2300
-    reals = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+    args = [a for a in sys.argv[1:] if a != "--no-checkers"]
+    checkers = len(args) == len(sys.argv) - 1
+    out = args[0]
+    services = int(args[1]) if len(args) > 1 else 2300
+    reals = int(args[2]) if len(args) > 2 else 16
     lines = ["global_defs {", "    router_id bench", "}", ""]
     for i in range(services):
         vip = f"10.{i // 250}.{(i % 250) + 1}.1"
@@ -17,10 +24,11 @@ def main():
                   "    lb_kind NAT", "    protocol TCP", ""]
         for j in range(reals):
             rip = f"172.16.{i % 250}.{j + 10}"
-            lines += [f"    real_server {rip} {8000 + i // 250} {{", "        weight 1",
-                      "        TCP_CHECK {", "            connect_timeout 3",
-                      "            retry 3", "            delay_before_retry 3",
-                      "        }", "    }"]
+            lines += [f"    real_server {rip} {8000 + i // 250} {{", "        weight 1"]
+            if checkers:
+                lines += ["        TCP_CHECK {", "            connect_timeout 3",
+                          "            retry 3", "            delay_before_retry 3", "        }"]
+            lines += ["    }"]
         lines += ["}", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# bench/ipvs_program, the part that runs in the VM (as a test of integration/vm/init, which
+# gives it a network namespace of its own and a timeout from the kernel command line). The host
+# side (../run) puts the configuration and parameters under /bench. Every result goes to the
+# second serial port as a line "VIGIL-BENCH daemon=D rep=R phase=P key=value...".
+#
+# For each repetition and each daemon in turn (alternating, so drift in the host's load falls
+# on both), in a fresh namespace with an nlmon device:
+#   cold     the daemon starts on base.conf; time to the full table in the kernel
+#   nochange SIGHUP with the same file; netlink counted until the daemon is idle again
+#   weight   WEIGHT_CHANGES times: one real server's weight changed in the file, SIGHUP, time
+#            until the kernel shows the new weight; netlink counted until idle again
+# then the daemon is killed, the table flushed (so the kernel's cleanup does not run behind the
+# next measurement) and the namespace deleted.
+set -u
+# shellcheck source=/dev/null
+. /bench/params  # SERVICES REALS DESTS REPS WEIGHT_CHANGES DAEMONS TIMEOUT WATCH_VIP WATCH_RIP
+
+report() {
+  echo "VIGIL-BENCH $*"
+  echo "VIGIL-BENCH $*" >/dev/ttyS1 2>/dev/null
+}
+
+modprobe nlmon || { echo "no nlmon module"; exit 1; }
+report "phase=env kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) keepalived=\"$(keepalived -v 2>&1 | head -n1)\""
+
+kill_namespace() {  # NS: every process in it (by PID), its table, itself
+  local pid
+  for pid in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+  sleep 0.5
+  ip netns exec "$1" ipvsadm -C 2>/dev/null
+  ip netns del "$1"
+}
+
+# vigild's own count of what it sent since line MARK of its log ("applied N operations"), to
+# cross-check the nlmon count; keepalived logs no such count.
+own_count() {  # DAEMON LOG MARK
+  [ "$1" = vigild ] || { echo -; return; }
+  tail -n "+$(($3 + 1))" "$2" | sed -n 's/.*applied \([0-9]*\) operation.*/\1/p' |
+    awk '{ sum += $1 } END { print sum + 0 }'
+}
+lines() { wc -l <"$1" 2>/dev/null || echo 0; }
+
+failures=0
+for rep in $(seq "$REPS"); do
+  for daemon in $DAEMONS; do
+    ns=bench-$daemon-$rep
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    if ! ip -n "$ns" link add nlmon0 type nlmon || ! ip -n "$ns" link set nlmon0 up; then
+      echo "cannot make nlmon0"
+      exit 1
+    fi
+    config=/tmp/$daemon-$rep.conf
+    cp /bench/base.conf "$config"
+    log=/tmp/$daemon-$rep.log
+    case $daemon in
+      vigild) command=(vigild -C -n -l -f "$config" -p "/tmp/vigild-$rep.pid") ;;
+      keepalived) command=(keepalived -C -n -l -f "$config" -p "/tmp/keepalived-$rep.pid"
+                           -c "/tmp/checkers-$rep.pid") ;;
+    esac
+    report "daemon=$daemon rep=$rep phase=load loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+    line=$(ip netns exec "$ns" vigil-ipvs-bench-probe cold "$SERVICES" "$DESTS" "$TIMEOUT" 3 \
+      "$log" -- "${command[@]}")
+    report "daemon=$daemon rep=$rep phase=cold $line own_ops=$(own_count "$daemon" "$log" 0)"
+    pid=$(echo "$line" | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
+    case $line in
+      result=ok*) ;;
+      *) failures=$((failures + 1)); tail -n 30 "$log"; kill_namespace "$ns"; continue ;;
+    esac
+
+    mark=$(lines "$log")
+    line=$(ip netns exec "$ns" vigil-ipvs-bench-probe reload "$pid" "$TIMEOUT" 3)
+    report "daemon=$daemon rep=$rep phase=nochange $line own_ops=$(own_count "$daemon" "$log" "$mark")"
+
+    weight=1
+    for change in $(seq "$WEIGHT_CHANGES"); do
+      weight=$((weight + 1))
+      # The weight line follows the watched real server's line (generate.py's layout).
+      sed "/real_server ${WATCH_RIP%:*} ${WATCH_RIP#*:} {/{n;s/weight .*/weight $weight/}" \
+        "$config" >"$config.new" && mv "$config.new" "$config"
+      mark=$(lines "$log")
+      line=$(ip netns exec "$ns" vigil-ipvs-bench-probe reload "$pid" "$TIMEOUT" 3 \
+        "$WATCH_VIP" "$WATCH_RIP" "$weight")
+      report "daemon=$daemon rep=$rep phase=weight change=$change $line own_ops=$(own_count "$daemon" "$log" "$mark")"
+      case $line in result=ok*) ;; *) failures=$((failures + 1)) ;; esac
+    done
+    echo "--- $daemon log (rep $rep), last lines"
+    tail -n 8 "$log"
+    kill_namespace "$ns"
+  done
+done
+report "phase=end failures=$failures loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+exit $((failures > 0))
