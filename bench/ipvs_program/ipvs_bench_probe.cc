@@ -41,6 +41,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,6 +178,15 @@ class NetlinkCounter {
     close(fd_);
   }
 
+  // Read-only requests counted so far (those queued on the socket but not read yet are not).
+  uint64_t gets_so_far() {
+    std::lock_guard lock(mutex_);
+    uint64_t gets = 0;
+    for (const auto& [cmd, count] : by_cmd_)
+      if (is_read_only(cmd)) gets += count;
+    return gets;
+  }
+
   // Stops counting after reading what is queued; returns "ops=N gets=N drops=N by_cmd=...".
   std::string finish() {
     stop_ = true;
@@ -224,6 +234,7 @@ class NetlinkCounter {
           header.nlmsg_len >= NLMSG_LENGTH(GENL_HDRLEN)) {
         genlmsghdr genl{};
         std::memcpy(&genl, data + NLMSG_HDRLEN, sizeof(genl));
+        std::lock_guard lock(mutex_);
         ++by_cmd_[genl.cmd];
       }
       const size_t step = NLMSG_ALIGN(header.nlmsg_len);
@@ -237,6 +248,7 @@ class NetlinkCounter {
   int fd_ = -1;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::mutex mutex_;
   std::map<uint8_t, uint64_t> by_cmd_;
   uint64_t drops_ = 0;
   uint64_t truncated_ = 0;
@@ -305,9 +317,15 @@ sockaddr_in parse_endpoint(const std::string& text) {
   return out;
 }
 
-// CPU ticks (user+system) of PID and its descendants.
-uint64_t tree_cpu_ticks(pid_t root) {
-  std::map<pid_t, std::pair<pid_t, uint64_t>> procs;  // pid -> (ppid, ticks)
+struct CpuTicks {
+  uint64_t user = 0;
+  uint64_t system = 0;
+  [[nodiscard]] uint64_t total() const { return user + system; }
+};
+
+// CPU ticks of PID and its descendants.
+CpuTicks tree_cpu_ticks(pid_t root) {
+  std::map<pid_t, std::pair<pid_t, CpuTicks>> procs;  // pid -> (ppid, ticks)
   DIR* dir = opendir("/proc");
   if (dir == nullptr) die("/proc");
   while (dirent* entry = readdir(dir)) {
@@ -328,14 +346,15 @@ uint64_t tree_cpu_ticks(pid_t root) {
     // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
     if (std::sscanf(after_name + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state,
                     &ppid, &utime, &stime) == 4)
-      procs[pid] = {ppid, utime + stime};
+      procs[pid] = {ppid, CpuTicks{utime, stime}};
   }
   closedir(dir);
-  uint64_t total = 0;
+  CpuTicks total;
   for (const auto& [pid, info] : procs) {
     for (pid_t p = pid; p > 1;) {
       if (p == root) {
-        total += info.second;
+        total.user += info.second.user;
+        total.system += info.second.system;
         break;
       }
       auto it = procs.find(p);
@@ -408,36 +427,45 @@ int reload(int argc, char** argv) {
   IpvsSockopt kernel;
   NetlinkCounter counter(ipvs_family_id());
   const int weight_before = watch ? kernel.weight(service, dest) : 0;
-  const uint64_t ticks_before = tree_cpu_ticks(pid);
+  const CpuTicks ticks_before = tree_cpu_ticks(pid);
   const double start = now_ms();
   if (kill(pid, SIGHUP) != 0) die("SIGHUP");
   double landed = -1;
+  uint64_t gets_before_landing = 0;
   while (watch && now_ms() - start < timeout_ms) {
     if (kernel.weight(service, dest) == weight) {
       landed = now_ms();
+      // A periodic full read (vigild's resync) running when SIGHUP came delays the reload.
+      sleep_ms(60);  // the counting thread wakes within 50 ms
+      gets_before_landing = counter.gets_so_far();
       break;
     }
     sleep_ms(1);
   }
   // The reload is over when the daemon's processes have used no CPU for SETTLE_S (at least
   // SETTLE_S after the SIGHUP or the landing).
-  uint64_t ticks = tree_cpu_ticks(pid);
+  CpuTicks ticks = tree_cpu_ticks(pid);
   double quiet_since = landed > 0 ? landed : start;
   while (now_ms() - start < timeout_ms && now_ms() - quiet_since < settle_ms) {
     sleep_ms(100);
-    const uint64_t t = tree_cpu_ticks(pid);
-    if (t != ticks) {
+    const CpuTicks t = tree_cpu_ticks(pid);
+    if (t.total() != ticks.total()) {
       ticks = t;
       quiet_since = now_ms();
     }
   }
   const double quiet = quiet_since - start;
   const std::string netlink = counter.finish();
-  std::printf("result=%s landed_ms=%.1f busy_ms=%.0f cpu_ms=%llu weight_before=%d %s\n",
-              !watch || landed > 0 ? "ok" : "timeout", landed > 0 ? landed - start : -1.0, quiet,
-              static_cast<unsigned long long>((ticks - ticks_before) * 1000 /
-                                              static_cast<uint64_t>(sysconf(_SC_CLK_TCK))),
-              weight_before, netlink.c_str());
+  const auto ms = [](uint64_t ticks) {
+    return static_cast<unsigned long long>(ticks * 1000 /
+                                           static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
+  };
+  std::printf(
+      "result=%s landed_ms=%.1f busy_ms=%.0f cpu_user_ms=%llu cpu_sys_ms=%llu "
+      "weight_before=%d gets_before_landing=%llu %s\n",
+      !watch || landed > 0 ? "ok" : "timeout", landed > 0 ? landed - start : -1.0, quiet,
+      ms(ticks.user - ticks_before.user), ms(ticks.system - ticks_before.system), weight_before,
+      static_cast<unsigned long long>(gets_before_landing), netlink.c_str());
   return !watch || landed > 0 ? 0 : 1;
 }
 

@@ -8,8 +8,8 @@
 # on both), in a fresh namespace with an nlmon device:
 #   cold     the daemon starts on base.conf; time to the full table in the kernel
 #   nochange SIGHUP with the same file; netlink counted until the daemon is idle again
-#   weight   WEIGHT_CHANGES times: one real server's weight changed in the file, SIGHUP, time
-#            until the kernel shows the new weight; netlink counted until idle again
+#   weight   WEIGHT_CHANGES times, after a random pause: one real server's weight changed in the
+#            file, SIGHUP, time until the kernel shows the new weight; netlink counted until idle
 # then the daemon is killed, the table flushed (so the kernel's cleanup does not run behind the
 # next measurement) and the namespace deleted.
 set -u
@@ -22,7 +22,7 @@ report() {
 }
 
 modprobe nlmon || { echo "no nlmon module"; exit 1; }
-report "phase=env kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) keepalived=\"$(keepalived -v 2>&1 | head -n1)\""
+report "phase=env services=$SERVICES reals=$REALS kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) keepalived=\"$(keepalived -v 2>&1 | head -n1)\""
 
 kill_namespace() {  # NS: every process in it (by PID), its table, itself
   local pid
@@ -79,6 +79,8 @@ for rep in $(seq "$REPS"); do
       # The weight line follows the watched real server's line (generate.py's layout).
       sed "/real_server ${WATCH_RIP%:*} ${WATCH_RIP#*:} {/{n;s/weight .*/weight $weight/}" \
         "$config" >"$config.new" && mv "$config.new" "$config"
+      # A random pause (0-9.9 s) so the SIGHUPs fall at random phases of vigild's 10 s resync.
+      sleep "$((RANDOM % 10)).$((RANDOM % 10))"
       mark=$(lines "$log")
       line=$(ip netns exec "$ns" vigil-ipvs-bench-probe reload "$pid" "$TIMEOUT" 3 \
         "$WATCH_VIP" "$WATCH_RIP" "$weight")
