@@ -586,15 +586,14 @@ void finish_vrrp(Config& config, Context& ctx) {
   check_member_weights(ctx, vrrp.instances, vrrp.sync_groups, memberships);
 
   // lvs_sync_daemon follows a VRRP instance; its sync id defaults to that instance's VRID.
-  // An undefined instance is a warning: keepalived 2.2.7's -t accepts it (the sync daemon then
-  // never starts), and a checker-only node may legitimately lack the VRRP side.
+  // An undefined instance is an error, stricter than keepalived (which logs it and runs without
+  // the sync daemon): a typo would silently lose every connection at failover.
   if (g.lvs_sync_daemon && !g.lvs_sync_daemon->vrrp_instance.empty()) {
     auto& sync = *g.lvs_sync_daemon;
     const VrrpInstance* vi = instances.find(sync.vrrp_instance);
     if (vi == nullptr) {
-      ctx.warning(sync.loc, "lvs_sync_daemon: vrrp_instance " + sync.vrrp_instance +
-                                " is not defined, so the sync daemon will not start" +
-                                instances.suggestion(sync.vrrp_instance));
+      ctx.error(sync.loc, "lvs_sync_daemon: vrrp_instance " + sync.vrrp_instance +
+                              " is not defined" + instances.suggestion(sync.vrrp_instance));
     } else if (!sync.sync_id_set) {
       sync.sync_id = vi->virtual_router_id;
       sync.sync_id_set = true;

@@ -886,12 +886,20 @@ TEST(VrrpValidation, SecondScriptOrTrackFileOfTheSameNameWarns) {
                      "definition is used"}));
 }
 
-TEST(VrrpValidation, LvsSyncDaemonOfAnUndefinedInstanceWarns) {
-  // keepalived 2.2.7's -t accepts this; the sync daemon would simply never start.
+TEST(VrrpValidation, LvsSyncDaemonOfAnUndefinedInstanceIsAnError) {
+  // keepalived 2.2.7 logs it and runs without the sync daemon; vigil refuses the file.
   auto p = parse("global_defs {\n  lvs_sync_daemon eth0 VI_2\n}\n" + instance(""));
-  EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
-  EXPECT_EQ(warnings(*p), (Strings{"2:3: lvs_sync_daemon: vrrp_instance VI_2 is not defined, so "
-                                   "the sync daemon will not start; did you mean 'VI_1'?"}));
+  EXPECT_FALSE(p->ok());
+  EXPECT_EQ(errors(*p), (Strings{"2:3: lvs_sync_daemon: vrrp_instance VI_2 is not defined; did "
+                                 "you mean 'VI_1'?"}));
+  auto inst = parse("global_defs {\n  lvs_sync_daemon eth0 inst VI_9 id 4\n}\n" + instance(""));
+  EXPECT_EQ(errors(*inst), (Strings{"2:3: lvs_sync_daemon: vrrp_instance VI_9 is not defined; "
+                                    "did you mean 'VI_1'?"}));
+  // Without an instance, nothing to resolve: the sync id stays as given (0 by default).
+  std::unique_ptr<Parsed> ok;
+  const auto& config = parse_ok(ok, "global_defs {\n  lvs_sync_daemon eth0 id 4\n}\n" +
+                                        instance(""));
+  EXPECT_EQ(config.global.lvs_sync_daemon->sync_id, 4);
 }
 
 TEST(VrrpValidation, SameVridIsFineOnOtherInterfacesFamiliesGroupsAndForUnicast) {
