@@ -897,8 +897,8 @@ TEST(VrrpValidation, LvsSyncDaemonOfAnUndefinedInstanceIsAnError) {
                                     "did you mean 'VI_1'?"}));
   // Without an instance, nothing to resolve: the sync id stays as given (0 by default).
   std::unique_ptr<Parsed> ok;
-  const auto& config = parse_ok(ok, "global_defs {\n  lvs_sync_daemon eth0 id 4\n}\n" +
-                                        instance(""));
+  const auto& config =
+      parse_ok(ok, "global_defs {\n  lvs_sync_daemon eth0 id 4\n}\n" + instance(""));
   EXPECT_EQ(config.global.lvs_sync_daemon->sync_id, 4);
 }
 
