@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "common/log.h"
+#include "common/log_async.h"
 #include "config/parser.h"
 #include "daemon/lvs_service.h"
 #include "daemon/process.h"
@@ -75,6 +76,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     log->error("[vigild] {}", status.error().message);
     return 1;
   }
+  // From here the VRRP thread may run at SCHED_RR: nobody writes log lines synchronously.
+  log::start_async();
 
   event::EventLoop loop("main");
   auto services = make_services(loop);
@@ -117,6 +120,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     services[--started]->stop();
   remove_pid_file(pid_file);
   log->info("[vigild] stopped");
+  log::stop_async();
   return exit_code;
 }
 

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/log_async.h"
 #include "event/event_loop.h"
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"
@@ -271,6 +272,18 @@ class VrrpService::Runtime {
         out << "    " << vrrp::to_string(reason) << ": " << socket->unattributed[reason] << "\n";
       }
     }
+    // How late the VRRP thread ran its timers and posted work (advert sends, master-down).
+    const auto late = loop_.timer_lateness();
+    out << "Timer lateness (VRRP thread): " << late.count << " callbacks, max " << late.max.count()
+        << " us, p99 <= " << late.quantile_bound(0.99).count() << " us\n";
+    for (size_t i = 0; i < late.buckets.size(); ++i) {
+      out << "  "
+          << (i < event::TimerLateness::kBucketBounds.size()
+                  ? "<= " + std::to_string(event::TimerLateness::kBucketBounds[i].count())
+                  : std::string("> 100000"))
+          << " us: " << late.buckets[i] << "\n";
+    }
+    out << "Log lines dropped: " << log::dropped_lines() << "\n";
     logger().info("[vrrp] counters written to {}", path);
   }
 
@@ -842,7 +855,8 @@ Status VrrpService::start(const config::Config& config) {
   if (!prepared) return prepared.error();
   // A notify FIFO whose reader goes away must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
-  event::ThreadOptions thread_options{.realtime_priority = config.global.vrrp_rt_priority};
+  event::ThreadOptions thread_options{.realtime_priority = config.global.vrrp_rt_priority,
+                                      .lock_memory = config.global.vrrp_rt_priority.has_value()};
   (void)impl_->thread.start(thread_options);  // a refused SCHED_RR is logged and not fatal
   Status status = impl_->on_vrrp_thread([this, p = std::move(*prepared)]() mutable {
     impl_->runtime = std::make_unique<Runtime>(impl_->thread.loop(), impl_->options);

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -235,6 +237,27 @@ Status set_cpu_affinity(const std::vector<int>& cpus, std::string_view who) {
   return {};
 }
 
+Status lock_memory(std::string_view who) {
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+    std::string message = fmt::format("cannot lock memory: {}", errno_text(errno));
+    logger()->warn("[{}] {}", who, message);
+    return Error{std::move(message)};
+  }
+  logger()->info("[{}] memory locked (mlockall)", who);
+  return {};
+}
+
+Status set_timer_slack(std::chrono::nanoseconds slack, std::string_view who) {
+  if (slack.count() <= 0 ||
+      prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(slack.count()), 0, 0, 0) != 0) {
+    std::string message = fmt::format("cannot set the timer slack to {} ns: {}", slack.count(),
+                                      slack.count() <= 0 ? "not positive" : errno_text(errno));
+    logger()->warn("[{}] {}", who, message);
+    return Error{std::move(message)};
+  }
+  return {};
+}
+
 Status apply_thread_options(const ThreadOptions& options, std::string_view name) {
   const std::string short_name(name.substr(0, 15));
   pthread_setname_np(pthread_self(), short_name.c_str());
@@ -243,8 +266,14 @@ Status apply_thread_options(const ThreadOptions& options, std::string_view name)
     Status status = set_cpu_affinity(options.cpus, name);
     if (!status.ok() && result.ok()) result = std::move(status);
   }
+  if (options.lock_memory) {
+    Status status = lock_memory(name);
+    if (!status.ok() && result.ok()) result = std::move(status);
+  }
   if (options.realtime_priority) {
-    Status status = set_realtime_priority(*options.realtime_priority, name);
+    Status status = set_timer_slack(std::chrono::nanoseconds(1), name);
+    if (!status.ok() && result.ok()) result = std::move(status);
+    status = set_realtime_priority(*options.realtime_priority, name);
     if (!status.ok() && result.ok()) result = std::move(status);
   }
   return result;

@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <string>
+
+#include "event/event_loop.h"
+
+namespace vigil::event {
+namespace {
+
+TEST(TimerSlack, SetsTheCallingThreadsSlack) {
+  const auto before = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  ASSERT_TRUE(set_timer_slack(std::chrono::nanoseconds(1), "test").ok());
+  EXPECT_EQ(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 1);
+  EXPECT_FALSE(set_timer_slack(std::chrono::nanoseconds(0), "test").ok());
+  EXPECT_EQ(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 1);
+  ASSERT_TRUE(set_timer_slack(std::chrono::nanoseconds(before), "test").ok());
+}
+
+// VmLck of /proc/self/status in kB (-1 when absent).
+long locked_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  long value = -1;
+  while (status >> key) {
+    if (key == "VmLck:") {
+      status >> value;
+      return value;
+    }
+    status.ignore(1 << 12, '\n');
+  }
+  return -1;
+}
+
+TEST(LockMemory, LocksTheProcessPages) {
+  // In a child, so the test binary itself stays unlocked.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!lock_memory("test").ok()) _exit(2);
+    _exit(locked_kb() > 0 ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  // 2: mlockall refused (no CAP_IPC_LOCK and a small RLIMIT_MEMLOCK); CI runs as root.
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(LoopThread, AppliesTimerSlackWithRealtimeOptionsAndRunsEvenIfRefused) {
+  LoopThread thread("slack-test");
+  // Priority 0 is outside SCHED_RR's range: refused, but the slack is set first and the loop runs.
+  Status status = thread.start(ThreadOptions{.realtime_priority = 0});
+  EXPECT_FALSE(status.ok());
+  std::promise<long> slack;
+  thread.loop().post([&] { slack.set_value(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)); });
+  auto future = slack.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(future.get(), 1);
+  thread.stop();
+}
+
+}  // namespace
+}  // namespace vigil::event
