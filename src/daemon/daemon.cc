@@ -40,8 +40,14 @@ ServiceFactory production_services(const DaemonOptions& options) {
     if (!options.vrrp_only) {
       services.push_back(std::make_unique<LvsService>(
           main_loop.scheduler(), ipvs_netlink_factory(),
-          LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
-                               .apply_fullnat = apply_fullnat_with_nft}));
+          LvsControllerOptions{
+              .keep_on_stop = options.dont_release_ipvs,
+              .apply_fullnat = apply_fullnat_with_nft,
+              .read_fullnat = read_fullnat_with_nft,
+              .ownership_store = std::make_shared<FileOwnershipStore>(
+                  options.ipvs_state_file.empty() ? kDefaultOwnershipFile
+                                                  : options.ipvs_state_file,
+                  current_network_namespace())}));
     }
     // VRRP last: the VIPs come up once IPVS is programmed, and go first on stop.
     if (!options.checkers_only) {

@@ -1,6 +1,7 @@
 #include "daemon/lvs_controller.h"
 
 #include "common/log.h"
+#include "daemon/lvs_fullnat.h"
 
 namespace vigil::daemon {
 namespace {
@@ -49,6 +50,21 @@ Status LvsController::start(const config::Config& config) {
   desired_ = desired_lvs(config);
   auto actual = datapath_.dump();
   if (!actual) return actual.error();
+  if (options_.ownership_store) {
+    // Services owned before this start and no longer configured are removed by this first pass.
+    auto previous = options_.ownership_store->load();
+    if (!previous) {
+      log->warn("[ipvs] ignoring the ownership state: {}; owning only what the config names",
+                previous.error().message);
+    } else {
+      owned_ = std::move(*previous);
+      saved_ownership_ = owned_.services;
+      if (!owned_.services.empty()) {
+        log->info("[ipvs] {} service{} owned before this start", owned_.services.size(),
+                  owned_.services.size() == 1 ? "" : "s");
+      }
+    }
+  }
   plan_and_apply(*actual, config.global.lvs_flush);
   sync_fullnat(false);
   schedule_resync();
@@ -71,7 +87,7 @@ bool LvsController::resync() {
     return false;
   }
   plan_and_apply(*actual, false);
-  sync_fullnat(false);  // retries a failed apply; a no-op when nothing changed
+  sync_fullnat(true);  // retries a failed apply, restores a table changed behind our back
   return true;
 }
 
@@ -79,7 +95,11 @@ void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_for
   ++counters_.passes;
   auto operations = datapath::reconcile(actual, desired_.table, owned_, {flush_foreign});
   last_known_ = actual;
-  if (operations.empty()) return;  // nothing to change: nothing is sent
+  if (operations.empty()) {  // nothing to change: nothing is sent
+    owned_ = datapath::next_ownership(actual, desired_.table, owned_, {}, {});
+    save_ownership();
+    return;
+  }
 
   auto log = log::get("ipvs");
   auto results = datapath_.apply(operations);
@@ -98,6 +118,18 @@ void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_for
   owned_ = datapath::next_ownership(actual, desired_.table, owned_, operations, results);
   log->info("[ipvs] applied {} operation{} ({} failed)", operations.size(),
             operations.size() == 1 ? "" : "s", failed);
+  save_ownership();
+}
+
+void LvsController::save_ownership() {
+  if (!options_.ownership_store) return;
+  if (saved_ownership_ && *saved_ownership_ == owned_.services) return;
+  if (auto status = options_.ownership_store->save(owned_); !status) {
+    ++counters_.ownership_save_failures;
+    log::get("ipvs")->warn("[ipvs] cannot save the ownership state: {}", status.error().message);
+    return;  // the next pass that finds it unsaved tries again
+  }
+  saved_ownership_ = owned_.services;
 }
 
 void LvsController::schedule_resync() {
@@ -108,29 +140,83 @@ void LvsController::schedule_resync() {
   });
 }
 
-void LvsController::sync_fullnat(bool force) {
+void LvsController::sync_fullnat(bool verify) {
   if (!options_.apply_fullnat) return;
-  // Nothing to do while nothing was ever applied and no service wants it (no nft run at all).
-  if (!force && !fullnat_applied_once_ && desired_.fullnat.empty()) return;
-  if (!force && fullnat_applied_once_ && applied_fullnat_ == desired_.fullnat) return;
-  if (auto status = options_.apply_fullnat(desired_.fullnat); !status) {
+  const auto& want = desired_.fullnat;
+  if (want.empty()) {
+    // Known absent: no nft call at all. Unknown (start): remove what a killed vigild left.
+    if (fullnat_state_ == FullNatState::kAbsent) return;
+    apply_fullnat(fullnat_state_ == FullNatState::kUnknown ? "removing any stale table"
+                                                           : "no FULLNAT service left");
+    return;
+  }
+  if (fullnat_state_ != FullNatState::kApplied || applied_fullnat_ != want) {
+    apply_fullnat(fullnat_state_ == FullNatState::kUnknown  ? "starting"
+                  : fullnat_state_ == FullNatState::kFailed ? "retrying"
+                                                            : "services changed");
+    return;
+  }
+  if (!verify || !options_.read_fullnat) return;
+  auto listing = options_.read_fullnat();  // the one nft call of a steady pass
+  const bool just_applied = fullnat_unread_since_apply_;
+  fullnat_unread_since_apply_ = false;
+  auto log = log::get("ipvs");
+  if (listing) {
+    if (fullnat_check_presence_only_ || fullnat_table_matches(*listing, want)) return;
+    if (just_applied) {
+      // Nobody else touched it yet: nft lists vigil's ruleset in a form vigil does not expect.
+      // Restoring it again would loop; check only that the table exists from now on.
+      fullnat_check_presence_only_ = true;
+      log->warn(
+          "[ipvs] nft lists the FULLNAT table differently from vigil's ruleset; only its "
+          "presence is checked from now on:\n{}",
+          *listing);
+      return;
+    }
+  }
+  ++counters_.fullnat_repairs;
+  log->warn("[ipvs] the FULLNAT table {} {} was {} behind vigil's back: restoring it",
+            kFullNatFamily, kFullNatTable, listing ? "changed" : "removed");
+  apply_fullnat("restoring");
+}
+
+void LvsController::apply_fullnat(const char* why) {
+  auto log = log::get("ipvs");
+  const auto& want = desired_.fullnat;
+  const bool cleanup_at_start = want.empty() && fullnat_state_ == FullNatState::kUnknown;
+  if (auto status = options_.apply_fullnat(want); !status) {
+    if (cleanup_at_start) {
+      // Most likely nft is not installed, so no vigild can have left a table: not retried.
+      log->info("[ipvs] cannot check for a stale FULLNAT table ({}): {}", why,
+                status.error().message);
+      fullnat_state_ = FullNatState::kAbsent;
+      return;
+    }
     ++counters_.fullnat_failures;
-    log::get("ipvs")->warn("[ipvs] cannot apply the FULLNAT source NAT: {}",
-                           status.error().message);
+    fullnat_state_ = FullNatState::kFailed;
+    log->warn("[ipvs] cannot apply the FULLNAT source NAT ({}): {}", why, status.error().message);
     return;  // the periodic pass retries
   }
-  applied_fullnat_ = desired_.fullnat;
-  fullnat_applied_once_ = true;
-  log::get("ipvs")->info("[ipvs] FULLNAT source NAT for {} service{}", applied_fullnat_.size(),
-                         applied_fullnat_.size() == 1 ? "" : "s");
+  if (applied_fullnat_ != want) fullnat_check_presence_only_ = false;
+  applied_fullnat_ = want;
+  fullnat_unread_since_apply_ = true;
+  if (want.empty()) {
+    fullnat_state_ = FullNatState::kAbsent;
+    log->info("[ipvs] FULLNAT source NAT removed ({})", why);
+    return;
+  }
+  fullnat_state_ = FullNatState::kApplied;
+  log->info("[ipvs] FULLNAT source NAT for {} service{} ({})", want.size(),
+            want.size() == 1 ? "" : "s", why);
 }
 
 void LvsController::stop() {
   resync_timer_.cancel();
   if (options_.keep_on_stop) return;  // -I: established FULLNAT connections keep their NAT
-  if (options_.apply_fullnat && fullnat_applied_once_ && !applied_fullnat_.empty()) {
+  if (options_.apply_fullnat && fullnat_state_ != FullNatState::kAbsent &&
+      fullnat_state_ != FullNatState::kUnknown) {
     desired_.fullnat.clear();
-    sync_fullnat(true);
+    apply_fullnat("stopping");
   }
   auto actual = datapath_.dump();
   const datapath::Table& table = actual ? *actual : last_known_;
@@ -142,7 +228,6 @@ void LvsController::stop() {
   for (const auto& [key, entry] : desired_.table)
     owned.services.insert(key);
   auto operations = datapath::plan_shutdown(table, owned, mode);
-  if (operations.empty()) return;
   auto results = datapath_.apply(operations);
   counters_.operations_sent += operations.size();
   for (size_t i = 0; i < operations.size(); ++i) {
@@ -152,6 +237,9 @@ void LvsController::stop() {
                              results[i].message);
     }
   }
+  // What is still owned: services whose delete failed (the next start removes them).
+  owned_ = datapath::next_ownership(table, {}, owned, operations, results);
+  save_ownership();
 }
 
 }  // namespace vigil::daemon

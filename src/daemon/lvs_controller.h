@@ -5,16 +5,25 @@
 // on every config change, on demand, and periodically to repair edits made behind vigil's back.
 // A config change is planned against the table as vigil last saw it, without a dump, so one
 // changed weight reaches the kernel as one operation at once; the periodic pass re-reads it all.
+//
+// What vigil owns survives restarts through an OwnershipStore: at start, services owned before
+// and no longer configured are removed; the store is saved after each pass that changed it.
+// The periodic pass also checks the FULLNAT nftables table (one read) and restores it when it
+// was changed or deleted behind vigil's back; with no FULLNAT service it reads nothing.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "common/result.h"
 #include "common/time.h"
 #include "config/model.h"
 #include "daemon/lvs_desired.h"
+#include "daemon/lvs_ownership_store.h"
 #include "datapath/datapath.h"
 #include "datapath/reconcile.h"
 
@@ -25,9 +34,16 @@ struct LvsControllerOptions {
   // -I (keepalived's --dont-release-ipvs): leave everything in place on stop.
   bool keep_on_stop = false;
   // Makes the FULLNAT services' source NAT what the list says (an empty list removes it); see
-  // lvs_fullnat.h. Called when the list changes, at start if it is not empty, and at stop.
+  // lvs_fullnat.h. Called at start (with an empty list: removes a table a killed vigild left),
+  // when the list changes, when the periodic pass finds the table changed, and at stop.
   // Unset: FULLNAT services are plain IPVS NAT.
   std::function<Status(const std::vector<FullNatService>&)> apply_fullnat;
+  // Lists the FULLNAT table as it is now (`nft list table`); an error when it does not exist or
+  // cannot be read. Unset: the periodic pass does not check the table.
+  std::function<Result<std::string>()> read_fullnat;
+  // Where ownership is kept across restarts. Unset: vigil owns only what the config names (and
+  // what it created since it started).
+  std::shared_ptr<OwnershipStore> ownership_store;
 };
 
 class LvsController {
@@ -53,6 +69,8 @@ class LvsController {
     uint64_t operations_failed = 0;
     uint64_t dump_failures = 0;
     uint64_t fullnat_failures = 0;
+    uint64_t fullnat_repairs = 0;  // the table found changed or missing, and restored
+    uint64_t ownership_save_failures = 0;
   };
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] const datapath::Ownership& owned() const { return owned_; }
@@ -61,7 +79,10 @@ class LvsController {
  private:
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
   void schedule_resync();
-  void sync_fullnat(bool force);
+  // `verify`: read the table back and restore it if it differs (the periodic pass).
+  void sync_fullnat(bool verify);
+  void apply_fullnat(const char* why);
+  void save_ownership();
 
   datapath::Datapath& datapath_;
   Scheduler& scheduler_;
@@ -69,8 +90,20 @@ class LvsController {
   DesiredLvs desired_;
   datapath::Ownership owned_;
   datapath::Table last_known_;  // the kernel's table after our last pass, as far as we know
+  // What the FULLNAT table holds, as far as vigil knows.
+  enum class FullNatState : uint8_t {
+    kUnknown,  // at start: a killed vigild may have left a table
+    kAbsent,   // removed (or never there)
+    kApplied,  // applied_fullnat_ was loaded
+    kFailed,   // the last apply failed: retried by the next pass
+  };
+  FullNatState fullnat_state_ = FullNatState::kUnknown;
   std::vector<FullNatService> applied_fullnat_;  // as last applied successfully
-  bool fullnat_applied_once_ = false;
+  bool fullnat_unread_since_apply_ = false;
+  // nft lists vigil's own ruleset differently from how vigil renders it (another nft version):
+  // only a missing table is restored.
+  bool fullnat_check_presence_only_ = false;
+  std::optional<std::set<datapath::ServiceKey>> saved_ownership_;  // as last saved
   bool flush_on_stop_ = false;
   bool flush_on_stop_vs_only_ = false;
   Timer resync_timer_;

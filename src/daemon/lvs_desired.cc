@@ -77,7 +77,9 @@ datapath::Destination destination(const config::RealServer& rs) {
   return d;
 }
 
-datapath::Service service(const config::VirtualServer& vs) {
+// `family`: the service key's, which in a group with IPv4 and IPv6 entries is not always the
+// virtual server's.
+datapath::Service service(const config::VirtualServer& vs, AddressFamily family) {
   datapath::Service s;
   s.scheduler = std::string(config::to_string(vs.scheduler));
   s.flags.persistent = vs.persistence_timeout > 0;
@@ -86,7 +88,7 @@ datapath::Service service(const config::VirtualServer& vs) {
   s.flags.sched_flag_2 = vs.sched_flag_2;
   s.flags.sched_flag_3 = vs.sched_flag_3;
   s.persistence_timeout = std::chrono::seconds(vs.persistence_timeout);
-  s.netmask_prefix = vs.persistence_granularity.value_or(datapath::host_prefix(vs.family));
+  s.netmask_prefix = vs.persistence_granularity.value_or(datapath::host_prefix(family));
   s.persistence_engine = vs.persistence_engine;
   return s;
 }
@@ -145,7 +147,7 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
 
     for (const auto& key : service_keys(config.lvs, vs)) {
       datapath::ServiceEntry entry;
-      entry.service = service(vs);
+      entry.service = service(vs, key.family());
       FullNatService fullnat{key, {}};
       auto add = [&](const config::RealServer& rs, bool up) {
         datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};

@@ -1,5 +1,6 @@
 #include "daemon/lvs_service.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "daemon/lvs_fullnat.h"
@@ -26,39 +29,69 @@ DatapathFactory ipvs_netlink_factory() {
 
 namespace {
 
-Status run_nft(const std::string& ruleset) {
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+// Runs nft with `args`, feeding it `input` on stdin (if any) and returning its stdout. With
+// `quiet`, its stderr goes to /dev/null (an expected failure, like listing a missing table).
+Result<std::string> run_nft(std::vector<std::string> args, const std::string& input, bool quiet) {
+  int in_fds[2];
+  int out_fds[2];
+  if (pipe2(in_fds, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+  if (pipe2(out_fds, O_CLOEXEC) != 0) {
+    close(in_fds[0]);
+    close(in_fds[1]);
+    return Error{std::string("pipe: ") + std::strerror(errno)};
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], STDIN_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
-  char arg0[] = "nft", arg1[] = "-f", arg2[] = "-";
-  char* argv[] = {arg0, arg1, arg2, nullptr};
+  posix_spawn_file_actions_adddup2(&actions, in_fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_fds[1], STDOUT_FILENO);
+  if (quiet) {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  }
+  args.insert(args.begin(), "nft");
+  std::vector<char*> argv;
+  for (auto& arg : args)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
   pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, "nft", &actions, nullptr, argv, environ);
+  const int spawned = posix_spawnp(&pid, "nft", &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[0]);
+  close(in_fds[0]);
+  close(out_fds[1]);
   if (spawned != 0) {
-    close(pipe_fds[1]);
+    close(in_fds[1]);
+    close(out_fds[0]);
     return Error{std::string("cannot run nft: ") + std::strerror(spawned)};
   }
+  // The input is a few kilobytes at most (less than a pipe holds) and nft reads all of it
+  // before it prints anything: writing it all first, then reading, cannot deadlock.
   size_t written = 0;
-  while (written < ruleset.size()) {
-    const ssize_t n = write(pipe_fds[1], ruleset.data() + written, ruleset.size() - written);
+  while (written < input.size()) {
+    const ssize_t n = write(in_fds[1], input.data() + written, input.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // nft exited early: its status says why
     written += static_cast<size_t>(n);
   }
-  close(pipe_fds[1]);
+  close(in_fds[1]);
+  std::string output;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(out_fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    output.append(buffer, static_cast<size_t>(n));
+  }
+  close(out_fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return Error{std::string("waitpid nft: ") + std::strerror(errno)};
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Error{"nft -f - failed (status " + std::to_string(status) + ")"};
+    std::string command = "nft";
+    for (size_t i = 1; i < args.size(); ++i)
+      command += " " + args[i];
+    return Error{command + " failed (status " + std::to_string(status) + ")"};
   }
-  return {};
+  return output;
 }
 
 }  // namespace
@@ -71,7 +104,13 @@ Status apply_fullnat_with_nft(const std::vector<FullNatService>& services) {
     sysctl.flush();
     if (!sysctl) return Error{"cannot set net.ipv4.vs.conntrack=1"};
   }
-  return run_nft(fullnat_ruleset(services));
+  auto result = run_nft({"-f", "-"}, fullnat_ruleset(services), false);
+  if (!result) return result.error();
+  return {};
+}
+
+Result<std::string> read_fullnat_with_nft() {
+  return run_nft({"list", "table", kFullNatFamily, kFullNatTable}, "", true);
 }
 
 bool needs_ipvs(const config::Config& config) {

@@ -21,6 +21,9 @@ DatapathFactory ipvs_netlink_factory();
 // ruleset of fullnat_ruleset() through `nft -f -` (one atomic transaction). Blocking: it runs on
 // the main loop at reconcile time and waits for nft (a few milliseconds).
 Status apply_fullnat_with_nft(const std::vector<FullNatService>& services);
+// `nft list table inet vigil_fullnat`: the table as nft lists it; an error when it does not
+// exist. Blocking like the apply.
+Result<std::string> read_fullnat_with_nft();
 
 class LvsService final : public Service {
  public:

@@ -32,7 +32,10 @@ po::options_description describe(DaemonOptions& o) {
                                                   po::bool_switch(&o.dont_release_ipvs),
                                                   "leave IPVS services in place on stop")(
       "pid,p", po::value(&o.pid_file)->value_name("FILE"), "pid file")(
-      "version,v", po::bool_switch(&o.show_version), "print the version and exit")(
+      "ipvs-state-file", po::value(&o.ipvs_state_file)->value_name("FILE"),
+      "where vigild keeps the IPVS services it owns across restarts (default "
+      "/run/vigil/ipvs-owned.conf)")("version,v", po::bool_switch(&o.show_version),
+                                     "print the version and exit")(
       "help,h", po::bool_switch(&o.show_help), "print this help and exit");
   return desc;
 }

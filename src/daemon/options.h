@@ -23,6 +23,7 @@ struct DaemonOptions {
   bool dont_release_vrrp = false;  // -V: leave VIPs in place on stop
   bool dont_release_ipvs = false;  // -I: leave IPVS entries in place on stop
   std::string pid_file;            // -p
+  std::string ipvs_state_file;     // --ipvs-state-file; empty: kDefaultOwnershipFile
   bool show_version = false;
   bool show_help = false;
 };

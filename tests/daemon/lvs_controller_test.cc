@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/parser.h"
+#include "daemon/lvs_fullnat.h"
 #include "fakes/fake_datapath.h"
 #include "fakes/fake_scheduler.h"
 
@@ -205,12 +206,23 @@ TEST_F(FullNatHookTest, AppliedAtStartOnChangeAndRemovedAtStop) {
   EXPECT_TRUE(calls[2].empty());
 }
 
-TEST_F(FullNatHookTest, NotCalledWithoutFullNatServices) {
+TEST_F(FullNatHookTest, WithoutFullNatServicesOnlyAStaleTableIsRemovedAtStart) {
   LvsController controller{kernel, scheduler, options(false)};
   ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  ASSERT_EQ(calls.size(), 1U);  // a killed vigild may have left the table
+  EXPECT_TRUE(calls[0].empty());
   scheduler.advance(std::chrono::seconds(25));
   controller.stop();
-  EXPECT_TRUE(calls.empty());
+  EXPECT_EQ(calls.size(), 1U);  // known absent: nft does not run again
+}
+
+TEST_F(FullNatHookTest, AFailedStaleTableRemovalIsNotRetried) {
+  LvsController controller{kernel, scheduler, options(false)};
+  next_status = Error{"cannot run nft: No such file or directory"};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  scheduler.advance(std::chrono::seconds(25));
+  EXPECT_EQ(calls.size(), 1U);
+  EXPECT_EQ(controller.counters().fullnat_failures, 0U);
 }
 
 TEST_F(FullNatHookTest, AFailureIsRetriedByThePeriodicPass) {
@@ -230,6 +242,246 @@ TEST_F(FullNatHookTest, KeptAtStopWithDontReleaseIpvs) {
   ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
   controller.stop();
   EXPECT_EQ(calls.size(), 1U);
+}
+
+// The periodic pass reads the FULLNAT table back (one read per pass) and restores it when it
+// was deleted or changed; it reads nothing without FULLNAT services.
+struct FullNatRepairTest : FullNatHookTest {
+  int reads = 0;
+  std::optional<std::string> table;  // what nft would list; nothing: the table does not exist
+  LvsControllerOptions repair_options() {
+    auto o = options(false);
+    o.apply_fullnat = [this](const std::vector<FullNatService>& services) {
+      calls.push_back(services);
+      if (!next_status) return next_status;
+      table =
+          services.empty() ? std::nullopt : std::optional<std::string>(fullnat_listing(services));
+      return Status{};
+    };
+    o.read_fullnat = [this]() -> Result<std::string> {
+      ++reads;
+      if (!table) return Error{"nft list table inet vigil_fullnat failed (status 256)"};
+      return *table;
+    };
+    return o;
+  }
+  // nft's listing: tab-indented, with the ruleset's lines.
+  static std::string fullnat_listing(const std::vector<FullNatService>& services) {
+    std::string ruleset = fullnat_ruleset(services);
+    std::string listing;
+    size_t line_start = 0;
+    int line_number = 0;
+    while (line_start < ruleset.size()) {
+      size_t end = ruleset.find('\n', line_start);
+      std::string line = ruleset.substr(line_start, end - line_start);
+      line_start = end + 1;
+      if (++line_number <= 2) continue;  // the create-and-delete preamble
+      size_t indent = line.find_first_not_of(' ');
+      listing += std::string(indent / 2, '\t') + line.substr(indent) + "\n";
+    }
+    return listing;
+  }
+};
+
+TEST_F(FullNatRepairTest, ADeletedTableIsRestoredByTheNextPass) {
+  LvsController controller{kernel, scheduler, repair_options()};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  ASSERT_EQ(calls.size(), 1U);
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(calls.size(), 1U);  // as applied: nothing to do
+  table.reset();                // nft delete table inet vigil_fullnat
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(reads, 2);
+  ASSERT_EQ(calls.size(), 2U);
+  EXPECT_EQ(calls[1], calls[0]);
+  EXPECT_EQ(controller.counters().fullnat_repairs, 1U);
+  ASSERT_TRUE(table.has_value());
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(reads, 3);
+  EXPECT_EQ(calls.size(), 2U);
+}
+
+TEST_F(FullNatRepairTest, AChangedRuleIsRestored) {
+  LvsController controller{kernel, scheduler, repair_options()};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  scheduler.advance(std::chrono::seconds(10));  // the first read after the apply matches
+  table->replace(table->find("dport 8080"), 10, "dport 9090");
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(calls.size(), 2U);
+  EXPECT_EQ(controller.counters().fullnat_repairs, 1U);
+  EXPECT_NE(table->find("dport 8080"), std::string::npos);
+}
+
+TEST_F(FullNatRepairTest, AListingVigilDoesNotRecogniseAfterItsOwnApplyDoesNotLoop) {
+  LvsController controller{kernel, scheduler, repair_options()};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  *table += "\t# another nft version's way of listing it\n";
+  scheduler.advance(std::chrono::seconds(30));
+  EXPECT_EQ(calls.size(), 1U);  // not restored again and again
+  EXPECT_EQ(reads, 3);
+  table.reset();  // a deleted table is still restored
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(calls.size(), 2U);
+}
+
+TEST_F(FullNatRepairTest, NoReadWithoutFullNatServices) {
+  LvsController controller{kernel, scheduler, repair_options()};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  scheduler.advance(std::chrono::seconds(60));
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(calls.size(), 1U);  // the start's removal of a stale table
+}
+
+TEST_F(FullNatRepairTest, NoReadBeforeAFailedApplySucceeds) {
+  LvsController controller{kernel, scheduler, repair_options()};
+  next_status = Error{"nft -f - failed (status 256)"};
+  ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(reads, 0);  // the retry is an apply, not a read
+  EXPECT_EQ(calls.size(), 2U);
+  next_status = {};
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(calls.size(), 3U);
+  EXPECT_EQ(reads, 0);
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(calls.size(), 3U);
+}
+
+// Ownership across restarts, with the store in memory.
+class MemoryOwnershipStore final : public OwnershipStore {
+ public:
+  Result<datapath::Ownership> load() override {
+    ++loads;
+    if (load_error) return Error{*load_error};
+    return saved;
+  }
+  Status save(const datapath::Ownership& owned) override {
+    ++saves;
+    saved = owned;
+    return {};
+  }
+  datapath::Ownership saved;
+  std::optional<std::string> load_error;
+  int loads = 0;
+  int saves = 0;
+};
+
+const ServiceKey kMail = ServiceKey::tcp(ip("192.0.2.25"), 25);
+
+std::string two_services_text() {
+  return config_text(1) + R"(
+virtual_server 192.0.2.25 25 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.3 25 {
+  }
+}
+)";
+}
+
+struct OwnershipTest : ::testing::Test {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  std::shared_ptr<MemoryOwnershipStore> store = std::make_shared<MemoryOwnershipStore>();
+  LvsControllerOptions options(bool keep_on_stop = false) {
+    return {.keep_on_stop = keep_on_stop, .ownership_store = store};
+  }
+};
+
+TEST_F(OwnershipTest, SavedAfterAPassThatChangedIt) {
+  LvsController controller{kernel, scheduler, options()};
+  ASSERT_TRUE(controller.start(parse(two_services_text())).ok());
+  EXPECT_EQ(store->loads, 1);
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb, kMail}));
+  const int saves = store->saves;
+  EXPECT_TRUE(controller.resync());
+  EXPECT_EQ(store->saves, saves);  // unchanged: not written again
+  controller.update(parse(config_text(1)));
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb}));
+  EXPECT_EQ(kernel.table().count(kMail), 0U);
+}
+
+TEST_F(OwnershipTest, AdoptedServicesAreOwnedAndSavedToo) {
+  // A restart on the same config sends nothing, but the state still names what it adopted.
+  LvsController first{kernel, scheduler};
+  ASSERT_TRUE(first.start(parse(config_text(1))).ok());
+  kernel.reset_counts();
+  LvsController controller{kernel, scheduler, options()};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb}));
+}
+
+TEST_F(OwnershipTest, RestartWithASmallerConfigRemovesTheDroppedServiceOnly) {
+  {
+    LvsController killed{kernel, scheduler, options()};
+    ASSERT_TRUE(killed.start(parse(two_services_text())).ok());
+    // SIGKILL: no stop(), the kernel keeps both services and the state names them.
+  }
+  kernel.table()[kForeign].service.scheduler = "rr";  // added by hand meanwhile
+  LvsController restarted{kernel, scheduler, options()};
+  ASSERT_TRUE(restarted.start(parse(config_text(1))).ok());
+  EXPECT_EQ(kernel.table().count(kWeb), 1U);
+  EXPECT_EQ(kernel.table().count(kMail), 0U);
+  EXPECT_EQ(kernel.table().count(kForeign), 1U);
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb}));
+}
+
+TEST_F(OwnershipTest, AnOwnedServiceGoneFromTheKernelIsForgotten) {
+  store->saved.services = {kWeb, kMail};
+  LvsController controller{kernel, scheduler, options()};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb}));
+  // Someone else creates kMail later: it is foreign now.
+  kernel.table()[kMail].service.scheduler = "rr";
+  EXPECT_TRUE(controller.resync());
+  EXPECT_EQ(kernel.table().count(kMail), 1U);
+}
+
+TEST_F(OwnershipTest, AnUnreadableStateOwnsNothingExtraAndStartupGoesOn) {
+  kernel.table()[kMail].service.scheduler = "rr";  // owned before, but the state is lost
+  store->load_error = "/run/vigil/ipvs-owned.conf:3: syntax error";
+  LvsController controller{kernel, scheduler, options()};
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  EXPECT_EQ(kernel.table().count(kMail), 1U);  // as without a state: foreign
+  EXPECT_EQ(kernel.table().count(kWeb), 1U);
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb}));  // rewritten, valid again
+}
+
+TEST_F(OwnershipTest, StopSavesWhatIsStillOwned) {
+  LvsController controller{kernel, scheduler, options()};
+  ASSERT_TRUE(controller.start(parse(two_services_text())).ok());
+  controller.stop();
+  EXPECT_TRUE(store->saved.services.empty());
+  EXPECT_TRUE(kernel.table().empty());
+}
+
+TEST_F(OwnershipTest, AFailedDeleteAtStopStaysOwnedForTheNextStart) {
+  LvsController controller{kernel, scheduler, options()};
+  ASSERT_TRUE(controller.start(parse(two_services_text())).ok());
+  kernel.fail_matching(
+      [](const datapath::Operation& op) {
+        const auto* remove = std::get_if<datapath::DeleteService>(&op);
+        return remove != nullptr && remove->key == kMail;
+      },
+      EIO, 1);
+  controller.stop();
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kMail}));
+}
+
+TEST_F(OwnershipTest, KeepOnStopKeepsTheStateForTheNextStart) {
+  {
+    LvsController controller{kernel, scheduler, options(true)};
+    ASSERT_TRUE(controller.start(parse(two_services_text())).ok());
+    controller.stop();  // -I: everything stays, and so does the state
+  }
+  EXPECT_EQ(store->saved.services, (std::set<ServiceKey>{kWeb, kMail}));
+  LvsController restarted{kernel, scheduler, options()};
+  ASSERT_TRUE(restarted.start(parse(config_text(1))).ok());
+  EXPECT_EQ(kernel.table().count(kMail), 0U);
 }
 
 }  // namespace

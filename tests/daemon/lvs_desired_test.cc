@@ -115,6 +115,27 @@ virtual_server group WEB {
   EXPECT_EQ(f.desired.table.count(ServiceKey::firewall_mark(5, AddressFamily::kIpv4)), 1U);
 }
 
+TEST(DesiredLvs, PersistenceOfAMixedFamilyGroupIsPerHostInEachFamily) {
+  auto f = build(R"(
+virtual_server_group MIXED {
+  192.0.2.70 80
+  2001:db8::70 80
+}
+virtual_server group MIXED {
+  lvs_sched rr
+  lvs_method TUN
+  protocol TCP
+  persistence_timeout 60
+  real_server 10.0.0.1 80 {
+  }
+}
+)");
+  ASSERT_EQ(f.desired.table.size(), 2U);
+  EXPECT_EQ(f.desired.table.at(ServiceKey::tcp(ip("192.0.2.70"), 80)).service.netmask_prefix, 32);
+  EXPECT_EQ(f.desired.table.at(ServiceKey::tcp(ip("2001:db8::70"), 80)).service.netmask_prefix,
+            128);
+}
+
 TEST(DesiredLvs, FailedServersAreRemovedOrInhibited) {
   auto f = build(R"(
 virtual_server 192.0.2.80 80 {
