@@ -137,11 +137,12 @@ class InstanceChecker {
             g.vrrp_garp_lower_prio_delay.value_or(*vi_.garp_master_delay));
     resolve(vi_.garp_lower_prio_repeat,
             g.vrrp_garp_lower_prio_repeat.value_or(*vi_.garp_master_repeat));
-    resolve(vi_.lower_prio_no_advert, g.vrrp_lower_prio_no_advert);
     resolve(vi_.higher_prio_send_advert, g.vrrp_higher_prio_send_advert);
     resolve(vi_.skip_check_adv_addr, g.vrrp_skip_check_adv_addr);
     resolve(vi_.check_unicast_src, g.vrrp_check_unicast_src);
     resolve(vi_.strict_mode, g.vrrp_strict);
+    // keepalived: "defaults to false, unless strict_mode is set" (RFC 5798 §6.4.3 discards).
+    resolve(vi_.lower_prio_no_advert, g.vrrp_lower_prio_no_advert || *vi_.strict_mode);
     // Accept mode is on unless strict mode asks for RFC 5798's default (§6.1: off).
     resolve(vi_.accept, !*vi_.strict_mode);
   }

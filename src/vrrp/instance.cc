@@ -44,7 +44,8 @@ Instance::Instance(InstanceConfig config, Scheduler& scheduler, AdvertTransport&
       vips_(vips),
       notifier_(std::move(notifier)),
       garp_repeat_timer_(scheduler),
-      garp_refresh_timer_(scheduler) {
+      garp_refresh_timer_(scheduler),
+      garp_lower_prio_timer_(scheduler) {
   for (auto& timer : timers_)
     timer = std::make_unique<Timer>(scheduler);
   for (const auto& tracked : machine_.config().tracked)
@@ -99,34 +100,41 @@ void Instance::handle(const Event& event) {
 void Instance::apply(const Actions& actions) {
   const auto& config = machine_.config();
   for (const auto& action : actions) {
-    std::visit(Overloaded{
-                   [&](const SendAdvert& a) { send_advert(a.priority); },
-                   [&](const SetTimer& a) {
-                     const TimerKind kind = a.timer;
-                     timers_[static_cast<size_t>(kind)]->arm_at(
-                         a.at, [this, kind] { handle(expiry_event(kind)); });
-                   },
-                   [&](const CancelTimer& a) { timers_[static_cast<size_t>(a.timer)]->cancel(); },
-                   [&](const AddVips&) {
-                     check(vips_.add_addresses(config.interface, config.virtual_addresses),
-                           "adding virtual addresses", counters_.vip_failures);
-                   },
-                   [&](const SendGratuitous&) { announce(); },
-                   [&](const RemoveVips&) {
-                     garp_repeat_timer_.cancel();
-                     garp_refresh_timer_.cancel();
-                     check(vips_.remove_addresses(config.interface, config.virtual_addresses),
-                           "removing virtual addresses", counters_.vip_failures);
-                   },
-                   [&](const RequestGroupMaster&) {
-                     if (group_.on_master_request) group_.on_master_request();
-                   },
-                   [&](const Notify& n) {
-                     if (notifier_) notifier_(config, n, machine_.priority());
-                     if (group_.on_transition) group_.on_transition(n);
-                   },
-               },
-               action);
+    std::visit(
+        Overloaded{
+            [&](const SendAdvert& a) { send_advert(a.priority); },
+            [&](const SetTimer& a) {
+              const TimerKind kind = a.timer;
+              timers_[static_cast<size_t>(kind)]->arm_at(
+                  a.at, [this, kind] { handle(expiry_event(kind)); });
+            },
+            [&](const CancelTimer& a) { timers_[static_cast<size_t>(a.timer)]->cancel(); },
+            [&](const AddVips&) {
+              check(vips_.add_addresses(config.interface, config.virtual_addresses),
+                    "adding virtual addresses", counters_.vip_failures);
+            },
+            [&](const SendGratuitous&) { announce(); },
+            [&](const RemoveVips&) {
+              garp_repeat_timer_.cancel();
+              garp_refresh_timer_.cancel();
+              garp_lower_prio_timer_.cancel();
+              check(vips_.remove_addresses(config.interface, config.virtual_addresses),
+                    "removing virtual addresses", counters_.vip_failures);
+            },
+            [&](const RequestGroupMaster&) {
+              if (group_.on_master_request) group_.on_master_request();
+            },
+            [&](const Notify& n) {
+              if (notifier_) notifier_(config, n, machine_.priority());
+              if (group_.on_transition) group_.on_transition(n);
+            },
+            [&](const SendLowerPriorityGratuitous&) { announce_after_lower_priority_advert(); },
+            [&](const NotifyLowerPriorityAdvert& seen) {
+              if (lower_priority_notifier_)
+                lower_priority_notifier_(config, seen, machine_.priority());
+            },
+        },
+        action);
   }
 }
 
@@ -171,6 +179,22 @@ void Instance::announce() {
   }
   if (config.garp_master_refresh > Duration::zero()) {
     garp_refresh_timer_.arm_after(config.garp_master_refresh, [this] { refresh_announcements(); });
+  }
+}
+
+void Instance::announce_after_lower_priority_advert() {
+  // keepalived: garp_lower_prio_repeat now and again after garp_lower_prio_delay. Each such
+  // advert starts the pair afresh (a pending second set is replaced, not added to).
+  const auto& config = machine_.config();
+  if (config.virtual_addresses.empty()) return;
+  check(vips_.announce(config.interface, config.virtual_addresses, config.garp_lower_prio_repeat),
+        "announcing virtual addresses", counters_.vip_failures);
+  if (config.garp_lower_prio_delay > Duration::zero()) {
+    garp_lower_prio_timer_.arm_after(config.garp_lower_prio_delay, [this] {
+      const auto& c = machine_.config();
+      check(vips_.announce(c.interface, c.virtual_addresses, c.garp_lower_prio_repeat),
+            "announcing virtual addresses", counters_.vip_failures);
+    });
   }
 }
 

@@ -27,6 +27,11 @@ namespace vigil::vrrp {
 using Notifier =
     std::function<void(const InstanceConfig& config, const Notify& notify, uint8_t priority)>;
 
+// Called when a master hears a lower-priority advert (keepalived's MASTER_RX_LOWER_PRI), with
+// the instance's own priority. Same rules as Notifier.
+using LowerPriorityNotifier = std::function<void(
+    const InstanceConfig& config, const NotifyLowerPriorityAdvert& seen, uint8_t priority)>;
+
 // How a sync group hears from its members (see SyncGroupLink, which installs these).
 struct SyncGroupHooks {
   std::function<void(const Notify&)> on_transition;
@@ -57,6 +62,9 @@ class Instance {
   // Makes this instance a sync group member: it reports to `hooks` and asks the group before
   // taking over. Empty hooks leave the group.
   void set_sync_group(SyncGroupHooks hooks);
+  void set_lower_priority_notifier(LowerPriorityNotifier notifier) {
+    lower_priority_notifier_ = std::move(notifier);
+  }
 
   [[nodiscard]] State state() const { return machine_.state(); }
   [[nodiscard]] const StateMachine& machine() const { return machine_; }
@@ -75,6 +83,7 @@ class Instance {
   void apply(const Actions& actions);
   void send_advert(uint8_t priority);
   void announce();
+  void announce_after_lower_priority_advert();
   void refresh_announcements();
   void check(const Status& status, std::string_view what, uint64_t& failures);
 
@@ -85,10 +94,12 @@ class Instance {
   AdvertTransport& transport_;
   VipManager& vips_;
   Notifier notifier_;
+  LowerPriorityNotifier lower_priority_notifier_;
   SyncGroupHooks group_;
   std::array<std::unique_ptr<Timer>, static_cast<size_t>(TimerKind::kCount)> timers_;
-  Timer garp_repeat_timer_;   // the second burst after garp_master_delay
-  Timer garp_refresh_timer_;  // garp_master_refresh while master
+  Timer garp_repeat_timer_;      // the second burst after garp_master_delay
+  Timer garp_refresh_timer_;     // garp_master_refresh while master
+  Timer garp_lower_prio_timer_;  // the second set after garp_lower_prio_delay
   Counters counters_;
 };
 

@@ -60,6 +60,14 @@ struct InstanceConfig {
   int garp_master_repeat = 5;
   Duration garp_master_delay = std::chrono::seconds(5);
   Duration garp_master_refresh{0};
+  // keepalived: a master that hears a lower-priority advert (the other router lost the
+  // election, e.g. after a split brain) announces again, `garp_lower_prio_repeat` at once and
+  // again after `garp_lower_prio_delay` (0: no second set; repeat 0: none at all).
+  int garp_lower_prio_repeat = 5;
+  Duration garp_lower_prio_delay = std::chrono::seconds(5);
+  // `lower_prio_no_advert`: do not answer such an advert with an advert of our own (RFC 5798
+  // §6.4.3 says discard it); by default vigil re-asserts at once, as keepalived does.
+  bool lower_prio_no_advert = false;
   std::vector<TrackedObject> tracked;
 
   [[nodiscard]] bool is_owner() const { return priority == kOwnerPriority; }

@@ -105,6 +105,13 @@ std::string to_string(const Action& action) {
             return fmt::format("Notify({} -> {}, {})", to_string(a.from), to_string(a.to),
                                to_string(a.reason));
           },
+          [](const SendLowerPriorityGratuitous&) {
+            return std::string("SendLowerPriorityGratuitous");
+          },
+          [](const NotifyLowerPriorityAdvert& a) {
+            return fmt::format("NotifyLowerPriorityAdvert(priority {} from {})", a.priority,
+                               a.source.to_string());
+          },
       },
       action);
 }
@@ -214,14 +221,18 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
                 fmt::format("{} priority {}", advert.source.to_string(), advert.priority));
       return;
     }
-    // RFC 5798 says discard; like keepalived we re-assert at once so that the other master
-    // (which would otherwise wait for our next Adver_Timer) hears us and backs off now.
+    // RFC 5798 says discard; like keepalived we re-assert at once (unless lower_prio_no_advert)
+    // so that the other master, which would otherwise wait for our next Adver_Timer, hears us
+    // and backs off now. Its gratuitous ARPs may have moved the addresses: announce them again.
     // Info once per mastership: a peer that cannot hear us would otherwise log every advert.
     logger().log(reassert_logged_ ? spdlog::level::debug : spdlog::level::info,
-                 "[{}] advert from {} with lower priority {} (ours {}): re-asserting", config_.name,
-                 advert.source.to_string(), advert.priority, priority_);
+                 "[{}] advert from {} with lower priority {} (ours {}){}", config_.name,
+                 advert.source.to_string(), advert.priority, priority_,
+                 config_.lower_prio_no_advert ? "" : ": re-asserting");
     reassert_logged_ = true;
-    send_advert_and_rearm(now, out);
+    if (!config_.lower_prio_no_advert) send_advert_and_rearm(now, out);
+    if (config_.garp_lower_prio_repeat > 0) out.emplace_back(SendLowerPriorityGratuitous{});
+    out.emplace_back(NotifyLowerPriorityAdvert{advert.priority, advert.source});
   }
   // Initialize and Fault ignore adverts.
 }

@@ -116,6 +116,18 @@ struct RemoveVips {
 struct RequestGroupMaster {
   bool operator==(const RequestGroupMaster&) const = default;
 };
+// Master heard an advert that loses the election against it (lower priority, or equal
+// priority from a lower address): keepalived's MASTER_RX_LOWER_PRI notification.
+struct NotifyLowerPriorityAdvert {
+  uint8_t priority = 0;  // the advert's
+  IpAddress source;
+  bool operator==(const NotifyLowerPriorityAdvert&) const = default;
+};
+// Announce the virtual addresses again after such an advert, with garp_lower_prio_repeat and
+// garp_lower_prio_delay.
+struct SendLowerPriorityGratuitous {
+  bool operator==(const SendLowerPriorityGratuitous&) const = default;
+};
 struct Notify {
   State from{};
   State to{};
@@ -124,7 +136,8 @@ struct Notify {
 };
 
 using Action = std::variant<SendAdvert, SetTimer, CancelTimer, AddVips, SendGratuitous, RemoveVips,
-                            RequestGroupMaster, Notify>;
+                            RequestGroupMaster, Notify, SendLowerPriorityGratuitous,
+                            NotifyLowerPriorityAdvert>;
 std::string to_string(const Action& action);
 
 using Actions = std::vector<Action>;

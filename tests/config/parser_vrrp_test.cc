@@ -106,6 +106,18 @@ TEST(VrrpInstance, DefaultsComeFromGlobalDefs) {
   EXPECT_EQ(vi.notify.smtp_alert, false);  // smtp_alert_vrrp wins over smtp_alert
 }
 
+// keepalived: lower_prio_no_advert "defaults to false, unless strict_mode is set".
+TEST(VrrpInstance, StrictModeTurnsLowerPrioNoAdvertOnUnlessSetOff) {
+  std::unique_ptr<Parsed> p1;
+  EXPECT_EQ(only_instance(parse_ok(p1, instance("  strict_mode"))).lower_prio_no_advert, true);
+  std::unique_ptr<Parsed> p2;
+  EXPECT_EQ(only_instance(parse_ok(p2, instance("  strict_mode\n  lower_prio_no_advert off")))
+                .lower_prio_no_advert,
+            false);
+  std::unique_ptr<Parsed> p3;
+  EXPECT_EQ(only_instance(parse_ok(p3, instance(""))).lower_prio_no_advert, false);
+}
+
 TEST(VrrpInstance, InstanceSettingsOverrideGlobalDefs) {
   std::unique_ptr<Parsed> p;
   const auto& vi = only_instance(parse_ok(p, R"(global_defs {

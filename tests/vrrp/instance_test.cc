@@ -91,6 +91,88 @@ TEST_F(InstanceTest, GratuitousArpAtOnceAfterDelayAndOnRefresh) {
   EXPECT_TRUE(vips.present.empty());
 }
 
+// A master hearing a lower-priority advert (a peer that went MASTER during a split brain):
+// garp_lower_prio_repeat at once and again after garp_lower_prio_delay, the
+// notify_master_rx_lower_pri hook, and (without lower_prio_no_advert) an advert in reply.
+TEST_F(InstanceTest, LowerPriorityAdvertReannouncesNotifiesAndReasserts) {
+  auto config = config_for("VI_1", "10.0.0.2", 255);
+  config.garp_master_repeat = 5;
+  config.garp_master_delay = 0s;
+  config.garp_lower_prio_repeat = 2;
+  config.garp_lower_prio_delay = 3s;
+  auto instance = make(config);
+  std::vector<std::pair<NotifyLowerPriorityAdvert, uint8_t>> lower;
+  instance->set_lower_priority_notifier(
+      [&](const InstanceConfig&, const NotifyLowerPriorityAdvert& seen, uint8_t priority) {
+        lower.emplace_back(seen, priority);
+      });
+  instance->start();
+  ASSERT_EQ(instance->state(), State::kMaster);
+  scheduler.advance(500ms);
+  const auto sent_before = host.sent.size();
+
+  instance->on_advert({.ip = {.source = ip("10.0.0.9"), .destination = ip("224.0.0.18")},
+                       .advert = {.version = 3, .vrid = 51, .priority = 100}});
+  EXPECT_EQ(host.sent.size(), sent_before + 1) << "re-asserted at once";
+  ASSERT_EQ(lower.size(), 1U);
+  EXPECT_EQ(lower[0].first, (NotifyLowerPriorityAdvert{100, ip("10.0.0.9")}));
+  EXPECT_EQ(lower[0].second, 255);
+
+  scheduler.advance(4s);
+  std::vector<std::pair<TimePoint, int>> announced;
+  for (const auto& c : vips.calls) {
+    if (c.kind == Kind::kAnnounce) announced.emplace_back(c.at, c.count);
+  }
+  EXPECT_EQ(announced,
+            (std::vector<std::pair<TimePoint, int>>{{t0, 5}, {t0 + 500ms, 2}, {t0 + 3500ms, 2}}));
+}
+
+TEST_F(InstanceTest, LowerPrioNoAdvertStaysQuietButReannounces) {
+  auto config = config_for("VI_1", "10.0.0.2", 255);
+  config.garp_master_delay = 0s;
+  config.garp_lower_prio_repeat = 1;
+  config.garp_lower_prio_delay = 0s;
+  config.lower_prio_no_advert = true;
+  auto instance = make(config);
+  instance->start();
+  scheduler.advance(500ms);
+  const auto sent_before = host.sent.size();
+  const auto announces_before = vips.times(Kind::kAnnounce).size();
+  instance->on_advert({.ip = {.source = ip("10.0.0.9"), .destination = ip("224.0.0.18")},
+                       .advert = {.version = 3, .vrid = 51, .priority = 100}});
+  EXPECT_EQ(host.sent.size(), sent_before);
+  EXPECT_EQ(vips.times(Kind::kAnnounce).size(), announces_before + 1);
+  // The advert schedule is untouched: the next one is still due 1 s after the last.
+  scheduler.advance(500ms);
+  EXPECT_EQ(host.sent.size(), sent_before + 1);
+  scheduler.advance(10s);
+  EXPECT_EQ(vips.times(Kind::kAnnounce).size(), announces_before + 1) << "no second set";
+}
+
+TEST_F(InstanceTest, LosingMastershipCancelsThePendingLowerPriorityAnnouncement) {
+  auto config = config_for("VI_1", "10.0.0.2", 100);
+  config.garp_master_delay = 0s;
+  config.garp_lower_prio_delay = 5s;
+  auto instance = make(config);
+  instance->start();
+  scheduler.advance(4s);
+  ASSERT_EQ(instance->state(), State::kMaster);
+  instance->on_advert({.ip = {.source = ip("10.0.0.9"), .destination = ip("224.0.0.18")},
+                       .advert = {.version = 3, .vrid = 51, .priority = 50}});
+  instance->on_advert({.ip = {.source = ip("10.0.0.1"), .destination = ip("224.0.0.18")},
+                       .advert = {.version = 3, .vrid = 51, .priority = 200}});
+  ASSERT_EQ(instance->state(), State::kBackup);
+  const auto announced = vips.times(Kind::kAnnounce).size();
+  // The new master keeps advertising past the 5 s the second set was due at.
+  for (int i = 0; i < 5; ++i) {
+    scheduler.advance(2s);
+    instance->on_advert({.ip = {.source = ip("10.0.0.1"), .destination = ip("224.0.0.18")},
+                         .advert = {.version = 3, .vrid = 51, .priority = 200}});
+  }
+  ASSERT_EQ(instance->state(), State::kBackup);
+  EXPECT_EQ(vips.times(Kind::kAnnounce).size(), announced);
+}
+
 TEST_F(InstanceTest, StopFromMasterSendsPriorityZeroAndRemovesAddresses) {
   auto instance = make(config_for("VI_1", "10.0.0.2", 255));
   instance->start();

@@ -427,7 +427,8 @@ std::vector<TransitionCase> transition_cases() {
                 AdvertReceived{
                     .priority = 100, .max_advert_interval = 1s, .source = ip("10.0.0.1")}},
        .expected = State::kMaster,
-       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)}}},
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)},
+                   SendLowerPriorityGratuitous{}, NotifyLowerPriorityAdvert{100, ip("10.0.0.1")}}},
       {.name = "MasterLowerPriorityAdvertReasserts",
        .configure = keep,
        .setup = kToMaster,
@@ -435,6 +436,37 @@ std::vector<TransitionCase> transition_cases() {
        .step = {4s,
                 AdvertReceived{
                     .priority = 99, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)},
+                   SendLowerPriorityGratuitous{}, NotifyLowerPriorityAdvert{99, ip("10.0.0.9")}}},
+      // keepalived's lower_prio_no_advert: RFC 5798 §6.4.3's discard, but still re-announced
+      // and notified.
+      {.name = "MasterLowerPriorityAdvertWithLowerPrioNoAdvert",
+       .configure = [](auto& c) { c.lower_prio_no_advert = true; },
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 99, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
+       .expected = State::kMaster,
+       .actions = {SendLowerPriorityGratuitous{}, NotifyLowerPriorityAdvert{99, ip("10.0.0.9")}}},
+      {.name = "MasterLowerPriorityAdvertWithGarpLowerPrioRepeatZero",
+       .configure = [](auto& c) { c.garp_lower_prio_repeat = 0; },
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{
+                    .priority = 99, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)},
+                   NotifyLowerPriorityAdvert{99, ip("10.0.0.9")}}},
+      // Priority 0 is a master leaving, not a lower-priority router.
+      {.name = "MasterPriorityZeroAdvertIsNotLowerPriority",
+       .configure = [](auto& c) { c.lower_prio_no_advert = true; },
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s,
+                AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
        .expected = State::kMaster,
        .actions = {SendAdvert{100}, SetTimer{TimerKind::kAdver, at(5s)}}},
       {.name = "MasterOwnAdvertIgnored",
@@ -454,7 +486,8 @@ std::vector<TransitionCase> transition_cases() {
                 AdvertReceived{
                     .priority = 254, .max_advert_interval = 1s, .source = ip("10.0.0.9")}},
        .expected = State::kMaster,
-       .actions = {SendAdvert{255}, SetTimer{TimerKind::kAdver, at(2s)}}},
+       .actions = {SendAdvert{255}, SetTimer{TimerKind::kAdver, at(2s)},
+                   SendLowerPriorityGratuitous{}, NotifyLowerPriorityAdvert{254, ip("10.0.0.9")}}},
       {.name = "MasterShutdownSendsPriorityZero",
        .configure = keep,
        .setup = kToMaster,
