@@ -497,8 +497,11 @@ def reload(lab: vlab.Lab, pair: Pair) -> None:
 
 @scenario
 def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
-    """track_file moves d1's priority (value x weight): d2 takes over and d1 comes back when the
-    file is cleared; notify_master runs and notify_fifo gets keepalived's lines."""
+    """track_file moves d1's priority (value x weight), watched with inotify: d2 takes over when
+    an editor-style rename puts 1 in the file and d1 comes back when the file is removed;
+    notify_master runs; notify_fifo gets keepalived's lines; vrrp_notify_fifo_script is started
+    with its FIFO's name and reads the same lines; a lower-priority advert at the master runs
+    notify_master_rx_lower_pri and writes MASTER_RX_LOWER_PRI."""
     adv, version = 0.2, 3
     work = lab.work / "d1"
     work.mkdir(parents=True, exist_ok=True)
@@ -508,6 +511,17 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
     master_script = work / "master.sh"
     master_script.write_text(f"#!/bin/sh\necho \"$@\" >> {master_mark}\n")
     master_script.chmod(0o755)
+    lower_mark = work / "rx-lower"
+    lower_script = work / "rx-lower.sh"
+    lower_script.write_text(f"#!/bin/sh\necho \"rx-lower $@\" >> {lower_mark}\n")
+    lower_script.chmod(0o755)
+    # vigild makes this FIFO and hands its name to the script as the last argument.
+    vrrp_fifo, fifo_log = work / "vrrp.fifo", work / "vrrp-fifo.log"
+    fifo_script = work / "fifo-reader.sh"
+    fifo_script.write_text("#!/bin/sh\n"
+                           f"echo \"args: $@\" >> {fifo_log}\n"
+                           f"while read -r line; do echo \"$line\" >> {fifo_log}; done < \"$1\"\n")
+    fifo_script.chmod(0o755)
     received = []
 
     def fifo_lines() -> list[str]:
@@ -518,12 +532,17 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
         received.extend(chunk.decode().splitlines())
         return received
 
+    def script_fifo_lines() -> list[str]:
+        return fifo_log.read_text().splitlines() if fifo_log.exists() else []
+
     try:
         extra = (f"track_file tf {{\n  file {tracked}\n  weight -60\n}}\n")
-        d1 = (vlab.global_defs(f"  notify_fifo {fifo}\n") + extra +
+        d1 = (vlab.global_defs(f"  notify_fifo {fifo}\n  vrrp_notify_fifo {vrrp_fifo}\n"
+                               f"  vrrp_notify_fifo_script {fifo_script}\n") + extra +
               vlab.instance(priority=150, advert_int=adv, version=version,
                             notify=pair.notify["d1"],
                             extra=f"notify_master \"{master_script} was-made-master\"\n"
+                                  f"notify_master_rx_lower_pri {lower_script}\n"
                                   "track_file {\n  tf\n}"))
         pair.start("d1", d1)
         pair.start("d2", simple_config(pair, "d2", 100, advert_int=adv, version=version))
@@ -532,14 +551,35 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
         wait_until(lambda: master_mark.exists(), 3, "notify_master to run")
         check(master_mark.read_text().split() == ["was-made-master"],
               f"notify_master arguments: {master_mark.read_text()!r}")
+        wait_until(lambda: 'INSTANCE "VI_1" MASTER 150' in script_fifo_lines(), 3,
+                   "the vrrp_notify_fifo_script to read the MASTER line")
+        check(script_fifo_lines()[0] == f"args: {vrrp_fifo}",
+              f"vrrp_notify_fifo_script arguments: {script_fifo_lines()[:1]!r}")
 
+        # A router that lost the election still advertising (split brain): d1 stays master,
+        # runs notify_master_rx_lower_pri, and says so on the FIFOs.
+        lab.exec("c", sys.executable, str(CRAFT), "--src", vlab.ADDR4["c"], "--vrid", "51",
+                 "--priority", "50", "--vip", VIP4, "--kind", "valid", "--version", str(version),
+                 "--advert-int", str(adv), "--count", "1", "--every", "0.1", timeout=10)
+        wait_until(lambda: lower_mark.exists(), 3, "notify_master_rx_lower_pri to run")
+        check(lower_mark.read_text().split() == ["rx-lower"],
+              f"notify_master_rx_lower_pri arguments: {lower_mark.read_text()!r}")
+        wait_until(lambda: 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150' in fifo_lines(), 3,
+                   "the MASTER_RX_LOWER_PRI fifo line")
+        holds_for(lambda: lab.holders() == ["d1"], 0.5, "d1 as master after a lower advert")
+
+        # An editor's save: a new file renamed over the tracked path.
         changed = time.time()
-        tracked.write_text("1\n")  # 150 - 60 = 90 < 100
+        scratch = work / ".tracked.swp"
+        scratch.write_text("1\n")  # 150 - 60 = 90 < 100
+        os.rename(scratch, tracked)
         taken = lab.wait_vip("d2", timeout=5)
         wait_until(lambda: 'INSTANCE "VI_1" BACKUP 90' in fifo_lines(), 3, "the BACKUP 90 fifo line")
-        print(f"  track_file 1 -> VIP on d2: {(taken - changed) * 1000:.1f} ms")
+        wait_until(lambda: 'INSTANCE "VI_1" BACKUP 90' in script_fifo_lines(), 3,
+                   "the vrrp_notify_fifo_script to read the BACKUP line")
+        print(f"  track_file 1 (renamed in) -> VIP on d2: {(taken - changed) * 1000:.1f} ms")
 
-        tracked.write_text("0\n")
+        tracked.unlink()  # a removed file counts as 0
         lab.wait_sole_holder("d1", timeout=5)
         pair.check_alive()
     finally:

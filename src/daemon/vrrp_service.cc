@@ -16,6 +16,10 @@
 
 #include "common/log.h"
 #include "common/log_async.h"
+#include "daemon/vrrp_fifo.h"
+#include "daemon/vrrp_host.h"
+#include "daemon/vrrp_runtime.h"
+#include "daemon/vrrp_track_file.h"
 #include "event/event_loop.h"
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"
@@ -59,6 +63,23 @@ void collect_notify_users(const config::VrrpNotify& notify,
        {&notify.master, &notify.backup, &notify.fault, &notify.stop, &notify.any}) {
     if (*script) collect_user((*script)->run_as, users);
   }
+}
+
+// The notify FIFOs the VRRP side writes: notify_fifo (shared with the checkers in keepalived)
+// and vrrp_notify_fifo.
+std::vector<const config::NotifyFifo*> vrrp_fifos(const config::GlobalDefs& global) {
+  std::vector<const config::NotifyFifo*> out;
+  for (const auto* fifo : {&global.notify_fifo, &global.vrrp_notify_fifo}) {
+    if (*fifo) out.push_back(&**fifo);
+  }
+  return out;
+}
+
+// A FIFO script runs as the FIFO line's user when one is given, else as script_user.
+std::optional<config::RunAs> fifo_script_user(const config::NotifyFifo& fifo,
+                                              const config::GlobalDefs& global) {
+  if (!fifo.run_as.user.empty()) return fifo.run_as;
+  return global.script_user;
 }
 
 std::string_view notify_state_name(vrrp::State state) {
@@ -138,47 +159,35 @@ struct SocketKey {
 
 class VrrpService::Runtime {
  public:
-  Runtime(event::EventLoop& loop, const VrrpServiceOptions& options)
-      : loop_(loop),
-        scheduler_(loop.scheduler()),
-        options_(options),
-        runner_(loop),
-        file_timer_(scheduler_) {}
+  Runtime(VrrpHost& host, const VrrpServiceOptions& options)
+      : host_(host), scheduler_(host.scheduler()), options_(options) {}
 
   ~Runtime() {
     groups_.clear();  // they hold Instance pointers
   }
 
   Status start(Prepared prepared) {
-    auto vips = vrrp::NetlinkVipManager::open();
+    auto vips = host_.open_vips();
     if (!vips) return Error{"cannot open rtnetlink for virtual addresses: " + vips.error().message};
     vips_ = std::move(*vips);
-    auto monitor =
-        vrrp::LinkMonitor::open([this](const std::string& name, bool up) { on_link(name, up); });
-    if (!monitor) return Error{"cannot follow link states: " + monitor.error().message};
-    links_ = std::move(*monitor);
-    // Read the initial dump now (start-up only: the kernel answers at once), so instances start
-    // with their links' real state instead of flapping through FAULT.
-    for (int round = 0; round < 50 && !links_->synchronised(); ++round) {
-      pollfd p{.fd = links_->fd(), .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, 100) > 0) links_->drain();
-    }
-    auto watcher = event::FdWatcher::create(loop_, links_->fd());
-    if (!watcher) return watcher.error();
-    link_watcher_ = std::move(*watcher);
-    link_watcher_->on_readable([this] { links_->drain(); });
+    // Instances start with their links' real state instead of flapping through FAULT.
+    auto links = host_.open_links([this](const std::string& name, bool up) { on_link(name, up); });
+    if (!links) return Error{"cannot follow link states: " + links.error().message};
+    links_ = std::move(*links);
+    auto files = host_.watch_files([this](const std::string& path) { on_file_changed(path); });
+    if (!files) return Error{"cannot watch track_file files: " + files.error().message};
+    file_watcher_ = std::move(*files);
 
     for (const auto& plan : prepared.plans) {
-      if (!vrrp::interface_index(plan.config.interface)) {
+      if (!host_.interface_exists(plan.config.interface)) {
         return Error{fmt::format("vrrp_instance {}: interface {} does not exist", plan.config.name,
                                  plan.config.interface)};
       }
     }
     if (auto status = apply(std::move(prepared), /*initial=*/true); !status) return status;
     if (options_.handle_dump_signals) {
-      signals_ = std::make_unique<event::SignalHandler>(loop_);
-      (void)signals_->on(SIGUSR1, [this](int) { write_data(options_.data_file); });
-      (void)signals_->on(SIGUSR2, [this](int) { write_stats(options_.stats_file); });
+      host_.on_dump_signals([this] { write_data(options_.data_file); },
+                            [this] { write_stats(options_.stats_file); });
     }
     return {};
   }
@@ -190,7 +199,6 @@ class VrrpService::Runtime {
 
   void stop(bool keep_vips) {
     stopping_ = true;
-    file_timer_.cancel();
     for (auto& [name, script] : scripts_)
       script->timer.cancel();
     groups_.clear();
@@ -204,9 +212,7 @@ class VrrpService::Runtime {
     }
   }
 
-  [[nodiscard]] bool scripts_idle() const {
-    return runner_.running() == 0 && runner_.queued() == 0;
-  }
+  [[nodiscard]] bool scripts_idle() const { return host_.scripts_idle(); }
 
   void write_data(const std::string& path) {
     std::ofstream out(path, std::ios::trunc);
@@ -260,7 +266,7 @@ class VrrpService::Runtime {
       }
     }
     for (const auto& [key, socket] : sockets_) {
-      const auto& sc = socket->socket->counters();
+      const auto sc = socket->channel->counters();
       out << "Socket: " << key.interface << " " << to_string(key.family) << "\n";
       out << "  Received: " << sc.received << "\n";
       out << "  Sent: " << sc.sent << "\n";
@@ -273,7 +279,7 @@ class VrrpService::Runtime {
       }
     }
     // How late the VRRP thread ran its timers and posted work (advert sends, master-down).
-    const auto late = loop_.timer_lateness();
+    const auto late = host_.timer_lateness();
     out << "Timer lateness (VRRP thread): " << late.count << " callbacks, max " << late.max.count()
         << " us, p99 <= " << late.quantile_bound(0.99).count() << " us\n";
     for (size_t i = 0; i < late.buckets.size(); ++i) {
@@ -289,8 +295,8 @@ class VrrpService::Runtime {
 
  private:
   struct AdvertSocket {
-    std::unique_ptr<vrrp::LinuxAdvertSocket> socket;
-    std::unique_ptr<event::FdWatcher> watcher;
+    std::unique_ptr<AdvertChannel> channel;
+    bool ipv4 = true;
     vrrp::AdvertReceiver receiver;
     std::map<uint8_t, vrrp::RejectCounters*> by_vrid;  // per-instance reject counters
     vrrp::RejectCounters unattributed;                 // unknown VRID or unreadable header
@@ -317,6 +323,15 @@ class VrrpService::Runtime {
     Timer timer;
   };
 
+  // A notify FIFO held open, and the script that reads it.
+  struct FifoChannel {
+    explicit FifoChannel(NotifyFifo f) : fifo(std::move(f)) {}
+    NotifyFifo fifo;
+    std::optional<config::Command> script;
+    std::optional<config::RunAs> script_user;
+    std::unique_ptr<event::ScriptRunner> runner;  // destroying it ends the script
+  };
+
   struct FileState {
     config::TrackFile definition;
     int64_t value = 0;
@@ -327,6 +342,7 @@ class VrrpService::Runtime {
   Status apply(Prepared prepared, bool initial) {
     config_ = std::move(prepared.config);
     users_ = std::move(prepared.users);
+    update_fifos();
     update_scripts();
     update_files(initial);
     groups_.clear();  // rebuilt below; they hold Instance pointers
@@ -402,7 +418,6 @@ class VrrpService::Runtime {
       if (resume_as_master.contains(managed->plan.config.name))
         managed->instance->handle(vrrp::GroupMaster{});  // master at once, advertising now
     }
-    if (!file_timer_.armed() && !files_.empty()) schedule_file_poll();
     return {};
   }
 
@@ -437,11 +452,14 @@ class VrrpService::Runtime {
     managed->vips = std::make_unique<InstanceVips>(*vips_, plan.excluded);
     Managed* raw = managed.get();
     managed->instance = std::make_unique<vrrp::Instance>(
-        std::move(config), scheduler_, *(*socket)->socket, *managed->vips,
+        std::move(config), scheduler_, *(*socket)->channel, *managed->vips,
         [this, raw](const vrrp::InstanceConfig&, const vrrp::Notify& n, uint8_t priority) {
           if (n.from == vrrp::State::kMaster) ++raw->released_master;
           notify(*raw, n.to, priority);
         });
+    managed->instance->set_lower_priority_notifier(
+        [this, raw](const vrrp::InstanceConfig&, const vrrp::NotifyLowerPriorityAdvert& seen,
+                    uint8_t priority) { notify_lower_priority(*raw, seen, priority); });
     managed->socket = *socket;
     (*socket)->receiver.add(*managed->instance);
     (*socket)->by_vrid[plan.config.vrid] = &managed->rejects;
@@ -463,26 +481,24 @@ class VrrpService::Runtime {
       if (vi.interface == key.interface && vi.family == key.family && vi.mcast_dst_ip)
         options.multicast_group = vi.mcast_dst_ip;
     }
-    auto opened = vrrp::LinuxAdvertSocket::open(options);
+    auto entry = std::make_unique<AdvertSocket>();
+    entry->ipv4 = key.family == AddressFamily::kIpv4;
+    AdvertSocket* raw = entry.get();
+    auto opened = host_.open_adverts(
+        options, [this, raw](const vrrp::RawAdvertMessage& m) { on_message(*raw, m); });
     if (!opened) {
       return Error{fmt::format(
           "vrrp_instance {}: interface {}: cannot open the {} advert socket: {}", plan.config.name,
           key.interface, to_string(key.family), opened.error().message)};
     }
-    auto entry = std::make_unique<AdvertSocket>();
-    entry->socket = std::move(*opened);
-    auto watcher = event::FdWatcher::create(loop_, entry->socket->fd());
-    if (!watcher) return watcher.error();
-    entry->watcher = std::move(*watcher);
-    AdvertSocket* raw = entry.get();
-    entry->watcher->on_readable([this, raw] { drain(*raw); });
+    entry->channel = std::move(*opened);
     sockets_[key] = std::move(entry);
     return raw;
   }
 
-  void drain(AdvertSocket& s) {
-    const bool ipv4 = s.socket->options().family == AddressFamily::kIpv4;
-    s.socket->drain([&](const vrrp::RawAdvertMessage& m) {
+  void on_message(AdvertSocket& s, const vrrp::RawAdvertMessage& m) {
+    const bool ipv4 = s.ipv4;
+    {
       // The VRID is read here only to charge a rejection to its instance.
       std::optional<uint8_t> vrid;
       if (ipv4) {
@@ -508,7 +524,7 @@ class VrrpService::Runtime {
         for (uint64_t n = before[reason]; n < after[reason]; ++n)
           target->count(reason);
       }
-    });
+    }
   }
 
   void close_unused_sockets() {
@@ -595,8 +611,9 @@ class VrrpService::Runtime {
                                  .argv = s.definition.script.argv,
                                  .run_as = s.run_as,
                                  .timeout = s.definition.timeout.value_or(s.definition.interval)};
-    runner_.run(std::move(request),
-                [this, name](const event::ScriptResult& result) { script_done(name, result); });
+    host_.scripts().run(std::move(request), [this, name](const event::ScriptResult& result) {
+      script_done(name, result);
+    });
   }
 
   void script_done(const std::string& name, const event::ScriptResult& result) {
@@ -630,46 +647,57 @@ class VrrpService::Runtime {
 
   void update_files(bool initial) {
     std::map<std::string, FileState> next;
+    std::set<std::string> paths;
     for (const auto& def : config_.vrrp.track_files) {
       if (next.contains(def.name)) continue;
-      if (initial && def.init_value) {
-        const bool exists = ::access(def.path.c_str(), F_OK) == 0;
-        if (!exists || def.init_overwrite) std::ofstream(def.path) << *def.init_value << "\n";
-      }
-      FileState state{.definition = def, .value = read_file_value(def.path)};
-      next[def.name] = state;
+      if (initial) write_init_file(def);
+      next[def.name] = FileState{.definition = def, .value = read_track_file_value(def.path)};
+      paths.insert(def.path);
+    }
+    // A file that changed while its old definition was watched moves the unchanged instances
+    // now (changed ones are re-created with the new values).
+    std::vector<std::pair<std::string, int64_t>> moved;
+    for (const auto& [name, file] : next) {
+      auto old = files_.find(name);
+      if (old != files_.end() && old->second.value != file.value)
+        moved.emplace_back(name, file.value);
     }
     files_ = std::move(next);
+    for (const auto& [name, value] : moved)
+      apply_file_value(name, value);
+    if (auto status = file_watcher_->watch(paths); !status)
+      logger().warn("[vrrp] track_file: {}; those files are read only at reload",
+                    status.error().message);
   }
 
-  static int64_t read_file_value(const std::string& path) {
-    // keepalived: the file's leading integer; unreadable or not a number counts as 0.
-    std::ifstream in(path);
-    int64_t value = 0;
-    if (!(in >> value)) return 0;
-    return value;
+  static void write_init_file(const config::TrackFile& def) {
+    const bool exists = ::access(def.path.c_str(), F_OK) == 0;
+    const auto contents = track_file_init_contents(def.init_value, def.init_overwrite, exists);
+    if (!contents) return;
+    std::ofstream out(def.path, std::ios::trunc);
+    out << *contents;
+    if (!out.flush()) logger().warn("[vrrp] track_file {}: cannot write {}", def.name, def.path);
   }
 
-  void schedule_file_poll() {
-    file_timer_.arm_after(options_.track_file_interval, [this] {
-      poll_files();
-      if (!files_.empty() && !stopping_) schedule_file_poll();
-    });
-  }
-
-  void poll_files() {
+  // inotify says `path` was written, replaced, created or removed.
+  void on_file_changed(const std::string& path) {
+    if (stopping_) return;
+    const int64_t value = read_track_file_value(path);
     for (auto& [name, file] : files_) {
-      const int64_t value = read_file_value(file.definition.path);
-      if (value == file.value) continue;
+      if (file.definition.path != path || file.value == value) continue;
       logger().info("[vrrp] track_file {}: {} -> {}", name, file.value, value);
       file.value = value;
-      for (auto& [instance_name, managed] : instances_) {
-        for (const auto& ref : managed->plan.files) {
-          if (ref.file != name) continue;
-          for (const auto& [object, up] :
-               track_file_objects(name, track_file_state(value, ref.weight)))
-            managed->instance->tracked_changed(object, up);
-        }
+      apply_file_value(name, value);
+    }
+  }
+
+  void apply_file_value(const std::string& name, int64_t value) {
+    for (auto& [instance_name, managed] : instances_) {
+      for (const auto& ref : managed->plan.files) {
+        if (ref.file != name) continue;
+        for (const auto& [object, up] :
+             track_file_objects(name, track_file_state(value, ref.weight)))
+          managed->instance->tracked_changed(object, up);
       }
     }
   }
@@ -699,7 +727,7 @@ class VrrpService::Runtime {
     if (*specific) run_notify(name, **specific, {});
     if (n.any)
       run_notify(name, *n.any, {"INSTANCE", name, std::string(state), std::to_string(priority)});
-    write_fifos(fmt::format("INSTANCE \"{}\" {} {}\n", name, state, priority));
+    write_fifos(fifo_instance_line(name, state, priority));
     if (!managed.plan.sync_group.empty()) notify_group(managed.plan.sync_group);
   }
 
@@ -727,7 +755,7 @@ class VrrpService::Runtime {
                                                              : &n.stop;
     if (*specific) run_notify(group_name, **specific, {});
     if (n.any) run_notify(group_name, *n.any, {"GROUP", group_name, state, "0"});
-    write_fifos(fmt::format("GROUP \"{}\" {} 0\n", group_name, state));
+    write_fifos(fifo_group_line(group_name, state));
   }
 
   void run_notify(const std::string& owner, const config::NotifyScript& script,
@@ -749,49 +777,135 @@ class VrrpService::Runtime {
                                  .argv = std::move(argv),
                                  .run_as = run_as,
                                  .timeout = options_.notify_timeout};
-    runner_.run(std::move(request), [owner](const event::ScriptResult& result) {
+    host_.scripts().run(std::move(request), [owner](const event::ScriptResult& result) {
       if (!result.succeeded())
         logger().warn("[{}] notify script: {}", owner, event::describe(result));
     });
   }
 
-  void write_fifos(const std::string& line) {
-    for (const auto* fifo : {&config_.global.notify_fifo, &config_.global.vrrp_notify_fifo}) {
-      if (!*fifo) continue;
-      // Non-blocking: with no reader the open fails (ENXIO) and the line is dropped; a full pipe
-      // drops it too. VRRP never waits for a reader.
-      const int fd = ::open((*fifo)->path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-      if (fd < 0) {
-        ++fifo_drops_;
-        continue;
-      }
-      if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ++fifo_drops_;
-      ::close(fd);
-    }
+  // keepalived's MASTER_RX_LOWER_PRI: notify_master_rx_lower_pri (no arguments added) and a
+  // FIFO line; the generic `notify` script is not called for it.
+  void notify_lower_priority(Managed& managed, const vrrp::NotifyLowerPriorityAdvert& seen,
+                             uint8_t priority) {
+    const std::string& name = managed.plan.config.name;
+    logger().debug("[{}] MASTER_RX_LOWER_PRI: advert from {} with priority {}", name,
+                   seen.source.to_string(), seen.priority);
+    if (managed.plan.notify_master_rx_lower_pri)
+      run_notify(name, *managed.plan.notify_master_rx_lower_pri, {});
+    write_fifos(fifo_instance_line(name, "MASTER_RX_LOWER_PRI", priority));
   }
 
-  event::EventLoop& loop_;
+  void write_fifos(const std::string& line) {
+    for (auto& channel : fifos_)
+      channel->fifo.write(line);
+  }
+
+  // Opens the configured FIFOs and starts their scripts; an unchanged FIFO (same path, script and
+  // user) keeps its script running across a reload.
+  void update_fifos() {
+    std::vector<std::unique_ptr<FifoChannel>> next;
+    for (const auto* wanted : vrrp_fifos(config_.global)) {
+      const auto user = wanted->script ? fifo_script_user(*wanted, config_.global)
+                                       : std::optional<config::RunAs>{};
+      auto same = std::find_if(fifos_.begin(), fifos_.end(), [&](const auto& c) {
+        return c && c->fifo.path() == wanted->path && c->script == wanted->script &&
+               c->script_user == user;
+      });
+      if (same != fifos_.end()) {
+        next.push_back(std::move(*same));
+        continue;
+      }
+      for (auto& old : fifos_) {
+        if (old && old->fifo.path() == wanted->path) old.reset();  // its script ends first
+      }
+      auto opened = NotifyFifo::open(wanted->path);
+      if (!opened) {
+        logger().warn("[vrrp] notify FIFO: {}: no lines are written to it", opened.error().message);
+        continue;
+      }
+      auto channel = std::make_unique<FifoChannel>(std::move(*opened));
+      channel->script = wanted->script;
+      channel->script_user = user;
+      if (channel->script) start_fifo_script(*channel);
+      next.push_back(std::move(channel));
+    }
+    fifos_ = std::move(next);  // the others close here, their scripts are killed
+  }
+
+  void start_fifo_script(FifoChannel& channel) {
+    std::optional<event::RunAs> run_as;
+    if (channel.script_user) {
+      auto it = users_.find({channel.script_user->user, channel.script_user->group});
+      if (it == users_.end() || !it->second) {
+        logger().warn("[vrrp] notify FIFO script {}: user {} cannot be resolved: not run",
+                      channel.script->text, channel.script_user->user);
+        return;
+      }
+      run_as = *it->second;
+    }
+    // keepalived: the FIFO's name is the script's last argument; it runs until we stop.
+    auto argv = channel.script->argv;
+    argv.push_back(channel.fifo.path());
+    channel.runner = host_.new_script_runner();
+    const std::string path = channel.fifo.path();
+    channel.runner->run(event::ScriptRequest{.name = "notify FIFO script " + path,
+                                             .argv = std::move(argv),
+                                             .run_as = run_as,
+                                             .timeout = Duration::zero()},
+                        [path](const event::ScriptResult& result) {
+                          logger().warn("[vrrp] notify FIFO script for {} ended: {}", path,
+                                        event::describe(result));
+                        });
+  }
+
+  VrrpHost& host_;
   Scheduler& scheduler_;
   const VrrpServiceOptions& options_;
-  event::ProcessScriptRunner runner_;
   config::Config config_;
   std::map<UserKey, Result<event::RunAs>> users_;
-  std::unique_ptr<vrrp::NetlinkVipManager> vips_;
-  std::unique_ptr<vrrp::LinkMonitor> links_;
-  std::unique_ptr<event::FdWatcher> link_watcher_;
+  std::unique_ptr<vrrp::VipManager> vips_;
+  std::unique_ptr<LinkStates> links_;
   std::map<SocketKey, std::unique_ptr<AdvertSocket>> sockets_;
   std::map<std::string, std::unique_ptr<Managed>> instances_;
   std::vector<std::unique_ptr<vrrp::SyncGroupLink>> groups_;
   std::map<std::string, vrrp::State> group_states_;
   std::map<std::string, std::unique_ptr<ScriptState>> scripts_;
   std::map<std::string, FileState> files_;
-  Timer file_timer_;
-  std::unique_ptr<event::SignalHandler> signals_;
-  uint64_t fifo_drops_ = 0;
+  std::unique_ptr<FileChangeWatcher> file_watcher_;
+  std::vector<std::unique_ptr<FifoChannel>> fifos_;
   bool stopping_ = false;
 };
 
 // ---- the Service, on the main thread -----------------------------------------------------------
+
+namespace {
+
+// The blocking part of a start or reload, on the calling thread: the instances' primary
+// addresses and the script users (NSS).
+Result<Prepared> prepare_vrrp(const config::Config& config, const VrrpServiceOptions& options) {
+  Prepared prepared;
+  auto lookup = options.primary_address ? options.primary_address : lookup_primary_address;
+  auto plans = plan_instances(config, lookup);
+  if (!plans) return plans.error();
+  prepared.plans = std::move(*plans);
+  collect_user(config.global.script_user, prepared.users);
+  for (const auto& script : config.vrrp.scripts)
+    collect_user(script.user, prepared.users);
+  for (const auto& vi : config.vrrp.instances) {
+    collect_notify_users(vi.notify, prepared.users);
+    if (vi.notify_master_rx_lower_pri)
+      collect_user(vi.notify_master_rx_lower_pri->run_as, prepared.users);
+  }
+  for (const auto* fifo : vrrp_fifos(config.global)) {
+    if (fifo->script) collect_user(fifo_script_user(*fifo, config.global), prepared.users);
+  }
+  for (const auto& group : config.vrrp.sync_groups)
+    collect_notify_users(group.notify, prepared.users);
+  prepared.config = config;
+  return prepared;
+}
+
+}  // namespace
 
 struct VrrpService::Impl {
   explicit Impl(VrrpServiceOptions o) : options(std::move(o)), thread("vrrp") {}
@@ -813,26 +927,13 @@ struct VrrpService::Impl {
     return result.get();
   }
 
-  Result<Prepared> prepare(const config::Config& config) {
-    Prepared prepared;
-    auto lookup = options.primary_address ? options.primary_address : lookup_primary_address;
-    auto plans = plan_instances(config, lookup);
-    if (!plans) return plans.error();
-    prepared.plans = std::move(*plans);
-    collect_user(config.global.script_user, prepared.users);
-    for (const auto& script : config.vrrp.scripts)
-      collect_user(script.user, prepared.users);
-    for (const auto& vi : config.vrrp.instances)
-      collect_notify_users(vi.notify, prepared.users);
-    for (const auto& group : config.vrrp.sync_groups)
-      collect_notify_users(group.notify, prepared.users);
-    prepared.config = config;
-    return prepared;
-  }
+  Result<Prepared> prepare(const config::Config& config) { return prepare_vrrp(config, options); }
 
   VrrpServiceOptions options;
   event::LoopThread thread;
-  std::unique_ptr<Runtime> runtime;  // created, used and destroyed on the VRRP thread
+  // Created, used and destroyed on the VRRP thread, the host last.
+  std::unique_ptr<VrrpHost> host;
+  std::unique_ptr<Runtime> runtime;
   bool started = false;
 };
 
@@ -841,7 +942,10 @@ VrrpService::VrrpService(VrrpServiceOptions options)
 
 VrrpService::~VrrpService() {
   if (impl_->thread.running()) {
-    impl_->on_vrrp_thread([this] { impl_->runtime.reset(); });
+    impl_->on_vrrp_thread([this] {
+      impl_->runtime.reset();
+      impl_->host.reset();
+    });
     impl_->thread.stop();
   }
 }
@@ -859,9 +963,13 @@ Status VrrpService::start(const config::Config& config) {
                                       .lock_memory = config.global.vrrp_rt_priority.has_value()};
   (void)impl_->thread.start(thread_options);  // a refused SCHED_RR is logged and not fatal
   Status status = impl_->on_vrrp_thread([this, p = std::move(*prepared)]() mutable {
-    impl_->runtime = std::make_unique<Runtime>(impl_->thread.loop(), impl_->options);
+    impl_->host = make_linux_vrrp_host(impl_->thread.loop());
+    impl_->runtime = std::make_unique<Runtime>(*impl_->host, impl_->options);
     Status s = impl_->runtime->start(std::move(p));
-    if (!s) impl_->runtime.reset();
+    if (!s) {
+      impl_->runtime.reset();
+      impl_->host.reset();
+    }
     return s;
   });
   if (!status) {
@@ -915,6 +1023,7 @@ void VrrpService::stop() {
   impl_->on_vrrp_thread([this, waiter] {
     *waiter = nullptr;  // breaks the self-reference, on the thread that ran it
     impl_->runtime.reset();
+    impl_->host.reset();
   });
   impl_->thread.stop();
 }
@@ -927,6 +1036,48 @@ void VrrpService::dump_data() {
 void VrrpService::dump_stats() {
   if (!impl_->started) return;
   impl_->on_vrrp_thread([this] { impl_->runtime->write_stats(impl_->options.stats_file); });
+}
+
+// ---- the runtime without its thread ------------------------------------------------------------
+
+VrrpRuntime::VrrpRuntime(VrrpHost& host, VrrpServiceOptions options)
+    : host_(host), options_(std::move(options)) {}
+
+VrrpRuntime::~VrrpRuntime() = default;
+
+Status VrrpRuntime::start(const config::Config& config) {
+  auto prepared = prepare_vrrp(config, options_);
+  if (!prepared) return prepared.error();
+  runtime_ = std::make_unique<VrrpService::Runtime>(host_, options_);
+  Status status = runtime_->start(std::move(*prepared));
+  if (!status) runtime_.reset();
+  return status;
+}
+
+void VrrpRuntime::reload(const config::Config& config) {
+  auto prepared = prepare_vrrp(config, options_);
+  if (!prepared) {
+    logger().error("[vrrp] reload refused: {}; the running instances stay",
+                   prepared.error().message);
+    return;
+  }
+  if (runtime_) runtime_->reload(std::move(*prepared));
+}
+
+void VrrpRuntime::stop() {
+  if (runtime_) runtime_->stop(options_.keep_vips_on_stop);
+}
+
+bool VrrpRuntime::scripts_idle() const {
+  return host_.scripts_idle();
+}
+
+void VrrpRuntime::write_data() {
+  if (runtime_) runtime_->write_data(options_.data_file);
+}
+
+void VrrpRuntime::write_stats() {
+  if (runtime_) runtime_->write_stats(options_.stats_file);
 }
 
 }  // namespace vigil::daemon

@@ -1,7 +1,8 @@
 // The VRRP side of vigild: every vrrp_instance of the configuration on its own LoopThread
 // ("vrrp", SCHED_RR at vrrp_rt_priority), with one raw advert socket per (interface, family),
 // the rtnetlink VIP manager, a LinkMonitor for the instance interfaces and track_interface,
-// vrrp_script checks, track_file polling, sync groups, notify scripts and notify FIFOs.
+// vrrp_script checks, track_file (inotify), sync groups, notify scripts and notify FIFOs
+// (with their reader scripts). VrrpRuntime (vrrp_runtime.h) is the same without the thread.
 //
 // The Service calls come from the main loop thread; each hands its work to the VRRP loop and
 // waits for it there, so everything VRRP owns is touched by the VRRP thread only. Blocking steps
@@ -10,7 +11,8 @@
 //
 // Known blocking on the VRRP thread: spdlog sinks take plain mutexes (transition and warning
 // lines only, not the per-advert path), rtnetlink address changes wait for the kernel's ack,
-// track_file reads a small file once per poll, and SIGUSR1/SIGUSR2 write the dump files.
+// track_file reads a small file when inotify reports a change, and SIGUSR1/SIGUSR2 write the
+// dump files.
 #pragma once
 
 #include <functional>
@@ -31,7 +33,6 @@ struct VrrpServiceOptions {
   std::string data_file = "/tmp/vigil.data";
   std::string stats_file = "/tmp/vigil.stats";
   bool handle_dump_signals = true;
-  Duration track_file_interval = std::chrono::seconds(1);
   Duration notify_timeout = std::chrono::seconds(10);
   // How long stop() waits for notify_stop scripts before killing them.
   Duration stop_script_grace = std::chrono::seconds(2);

@@ -175,6 +175,11 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
       static_cast<int>(vi.garp_master_repeat.value_or(g.vrrp_garp_master_repeat));
   c.garp_master_delay = vi.garp_master_delay.value_or(g.vrrp_garp_master_delay);
   c.garp_master_refresh = vi.garp_master_refresh.value_or(g.vrrp_garp_master_refresh);
+  c.garp_lower_prio_repeat = static_cast<int>(vi.garp_lower_prio_repeat.value_or(
+      g.vrrp_garp_lower_prio_repeat.value_or(c.garp_master_repeat)));
+  c.garp_lower_prio_delay =
+      vi.garp_lower_prio_delay.value_or(g.vrrp_garp_lower_prio_delay.value_or(c.garp_master_delay));
+  c.lower_prio_no_advert = vi.lower_prio_no_advert.value_or(g.vrrp_lower_prio_no_advert);
 
   // The instance's own interface: down means FAULT (keepalived), unless dont_track_primary.
   if (!vi.dont_track_primary) {
@@ -183,6 +188,7 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   }
   add_tracking(vi.track, plan);
   plan.notify = vi.notify;
+  plan.notify_master_rx_lower_pri = vi.notify_master_rx_lower_pri;
   if (const auto* group = group_of(config, vi.name)) {
     plan.sync_group = group->name;
     add_tracking(group->track, plan);
@@ -211,7 +217,10 @@ bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceCon
          a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
          a.garp_master_repeat == b.garp_master_repeat &&
          a.garp_master_delay == b.garp_master_delay &&
-         a.garp_master_refresh == b.garp_master_refresh && a.tracked == b.tracked;
+         a.garp_master_refresh == b.garp_master_refresh &&
+         a.garp_lower_prio_repeat == b.garp_lower_prio_repeat &&
+         a.garp_lower_prio_delay == b.garp_lower_prio_delay &&
+         a.lower_prio_no_advert == b.lower_prio_no_advert && a.tracked == b.tracked;
 }
 
 bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
@@ -234,7 +243,8 @@ bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
   return same_instance_config(config, other.config) && excluded == other.excluded &&
          links_equal(links, other.links) && scripts_equal(scripts, other.scripts) &&
          files_equal(files, other.files) && sync_group == other.sync_group &&
-         same_notify(notify, other.notify);
+         same_notify(notify, other.notify) &&
+         same_script(notify_master_rx_lower_pri, other.notify_master_rx_lower_pri);
 }
 
 }  // namespace vigil::daemon

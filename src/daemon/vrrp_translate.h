@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,7 @@ struct VrrpInstancePlan {
   std::vector<TrackedFile> files;
   std::string sync_group;  // empty: none
   config::VrrpNotify notify;
+  std::optional<config::NotifyScript> notify_master_rx_lower_pri;
   bool operator==(const VrrpInstancePlan& other) const;
 };
 

@@ -175,6 +175,45 @@ vrrp_instance VI_2 {
   EXPECT_EQ(p.plans[0].config.garp_master_refresh, 60s);
   EXPECT_EQ(p.plans[1].config.garp_master_delay, 7s);
   EXPECT_EQ(p.plans[1].config.garp_master_repeat, 1);
+  // The lower-priority set defaults to the master's settings (keepalived).
+  EXPECT_EQ(p.plans[0].config.garp_lower_prio_delay, 2s);
+  EXPECT_EQ(p.plans[0].config.garp_lower_prio_repeat, 3);
+  EXPECT_FALSE(p.plans[0].config.lower_prio_no_advert);
+}
+
+TEST(VrrpTranslate, LowerPrioritySettingsFromGlobalDefsOrInstance) {
+  auto p = plan(R"(
+global_defs {
+  vrrp_garp_lower_prio_delay 4
+  vrrp_garp_lower_prio_repeat 2
+  vrrp_lower_prio_no_advert
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress { 10.0.0.100 }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 2
+  garp_lower_prio_delay 9
+  garp_lower_prio_repeat 0
+  lower_prio_no_advert false
+  notify_master_rx_lower_pri "/bin/echo lower"
+  virtual_ipaddress { 10.0.0.101 }
+}
+)");
+  ASSERT_EQ(p.plans.size(), 2u);
+  EXPECT_EQ(p.plans[0].config.garp_lower_prio_delay, 4s);
+  EXPECT_EQ(p.plans[0].config.garp_lower_prio_repeat, 2);
+  EXPECT_TRUE(p.plans[0].config.lower_prio_no_advert);
+  EXPECT_FALSE(p.plans[0].notify_master_rx_lower_pri.has_value());
+  EXPECT_EQ(p.plans[1].config.garp_lower_prio_delay, 9s);
+  EXPECT_EQ(p.plans[1].config.garp_lower_prio_repeat, 0);
+  EXPECT_FALSE(p.plans[1].config.lower_prio_no_advert);
+  ASSERT_TRUE(p.plans[1].notify_master_rx_lower_pri.has_value());
+  EXPECT_EQ(p.plans[1].notify_master_rx_lower_pri->command.argv,
+            (std::vector<std::string>{"/bin/echo", "lower"}));
 }
 
 TEST(VrrpTranslate, TrackingTable) {
@@ -305,10 +344,16 @@ vrrp_instance VI_1 {
   auto a = with("100");
   auto b = with("100");
   auto c = with("101");
+  auto d = with("100\n  lower_prio_no_advert");
+  auto e = with("100\n  notify_master_rx_lower_pri /bin/true");
+  auto f = with("100\n  garp_lower_prio_repeat 1");
   ASSERT_EQ(a.plans.size(), 1u);
   ASSERT_EQ(c.plans.size(), 1u);
   EXPECT_TRUE(a.plans[0] == b.plans[0]);
   EXPECT_FALSE(a.plans[0] == c.plans[0]);
+  EXPECT_FALSE(a.plans[0] == d.plans[0]);
+  EXPECT_FALSE(a.plans[0] == e.plans[0]);
+  EXPECT_FALSE(a.plans[0] == f.plans[0]);
 }
 
 // Table: keepalived's track_file semantics.

@@ -1,0 +1,58 @@
+// keepalived's notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`) as the VRRP side writes them:
+// the line format, and the FIFO itself.
+//
+// keepalived's semantics, kept here: the daemon creates the FIFO when it does not exist (and
+// removes it at the end only if it created it), holds it open read-write so that a line is never
+// lost for want of a reader and never blocks (the pipe buffer holds it until someone reads), and
+// runs the `*_fifo_script` with the FIFO's name appended as its last argument, kept running for
+// as long as the FIFO is configured.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace vigil::daemon {
+
+// `INSTANCE "VI_1" MASTER 100` / `GROUP "VG_1" BACKUP 0`, newline-terminated: the last four
+// arguments of a generic `notify` script, the name quoted. `state` is MASTER, BACKUP, FAULT,
+// STOP or MASTER_RX_LOWER_PRI.
+std::string fifo_instance_line(std::string_view instance, std::string_view state,
+                               unsigned priority);
+std::string fifo_group_line(std::string_view group, std::string_view state);
+
+class NotifyFifo {
+ public:
+  // Creates the FIFO at `path` if nothing is there (mode 0600, as keepalived) and opens it
+  // read-write and non-blocking. Fails if `path` exists and is not a FIFO.
+  static Result<NotifyFifo> open(const std::string& path);
+
+  NotifyFifo(NotifyFifo&& other) noexcept;
+  NotifyFifo& operator=(NotifyFifo&& other) noexcept;
+  NotifyFifo(const NotifyFifo&) = delete;
+  NotifyFifo& operator=(const NotifyFifo&) = delete;
+  // Closes the FIFO; removes it if open() created it.
+  ~NotifyFifo();
+
+  // Writes one line without blocking. A full pipe (no reader draining it) drops the line:
+  // returns false and counts it.
+  bool write(std::string_view line);
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] bool created() const { return created_; }
+  [[nodiscard]] uint64_t dropped() const { return dropped_; }
+
+ private:
+  NotifyFifo(std::string path, int fd, bool created)
+      : path_(std::move(path)), fd_(fd), created_(created) {}
+  void close();
+
+  std::string path_;
+  int fd_ = -1;
+  bool created_ = false;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace vigil::daemon

@@ -1,0 +1,80 @@
+// The machine as the VRRP runtime sees it: a scheduler, advert sockets, the virtual addresses,
+// link states, scripts, watched files and the dump signals. make_linux_vrrp_host() is the
+// production one over an EventLoop (raw sockets, rtnetlink, inotify, child processes);
+// tests/daemon/fake_vrrp_host.h fakes every role in virtual time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "common/time.h"
+#include "daemon/vrrp_track_file.h"
+#include "event/scheduler.h"
+#include "event/script_runner.h"
+#include "vrrp/host.h"
+#include "vrrp/linux_advert_socket.h"
+
+namespace vigil::event {
+class EventLoop;
+}
+
+namespace vigil::daemon {
+
+// One advert socket (an interface and address family).
+class AdvertChannel : public vrrp::AdvertTransport {
+ public:
+  struct Counters {
+    uint64_t sent = 0;
+    uint64_t received = 0;
+    uint64_t receive_errors = 0;
+    uint64_t malformed = 0;
+  };
+  [[nodiscard]] virtual Counters counters() const = 0;
+};
+
+class LinkStates {
+ public:
+  virtual ~LinkStates() = default;
+  // The interface's last known state; none when it is unknown (missing).
+  [[nodiscard]] virtual std::optional<bool> is_up(const std::string& interface) const = 0;
+};
+
+class VrrpHost {
+ public:
+  using LinkChanged = std::function<void(const std::string& interface, bool up)>;
+  using AdvertReceived = std::function<void(const vrrp::RawAdvertMessage& message)>;
+  using FileChanged = std::function<void(const std::string& path)>;
+
+  virtual ~VrrpHost() = default;
+
+  virtual Scheduler& scheduler() = 0;
+  // Runs notify scripts and vrrp_script checks.
+  virtual event::ScriptRunner& scripts() = 0;
+  // No script of scripts() is running or waiting.
+  [[nodiscard]] virtual bool scripts_idle() const = 0;
+  // A runner of its own for one long-running script (a notify FIFO's reader): destroying the
+  // runner ends the script.
+  virtual std::unique_ptr<event::ScriptRunner> new_script_runner() = 0;
+
+  virtual Result<std::unique_ptr<vrrp::VipManager>> open_vips() = 0;
+  // Knows the current link states when it returns; `changed` runs for every later change.
+  virtual Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) = 0;
+  [[nodiscard]] virtual bool interface_exists(const std::string& interface) const = 0;
+  // `received` runs on the loop for every message the socket reads.
+  virtual Result<std::unique_ptr<AdvertChannel>> open_adverts(
+      const vrrp::AdvertSocketOptions& options, AdvertReceived received) = 0;
+  virtual Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) = 0;
+  // SIGUSR1 (write the state dump) and SIGUSR2 (write the counters), as keepalived.
+  virtual void on_dump_signals(std::function<void()> data, std::function<void()> stats) = 0;
+  // How late the loop ran its timers and posted work (for the counters dump).
+  [[nodiscard]] virtual event::TimerLateness timer_lateness() const = 0;
+};
+
+// Everything on `loop`, which must outlive the host; create and destroy it on the loop's thread.
+std::unique_ptr<VrrpHost> make_linux_vrrp_host(event::EventLoop& loop);
+
+}  // namespace vigil::daemon
