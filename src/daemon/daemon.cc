@@ -6,6 +6,7 @@
 #include "common/log_async.h"
 #include "config/parser.h"
 #include "daemon/lvs_service.h"
+#include "daemon/lvs_sync.h"
 #include "daemon/process.h"
 #include "daemon/vrrp_service.h"
 #include "event/event_loop.h"
@@ -49,10 +50,20 @@ ServiceFactory production_services(const DaemonOptions& options) {
                                                   : options.ipvs_state_file,
                   current_network_namespace())}));
     }
+    // lvs_sync_daemon follows the VRRP states, which the VRRP thread posts to the main loop. Its
+    // own IPVS handle: it runs with -P too. Stopped after VRRP.
+    auto sync = std::make_unique<LvsSyncService>(
+        main_loop.scheduler(), ipvs_netlink_factory(),
+        LvsSyncControllerOptions{
+            .sides = {.vrrp = !options.checkers_only, .lvs = !options.vrrp_only}});
+    auto sync_observer = sync->vrrp_observer(
+        [&main_loop](std::function<void()> event) { main_loop.post(std::move(event)); });
+    services.push_back(std::move(sync));
     // VRRP last: the VIPs come up once IPVS is programmed, and go first on stop.
     if (!options.checkers_only) {
       services.push_back(std::make_unique<VrrpService>(
-          VrrpServiceOptions{.keep_vips_on_stop = options.dont_release_vrrp}));
+          VrrpServiceOptions{.keep_vips_on_stop = options.dont_release_vrrp,
+                             .on_state_change = std::move(sync_observer)}));
     }
     return services;
   };

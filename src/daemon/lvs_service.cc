@@ -115,8 +115,8 @@ Result<std::string> read_fullnat_with_nft() {
 
 bool needs_ipvs(const config::Config& config) {
   const auto& g = config.global;
-  return !config.lvs.virtual_servers.empty() || g.lvs_flush || g.lvs_timeouts.has_value() ||
-         g.lvs_sync_daemon.has_value();
+  // lvs_sync_daemon is LvsSyncService's (lvs_sync.h): IPVS missing is not fatal there.
+  return !config.lvs.virtual_servers.empty() || g.lvs_flush || g.lvs_timeouts.has_value();
 }
 
 LvsService::LvsService(Scheduler& scheduler, DatapathFactory factory, LvsControllerOptions options)

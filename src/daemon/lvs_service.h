@@ -47,7 +47,7 @@ class LvsService final : public Service {
   std::unique_ptr<LvsController> controller_;
 };
 
-// True when `config` asks for anything in IPVS.
+// True when `config` asks for anything in IPVS tables (lvs_sync_daemon is LvsSyncService's).
 bool needs_ipvs(const config::Config& config);
 
 }  // namespace vigil::daemon
