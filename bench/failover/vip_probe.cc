@@ -164,7 +164,7 @@ Options parse_options(int argc, char** argv) {
     usage("one of --target and --watch-address is required");
   if (options.realtime < 0 || options.realtime > 99) usage("--realtime: 1-99");
   if (options.interval_ms < 0.1 || options.interval_ms > 1000) usage("--interval-ms: 0.1-1000");
-  if (options.duration_s <= 0 || options.duration_s > 600) usage("--duration: 0-600 s");
+  if (options.duration_s <= 0 || options.duration_s > 7200) usage("--duration: 0-7200 s");
   return options;
 }
 
