@@ -1,5 +1,7 @@
 #include "daemon/lvs_controller.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "daemon/lvs_fullnat.h"
 
@@ -48,7 +50,7 @@ Status LvsController::start(const config::Config& config) {
   flush_on_stop_ = config.global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
   desired_ = desired_lvs(config);
-  auto actual = datapath_.dump();
+  auto actual = timed_dump();
   if (!actual) return actual.error();
   if (options_.ownership_store) {
     // Services owned before this start and no longer configured are removed by this first pass.
@@ -79,8 +81,15 @@ void LvsController::update(const config::Config& config) {
   sync_fullnat(false);
 }
 
+Result<datapath::Table> LvsController::timed_dump() {
+  const auto started = scheduler_.now();
+  auto table = datapath_.dump();
+  last_dump_duration_ = scheduler_.now() - started;
+  return table;
+}
+
 bool LvsController::resync() {
-  auto actual = datapath_.dump();
+  auto actual = timed_dump();
   if (!actual) {
     ++counters_.dump_failures;
     log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", actual.error().message);
@@ -134,7 +143,9 @@ void LvsController::save_ownership() {
 
 void LvsController::schedule_resync() {
   if (options_.resync_interval <= Duration::zero()) return;
-  resync_timer_.arm_after(options_.resync_interval, [this] {
+  const Duration delay =
+      std::max(options_.resync_interval, Duration(last_dump_duration_ * kResyncIdleFactor));
+  resync_timer_.arm_after(delay, [this] {
     resync();
     schedule_resync();
   });
@@ -158,26 +169,25 @@ void LvsController::sync_fullnat(bool verify) {
   }
   if (!verify || !options_.read_fullnat) return;
   auto listing = options_.read_fullnat();  // the one nft call of a steady pass
-  const bool just_applied = fullnat_unread_since_apply_;
-  fullnat_unread_since_apply_ = false;
-  auto log = log::get("ipvs");
-  if (listing) {
-    if (fullnat_check_presence_only_ || fullnat_table_matches(*listing, want)) return;
-    if (just_applied) {
-      // Nobody else touched it yet: nft lists vigil's ruleset in a form vigil does not expect.
-      // Restoring it again would loop; check only that the table exists from now on.
-      fullnat_check_presence_only_ = true;
-      log->warn(
-          "[ipvs] nft lists the FULLNAT table differently from vigil's ruleset; only its "
-          "presence is checked from now on:\n{}",
-          *listing);
-      return;
-    }
-  }
+  if (listing && (fullnat_check_presence_only_ || fullnat_table_matches(*listing, want))) return;
   ++counters_.fullnat_repairs;
-  log->warn("[ipvs] the FULLNAT table {} {} was {} behind vigil's back: restoring it",
-            kFullNatFamily, kFullNatTable, listing ? "changed" : "removed");
+  log::get("ipvs")->warn("[ipvs] the FULLNAT table {} {} was {} behind vigil's back: restoring it",
+                         kFullNatFamily, kFullNatTable, listing ? "changed" : "removed");
   apply_fullnat("restoring");
+}
+
+void LvsController::check_fullnat_listing() {
+  if (!options_.read_fullnat || fullnat_check_presence_only_) return;
+  auto listing = options_.read_fullnat();
+  if (!listing || fullnat_table_matches(*listing, desired_.fullnat)) return;
+  // Read right after vigil's own apply, so nobody else changed it: nft lists vigil's ruleset in
+  // a form vigil does not expect (another nft version). Comparing would restore it on every
+  // pass; check only that the table exists from now on.
+  fullnat_check_presence_only_ = true;
+  log::get("ipvs")->warn(
+      "[ipvs] nft lists the FULLNAT table differently from vigil's ruleset; only its presence "
+      "is checked from now on:\n{}",
+      *listing);
 }
 
 void LvsController::apply_fullnat(const char* why) {
@@ -199,7 +209,6 @@ void LvsController::apply_fullnat(const char* why) {
   }
   if (applied_fullnat_ != want) fullnat_check_presence_only_ = false;
   applied_fullnat_ = want;
-  fullnat_unread_since_apply_ = true;
   if (want.empty()) {
     fullnat_state_ = FullNatState::kAbsent;
     log->info("[ipvs] FULLNAT source NAT removed ({})", why);
@@ -208,6 +217,7 @@ void LvsController::apply_fullnat(const char* why) {
   fullnat_state_ = FullNatState::kApplied;
   log->info("[ipvs] FULLNAT source NAT for {} service{} ({})", want.size(),
             want.size() == 1 ? "" : "s", why);
+  check_fullnat_listing();
 }
 
 void LvsController::stop() {

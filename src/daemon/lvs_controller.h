@@ -9,7 +9,8 @@
 // What vigil owns survives restarts through an OwnershipStore: at start, services owned before
 // and no longer configured are removed; the store is saved after each pass that changed it.
 // The periodic pass also checks the FULLNAT nftables table (one read) and restores it when it
-// was changed or deleted behind vigil's back; with no FULLNAT service it reads nothing.
+// was changed or deleted behind vigil's back; with no FULLNAT service it reads nothing. Each
+// apply is read back once, to learn whether nft lists the table as vigil renders it.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,10 @@
 namespace vigil::daemon {
 
 struct LvsControllerOptions {
-  Duration resync_interval = std::chrono::seconds(10);  // periodic full pass; 0: never
+  // Periodic full pass; 0: never. The next one waits at least kResyncIdleFactor times as long
+  // as the last dump took, so the dumps (which block the loop, and a SIGHUP with it) take at
+  // most a tenth of its time on a big table or a slow machine.
+  Duration resync_interval = std::chrono::seconds(10);
   // -I (keepalived's --dont-release-ipvs): leave everything in place on stop.
   bool keep_on_stop = false;
   // Makes the FULLNAT services' source NAT what the list says (an empty list removes it); see
@@ -48,6 +52,8 @@ struct LvsControllerOptions {
 
 class LvsController {
  public:
+  static constexpr int kResyncIdleFactor = 9;
+
   LvsController(datapath::Datapath& datapath, Scheduler& scheduler,
                 LvsControllerOptions options = {});
   LvsController(const LvsController&) = delete;
@@ -79,9 +85,12 @@ class LvsController {
  private:
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
   void schedule_resync();
+  Result<datapath::Table> timed_dump();
   // `verify`: read the table back and restore it if it differs (the periodic pass).
   void sync_fullnat(bool verify);
   void apply_fullnat(const char* why);
+  // After an apply: does nft list the table as vigil renders it? If not, compare no more.
+  void check_fullnat_listing();
   void save_ownership();
 
   datapath::Datapath& datapath_;
@@ -99,7 +108,6 @@ class LvsController {
   };
   FullNatState fullnat_state_ = FullNatState::kUnknown;
   std::vector<FullNatService> applied_fullnat_;  // as last applied successfully
-  bool fullnat_unread_since_apply_ = false;
   // nft lists vigil's own ruleset differently from how vigil renders it (another nft version):
   // only a missing table is restored.
   bool fullnat_check_presence_only_ = false;
@@ -107,6 +115,7 @@ class LvsController {
   bool flush_on_stop_ = false;
   bool flush_on_stop_vs_only_ = false;
   Timer resync_timer_;
+  Duration last_dump_duration_{};
   Counters counters_;
 };
 

@@ -103,6 +103,23 @@ TEST_F(LvsControllerTest, PeriodicPassRepairsHandEditsAndLeavesForeignServices) 
   EXPECT_EQ(kernel.sent(), 0U);  // no change: nothing sent
 }
 
+// A dump blocks the loop (a SIGHUP waits for it): a slow one spaces the periodic passes out to
+// kResyncIdleFactor times its own length; a fast one again leaves resync_interval.
+TEST_F(LvsControllerTest, ASlowDumpSpacesThePeriodicPassesOut) {
+  ASSERT_TRUE(controller.start(parse(config_text(1))).ok());
+  kernel.on_dump([this] { scheduler.advance(std::chrono::seconds(2)); });
+  scheduler.advance(std::chrono::seconds(10));  // the first pass, its dump takes 2 s
+  kernel.reset_counts();
+  kernel.on_dump(nullptr);
+  scheduler.advance(std::chrono::seconds(17));  // 18 s after the slow dump ended
+  EXPECT_EQ(kernel.dumps(), 0U);
+  scheduler.advance(std::chrono::seconds(1));
+  EXPECT_EQ(kernel.dumps(), 1U);
+  scheduler.advance(std::chrono::seconds(10));  // that dump took no time: back to 10 s
+  EXPECT_EQ(kernel.dumps(), 2U);
+  EXPECT_EQ(kernel.sent(), 0U);
+}
+
 TEST_F(LvsControllerTest, LvsFlushRemovesForeignServicesAtStartOnly) {
   kernel.table()[kForeign].service.scheduler = "rr";
   ASSERT_TRUE(controller.start(parse(config_text(1, "lvs_flush"))).ok());
@@ -245,10 +262,11 @@ TEST_F(FullNatHookTest, KeptAtStopWithDontReleaseIpvs) {
 }
 
 // The periodic pass reads the FULLNAT table back (one read per pass) and restores it when it
-// was deleted or changed; it reads nothing without FULLNAT services.
+// was deleted or changed; it reads nothing without FULLNAT services. Each apply is read back.
 struct FullNatRepairTest : FullNatHookTest {
   int reads = 0;
   std::optional<std::string> table;  // what nft would list; nothing: the table does not exist
+  std::string nft_extra;             // what this nft adds to its listing of vigil's ruleset
   LvsControllerOptions repair_options() {
     auto o = options(false);
     o.apply_fullnat = [this](const std::vector<FullNatService>& services) {
@@ -287,39 +305,42 @@ TEST_F(FullNatRepairTest, ADeletedTableIsRestoredByTheNextPass) {
   LvsController controller{kernel, scheduler, repair_options()};
   ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
   ASSERT_EQ(calls.size(), 1U);
+  EXPECT_EQ(reads, 1);  // the apply read back
   scheduler.advance(std::chrono::seconds(10));
-  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(reads, 2);
   EXPECT_EQ(calls.size(), 1U);  // as applied: nothing to do
   table.reset();                // nft delete table inet vigil_fullnat
   scheduler.advance(std::chrono::seconds(10));
-  EXPECT_EQ(reads, 2);
+  EXPECT_EQ(reads, 4);  // the pass's read and the restore's read-back
   ASSERT_EQ(calls.size(), 2U);
   EXPECT_EQ(calls[1], calls[0]);
   EXPECT_EQ(controller.counters().fullnat_repairs, 1U);
   ASSERT_TRUE(table.has_value());
   scheduler.advance(std::chrono::seconds(10));
-  EXPECT_EQ(reads, 3);
+  EXPECT_EQ(reads, 5);
   EXPECT_EQ(calls.size(), 2U);
 }
 
 TEST_F(FullNatRepairTest, AChangedRuleIsRestored) {
   LvsController controller{kernel, scheduler, repair_options()};
   ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
-  scheduler.advance(std::chrono::seconds(10));  // the first read after the apply matches
+  // Changed before the first pass read it: still restored.
   table->replace(table->find("dport 8080"), 10, "dport 9090");
   scheduler.advance(std::chrono::seconds(10));
   EXPECT_EQ(calls.size(), 2U);
   EXPECT_EQ(controller.counters().fullnat_repairs, 1U);
   EXPECT_NE(table->find("dport 8080"), std::string::npos);
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(calls.size(), 2U);
 }
 
 TEST_F(FullNatRepairTest, AListingVigilDoesNotRecogniseAfterItsOwnApplyDoesNotLoop) {
+  nft_extra = "\t# another nft version's way of listing it\n";
   LvsController controller{kernel, scheduler, repair_options()};
   ASSERT_TRUE(controller.start(parse(fullnat_text(8080))).ok());
-  *table += "\t# another nft version's way of listing it\n";
   scheduler.advance(std::chrono::seconds(30));
   EXPECT_EQ(calls.size(), 1U);  // not restored again and again
-  EXPECT_EQ(reads, 3);
+  EXPECT_EQ(reads, 4);
   table.reset();  // a deleted table is still restored
   scheduler.advance(std::chrono::seconds(10));
   EXPECT_EQ(calls.size(), 2U);
@@ -343,9 +364,9 @@ TEST_F(FullNatRepairTest, NoReadBeforeAFailedApplySucceeds) {
   next_status = {};
   scheduler.advance(std::chrono::seconds(10));
   EXPECT_EQ(calls.size(), 3U);
-  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(reads, 1);  // the read-back
   scheduler.advance(std::chrono::seconds(10));
-  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(reads, 2);
   EXPECT_EQ(calls.size(), 3U);
 }
 

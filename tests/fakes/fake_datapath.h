@@ -33,6 +33,7 @@ class FakeDatapath final : public datapath::Datapath {
 
   Result<datapath::Table> dump() override {
     ++dumps_;
+    if (on_dump_) on_dump_();
     if (dump_error_) return *dump_error_;
     return table_;
   }
@@ -98,6 +99,8 @@ class FakeDatapath final : public datapath::Datapath {
   void set_info(datapath::KernelInfo info) { info_ = info; }
   void fail_info(std::optional<Error> error) { info_error_ = std::move(error); }
   void fail_dump(std::optional<Error> error) { dump_error_ = std::move(error); }
+  // Runs inside every dump() (e.g. to let virtual time pass, as a slow dump does).
+  void on_dump(std::function<void()> hook) { on_dump_ = std::move(hook); }
 
   // The next `times` operations equal to `operation` fail with `error` and change nothing.
   void fail_operation(const datapath::Operation& operation, int error, size_t times = 1) {
@@ -243,6 +246,7 @@ class FakeDatapath final : public datapath::Datapath {
   datapath::KernelInfo info_{.version = 0x010201, .connection_table_size = 4096};
   std::optional<Error> info_error_;
   std::optional<Error> dump_error_;
+  std::function<void()> on_dump_;
   std::vector<datapath::SyncDaemonConfig> daemons_;
   // The kernel's defaults (ip_vs_proto_tcp.c, ip_vs_proto_udp.c).
   datapath::Timeouts timeouts_{.tcp = std::chrono::seconds(900),
