@@ -264,16 +264,21 @@ class Prober {
     if (mark) {
       std::optional<double> before, after;
       double longest_after = 0;
+      double longest_after_from = 0;
       for (size_t i = 0; i < replies.size(); ++i) {
         const Reply& r = replies[i];
         if (r.at <= *mark) before = r.at;
         if (r.at > *mark && !after) after = r.at;
         // The outage a fault causes: the longest gap that ends after the fault.
-        if (i > 0 && r.at > *mark)
-          longest_after = std::max(longest_after, r.at - replies[i - 1].at);
+        if (i > 0 && r.at > *mark && r.at - replies[i - 1].at > longest_after) {
+          longest_after = r.at - replies[i - 1].at;
+          longest_after_from = replies[i - 1].at;
+        }
       }
-      std::printf(", \"mark\": %.6f, \"longest_gap_after_mark_ms\": %.3f", *mark,
-                  longest_after * 1000.0);
+      std::printf(
+          ", \"mark\": %.6f, \"longest_gap_after_mark_ms\": %.3f, "
+          "\"longest_gap_after_mark_from\": %.6f",
+          *mark, longest_after * 1000.0, longest_after_from);
       if (before) std::printf(", \"last_reply_before_mark\": %.6f", *before);
       if (after) {
         std::printf(", \"first_reply_after_mark\": %.6f, \"mark_to_first_reply_ms\": %.3f", *after,
