@@ -72,6 +72,14 @@ void NotifyFifo::close() {
   created_ = false;
 }
 
+Status NotifyFifo::give_to(uid_t uid, gid_t gid) {
+  if (!created_ || fd_ < 0) return {};
+  if (::fchown(fd_, uid, gid) != 0)
+    return Error{
+        fmt::format("cannot give FIFO {} to uid {}: {}", path_, uid, std::strerror(errno))};
+  return {};
+}
+
 bool NotifyFifo::write(std::string_view line) {
   // A line is at most a few hundred bytes, below PIPE_BUF: the write is atomic, all or nothing.
   if (fd_ >= 0 && ::write(fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size()))

@@ -8,6 +8,8 @@
 // as long as the FIFO is configured.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,8 +27,8 @@ std::string fifo_group_line(std::string_view group, std::string_view state);
 
 class NotifyFifo {
  public:
-  // Creates the FIFO at `path` if nothing is there (mode 0600, as keepalived) and opens it
-  // read-write and non-blocking. Fails if `path` exists and is not a FIFO.
+  // Creates the FIFO at `path` if nothing is there (mode 0600; see give_to()) and
+  // opens it read-write and non-blocking. Fails if `path` exists and is not a FIFO.
   static Result<NotifyFifo> open(const std::string& path);
 
   NotifyFifo(NotifyFifo&& other) noexcept;
@@ -39,6 +41,9 @@ class NotifyFifo {
   // Writes one line without blocking. A full pipe (no reader draining it) drops the line:
   // returns false and counts it.
   bool write(std::string_view line);
+  // A FIFO this process created goes to the user its reader script runs as, so that the script
+  // can open it; one that was there already is left as it is.
+  Status give_to(uid_t uid, gid_t gid);
 
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] bool created() const { return created_; }

@@ -842,6 +842,8 @@ class VrrpService::Runtime {
         return;
       }
       run_as = *it->second;
+      if (auto status = channel.fifo.give_to(run_as->uid, run_as->gid); !status)
+        logger().warn("[vrrp] notify FIFO: {}", status.error().message);
     }
     // keepalived: the FIFO's name is the script's last argument; it runs until we stop.
     auto argv = channel.script->argv;

@@ -80,6 +80,28 @@ TEST_F(NotifyFifoTest, LeavesAFifoItDidNotCreate) {
   EXPECT_TRUE(std::filesystem::exists(path));
 }
 
+// The reader script may run as script_user: a FIFO we made becomes its; a FIFO that was there
+// keeps its owner.
+TEST_F(NotifyFifoTest, GivesAFifoItCreatedToTheScriptUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  const std::string made = dir_ / "made.fifo";
+  auto fifo = NotifyFifo::open(made);
+  ASSERT_TRUE(fifo) << fifo.error().message;
+  ASSERT_TRUE(fifo->give_to(12345, 23456));
+  struct stat st {};
+  ASSERT_EQ(::stat(made.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 12345U);
+  EXPECT_EQ(st.st_gid, 23456U);
+
+  const std::string existing = dir_ / "existing.fifo";
+  ASSERT_EQ(::mkfifo(existing.c_str(), 0600), 0);
+  auto kept = NotifyFifo::open(existing);
+  ASSERT_TRUE(kept) << kept.error().message;
+  ASSERT_TRUE(kept->give_to(12345, 23456));
+  ASSERT_EQ(::stat(existing.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::geteuid());
+}
+
 TEST_F(NotifyFifoTest, RefusesAPathThatIsNotAFifo) {
   const std::string path = dir_ / "regular";
   { std::ofstream(path) << "x"; }
