@@ -543,6 +543,8 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
                             notify=pair.notify["d1"],
                             extra=f"notify_master \"{master_script} was-made-master\"\n"
                                   f"notify_master_rx_lower_pri {lower_script}\n"
+                                  # only the lower-priority GARPs may fix the client below
+                                  "garp_master_delay 0\n"
                                   "track_file {\n  tf\n}"))
         pair.start("d1", d1)
         pair.start("d2", simple_config(pair, "d2", 100, advert_int=adv, version=version))
@@ -557,10 +559,20 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
               f"vrrp_notify_fifo_script arguments: {script_fifo_lines()[:1]!r}")
 
         # A router that lost the election still advertising (split brain): d1 stays master,
-        # runs notify_master_rx_lower_pri, and says so on the FIFOs.
+        # re-sends gratuitous ARPs (the client had been told another MAC), runs
+        # notify_master_rx_lower_pri, and says so on the FIFOs.
+        check(lab.ping(VIP4), "the client cannot reach the VIP on d1")
+        d1_mac = lab.neigh_mac()
+        check(d1_mac is not None, "the client has no neighbour entry for the VIP")
+        lab.sysctl("c", "net.ipv4.neigh.eth0.locktime", "0")  # a GARP may replace it at once
+        lab.ip("c", "neigh", "replace", VIP4, "lladdr", "02:00:00:00:00:99", "dev", "eth0",
+               "nud", "stale")
+        check(lab.neigh_mac() == "02:00:00:00:00:99", "the client's entry was not replaced")
         lab.exec("c", sys.executable, str(CRAFT), "--src", vlab.ADDR4["c"], "--vrid", "51",
                  "--priority", "50", "--vip", VIP4, "--kind", "valid", "--version", str(version),
                  "--advert-int", str(adv), "--count", "1", "--every", "0.1", timeout=10)
+        wait_until(lambda: lab.neigh_mac() == d1_mac, 3,
+                   "d1's lower-priority GARPs to give the client d1's MAC back")
         wait_until(lambda: lower_mark.exists(), 3, "notify_master_rx_lower_pri to run")
         check(lower_mark.read_text().split() == ["rx-lower"],
               f"notify_master_rx_lower_pri arguments: {lower_mark.read_text()!r}")
