@@ -14,7 +14,7 @@
 # next measurement) and the namespace deleted.
 set -u
 # shellcheck source=/dev/null
-. /bench/params  # SERVICES REALS DESTS REPS WEIGHT_CHANGES DAEMONS TIMEOUT WATCH_VIP WATCH_RIP
+. /bench/params  # SERVICES REALS DESTS REPS WEIGHT_CHANGES WARMUP DAEMONS TIMEOUT WATCH_*
 
 report() {
   echo "VIGIL-BENCH $*"
@@ -22,7 +22,7 @@ report() {
 }
 
 modprobe nlmon || { echo "no nlmon module"; exit 1; }
-report "phase=env services=$SERVICES reals=$REALS kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) keepalived=\"$(keepalived -v 2>&1 | head -n1)\""
+report "phase=env services=$SERVICES reals=$REALS warmup=${WARMUP:-0} kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) keepalived=\"$(keepalived -v 2>&1 | head -n1)\""
 
 kill_namespace() {  # NS: every process in it (by PID), its table, itself
   local pid
@@ -73,6 +73,8 @@ for rep in $(seq "$REPS"); do
     line=$(ip netns exec "$ns" vigil-ipvs-bench-probe reload "$pid" "$TIMEOUT" 3)
     report "daemon=$daemon rep=$rep phase=nochange $line own_ops=$(own_count "$daemon" "$log" "$mark")"
 
+    # -W: the one-weight changes start WARMUP s after the no-change reload (steady state).
+    sleep "${WARMUP:-0}"
     weight=1
     for change in $(seq "$WEIGHT_CHANGES"); do
       weight=$((weight + 1))
