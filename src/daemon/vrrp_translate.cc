@@ -180,6 +180,7 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   c.garp_lower_prio_delay =
       vi.garp_lower_prio_delay.value_or(g.vrrp_garp_lower_prio_delay.value_or(c.garp_master_delay));
   c.lower_prio_no_advert = vi.lower_prio_no_advert.value_or(g.vrrp_lower_prio_no_advert);
+  c.higher_prio_send_advert = vi.higher_prio_send_advert.value_or(g.vrrp_higher_prio_send_advert);
 
   // The instance's own interface: down means FAULT (keepalived), unless dont_track_primary.
   if (!vi.dont_track_primary) {
@@ -220,7 +221,8 @@ bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceCon
          a.garp_master_refresh == b.garp_master_refresh &&
          a.garp_lower_prio_repeat == b.garp_lower_prio_repeat &&
          a.garp_lower_prio_delay == b.garp_lower_prio_delay &&
-         a.lower_prio_no_advert == b.lower_prio_no_advert && a.tracked == b.tracked;
+         a.lower_prio_no_advert == b.lower_prio_no_advert &&
+         a.higher_prio_send_advert == b.higher_prio_send_advert && a.tracked == b.tracked;
 }
 
 bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {

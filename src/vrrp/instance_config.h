@@ -68,6 +68,10 @@ struct InstanceConfig {
   // `lower_prio_no_advert`: do not answer such an advert with an advert of our own (RFC 5798
   // §6.4.3 says discard it); by default vigil re-asserts at once, as keepalived does.
   bool lower_prio_no_advert = false;
+  // `higher_prio_send_advert`: a master that hears a higher-priority advert sends one advert of
+  // its own before it steps down, so that the new master (hearing a lower priority) announces its
+  // addresses again after a split brain in which ours were the last announced.
+  bool higher_prio_send_advert = false;
   std::vector<TrackedObject> tracked;
 
   [[nodiscard]] bool is_owner() const { return priority == kOwnerPriority; }

@@ -217,6 +217,7 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
       if (config_.version == 3 && advert.max_advert_interval > Duration::zero())
         master_adver_interval_ = advert.max_advert_interval;
       last_master_priority_ = advert.priority;
+      if (config_.higher_prio_send_advert) out.emplace_back(SendAdvert{priority_});
       step_down(TransitionReason::kHigherPriorityAdvert, now, out,
                 fmt::format("{} priority {}", advert.source.to_string(), advert.priority));
       return;

@@ -187,6 +187,7 @@ global_defs {
   vrrp_garp_lower_prio_delay 4
   vrrp_garp_lower_prio_repeat 2
   vrrp_lower_prio_no_advert
+  vrrp_higher_prio_send_advert
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -199,6 +200,7 @@ vrrp_instance VI_2 {
   garp_lower_prio_delay 9
   garp_lower_prio_repeat 0
   lower_prio_no_advert false
+  higher_prio_send_advert off
   notify_master_rx_lower_pri "/bin/echo lower"
   virtual_ipaddress { 10.0.0.101 }
 }
@@ -207,6 +209,8 @@ vrrp_instance VI_2 {
   EXPECT_EQ(p.plans[0].config.garp_lower_prio_delay, 4s);
   EXPECT_EQ(p.plans[0].config.garp_lower_prio_repeat, 2);
   EXPECT_TRUE(p.plans[0].config.lower_prio_no_advert);
+  EXPECT_TRUE(p.plans[0].config.higher_prio_send_advert);
+  EXPECT_FALSE(p.plans[1].config.higher_prio_send_advert);
   EXPECT_FALSE(p.plans[0].notify_master_rx_lower_pri.has_value());
   EXPECT_EQ(p.plans[1].config.garp_lower_prio_delay, 9s);
   EXPECT_EQ(p.plans[1].config.garp_lower_prio_repeat, 0);
@@ -347,6 +351,7 @@ vrrp_instance VI_1 {
   auto d = with("100\n  lower_prio_no_advert");
   auto e = with("100\n  notify_master_rx_lower_pri /bin/true");
   auto f = with("100\n  garp_lower_prio_repeat 1");
+  auto g = with("100\n  higher_prio_send_advert");
   ASSERT_EQ(a.plans.size(), 1u);
   ASSERT_EQ(c.plans.size(), 1u);
   EXPECT_TRUE(a.plans[0] == b.plans[0]);
@@ -354,6 +359,7 @@ vrrp_instance VI_1 {
   EXPECT_FALSE(a.plans[0] == d.plans[0]);
   EXPECT_FALSE(a.plans[0] == e.plans[0]);
   EXPECT_FALSE(a.plans[0] == f.plans[0]);
+  EXPECT_FALSE(a.plans[0] == g.plans[0]);
 }
 
 // Table: keepalived's track_file semantics.
