@@ -61,3 +61,16 @@ show_log() {
   echo "--- vigild log ($1)"
   tail -n 40 "/tmp/vigild-$1.log" 2>/dev/null
 }
+
+# wait_sigterm_handled PID: until PID catches SIGTERM (vigild installs its handler after its
+# services started; a SIGTERM before that kills it without cleanup). At most 10 s.
+wait_sigterm_handled() {
+  local i=0 caught
+  while [ $i -lt 50 ]; do
+    caught=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+    [ -n "$caught" ] && [ $((0x$caught & 0x4000)) -ne 0 ] && return 0
+    sleep 0.2
+    i=$((i + 1))
+  done
+  fail "PID $1 does not catch SIGTERM after 10 s"
+}
