@@ -164,6 +164,14 @@ class Context {
   LogicalLine brace_;  // receives each block's "{" line
 };
 
+// A keyword vigil reads into the model (so --dump-config shows it) but does not act on yet:
+// `{"unicast_ttl", recorded_only<integer<...>>}` parses as Handler does, then warns.
+template <auto Handler, class T>
+void recorded_only(Context& ctx, const LogicalLine& line, T& target) {
+  Handler(ctx, line, target);
+  ctx.not_implemented(line);
+}
+
 // --- Generic handlers for keywords that set one member from one argument. ------------------
 // Use as `{"vrrp_strict", set_flag<&GlobalDefs::vrrp_strict>}`.
 template <class M>

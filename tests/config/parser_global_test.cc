@@ -29,6 +29,44 @@ TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
   EXPECT_FALSE(g.enable_script_security);
 }
 
+// Keywords vigil reads into the model but does not act on yet: each is a warning naming it, so
+// an operator knows the setting has no effect.
+TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
+  auto p = parse(R"(global_defs {
+  smtp_server 192.0.2.25
+  vrrp_garp_interval 0.001
+  vrrp_gna_interval 0.001
+  vrrp_min_garp
+  vrrp_check_unicast_src
+  vrrp_skip_check_adv_addr
+  vrrp_notify_priority_changes
+  vrrp_startup_delay 5
+  lvs_notify_fifo /run/lvs.fifo
+}
+)");
+  ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  const char* names[] = {"smtp_server",
+                         "vrrp_garp_interval",
+                         "vrrp_gna_interval",
+                         "vrrp_min_garp",
+                         "vrrp_check_unicast_src",
+                         "vrrp_skip_check_adv_addr",
+                         "vrrp_notify_priority_changes",
+                         "vrrp_startup_delay",
+                         "lvs_notify_fifo"};
+  Strings expected;
+  int line = 2;
+  for (const char* name : names) {
+    expected.push_back(std::to_string(line++) + ":3: '" + name +
+                       "' is a keepalived keyword vigil does not implement yet: accepted, has no "
+                       "effect");
+  }
+  EXPECT_EQ(warnings(*p), expected);
+  // Still recorded, so --dump-config shows what was written.
+  EXPECT_EQ(p->config.global.vrrp_startup_delay, std::chrono::seconds(5));
+  EXPECT_TRUE(p->config.global.vrrp_min_garp);
+}
+
 TEST(GlobalDefs, ReadsEveryImplementedKeyword) {
   std::unique_ptr<Parsed> p;
   const auto& g = parse_ok(p, R"(global_defs {
@@ -59,6 +97,14 @@ TEST(GlobalDefs, ReadsEveryImplementedKeyword) {
   lvs_flush_on_stop VS
   vrrp_notify_fifo /run/vigil.fifo
   vrrp_notify_fifo_script "/usr/bin/logger -t vrrp" root
+}
+vrrp_instance VI_1 {
+  interface eth1
+  virtual_router_id 7
+  priority 100
+  virtual_ipaddress {
+    192.0.2.1
+  }
 }
 )")
                       .global;
