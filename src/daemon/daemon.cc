@@ -46,8 +46,7 @@ ServiceFactory production_services(const DaemonOptions& options) {
               .apply_fullnat = apply_fullnat_with_nft,
               .read_fullnat = read_fullnat_with_nft,
               .ownership_store = std::make_shared<FileOwnershipStore>(
-                  options.ipvs_state_file.empty() ? kDefaultOwnershipFile
-                                                  : options.ipvs_state_file,
+                  options.ipvs_state_file.empty() ? kDefaultOwnershipFile : options.ipvs_state_file,
                   current_network_namespace())}));
     }
     // lvs_sync_daemon follows the VRRP states, which the VRRP thread posts to the main loop. Its
@@ -100,6 +99,30 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   auto services = make_services(loop);
   size_t started = 0;
   int exit_code = 0;
+
+  // The handlers are in place before any service starts: a SIGTERM that comes while IPVS is
+  // being programmed waits for the loop and then stops cleanly, instead of killing vigild
+  // with half its state in the kernel.
+  event::SignalHandler signals(loop);
+  auto stop = [&](int signal_number) {
+    log->info("[vigild] {} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    loop.stop();
+  };
+  (void)signals.on(SIGTERM, stop);
+  (void)signals.on(SIGINT, stop);
+  (void)signals.on(SIGHUP, [&](int) {
+    log->info("[vigild] SIGHUP received: reloading {}", file);
+    auto next = load_config(file, id);
+    if (!next) {
+      log->error("[vigild] reload refused: {} has errors; the running configuration stays", file);
+      return;
+    }
+    for (auto& service : services)
+      service->reload(next->config);
+    parsed = std::move(next);
+    log->info("[vigild] configuration reloaded");
+  });
+
   for (; started < services.size(); ++started) {
     if (auto status = services[started]->start(parsed->config); !status) {
       log->error("[vigild] cannot start: {}", status.error().message);
@@ -107,27 +130,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       break;
     }
   }
-
   if (exit_code == 0) {
-    event::SignalHandler signals(loop);
-    auto stop = [&](int signal_number) {
-      log->info("[vigild] {} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-      loop.stop();
-    };
-    (void)signals.on(SIGTERM, stop);
-    (void)signals.on(SIGINT, stop);
-    (void)signals.on(SIGHUP, [&](int) {
-      log->info("[vigild] SIGHUP received: reloading {}", file);
-      auto next = load_config(file, id);
-      if (!next) {
-        log->error("[vigild] reload refused: {} has errors; the running configuration stays", file);
-        return;
-      }
-      for (auto& service : services)
-        service->reload(next->config);
-      parsed = std::move(next);
-      log->info("[vigild] configuration reloaded");
-    });
     log->info("[vigild] running with {} (config id {})", file, id);
     loop.run();
   }
