@@ -168,15 +168,8 @@ void Instance::announce() {
   // garp_master_refresh while master.
   const auto& config = machine_.config();
   if (config.virtual_addresses.empty()) return;
-  check(vips_.announce(config.interface, config.virtual_addresses, config.garp_master_repeat),
-        "announcing virtual addresses", counters_.vip_failures);
-  if (config.garp_master_delay > Duration::zero()) {
-    garp_repeat_timer_.arm_after(config.garp_master_delay, [this] {
-      const auto& c = machine_.config();
-      check(vips_.announce(c.interface, c.virtual_addresses, c.garp_master_repeat),
-            "announcing virtual addresses", counters_.vip_failures);
-    });
-  }
+  announce_now_and_after(garp_repeat_timer_, &InstanceConfig::garp_master_repeat,
+                         &InstanceConfig::garp_master_delay);
   if (config.garp_master_refresh > Duration::zero()) {
     garp_refresh_timer_.arm_after(config.garp_master_refresh, [this] { refresh_announcements(); });
   }
@@ -185,14 +178,20 @@ void Instance::announce() {
 void Instance::announce_after_lower_priority_advert() {
   // keepalived: garp_lower_prio_repeat now and again after garp_lower_prio_delay. Each such
   // advert starts the pair afresh (a pending second set is replaced, not added to).
+  if (machine_.config().virtual_addresses.empty()) return;
+  announce_now_and_after(garp_lower_prio_timer_, &InstanceConfig::garp_lower_prio_repeat,
+                         &InstanceConfig::garp_lower_prio_delay);
+}
+
+void Instance::announce_now_and_after(Timer& timer, int InstanceConfig::*repeat,
+                                      Duration InstanceConfig::*delay) {
   const auto& config = machine_.config();
-  if (config.virtual_addresses.empty()) return;
-  check(vips_.announce(config.interface, config.virtual_addresses, config.garp_lower_prio_repeat),
+  check(vips_.announce(config.interface, config.virtual_addresses, config.*repeat),
         "announcing virtual addresses", counters_.vip_failures);
-  if (config.garp_lower_prio_delay > Duration::zero()) {
-    garp_lower_prio_timer_.arm_after(config.garp_lower_prio_delay, [this] {
+  if (config.*delay > Duration::zero()) {
+    timer.arm_after(config.*delay, [this, repeat] {
       const auto& c = machine_.config();
-      check(vips_.announce(c.interface, c.virtual_addresses, c.garp_lower_prio_repeat),
+      check(vips_.announce(c.interface, c.virtual_addresses, c.*repeat),
             "announcing virtual addresses", counters_.vip_failures);
     });
   }

@@ -84,6 +84,10 @@ class Instance {
   void send_advert(uint8_t priority);
   void announce();
   void announce_after_lower_priority_advert();
+  // `repeat` announcements now and, unless `delay` is 0, again after it on `timer` (re-armed,
+  // not added to). Read from the config each time, so a reload in between applies.
+  void announce_now_and_after(Timer& timer, int InstanceConfig::*repeat,
+                              Duration InstanceConfig::*delay);
   void refresh_announcements();
   void check(const Status& status, std::string_view what, uint64_t& failures);
 
