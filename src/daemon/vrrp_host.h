@@ -70,6 +70,10 @@ class VrrpHost {
   virtual Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) = 0;
   // SIGUSR1 (write the state dump) and SIGUSR2 (write the counters), as keepalived.
   virtual void on_dump_signals(std::function<void()> data, std::function<void()> stats) = 0;
+  // SIGTERM and SIGINT, taken on the VRRP thread itself (the main thread takes them too): the
+  // priority-0 adverts leave at the VRRP thread's priority, not after the main thread gets the
+  // CPU back on a loaded host.
+  virtual void on_stop_signals(std::function<void()> stop) = 0;
   // How late the loop ran its timers and posted work (for the counters dump).
   [[nodiscard]] virtual event::TimerLateness timer_lateness() const = 0;
 };

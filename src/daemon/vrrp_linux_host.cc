@@ -113,6 +113,12 @@ class LinuxVrrpHost final : public VrrpHost {
     (void)signals_->on(SIGUSR1, [data = std::move(data)](int) { data(); });
     (void)signals_->on(SIGUSR2, [stats = std::move(stats)](int) { stats(); });
   }
+  void on_stop_signals(std::function<void()> stop) override {
+    stop_signals_ = std::make_unique<event::SignalHandler>(loop_);
+    auto callback = [stop = std::move(stop)](int) { stop(); };
+    (void)stop_signals_->on(SIGTERM, callback);
+    (void)stop_signals_->on(SIGINT, callback);
+  }
   [[nodiscard]] event::TimerLateness timer_lateness() const override {
     return loop_.timer_lateness();
   }
@@ -121,6 +127,7 @@ class LinuxVrrpHost final : public VrrpHost {
   event::EventLoop& loop_;
   event::ProcessScriptRunner runner_;
   std::unique_ptr<event::SignalHandler> signals_;
+  std::unique_ptr<event::SignalHandler> stop_signals_;
 };
 
 }  // namespace

@@ -189,15 +189,24 @@ class VrrpService::Runtime {
       host_.on_dump_signals([this] { write_data(options_.data_file); },
                             [this] { write_stats(options_.stats_file); });
     }
+    if (options_.handle_stop_signals) {
+      host_.on_stop_signals([this] {
+        logger().info("[vrrp] stop signal: stopping the instances now");
+        stop(options_.keep_vips_on_stop);
+      });
+    }
     return {};
   }
 
   void reload(Prepared prepared) {
+    if (stopping_) return;  // a stop signal came first: the daemon is on its way out
     if (auto status = apply(std::move(prepared), /*initial=*/false); !status)
       logger().error("[vrrp] reload: {}", status.error().message);
   }
 
+  // Once: a stop signal on this thread and the daemon's stop() both lead here.
   void stop(bool keep_vips) {
+    if (stopping_) return;
     stopping_ = true;
     for (auto& [name, script] : scripts_)
       script->timer.cancel();

@@ -33,6 +33,8 @@ struct VrrpServiceOptions {
   std::string data_file = "/tmp/vigil.data";
   std::string stats_file = "/tmp/vigil.stats";
   bool handle_dump_signals = true;
+  // SIGTERM/SIGINT stop the instances at once on the VRRP thread; stop() then finishes the job.
+  bool handle_stop_signals = true;
   Duration notify_timeout = std::chrono::seconds(10);
   // How long stop() waits for notify_stop scripts before killing them.
   Duration stop_script_grace = std::chrono::seconds(2);

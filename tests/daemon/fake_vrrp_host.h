@@ -61,9 +61,17 @@ class FakeVrrpHost final : public VrrpHost {
     return std::unique_ptr<FileChangeWatcher>(std::make_unique<Files>(*this));
   }
   void on_dump_signals(std::function<void()>, std::function<void()>) override {}
+  void on_stop_signals(std::function<void()> stop) override { stop_signal_ = std::move(stop); }
   [[nodiscard]] event::TimerLateness timer_lateness() const override { return {}; }
 
   // ---- what the test drives ----
+
+  // SIGTERM as the VRRP thread sees it; false when nothing asked for it.
+  bool stop_signal() {
+    if (!stop_signal_) return false;
+    stop_signal_();
+    return true;
+  }
 
   // An advert from `source` arriving on `interface` (IPv4 multicast, through the real codec).
   void deliver(const std::string& interface, const vrrp::Advert& advert, IpAddress source) {
@@ -210,6 +218,7 @@ class FakeVrrpHost final : public VrrpHost {
 
   LinkChanged link_changed_;
   FileChanged file_changed_;
+  std::function<void()> stop_signal_;
   std::map<std::string, AdvertReceived> receivers_;
 };
 

@@ -184,6 +184,33 @@ TEST_F(VrrpRuntimeTest, StartMasterHigherPriorityAdvertReloadStop) {
   EXPECT_EQ(host.sent.size(), sent) << "nothing runs after stop";
 }
 
+// SIGTERM reaches the VRRP thread directly: the master's priority-0 advert goes out then, and
+// the daemon's stop() that follows does not repeat any of it.
+TEST_F(VrrpRuntimeTest, StopSignalStopsTheInstancesOnceOnTheVrrpThread) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(config_text(150))));
+  host.clock.advance(4s);  // both MASTER
+  ASSERT_EQ(host.present.size(), 2U);
+
+  const size_t scripts_before = host.script_argvs().size();
+  ASSERT_TRUE(host.stop_signal());
+  EXPECT_EQ(host.sent_for(51).back().priority(), 0);
+  EXPECT_EQ(host.sent_for(52).back().priority(), 0);
+  EXPECT_TRUE(host.present.empty());
+  const auto stopped = scripts_from(scripts_before);
+  EXPECT_NE(std::find(stopped.begin(), stopped.end(), Argv{"/bin/notify", "stop", "VI_1"}),
+            stopped.end());
+
+  const size_t sent = host.sent.size();
+  const size_t scripts = host.script_argvs().size();
+  runtime.reload(parse(config_text(200)));  // a SIGHUP queued behind the SIGTERM
+  runtime.stop();
+  host.clock.advance(10s);
+  EXPECT_EQ(host.sent.size(), sent) << "no second priority-0 advert, nothing after stop";
+  EXPECT_EQ(host.script_argvs().size(), scripts) << "notify_stop runs once";
+  EXPECT_TRUE(host.present.empty()) << "the reload after the stop signal brought nothing back";
+}
+
 TEST_F(VrrpRuntimeTest, LowerPriorityAdvertRunsTheScriptAndReannounces) {
   VrrpRuntime runtime(host, options());
   ASSERT_TRUE(runtime.start(parse(R"(
