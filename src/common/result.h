@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -12,6 +13,9 @@ namespace vigil {
 struct Error {
   std::string message;
 };
+
+// An environment failure from errno: "what: strerror(err)".
+Error errno_error(std::string_view what, int err);
 
 template <class T>
 class [[nodiscard]] Result {

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <libconfig.h++>
 
@@ -151,7 +150,7 @@ Result<datapath::Ownership> FileOwnershipStore::load() {
   const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return datapath::Ownership{};  // no state yet: a first start
-    return Error{path_ + ": " + std::strerror(errno)};
+    return errno_error(path_, errno);
   }
   std::string text;
   char buffer[4096];
@@ -159,9 +158,9 @@ Result<datapath::Ownership> FileOwnershipStore::load() {
     const ssize_t n = read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const std::string message = path_ + ": " + std::strerror(errno);
+      Error error = errno_error(path_, errno);
       close(fd);
-      return Error{message};
+      return error;
     }
     if (n == 0) break;
     text.append(buffer, static_cast<size_t>(n));
@@ -175,16 +174,16 @@ Status FileOwnershipStore::save(const datapath::Ownership& owned) {
   if (text.empty()) return Error{"cannot format the IPVS ownership state"};
   const auto directory = std::filesystem::path(path_).parent_path();
   if (!directory.empty() && mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Error{"cannot create " + directory.string() + ": " + std::strerror(errno)};
+    return errno_error("cannot create " + directory.string(), errno);
   }
   std::string temporary = path_ + ".XXXXXX";
   const int fd = mkstemp(temporary.data());
-  if (fd < 0) return Error{"cannot create " + temporary + ": " + std::strerror(errno)};
+  if (fd < 0) return errno_error("cannot create " + temporary, errno);
   auto fail = [&](const std::string& what) {
-    const std::string message = what + ": " + std::strerror(errno);
+    Error error = errno_error(what, errno);
     close(fd);
     unlink(temporary.c_str());
-    return Error{message};
+    return error;
   };
   size_t written = 0;
   while (written < text.size()) {
@@ -197,15 +196,14 @@ Status FileOwnershipStore::save(const datapath::Ownership& owned) {
   // Durable before it replaces the old state: a crash leaves the old file or the new one.
   if (fsync(fd) != 0) return fail("cannot sync " + temporary);
   if (close(fd) != 0) {
-    const std::string message = "cannot close " + temporary + ": " + std::strerror(errno);
+    Error error = errno_error("cannot close " + temporary, errno);
     unlink(temporary.c_str());
-    return Error{message};
+    return error;
   }
   if (std::rename(temporary.c_str(), path_.c_str()) != 0) {
-    const std::string message =
-        "cannot rename " + temporary + " to " + path_ + ": " + std::strerror(errno);
+    Error error = errno_error("cannot rename " + temporary + " to " + path_, errno);
     unlink(temporary.c_str());
-    return Error{message};
+    return error;
   }
   return {};
 }

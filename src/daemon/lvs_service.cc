@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -34,11 +33,12 @@ namespace {
 Result<std::string> run_nft(std::vector<std::string> args, const std::string& input, bool quiet) {
   int in_fds[2];
   int out_fds[2];
-  if (pipe2(in_fds, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+  if (pipe2(in_fds, O_CLOEXEC) != 0) return errno_error("pipe", errno);
   if (pipe2(out_fds, O_CLOEXEC) != 0) {
+    Error error = errno_error("pipe", errno);
     close(in_fds[0]);
     close(in_fds[1]);
-    return Error{std::string("pipe: ") + std::strerror(errno)};
+    return error;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -60,7 +60,7 @@ Result<std::string> run_nft(std::vector<std::string> args, const std::string& in
   if (spawned != 0) {
     close(in_fds[1]);
     close(out_fds[0]);
-    return Error{std::string("cannot run nft: ") + std::strerror(spawned)};
+    return errno_error("cannot run nft", spawned);
   }
   // The input is a few kilobytes at most (less than a pipe holds) and nft reads all of it
   // before it prints anything: writing it all first, then reading, cannot deadlock.
@@ -83,7 +83,7 @@ Result<std::string> run_nft(std::vector<std::string> args, const std::string& in
   close(out_fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Error{std::string("waitpid nft: ") + std::strerror(errno)};
+    if (errno != EINTR) return errno_error("waitpid nft", errno);
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string command = "nft";

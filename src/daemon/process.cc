@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -14,12 +13,12 @@ namespace vigil::daemon {
 
 Status daemonize() {
   pid_t pid = fork();
-  if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
+  if (pid < 0) return errno_error("fork", errno);
   if (pid > 0) _exit(0);
-  if (setsid() < 0) return Error{std::string("setsid: ") + std::strerror(errno)};
-  if (chdir("/") != 0) return Error{std::string("chdir /: ") + std::strerror(errno)};
+  if (setsid() < 0) return errno_error("setsid", errno);
+  if (chdir("/") != 0) return errno_error("chdir /", errno);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0) return Error{std::string("/dev/null: ") + std::strerror(errno)};
+  if (null < 0) return errno_error("/dev/null", errno);
   for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
     dup2(null, fd);
   if (null > STDERR_FILENO) close(null);

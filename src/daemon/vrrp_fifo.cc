@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "vrrp/linux_netdev.h"
+#include "common/result.h"
 
 namespace vigil::daemon {
 
@@ -27,7 +27,7 @@ Result<NotifyFifo> NotifyFifo::open(const std::string& path) {
   if (::mkfifo(path.c_str(), 0600) == 0) {
     created = true;
   } else if (errno != EEXIST) {
-    return vrrp::errno_error("cannot create FIFO " + path, errno);
+    return errno_error("cannot create FIFO " + path, errno);
   }
   // Read-write: the open neither blocks nor fails for want of a reader, and writes go to the
   // pipe buffer until a reader comes.
@@ -35,7 +35,7 @@ Result<NotifyFifo> NotifyFifo::open(const std::string& path) {
   if (fd < 0) {
     const int error = errno;
     if (created) ::unlink(path.c_str());
-    return vrrp::errno_error("cannot open FIFO " + path, error);
+    return errno_error("cannot open FIFO " + path, error);
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
@@ -76,7 +76,7 @@ void NotifyFifo::close() {
 Status NotifyFifo::give_to(uid_t uid, gid_t gid) {
   if (!created_ || fd_ < 0) return {};
   if (::fchown(fd_, uid, gid) != 0)
-    return vrrp::errno_error(fmt::format("cannot give FIFO {} to uid {}", path_, uid), errno);
+    return errno_error(fmt::format("cannot give FIFO {} to uid {}", path_, uid), errno);
   return {};
 }
 

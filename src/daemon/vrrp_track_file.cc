@@ -10,8 +10,8 @@
 #include <charconv>
 
 #include "common/log.h"
+#include "common/result.h"
 #include "event/fd_watcher.h"
-#include "vrrp/linux_netdev.h"
 
 namespace vigil::daemon {
 namespace {
@@ -79,7 +79,7 @@ bool track_file_event_loses_directory(uint32_t mask) {
 Result<std::unique_ptr<InotifyFileWatcher>> InotifyFileWatcher::open(event::EventLoop& loop,
                                                                      Changed changed) {
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return vrrp::errno_error("inotify_init1", errno);
+  if (fd < 0) return errno_error("inotify_init1", errno);
   std::unique_ptr<InotifyFileWatcher> out(new InotifyFileWatcher(fd, std::move(changed)));
   auto watcher = event::FdWatcher::create(loop, fd);
   if (!watcher) return watcher.error();
@@ -111,7 +111,7 @@ Status InotifyFileWatcher::watch(const std::set<std::string>& paths) {
       const int wd = ::inotify_add_watch(fd_, where.directory.c_str(), track_file_directory_mask());
       if (wd < 0) {
         const Error error =
-            vrrp::errno_error(fmt::format("{}: cannot watch {}", path, where.directory), errno);
+            errno_error(fmt::format("{}: cannot watch {}", path, where.directory), errno);
         failures += (failures.empty() ? "" : "; ") + error.message;
         continue;
       }

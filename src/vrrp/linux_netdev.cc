@@ -23,10 +23,6 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
-Error errno_error(std::string_view what, int err) {
-  return Error{fmt::format("{}: {}", what, std::strerror(err))};
-}
-
 std::string to_string(const MacAddress& mac) {
   return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3],
                      mac[4], mac[5]);

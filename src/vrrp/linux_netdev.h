@@ -38,9 +38,6 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// "what: strerror(err)".
-Error errno_error(std::string_view what, int err);
-
 using MacAddress = std::array<uint8_t, 6>;
 std::string to_string(const MacAddress& mac);
 
