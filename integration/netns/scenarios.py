@@ -501,7 +501,8 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
     an editor-style rename puts 1 in the file and d1 comes back when the file is removed;
     notify_master runs; notify_fifo gets keepalived's lines; vrrp_notify_fifo_script is started
     with its FIFO's name and reads the same lines; a lower-priority advert at the master runs
-    notify_master_rx_lower_pri and writes MASTER_RX_LOWER_PRI."""
+    notify_master_rx_lower_pri and writes MASTER_RX_LOWER_PRI; a clean stop writes STOP and ends
+    the FIFO's script with SIGTERM."""
     adv, version = 0.2, 3
     work = lab.work / "d1"
     work.mkdir(parents=True, exist_ok=True)
@@ -519,6 +520,7 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
     vrrp_fifo, fifo_log = work / "vrrp.fifo", work / "vrrp-fifo.log"
     fifo_script = work / "fifo-reader.sh"
     fifo_script.write_text("#!/bin/sh\n"
+                           f"trap 'echo reader-got-TERM >> {fifo_log}; exit 0' TERM\n"
                            f"echo \"args: $@\" >> {fifo_log}\n"
                            f"while read -r line; do echo \"$line\" >> {fifo_log}; done < \"$1\"\n")
     fifo_script.chmod(0o755)
@@ -594,6 +596,15 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
         tracked.unlink()  # a removed file counts as 0
         lab.wait_sole_holder("d1", timeout=5)
         pair.check_alive()
+
+        # A clean stop writes the STOP line and ends the FIFO's reader with SIGTERM (its trap
+        # runs). Both daemons signal the reader right after writing, so whether the reader still
+        # reads that line first is a race in both: the STOP line is checked on notify_fifo.
+        pair.daemons["d1"].terminate()
+        wait_until(lambda: "reader-got-TERM" in script_fifo_lines(), 5,
+                   "the vrrp_notify_fifo_script to get SIGTERM at stop")
+        wait_until(lambda: any(line.startswith('INSTANCE "VI_1" STOP ') for line in fifo_lines()),
+                   3, "the STOP fifo line")
     finally:
         os.close(reader)
 

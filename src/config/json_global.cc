@@ -63,6 +63,7 @@ Json global_to_json(const GlobalDefs& g) {
   j["notify_fifo"] = optional_json(g.notify_fifo, fifo_json);
   j["vrrp_notify_fifo"] = optional_json(g.vrrp_notify_fifo, fifo_json);
   j["lvs_notify_fifo"] = optional_json(g.lvs_notify_fifo, fifo_json);
+  j["fifo_write_vrrp_states_on_reload"] = g.fifo_write_vrrp_states_on_reload;
   j["lvs_sync_daemon"] = optional_json(g.lvs_sync_daemon, [](const LvsSyncDaemon& s) {
     Json o{{"interface", s.interface}, {"vrrp_instance", s.vrrp_instance}};
     o["sync_id"] = s.sync_id_set ? Json(s.sync_id) : Json(nullptr);

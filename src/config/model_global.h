@@ -90,6 +90,7 @@ struct GlobalDefs {
   std::optional<NotifyFifo> notify_fifo;
   std::optional<NotifyFifo> vrrp_notify_fifo;
   std::optional<NotifyFifo> lvs_notify_fifo;
+  bool fifo_write_vrrp_states_on_reload = false;  // every state line again after a reload
 
   // LVS.
   std::optional<LvsSyncDaemon> lvs_sync_daemon;

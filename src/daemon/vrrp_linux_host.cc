@@ -56,9 +56,7 @@ class LinuxVrrpHost final : public VrrpHost {
 
   Scheduler& scheduler() override { return loop_.scheduler(); }
   event::ScriptRunner& scripts() override { return runner_; }
-  [[nodiscard]] bool scripts_idle() const override {
-    return runner_.running() == 0 && runner_.queued() == 0;
-  }
+  [[nodiscard]] bool scripts_idle() const override { return runner_.idle(); }
   std::unique_ptr<event::ScriptRunner> new_script_runner() override {
     return std::make_unique<event::ProcessScriptRunner>(loop_);
   }

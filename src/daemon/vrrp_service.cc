@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <csignal>
 #include <cstring>
@@ -202,6 +203,9 @@ class VrrpService::Runtime {
     if (stopping_) return;  // a stop signal came first: the daemon is on its way out
     if (auto status = apply(std::move(prepared), /*initial=*/false); !status)
       logger().error("[vrrp] reload: {}", status.error().message);
+    // keepalived's fifo_write_vrrp_states_on_reload: a reader that a reload restarted (or that
+    // missed lines) learns every state again.
+    if (config_.global.fifo_write_vrrp_states_on_reload) write_states_to_fifos();
   }
 
   // Once: a stop signal on this thread and the daemon's stop() both lead here.
@@ -219,9 +223,18 @@ class VrrpService::Runtime {
       if (before != vrrp::State::kInitialize && before == managed->instance->state())
         notify(*managed, vrrp::State::kInitialize, managed->instance->machine().priority());
     }
+    // keepalived ends a FIFO's reader with SIGTERM once the last lines are in the FIFO, so that
+    // it can finish its work; one still there after the grace is killed.
+    for (auto& channel : fifos_) {
+      if (channel->runner) channel->runner->terminate_running();
+    }
   }
 
-  [[nodiscard]] bool scripts_idle() const { return host_.scripts_idle(); }
+  [[nodiscard]] bool scripts_idle() const {
+    return host_.scripts_idle() && std::all_of(fifos_.begin(), fifos_.end(), [](const auto& c) {
+             return !c->runner || c->runner->idle();
+           });
+  }
 
   void write_data(const std::string& path) {
     std::ofstream out(path, std::ios::trunc);
@@ -804,6 +817,20 @@ class VrrpService::Runtime {
     write_fifos(fifo_instance_line(name, "MASTER_RX_LOWER_PRI", priority));
   }
 
+  void write_states_to_fifos() {
+    for (const auto& group : config_.vrrp.sync_groups) {
+      auto state = group_states_.find(group.name);
+      if (state != group_states_.end())
+        write_fifos(fifo_group_line(group.name, notify_state_name(state->second)));
+    }
+    for (const auto& [name, managed] : instances_) {
+      const vrrp::State state = managed->instance->state();
+      if (state == vrrp::State::kInitialize) continue;  // it reports its first state itself
+      write_fifos(fifo_instance_line(name, notify_state_name(state),
+                                     managed->instance->machine().priority()));
+    }
+  }
+
   void write_fifos(const std::string& line) {
     for (auto& channel : fifos_)
       channel->fifo.write(line);
@@ -863,9 +890,11 @@ class VrrpService::Runtime {
                                              .argv = std::move(argv),
                                              .run_as = run_as,
                                              .timeout = Duration::zero()},
-                        [path](const event::ScriptResult& result) {
-                          logger().warn("[vrrp] notify FIFO script for {} ended: {}", path,
-                                        event::describe(result));
+                        [this, path](const event::ScriptResult& result) {
+                          // Expected only while stopping.
+                          logger().log(stopping_ ? spdlog::level::info : spdlog::level::warn,
+                                       "[vrrp] notify FIFO script for {} ended: {}", path,
+                                       event::describe(result));
                         });
   }
 
@@ -1080,7 +1109,7 @@ void VrrpRuntime::stop() {
 }
 
 bool VrrpRuntime::scripts_idle() const {
-  return host_.scripts_idle();
+  return runtime_ ? runtime_->scripts_idle() : host_.scripts_idle();
 }
 
 void VrrpRuntime::write_data() {

@@ -250,7 +250,8 @@ struct ProcessScriptRunner::Child {
   std::string output;
   bool output_truncated = false;
   bool timed_out = false;
-  bool reaped = false;  // waitpid done, completion pending
+  bool terminating = false;  // SIGTERM sent, or to be sent as soon as its pid is known
+  bool reaped = false;       // waitpid done, completion pending
   TimePoint started{};
   Timer timeout_timer;
   Timer kill_timer;
@@ -613,12 +614,13 @@ void ProcessScriptRunner::on_spawned(const Spawned& spawned) {
       child.output_watch->on_readable([this, &child] { on_output(child); });
     }  // else the output is read once, when the script ends
   }
-  if (child.request.timeout > Duration{0}) {
+  if (child.request.timeout > Duration{0} && !child.terminating) {
     child.timeout_timer.arm_at(child.started + child.request.timeout,
                                [this, id] { on_timeout(id); });
   }
   logger()->debug("[{}] started {} as pid {}", child.request.name, child.request.argv[0],
                   child.pid);
+  if (child.terminating) terminate(child);  // terminate_running() came while it was starting
 }
 
 void ProcessScriptRunner::on_output(Child& child) {
@@ -690,16 +692,11 @@ void ProcessScriptRunner::kill_group(const Child& child, int signal_number) {
   if (kill(-child.pid, signal_number) != 0) kill(child.pid, signal_number);
 }
 
-void ProcessScriptRunner::on_timeout(uint64_t id) {
-  auto it = children_.find(id);
-  if (it == children_.end()) return;
-  Child& child = *it->second;
-  child.timed_out = true;
-  logger()->warn(
-      "[{}] still running after {}ms: SIGTERM to pid {}", child.request.name,
-      std::chrono::duration_cast<std::chrono::milliseconds>(child.request.timeout).count(),
-      child.pid);
+void ProcessScriptRunner::terminate(Child& child) {
+  child.terminating = true;
+  if (child.pid <= 0 || child.reaped) return;  // on_spawned() sends it once the pid is known
   kill_group(child, SIGTERM);
+  const uint64_t id = child.id;
   child.kill_timer.arm_after(options_.kill_grace, [this, id] {
     auto found = children_.find(id);
     if (found == children_.end()) return;
@@ -707,6 +704,27 @@ void ProcessScriptRunner::on_timeout(uint64_t id) {
                    found->second->pid);
     kill_group(*found->second, SIGKILL);
   });
+}
+
+void ProcessScriptRunner::terminate_running() {
+  for (auto& [id, child] : children_) {
+    if (child->terminating) continue;
+    logger()->debug("[{}] ending it: SIGTERM to pid {}", child->request.name, child->pid);
+    terminate(*child);
+  }
+}
+
+void ProcessScriptRunner::on_timeout(uint64_t id) {
+  auto it = children_.find(id);
+  if (it == children_.end()) return;
+  Child& child = *it->second;
+  if (child.terminating) return;  // already asked to end; the grace runs
+  child.timed_out = true;
+  logger()->warn(
+      "[{}] still running after {}ms: SIGTERM to pid {}", child.request.name,
+      std::chrono::duration_cast<std::chrono::milliseconds>(child.request.timeout).count(),
+      child.pid);
+  terminate(child);
 }
 
 void ProcessScriptRunner::complete(uint64_t id, int wait_status) {

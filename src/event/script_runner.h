@@ -55,7 +55,7 @@ struct ScriptRequest {
 struct ScriptResult {
   enum class Outcome : uint8_t {
     kExited,       // exit_code holds the status
-    kSignaled,     // killed by `signal` (not ours)
+    kSignaled,     // killed by `signal`: not after a timeout (terminate_running() sends SIGTERM)
     kTimedOut,     // ran past the timeout; `signal` is the one that ended it (0 if it exited)
     kExecFailed,   // execve (or a credential change before it) failed with `error`
     kSpawnFailed,  // could not create the process (pipe, clone): `error`
@@ -82,6 +82,12 @@ class ScriptRunner {
   // Starts `request` (or queues it); `done` runs later on the loop thread, never inline, exactly
   // once unless the runner is destroyed first.
   virtual void run(ScriptRequest request, ScriptCallback done) = 0;
+  // Asks every script already started to end: SIGTERM to its process group, SIGKILL if it is
+  // still there after the grace. Each callback runs when its script has gone. Requests waiting
+  // for a slot are not affected.
+  virtual void terminate_running() = 0;
+  // Nothing running and nothing waiting.
+  [[nodiscard]] virtual bool idle() const = 0;
 };
 
 class FdWatcher;
@@ -108,6 +114,8 @@ class ProcessScriptRunner final : public ScriptRunner {
   ~ProcessScriptRunner() override;
 
   void run(ScriptRequest request, ScriptCallback done) override;
+  void terminate_running() override;
+  [[nodiscard]] bool idle() const override { return children_.empty() && queue_.empty(); }
 
   // Started (or being started) and not yet finished; waiting for a free slot.
   [[nodiscard]] size_t running() const { return children_.size(); }
@@ -161,6 +169,7 @@ class ProcessScriptRunner final : public ScriptRunner {
   Status watch_sigchld();
   void reap_sigchld_children();
   void kill_group(const Child& child, int signal_number);
+  void terminate(Child& child);  // SIGTERM now, SIGKILL after the grace
   void on_timeout(uint64_t id);
   void complete(uint64_t id, int wait_status);
   void count(const ScriptResult& result);

@@ -27,6 +27,7 @@ TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
   EXPECT_EQ(g.smtp_connect_timeout, 30s);
   EXPECT_FALSE(g.lvs_flush);
   EXPECT_FALSE(g.enable_script_security);
+  EXPECT_FALSE(g.fifo_write_vrrp_states_on_reload);
 }
 
 // Keywords vigil reads into the model but does not act on yet: each is a warning naming it, so
@@ -97,6 +98,7 @@ TEST(GlobalDefs, ReadsEveryImplementedKeyword) {
   lvs_flush_on_stop VS
   vrrp_notify_fifo /run/vigil.fifo
   vrrp_notify_fifo_script "/usr/bin/logger -t vrrp" root
+  fifo_write_vrrp_states_on_reload
 }
 vrrp_instance VI_1 {
   interface eth1
@@ -150,6 +152,7 @@ vrrp_instance VI_1 {
   ASSERT_TRUE(g.vrrp_notify_fifo->script);
   EXPECT_EQ(g.vrrp_notify_fifo->script->argv, (Strings{"/usr/bin/logger", "-t", "vrrp"}));
   EXPECT_EQ(g.vrrp_notify_fifo->run_as.user, "root");
+  EXPECT_TRUE(g.fifo_write_vrrp_states_on_reload);
 }
 
 struct ErrorCase {

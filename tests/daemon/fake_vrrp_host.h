@@ -127,6 +127,7 @@ class FakeVrrpHost final : public VrrpHost {
   std::set<std::string> watched_files;
   std::vector<event::ScriptRequest> long_running;  // started through new_script_runner()
   int long_running_ended = 0;                      // runners destroyed (their scripts ended)
+  int long_running_terminated = 0;                 // asked to end with SIGTERM
   int sockets_opened = 0;
 
  private:
@@ -211,9 +212,16 @@ class FakeVrrpHost final : public VrrpHost {
     void run(event::ScriptRequest request, event::ScriptCallback) override {
       host_.long_running.push_back(std::move(request));
     }
+    // The script takes the SIGTERM and exits at once.
+    void terminate_running() override {
+      if (!terminated_) ++host_.long_running_terminated;
+      terminated_ = true;
+    }
+    [[nodiscard]] bool idle() const override { return terminated_; }
 
    private:
     FakeVrrpHost& host_;
+    bool terminated_ = false;
   };
 
   LinkChanged link_changed_;

@@ -1,8 +1,11 @@
 // The VRRP runtime of vigild end to end over a fake host in virtual time: configuration in,
 // adverts, address changes and notify scripts out.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -317,9 +320,70 @@ vrrp_instance VI_1 {
 )"));
     EXPECT_EQ(host.long_running.size(), 1U);
     EXPECT_EQ(host.long_running_ended, 0);
+    EXPECT_EQ(host.long_running_terminated, 0);
+    EXPECT_FALSE(runtime.scripts_idle());  // the reader runs for as long as the FIFO is there
+    // Stopping asks the reader to end (SIGTERM, as keepalived does) and waits for it.
     runtime.stop();
+    EXPECT_EQ(host.long_running_terminated, 1);
+    EXPECT_TRUE(runtime.scripts_idle());
   }
   EXPECT_EQ(host.long_running_ended, 1);
+}
+
+TEST_F(VrrpRuntimeTest, FifoWriteVrrpStatesOnReloadRepeatsEveryStateAfterAReload) {
+  const std::string fifo = ::testing::TempDir() + "vigil-runtime-states.fifo";
+  ::unlink(fifo.c_str());
+  auto text = [&](bool write_states, int priority) {
+    return R"(
+global_defs {
+  vrrp_notify_fifo )" +
+           fifo + (write_states ? "\n  fifo_write_vrrp_states_on_reload" : "") +
+           R"(
+}
+vrrp_sync_group G1 {
+  group { VI_1 VI_2 }
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority )" +
+           std::to_string(priority) +
+           R"(
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress { 10.0.0.101/24 }
+}
+)";
+  };
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(text(true, 150))));
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  auto drain = [&] {
+    std::string lines;
+    std::array<char, 4096> buffer{};
+    for (ssize_t n; (n = ::read(reader, buffer.data(), buffer.size())) > 0;)
+      lines.append(buffer.data(), static_cast<size_t>(n));
+    return lines;
+  };
+  host.clock.advance(5s);  // no peer: MASTER after Master_Down_Interval
+  EXPECT_EQ(drain(),
+            "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_2\" BACKUP 100\nGROUP \"G1\" BACKUP 0\n"
+            "INSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_2\" MASTER 100\nGROUP \"G1\" MASTER 0\n");
+
+  // Unchanged: nothing moves, yet every state is written again.
+  runtime.reload(parse(text(true, 150)));
+  EXPECT_EQ(drain(),
+            "GROUP \"G1\" MASTER 0\nINSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_2\" MASTER 100\n");
+  // Without the keyword a reload that changes nothing says nothing.
+  runtime.reload(parse(text(false, 150)));
+  EXPECT_EQ(drain(), "");
+  runtime.stop();
+  ::close(reader);
 }
 
 }  // namespace

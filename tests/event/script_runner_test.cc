@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -341,6 +342,76 @@ TEST(ScriptRunner, WatchesChildrenThroughSigchldWhenAsked) {
   EXPECT_EQ(codes, (std::vector<int>{0, 1, 2, 3, 7}));
   EXPECT_EQ(timed_out->outcome, Outcome::kTimedOut);
   EXPECT_EQ(runner.counters().pidfd_fallbacks, 0U);
+}
+
+// A path for a script to create once it has set its traps; removed first.
+std::string ready_file(const std::string& name) {
+  std::string path = ::testing::TempDir() + "vigil-script-" + name + ".ready";
+  ::unlink(path.c_str());
+  return path;
+}
+
+// Runs `loop` until `path` exists, looking every 5 ms.
+bool wait_for_file(EventLoop& loop, const std::string& path) {
+  bool found = false;
+  Timer poll(loop.scheduler());
+  std::function<void()> look = [&] {
+    found = ::access(path.c_str(), F_OK) == 0;
+    if (!found) poll.arm_after(5ms, look);
+  };
+  look();
+  const bool ok = loop.run_until([&] { return found; }, kBound);
+  ::unlink(path.c_str());
+  return ok;
+}
+
+TEST(ScriptRunner, TerminateRunningEndsEveryStartedScriptWithSigterm) {
+  EventLoop loop;
+  ProcessScriptRunner runner(loop);
+  std::vector<ScriptResult> results;
+  // One is still being started when terminate_running() comes: it gets SIGTERM once its pid is
+  // known. The other has been running; its shell's trap shows that SIGTERM reached it.
+  const std::string ready = ready_file("reader");
+  runner.run(
+      ScriptRequest{.name = "reader",
+                    .argv = {"sh", "-c", "trap 'exit 7' TERM; : > \"$0\"; sleep 10 & wait", ready},
+                    .timeout = Duration::zero()},
+      [&](const ScriptResult& r) { results.push_back(r); });
+  ASSERT_TRUE(wait_for_file(loop, ready));  // the shell has set its trap
+  runner.run(ScriptRequest{.name = "late", .argv = {"sleep", "10"}, .timeout = 60s},
+             [&](const ScriptResult& r) { results.push_back(r); });
+  EXPECT_FALSE(runner.idle());
+  runner.terminate_running();
+  ASSERT_TRUE(loop.run_until([&] { return results.size() == 2; }, kBound));
+  EXPECT_TRUE(runner.idle());
+  const auto reader = std::find_if(results.begin(), results.end(),
+                                   [](const ScriptResult& r) { return r.exit_code == 7; });
+  ASSERT_NE(reader, results.end()) << "the reader's TERM trap did not run";
+  EXPECT_EQ(reader->outcome, Outcome::kExited);
+  const auto late = std::find_if(results.begin(), results.end(),
+                                 [](const ScriptResult& r) { return r.signal == SIGTERM; });
+  ASSERT_NE(late, results.end());
+  EXPECT_EQ(late->outcome, Outcome::kSignaled);
+  EXPECT_LT(late->runtime, 5s);
+}
+
+TEST(ScriptRunner, TerminateRunningEscalatesToSigkillAfterTheGrace) {
+  EventLoop loop;
+  ProcessScriptRunner runner(loop, {.kill_grace = 100ms});
+  std::optional<ScriptResult> result;
+  const std::string ready = ready_file("stubborn");
+  runner.run(
+      ScriptRequest{.name = "stubborn",
+                    .argv = {"sh", "-c", "trap '' TERM; : > \"$0\"; sleep 10; exit 0", ready},
+                    .timeout = Duration::zero()},
+      [&](const ScriptResult& r) { result = r; });
+  ASSERT_TRUE(wait_for_file(loop, ready));  // the shell ignores SIGTERM from here on
+  runner.terminate_running();
+  runner.terminate_running();  // a second call neither re-arms the grace nor signals again
+  ASSERT_TRUE(loop.run_until([&] { return result.has_value(); }, kBound));
+  EXPECT_EQ(result->outcome, Outcome::kSignaled);
+  EXPECT_EQ(result->signal, SIGKILL);
+  EXPECT_EQ(runner.counters().timed_out, 0U);
 }
 
 TEST(ScriptRunner, DestructionKillsAndReapsRunningScriptsWithoutCallingBack) {

@@ -21,6 +21,10 @@ class FakeScriptRunner final : public event::ScriptRunner {
   void run(event::ScriptRequest request, event::ScriptCallback done) override {
     started_.push_back({std::move(request), std::move(done)});
   }
+  // Only counted: the test ends the scripts with finish() as a SIGTERM would.
+  void terminate_running() override { ++terminate_requests_; }
+  [[nodiscard]] bool idle() const override { return unfinished() == 0; }
+  [[nodiscard]] int terminate_requests() const { return terminate_requests_; }
 
   [[nodiscard]] const std::vector<Started>& started() const { return started_; }
   [[nodiscard]] size_t unfinished() const {
@@ -46,6 +50,7 @@ class FakeScriptRunner final : public event::ScriptRunner {
 
  private:
   std::vector<Started> started_;
+  int terminate_requests_ = 0;
 };
 
 }  // namespace vigil::testing
