@@ -280,6 +280,7 @@ class VrrpService::Runtime {
       out << "  Became master: " << machine.entered(vrrp::State::kMaster) << "\n";
       out << "  Released master: " << managed->released_master << "\n";
       out << "  Own adverts ignored: " << machine.own_adverts_ignored() << "\n";
+      out << "  Late Master_Down_Timer waits: " << machine.late_master_down_waits() << "\n";
       out << "  VIP failures: " << counters.vip_failures << "\n";
       out << "  Rejected: " << managed->rejects.total() << "\n";
       for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {

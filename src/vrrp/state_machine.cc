@@ -1,5 +1,6 @@
 #include "vrrp/state_machine.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "common/log.h"
@@ -192,6 +193,7 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
       // The master is leaving: take over after Skew_Time only.
       last_master_priority_.reset();
       set_timer(TimerKind::kMasterDown, now + skew_time(), out);
+      master_down_may_wait_ = false;  // the master said it is leaving
       return;
     }
     if (!config_.preempt || advert.priority >= priority_ || preempt_delay_active(now)) {
@@ -239,8 +241,26 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
 }
 
 void StateMachine::on(const MasterDownTimerExpired&, TimePoint now, Actions& out) {
+  const auto due = deadline(TimerKind::kMasterDown);
   if (!take_expired(TimerKind::kMasterDown, now)) return;
   if (state_ != State::kBackup) return;
+  // An addition to RFC 5798 §6.4.2 (keepalived takes over at once): an expiry handled late means
+  // this host was not running, so the adverts the master sent meanwhile may still be queued behind
+  // the expiry, or, frozen with us, the master is sending its overdue advert right now. Give them
+  // as long as we were late, at most one Master_Adver_Interval, once per silence. A whole-VM
+  // pause of ~30 ms otherwise makes a 0.01 s backup take over from a live master.
+  const Duration late = now - *due;
+  if (master_down_may_wait_ && late > kLateExpiryThreshold) {
+    const Duration wait = std::min(late, master_adver_interval_);
+    ++late_master_down_waits_;
+    logger().warn(
+        "[{}] Master_Down_Timer expired {} us late (this host was not running): "
+        "waiting {} us for adverts held up meanwhile",
+        config_.name, late.count(), wait.count());
+    set_timer(TimerKind::kMasterDown, now + wait, out);
+    master_down_may_wait_ = false;
+    return;
+  }
   take_over(TransitionReason::kMasterDownTimer, now, out);
 }
 
@@ -345,12 +365,12 @@ void StateMachine::step_down(TransitionReason reason, TimePoint now, Actions& ou
   // RFC 5798 §6.4.3: cancel Adver_Timer, set Master_Down_Timer, transition to Backup.
   cancel_timer(TimerKind::kAdver, out);
   out.emplace_back(RemoveVips{});
-  set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
+  arm_master_down(now, out);
   transition(State::kBackup, reason, out, detail);
 }
 
 void StateMachine::become_backup(TransitionReason reason, TimePoint now, Actions& out) {
-  set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
+  arm_master_down(now, out);
   transition(State::kBackup, reason, out);
 }
 
@@ -389,7 +409,12 @@ void StateMachine::restart_master_down(const AdvertReceived& advert, TimePoint n
   // RFC 5798 §6.4.2: v3 adopts the master's interval; v2 intervals were checked to be equal.
   if (config_.version == 3 && advert.max_advert_interval > Duration::zero())
     master_adver_interval_ = advert.max_advert_interval;
+  arm_master_down(now, out);
+}
+
+void StateMachine::arm_master_down(TimePoint now, Actions& out) {
   set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
+  master_down_may_wait_ = true;
 }
 
 void StateMachine::cancel_all_timers(Actions& out) {

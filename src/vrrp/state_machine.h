@@ -34,6 +34,10 @@ Duration skew_time(uint8_t version, uint8_t priority, Duration master_adver_inte
 // 3 * Master_Adver_Interval + Skew_Time.
 Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval);
 
+// A Master_Down_Timer expiry handled more than this after its deadline means this host (or the
+// VRRP thread) was not running: the silence it measured may be ours, not the master's.
+inline constexpr Duration kLateExpiryThreshold = std::chrono::milliseconds(1);
+
 // ---- states, events, actions -----------------------------------------------------------------
 
 enum class State : uint8_t { kInitialize, kBackup, kMaster, kFault, kCount };
@@ -173,6 +177,8 @@ class StateMachine {
   [[nodiscard]] uint64_t entered(State state) const { return entered_[static_cast<size_t>(state)]; }
   // Adverts ignored because they came from our own primary address (looped back).
   [[nodiscard]] uint64_t own_adverts_ignored() const { return own_adverts_ignored_; }
+  // Master_Down_Timer expiries that came late enough to wait for held-up adverts first.
+  [[nodiscard]] uint64_t late_master_down_waits() const { return late_master_down_waits_; }
 
  private:
   void on(const Startup&, TimePoint now, Actions& out);
@@ -204,6 +210,8 @@ class StateMachine {
   void cancel_all_timers(Actions& out);
   // Backup: the master is alive; restart Master_Down_Timer, adopting its interval (v3).
   void restart_master_down(const AdvertReceived& advert, TimePoint now, Actions& out);
+  // Master_Down_Timer measuring the master's silence: a late expiry may wait (see on()).
+  void arm_master_down(TimePoint now, Actions& out);
 
   void set_timer(TimerKind timer, TimePoint at, Actions& out);
   void cancel_timer(TimerKind timer, Actions& out);
@@ -225,6 +233,10 @@ class StateMachine {
   std::array<std::optional<TimePoint>, static_cast<size_t>(TimerKind::kCount)> deadlines_{};
   std::array<uint64_t, kStateCount> entered_{};
   uint64_t own_adverts_ignored_ = 0;
+  // The running Master_Down_Timer counts the master's silence (not Skew_Time after a priority-0
+  // advert, not an extra wait already given), so a late expiry may wait once.
+  bool master_down_may_wait_ = false;
+  uint64_t late_master_down_waits_ = 0;
   bool reassert_logged_ = false;
   bool in_sync_group_ = false;
   bool wants_master_ = false;

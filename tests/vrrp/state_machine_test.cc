@@ -192,6 +192,52 @@ std::vector<TransitionCase> transition_cases() {
        .step = {kDown100 - 1us, MasterDownTimerExpired{}},
        .expected = State::kBackup,
        .actions = {}},
+      // vigil's addition: an expiry handled late waits as long as it was late (at most one
+      // Master_Adver_Interval) for adverts held up while this host was not running.
+      {.name = "BackupMasterDownExpiryOneMillisecondLateTakesOver",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {kDown100 + 1ms, MasterDownTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, AddVips{}, SendGratuitous{},
+                   SetTimer{TimerKind::kAdver, at(kDown100 + 1ms + 1s)},
+                   Notify{State::kBackup, State::kMaster, TransitionReason::kMasterDownTimer}}},
+      {.name = "BackupLateMasterDownExpiryWaitsAsLongAsItWasLate",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {kDown100 + 1001us, MasterDownTimerExpired{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(kDown100 + 2002us)}}},
+      {.name = "BackupLateMasterDownWaitIsAtMostOneAdverInterval",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {kDown100 + 5s, MasterDownTimerExpired{}},
+       .expected = State::kBackup,
+       .actions = {SetTimer{TimerKind::kMasterDown, at(kDown100 + 6s)}}},
+      {.name = "BackupLateExpiryAfterTheWaitTakesOver",
+       .configure = keep,
+       .setup = {{0us, Startup{}}, {kDown100 + 3ms, MasterDownTimerExpired{}}},
+       .initial = State::kBackup,
+       .step = {kDown100 + 9ms, MasterDownTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, AddVips{}, SendGratuitous{},
+                   SetTimer{TimerKind::kAdver, at(kDown100 + 9ms + 1s)},
+                   Notify{State::kBackup, State::kMaster, TransitionReason::kMasterDownTimer}}},
+      {.name = "BackupLateSkewTimeExpiryAfterPriorityZeroTakesOver",
+       .configure = keep,
+       .setup = {{0us, Startup{}},
+                 {1s,
+                  AdvertReceived{
+                      .priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.1")}}},
+       .initial = State::kBackup,
+       .step = {1s + kSkew100 + 20ms, MasterDownTimerExpired{}},
+       .expected = State::kMaster,
+       .actions = {SendAdvert{100}, AddVips{}, SendGratuitous{},
+                   SetTimer{TimerKind::kAdver, at(1s + kSkew100 + 20ms + 1s)},
+                   Notify{State::kBackup, State::kMaster, TransitionReason::kMasterDownTimer}}},
       {.name = "BackupHigherPriorityAdvertRestartsMasterDown",
        .configure = keep,
        .setup = kToBackup,
@@ -660,6 +706,37 @@ TEST(VrrpStateMachine, MasterDownIntervalFollowsAdoptedIntervalAndPriority) {
   EXPECT_EQ(machine.master_down_interval(), 180'468us);
   (void)machine.handle(PriorityChanged{228}, at(1s));
   EXPECT_EQ(machine.skew_time(), 5'468us);  // 28 * 50000 / 256 = 5468.75
+}
+
+TEST(VrrpStateMachine, AnAdvertDuringTheLateExpiryWaitKeepsTheBackup) {
+  // 0.01 s adverts at priority 250: Master_Down_Interval 30234 us. The whole host stalls 29 ms
+  // across the deadline; the master, stalled too, sends its overdue advert 50 us after we wake.
+  auto config = base_config();
+  config.priority = 250;
+  config.advert_interval = 10ms;
+  StateMachine machine(config);
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(
+      AdvertReceived{.priority = 254, .max_advert_interval = 10ms, .source = ip("10.0.0.1")},
+      at(1s));
+  ASSERT_EQ(machine.master_down_interval(), 30'234us);
+  const Duration woke = 1s + 37ms;
+  EXPECT_EQ(machine.handle(MasterDownTimerExpired{}, at(woke)),
+            (Actions{SetTimer{TimerKind::kMasterDown, at(woke + 6766us)}}));
+  EXPECT_EQ(machine.late_master_down_waits(), 1U);
+  EXPECT_EQ(
+      machine.handle(
+          AdvertReceived{.priority = 254, .max_advert_interval = 10ms, .source = ip("10.0.0.1")},
+          at(woke + 50us)),
+      (Actions{SetTimer{TimerKind::kMasterDown, at(woke + 50us + 30'234us)}}));
+  // The wait's own (now stale) expiry changes nothing.
+  EXPECT_EQ(machine.handle(MasterDownTimerExpired{}, at(woke + 6766us)), Actions{});
+  EXPECT_EQ(machine.state(), State::kBackup);
+  EXPECT_EQ(machine.entered(State::kMaster), 0U);
+  // A later silence gets its own wait.
+  (void)machine.handle(MasterDownTimerExpired{}, at(woke + 50us + 30'234us + 2ms));
+  EXPECT_EQ(machine.late_master_down_waits(), 2U);
+  EXPECT_EQ(machine.state(), State::kBackup);
 }
 
 TEST(VrrpStateMachine, OwnerIgnoresPriorityChanges) {
