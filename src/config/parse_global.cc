@@ -223,6 +223,15 @@ void random_seed(Context& ctx, const LogicalLine& line, G& /*g*/) {
 
 constexpr int64_t kDay = 86400 * kSecond;
 
+// keepalived reads its process-wide settings (net_namespace, instance, ...) before the rest of
+// the file, at the top level only: inside global_defs `keepalived -t` calls them unknown and
+// refuses the file, so vigil refuses them there too, saying where they go.
+void outside_global_defs(Context& ctx, const LogicalLine& line, G& /*g*/) {
+  ctx.error(line.tokens[0], "'" + std::string(line.tokens[0].text) +
+                                "' goes at the top level of the file, outside global_defs "
+                                "(keepalived does not read it inside)");
+}
+
 const Keyword<G> kGlobalDefs[] = {
     {"router_id", set_text<&G::router_id>},
     {"script_user", script_user},
@@ -278,9 +287,13 @@ const Keyword<G> kGlobalDefs[] = {
     {"lvs_timeouts", lvs_timeouts},
     {"lvs_flush", set_flag<&G::lvs_flush>},
     {"lvs_flush_on_stop", lvs_flush_on_stop},
-    {"instance", set_text<&G::instance>},
-    {"net_namespace", set_text<&G::net_namespace>},
-    {"child_wait_time", set_seconds<&G::child_wait_time, 0, 3600 * kSecond>},
+    {"instance", outside_global_defs},
+    {"net_namespace", outside_global_defs},
+    {"child_wait_time", outside_global_defs},
+    {"net_namespace_ipvs", outside_global_defs},
+    {"namespace_with_ipsets", outside_global_defs},
+    {"use_pid_dir", outside_global_defs},
+    {"linkbeat_use_polling", outside_global_defs},
     {"include_check", include_check},
     {"random_seed", random_seed},
     // keepalived keywords accepted without effect (warned about).
@@ -345,10 +358,6 @@ const Keyword<G> kGlobalDefs[] = {
     {"umask"},
     {"vmac_prefix"},
     {"vmac_addr_prefix"},
-    {"net_namespace_ipvs"},
-    {"namespace_with_ipsets"},
-    {"use_pid_dir"},
-    {"linkbeat_use_polling"},
     {"reload_check_config"},
     {"reload_file"},
     {"reload_repeat"},
@@ -361,9 +370,22 @@ void global_defs(Context& ctx, const LogicalLine& line, Config& config) {
   ctx.block(line, kGlobalDefs, config.global);
 }
 
-// net_namespace and friends may also appear at the top level in older configs.
+// A global_defs handler for a keyword that stands at the top level.
+template <auto Handler>
+void at_top_level(Context& ctx, const LogicalLine& line, Config& config) {
+  Handler(ctx, line, config.global);
+}
+
 const Keyword<Config> kTopLevel[] = {
     {"global_defs", global_defs},
+    // keepalived's process-wide settings: top level only (see outside_global_defs).
+    {"net_namespace", at_top_level<set_text<&G::net_namespace>>},
+    {"instance", at_top_level<set_text<&G::instance>>},
+    {"child_wait_time", at_top_level<set_seconds<&G::child_wait_time, 0, 3600 * kSecond>>},
+    {"net_namespace_ipvs"},
+    {"namespace_with_ipsets"},
+    {"use_pid_dir"},
+    {"linkbeat_use_polling"},
     // keepalived top-level blocks that vigil does not implement yet.
     {"linkbeat_interfaces"},
     {"static_track_group"},

@@ -68,6 +68,36 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   EXPECT_TRUE(p->config.global.vrrp_min_garp);
 }
 
+// keepalived reads net_namespace, instance and the other process-wide settings at the top level
+// only; inside global_defs `keepalived -t` calls them unknown (exit 5).
+TEST(GlobalDefs, ProcessWideSettingsStandAtTheTopLevel) {
+  std::unique_ptr<Parsed> p;
+  const auto& g = parse_ok(p, R"(net_namespace lb-a
+instance site1
+child_wait_time 7
+global_defs {
+  router_id LVS_1
+}
+)")
+                      .global;
+  EXPECT_EQ(g.net_namespace, "lb-a");
+  EXPECT_EQ(g.instance, "site1");
+  EXPECT_EQ(g.child_wait_time, std::chrono::seconds(7));
+
+  const char* names[] = {"net_namespace lb-a",      "instance site1",        "child_wait_time 7",
+                         "net_namespace_ipvs lb-b", "namespace_with_ipsets", "use_pid_dir",
+                         "linkbeat_use_polling"};
+  for (const char* keyword : names) {
+    auto inside = parse(std::string("global_defs {\n  ") + keyword + "\n}\n");
+    const std::string name(
+        std::string_view(keyword).substr(0, std::string_view(keyword).find(' ')));
+    EXPECT_EQ(errors(*inside), Strings{"2:3: '" + name +
+                                       "' goes at the top level of the file, outside global_defs "
+                                       "(keepalived does not read it inside)"})
+        << keyword;
+  }
+}
+
 TEST(GlobalDefs, ReadsEveryImplementedKeyword) {
   std::unique_ptr<Parsed> p;
   const auto& g = parse_ok(p, R"(global_defs {
