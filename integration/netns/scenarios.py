@@ -9,10 +9,12 @@ daemon on each director from the same keepalived-syntax config, drives a fault a
 and timings with bounded waits. The daemon kind is a parameter: --daemon sets both directors,
 --d1/--d2 set one each (mixed pairs for interop). keepalived is the reference peer.
 
-How vigild slots in: it takes the same flags (-f -n -l -D -p, -i) and the same config, so
-`--daemon vigild --vigild build/.../vigild` runs every scenario against it unchanged. Once vigild
-runs VRRP, DEFAULT_DAEMON below becomes "vigild" and CMakeLists.txt registers the vigild variants
-(see the comment there).
+vigild takes the same flags (-f -n -l -D -p, -i) and the same config, so `--daemon vigild
+--vigild build/.../vigild` runs every scenario against it unchanged; CMakeLists.txt registers
+each scenario for keepalived, for vigild and for the mixed pairs.
+
+States come from each director's vrrp_notify_fifo (lab.states), which a daemon writes in order;
+the generic notify script's lines are kept too, but two of its runs may append out of order.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vlab  # noqa: E402
 from vlab import VIP4, VIP4_B, VIP6, holds_for, wait_until  # noqa: E402
 
-# keepalived until vigild runs VRRP; then "vigild".
+# Without --daemon/--d1/--d2: the reference (vigild needs --vigild PATH as well).
 DEFAULT_DAEMON = "keepalived"
 CRAFT = Path(__file__).resolve().parent / "craft_advert.py"
 SCENARIOS: dict[str, callable] = {}
@@ -68,9 +70,14 @@ class Pair:
         self.kinds = kinds
         self.daemons: dict[str, vlab.Daemon] = {}
         self.notify = {node: lab.notify_script(node)[0] for node in vlab.DIRECTORS}
+        self.state_fifo = {node: lab.state_fifo(node) for node in vlab.DIRECTORS}
 
-    def start(self, node: str, config: str) -> vlab.Daemon:
-        self.daemons[node] = self.lab.start(node, self.kinds[node], config)
+    def global_defs(self, node: str) -> str:
+        """global_defs with the node's state FIFO, from which lab.states() reads transitions."""
+        return vlab.global_defs(f"  vrrp_notify_fifo {self.state_fifo[node]}\n")
+
+    def start(self, node: str, config: str, exec_in: str | None = None) -> vlab.Daemon:
+        self.daemons[node] = self.lab.start(node, self.kinds[node], config, exec_in)
         return self.daemons[node]
 
     def crash(self, node: str) -> float:
@@ -89,7 +96,8 @@ class Pair:
 
 
 def simple_config(pair: Pair, node: str, priority: int, **kw) -> str:
-    return vlab.global_defs() + vlab.instance(priority=priority, notify=pair.notify[node], **kw)
+    return pair.global_defs(node) + vlab.instance(priority=priority, notify=pair.notify[node],
+                                                  **kw)
 
 
 def start_pair(pair: Pair, priorities: tuple[int, int], **kw) -> float:
@@ -114,6 +122,11 @@ def election(lab: vlab.Lab, pair: Pair) -> None:
     lab.wait_client_reaches("d1")
     holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master")
     check(lab.last_state("d2", "VI_1") == "BACKUP", f"d2 is {lab.last_state('d2', 'VI_1')}")
+    # The generic notify script ran for every transition with keepalived's arguments, in
+    # whatever order its processes appended: compared with the FIFO as a multiset.
+    for node in vlab.DIRECTORS:
+        wait_until(lambda: sorted(lab.notify_script_lines(node)) == sorted(lab.states(node)), 3,
+                   f"{node}: the notify script's lines to match the state FIFO's")
     pair.check_alive()
     for node in vlab.DIRECTORS:
         pair.daemons[node].terminate()
@@ -245,7 +258,7 @@ def link_down(lab: vlab.Lab, pair: Pair) -> None:
 
 def script_config(pair: Pair, node: str, priority: int, flag: Path | None, weight: int,
                   adv: float, version: int, sync_group: bool = False) -> str:
-    text = vlab.global_defs()
+    text = pair.global_defs(node)
     track = ""
     if flag is not None:
         text += (f"vrrp_script chk_flag {{\n  script \"/usr/bin/test -e {flag}\"\n"
@@ -328,6 +341,35 @@ def partition(lab: vlab.Lab, pair: Pair) -> None:
     lab.wait_client_reaches("d1", timeout=5)
     pair.check_alive()
     print(f"  healed -> one master: {(t - healed) * 1000:.1f} ms")
+
+
+@scenario
+def net_namespace(lab: vlab.Lab, pair: Pair) -> None:
+    """net_namespace in global_defs: d1's daemon is started in an empty namespace and moves
+    itself into d1's, where it wins the election, holds the VIP and answers the client; killed,
+    d2 takes over (d1's adverts really came from there)."""
+    adv, version = 0.2, 3
+    netns = lab.ns["d1"]
+    # A top-level keyword, read before anything else (keepalived refuses it in global_defs).
+    d1 = (f"net_namespace {netns}\n" + pair.global_defs("d1") +
+          vlab.instance(priority=150, advert_int=adv, version=version, notify=pair.notify["d1"]))
+    launched_in = lab.empty_namespace()
+    daemon = pair.start("d1", d1, exec_in=launched_in)
+    pair.start("d2", simple_config(pair, "d2", 100, advert_int=adv, version=version))
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    lab.wait_client_reaches("d1")
+    wanted = os.stat(f"/run/netns/{netns}").st_ino
+    check(os.stat(f"/proc/{daemon.pid}/ns/net").st_ino == wanted,
+          f"{daemon.kind.name} (pid {daemon.pid}) is not in network namespace {netns}")
+    check(os.stat(f"/run/netns/{launched_in}").st_ino != wanted, "launched in d1's namespace")
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master")
+    check(lab.last_state("d1", "VI_1") == "MASTER", f"d1 is {lab.last_state('d1', 'VI_1')}")
+    killed = pair.crash("d1")
+    taken = lab.wait_vip("d2", timeout=master_down(100, adv, version) + 5)
+    check(taken - killed <= master_down(100, adv, version) + SLACK,
+          f"takeover {taken - killed:.3f} s after SIGKILL of the namespaced d1")
+    pair.daemons.pop("d1")
+    pair.check_alive()
 
 
 @scenario
@@ -484,7 +526,7 @@ def reload(lab: vlab.Lab, pair: Pair) -> None:
     check(not d2_new, f"d2 became master during d1's reload: {d2_new}")
 
     removed = time.time()
-    reload_d1(vlab.global_defs())
+    reload_d1(pair.global_defs("d1"))
     taken = lab.wait_vip("d2", timeout=master_down(100, adv, version) + 5)
     check(taken - removed <= skew_time(100, adv, version) + SLACK,
           f"d2 took over {taken - removed:.3f} s after the instance was removed (priority 0 "
@@ -640,7 +682,8 @@ def main() -> int:
                 print(f"---- {daemon.kind.name} on {daemon.node} (pid {daemon.pid}), last lines:")
                 print("\n".join(daemon.log_text().splitlines()[-40:]))
             for node in vlab.DIRECTORS:
-                print(f"---- notify lines of {node}: {lab.states(node)}")
+                print(f"---- state FIFO lines of {node}: {lab.states(node)}")
+                print(f"---- notify script lines of {node}: {lab.notify_script_lines(node)}")
             return 1
     print(f"PASS {args.scenario} ({time.monotonic() - started:.1f} s)")
     return 0

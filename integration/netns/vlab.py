@@ -60,7 +60,7 @@ def run(cmd: list[str], check: bool = True, timeout: float = 10.0) -> subprocess
     return proc
 
 
-ORPHAN_NS = re.compile(r"^vl(\d+)x\d{3}-(br|d1|d2|c)$")
+ORPHAN_NS = re.compile(r"^vl(\d+)x\d{3}-(br|d1|d2|c|empty)$")
 ORPHAN_DIR = re.compile(r"^vl(\d+)x\d{3}-[A-Za-z0-9_]{8}$")
 
 
@@ -239,6 +239,9 @@ class Lab:
         self.daemons: list[Daemon] = []
         self.helpers: list[subprocess.Popen] = []
         self.nft_tables: list[tuple[str, str]] = []
+        self._state_readers: dict[str, int] = {}
+        self._state_lines: dict[str, list[list[str]]] = {}
+        self._state_partial: dict[str, bytes] = {}
 
     # ---- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -287,6 +290,17 @@ class Lab:
         wait_until(lambda: all(self._port_forwarding(n) for n in NODES), 5.0,
                    f"bridge ports forwarding in {br}")
 
+    def empty_namespace(self) -> str:
+        """A namespace with only a loopback: where a daemon that is to move itself into a
+        director's namespace starts, so that one that fails to move reaches no network (the
+        host's own may even be on the lab's addresses)."""
+        name = f"{self.prefix}-empty"
+        if name not in self.created_ns:
+            run(["ip", "netns", "add", name])
+            self.created_ns.append(name)
+            run(["ip", "-n", name, "link", "set", "lo", "up"])
+        return name
+
     def teardown(self) -> None:
         for helper in self.helpers:
             if helper.poll() is None:
@@ -303,7 +317,15 @@ class Lab:
                 daemon.kill()
         for ns in reversed(self.created_ns):
             run(["ip", "netns", "del", ns], check=False)
+            # keepalived with net_namespace leaves its private mount point for it behind.
+            try:
+                (Path("/run/keepalived") / ns).rmdir()
+            except OSError:
+                pass
         self.created_ns.clear()
+        for reader in self._state_readers.values():
+            os.close(reader)
+        self._state_readers.clear()
         if not self.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -351,8 +373,11 @@ class Lab:
         path.write_text(text)
         return path
 
-    def start(self, node: str, kind: str | DaemonKind, config: str) -> Daemon:
-        """Starts a VRRP daemon on a director with the config text rendered for that node."""
+    def start(self, node: str, kind: str | DaemonKind, config: str,
+              exec_in: str | None = None) -> Daemon:
+        """Starts a VRRP daemon on a director with the config text rendered for that node, in
+        the director's namespace (ip netns exec), or in namespace exec_in (a full name), for a
+        config whose net_namespace moves the daemon to the director itself."""
         if isinstance(kind, str):
             kind = daemon_kind(kind, self.vigild)
         if node not in DIRECTORS:
@@ -365,7 +390,7 @@ class Lab:
         log = node_dir / f"{kind.name}.{len(self.daemons)}.log"
         for stale in node_dir.glob("*.pid"):
             stale.unlink()
-        cmd = ["ip", "netns", "exec", self.ns[node],
+        cmd = ["ip", "netns", "exec", exec_in or self.ns[node],
                *kind.command(path, node_dir, config_id=node)]
         with open(log, "wb") as out:
             # Own session and process group: kill() takes the daemon and its children at once.
@@ -377,8 +402,10 @@ class Lab:
         return daemon
 
     def notify_script(self, node: str) -> tuple[Path, Path]:
-        """A generic `notify` script that appends "TYPE NAME STATE PRIORITY" lines to a file:
-        both daemons call it with keepalived's arguments, so scenarios read states from it."""
+        """A generic `notify` script that appends "TYPE NAME STATE PRIORITY" lines to a file
+        (both daemons call it with keepalived's arguments). Each call is its own process, and two
+        started close together may append out of order (keepalived and vigild alike run them
+        without waiting), so states() reads the state FIFO, not this file."""
         node_dir = self.work / node
         node_dir.mkdir(parents=True, exist_ok=True)
         states = node_dir / "states"
@@ -388,7 +415,41 @@ class Lab:
         script.chmod(0o755)
         return script, states
 
+    def state_fifo(self, node: str) -> Path:
+        """The node's `vrrp_notify_fifo` (put it in the config's global_defs): the daemon writes
+        one line per transition from its VRRP loop, in order. The lab holds the read end open
+        from now on, so lines written before a read (or by a daemon since killed) are kept."""
+        if node not in self._state_readers:
+            node_dir = self.work / node
+            node_dir.mkdir(parents=True, exist_ok=True)
+            path = node_dir / "states.fifo"
+            os.mkfifo(path)
+            self._state_readers[node] = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            self._state_lines[node] = []
+            self._state_partial[node] = b""
+        return self.work / node / "states.fifo"
+
     def states(self, node: str) -> list[list[str]]:
+        """The transitions the node's daemon wrote to its state FIFO, oldest first, as fields:
+        `INSTANCE "VI_1" MASTER 150` -> ["INSTANCE", "VI_1", "MASTER", "150"]."""
+        reader = self._state_readers.get(node)
+        if reader is None:
+            raise LabError(f"{node} has no state FIFO: call state_fifo() before the daemon starts")
+        for _ in range(64):  # bounded: 64 reads of 64 KiB
+            try:
+                chunk = os.read(reader, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            *complete, self._state_partial[node] = (self._state_partial[node] + chunk).split(b"\n")
+            self._state_lines[node].extend(
+                [field.strip('"') for field in line.decode(errors="replace").split()]
+                for line in complete if line.strip())
+        return list(self._state_lines[node])
+
+    def notify_script_lines(self, node: str) -> list[list[str]]:
+        """What the generic notify script recorded, in the order the calls happened to append."""
         path = self.work / node / "states"
         try:
             return [line.split() for line in path.read_text().splitlines() if line.strip()]

@@ -36,7 +36,7 @@ std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::
 }  // namespace
 
 ServiceFactory production_services(const DaemonOptions& options) {
-  return [options](event::EventLoop& main_loop) {
+  return [options](event::EventLoop& main_loop, const RunFiles& files) {
     std::vector<std::unique_ptr<Service>> services;
     if (!options.vrrp_only) {
       services.push_back(std::make_unique<LvsService>(
@@ -62,6 +62,8 @@ ServiceFactory production_services(const DaemonOptions& options) {
     if (!options.checkers_only) {
       services.push_back(std::make_unique<VrrpService>(
           VrrpServiceOptions{.keep_vips_on_stop = options.dont_release_vrrp,
+                             .data_file = files.data_file,
+                             .stats_file = files.stats_file,
                              .on_state_change = std::move(sync_observer)}));
     }
     return services;
@@ -81,13 +83,25 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     log->error("[vigild] {}: configuration has errors; not starting", file);
     return 1;
   }
+  // Before any thread or socket: everything vigild opens from here on is in the namespace.
+  const std::string net_namespace = chosen_namespace(options, parsed->config.global.net_namespace);
+  if (!net_namespace.empty()) {
+    auto status = check_namespace_name(net_namespace);
+    if (status) status = enter_network_namespace(net_namespace);
+    if (!status) {
+      log->error("[vigild] {}: cannot run in it: {}", file, status.error().message);
+      return 1;
+    }
+    log->info("[vigild] running in network namespace {}", net_namespace);
+  }
   if (!options.dont_fork) {
     if (auto status = daemonize(); !status) {
       log->error("[vigild] cannot detach: {}", status.error().message);
       return 1;
     }
   }
-  const std::string pid_file = options.pid_file.empty() ? "/run/vigild.pid" : options.pid_file;
+  const RunFiles files = run_files(options, net_namespace);
+  const std::string& pid_file = files.pid_file;
   if (auto status = write_pid_file(pid_file); !status) {
     log->error("[vigild] {}", status.error().message);
     return 1;
@@ -96,7 +110,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   log::start_async();
 
   event::EventLoop loop("main");
-  auto services = make_services(loop);
+  auto services = make_services(loop, files);
   size_t started = 0;
   int exit_code = 0;
 
@@ -116,6 +130,14 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     if (!next) {
       log->error("[vigild] reload refused: {} has errors; the running configuration stays", file);
       return;
+    }
+    // As in keepalived, the namespace is chosen once, at start.
+    if (const auto& wanted = next->config.global.net_namespace;
+        options.net_namespace.empty() && wanted != net_namespace) {
+      log->warn(
+          "[vigild] {}: net_namespace changed to '{}': it cannot change on reload; "
+          "staying in '{}' (restart vigild to move)",
+          file, wanted, net_namespace);
     }
     for (auto& service : services)
       service->reload(next->config);

@@ -16,15 +16,17 @@ class EventLoop;
 
 namespace vigil::daemon {
 
-// Builds the services for a run (the production set, or fakes in tests).
-using ServiceFactory =
-    std::function<std::vector<std::unique_ptr<Service>>(event::EventLoop& main_loop)>;
+// Builds the services for a run (the production set, or fakes in tests), once the run is in its
+// network namespace.
+using ServiceFactory = std::function<std::vector<std::unique_ptr<Service>>(
+    event::EventLoop& main_loop, const RunFiles& files)>;
 
 // The production services for `options` (-P: VRRP only, -C: IPVS side only).
 ServiceFactory production_services(const DaemonOptions& options);
 
 // Runs vigild in the foreground of the calling thread until a stop signal. Returns the exit
-// code. Daemonizing and the pid file are handled here too.
+// code. Entering the network namespace (-s or net_namespace), daemonizing and the pid file are
+// handled here too.
 int run_daemon(const DaemonOptions& options, const ServiceFactory& services);
 
 }  // namespace vigil::daemon

@@ -31,7 +31,11 @@ po::options_description describe(DaemonOptions& o) {
       "leave virtual addresses in place on stop")("dont-release-ipvs,I",
                                                   po::bool_switch(&o.dont_release_ipvs),
                                                   "leave IPVS services in place on stop")(
-      "pid,p", po::value(&o.pid_file)->value_name("FILE"), "pid file")(
+      "pid,p", po::value(&o.pid_file)->value_name("FILE"),
+      "pid file (default /run/vigild.pid; /run/vigild_NAME.pid in network namespace NAME)")(
+      "namespace,s", po::value(&o.net_namespace)->value_name("NAME"),
+      "run in network namespace NAME (/run/netns/NAME, as `ip netns add` makes it); wins over "
+      "net_namespace in global_defs")(
       "ipvs-state-file", po::value(&o.ipvs_state_file)->value_name("FILE"),
       "where vigild keeps the IPVS services it owns across restarts (default "
       "/run/vigil/ipvs-owned.conf)")("version,v", po::bool_switch(&o.show_version),
@@ -55,7 +59,30 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args)
   if (options.vrrp_only && options.checkers_only) {
     return Error{"-P (VRRP only) and -C (checkers only) exclude each other"};
   }
+  if (auto status = check_namespace_name(options.net_namespace); !status) {
+    return Error{"-s: " + status.error().message};
+  }
   return options;
+}
+
+Status check_namespace_name(const std::string& name) {
+  // A name is one entry of /run/netns: no path tricks.
+  if (name == "." || name == ".." || name.find('/') != std::string::npos)
+    return Error{"'" + name + "' is not a network namespace name"};
+  return {};
+}
+
+std::string chosen_namespace(const DaemonOptions& options, const std::string& configured) {
+  return options.net_namespace.empty() ? configured : options.net_namespace;
+}
+
+RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace) {
+  const std::string suffix = net_namespace.empty() ? "" : "_" + net_namespace;
+  return RunFiles{
+      .pid_file = options.pid_file.empty() ? "/run/vigild" + suffix + ".pid" : options.pid_file,
+      .data_file = "/tmp/vigil" + suffix + ".data",
+      .stats_file = "/tmp/vigil" + suffix + ".stats",
+  };
 }
 
 std::string daemon_usage() {

@@ -23,10 +23,27 @@ struct DaemonOptions {
   bool dont_release_vrrp = false;  // -V: leave VIPs in place on stop
   bool dont_release_ipvs = false;  // -I: leave IPVS entries in place on stop
   std::string pid_file;            // -p
+  std::string net_namespace;       // -s: run in this network namespace (wins over net_namespace)
   std::string ipvs_state_file;     // --ipvs-state-file; empty: kDefaultOwnershipFile
   bool show_version = false;
   bool show_help = false;
 };
+
+// Where a run keeps its files. In a network namespace the defaults carry its name, so vigilds in
+// several namespaces of one host keep apart (keepalived gets the same from a private mount of
+// /run/keepalived); an explicit -p wins.
+struct RunFiles {
+  std::string pid_file;
+  std::string data_file;   // SIGUSR1
+  std::string stats_file;  // SIGUSR2
+};
+RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace);
+
+// A network namespace name is a file name under /run/netns.
+Status check_namespace_name(const std::string& name);
+
+// The network namespace a run enters: -s, else the configuration's net_namespace; empty: none.
+std::string chosen_namespace(const DaemonOptions& options, const std::string& configured);
 
 // Parses argv. Errors name the offending flag.
 Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args);

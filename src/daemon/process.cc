@@ -1,6 +1,7 @@
 #include "daemon/process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +46,17 @@ Status write_pid_file(const std::string& path) {
 void remove_pid_file(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove(path, ec);
+}
+
+Status enter_network_namespace(const std::string& name) {
+  const std::string path = "/run/netns/" + name;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("network namespace " + name + ": " + path, errno);
+  const int entered = setns(fd, CLONE_NEWNET);
+  const int err = errno;
+  close(fd);
+  if (entered != 0) return errno_error("network namespace " + name + ": setns", err);
+  return {};
 }
 
 }  // namespace vigil::daemon

@@ -16,4 +16,8 @@ Status daemonize();
 Status write_pid_file(const std::string& path);
 void remove_pid_file(const std::string& path);
 
+// Moves the calling thread, and every thread and child it creates from now on, into the network
+// namespace /run/netns/NAME (keepalived's net_namespace). Call it before any thread or socket.
+Status enter_network_namespace(const std::string& name);
+
 }  // namespace vigil::daemon

@@ -44,6 +44,44 @@ TEST(DaemonOptions, RejectsUnknownAndConflictingFlags) {
   EXPECT_FALSE(parse_daemon_options({"-f"}));
 }
 
+TEST(DaemonOptions, NamespaceFlagWinsOverTheConfiguration) {
+  auto o = parse_daemon_options({"-s", "lb-a"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->net_namespace, "lb-a");
+  EXPECT_EQ(chosen_namespace(*o, "from-config"), "lb-a");
+  auto plain = parse_daemon_options({});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(chosen_namespace(*plain, "from-config"), "from-config");
+  EXPECT_EQ(chosen_namespace(*plain, ""), "");
+  EXPECT_EQ(parse_daemon_options({"--namespace", "lb-b"})->net_namespace, "lb-b");
+}
+
+TEST(DaemonOptions, NamespaceNamesAreNotPaths) {
+  for (const char* bad : {"../etc", "a/b", ".", ".."}) {
+    auto o = parse_daemon_options({"-s", bad});
+    ASSERT_FALSE(o) << bad;
+    EXPECT_NE(o.error().message.find("-s: '" + std::string(bad) + "' is not a network namespace"),
+              std::string::npos)
+        << o.error().message;
+  }
+  EXPECT_TRUE(check_namespace_name("lb-a.1"));
+}
+
+TEST(DaemonOptions, RunFilesCarryTheNamespace) {
+  const DaemonOptions none;
+  const auto plain = run_files(none, "");
+  EXPECT_EQ(plain.pid_file, "/run/vigild.pid");
+  EXPECT_EQ(plain.data_file, "/tmp/vigil.data");
+  EXPECT_EQ(plain.stats_file, "/tmp/vigil.stats");
+  const auto in_ns = run_files(none, "lb-a");
+  EXPECT_EQ(in_ns.pid_file, "/run/vigild_lb-a.pid");
+  EXPECT_EQ(in_ns.data_file, "/tmp/vigil_lb-a.data");
+  EXPECT_EQ(in_ns.stats_file, "/tmp/vigil_lb-a.stats");
+  DaemonOptions explicit_pid;
+  explicit_pid.pid_file = "/run/x.pid";
+  EXPECT_EQ(run_files(explicit_pid, "lb-a").pid_file, "/run/x.pid");
+}
+
 TEST(ConfigCheck, MissingFileCannotRun) {
   std::ostringstream out, err;
   EXPECT_EQ(run_config_check({.file = "/nonexistent/vigil.conf"}, out, err), kConfigCannotRun);
