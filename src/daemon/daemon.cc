@@ -100,7 +100,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       return 1;
     }
   }
-  const RunFiles files = run_files(options, net_namespace);
+  const RunFiles files = run_files(options, net_namespace, parsed->config.global.instance);
   const std::string& pid_file = files.pid_file;
   if (auto status = write_pid_file(pid_file); !status) {
     log->error("[vigild] {}", status.error().message);

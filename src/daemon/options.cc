@@ -32,7 +32,8 @@ po::options_description describe(DaemonOptions& o) {
                                                   po::bool_switch(&o.dont_release_ipvs),
                                                   "leave IPVS services in place on stop")(
       "pid,p", po::value(&o.pid_file)->value_name("FILE"),
-      "pid file (default /run/vigild.pid; /run/vigild_NAME.pid in network namespace NAME)")(
+      "pid file (default /run/vigild.pid; /run/vigild_NAME.pid in network namespace NAME, "
+      "_INST before it with `instance INST`)")(
       "namespace,s", po::value(&o.net_namespace)->value_name("NAME"),
       "run in network namespace NAME (/run/netns/NAME, as `ip netns add` makes it); wins over "
       "net_namespace in global_defs")(
@@ -76,8 +77,10 @@ std::string chosen_namespace(const DaemonOptions& options, const std::string& co
   return options.net_namespace.empty() ? configured : options.net_namespace;
 }
 
-RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace) {
-  const std::string suffix = net_namespace.empty() ? "" : "_" + net_namespace;
+RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace,
+                   const std::string& instance) {
+  const std::string suffix =
+      (instance.empty() ? "" : "_" + instance) + (net_namespace.empty() ? "" : "_" + net_namespace);
   return RunFiles{
       .pid_file = options.pid_file.empty() ? "/run/vigild" + suffix + ".pid" : options.pid_file,
       .data_file = "/tmp/vigil" + suffix + ".data",

@@ -29,15 +29,16 @@ struct DaemonOptions {
   bool show_help = false;
 };
 
-// Where a run keeps its files. In a network namespace the defaults carry its name, so vigilds in
-// several namespaces of one host keep apart (keepalived gets the same from a private mount of
-// /run/keepalived); an explicit -p wins.
+// Where a run keeps its files. The defaults carry the configuration's `instance` name and the
+// network namespace's, so vigilds on one host (several namespaces, or several instances in one)
+// keep apart (keepalived gets the same from names in /run/keepalived); an explicit -p wins.
 struct RunFiles {
   std::string pid_file;
   std::string data_file;   // SIGUSR1
   std::string stats_file;  // SIGUSR2
 };
-RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace);
+RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace,
+                   const std::string& instance = "");
 
 // A network namespace name is a file name under /run/netns.
 Status check_namespace_name(const std::string& name);

@@ -77,9 +77,15 @@ TEST(DaemonOptions, RunFilesCarryTheNamespace) {
   EXPECT_EQ(in_ns.pid_file, "/run/vigild_lb-a.pid");
   EXPECT_EQ(in_ns.data_file, "/tmp/vigil_lb-a.data");
   EXPECT_EQ(in_ns.stats_file, "/tmp/vigil_lb-a.stats");
+  const auto instance_in_ns = run_files(none, "lb-a", "site1");
+  EXPECT_EQ(instance_in_ns.pid_file, "/run/vigild_site1_lb-a.pid");
+  EXPECT_EQ(instance_in_ns.data_file, "/tmp/vigil_site1_lb-a.data");
+  EXPECT_EQ(instance_in_ns.stats_file, "/tmp/vigil_site1_lb-a.stats");
+  EXPECT_EQ(run_files(none, "", "site1").pid_file, "/run/vigild_site1.pid");
   DaemonOptions explicit_pid;
   explicit_pid.pid_file = "/run/x.pid";
-  EXPECT_EQ(run_files(explicit_pid, "lb-a").pid_file, "/run/x.pid");
+  EXPECT_EQ(run_files(explicit_pid, "lb-a", "site1").pid_file, "/run/x.pid");
+  EXPECT_EQ(run_files(explicit_pid, "lb-a", "site1").stats_file, "/tmp/vigil_site1_lb-a.stats");
 }
 
 TEST(ConfigCheck, MissingFileCannotRun) {
