@@ -367,6 +367,8 @@ class VrrpService::Runtime {
     users_ = std::move(prepared.users);
     update_fifos();
     update_scripts();
+    for (auto& plan : prepared.plans)
+      untrack_disabled_scripts(plan);
     update_files(initial);
     groups_.clear();  // rebuilt below; they hold Instance pointers
 
@@ -598,9 +600,14 @@ class VrrpService::Runtime {
       if (!tracked.contains(def.name) || next.contains(def.name)) continue;
       auto state = scripts_.contains(def.name) ? std::move(scripts_[def.name])
                                                : std::make_unique<ScriptState>(scheduler_);
-      const bool is_new = !state->definition.script.argv.size();
+      // New, or its user resolves again: it starts from scratch.
+      const bool fresh = !state->definition.script.argv.size() || state->disabled;
       state->definition = def;
-      if (is_new) state->up = !def.init_fail;
+      if (fresh) {
+        state->up = !def.init_fail;
+        state->successes = 0;
+        state->failures = 0;
+      }
       const auto run_as = def.user ? def.user : config_.global.script_user;
       state->run_as.reset();
       state->disabled = false;
@@ -614,13 +621,29 @@ class VrrpService::Runtime {
                         run_as->user);
         }
       }
-      if (is_new && !state->disabled) {
+      if (state->disabled) {
+        state->timer.cancel();  // never run with the daemon's own credentials instead
+      } else if (!state->timer.armed()) {
         const std::string name = def.name;
         state->timer.arm_after(Duration::zero(), [this, name] { run_script(name); });
       }
       next[def.name] = std::move(state);
     }
     scripts_ = std::move(next);
+  }
+
+  // keepalived drops a vrrp_script whose user cannot be resolved, and the track_script entries
+  // naming it: the instance runs as if it did not track the script (a reload that changes that
+  // changes the plan, so the instance is restarted).
+  void untrack_disabled_scripts(VrrpInstancePlan& plan) const {
+    std::erase_if(plan.scripts, [&](const TrackedScript& ref) {
+      auto it = scripts_.find(ref.script);
+      if (it == scripts_.end() || !it->second->disabled) return false;
+      std::erase_if(plan.config.tracked, [&](const vrrp::TrackedObject& tracked) {
+        return tracked.name == tracked_script_name(ref.script);
+      });
+      return true;
+    });
   }
 
   void run_script(const std::string& name) {

@@ -2,15 +2,20 @@
 // adverts, address changes and notify scripts out.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "config/test_util.h"
 #include "daemon/fake_vrrp_host.h"
 #include "daemon/vrrp_runtime.h"
@@ -384,6 +389,390 @@ vrrp_instance VI_2 {
   EXPECT_EQ(drain(), "");
   runtime.stop();
   ::close(reader);
+}
+
+// ---- vrrp_script: interval, timeout, rise / fall, weight, init_fail, user ----------------------
+
+constexpr const char* kNoSuchUser = "vigil-test-no-such-user";
+
+// VI_1 (priority 150, advert_int 1, no peer: MASTER after 3 s + 106/256 s) tracking the
+// vrrp_script `chk` ("/bin/check --fast") with `script_lines` added to its block.
+std::string script_config(const std::string& script_lines, const std::string& global_lines = "") {
+  return R"(
+global_defs {
+  vrrp_garp_master_delay 0
+)" + global_lines +
+         R"(
+}
+vrrp_script chk {
+  script "/bin/check --fast"
+)" + script_lines +
+         R"(
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  track_script { chk }
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)";
+}
+
+// Indices into the runner's requests of every run of vrrp_script `name`, in order.
+std::vector<size_t> runs_of(const testing::FakeVrrpHost& host, const std::string& name) {
+  std::vector<size_t> out;
+  const auto& started = host.runner.started();
+  for (size_t i = 0; i < started.size(); ++i) {
+    if (started[i].request.name == "vrrp_script " + name) out.push_back(i);
+  }
+  return out;
+}
+
+// The run of `name` still going, if exactly one is.
+std::optional<size_t> running(const testing::FakeVrrpHost& host, const std::string& name) {
+  std::optional<size_t> found;
+  for (size_t i : runs_of(host, name)) {
+    if (host.runner.started()[i].finished) continue;
+    if (found) return std::nullopt;
+    found = i;
+  }
+  return found;
+}
+
+enum class RunResult { kOk, kFail, kTimedOut };
+
+event::ScriptResult result_of(RunResult run) {
+  event::ScriptResult result;
+  result.outcome = run == RunResult::kTimedOut ? event::ScriptResult::Outcome::kTimedOut
+                                               : event::ScriptResult::Outcome::kExited;
+  result.exit_code = run == RunResult::kOk ? 0 : 1;
+  result.signal = run == RunResult::kTimedOut ? 15 : 0;
+  return result;
+}
+
+// The priority of the last advert VI_1 sent; 0 when it sent none.
+int advertised(const testing::FakeVrrpHost& host) {
+  const auto sent = host.sent_for(51);
+  return sent.empty() ? 0 : sent.back().priority();
+}
+
+// The lines the "vrrp" logger writes while it lives.
+class VrrpLogCapture {
+ public:
+  VrrpLogCapture()
+      : logger_(log::get("vrrp")),
+        sink_(std::make_shared<spdlog::sinks::ostream_sink_st>(stream_)) {
+    sink_->set_pattern("%l %v");
+    logger_->sinks().push_back(sink_);
+  }
+  VrrpLogCapture(const VrrpLogCapture&) = delete;
+  VrrpLogCapture& operator=(const VrrpLogCapture&) = delete;
+  ~VrrpLogCapture() { std::erase(logger_->sinks(), sink_); }
+  [[nodiscard]] std::string text() const { return stream_.str(); }
+
+ private:
+  std::ostringstream stream_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_st> sink_;
+};
+
+// keepalived's rise / fall: `fall` failures in a row (a non-zero exit or a timeout) take the
+// weight off, `rise` successes in a row give it back; a result of the other kind starts the
+// count again. Each step ends the run in progress and lets one advert and the next run happen.
+TEST_F(VrrpRuntimeTest, ScriptFallAndRiseMoveTheAdvertisedPriority) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(script_config("  weight -30\n  fall 3\n  rise 2"))));
+  host.clock.advance(4s);  // MASTER at 150; the first run (at start) is still going
+  ASSERT_EQ(advertised(host), 150);
+  ASSERT_EQ(runs_of(host, "chk").size(), 1U);
+
+  struct Step {
+    RunResult result;
+    int priority;  // advertised after it
+  };
+  const Step steps[] = {
+      {RunResult::kFail, 150},      // failure 1 of 3
+      {RunResult::kFail, 150},      // 2 of 3
+      {RunResult::kFail, 120},      // 3 of 3: KO, the weight is off
+      {RunResult::kOk, 120},        // success 1 of 2
+      {RunResult::kOk, 150},        // 2 of 2: OK again
+      {RunResult::kFail, 150},      // failure 1 of 3
+      {RunResult::kTimedOut, 150},  // 2 of 3: a timeout is a failure
+      {RunResult::kOk, 150},        // the count starts again
+      {RunResult::kFail, 150},      // 1 of 3
+      {RunResult::kFail, 150},      // 2 of 3
+      {RunResult::kTimedOut, 120},  // 3 of 3: KO
+      {RunResult::kOk, 120},        // success 1 of 2
+      {RunResult::kFail, 120},      // the count starts again
+      {RunResult::kOk, 120},        // 1 of 2
+      {RunResult::kOk, 150},        // 2 of 2: OK
+  };
+  for (size_t i = 0; i < std::size(steps); ++i) {
+    SCOPED_TRACE("step " + std::to_string(i + 1));
+    const auto run = running(host, "chk");
+    ASSERT_TRUE(run.has_value());
+    host.runner.finish(*run, result_of(steps[i].result));
+    host.clock.advance(1s);
+    EXPECT_EQ(advertised(host), steps[i].priority);
+  }
+  EXPECT_TRUE(host.present.contains(vip("10.0.0.100/24"))) << "still MASTER: no peer";
+  runtime.stop();
+}
+
+// The request: the script's argv, `timeout` (else the interval) as its limit, the `user`'s
+// credentials; one run at start and one every `interval` of virtual time.
+TEST_F(VrrpRuntimeTest, ScriptRequestsFollowTheDefinition) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(R"(
+vrrp_script every_3 {
+  script "/bin/check --port 80"
+  interval 3
+}
+vrrp_script every_2 {
+  script /usr/local/bin/check-db
+  interval 2
+  timeout 1
+}
+vrrp_script as_root {
+  script /bin/check-root
+  user root
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  track_script {
+    every_3
+    every_2
+    as_root
+  }
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)")));
+  host.clock.run_ready();
+
+  struct Expected {
+    std::string name;
+    Argv argv;
+    Duration timeout;
+    Duration interval;
+    std::optional<uid_t> uid;  // none: the daemon's own credentials
+  };
+  const Expected table[] = {
+      {"every_3", {"/bin/check", "--port", "80"}, 3s, 3s, std::nullopt},
+      {"every_2", {"/usr/local/bin/check-db"}, 1s, 2s, std::nullopt},
+      {"as_root", {"/bin/check-root"}, 1s, 1s, 0},
+  };
+  for (const auto& e : table) {
+    SCOPED_TRACE(e.name);
+    const auto runs = runs_of(host, e.name);
+    ASSERT_EQ(runs.size(), 1U) << "one run at start";
+    const auto& request = host.runner.started()[runs[0]].request;
+    EXPECT_EQ(request.argv, e.argv);
+    EXPECT_EQ(request.timeout, e.timeout);
+    ASSERT_EQ(request.run_as.has_value(), e.uid.has_value());
+    if (e.uid) {
+      EXPECT_EQ(request.run_as->user, "root");
+      EXPECT_EQ(request.run_as->uid, *e.uid);
+    }
+  }
+
+  // Each run ends at once (exit 0); the next starts `interval` after the previous one.
+  const TimePoint t0 = host.clock.now();
+  for (Duration at = 0s; at <= 12s; at += 500ms) {
+    host.clock.run_until(t0 + at);
+    for (const auto& e : table) {
+      SCOPED_TRACE(e.name + " at " + std::to_string(at.count()) + " us");
+      EXPECT_EQ(runs_of(host, e.name).size(), static_cast<size_t>(1 + at / e.interval));
+      if (auto run = running(host, e.name)) host.runner.finish(*run, result_of(RunResult::kOk));
+    }
+  }
+  // Every run had the same request.
+  for (const auto& e : table) {
+    for (size_t i : runs_of(host, e.name)) {
+      EXPECT_EQ(host.runner.started()[i].request.argv, e.argv);
+      EXPECT_EQ(host.runner.started()[i].request.timeout, e.timeout);
+    }
+  }
+  runtime.stop();
+}
+
+// A run still going when the next interval comes is left alone (its timeout ends it); the next
+// run starts at the first interval after it ended.
+TEST_F(VrrpRuntimeTest, ScriptRunStillGoingIsNotStartedAgain) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(script_config("  interval 2\n  timeout 5"))));
+  const TimePoint t0 = host.clock.now();
+  host.clock.advance(7s);  // intervals at 2, 4 and 6 s passed
+  ASSERT_EQ(runs_of(host, "chk").size(), 1U);
+  host.runner.finish(runs_of(host, "chk")[0], result_of(RunResult::kOk));
+  host.clock.run_until(t0 + 8s - 1ms);
+  EXPECT_EQ(runs_of(host, "chk").size(), 1U) << "not restarted when it ends";
+  host.clock.run_until(t0 + 8s);
+  EXPECT_EQ(runs_of(host, "chk").size(), 2U);
+  runtime.stop();
+}
+
+// Weight 0: a failed script puts the instance in FAULT (the master says priority 0 and removes
+// its VIPs); once the script succeeds it starts again as BACKUP and takes over.
+TEST_F(VrrpRuntimeTest, ScriptWithWeightZeroFaultsTheInstance) {
+  std::vector<vrrp::State> states;
+  auto opts = options();
+  opts.on_state_change = [&](const std::string&, vrrp::State s) { states.push_back(s); };
+  VrrpRuntime runtime(host, opts);
+  ASSERT_TRUE(runtime.start(parse(script_config("  weight 0\n  fall 1\n  rise 1"))));
+  host.clock.advance(4s);
+  ASSERT_EQ(states, (std::vector<vrrp::State>{vrrp::State::kBackup, vrrp::State::kMaster}));
+  ASSERT_TRUE(host.present.contains(vip("10.0.0.100/24")));
+
+  auto run = running(host, "chk");
+  ASSERT_TRUE(run.has_value());
+  host.runner.finish(*run, result_of(RunResult::kFail));
+  EXPECT_EQ(states.back(), vrrp::State::kFault);
+  EXPECT_EQ(advertised(host), 0) << "the backups take over after Skew_Time";
+  EXPECT_TRUE(host.present.empty());
+  const size_t sent = host.sent.size();
+  host.clock.advance(5s);
+  EXPECT_EQ(host.sent.size(), sent) << "nothing is advertised in FAULT";
+  EXPECT_TRUE(host.present.empty());
+  EXPECT_EQ(states.back(), vrrp::State::kFault);
+
+  run = running(host, "chk");
+  ASSERT_TRUE(run.has_value()) << "the script keeps running in FAULT";
+  host.runner.finish(*run, result_of(RunResult::kOk));
+  EXPECT_EQ(states.back(), vrrp::State::kBackup);
+  host.clock.advance(4s);
+  EXPECT_EQ(states, (std::vector<vrrp::State>{vrrp::State::kBackup, vrrp::State::kMaster,
+                                              vrrp::State::kFault, vrrp::State::kBackup,
+                                              vrrp::State::kMaster}));
+  EXPECT_TRUE(host.present.contains(vip("10.0.0.100/24")));
+  EXPECT_EQ(advertised(host), 150);
+  runtime.stop();
+}
+
+// keepalived drops a vrrp_script whose user (its own `user`, else script_user) cannot be
+// resolved, and the track_script entries naming it: the script never runs, a warning says so,
+// and the instance runs at its base priority whatever the script's weight or init_fail.
+TEST_F(VrrpRuntimeTest, ScriptWithAnUnresolvableUserNeverRunsAndIsNotTracked) {
+  const std::string user_line = std::string("  user ") + kNoSuchUser;
+  const std::string script_user = std::string("  script_user ") + kNoSuchUser;
+  struct Case {
+    const char* what;
+    std::string script_lines;
+    std::string global_lines;
+  };
+  const Case cases[] = {
+      {"user, weight -30, init_fail", user_line + "\n  weight -30\n  init_fail", ""},
+      {"script_user, weight 20", "  weight 20", script_user},
+      {"user, weight 0, init_fail", user_line + "\n  weight 0\n  init_fail", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    testing::FakeVrrpHost fresh;
+    VrrpLogCapture captured;
+    std::vector<vrrp::State> states;
+    auto opts = options();
+    opts.on_state_change = [&](const std::string&, vrrp::State s) { states.push_back(s); };
+    VrrpRuntime runtime(fresh, opts);
+    ASSERT_TRUE(runtime.start(parse(script_config(c.script_lines, c.global_lines))));
+    fresh.clock.advance(10s);
+    EXPECT_TRUE(fresh.runner.started().empty());
+    EXPECT_NE(captured.text().find(std::string("warning [vrrp] vrrp_script chk: user ") +
+                                   kNoSuchUser + " cannot be resolved: not run"),
+              std::string::npos)
+        << captured.text();
+    EXPECT_EQ(states, (std::vector<vrrp::State>{vrrp::State::kBackup, vrrp::State::kMaster}));
+    ASSERT_FALSE(fresh.sent_for(51).empty());
+    EXPECT_EQ(fresh.sent_for(51).front().priority(), 150);
+    EXPECT_EQ(advertised(fresh), 150);
+    EXPECT_TRUE(fresh.present.contains(vip("10.0.0.100/24")));
+    runtime.stop();
+  }
+}
+
+// A reload can make a script's user unresolvable (the script stops: it never runs as the
+// daemon's own user instead, and stops weighing on the instance) or resolvable (it starts).
+TEST_F(VrrpRuntimeTest, ReloadThatChangesWhetherTheScriptUserResolves) {
+  const std::string as_root = "  user root\n  weight -30\n  fall 1";
+  const std::string as_nobody = std::string("  user ") + kNoSuchUser + "\n  weight -30\n  fall 1";
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(script_config(as_root))));
+  host.clock.advance(4s);
+  auto run = running(host, "chk");
+  ASSERT_TRUE(run.has_value());
+  host.runner.finish(*run, result_of(RunResult::kFail));
+  host.clock.advance(1s);
+  ASSERT_EQ(advertised(host), 120);
+  run = running(host, "chk");
+  ASSERT_TRUE(run.has_value());
+  host.runner.finish(*run, result_of(RunResult::kFail));
+
+  runtime.reload(parse(script_config(as_nobody)));
+  const size_t runs = runs_of(host, "chk").size();
+  host.clock.advance(5s);
+  EXPECT_EQ(runs_of(host, "chk").size(), runs) << "a disabled script must not run";
+  EXPECT_EQ(advertised(host), 150) << "a disabled script is not tracked";
+  EXPECT_TRUE(host.present.contains(vip("10.0.0.100/24")));
+
+  runtime.reload(parse(script_config(as_root)));
+  host.clock.run_ready();
+  ASSERT_EQ(runs_of(host, "chk").size(), runs + 1) << "runs again once its user resolves";
+  const auto& request = host.runner.started()[runs_of(host, "chk").back()].request;
+  ASSERT_TRUE(request.run_as.has_value());
+  EXPECT_EQ(request.run_as->uid, 0U);
+  host.clock.advance(1s);
+  EXPECT_EQ(advertised(host), 150) << "it starts afresh, OK until `fall` failures";
+  host.runner.finish(runs_of(host, "chk").back(), result_of(RunResult::kFail));
+  host.clock.advance(1s);
+  EXPECT_EQ(advertised(host), 120);
+  runtime.stop();
+}
+
+// init_fail: the script starts failed (the weight is off from the first advert) and needs
+// `rise` successes to be OK.
+TEST_F(VrrpRuntimeTest, ScriptWithInitFailStartsFailed) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(script_config("  weight -30\n  rise 2\n  init_fail"))));
+  host.clock.advance(4s);
+  ASSERT_FALSE(host.sent_for(51).empty());
+  EXPECT_EQ(host.sent_for(51).front().priority(), 120);
+  EXPECT_EQ(advertised(host), 120);
+  for (int expected : {120, 150}) {
+    const auto run = running(host, "chk");
+    ASSERT_TRUE(run.has_value());
+    host.runner.finish(*run, result_of(RunResult::kOk));
+    host.clock.advance(1s);
+    EXPECT_EQ(advertised(host), expected);
+  }
+  runtime.stop();
+}
+
+// init_fail with weight 0: FAULT from the start (no advert, no VIP) until `rise` successes.
+TEST_F(VrrpRuntimeTest, ScriptWithInitFailAndWeightZeroStartsInFault) {
+  std::vector<vrrp::State> states;
+  auto opts = options();
+  opts.on_state_change = [&](const std::string&, vrrp::State s) { states.push_back(s); };
+  VrrpRuntime runtime(host, opts);
+  ASSERT_TRUE(runtime.start(parse(script_config("  weight 0\n  rise 2\n  init_fail"))));
+  host.clock.advance(4s);
+  EXPECT_EQ(states, (std::vector<vrrp::State>{vrrp::State::kFault}));
+  EXPECT_TRUE(host.sent.empty());
+  EXPECT_TRUE(host.present.empty());
+  auto run = running(host, "chk");
+  ASSERT_TRUE(run.has_value());
+  host.runner.finish(*run, result_of(RunResult::kOk));
+  host.clock.advance(1s);
+  EXPECT_EQ(states, (std::vector<vrrp::State>{vrrp::State::kFault})) << "rise 2";
+  run = running(host, "chk");
+  ASSERT_TRUE(run.has_value());
+  host.runner.finish(*run, result_of(RunResult::kOk));
+  host.clock.advance(4s);
+  EXPECT_EQ(states, (std::vector<vrrp::State>{vrrp::State::kFault, vrrp::State::kBackup,
+                                              vrrp::State::kMaster}));
+  EXPECT_TRUE(host.present.contains(vip("10.0.0.100/24")));
+  runtime.stop();
 }
 
 }  // namespace
