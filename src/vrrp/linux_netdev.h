@@ -4,7 +4,6 @@
 
 #include <sys/socket.h>
 
-#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -13,6 +12,7 @@
 
 #include "common/ip_address.h"
 #include "common/result.h"
+#include "vrrp/announce_frames.h"  // MacAddress
 
 namespace vigil::vrrp {
 
@@ -38,7 +38,6 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-using MacAddress = std::array<uint8_t, 6>;
 std::string to_string(const MacAddress& mac);
 
 // The interface's index (if_nametoindex).

@@ -1,10 +1,7 @@
 #include "vrrp/linux_vip_manager.h"
 
 #include <fmt/format.h>
-#include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <net/if_arp.h>
-#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -12,13 +9,14 @@
 #include <netlink/route/rtnl.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <span>
 
 #include "common/log.h"
+#include "vrrp/announce_frames.h"
 
 namespace vigil::vrrp {
 namespace {
@@ -27,9 +25,6 @@ spdlog::logger& logger() {
   static const auto instance = log::get("vrrp");
   return *instance;
 }
-
-constexpr MacAddress kBroadcastMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-constexpr size_t kArpFrameSize = 14 + 28;  // Ethernet header + ARP for IPv4 over Ethernet
 
 struct NlAddrDeleter {
   void operator()(nl_addr* addr) const { nl_addr_put(addr); }
@@ -60,9 +55,19 @@ bool ipv6_forwarding(const std::string& device) {
   return (file >> value) && value != 0;
 }
 
-void put16(uint8_t* out, uint16_t value) {
-  out[0] = static_cast<uint8_t>(value >> 8);
-  out[1] = static_cast<uint8_t>(value & 0xff);
+// Sends one complete Ethernet frame out of `ifindex` without blocking. Returns 0 or errno.
+int send_frame(int fd, std::span<const uint8_t> frame, int ifindex, uint16_t ethertype) {
+  // SOCK_RAW: the frame goes out as built; sll_addr repeats its Ethernet destination.
+  sockaddr_ll link{};
+  link.sll_family = AF_PACKET;
+  link.sll_protocol = htons(ethertype);
+  link.sll_ifindex = ifindex;
+  link.sll_halen = 6;
+  std::memcpy(link.sll_addr, frame.data(), 6);
+  if (::sendto(fd, frame.data(), frame.size(), MSG_DONTWAIT,
+               reinterpret_cast<const sockaddr*>(&link), sizeof(link)) < 0)
+    return errno;
+  return 0;
 }
 
 }  // namespace
@@ -79,7 +84,7 @@ Result<std::unique_ptr<NetlinkVipManager>> NetlinkVipManager::open() {
   if (!packet_fd.valid()) {
     const int err = errno;
     nl_socket_free(sock);
-    return errno_error("AF_PACKET socket for gratuitous ARP", err);
+    return errno_error("AF_PACKET socket for gratuitous ARP and neighbour adverts", err);
   }
   return std::unique_ptr<NetlinkVipManager>(new NetlinkVipManager(sock, std::move(packet_fd)));
 }
@@ -238,86 +243,22 @@ Status NetlinkVipManager::announce(const std::string& interface,
 
 Status NetlinkVipManager::send_gratuitous_arp(const std::string& device, int ifindex,
                                               const MacAddress& mac, const IpAddress& address) {
-  // RFC 5227 §3 "ARP Announcement": an ARP request whose sender and target protocol addresses
-  // are both the announced address. The target hardware address is broadcast, as keepalived
-  // sends it.
-  std::array<uint8_t, kArpFrameSize> frame{};
-  uint8_t* out = frame.data();
-  std::memcpy(out, kBroadcastMac.data(), 6);
-  std::memcpy(out + 6, mac.data(), 6);
-  put16(out + 12, ETH_P_ARP);
-  uint8_t* arp = out + 14;
-  put16(arp, ARPHRD_ETHER);
-  put16(arp + 2, ETH_P_IP);
-  arp[4] = 6;
-  arp[5] = 4;
-  put16(arp + 6, ARPOP_REQUEST);
-  std::memcpy(arp + 8, mac.data(), 6);             // sender hardware address
-  std::memcpy(arp + 14, address.bytes(), 4);       // sender protocol address
-  std::memcpy(arp + 18, kBroadcastMac.data(), 6);  // target hardware address
-  std::memcpy(arp + 24, address.bytes(), 4);       // target protocol address
-
-  sockaddr_ll link{};
-  link.sll_family = AF_PACKET;
-  link.sll_protocol = htons(ETH_P_ARP);
-  link.sll_ifindex = ifindex;
-  link.sll_halen = 6;
-  std::memcpy(link.sll_addr, kBroadcastMac.data(), 6);
-  if (::sendto(packet_fd_.get(), frame.data(), frame.size(), MSG_DONTWAIT,
-               reinterpret_cast<const sockaddr*>(&link), sizeof(link)) < 0)
-    return errno_error(fmt::format("[{}] gratuitous ARP for {}", device, address.to_string()),
-                       errno);
+  const GratuitousArpFrame frame = build_gratuitous_arp(mac, address);
+  if (int err = send_frame(packet_fd_.get(), frame, ifindex, kEthertypeArp); err != 0)
+    return errno_error(fmt::format("[{}] gratuitous ARP for {}", device, address.to_string()), err);
   ++counters_.gratuitous_arps_sent;
   return {};
 }
 
 Status NetlinkVipManager::send_neighbour_advert(const std::string& device, int ifindex,
                                                 const MacAddress& mac, const IpAddress& address) {
-  auto fail = [&](std::string_view what, int err) {
-    return Status(errno_error(
-        fmt::format("[{}] neighbour advert for {}: {}", device, address.to_string(), what), err));
-  };
-  if (!icmp6_fd_.valid()) {
-    UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6));
-    if (!fd.valid()) return fail("raw ICMPv6 socket", errno);
-    // RFC 4861 §7.1.2: receivers drop neighbour discovery with a hop limit other than 255.
-    const int hops = 255;
-    const int off = 0;
-    icmp6_filter filter{};
-    ICMP6_FILTER_SETBLOCKALL(&filter);  // a send-only socket: queue nothing
-    if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
-        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) < 0 ||
-        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off)) < 0 ||
-        ::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter)) < 0)
-      return fail("ICMPv6 socket options", errno);
-    icmp6_fd_ = std::move(fd);
-  }
-
-  // RFC 4861 §4.4 Neighbor Advertisement + §4.6.1 Target Link-Layer Address option. The kernel
-  // fills in the ICMPv6 checksum on raw ICMPv6 sockets.
-  std::array<uint8_t, sizeof(nd_neighbor_advert) + 8> message{};
-  nd_neighbor_advert advert{};
-  advert.nd_na_type = ND_NEIGHBOR_ADVERT;
-  advert.nd_na_code = 0;
-  advert.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
-  if (ipv6_forwarding(device)) advert.nd_na_flags_reserved |= ND_NA_FLAG_ROUTER;
-  std::memcpy(&advert.nd_na_target, address.bytes(), 16);
-  std::memcpy(message.data(), &advert, sizeof(advert));
-  uint8_t* option = message.data() + sizeof(advert);
-  option[0] = ND_OPT_TARGET_LINKADDR;
-  option[1] = 1;  // in units of 8 bytes
-  std::memcpy(option + 2, mac.data(), 6);
-
-  sockaddr_in6 destination{};
-  destination.sin6_family = AF_INET6;
-  destination.sin6_addr.s6_addr[0] = 0xff;  // ff02::1, all nodes
-  destination.sin6_addr.s6_addr[1] = 0x02;
-  destination.sin6_addr.s6_addr[15] = 0x01;
-  destination.sin6_scope_id = static_cast<uint32_t>(ifindex);
-  // From the VIP itself, as keepalived does.
-  if (send_from(icmp6_fd_.get(), reinterpret_cast<const sockaddr*>(&destination),
-                sizeof(destination), message, address, ifindex) < 0)
-    return fail("send", errno);
+  // The whole frame is ours, IPv6 header included: the source is the VIP whatever the kernel
+  // would select for ff02::1, and the hop limit is 255 (RFC 4861 §7.1.2).
+  const NeighbourAdvertFrame frame =
+      build_unsolicited_neighbour_advert(mac, address, ipv6_forwarding(device));
+  if (int err = send_frame(packet_fd_.get(), frame, ifindex, kEthertypeIpv6); err != 0)
+    return errno_error(
+        fmt::format("[{}] neighbour advert for {}: send", device, address.to_string()), err);
   ++counters_.neighbour_adverts_sent;
   return {};
 }

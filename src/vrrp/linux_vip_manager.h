@@ -1,10 +1,12 @@
 // NetlinkVipManager: the VipManager of a Linux host. Virtual addresses are added and removed
-// with rtnetlink (libnl-route-3); announce() sends gratuitous ARPs from an AF_PACKET socket and
-// unsolicited neighbour advertisements from a raw ICMPv6 socket.
+// with rtnetlink (libnl-route-3); announce() sends gratuitous ARPs and unsolicited neighbour
+// advertisements as whole Ethernet frames (vrrp/announce_frames.h) from one AF_PACKET socket, as
+// keepalived does. Each frame carries its own headers, so an NA comes from the VIP with hop
+// limit 255 whatever source address the kernel would have selected.
 //
 // The rtnetlink calls wait for the kernel's acknowledgement: the kernel handles an address
 // request inside the send call, so the wait never depends on the network or another process.
-// The packet sockets are non-blocking; a full send queue is a returned error.
+// The packet socket is non-blocking; a full send queue is a returned error.
 #pragma once
 
 #include <memory>
@@ -62,7 +64,6 @@ class NetlinkVipManager final : public VipManager {
 
   nl_sock* sock_;
   UniqueFd packet_fd_;  // AF_PACKET, SOCK_RAW, protocol 0: sends only, receives nothing
-  UniqueFd icmp6_fd_;   // opened on the first IPv6 announcement (IPv6 may be disabled)
   Counters counters_;
 };
 

@@ -103,18 +103,20 @@ uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial) {
   return static_cast<uint16_t>(~fold(add_words(bytes, fold(initial))));
 }
 
-uint32_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination, size_t length) {
+uint32_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination, size_t length,
+                           uint8_t protocol) {
   assert(source.family() == destination.family());
   uint32_t sum = add_words({source.bytes(), source.size()}, 0);
   sum = add_words({destination.bytes(), destination.size()}, sum);
   if (source.is_v4()) {
     // RFC 768-style: zero, protocol, 16-bit length.
-    sum += kIpProtocolVrrp;
+    sum += protocol;
     sum += static_cast<uint32_t>(length & 0xffff);
   } else {
-    // RFC 2460 §8.1: 32-bit upper-layer length, three zero bytes, next header.
+    // RFC 8200 §8.1 (RFC 2460 §8.1 before it): 32-bit upper-layer length, three zero bytes,
+    // next header.
     sum += static_cast<uint32_t>(length >> 16) + static_cast<uint32_t>(length & 0xffff);
-    sum += kIpProtocolVrrp;
+    sum += protocol;
   }
   return fold(sum);
 }

@@ -162,8 +162,10 @@ std::array<uint8_t, kIpv4HeaderSize> build_ipv4_header(const IpAddress& source,
 // The Internet checksum (RFC 1071) of `bytes`, continuing from a partial sum `initial`.
 uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial = 0);
 
-// The one's complement sum of the RFC 5798 §5.2.8 pseudo-header (RFC 2460 §8.1 for IPv6,
+// The one's complement sum of the RFC 5798 §5.2.8 pseudo-header (RFC 8200 §8.1 for IPv6,
 // src/dst/zero/protocol/length for IPv4), to be passed as `initial` to internet_checksum().
-uint32_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination, size_t length);
+// `protocol` is the upper-layer protocol: VRRP, or ICMPv6 (58) for neighbour discovery.
+uint32_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination, size_t length,
+                           uint8_t protocol = kIpProtocolVrrp);
 
 }  // namespace vigil::vrrp

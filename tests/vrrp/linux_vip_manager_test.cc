@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "vrrp/announce_frames.h"
 #include "vrrp/linux_netdev.h"
 #include "vrrp/linux_netns.h"
 
@@ -173,8 +175,10 @@ TEST_F(VipManagerTest, GratuitousArpMatchesKeepalivedsAndUpdatesThePeer) {
   EXPECT_EQ(vips->counters().gratuitous_arps_sent, 3U);
   const std::vector<uint8_t> broadcast(6, 0xff);
   const uint8_t vip_bytes[4] = {192, 0, 2, 200};
+  const GratuitousArpFrame built = build_gratuitous_arp(*mac, address.prefix.address);
   for (const auto& frame : frames) {
     ASSERT_GE(frame.size(), 42U);
+    EXPECT_TRUE(std::equal(built.begin(), built.end(), frame.begin())) << "sent unchanged";
     EXPECT_TRUE(std::equal(broadcast.begin(), broadcast.end(), frame.begin()));
     EXPECT_EQ(std::memcmp(frame.data() + 6, mac->data(), 6), 0) << "Ethernet source";
     const uint8_t* arp = frame.data() + 14;
@@ -216,8 +220,11 @@ TEST_F(VipManagerTest, UnsolicitedNeighbourAdvertMatchesKeepalivedsAndUpdatesThe
   ASSERT_EQ(frames.size(), 2U);
   const IpAddress vip_address = address.prefix.address;
   const IpAddress all_nodes = *IpAddress::parse("ff02::1");
+  const NeighbourAdvertFrame built =
+      build_unsolicited_neighbour_advert(*mac, vip_address, /*router=*/false);
   for (const auto& frame : frames) {
     ASSERT_EQ(frame.size(), 14U + 40 + 32);
+    EXPECT_TRUE(std::equal(frame.begin(), frame.end(), built.begin())) << "sent unchanged";
     const uint8_t* ip6 = frame.data() + 14;
     EXPECT_EQ(ip6[7], 255) << "hop limit";
     EXPECT_EQ(IpAddress::from_bytes(AddressFamily::kIpv6, ip6 + 8), vip_address) << "source";
