@@ -175,6 +175,8 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
       static_cast<int>(vi.garp_master_repeat.value_or(g.vrrp_garp_master_repeat));
   c.garp_master_delay = vi.garp_master_delay.value_or(g.vrrp_garp_master_delay);
   c.garp_master_refresh = vi.garp_master_refresh.value_or(g.vrrp_garp_master_refresh);
+  c.garp_master_refresh_repeat =
+      static_cast<int>(vi.garp_master_refresh_repeat.value_or(g.vrrp_garp_master_refresh_repeat));
   c.garp_lower_prio_repeat = static_cast<int>(vi.garp_lower_prio_repeat.value_or(
       g.vrrp_garp_lower_prio_repeat.value_or(c.garp_master_repeat)));
   c.garp_lower_prio_delay =
@@ -219,6 +221,7 @@ bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceCon
          a.garp_master_repeat == b.garp_master_repeat &&
          a.garp_master_delay == b.garp_master_delay &&
          a.garp_master_refresh == b.garp_master_refresh &&
+         a.garp_master_refresh_repeat == b.garp_master_refresh_repeat &&
          a.garp_lower_prio_repeat == b.garp_lower_prio_repeat &&
          a.garp_lower_prio_delay == b.garp_lower_prio_delay &&
          a.lower_prio_no_advert == b.lower_prio_no_advert &&

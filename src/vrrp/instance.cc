@@ -164,8 +164,8 @@ void Instance::send_advert(uint8_t priority) {
 }
 
 void Instance::announce() {
-  // keepalived: garp_master_repeat at once, the same again after garp_master_delay, and one per
-  // garp_master_refresh while master.
+  // keepalived: garp_master_repeat at once, the same again after garp_master_delay, and
+  // garp_master_refresh_repeat per garp_master_refresh while master.
   const auto& config = machine_.config();
   if (config.virtual_addresses.empty()) return;
   announce_now_and_after(garp_repeat_timer_, &InstanceConfig::garp_master_repeat,
@@ -200,8 +200,9 @@ void Instance::announce_now_and_after(Timer& timer, int InstanceConfig::*repeat,
 void Instance::refresh_announcements() {
   // Re-arms itself; cancelled with the addresses (RemoveVips) or when the instance dies.
   const auto& config = machine_.config();
-  check(vips_.announce(config.interface, config.virtual_addresses, 1), "refreshing announcements",
-        counters_.vip_failures);
+  check(
+      vips_.announce(config.interface, config.virtual_addresses, config.garp_master_refresh_repeat),
+      "refreshing announcements", counters_.vip_failures);
   garp_refresh_timer_.arm_after(config.garp_master_refresh, [this] { refresh_announcements(); });
 }
 

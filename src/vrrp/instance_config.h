@@ -56,10 +56,12 @@ struct InstanceConfig {
   std::vector<IpAddress> unicast_peers;  // empty: multicast to 224.0.0.18 / ff02::12
   bool v3_checksum_as_v2 = false;        // v3 over IPv4: checksum without the pseudo-header
   // Gratuitous ARP / unsolicited NA on becoming master: `garp_master_repeat` at once and again
-  // after `garp_master_delay`; `garp_master_refresh` (0 = off) repeats while master.
+  // after `garp_master_delay`; then `garp_master_refresh_repeat` every `garp_master_refresh`
+  // (0 = off) while master.
   int garp_master_repeat = 5;
   Duration garp_master_delay = std::chrono::seconds(5);
   Duration garp_master_refresh{0};
+  int garp_master_refresh_repeat = 1;
   // keepalived: a master that hears a lower-priority advert (the other router lost the
   // election, e.g. after a split brain) announces again, `garp_lower_prio_repeat` at once and
   // again after `garp_lower_prio_delay` (0: no second set; repeat 0: none at all).

@@ -475,6 +475,14 @@ TEST(VrrpInstance, NotifyScriptsFollowKeepalivedsWordRules) {
                      "accepted, has no effect"}));
 }
 
+TEST(VrrpInstance, GarpMasterRefreshRepeatIsImplementedSoItDoesNotWarn) {
+  auto p = parse("global_defs {\n  vrrp_garp_master_refresh_repeat 2\n}\n" +
+                 instance("  garp_master_refresh 10\n  garp_master_refresh_repeat 3"));
+  ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  EXPECT_EQ(warnings(*p), Strings{});
+  EXPECT_EQ(only_instance(p->config).garp_master_refresh_repeat, 3U);
+}
+
 TEST(VrrpInstance, UnimplementedKeepalivedKeywordsWarn) {
   auto p = parse(instance(
       "  virtual_routes {\n    10.1.0.0/16 via 10.0.0.254\n  }\n  use_vmac vrrp.51\n  vrf red"));

@@ -155,6 +155,7 @@ global_defs {
   vrrp_garp_master_delay 2
   vrrp_garp_master_repeat 3
   vrrp_garp_master_refresh 60
+  vrrp_garp_master_refresh_repeat 4
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -166,6 +167,7 @@ vrrp_instance VI_2 {
   virtual_router_id 2
   garp_master_delay 7
   garp_master_repeat 1
+  garp_master_refresh_repeat 2
   virtual_ipaddress { 10.0.0.101 }
 }
 )");
@@ -173,8 +175,10 @@ vrrp_instance VI_2 {
   EXPECT_EQ(p.plans[0].config.garp_master_delay, 2s);
   EXPECT_EQ(p.plans[0].config.garp_master_repeat, 3);
   EXPECT_EQ(p.plans[0].config.garp_master_refresh, 60s);
+  EXPECT_EQ(p.plans[0].config.garp_master_refresh_repeat, 4);
   EXPECT_EQ(p.plans[1].config.garp_master_delay, 7s);
   EXPECT_EQ(p.plans[1].config.garp_master_repeat, 1);
+  EXPECT_EQ(p.plans[1].config.garp_master_refresh_repeat, 2);
   // The lower-priority set defaults to the master's settings (keepalived).
   EXPECT_EQ(p.plans[0].config.garp_lower_prio_delay, 2s);
   EXPECT_EQ(p.plans[0].config.garp_lower_prio_repeat, 3);

@@ -91,6 +91,25 @@ TEST_F(InstanceTest, GratuitousArpAtOnceAfterDelayAndOnRefresh) {
   EXPECT_TRUE(vips.present.empty());
 }
 
+// keepalived's garp_master_refresh_repeat: each refresh announces that many times, not once;
+// the sets on becoming master keep garp_master_repeat.
+TEST_F(InstanceTest, RefreshSendsGarpMasterRefreshRepeat) {
+  auto config = config_for("VI_1", "10.0.0.2", 255);
+  config.garp_master_repeat = 2;
+  config.garp_master_delay = 3s;
+  config.garp_master_refresh = 2s;
+  config.garp_master_refresh_repeat = 4;
+  auto instance = make(config);
+  instance->start();
+  scheduler.advance(6s);
+  std::vector<std::pair<TimePoint, int>> announced;
+  for (const auto& c : vips.calls) {
+    if (c.kind == Kind::kAnnounce) announced.emplace_back(c.at, c.count);
+  }
+  EXPECT_EQ(announced, (std::vector<std::pair<TimePoint, int>>{
+                           {t0, 2}, {t0 + 2s, 4}, {t0 + 3s, 2}, {t0 + 4s, 4}, {t0 + 6s, 4}}));
+}
+
 // A master hearing a lower-priority advert (a peer that went MASTER during a split brain):
 // garp_lower_prio_repeat at once and again after garp_lower_prio_delay, the
 // notify_master_rx_lower_pri hook, and (without lower_prio_no_advert) an advert in reply.
