@@ -89,7 +89,9 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     auto status = check_namespace_name(net_namespace);
     if (status) status = enter_network_namespace(net_namespace);
     if (!status) {
-      log->error("[vigild] {}: cannot run in it: {}", file, status.error().message);
+      const std::string origin = options.net_namespace.empty() ? file + ": net_namespace" : "-s";
+      log->error("[vigild] {} {}: cannot enter it: {}; not starting", origin, net_namespace,
+                 status.error().message);
       return 1;
     }
     log->info("[vigild] running in network namespace {}", net_namespace);

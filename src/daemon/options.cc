@@ -36,7 +36,7 @@ po::options_description describe(DaemonOptions& o) {
       "_INST before it with `instance INST`)")(
       "namespace,s", po::value(&o.net_namespace)->value_name("NAME"),
       "run in network namespace NAME (/run/netns/NAME, as `ip netns add` makes it); wins over "
-      "net_namespace in global_defs")(
+      "the configuration's net_namespace")(
       "ipvs-state-file", po::value(&o.ipvs_state_file)->value_name("FILE"),
       "where vigild keeps the IPVS services it owns across restarts (default "
       "/run/vigil/ipvs-owned.conf)")("version,v", po::bool_switch(&o.show_version),

@@ -51,11 +51,11 @@ void remove_pid_file(const std::string& path) {
 Status enter_network_namespace(const std::string& name) {
   const std::string path = "/run/netns/" + name;
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error("network namespace " + name + ": " + path, errno);
+  if (fd < 0) return errno_error(path, errno);
   const int entered = setns(fd, CLONE_NEWNET);
   const int err = errno;
   close(fd);
-  if (entered != 0) return errno_error("network namespace " + name + ": setns", err);
+  if (entered != 0) return errno_error("setns " + path, err);
   return {};
 }
 
