@@ -601,7 +601,7 @@ class VrrpService::Runtime {
       auto state = scripts_.contains(def.name) ? std::move(scripts_[def.name])
                                                : std::make_unique<ScriptState>(scheduler_);
       // New, or its user resolves again: it starts from scratch.
-      const bool fresh = !state->definition.script.argv.size() || state->disabled;
+      const bool fresh = state->definition.script.argv.empty() || state->disabled;
       state->definition = def;
       if (fresh) {
         state->up = !def.init_fail;
