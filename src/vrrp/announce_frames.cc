@@ -26,16 +26,11 @@ constexpr size_t kIcmpv6MessageSize = 24 + 8;  // Neighbor Advertisement + one o
 constexpr std::array<uint8_t, 16> kAllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
                                                0,    0,    0, 0, 0, 0, 0, 1};
 
-void put16(uint8_t* out, uint16_t value) {
-  out[0] = static_cast<uint8_t>(value >> 8);
-  out[1] = static_cast<uint8_t>(value & 0xff);
-}
-
 void put_ethernet_header(uint8_t* out, const MacAddress& destination, const MacAddress& source,
                          uint16_t ethertype) {
   std::memcpy(out, destination.data(), 6);
   std::memcpy(out + 6, source.data(), 6);
-  put16(out + 12, ethertype);
+  write16(out + 12, ethertype);
 }
 
 }  // namespace
@@ -45,11 +40,11 @@ GratuitousArpFrame build_gratuitous_arp(const MacAddress& mac, const IpAddress& 
   GratuitousArpFrame frame{};
   put_ethernet_header(frame.data(), kBroadcastMac, mac, kEthertypeArp);
   uint8_t* arp = frame.data() + kEthernetHeaderSize;
-  put16(arp, kArpHardwareEthernet);
-  put16(arp + 2, kEthertypeIpv4);
+  write16(arp, kArpHardwareEthernet);
+  write16(arp + 2, kEthertypeIpv4);
   arp[4] = 6;  // hardware address length
   arp[5] = 4;  // protocol address length
-  put16(arp + 6, kArpRequest);
+  write16(arp + 6, kArpRequest);
   std::memcpy(arp + 8, mac.data(), 6);             // sender hardware address
   std::memcpy(arp + 14, vip.bytes(), 4);           // sender protocol address
   std::memcpy(arp + 18, kBroadcastMac.data(), 6);  // target hardware address
@@ -66,8 +61,8 @@ NeighbourAdvertFrame build_unsolicited_neighbour_advert(const MacAddress& mac, c
   // RFC 8200 §3: version 6, traffic class 0, flow label 0.
   uint8_t* ip6 = frame.data() + kEthernetHeaderSize;
   ip6[0] = 6 << 4;
-  put16(ip6 + 4, kIcmpv6MessageSize);  // payload length
-  ip6[6] = kIpProtocolIcmpv6;          // next header
+  write16(ip6 + 4, kIcmpv6MessageSize);  // payload length
+  ip6[6] = kIpProtocolIcmpv6;            // next header
   ip6[7] = kNdHopLimit;
   std::memcpy(ip6 + 8, vip.bytes(), 16);  // source: the VIP itself, as keepalived sends it
   std::memcpy(ip6 + 24, kAllNodes.data(), 16);
@@ -89,8 +84,8 @@ NeighbourAdvertFrame build_unsolicited_neighbour_advert(const MacAddress& mac, c
   // with the checksum field zero while it is computed.
   const IpAddress all_nodes = IpAddress::from_bytes(AddressFamily::kIpv6, kAllNodes.data());
   const std::span<const uint8_t> message(icmp, kIcmpv6MessageSize);
-  put16(icmp + 2, internet_checksum(message, pseudo_header_sum(vip, all_nodes, message.size(),
-                                                               kIpProtocolIcmpv6)));
+  write16(icmp + 2, internet_checksum(message, pseudo_header_sum(vip, all_nodes, message.size(),
+                                                                 kIpProtocolIcmpv6)));
   return frame;
 }
 

@@ -24,11 +24,6 @@ uint16_t read16(const uint8_t* p) {
   return static_cast<uint16_t>((p[0] << 8) | p[1]);
 }
 
-void write16(uint8_t* p, uint16_t value) {
-  p[0] = static_cast<uint8_t>(value >> 8);
-  p[1] = static_cast<uint8_t>(value);
-}
-
 uint32_t add_words(std::span<const uint8_t> bytes, uint32_t sum) {
   size_t i = 0;
   for (; i + 1 < bytes.size(); i += 2)
@@ -48,6 +43,11 @@ bool checksum_ok(std::span<const uint8_t> message, uint32_t initial) {
 }
 
 }  // namespace
+
+void write16(uint8_t* p, uint16_t value) {
+  p[0] = static_cast<uint8_t>(value >> 8);
+  p[1] = static_cast<uint8_t>(value);
+}
 
 IpAddress multicast_group(AddressFamily family) {
   return family == AddressFamily::kIpv4 ? *IpAddress::parse("224.0.0.18")

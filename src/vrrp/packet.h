@@ -159,6 +159,9 @@ std::array<uint8_t, kIpv4HeaderSize> build_ipv4_header(const IpAddress& source,
                                                        size_t payload_size,
                                                        uint16_t identification = 0);
 
+// Writes `value` at `p` in network byte order.
+void write16(uint8_t* p, uint16_t value);
+
 // The Internet checksum (RFC 1071) of `bytes`, continuing from a partial sum `initial`.
 uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial = 0);
 
