@@ -209,6 +209,17 @@ Json instance_json(const VrrpInstance& vi) {
   return j;
 }
 
+Json garp_group_json(const GarpGroup& group) {
+  Json j;
+  j["garp_interval"] = group.garp_interval ? seconds_json(*group.garp_interval) : Json(nullptr);
+  j["gna_interval"] = group.gna_interval ? seconds_json(*group.gna_interval) : Json(nullptr);
+  Json interfaces = Json::array();
+  for (const auto& interface : group.interfaces)
+    interfaces.push_back(interface.name);
+  j["interfaces"] = std::move(interfaces);
+  return j;
+}
+
 template <class T, class F>
 Json list_json(const std::vector<T>& items, F&& convert) {
   Json out = Json::array();
@@ -221,6 +232,7 @@ Json list_json(const std::vector<T>& items, F&& convert) {
 
 Json vrrp_to_json(const VrrpSection& vrrp) {
   Json j;
+  j["garp_group"] = list_json(vrrp.garp_groups, garp_group_json);
   j["vrrp_script"] = list_json(vrrp.scripts, script_json);
   j["track_file"] = list_json(vrrp.track_files, track_file_json);
   j["vrrp_sync_group"] = list_json(vrrp.sync_groups, sync_group_json);

@@ -223,7 +223,23 @@ struct VrrpInstance {
   bool vmac_xmit_base = false;
 };
 
+// garp_group { garp_interval, gna_interval, interface / interfaces { ... } }: the least time
+// between two gratuitous ARPs (two unsolicited NAs) sent on the listed interfaces, counted
+// across all of them, for a switch that cannot take a burst. Interfaces in no group use
+// global_defs' vrrp_garp_interval / vrrp_gna_interval, each on its own.
+struct GarpGroupInterface {
+  std::string name;
+  SourceLocation loc;
+};
+struct GarpGroup {
+  SourceLocation loc;
+  std::optional<Duration> garp_interval;  // unset: ARPs on these interfaces are not spaced
+  std::optional<Duration> gna_interval;   // unset: NAs on these interfaces are not spaced
+  std::vector<GarpGroupInterface> interfaces;
+};
+
 struct VrrpSection {
+  std::vector<GarpGroup> garp_groups;
   std::vector<VrrpScript> scripts;
   std::vector<TrackFile> track_files;
   std::vector<VrrpSyncGroup> sync_groups;

@@ -222,6 +222,7 @@ void random_seed(Context& ctx, const LogicalLine& line, G& /*g*/) {
 }
 
 constexpr int64_t kDay = 86400 * kSecond;
+constexpr int64_t kMaxGarpIntervalMicros = 4294967295;
 
 // keepalived reads its process-wide settings (net_namespace, instance, ...) before the rest of
 // the file, at the top level only: inside global_defs `keepalived -t` calls them unknown and
@@ -256,8 +257,9 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_garp_master_refresh_repeat", set_integer<&G::vrrp_garp_master_refresh_repeat, 1, 10000>},
     {"vrrp_garp_lower_prio_delay", set_seconds<&G::vrrp_garp_lower_prio_delay, 0, kDay>},
     {"vrrp_garp_lower_prio_repeat", set_integer<&G::vrrp_garp_lower_prio_repeat, 1, 10000>},
-    {"vrrp_garp_interval", recorded_only<set_seconds<&G::vrrp_garp_interval, 0, kSecond>>},
-    {"vrrp_gna_interval", recorded_only<set_seconds<&G::vrrp_gna_interval, 0, kSecond>>},
+    // keepalived's range: one microsecond to 2^32 - 1 microseconds.
+    {"vrrp_garp_interval", set_seconds<&G::vrrp_garp_interval, 1, kMaxGarpIntervalMicros>},
+    {"vrrp_gna_interval", set_seconds<&G::vrrp_gna_interval, 1, kMaxGarpIntervalMicros>},
     {"vrrp_min_garp", recorded_only<set_flag<&G::vrrp_min_garp>>},
     {"vrrp_lower_prio_no_advert", set_flag<&G::vrrp_lower_prio_no_advert>},
     {"vrrp_higher_prio_send_advert", set_flag<&G::vrrp_higher_prio_send_advert>},
@@ -395,7 +397,6 @@ const Keyword<Config> kTopLevel[] = {
     {"vrrp_track_process"},
     {"track_process"},
     {"bfd_instance"},
-    {"garp_group"},
 };
 
 }  // namespace

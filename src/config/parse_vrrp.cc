@@ -336,6 +336,65 @@ void vrrp_sync_group(Context& ctx, const LogicalLine& line, Config& config) {
   config.vrrp.sync_groups.push_back(std::move(g));
 }
 
+// --- garp_group. ----------------------------------------------------------------------------
+
+// keepalived reads a garp_group interval as a signed 32-bit count of microseconds.
+constexpr int64_t kMaxGarpGroupMicros = 2147483647;
+
+template <std::optional<Duration> GarpGroup::*Member>
+void garp_group_interval(Context& ctx, const LogicalLine& line, GarpGroup& group) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  if (auto value = ctx.seconds(line, 1, Duration{0}, Duration{kMaxGarpGroupMicros})) {
+    group.*Member = *value;
+  }
+}
+
+void garp_group_interface(Context& ctx, const LogicalLine& line, GarpGroup& group) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  group.interfaces.push_back({line.tokens[1].text, line.tokens[1].loc});
+}
+
+// interfaces { eth0 eth1 }: every word of every line names an interface.
+void garp_group_interfaces(Context& ctx, const LogicalLine& line, GarpGroup& group) {
+  if (!ctx.arg_count(line, 0, 0)) {
+    ctx.skip_block_if_present();
+    return;
+  }
+  size_t listed = 0;
+  const bool had_block = ctx.value_block(line, [&](const LogicalLine& entry) {
+    for (const auto& token : entry.tokens) {
+      group.interfaces.push_back({token.text, token.loc});
+      ++listed;
+    }
+  });
+  if (had_block && listed == 0) ctx.error(line.tokens[0], "garp_group: empty 'interfaces' block");
+}
+
+const Keyword<GarpGroup> kGarpGroupKeywords[] = {
+    {"garp_interval", garp_group_interval<&GarpGroup::garp_interval>},
+    {"gna_interval", garp_group_interval<&GarpGroup::gna_interval>},
+    {"interface", garp_group_interface},
+    {"interfaces", garp_group_interfaces},
+};
+
+void garp_group(Context& ctx, const LogicalLine& line, Config& config) {
+  if (!ctx.arg_count(line, 0, 0)) {
+    ctx.skip_block_if_present();
+    return;
+  }
+  GarpGroup group{.loc = line.tokens[0].loc};
+  if (!ctx.block(line, kGarpGroupKeywords, group)) return;
+  if (!group.garp_interval && !group.gna_interval) {
+    // keepalived reports this and drops the group.
+    ctx.error(group.loc, "garp_group: neither garp_interval nor gna_interval is set");
+    return;
+  }
+  if (group.interfaces.empty()) {
+    ctx.warning(group.loc, "garp_group: no interface or interfaces given: it applies to nothing");
+  }
+  config.vrrp.garp_groups.push_back(std::move(group));
+}
+
 // --- vrrp_instance. -------------------------------------------------------------------------
 
 using I = VrrpInstance;
@@ -765,7 +824,7 @@ void vrrp_instance(Context& ctx, const LogicalLine& line, Config& config) {
 const Keyword<Config> kTopLevel[] = {
     {"vrrp_script", vrrp_script},     {"track_file", track_file},
     {"vrrp_track_file", track_file},  {"vrrp_sync_group", vrrp_sync_group},
-    {"vrrp_instance", vrrp_instance},
+    {"vrrp_instance", vrrp_instance}, {"garp_group", garp_group},
 };
 
 }  // namespace

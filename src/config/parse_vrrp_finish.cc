@@ -3,6 +3,8 @@
 // line to judge: versions, address families, cross-references and conflicts. Every check that
 // compares objects sorts them first, so a config with thousands of instances stays O(n log n).
 #include <algorithm>
+#include <map>
+#include <string_view>
 #include <tuple>
 
 #include "config/sections.h"
@@ -451,6 +453,21 @@ void check_vrid_conflicts(Context& ctx, std::vector<VrrpInstance>& instances) {
   }
 }
 
+// An interface belongs to one garp_group at most; keepalived reports a second listing and
+// ignores it.
+void check_garp_groups(Context& ctx, const std::vector<GarpGroup>& groups) {
+  std::map<std::string_view, SourceLocation> first_listed;
+  for (const auto& group : groups) {
+    for (const auto& interface : group.interfaces) {
+      auto [it, inserted] = first_listed.try_emplace(interface.name, interface.loc);
+      if (inserted) continue;
+      ctx.error(interface.loc, "garp_group: interface " + interface.name +
+                                   " is already in the garp_group listing it at " +
+                                   ctx.reader().files().format(it->second));
+    }
+  }
+}
+
 struct Membership {
   std::string_view instance;
   size_t group;
@@ -583,6 +600,7 @@ void finish_vrrp(Config& config, Context& ctx) {
   }
   warn_unused_scripts(ctx, vrrp);
   check_vrid_conflicts(ctx, vrrp.instances);
+  check_garp_groups(ctx, vrrp.garp_groups);
   auto memberships = check_sync_groups(ctx, vrrp.sync_groups, instances);
   check_member_weights(ctx, vrrp.instances, vrrp.sync_groups, memberships);
 

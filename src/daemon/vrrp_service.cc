@@ -25,6 +25,7 @@
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"
 #include "event/signals.h"
+#include "vrrp/announce_pacer.h"
 #include "vrrp/instance.h"
 #include "vrrp/linux_advert_socket.h"
 #include "vrrp/linux_link_monitor.h"
@@ -170,7 +171,8 @@ class VrrpService::Runtime {
   Status start(Prepared prepared) {
     auto vips = host_.open_vips();
     if (!vips) return Error{"cannot open rtnetlink for virtual addresses: " + vips.error().message};
-    vips_ = std::move(*vips);
+    host_vips_ = std::move(*vips);
+    vips_ = std::make_unique<vrrp::AnnouncePacer>(*host_vips_, scheduler_);
     // Instances start with their links' real state instead of flapping through FAULT.
     auto links = host_.open_links([this](const std::string& name, bool up) { on_link(name, up); });
     if (!links) return Error{"cannot follow link states: " + links.error().message};
@@ -362,8 +364,25 @@ class VrrpService::Runtime {
 
   // ---- reconciling instances with a configuration ----
 
+  void update_announce_pacing() {
+    vips_->configure(announce_pacing(config_));
+    // keepalived refuses a garp_group interface that does not exist; vigil paces by name, so
+    // one that appears later is paced then.
+    for (const auto& group : config_.vrrp.garp_groups) {
+      for (const auto& interface : group.interfaces) {
+        if (!host_.interface_exists(interface.name)) {
+          logger().warn(
+              "[vrrp] garp_group: interface {} does not exist (yet): its spacing "
+              "applies once it does",
+              interface.name);
+        }
+      }
+    }
+  }
+
   Status apply(Prepared prepared, bool initial) {
     config_ = std::move(prepared.config);
+    update_announce_pacing();
     users_ = std::move(prepared.users);
     update_fifos();
     update_scripts();
@@ -927,7 +946,8 @@ class VrrpService::Runtime {
   const VrrpServiceOptions& options_;
   config::Config config_;
   std::map<UserKey, Result<event::RunAs>> users_;
-  std::unique_ptr<vrrp::VipManager> vips_;
+  std::unique_ptr<vrrp::VipManager> host_vips_;
+  std::unique_ptr<vrrp::AnnouncePacer> vips_;  // in front of host_vips_
   std::unique_ptr<LinkStates> links_;
   std::map<SocketKey, std::unique_ptr<AdvertSocket>> sockets_;
   std::map<std::string, std::unique_ptr<Managed>> instances_;

@@ -252,4 +252,17 @@ bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
          same_script(notify_master_rx_lower_pri, other.notify_master_rx_lower_pri);
 }
 
+vrrp::AnnouncePacing announce_pacing(const config::Config& config) {
+  vrrp::AnnouncePacing pacing{.garp_interval = config.global.vrrp_garp_interval,
+                              .gna_interval = config.global.vrrp_gna_interval};
+  for (const auto& group : config.vrrp.garp_groups) {
+    vrrp::AnnouncePacing::Group out{.garp_interval = group.garp_interval.value_or(Duration{0}),
+                                    .gna_interval = group.gna_interval.value_or(Duration{0})};
+    for (const auto& interface : group.interfaces)
+      out.interfaces.push_back(interface.name);
+    pacing.groups.push_back(std::move(out));
+  }
+  return pacing;
+}
+
 }  // namespace vigil::daemon

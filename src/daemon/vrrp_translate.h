@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "config/model.h"
+#include "vrrp/announce_pacer.h"
 #include "vrrp/instance_config.h"
 
 namespace vigil::daemon {
@@ -82,5 +83,9 @@ Result<std::vector<VrrpInstancePlan>> plan_instances(const config::Config& confi
                                                      const PrimaryAddressLookup& lookup);
 
 bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceConfig& b);
+
+// vrrp_garp_interval / vrrp_gna_interval and the garp_groups. A group's unset interval means
+// no spacing on its interfaces (the global one does not apply to them), as in keepalived.
+vrrp::AnnouncePacing announce_pacing(const config::Config& config);
 
 }  // namespace vigil::daemon

@@ -36,8 +36,8 @@ class NetlinkVipManager final : public VipManager {
   // IPv4: an ARP request with sender and target address the VIP, to the broadcast address, from
   // the interface's MAC (what keepalived 2.2 sends). IPv6: a neighbour advertisement from the VIP
   // to ff02::1 with the Override flag (and Router when the interface forwards) and the target
-  // link-layer address option (RFC 4861 §7.2.6). `count` of each, back to back: vigil has no
-  // vrrp_garp_interval / vrrp_gna_interval spacing yet.
+  // link-layer address option (RFC 4861 §7.2.6). `count` of each, back to back; the
+  // AnnouncePacer in front of it spaces them (vrrp_garp_interval, garp_group).
   Status announce(const std::string& interface, const std::vector<VirtualAddress>& addresses,
                   int count) override;
 

@@ -35,8 +35,6 @@ TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
 TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   auto p = parse(R"(global_defs {
   smtp_server 192.0.2.25
-  vrrp_garp_interval 0.001
-  vrrp_gna_interval 0.001
   vrrp_min_garp
   vrrp_check_unicast_src
   vrrp_skip_check_adv_addr
@@ -47,8 +45,6 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
 )");
   ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
   const char* names[] = {"smtp_server",
-                         "vrrp_garp_interval",
-                         "vrrp_gna_interval",
                          "vrrp_min_garp",
                          "vrrp_check_unicast_src",
                          "vrrp_skip_check_adv_addr",
@@ -210,6 +206,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "vrrp_garp_master_delay 1.2.3",
                   {"2:24: 'vrrp_garp_master_delay': '1.2.3' is not a time in seconds (at most 6 "
                    "decimals)"}},
+        // keepalived: one microsecond to 2^32 - 1 microseconds (0 is refused).
+        ErrorCase{"garp interval zero",
+                  "vrrp_garp_interval 0",
+                  {"2:20: 'vrrp_garp_interval': 0 s is out of range [0.000001, 4294.967295]"}},
+        ErrorCase{"gna interval too long",
+                  "vrrp_gna_interval 4294.967296",
+                  {"2:19: 'vrrp_gna_interval': 4294.967296 s is out of range [0.000001, "
+                   "4294.967295]"}},
         ErrorCase{"bad boolean",
                   "smtp_alert maybe",
                   {"2:12: 'smtp_alert': 'maybe' is not one of on|off|true|false|yes|no"}},

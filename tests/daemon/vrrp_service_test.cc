@@ -256,6 +256,68 @@ vrrp_instance VI_1 {
   runtime.stop();
 }
 
+// vrrp_garp_interval spaces the announcements on eth0; a garp_group gives eth1 its own spacing.
+// Stopping drops what is still waiting: a stopped node must not claim the addresses.
+TEST_F(VrrpRuntimeTest, GarpIntervalAndGarpGroupSpaceTheAnnouncements) {
+  const std::string text = R"(
+global_defs {
+  vrrp_garp_interval 0.01
+}
+garp_group {
+  garp_interval 0.004
+  interface eth1
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 255
+  garp_master_delay 0
+  garp_master_repeat 2
+  virtual_ipaddress {
+    10.0.0.100/24
+    10.0.0.101/24
+    10.9.0.1/24 dev eth1
+  }
+}
+)";
+  struct Announced {
+    Duration at;
+    std::string interface;
+    std::vector<IpPrefix> addresses;
+    bool operator==(const Announced&) const = default;
+  };
+  auto announcements = [&] {
+    std::vector<Announced> out;
+    std::optional<TimePoint> first;
+    for (const auto& r : host.vip_log) {
+      if (r.call != VipCall::kAnnounce) continue;
+      if (!first) first = r.at;
+      out.push_back({r.at - *first, r.interface, r.addresses});
+    }
+    return out;
+  };
+  {
+    VrrpRuntime runtime(host, options());
+    ASSERT_TRUE(runtime.start(parse(text)));
+    host.clock.advance(1s);
+    EXPECT_EQ(announcements(), (std::vector<Announced>{{0ms, "eth0", {vip("10.0.0.100/24")}},
+                                                       {0ms, "eth1", {vip("10.9.0.1/24")}},
+                                                       {4ms, "eth1", {vip("10.9.0.1/24")}},
+                                                       {10ms, "eth0", {vip("10.0.0.101/24")}},
+                                                       {20ms, "eth0", {vip("10.0.0.100/24")}},
+                                                       {30ms, "eth0", {vip("10.0.0.101/24")}}}));
+    runtime.stop();
+  }
+
+  host.vip_log.clear();
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(text)));
+  host.clock.advance(15ms);
+  runtime.stop();  // priority 0, addresses removed
+  host.clock.advance(1s);
+  EXPECT_EQ(announcements().size(), 4U) << "eth0 at 0 and 10 ms, eth1 at 0 and 4 ms only";
+}
+
 TEST_F(VrrpRuntimeTest, TrackFileIsReadWhenTheWatcherSaysItChanged) {
   const std::string path = ::testing::TempDir() + "vigil-runtime-test.weight";
   { std::ofstream(path, std::ios::trunc) << "0\n"; }

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -100,9 +101,15 @@ inline bool pump_until(int fd, const std::function<void()>& on_readable,
   return done();
 }
 
-// Captures the frames an interface receives (not the ones it sends), from an AF_PACKET socket.
+// Captures the frames an interface receives (not the ones it sends), from an AF_PACKET socket,
+// with the kernel's receive time of each.
 class PacketCapture {
  public:
+  struct Frame {
+    std::vector<uint8_t> bytes;
+    std::chrono::nanoseconds received{0};  // CLOCK_REALTIME, from SO_TIMESTAMPNS
+  };
+
   explicit PacketCapture(const std::string& interface)
       : fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL))) {
     if (!fd_.valid()) throw std::runtime_error("AF_PACKET socket");
@@ -110,8 +117,10 @@ class PacketCapture {
     local.sll_family = AF_PACKET;
     local.sll_protocol = htons(ETH_P_ALL);
     local.sll_ifindex = static_cast<int>(::if_nametoindex(interface.c_str()));
+    const int on = 1;
     if (local.sll_ifindex == 0 ||
-        ::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0)
+        ::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0 ||
+        ::setsockopt(fd_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0)
       throw std::runtime_error("cannot capture on " + interface);
   }
 
@@ -119,20 +128,42 @@ class PacketCapture {
   std::vector<std::vector<uint8_t>> collect(
       const std::function<bool(const std::vector<uint8_t>&)>& match, size_t count,
       std::chrono::milliseconds timeout) {
-    std::vector<std::vector<uint8_t>> frames;
+    std::vector<std::vector<uint8_t>> out;
+    for (auto& frame : collect_stamped(match, count, timeout))
+      out.push_back(std::move(frame.bytes));
+    return out;
+  }
+
+  std::vector<Frame> collect_stamped(const std::function<bool(const std::vector<uint8_t>&)>& match,
+                                     size_t count, std::chrono::milliseconds timeout) {
+    std::vector<Frame> frames;
     pump_until(
         fd_.get(),
         [&] {
           for (int i = 0; i < 1000; ++i) {
-            std::vector<uint8_t> frame(9000);
+            Frame frame{.bytes = std::vector<uint8_t>(9000)};
             sockaddr_ll from{};
-            socklen_t from_size = sizeof(from);
-            const ssize_t size = ::recvfrom(fd_.get(), frame.data(), frame.size(), 0,
-                                            reinterpret_cast<sockaddr*>(&from), &from_size);
+            iovec data{frame.bytes.data(), frame.bytes.size()};
+            alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+            msghdr message{};
+            message.msg_name = &from;
+            message.msg_namelen = sizeof(from);
+            message.msg_iov = &data;
+            message.msg_iovlen = 1;
+            message.msg_control = control.data();
+            message.msg_controllen = control.size();
+            const ssize_t size = ::recvmsg(fd_.get(), &message, 0);
             if (size < 0) return;
             if (from.sll_pkttype == PACKET_OUTGOING) continue;
-            frame.resize(static_cast<size_t>(size));
-            if (match(frame) && frames.size() < count) frames.push_back(std::move(frame));
+            frame.bytes.resize(static_cast<size_t>(size));
+            for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+              if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+              timespec stamp{};
+              std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+              frame.received =
+                  std::chrono::seconds(stamp.tv_sec) + std::chrono::nanoseconds(stamp.tv_nsec);
+            }
+            if (match(frame.bytes) && frames.size() < count) frames.push_back(std::move(frame));
           }
         },
         [&] { return frames.size() >= count; }, timeout);

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "event/event_loop.h"
 #include "vrrp/announce_frames.h"
+#include "vrrp/announce_pacer.h"
 #include "vrrp/linux_netdev.h"
 #include "vrrp/linux_netns.h"
 
@@ -193,6 +195,49 @@ TEST_F(VipManagerTest, GratuitousArpMatchesKeepalivedsAndUpdatesThePeer) {
   EXPECT_NE(peer_neighbour(peer, "192.0.2.200").find(to_string(*mac)), std::string::npos)
       << peer_neighbour(peer, "192.0.2.200");
   ASSERT_TRUE(vips->remove_addresses(kInterface, {address}).ok());
+}
+
+// vrrp_garp_interval on a real interface: the AnnouncePacer in front of NetlinkVipManager, on a
+// real event loop, and the peer's kernel stamping each ARP as it arrives. Only the lower bound is
+// checked (timers never fire early); how late they run is a timing figure, not this test's.
+TEST_F(VipManagerTest, GarpIntervalSpacesTheArpsOnTheWire) {
+  const std::string peer = netns::peer_namespace();
+  const std::vector<VirtualAddress> addresses = {vip("192.0.2.201/24"), vip("192.0.2.202/24"),
+                                                 vip("192.0.2.203/24")};
+  ASSERT_TRUE(vips->add_addresses(kInterface, addresses).ok());
+  std::unique_ptr<netns::PacketCapture> capture;
+  {
+    netns::InNetns in_peer(peer);
+    capture = std::make_unique<netns::PacketCapture>(kInterface);
+  }
+  // The last byte of the ARP sender address, for ARPs from 192.0.2.201-203; 0 for anything else.
+  auto sender = [](const std::vector<uint8_t>& frame) -> int {
+    if (netns::ethertype(frame) != 0x0806 || frame.size() < 42) return 0;
+    const uint8_t* ip = frame.data() + 14 + 14;
+    if (ip[0] != 192 || ip[1] != 0 || ip[2] != 2 || ip[3] < 201 || ip[3] > 203) return 0;
+    return ip[3];
+  };
+
+  event::EventLoop loop;
+  AnnouncePacer pacer(*vips, loop.scheduler());
+  constexpr auto kInterval = 50ms;
+  pacer.configure({.garp_interval = kInterval});
+  ASSERT_TRUE(pacer.announce(kInterface, addresses, 2).ok());
+  ASSERT_TRUE(loop.run_until([&] { return pacer.waiting() == 0; }, 5s));
+  const auto frames = capture->collect_stamped(
+      [&](const std::vector<uint8_t>& frame) { return sender(frame) != 0; }, 6, 2000ms);
+  ASSERT_EQ(frames.size(), 6U);
+  const int expected_order[] = {201, 202, 203, 201, 202, 203};  // round by round
+  for (size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(sender(frames[i].bytes), expected_order[i]) << "frame " << i;
+    ASSERT_NE(frames[i].received.count(), 0) << "no kernel timestamp";
+    if (i == 0) continue;
+    // The veth hands frames over synchronously; 5 ms covers softirq jitter in the stamps.
+    EXPECT_GE(frames[i].received - frames[i - 1].received, kInterval - 5ms) << "frame " << i;
+  }
+  EXPECT_EQ(vips->counters().gratuitous_arps_sent, 6U);
+  EXPECT_EQ(pacer.counters().sent_later, 5U);
+  ASSERT_TRUE(pacer.remove_addresses(kInterface, addresses).ok());
 }
 
 TEST_F(VipManagerTest, UnsolicitedNeighbourAdvertMatchesKeepalivedsAndUpdatesThePeer) {
