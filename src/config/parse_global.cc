@@ -221,6 +221,21 @@ void random_seed(Context& ctx, const LogicalLine& line, G& /*g*/) {
   }
 }
 
+// vrrp_min_garp: one announcement on becoming master and no second set, for switches that need
+// no more. As in keepalived it replaces only the values still at their defaults when it is read
+// (so a repeat or delay set before or after it wins); unlike keepalived it leaves
+// vrrp_garp_master_refresh_repeat alone (keepalived sets it to 0, which would make a later
+// vrrp_garp_master_refresh send nothing).
+void min_garp(Context& ctx, const LogicalLine& line, G& g) {
+  auto on = ctx.flag(line);
+  if (!on) return;
+  g.vrrp_min_garp = *on;
+  if (!*on) return;
+  if (g.vrrp_garp_master_repeat == G{}.vrrp_garp_master_repeat) g.vrrp_garp_master_repeat = 1;
+  if (g.vrrp_garp_master_delay == G{}.vrrp_garp_master_delay)
+    g.vrrp_garp_master_delay = Duration{0};
+}
+
 constexpr int64_t kDay = 86400 * kSecond;
 constexpr int64_t kMaxGarpIntervalMicros = 4294967295;
 
@@ -260,7 +275,7 @@ const Keyword<G> kGlobalDefs[] = {
     // keepalived's range: one microsecond to 2^32 - 1 microseconds.
     {"vrrp_garp_interval", set_seconds<&G::vrrp_garp_interval, 1, kMaxGarpIntervalMicros>},
     {"vrrp_gna_interval", set_seconds<&G::vrrp_gna_interval, 1, kMaxGarpIntervalMicros>},
-    {"vrrp_min_garp", recorded_only<set_flag<&G::vrrp_min_garp>>},
+    {"vrrp_min_garp", min_garp},
     {"vrrp_lower_prio_no_advert", set_flag<&G::vrrp_lower_prio_no_advert>},
     {"vrrp_higher_prio_send_advert", set_flag<&G::vrrp_higher_prio_send_advert>},
     {"vrrp_strict", set_flag<&G::vrrp_strict>},

@@ -35,7 +35,6 @@ TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
 TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   auto p = parse(R"(global_defs {
   smtp_server 192.0.2.25
-  vrrp_min_garp
   vrrp_check_unicast_src
   vrrp_skip_check_adv_addr
   vrrp_notify_priority_changes
@@ -45,7 +44,6 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
 )");
   ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
   const char* names[] = {"smtp_server",
-                         "vrrp_min_garp",
                          "vrrp_check_unicast_src",
                          "vrrp_skip_check_adv_addr",
                          "vrrp_notify_priority_changes",
@@ -61,7 +59,32 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   EXPECT_EQ(warnings(*p), expected);
   // Still recorded, so --dump-config shows what was written.
   EXPECT_EQ(p->config.global.vrrp_startup_delay, std::chrono::seconds(5));
-  EXPECT_TRUE(p->config.global.vrrp_min_garp);
+}
+
+// vrrp_min_garp: one announcement, no second set; values set explicitly (before or after it)
+// win, as in keepalived, and the lower-priority ones follow the master ones.
+TEST(GlobalDefs, MinGarpReplacesTheDefaultRepeatAndDelay) {
+  struct Case {
+    const char* body;
+    uint32_t repeat;
+    Duration delay;
+  };
+  const Case cases[] = {
+      {"vrrp_min_garp", 1, 0s},
+      {"vrrp_min_garp off", 5, 5s},
+      {"vrrp_garp_master_repeat 3\nvrrp_min_garp", 3, 0s},
+      {"vrrp_min_garp\nvrrp_garp_master_delay 2", 1, 2s},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body);
+    std::unique_ptr<Parsed> p;
+    const auto& g = parse_ok(p, std::string("global_defs {\n") + c.body + "\n}\n").global;
+    EXPECT_TRUE(warnings(*p).empty()) << warnings(*p).front();
+    EXPECT_EQ(g.vrrp_garp_master_repeat, c.repeat);
+    EXPECT_EQ(g.vrrp_garp_master_delay, c.delay);
+    EXPECT_EQ(g.vrrp_garp_lower_prio_repeat, c.repeat);
+    EXPECT_EQ(g.vrrp_garp_lower_prio_delay, c.delay);
+  }
 }
 
 // keepalived reads net_namespace, instance and the other process-wide settings at the top level
