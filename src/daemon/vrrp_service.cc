@@ -303,6 +303,11 @@ class VrrpService::Runtime {
         out << "    " << vrrp::to_string(reason) << ": " << socket->unattributed[reason] << "\n";
       }
     }
+    // vrrp_garp_interval / garp_group spacing.
+    const auto& paced = vips_->counters();
+    out << "Spaced announcements: waiting " << vips_->waiting() << ", queued " << paced.queued
+        << ", sent later " << paced.sent_later << ", failed later " << paced.failed_later
+        << ", dropped (address removed) " << paced.dropped_removed << "\n";
     // How late the VRRP thread ran its timers and posted work (advert sends, master-down).
     const auto late = host_.timer_lateness();
     out << "Timer lateness (VRRP thread): " << late.count << " callbacks, max " << late.max.count()

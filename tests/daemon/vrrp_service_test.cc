@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -310,9 +311,21 @@ vrrp_instance VI_1 {
   }
 
   host.vip_log.clear();
-  VrrpRuntime runtime(host, options());
+  auto with_stats = options();
+  with_stats.stats_file = ::testing::TempDir() + "vigil-runtime-test.stats";
+  VrrpRuntime runtime(host, with_stats);
   ASSERT_TRUE(runtime.start(parse(text)));
   host.clock.advance(15ms);
+  runtime.write_stats();
+  {
+    std::ifstream in(with_stats.stats_file);
+    const std::string stats((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(stats.find("Spaced announcements: waiting 2, queued 4, sent later 2, failed later 0, "
+                         "dropped (address removed) 0\n"),
+              std::string::npos)
+        << stats;
+  }
+  std::remove(with_stats.stats_file.c_str());
   runtime.stop();  // priority 0, addresses removed
   host.clock.advance(1s);
   EXPECT_EQ(announcements().size(), 4U) << "eth0 at 0 and 10 ms, eth1 at 0 and 4 ms only";
