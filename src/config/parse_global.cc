@@ -156,7 +156,7 @@ void lvs_timeouts(Context& ctx, const LogicalLine& line, G& g) {
       break;
     }
     // The kernel keeps these in jiffies in an int: at most INT_MAX / HZ seconds.
-    if (auto v = ctx.integer(line, i + 1, 1, 86400 * 31)) {
+    if (auto v = ctx.integer(line, i + 1, 1, int64_t{86400} * 31)) {
       *slot = static_cast<uint32_t>(*v);
     } else {
       ok = false;
