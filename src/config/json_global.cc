@@ -39,6 +39,7 @@ Json global_to_json(const GlobalDefs& g) {
   j["vrrp_garp_master_repeat"] = g.vrrp_garp_master_repeat;
   j["vrrp_garp_master_refresh"] = seconds_json(g.vrrp_garp_master_refresh);
   j["vrrp_garp_master_refresh_repeat"] = g.vrrp_garp_master_refresh_repeat;
+  j["vrrp_down_timer_adverts"] = g.vrrp_down_timer_adverts;
   j["vrrp_garp_lower_prio_delay"] = optional_json(g.vrrp_garp_lower_prio_delay, seconds_json);
   j["vrrp_garp_lower_prio_repeat"] =
       g.vrrp_garp_lower_prio_repeat.value_or(g.vrrp_garp_master_repeat);

@@ -198,7 +198,7 @@ Json instance_json(const VrrpInstance& vi) {
   j["check_unicast_src"] = number(vi.check_unicast_src);
   j["strict_mode"] = number(vi.strict_mode);
   j["accept"] = number(vi.accept);
-  j["down_timer_adverts"] = vi.down_timer_adverts;
+  j["down_timer_adverts"] = number(vi.down_timer_adverts);
   j["promote_secondaries"] = vi.promote_secondaries;
   j["debug"] = vi.debug;
   j["use_vmac"] =

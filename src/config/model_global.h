@@ -65,6 +65,7 @@ struct GlobalDefs {
   uint32_t vrrp_garp_master_repeat = 5;
   Duration vrrp_garp_master_refresh{0};  // 0: no refresh
   uint32_t vrrp_garp_master_refresh_repeat = 1;
+  uint32_t vrrp_down_timer_adverts = 3;  // default of the instances' down_timer_adverts
   std::optional<Duration> vrrp_garp_lower_prio_delay;   // default: vrrp_garp_master_delay
   std::optional<uint32_t> vrrp_garp_lower_prio_repeat;  // default: vrrp_garp_master_repeat
   Duration vrrp_garp_interval{0};

@@ -213,7 +213,9 @@ struct VrrpInstance {
   std::optional<bool> check_unicast_src;        // global vrrp_check_unicast_src
   std::optional<bool> strict_mode;              // global vrrp_strict
   std::optional<bool> accept;                   // default: on unless strict mode
-  uint32_t down_timer_adverts = 3;              // RFC: Master_Down_Interval is 3 adverts
+  // Master_Down_Interval counts this many adverts (the RFCs' 3); resolved:
+  // vrrp_down_timer_adverts.
+  std::optional<uint32_t> down_timer_adverts;
   bool promote_secondaries = false;
   uint8_t debug = 0;  // 0..4, no effect
 

@@ -325,7 +325,7 @@ const Keyword<G> kGlobalDefs[] = {
     {"startup_script_timeout"},
     {"shutdown_script"},
     {"shutdown_script_timeout"},
-    {"vrrp_down_timer_adverts"},
+    {"vrrp_down_timer_adverts", set_integer<&G::vrrp_down_timer_adverts, 1, 100>},
     {"vrrp_garp_extra_if"},
     {"nftables"},
     {"nftables_priority"},

@@ -790,7 +790,7 @@ const Keyword<I> kInstanceKeywords[] = {
     {"skip_check_adv_addr", recorded_only<flag<&I::skip_check_adv_addr>>},
     {"check_unicast_src", recorded_only<flag<&I::check_unicast_src>>},
     {"strict_mode", flag<&I::strict_mode>},
-    {"down_timer_adverts", recorded_only<integer<&I::down_timer_adverts, 1, 100>>},
+    {"down_timer_adverts", integer<&I::down_timer_adverts, 1, 100>},
     {"promote_secondaries", bare<&I::promote_secondaries, true>},
     {"debug", integer<&I::debug, 0, 4>},
     {"use_vmac", use_vmac},

@@ -135,6 +135,7 @@ class InstanceChecker {
     resolve(vi_.garp_master_repeat, g.vrrp_garp_master_repeat);
     resolve(vi_.garp_master_refresh, g.vrrp_garp_master_refresh);
     resolve(vi_.garp_master_refresh_repeat, g.vrrp_garp_master_refresh_repeat);
+    resolve(vi_.down_timer_adverts, g.vrrp_down_timer_adverts);
     resolve(vi_.garp_lower_prio_delay,
             g.vrrp_garp_lower_prio_delay.value_or(*vi_.garp_master_delay));
     resolve(vi_.garp_lower_prio_repeat,

@@ -149,6 +149,7 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   c.priority = vi.priority.value_or(vi.state == config::VrrpInitialState::kMaster ? 255 : 100);
   c.family = vi.family;
   c.advert_interval = vi.advert_int;
+  c.down_timer_adverts = vi.down_timer_adverts.value_or(g.vrrp_down_timer_adverts);
   if (vi.source_address) {
     c.primary_address = *vi.source_address;
   } else {
@@ -213,11 +214,11 @@ Result<std::vector<VrrpInstancePlan>> plan_instances(const config::Config& confi
 bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceConfig& b) {
   return a.name == b.name && a.interface == b.interface && a.vrid == b.vrid &&
          a.priority == b.priority && a.version == b.version && a.family == b.family &&
-         a.advert_interval == b.advert_interval && a.primary_address == b.primary_address &&
-         a.virtual_addresses == b.virtual_addresses && a.preempt == b.preempt &&
-         a.preempt_delay == b.preempt_delay && a.auth_type == b.auth_type &&
-         a.auth_pass == b.auth_pass && a.accept == b.accept && a.unicast_peers == b.unicast_peers &&
-         a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
+         a.advert_interval == b.advert_interval && a.down_timer_adverts == b.down_timer_adverts &&
+         a.primary_address == b.primary_address && a.virtual_addresses == b.virtual_addresses &&
+         a.preempt == b.preempt && a.preempt_delay == b.preempt_delay &&
+         a.auth_type == b.auth_type && a.auth_pass == b.auth_pass && a.accept == b.accept &&
+         a.unicast_peers == b.unicast_peers && a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
          a.garp_master_repeat == b.garp_master_repeat &&
          a.garp_master_delay == b.garp_master_delay &&
          a.garp_master_refresh == b.garp_master_refresh &&

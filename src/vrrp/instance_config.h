@@ -44,6 +44,8 @@ struct InstanceConfig {
   AddressFamily family = AddressFamily::kIpv4;
   // v2: whole seconds 1-255; v3: centiseconds 0.01-40.95 s (`advert_int`).
   Duration advert_interval = std::chrono::seconds(1);
+  // `down_timer_adverts`: adverts in Master_Down_Interval (RFC: 3), 1-100.
+  uint32_t down_timer_adverts = 3;
   // Our primary address on the interface (or `unicast_src_ip`): the adverts' source and the
   // tie-break between equal priorities (RFC 5798 §6.4.3).
   IpAddress primary_address;

@@ -30,9 +30,12 @@ Duration skew_time(uint8_t version, uint8_t priority, Duration master_adver_inte
   return Duration{weight * master_adver_interval.count() / 256};
 }
 
-Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval) {
-  // RFC 5798 §6.1 / RFC 3768 §6.1: (3 * Master_Adver_Interval) + Skew_Time.
-  return 3 * master_adver_interval + skew_time(version, priority, master_adver_interval);
+Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval,
+                              uint32_t down_timer_adverts) {
+  // RFC 5798 §6.1 / RFC 3768 §6.1: (3 * Master_Adver_Interval) + Skew_Time; keepalived's
+  // down_timer_adverts replaces the 3 (a deviation every router of the VRID must share).
+  return static_cast<int64_t>(down_timer_adverts) * master_adver_interval +
+         skew_time(version, priority, master_adver_interval);
 }
 
 std::string_view to_string(State state) {
@@ -138,7 +141,8 @@ Duration StateMachine::skew_time() const {
 }
 
 Duration StateMachine::master_down_interval() const {
-  return vrrp::master_down_interval(config_.version, priority_, master_adver_interval_);
+  return vrrp::master_down_interval(config_.version, priority_, master_adver_interval_,
+                                    config_.down_timer_adverts);
 }
 
 Actions StateMachine::handle(const Event& event, TimePoint now) {

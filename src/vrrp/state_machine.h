@@ -31,8 +31,12 @@ namespace vigil::vrrp {
 // v2: (256 - priority) / 256 s. v3: ((256 - priority) * Master_Adver_Interval) / 256.
 Duration skew_time(uint8_t version, uint8_t priority, Duration master_adver_interval);
 
-// 3 * Master_Adver_Interval + Skew_Time.
-Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval);
+// The RFCs' count of adverts in Master_Down_Interval; keepalived's down_timer_adverts changes it.
+inline constexpr uint32_t kDownTimerAdverts = 3;
+
+// down_timer_adverts (3) * Master_Adver_Interval + Skew_Time.
+Duration master_down_interval(uint8_t version, uint8_t priority, Duration master_adver_interval,
+                              uint32_t down_timer_adverts = kDownTimerAdverts);
 
 // A Master_Down_Timer expiry handled more than this after its deadline means this host (or the
 // VRRP thread) was not running: the silence it measured may be ours, not the master's.

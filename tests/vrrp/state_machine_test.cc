@@ -82,6 +82,14 @@ INSTANTIATE_TEST_SUITE_P(
         TimingCase{3, 1, 40950ms, 40'790'039us, 163'640'039us},
         TimingCase{3, 128, 500ms, 250'000us, 1'750'000us}));
 
+// keepalived's down_timer_adverts replaces the formula's 3; Skew_Time is unchanged.
+TEST(VrrpTiming, DownTimerAdvertsReplacesTheThree) {
+  EXPECT_EQ(master_down_interval(3, 100, 1s, 1), 1'609'375us);
+  EXPECT_EQ(master_down_interval(3, 100, 1s, 3), 3'609'375us);
+  EXPECT_EQ(master_down_interval(2, 100, 1s, 5), 5'609'375us);
+  EXPECT_EQ(master_down_interval(3, 254, 10ms, 100), 1'000'078us);
+}
+
 // ---- RFC 5798 §6.4 transitions, table-driven -------------------------------------------------
 
 struct Step {
@@ -706,6 +714,25 @@ TEST(VrrpStateMachine, MasterDownIntervalFollowsAdoptedIntervalAndPriority) {
   EXPECT_EQ(machine.master_down_interval(), 180'468us);
   (void)machine.handle(PriorityChanged{228}, at(1s));
   EXPECT_EQ(machine.skew_time(), 5'468us);  // 28 * 50000 / 256 = 5468.75
+}
+
+// A backup whose master falls silent takes over after down_timer_adverts intervals plus
+// Skew_Time, counted from the last advert, at start-up and after adopting the master's interval.
+TEST(VrrpStateMachine, DownTimerAdvertsSetsWhenASilentMasterIsTakenOver) {
+  auto config = base_config();
+  config.version = 3;
+  config.down_timer_adverts = 1;
+  StateMachine machine(config);
+  EXPECT_EQ(machine.master_down_interval(), 1'609'375us);
+  (void)machine.handle(Startup{}, at(0us));
+  EXPECT_EQ(machine.deadline(TimerKind::kMasterDown), at(1'609'375us));
+  (void)machine.handle(
+      AdvertReceived{.priority = 150, .max_advert_interval = 200ms, .source = ip("10.0.0.1")},
+      at(1s));
+  EXPECT_EQ(machine.master_down_interval(), 321'875us);  // 200 ms + 156 * 200000 / 256
+  EXPECT_EQ(machine.deadline(TimerKind::kMasterDown), at(1s + 321'875us));
+  (void)machine.handle(MasterDownTimerExpired{}, at(1s + 321'875us));
+  EXPECT_EQ(machine.state(), State::kMaster);
 }
 
 TEST(VrrpStateMachine, AnAdvertDuringTheLateExpiryWaitKeepsTheBackup) {
