@@ -3,6 +3,7 @@
 
   craft_advert.py --src IP --vrid N --priority P --vip IP [--vip IP ...] --kind KIND
                   [--version 2|3] [--auth-pass PW] [--advert-int S] [--count N] [--every S]
+                  [--dst IP] [--ttl N]
 
 KIND is one of:
   valid         a well-formed advert (the positive control: it must move the state)
@@ -15,8 +16,9 @@ KIND is one of:
   bad-interval  VRRPv2 advert interval different from the receiver's (RFC 3768 §7.1)
   count-mismatch  address count says one more address than the packet carries
 
-It writes raw IPv4 packets (IP_HDRINCL) to 224.0.0.18, so it must run as root inside the lab's
-client namespace, which routes 224.0.0.0/4 out of its only interface. Bounded: at most --count
+It writes raw IPv4 packets (IP_HDRINCL) to 224.0.0.18 (or --dst, for unicast VRRP), so it must
+run as root inside the lab's client namespace, which routes 224.0.0.0/4 out of its only
+interface. --ttl sets the IP TTL of any kind (bad-ttl: 64). Bounded: at most --count
 packets, one every --every seconds.
 """
 
@@ -64,7 +66,7 @@ def vrrp_message(args, kind: str) -> bytes:
                              centiseconds, 0)
         body = header + addresses
         # RFC 5798 §5.2.8: the checksum covers an IPv4 pseudo-header too.
-        pseudo = (socket.inet_aton(args.src) + socket.inet_aton(VRRP_GROUP) +
+        pseudo = (socket.inet_aton(args.src) + socket.inet_aton(args.dst) +
                   struct.pack("!BBH", 0, IPPROTO_VRRP, len(body)))
         csum = checksum(pseudo + body)
     if kind == "bad-checksum":
@@ -76,10 +78,10 @@ def vrrp_message(args, kind: str) -> bytes:
 
 
 def ip_packet(args, kind: str, payload: bytes, ident: int) -> bytes:
-    ttl = 64 if kind == "bad-ttl" else 255
+    ttl = args.ttl if args.ttl is not None else 64 if kind == "bad-ttl" else 255
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), ident, 0, ttl,
                          IPPROTO_VRRP, 0, socket.inet_aton(args.src),
-                         socket.inet_aton(VRRP_GROUP))
+                         socket.inet_aton(args.dst))
     header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
     return header + payload
 
@@ -96,6 +98,8 @@ def main() -> int:
     parser.add_argument("--advert-int", type=float, default=1.0)
     parser.add_argument("--count", type=int, default=10)
     parser.add_argument("--every", type=float, default=0.1)
+    parser.add_argument("--dst", default=VRRP_GROUP, help="destination (default %(default)s)")
+    parser.add_argument("--ttl", type=int, choices=range(0, 256), metavar="0-255")
     args = parser.parse_args()
     if not 1 <= args.count <= 100000 or not 0.001 <= args.every <= 10:
         parser.error("--count 1-100000, --every 0.001-10 s")
@@ -103,7 +107,7 @@ def main() -> int:
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     payload = vrrp_message(args, args.kind)
     for i in range(args.count):
-        sock.sendto(ip_packet(args, args.kind, payload, (i + 1) & 0xFFFF), (VRRP_GROUP, 0))
+        sock.sendto(ip_packet(args, args.kind, payload, (i + 1) & 0xFFFF), (args.dst, 0))
         time.sleep(args.every)
     print(f"sent {args.count} {args.kind} adverts (vrid {args.vrid}, priority {args.priority})")
     return 0

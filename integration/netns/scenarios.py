@@ -703,6 +703,44 @@ def garp_interval(lab: vlab.Lab, pair: Pair) -> None:
     capture.terminate()
 
 
+@scenario
+def unicast_source(lab: vlab.Lab, pair: Pair) -> None:
+    """Unicast mode: adverts sent to the master move it from any sender at any TTL (no TTL-255
+    check, as keepalived); check_unicast_src admits only the unicast peers, and a peer's
+    min_ttl / max_ttl bound the TTL (crafted priority-254 adverts, unicast to d1)."""
+    adv, version = 0.2, 3
+    d1, d2 = vlab.ADDR4["d1"], vlab.ADDR4["d2"]
+    cases = (  # (variant, extra config, peer line, [(sender, TTL, moves the master)])
+        ("plain", "", d2, [("c", 255, True), ("c", 64, True), ("d2", 64, True)]),
+        ("check_unicast_src", "check_unicast_src", d2,
+         [("c", 255, False), ("c", 64, False), ("d2", 64, True)]),
+        ("min_ttl 100", "", f"{d2} min_ttl 100",
+         [("d2", 64, False), ("d2", 255, True), ("c", 255, False)]),
+    )
+    for variant, extra, peer_line, probes in cases:
+        config = (pair.global_defs("d1")
+                  + vlab.instance(priority=150, advert_int=adv, version=version,
+                                  notify=pair.notify["d1"], extra=extra,
+                                  unicast=(d1, peer_line)))
+        for sender, ttl, moves in probes:
+            what = f"{variant}: priority-254 adverts from {sender} at TTL {ttl}"
+            daemon = pair.start("d1", config)
+            lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+            crafter = lab.spawn(sender, [sys.executable, str(CRAFT), "--src", vlab.ADDR4[sender],
+                                         "--vrid", "51", "--priority", "254", "--vip", VIP4,
+                                         "--version", str(version), "--advert-int", str(adv),
+                                         "--count", "40", "--every", "0.05", "--dst", d1,
+                                         "--ttl", str(ttl)])
+            if moves:
+                wait_until(lambda: lab.holders() == [], 2, f"d1 to step down ({what})")
+            else:
+                holds_for(lambda: lab.holders() == ["d1"], 1.5, f"d1 as master ({what})")
+            check(crafter.wait(timeout=10) == 0, f"the crafter failed ({what})")
+            pair.check_alive()
+            daemon.terminate()
+            wait_until(lambda: lab.holders() == [], 5, "the VIP released after SIGTERM")
+
+
 # ---- driver --------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -279,7 +279,7 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_lower_prio_no_advert", set_flag<&G::vrrp_lower_prio_no_advert>},
     {"vrrp_higher_prio_send_advert", set_flag<&G::vrrp_higher_prio_send_advert>},
     {"vrrp_strict", set_flag<&G::vrrp_strict>},
-    {"vrrp_check_unicast_src", recorded_only<set_flag<&G::vrrp_check_unicast_src>>},
+    {"vrrp_check_unicast_src", set_flag<&G::vrrp_check_unicast_src>},
     {"vrrp_skip_check_adv_addr", recorded_only<set_flag<&G::vrrp_skip_check_adv_addr>>},
     {"vrrp_notify_priority_changes", recorded_only<set_flag<&G::vrrp_notify_priority_changes>>},
     {"vrrp_startup_delay", recorded_only<set_seconds<&G::vrrp_startup_delay, 0, 3600 * kSecond>>},

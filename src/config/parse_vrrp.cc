@@ -788,7 +788,7 @@ const Keyword<I> kInstanceKeywords[] = {
     {"accept", located<&VrrpInstanceLocations::accept, bare<&I::accept, true>>},
     {"no_accept", bare<&I::accept, false>},
     {"skip_check_adv_addr", recorded_only<flag<&I::skip_check_adv_addr>>},
-    {"check_unicast_src", recorded_only<flag<&I::check_unicast_src>>},
+    {"check_unicast_src", flag<&I::check_unicast_src>},
     {"strict_mode", flag<&I::strict_mode>},
     {"down_timer_adverts", integer<&I::down_timer_adverts, 1, 100>},
     {"promote_secondaries", bare<&I::promote_secondaries, true>},

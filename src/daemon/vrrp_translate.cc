@@ -169,8 +169,14 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   c.auth_type = c.version == 2 ? auth_type(vi.auth_type) : vrrp::AuthType::kNone;
   c.auth_pass = c.auth_type == vrrp::AuthType::kSimplePassword ? vi.auth_pass.substr(0, 8) : "";
   c.accept = vi.accept.value_or(!vi.strict_mode.value_or(g.vrrp_strict));
-  for (const auto& peer : vi.unicast_peers)
-    c.unicast_peers.push_back(peer.address);
+  // keepalived: a peer's min_ttl / max_ttl turns check_unicast_src on.
+  c.check_unicast_src = vi.check_unicast_src.value_or(false);
+  for (const auto& peer : vi.unicast_peers) {
+    c.unicast_peers.push_back(vrrp::UnicastPeer{.address = peer.address,
+                                                .min_ttl = peer.min_ttl.value_or(0),
+                                                .max_ttl = peer.max_ttl.value_or(255)});
+    if (peer.min_ttl || peer.max_ttl) c.check_unicast_src = true;
+  }
   c.v3_checksum_as_v2 = vi.v3_checksum_as_v2;
   c.garp_master_repeat =
       static_cast<int>(vi.garp_master_repeat.value_or(g.vrrp_garp_master_repeat));
@@ -218,7 +224,8 @@ bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceCon
          a.primary_address == b.primary_address && a.virtual_addresses == b.virtual_addresses &&
          a.preempt == b.preempt && a.preempt_delay == b.preempt_delay &&
          a.auth_type == b.auth_type && a.auth_pass == b.auth_pass && a.accept == b.accept &&
-         a.unicast_peers == b.unicast_peers && a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
+         a.unicast_peers == b.unicast_peers && a.check_unicast_src == b.check_unicast_src &&
+         a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
          a.garp_master_repeat == b.garp_master_repeat &&
          a.garp_master_delay == b.garp_master_delay &&
          a.garp_master_refresh == b.garp_master_refresh &&

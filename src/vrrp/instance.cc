@@ -159,7 +159,7 @@ void Instance::send_advert(uint8_t priority) {
     send_to(multicast_group(config.family));
   } else {
     for (const auto& peer : config.unicast_peers)
-      send_to(peer);
+      send_to(peer.address);
   }
 }
 

@@ -50,13 +50,16 @@ struct InstanceConfig {
   // tie-break between equal priorities (RFC 5798 §6.4.3).
   IpAddress primary_address;
   std::vector<VirtualAddress> virtual_addresses;
-  bool preempt = true;                   // false with `nopreempt`
-  Duration preempt_delay{0};             // `preempt_delay`: at startup and on leaving fault
-  AuthType auth_type = AuthType::kNone;  // v2 only (`authentication { auth_type PASS }`)
-  std::string auth_pass;                 // `auth_pass`, at most 8 bytes are used
-  bool accept = false;                   // `accept`: host side only
-  std::vector<IpAddress> unicast_peers;  // empty: multicast to 224.0.0.18 / ff02::12
-  bool v3_checksum_as_v2 = false;        // v3 over IPv4: checksum without the pseudo-header
+  bool preempt = true;                     // false with `nopreempt`
+  Duration preempt_delay{0};               // `preempt_delay`: at startup and on leaving fault
+  AuthType auth_type = AuthType::kNone;    // v2 only (`authentication { auth_type PASS }`)
+  std::string auth_pass;                   // `auth_pass`, at most 8 bytes are used
+  bool accept = false;                     // `accept`: host side only
+  std::vector<UnicastPeer> unicast_peers;  // empty: multicast to 224.0.0.18 / ff02::12
+  // keepalived's check_unicast_src (also on when a peer sets min_ttl / max_ttl): only the peers
+  // may send adverts.
+  bool check_unicast_src = false;
+  bool v3_checksum_as_v2 = false;  // v3 over IPv4: checksum without the pseudo-header
   // Gratuitous ARP / unsolicited NA on becoming master: `garp_master_repeat` at once and again
   // after `garp_master_delay`; then `garp_master_refresh_repeat` every `garp_master_refresh`
   // (0 = off) while master.
@@ -88,7 +91,10 @@ struct InstanceConfig {
                          .auth_data = version == 2 && auth_type == AuthType::kSimplePassword
                                           ? password_auth_data(auth_pass)
                                           : std::array<uint8_t, kV2AuthDataSize>{},
-                         .v3_checksum_as_v2 = v3_checksum_as_v2};
+                         .v3_checksum_as_v2 = v3_checksum_as_v2,
+                         .unicast = !unicast_peers.empty(),
+                         .check_unicast_src = check_unicast_src,
+                         .unicast_peers = unicast_peers};
   }
 
   // The advert this instance sends with `advert_priority` (its priority, or 0 when leaving).

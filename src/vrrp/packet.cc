@@ -1,7 +1,9 @@
 #include "vrrp/packet.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <optional>
 
 namespace vigil::vrrp {
 namespace {
@@ -86,6 +88,8 @@ std::string_view to_string(RejectReason reason) {
       return "advert interval mismatch";
     case RejectReason::kZeroAdvertInterval:
       return "zero advert interval";
+    case RejectReason::kNotAUnicastPeer:
+      return "sender not a unicast peer";
     case RejectReason::kCount:
       break;
   }
@@ -121,10 +125,28 @@ uint32_t pseudo_header_sum(const IpAddress& source, const IpAddress& destination
   return fold(sum);
 }
 
+// RFC 5798 §7.1: TTL 255. keepalived's unicast mode skips that check, since unicast adverts may
+// cross routers; with check_unicast_src the sender must be a unicast_peer, and its adverts must
+// arrive within the peer's min_ttl / max_ttl.
+std::optional<RejectReason> check_sender(const IpFacts& ip, const ReceivePolicy& policy) {
+  if (!policy.unicast) {
+    if (ip.ttl != kRequiredTtl) return RejectReason::kBadTtl;
+    return std::nullopt;
+  }
+  if (!policy.check_unicast_src) return std::nullopt;
+  const auto peer = std::find_if(policy.unicast_peers.begin(), policy.unicast_peers.end(),
+                                 [&](const UnicastPeer& p) { return p.address == ip.source; });
+  if (peer == policy.unicast_peers.end()) return RejectReason::kNotAUnicastPeer;
+  if (ip.ttl < peer->min_ttl || ip.ttl > peer->max_ttl) return RejectReason::kBadTtl;
+  return std::nullopt;
+}
+
 DecodeResult decode(const IpFacts& ip, std::span<const uint8_t> payload, const VridLookup& lookup) {
   // RFC 5798 §7.1 / RFC 3768 §7.1 receive checks, cheapest first.
   if (ip.source.family() != ip.destination.family()) return RejectReason::kBadIpHeader;
-  if (ip.ttl != kRequiredTtl) return RejectReason::kBadTtl;
+  // Sent to the group: the RFC's TTL check, before anything else. A unicast advert's TTL depends
+  // on the instance's mode (check_sender below).
+  if (ip.destination.is_multicast() && ip.ttl != kRequiredTtl) return RejectReason::kBadTtl;
   if (payload.size() < kHeaderSize) return RejectReason::kTruncated;
 
   const uint8_t version = payload[kOffsetVersionType] >> 4;
@@ -137,6 +159,7 @@ DecodeResult decode(const IpFacts& ip, std::span<const uint8_t> payload, const V
   const ReceivePolicy* policy = lookup ? lookup(vrid) : nullptr;
   if (policy == nullptr) return RejectReason::kUnknownVrid;
   if (policy->version != version) return RejectReason::kBadVersion;
+  if (auto reason = check_sender(ip, *policy)) return *reason;
 
   const size_t count = payload[kOffsetCount];
   const size_t address_size = ip.source.is_v4() ? 4 : kIpv6AddressSize;

@@ -57,7 +57,8 @@ std::array<uint8_t, kV2AuthDataSize> password_auth_data(std::string_view passwor
 enum class RejectReason : uint8_t {
   kTruncated,               // shorter than its headers or than the IP total length says
   kBadIpHeader,             // not IPv4, bad header length, or not IP protocol 112
-  kBadTtl,                  // TTL / hop limit is not 255 (RFC 5798 §7.1)
+  kBadTtl,                  // TTL / hop limit is not 255 (RFC 5798 §7.1), or outside a unicast
+                            // peer's min_ttl / max_ttl
   kBadVersion,              // not 2 or 3, v2 over IPv6, or not the version configured for the VRID
   kBadType,                 // not ADVERTISEMENT (1)
   kUnknownVrid,             // no virtual router with this VRID here
@@ -67,6 +68,7 @@ enum class RejectReason : uint8_t {
   kAuthMismatch,            // v2: simple password differs
   kAdvertIntervalMismatch,  // v2: Adver Int differs from ours (RFC 3768 §7.1)
   kZeroAdvertInterval,      // v3: Max Adver Int of 0 would make Master_Down_Interval ~0
+  kNotAUnicastPeer,         // unicast mode with check_unicast_src: the sender is not a peer
   kCount,
 };
 inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::kCount);
@@ -86,6 +88,15 @@ class RejectCounters {
   std::array<uint64_t, kRejectReasonCount> counts_{};
 };
 
+// One `unicast_peer`: where unicast adverts go, and (keepalived's min_ttl / max_ttl) the TTL its
+// own adverts may arrive with.
+struct UnicastPeer {
+  IpAddress address;
+  uint8_t min_ttl = 0;
+  uint8_t max_ttl = 255;
+  bool operator==(const UnicastPeer&) const = default;
+};
+
 // What the receiver expects of adverts for one VRID: the parts of the instance config that the
 // RFC's receive checks (RFC 3768 §7.1, RFC 5798 §7.1) compare against.
 struct ReceivePolicy {
@@ -97,6 +108,12 @@ struct ReceivePolicy {
   // v3 over IPv4: also accept a checksum computed without the pseudo-header, as keepalived's
   // `v3_checksum_as_v2` peers send it.
   bool v3_checksum_as_v2 = false;
+  // Unicast mode. As in keepalived, adverts for a unicast instance skip the RFC's TTL-255 check
+  // (they may have crossed routers); with check_unicast_src only `unicast_peers` may send, each
+  // within its TTL range.
+  bool unicast = false;
+  bool check_unicast_src = false;
+  std::vector<UnicastPeer> unicast_peers;
 };
 
 // Finds the policy for a VRID on the receiving socket, or nullptr when the VRID is unknown.

@@ -35,7 +35,6 @@ TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
 TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   auto p = parse(R"(global_defs {
   smtp_server 192.0.2.25
-  vrrp_check_unicast_src
   vrrp_skip_check_adv_addr
   vrrp_notify_priority_changes
   vrrp_startup_delay 5
@@ -43,12 +42,8 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
 }
 )");
   ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
-  const char* names[] = {"smtp_server",
-                         "vrrp_check_unicast_src",
-                         "vrrp_skip_check_adv_addr",
-                         "vrrp_notify_priority_changes",
-                         "vrrp_startup_delay",
-                         "lvs_notify_fifo"};
+  const char* names[] = {"smtp_server", "vrrp_skip_check_adv_addr", "vrrp_notify_priority_changes",
+                         "vrrp_startup_delay", "lvs_notify_fifo"};
   Strings expected;
   int line = 2;
   for (const char* name : names) {

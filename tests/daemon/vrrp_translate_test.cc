@@ -134,6 +134,49 @@ TEST(VrrpTranslate, SourceAddressVersionAndFamily) {
   }
 }
 
+// check_unicast_src from the instance or global_defs, or turned on by a peer's min_ttl / max_ttl
+// (keepalived); the peers carry their TTL ranges.
+TEST(VrrpTranslate, UnicastSourceChecks) {
+  const std::string peers =
+      "interface eth1\nunicast_src_ip 10.1.0.7\nvirtual_ipaddress { 10.0.0.100 }\n";
+  struct Case {
+    const char* name;
+    std::string text;
+    bool check;
+    std::vector<vrrp::UnicastPeer> expected;
+  };
+  const Case cases[] = {
+      {"off by default",
+       "vrrp_instance VI_1 {\nvirtual_router_id 7\n" + peers + "unicast_peer { 10.1.0.8 }\n}\n",
+       false,
+       {{.address = ip("10.1.0.8")}}},
+      {"instance keyword",
+       "vrrp_instance VI_1 {\nvirtual_router_id 7\n" + peers +
+           "check_unicast_src\nunicast_peer { 10.1.0.8 }\n}\n",
+       true,
+       {{.address = ip("10.1.0.8")}}},
+      {"global keyword",
+       "global_defs {\nvrrp_check_unicast_src\n}\nvrrp_instance VI_1 {\nvirtual_router_id 7\n" +
+           peers + "unicast_peer { 10.1.0.8 }\n}\n",
+       true,
+       {{.address = ip("10.1.0.8")}}},
+      {"a peer's min_ttl",
+       "vrrp_instance VI_1 {\nvirtual_router_id 7\n" + peers +
+           "unicast_peer {\n10.1.0.8 min_ttl 250\n10.1.0.9 max_ttl 254\n}\n}\n",
+       true,
+       {{.address = ip("10.1.0.8"), .min_ttl = 250}, {.address = ip("10.1.0.9"), .max_ttl = 254}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto p = plan(c.text);
+    ASSERT_EQ(p.plans.size(), 1u);
+    EXPECT_EQ(p.plans[0].config.check_unicast_src, c.check);
+    EXPECT_EQ(p.plans[0].config.unicast_peers, c.expected);
+    EXPECT_EQ(p.plans[0].config.receive_policy().check_unicast_src, c.check);
+    EXPECT_TRUE(p.plans[0].config.receive_policy().unicast);
+  }
+}
+
 TEST(VrrpTranslate, MissingPrimaryAddressNamesInstanceAndInterface) {
   std::unique_ptr<config::Parsed> parsed;
   const auto& config = config::testing::parse_ok(parsed, R"(

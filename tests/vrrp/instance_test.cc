@@ -211,7 +211,7 @@ TEST_F(InstanceTest, StopFromMasterSendsPriorityZeroAndRemovesAddresses) {
 
 TEST_F(InstanceTest, UnicastPeersEachGetAnAdvertWithTheirOwnChecksum) {
   auto config = config_for("VI_1", "10.0.0.2", 255);
-  config.unicast_peers = {ip("10.0.0.3"), ip("10.0.0.4")};
+  config.unicast_peers = {{.address = ip("10.0.0.3")}, {.address = ip("10.0.0.4")}};
   auto instance = make(config);
   instance->start();
   ASSERT_EQ(host.sent.size(), 2U);

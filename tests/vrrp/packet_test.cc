@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -354,6 +355,61 @@ TEST_F(VrrpPacketReject, TtlNot255) {
   EXPECT_EQ(reject_ipv4(d), RejectReason::kBadTtl);
   EXPECT_EQ(reject_v6(kKeepalivedV6Payload, 1), RejectReason::kBadTtl);
   EXPECT_EQ(counters[RejectReason::kBadTtl], 2U);
+}
+
+// Unicast mode, as keepalived 2.2.7 behaves (checked in the netns scenario unicast-source): the
+// TTL-255 check is skipped for a unicast instance's adverts sent to it; check_unicast_src admits
+// only the peers, within their min_ttl / max_ttl.
+TEST(VrrpPacket, UnicastSenderChecks) {
+  const IpAddress peer = ip("192.0.2.12");
+  const IpAddress stranger = ip("192.0.2.100");
+  const IpAddress us = ip("192.0.2.11");
+  const IpAddress group = ip("224.0.0.18");
+  struct Case {
+    const char* name;
+    bool unicast;
+    bool check;
+    uint8_t min_ttl;
+    uint8_t max_ttl;
+    IpAddress source;
+    IpAddress destination;
+    uint8_t ttl;
+    std::optional<RejectReason> expected;  // nullopt: accepted
+  };
+  const Case cases[] = {
+      {"multicast instance, TTL 64 to the group", false, false, 0, 255, peer, group, 64,
+       RejectReason::kBadTtl},
+      {"multicast instance, TTL 64 to us", false, false, 0, 255, peer, us, 64,
+       RejectReason::kBadTtl},
+      {"multicast instance, TTL 255 to us", false, false, 0, 255, stranger, us, 255, {}},
+      {"unicast, anyone at any TTL", true, false, 0, 255, stranger, us, 1, {}},
+      {"unicast, to the group still TTL 255", true, false, 0, 255, peer, group, 64,
+       RejectReason::kBadTtl},
+      {"check_unicast_src, a stranger", true, true, 0, 255, stranger, us, 255,
+       RejectReason::kNotAUnicastPeer},
+      {"check_unicast_src, the peer at TTL 64", true, true, 0, 255, peer, us, 64, {}},
+      {"min_ttl 100, TTL 64", true, true, 100, 255, peer, us, 64, RejectReason::kBadTtl},
+      {"max_ttl 200, TTL 255", true, true, 0, 200, peer, us, 255, RejectReason::kBadTtl},
+      {"min_ttl = max_ttl = TTL", true, true, 64, 64, peer, us, 64, {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Policies policies = keepalived_policies();
+    auto& policy = policies.by_vrid[51];
+    policy.unicast = c.unicast;
+    policy.check_unicast_src = c.check;
+    if (c.unicast)
+      policy.unicast_peers = {{.address = peer, .min_ttl = c.min_ttl, .max_ttl = c.max_ttl}};
+    // v2: the checksum leaves the addresses out, so any source and destination decode.
+    auto result = decode(IpFacts{.source = c.source, .destination = c.destination, .ttl = c.ttl},
+                         std::span(kKeepalivedV2Datagram).subspan(20), policies.lookup());
+    if (c.expected) {
+      ASSERT_FALSE(result.ok());
+      EXPECT_EQ(result.reason(), *c.expected);
+    } else {
+      EXPECT_TRUE(result.ok()) << to_string(result.reason());
+    }
+  }
 }
 
 TEST_F(VrrpPacketReject, UnknownVersion) {

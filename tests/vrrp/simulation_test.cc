@@ -541,8 +541,8 @@ TEST_F(Simulation, MismatchedPasswordsBothBecomeMasterAndCountRejects) {
 TEST_F(Simulation, UnicastPeers) {
   auto a_config = director_config("10.0.0.1", 150, 100ms);
   auto b_config = director_config("10.0.0.2", 100, 100ms);
-  a_config.unicast_peers = {ip("10.0.0.2")};
-  b_config.unicast_peers = {ip("10.0.0.1")};
+  a_config.unicast_peers = {{.address = ip("10.0.0.2")}};
+  b_config.unicast_peers = {{.address = ip("10.0.0.1")}};
   Director a(scheduler, network, a_config);
   Director b(scheduler, network, b_config);
   Director bystander(scheduler, network, director_config("10.0.0.3", 50, 100ms));
