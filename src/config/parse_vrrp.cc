@@ -753,8 +753,7 @@ const Keyword<I> kInstanceKeywords[] = {
     {"unicast_src_ip", source_address},
     {"mcast_dst_ip", mcast_dst_ip},
     {"unicast_peer", unicast_peer},
-    {"unicast_ttl",
-     recorded_only<located<&VrrpInstanceLocations::unicast_ttl, integer<&I::unicast_ttl, 0, 255>>>},
+    {"unicast_ttl", located<&VrrpInstanceLocations::unicast_ttl, integer<&I::unicast_ttl, 0, 255>>},
     {"unicast_fault_no_peer", bare<&I::unicast_fault_no_peer, true>},
     {"old_unicast_checksum", old_unicast_checksum},
     // vigil's name for the same setting (the reference's keyword; keepalived 2.2.7 lacks it).
@@ -796,11 +795,13 @@ const Keyword<I> kInstanceKeywords[] = {
     {"use_vmac", use_vmac},
     {"vmac_xmit_base", vmac_xmit_base},
     {"linkbeat_use_polling",
-     [](Context& ctx, const LogicalLine& line,
-        I& vi) { deprecated(ctx, line, vi, "use a linkbeat_interfaces block"); }},
+     [](Context& ctx, const LogicalLine& line, I& vi) {
+       deprecated(ctx, line, vi, "use a linkbeat_interfaces block");
+     }},
     {"lvs_sync_daemon_interface",
-     [](Context& ctx, const LogicalLine& line,
-        I& vi) { deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs"); }},
+     [](Context& ctx, const LogicalLine& line, I& vi) {
+       deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs");
+     }},
     // keepalived keywords vigil does not implement yet.
     {"virtual_routes"},
     {"virtual_rules"},

@@ -293,6 +293,9 @@ class InstanceChecker {
               "mcast_src_ip for a multicast source address)");
       }
       if (vi_.unicast_ttl) error(vi_.at.unicast_ttl, "unicast_ttl needs unicast_peer addresses");
+    } else if (vi_.unicast_ttl == 0) {
+      warning(vi_.at.unicast_ttl,
+              "unicast_ttl 0: the kernel sends nothing with TTL 0; adverts go out with TTL 1");
     }
   }
 

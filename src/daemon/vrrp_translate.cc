@@ -169,6 +169,8 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   c.auth_type = c.version == 2 ? auth_type(vi.auth_type) : vrrp::AuthType::kNone;
   c.auth_pass = c.auth_type == vrrp::AuthType::kSimplePassword ? vi.auth_pass.substr(0, 8) : "";
   c.accept = vi.accept.value_or(!vi.strict_mode.value_or(g.vrrp_strict));
+  // The kernel refuses TTL 0 (keepalived 2.2.7 accepts unicast_ttl 0): 1 instead, with a warning.
+  c.unicast_ttl = std::max<uint8_t>(vi.unicast_ttl.value_or(vrrp::kRequiredTtl), 1);
   // keepalived: a peer's min_ttl / max_ttl turns check_unicast_src on.
   c.check_unicast_src = vi.check_unicast_src.value_or(false);
   for (const auto& peer : vi.unicast_peers) {
@@ -225,7 +227,7 @@ bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceCon
          a.preempt == b.preempt && a.preempt_delay == b.preempt_delay &&
          a.auth_type == b.auth_type && a.auth_pass == b.auth_pass && a.accept == b.accept &&
          a.unicast_peers == b.unicast_peers && a.check_unicast_src == b.check_unicast_src &&
-         a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
+         a.unicast_ttl == b.unicast_ttl && a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
          a.garp_master_repeat == b.garp_master_repeat &&
          a.garp_master_delay == b.garp_master_delay &&
          a.garp_master_refresh == b.garp_master_refresh &&

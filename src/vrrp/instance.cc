@@ -147,7 +147,8 @@ void Instance::send_advert(uint8_t priority) {
                        .destination = destination,
                        .bytes = encode(advert, {.source = config.primary_address,
                                                 .destination = destination,
-                                                .v3_checksum_as_v2 = config.v3_checksum_as_v2})};
+                                                .v3_checksum_as_v2 = config.v3_checksum_as_v2}),
+                       .ttl = config.unicast_peers.empty() ? kRequiredTtl : config.unicast_ttl};
     const Status status = transport_.send(out);
     if (status.ok()) {
       ++counters_.adverts_sent;

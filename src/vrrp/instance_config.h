@@ -59,6 +59,7 @@ struct InstanceConfig {
   // keepalived's check_unicast_src (also on when a peer sets min_ttl / max_ttl): only the peers
   // may send adverts.
   bool check_unicast_src = false;
+  uint8_t unicast_ttl = 255;       // `unicast_ttl`: the TTL / hop limit of adverts to unicast peers
   bool v3_checksum_as_v2 = false;  // v3 over IPv4: checksum without the pseudo-header
   // Gratuitous ARP / unsolicited NA on becoming master: `garp_master_repeat` at once and again
   // after `garp_master_delay`; then `garp_master_refresh_repeat` every `garp_master_refresh`

@@ -192,7 +192,7 @@ Status LinuxAdvertSocket::send_ipv4(const OutgoingAdvert& advert) {
   sockaddr_in destination = to_sockaddr_in(advert.destination);
   // IP_PKTINFO picks the source address (the primary address or unicast_src_ip) per message.
   if (send_from(fd_.get(), reinterpret_cast<const sockaddr*>(&destination), sizeof(destination),
-                advert.bytes, advert.source, ifindex_) < 0)
+                advert.bytes, advert.source, ifindex_, advert.ttl) < 0)
     return errno_error(fmt::format("[{}] send advert {} -> {}", options_.interface,
                                    advert.source.to_string(), advert.destination.to_string()),
                        errno);
@@ -202,7 +202,7 @@ Status LinuxAdvertSocket::send_ipv4(const OutgoingAdvert& advert) {
 Status LinuxAdvertSocket::send_ipv6(const OutgoingAdvert& advert) {
   sockaddr_in6 destination = to_sockaddr_in6(advert.destination, ifindex_);
   if (send_from(fd_.get(), reinterpret_cast<const sockaddr*>(&destination), sizeof(destination),
-                advert.bytes, advert.source, ifindex_) < 0)
+                advert.bytes, advert.source, ifindex_, advert.ttl) < 0)
     return errno_error(fmt::format("[{}] send advert {} -> {}", options_.interface,
                                    advert.source.to_string(), advert.destination.to_string()),
                        errno);

@@ -105,18 +105,22 @@ Result<IpAddress> interface_primary_address(const std::string& name, AddressFami
 }
 
 ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_length,
-                  std::span<const uint8_t> payload, const IpAddress& source, int ifindex) {
+                  std::span<const uint8_t> payload, const IpAddress& source, int ifindex,
+                  uint8_t ttl) {
   iovec iov{const_cast<uint8_t*>(payload.data()), payload.size()};
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int))>
+      control{};
   msghdr message{};
   message.msg_name = const_cast<sockaddr*>(destination);
   message.msg_namelen = destination_length;
   message.msg_iov = &iov;
   message.msg_iovlen = 1;
   message.msg_control = control.data();
-  // CMSG_FIRSTHDR needs msg_controllen set: it yields nullptr for an empty control buffer.
-  message.msg_controllen =
+  // CMSG_FIRSTHDR / CMSG_NXTHDR need msg_controllen set to what the headers will fill.
+  const size_t pktinfo_space =
       source.is_v4() ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+  const bool own_ttl = ttl != 255;
+  message.msg_controllen = pktinfo_space + (own_ttl ? CMSG_SPACE(sizeof(int)) : 0);
   cmsghdr* header = CMSG_FIRSTHDR(&message);
   if (source.is_v4()) {
     header->cmsg_level = IPPROTO_IP;
@@ -134,6 +138,14 @@ ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_len
     info.ipi6_ifindex = static_cast<unsigned>(ifindex);
     std::memcpy(&info.ipi6_addr, source.bytes(), 16);
     std::memcpy(CMSG_DATA(header), &info, sizeof(info));
+  }
+  if (own_ttl) {
+    header = CMSG_NXTHDR(&message, header);
+    header->cmsg_level = source.is_v4() ? IPPROTO_IP : IPPROTO_IPV6;
+    header->cmsg_type = source.is_v4() ? IP_TTL : IPV6_HOPLIMIT;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    const int value = ttl;
+    std::memcpy(CMSG_DATA(header), &value, sizeof(value));
   }
   return ::sendmsg(fd, &message, MSG_DONTWAIT);
 }

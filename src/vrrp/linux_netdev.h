@@ -44,10 +44,12 @@ std::string to_string(const MacAddress& mac);
 Result<int> interface_index(const std::string& name);
 
 // Sends one datagram to `destination` from `source` out of interface `ifindex`, choosing the
-// source per message with IP_PKTINFO / IPV6_PKTINFO, without blocking. Returns sendmsg's result
-// (-1 with errno on failure).
+// source per message with IP_PKTINFO / IPV6_PKTINFO, without blocking. A `ttl` other than the
+// socket's 255 goes with the message (IP_TTL / IPV6_HOPLIMIT). Returns sendmsg's result (-1 with
+// errno on failure).
 ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_length,
-                  std::span<const uint8_t> payload, const IpAddress& source, int ifindex);
+                  std::span<const uint8_t> payload, const IpAddress& source, int ifindex,
+                  uint8_t ttl = 255);
 
 // The Ethernet address of an ARPHRD_ETHER interface (SIOCGIFHWADDR); an error for other types.
 Result<MacAddress> interface_mac(const std::string& name);

@@ -177,6 +177,20 @@ TEST(VrrpTranslate, UnicastSourceChecks) {
   }
 }
 
+// unicast_ttl: 255 by default; 0 (which keepalived 2.2.7 accepts, with a warning here) becomes 1.
+TEST(VrrpTranslate, UnicastTtl) {
+  const std::string head =
+      "vrrp_instance VI_1 {\nvirtual_router_id 7\ninterface eth1\nunicast_src_ip 10.1.0.7\n"
+      "unicast_peer { 10.1.0.8 }\nvirtual_ipaddress { 10.0.0.100 }\n";
+  EXPECT_EQ(plan(head + "}\n").plans[0].config.unicast_ttl, 255);
+  EXPECT_EQ(plan(head + "unicast_ttl 64\n}\n").plans[0].config.unicast_ttl, 64);
+  EXPECT_EQ(plan(head + "unicast_ttl 0\n}\n").plans[0].config.unicast_ttl, 1);
+  auto parsed = config::testing::parse(head + "unicast_ttl 0\n}\n");
+  EXPECT_EQ(config::testing::warnings(*parsed),
+            (std::vector<std::string>{"7:13: vrrp_instance VI_1: unicast_ttl 0: the kernel sends "
+                                      "nothing with TTL 0; adverts go out with TTL 1"}));
+}
+
 TEST(VrrpTranslate, MissingPrimaryAddressNamesInstanceAndInterface) {
   std::unique_ptr<config::Parsed> parsed;
   const auto& config = config::testing::parse_ok(parsed, R"(

@@ -218,6 +218,28 @@ TEST_F(InstanceTest, UnicastPeersEachGetAnAdvertWithTheirOwnChecksum) {
   EXPECT_EQ(host.sent[0].second.destination, ip("10.0.0.3"));
   EXPECT_EQ(host.sent[1].second.destination, ip("10.0.0.4"));
   EXPECT_NE(host.sent[0].second.bytes, host.sent[1].second.bytes);  // pseudo-header differs
+  EXPECT_EQ(host.sent[0].second.ttl, 255);
+}
+
+// keepalived's unicast_ttl applies to unicast peers only; the group always gets 255.
+TEST_F(InstanceTest, UnicastTtlIsTheTtlOfUnicastAdverts) {
+  auto unicast = config_for("VI_1", "10.0.0.2", 255);
+  unicast.unicast_peers = {{.address = ip("10.0.0.3")}};
+  unicast.unicast_ttl = 64;
+  auto instance = make(unicast);
+  instance->start();
+  ASSERT_EQ(host.sent.size(), 1U);
+  EXPECT_EQ(host.sent[0].second.ttl, 64);
+  instance->stop();
+
+  auto multicast = config_for("VI_2", "10.0.0.2", 255);
+  multicast.vrid = 52;
+  multicast.unicast_ttl = 64;  // no peers: not used
+  auto other = make(multicast);
+  other->start();
+  ASSERT_GE(host.sent.size(), 3U);
+  EXPECT_EQ(host.sent.back().second.destination, ip("224.0.0.18"));
+  EXPECT_EQ(host.sent.back().second.ttl, 255);
 }
 
 TEST_F(InstanceTest, FailuresAreCountedNotFatal) {

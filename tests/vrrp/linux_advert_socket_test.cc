@@ -211,6 +211,45 @@ TEST(AdvertSocket, DrainFeedsAdvertReceiverAndInstance) {
   receiver.remove(instance);
 }
 
+// keepalived's unicast_ttl: the TTL / hop limit an OutgoingAdvert asks for goes on the wire
+// (per message; the socket's own stays 255), and the receiver sees it.
+TEST(AdvertSocket, UnicastTtlGoesOnTheWire) {
+  for (const AddressFamily family : {AddressFamily::kIpv4, AddressFamily::kIpv6}) {
+    SCOPED_TRACE(family == AddressFamily::kIpv4 ? "IPv4" : "IPv6");
+    const bool v4 = family == AddressFamily::kIpv4;
+    std::unique_ptr<LinuxAdvertSocket> receiver;
+    std::unique_ptr<netns::PacketCapture> capture;
+    {
+      InNetns peer(netns::peer_namespace());
+      receiver = open_socket({.interface = kInterface, .family = family, .join_multicast = false});
+      capture = std::make_unique<netns::PacketCapture>(kInterface);
+    }
+    auto sender = open_socket({.interface = kInterface, .family = family});
+    ASSERT_TRUE(receiver && sender);
+    const IpAddress source = v4 ? netns::kSelf4 : netns::kSelf6;
+    const IpAddress destination = v4 ? netns::kPeer4 : netns::kPeer6;
+    const auto bytes =
+        encode(sample_advert(3, family), {.source = source, .destination = destination});
+    for (const uint8_t ttl : {uint8_t{64}, uint8_t{255}}) {
+      Status sent =
+          sender->send({.source = source, .destination = destination, .bytes = bytes, .ttl = ttl});
+      ASSERT_TRUE(sent.ok()) << sent.error().message;
+      auto messages = receive(*receiver, 1);
+      ASSERT_EQ(messages.size(), 1U);
+      EXPECT_EQ(messages[0].raw.ttl, ttl);
+      auto frames = capture->collect(
+          [&](const std::vector<uint8_t>& frame) {
+            if (v4)
+              return netns::ethertype(frame) == 0x0800 && frame.size() >= 34 && frame[23] == 112;
+            return netns::ethertype(frame) == 0x86dd && frame.size() >= 54 && frame[20] == 112;
+          },
+          1, 1000ms);
+      ASSERT_EQ(frames.size(), 1U);
+      EXPECT_EQ(frames[0][v4 ? 14 + 8 : 14 + 7], ttl) << "TTL / hop limit on the wire";
+    }
+  }
+}
+
 // The TTL / hop limit handed to the decoder is the one on the wire (for IPv6 it comes from
 // IPV6_HOPLIMIT ancillary data): an advert that crossed a router is dropped (RFC 5798 §7.1).
 TEST(AdvertSocket, AdvertWithLowerTtlIsRejected) {
