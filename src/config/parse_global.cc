@@ -237,7 +237,7 @@ void min_garp(Context& ctx, const LogicalLine& line, G& g) {
 }
 
 constexpr int64_t kDay = 86400 * kSecond;
-constexpr int64_t kMaxGarpIntervalMicros = 4294967295;
+constexpr int64_t kMaxUint32Micros = 4294967295;
 
 // keepalived reads its process-wide settings (net_namespace, instance, ...) before the rest of
 // the file, at the top level only: inside global_defs `keepalived -t` calls them unknown and
@@ -273,8 +273,8 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_garp_lower_prio_delay", set_seconds<&G::vrrp_garp_lower_prio_delay, 0, kDay>},
     {"vrrp_garp_lower_prio_repeat", set_integer<&G::vrrp_garp_lower_prio_repeat, 1, 10000>},
     // keepalived's range: one microsecond to 2^32 - 1 microseconds.
-    {"vrrp_garp_interval", set_seconds<&G::vrrp_garp_interval, 1, kMaxGarpIntervalMicros>},
-    {"vrrp_gna_interval", set_seconds<&G::vrrp_gna_interval, 1, kMaxGarpIntervalMicros>},
+    {"vrrp_garp_interval", set_seconds<&G::vrrp_garp_interval, 1, kMaxUint32Micros>},
+    {"vrrp_gna_interval", set_seconds<&G::vrrp_gna_interval, 1, kMaxUint32Micros>},
     {"vrrp_min_garp", min_garp},
     {"vrrp_lower_prio_no_advert", set_flag<&G::vrrp_lower_prio_no_advert>},
     {"vrrp_higher_prio_send_advert", set_flag<&G::vrrp_higher_prio_send_advert>},
@@ -282,7 +282,8 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_check_unicast_src", set_flag<&G::vrrp_check_unicast_src>},
     {"vrrp_skip_check_adv_addr", recorded_only<set_flag<&G::vrrp_skip_check_adv_addr>>},
     {"vrrp_notify_priority_changes", recorded_only<set_flag<&G::vrrp_notify_priority_changes>>},
-    {"vrrp_startup_delay", recorded_only<set_seconds<&G::vrrp_startup_delay, 0, 3600 * kSecond>>},
+    // keepalived's range: 1 ms to 2^32 - 1 microseconds.
+    {"vrrp_startup_delay", set_seconds<&G::vrrp_startup_delay, 1000, kMaxUint32Micros>},
     {"log_unknown_vrids", set_flag<&G::log_unknown_vrids>},
     {"vrrp_priority",
      [](Context& c, const LogicalLine& l, G& g) { nice_value(c, l, g.vrrp_priority); }},

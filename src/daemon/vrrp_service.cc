@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "common/log.h"
 #include "common/log_async.h"
@@ -187,6 +188,15 @@ class VrrpService::Runtime {
                                  plan.config.interface)};
       }
     }
+    // vrrp_startup_delay (keepalived): the instances exist, but start only after the delay, so
+    // that a slow network (bonds, bridges coming up) is not mistaken for a missing master.
+    const Duration startup_delay = prepared.config.global.vrrp_startup_delay;
+    if (startup_delay > Duration::zero()) {
+      startup_pending_ = true;
+      logger().info("[vrrp] vrrp_startup_delay: the instances start in {} us",
+                    startup_delay.count());
+      startup_timer_.arm_after(startup_delay, [this] { start_delayed_instances(); });
+    }
     if (auto status = apply(std::move(prepared), /*initial=*/true); !status) return status;
     if (options_.handle_dump_signals) {
       host_.on_dump_signals([this] { write_data(options_.data_file); },
@@ -214,6 +224,8 @@ class VrrpService::Runtime {
   void stop(bool keep_vips) {
     if (stopping_) return;
     stopping_ = true;
+    startup_timer_.cancel();
+    awaiting_startup_.clear();
     for (auto& [name, script] : scripts_)
       script->timer.cancel();
     groups_.clear();
@@ -463,11 +475,25 @@ class VrrpService::Runtime {
     close_unused_sockets();
     build_sync_groups();
     for (Managed* managed : to_start) {
+      if (startup_pending_) {
+        // Also an instance a reload adds during the delay: all start together.
+        awaiting_startup_.insert(managed->plan.config.name);
+        continue;
+      }
       managed->instance->start();
       if (resume_as_master.contains(managed->plan.config.name))
         managed->instance->handle(vrrp::GroupMaster{});  // master at once, advertising now
     }
     return {};
+  }
+
+  void start_delayed_instances() {
+    startup_pending_ = false;
+    logger().info("[vrrp] vrrp_startup_delay over: starting the instances");
+    for (const auto& name : std::exchange(awaiting_startup_, {})) {
+      auto it = instances_.find(name);
+      if (it != instances_.end()) it->second->instance->start();  // gone if a reload removed it
+    }
   }
 
   Result<std::unique_ptr<Managed>> create(const VrrpInstancePlan& plan) {
@@ -963,6 +989,10 @@ class VrrpService::Runtime {
   std::unique_ptr<FileChangeWatcher> file_watcher_;
   std::vector<std::unique_ptr<FifoChannel>> fifos_;
   bool stopping_ = false;
+  // vrrp_startup_delay: instances created meanwhile wait for the timer.
+  bool startup_pending_ = false;
+  std::set<std::string> awaiting_startup_;
+  Timer startup_timer_{scheduler_};
 };
 
 // ---- the Service, on the main thread -----------------------------------------------------------

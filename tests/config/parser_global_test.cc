@@ -37,13 +37,12 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   smtp_server 192.0.2.25
   vrrp_skip_check_adv_addr
   vrrp_notify_priority_changes
-  vrrp_startup_delay 5
   lvs_notify_fifo /run/lvs.fifo
 }
 )");
   ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
   const char* names[] = {"smtp_server", "vrrp_skip_check_adv_addr", "vrrp_notify_priority_changes",
-                         "vrrp_startup_delay", "lvs_notify_fifo"};
+                         "lvs_notify_fifo"};
   Strings expected;
   int line = 2;
   for (const char* name : names) {
@@ -53,7 +52,7 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   }
   EXPECT_EQ(warnings(*p), expected);
   // Still recorded, so --dump-config shows what was written.
-  EXPECT_EQ(p->config.global.vrrp_startup_delay, std::chrono::seconds(5));
+  EXPECT_EQ(p->config.global.smtp_server, IpAddress::parse("192.0.2.25"));
 }
 
 // vrrp_min_garp: one announcement, no second set; values set explicitly (before or after it)
@@ -232,6 +231,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "vrrp_gna_interval 4294.967296",
                   {"2:19: 'vrrp_gna_interval': 4294.967296 s is out of range [0.000001, "
                    "4294.967295]"}},
+        // keepalived: 1 ms to 2^32 - 1 microseconds.
+        ErrorCase{"startup delay below a millisecond",
+                  "vrrp_startup_delay 0.0001",
+                  {"2:20: 'vrrp_startup_delay': 0.0001 s is out of range [0.001, 4294.967295]"}},
         ErrorCase{"bad boolean",
                   "smtp_alert maybe",
                   {"2:12: 'smtp_alert': 'maybe' is not one of on|off|true|false|yes|no"}},

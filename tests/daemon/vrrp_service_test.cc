@@ -331,6 +331,60 @@ vrrp_instance VI_1 {
   EXPECT_EQ(announcements().size(), 4U) << "eth0 at 0 and 10 ms, eth1 at 0 and 4 ms only";
 }
 
+// vrrp_startup_delay: nothing is sent, announced or notified until the delay is over; then the
+// instances start as usual (the owner is master at once). An instance a reload adds meanwhile
+// waits too; a stop during the delay leaves nothing to say.
+TEST_F(VrrpRuntimeTest, StartupDelayHoldsTheInstancesBack) {
+  auto with_delay = [](const std::string& instances) {
+    return "global_defs {\n  vrrp_startup_delay 2.5\n}\n" + instances;
+  };
+  const std::string owner = R"(
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 255
+  notify_master "/bin/notify master VI_1"
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)";
+  const std::string second = R"(
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 255
+  virtual_ipaddress { 10.0.0.101/24 }
+}
+)";
+  {
+    VrrpRuntime runtime(host, options());
+    ASSERT_TRUE(runtime.start(parse(with_delay(owner))));
+    host.clock.advance(1s);
+    runtime.reload(parse(with_delay(owner + second)));
+    host.clock.advance(1499ms);
+    EXPECT_TRUE(host.sent.empty());
+    EXPECT_TRUE(host.vip_log.empty());
+    EXPECT_TRUE(host.script_argvs().empty());
+    host.clock.advance(1ms);  // 2.5 s after the start
+    EXPECT_EQ(host.sent_for(51).size(), 1U);
+    EXPECT_EQ(host.sent_for(52).size(), 1U);
+    EXPECT_EQ(host.present, (std::set<IpPrefix>{vip("10.0.0.100/24"), vip("10.0.0.101/24")}));
+    EXPECT_EQ(scripts_from(0), (std::vector<Argv>{{"/bin/notify", "master", "VI_1"}}));
+    runtime.stop();
+  }
+
+  host.sent.clear();
+  host.vip_log.clear();
+  const size_t scripts = host.script_argvs().size();
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(with_delay(owner))));
+  host.clock.advance(1s);
+  runtime.stop();
+  host.clock.advance(5s);
+  EXPECT_TRUE(host.sent.empty());
+  EXPECT_TRUE(host.vip_log.empty());
+  EXPECT_EQ(host.script_argvs().size(), scripts);
+}
+
 TEST_F(VrrpRuntimeTest, TrackFileIsReadWhenTheWatcherSaysItChanged) {
   const std::string path = ::testing::TempDir() + "vigil-runtime-test.weight";
   { std::ofstream(path, std::ios::trunc) << "0\n"; }
