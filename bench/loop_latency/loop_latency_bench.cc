@@ -71,12 +71,18 @@ Outcome run_ticks(LoopThread& thread, Duration period, int ticks,
   return outcome;
 }
 
-Outcome posting_flood() {
-  LoopThread thread("bench-posted");
+// Starts the loop thread at SCHED_RR 10, as vrrp_rt_priority runs the VRRP loop; exits 2 when
+// that is not allowed (not root).
+void start_realtime(LoopThread& thread) {
   if (auto status = thread.start({.realtime_priority = 10}); !status.ok()) {
     std::fprintf(stderr, "needs SCHED_RR: %s\n", status.error().message.c_str());
     std::exit(2);
   }
+}
+
+Outcome posting_flood() {
+  LoopThread thread("bench-posted");
+  start_realtime(thread);
   std::atomic<bool> stop_posting{false};
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> posted{0};
@@ -99,10 +105,7 @@ Outcome posting_flood() {
 
 Outcome script_burst() {
   LoopThread thread("bench-burst");
-  if (auto status = thread.start({.realtime_priority = 10}); !status.ok()) {
-    std::fprintf(stderr, "needs SCHED_RR: %s\n", status.error().message.c_str());
-    std::exit(2);
-  }
+  start_realtime(thread);
   constexpr int kScripts = 50;
   std::unique_ptr<vigil::event::ProcessScriptRunner> runner;
   int succeeded = 0;

@@ -192,7 +192,6 @@ class VrrpService::Runtime {
     // that a slow network (bonds, bridges coming up) is not mistaken for a missing master.
     const Duration startup_delay = prepared.config.global.vrrp_startup_delay;
     if (startup_delay > Duration::zero()) {
-      startup_pending_ = true;
       logger().info("[vrrp] vrrp_startup_delay: the instances start in {} us",
                     startup_delay.count());
       startup_timer_.arm_after(startup_delay, [this] { start_delayed_instances(); });
@@ -475,7 +474,7 @@ class VrrpService::Runtime {
     close_unused_sockets();
     build_sync_groups();
     for (Managed* managed : to_start) {
-      if (startup_pending_) {
+      if (startup_timer_.armed()) {
         // Also an instance a reload adds during the delay: all start together.
         awaiting_startup_.insert(managed->plan.config.name);
         continue;
@@ -488,7 +487,6 @@ class VrrpService::Runtime {
   }
 
   void start_delayed_instances() {
-    startup_pending_ = false;
     logger().info("[vrrp] vrrp_startup_delay over: starting the instances");
     for (const auto& name : std::exchange(awaiting_startup_, {})) {
       auto it = instances_.find(name);
@@ -989,8 +987,7 @@ class VrrpService::Runtime {
   std::unique_ptr<FileChangeWatcher> file_watcher_;
   std::vector<std::unique_ptr<FifoChannel>> fifos_;
   bool stopping_ = false;
-  // vrrp_startup_delay: instances created meanwhile wait for the timer.
-  bool startup_pending_ = false;
+  // vrrp_startup_delay: while the timer is armed, instances created wait for it.
   std::set<std::string> awaiting_startup_;
   Timer startup_timer_{scheduler_};
 };

@@ -19,7 +19,7 @@ struct OutgoingAdvert {
   IpAddress destination;       // 224.0.0.18 / ff02::12 or a unicast peer
   std::vector<uint8_t> bytes;  // the VRRP message; the transport adds the IP header
   // TTL / hop limit: 255 (RFC 5798 §5.1.1.3), or keepalived's unicast_ttl to unicast peers.
-  uint8_t ttl = 255;
+  uint8_t ttl = kRequiredTtl;
 };
 
 class AdvertTransport {

@@ -119,7 +119,7 @@ ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_len
   // CMSG_FIRSTHDR / CMSG_NXTHDR need msg_controllen set to what the headers will fill.
   const size_t pktinfo_space =
       source.is_v4() ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
-  const bool own_ttl = ttl != 255;
+  const bool own_ttl = ttl != kRequiredTtl;  // the socket's own TTL / hop limit
   message.msg_controllen = pktinfo_space + (own_ttl ? CMSG_SPACE(sizeof(int)) : 0);
   cmsghdr* header = CMSG_FIRSTHDR(&message);
   if (source.is_v4()) {

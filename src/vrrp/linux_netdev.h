@@ -13,6 +13,7 @@
 #include "common/ip_address.h"
 #include "common/result.h"
 #include "vrrp/announce_frames.h"  // MacAddress
+#include "vrrp/packet.h"           // kRequiredTtl
 
 namespace vigil::vrrp {
 
@@ -49,7 +50,7 @@ Result<int> interface_index(const std::string& name);
 // errno on failure).
 ssize_t send_from(int fd, const sockaddr* destination, socklen_t destination_length,
                   std::span<const uint8_t> payload, const IpAddress& source, int ifindex,
-                  uint8_t ttl = 255);
+                  uint8_t ttl = kRequiredTtl);
 
 // The Ethernet address of an ARPHRD_ETHER interface (SIOCGIFHWADDR); an error for other types.
 Result<MacAddress> interface_mac(const std::string& name);

@@ -54,6 +54,16 @@ std::vector<Received> receive(LinuxAdvertSocket& socket, size_t count,
   return out;
 }
 
+// The VRRP frames a PacketCapture sees: IPv4 or IPv6 carrying IP protocol 112.
+std::vector<std::vector<uint8_t>> capture_vrrp_frame(netns::PacketCapture& capture, bool v4) {
+  return capture.collect(
+      [&](const std::vector<uint8_t>& frame) {
+        if (v4) return netns::ethertype(frame) == 0x0800 && frame.size() >= 34 && frame[23] == 112;
+        return netns::ethertype(frame) == 0x86dd && frame.size() >= 54 && frame[20] == 112;
+      },
+      1, 1000ms);
+}
+
 // Every VRID is known with the policy of `advert`.
 VridLookup policy_for(const Advert& advert) {
   static ReceivePolicy policy;
@@ -140,12 +150,7 @@ TEST_P(AdvertSocketTest, PeerReceivesAndDecodesWithTtl255) {
   EXPECT_EQ(decoded.advert(), advert);
 
   // On the wire: TTL / hop limit 255 and TOS / traffic class "internetwork control" (0xc0).
-  auto frames = capture->collect(
-      [&](const std::vector<uint8_t>& frame) {
-        if (v4) return netns::ethertype(frame) == 0x0800 && frame.size() >= 34 && frame[23] == 112;
-        return netns::ethertype(frame) == 0x86dd && frame.size() >= 54 && frame[20] == 112;
-      },
-      1, 1000ms);
+  auto frames = capture_vrrp_frame(*capture, v4);
   ASSERT_EQ(frames.size(), 1U);
   const auto& frame = frames[0];
   if (v4) {
@@ -237,13 +242,7 @@ TEST(AdvertSocket, UnicastTtlGoesOnTheWire) {
       auto messages = receive(*receiver, 1);
       ASSERT_EQ(messages.size(), 1U);
       EXPECT_EQ(messages[0].raw.ttl, ttl);
-      auto frames = capture->collect(
-          [&](const std::vector<uint8_t>& frame) {
-            if (v4)
-              return netns::ethertype(frame) == 0x0800 && frame.size() >= 34 && frame[23] == 112;
-            return netns::ethertype(frame) == 0x86dd && frame.size() >= 54 && frame[20] == 112;
-          },
-          1, 1000ms);
+      auto frames = capture_vrrp_frame(*capture, v4);
       ASSERT_EQ(frames.size(), 1U);
       EXPECT_EQ(frames[0][v4 ? 14 + 8 : 14 + 7], ttl) << "TTL / hop limit on the wire";
     }
