@@ -4,6 +4,7 @@ namespace vigil::config {
 
 std::string SourceFiles::format(const SourceLocation& loc) const {
   std::string out = loc.file < paths_.size() ? paths_[loc.file] : std::string("<unknown>");
+  if (loc.line == 0) return out;  // about the file as a whole
   out += ':';
   out += std::to_string(loc.line);
   out += ':';

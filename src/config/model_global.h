@@ -41,6 +41,7 @@ struct NotifyFifo {
 struct GlobalDefs {
   std::string router_id;             // default: the host name (resolved by the daemon)
   std::optional<RunAs> script_user;  // default: keepalived_script if it exists, else root
+  SourceLocation script_user_loc;
   bool enable_script_security = false;
 
   // Notification email (accepted and modelled; vigil does not send email yet).

@@ -11,6 +11,7 @@ using G = GlobalDefs;
 void script_user(Context& ctx, const LogicalLine& line, G& g) {
   if (!ctx.arg_count(line, 1, 2)) return;
   g.script_user = RunAs{line.tokens[1].text, line.tokens.size() > 2 ? line.tokens[2].text : ""};
+  g.script_user_loc = line.loc();
 }
 
 void notification_email(Context& ctx, const LogicalLine& line, G& g) {

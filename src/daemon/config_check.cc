@@ -7,6 +7,19 @@
 #include "config/parser.h"
 
 namespace vigil::daemon {
+namespace {
+
+std::string plural(size_t count, const char* noun) {
+  return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
+}
+
+void summarize(std::ostream& err, const std::string& file, size_t errors, size_t warnings,
+               const char* verdict) {
+  err << file << ": " << plural(errors, "error") << ", " << plural(warnings, "warning") << ": "
+      << verdict << "\n";
+}
+
+}  // namespace
 
 int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::ostream& err) {
   std::error_code ec;
@@ -22,20 +35,31 @@ int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::
   err << parsed->diagnostics.format(parsed->files);
   const auto& d = parsed->diagnostics;
   if (d.has_errors()) {
-    err << request.file << ": " << d.error_count() << " error" << (d.error_count() == 1 ? "" : "s")
-        << ", " << d.warning_count() << " warning" << (d.warning_count() == 1 ? "" : "s")
-        << ": configuration rejected\n";
+    summarize(err, request.file, d.error_count(), d.warning_count(), "configuration rejected");
     return kConfigErrors;
   }
-  if (request.dump_json) {
+  if (request.dump_json) {  // what vigil understood, before any script is judged
     out << config::to_json_text(parsed->config);
-  } else {
-    err << request.file << ": configuration OK";
-    if (d.warning_count() > 0) {
-      err << " (" << d.warning_count() << " warning" << (d.warning_count() == 1 ? "" : "s") << ")";
-    }
-    err << "\n";
+    return kConfigOk;
   }
+  const ScriptAuditEnvironment system = system_script_environment();
+  const ScriptAudit audit =
+      audit_scripts(parsed->config, request.scripts ? *request.scripts : system);
+  err << audit.diagnostics.format(parsed->files);
+  const size_t errors = audit.diagnostics.error_count();
+  const size_t warnings = d.warning_count() + audit.diagnostics.warning_count();
+  if (audit.scripts_without_security) {
+    summarize(err, request.file, errors, warnings,
+              "scripts run without enable_script_security (exit 6, as keepalived)");
+    return kConfigScriptSecurity;
+  }
+  if (errors > 0) {
+    summarize(err, request.file, errors, warnings, "scripts refused (they would not run)");
+    return kConfigErrors;
+  }
+  err << request.file << ": configuration OK";
+  if (warnings > 0) err << " (" << plural(warnings, "warning") << ")";
+  err << "\n";
   return kConfigOk;
 }
 

@@ -4,19 +4,31 @@
 #include <iosfwd>
 #include <string>
 
+#include "daemon/script_audit.h"
+
 namespace vigil::daemon {
 
-// keepalived's `-t` exit codes.
-enum ConfigTestExit : int { kConfigOk = 0, kConfigCannotRun = 4, kConfigErrors = 5 };
+// keepalived's `-t` exit codes. kConfigScriptSecurity: scripts are configured without
+// enable_script_security (keepalived's "SECURITY VIOLATION"); it wins over kConfigErrors, as in
+// keepalived, when both apply.
+enum ConfigTestExit : int {
+  kConfigOk = 0,
+  kConfigCannotRun = 4,
+  kConfigErrors = 5,
+  kConfigScriptSecurity = 6,
+};
 
 struct ConfigCheckRequest {
   std::string file;
   std::string config_id;
   bool dump_json = false;  // print the model as JSON on `out` when the config has no errors
+  // Where scripts are judged (script_audit.h); unset: the real file system and NSS.
+  const ScriptAuditEnvironment* scripts = nullptr;
 };
 
-// Reads and validates the file, prints every diagnostic on `err` ("file:line:col: error: ...")
-// and a summary line, and returns the exit code.
+// Reads and validates the file, judges its scripts as vigild would at start, prints every
+// diagnostic on `err` ("file:line:col: error: ...") and a summary line, and returns the exit
+// code.
 int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::ostream& err);
 
 }  // namespace vigil::daemon

@@ -8,6 +8,7 @@
 #include "daemon/lvs_service.h"
 #include "daemon/lvs_sync.h"
 #include "daemon/process.h"
+#include "daemon/script_audit.h"
 #include "daemon/vrrp_service.h"
 #include "event/event_loop.h"
 #include "event/signals.h"
@@ -15,21 +16,29 @@
 namespace vigil::daemon {
 namespace {
 
-// Logs every diagnostic; returns the parsed config when it has no errors.
-std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::string& id) {
-  config::ParseOptions options;
-  options.reader.config_id = id;
-  auto parsed = config::parse_file(file, options);
-  auto log = log::get("config");
-  for (const auto& d : parsed->diagnostics.items()) {
-    auto where = parsed->files.format(d.location);
+void log_diagnostics(const config::Diagnostics& diagnostics, const config::SourceFiles& files) {
+  static const auto log = log::get("config");
+  for (const auto& d : diagnostics.items()) {
+    auto where = files.format(d.location);
     if (d.severity == config::Severity::kError) {
       log->error("[{}] {}", where, d.message);
     } else {
       log->warn("[{}] {}", where, d.message);
     }
   }
+}
+
+// Logs every diagnostic; returns the parsed config when it has no errors, with its scripts
+// judged (script_audit.h): what the services get is what may run. At start and every reload.
+std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::string& id) {
+  config::ParseOptions options;
+  options.reader.config_id = id;
+  auto parsed = config::parse_file(file, options);
+  log_diagnostics(parsed->diagnostics, parsed->files);
   if (!parsed->ok()) return nullptr;
+  ScriptAudit audit = audit_scripts(std::move(parsed->config), system_script_environment());
+  log_diagnostics(audit.diagnostics, parsed->files);
+  parsed->config = std::move(audit.config);
   return parsed;
 }
 

@@ -19,7 +19,8 @@ po::options_description describe(DaemonOptions& o) {
       "config-id,i", po::value(&o.config_id)->value_name("ID"),
       "configuration id for @ID lines (default: short host name)")(
       "config-test,t", po::bool_switch(&o.config_test),
-      "check the configuration and exit: 0 ok, 4 cannot read it, 5 errors")(
+      "check the configuration and exit: 0 ok, 4 cannot read it, 5 errors, 6 scripts "
+      "without enable_script_security")(
       "dump-config", po::bool_switch(&o.dump_config),
       "print the configuration as vigil understood it, as JSON, and exit")(
       "dont-fork,n", po::bool_switch(&o.dont_fork), "stay in the foreground")(

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/run_as.h"
 #include "common/time.h"
 
 namespace vigil::event {
@@ -25,23 +26,12 @@ namespace vigil::event {
 class EventLoop;
 
 // The PATH a script sees, and where a bare argv[0] ("sh") is looked up.
-inline constexpr const char* kScriptPath = "/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr const char* kScriptPath = kScriptSearchPath;
 // How much of a script's stdout+stderr is kept when output is captured.
 inline constexpr size_t kCaptureLimit = 4096;
 
-// Credentials a script runs with (keepalived's script_user USER [GROUP]).
-struct RunAs {
-  std::string user;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;  // supplementary groups; the user's, or just `gid` with a GROUP
-  bool operator==(const RunAs&) const = default;
-};
-
-// Looks the user (and group) up through NSS. That may block (LDAP, sssd): call it while loading
-// the configuration, never on the VRRP loop. Without a group, the user's primary group and
-// supplementary groups are used.
-Result<RunAs> resolve_run_as(const std::string& user, const std::string& group = "");
+using vigil::resolve_run_as;
+using vigil::RunAs;
 
 struct ScriptRequest {
   std::string name;               // names the script in log lines, e.g. "VI_1 notify_master"
