@@ -9,7 +9,7 @@
 namespace vigil {
 
 Result<RunAs> resolve_run_as(const std::string& user, const std::string& group) {
-  std::vector<char> buffer(16 * 1024);
+  std::vector<char> buffer(size_t{16} * 1024);
   passwd pwd{};
   passwd* found_user = nullptr;
   int rc;
@@ -18,7 +18,7 @@ Result<RunAs> resolve_run_as(const std::string& user, const std::string& group) 
          buffer.size() < (1U << 20)) {
     buffer.resize(buffer.size() * 2);
   }
-  if (rc != 0) return Error{"cannot look up user " + user + ": " + std::strerror(rc)};
+  if (rc != 0) return errno_error("cannot look up user " + user, rc);
   if (found_user == nullptr) return Error{"no user " + user};
   RunAs out{.user = user, .uid = pwd.pw_uid, .gid = pwd.pw_gid, .groups = {}};
   if (!group.empty()) {
@@ -29,7 +29,7 @@ Result<RunAs> resolve_run_as(const std::string& user, const std::string& group) 
            buffer.size() < (1U << 20)) {
       buffer.resize(buffer.size() * 2);
     }
-    if (rc != 0) return Error{"cannot look up group " + group + ": " + std::strerror(rc)};
+    if (rc != 0) return errno_error("cannot look up group " + group, rc);
     if (found_group == nullptr) return Error{"no group " + group};
     out.gid = grp.gr_gid;
     out.groups = {out.gid};
