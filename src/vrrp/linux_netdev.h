@@ -1,5 +1,5 @@
-// Small Linux helpers shared by the VRRP host side: an owning file descriptor, errno errors and
-// interface facts (index, hardware address, primary address of a family).
+// Small Linux helpers shared by the VRRP host side: errno errors and interface facts (index,
+// hardware address, primary address of a family). UniqueFd is common/unique_fd.h.
 #pragma once
 
 #include <sys/socket.h>
@@ -12,32 +12,11 @@
 
 #include "common/ip_address.h"
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "vrrp/announce_frames.h"  // MacAddress
 #include "vrrp/packet.h"           // kRequiredTtl
 
 namespace vigil::vrrp {
-
-// Owns one file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 std::string to_string(const MacAddress& mac);
 
