@@ -9,15 +9,16 @@
 #include <cassert>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <future>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "common/log.h"
 #include "common/log_async.h"
+#include "common/safe_file.h"
 #include "daemon/vrrp_fifo.h"
 #include "daemon/vrrp_host.h"
 #include "daemon/vrrp_runtime.h"
@@ -250,7 +251,7 @@ class VrrpService::Runtime {
   }
 
   void write_data(const std::string& path) {
-    std::ofstream out(path, std::ios::trunc);
+    std::ostringstream out;
     out << "------< VRRP Topology >------\n";
     for (const auto& [name, managed] : instances_) {
       const auto& machine = managed->instance->machine();
@@ -276,11 +277,11 @@ class VrrpService::Runtime {
       for (const auto& vip : managed->plan.excluded)
         out << "     " << vip.prefix.to_string() << " (excluded)\n";
     }
-    logger().info("[vrrp] instance states written to {}", path);
+    write_dump("instance states", path, out.str());
   }
 
   void write_stats(const std::string& path) {
-    std::ofstream out(path, std::ios::trunc);
+    std::ostringstream out;
     for (const auto& [name, managed] : instances_) {
       const auto& counters = managed->instance->counters();
       const auto& machine = managed->instance->machine();
@@ -331,7 +332,20 @@ class VrrpService::Runtime {
           << " us: " << late.buckets[i] << "\n";
     }
     out << "Log lines dropped: " << log::dropped_lines() << "\n";
-    logger().info("[vrrp] counters written to {}", path);
+    write_dump("counters", path, out.str());
+  }
+
+  // SIGUSR1 / SIGUSR2 dumps: a new root-owned 0600 file replaces whatever is at the path; a
+  // symbolic link planted there is replaced, never followed (keepalived's CVE-2018-19044).
+  static void write_dump(const std::string& what, const std::string& path,
+                         const std::string& text) {
+    auto written = replace_file(path, text, ReplaceOptions{.mode = 0600});
+    if (!written) {
+      logger().warn("[vrrp] {} not written: {}", what, written.error().message);
+      return;
+    }
+    if (*written == Replaced::kSymlink) logger().warn("[vrrp] {}", replaced_symlink_message(path));
+    logger().info("[vrrp] {} written to {}", what, path);
   }
 
  private:
@@ -768,9 +782,15 @@ class VrrpService::Runtime {
     const bool exists = ::access(def.path.c_str(), F_OK) == 0;
     const auto contents = track_file_init_contents(def.init_value, def.init_overwrite, exists);
     if (!contents) return;
-    std::ofstream out(def.path, std::ios::trunc);
-    out << *contents;
-    if (!out.flush()) logger().warn("[vrrp] track_file {}: cannot write {}", def.name, def.path);
+    // Replaced, not followed; an existing file keeps its owner and mode, a new one is 0644.
+    auto written = replace_file(def.path, *contents,
+                                ReplaceOptions{.mode = 0644, .keep_owner_and_mode = true});
+    if (!written) {
+      logger().warn("[vrrp] track_file {}: init_file not written: {}", def.name,
+                    written.error().message);
+    } else if (*written == Replaced::kSymlink) {
+      logger().warn("[vrrp] track_file {}: {}", def.name, replaced_symlink_message(def.path));
+    }
   }
 
   // inotify says `path` was written, replaced, created or removed.
