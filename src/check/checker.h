@@ -1,0 +1,216 @@
+// The health-checker state machine: keepalived 2.2.7's per-checker semantics
+// (shared/reference/checkers.md §0, §1.2, §1.3, §1.4) as a pure machine. handle(event, now)
+// returns what the caller must do: start a probe at a time, report the checker up or down, change
+// the checker's dynamic weight. It never reads a clock, opens a socket or owns a timer; randomness
+// (the start-up warmup, the opt-in per-interval jitter) comes from an injected source.
+//
+// Supported here: TCP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK (single-probe checkers, fixed delay),
+// MISC_CHECK (fixed rate, misc_dynamic) and FILE_CHECK (event-driven). HTTP_GET, SSL_GET and
+// SMTP_CHECK walk several urls / hosts per check with their own cadence and are not in this
+// machine yet: constructing one for them asserts.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "check/spec.h"
+#include "common/time.h"
+
+namespace vigil::check {
+
+// keepalived's BOOTSTRAP_DELAY: the first probe is 1 s + rand(0..warmup) after start or reload.
+inline constexpr Duration kBootstrapDelay = std::chrono::seconds(1);
+
+// Returns a duration drawn uniformly from [0, max] (both ends included).
+using RandomDuration = std::function<Duration(Duration max)>;
+
+// Why a checker changed state (or a probe failed). Counted per checker.
+enum class Reason : uint8_t {
+  kSucceeded,          // a probe passed
+  kConnectionRefused,  // TCP RST / ICMP port unreachable
+  kTimeout,            // no answer within connect_timeout
+  kUnreachable,        // ICMP host / network unreachable, EHOSTUNREACH, ENETUNREACH
+  kConnectionReset,    // the peer closed or reset mid-check
+  kBadReply,           // a reply that does not pass (DNS RCODE, UDP mismatch, ...)
+  kScriptExit,         // MISC_CHECK exited with a failing status
+  kScriptSignal,       // MISC_CHECK killed by a signal
+  kScriptTimeout,      // MISC_CHECK ran past misc_timeout
+  kFileValue,          // FILE_CHECK's file value means down / up
+  kCount,
+};
+inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::kCount);
+std::string_view to_string(Reason reason);
+
+// ---- events -----------------------------------------------------------------------------------
+
+// The checker is registered: at daemon start, or added by a reload.
+struct Start {
+  // kInitial: keepalived's start-up (check_data.c): alpha starts the checker down and the very
+  // first check has no retries. A reload uses it too for a new checker on a real server that has
+  // failed checkers, or is not alive with nothing run (migrate_checkers).
+  // kAddedToHealthyServer: a reload's new checker elsewhere: up, not alpha, retries apply.
+  enum class Mode : uint8_t { kInitial, kAddedToHealthyServer };
+  Mode mode = Mode::kInitial;
+};
+
+// The state a checker carries across a reload (checkers.md §1.4).
+struct CarriedState {
+  bool up = true;
+  bool has_run = false;
+  uint32_t retry_it = 0;
+  int64_t dynamic_weight = 0;                 // MISC_CHECK misc_dynamic cur_weight
+  std::optional<int> last_exit_status;        // MISC_CHECK
+  std::optional<TimePoint> last_probe_start;  // MISC_CHECK fixed rate
+  bool operator==(const CarriedState&) const = default;
+};
+
+// A reload matched this checker with an old one of the same identity: it takes that checker's
+// state (keepalived's migrate_checkers rules) and re-arms its first probe as Start does.
+struct ReloadKept {
+  CarriedState old;
+  // kInitial when the real server has failed checkers, or is not alive with nothing run: a kept
+  // checker that has not run yet then starts as at start-up (down if alpha, no retries).
+  Start::Mode mode = Start::Mode::kAddedToHealthyServer;
+};
+
+// The caller started the probe it was asked for (MISC_CHECK measures its fixed rate from here).
+struct ProbeStarted {};
+
+struct ProbeSucceeded {
+  // MISC_CHECK: the script's exit status (0, or 2..255 with misc_dynamic).
+  std::optional<int> exit_status;
+};
+
+struct ProbeFailed {
+  Reason reason = Reason::kTimeout;
+  std::string detail;              // "connection refused", "exited with status 1", ...
+  std::optional<int> exit_status;  // MISC_CHECK
+};
+
+// The probe could not run for a local reason (socket(), bind(), fork() failed): not a failure of
+// the real server. keepalived reschedules at delay_loop (#1679/#1680).
+struct ProbeNotRun {
+  std::string detail;
+};
+
+// FILE_CHECK: the tracked file's value (read with strtol(..., 0)), at start and on every change.
+struct FileValue {
+  int64_t value = 0;
+};
+
+struct Stop {};
+
+using Event = std::variant<Start, ReloadKept, ProbeStarted, ProbeSucceeded, ProbeFailed,
+                           ProbeNotRun, FileValue, Stop>;
+
+// ---- actions ----------------------------------------------------------------------------------
+
+// Start the next probe at `at` (replaces any probe scheduled before).
+struct ProbeAt {
+  TimePoint at{};
+  bool operator==(const ProbeAt&) const = default;
+};
+struct CancelProbe {
+  bool operator==(const CancelProbe&) const = default;
+};
+// The checker's verdict. `changed` is false only for keepalived's first-run confirmation of a
+// state the checker already had (update_svr_checker_state): an alpha checker's first result, or
+// a non-alpha checker whose first result is down after a reload kept it down. The real server
+// logic runs its notifies for it without a state change.
+struct Report {
+  bool up = true;
+  bool changed = true;
+  Reason reason = Reason::kSucceeded;
+  bool operator==(const Report&) const = default;
+};
+// The checker's dynamic weight (MISC misc_dynamic, FILE_CHECK) is now `weight`; the real server's
+// effective weight is its configured weight plus the sum over its checkers.
+struct WeightChanged {
+  int64_t weight = 0;
+  bool operator==(const WeightChanged&) const = default;
+};
+
+using Action = std::variant<ProbeAt, CancelProbe, Report, WeightChanged>;
+using Actions = std::vector<Action>;
+std::string to_string(const Action& action);
+
+// ---- the machine ------------------------------------------------------------------------------
+
+class Checker {
+ public:
+  Checker(CheckerSpec spec, RandomDuration random);
+
+  Actions handle(const Event& event, TimePoint now);
+
+  [[nodiscard]] const CheckerSpec& spec() const { return spec_; }
+  [[nodiscard]] bool up() const { return up_; }
+  [[nodiscard]] bool has_run() const { return has_run_; }
+  [[nodiscard]] uint32_t retry_it() const { return retry_it_; }
+  [[nodiscard]] int64_t dynamic_weight() const { return dynamic_weight_; }
+  [[nodiscard]] std::optional<TimePoint> next_probe() const { return next_probe_; }
+  [[nodiscard]] CarriedState carried() const {
+    return {up_, has_run_, retry_it_, dynamic_weight_, last_exit_status_, last_probe_start_};
+  }
+  // State changes by reason (the reason of the probe that made them).
+  [[nodiscard]] uint64_t transitions(Reason reason) const {
+    return transitions_[static_cast<size_t>(reason)];
+  }
+  // Failed probes by reason, whether or not they changed the state.
+  [[nodiscard]] uint64_t failures(Reason reason) const {
+    return failures_[static_cast<size_t>(reason)];
+  }
+  [[nodiscard]] uint64_t probes_not_run() const { return probes_not_run_; }
+
+ private:
+  void on(const Start& start, TimePoint now, Actions& out);
+  void on(const ReloadKept& kept, TimePoint now, Actions& out);
+  void on(const ProbeStarted&, TimePoint now, Actions& out);
+  void on(const ProbeSucceeded& success, TimePoint now, Actions& out);
+  void on(const ProbeFailed& failure, TimePoint now, Actions& out);
+  void on(const ProbeNotRun& not_run, TimePoint now, Actions& out);
+  void on(const FileValue& file, TimePoint now, Actions& out);
+  void on(const Stop&, TimePoint now, Actions& out);
+
+  // 1 s + rand(0..warmup) (check_api.c register_checkers_thread).
+  void arm_first_probe(TimePoint now, Actions& out);
+  void schedule(TimePoint at, Actions& out);
+  // `interval` with the opt-in per-interval jitter applied.
+  [[nodiscard]] Duration jittered(Duration interval) const;
+  // The next probe after one that ended at `now`: fixed delay from `now`, or (MISC_CHECK) fixed
+  // rate from the probe's start.
+  void schedule_after_probe(Duration interval, TimePoint now, Actions& out);
+  void set_dynamic_weight(int64_t weight, Actions& out);
+  // A result that decides the state: UP / DOWN, or the first-run confirmation.
+  void report(bool up, Reason reason, std::string_view detail, Actions& out);
+  void log_attempt(const ProbeFailed& failure) const;
+
+  // The one place where the state changes: logs "[label] UP -> DOWN (reason)", counts, reports.
+  void transition(bool to_up, Reason reason, std::string_view detail, Actions& out);
+
+  CheckerSpec spec_;
+  RandomDuration random_;
+  bool up_ = true;
+  bool has_run_ = false;
+  bool started_ = false;
+  uint32_t retry_it_ = 0;
+  uint32_t rise_count_ = 0;  // consecutive successes while down (rise > 1)
+  int64_t dynamic_weight_ = 0;
+  std::optional<int> last_exit_status_;
+  std::optional<TimePoint> last_probe_start_;
+  std::optional<TimePoint> next_probe_;
+  std::array<uint64_t, kReasonCount> transitions_{};
+  std::array<uint64_t, kReasonCount> failures_{};
+  uint64_t probes_not_run_ = 0;
+};
+
+// MISC_CHECK: the event for a script that exited with `status` (check_misc.c): 0 passes, and with
+// misc_dynamic so does 2..255; anything else fails.
+[[nodiscard]] Event misc_exit_event(int status, bool dynamic);
+
+}  // namespace vigil::check
