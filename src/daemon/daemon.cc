@@ -1,9 +1,11 @@
 #include "daemon/daemon.h"
 
 #include <csignal>
+#include <cstdlib>
 
 #include "common/log.h"
 #include "common/log_async.h"
+#include "common/safe_file.h"
 #include "config/parser.h"
 #include "daemon/lvs_service.h"
 #include "daemon/lvs_sync.h"
@@ -50,13 +52,11 @@ ServiceFactory production_services(const DaemonOptions& options) {
     if (!options.vrrp_only) {
       services.push_back(std::make_unique<LvsService>(
           main_loop.scheduler(), ipvs_netlink_factory(),
-          LvsControllerOptions{
-              .keep_on_stop = options.dont_release_ipvs,
-              .apply_fullnat = apply_fullnat_with_nft,
-              .read_fullnat = read_fullnat_with_nft,
-              .ownership_store = std::make_shared<FileOwnershipStore>(
-                  options.ipvs_state_file.empty() ? kDefaultOwnershipFile : options.ipvs_state_file,
-                  current_network_namespace())}));
+          LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
+                               .apply_fullnat = apply_fullnat_with_nft,
+                               .read_fullnat = read_fullnat_with_nft,
+                               .ownership_store = std::make_shared<FileOwnershipStore>(
+                                   files.ipvs_state_file, current_network_namespace())}));
     }
     // lvs_sync_daemon follows the VRRP states, which the VRRP thread posts to the main loop. Its
     // own IPVS handle: it runs with -P too. Stopped after VRRP.
@@ -92,6 +92,13 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     log->error("[vigild] {}: configuration has errors; not starting", file);
     return 1;
   }
+  // `instance` is part of every default file name: it must not lead elsewhere.
+  if (const auto& instance = parsed->config.global.instance;
+      instance.find('/') != std::string::npos) {
+    log->error("[vigild] {}: instance '{}': a name in file names cannot hold '/'; not starting",
+               file, instance);
+    return 1;
+  }
   // Before any thread or socket: everything vigild opens from here on is in the namespace.
   const std::string net_namespace = chosen_namespace(options, parsed->config.global.net_namespace);
   if (!net_namespace.empty()) {
@@ -111,11 +118,16 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       return 1;
     }
   }
-  const RunFiles files = run_files(options, net_namespace, parsed->config.global.instance);
+  // Still one thread (the log writer starts below), and vigild never changes its environment.
+  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
+  const RunFiles files = run_files(options, net_namespace, parsed->config.global.instance,
+                                   tmpdir != nullptr ? tmpdir : "");
   const std::string& pid_file = files.pid_file;
-  if (auto status = write_pid_file(pid_file); !status) {
-    log->error("[vigild] {}", status.error().message);
+  if (auto written = write_pid_file(pid_file); !written) {
+    log->error("[vigild] {}", written.error().message);
     return 1;
+  } else if (written->replaced_symlink) {
+    log->warn("[vigild] {}", replaced_symlink_message(pid_file));
   }
   // From here the VRRP thread may run at SCHED_RR: nobody writes log lines synchronously.
   log::start_async();

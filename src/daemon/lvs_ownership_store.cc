@@ -1,18 +1,19 @@
 #include "daemon/lvs_ownership_store.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <libconfig.h++>
+
+#include "common/log.h"
+#include "common/safe_file.h"
 
 namespace vigil::daemon {
 namespace {
 
 constexpr int kFormatVersion = 1;
+// A state lists services, a line each: far below this.
+constexpr size_t kMaxStateSize = size_t{64} << 20;
 
 std::string family_name(AddressFamily family) {
   return family == AddressFamily::kIpv4 ? "inet" : "inet6";
@@ -147,64 +148,25 @@ Result<datapath::Ownership> parse_ownership(const std::string& text, const std::
 }
 
 Result<datapath::Ownership> FileOwnershipStore::load() {
-  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return datapath::Ownership{};  // no state yet: a first start
-    return errno_error(path_, errno);
-  }
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error error = errno_error(path_, errno);
-      close(fd);
-      return error;
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return parse_ownership(text, path_, network_namespace_);
+  // Not through a symbolic link: a state planted by someone else is an error, not a state.
+  auto text = read_file_nofollow(path_, kMaxStateSize);
+  if (!text) return text.error();
+  if (!*text) return datapath::Ownership{};  // no state yet: a first start
+  return parse_ownership(**text, path_, network_namespace_);
 }
 
 Status FileOwnershipStore::save(const datapath::Ownership& owned) {
   const std::string text = format_ownership(owned, network_namespace_);
   if (text.empty()) return Error{"cannot format the IPVS ownership state"};
   const auto directory = std::filesystem::path(path_).parent_path();
-  if (!directory.empty() && mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
-    return errno_error("cannot create " + directory.string(), errno);
+  if (!directory.empty()) {
+    if (auto status = ensure_owned_directory(directory.string(), 0755); !status) return status;
   }
-  std::string temporary = path_ + ".XXXXXX";
-  const int fd = mkstemp(temporary.data());
-  if (fd < 0) return errno_error("cannot create " + temporary, errno);
-  auto fail = [&](const std::string& what) {
-    Error error = errno_error(what, errno);
-    close(fd);
-    unlink(temporary.c_str());
-    return error;
-  };
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("cannot write " + temporary);
-    written += static_cast<size_t>(n);
-  }
-  if (fchmod(fd, 0644) != 0) return fail("cannot chmod " + temporary);
   // Durable before it replaces the old state: a crash leaves the old file or the new one.
-  if (fsync(fd) != 0) return fail("cannot sync " + temporary);
-  if (close(fd) != 0) {
-    Error error = errno_error("cannot close " + temporary, errno);
-    unlink(temporary.c_str());
-    return error;
-  }
-  if (std::rename(temporary.c_str(), path_.c_str()) != 0) {
-    Error error = errno_error("cannot rename " + temporary + " to " + path_, errno);
-    unlink(temporary.c_str());
-    return error;
-  }
+  auto written = replace_file(path_, text, ReplaceOptions{.mode = 0600, .sync = true});
+  if (!written) return written.error();
+  if (*written == Replaced::kSymlink)
+    log::get("ipvs")->warn("[ipvs] {}", replaced_symlink_message(path_));
   return {};
 }
 

@@ -3,7 +3,8 @@
 // the kernel as foreign. Destinations need no record: vigil owns every destination of a service
 // it owns (datapath/reconcile.h).
 //
-// The state is a small libconfig file, replaced atomically (temporary file, fsync, rename). It
+// The state is a small libconfig file, replaced atomically (temporary file, fsync, rename; mode
+// 0600; a symbolic link at the path is replaced, never followed, and never read through). It
 // records the network namespace it was written in: IPVS tables are per namespace, and a state
 // file from another namespace says nothing about this one's table.
 #pragma once
@@ -15,8 +16,6 @@
 #include "datapath/reconcile.h"
 
 namespace vigil::daemon {
-
-inline constexpr const char* kDefaultOwnershipFile = "/run/vigil/ipvs-owned.conf";
 
 class OwnershipStore {
  public:
@@ -39,7 +38,8 @@ class FileOwnershipStore final : public OwnershipStore {
       : path_(std::move(path)), network_namespace_(network_namespace) {}
 
   Result<datapath::Ownership> load() override;
-  // Creates the file's directory if missing (one level, mode 0755).
+  // Creates the file's directory if missing (one level, mode 0755); refuses one that is a
+  // symbolic link, not a directory, or not root's (common/safe_file.h ensure_owned_directory).
   Status save(const datapath::Ownership& owned) override;
 
   [[nodiscard]] const std::string& path() const { return path_; }

@@ -40,8 +40,8 @@ po::options_description describe(DaemonOptions& o) {
       "the configuration's net_namespace")(
       "ipvs-state-file", po::value(&o.ipvs_state_file)->value_name("FILE"),
       "where vigild keeps the IPVS services it owns across restarts (default "
-      "/run/vigil/ipvs-owned.conf)")("version,v", po::bool_switch(&o.show_version),
-                                     "print the version and exit")(
+      "/run/vigil/ipvs-owned.conf, with _INST and _NAME as the pid file)")(
+      "version,v", po::bool_switch(&o.show_version), "print the version and exit")(
       "help,h", po::bool_switch(&o.show_help), "print this help and exit");
   return desc;
 }
@@ -78,14 +78,30 @@ std::string chosen_namespace(const DaemonOptions& options, const std::string& co
   return options.net_namespace.empty() ? configured : options.net_namespace;
 }
 
+std::string run_file_suffix(const std::string& net_namespace, const std::string& instance) {
+  return (instance.empty() ? "" : "_" + instance) +
+         (net_namespace.empty() ? "" : "_" + net_namespace);
+}
+
+std::string dump_directory(std::string_view tmpdir) {
+  if (tmpdir.empty() || tmpdir.front() != '/') return "/tmp";
+  while (tmpdir.size() > 1 && tmpdir.back() == '/')
+    tmpdir.remove_suffix(1);
+  return std::string(tmpdir);
+}
+
 RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace,
-                   const std::string& instance) {
-  const std::string suffix =
-      (instance.empty() ? "" : "_" + instance) + (net_namespace.empty() ? "" : "_" + net_namespace);
+                   const std::string& instance, std::string_view tmpdir) {
+  const std::string suffix = run_file_suffix(net_namespace, instance);
+  std::string dumps = dump_directory(tmpdir);
+  if (dumps != "/") dumps += "/";
   return RunFiles{
       .pid_file = options.pid_file.empty() ? "/run/vigild" + suffix + ".pid" : options.pid_file,
-      .data_file = "/tmp/vigil" + suffix + ".data",
-      .stats_file = "/tmp/vigil" + suffix + ".stats",
+      .data_file = dumps + "vigil" + suffix + ".data",
+      .stats_file = dumps + "vigil" + suffix + ".stats",
+      .ipvs_state_file = options.ipvs_state_file.empty()
+                             ? std::string(kStateDirectory) + "/ipvs-owned" + suffix + ".conf"
+                             : options.ipvs_state_file,
   };
 }
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -24,21 +25,31 @@ struct DaemonOptions {
   bool dont_release_ipvs = false;  // -I: leave IPVS entries in place on stop
   std::string pid_file;            // -p
   std::string net_namespace;       // -s: run in this network namespace (wins over net_namespace)
-  std::string ipvs_state_file;     // --ipvs-state-file; empty: kDefaultOwnershipFile
+  std::string ipvs_state_file;     // --ipvs-state-file; empty: the default (run_files)
   bool show_version = false;
   bool show_help = false;
 };
 
-// Where a run keeps its files. The defaults carry the configuration's `instance` name and the
-// network namespace's, so vigilds on one host (several namespaces, or several instances in one)
-// keep apart (keepalived gets the same from names in /run/keepalived); an explicit -p wins.
+// Where a run keeps its files. Every default name is a base name, then `_INSTANCE` when the
+// configuration sets `instance`, then `_NAMESPACE` when vigild runs in a named network namespace
+// (-s or net_namespace), so vigilds on one host (several namespaces, or several instances in one)
+// never share a file (keepalived gets the same from names in /run/keepalived). docs/security.md
+// lists the files; the control sockets to come follow the same rule. Explicit options win.
 struct RunFiles {
-  std::string pid_file;
-  std::string data_file;   // SIGUSR1
-  std::string stats_file;  // SIGUSR2
+  std::string pid_file;         // -p; /run/vigild_INST_NS.pid
+  std::string data_file;        // SIGUSR1; DUMPS/vigil_INST_NS.data
+  std::string stats_file;       // SIGUSR2; DUMPS/vigil_INST_NS.stats
+  std::string ipvs_state_file;  // --ipvs-state-file; /run/vigil/ipvs-owned_INST_NS.conf
 };
+// The directory vigild keeps its state in (created 0755, refused unless a directory root owns).
+inline constexpr const char* kStateDirectory = "/run/vigil";
+// "_INST_NS", "_INST", "_NS" or "".
+std::string run_file_suffix(const std::string& net_namespace, const std::string& instance);
+// Where the SIGUSR1/SIGUSR2 dumps go: `tmpdir` (the TMPDIR environment variable, as keepalived
+// honours it) when it is an absolute path, else /tmp. Trailing slashes are dropped.
+std::string dump_directory(std::string_view tmpdir);
 RunFiles run_files(const DaemonOptions& options, const std::string& net_namespace,
-                   const std::string& instance = "");
+                   const std::string& instance = "", std::string_view tmpdir = "");
 
 // A network namespace name is a file name under /run/netns.
 Status check_namespace_name(const std::string& name);

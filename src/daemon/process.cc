@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
+
+#include "common/safe_file.h"
 
 namespace vigil::daemon {
 
@@ -26,26 +28,33 @@ Status daemonize() {
   return {};
 }
 
-Status write_pid_file(const std::string& path) {
-  std::error_code ec;
-  auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  {
-    std::ifstream in(path);
+Result<PidFileWrite> write_pid_file(const std::string& path) {
+  // Missing directories are made 0755 (never wider, whatever the umask); one that cannot be made
+  // shows as the write's error.
+  std::filesystem::path made;
+  for (const auto& part : std::filesystem::path(path).parent_path()) {
+    made /= part;
+    ::mkdir(made.c_str(), 0755);
+  }
+  // Neither the read nor the write follows a symbolic link at the path: a link planted there is
+  // replaced (the caller warns), its target never opened.
+  auto old = read_file_nofollow(path, 4096);
+  if (old && *old) {
     long other = 0;
+    std::istringstream in(**old);
     if (in >> other && other > 0 && other != getpid() && kill(static_cast<pid_t>(other), 0) == 0) {
       return Error{path + ": another process (pid " + std::to_string(other) +
                    ") is running with this pid file"};
     }
   }
-  std::ofstream out(path, std::ios::trunc);
-  if (!(out << getpid() << "\n")) return Error{path + ": cannot write the pid file"};
-  return {};
+  auto written = replace_file(path, std::to_string(getpid()) + "\n", ReplaceOptions{.mode = 0644});
+  if (!written) return Error{"cannot write the pid file: " + written.error().message};
+  return PidFileWrite{.replaced_symlink = *written == Replaced::kSymlink};
 }
 
 void remove_pid_file(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove(path, ec);
+  // unlink removes a link itself, never its target.
+  ::unlink(path.c_str());
 }
 
 Status enter_network_namespace(const std::string& name) {

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace vigil::daemon {
 
@@ -28,14 +29,16 @@ std::string fifo_group_line(std::string_view group, std::string_view state);
 class NotifyFifo {
  public:
   // Creates the FIFO at `path` if nothing is there (mode 0600; see give_to()) and
-  // opens it read-write and non-blocking. Fails if `path` exists and is not a FIFO.
+  // opens it read-write and non-blocking. Nothing at the path is followed: a path that is not a
+  // FIFO (a regular file, a symbolic link, a directory, a socket...) is refused with an error
+  // naming what it is, and so is one swapped between the check and the open.
   static Result<NotifyFifo> open(const std::string& path);
 
   NotifyFifo(NotifyFifo&& other) noexcept;
   NotifyFifo& operator=(NotifyFifo&& other) noexcept;
   NotifyFifo(const NotifyFifo&) = delete;
   NotifyFifo& operator=(const NotifyFifo&) = delete;
-  // Closes the FIFO; removes it if open() created it.
+  // Closes the FIFO; removes it if open() created it and it is still the one at the path.
   ~NotifyFifo();
 
   // Writes one line without blocking. A full pipe (no reader draining it) drops the line:
@@ -50,13 +53,19 @@ class NotifyFifo {
   [[nodiscard]] uint64_t dropped() const { return dropped_; }
 
  private:
-  NotifyFifo(std::string path, int fd, bool created)
-      : path_(std::move(path)), fd_(fd), created_(created) {}
+  NotifyFifo(std::string path, UniqueFd fd, bool created, dev_t device, ino_t inode)
+      : path_(std::move(path)),
+        fd_(std::move(fd)),
+        created_(created),
+        device_(device),
+        inode_(inode) {}
   void close();
 
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
   bool created_ = false;
+  dev_t device_ = 0;  // the FIFO's identity, for removing only what we made
+  ino_t inode_ = 0;
   uint64_t dropped_ = 0;
 };
 

@@ -29,7 +29,8 @@ namespace vigil::daemon {
 struct VrrpServiceOptions {
   bool keep_vips_on_stop = false;  // -V (keepalived's --dont-release-vrrp)
   // SIGUSR1 writes the instance states here, SIGUSR2 the counters (keepalived's
-  // /tmp/keepalived.data and /tmp/keepalived.stats).
+  // /tmp/keepalived.data and /tmp/keepalived.stats), each as a new 0600 file that replaces what
+  // is at the path without following it. vigild passes run_files()' names ($TMPDIR, _INST_NS).
   std::string data_file = "/tmp/vigil.data";
   std::string stats_file = "/tmp/vigil.stats";
   bool handle_dump_signals = true;

@@ -114,7 +114,9 @@ TEST_F(OwnershipFileTest, SaveCreatesTheDirectoryAndLoadReadsItBack) {
   EXPECT_EQ(loaded->services, kOwned.services);
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644U);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  ASSERT_EQ(stat(path.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755U);
 }
 
 TEST_F(OwnershipFileTest, SaveReplacesTheFileAtomically) {
@@ -145,8 +147,8 @@ TEST_F(OwnershipFileTest, AFailedSaveLeavesNoTemporaryFile) {
   FileOwnershipStore store(path.string(), kNamespace);
   auto status = store.save(kOwned);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.error().message.find("cannot rename"), std::string::npos)
-      << status.error().message;
+  EXPECT_EQ(status.error().message,
+            path.string() + " is a directory, not a regular file: not written");
   EXPECT_EQ(entries(), 1U);  // only the directory in the way
 }
 
@@ -157,6 +159,63 @@ TEST_F(OwnershipFileTest, ACorruptFileIsAnErrorNamingFileAndLine) {
   auto loaded = FileOwnershipStore(path.string(), 1).load();
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().message.rfind(path.string() + ":3: ", 0), 0U) << loaded.error().message;
+}
+
+// A link planted at the state file (by nobody, or by root where fs.protected_symlinks=1 would
+// stop the other) is neither read through nor written through.
+TEST_F(OwnershipFileTest, APlantedLinkIsNotReadThroughAndIsReplacedOnSave) {
+  ASSERT_EQ(geteuid(), 0U) << "the unit tests run as root (scripts/test, CI)";
+  const auto run = dir / "run";
+  std::filesystem::create_directories(run);
+  ASSERT_EQ(chmod(run.c_str(), 01777), 0);  // as a sticky world-writable directory
+  const auto canary = dir / "canary";
+  const std::string canary_text = format_ownership(kOwned, kNamespace);
+  std::ofstream(canary) << canary_text;
+  for (const uid_t owner : {uid_t{65534}, uid_t{0}}) {
+    SCOPED_TRACE(owner);
+    const auto path = run / ("owned-" + std::to_string(owner) + ".conf");
+    ASSERT_EQ(symlink(canary.c_str(), path.c_str()), 0);
+    ASSERT_EQ(lchown(path.c_str(), owner, owner), 0);
+    FileOwnershipStore store(path.string(), kNamespace);
+    auto loaded = store.load();
+    ASSERT_FALSE(loaded.ok()) << "a planted state would make vigild delete what it lists";
+    EXPECT_EQ(loaded.error().message, path.string() + " is a symbolic link: not read");
+    ASSERT_TRUE(store.save(datapath::Ownership{{ServiceKey::tcp(ip("192.0.2.1"), 1)}}).ok());
+    std::stringstream text;
+    text << std::ifstream(canary).rdbuf();
+    EXPECT_EQ(text.str(), canary_text);
+    struct stat st {};
+    ASSERT_EQ(lstat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0600U);
+    EXPECT_EQ(st.st_uid, 0U);
+    auto reloaded = store.load();
+    ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+    EXPECT_EQ(reloaded->services.size(), 1U);
+  }
+}
+
+// The state directory (/run/vigil by default) is used only when it is a directory root owns.
+TEST_F(OwnershipFileTest, AStateDirectoryThatIsALinkOrNotRootsIsRefused) {
+  ASSERT_EQ(geteuid(), 0U) << "the unit tests run as root (scripts/test, CI)";
+  const auto elsewhere = dir / "elsewhere";
+  std::filesystem::create_directories(elsewhere);
+  const auto linked = dir / "linked";
+  ASSERT_EQ(symlink(elsewhere.c_str(), linked.c_str()), 0);
+  auto status = FileOwnershipStore((linked / "owned.conf").string(), kNamespace).save(kOwned);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message,
+            linked.string() + " is a symbolic link, not a directory: not used");
+  EXPECT_TRUE(std::filesystem::is_empty(elsewhere));
+
+  const auto theirs = dir / "theirs";
+  std::filesystem::create_directories(theirs);
+  ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+  status = FileOwnershipStore((theirs / "owned.conf").string(), kNamespace).save(kOwned);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message,
+            theirs.string() + " is owned by uid 65534, not by uid 0: not used");
+  EXPECT_TRUE(std::filesystem::is_empty(theirs));
 }
 
 }  // namespace

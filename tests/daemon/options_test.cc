@@ -88,6 +88,40 @@ TEST(DaemonOptions, RunFilesCarryTheNamespace) {
   EXPECT_EQ(run_files(explicit_pid, "lb-a", "site1").stats_file, "/tmp/vigil_site1_lb-a.stats");
 }
 
+// Two vigilds on one host never share a file: the IPVS ownership state follows the naming rule
+// too (it was one /run/vigil/ipvs-owned.conf for every namespace).
+TEST(DaemonOptions, TheIpvsStateFileCarriesTheInstanceAndTheNamespace) {
+  const DaemonOptions none;
+  EXPECT_EQ(run_files(none, "").ipvs_state_file, "/run/vigil/ipvs-owned.conf");
+  EXPECT_EQ(run_files(none, "lb-a").ipvs_state_file, "/run/vigil/ipvs-owned_lb-a.conf");
+  EXPECT_EQ(run_files(none, "", "site1").ipvs_state_file, "/run/vigil/ipvs-owned_site1.conf");
+  EXPECT_EQ(run_files(none, "lb-a", "site1").ipvs_state_file,
+            "/run/vigil/ipvs-owned_site1_lb-a.conf");
+  DaemonOptions explicit_state;
+  explicit_state.ipvs_state_file = "/var/lib/vigil/owned.conf";
+  EXPECT_EQ(run_files(explicit_state, "lb-a", "site1").ipvs_state_file,
+            "/var/lib/vigil/owned.conf");
+  auto parsed = parse_daemon_options({"--ipvs-state-file", "/x/owned.conf"});
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(run_files(*parsed, "").ipvs_state_file, "/x/owned.conf");
+}
+
+// keepalived honours TMPDIR for its dumps; so does vigild, when it is an absolute path.
+TEST(DaemonOptions, DumpsGoToTmpdirWhenItIsAnAbsolutePath) {
+  const DaemonOptions none;
+  EXPECT_EQ(dump_directory(""), "/tmp");
+  EXPECT_EQ(dump_directory("relative/dir"), "/tmp");
+  EXPECT_EQ(dump_directory("/var/tmp"), "/var/tmp");
+  EXPECT_EQ(dump_directory("/var/tmp//"), "/var/tmp");
+  EXPECT_EQ(dump_directory("/"), "/");
+  const auto files = run_files(none, "lb-a", "site1", "/var/tmp/");
+  EXPECT_EQ(files.data_file, "/var/tmp/vigil_site1_lb-a.data");
+  EXPECT_EQ(files.stats_file, "/var/tmp/vigil_site1_lb-a.stats");
+  EXPECT_EQ(files.pid_file, "/run/vigild_site1_lb-a.pid");  // TMPDIR moves the dumps only
+  EXPECT_EQ(run_files(none, "", "", "/").data_file, "/vigil.data");
+  EXPECT_EQ(run_files(none, "", "", "tmp").data_file, "/tmp/vigil.data");
+}
+
 TEST(ConfigCheck, MissingFileCannotRun) {
   std::ostringstream out, err;
   EXPECT_EQ(run_config_check({.file = "/nonexistent/vigil.conf"}, out, err), kConfigCannotRun);

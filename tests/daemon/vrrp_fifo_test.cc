@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace vigil::daemon {
@@ -42,6 +46,11 @@ class NotifyFifoTest : public ::testing::Test {
       out.append(buffer.data(), static_cast<size_t>(got));
     }
     return out;
+  }
+
+  static std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   }
 
   std::filesystem::path dir_;
@@ -107,8 +116,71 @@ TEST_F(NotifyFifoTest, RefusesAPathThatIsNotAFifo) {
   { std::ofstream(path) << "x"; }
   auto fifo = NotifyFifo::open(path);
   ASSERT_FALSE(fifo);
-  EXPECT_NE(fifo.error().message.find("not a FIFO"), std::string::npos) << fifo.error().message;
-  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(fifo.error().message, path + " is a regular file, not a FIFO: refused");
+  EXPECT_EQ(read_file(path), "x");
+}
+
+// Nothing at the path is followed: a link to a regular file, to a FIFO or to nothing, owned by
+// nobody or by root, is refused, and its target is neither written nor created.
+TEST_F(NotifyFifoTest, RefusesASymbolicLinkWhateverItPointsAt) {
+  ASSERT_EQ(::geteuid(), 0U) << "the unit tests run as root (scripts/test, CI)";
+  ASSERT_EQ(::chmod(dir_.c_str(), 01777), 0);  // as /tmp
+  const std::string canary = dir_ / "canary";
+  { std::ofstream(canary) << "canary\n"; }
+  const std::string target_fifo = dir_ / "target.fifo";
+  ASSERT_EQ(::mkfifo(target_fifo.c_str(), 0600), 0);
+  const std::string missing = dir_ / "missing";
+  int n = 0;
+  for (const std::string& target : {canary, target_fifo, missing}) {
+    for (const uid_t owner : {uid_t{65534}, uid_t{0}}) {
+      SCOPED_TRACE(target + " owned by " + std::to_string(owner));
+      const std::string link = dir_ / ("link" + std::to_string(n++));
+      ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+      ASSERT_EQ(::lchown(link.c_str(), owner, owner), 0);
+      auto fifo = NotifyFifo::open(link);
+      ASSERT_FALSE(fifo);
+      EXPECT_EQ(fifo.error().message, link + " is a symbolic link, not a FIFO: refused");
+      struct stat st {};
+      ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+      EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link stays as it was";
+    }
+  }
+  EXPECT_EQ(read_file(canary), "canary\n");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(missing)));
+}
+
+TEST_F(NotifyFifoTest, RefusesADirectoryAndASocket) {
+  const std::string directory = dir_ / "dir";
+  std::filesystem::create_directory(directory);
+  auto fifo = NotifyFifo::open(directory);
+  ASSERT_FALSE(fifo);
+  EXPECT_EQ(fifo.error().message, directory + " is a directory, not a FIFO: refused");
+
+  const std::string socket_path = dir_ / "sock";
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ASSERT_LT(socket_path.size(), sizeof address.sun_path);
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  fifo = NotifyFifo::open(socket_path);
+  ::close(sock);
+  ASSERT_FALSE(fifo);
+  EXPECT_EQ(fifo.error().message, socket_path + " is a socket, not a FIFO: refused");
+}
+
+// At the end vigild removes the FIFO it made, and nothing else someone put at the path since.
+TEST_F(NotifyFifoTest, RemovesOnlyTheFifoItMade) {
+  const std::string path = dir_ / "made.fifo";
+  {
+    auto fifo = NotifyFifo::open(path);
+    ASSERT_TRUE(fifo) << fifo.error().message;
+    ASSERT_TRUE(fifo->created());
+    ASSERT_EQ(::unlink(path.c_str()), 0);
+    std::ofstream(path) << "someone else's\n";
+  }
+  EXPECT_EQ(read_file(path), "someone else's\n");
 }
 
 TEST_F(NotifyFifoTest, AFullPipeDropsAndCountsInsteadOfBlocking) {
