@@ -444,7 +444,7 @@ def malformed(lab: vlab.Lab, pair: Pair) -> None:
     for node in vlab.DIRECTORS:
         check(len(lab.states(node)) == lines_before[node],
               f"{node} changed state: {lab.states(node)[lines_before[node]:]}")
-    # vigild: every kind was counted under its reason (SIGUSR2 -> /tmp/vigil.stats).
+    # vigild: every kind was counted under its reason (SIGUSR2 -> $TMPDIR/vigil.stats).
     for node in vlab.DIRECTORS:
         if pair.kinds[node] != "vigild":
             continue
@@ -469,7 +469,7 @@ def vigild_rejects(pair: Pair, node: str) -> dict[str, int]:
     stats file it writes on SIGUSR2; {} for keepalived."""
     if pair.kinds[node] != "vigild":
         return {}
-    stats = Path("/tmp/vigil.stats")
+    stats = vlab.vigild_dump("stats")
     stats.unlink(missing_ok=True)
     os.kill(pair.daemons[node].pid, signal.SIGUSR2)
     wait_until(lambda: stats.exists() and "Socket:" in stats.read_text(), 3,
@@ -501,7 +501,7 @@ def reload(lab: vlab.Lab, pair: Pair) -> None:
     for node, state in (("d1", "MASTER"), ("d2", "BACKUP")):
         if pair.kinds[node] != "vigild":
             continue
-        data = Path("/tmp/vigil.data")
+        data = vlab.vigild_dump("data")
         data.unlink(missing_ok=True)
         os.kill(pair.daemons[node].pid, signal.SIGUSR1)
         wait_until(lambda: data.exists() and "VI_1" in data.read_text(), 3, f"{node}: {data}")

@@ -91,6 +91,16 @@ def remove_orphans() -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def vigild_dump(suffix: str) -> Path:
+    """Where vigild writes its SIGUSR1 / SIGUSR2 dump ("data" or "stats") when it runs without
+    `instance` and -s: $TMPDIR when that is an absolute path, else /tmp (docs/security.md). The
+    daemons this lab starts inherit its environment. vigild writes each dump as a new file renamed
+    into place: once the name exists, the file is whole."""
+    tmpdir = os.environ.get("TMPDIR", "")
+    directory = (tmpdir.rstrip("/") or "/") if tmpdir.startswith("/") else "/tmp"
+    return Path(directory) / f"vigil.{suffix}"
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
