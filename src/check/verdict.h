@@ -1,0 +1,124 @@
+// Real-server and virtual-server verdicts (shared/reference/checkers.md §1.3, keepalived 2.2.7's
+// ipwrapper.c): from the checkers' reports to the desired IPVS state of every real server and the
+// sorry server, plus the notify scripts and lvs_notify_fifo lines to run. Pure: no IPVS call, no
+// script runs here; the IPVS side consumes desired() and the caller runs the actions in order.
+//
+// - A real server is alive only when all its checkers are up.
+// - Its effective weight is the configured weight plus the sum of its checkers' dynamic weights
+//   (MISC misc_dynamic, FILE_CHECK), clamped to [0, INT32_MAX] when written.
+// - A dead server is out of IPVS, or in at weight 0 with inhibit_on_failure.
+// - Quorum: weight_sum (alive servers' clamped weights) gains it at >= quorum + hysteresis and
+//   loses it at < quorum - hysteresis or == 0. On loss with a sorry server, the alive servers
+//   leave and the sorry server comes in; on gain the reverse. sorry_server_inhibit keeps the
+//   sorry server in IPVS at weight 0 while it is not needed.
+//
+// Not here yet: SMTP alerts, ha_suspend, a sorry server that is also one of the real servers
+// (keepalived's s_svr_duplicates_rs), virtual_server_group entries.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "check/checker.h"
+#include "check/spec.h"
+
+namespace vigil::check {
+
+// What the IPVS side should have for one destination.
+struct DesiredDestination {
+  RealServerKey key;
+  bool in_ipvs = false;
+  uint32_t weight = 0;  // meaningful when in_ipvs
+  bool operator==(const DesiredDestination&) const = default;
+};
+
+struct DesiredService {
+  std::vector<DesiredDestination> real_servers;  // in the spec's order
+  std::optional<DesiredDestination> sorry_server;
+  bool operator==(const DesiredService&) const = default;
+};
+
+// Run a notify_up / notify_down / quorum_up / quorum_down script (no extra arguments).
+struct RunScript {
+  config::LvsScript script;
+  bool operator==(const RunScript&) const = default;
+};
+// Write one line to lvs_notify_fifo (and notify_fifo), keepalived's exact bytes including the
+// newline: "RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 UP\n", "VS [10.0.0.100]:tcp:80 DOWN\n".
+struct FifoLine {
+  std::string line;
+  bool operator==(const FifoLine&) const = default;
+};
+using NotifyAction = std::variant<RunScript, FifoLine>;
+using NotifyActions = std::vector<NotifyAction>;
+std::string to_string(const NotifyAction& action);
+
+// A checker's state as the verdict needs it.
+struct CheckerView {
+  bool up = true;
+  int64_t dynamic_weight = 0;
+  bool operator==(const CheckerView&) const = default;
+};
+
+// The state of a real server that a reload carries (see reload.h).
+struct RealServerView {
+  std::vector<CheckerView> checkers;
+};
+
+// keepalived's real_weight(): clamped to [0, INT32_MAX].
+[[nodiscard]] uint32_t ipvs_weight(int64_t effective_weight);
+
+class VirtualServerVerdicts {
+ public:
+  explicit VirtualServerVerdicts(VirtualServerSpec spec);
+
+  // keepalived's init_service_vs: `checkers[i]` holds the initial state of real server i's
+  // checkers (alpha checkers down, FILE_CHECK from its file; a reload's carried states), one per
+  // spec checker. Real servers with no failed checker are alive; with rs_init_notifies their
+  // notify_up runs. Then the quorum is evaluated as at start: gained (quorum_up, FIFO "VS UP"),
+  // or with a sorry server, "starting with quorum down" (quorum_down, FIFO "VS DOWN").
+  NotifyActions start(const std::vector<RealServerView>& checkers);
+
+  // A checker's report (checker.h): state changes and first-run confirmations.
+  NotifyActions on_report(size_t real_server, size_t checker, const Report& report);
+  // A checker's dynamic weight changed.
+  NotifyActions on_weight(size_t real_server, size_t checker, int64_t weight);
+  // Shutdown: with omega, notify_down for every alive server and quorum_down (keepalived runs
+  // them with a 1 s timeout); afterwards nothing is in IPVS.
+  NotifyActions stop();
+
+  [[nodiscard]] DesiredService desired() const;
+  [[nodiscard]] const VirtualServerSpec& spec() const { return spec_; }
+  [[nodiscard]] bool quorum_up() const { return quorum_up_; }
+  [[nodiscard]] bool sorry_active() const { return sorry_alive_; }
+  [[nodiscard]] bool alive(size_t real_server) const { return servers_[real_server].alive; }
+  [[nodiscard]] int64_t effective_weight(size_t real_server) const;
+  // Σ clamped weights of the alive real servers (keepalived's weigh_live_realservers).
+  [[nodiscard]] int64_t live_weight() const;
+
+ private:
+  struct Server {
+    std::vector<CheckerView> checkers;
+    bool alive = false;
+  };
+
+  [[nodiscard]] bool all_up(const Server& server) const;
+  // The pool is in IPVS unless the sorry server replaced it.
+  [[nodiscard]] bool pool_active() const { return quorum_up_ || !sorry_alive_; }
+  void set_alive(size_t index, bool alive, NotifyActions& out);
+  void rs_notifies(size_t index, NotifyActions& out) const;
+  void vs_notifies(NotifyActions& out) const;
+  // ipwrapper.c update_quorum_state.
+  void update_quorum(bool init, NotifyActions& out);
+
+  VirtualServerSpec spec_;
+  std::vector<Server> servers_;
+  bool started_ = false;
+  bool quorum_up_ = false;
+  bool sorry_alive_ = false;
+};
+
+}  // namespace vigil::check
