@@ -16,6 +16,8 @@ network namespace made here (-s, so the dump names carry `_INSTANCE_NAMESPACE`).
                                        held open by nobody (CVE-2018-19046); the FIFOs are
                                        absent, so vigild makes them
   file_writes.py VIGILD not-fifo       the FIFO paths are a regular file and a directory
+  file_writes.py VIGILD bad-instance   `instance ../x`: a name that would lead default paths
+                                       elsewhere stops vigild at start
 
 Each link aims at a canary file of its own (notify_fifo's at a canary FIFO, held open for
 reading). vigild starts (pid file, FIFOs, init_file) and gets SIGUSR1 and SIGUSR2 (dumps).
@@ -159,15 +161,16 @@ class Vigild:
         self.binary = binary
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, expect_running: bool = True) -> None:
         cmd = [self.binary, "-f", str(self.conf), "-n", "-l", "-D", "-s", self.ns, "-p",
                str(self.pid_file), "--ipvs-state-file", str(self.state_file)]
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True, umask=0,
                                          env={**os.environ, "TMPDIR": str(self.work)})
-        check(poll(lambda: "running with" in self.text() or self.proc.poll() is not None),
-              "vigild started")
+        if expect_running:
+            check(poll(lambda: "running with" in self.text() or self.proc.poll() is not None)
+                  and self.proc.poll() is None, "vigild started")
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -342,8 +345,19 @@ def not_fifo_case(vigild: Vigild) -> None:
           "after the stop: the file and the directory are as they were")
 
 
+def bad_instance_case(vigild: Vigild) -> None:
+    vigild.conf.write_text(config(vigild.work).replace(f"instance {INSTANCE}\n",
+                                                       "instance ../x\n"))
+    vigild.start(expect_running=False)
+    check(poll(lambda: vigild.proc.poll() is not None), "vigild exits")
+    check(vigild.proc.returncode == 1, f"... with 1 (got {vigild.proc.returncode})")
+    check("instance '../x': a name in file names cannot hold '/'; not starting" in vigild.text(),
+          "the refusal names the instance")
+    check(sorted(p.name for p in vigild.work.iterdir()) == [], "no file was written")
+
+
 def main() -> int:
-    cases = ("links-nobody", "links-root", "files-nobody", "not-fifo")
+    cases = ("links-nobody", "links-root", "files-nobody", "not-fifo", "bad-instance")
     if len(sys.argv) != 3 or sys.argv[2] not in cases:
         print(__doc__)
         return 2
@@ -371,6 +385,8 @@ def main() -> int:
             not_fifo_case(vigild)
         elif case == "files-nobody":
             files_case(vigild)
+        elif case == "bad-instance":
+            bad_instance_case(vigild)
         else:
             links_case(vigild, canaries, NOBODY if case == "links-nobody" else 0)
     finally:
