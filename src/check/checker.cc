@@ -144,12 +144,10 @@ void Checker::on(const Start& start, TimePoint now, Actions& out) {
     has_run_ = false;
     return;
   }
-  if (start.mode == Start::Mode::kInitial) {
-    // §1.3 start-up (check_data.c): alpha starts the checker down; "one failure is enough
-    // initially": retry_it starts at retry, so the first check has no retries.
-    if (spec_.alpha) up_ = false;
-    retry_it_ = spec_.retry;
-  }
+  // §1.3 start-up (check_data.c): alpha starts the checker down; "one failure is enough
+  // initially": retry_it starts at retry, so the first check has no retries.
+  if (start.alpha_applies && spec_.alpha) up_ = false;
+  if (!start.first_check_retries) retry_it_ = spec_.retry;
   arm_first_probe(now, out);
 }
 
@@ -175,7 +173,7 @@ void Checker::on(const ReloadKept& kept, TimePoint now, Actions& out) {
       set_dynamic_weight(*old.last_exit_status - 2 - spec_.real_server_weight, out);
     }
   }
-  if (kept.mode == Start::Mode::kInitial && !has_run_) {
+  if (kept.pessimistic && !has_run_) {
     if (spec_.alpha) up_ = false;
     retry_it_ = spec_.retry;
   }

@@ -49,14 +49,17 @@ std::string_view to_string(Reason reason);
 
 // ---- events -----------------------------------------------------------------------------------
 
-// The checker is registered: at daemon start, or added by a reload.
+// The checker is registered: at daemon start, or added by a reload. The defaults are
+// keepalived's start-up (check_data.c): alpha starts the checker down and "one failure is enough
+// initially" (retry_it starts at retry: the very first check has no retries).
+// A reload registers new checkers differently (ipwrapper.c, see reload.h):
+// - on a new real server: alpha applies, retries apply (check_new_rs_state);
+// - on a kept real server with failed checkers, or not alive with nothing run: as at start-up;
+// - on another kept real server: up, no alpha, retries apply (migrate_checkers).
 struct Start {
-  // kInitial: keepalived's start-up (check_data.c): alpha starts the checker down and the very
-  // first check has no retries. A reload uses it too for a new checker on a real server that has
-  // failed checkers, or is not alive with nothing run (migrate_checkers).
-  // kAddedToHealthyServer: a reload's new checker elsewhere: up, not alpha, retries apply.
-  enum class Mode : uint8_t { kInitial, kAddedToHealthyServer };
-  Mode mode = Mode::kInitial;
+  bool alpha_applies = true;
+  bool first_check_retries = false;
+  bool operator==(const Start&) const = default;
 };
 
 // The state a checker carries across a reload (checkers.md §1.4).
@@ -74,9 +77,10 @@ struct CarriedState {
 // state (keepalived's migrate_checkers rules) and re-arms its first probe as Start does.
 struct ReloadKept {
   CarriedState old;
-  // kInitial when the real server has failed checkers, or is not alive with nothing run: a kept
-  // checker that has not run yet then starts as at start-up (down if alpha, no retries).
-  Start::Mode mode = Start::Mode::kAddedToHealthyServer;
+  // The real server has failed checkers, or is not alive with nothing run: a kept checker that
+  // has not run yet then starts as at start-up (down if alpha, no retries).
+  bool pessimistic = false;
+  bool operator==(const ReloadKept&) const = default;
 };
 
 // The caller started the probe it was asked for (MISC_CHECK measures its fixed rate from here).
