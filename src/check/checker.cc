@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/log.h"
+#include "common/overloaded.h"
 
 namespace vigil::check {
 namespace {
@@ -13,13 +14,6 @@ spdlog::logger& logger() {
   static const auto instance = log::get("check");
   return *instance;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // How a checker type schedules its probes and counts its failures (checkers.md §1.2; the 2.2.7
 // epilog functions, read in keepalived's source).

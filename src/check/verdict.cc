@@ -6,6 +6,7 @@
 #include <cassert>
 
 #include "common/log.h"
+#include "common/overloaded.h"
 
 namespace vigil::check {
 namespace {
@@ -14,13 +15,6 @@ spdlog::logger& logger() {
   static const auto instance = log::get("check");
   return *instance;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // keepalived gives the sorry server weight 1 (it has no weight keyword).
 constexpr uint32_t kSorryWeight = 1;

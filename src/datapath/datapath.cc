@@ -1,12 +1,9 @@
 #include "datapath/datapath.h"
 
+#include "common/overloaded.h"
+
 namespace vigil::datapath {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 std::string destination_path(const ServiceKey& service, const DestinationKey& key) {
   return to_string(service) + " -> " + to_string(key);

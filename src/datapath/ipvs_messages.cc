@@ -14,6 +14,8 @@
 #include <string>
 #include <type_traits>
 
+#include "common/overloaded.h"
+
 namespace vigil::datapath::ipvs {
 namespace {
 
@@ -21,11 +23,6 @@ namespace {
 constexpr size_t kMaxNameLength = IP_VS_SCHEDNAME_MAXLEN - 1;
 // The kernel copies addresses into a union nf_inet_addr; ipvsadm always sends all 16 bytes.
 constexpr size_t kAddressAttributeLength = 16;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 uint16_t af_of(AddressFamily family) {
   return family == AddressFamily::kIpv4 ? AF_INET : AF_INET6;

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "common/log.h"
+#include "common/overloaded.h"
 
 namespace vigil::vrrp {
 namespace {
@@ -26,11 +27,6 @@ Event expiry_event(TimerKind kind) {
   assert(false);
   return AdverTimerExpired{};
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "common/log.h"
+#include "common/overloaded.h"
 
 namespace vigil::vrrp {
 namespace {
@@ -12,11 +13,6 @@ spdlog::logger& logger() {
   static const auto instance = log::get("vrrp");
   return *instance;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 }  // namespace
 
