@@ -340,6 +340,13 @@ TEST(HttpResponse, StatusCodeSets) {
   EXPECT_TRUE(read_all(check, "HTTP/1.1 302 Found\r\n\r\n").passed());
   const HttpResult r = read_all(check, "HTTP/1.1 204 No Content\r\n\r\n");
   EXPECT_EQ(r.reason, "status 204 not in 200,301-302");
+  // A failing status is known at the end of the headers (keepalived still reads to EOF).
+  HttpResponseReader failing(check);
+  failing.feed("HTTP/1.1 503 Busy\r\n\r\n");
+  EXPECT_TRUE(failing.verdict_known());
+  HttpResponseReader passing(check);
+  passing.feed("HTTP/1.1 200 OK\r\n\r\n");
+  EXPECT_FALSE(passing.verdict_known());
   // The status is checked before the digest.
   auto url = url_with();
   url.digest = digest_of("00000000000000000000000000000000");
