@@ -198,8 +198,11 @@ TEST_F(VipManagerTest, GratuitousArpMatchesKeepalivedsAndUpdatesThePeer) {
 }
 
 // vrrp_garp_interval on a real interface: the AnnouncePacer in front of NetlinkVipManager, on a
-// real event loop, and the peer's kernel stamping each ARP as it arrives. Only the lower bound is
-// checked (timers never fire early); how late they run is a timing figure, not this test's.
+// real event loop, and what reaches the peer: every ARP, round by round, five of six sent later by
+// the pacer. The spacing itself is checked to the microsecond in virtual time
+// (AnnouncePacerTest) and measured on the wire by the netns garp-interval scenario: the kernel's
+// receive stamps are wall-clock time, which a clock step moves (a CI run saw one ARP stamped
+// 200 ms before the one sent ahead of it), so no bound on them belongs in a unit test.
 TEST_F(VipManagerTest, GarpIntervalSpacesTheArpsOnTheWire) {
   const std::string peer = netns::peer_namespace();
   const std::vector<VirtualAddress> addresses = {vip("192.0.2.201/24"), vip("192.0.2.202/24"),
@@ -230,10 +233,6 @@ TEST_F(VipManagerTest, GarpIntervalSpacesTheArpsOnTheWire) {
   const int expected_order[] = {201, 202, 203, 201, 202, 203};  // round by round
   for (size_t i = 0; i < frames.size(); ++i) {
     EXPECT_EQ(sender(frames[i].bytes), expected_order[i]) << "frame " << i;
-    ASSERT_NE(frames[i].received.count(), 0) << "no kernel timestamp";
-    if (i == 0) continue;
-    // The veth hands frames over synchronously; 5 ms covers softirq jitter in the stamps.
-    EXPECT_GE(frames[i].received - frames[i - 1].received, kInterval - 5ms) << "frame " << i;
   }
   EXPECT_EQ(vips->counters().gratuitous_arps_sent, 6U);
   EXPECT_EQ(pacer.counters().sent_later, 5U);
