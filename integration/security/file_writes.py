@@ -43,40 +43,13 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-NOBODY = 65534
-NOGROUP = 65534
+from seclab import NOBODY, NOGROUP, Checks, delete_namespace, make_namespace, poll
+
 INSTANCE = "sec"
 
-failures: list[str] = []
-passes = 0
-
-
-def check(condition: bool, what: str) -> None:
-    global passes
-    print(("ok    " if condition else "FAIL  ") + what, flush=True)
-    if condition:
-        passes += 1
-    else:
-        failures.append(what)
-
-
-def run(cmd: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {proc.returncode}: {proc.stderr.strip()}")
-    return proc
-
-
-def poll(predicate, polls: int = 400, interval: float = 0.025) -> bool:
-    """True once predicate holds, within `polls` tries (10 s by default)."""
-    for _ in range(polls):
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
+check = Checks()
 
 
 def config(work: Path) -> str:
@@ -376,11 +349,7 @@ def main() -> int:
     canaries = Canaries()
     vigild = Vigild(binary, work, ns)
     try:
-        run(["ip", "netns", "add", ns])
-        run(["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"])
-        for dev in ("eth0", "eth1", "lo"):
-            run(["ip", "-n", ns, "link", "set", dev, "up"])
-        run(["ip", "-n", ns, "addr", "add", "10.99.0.1/24", "dev", "eth0"])
+        make_namespace(ns)
         if case == "not-fifo":
             not_fifo_case(vigild)
         elif case == "files-nobody":
@@ -391,16 +360,13 @@ def main() -> int:
             links_case(vigild, canaries, NOBODY if case == "links-nobody" else 0)
     finally:
         vigild.stop()
-        if failures:
+        if check.failures:
             print("---- vigild's log ----")
             print(vigild.text()[-6000:] if vigild.log.exists() else "(none)")
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        delete_namespace(ns)
         canaries.remove()
         shutil.rmtree(base, ignore_errors=True)
-    for f in failures:
-        print("failed: " + f)
-    print(f"{passes} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -26,30 +26,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-NOBODY = 65534
-NOGROUP = 65534
+from seclab import NOBODY, NOGROUP, Checks, delete_namespace, make_namespace, poll, run
+
 NS = f"vigil-scsec-{os.getpid()}"
 SECURITY_ROOT = "enable_script_security\n  script_user root"
 
-failures: list[str] = []
-passes = 0
-
-
-def run(cmd: list[str], timeout: float = 20.0) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-
-def check(condition: bool, what: str) -> None:
-    global passes
-    print(("ok    " if condition else "FAIL  ") + what, flush=True)
-    if condition:
-        passes += 1
-    else:
-        failures.append(what)
+check = Checks()
 
 
 class Tree:
@@ -164,8 +149,8 @@ def config_test(tree: Tree, vigild: str, work: Path, rows: list[TestRow]) -> Non
             text = config(row.global_lines, script, f"t{i}")
         conf = work / f"t{i}.conf"
         conf.write_text(text)
-        ka = run(["ip", "netns", "exec", NS, "keepalived", "-t", "-l", "-f", str(conf)])
-        ours = run([vigild, "-t", "-f", str(conf)])
+        ka = run(["ip", "netns", "exec", NS, "keepalived", "-t", "-l", "-f", str(conf)], check=False)
+        ours = run([vigild, "-t", "-f", str(conf)], check=False)
         check(ka.returncode == ours.returncode,
               f"-t {row.what}: keepalived {ka.returncode}, vigild {ours.returncode}")
         if ka.returncode != ours.returncode:
@@ -205,12 +190,8 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=5)
 
 
-def wait_for(predicate, seconds: float, poll: float = 0.05) -> bool:
-    for _ in range(int(seconds / poll) + 1):
-        if predicate():
-            return True
-        time.sleep(poll)
-    return bool(predicate())
+def wait_for(predicate, seconds: float, interval: float = 0.05) -> bool:
+    return poll(predicate, polls=int(seconds / interval) + 1, interval=interval)
 
 
 @dataclass
@@ -286,11 +267,7 @@ def main() -> int:
     tree = Tree()
     work = Path(tempfile.mkdtemp(prefix="vigil-scsec-work-"))
     try:
-        run(["ip", "netns", "add", NS])
-        run(["ip", "-n", NS, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"])
-        for dev in ("eth0", "eth1", "lo"):
-            run(["ip", "-n", NS, "link", "set", dev, "up"])
-        run(["ip", "-n", NS, "addr", "add", "10.99.0.1/24", "dev", "eth0"])
+        make_namespace(NS)
 
         test_rows = [TestRow(f"{s} (enforced, root)", SECURITY_ROOT, s) for s in (
             "secure/ok.sh", "secure/nobody.sh", "secure/noexec.sh", "secure/grp.sh",
@@ -326,13 +303,10 @@ def main() -> int:
         ])
         vigild_reload(tree, vigild, work)
     finally:
-        run(["ip", "netns", "del", NS])
+        delete_namespace(NS)
         tree.remove()
         shutil.rmtree(work, ignore_errors=True)
-    for f in failures:
-        print("failed: " + f)
-    print(f"{passes} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
