@@ -194,6 +194,9 @@ Assessment assess(const std::string& program, Identity who, bool enforce,
   if (!resolved)
     return Assessment{.verdict = Verdict::kNotFound, .reason = resolved.error().message};
 
+  auto file = files.stat(*resolved);
+  if (!file) return Assessment{.verdict = Verdict::kNotFound, .reason = file.error().message};
+
   // Programs may behave after the name they are called by: where a link of the configured name
   // in the resolved directory leads to the same file, run it by that name (and judge both).
   std::string run_path = *resolved;
@@ -201,16 +204,13 @@ Assessment assess(const std::string& program, Identity who, bool enforce,
   if (base_name(path) != base_name(*resolved)) {
     const std::string named = join(dir_name(*resolved), base_name(path));
     auto named_status = files.stat(named);
-    auto real_status = files.stat(*resolved);
-    if (named_status && real_status && named_status->device == real_status->device &&
-        named_status->inode == real_status->inode) {
+    if (named_status && named_status->device == file->device &&
+        named_status->inode == file->inode) {
       run_path = named;
       real_path = *resolved;
     }
   }
 
-  auto file = files.stat(real_path.empty() ? run_path : real_path);
-  if (!file) return Assessment{.verdict = Verdict::kNotFound, .reason = file.error().message};
   Assessment result{.verdict = Verdict::kSecure, .program = run_path};
   if (!executable_by(*file, who)) {
     result.verdict = Verdict::kNotExecutable;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 #include <utility>
@@ -27,27 +26,28 @@ class Auditor {
     const auto& global = audit_.config.global;
     enforce_ = global.enable_script_security;
     if (global.script_user) {
-      default_user_ = resolve(*global.script_user);
-      if (!*default_user_) {
-        // keepalived: "Error setting global script uid/gid"; scripts without a user of their
-        // own are then removed.
-        default_user_problem_ = fmt::format("script_user {}: {}", global.script_user->user,
-                                            default_user_->error().message);
-        audit_.diagnostics.error(global.script_user_loc,
-                                 fmt::format("{}: scripts without a user of their own are not run",
-                                             default_user_problem_));
+      const Result<RunAs>& user = resolve(*global.script_user);
+      if (user) {
+        default_identity_ = sec::Identity{user->uid, user->gid};
+        return;
       }
+      // keepalived: "Error setting global script uid/gid"; scripts without a user of their own
+      // are then removed.
+      default_identity_ =
+          Error{fmt::format("script_user {}: {}", global.script_user->user, user.error().message)};
+      audit_.diagnostics.error(global.script_user_loc,
+                               fmt::format("{}: scripts without a user of their own are not run",
+                                           default_identity_.error().message));
       return;
     }
-    auto fallback = resolve(config::RunAs{.user = kDefaultScriptUser});
-    if (*fallback) {
+    if (const Result<RunAs>& fallback = resolve(config::RunAs{.user = kDefaultScriptUser})) {
       audit_.config.global.script_user = config::RunAs{.user = kDefaultScriptUser};
-      default_user_ = fallback;
+      default_identity_ = sec::Identity{fallback->uid, fallback->gid};
     } else if (enforce_) {
-      default_user_problem_ = fmt::format(
+      default_identity_ = Error{fmt::format(
           "enable_script_security is set, script_user is not and there is no user {} to run "
           "scripts as",
-          kDefaultScriptUser);
+          kDefaultScriptUser)};
     }  // else: root, the daemon's own credentials
   }
 
@@ -118,35 +118,29 @@ class Auditor {
     }
   }
 
-  std::shared_ptr<Result<RunAs>> resolve(const config::RunAs& user) {
+  // One NSS look-up per user and group, however many scripts name them. std::map keeps the
+  // references it hands out valid.
+  const Result<RunAs>& resolve(const config::RunAs& user) {
     auto key = std::make_pair(user.user, user.group);
     auto it = users_.find(key);
-    if (it == users_.end()) {
-      it = users_
-               .emplace(std::move(key),
-                        std::make_shared<Result<RunAs>>(env_.resolve_user(user.user, user.group)))
-               .first;
-    }
+    if (it == users_.end())
+      it = users_.emplace(std::move(key), env_.resolve_user(user.user, user.group)).first;
     return it->second;
   }
 
   Result<sec::Identity> identity_for(const std::optional<config::RunAs>& own_user) {
-    if (own_user) {
-      auto user = resolve(*own_user);
-      if (!*user) return user->error();
-      return sec::Identity{(*user)->uid, (*user)->gid};
-    }
-    if (!default_user_problem_.empty()) return Error{default_user_problem_};
-    if (!default_user_) return sec::Identity{0, 0};  // root: vigild's own credentials
-    return sec::Identity{(*default_user_)->uid, (*default_user_)->gid};
+    if (!own_user) return default_identity_;
+    const Result<RunAs>& user = resolve(*own_user);
+    if (!user) return user.error();
+    return sec::Identity{user->uid, user->gid};
   }
 
   ScriptAudit& audit_;
   const ScriptAuditEnvironment& env_;
   bool enforce_ = false;
-  std::shared_ptr<Result<RunAs>> default_user_;  // null: root
-  std::string default_user_problem_;             // set: scripts without a user are refused
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<Result<RunAs>>> users_;
+  // Who runs a script without a user of its own; an error refuses those scripts.
+  Result<sec::Identity> default_identity_ = sec::Identity{0, 0};  // root: vigild's credentials
+  std::map<std::pair<std::string, std::string>, Result<RunAs>> users_;
   bool scripts_found_ = false;
   bool insecure_found_ = false;
 };
