@@ -1,0 +1,88 @@
+// What one probe is asked to do, and the seam between the checker engine (which decides when)
+// and the I/O layer (src/check_io: sockets, TLS, scripts on the check thread's loop). Plain
+// values, so a request or a result can later cross into a checker child process.
+//
+// A Prober runs one probe per start() and reports it exactly once through the callback, on the
+// loop thread and never inline, unless cancel() came first (then never). It never decides up or
+// down over several probes: that is the checker state machine's job (checker.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "check/checker.h"
+#include "check/http.h"
+#include "check/spec.h"
+#include "common/run_as.h"
+#include "common/time.h"
+
+namespace vigil::check {
+
+// The client side of SSL_GET: keepalived's global SSL block plus vigil's opt-in TLS settings.
+// The I/O layer builds one client context per distinct value and shares it.
+struct TlsClientSettings {
+  std::string ca;           // file of trusted CAs (loaded; used only with verify)
+  std::string certificate;  // client certificate (PEM)
+  std::string key;          // its key (PEM); `password` decrypts it
+  std::string password;
+  // vigil's opt-in: verify the server's chain against `ca` (the system store when empty) and its
+  // name against the probe's verify_name. keepalived never verifies.
+  bool verify = false;
+  // vigil's opt-in: resume TLS sessions between probes of the same target.
+  bool resume_sessions = false;
+  std::vector<std::string> alpn;  // vigil's opt-in ALPN protocol list; empty: none offered
+  bool operator==(const TlsClientSettings&) const = default;
+};
+
+struct TcpProbe {
+  ConnectionIdentity connection;
+};
+
+// One url of an HTTP_GET / SSL_GET: connect, (TLS handshake,) send the request, read to EOF,
+// judge with `expect`.
+struct HttpProbe {
+  ConnectionIdentity connection;
+  std::string request;  // http_request() bytes
+  std::shared_ptr<const HttpUrlCheck> expect;
+  // SSL_GET only.
+  std::optional<TlsClientSettings> tls;
+  std::string sni;          // empty: no SNI (enable_sni off or no name)
+  std::string verify_name;  // with tls->verify: the host name the certificate must carry
+  // vigil's opt-in total deadline for the whole probe; 0: keepalived's per-step
+  // connect_timeout only (connect, and then each read separately).
+  Duration total_deadline{0};
+};
+
+struct MiscProbe {
+  std::string name;  // for log lines: "[MISC /usr/local/bin/check.sh]"
+  std::vector<std::string> argv;
+  Duration timeout{0};  // misc_timeout, else the virtual server's delay_loop
+  std::optional<RunAs> run_as;
+  bool dynamic = false;  // misc_dynamic: exit 2..255 passes too
+};
+
+using ProbeRequest = std::variant<TcpProbe, HttpProbe, MiscProbe>;
+
+// ProbeSucceeded, ProbeFailed or ProbeNotRun (checker.h), fed to Checker::handle as is.
+using ProbeResult = std::variant<ProbeSucceeded, ProbeFailed, ProbeNotRun>;
+using ProbeDone = std::function<void(ProbeResult)>;
+
+using ProbeId = uint64_t;
+
+class Prober {
+ public:
+  virtual ~Prober() = default;
+  // Starts `request`; `done` runs later on the loop thread exactly once, unless cancel(id) is
+  // called first. Never calls `done` inline.
+  virtual ProbeId start(const ProbeRequest& request, ProbeDone done) = 0;
+  // Abandons a probe: its sockets close (a script's process group is killed) and `done` never
+  // runs. Unknown or finished ids are ignored.
+  virtual void cancel(ProbeId id) = 0;
+};
+
+}  // namespace vigil::check
