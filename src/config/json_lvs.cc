@@ -249,7 +249,9 @@ Json lvs_to_json(const LvsSection& lvs) {
                 {"ca", s.ca},
                 {"certificate", s.certificate},
                 {"key", s.key},
-                {"verify_server", s.verify_server()}};
+                {"verify_server", s.verify_server_certificate},
+                {"session_resumption", s.session_resumption},
+                {"alpn", s.alpn}};
   });
   return j;
 }

@@ -408,18 +408,25 @@ struct VirtualServerGroup {
   }
 };
 
-// The top-level SSL block: the client context of SSL_GET checkers.
+// The top-level SSL block: the client context of SSL_GET checkers. keepalived 2.2.7 loads `ca`
+// but never verifies the server's certificate; vigil verifies only when asked (verify_server).
 struct SslConfig {
   std::string password;
   std::string ca;
   std::string certificate;
   std::string key;
+  // vigil extensions, all off by default so a keepalived.conf behaves as in keepalived.
+  // `verify_server`: check the server's certificate chain against `ca` (the system store when
+  // there is no ca) and its name against the request's Host name (virtualhost, else the address).
+  bool verify_server_certificate = false;
+  bool session_resumption = false;  // reuse a TLS session per real server between checks
+  std::vector<std::string> alpn;    // ALPN protocol names offered, in order; empty: none
   SourceLocation loc;
-  // vigil's addition: with a CA configured the server certificate is verified against it
-  // (keepalived never verifies). The checker does the verifying.
-  [[nodiscard]] bool verify_server() const { return !ca.empty(); }
+  [[nodiscard]] bool verify_server() const { return verify_server_certificate; }
   bool operator==(const SslConfig& o) const {
-    return password == o.password && ca == o.ca && certificate == o.certificate && key == o.key;
+    return password == o.password && ca == o.ca && certificate == o.certificate && key == o.key &&
+           verify_server_certificate == o.verify_server_certificate &&
+           session_resumption == o.session_resumption && alpn == o.alpn;
   }
 };
 

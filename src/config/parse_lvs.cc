@@ -675,6 +675,25 @@ void virtual_server_group(Context& ctx, const LogicalLine& line, Config& config)
   config.lvs.groups.push_back(std::move(group));
 }
 
+// "alpn PROTO...": ALPN protocol names (RFC 7301 §3.1: 1 to 255 bytes each), offered in order.
+void ssl_alpn(Context& ctx, const LogicalLine& line, SslConfig& ssl) {
+  if (!ctx.arg_count(line, 1)) return;
+  std::vector<std::string> names;
+  for (size_t i = 1; i < line.tokens.size(); ++i) {
+    const std::string& name = line.tokens[i].text;
+    if (name.empty() || name.size() > 255) {
+      ctx.error(line.tokens[i], "'alpn': a protocol name is 1 to 255 bytes long");
+      return;
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      ctx.warning(line.tokens[i], "'alpn': '" + name + "' is listed twice");
+      continue;
+    }
+    names.push_back(name);
+  }
+  ssl.alpn = std::move(names);
+}
+
 void ssl_block(Context& ctx, const LogicalLine& line, Config& config) {
   if (!ctx.arg_count(line, 0, 0)) return;
   static const Keyword<SslConfig> kSsl[] = {
@@ -682,6 +701,10 @@ void ssl_block(Context& ctx, const LogicalLine& line, Config& config) {
       {"ca", set_text<&SslConfig::ca>},
       {"certificate", set_text<&SslConfig::certificate>},
       {"key", set_text<&SslConfig::key>},
+      // vigil extensions (keepalived 2.2.7 rejects them as unknown keywords).
+      {"verify_server", set_flag<&SslConfig::verify_server_certificate>},
+      {"session_resumption", set_flag<&SslConfig::session_resumption>},
+      {"alpn", ssl_alpn},
   };
   // As in keepalived, a second SSL block replaces the first.
   SslConfig ssl;

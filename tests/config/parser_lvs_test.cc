@@ -441,7 +441,8 @@ virtual_server group WEB6 {
   EXPECT_EQ(lvs.virtual_servers[1].family, AddressFamily::kIpv6);
 }
 
-TEST(Ssl, ReadsTheBlockAndVerifiesOnlyWithACa) {
+TEST(Ssl, ReadsTheBlockAndACaAloneDoesNotTurnOnVerification) {
+  // keepalived 2.2.7 loads the CA but never verifies the server: neither does vigil by default.
   std::unique_ptr<Parsed> p;
   const auto& ssl = parse_ok(p, R"(SSL {
   password secret
@@ -456,12 +457,61 @@ TEST(Ssl, ReadsTheBlockAndVerifiesOnlyWithACa) {
   EXPECT_EQ(ssl->ca, "/etc/vigil/ca.pem");
   EXPECT_EQ(ssl->certificate, "/etc/vigil/client.pem");
   EXPECT_EQ(ssl->key, "/etc/vigil/client.key");
-  EXPECT_TRUE(ssl->verify_server());
+  EXPECT_FALSE(ssl->verify_server());
+  EXPECT_FALSE(ssl->session_resumption);
+  EXPECT_TRUE(ssl->alpn.empty());
+  EXPECT_TRUE(warnings(*p).empty());
+}
+
+TEST(Ssl, VigilExtensionsAreOptIn) {
+  std::unique_ptr<Parsed> p;
+  const auto& ssl = parse_ok(p, R"(SSL {
+  verify_server
+  session_resumption on
+  alpn h2 http/1.1
+}
+)")
+                        .lvs.ssl;
+  ASSERT_TRUE(ssl);
+  EXPECT_TRUE(ssl->verify_server());  // no ca: the system store
+  EXPECT_TRUE(ssl->ca.empty());
+  EXPECT_TRUE(ssl->session_resumption);
+  EXPECT_EQ(ssl->alpn, (Strings{"h2", "http/1.1"}));
 
   std::unique_ptr<Parsed> q;
-  const auto& no_ca = parse_ok(q, "SSL {\n  certificate /c.pem\n}\n").lvs.ssl;
-  ASSERT_TRUE(no_ca);
-  EXPECT_FALSE(no_ca->verify_server());
+  const auto& off = parse_ok(q, "SSL {\n  ca /ca.pem\n  verify_server off\n}\n").lvs.ssl;
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->verify_server());
+}
+
+TEST(Ssl, ExtensionsTakePartInEquality) {
+  // A reload that turns verification on must be seen as a change of the TLS context.
+  SslConfig a;
+  SslConfig b = a;
+  EXPECT_EQ(a, b);
+  b.verify_server_certificate = true;
+  EXPECT_NE(a, b);
+  b = a;
+  b.session_resumption = true;
+  EXPECT_NE(a, b);
+  b = a;
+  b.alpn = {"h2"};
+  EXPECT_NE(a, b);
+}
+
+TEST(Ssl, BadExtensionArguments) {
+  auto p = parse(R"(SSL {
+  verify_server maybe
+  alpn
+  alpn h2 ""
+  alpn h2 h2
+}
+)");
+  EXPECT_EQ(errors(*p),
+            (Strings{"2:17: 'verify_server': 'maybe' is not one of on|off|true|false|yes|no",
+                     "3:3: 'alpn' takes at least 1 arguments, got 0",
+                     "4:11: 'alpn': a protocol name is 1 to 255 bytes long"}));
+  EXPECT_EQ(warnings(*p), (Strings{"5:11: 'alpn': 'h2' is listed twice"}));
 }
 
 // --- Errors found while reading (at the offending token). ------------------------------------
@@ -1029,7 +1079,7 @@ virtual_server group G {
   EXPECT_EQ(j["virtual_server"][0]["protocol"], "UDP");
   // The password is never dumped.
   EXPECT_EQ(j["SSL"], Json::parse(R"json({"password": "(set)", "ca": "/ca.pem", "certificate": "",
-      "key": "", "verify_server": true})json"));
+      "key": "", "verify_server": false, "session_resumption": false, "alpn": []})json"));
 }
 
 }  // namespace
