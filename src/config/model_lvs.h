@@ -205,7 +205,7 @@ struct UdpCheck {
 
 struct MiscCheck {
   Command path;                     // misc_path (required)
-  std::optional<Duration> timeout;  // misc_timeout; resolved to the checker's delay_loop
+  std::optional<Duration> timeout;  // misc_timeout; unset or 0: the virtual server's delay_loop
   bool dynamic = false;             // exit status 2..255 sets the weight to status - 2
   std::optional<RunAs> user;        // unset: global_defs script_user
   bool operator==(const MiscCheck&) const = default;

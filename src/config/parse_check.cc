@@ -468,8 +468,11 @@ void misc_path(Context& ctx, const LogicalLine& line, C& c) {
   if (auto cmd = ctx.command(line)) c.as<MiscCheck>()->path = std::move(*cmd);
 }
 
+// keepalived accepts 0 and treats it as unset (the virtual server's delay_loop).
 void misc_timeout(Context& ctx, const LogicalLine& line, C& c) {
-  if (auto v = timer(ctx, line, false)) c.as<MiscCheck>()->timeout = *v;
+  if (auto v = timer(ctx, line, true)) {
+    c.as<MiscCheck>()->timeout = *v == Duration{0} ? std::nullopt : std::optional<Duration>(*v);
+  }
 }
 
 void misc_dynamic(Context& ctx, const LogicalLine& line, C& c) {
@@ -647,7 +650,7 @@ std::span<const Keyword<RealServer>> checker_keywords() {
 }
 
 void finish_checkers(const GlobalDefs& global, const std::vector<std::string_view>& track_files,
-                     RealServer& rs, Context& ctx) {
+                     const VirtualServer& vs, RealServer& rs, Context& ctx) {
   for (auto& c : rs.checkers) {
     const uint16_t set = c.explicit_fields;
     if ((set & kSetConnectIp) == 0) c.connect_ip = rs.address;
@@ -684,8 +687,10 @@ void finish_checkers(const GlobalDefs& global, const std::vector<std::string_vie
       ctx.error(file->track_file_loc,
                 describe(rs) + ": FILE_CHECK: no track_file named '" + file->track_file + "'");
     }
+    // keepalived 2.2.7 check_misc.c: an unset (or 0) misc_timeout is the *virtual server's*
+    // delay_loop, whatever the real server or the checker set.
     if (auto* misc = c.as<MiscCheck>(); misc != nullptr && !misc->timeout) {
-      misc->timeout = c.delay_loop;
+      misc->timeout = vs.delay_loop;
     }
     if (auto* smtp = c.as<SmtpCheck>()) {
       for (auto& host : smtp->hosts) {

@@ -247,7 +247,7 @@ void finish_virtual_server(Config& config, VirtualServer& vs,
     auto what = [&rs] { return describe(rs); };
     check_family(what, rs.loc, rs.address, rs.forwarding.method);
     check_server_port(vs, ports, what, rs.loc, rs.forwarding.method, rs.port, ctx);
-    lvs::finish_checkers(global, track_files, rs, ctx);
+    lvs::finish_checkers(global, track_files, vs, rs, ctx);
   }
   if (vs.sorry_server) {
     auto& sorry = *vs.sorry_server;

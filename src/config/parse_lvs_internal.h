@@ -14,11 +14,12 @@ namespace vigil::config::lvs {
 // The checker blocks a real_server accepts (TCP_CHECK, HTTP_GET, ...), as real_server keywords.
 std::span<const Keyword<RealServer>> checker_keywords();
 
-// Fills the checkers' defaults from their real server (which already has the virtual server's)
-// and checks what needs the whole server or file: connect/bind families, FILE_CHECK names
-// (against `track_files`, the top-level track_file names, sorted).
+// Fills the checkers' defaults from their real server (which already has the virtual server's;
+// misc_timeout alone comes from the virtual server `vs`) and checks what needs the whole server
+// or file: connect/bind families, FILE_CHECK names (against `track_files`, the top-level
+// track_file names, sorted).
 void finish_checkers(const GlobalDefs& global, const std::vector<std::string_view>& track_files,
-                     RealServer& rs, Context& ctx);
+                     const VirtualServer& vs, RealServer& rs, Context& ctx);
 
 // One of `names` (exact, or ASCII case-insensitive when `ignore_case`); otherwise an error at
 // the token with a did-you-mean and the accepted values.

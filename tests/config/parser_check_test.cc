@@ -335,9 +335,35 @@ TEST(MiscCheck, PathTimeoutDynamicUser) {
   EXPECT_EQ(misc->user->group, "nogroup");
   EXPECT_EQ(rs.checkers[0].warmup, 2s);
   const auto* defaults = rs.checkers.at(1).as<MiscCheck>();
-  EXPECT_EQ(defaults->timeout, 7s);  // misc_timeout defaults to the checker's delay_loop
+  EXPECT_EQ(defaults->timeout, 60s);  // the virtual server's delay_loop, not the checker's 7 s
   EXPECT_FALSE(defaults->dynamic);
   EXPECT_FALSE(defaults->user);
+}
+
+TEST(MiscCheck, TimeoutDefaultsToTheVirtualServersDelayLoop) {
+  // keepalived 2.2.7 check_misc.c runs the script with misc_timeout, else checker->vs->delay_loop:
+  // the real server's and the checker's delay_loop play no part. misc_timeout 0 means unset.
+  std::unique_ptr<Parsed> p;
+  const auto& rs = only_rs(parse_ok(p, rs_with(R"(    MISC_CHECK {
+      misc_path /bin/true
+      delay_loop 3
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      misc_timeout 0
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      misc_timeout 2.5
+      delay_loop 3
+    })",
+                                               "  delay_loop 10\n", "    delay_loop 3\n")));
+  ASSERT_EQ(rs.checkers.size(), 3U);
+  EXPECT_EQ(rs.checkers[0].delay_loop, 3s);
+  EXPECT_EQ(rs.checkers[0].as<MiscCheck>()->timeout, 10s);
+  EXPECT_EQ(rs.checkers[1].delay_loop, 3s);  // the real server's
+  EXPECT_EQ(rs.checkers[1].as<MiscCheck>()->timeout, 10s);
+  EXPECT_EQ(rs.checkers[2].as<MiscCheck>()->timeout, 2500ms);
 }
 
 TEST(FileCheck, NamesATopLevelTrackFile) {
