@@ -27,6 +27,12 @@ enum class Cadence : uint8_t {
   kUpRetries,
   // DNS_CHECK (dns_final): as kUpRetries, but a checker that has not run yet retries too.
   kDns,
+  // SMTP_CHECK (smtp_final, smtp_start_check_thread): as kTcp, but retry_it is zeroed before
+  // every delay_loop probe (the first one too, so the first check has retries), and only a
+  // report or a success marks the checker as run.
+  kSmtp,
+  // HTTP_GET, SSL_GET (epilog, timeout_epilog): one url per probe; see http_succeeded().
+  kHttp,
   // MISC_CHECK (misc_check_child_thread): fixed rate from the script's start.
   kMisc,
   // FILE_CHECK: driven by the file's value, no probes.
@@ -46,12 +52,12 @@ Cadence cadence(CheckerType type) {
       return Cadence::kMisc;
     case CheckerType::kFile:
       return Cadence::kFile;
+    case CheckerType::kSmtp:
+      return Cadence::kSmtp;
     case CheckerType::kHttp:
     case CheckerType::kSsl:
-    case CheckerType::kSmtp:
-      break;
+      return Cadence::kHttp;
   }
-  assert(false && "HTTP_GET, SSL_GET and SMTP_CHECK are not in the checker state machine yet");
   return Cadence::kTcp;
 }
 
@@ -93,7 +99,8 @@ std::string to_string(const Action& action) {
   return std::visit(
       Overloaded{
           [](const ProbeAt& a) {
-            return fmt::format("ProbeAt({} us)", a.at.time_since_epoch().count());
+            return fmt::format("ProbeAt({} us, target {})", a.at.time_since_epoch().count(),
+                               a.target);
           },
           [](const CancelProbe&) { return std::string("CancelProbe"); },
           [](const Report& a) {
@@ -115,7 +122,14 @@ Event misc_exit_event(int status, bool dynamic) {
 
 Checker::Checker(CheckerSpec spec, RandomDuration random)
     : spec_(std::move(spec)), random_(std::move(random)) {
-  (void)cadence(spec_.identity.type);  // asserts the type is supported
+  if (cadence(spec_.identity.type) == Cadence::kHttp) {
+    // keepalived drops an HTTP_GET without urls at load (http_get_check_end); so does vigil's
+    // config validation.
+    const auto* http = std::get_if<HttpIdentity>(&spec_.identity.detail);
+    assert(http != nullptr && !http->urls.empty());
+    if (http != nullptr && !http->urls.empty())
+      target_count_ = static_cast<uint32_t>(http->urls.size());
+  }
   assert(spec_.rise >= 1);
   assert(spec_.interval_jitter_percent <= 50);
   assert(spec_.identity.type == CheckerType::kFile || spec_.delay_loop > Duration::zero());
@@ -182,6 +196,10 @@ void Checker::on(const ProbeSucceeded& success, TimePoint now, Actions& out) {
   if (!started_) return;
   const Cadence kind = cadence(spec_.identity.type);
   if (kind == Cadence::kFile) return;
+  if (kind == Cadence::kHttp) {
+    http_succeeded(now, out);
+    return;
+  }
   if (kind == Cadence::kMisc && success.exit_status) {
     const auto* misc = std::get_if<MiscIdentity>(&spec_.identity.detail);
     // check_misc.c: a new exit status moves the weight: status - 2 - the configured weight
@@ -212,6 +230,10 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
   if (kind == Cadence::kFile) return;
   ++failures_[static_cast<size_t>(failure.reason)];
   rise_count_ = 0;
+  if (kind == Cadence::kHttp) {
+    http_failed(failure, now, out);
+    return;
+  }
   Duration interval = spec_.delay_loop;
   switch (kind) {
     case Cadence::kTcp:
@@ -224,6 +246,22 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
         log_attempt(failure);
       }
       break;
+    case Cadence::kSmtp:
+      // smtp_final: "++retry_it <= retry" retries this host after delay_before_retry, up or
+      // down; otherwise the checker goes down (or confirms it) and the next cycle, delay_loop
+      // later, starts again with retry_it 0 (smtp_start_check_thread).
+      if (retry_it_ < spec_.retry) {
+        ++retry_it_;
+        log_attempt(failure);
+        schedule_after_probe(spec_.delay_before_retry, now, out);
+      } else {
+        retry_it_ = 0;
+        if (up_ || !has_run_) report(false, failure.reason, failure.detail, out);
+        schedule_after_probe(spec_.delay_loop, now, out);
+      }
+      // A failed attempt does not mark the checker as run (report() does): an alpha checker
+      // confirms DOWN after its 1 + retry attempts.
+      return;
     case Cadence::kUpRetries:
     case Cadence::kDns: {
       const bool may_fail = up_ || !has_run_;
@@ -258,6 +296,7 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
       }
       if (retry_it_ > 0) interval = spec_.delay_before_retry;
       break;
+    case Cadence::kHttp:
     case Cadence::kFile:
       break;
   }
@@ -270,6 +309,9 @@ void Checker::on(const ProbeNotRun& not_run, TimePoint now, Actions& out) {
   // §1.2: a local error is not a failure; the check is rescheduled at delay_loop (#1679/#1680).
   ++probes_not_run_;
   logger().warn("[{}] probe not run: {}", spec_.label, not_run.detail);
+  // SMTP_CHECK reschedules smtp_start_check_thread, which starts a new cycle; HTTP_GET keeps its
+  // url and retry count (http_connect_thread).
+  if (spec_.identity.type == CheckerType::kSmtp) retry_it_ = 0;
   schedule(now + jittered(spec_.delay_loop), out);
 }
 
@@ -311,9 +353,90 @@ void Checker::on(const Stop&, TimePoint, Actions& out) {
   next_probe_.reset();
 }
 
+// ---- HTTP_GET / SSL_GET ------------------------------------------------------------------------
+
+// check_http.c epilog(REGISTER_CHECKER_NEW): the url passed.
+void Checker::http_succeeded(TimePoint now, Actions& out) {
+  // vigil's opt-in rise counts passing urls while down; it holds back only the final UP.
+  if (!up_) ++rise_count_;
+  retry_it_ = 0;
+  const uint32_t passed = target_;
+  if (failed_target_) {
+    // The failed url is up again: check every url again, from the first, before UP.
+    logger().info("[{}] {}passed again, checking every url", spec_.label, url_prefix());
+    failed_target_.reset();
+    target_ = 0;
+  } else if (passed + 1 < target_count_) {
+    target_ = passed + 1;
+  } else {
+    // Every url passed in turn: the check is complete.
+    if (!up_ && rise_count_ < spec_.rise) {
+      logger().debug("[{}] {} passing urls of {} while DOWN", spec_.label, rise_count_, spec_.rise);
+    } else {
+      rise_count_ = 0;
+      if (!up_ || !has_run_) report(true, Reason::kSucceeded, {}, out);
+    }
+    target_ = 0;
+  }
+  // "One failure is enough initially" lasts while the checker has not run: until the first
+  // complete pass or the first failure (timeout_epilog marks it run).
+  if (!has_run_) retry_it_ = spec_.retry;
+  if (http_fast_recovery()) {
+    schedule(now, out);
+    return;
+  }
+  schedule_after_probe(spec_.delay_loop, now, out);
+}
+
+// check_http.c timeout_epilog: the url failed (connect, TLS, read, status, digest or regex).
+void Checker::http_failed(const ProbeFailed& failure, TimePoint now, Actions& out) {
+  if (up_ || !has_run_) {
+    // epilog(REGISTER_CHECKER_RETRY), with has_run set first: an alpha checker's first failure
+    // therefore confirms nothing (no notify), unlike the other types.
+    has_run_ = true;
+    ++retry_it_;
+    if (retry_it_ > spec_.retry) {
+      if (up_) transition(false, failure.reason, failure.detail, out);
+      failed_target_ = target_;
+    } else {
+      log_attempt(failure);
+    }
+  } else {
+    // epilog(REGISTER_CHECKER_FAILED): already down, no retry counted; the url stays.
+    logger().debug("[{}] {}failed while DOWN ({})", spec_.label, url_prefix(),
+                   failure.detail.empty() ? to_string(failure.reason) : failure.detail);
+  }
+  if (http_fast_recovery()) {
+    schedule(now, out);
+    return;
+  }
+  // The failed url is probed every max(delay_before_retry, delay_loop); any other failure
+  // (a retry of an up checker, or a url failing in the walk after the failed url passed) is
+  // retried after delay_before_retry.
+  schedule_after_probe(failed_target_ ? std::max(spec_.delay_before_retry, spec_.delay_loop)
+                                      : spec_.delay_before_retry,
+                       now, out);
+}
+
+bool Checker::http_fast_recovery() const {
+  return spec_.fast_recovery && (!has_run_ || (!up_ && !failed_target_));
+}
+
+std::string Checker::url_prefix() const {
+  const auto* http = std::get_if<HttpIdentity>(&spec_.identity.detail);
+  if (http == nullptr || target_ >= http->urls.size()) return {};
+  return fmt::format("url {} ", http->urls[target_].path);
+}
+
 // ---- helpers ----------------------------------------------------------------------------------
 
 void Checker::arm_first_probe(TimePoint now, Actions& out) {
+  // A new or reloaded checker starts at the first url with no failed url (check_http.c
+  // url_handler; http checkers have no migrate function).
+  target_ = 0;
+  failed_target_.reset();
+  // SMTP_CHECK's launch function is smtp_start_check_thread, which zeroes retry_it.
+  if (spec_.identity.type == CheckerType::kSmtp) retry_it_ = 0;
   // check_api.c register_checkers_thread: BOOTSTRAP_DELAY + warmup * random() / RAND_MAX.
   const Duration warmup = spec_.warmup > Duration::zero() ? random_(spec_.warmup) : Duration{0};
   assert(warmup >= Duration::zero() && warmup <= spec_.warmup);
@@ -322,7 +445,7 @@ void Checker::arm_first_probe(TimePoint now, Actions& out) {
 
 void Checker::schedule(TimePoint at, Actions& out) {
   next_probe_ = at;
-  out.emplace_back(ProbeAt{at});
+  out.emplace_back(ProbeAt{.at = at, .target = target_});
 }
 
 Duration Checker::jittered(Duration interval) const {
@@ -371,7 +494,7 @@ void Checker::report(bool up, Reason reason, std::string_view detail, Actions& o
 void Checker::log_attempt(const ProbeFailed& failure) const {
   // log_all_failures / checker_log_all_failures: every failed attempt of an up checker at info.
   const auto level = spec_.log_all_failures && up_ ? spdlog::level::info : spdlog::level::debug;
-  logger().log(level, "[{}] failed ({}), retry {}/{}", spec_.label,
+  logger().log(level, "[{}] {}failed ({}), retry {}/{}", spec_.label, url_prefix(),
                failure.detail.empty() ? to_string(failure.reason) : failure.detail, retry_it_,
                spec_.retry);
 }

@@ -1,13 +1,18 @@
 // The health-checker state machine: keepalived 2.2.7's per-checker semantics
 // (shared/reference/checkers.md §0, §1.2, §1.3, §1.4) as a pure machine. handle(event, now)
-// returns what the caller must do: start a probe at a time, report the checker up or down, change
-// the checker's dynamic weight. It never reads a clock, opens a socket or owns a timer; randomness
-// (the start-up warmup, the opt-in per-interval jitter) comes from an injected source.
+// returns what the caller must do: start a probe at a time (and on which target), report the
+// checker up or down, change the checker's dynamic weight. It never reads a clock, opens a socket
+// or owns a timer; randomness (the start-up warmup, the opt-in per-interval jitter) comes from an
+// injected source.
 //
-// Supported here: TCP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK (single-probe checkers, fixed delay),
-// MISC_CHECK (fixed rate, misc_dynamic) and FILE_CHECK (event-driven). HTTP_GET, SSL_GET and
-// SMTP_CHECK walk several urls / hosts per check with their own cadence and are not in this
-// machine yet: constructing one for them asserts.
+// Every checker type is here: TCP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK (single probe, fixed
+// delay), SMTP_CHECK (as TCP_CHECK, but every delay_loop cycle has its retries, the first one
+// too), MISC_CHECK (fixed rate, misc_dynamic), FILE_CHECK (event-driven) and HTTP_GET / SSL_GET,
+// which walk their urls one per probe (check_http.c epilog): one url per delay_loop; 1 + retry
+// failed attempts on one url, delay_before_retry apart, take the checker down; a down checker
+// probes only that url, every max(delay_before_retry, delay_loop); once it passes every url is
+// checked again in turn before the checker is up; fast_recovery drops the delay_loop spacing
+// while the checker has not run yet and during that walk.
 #pragma once
 
 #include <array>
@@ -51,7 +56,11 @@ std::string_view to_string(Reason reason);
 
 // The checker is registered: at daemon start, or added by a reload. The defaults are
 // keepalived's start-up (check_data.c): alpha starts the checker down and "one failure is enough
-// initially" (retry_it starts at retry: the very first check has no retries).
+// initially" (retry_it starts at retry: the very first check has no retries). Not for SMTP_CHECK:
+// smtp_start_check_thread zeroes retry_it before every delay_loop probe, the first one included.
+// HTTP_GET / SSL_GET set retry_it back to retry after every passing url while the checker has not
+// run (a complete pass or any failure marks it run), so with first_check_retries the retries last
+// only until a url passes first.
 // A reload registers new checkers differently (ipwrapper.c, see reload.h):
 // - on a new real server: alpha applies, retries apply (check_new_rs_state);
 // - on a kept real server with failed checkers, or not alive with nothing run: as at start-up;
@@ -62,7 +71,10 @@ struct Start {
   bool operator==(const Start&) const = default;
 };
 
-// The state a checker carries across a reload (checkers.md §1.4).
+// The state a checker carries across a reload (checkers.md §1.4). HTTP_GET / SSL_GET carry no
+// url position: keepalived's http checker has no migrate function, so a kept one starts again at
+// its first url with no failed url, even when down (it then walks every url, retrying a failing
+// one at delay_before_retry, before it is up).
 struct CarriedState {
   bool up = true;
   bool has_run = false;
@@ -118,6 +130,11 @@ using Event = std::variant<Start, ReloadKept, ProbeStarted, ProbeSucceeded, Prob
 // Start the next probe at `at` (replaces any probe scheduled before).
 struct ProbeAt {
   TimePoint at{};
+  // HTTP_GET / SSL_GET: the index of the url to probe (spec.identity's HttpIdentity::urls).
+  // 0 for every other type, SMTP_CHECK included: keepalived 2.2.7 turns each `host {}` block
+  // into a checker of its own (check_smtp.c smtp_check_end_handler), so one SMTP checker has one
+  // connection.
+  uint32_t target = 0;
   bool operator==(const ProbeAt&) const = default;
 };
 struct CancelProbe {
@@ -158,6 +175,10 @@ class Checker {
   [[nodiscard]] uint32_t retry_it() const { return retry_it_; }
   [[nodiscard]] int64_t dynamic_weight() const { return dynamic_weight_; }
   [[nodiscard]] std::optional<TimePoint> next_probe() const { return next_probe_; }
+  // HTTP_GET / SSL_GET: the url the next probe checks, and the url that took the checker down
+  // (keepalived's url_it and failed_url); 0 and none for other types.
+  [[nodiscard]] uint32_t target() const { return target_; }
+  [[nodiscard]] std::optional<uint32_t> failed_target() const { return failed_target_; }
   [[nodiscard]] CarriedState carried() const {
     return {up_, has_run_, retry_it_, dynamic_weight_, last_exit_status_, last_probe_start_};
   }
@@ -180,9 +201,16 @@ class Checker {
   void on(const ProbeNotRun& not_run, TimePoint now, Actions& out);
   void on(const FileValue& file, TimePoint now, Actions& out);
   void on(const Stop&, TimePoint now, Actions& out);
+  // HTTP_GET / SSL_GET (check_http.c epilog and timeout_epilog).
+  void http_succeeded(TimePoint now, Actions& out);
+  void http_failed(const ProbeFailed& failure, TimePoint now, Actions& out);
+  // fast_recovery: "if the checker is not up, but we are not aware of any failure, don't delay
+  // the checks" (epilog): while it has not run, or down with no failed url.
+  [[nodiscard]] bool http_fast_recovery() const;
 
   // 1 s + rand(0..warmup) (check_api.c register_checkers_thread).
   void arm_first_probe(TimePoint now, Actions& out);
+  // ProbeAt{at, target_}.
   void schedule(TimePoint at, Actions& out);
   // `interval` with the opt-in per-interval jitter applied.
   [[nodiscard]] Duration jittered(Duration interval) const;
@@ -193,6 +221,8 @@ class Checker {
   // A result that decides the state: UP / DOWN, or the first-run confirmation.
   void report(bool up, Reason reason, std::string_view detail, Actions& out);
   void log_attempt(const ProbeFailed& failure) const;
+  // "url /health " for HTTP_GET / SSL_GET log lines, empty otherwise.
+  [[nodiscard]] std::string url_prefix() const;
 
   // The one place where the state changes: logs "[label] UP -> DOWN (reason)", counts, reports.
   void transition(bool to_up, Reason reason, std::string_view detail, Actions& out);
@@ -208,6 +238,9 @@ class Checker {
   std::optional<int> last_exit_status_;
   std::optional<TimePoint> last_probe_start_;
   std::optional<TimePoint> next_probe_;
+  uint32_t target_count_ = 1;  // HTTP_GET / SSL_GET: the number of urls
+  uint32_t target_ = 0;
+  std::optional<uint32_t> failed_target_;
   std::array<uint64_t, kReasonCount> transitions_{};
   std::array<uint64_t, kReasonCount> failures_{};
   uint64_t probes_not_run_ = 0;

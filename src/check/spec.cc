@@ -103,6 +103,7 @@ CheckerSpec translate(const config::Checker& c, const config::RealServer& rs) {
                         .regex_max_offset = u.regex_max_offset});
     }
     id.detail = std::move(h);
+    spec.fast_recovery = http->fast_recovery;
   } else if (const auto* smtp = c.as<config::SmtpCheck>()) {
     id.detail = SmtpIdentity{.helo_name = smtp->helo_name};
   } else if (const auto* dns = c.as<config::DnsCheck>()) {

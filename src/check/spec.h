@@ -66,6 +66,9 @@ struct HttpIdentity {
   bool operator==(const HttpIdentity&) const = default;
 };
 
+// compare_smtp_check: helo_name and the connection. keepalived 2.2.7 makes each `host {}` block a
+// checker of its own (smtp_check_end_handler) with its own connection, so an SMTP checker has
+// exactly one connection and the hosts are not a list to compare.
 struct SmtpIdentity {
   std::string helo_name;
   bool operator==(const SmtpIdentity&) const = default;
@@ -118,6 +121,9 @@ struct CheckerSpec {
   // FILE_CHECK: the multiplier and reverse flag (model: FileCheck).
   int32_t file_weight = 1;
   bool file_reverse = false;
+  // HTTP_GET / SSL_GET fast_recovery: no delay_loop between urls before the first complete pass
+  // and while a down checker walks its urls again (check_http.c epilog). Not identity.
+  bool fast_recovery = false;
 
   // ---- beyond keepalived (opt-in; the defaults behave exactly as keepalived 2.2.7) -----------
   // Consecutive successes a down checker needs to come back up; keepalived: 1.

@@ -468,6 +468,364 @@ INSTANTIATE_TEST_SUITE_P(Checker, IntervalJitter,
                                            JitterCase{"Quarter", 50, 1, 4, 7'500ms, 750ms}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// ---- HTTP_GET / SSL_GET: one url per probe (check_http.c epilog, timeout_epilog) ---------------
+
+ProbeAt probe(Duration offset, uint32_t target) {
+  return {.at = at(offset), .target = target};
+}
+
+// Three urls /u0 /u1 /u2, delay_loop 10 s, delay_before_retry 3 s (HTTP's default), retry 2.
+CheckerSpec http_spec(size_t urls = 3) {
+  CheckerSpec spec{
+      .identity = {.type = CheckerType::kHttp},
+      .label = "HTTP 10.0.0.1:80",
+      .delay_loop = 10s,
+      .delay_before_retry = 3s,
+      .warmup = 0s,
+      .retry = 2,
+  };
+  HttpIdentity http;
+  for (size_t i = 0; i < urls; ++i)
+    http.urls.push_back({.path = "/u" + std::to_string(i)});
+  spec.identity.detail = std::move(http);
+  return spec;
+}
+
+// The first complete pass over three urls, each answering at once: the checker has run, is up,
+// and the next probe is url 0 at 31 s.
+void first_pass(Checker& checker) {
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                   {11s, ProbeSucceeded{}, {probe(21s, 2)}},
+                   {21s, ProbeSucceeded{}, {probe(31s, 0)}},
+               });
+  ASSERT_TRUE(checker.up());
+  ASSERT_TRUE(checker.has_run());
+}
+
+// checkers.md §1.2 "Several URLs": one url per delay_loop, fixed delay from the end of each
+// probe, so a full pass takes N·delay_loop; a non-alpha checker was up already (no report).
+TEST(HttpGet, SteadyStateProbesOneUrlPerDelayLoop) {
+  Checker checker(http_spec(), FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1'200ms, ProbeSucceeded{}, {probe(11'200ms, 1)}},
+                   {11'500ms, ProbeSucceeded{}, {probe(21'500ms, 2)}},
+               });
+  // Until the first complete pass every url has no retries (epilog: retry_it = retry).
+  EXPECT_FALSE(checker.has_run());
+  EXPECT_EQ(checker.retry_it(), 2U);
+  run(checker, {
+                   {21'600ms, ProbeSucceeded{}, {probe(31'600ms, 0)}},
+                   {31'600ms, ProbeSucceeded{}, {probe(41'600ms, 1)}},
+                   {41'600ms, ProbeSucceeded{}, {probe(51'600ms, 2)}},
+                   {51'600ms, ProbeSucceeded{}, {probe(61'600ms, 0)}},
+               });
+  EXPECT_TRUE(checker.has_run());
+  EXPECT_TRUE(checker.up());
+  EXPECT_EQ(checker.retry_it(), 0U);
+}
+
+struct HttpDownCase {
+  const char* name;
+  Duration delay_before_retry;
+  Duration down_interval;  // max(delay_before_retry, delay_loop 10 s)
+};
+
+class HttpGetDown : public ::testing::TestWithParam<HttpDownCase> {};
+
+// An up checker whose url 2 fails: 1 + retry attempts delay_before_retry apart, then DOWN; then
+// only url 2, every max(delay_before_retry, delay_loop); once it passes, urls 0, 1, 2 again,
+// delay_loop apart, and UP after the last.
+TEST_P(HttpGetDown, OnlyTheFailedUrlThenEveryUrlBeforeUp) {
+  const auto& c = GetParam();
+  auto spec = http_spec();
+  spec.delay_before_retry = c.delay_before_retry;
+  Checker checker(spec, FixedRandom{});
+  first_pass(checker);
+  const Duration d = c.delay_before_retry;
+  const Duration m = c.down_interval;
+  const Duration t = 51s + 2 * d;  // the third failure
+  run(checker, {
+                   {31s, ProbeSucceeded{}, {probe(41s, 1)}},
+                   {41s, ProbeSucceeded{}, {probe(51s, 2)}},
+                   {51s, refused(), {probe(51s + d, 2)}},
+                   {51s + d, refused(), {probe(51s + 2 * d, 2)}},
+                   {t, refused(), {down(), probe(t + m, 2)}},
+               });
+  EXPECT_EQ(checker.failed_target(), std::optional<uint32_t>(2));
+  run(checker, {
+                   {t + m, timed_out(), {probe(t + 2 * m, 2)}},
+                   {t + 2 * m, refused(), {probe(t + 3 * m, 2)}},
+                   // url 2 passes: back to url 0, still DOWN
+                   {t + 3 * m, ProbeSucceeded{}, {probe(t + 3 * m + 10s, 0)}},
+               });
+  EXPECT_FALSE(checker.up());
+  EXPECT_EQ(checker.failed_target(), std::nullopt);
+  run(checker, {
+                   {t + 3 * m + 10s, ProbeSucceeded{}, {probe(t + 3 * m + 20s, 1)}},
+                   {t + 3 * m + 20s, ProbeSucceeded{}, {probe(t + 3 * m + 30s, 2)}},
+                   {t + 3 * m + 30s, ProbeSucceeded{}, {up(), probe(t + 3 * m + 40s, 0)}},
+               });
+  EXPECT_EQ(checker.transitions(Reason::kConnectionRefused), 1U);
+  EXPECT_EQ(checker.transitions(Reason::kSucceeded), 1U);
+  EXPECT_EQ(checker.failures(Reason::kConnectionRefused), 4U);
+  EXPECT_EQ(checker.failures(Reason::kTimeout), 1U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Checker, HttpGetDown,
+                         ::testing::Values(HttpDownCase{"RetryShorterThanDelayLoop", 3s, 10s},
+                                           HttpDownCase{"RetryLongerThanDelayLoop", 15s, 15s},
+                                           HttpDownCase{"RetryEqualsDelayLoop", 10s, 10s}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// epilog(REGISTER_CHECKER_FAILED) with no failed url: a url failing in the walk after the failed
+// url passed is retried every delay_before_retry, without counting retries, and the walk goes on
+// from it (not from url 0) once it passes.
+TEST(HttpGet, FailingUrlDuringTheRecoveryWalkRetriesAtDelayBeforeRetry) {
+  Checker checker(http_spec(), FixedRandom{});
+  first_pass(checker);
+  run(checker, {
+                   {31s, refused(), {probe(34s, 0)}},
+                   {34s, refused(), {probe(37s, 0)}},
+                   {37s, refused(), {down(), probe(47s, 0)}},
+                   {47s, ProbeSucceeded{}, {probe(57s, 0)}},
+                   {57s, ProbeSucceeded{}, {probe(67s, 1)}},
+                   {67s, refused(), {probe(70s, 1)}},
+                   {70s, refused(), {probe(73s, 1)}},
+                   {73s, refused(), {probe(76s, 1)}},
+                   {76s, refused(), {probe(79s, 1)}},
+                   {79s, ProbeSucceeded{}, {probe(89s, 2)}},
+                   {89s, ProbeSucceeded{}, {up(), probe(99s, 0)}},
+               });
+  EXPECT_EQ(checker.failed_target(), std::nullopt);
+}
+
+// fast_recovery (epilog): no delay_loop spacing before the first complete pass, nor in the walk
+// after the failed url passes (a failing url there is retried at once); retries of an up
+// checker and the failed url's own cadence keep their spacing.
+TEST(HttpGet, FastRecoveryDropsTheSpacingAtStartAndDuringRecovery) {
+  auto spec = http_spec();
+  spec.fast_recovery = true;
+  Checker checker(spec, FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1'100ms, ProbeSucceeded{}, {probe(1'100ms, 1)}},
+                   {1'200ms, ProbeSucceeded{}, {probe(1'200ms, 2)}},
+                   {1'300ms, ProbeSucceeded{}, {probe(11'300ms, 0)}},
+                   {11'300ms, ProbeSucceeded{}, {probe(21'300ms, 1)}},
+                   {21'300ms, refused(), {probe(24'300ms, 1)}},
+                   {24'300ms, refused(), {probe(27'300ms, 1)}},
+                   {27'300ms, refused(), {down(), probe(37'300ms, 1)}},
+                   {37'300ms, refused(), {probe(47'300ms, 1)}},
+                   {47'300ms, ProbeSucceeded{}, {probe(47'300ms, 0)}},
+                   {47'400ms, ProbeSucceeded{}, {probe(47'400ms, 1)}},
+                   {47'500ms, timed_out(), {probe(47'500ms, 1)}},
+                   {47'600ms, ProbeSucceeded{}, {probe(47'600ms, 2)}},
+                   {47'700ms, ProbeSucceeded{}, {up(), probe(57'700ms, 0)}},
+               });
+}
+
+// Alpha (§1.1): the checker starts down; a full pass brings it up.
+TEST(HttpGet, AlphaIsUpAfterTheFirstCompletePass) {
+  auto spec = http_spec();
+  spec.alpha = true;
+  Checker checker(spec, FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                   {11s, ProbeSucceeded{}, {probe(21s, 2)}},
+               });
+  EXPECT_FALSE(checker.up());
+  run(checker, {
+                   {21s, ProbeSucceeded{}, {up(), probe(31s, 0)}},
+               });
+}
+
+// timeout_epilog sets has_run before epilog(RETRY), so update_svr_checker_state is not called:
+// unlike the other types, an alpha HTTP checker's first failure confirms nothing (no report).
+// The failed url is then probed every max(delay_before_retry, delay_loop).
+TEST(HttpGet, AlphaFirstFailureReportsNothing) {
+  auto spec = http_spec();
+  spec.alpha = true;
+  Checker checker(spec, FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                   {11s, refused(), {probe(21s, 1)}},
+                   {21s, ProbeSucceeded{}, {probe(31s, 0)}},
+                   {31s, ProbeSucceeded{}, {probe(41s, 1)}},
+                   {41s, ProbeSucceeded{}, {probe(51s, 2)}},
+                   {51s, ProbeSucceeded{}, {up(), probe(61s, 0)}},
+               });
+}
+
+// §0.3: one failure is enough until the first complete pass, on whichever url it happens.
+TEST(HttpGet, FirstPassHasNoRetries) {
+  Checker first_url(http_spec(), FixedRandom{});
+  run(first_url, {
+                     {0s, Start{}, {probe(1s, 0)}},
+                     {1s, refused(), {down(), probe(11s, 0)}},
+                 });
+  Checker later_url(http_spec(), FixedRandom{});
+  run(later_url, {
+                     {0s, Start{}, {probe(1s, 0)}},
+                     {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                     {11s, ProbeSucceeded{}, {probe(21s, 2)}},
+                     {21s, timed_out(), {down(Reason::kTimeout), probe(31s, 2)}},
+                 });
+}
+
+// A reload's new real server starts with retries (first_check_retries), but while the checker
+// has not run epilog sets retry_it = retry after every passing url, and timeout_epilog marks it
+// run on any failure: the retries last until a url passes first.
+TEST(HttpGet, FirstCheckRetriesLastUntilAUrlPasses) {
+  const Start with_retries{.alpha_applies = true, .first_check_retries = true};
+  Checker url_passes_first(http_spec(), FixedRandom{});
+  run(url_passes_first, {
+                            {0s, with_retries, {probe(1s, 0)}},
+                            {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                            {11s, refused(), {down(), probe(21s, 1)}},
+                        });
+  Checker url_fails_first(http_spec(), FixedRandom{});
+  run(url_fails_first, {
+                           {0s, with_retries, {probe(1s, 0)}},
+                           {1s, refused(), {probe(4s, 0)}},
+                           {4s, ProbeSucceeded{}, {probe(14s, 1)}},
+                           {14s, refused(), {probe(17s, 1)}},
+                           {17s, refused(), {probe(20s, 1)}},
+                           {20s, refused(), {down(), probe(30s, 1)}},
+                       });
+}
+
+// §1.4: the http checker has no migrate function: a kept checker starts again at url 0 with no
+// failed url. A kept DOWN checker is therefore in the recovery walk: a failing url retries at
+// delay_before_retry and every url must pass before UP.
+TEST(HttpGet, ReloadKeptDownCheckerWalksEveryUrlFromTheFirst) {
+  Checker checker(http_spec(), FixedRandom{});
+  run(checker,
+      {
+          {0s, ReloadKept{.old = {.up = false, .has_run = true, .retry_it = 3}}, {probe(1s, 0)}},
+          {1s, refused(), {probe(4s, 0)}},
+          {4s, ProbeSucceeded{}, {probe(14s, 1)}},
+          {14s, ProbeSucceeded{}, {probe(24s, 2)}},
+          {24s, ProbeSucceeded{}, {up(), probe(34s, 0)}},
+      });
+}
+
+// migrate_checkers: an up checker's retry_it is kept below the new retry: with one retry used,
+// one more failure retries and the next takes it down.
+TEST(HttpGet, ReloadKeptUpCheckerKeepsItsRetriesNotItsUrl) {
+  Checker checker(http_spec(), FixedRandom{});
+  run(checker,
+      {
+          {0s, ReloadKept{.old = {.up = true, .has_run = true, .retry_it = 1}}, {probe(1s, 0)}},
+          {1s, refused(), {probe(4s, 0)}},
+          {4s, refused(), {down(), probe(14s, 0)}},
+      });
+}
+
+// http_connect_thread: a local error reschedules the same url at delay_loop.
+TEST(HttpGet, ProbeNotRunKeepsTheUrl) {
+  Checker checker(http_spec(), FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                   {11s, ProbeNotRun{"socket: too many open files"}, {probe(21s, 1)}},
+                   {21s, ProbeSucceeded{}, {probe(31s, 2)}},
+               });
+  EXPECT_EQ(checker.probes_not_run(), 1U);
+}
+
+// vigil's opt-in rise counts passing urls while down and holds back UP until a complete pass
+// ends with at least `rise` of them.
+TEST(HttpGet, RiseCountsPassingUrlsWhileDown) {
+  auto spec = http_spec(2);
+  spec.retry = 0;
+  spec.rise = 4;
+  Checker checker(spec, FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, ProbeSucceeded{}, {probe(11s, 1)}},
+                   {11s, ProbeSucceeded{}, {probe(21s, 0)}},
+                   {21s, refused(), {down(), probe(31s, 0)}},
+                   {31s, ProbeSucceeded{}, {probe(41s, 0)}},        // 1: the failed url
+                   {41s, ProbeSucceeded{}, {probe(51s, 1)}},        // 2
+                   {51s, ProbeSucceeded{}, {probe(61s, 0)}},        // 3: a pass, not enough
+                   {61s, ProbeSucceeded{}, {probe(71s, 1)}},        // 4
+                   {71s, ProbeSucceeded{}, {up(), probe(81s, 0)}},  // 5, and a pass: UP
+               });
+}
+
+TEST(HttpGet, ProbeAtNamesItsTarget) {
+  EXPECT_EQ(to_string(ProbeAt{.at = TimePoint{Duration{5}}, .target = 2}),
+            "ProbeAt(5 us, target 2)");
+}
+
+// ---- SMTP_CHECK (smtp_final, smtp_start_check_thread) -------------------------------------------
+
+CheckerSpec smtp_spec() {
+  auto spec = spec_of(CheckerType::kSmtp);
+  spec.label = "SMTP 10.0.0.1:25";
+  spec.identity.detail = SmtpIdentity{.helo_name = "smtpchecker.keepalived.org"};
+  return spec;
+}
+
+// smtp_start_check_thread zeroes retry_it before every delay_loop probe, the first included: the
+// first check has its retries (unlike TCP_CHECK), and a down checker probes `retry` times at
+// delay_before_retry, then once at delay_loop. One host, so every probe is target 0.
+TEST(SmtpCheck, EveryCycleHasItsRetriesTheFirstToo) {
+  Checker checker(smtp_spec(), FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, refused(), {probe(2s, 0)}},
+                   {2s, timed_out(), {probe(3s, 0)}},
+                   {3s, refused(), {down(), probe(13s, 0)}},
+                   {13s, refused(), {probe(14s, 0)}},
+                   {14s, refused(), {probe(15s, 0)}},
+                   {15s, refused(), {probe(25s, 0)}},
+                   {25'300ms, ProbeSucceeded{}, {up(), probe(35'300ms, 0)}},
+                   {35'300ms, refused(), {probe(36'300ms, 0)}},
+                   {36'300ms, ProbeSucceeded{}, {probe(46'300ms, 0)}},
+               });
+}
+
+// smtp_final sets has_run only on success (or through update_svr_checker_state): an alpha
+// checker confirms DOWN after its 1 + retry attempts, once.
+TEST(SmtpCheck, AlphaConfirmsDownAfterItsRetries) {
+  auto spec = smtp_spec();
+  spec.alpha = true;
+  Checker checker(spec, FixedRandom{});
+  run(checker, {
+                   {0s, Start{}, {probe(1s, 0)}},
+                   {1s, refused(), {probe(2s, 0)}},
+                   {2s, refused(), {probe(3s, 0)}},
+                   {3s,
+                    refused(),
+                    {Report{.up = false, .changed = false, .reason = Reason::kConnectionRefused},
+                     probe(13s, 0)}},
+                   {13s, refused(), {probe(14s, 0)}},
+                   {14s, refused(), {probe(15s, 0)}},
+                   {15s, refused(), {probe(25s, 0)}},
+               });
+  EXPECT_EQ(checker.transitions(Reason::kConnectionRefused), 0U);
+}
+
+// The launch function zeroes retry_it after a reload too, and a local error starts a new cycle.
+TEST(SmtpCheck, ReloadAndLocalErrorsStartACycleWithItsRetries) {
+  Checker checker(smtp_spec(), FixedRandom{});
+  run(checker,
+      {
+          {0s, ReloadKept{.old = {.up = true, .has_run = true, .retry_it = 2}}, {probe(1s, 0)}},
+          {1s, refused(), {probe(2s, 0)}},
+          {2s, ProbeNotRun{"bind: address not available"}, {probe(12s, 0)}},
+          {12s, refused(), {probe(13s, 0)}},
+          {13s, refused(), {probe(14s, 0)}},
+          {14s, refused(), {down(), probe(24s, 0)}},
+      });
+}
+
 // ---- stop, logging --------------------------------------------------------------------------
 
 TEST(Checker, StopCancelsTheProbeAndIgnoresLateResults) {
@@ -511,6 +869,20 @@ TEST(Checker, TransitionsAreLoggedWithTheirReason) {
   EXPECT_EQ(capture.text(),
             "info [TCP 10.0.0.1:80] UP -> DOWN (connection refused)\n"
             "info [TCP 10.0.0.1:80] DOWN -> UP (check succeeded)\n");
+}
+
+TEST(Checker, HttpRetryLinesNameTheUrl) {
+  CheckLogCapture capture;
+  auto spec = http_spec();
+  spec.log_all_failures = true;
+  Checker checker(spec, FixedRandom{});
+  first_pass(checker);
+  checker.handle(ProbeSucceeded{}, at(31s));
+  checker.handle(refused(), at(41s));
+  EXPECT_NE(capture.text().find(
+                "info [HTTP 10.0.0.1:80] url /u1 failed (connection refused), retry 1/2\n"),
+            std::string::npos)
+      << capture.text();
 }
 
 TEST(Checker, LogAllFailuresLogsEachAttemptAtInfo) {

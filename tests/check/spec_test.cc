@@ -42,6 +42,22 @@ TEST(Translate, TcpCheckInheritsAndGetsKeepalivedDefaults) {
   EXPECT_EQ(spec.identity.connection->connect_timeout, 5s);
 }
 
+// fast_recovery reaches the spec (the checker machine's cadence) but not the identity (the
+// Identity case HttpProtocolAndFastRecoveryIgnored).
+TEST(Translate, FastRecoveryReachesTheSpec) {
+  const auto fast = only_checker(
+      "    HTTP_GET {\n      url {\n        path /a\n      }\n      url {\n        path /b\n"
+      "      }\n      fast_recovery\n    }\n");
+  EXPECT_TRUE(fast.fast_recovery);
+  const auto* http = std::get_if<HttpIdentity>(&fast.identity.detail);
+  ASSERT_NE(http, nullptr);
+  ASSERT_EQ(http->urls.size(), 2U);
+  EXPECT_EQ(http->urls[1].path, "/b");
+  EXPECT_FALSE(
+      only_checker("    HTTP_GET {\n      url {\n        path /a\n      }\n    }\n").fast_recovery);
+  EXPECT_FALSE(only_checker("    TCP_CHECK {\n    }\n").fast_recovery);
+}
+
 TEST(Translate, VirtualServerLabelsAndQuorum) {
   auto specs = specs_of(
       "  quorum 2\n  hysteresis 1\n"
