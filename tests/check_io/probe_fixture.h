@@ -28,6 +28,13 @@ using asio::ip::tcp;
 
 constexpr Duration kBound = 20s;
 
+// connect_ip:connect_port with a connect_timeout.
+inline check::ConnectionIdentity to(const std::string& address, uint16_t port,
+                                    Duration timeout = 5s) {
+  return {
+      .connect_ip = *IpAddress::parse(address), .connect_port = port, .connect_timeout = timeout};
+}
+
 class ProbeTest : public ::testing::Test {
  protected:
   // Starts `request` and runs the loop until its result (or kBound).
@@ -40,12 +47,6 @@ class ProbeTest : public ::testing::Test {
   }
   // Runs the loop until `done` (or kBound).
   bool run_until(const std::function<bool()>& done) { return loop_.run_until(done, kBound); }
-
-  static check::ConnectionIdentity to(const std::string& address, uint16_t port,
-                                      Duration timeout = 5s) {
-    return {
-        .connect_ip = *IpAddress::parse(address), .connect_port = port, .connect_timeout = timeout};
-  }
 
   event::EventLoop loop_;
   testing::FakeScheduler time_;
