@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <exception>
 
@@ -16,8 +17,11 @@ namespace {
 
 // Where OpenSSL objects point back at ours: the context on its SSL_CTX, the session key on each
 // SSL that resumes.
+// (Index 0 is OpenSSL's app_data, which asio's context uses for its verify callback; new
+// indices start above it.)
 int context_index() {
   static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  assert(index > 0);
   return index;
 }
 int session_key_index() {
@@ -28,7 +32,7 @@ int session_key_index() {
 // keepalived's password_cb: the global SSL block's password decrypts the key.
 int password_callback(char* buffer, int size, int /*rwflag*/, void* userdata) {
   const auto* password = static_cast<const std::string*>(userdata);
-  if (password->size() + 1 > static_cast<size_t>(size)) return 0;
+  if (password->empty() || password->size() + 1 > static_cast<size_t>(size)) return 0;
   std::memcpy(buffer, password->c_str(), password->size() + 1);
   return static_cast<int>(password->size());
 }
@@ -78,16 +82,20 @@ Status TlsClientContext::load() {
   // keepalived reads to EOF and takes a close without close_notify as the end of the response.
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 
-  if (!settings_.password.empty()) {
-    SSL_CTX_set_default_passwd_cb_userdata(ctx, &settings_.password);
-    SSL_CTX_set_default_passwd_cb(ctx, password_callback);
-  }
   if (!settings_.certificate.empty() &&
       SSL_CTX_use_certificate_chain_file(ctx, settings_.certificate.c_str()) != 1)
     return Error{"certificate " + settings_.certificate + ": " + openssl_error_text("cannot load")};
-  if (!settings_.key.empty() &&
-      SSL_CTX_use_PrivateKey_file(ctx, settings_.key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return Error{"key " + settings_.key + ": " + openssl_error_text("cannot load")};
+  // Always our callback: OpenSSL's default would prompt on a terminal for an encrypted key
+  // without a password. Installed only while the key loads, since asio's context frees the
+  // callback's userdata as its own.
+  SSL_CTX_set_default_passwd_cb_userdata(ctx, &settings_.password);
+  SSL_CTX_set_default_passwd_cb(ctx, password_callback);
+  const bool key_loaded =
+      settings_.key.empty() ||
+      SSL_CTX_use_PrivateKey_file(ctx, settings_.key.c_str(), SSL_FILETYPE_PEM) == 1;
+  SSL_CTX_set_default_passwd_cb(ctx, nullptr);
+  SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
+  if (!key_loaded) return Error{"key " + settings_.key + ": " + openssl_error_text("cannot load")};
   if (!settings_.certificate.empty() && !settings_.key.empty() &&
       SSL_CTX_check_private_key(ctx) != 1)
     return Error{"key " + settings_.key + " does not match certificate " + settings_.certificate};

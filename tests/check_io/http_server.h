@@ -163,6 +163,7 @@ class HttpServer {
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
       if (error) return;
+      socket.set_option(tcp::no_delay(true));  // no 40 ms delayed-ACK stalls between writes
       auto connection =
           std::make_shared<Connection>(std::move(socket), reply_, std::make_shared<Served>());
       connections_.push_back(connection);
@@ -206,12 +207,14 @@ class HttpsServer {
   [[nodiscard]] uint16_t port() const { return acceptor_.local_endpoint().port(); }
   [[nodiscard]] size_t count() const { return connections_.size(); }
   [[nodiscard]] const Served& served(size_t index) const { return *served_.at(index); }
+  Connection& connection(size_t index) { return *connections_.at(index); }
   [[nodiscard]] size_t handshakes() const { return handshakes_; }
 
  private:
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
       if (error) return;
+      socket.set_option(tcp::no_delay(true));  // no 40 ms delayed-ACK stalls between writes
       auto served = std::make_shared<Served>();
       served_.push_back(served);
       auto connection = std::make_shared<Connection>(

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <optional>
@@ -72,7 +73,7 @@ inline std::string describe(const std::optional<check::ProbeResult>& result) {
 }
 
 // A TCP listener on the loop that accepts every connection and keeps it (until destroyed), noting
-// where each came from.
+// where each came from and counting what it receives (it never answers).
 class TcpServer {
  public:
   TcpServer(asio::io_context& io, const std::string& address)
@@ -81,19 +82,35 @@ class TcpServer {
   }
   [[nodiscard]] uint16_t port() const { return acceptor_.local_endpoint().port(); }
   [[nodiscard]] const std::vector<tcp::endpoint>& peers() const { return peers_; }
+  [[nodiscard]] size_t bytes_received() const { return bytes_received_; }
 
  private:
+  struct Connection {
+    explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::array<char, 4096> buffer{};
+  };
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
       if (error) return;
       peers_.push_back(socket.remote_endpoint());
-      connections_.push_back(std::move(socket));
+      connections_.push_back(std::make_unique<Connection>(std::move(socket)));
+      receive(*connections_.back());
       accept();
     });
   }
+  void receive(Connection& connection) {
+    connection.socket.async_read_some(
+        asio::buffer(connection.buffer),
+        [this, &connection](const boost::system::error_code& error, size_t n) {
+          bytes_received_ += n;
+          if (!error) receive(connection);
+        });
+  }
   tcp::acceptor acceptor_;
   std::vector<tcp::endpoint> peers_;
-  std::vector<tcp::socket> connections_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  size_t bytes_received_ = 0;
 };
 
 // A port nothing listens on: a socket bound to it (and kept) without listen(), so connects to it
