@@ -1,0 +1,154 @@
+// MISC_CHECK through AsioProber with real processes (event::ProcessScriptRunner), and the table
+// from a script's end to the probe's result (keepalived 2.2.7 check_misc.c).
+#include "check_io/misc.h"
+#include "check_io/probe_fixture.h"
+
+namespace vigil::check_io {
+namespace {
+
+using check::MiscProbe;
+using check::Reason;
+using Outcome = event::ScriptResult::Outcome;
+
+TEST(MiscResult, FromTheScriptsEnd) {
+  struct Case {
+    const char* name;
+    event::ScriptResult script;
+    bool dynamic;
+    std::string expected;  // describe() of the result
+    std::optional<int> exit_status;
+  };
+  const Case cases[] = {
+      {"exit 0", {.outcome = Outcome::kExited, .exit_code = 0}, false, "succeeded", 0},
+      {"exit 1",
+       {.outcome = Outcome::kExited, .exit_code = 1},
+       false,
+       "failed: script exit status: exited with status 1",
+       1},
+      {"exit 5",
+       {.outcome = Outcome::kExited, .exit_code = 5},
+       false,
+       "failed: script exit status: exited with status 5",
+       5},
+      {"dynamic exit 0", {.outcome = Outcome::kExited, .exit_code = 0}, true, "succeeded", 0},
+      {"dynamic exit 1",
+       {.outcome = Outcome::kExited, .exit_code = 1},
+       true,
+       "failed: script exit status: exited with status 1",
+       1},
+      {"dynamic exit 2", {.outcome = Outcome::kExited, .exit_code = 2}, true, "succeeded", 2},
+      {"dynamic exit 255", {.outcome = Outcome::kExited, .exit_code = 255}, true, "succeeded", 255},
+      {"signal",
+       {.outcome = Outcome::kSignaled, .signal = 9},
+       false,
+       "failed: script killed by a signal: killed by SIGKILL",
+       std::nullopt},
+      {"timeout",
+       {.outcome = Outcome::kTimedOut, .signal = 15},
+       false,
+       "failed: script timed out: timed out after 3000ms (SIGTERM)",
+       std::nullopt},
+      {"exec failed",
+       {.outcome = Outcome::kExecFailed, .error = ENOENT},
+       false,
+       "not run: exec failed: No such file or directory",
+       std::nullopt},
+      {"spawn failed",
+       {.outcome = Outcome::kSpawnFailed, .error = EAGAIN},
+       true,
+       "not run: could not start: Resource temporarily unavailable",
+       std::nullopt},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::optional<check::ProbeResult> result = misc_result(c.script, c.dynamic, 3s);
+    EXPECT_EQ(describe(result), c.expected);
+    if (const auto* passed = std::get_if<check::ProbeSucceeded>(&*result)) {
+      EXPECT_EQ(passed->exit_status, c.exit_status);
+    }
+    if (const auto* failure = failed(result)) {
+      EXPECT_EQ(failure->exit_status, c.exit_status);
+    }
+  }
+}
+
+class MiscProbeTest : public ProbeTest {
+ protected:
+  static MiscProbe script(const std::string& shell, bool dynamic = false, Duration timeout = 10s) {
+    return {.name = "test.sh",
+            .argv = {"/bin/sh", "-c", shell},
+            .timeout = timeout,
+            .dynamic = dynamic};
+  }
+};
+
+TEST_F(MiscProbeTest, ExitStatuses) {
+  auto zero = probe(script("exit 0"));
+  ASSERT_TRUE(succeeded(zero)) << describe(zero);
+  EXPECT_EQ(std::get<check::ProbeSucceeded>(*zero).exit_status, 0);
+
+  auto one = probe(script("exit 1"));
+  const auto* failure = failed(one);
+  ASSERT_NE(failure, nullptr) << describe(one);
+  EXPECT_EQ(failure->reason, Reason::kScriptExit);
+  EXPECT_EQ(failure->detail, "exited with status 1");
+  EXPECT_EQ(failure->exit_status, 1);
+
+  auto dynamic = probe(script("exit 5", true));
+  ASSERT_TRUE(succeeded(dynamic)) << describe(dynamic);
+  EXPECT_EQ(std::get<check::ProbeSucceeded>(*dynamic).exit_status, 5);
+
+  auto not_dynamic = probe(script("exit 5"));
+  ASSERT_NE(failed(not_dynamic), nullptr) << describe(not_dynamic);
+  EXPECT_EQ(failed(not_dynamic)->exit_status, 5);
+}
+
+TEST_F(MiscProbeTest, KilledBySignal) {
+  auto result = probe(script("kill -KILL $$"));
+  const auto* failure = failed(result);
+  ASSERT_NE(failure, nullptr) << describe(result);
+  EXPECT_EQ(failure->reason, Reason::kScriptSignal);
+  EXPECT_EQ(failure->detail, "killed by SIGKILL");
+}
+
+TEST_F(MiscProbeTest, Timeout) {
+  // The runner's own timer (the loop's clock) ends it: 100 ms is a limit, not a wait asserted.
+  auto result = probe(script("exec sleep 30", false, 100ms));
+  const auto* failure = failed(result);
+  ASSERT_NE(failure, nullptr) << describe(result);
+  EXPECT_EQ(failure->reason, Reason::kScriptTimeout);
+  EXPECT_EQ(failure->detail.rfind("timed out after 100ms", 0), 0U) << failure->detail;
+}
+
+TEST_F(MiscProbeTest, MissingScriptIsNotRun) {
+  auto result = probe(MiscProbe{.name = "missing", .argv = {"/nonexistent/vigil-check.sh"}});
+  const auto* skipped = not_run(result);
+  ASSERT_NE(skipped, nullptr) << describe(result);
+  EXPECT_EQ(skipped->detail, "exec failed: No such file or directory");
+  EXPECT_EQ(prober_.counters().not_run, 1U);
+}
+
+TEST_F(MiscProbeTest, CancelledScriptNeverReports) {
+  bool reported = false;
+  auto id = prober_.start(script("exit 0"), [&](check::ProbeResult) { reported = true; });
+  prober_.cancel(id);
+  EXPECT_EQ(prober_.running(), 0U);
+  // The runner still reaps the script; its result goes nowhere.
+  ASSERT_TRUE(run_until([&] { return scripts_.idle(); }));
+  EXPECT_FALSE(reported);
+  EXPECT_EQ(scripts_.counters().exited_zero, 1U);
+  EXPECT_EQ(prober_.counters().cancelled, 1U);
+  EXPECT_EQ(prober_.counters().succeeded, 0U);
+}
+
+TEST_F(MiscProbeTest, DestroyedProberDropsTheResult) {
+  bool reported = false;
+  auto prober = std::make_unique<AsioProber>(loop_, time_, scripts_);
+  prober->start(script("exit 0"), [&](check::ProbeResult) { reported = true; });
+  prober.reset();
+  ASSERT_TRUE(run_until([&] { return scripts_.idle(); }));
+  EXPECT_FALSE(reported);
+}
+
+}  // namespace
+}  // namespace vigil::check_io
