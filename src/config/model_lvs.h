@@ -141,6 +141,7 @@ struct HttpUrl {
   std::optional<uint32_t> regex_min_offset;
   std::optional<uint32_t> regex_max_offset;
   SourceLocation loc;
+  SourceLocation regex_loc;  // the pattern's token, for compile errors
   bool operator==(const HttpUrl& o) const {
     return path == o.path && digest == o.digest && status_codes == o.status_codes &&
            virtualhost == o.virtualhost && regex == o.regex && regex_no_match == o.regex_no_match &&

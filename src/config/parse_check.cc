@@ -274,6 +274,7 @@ void regex(Context& ctx, const LogicalLine& line, HttpUrl& url) {
       return;
     }
     url.regex = std::move(*v);
+    url.regex_loc = line.tokens[1].loc;
   }
 }
 
