@@ -8,7 +8,7 @@
 #include "common/safe_file.h"
 #include "config/parser.h"
 #include "daemon/lvs_service.h"
-#include "daemon/lvs_sync.h"
+#include "daemon/lvs_sync_service.h"
 #include "daemon/process.h"
 #include "daemon/script_audit.h"
 #include "daemon/vrrp_service.h"
@@ -52,17 +52,17 @@ ServiceFactory production_services(const DaemonOptions& options) {
     if (!options.vrrp_only) {
       services.push_back(std::make_unique<LvsService>(
           main_loop.scheduler(), ipvs_netlink_factory(),
-          LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
-                               .apply_fullnat = apply_fullnat_with_nft,
-                               .read_fullnat = read_fullnat_with_nft,
-                               .ownership_store = std::make_shared<FileOwnershipStore>(
-                                   files.ipvs_state_file, current_network_namespace())}));
+          lvs::LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
+                                    .apply_fullnat = apply_fullnat_with_nft,
+                                    .read_fullnat = read_fullnat_with_nft,
+                                    .ownership_store = std::make_shared<lvs::FileOwnershipStore>(
+                                        files.ipvs_state_file, lvs::current_network_namespace())}));
     }
     // lvs_sync_daemon follows the VRRP states, which the VRRP thread posts to the main loop. Its
     // own IPVS handle: it runs with -P too. Stopped after VRRP.
     auto sync = std::make_unique<LvsSyncService>(
         main_loop.scheduler(), ipvs_netlink_factory(),
-        LvsSyncControllerOptions{
+        lvs::LvsSyncControllerOptions{
             .sides = {.vrrp = !options.checkers_only, .lvs = !options.vrrp_only}});
     auto sync_observer = sync->vrrp_observer(
         [&main_loop](std::function<void()> event) { main_loop.post(std::move(event)); });

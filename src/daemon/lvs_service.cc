@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "common/log.h"
-#include "daemon/lvs_fullnat.h"
 #include "datapath/ipvs_netlink.h"
+#include "lvs/fullnat.h"
 
 extern char** environ;
 
@@ -96,7 +96,7 @@ Result<std::string> run_nft(std::vector<std::string> args, const std::string& in
 
 }  // namespace
 
-Status apply_fullnat_with_nft(const std::vector<FullNatService>& services) {
+Status apply_fullnat_with_nft(const std::vector<lvs::FullNatService>& services) {
   if (!services.empty()) {
     // IPVS keeps conntrack entries only with this, and nftables NATs only what conntrack knows.
     std::ofstream sysctl("/proc/sys/net/ipv4/vs/conntrack");
@@ -104,22 +104,23 @@ Status apply_fullnat_with_nft(const std::vector<FullNatService>& services) {
     sysctl.flush();
     if (!sysctl) return Error{"cannot set net.ipv4.vs.conntrack=1"};
   }
-  auto result = run_nft({"-f", "-"}, fullnat_ruleset(services), false);
+  auto result = run_nft({"-f", "-"}, lvs::fullnat_ruleset(services), false);
   if (!result) return result.error();
   return {};
 }
 
 Result<std::string> read_fullnat_with_nft() {
-  return run_nft({"list", "table", kFullNatFamily, kFullNatTable}, "", true);
+  return run_nft({"list", "table", lvs::kFullNatFamily, lvs::kFullNatTable}, "", true);
 }
 
 bool needs_ipvs(const config::Config& config) {
   const auto& g = config.global;
-  // lvs_sync_daemon is LvsSyncService's (lvs_sync.h): IPVS missing is not fatal there.
+  // lvs_sync_daemon is LvsSyncService's (lvs_sync_service.h): IPVS missing is not fatal there.
   return !config.lvs.virtual_servers.empty() || g.lvs_flush || g.lvs_timeouts.has_value();
 }
 
-LvsService::LvsService(Scheduler& scheduler, DatapathFactory factory, LvsControllerOptions options)
+LvsService::LvsService(Scheduler& scheduler, DatapathFactory factory,
+                       lvs::LvsControllerOptions options)
     : scheduler_(scheduler), factory_(std::move(factory)), options_(options) {}
 
 Status LvsService::start(const config::Config& config) {
@@ -134,7 +135,7 @@ Status LvsService::open_and_start(const config::Config& config) {
   auto datapath = factory_();
   if (!datapath) return datapath.error();
   datapath_ = std::move(*datapath);
-  controller_ = std::make_unique<LvsController>(*datapath_, scheduler_, options_);
+  controller_ = std::make_unique<lvs::LvsController>(*datapath_, scheduler_, options_);
   auto status = controller_->start(config);
   if (!status) {
     controller_.reset();

@@ -1,4 +1,4 @@
-// The IPVS side of vigild: an LvsController over the kernel's IPVS (generic netlink).
+// The IPVS side of vigild: an lvs::LvsController over the kernel's IPVS (generic netlink).
 #pragma once
 
 #include <functional>
@@ -6,9 +6,9 @@
 #include <optional>
 
 #include "common/time.h"
-#include "daemon/lvs_controller.h"
 #include "daemon/service.h"
 #include "datapath/datapath.h"
+#include "lvs/controller.h"
 
 namespace vigil::daemon {
 
@@ -20,14 +20,14 @@ DatapathFactory ipvs_netlink_factory();
 // The FULLNAT source NAT for real: net.ipv4.vs.conntrack=1 when there are services, then the
 // ruleset of fullnat_ruleset() through `nft -f -` (one atomic transaction). Blocking: it runs on
 // the main loop at reconcile time and waits for nft (a few milliseconds).
-Status apply_fullnat_with_nft(const std::vector<FullNatService>& services);
+Status apply_fullnat_with_nft(const std::vector<lvs::FullNatService>& services);
 // `nft list table inet vigil_fullnat`: the table as nft lists it; an error when it does not
 // exist. Blocking like the apply.
 Result<std::string> read_fullnat_with_nft();
 
 class LvsService final : public Service {
  public:
-  LvsService(Scheduler& scheduler, DatapathFactory factory, LvsControllerOptions options);
+  LvsService(Scheduler& scheduler, DatapathFactory factory, lvs::LvsControllerOptions options);
 
   // Opens IPVS only when the configuration has virtual servers or LVS settings, so a
   // VRRP-only director runs on a kernel without IPVS.
@@ -35,16 +35,16 @@ class LvsService final : public Service {
   void reload(const config::Config& config) override;
   void stop() override;
 
-  [[nodiscard]] const LvsController* controller() const { return controller_.get(); }
+  [[nodiscard]] const lvs::LvsController* controller() const { return controller_.get(); }
 
  private:
   Status open_and_start(const config::Config& config);
 
   Scheduler& scheduler_;
   DatapathFactory factory_;
-  LvsControllerOptions options_;
+  lvs::LvsControllerOptions options_;
   std::unique_ptr<datapath::Datapath> datapath_;
-  std::unique_ptr<LvsController> controller_;
+  std::unique_ptr<lvs::LvsController> controller_;
 };
 
 // True when `config` asks for anything in IPVS tables (lvs_sync_daemon is LvsSyncService's).

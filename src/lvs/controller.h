@@ -23,12 +23,12 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "config/model.h"
-#include "daemon/lvs_desired.h"
-#include "daemon/lvs_ownership_store.h"
 #include "datapath/datapath.h"
 #include "datapath/reconcile.h"
+#include "lvs/desired.h"
+#include "lvs/ownership_store.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 
 struct LvsControllerOptions {
   // Periodic full pass; 0: never. The next one waits at least kResyncIdleFactor times as long
@@ -38,7 +38,7 @@ struct LvsControllerOptions {
   // -I (keepalived's --dont-release-ipvs): leave everything in place on stop.
   bool keep_on_stop = false;
   // Makes the FULLNAT services' source NAT what the list says (an empty list removes it); see
-  // lvs_fullnat.h. Called at start (with an empty list: removes a table a killed vigild left),
+  // lvs/fullnat.h. Called at start (with an empty list: removes a table a killed vigild left),
   // when the list changes, when the periodic pass finds the table changed, and at stop.
   // Unset: FULLNAT services are plain IPVS NAT.
   std::function<Status(const std::vector<FullNatService>&)> apply_fullnat;
@@ -119,4 +119,4 @@ class LvsController {
   Counters counters_;
 };
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -9,9 +9,9 @@
 // parameters restarts the daemon, one that does not leaves it alone. At stop, vigil stops the
 // daemons it started or kept, and never one it did not manage (no lvs_sync_daemon configured).
 //
-// Pure decisions (desired_sync_daemons, plan_sync_daemons) apart from the thin shells that act
-// through a Datapath: LvsSyncController (main loop), LvsSyncService (vigild's Service, which
-// opens IPVS and takes VRRP state changes from the VRRP thread).
+// Pure decisions (desired_sync_daemons, plan_sync_daemons) apart from the thin shell that acts
+// through a Datapath: LvsSyncController (main loop). vigild's Service, which opens IPVS and takes
+// VRRP state changes from the VRRP thread, is daemon/lvs_sync_service.h.
 #pragma once
 
 #include <cstdint>
@@ -27,11 +27,10 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "config/model.h"
-#include "daemon/service.h"
 #include "datapath/datapath.h"
 #include "vrrp/state_machine.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 
 // The followed VRRP instance, as the sync controller knows it. kInit until it reports a state.
 enum class SyncInstanceState : uint8_t { kInit, kBackup, kMaster, kFault, kStopped };
@@ -45,6 +44,10 @@ struct SyncSides {
   bool vrrp = true;
   bool lvs = true;
 };
+
+// Whether this process manages the sync daemon at all: an instance-bound one belongs to the VRRP
+// side, an unbound one to the IPVS side (keepalived's VRRP and checker processes).
+bool manages_sync_daemon(const std::optional<config::LvsSyncDaemon>& config, SyncSides sides);
 
 // The kernel request for `config` in `state`: unset options keep the kernel's defaults (port
 // 8848, ttl 1, group 224.0.0.81, payload from the interface MTU).
@@ -143,33 +146,4 @@ class LvsSyncController {
   uint64_t failures_ = 0;
 };
 
-using SyncDatapathFactory = std::function<Result<std::unique_ptr<datapath::Datapath>>()>;
-
-// vigild's Service for lvs_sync_daemon, on the main loop. It opens IPVS itself (also with -P),
-// and only when a daemon may run. IPVS missing is a warning, once per reason: VRRP keeps running
-// without connection sync, and each reload tries again.
-class LvsSyncService final : public Service {
- public:
-  LvsSyncService(Scheduler& scheduler, SyncDatapathFactory factory,
-                 LvsSyncControllerOptions options);
-  ~LvsSyncService() override;
-
-  Status start(const config::Config& config) override;  // never fails
-  void reload(const config::Config& config) override;
-  void stop() override;
-
-  // For VrrpServiceOptions::on_state_change: callable from any thread; `post` must run its
-  // argument on the main loop (EventLoop::post). Events that arrive after this service is gone
-  // are dropped.
-  std::function<void(const std::string&, vrrp::State)> vrrp_observer(
-      std::function<void(std::function<void()>)> post);
-
-  [[nodiscard]] const LvsSyncController* controller() const;
-  [[nodiscard]] size_t open_attempts() const;
-
- private:
-  struct Core;
-  std::shared_ptr<Core> core_;
-};
-
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -15,7 +15,7 @@
 #include "common/result.h"
 #include "datapath/reconcile.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 
 class OwnershipStore {
  public:
@@ -52,4 +52,4 @@ class FileOwnershipStore final : public OwnershipStore {
 // This process's network namespace (the inode of /proc/self/ns/net), 0 if unknown.
 uint64_t current_network_namespace();
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

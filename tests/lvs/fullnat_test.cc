@@ -1,8 +1,8 @@
-#include "daemon/lvs_fullnat.h"
+#include "lvs/fullnat.h"
 
 #include <gtest/gtest.h>
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using datapath::DestinationKey;
@@ -93,4 +93,4 @@ TEST(FullNatTableMatches, AnyChangeIsAMismatch) {
 }
 
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

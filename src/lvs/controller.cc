@@ -1,11 +1,11 @@
-#include "daemon/lvs_controller.h"
+#include "lvs/controller.h"
 
 #include <algorithm>
 
 #include "common/log.h"
-#include "daemon/lvs_fullnat.h"
+#include "lvs/fullnat.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 // Mirrors a successful operation into our copy of the kernel's table.
@@ -252,4 +252,4 @@ void LvsController::stop() {
   save_ownership();
 }
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

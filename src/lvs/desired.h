@@ -11,7 +11,7 @@
 #include "config/model.h"
 #include "datapath/model.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 
 // True when the real server is alive (its checkers say so, or it has none).
 using RealServerHealth =
@@ -36,4 +36,4 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
 std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,
                                                const config::VirtualServer& vs);
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -1,4 +1,4 @@
-#include "daemon/lvs_ownership_store.h"
+#include "lvs/ownership_store.h"
 
 #include <sys/stat.h>
 
@@ -8,7 +8,7 @@
 #include "common/log.h"
 #include "common/safe_file.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 constexpr int kFormatVersion = 1;
@@ -176,4 +176,4 @@ uint64_t current_network_namespace() {
   return st.st_ino;
 }
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

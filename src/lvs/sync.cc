@@ -1,4 +1,4 @@
-#include "daemon/lvs_sync.h"
+#include "lvs/sync.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/log.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using datapath::SyncDaemonConfig;
@@ -33,13 +33,6 @@ const SyncDaemonConfig* find(const std::vector<SyncDaemonConfig>& daemons, SyncD
   return nullptr;
 }
 
-// Whether this process manages the sync daemon at all: an instance-bound one belongs to the VRRP
-// side, an unbound one to the IPVS side (keepalived's VRRP and checker processes).
-bool manages(const std::optional<config::LvsSyncDaemon>& config, SyncSides sides) {
-  if (!config) return false;
-  return config->vrrp_instance.empty() ? sides.lvs : sides.vrrp;
-}
-
 // "none", "backup", "master", "master+backup".
 std::string states_of(const std::vector<SyncDaemonConfig>& daemons) {
   std::string out;
@@ -52,6 +45,11 @@ std::string states_of(const std::vector<SyncDaemonConfig>& daemons) {
 }
 
 }  // namespace
+
+bool manages_sync_daemon(const std::optional<config::LvsSyncDaemon>& config, SyncSides sides) {
+  if (!config) return false;
+  return config->vrrp_instance.empty() ? sides.lvs : sides.vrrp;
+}
 
 std::string_view to_string(SyncInstanceState state) {
   switch (state) {
@@ -98,7 +96,7 @@ SyncDaemonConfig sync_daemon_config(const config::LvsSyncDaemon& config, SyncDae
 
 std::vector<SyncDaemonConfig> desired_sync_daemons(
     const std::optional<config::LvsSyncDaemon>& config, SyncInstanceState state, SyncSides sides) {
-  if (!manages(config, sides)) return {};
+  if (!manages_sync_daemon(config, sides)) return {};
   if (config->vrrp_instance.empty()) {
     // keepalived's checker process runs both when no instance decides between them.
     return {sync_daemon_config(*config, SyncDaemonState::kMaster),
@@ -250,7 +248,7 @@ void LvsSyncController::reconcile(const std::string& reason) {
 
   const auto desired = desired_sync_daemons(config_, followed_state(), options_.sides);
   auto plan = plan_sync_daemons({.desired = desired,
-                                 .managed = manages(config_, options_.sides),
+                                 .managed = manages_sync_daemon(config_, options_.sides),
                                  .running = *running,
                                  .owned = owned_});
   for (const auto& kept : plan.kept) {
@@ -294,101 +292,4 @@ void LvsSyncController::reconcile(const std::string& reason) {
   }
 }
 
-// ---- LvsSyncService -----------------------------------------------------------------------------
-
-struct LvsSyncService::Core {
-  Core(Scheduler& s, SyncDatapathFactory f, LvsSyncControllerOptions o)
-      : scheduler(s), factory(std::move(f)), options(o) {}
-
-  void apply(const config::Config& config) {
-    const auto& sync = config.global.lvs_sync_daemon;
-    if (!controller && manages(sync, options.sides)) open();
-    if (!controller) {
-      explain_idle(sync);
-      return;
-    }
-    controller->configure(sync);
-  }
-
-  void open() {
-    ++open_attempts;
-    auto opened = factory();
-    if (!opened) {
-      const std::string message =
-          opened.error().message + ": no connection sync daemon; VRRP keeps running";
-      if (message != last_warning) logger().warn("{} {}", kName, message);
-      last_warning = message;
-      return;
-    }
-    datapath = std::move(*opened);
-    controller = std::make_unique<LvsSyncController>(*datapath, scheduler, options);
-    for (const auto& [instance, state] : instances)
-      controller->instance_state(instance, state);
-  }
-
-  // Why a configured sync daemon does not run in this process (said once per configuration).
-  void explain_idle(const std::optional<config::LvsSyncDaemon>& sync) {
-    if (!sync || manages(sync, options.sides)) return;
-    const std::string message =
-        sync->vrrp_instance.empty()
-            ? "without a vrrp_instance it runs with the IPVS side, which vigild -P does not run: "
-              "no sync daemon"
-            : "it follows vrrp_instance " + sync->vrrp_instance +
-                  ", which vigild -C does not run: no sync daemon";
-    if (message != last_warning) logger().info("{} {}", kName, message);
-    last_warning = message;
-  }
-
-  void instance_state(const std::string& instance, SyncInstanceState state) {
-    instances[instance] = state;
-    if (controller) controller->instance_state(instance, state);
-  }
-
-  Scheduler& scheduler;
-  SyncDatapathFactory factory;
-  LvsSyncControllerOptions options;
-  std::unique_ptr<datapath::Datapath> datapath;
-  std::unique_ptr<LvsSyncController> controller;
-  std::map<std::string, SyncInstanceState> instances;
-  std::string last_warning;
-  size_t open_attempts = 0;
-};
-
-LvsSyncService::LvsSyncService(Scheduler& scheduler, SyncDatapathFactory factory,
-                               LvsSyncControllerOptions options)
-    : core_(std::make_shared<Core>(scheduler, std::move(factory), options)) {}
-
-LvsSyncService::~LvsSyncService() = default;
-
-Status LvsSyncService::start(const config::Config& config) {
-  core_->apply(config);
-  return {};
-}
-
-void LvsSyncService::reload(const config::Config& config) {
-  core_->apply(config);
-}
-
-void LvsSyncService::stop() {
-  if (core_->controller) core_->controller->stop();
-}
-
-std::function<void(const std::string&, vrrp::State)> LvsSyncService::vrrp_observer(
-    std::function<void(std::function<void()>)> post) {
-  std::weak_ptr<Core> weak = core_;
-  return [weak, post = std::move(post)](const std::string& instance, vrrp::State state) {
-    post([weak, instance, state = sync_instance_state(state)] {
-      if (auto core = weak.lock()) core->instance_state(instance, state);
-    });
-  };
-}
-
-const LvsSyncController* LvsSyncService::controller() const {
-  return core_->controller.get();
-}
-
-size_t LvsSyncService::open_attempts() const {
-  return core_->open_attempts;
-}
-
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

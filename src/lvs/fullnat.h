@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/lvs_desired.h"
+#include "lvs/desired.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 
 inline constexpr const char* kFullNatTable = "vigil_fullnat";
 
@@ -27,4 +27,4 @@ std::string fullnat_ruleset(const std::vector<FullNatService>& services);
 // that nft 1.0's listing of vigil's ruleset matches.
 bool fullnat_table_matches(const std::string& listing, const std::vector<FullNatService>& services);
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -1,8 +1,8 @@
-#include "daemon/lvs_desired.h"
+#include "lvs/desired.h"
 
 #include <algorithm>
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using config::ForwardingMethod;
@@ -188,4 +188,4 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
   return desired;
 }
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -1,13 +1,13 @@
-#include "daemon/lvs_controller.h"
+#include "lvs/controller.h"
 
 #include <gtest/gtest.h>
 
 #include "config/parser.h"
-#include "daemon/lvs_fullnat.h"
 #include "fakes/fake_datapath.h"
 #include "fakes/fake_scheduler.h"
+#include "lvs/fullnat.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using datapath::DestinationKey;
@@ -506,4 +506,4 @@ TEST_F(OwnershipTest, KeepOnStopKeepsTheStateForTheNextStart) {
 }
 
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -1,4 +1,4 @@
-#include "daemon/lvs_fullnat.h"
+#include "lvs/fullnat.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 const char* l4_keyword(datapath::Protocol protocol) {
@@ -99,4 +99,4 @@ bool fullnat_table_matches(const std::string& listing,
   return next == want.size();
 }
 
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

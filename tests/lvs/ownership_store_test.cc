@@ -1,4 +1,4 @@
-#include "daemon/lvs_ownership_store.h"
+#include "lvs/ownership_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using datapath::ServiceKey;
@@ -219,4 +219,4 @@ TEST_F(OwnershipFileTest, AStateDirectoryThatIsALinkOrNotRootsIsRefused) {
 }
 
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -1,10 +1,10 @@
-#include "daemon/lvs_desired.h"
+#include "lvs/desired.h"
 
 #include <gtest/gtest.h>
 
 #include "config/parser.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using datapath::DestinationKey;
@@ -206,4 +206,4 @@ virtual_server 192.0.2.80 80 {
 }
 
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs

@@ -1,4 +1,4 @@
-#include "daemon/lvs_sync.h"
+#include "lvs/sync.h"
 
 #include <gtest/gtest.h>
 
@@ -8,24 +8,20 @@
 
 #include "fakes/fake_datapath.h"
 #include "fakes/fake_scheduler.h"
+#include "lvs/sync_test_util.h"
 
-namespace vigil::daemon {
+namespace vigil::lvs {
 namespace {
 
 using datapath::SyncDaemonConfig;
 using datapath::SyncDaemonState;
-using testing::FakeDatapath;
-using testing::FakeScheduler;
+using testing::states;
+using testing::sync_config;
+using testing::SyncDatapath;
+using vigil::testing::FakeScheduler;
 
 constexpr auto kMaster = SyncDaemonState::kMaster;
 constexpr auto kBackup = SyncDaemonState::kBackup;
-
-config::LvsSyncDaemon sync_config(std::string instance = "VI_1") {
-  return {.interface = "eth1",
-          .vrrp_instance = std::move(instance),
-          .sync_id = 51,
-          .sync_id_set = true};
-}
 
 SyncDaemonConfig daemon(SyncDaemonState state, std::string interface = "eth1",
                         uint8_t sync_id = 51) {
@@ -42,13 +38,6 @@ SyncDaemonConfig reported(SyncDaemonConfig requested) {
   if (requested.max_length == 0) requested.max_length = 1472;
   if (!requested.group) requested.group = IpAddress::v4(0xe0000051);
   return requested;
-}
-
-std::vector<SyncDaemonState> states(const std::vector<SyncDaemonConfig>& daemons) {
-  std::vector<SyncDaemonState> out;
-  for (const auto& d : daemons)
-    out.push_back(d.state);
-  return out;
 }
 
 // --- the kernel request ---------------------------------------------------------------------
@@ -254,57 +243,6 @@ TEST(SyncOperation, DescribesItself) {
 
 // --- the controller over a fake kernel ------------------------------------------------------
 
-// A FakeDatapath that counts the sync daemon calls and fails them on demand.
-class SyncDatapath final : public datapath::Datapath {
- public:
-  Result<datapath::KernelInfo> info() override { return fake.info(); }
-  Result<datapath::Table> dump() override { return fake.dump(); }
-  std::vector<datapath::OpResult> apply(std::span<const datapath::Operation> ops) override {
-    return fake.apply(ops);
-  }
-  Result<std::vector<SyncDaemonConfig>> sync_daemons() override {
-    ++lists;
-    if (list_failures > 0) {
-      --list_failures;
-      return Error{std::strerror(ENOBUFS)};
-    }
-    return fake.sync_daemons();
-  }
-  Status start_sync_daemon(const SyncDaemonConfig& config) override {
-    ++starts;
-    if (start_failures > 0) {
-      --start_failures;
-      return Error{std::strerror(ENODEV)};
-    }
-    return fake.start_sync_daemon(config);
-  }
-  Status stop_sync_daemon(SyncDaemonState state) override {
-    ++stops;
-    return fake.stop_sync_daemon(state);
-  }
-  Result<datapath::Timeouts> timeouts() override { return fake.timeouts(); }
-  Status set_timeouts(const datapath::Timeouts& t) override { return fake.set_timeouts(t); }
-
-  // The daemons running, as states.
-  std::vector<SyncDaemonState> running() {
-    auto daemons = fake.sync_daemons();
-    return states(*daemons);
-  }
-  std::optional<SyncDaemonConfig> running(SyncDaemonState state) {
-    const auto daemons = fake.sync_daemons();
-    for (const auto& d : *daemons)
-      if (d.state == state) return d;
-    return std::nullopt;
-  }
-
-  FakeDatapath fake;
-  int lists = 0;
-  int starts = 0;
-  int stops = 0;
-  int list_failures = 0;
-  int start_failures = 0;
-};
-
 class LvsSyncControllerTest : public ::testing::Test {
  protected:
   SyncDatapath kernel;
@@ -477,132 +415,5 @@ TEST(LvsSyncControllerSides, WithoutAnInstanceBothRunAndCheckersOnlyDoesNotTouch
   EXPECT_EQ(kernel.running(), (std::vector{kMaster}));
 }
 
-// --- the Service --------------------------------------------------------------------------------
-
-// What the service opens: a handle on the test's kernel, which outlives the service.
-class KernelHandle final : public datapath::Datapath {
- public:
-  explicit KernelHandle(SyncDatapath& kernel) : kernel_(kernel) {}
-  Result<datapath::KernelInfo> info() override { return kernel_.info(); }
-  Result<datapath::Table> dump() override { return kernel_.dump(); }
-  std::vector<datapath::OpResult> apply(std::span<const datapath::Operation> ops) override {
-    return kernel_.apply(ops);
-  }
-  Result<std::vector<SyncDaemonConfig>> sync_daemons() override { return kernel_.sync_daemons(); }
-  Status start_sync_daemon(const SyncDaemonConfig& c) override {
-    return kernel_.start_sync_daemon(c);
-  }
-  Status stop_sync_daemon(SyncDaemonState state) override {
-    return kernel_.stop_sync_daemon(state);
-  }
-  Result<datapath::Timeouts> timeouts() override { return kernel_.timeouts(); }
-  Status set_timeouts(const datapath::Timeouts& t) override { return kernel_.set_timeouts(t); }
-
- private:
-  SyncDatapath& kernel_;
-};
-
-class LvsSyncServiceTest : public ::testing::Test {
- protected:
-  FakeScheduler scheduler;
-  SyncDatapath kernel;
-  std::optional<Error> open_error;
-  std::deque<std::function<void()>> main_loop;  // what the VRRP observer posted
-
-  LvsSyncService make(SyncSides sides = {}) {
-    return LvsSyncService(
-        scheduler,
-        [this]() -> Result<std::unique_ptr<datapath::Datapath>> {
-          if (open_error) return *open_error;
-          return std::unique_ptr<datapath::Datapath>(std::make_unique<KernelHandle>(kernel));
-        },
-        {.sides = sides});
-  }
-
-  auto observer_of(LvsSyncService& service) {
-    return service.vrrp_observer(
-        [this](std::function<void()> f) { main_loop.push_back(std::move(f)); });
-  }
-
-  static config::Config with_sync(std::optional<config::LvsSyncDaemon> sync) {
-    config::Config config;
-    config.global.lvs_sync_daemon = std::move(sync);
-    return config;
-  }
-
-  void run_main_loop() {
-    for (int turn = 0; turn < 100 && !main_loop.empty(); ++turn) {
-      auto callback = std::move(main_loop.front());
-      main_loop.pop_front();
-      callback();
-    }
-    scheduler.run_ready();
-  }
-};
-
-TEST_F(LvsSyncServiceTest, IpvsMissingIsNotFatalAndEachReloadTriesAgain) {
-  open_error = Error{"IPVS is not available in this kernel: load the ip_vs module"};
-  auto service = make();
-  EXPECT_TRUE(service.start(with_sync(sync_config())));
-  EXPECT_EQ(service.controller(), nullptr);
-  EXPECT_EQ(service.open_attempts(), 1u);
-
-  service.reload(with_sync(sync_config()));
-  EXPECT_EQ(service.open_attempts(), 2u);
-  EXPECT_EQ(service.controller(), nullptr);
-
-  open_error.reset();  // modprobe ip_vs, then SIGHUP
-  service.reload(with_sync(sync_config()));
-  ASSERT_NE(service.controller(), nullptr);
-  EXPECT_EQ(kernel.running(), (std::vector{kBackup}));
-  service.stop();
-  EXPECT_TRUE(kernel.running().empty());
-}
-
-TEST_F(LvsSyncServiceTest, OpensIpvsOnlyWhenADaemonMayRun) {
-  auto service = make();
-  EXPECT_TRUE(service.start(with_sync(std::nullopt)));
-  EXPECT_EQ(service.open_attempts(), 0u);
-
-  auto checkers_only = make({.vrrp = false, .lvs = true});
-  EXPECT_TRUE(checkers_only.start(with_sync(sync_config())));
-  EXPECT_EQ(checkers_only.open_attempts(), 0u);
-  checkers_only.stop();
-}
-
-TEST_F(LvsSyncServiceTest, VrrpStatesArriveThroughTheMainLoop) {
-  auto service = make();
-  auto observer = observer_of(service);
-  // States reported before IPVS is open are remembered.
-  observer("VI_1", vrrp::State::kMaster);
-  run_main_loop();
-  ASSERT_TRUE(service.start(with_sync(sync_config())));
-  EXPECT_EQ(kernel.running(), (std::vector{kMaster}));
-
-  observer("VI_1", vrrp::State::kBackup);
-  EXPECT_EQ(kernel.running(), (std::vector{kMaster}));  // nothing until the main loop runs it
-  run_main_loop();
-  EXPECT_EQ(kernel.running(), (std::vector{kBackup}));
-
-  observer("VI_1", vrrp::State::kInitialize);  // the instance stopped
-  run_main_loop();
-  EXPECT_TRUE(kernel.running().empty());
-}
-
-TEST_F(LvsSyncServiceTest, EventsAfterTheServiceIsGoneAreDropped) {
-  std::function<void(const std::string&, vrrp::State)> observer;
-  {
-    auto service = make();
-    observer = observer_of(service);
-    ASSERT_TRUE(service.start(with_sync(sync_config())));
-    observer("VI_1", vrrp::State::kMaster);  // posted, not run yet
-    service.stop();
-  }
-  const int starts = kernel.starts;
-  run_main_loop();  // runs the posted event: the service is gone, nothing happens
-  EXPECT_EQ(kernel.starts, starts);
-  EXPECT_TRUE(kernel.running().empty());
-}
-
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::lvs
