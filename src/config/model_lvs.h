@@ -185,7 +185,8 @@ struct SmtpCheck {
   bool operator==(const SmtpCheck&) const = default;
 };
 
-enum class DnsType : uint8_t { kA, kNs, kCname, kSoa, kMx, kTxt, kAaaa };
+// The query types keepalived 2.2.7 accepts (check_dns.c), in its order.
+enum class DnsType : uint8_t { kA, kNs, kCname, kSoa, kMx, kTxt, kAaaa, kRrsig, kDnskey };
 
 struct DnsCheck {
   DnsType type = DnsType::kSoa;

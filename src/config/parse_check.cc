@@ -13,8 +13,8 @@ constexpr std::array<std::string_view, 9> kCheckerNames = {
     "TCP_CHECK", "HTTP_GET",   "SSL_GET",    "SMTP_CHECK", "DNS_CHECK",
     "UDP_CHECK", "PING_CHECK", "MISC_CHECK", "FILE_CHECK"};
 constexpr std::array<std::string_view, 3> kHttpProtocolNames = {"1.0", "1.0C", "1.1"};
-constexpr std::array<std::string_view, 7> kDnsTypeNames = {"A",  "NS",  "CNAME", "SOA",
-                                                           "MX", "TXT", "AAAA"};
+constexpr std::array<std::string_view, 9> kDnsTypeNames = {"A",   "NS",   "CNAME", "SOA",   "MX",
+                                                           "TXT", "AAAA", "RRSIG", "DNSKEY"};
 }  // namespace
 
 std::string_view to_string(CheckerType type) {
@@ -459,8 +459,37 @@ void dns_type(Context& ctx, const LogicalLine& line, C& c) {
   }
 }
 
+// keepalived 2.2.7 refuses a name with an empty label (".a", "a..b"; "." alone is the root).
+// It sends labels over 63 bytes and names over 255 encoded bytes as they are, which no server
+// can read, so they are accepted here with a warning: the check cannot pass.
 void dns_name(Context& ctx, const LogicalLine& line, C& c) {
-  if (auto v = ctx.text(line)) c.as<DnsCheck>()->name = std::move(*v);
+  auto v = ctx.text(line);
+  if (!v) return;
+  const std::string& name = *v;
+  if (name != ".") {
+    size_t encoded = 1;  // the root label
+    size_t start = 0;
+    while (start < name.size()) {
+      size_t dot = std::min(name.find('.', start), name.size());
+      size_t length = dot - start;
+      if (length == 0) {
+        ctx.error(line.tokens[1], "DNS_CHECK name '" + name + "' has an empty label");
+        return;
+      }
+      if (length > 63) {
+        ctx.warning(line.tokens[1], "DNS_CHECK name '" + name + "' has a label of " +
+                                        std::to_string(length) +
+                                        " bytes (at most 63): the check cannot pass");
+      }
+      encoded += 1 + length;
+      start = dot + 1;
+    }
+    if (encoded > 255) {
+      ctx.warning(line.tokens[1], "DNS_CHECK name '" + name + "' is " + std::to_string(encoded) +
+                                      " bytes encoded (at most 255): the check cannot pass");
+    }
+  }
+  c.as<DnsCheck>()->name = name;
 }
 
 // --- MISC_CHECK. ------------------------------------------------------------------------------

@@ -278,6 +278,44 @@ TEST(DnsCheck, TypeAndName) {
   EXPECT_EQ(defaults->name, ".");
 }
 
+TEST(DnsCheck, EveryKeepalivedTypeIncludingDnssec) {
+  // keepalived 2.2.7's list (check_dns.c), case-insensitive; RRSIG and DNSKEY pass its -t.
+  const std::pair<const char*, DnsType> kTypes[] = {
+      {"A", DnsType::kA},       {"ns", DnsType::kNs},       {"CNAME", DnsType::kCname},
+      {"SOA", DnsType::kSoa},   {"MX", DnsType::kMx},       {"TXT", DnsType::kTxt},
+      {"AAAA", DnsType::kAaaa}, {"RRSIG", DnsType::kRrsig}, {"dnskey", DnsType::kDnskey},
+  };
+  for (const auto& [word, type] : kTypes) {
+    std::unique_ptr<Parsed> p;
+    const auto& rs = only_rs(
+        parse_ok(p, rs_with(std::string("    DNS_CHECK {\n      type ") + word + "\n    }")));
+    EXPECT_EQ(rs.checkers.at(0).as<DnsCheck>()->type, type) << word;
+  }
+  EXPECT_EQ(to_string(DnsType::kRrsig), "RRSIG");
+  EXPECT_EQ(to_string(DnsType::kDnskey), "DNSKEY");
+}
+
+TEST(DnsCheck, NamesKeepalivedAcceptsButNoServerCanRead) {
+  // A trailing dot is fine; a 64-byte label or a name over 255 encoded bytes warns.
+  const std::string label64(64, 'a');
+  const std::string label63(63, 'b');
+  const std::string long_name = label63 + "." + label63 + "." + label63 + "." + label63;  // 257
+  auto p =
+      testing::parse(rs_with("    DNS_CHECK {\n      name example.org.\n    }\n"
+                             "    DNS_CHECK {\n      name " +
+                             label64 +
+                             ".org\n    }\n"
+                             "    DNS_CHECK {\n      name " +
+                             long_name + "\n    }"));
+  EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  EXPECT_EQ(only_rs(p->config).checkers.at(0).as<DnsCheck>()->name, "example.org.");
+  EXPECT_EQ(testing::warnings(*p),
+            (Strings{"11:12: DNS_CHECK name '" + label64 +
+                         ".org' has a label of 64 bytes (at most 63): the check cannot pass",
+                     "14:12: DNS_CHECK name '" + long_name +
+                         "' is 257 bytes encoded (at most 255): the check cannot pass"}));
+}
+
 TEST(UdpCheck, HexStringsAsKeepalivedReadsThem) {
   std::unique_ptr<Parsed> p;
   const auto& rs = only_rs(parse_ok(p, rs_with(R"(    UDP_CHECK {
@@ -506,7 +544,13 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"unknown DNS type",
                   "DNS_CHECK {\n  type PTR\n}",
                   {"8:8: 'type': unknown DNS query type 'PTR' (expected one of A, NS, CNAME, "
-                   "SOA, MX, TXT, AAAA)"}},
+                   "SOA, MX, TXT, AAAA, RRSIG, DNSKEY)"}},
+        ErrorCase{"DNS name with an empty label",
+                  "DNS_CHECK {\n  name a..b\n}",
+                  {"8:8: DNS_CHECK name 'a..b' has an empty label"}},
+        ErrorCase{"DNS name with a leading dot",
+                  "DNS_CHECK {\n  name .a\n}",
+                  {"8:8: DNS_CHECK name '.a' has an empty label"}},
         ErrorCase{"bad UDP payload",
                   "UDP_CHECK {\n  payload 0a zz\n}",
                   {"8:14: 'payload': 'zz' is not a hex string"}},
