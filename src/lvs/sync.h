@@ -11,7 +11,7 @@
 //
 // Pure decisions (desired_sync_daemons, plan_sync_daemons) apart from the thin shell that acts
 // through a Datapath: LvsSyncController (main loop). vigild's Service, which opens IPVS and takes
-// VRRP state changes from the VRRP thread, is daemon/lvs_sync_service.h.
+// VRRP state changes from the VRRP thread, is daemon/lvs/lvs_sync_service.h.
 #pragma once
 
 #include <cstdint>

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "config/test_util.h"
-#include "daemon/fake_vrrp_host.h"
+#include "daemon/vrrp/fake_vrrp_host.h"
 #include "daemon/script_audit.h"
-#include "daemon/vrrp_runtime.h"
+#include "daemon/vrrp/vrrp_runtime.h"
 #include "fakes/fake_file_inspector.h"
 
 namespace vigil::daemon {

@@ -1,4 +1,4 @@
-#include "daemon/vrrp_track_file.h"
+#include "daemon/vrrp/vrrp_track_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/inotify.h>

@@ -1,4 +1,4 @@
-#include "daemon/vrrp_track_file.h"
+#include "daemon/vrrp/vrrp_track_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

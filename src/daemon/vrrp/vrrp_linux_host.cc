@@ -4,7 +4,7 @@
 
 #include <csignal>
 
-#include "daemon/vrrp_host.h"
+#include "daemon/vrrp/vrrp_host.h"
 #include "event/event_loop.h"
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"

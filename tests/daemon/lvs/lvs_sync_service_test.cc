@@ -1,6 +1,6 @@
 // LvsSyncService, vigild's Service for lvs_sync_daemon: IPVS opened only when a daemon may run,
 // IPVS missing is not fatal, VRRP states arrive through the main loop.
-#include "daemon/lvs_sync_service.h"
+#include "daemon/lvs/lvs_sync_service.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "daemon/vrrp_service.h"
+#include "daemon/vrrp/vrrp_service.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,10 +19,10 @@
 #include "common/log.h"
 #include "common/log_async.h"
 #include "common/safe_file.h"
-#include "daemon/vrrp_fifo.h"
-#include "daemon/vrrp_host.h"
-#include "daemon/vrrp_runtime.h"
-#include "daemon/vrrp_track_file.h"
+#include "daemon/vrrp/vrrp_fifo.h"
+#include "daemon/vrrp/vrrp_host.h"
+#include "daemon/vrrp/vrrp_runtime.h"
+#include "daemon/vrrp/vrrp_track_file.h"
 #include "event/event_loop.h"
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"

@@ -21,7 +21,7 @@
 
 #include "common/time.h"
 #include "daemon/service.h"
-#include "daemon/vrrp_translate.h"
+#include "daemon/vrrp/vrrp_translate.h"
 #include "vrrp/state_machine.h"
 
 namespace vigil::daemon {

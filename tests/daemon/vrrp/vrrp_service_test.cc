@@ -18,8 +18,8 @@
 
 #include "common/log.h"
 #include "config/test_util.h"
-#include "daemon/fake_vrrp_host.h"
-#include "daemon/vrrp_runtime.h"
+#include "daemon/vrrp/fake_vrrp_host.h"
+#include "daemon/vrrp/vrrp_runtime.h"
 
 namespace vigil::daemon {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/lvs_service.h"
+#include "daemon/lvs/lvs_service.h"
 
 #include <fcntl.h>
 #include <spawn.h>

@@ -1,4 +1,4 @@
-#include "daemon/vrrp_fifo.h"
+#include "daemon/vrrp/vrrp_fifo.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

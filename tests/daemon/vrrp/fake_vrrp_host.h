@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/vrrp_host.h"
+#include "daemon/vrrp/vrrp_host.h"
 #include "fakes/fake_scheduler.h"
 #include "fakes/fake_script_runner.h"
 #include "vrrp/packet.h"

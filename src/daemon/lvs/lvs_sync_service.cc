@@ -1,4 +1,4 @@
-#include "daemon/lvs_sync_service.h"
+#include "daemon/lvs/lvs_sync_service.h"
 
 #include <map>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "daemon/vrrp_translate.h"
+#include "daemon/vrrp/vrrp_translate.h"
 
 #include <fmt/format.h>
 

@@ -7,8 +7,8 @@
 
 #include "common/result.h"
 #include "config/model.h"
-#include "daemon/vrrp_host.h"
-#include "daemon/vrrp_service.h"
+#include "daemon/vrrp/vrrp_host.h"
+#include "daemon/vrrp/vrrp_service.h"
 
 namespace vigil::daemon {
 

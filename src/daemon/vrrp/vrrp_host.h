@@ -1,7 +1,7 @@
 // The machine as the VRRP runtime sees it: a scheduler, advert sockets, the virtual addresses,
 // link states, scripts, watched files and the dump signals. make_linux_vrrp_host() is the
 // production one over an EventLoop (raw sockets, rtnetlink, inotify, child processes);
-// tests/daemon/fake_vrrp_host.h fakes every role in virtual time.
+// tests/daemon/vrrp/fake_vrrp_host.h fakes every role in virtual time.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 #include "common/time.h"
-#include "daemon/vrrp_track_file.h"
+#include "daemon/vrrp/vrrp_track_file.h"
 #include "event/scheduler.h"
 #include "event/script_runner.h"
 #include "vrrp/host.h"
