@@ -7,10 +7,11 @@
 #include "common/log_async.h"
 #include "common/safe_file.h"
 #include "config/parser.h"
+#include "control/config_check.h"
+#include "control/script_audit.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/lvs/lvs_sync_service.h"
 #include "daemon/process.h"
-#include "daemon/script_audit.h"
 #include "daemon/vrrp/vrrp_service.h"
 #include "event/event_loop.h"
 #include "event/signals.h"
@@ -31,14 +32,16 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
 }
 
 // Logs every diagnostic; returns the parsed config when it has no errors, with its scripts
-// judged (script_audit.h): what the services get is what may run. At start and every reload.
+// judged (control/script_audit.h): what the services get is what may run. At start and every
+// reload.
 std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::string& id) {
   config::ParseOptions options;
   options.reader.config_id = id;
   auto parsed = config::parse_file(file, options);
   log_diagnostics(parsed->diagnostics, parsed->files);
   if (!parsed->ok()) return nullptr;
-  ScriptAudit audit = audit_scripts(std::move(parsed->config), system_script_environment());
+  control::ScriptAudit audit =
+      control::audit_scripts(std::move(parsed->config), control::system_script_environment());
   log_diagnostics(audit.diagnostics, parsed->files);
   parsed->config = std::move(audit.config);
   return parsed;
@@ -84,8 +87,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
               .level = options.log_detail ? spdlog::level::debug : spdlog::level::info});
   auto log = log::get("daemon");
   const std::string file =
-      options.config_file.empty() ? default_config_file() : options.config_file;
-  const std::string id = options.config_id.empty() ? short_host_name() : options.config_id;
+      options.config_file.empty() ? control::default_config_file() : options.config_file;
+  const std::string id = options.config_id.empty() ? control::short_host_name() : options.config_id;
 
   auto parsed = load_config(file, id);
   if (!parsed) {

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config_check.h"
+#include "control/config_check.h"
 #include "daemon/daemon.h"
 #include "daemon/options.h"
 
@@ -12,6 +12,7 @@ constexpr const char* kVersion = VIGIL_VERSION;
 }
 
 int main(int argc, char** argv) {
+  using namespace vigil::control;
   using namespace vigil::daemon;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto options = parse_daemon_options(args);

@@ -1,9 +1,6 @@
 #include "daemon/options.h"
 
-#include <unistd.h>
-
 #include <boost/program_options.hpp>
-#include <filesystem>
 #include <sstream>
 
 namespace vigil::daemon {
@@ -110,21 +107,6 @@ std::string daemon_usage() {
   std::ostringstream out;
   out << "Usage: vigild [OPTIONS]\n" << describe(scratch);
   return out.str();
-}
-
-std::string default_config_file() {
-  for (const char* candidate : {"/etc/vigil/vigil.conf", "/etc/keepalived/keepalived.conf"}) {
-    std::error_code ec;
-    if (std::filesystem::exists(candidate, ec)) return candidate;
-  }
-  return "/etc/vigil/vigil.conf";
-}
-
-std::string short_host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return "";
-  std::string host(name);
-  return host.substr(0, host.find('.'));
 }
 
 }  // namespace vigil::daemon

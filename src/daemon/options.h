@@ -12,8 +12,8 @@
 namespace vigil::daemon {
 
 struct DaemonOptions {
-  std::string config_file;         // empty: the default search (default_config_file)
-  std::string config_id;           // empty: the short host name
+  std::string config_file;         // empty: control::default_config_file()
+  std::string config_id;           // empty: control::short_host_name()
   bool config_test = false;        // -t
   bool dump_config = false;        // --dump-config
   bool dont_fork = false;          // -n
@@ -60,11 +60,5 @@ std::string chosen_namespace(const DaemonOptions& options, const std::string& co
 // Parses argv. Errors name the offending flag.
 Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args);
 std::string daemon_usage();
-
-// /etc/vigil/vigil.conf if it exists, else /etc/keepalived/keepalived.conf if that exists, else
-// /etc/vigil/vigil.conf (so the error names vigil's own path).
-std::string default_config_file();
-// The host name up to its first dot (keepalived's default config id).
-std::string short_host_name();
 
 }  // namespace vigil::daemon

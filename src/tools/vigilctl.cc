@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config_check.h"
-#include "daemon/options.h"
+#include "control/config_check.h"
 
 namespace {
 
@@ -26,7 +25,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace vigil::daemon;
+  using namespace vigil::control;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
     std::cout << kUsage;

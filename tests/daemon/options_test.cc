@@ -2,10 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
-
-#include "daemon/config_check.h"
-
 namespace vigil::daemon {
 namespace {
 
@@ -120,13 +116,6 @@ TEST(DaemonOptions, DumpsGoToTmpdirWhenItIsAnAbsolutePath) {
   EXPECT_EQ(files.pid_file, "/run/vigild_site1_lb-a.pid");  // TMPDIR moves the dumps only
   EXPECT_EQ(run_files(none, "", "", "/").data_file, "/vigil.data");
   EXPECT_EQ(run_files(none, "", "", "tmp").data_file, "/tmp/vigil.data");
-}
-
-TEST(ConfigCheck, MissingFileCannotRun) {
-  std::ostringstream out, err;
-  EXPECT_EQ(run_config_check({.file = "/nonexistent/vigil.conf"}, out, err), kConfigCannotRun);
-  EXPECT_NE(err.str().find("/nonexistent/vigil.conf: cannot read configuration file"),
-            std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // What a refused track script does to the instances that tracked it, end to end: the audit
-// (script_audit.h) as vigild runs it at start and at every reload, then the VRRP runtime over a
-// fake host in virtual time.
+// (control/script_audit.h) as vigild runs it at start and at every reload, then the VRRP runtime
+// over a fake host in virtual time.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "config/test_util.h"
+#include "control/script_audit.h"
 #include "daemon/vrrp/fake_vrrp_host.h"
-#include "daemon/script_audit.h"
 #include "daemon/vrrp/vrrp_runtime.h"
 #include "fakes/fake_file_inspector.h"
 
@@ -56,12 +56,12 @@ class VrrpScriptSecurityTest : public ::testing::Test {
   // What vigild's load_config hands the services.
   config::Config audited(int weight) {
     parsed_.emplace_back();
-    const ScriptAuditEnvironment environment{
+    const control::ScriptAuditEnvironment environment{
         .files = files_, .resolve_user = [](const std::string& user, const std::string&) {
           return user == "root" ? Result<RunAs>(RunAs{.user = "root"}) : Error{"no user"};
         }};
-    return audit_scripts(config::testing::parse_ok(parsed_.back(), config_text(weight)),
-                         environment)
+    return control::audit_scripts(config::testing::parse_ok(parsed_.back(), config_text(weight)),
+                                  environment)
         .config;
   }
   [[nodiscard]] size_t runs() const {

@@ -24,7 +24,7 @@
 #include "config/diagnostics.h"
 #include "config/model.h"
 
-namespace vigil::daemon {
+namespace vigil::control {
 
 // keepalived's default script user.
 inline constexpr const char* kDefaultScriptUser = "keepalived_script";
@@ -49,4 +49,4 @@ ScriptAudit audit_scripts(config::Config config, const ScriptAuditEnvironment& e
 // The production environment: the real file system and NSS.
 ScriptAuditEnvironment system_script_environment();
 
-}  // namespace vigil::daemon
+}  // namespace vigil::control

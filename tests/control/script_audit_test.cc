@@ -2,7 +2,7 @@
 // the `vigild -t` exit code, over an in-memory file system and user table. The rows of
 // ConfigTestExitCodes are the cases integration/security/script_security.py checks against
 // keepalived 2.2.7 on real files.
-#include "daemon/script_audit.h"
+#include "control/script_audit.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "config/test_util.h"
-#include "daemon/config_check.h"
+#include "control/config_check.h"
 #include "fakes/fake_file_inspector.h"
 
-namespace vigil::daemon {
+namespace vigil::control {
 namespace {
 
 constexpr uid_t kNobody = 65534;
@@ -393,4 +393,4 @@ TEST_F(ConfigTestExitTest, RefusalsAreReportedAtTheScriptsLine) {
 }
 
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::control

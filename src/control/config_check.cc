@@ -1,4 +1,6 @@
-#include "daemon/config_check.h"
+#include "control/config_check.h"
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <ostream>
@@ -6,7 +8,7 @@
 #include "config/json.h"
 #include "config/parser.h"
 
-namespace vigil::daemon {
+namespace vigil::control {
 namespace {
 
 std::string plural(size_t count, const char* noun) {
@@ -63,4 +65,19 @@ int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::
   return kConfigOk;
 }
 
-}  // namespace vigil::daemon
+std::string default_config_file() {
+  for (const char* candidate : {"/etc/vigil/vigil.conf", "/etc/keepalived/keepalived.conf"}) {
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+  }
+  return "/etc/vigil/vigil.conf";
+}
+
+std::string short_host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  std::string host(name);
+  return host.substr(0, host.find('.'));
+}
+
+}  // namespace vigil::control

@@ -1,4 +1,4 @@
-#include "daemon/script_audit.h"
+#include "control/script_audit.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <utility>
 
-namespace vigil::daemon {
+namespace vigil::control {
 namespace {
 
 namespace sec = script_security;
@@ -237,4 +237,4 @@ ScriptAuditEnvironment system_script_environment() {
       }};
 }
 
-}  // namespace vigil::daemon
+}  // namespace vigil::control

@@ -1,12 +1,13 @@
-// `vigild -t` and `vigild --dump-config` (also `vigilctl check-config` / `dump-config`).
+// `vigild -t` and `vigild --dump-config` (also `vigilctl check-config` / `dump-config`), and the
+// configuration file and id both read when none is given.
 #pragma once
 
 #include <iosfwd>
 #include <string>
 
-#include "daemon/script_audit.h"
+#include "control/script_audit.h"
 
-namespace vigil::daemon {
+namespace vigil::control {
 
 // keepalived's `-t` exit codes. kConfigScriptSecurity: scripts are configured without
 // enable_script_security (keepalived's "SECURITY VIOLATION"); it wins over kConfigErrors, as in
@@ -31,4 +32,10 @@ struct ConfigCheckRequest {
 // code.
 int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::ostream& err);
 
-}  // namespace vigil::daemon
+// /etc/vigil/vigil.conf if it exists, else /etc/keepalived/keepalived.conf if that exists, else
+// /etc/vigil/vigil.conf (so the error names vigil's own path).
+std::string default_config_file();
+// The host name up to its first dot (keepalived's default config id).
+std::string short_host_name();
+
+}  // namespace vigil::control
