@@ -25,7 +25,7 @@ Then every canary must have its bytes, mode and owner; the FIFO links must be re
 log line naming them; every other link must be replaced by a new root-owned regular file (0600
 for the dumps, 0644 for the pid file and init_file) with a warning. The ownership state is
 written only once vigild programs IPVS services, which needs a kernel with IPVS: here its link
-must merely stay untouched (the unit tests in tests/daemon/lvs_ownership_store_test.cc and the
+must merely stay untouched (the unit tests in tests/lvs/ownership_store_test.cc and the
 VM suite's vigild_state_file_link.sh, on a kernel with IPVS, cover the write). In the files-nobody case the dumps and the pid file must be new root-owned files (the
 planted ones, still open, never see a byte of them), init_file a new file that keeps the planted
 one's owner and mode (track_file's rule), and the FIFOs vigild makes root's, 0600. In the
