@@ -195,7 +195,8 @@ struct DnsCheck {
 };
 
 struct UdpCheck {
-  std::vector<uint8_t> payload;  // empty: a random payload
+  // Empty: keepalived's 32 filler bytes (check::udp_default_payload; the manual says "random").
+  std::vector<uint8_t> payload;
   bool require_reply = false;
   // Expected reply prefix; a mask bit 0 means "ignore" (an X nibble in the config).
   std::vector<uint8_t> reply;

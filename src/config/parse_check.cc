@@ -154,7 +154,8 @@ int hex_value(char c) {
 
 // keepalived's free-form hex: each word is read as pairs of digits, and an odd last digit is a
 // byte of its own ("Ab12f 3" is AB 12 0F 03). With `wildcards`, an X nibble matches anything:
-// its mask nibble is 0.
+// its mask nibble is 0. A lone digit's high nibble is a 0 that must match (keepalived 2.2.7
+// read_hex_str: "3" expects 0x03 exactly, a lone "X" expects 0x0-).
 bool parse_hex(Context& ctx, const LogicalLine& line, size_t from, bool wildcards,
                std::vector<uint8_t>& bytes, std::vector<uint8_t>* mask) {
   for (size_t i = from; i < line.tokens.size(); ++i) {
@@ -177,6 +178,7 @@ bool parse_hex(Context& ctx, const LogicalLine& line, size_t from, bool wildcard
         value = static_cast<uint8_t>(value | v);
         nibble_mask = static_cast<uint8_t>(nibble_mask | 0xf);
       }
+      if (digits == 1) nibble_mask = static_cast<uint8_t>(nibble_mask | 0xf0);
       bytes.push_back(value);
       if (mask != nullptr) mask->push_back(nibble_mask);
     }

@@ -328,8 +328,11 @@ TEST(UdpCheck, HexStringsAsKeepalivedReadsThem) {
       require_reply
     }
     UDP_CHECK {
+    }
+    UDP_CHECK {
+      require_reply X 4x x4 5
     })")));
-  ASSERT_EQ(rs.checkers.size(), 3U);
+  ASSERT_EQ(rs.checkers.size(), 4U);
   const auto* udp = rs.checkers[0].as<UdpCheck>();
   ASSERT_NE(udp, nullptr);
   // The manual's example: "Ab12f 3 456 546443123" is AB 12 0F 03 45 06 54 64 43 12 03.
@@ -337,7 +340,8 @@ TEST(UdpCheck, HexStringsAsKeepalivedReadsThem) {
             (Bytes{0xab, 0x12, 0x0f, 0x03, 0x45, 0x06, 0x54, 0x64, 0x43, 0x12, 0x03}));
   EXPECT_TRUE(udp->require_reply);
   EXPECT_EQ(udp->reply, (Bytes{0x0a, 0x00, 0x01}));
-  EXPECT_EQ(udp->reply_mask, (Bytes{0xff, 0x00, 0x0f}));
+  // A lone digit is a whole byte, compared in full (keepalived's read_hex_str).
+  EXPECT_EQ(udp->reply_mask, (Bytes{0xff, 0x00, 0xff}));
   EXPECT_EQ(udp->min_reply_length, 2);
   EXPECT_EQ(udp->max_reply_length, 100);
   const auto* any_reply = rs.checkers[1].as<UdpCheck>();
@@ -345,6 +349,10 @@ TEST(UdpCheck, HexStringsAsKeepalivedReadsThem) {
   EXPECT_TRUE(any_reply->reply.empty());
   const auto* defaults = rs.checkers[2].as<UdpCheck>();
   EXPECT_FALSE(defaults->require_reply);
+  const auto* lone = rs.checkers[3].as<UdpCheck>();
+  // "X" alone: high nibble 0 compared, low nibble free; "4x" and "x4" keep their digit's nibble.
+  EXPECT_EQ(lone->reply, (Bytes{0x00, 0x40, 0x04, 0x05}));
+  EXPECT_EQ(lone->reply_mask, (Bytes{0xf0, 0xf0, 0x0f, 0xff}));
   EXPECT_TRUE(defaults->payload.empty());
   EXPECT_EQ(defaults->min_reply_length, 0);
   EXPECT_EQ(defaults->max_reply_length, 255);
