@@ -205,8 +205,10 @@ void require_reply(Context& ctx, const LogicalLine& line, C& c) {
 template <auto Member>
 void reply_length(Context& ctx, const LogicalLine& line, C& c) {
   if (!ctx.arg_count(line, 1, 1)) return;
-  if (auto v = ctx.integer(line, 1, 0, 65535))
-    c.as<UdpCheck>()->*Member = static_cast<uint16_t>(*v);
+  if (auto v = ctx.integer(line, 1, 0, 65535)) {
+    auto& udp = *c.as<UdpCheck>();  // only UDP_CHECK blocks have this keyword
+    udp.*Member = static_cast<uint16_t>(*v);
+  }
 }
 
 // --- HTTP_GET / SSL_GET. ----------------------------------------------------------------------
