@@ -1,0 +1,426 @@
+#include "check/engine.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+#include <utility>
+
+#include "check/reload.h"
+#include "common/log.h"
+#include "common/overloaded.h"
+#include "config/model.h"
+
+namespace vigil::check {
+namespace {
+
+spdlog::logger& logger() {
+  static const auto instance = log::get("check");
+  return *instance;
+}
+
+ConnectionIdentity connection_of(const config::Checker& c) {
+  return {
+      .connect_ip = c.connect_ip,
+      .connect_port = c.connect_port,
+      .bind_ip = c.bind_ip,
+      .bind_port = c.bind_port,
+      .bind_if = c.bind_if,
+      .connect_timeout = c.connect_timeout,
+      .fwmark = c.fwmark,
+  };
+}
+
+const std::string& first_non_empty(std::initializer_list<const std::string*> names) {
+  static const std::string kNone;
+  for (const auto* name : names)
+    if (!name->empty()) return *name;
+  return kNone;
+}
+
+Result<std::vector<ProbeRequest>> http_requests(const config::Config& config,
+                                                const config::VirtualServer& vs,
+                                                const config::RealServer& rs,
+                                                const config::Checker& c,
+                                                const config::HttpCheck& http) {
+  std::vector<ProbeRequest> out;
+  out.reserve(http.urls.size());
+  for (const auto& url : http.urls) {
+    auto expect = HttpUrlCheck::make(url);
+    if (!expect) return Error{fmt::format("url {}: {}", url.path, expect.error().message)};
+    const HttpRequestTarget target{
+        .path = url.path,
+        .protocol = http.protocol,
+        .url_virtualhost = url.virtualhost,
+        .checker_virtualhost = http.virtualhost,
+        .real_server_virtualhost = rs.virtualhost,
+        .virtual_server_virtualhost = vs.virtualhost,
+        .address = c.connect_ip,
+        .port = c.connect_port,
+    };
+    HttpProbe probe{
+        .connection = connection_of(c),
+        .request = http_request(target),
+        .expect = std::make_shared<const HttpUrlCheck>(std::move(*expect)),
+    };
+    if (c.type == CheckerType::kSsl) {
+      TlsClientSettings tls;
+      if (const auto& ssl = config.lvs.ssl) {
+        tls.ca = ssl->ca;
+        tls.certificate = ssl->certificate;
+        tls.key = ssl->key;
+        tls.password = ssl->password;
+        tls.verify = ssl->verify_server();
+      }
+      probe.tls = std::move(tls);
+      // checkers.md "TLS": SNI comes from the url, the checker or the virtual server's
+      // virtualhost, never the real server's.
+      if (http.enable_sni)
+        probe.sni = first_non_empty({&url.virtualhost, &http.virtualhost, &vs.virtualhost});
+      const std::string& vhost =
+          first_non_empty({&url.virtualhost, &http.virtualhost, &rs.virtualhost, &vs.virtualhost});
+      probe.verify_name = vhost.empty() ? c.connect_ip.to_string() : vhost;
+    }
+    out.emplace_back(std::move(probe));
+  }
+  return out;
+}
+
+}  // namespace
+
+VirtualServerKey virtual_server_key(const config::VirtualServer& vs) {
+  config::VirtualServer bare;
+  bare.kind = vs.kind;
+  bare.family = vs.family;
+  bare.protocol = vs.protocol;
+  bare.address = vs.address;
+  bare.port = vs.port;
+  bare.fwmark = vs.fwmark;
+  bare.group = vs.group;
+  return translate(bare).key;
+}
+
+Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
+                                                 const config::VirtualServer& vs,
+                                                 size_t real_server, size_t checker,
+                                                 const RunAsResolver& resolve) {
+  const config::RealServer& rs = vs.real_servers.at(real_server);
+  const config::Checker& c = rs.checkers.at(checker);
+  switch (c.type) {
+    case CheckerType::kTcp:
+      return std::vector<ProbeRequest>{TcpProbe{connection_of(c)}};
+    case CheckerType::kHttp:
+    case CheckerType::kSsl:
+      if (const auto* http = c.as<config::HttpCheck>())
+        return http_requests(config, vs, rs, c, *http);
+      break;
+    case CheckerType::kMisc:
+      if (const auto* misc = c.as<config::MiscCheck>()) {
+        MiscProbe probe{
+            .name = misc->path.text,
+            .argv = misc->path.argv,
+            // checkers.md "MISC_CHECK in detail": unset, the virtual server's delay_loop.
+            .timeout = misc->timeout.value_or(vs.delay_loop),
+            .dynamic = misc->dynamic,
+        };
+        const auto& user = misc->user ? misc->user : config.global.script_user;
+        if (user && resolve) {
+          // A user that no longer resolves never falls back to root: the checker is left out,
+          // as keepalived removes a MISC_CHECK whose user it cannot resolve.
+          probe.run_as = resolve(*user);
+          if (!probe.run_as) return std::vector<ProbeRequest>{};
+        }
+        return std::vector<ProbeRequest>{std::move(probe)};
+      }
+      break;
+    default:
+      break;
+  }
+  return std::vector<ProbeRequest>{};
+}
+
+// ---- engine state -------------------------------------------------------------------------------
+
+struct CheckEngine::Slot {
+  Slot(Scheduler& scheduler, CheckerSpec spec, RandomDuration random)
+      : machine(std::move(spec), std::move(random)), timer(scheduler) {}
+
+  Checker machine;
+  std::vector<ProbeRequest> requests;  // one per target
+  Timer timer;
+  std::optional<ProbeId> running;
+  Service* service = nullptr;
+  size_t real_server = 0;
+  size_t index = 0;  // among the real server's running checkers
+  TimePoint started{};
+  uint64_t probes = 0;
+  std::optional<Duration> last_latency;
+  std::string last_error;
+};
+
+struct CheckEngine::Service {
+  explicit Service(VirtualServerSpec spec) : verdicts(std::move(spec)) {}
+
+  VirtualServerVerdicts verdicts;
+  // [real server][checker], in the (filtered) spec's order.
+  std::vector<std::vector<std::unique_ptr<Slot>>> slots;
+  std::optional<DesiredService> sent;
+  NotifyActions pending;
+  bool dirty = false;
+};
+
+CheckEngine::CheckEngine(Scheduler& scheduler, Prober& prober, RandomDuration random,
+                         EngineSinks sinks, RunAsResolver resolve)
+    : scheduler_(scheduler),
+      prober_(prober),
+      random_(std::move(random)),
+      sinks_(std::move(sinks)),
+      resolve_(std::move(resolve)) {}
+
+CheckEngine::~CheckEngine() {
+  tear_down(services_);
+}
+
+Result<HealthBatch> CheckEngine::load(const config::Config& config) {
+  // Build everything first: a probe that cannot be built leaves the running engine untouched.
+  std::vector<VirtualServerSpec> specs = translate(config);
+  // requests[vs][rs][checker]; checkers without a probe are dropped from the spec.
+  std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>> requests(specs.size());
+  size_t skipped = 0;
+  for (size_t v = 0; v < specs.size(); ++v) {
+    const auto& vs = config.lvs.virtual_servers[v];
+    for (size_t r = 0; r < specs[v].real_servers.size(); ++r) {
+      auto& rs_spec = specs[v].real_servers[r];
+      std::vector<CheckerSpec> kept;
+      std::vector<std::vector<ProbeRequest>> rs_requests;
+      for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
+        auto built = probe_requests(config, vs, r, c, resolve_);
+        if (!built) {
+          return Error{fmt::format("{} real server {}: {}", specs[v].label,
+                                   format_real_server(rs_spec.key, specs[v].protocol_name),
+                                   built.error().message)};
+        }
+        if (built->empty()) {
+          ++skipped;
+          logger().warn("[{}] not run: vigil has no {} probe yet; the real server counts it as up",
+                        rs_spec.checkers[c].label,
+                        config::to_string(rs_spec.checkers[c].identity.type));
+          continue;
+        }
+        kept.push_back(std::move(rs_spec.checkers[c]));
+        rs_requests.push_back(std::move(*built));
+      }
+      rs_spec.checkers = std::move(kept);
+      requests[v].push_back(std::move(rs_requests));
+    }
+  }
+
+  // keepalived's reload match, against the running state (before it is torn down).
+  std::optional<ReloadPlan> plan;
+  if (loaded_) {
+    std::vector<RunningVirtualServer> running;
+    running.reserve(services_.size());
+    for (const auto& service : services_) {
+      RunningVirtualServer rv{.key = service->verdicts.spec().key};
+      for (size_t r = 0; r < service->slots.size(); ++r) {
+        RunningRealServer rr{.key = service->verdicts.spec().real_servers[r].key,
+                             .alive = service->verdicts.alive(r)};
+        for (const auto& slot : service->slots[r])
+          rr.checkers.push_back({slot->machine.spec().identity, slot->machine.carried()});
+        rv.real_servers.push_back(std::move(rr));
+      }
+      running.push_back(std::move(rv));
+    }
+    plan = plan_reload(running, specs);
+  }
+  tear_down(services_);
+  skipped_ = skipped;
+
+  const TimePoint now = scheduler_.now();
+  HealthBatch batch;
+  for (size_t v = 0; v < specs.size(); ++v) {
+    const bool existed = plan && plan->services[v].existed;
+    auto service = std::make_unique<Service>(specs[v]);
+    const VirtualServerSpec& spec = service->verdicts.spec();
+    std::vector<RealServerView> views(spec.real_servers.size());
+    // The first event's actions, applied once the verdict has started.
+    std::vector<std::pair<Slot*, Actions>> first_actions;
+    service->slots.resize(spec.real_servers.size());
+    for (size_t r = 0; r < spec.real_servers.size(); ++r) {
+      const auto& rs_spec = spec.real_servers[r];
+      for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
+        auto slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], random_);
+        slot->requests = std::move(requests[v][r][c]);
+        slot->service = service.get();
+        slot->real_server = r;
+        slot->index = c;
+        Event first = Start{};
+        if (plan) {
+          std::visit([&first](const auto& e) { first = e; },
+                     plan->services[v].real_servers[r].checkers[c].first_event);
+        }
+        Actions actions = slot->machine.handle(first, now);
+        views[r].checkers.push_back(
+            {.up = slot->machine.up(), .dynamic_weight = slot->machine.dynamic_weight()});
+        first_actions.emplace_back(slot.get(), std::move(actions));
+        service->slots[r].push_back(std::move(slot));
+      }
+    }
+    NotifyActions started = service->verdicts.start(views);
+    // A kept virtual server does not announce its quorum again (keepalived carries the quorum
+    // state of a service that survives a reload).
+    if (!existed) service->pending = std::move(started);
+    Service& ref = *service;
+    services_.push_back(std::move(service));
+    for (auto& [slot, actions] : first_actions)
+      apply(*slot, std::move(actions));
+    ref.sent = ref.verdicts.desired();
+    ref.dirty = false;
+    batch.push_back({spec.key, *ref.sent});
+  }
+  loaded_ = true;
+  if (sinks_.health) sinks_.health(batch);
+  flush();
+  return batch;
+}
+
+void CheckEngine::stop() {
+  for (auto& service : services_) {
+    if (!service->verdicts.spec().omega) continue;
+    NotifyActions actions = service->verdicts.stop();
+    if (sinks_.notify && !actions.empty())
+      sinks_.notify(service->verdicts.spec(), std::move(actions));
+  }
+  tear_down(services_);
+  loaded_ = false;
+}
+
+void CheckEngine::tear_down(std::vector<std::unique_ptr<Service>>& services) {
+  for (auto& service : services) {
+    for (auto& slots : service->slots) {
+      for (auto& slot : slots) {
+        slot->timer.cancel();
+        if (slot->running) prober_.cancel(*slot->running);
+        slot->running.reset();
+      }
+    }
+  }
+  services.clear();
+}
+
+void CheckEngine::dispatch(Slot& slot, const Event& event) {
+  apply(slot, slot.machine.handle(event, scheduler_.now()));
+}
+
+void CheckEngine::apply(Slot& slot, Actions actions) {
+  Service& service = *slot.service;
+  for (const Action& action : actions) {
+    std::visit(
+        Overloaded{
+            [&](const ProbeAt& at) {
+              const uint32_t target = at.target;
+              slot.timer.arm_at(at.at, [this, &slot, target] {
+                fire(slot, target);
+                flush();
+              });
+            },
+            [&](const CancelProbe&) {
+              slot.timer.cancel();
+              if (slot.running) prober_.cancel(*slot.running);
+              slot.running.reset();
+            },
+            [&](const Report& report) {
+              auto notifies = service.verdicts.on_report(slot.real_server, slot.index, report);
+              service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
+              service.dirty = true;
+            },
+            [&](const WeightChanged& changed) {
+              auto notifies =
+                  service.verdicts.on_weight(slot.real_server, slot.index, changed.weight);
+              service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
+              service.dirty = true;
+            },
+        },
+        action);
+  }
+}
+
+void CheckEngine::fire(Slot& slot, uint32_t target) {
+  assert(!slot.requests.empty());
+  if (target >= slot.requests.size()) target = 0;
+  if (slot.running) prober_.cancel(*slot.running);
+  dispatch(slot, ProbeStarted{});
+  slot.started = scheduler_.now();
+  ++slot.probes;
+  slot.running = prober_.start(slot.requests[target], [this, &slot](ProbeResult result) {
+    slot.running.reset();
+    slot.last_latency = scheduler_.now() - slot.started;
+    std::visit(Overloaded{
+                   [&](const ProbeSucceeded&) {},
+                   [&](const ProbeFailed& failed) { slot.last_error = failed.detail; },
+                   [&](const ProbeNotRun& not_run) { slot.last_error = not_run.detail; },
+               },
+               result);
+    std::visit([&](auto&& r) { dispatch(slot, Event{std::forward<decltype(r)>(r)}); },
+               std::move(result));
+    flush();
+  });
+}
+
+void CheckEngine::flush() {
+  HealthBatch batch;
+  for (auto& service : services_) {
+    if (service->dirty) {
+      service->dirty = false;
+      DesiredService desired = service->verdicts.desired();
+      if (!service->sent || *service->sent != desired) {
+        batch.push_back({service->verdicts.spec().key, desired});
+        service->sent = std::move(desired);
+      }
+    }
+    if (!service->pending.empty()) {
+      NotifyActions pending = std::move(service->pending);
+      service->pending.clear();
+      if (sinks_.notify) sinks_.notify(service->verdicts.spec(), std::move(pending));
+    }
+  }
+  if (!batch.empty() && sinks_.health) sinks_.health(std::move(batch));
+}
+
+std::vector<CheckEngine::CheckerStatus> CheckEngine::status() const {
+  std::vector<CheckerStatus> out;
+  for (const auto& service : services_) {
+    const VirtualServerSpec& spec = service->verdicts.spec();
+    for (size_t r = 0; r < service->slots.size(); ++r) {
+      for (const auto& slot : service->slots[r]) {
+        CheckerStatus s{
+            .label = slot->machine.spec().label,
+            .virtual_server = spec.label,
+            .real_server = spec.real_servers[r].key,
+            .up = slot->machine.up(),
+            .has_run = slot->machine.has_run(),
+            .dynamic_weight = slot->machine.dynamic_weight(),
+            .next_probe = slot->machine.next_probe(),
+            .probes = slot->probes,
+            .probes_not_run = slot->machine.probes_not_run(),
+            .last_latency = slot->last_latency,
+            .last_error = slot->last_error,
+        };
+        for (size_t i = 0; i < kReasonCount; ++i)
+          s.failures[i] = slot->machine.failures(static_cast<Reason>(i));
+        out.push_back(std::move(s));
+      }
+    }
+  }
+  return out;
+}
+
+size_t CheckEngine::checker_count() const {
+  size_t count = 0;
+  for (const auto& service : services_)
+    for (const auto& slots : service->slots)
+      count += slots.size();
+  return count;
+}
+
+}  // namespace vigil::check

@@ -1,0 +1,125 @@
+// The checker engine: every checker of a configuration, driven in time. It owns one checker state
+// machine per checker block (checker.h) and one verdict per virtual server (verdict.h), arms a
+// timer for each ProbeAt, starts probes through a Prober (probe.h), feeds their results back and
+// hands out what changed: the desired IPVS state of each changed virtual server (a HealthBatch,
+// by value, for the IPVS side) and the notify actions (scripts and FIFO lines) to run.
+//
+// It runs on one thread (the check thread) with that thread's Scheduler; it reads no clock and
+// opens no socket itself, so tests drive it in virtual time with a fake prober.
+//
+// Checkers of types without a probe in the I/O layer yet (SMTP_CHECK, DNS_CHECK, UDP_CHECK,
+// PING_CHECK, FILE_CHECK) are left out with a warning at load: their real servers count them as
+// passing, as vigil did before it had checkers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/checker.h"
+#include "check/probe.h"
+#include "check/spec.h"
+#include "check/verdict.h"
+#include "common/result.h"
+#include "common/time.h"
+
+namespace vigil::config {
+struct Config;
+struct VirtualServer;
+struct RunAs;
+}  // namespace vigil::config
+
+namespace vigil::check {
+
+// The complete desired state of one virtual server's destinations.
+struct ServiceHealth {
+  VirtualServerKey key;
+  DesiredService desired;
+  bool operator==(const ServiceHealth&) const = default;
+};
+// Services whose desired state changed, each complete (a later entry replaces an earlier one).
+using HealthBatch = std::vector<ServiceHealth>;
+
+// The check key of a configured virtual server (what ServiceHealth::key holds for it).
+[[nodiscard]] VirtualServerKey virtual_server_key(const config::VirtualServer& vs);
+
+// Resolves a MISC_CHECK's user (or the global script_user) to credentials at load; none: the
+// user does not resolve, and the checker is left out (it never runs as root instead).
+using RunAsResolver = std::function<std::optional<RunAs>(const config::RunAs&)>;
+
+// The probe requests of one checker block, one per target (url, or the single connection); empty
+// for a type the I/O layer does not probe yet. Fails on a regex PCRE2 rejects.
+Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
+                                                 const config::VirtualServer& vs,
+                                                 size_t real_server, size_t checker,
+                                                 const RunAsResolver& resolve);
+
+struct EngineSinks {
+  // Desired IPVS state of the services that changed.
+  std::function<void(HealthBatch)> health;
+  // Notify scripts and FIFO lines of one virtual server, in order.
+  std::function<void(const VirtualServerSpec&, NotifyActions)> notify;
+};
+
+class CheckEngine {
+ public:
+  CheckEngine(Scheduler& scheduler, Prober& prober, RandomDuration random, EngineSinks sinks,
+              RunAsResolver resolve = {});
+  ~CheckEngine();
+  CheckEngine(const CheckEngine&) = delete;
+  CheckEngine& operator=(const CheckEngine&) = delete;
+
+  // The first load starts every checker; a later one is a reload: checkers of unchanged identity
+  // keep their state (reload.h), the rest start fresh, removed ones stop. Returns the complete
+  // desired state of every configured virtual server (also sent to the health sink). Fails (and
+  // changes nothing) on a probe that cannot be built.
+  Result<HealthBatch> load(const config::Config& config);
+
+  // Stops every checker and probe; with omega, the shutdown notifies go to the notify sink.
+  void stop();
+
+  struct CheckerStatus {
+    std::string label;
+    std::string virtual_server;
+    RealServerKey real_server;
+    bool up = true;
+    bool has_run = false;
+    int64_t dynamic_weight = 0;
+    std::optional<TimePoint> next_probe;
+    uint64_t probes = 0;
+    std::array<uint64_t, kReasonCount> failures{};
+    uint64_t probes_not_run = 0;
+    std::optional<Duration> last_latency;
+    std::string last_error;
+  };
+  [[nodiscard]] std::vector<CheckerStatus> status() const;
+  [[nodiscard]] size_t checker_count() const;
+  // Checker blocks of types the engine does not run yet (left out at the last load).
+  [[nodiscard]] size_t skipped_checkers() const { return skipped_; }
+
+ private:
+  struct Slot;
+  struct Service;
+
+  void dispatch(Slot& slot, const Event& event);
+  void apply(Slot& slot, Actions actions);
+  void fire(Slot& slot, uint32_t target);
+  // Sends the changed services' desired state and the collected notifies.
+  void flush();
+  void tear_down(std::vector<std::unique_ptr<Service>>& services);
+
+  Scheduler& scheduler_;
+  Prober& prober_;
+  RandomDuration random_;
+  EngineSinks sinks_;
+  RunAsResolver resolve_;
+  std::vector<std::unique_ptr<Service>> services_;
+  bool loaded_ = false;
+  size_t skipped_ = 0;
+};
+
+}  // namespace vigil::check

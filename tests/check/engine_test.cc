@@ -1,0 +1,270 @@
+// CheckEngine in virtual time with a fake prober: keepalived.conf text in, probe requests out,
+// probe results in, the desired IPVS state of each service and its notifies out.
+#include "check/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "config/parser.h"
+#include "fakes/fake_scheduler.h"
+
+namespace vigil::check {
+namespace {
+
+class FakeProber final : public Prober {
+ public:
+  struct Started {
+    ProbeRequest request;
+    ProbeDone done;
+  };
+  ProbeId start(const ProbeRequest& request, ProbeDone done) override {
+    running.emplace(++last_id, Started{request, std::move(done)});
+    ++started;
+    return last_id;
+  }
+  void cancel(ProbeId id) override {
+    if (running.erase(id) != 0) ++cancelled;
+  }
+  // Completes the oldest running probe with `result`.
+  void finish_oldest(ProbeResult result) {
+    ASSERT_FALSE(running.empty());
+    auto node = running.extract(running.begin());
+    node.mapped().done(std::move(result));
+  }
+
+  std::map<ProbeId, Started> running;
+  ProbeId last_id = 0;
+  size_t started = 0;
+  size_t cancelled = 0;
+};
+
+config::Config parse(const std::string& text) {
+  auto parsed = config::parse_text("test.conf", text);
+  EXPECT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
+  return parsed->config;
+}
+
+std::string one_service(const std::string& real_servers) {
+  return "virtual_server 10.0.0.100 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n"
+         "  delay_loop 10\n" +
+         real_servers + "}\n";
+}
+
+const std::string kTwoTcpServers = one_service(
+    "  real_server 10.0.0.1 80 {\n    weight 2\n    TCP_CHECK {\n      connect_timeout 3\n"
+    "    }\n  }\n"
+    "  real_server 10.0.0.2 80 {\n    weight 3\n    inhibit_on_failure\n"
+    "    TCP_CHECK {\n    }\n  }\n");
+
+const ProbeFailed kRefused{.reason = Reason::kConnectionRefused, .detail = "connection refused"};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest()
+      : engine_(
+            scheduler_, prober_, [](Duration) { return Duration{0}; },
+            EngineSinks{
+                .health = [this](HealthBatch batch) { batches_.push_back(std::move(batch)); },
+                .notify =
+                    [this](const VirtualServerSpec& vs, NotifyActions actions) {
+                      for (const auto& a : actions)
+                        notifies_.push_back(vs.label + " " + to_string(a));
+                    },
+            }) {}
+
+  HealthBatch load(const std::string& text) {
+    config_ = parse(text);
+    auto loaded = engine_.load(config_);
+    EXPECT_TRUE(loaded) << (loaded ? "" : loaded.error().message);
+    return loaded ? *loaded : HealthBatch{};
+  }
+
+  vigil::testing::FakeScheduler scheduler_;
+  FakeProber prober_;
+  std::vector<HealthBatch> batches_;
+  std::vector<std::string> notifies_;
+  config::Config config_;
+  CheckEngine engine_;
+};
+
+DesiredDestination dest(const char* address, uint16_t port, bool in, uint32_t weight) {
+  return {.key = {*IpAddress::parse(address), port}, .in_ipvs = in, .weight = weight};
+}
+
+TEST_F(EngineTest, StartsEveryServerUpAndProbesAtTheBootstrapDelay) {
+  const TimePoint t0 = scheduler_.now();
+  const auto batch = load(kTwoTcpServers);
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_EQ(batch[0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 2), dest("10.0.0.2", 80, true, 3)}));
+  EXPECT_EQ(batches_.size(), 1U);  // the load's batch went to the sink too
+  EXPECT_EQ(prober_.started, 0U);
+
+  // keepalived's BOOTSTRAP_DELAY: 1 s + rand(0..warmup); the fake random gives 0.
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 2U);
+  const auto* tcp = std::get_if<TcpProbe>(&prober_.running.begin()->second.request);
+  ASSERT_NE(tcp, nullptr);
+  EXPECT_EQ(tcp->connection.connect_ip, *IpAddress::parse("10.0.0.1"));
+  EXPECT_EQ(tcp->connection.connect_port, 80);
+  EXPECT_EQ(tcp->connection.connect_timeout, 3s);
+}
+
+TEST_F(EngineTest, AFailedServerLeavesAndComesBackAsOneServiceChange) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  batches_.clear();
+
+  // 10.0.0.1 refuses: the first check has no retries, so it is out at once.
+  prober_.finish_oldest(kRefused);
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_EQ(batches_[0][0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, false, 0), dest("10.0.0.2", 80, true, 3)}));
+  // 10.0.0.2 passes: nothing changed, nothing sent.
+  prober_.finish_oldest(ProbeSucceeded{});
+  EXPECT_EQ(batches_.size(), 1U);
+
+  // The next probe of 10.0.0.1 is delay_loop after the failure (fixed delay); it passes.
+  scheduler_.run_until(t0 + 1s + 10s);
+  ASSERT_EQ(prober_.running.size(), 2U);
+  prober_.finish_oldest(ProbeSucceeded{});
+  ASSERT_EQ(batches_.size(), 2U);
+  EXPECT_EQ(batches_[1][0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 2), dest("10.0.0.2", 80, true, 3)}));
+}
+
+TEST_F(EngineTest, InhibitOnFailureKeepsTheServerAtWeightZero) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  batches_.clear();
+  prober_.finish_oldest(ProbeSucceeded{});
+  prober_.finish_oldest(kRefused);
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_EQ(batches_[0][0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 2), dest("10.0.0.2", 80, true, 0)}));
+}
+
+TEST_F(EngineTest, MiscDynamicExitStatusSetsTheWeight) {
+  const TimePoint t0 = scheduler_.now();
+  load(one_service(
+      "  real_server 10.0.0.1 80 {\n    weight 1\n"
+      "    MISC_CHECK {\n      misc_path \"/usr/local/bin/probe --fast\"\n      misc_dynamic\n"
+      "    }\n  }\n"));
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 1U);
+  const auto* misc = std::get_if<MiscProbe>(&prober_.running.begin()->second.request);
+  ASSERT_NE(misc, nullptr);
+  EXPECT_EQ(misc->argv, (std::vector<std::string>{"/usr/local/bin/probe", "--fast"}));
+  EXPECT_EQ(misc->timeout, 10s);  // no misc_timeout: the virtual server's delay_loop
+  EXPECT_TRUE(misc->dynamic);
+  batches_.clear();
+  prober_.finish_oldest(ProbeSucceeded{.exit_status = 7});
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_EQ(batches_[0][0].desired.real_servers, (std::vector{dest("10.0.0.1", 80, true, 5)}));
+}
+
+TEST_F(EngineTest, HttpGetBuildsOneRequestPerUrlWithKeepalivedBytes) {
+  const TimePoint t0 = scheduler_.now();
+  load(one_service(
+      "  real_server 10.0.0.1 8080 {\n"
+      "    HTTP_GET {\n      url {\n        path /health\n        status_code 200\n      }\n"
+      "      virtualhost www.example.org\n    }\n  }\n"));
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 1U);
+  const auto* http = std::get_if<HttpProbe>(&prober_.running.begin()->second.request);
+  ASSERT_NE(http, nullptr);
+  EXPECT_EQ(http->request,
+            "GET /health HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: www.example.org\r\n\r\n");
+  EXPECT_FALSE(http->tls);
+  ASSERT_NE(http->expect, nullptr);
+  EXPECT_TRUE(http->expect->status_ok(200));
+  EXPECT_FALSE(http->expect->status_ok(204));
+}
+
+TEST_F(EngineTest, SslGetTakesSniFromTheVirtualhostAndNeverVerifiesByDefault) {
+  const TimePoint t0 = scheduler_.now();
+  load("SSL {\n  ca /etc/ssl/ca.pem\n}\n" +
+       one_service("  real_server 10.0.0.1 443 {\n"
+                   "    SSL_GET {\n      url {\n        path /\n      }\n"
+                   "      virtualhost tls.example.org\n      enable_sni\n    }\n  }\n"));
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 1U);
+  const auto* http = std::get_if<HttpProbe>(&prober_.running.begin()->second.request);
+  ASSERT_NE(http, nullptr);
+  ASSERT_TRUE(http->tls);
+  EXPECT_EQ(http->tls->ca, "/etc/ssl/ca.pem");
+  EXPECT_FALSE(http->tls->verify);  // keepalived never verifies, even with a ca
+  EXPECT_EQ(http->sni, "tls.example.org");
+}
+
+TEST_F(EngineTest, UnsupportedCheckerTypesAreLeftOutAndCountAsUp) {
+  const auto batch = load(one_service(
+      "  real_server 10.0.0.1 53 {\n    DNS_CHECK {\n      name example.org\n    }\n  }\n"));
+  EXPECT_EQ(engine_.skipped_checkers(), 1U);
+  EXPECT_EQ(engine_.checker_count(), 0U);
+  EXPECT_EQ(batch[0].desired.real_servers, (std::vector{dest("10.0.0.1", 53, true, 1)}));
+}
+
+TEST_F(EngineTest, ReloadOfAnUnchangedFileKeepsAFailedServerOut) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  prober_.finish_oldest(kRefused);
+  prober_.finish_oldest(ProbeSucceeded{});
+  batches_.clear();
+  notifies_.clear();
+
+  const auto batch = load(kTwoTcpServers);
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_EQ(batch[0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, false, 0), dest("10.0.0.2", 80, true, 3)}));
+  EXPECT_EQ(engine_.status()[0].up, false);
+  EXPECT_TRUE(notifies_.empty());  // a kept service does not announce its quorum again
+}
+
+TEST_F(EngineTest, ReloadCancelsTheProbesOfARemovedServer) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 2U);
+  load(
+      one_service("  real_server 10.0.0.2 80 {\n    weight 3\n    inhibit_on_failure\n"
+                  "    TCP_CHECK {\n    }\n  }\n"));
+  // Every running probe is abandoned (kept checkers re-arm theirs); none calls back.
+  EXPECT_EQ(prober_.cancelled, 2U);
+  EXPECT_TRUE(prober_.running.empty());
+  EXPECT_EQ(engine_.checker_count(), 1U);
+}
+
+TEST_F(EngineTest, StatusCountsProbesFailuresAndTheLastError) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  scheduler_.advance(250ms);
+  prober_.finish_oldest(kRefused);
+  const auto status = engine_.status();
+  ASSERT_EQ(status.size(), 2U);
+  EXPECT_EQ(status[0].label, "TCP 10.0.0.1:80");
+  EXPECT_EQ(status[0].probes, 1U);
+  EXPECT_EQ(status[0].failures[static_cast<size_t>(Reason::kConnectionRefused)], 1U);
+  EXPECT_EQ(status[0].last_error, "connection refused");
+  EXPECT_EQ(status[0].last_latency, 250ms);
+  EXPECT_FALSE(status[0].up);
+}
+
+TEST_F(EngineTest, StopAbandonsRunningProbes) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  engine_.stop();
+  EXPECT_EQ(prober_.cancelled, 2U);
+  EXPECT_EQ(engine_.checker_count(), 0U);
+  EXPECT_EQ(scheduler_.advance(120s), 0U);  // no timer left
+}
+
+}  // namespace
+}  // namespace vigil::check
