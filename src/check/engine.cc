@@ -71,6 +71,8 @@ Result<std::vector<ProbeRequest>> http_requests(const config::Config& config,
         tls.key = ssl->key;
         tls.password = ssl->password;
         tls.verify = ssl->verify_server();
+        tls.resume_sessions = ssl->session_resumption;
+        tls.alpn = ssl->alpn;
       }
       probe.tls = std::move(tls);
       // checkers.md "TLS": SNI comes from the url, the checker or the virtual server's

@@ -9,6 +9,7 @@
 #include "config/parser.h"
 #include "control/config_check.h"
 #include "control/script_audit.h"
+#include "daemon/check/check_service.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/lvs/lvs_sync_service.h"
 #include "daemon/process.h"
@@ -53,13 +54,22 @@ ServiceFactory production_services(const DaemonOptions& options) {
   return [options](event::EventLoop& main_loop, const RunFiles& files) {
     std::vector<std::unique_ptr<Service>> services;
     if (!options.vrrp_only) {
-      services.push_back(std::make_unique<LvsService>(
+      auto lvs = std::make_unique<LvsService>(
           main_loop.scheduler(), ipvs_netlink_factory(),
           lvs::LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
                                     .apply_fullnat = apply_fullnat_with_nft,
                                     .read_fullnat = read_fullnat_with_nft,
                                     .ownership_store = std::make_shared<lvs::FileOwnershipStore>(
-                                        files.ipvs_state_file, lvs::current_network_namespace())}));
+                                        files.ipvs_state_file, lvs::current_network_namespace())});
+      // The checkers after IPVS: their verdicts reach the programmed tables, posted to this loop.
+      // Stopped before IPVS (services stop in reverse order).
+      auto checks = std::make_unique<CheckService>(
+          main_loop,
+          CheckServiceOptions{.apply_health = [lvs = lvs.get()](const check::HealthBatch& batch) {
+            lvs->apply_health(batch);
+          }});
+      services.push_back(std::move(lvs));
+      services.push_back(std::move(checks));
     }
     // lvs_sync_daemon follows the VRRP states, which the VRRP thread posts to the main loop. Its
     // own IPVS handle: it runs with -P too. Stopped after VRRP.

@@ -64,6 +64,10 @@ class LvsController {
   Status start(const config::Config& config);
   // A new (already validated) configuration: planned against the last known table.
   void update(const config::Config& config);
+  // The checkers' verdicts for some virtual servers (each complete): merged, then planned
+  // against the last known table like a config change, so one changed real server is one
+  // netlink operation. Verdicts for services no longer configured are ignored.
+  void apply_health(const check::HealthBatch& batch);
   // A full pass now (dump, plan, apply). Returns false if the dump failed.
   bool resync();
   // Removes what vigil owns (default), flushes everything (lvs_flush_on_stop) or keeps it all.
@@ -81,6 +85,7 @@ class LvsController {
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] const datapath::Ownership& owned() const { return owned_; }
   [[nodiscard]] const DesiredLvs& desired() const { return desired_; }
+  [[nodiscard]] const HealthOverlay& health() const { return health_; }
 
  private:
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
@@ -96,6 +101,8 @@ class LvsController {
   datapath::Datapath& datapath_;
   Scheduler& scheduler_;
   LvsControllerOptions options_;
+  std::shared_ptr<const config::Config> config_;  // the running configuration
+  HealthOverlay health_;                          // the checkers' latest verdicts
   DesiredLvs desired_;
   datapath::Ownership owned_;
   datapath::Table last_known_;  // the kernel's table after our last pass, as far as we know

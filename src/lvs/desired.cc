@@ -128,15 +128,71 @@ std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,
   return keys;
 }
 
-DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health) {
+namespace {
+
+// keepalived's start-up state: a real server is in before any check, unless it has `alpha` and
+// checkers to pass first (checkers.md §1.3).
+bool alive_at_start(const config::VirtualServer&, const config::RealServer& rs) {
+  return !(rs.alpha && !rs.checkers.empty());
+}
+
+const check::DesiredDestination* find(const std::vector<check::DesiredDestination>& list,
+                                      const config::RealServer& rs) {
+  for (const auto& d : list)
+    if (d.key.address == rs.address && d.key.port == rs.port) return &d;
+  return nullptr;
+}
+
+}  // namespace
+
+DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health,
+                       const HealthOverlay& checkers) {
   DesiredLvs desired;
+  const RealServerHealth& is_alive = health ? health : RealServerHealth(alive_at_start);
   for (const auto& vs : config.lvs.virtual_servers) {
+    if (const auto verdict = checkers.find(check::virtual_server_key(vs));
+        verdict != checkers.end()) {
+      // The checkers decided: each destination in or out at the weight they give.
+      for (const auto& key : service_keys(config.lvs, vs)) {
+        datapath::ServiceEntry entry;
+        entry.service = service(vs, key.family());
+        FullNatService fullnat{key, {}};
+        auto add = [&](const config::RealServer& rs, uint32_t weight) {
+          datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
+          auto d = destination(rs);
+          d.weight = static_cast<int32_t>(std::min<uint32_t>(weight, INT32_MAX));
+          entry.destinations.emplace(dkey, d);
+          if (rs.forwarding.method == ForwardingMethod::kFullNat) {
+            fullnat.destinations.push_back(dkey);
+          }
+        };
+        for (const auto& rs : vs.real_servers) {
+          const auto* d = find(verdict->second.real_servers, rs);
+          if (d == nullptr) {
+            if (alive_at_start(vs, rs)) add(rs, rs.weight);
+          } else if (d->in_ipvs) {
+            add(rs, d->weight);
+          }
+        }
+        const auto& sorry = verdict->second.sorry_server;
+        if (vs.sorry_server && sorry && sorry->in_ipvs) {
+          config::RealServer as_real;
+          as_real.address = vs.sorry_server->address;
+          as_real.port = vs.sorry_server->port;
+          as_real.forwarding = vs.sorry_server->forwarding;
+          add(as_real, sorry->weight);
+        }
+        if (!fullnat.destinations.empty()) desired.fullnat.push_back(std::move(fullnat));
+        desired.table.emplace(key, std::move(entry));
+      }
+      continue;
+    }
     // Which real servers are alive, and whether their live weight makes the quorum.
     uint64_t live_weight = 0;
     std::vector<const config::RealServer*> alive;
     std::vector<const config::RealServer*> inhibited;
     for (const auto& rs : vs.real_servers) {
-      if (!health || health(vs, rs)) {
+      if (is_alive(vs, rs)) {
         alive.push_back(&rs);
         live_weight += rs.weight;
       } else if (rs.inhibit_on_failure) {

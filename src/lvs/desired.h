@@ -1,21 +1,29 @@
 // From the configuration model to the IPVS table vigil wants the kernel to hold.
 //
 // Pure: the daemon passes the result to datapath::reconcile() with what the kernel holds.
-// Real server health comes in as a function; until the checkers exist every real server counts
-// as up, as keepalived treats a real server without checkers.
+// Which destinations are in, and at what weight, is the checkers' verdict (check/engine.h) for
+// every virtual server they reported; before their first report a virtual server is computed
+// here as keepalived starts it: every real server in at its configured weight, except those
+// with `alpha` and checkers, which wait for their first passing check.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <vector>
 
+#include "check/engine.h"
 #include "config/model.h"
 #include "datapath/model.h"
 
 namespace vigil::lvs {
 
-// True when the real server is alive (its checkers say so, or it has none).
+// True when the real server is alive, for virtual servers without a checker verdict; unset:
+// keepalived's start-up state (alive unless `alpha` with checkers).
 using RealServerHealth =
     std::function<bool(const config::VirtualServer&, const config::RealServer&)>;
+
+// The checkers' latest verdict per virtual server (check::virtual_server_key of its block).
+using HealthOverlay = std::map<check::VirtualServerKey, check::DesiredService>;
 
 // A service vigil programs as IPVS NAT and whose forwarded traffic it source-NATs (vigil's
 // FULLNAT extension): the real servers see the director as the client and need no route back.
@@ -30,7 +38,8 @@ struct DesiredLvs {
   std::vector<FullNatService> fullnat;
 };
 
-DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health = {});
+DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health = {},
+                       const HealthOverlay& checkers = {});
 
 // The service keys one virtual_server block stands for (one, or one per address of its group).
 std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,

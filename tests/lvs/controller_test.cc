@@ -84,6 +84,62 @@ TEST_F(LvsControllerTest, OneChangedWeightIsOneOperationWithoutADump) {
   EXPECT_EQ(kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.1"), 80}).weight, 5);
 }
 
+check::HealthBatch verdict(const config::Config& config, bool first_in, uint32_t second_weight) {
+  return {{.key = check::virtual_server_key(config.lvs.virtual_servers.at(0)),
+           .desired = {
+               .real_servers = {
+                   {.key = {ip("10.0.0.1"), 80}, .in_ipvs = first_in, .weight = first_in ? 3U : 0U},
+                   {.key = {ip("10.0.0.2"), 80}, .in_ipvs = true, .weight = second_weight}}}}};
+}
+
+TEST_F(LvsControllerTest, OneFailedServerIsOneDeleteWithoutADump) {
+  const auto config = parse(config_text(3));
+  ASSERT_TRUE(controller.start(config).ok());
+  kernel.reset_counts();
+  controller.apply_health(verdict(config, false, 1));
+  EXPECT_EQ(kernel.sent(), 1U);
+  EXPECT_EQ(kernel.sent(OperationKind::kDeleteDestination), 1U);
+  EXPECT_EQ(kernel.dumps(), 0U);
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.count(DestinationKey{ip("10.0.0.1"), 80}), 0U);
+
+  // The same verdict again changes nothing; a dynamic weight is one edit.
+  kernel.reset_counts();
+  controller.apply_health(verdict(config, false, 1));
+  EXPECT_EQ(kernel.sent(), 0U);
+  controller.apply_health(verdict(config, false, 7));
+  EXPECT_EQ(kernel.sent(), 1U);
+  EXPECT_EQ(kernel.sent(OperationKind::kEditDestination), 1U);
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.2"), 80}).weight, 7);
+}
+
+TEST_F(LvsControllerTest, AReloadKeepsTheCheckersVerdict) {
+  const auto config = parse(config_text(3));
+  ASSERT_TRUE(controller.start(config).ok());
+  controller.apply_health(verdict(config, false, 1));
+  kernel.reset_counts();
+  // An unchanged file: the failed server stays out, nothing is sent.
+  controller.update(parse(config_text(3)));
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.count(DestinationKey{ip("10.0.0.1"), 80}), 0U);
+}
+
+TEST_F(LvsControllerTest, VerdictsForUnconfiguredServicesAreIgnored) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  kernel.reset_counts();
+  auto other = parse(R"(
+virtual_server 192.0.2.81 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+  }
+}
+)");
+  controller.apply_health(verdict(other, false, 1));
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_TRUE(controller.health().empty());
+}
+
 TEST_F(LvsControllerTest, PeriodicPassRepairsHandEditsAndLeavesForeignServices) {
   ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
   kernel.table()[kForeign].service.scheduler = "rr";

@@ -187,6 +187,56 @@ virtual_server 192.0.2.80 80 {
   EXPECT_EQ(down.begin()->first, (DestinationKey{ip("10.0.0.99"), 8080}));
 }
 
+TEST(DesiredLvs, AlphaServersWithCheckersWaitForTheirFirstPass) {
+  auto f = build(R"(
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    alpha
+    TCP_CHECK {
+    }
+  }
+  real_server 10.0.0.2 80 {
+    alpha
+  }
+}
+)");
+  const auto& dests = f.desired.table.begin()->second.destinations;
+  ASSERT_EQ(dests.size(), 1U);  // 10.0.0.2 has no checker: it is alive
+  EXPECT_EQ(dests.begin()->first, (DestinationKey{ip("10.0.0.2"), 80}));
+}
+
+TEST(DesiredLvs, TheCheckersVerdictDecidesDestinationsWeightsAndTheSorryServer) {
+  auto parsed = config::parse_text("test.conf", R"(
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  sorry_server 10.0.0.99 8080
+  real_server 10.0.0.1 80 {
+    weight 4
+  }
+  real_server 10.0.0.2 80 {
+  }
+}
+)");
+  ASSERT_TRUE(parsed->ok());
+  const auto& vs = parsed->config.lvs.virtual_servers.at(0);
+  HealthOverlay checkers{
+      {check::virtual_server_key(vs),
+       {.real_servers = {{.key = {ip("10.0.0.1"), 80}, .in_ipvs = true, .weight = 9},
+                         {.key = {ip("10.0.0.2"), 80}, .in_ipvs = false}},
+        .sorry_server = check::DesiredDestination{
+            .key = {ip("10.0.0.99"), 8080}, .in_ipvs = true, .weight = 0}}}};
+  const auto desired = desired_lvs(parsed->config, {}, checkers);
+  const auto& dests = desired.table.begin()->second.destinations;
+  ASSERT_EQ(dests.size(), 2U);
+  EXPECT_EQ(dests.at(DestinationKey{ip("10.0.0.1"), 80}).weight, 9);
+  EXPECT_EQ(dests.at(DestinationKey{ip("10.0.0.99"), 8080}).weight, 0);
+}
+
 TEST(DesiredLvs, FullNatIsIpvsNatPlusASourceNatList) {
   auto f = build(R"(
 virtual_server 192.0.2.80 80 {

@@ -161,4 +161,8 @@ void LvsService::stop() {
   if (controller_) controller_->stop();
 }
 
+void LvsService::apply_health(const check::HealthBatch& batch) {
+  if (controller_) controller_->apply_health(batch);
+}
+
 }  // namespace vigil::daemon

@@ -35,6 +35,9 @@ class LvsService final : public Service {
   void reload(const config::Config& config) override;
   void stop() override;
 
+  // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
+  void apply_health(const check::HealthBatch& batch);
+
   [[nodiscard]] const lvs::LvsController* controller() const { return controller_.get(); }
 
  private:

@@ -1,0 +1,141 @@
+#include "daemon/check/check_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <random>
+#include <utility>
+
+#include "check_io/prober.h"
+#include "common/log.h"
+#include "common/overloaded.h"
+#include "common/run_as.h"
+#include "event/event_loop.h"
+#include "event/script_runner.h"
+
+namespace vigil::daemon {
+namespace {
+
+spdlog::logger& logger() {
+  static const auto instance = log::get("check");
+  return *instance;
+}
+
+// keepalived kills a MISC_CHECK that ran past misc_timeout with SIGTERM, then SIGKILL 2 s later.
+constexpr Duration kMiscKillGrace = 2s;
+
+std::optional<RunAs> resolve_user(const config::RunAs& user) {
+  auto resolved = resolve_run_as(user.user, user.group);
+  if (!resolved) {
+    logger().warn("script user {}: {}; its MISC_CHECKs are left out", user.user,
+                  resolved.error().message);
+    return std::nullopt;
+  }
+  return *resolved;
+}
+
+}  // namespace
+
+// Everything that lives on the check thread. Built on the main thread before the loop runs,
+// used only on the check thread afterwards, destroyed after the thread joined.
+struct CheckService::Thread {
+  explicit Thread(event::EventLoop& main_loop, const CheckServiceOptions& options)
+      : loop_thread("check"),
+        scripts(loop_thread.loop(),
+                event::ProcessScriptRunner::Options{.kill_grace = kMiscKillGrace}),
+        prober(loop_thread.loop(), loop_thread.loop().scheduler(), scripts),
+        engine(
+            loop_thread.loop().scheduler(), prober, random_duration(),
+            check::EngineSinks{
+                .health =
+                    [&main_loop, apply = options.apply_health](check::HealthBatch batch) {
+                      main_loop.post([apply, batch = std::move(batch)] { apply(batch); });
+                    },
+                .notify = [this](const check::VirtualServerSpec& vs,
+                                 check::NotifyActions actions) { notify(vs, std::move(actions)); },
+            },
+            resolve_user) {}
+
+  static check::RandomDuration random_duration() {
+    auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+    return [engine](Duration max) {
+      std::uniform_int_distribution<Duration::rep> pick(0, max.count());
+      return Duration{pick(*engine)};
+    };
+  }
+
+  void notify(const check::VirtualServerSpec& vs, check::NotifyActions actions) {
+    for (auto& action : actions) {
+      std::visit(Overloaded{
+                     [&](check::RunScript& run) {
+                       event::ScriptRequest request{
+                           .name = vs.label + " " + run.script.command.text,
+                           .argv = run.script.command.argv,
+                       };
+                       const auto& user = run.script.run_as ? run.script.run_as : script_user;
+                       if (user) {
+                         request.run_as = resolve_user(*user);
+                         if (!request.run_as) return;
+                       }
+                       scripts.run(std::move(request), [](const event::ScriptResult&) {});
+                     },
+                     [&](check::FifoLine& line) { logger().debug("{}", line.line); },
+                 },
+                 action);
+    }
+  }
+
+  event::LoopThread loop_thread;
+  event::ProcessScriptRunner scripts;
+  check_io::AsioProber prober;
+  std::optional<config::RunAs> script_user;  // global_defs script_user of the loaded config
+  check::CheckEngine engine;
+};
+
+CheckService::CheckService(event::EventLoop& main_loop, CheckServiceOptions options)
+    : main_loop_(main_loop), options_(std::move(options)) {}
+
+CheckService::~CheckService() {
+  stop();
+}
+
+Status CheckService::start(const config::Config& config) {
+  thread_ = std::make_unique<Thread>(main_loop_, options_);
+  if (auto started = thread_->loop_thread.start(); !started) {
+    logger().warn("check thread: {}", started.error().message);
+  }
+  load(config);
+  return {};
+}
+
+void CheckService::reload(const config::Config& config) {
+  if (thread_) load(config);
+}
+
+void CheckService::load(const config::Config& config) {
+  auto copy = std::make_shared<const config::Config>(config);
+  Thread* thread = thread_.get();
+  thread->loop_thread.loop().post([thread, copy] {
+    thread->script_user = copy->global.script_user;
+    auto loaded = thread->engine.load(*copy);
+    if (!loaded) {
+      logger().error("checkers not reloaded, the previous ones keep running: {}",
+                     loaded.error().message);
+      return;
+    }
+    logger().info("{} checkers running ({} left out: no probe for their type yet)",
+                  thread->engine.checker_count(), thread->engine.skipped_checkers());
+  });
+}
+
+void CheckService::stop() {
+  if (!thread_) return;
+  Thread* thread = thread_.get();
+  thread->loop_thread.loop().post([thread] { thread->engine.stop(); });
+  // The posted stop runs before the loop ends: posted callbacks run in order.
+  thread->loop_thread.loop().post([thread] { thread->loop_thread.loop().stop(); });
+  thread->loop_thread.stop();
+  thread_.reset();
+}
+
+}  // namespace vigil::daemon
