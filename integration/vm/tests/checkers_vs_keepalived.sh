@@ -1,0 +1,171 @@
+# Health checkers side by side with keepalived 2.2.7 on real IPVS: one config, two directors on
+# the same real servers, keepalived -C in one namespace and vigild -C in the other. After every
+# step (kill a server, break its health URL, lose and regain the quorum with a sorry server,
+# change a MISC_CHECK's exit code, reload) `ipvsadm -Sn` must be the same for both, and client
+# traffic through vigild's VIP must stop reaching the failed server.
+# vigil-timeout: 240
+. /tests/lib.sh
+. /tests/vigild_lib.bash
+
+[ -x /usr/sbin/keepalived ] || fail "keepalived is not in the image"
+
+# nat_topology: client -> director (vigild) -> r1 10.0.2.11, r2 10.0.2.12 on the director's br0.
+# keepalived's director `kdir` sits on the same bridge at 10.0.2.2 and checks the same servers.
+new_ns client
+new_ns director
+new_ns kdir
+new_ns r1
+new_ns r2
+veth_pair client eth0 10.0.1.2/24 director eth0 10.0.1.1/24
+ip -n director addr add 10.0.1.100/32 dev eth0
+ip -n client route add default via 10.0.1.1
+ip -n director link add br0 type bridge
+ip -n director link set br0 up
+ip -n director addr add 10.0.2.1/24 dev br0
+for ns in r1 r2 kdir; do
+  veth_pair "$ns" eth0 - director "v$ns" -
+  ip -n director link set "v$ns" master br0
+done
+ip -n r1 addr add 10.0.2.11/24 dev eth0
+ip -n r2 addr add 10.0.2.12/24 dev eth0
+ip -n kdir addr add 10.0.2.2/24 dev eth0
+ip -n r1 route add default via 10.0.2.1
+ip -n r2 route add default via 10.0.2.1
+ip netns exec director sysctl -qw net.ipv4.ip_forward=1
+
+# start_httpd NS ADDR NAME: serves NAME at / and /index.html; sets httpd_pid.
+start_httpd() {
+  mkdir -p "/tmp/www-$1"
+  echo "$3" >"/tmp/www-$1/index.html"
+  spawn ip netns exec "$1" httpd -f -p "$2:80" -h "/tmp/www-$1"
+  httpd_pid=$!
+  wait_tcp "$1" "$2" 80
+}
+start_httpd r1 10.0.2.11 r1
+r1_httpd=$httpd_pid
+start_httpd r2 10.0.2.12 r2
+
+cat >/tmp/ck-misc.sh <<'SH'
+#!/bin/sh
+exit "$(cat /tmp/ck-misc-code)"
+SH
+chmod 0755 /tmp/ck-misc.sh
+echo 0 >/tmp/ck-misc-code
+
+config=/tmp/checkers.conf
+write_config() {  # write_config WEIGHT_OF_R2
+  cat >"$config" <<CONF
+virtual_server 10.0.1.100 80 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    quorum 2
+    sorry_server 10.0.2.13 80
+    real_server 10.0.2.11 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 10.0.2.12 80 {
+        weight $1
+        HTTP_GET {
+            url {
+                path /index.html
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+virtual_server 10.0.1.100 8080 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 10.0.2.11 8080 {
+        weight 1
+        MISC_CHECK {
+            misc_path "/tmp/ck-misc.sh"
+            misc_dynamic
+            misc_timeout 2
+        }
+    }
+}
+CONF
+}
+write_config 2
+
+spawn ip netns exec kdir keepalived -C -n -l -D -f "$config" -p /tmp/ka-ck.pid \
+  -c /tmp/ka-ck-checkers.pid >/tmp/keepalived-checkers.log 2>&1
+keepalived_pid=$!
+start_vigild checkers "$config" director
+trap 'show_log checkers; echo "--- keepalived log"; tail -n 40 /tmp/keepalived-checkers.log; kill_spawned' EXIT
+
+# step NAME EXPECTED: both directors reach EXPECTED (sorted ipvsadm -Sn) within 30 s.
+step() {
+  local expected
+  expected=$(echo "$2" | LC_ALL=C sort)
+  wait_table kdir "$expected" 30 || true
+  wait_table director "$expected" 30 || true
+  expect_eq "$1: keepalived's table" "$expected" "$(table kdir)"
+  expect_eq "$1: vigild's table" "$expected" "$(table director)"
+  echo "ok: $1"
+}
+
+svc80="-A -t 10.0.1.100:80 -s rr"
+svc8080="-A -t 10.0.1.100:8080 -s rr"
+r1="-a -t 10.0.1.100:80 -r 10.0.2.11:80 -m -w 1"
+misc1="-a -t 10.0.1.100:8080 -r 10.0.2.11:8080 -m -w 1"
+
+step "all up" "$svc80
+$r1
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 2
+$svc8080
+$misc1"
+expect_split client http://10.0.1.100/ 6 "3 3"
+
+kill "$r1_httpd"
+step "r1 killed (TCP_CHECK)" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 2
+$svc8080
+$misc1"
+expect_split client http://10.0.1.100/ 6 "0 6"
+
+rm /tmp/www-r2/index.html
+step "r2's health URL broken: quorum lost, sorry server in" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.13:80 -m -w 1
+$svc8080
+$misc1"
+
+echo r2 >/tmp/www-r2/index.html
+step "r2's URL back: quorum regained, sorry server out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 2
+$svc8080
+$misc1"
+
+echo 5 >/tmp/ck-misc-code
+step "MISC_CHECK exits 5 (misc_dynamic: weight 3)" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 2
+$svc8080
+-a -t 10.0.1.100:8080 -r 10.0.2.11:8080 -m -w 3"
+
+echo 1 >/tmp/ck-misc-code
+step "MISC_CHECK exits 1: out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 2
+$svc8080"
+
+echo 0 >/tmp/ck-misc-code
+write_config 4
+kill -HUP "$keepalived_pid" "$vigild_pid"
+step "reload: r2 weight 4, MISC back" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080
+$misc1"
+
+stop_pid "$vigild_pid" TERM 10
+stop_pid "$keepalived_pid" TERM 10
+trap kill_spawned EXIT
+echo "PASS: keepalived and vigild agree at every step"
