@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "check/validate.h"
 #include "config/json.h"
 #include "config/parser.h"
 
@@ -34,6 +35,12 @@ int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::
   config::ParseOptions options;
   options.reader.config_id = request.config_id;
   auto parsed = config::parse_file(request.file, options);
+  // Checker regexes PCRE2 rejects are errors here, at their line: at run time they would fail
+  // the whole checker load (keepalived 2.2.7's -t misses them and its checker logs them).
+  if (!parsed->diagnostics.has_errors()) {
+    for (auto& bad : check::compile_regexes(parsed->config))
+      parsed->diagnostics.error(bad.location, std::move(bad.message));
+  }
   err << parsed->diagnostics.format(parsed->files);
   const auto& d = parsed->diagnostics;
   if (d.has_errors()) {

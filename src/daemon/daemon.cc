@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "check/validate.h"
 #include "common/log.h"
 #include "common/log_async.h"
 #include "common/safe_file.h"
@@ -39,6 +40,10 @@ std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::
   config::ParseOptions options;
   options.reader.config_id = id;
   auto parsed = config::parse_file(file, options);
+  if (parsed->ok()) {  // as vigild -t: a url regex PCRE2 rejects refuses the configuration
+    for (auto& bad : check::compile_regexes(parsed->config))
+      parsed->diagnostics.error(bad.location, std::move(bad.message));
+  }
   log_diagnostics(parsed->diagnostics, parsed->files);
   if (!parsed->ok()) return nullptr;
   control::ScriptAudit audit =
