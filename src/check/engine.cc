@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "check/reload.h"
+#include "check/udp.h"
 #include "common/log.h"
 #include "common/overloaded.h"
 #include "config/model.h"
@@ -17,18 +18,6 @@ namespace {
 spdlog::logger& logger() {
   static const auto instance = log::get("check");
   return *instance;
-}
-
-ConnectionIdentity connection_of(const config::Checker& c) {
-  return {
-      .connect_ip = c.connect_ip,
-      .connect_port = c.connect_port,
-      .bind_ip = c.bind_ip,
-      .bind_port = c.bind_port,
-      .bind_if = c.bind_if,
-      .connect_timeout = c.connect_timeout,
-      .fwmark = c.fwmark,
-  };
 }
 
 const std::string& first_non_empty(std::initializer_list<const std::string*> names) {
@@ -133,6 +122,25 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
           if (!probe.run_as) return std::vector<ProbeRequest>{};
         }
         return std::vector<ProbeRequest>{std::move(probe)};
+      }
+      break;
+    case CheckerType::kDns:
+      if (const auto* dns = c.as<config::DnsCheck>())
+        return std::vector<ProbeRequest>{
+            DnsProbe{.connection = connection_of(c), .type = dns->type, .name = dns->name}};
+      break;
+    case CheckerType::kUdp:
+      if (const auto* udp = c.as<config::UdpCheck>()) {
+        const auto payload = udp_payload(*udp);  // keepalived's default when none is configured
+        return std::vector<ProbeRequest>{UdpProbe{
+            .connection = connection_of(c),
+            .payload = std::vector<uint8_t>(payload.begin(), payload.end()),
+            .require_reply = udp->require_reply,
+            .reply = udp->reply,
+            .reply_mask = udp->reply_mask,
+            .min_reply_length = udp->min_reply_length,
+            .max_reply_length = udp->max_reply_length,
+        }};
       }
       break;
     default:

@@ -65,6 +65,18 @@ std::string format_real_server(const RealServerKey& key, const std::string& prot
   return fmt::format("[{}]:{}:{}", key.address.to_string(), protocol, key.port);
 }
 
+ConnectionIdentity connection_of(const config::Checker& c) {
+  return {
+      .connect_ip = c.connect_ip,
+      .connect_port = c.connect_port,
+      .bind_ip = c.bind_ip,
+      .bind_port = c.bind_port,
+      .bind_if = c.bind_if,
+      .connect_timeout = c.connect_timeout,
+      .fwmark = c.fwmark,
+  };
+}
+
 CheckerSpec translate(const config::Checker& c, const config::RealServer& rs) {
   CheckerSpec spec{
       .identity = {.type = c.type},
@@ -77,17 +89,8 @@ CheckerSpec translate(const config::Checker& c, const config::RealServer& rs) {
       .real_server_weight = rs.weight,
   };
   CheckerIdentity& id = spec.identity;
-  if (c.type != CheckerType::kMisc && c.type != CheckerType::kFile) {
-    id.connection = ConnectionIdentity{
-        .connect_ip = c.connect_ip,
-        .connect_port = c.connect_port,
-        .bind_ip = c.bind_ip,
-        .bind_port = c.bind_port,
-        .bind_if = c.bind_if,
-        .connect_timeout = c.connect_timeout,
-        .fwmark = c.fwmark,
-    };
-  }
+  if (c.type != CheckerType::kMisc && c.type != CheckerType::kFile)
+    id.connection = connection_of(c);
   if (const auto* http = c.as<config::HttpCheck>()) {
     HttpIdentity h{.virtualhost = http->virtualhost};
     h.urls.reserve(http->urls.size());

@@ -196,6 +196,8 @@ struct VirtualServerSpec {
 
 // ---- translation from the config model ----------------------------------------------------------
 
+// The checker's connection options (TCP, HTTP, SSL, SMTP, DNS, UDP, PING).
+[[nodiscard]] ConnectionIdentity connection_of(const config::Checker& checker);
 [[nodiscard]] CheckerSpec translate(const config::Checker& checker, const config::RealServer& rs);
 [[nodiscard]] VirtualServerSpec translate(const config::VirtualServer& vs);
 [[nodiscard]] std::vector<VirtualServerSpec> translate(const config::Config& config);

@@ -143,6 +143,72 @@ const check::DesiredDestination* find(const std::vector<check::DesiredDestinatio
   return nullptr;
 }
 
+// A destination of a virtual server at the weight it should have in IPVS.
+struct Member {
+  config::RealServer server;
+  uint32_t weight = 0;
+};
+
+config::RealServer sorry_as_real(const config::SorryServer& sorry) {
+  config::RealServer as_real;
+  as_real.address = sorry.address;
+  as_real.port = sorry.port;
+  as_real.forwarding = sorry.forwarding;
+  as_real.weight = 1;
+  return as_real;
+}
+
+// The checkers decided: each destination in or out at the weight they give.
+std::vector<Member> members_from_verdict(const config::VirtualServer& vs,
+                                         const check::DesiredService& verdict) {
+  std::vector<Member> members;
+  for (const auto& rs : vs.real_servers) {
+    const auto* d = find(verdict.real_servers, rs);
+    if (d == nullptr) {
+      if (alive_at_start(vs, rs)) members.push_back({rs, rs.weight});
+    } else if (d->in_ipvs) {
+      members.push_back({rs, d->weight});
+    }
+  }
+  if (vs.sorry_server && verdict.sorry_server && verdict.sorry_server->in_ipvs)
+    members.push_back({sorry_as_real(*vs.sorry_server), verdict.sorry_server->weight});
+  return members;
+}
+
+// No verdict yet: `is_alive` says which real servers are up; quorum and sorry server as
+// keepalived applies them.
+std::vector<Member> members_from_health(const config::VirtualServer& vs,
+                                        const RealServerHealth& is_alive) {
+  uint64_t live_weight = 0;
+  std::vector<const config::RealServer*> alive;
+  std::vector<const config::RealServer*> inhibited;
+  for (const auto& rs : vs.real_servers) {
+    if (is_alive(vs, rs)) {
+      alive.push_back(&rs);
+      live_weight += rs.weight;
+    } else if (rs.inhibit_on_failure) {
+      inhibited.push_back(&rs);
+    }
+  }
+  // keepalived: with a sorry server, losing the quorum brings every real server down and puts
+  // the sorry server in their place; sorry_server_inhibit keeps it at weight 0 while the quorum
+  // holds. A server down with inhibit_on_failure stays at weight 0 instead of leaving.
+  const bool use_sorry = live_weight < vs.quorum && vs.sorry_server;
+  std::vector<Member> members;
+  for (const auto* rs : alive) {
+    if (!use_sorry) {
+      members.push_back({*rs, rs->weight});
+    } else if (rs->inhibit_on_failure) {
+      members.push_back({*rs, 0});
+    }
+  }
+  for (const auto* rs : inhibited)
+    members.push_back({*rs, 0});
+  if (vs.sorry_server && (use_sorry || vs.sorry_server->inhibit))
+    members.push_back({sorry_as_real(*vs.sorry_server), use_sorry ? 1U : 0U});
+  return members;
+}
+
 }  // namespace
 
 DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health,
@@ -150,91 +216,22 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
   DesiredLvs desired;
   const RealServerHealth& is_alive = health ? health : RealServerHealth(alive_at_start);
   for (const auto& vs : config.lvs.virtual_servers) {
-    if (const auto verdict = checkers.find(check::virtual_server_key(vs));
-        verdict != checkers.end()) {
-      // The checkers decided: each destination in or out at the weight they give.
-      for (const auto& key : service_keys(config.lvs, vs)) {
-        datapath::ServiceEntry entry;
-        entry.service = service(vs, key.family());
-        FullNatService fullnat{key, {}};
-        auto add = [&](const config::RealServer& rs, uint32_t weight) {
-          datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
-          auto d = destination(rs);
-          d.weight = static_cast<int32_t>(std::min<uint32_t>(weight, INT32_MAX));
-          entry.destinations.emplace(dkey, d);
-          if (rs.forwarding.method == ForwardingMethod::kFullNat) {
-            fullnat.destinations.push_back(dkey);
-          }
-        };
-        for (const auto& rs : vs.real_servers) {
-          const auto* d = find(verdict->second.real_servers, rs);
-          if (d == nullptr) {
-            if (alive_at_start(vs, rs)) add(rs, rs.weight);
-          } else if (d->in_ipvs) {
-            add(rs, d->weight);
-          }
-        }
-        const auto& sorry = verdict->second.sorry_server;
-        if (vs.sorry_server && sorry && sorry->in_ipvs) {
-          config::RealServer as_real;
-          as_real.address = vs.sorry_server->address;
-          as_real.port = vs.sorry_server->port;
-          as_real.forwarding = vs.sorry_server->forwarding;
-          add(as_real, sorry->weight);
-        }
-        if (!fullnat.destinations.empty()) desired.fullnat.push_back(std::move(fullnat));
-        desired.table.emplace(key, std::move(entry));
-      }
-      continue;
-    }
-    // Which real servers are alive, and whether their live weight makes the quorum.
-    uint64_t live_weight = 0;
-    std::vector<const config::RealServer*> alive;
-    std::vector<const config::RealServer*> inhibited;
-    for (const auto& rs : vs.real_servers) {
-      if (is_alive(vs, rs)) {
-        alive.push_back(&rs);
-        live_weight += rs.weight;
-      } else if (rs.inhibit_on_failure) {
-        inhibited.push_back(&rs);
-      }
-    }
-    const bool quorum_lost = live_weight < vs.quorum;
-
+    const auto verdict = checkers.find(check::virtual_server_key(vs));
+    const std::vector<Member> members = verdict != checkers.end()
+                                            ? members_from_verdict(vs, verdict->second)
+                                            : members_from_health(vs, is_alive);
     for (const auto& key : service_keys(config.lvs, vs)) {
       datapath::ServiceEntry entry;
       entry.service = service(vs, key.family());
       FullNatService fullnat{key, {}};
-      auto add = [&](const config::RealServer& rs, bool up) {
-        datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
-        auto d = destination(rs);
-        if (!up) d.weight = 0;  // inhibit_on_failure: quiesce instead of removing
+      for (const auto& member : members) {
+        datapath::DestinationKey dkey{member.server.address, destination_port(member.server, key)};
+        auto d = destination(member.server);
+        d.weight = static_cast<int32_t>(std::min<uint32_t>(member.weight, INT32_MAX));
         entry.destinations.emplace(dkey, d);
-        if (rs.forwarding.method == ForwardingMethod::kFullNat) {
+        if (member.server.forwarding.method == ForwardingMethod::kFullNat) {
           fullnat.destinations.push_back(dkey);
         }
-      };
-      // keepalived: with a sorry server, losing the quorum brings every real server down and
-      // puts the sorry server in their place; sorry_server_inhibit keeps it at weight 0 while
-      // the quorum holds.
-      const bool use_sorry = quorum_lost && vs.sorry_server;
-      for (const auto* rs : alive) {
-        if (!use_sorry) {
-          add(*rs, true);
-        } else if (rs->inhibit_on_failure) {
-          add(*rs, false);
-        }
-      }
-      for (const auto* rs : inhibited)
-        add(*rs, false);
-      if (vs.sorry_server && (use_sorry || vs.sorry_server->inhibit)) {
-        const auto& sorry = *vs.sorry_server;
-        config::RealServer as_real;
-        as_real.address = sorry.address;
-        as_real.port = sorry.port;
-        as_real.forwarding = sorry.forwarding;
-        as_real.weight = 1;
-        add(as_real, use_sorry);
       }
       if (!fullnat.destinations.empty()) desired.fullnat.push_back(std::move(fullnat));
       // The first block naming a service wins; validation reports duplicates.
