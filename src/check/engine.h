@@ -7,9 +7,9 @@
 // It runs on one thread (the check thread) with that thread's Scheduler; it reads no clock and
 // opens no socket itself, so tests drive it in virtual time with a fake prober.
 //
-// Checkers of types without a probe in the I/O layer yet (SMTP_CHECK, DNS_CHECK, UDP_CHECK,
-// PING_CHECK, FILE_CHECK) are left out with a warning at load: their real servers count them as
-// passing, as vigil did before it had checkers.
+// Checkers of types without a probe in the I/O layer yet (SMTP_CHECK, PING_CHECK, FILE_CHECK)
+// are left out with a warning at load: their real servers count them as passing, as vigil did
+// before it had checkers.
 #pragma once
 
 #include <array>

@@ -20,6 +20,7 @@
 #include "check/spec.h"
 #include "common/run_as.h"
 #include "common/time.h"
+#include "config/model_lvs.h"
 
 namespace vigil::check {
 
@@ -66,7 +67,27 @@ struct MiscProbe {
   bool dynamic = false;  // misc_dynamic: exit 2..255 passes too
 };
 
-using ProbeRequest = std::variant<TcpProbe, HttpProbe, MiscProbe>;
+// DNS_CHECK: the query (check/dns.h, a random ID per probe) on a connected UDP socket; a reply
+// the judge accepts within connect_timeout passes.
+struct DnsProbe {
+  ConnectionIdentity connection;
+  config::DnsType type = config::DnsType::kSoa;
+  std::string name = ".";
+};
+
+// UDP_CHECK: `payload` on a connected UDP socket, then one datagram or an ICMP error within
+// connect_timeout (check/udp.h judges it with the fields below).
+struct UdpProbe {
+  ConnectionIdentity connection;
+  std::vector<uint8_t> payload;  // never empty: keepalived's default when none is configured
+  bool require_reply = false;
+  std::vector<uint8_t> reply;       // expected prefix; empty: any datagram passes
+  std::vector<uint8_t> reply_mask;  // a 0 bit ignores that bit of `reply`
+  uint16_t min_reply_length = 0;
+  uint16_t max_reply_length = 255;
+};
+
+using ProbeRequest = std::variant<TcpProbe, HttpProbe, MiscProbe, DnsProbe, UdpProbe>;
 
 // ProbeSucceeded, ProbeFailed or ProbeNotRun (checker.h), fed to Checker::handle as is.
 using ProbeResult = std::variant<ProbeSucceeded, ProbeFailed, ProbeNotRun>;

@@ -89,7 +89,7 @@ std::string duration_text(Duration duration) {
 }
 
 std::variant<Connecting, ProbeFailed, ProbeNotRun> start_connect(
-    const check::ConnectionIdentity& connection) {
+    const check::ConnectionIdentity& connection, Transport transport) {
   const IpAddress& destination = connection.connect_ip;
   if (connection.bind_ip && connection.bind_ip->family() != destination.family())
     return ProbeNotRun{.detail = "bindto and connect_ip are of different address families"};
@@ -107,7 +107,9 @@ std::variant<Connecting, ProbeFailed, ProbeNotRun> start_connect(
   }
 
   const int family = destination.is_v4() ? AF_INET : AF_INET6;
-  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+  const bool tcp = transport == Transport::kTcp;
+  UniqueFd fd(::socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                       tcp ? IPPROTO_TCP : IPPROTO_UDP));
   if (!fd.valid()) return local_failure("socket", errno);
 
   if (connection.fwmark != 0) {

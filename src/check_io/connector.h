@@ -1,7 +1,8 @@
-// The socket side of TCP_CHECK, HTTP_GET and SSL_GET: opening a checker's TCP socket with its
-// connection options (fwmark, bind_if, bindto, bind_port) and starting a non-blocking connect,
-// as keepalived 2.2.7 does (core/layer4.c socket_bind_connect, socket_state), and turning the
-// errno it ends with into a checker Reason. No Asio here: the probes watch the fd themselves.
+// The socket side of TCP_CHECK, HTTP_GET, SSL_GET, DNS_CHECK and UDP_CHECK: opening a checker's TCP
+// socket with its connection options (fwmark, bind_if, bindto, bind_port) and starting a
+// non-blocking connect, as keepalived 2.2.7 does (core/layer4.c socket_bind_connect, socket_state),
+// and turning the errno it ends with into a checker Reason. No Asio here: the probes watch the fd
+// themselves.
 //
 // keepalived splits failures in two, and so does vigil: a local failure (socket(), setsockopt,
 // bind, or connect() refusing at once for a local reason) is not the real server's fault and
@@ -11,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <string>
 #include <variant>
 
@@ -34,13 +36,16 @@ struct Connecting {
   bool connected = false;
 };
 
+enum class Transport : uint8_t { kTcp, kUdp };
+
 // socket(SOCK_NONBLOCK | SOCK_CLOEXEC), SO_MARK (fwmark), SO_BINDTODEVICE (bind_if), bind
 // (bindto and/or bind_port), then connect() to connect_ip:connect_port. A link-local IPv6
 // connect_ip (or bindto) takes bind_if's index as its scope.
 // Returns the socket, a ProbeNotRun for a local failure, or a ProbeFailed when connect() fails
-// at once for a reason that is the path's (ENETUNREACH, ECONNREFUSED, ...).
+// at once for a reason that is the path's (ENETUNREACH, ECONNREFUSED, ...). A UDP socket's
+// connect() only fixes the peer, so it is `connected` at once.
 std::variant<Connecting, check::ProbeFailed, check::ProbeNotRun> start_connect(
-    const check::ConnectionIdentity& connection);
+    const check::ConnectionIdentity& connection, Transport transport = Transport::kTcp);
 
 // The failure for a connect that ended with `error` (SO_ERROR after the socket became writable,
 // or a read/write error later): ECONNREFUSED is refused, EHOSTUNREACH and friends unreachable,

@@ -130,5 +130,9 @@ std::shared_ptr<ProbeRun> make_http_run(AsioProber::Core& core, check::ProbeId i
                                         const check::HttpProbe& probe);
 std::shared_ptr<ProbeRun> make_misc_run(AsioProber::Core& core, check::ProbeId id,
                                         const check::MiscProbe& probe);
+std::shared_ptr<ProbeRun> make_dns_run(AsioProber::Core& core, check::ProbeId id,
+                                       const check::DnsProbe& probe);
+std::shared_ptr<ProbeRun> make_udp_run(AsioProber::Core& core, check::ProbeId id,
+                                       const check::UdpProbe& probe);
 
 }  // namespace vigil::check_io

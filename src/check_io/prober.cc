@@ -169,6 +169,8 @@ check::ProbeId AsioProber::start(const check::ProbeRequest& request, check::Prob
                      [&](const check::TcpProbe& probe) { return make_tcp_run(core, id, probe); },
                      [&](const check::HttpProbe& probe) { return make_http_run(core, id, probe); },
                      [&](const check::MiscProbe& probe) { return make_misc_run(core, id, probe); },
+                     [&](const check::DnsProbe& probe) { return make_dns_run(core, id, probe); },
+                     [&](const check::UdpProbe& probe) { return make_udp_run(core, id, probe); },
                  },
                  request);
   ++core.counters.started;

@@ -1,8 +1,10 @@
 // AsioProber: the probe I/O of vigil's health checkers, check::Prober on one event loop.
 // TCP_CHECK connects; HTTP_GET / SSL_GET connect, (handshake with OpenSSL,) send the request and
 // read to EOF through check::HttpResponseReader; MISC_CHECK runs its script through an injected
-// event::ScriptRunner. keepalived 2.2.7's semantics (shared/reference/checkers.md §1.2), with
-// vigil's TLS opt-ins (verification, session resumption, ALPN) and the opt-in total deadline.
+// event::ScriptRunner; DNS_CHECK and UDP_CHECK send one datagram on a connected UDP socket and
+// wait connect_timeout for the reply (or an ICMP error). keepalived 2.2.7's semantics
+// (shared/reference/checkers.md §1.2), with vigil's TLS opt-ins (verification, session resumption,
+// ALPN) and the opt-in total deadline.
 //
 // Threading: everything (start, cancel, callbacks, counters) on the loop's thread. Timeouts run
 // on the injected Scheduler (the loop's in production, a FakeScheduler in tests); the sockets on
@@ -34,9 +36,10 @@ struct ProberCounters {
   uint64_t failed = 0;
   uint64_t not_run = 0;
   uint64_t cancelled = 0;
-  uint64_t tls_handshakes = 0;  // completed
-  uint64_t tls_resumed = 0;     // of those, resumed sessions
-  uint64_t response_bytes = 0;  // HTTP response bytes read (after TLS)
+  uint64_t tls_handshakes = 0;   // completed
+  uint64_t tls_resumed = 0;      // of those, resumed sessions
+  uint64_t response_bytes = 0;   // HTTP response bytes read (after TLS)
+  uint64_t ignored_replies = 0;  // DNS datagrams that were not the reply (short, other ID, QR=0)
 };
 
 class AsioProber final : public check::Prober {

@@ -202,11 +202,29 @@ TEST_F(EngineTest, SslGetTakesSniFromTheVirtualhostAndNeverVerifiesByDefault) {
 }
 
 TEST_F(EngineTest, UnsupportedCheckerTypesAreLeftOutAndCountAsUp) {
-  const auto batch = load(one_service(
-      "  real_server 10.0.0.1 53 {\n    DNS_CHECK {\n      name example.org\n    }\n  }\n"));
+  const auto batch =
+      load(one_service("  real_server 10.0.0.1 53 {\n    PING_CHECK {\n    }\n  }\n"));
   EXPECT_EQ(engine_.skipped_checkers(), 1U);
   EXPECT_EQ(engine_.checker_count(), 0U);
   EXPECT_EQ(batch[0].desired.real_servers, (std::vector{dest("10.0.0.1", 53, true, 1)}));
+}
+
+TEST_F(EngineTest, DnsCheckBuildsADnsProbe) {
+  const TimePoint t0 = scheduler_.now();
+  load(one_service(
+      "  real_server 10.0.0.1 53 {\n    DNS_CHECK {\n      type A\n      name example.org\n"
+      "      connect_timeout 2\n    }\n  }\n"));
+  EXPECT_EQ(engine_.skipped_checkers(), 0U);
+  EXPECT_EQ(engine_.checker_count(), 1U);
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 1U);
+  const auto* dns = std::get_if<DnsProbe>(&prober_.running.begin()->second.request);
+  ASSERT_NE(dns, nullptr);
+  EXPECT_EQ(dns->type, config::DnsType::kA);
+  EXPECT_EQ(dns->name, "example.org");
+  EXPECT_EQ(dns->connection.connect_ip, *IpAddress::parse("10.0.0.1"));
+  EXPECT_EQ(dns->connection.connect_port, 53);
+  EXPECT_EQ(dns->connection.connect_timeout, 2s);
 }
 
 TEST_F(EngineTest, ReloadOfAnUnchangedFileKeepsAFailedServerOut) {
