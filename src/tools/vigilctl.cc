@@ -2,11 +2,13 @@
 //
 //   vigilctl check-config [-f FILE] [-i ID]   validate a configuration (exit codes as vigild -t)
 //   vigilctl dump-config  [-f FILE] [-i ID]   print it as vigil understood it, as JSON
+//   vigilctl genhash -s ADDR -p PORT -u URL    a url's digest, as HTTP_GET computes it
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "control/config_check.h"
+#include "tools/genhash.h"
 
 namespace {
 
@@ -16,6 +18,8 @@ constexpr const char* kUsage =
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors); every problem is printed as file:line:col\n"
     "  dump-config  [-f FILE] [-i ID]  print the configuration as vigil understood it (JSON)\n"
+    "  genhash -s ADDR -p PORT -u URL  the MD5 digest of a url's body for HTTP_GET/SSL_GET\n"
+    "          [-S] [-I] [-V VHOST]    `digest` lines (keepalived's genhash options; genhash -h)\n"
     "  version                         print the version\n"
     "Options:\n"
     "  -f FILE  configuration file (default /etc/vigil/vigil.conf, else\n"
@@ -35,6 +39,9 @@ int main(int argc, char** argv) {
   if (command == "version") {
     std::cout << "vigilctl " << VIGIL_VERSION << "\n";
     return 0;
+  }
+  if (command == "genhash") {
+    return vigil::tools::run_genhash({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
   if (command != "check-config" && command != "dump-config") {
     std::cerr << "vigilctl: unknown command '" << command << "'\n" << kUsage;
