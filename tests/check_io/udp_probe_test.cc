@@ -28,6 +28,7 @@ class UdpServer {
   }
   [[nodiscard]] uint16_t port() const { return socket_.local_endpoint().port(); }
   [[nodiscard]] const std::vector<std::vector<uint8_t>>& received() const { return received_; }
+  [[nodiscard]] const std::vector<udp::endpoint>& peers() const { return peers_; }
 
  private:
   void receive() {
@@ -35,6 +36,7 @@ class UdpServer {
         asio::buffer(buffer_), peer_, [this](const boost::system::error_code& error, size_t n) {
           if (error) return;
           received_.emplace_back(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(n));
+          peers_.push_back(peer_);
           auto reply = answer_(received_.back());
           if (!reply.empty()) socket_.send_to(asio::buffer(reply), peer_);
           receive();
@@ -45,6 +47,7 @@ class UdpServer {
   udp::endpoint peer_;
   std::array<uint8_t, 2048> buffer_{};
   std::vector<std::vector<uint8_t>> received_;
+  std::vector<udp::endpoint> peers_;
 };
 
 // A DNS response header to `query`: its ID (plus `id_offset`), QR=1, this RCODE, no records.
@@ -151,6 +154,35 @@ TEST_F(UdpProbeTest, IcmpPortUnreachableFails) {
   ASSERT_NE(failure, nullptr) << describe(result);
   EXPECT_EQ(failure->reason, Reason::kConnectionRefused);
   EXPECT_EQ(failure->detail, "receive: connection refused");
+}
+
+TEST_F(UdpProbeTest, BindtoAndBindPortAreTheSource) {
+  UdpServer server(loop_.io_context(), [](const auto&) { return std::vector<uint8_t>{1}; });
+  uint16_t source_port = 0;
+  {  // a UDP port free on 127.0.0.2 a moment ago, given up for the probe to bind
+    udp::socket probe_port(loop_.io_context(),
+                           udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+    source_port = probe_port.local_endpoint().port();
+  }
+  auto request = udp_probe(server.port());
+  request.connection.bind_ip = *IpAddress::parse("127.0.0.2");  // all of 127/8 is local
+  request.connection.bind_port = source_port;
+  auto result = probe(request);
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  ASSERT_EQ(server.peers().size(), 1U);
+  EXPECT_EQ(server.peers()[0].address().to_string(), "127.0.0.2");
+  EXPECT_EQ(server.peers()[0].port(), source_port);
+}
+
+TEST_F(UdpProbeTest, BindtoAloneKeepsAnEphemeralPort) {
+  UdpServer server(loop_.io_context(), [](const auto&) { return std::vector<uint8_t>{1}; });
+  auto request = udp_probe(server.port());
+  request.connection.bind_ip = *IpAddress::parse("127.0.0.3");
+  auto result = probe(request);
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  ASSERT_EQ(server.peers().size(), 1U);
+  EXPECT_EQ(server.peers()[0].address().to_string(), "127.0.0.3");
+  EXPECT_NE(server.peers()[0].port(), 0);
 }
 
 struct ReplyCase {
