@@ -37,12 +37,10 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   smtp_server 192.0.2.25
   vrrp_skip_check_adv_addr
   vrrp_notify_priority_changes
-  lvs_notify_fifo /run/lvs.fifo
 }
 )");
   ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
-  const char* names[] = {"smtp_server", "vrrp_skip_check_adv_addr", "vrrp_notify_priority_changes",
-                         "lvs_notify_fifo"};
+  const char* names[] = {"smtp_server", "vrrp_skip_check_adv_addr", "vrrp_notify_priority_changes"};
   Strings expected;
   int line = 2;
   for (const char* name : names) {

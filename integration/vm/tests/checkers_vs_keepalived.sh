@@ -53,8 +53,11 @@ chmod 0755 /tmp/ck-misc.sh
 echo 0 >/tmp/ck-misc-code
 
 config=/tmp/checkers.conf
-write_config() {  # write_config WEIGHT_OF_R2
+write_config() {  # write_config WEIGHT_OF_R2; each daemon gets its own lvs_notify_fifo
   cat >"$config" <<CONF
+global_defs {
+    lvs_notify_fifo @FIFO@
+}
 virtual_server 10.0.1.100 80 {
     delay_loop 1
     lvs_sched rr
@@ -95,13 +98,20 @@ virtual_server 10.0.1.100 8080 {
     }
 }
 CONF
+  sed 's|@FIFO@|/tmp/ck-fifo-keepalived|' "$config" >/tmp/checkers-keepalived.conf
+  sed 's|@FIFO@|/tmp/ck-fifo-vigild|' "$config" >/tmp/checkers-vigild.conf
 }
 write_config 2
+# The FIFOs' lines, read from the start (each daemon creates its FIFO; the readers wait for it).
+for daemon in keepalived vigild; do
+  mkfifo "/tmp/ck-fifo-$daemon"
+  spawn sh -c "exec cat /tmp/ck-fifo-$daemon >/tmp/ck-fifo-$daemon.lines"
+done
 
-spawn ip netns exec kdir keepalived -C -n -l -D -f "$config" -p /tmp/ka-ck.pid \
+spawn ip netns exec kdir keepalived -C -n -l -D -f /tmp/checkers-keepalived.conf -p /tmp/ka-ck.pid \
   -c /tmp/ka-ck-checkers.pid >/tmp/keepalived-checkers.log 2>&1
 keepalived_pid=$!
-start_vigild checkers "$config" director
+start_vigild checkers /tmp/checkers-vigild.conf director
 trap 'show_log checkers; echo "--- keepalived log"; tail -n 40 /tmp/keepalived-checkers.log; kill_spawned' EXIT
 
 # step NAME EXPECTED: both directors reach EXPECTED (sorted ipvsadm -Sn) within 30 s.
@@ -157,15 +167,39 @@ step "MISC_CHECK exits 1: out" "$svc80
 -a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 2
 $svc8080"
 
-echo 0 >/tmp/ck-misc-code
+# lvs_notify_fifo: the same lines in the same order (keepalived's RS/VS UP/DOWN format). Before
+# the reload: keepalived closes and reopens its FIFO on SIGHUP, which ends the reader's cat.
+# The readers copy what the daemons wrote before their tables changed: wait (at most 5 s) for
+# the copies to hold 9 lines.
+i=0
+while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 9 ] ||
+  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 9 ]; }; do
+  sleep 0.2
+  i=$((i + 1))
+done
+expect_eq "lvs_notify_fifo lines" "$(cat /tmp/ck-fifo-keepalived.lines)" \
+  "$(cat /tmp/ck-fifo-vigild.lines)"
+echo "--- lvs_notify_fifo lines (both daemons)"
+cat /tmp/ck-fifo-vigild.lines
+[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 9 ] || fail "not 9 lvs_notify_fifo lines"
+
 write_config 4
 kill -HUP "$keepalived_pid" "$vigild_pid"
-step "reload: r2 weight 4, MISC back" "$svc80
+step "reload: r2 weight 4, the failed MISC server stays out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+
+echo 0 >/tmp/ck-misc-code
+step "MISC_CHECK exits 0 after the reload: back at its configured weight" "$svc80
 -a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
 $svc8080
 $misc1"
 
 stop_pid "$vigild_pid" TERM 10
 stop_pid "$keepalived_pid" TERM 10
+# vigild keeps its unchanged FIFO open across the reload: the MISC server's return is there.
+expect_eq "vigild's lvs_notify_fifo lines after the reload" \
+  "RS [10.0.2.11]:tcp:8080 [10.0.1.100]:tcp:8080 UP
+VS [10.0.1.100]:tcp:8080 UP" "$(tail -n 2 /tmp/ck-fifo-vigild.lines)"
 trap kill_spawned EXIT
 echo "PASS: keepalived and vigild agree at every step"

@@ -8,6 +8,7 @@
 
 #include "check_io/prober.h"
 #include "common/log.h"
+#include "common/notify_fifo.h"
 #include "common/overloaded.h"
 #include "common/run_as.h"
 #include "event/event_loop.h"
@@ -79,17 +80,80 @@ struct CheckService::Thread {
                        }
                        scripts.run(std::move(request), [](const event::ScriptResult&) {});
                      },
-                     [&](check::FifoLine& line) { logger().debug("{}", line.line); },
+                     [&](check::FifoLine& line) {
+                       if (lvs_fifo) lvs_fifo->fifo.write(line.line);
+                     },
                  },
                  action);
     }
   }
+
+  // lvs_notify_fifo: opened (and its script started) at load; an unchanged one is kept.
+  void update_fifo(const config::Config& config) {
+    const auto& wanted = config.global.lvs_notify_fifo;
+    if (lvs_fifo && wanted && lvs_fifo->path == wanted->path &&
+        lvs_fifo->script == wanted->script && lvs_fifo->run_as == wanted->run_as) {
+      return;
+    }
+    lvs_fifo.reset();  // its script is killed with its runner
+    if (!wanted) return;
+    auto opened = NotifyFifo::open(wanted->path);
+    if (!opened) {
+      logger().warn("[check] lvs_notify_fifo: {}: no lines are written to it",
+                    opened.error().message);
+      return;
+    }
+    auto channel = std::make_unique<FifoChannel>(FifoChannel{
+        .fifo = std::move(*opened),
+        .path = wanted->path,
+        .script = wanted->script,
+        .run_as = wanted->run_as,
+    });
+    if (wanted->script) {
+      // The FIFO line's user, else script_user (as for the VRRP FIFOs).
+      const auto user = wanted->run_as.user.empty() ? config.global.script_user
+                                                    : std::optional<config::RunAs>(wanted->run_as);
+      std::optional<RunAs> run_as;
+      if (user) {
+        run_as = resolve_user(*user);
+        if (!run_as) {
+          lvs_fifo = std::move(channel);
+          return;
+        }
+        if (auto given = channel->fifo.give_to(run_as->uid, run_as->gid); !given)
+          logger().warn("[check] lvs_notify_fifo: {}", given.error().message);
+      }
+      // keepalived: the FIFO's name is the script's last argument; it runs until we stop.
+      auto argv = wanted->script->argv;
+      argv.push_back(wanted->path);
+      channel->runner = std::make_unique<event::ProcessScriptRunner>(loop_thread.loop());
+      const std::string path = wanted->path;
+      channel->runner->run(event::ScriptRequest{.name = "lvs_notify_fifo script " + path,
+                                                .argv = std::move(argv),
+                                                .run_as = run_as,
+                                                .timeout = Duration::zero()},
+                           [path](const event::ScriptResult& result) {
+                             logger().info("[check] lvs_notify_fifo script for {} ended: {}", path,
+                                           event::describe(result));
+                           });
+    }
+    lvs_fifo = std::move(channel);
+  }
+
+  struct FifoChannel {
+    NotifyFifo fifo;
+    std::string path;
+    std::optional<config::Command> script;
+    config::RunAs run_as;
+    std::unique_ptr<event::ProcessScriptRunner> runner;  // destroyed first: the script ends
+  };
 
   event::LoopThread loop_thread;
   event::ProcessScriptRunner scripts;
   check_io::AsioProber prober;
   std::optional<config::RunAs> script_user;  // global_defs script_user of the loaded config
   check::CheckEngine engine;
+  std::unique_ptr<FifoChannel> lvs_fifo;  // after the engine: open while its stop() notifies
 };
 
 CheckService::CheckService(event::EventLoop& main_loop, CheckServiceOptions options)
@@ -117,6 +181,7 @@ void CheckService::load(const config::Config& config) {
   Thread* thread = thread_.get();
   thread->loop_thread.loop().post([thread, copy] {
     thread->script_user = copy->global.script_user;
+    thread->update_fifo(*copy);
     auto loaded = thread->engine.load(*copy);
     if (!loaded) {
       logger().error("checkers not reloaded, the previous ones keep running: {}",
