@@ -467,8 +467,11 @@ class Lab:
             return []
 
     def last_state(self, node: str, instance: str) -> str | None:
+        """The instance's last state. MASTER_RX_LOWER_PRI is not a state (a master heard a
+        lower priority advert and stays master): keepalived writes it when both nodes were
+        master for a moment at start, so it is skipped."""
         for fields in reversed(self.states(node)):
-            if len(fields) >= 3 and fields[1] == instance:
+            if len(fields) >= 3 and fields[1] == instance and fields[2] != "MASTER_RX_LOWER_PRI":
                 return fields[2]
         return None
 
