@@ -49,7 +49,7 @@ Status LvsController::start(const config::Config& config) {
   }
   flush_on_stop_ = config.global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
-  config_ = std::make_shared<const config::Config>(config);
+  set_config(config);
   desired_ = desired_lvs(*config_, {}, health_);
   auto actual = timed_dump();
   if (!actual) return actual.error();
@@ -77,26 +77,27 @@ Status LvsController::start(const config::Config& config) {
 void LvsController::update(const config::Config& config) {
   flush_on_stop_ = config.global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
-  config_ = std::make_shared<const config::Config>(config);
+  set_config(config);
   // Verdicts of services that are gone go with them; a kept service keeps its verdict until
   // the checkers send the one for the new configuration.
-  std::set<check::VirtualServerKey> configured;
-  for (const auto& vs : config_->lvs.virtual_servers)
-    configured.insert(check::virtual_server_key(vs));
-  std::erase_if(health_, [&](const auto& entry) { return !configured.contains(entry.first); });
+  std::erase_if(health_, [&](const auto& entry) { return !configured_.contains(entry.first); });
   desired_ = desired_lvs(*config_, {}, health_);
   plan_and_apply(last_known_, false);
   sync_fullnat(false);
+}
+
+void LvsController::set_config(const config::Config& config) {
+  config_ = std::make_shared<const config::Config>(config);
+  configured_.clear();
+  for (const auto& vs : config_->lvs.virtual_servers)
+    configured_.insert(check::virtual_server_key(vs));
 }
 
 void LvsController::apply_health(const check::HealthBatch& batch) {
   if (!config_) return;
   bool changed = false;
   for (const auto& service : batch) {
-    const bool configured =
-        std::any_of(config_->lvs.virtual_servers.begin(), config_->lvs.virtual_servers.end(),
-                    [&](const auto& vs) { return check::virtual_server_key(vs) == service.key; });
-    if (!configured) continue;
+    if (!configured_.contains(service.key)) continue;
     auto [it, inserted] = health_.try_emplace(service.key, service.desired);
     if (!inserted) {
       if (it->second == service.desired) continue;

@@ -88,6 +88,8 @@ class LvsController {
   [[nodiscard]] const HealthOverlay& health() const { return health_; }
 
  private:
+  // Keeps `config` and the check keys of its virtual servers.
+  void set_config(const config::Config& config);
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
   void schedule_resync();
   Result<datapath::Table> timed_dump();
@@ -102,6 +104,7 @@ class LvsController {
   Scheduler& scheduler_;
   LvsControllerOptions options_;
   std::shared_ptr<const config::Config> config_;  // the running configuration
+  std::set<check::VirtualServerKey> configured_;  // the check keys of its virtual servers
   HealthOverlay health_;                          // the checkers' latest verdicts
   DesiredLvs desired_;
   datapath::Ownership owned_;

@@ -1,6 +1,7 @@
 #include "lvs/desired.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace vigil::lvs {
 namespace {
@@ -143,9 +144,10 @@ const check::DesiredDestination* find(const std::vector<check::DesiredDestinatio
   return nullptr;
 }
 
-// A destination of a virtual server at the weight it should have in IPVS.
+// A destination of a virtual server (a real server, or the sorry server as one) at the weight
+// it should have in IPVS.
 struct Member {
-  config::RealServer server;
+  const config::RealServer* server = nullptr;
   uint32_t weight = 0;
 };
 
@@ -160,24 +162,26 @@ config::RealServer sorry_as_real(const config::SorryServer& sorry) {
 
 // The checkers decided: each destination in or out at the weight they give.
 std::vector<Member> members_from_verdict(const config::VirtualServer& vs,
+                                         const config::RealServer* sorry,
                                          const check::DesiredService& verdict) {
   std::vector<Member> members;
   for (const auto& rs : vs.real_servers) {
     const auto* d = find(verdict.real_servers, rs);
     if (d == nullptr) {
-      if (alive_at_start(vs, rs)) members.push_back({rs, rs.weight});
+      if (alive_at_start(vs, rs)) members.push_back({&rs, rs.weight});
     } else if (d->in_ipvs) {
-      members.push_back({rs, d->weight});
+      members.push_back({&rs, d->weight});
     }
   }
-  if (vs.sorry_server && verdict.sorry_server && verdict.sorry_server->in_ipvs)
-    members.push_back({sorry_as_real(*vs.sorry_server), verdict.sorry_server->weight});
+  if (sorry != nullptr && verdict.sorry_server && verdict.sorry_server->in_ipvs)
+    members.push_back({sorry, verdict.sorry_server->weight});
   return members;
 }
 
 // No verdict yet: `is_alive` says which real servers are up; quorum and sorry server as
 // keepalived applies them.
 std::vector<Member> members_from_health(const config::VirtualServer& vs,
+                                        const config::RealServer* sorry,
                                         const RealServerHealth& is_alive) {
   uint64_t live_weight = 0;
   std::vector<const config::RealServer*> alive;
@@ -193,19 +197,19 @@ std::vector<Member> members_from_health(const config::VirtualServer& vs,
   // keepalived: with a sorry server, losing the quorum brings every real server down and puts
   // the sorry server in their place; sorry_server_inhibit keeps it at weight 0 while the quorum
   // holds. A server down with inhibit_on_failure stays at weight 0 instead of leaving.
-  const bool use_sorry = live_weight < vs.quorum && vs.sorry_server;
+  const bool use_sorry = live_weight < vs.quorum && sorry != nullptr;
   std::vector<Member> members;
   for (const auto* rs : alive) {
     if (!use_sorry) {
-      members.push_back({*rs, rs->weight});
+      members.push_back({rs, rs->weight});
     } else if (rs->inhibit_on_failure) {
-      members.push_back({*rs, 0});
+      members.push_back({rs, 0});
     }
   }
   for (const auto* rs : inhibited)
-    members.push_back({*rs, 0});
-  if (vs.sorry_server && (use_sorry || vs.sorry_server->inhibit))
-    members.push_back({sorry_as_real(*vs.sorry_server), use_sorry ? 1U : 0U});
+    members.push_back({rs, 0});
+  if (sorry != nullptr && (use_sorry || vs.sorry_server->inhibit))
+    members.push_back({sorry, use_sorry ? 1U : 0U});
   return members;
 }
 
@@ -217,19 +221,23 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
   const RealServerHealth& is_alive = health ? health : RealServerHealth(alive_at_start);
   for (const auto& vs : config.lvs.virtual_servers) {
     const auto verdict = checkers.find(check::virtual_server_key(vs));
-    const std::vector<Member> members = verdict != checkers.end()
-                                            ? members_from_verdict(vs, verdict->second)
-                                            : members_from_health(vs, is_alive);
+    const std::optional<config::RealServer> sorry =
+        vs.sorry_server ? std::optional(sorry_as_real(*vs.sorry_server)) : std::nullopt;
+    const config::RealServer* sorry_server = sorry ? &*sorry : nullptr;
+    const std::vector<Member> members =
+        verdict != checkers.end() ? members_from_verdict(vs, sorry_server, verdict->second)
+                                  : members_from_health(vs, sorry_server, is_alive);
     for (const auto& key : service_keys(config.lvs, vs)) {
       datapath::ServiceEntry entry;
       entry.service = service(vs, key.family());
       FullNatService fullnat{key, {}};
       for (const auto& member : members) {
-        datapath::DestinationKey dkey{member.server.address, destination_port(member.server, key)};
-        auto d = destination(member.server);
+        const config::RealServer& rs = *member.server;
+        datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
+        auto d = destination(rs);
         d.weight = static_cast<int32_t>(std::min<uint32_t>(member.weight, INT32_MAX));
         entry.destinations.emplace(dkey, d);
-        if (member.server.forwarding.method == ForwardingMethod::kFullNat) {
+        if (rs.forwarding.method == ForwardingMethod::kFullNat) {
           fullnat.destinations.push_back(dkey);
         }
       }
