@@ -101,7 +101,7 @@ class LinuxVrrpHost final : public VrrpHost {
   }
 
   Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) override {
-    auto watcher = InotifyFileWatcher::open(loop_, std::move(changed));
+    auto watcher = InotifyFileWatcher::open(loop_, "[vrrp] track_file", std::move(changed));
     if (!watcher) return watcher.error();
     return std::unique_ptr<FileChangeWatcher>(std::move(*watcher));
   }

@@ -1,4 +1,4 @@
-#include "daemon/vrrp/vrrp_track_file.h"
+#include "event/file_watcher.h"
 
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
@@ -9,62 +9,30 @@
 #include <map>
 #include <string>
 
+#include "common/track_file.h"
 #include "event/event_loop.h"
 
-namespace vigil::daemon {
+namespace vigil::event {
 namespace {
 
-// ---- the pure part ------------------------------------------------------------------------------
-
-struct ValueCase {
-  const char* contents;
-  int64_t value;
-};
-
-TEST(TrackFileValue, LeadingIntegerOrZero) {
-  const ValueCase cases[] = {
-      {"5\n", 5},  {"-3\n", -3},  {"  42 trailing words\n", 42},
-      {"+7", 7},   {"", 0},       {"\n", 0},
-      {"abc", 0},  {"12abc", 12}, {"\t-254\n", -254},
-      {"0x10", 0},  // decimal only: "0" then junk
-  };
-  for (const auto& c : cases)
-    EXPECT_EQ(parse_track_file_value(c.contents), c.value) << '"' << c.contents << '"';
-}
-
-TEST(TrackFileValue, MissingFileIsZero) {
-  EXPECT_EQ(read_track_file_value("/nonexistent/vigil/track_file"), 0);
-}
-
-// init_file [VALUE] [overwrite]: keepalived writes VALUE at startup when the file is missing,
-// or always with overwrite.
-TEST(TrackFileInit, Table) {
-  EXPECT_EQ(track_file_init_contents(std::nullopt, false, false), std::nullopt);
-  EXPECT_EQ(track_file_init_contents(std::nullopt, true, true), std::nullopt);
-  EXPECT_EQ(track_file_init_contents(0, false, false), "0\n");
-  EXPECT_EQ(track_file_init_contents(7, false, true), std::nullopt);
-  EXPECT_EQ(track_file_init_contents(7, true, true), "7\n");
-  EXPECT_EQ(track_file_init_contents(-2, true, false), "-2\n");
-}
-
-TEST(TrackFileWatch, SplitsPathIntoWatchedDirectoryAndName) {
+TEST(FileWatch, SplitsPathIntoWatchedDirectoryAndName) {
   EXPECT_EQ(split_watched_path("/run/vigil/weight"), (WatchedPath{"/run/vigil", "weight"}));
   EXPECT_EQ(split_watched_path("/weight"), (WatchedPath{"/", "weight"}));
   EXPECT_EQ(split_watched_path("weight"), (WatchedPath{".", "weight"}));
 }
 
-TEST(TrackFileWatch, WhichEventsRereadTheFile) {
-  EXPECT_TRUE(track_file_event_rereads(IN_CLOSE_WRITE));
-  EXPECT_TRUE(track_file_event_rereads(IN_MOVED_TO));    // an editor's rename over it
-  EXPECT_TRUE(track_file_event_rereads(IN_MOVED_FROM));  // renamed away: gone
-  EXPECT_TRUE(track_file_event_rereads(IN_DELETE));
-  EXPECT_TRUE(track_file_event_rereads(IN_CREATE));
-  EXPECT_FALSE(track_file_event_rereads(IN_MODIFY)) << "a half-written number is not read";
-  EXPECT_FALSE(track_file_event_rereads(IN_OPEN));
-  EXPECT_TRUE(track_file_event_loses_directory(IN_DELETE_SELF));
-  EXPECT_TRUE(track_file_event_loses_directory(IN_IGNORED));
-  EXPECT_FALSE(track_file_event_loses_directory(IN_CLOSE_WRITE));
-  const uint32_t mask = track_file_directory_mask();
+TEST(FileWatch, WhichEventsRereadTheFile) {
+  EXPECT_TRUE(event_rereads_file(IN_CLOSE_WRITE));
+  EXPECT_TRUE(event_rereads_file(IN_MOVED_TO));    // an editor's rename over it
+  EXPECT_TRUE(event_rereads_file(IN_MOVED_FROM));  // renamed away: gone
+  EXPECT_TRUE(event_rereads_file(IN_DELETE));
+  EXPECT_TRUE(event_rereads_file(IN_CREATE));
+  EXPECT_FALSE(event_rereads_file(IN_MODIFY)) << "a half-written number is not read";
+  EXPECT_FALSE(event_rereads_file(IN_OPEN));
+  EXPECT_TRUE(event_loses_directory(IN_DELETE_SELF));
+  EXPECT_TRUE(event_loses_directory(IN_IGNORED));
+  EXPECT_FALSE(event_loses_directory(IN_CLOSE_WRITE));
+  const uint32_t mask = watched_directory_mask();
   for (uint32_t bit : {IN_CLOSE_WRITE, IN_MOVED_TO, IN_MOVED_FROM, IN_DELETE, IN_CREATE})
     EXPECT_NE(mask & bit, 0U) << bit;
   EXPECT_EQ(mask & IN_MODIFY, 0U);
@@ -83,9 +51,9 @@ class InotifyFileWatcherTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     path_ = dir_ / "weight";
-    auto watcher = InotifyFileWatcher::open(loop_, [this](const std::string& path) {
+    auto watcher = InotifyFileWatcher::open(loop_, "[test] file", [this](const std::string& path) {
       ++changes_[path];
-      values_[path] = read_track_file_value(path);
+      values_[path] = read_track_file_value(path).value_or(-1);
     });
     ASSERT_TRUE(watcher) << watcher.error().message;
     watcher_ = std::move(*watcher);
@@ -108,7 +76,7 @@ class InotifyFileWatcherTest : public ::testing::Test {
         kBound);
   }
 
-  event::EventLoop loop_{"test"};
+  EventLoop loop_{"test"};
   std::filesystem::path dir_;
   std::string path_;
   std::unique_ptr<InotifyFileWatcher> watcher_;
@@ -162,4 +130,4 @@ TEST_F(InotifyFileWatcherTest, RewatchingDropsPathsNoLongerTracked) {
 }
 
 }  // namespace
-}  // namespace vigil::daemon
+}  // namespace vigil::event

@@ -1,58 +1,25 @@
-#include "daemon/vrrp/vrrp_track_file.h"
+#include "event/file_watcher.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 
 #include "common/log.h"
 #include "common/result.h"
 #include "event/fd_watcher.h"
 
-namespace vigil::daemon {
+namespace vigil::event {
 namespace {
 
 spdlog::logger& logger() {
-  static const auto instance = log::get("vrrp");
+  static const auto instance = log::get("event");
   return *instance;
 }
 
-constexpr size_t kTrackFileReadLimit = 127;  // keepalived reads no more than this
-
 }  // namespace
-
-int64_t parse_track_file_value(std::string_view contents) {
-  size_t start = 0;
-  while (start < contents.size() && (contents[start] == ' ' || contents[start] == '\t' ||
-                                     contents[start] == '\n' || contents[start] == '\r'))
-    ++start;
-  if (start < contents.size() && contents[start] == '+') ++start;
-  int64_t value = 0;
-  const char* first = contents.data() + start;
-  const char* last = contents.data() + contents.size();
-  if (std::from_chars(first, last, value).ec != std::errc{}) return 0;
-  return value;
-}
-
-int64_t read_track_file_value(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return 0;
-  std::array<char, kTrackFileReadLimit> buffer{};
-  const ssize_t got = ::read(fd, buffer.data(), buffer.size());
-  ::close(fd);
-  if (got <= 0) return 0;
-  return parse_track_file_value(std::string_view(buffer.data(), static_cast<size_t>(got)));
-}
-
-std::optional<std::string> track_file_init_contents(std::optional<int64_t> init_value,
-                                                    bool overwrite, bool file_exists) {
-  if (!init_value || (file_exists && !overwrite)) return std::nullopt;
-  return std::to_string(*init_value) + "\n";
-}
 
 WatchedPath split_watched_path(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -61,35 +28,37 @@ WatchedPath split_watched_path(const std::string& path) {
   return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
-uint32_t track_file_directory_mask() {
+uint32_t watched_directory_mask() {
   return IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
          IN_MOVE_SELF | IN_ONLYDIR;
 }
 
-bool track_file_event_rereads(uint32_t mask) {
+bool event_rereads_file(uint32_t mask) {
   return (mask & (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) != 0;
 }
 
-bool track_file_event_loses_directory(uint32_t mask) {
+bool event_loses_directory(uint32_t mask) {
   return (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) != 0;
 }
 
 // ---- the inotify shell ------------------------------------------------------------------------
 
-Result<std::unique_ptr<InotifyFileWatcher>> InotifyFileWatcher::open(event::EventLoop& loop,
+Result<std::unique_ptr<InotifyFileWatcher>> InotifyFileWatcher::open(EventLoop& loop,
+                                                                     std::string who,
                                                                      Changed changed) {
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return errno_error("inotify_init1", errno);
-  std::unique_ptr<InotifyFileWatcher> out(new InotifyFileWatcher(fd, std::move(changed)));
-  auto watcher = event::FdWatcher::create(loop, fd);
+  std::unique_ptr<InotifyFileWatcher> out(
+      new InotifyFileWatcher(fd, std::move(who), std::move(changed)));
+  auto watcher = FdWatcher::create(loop, fd);
   if (!watcher) return watcher.error();
   out->watcher_ = std::move(*watcher);
   out->watcher_->on_readable([raw = out.get()] { raw->drain(); });
   return out;
 }
 
-InotifyFileWatcher::InotifyFileWatcher(int fd, Changed changed)
-    : fd_(fd), changed_(std::move(changed)) {}
+InotifyFileWatcher::InotifyFileWatcher(int fd, std::string who, Changed changed)
+    : fd_(fd), who_(std::move(who)), changed_(std::move(changed)) {}
 
 InotifyFileWatcher::~InotifyFileWatcher() {
   watcher_.reset();
@@ -108,7 +77,7 @@ Status InotifyFileWatcher::watch(const std::set<std::string>& paths) {
     const WatchedPath where = split_watched_path(path);
     auto it = added.find(where.directory);
     if (it == added.end()) {
-      const int wd = ::inotify_add_watch(fd_, where.directory.c_str(), track_file_directory_mask());
+      const int wd = ::inotify_add_watch(fd_, where.directory.c_str(), watched_directory_mask());
       if (wd < 0) {
         const Error error =
             errno_error(fmt::format("{}: cannot watch {}", path, where.directory), errno);
@@ -148,22 +117,21 @@ void InotifyFileWatcher::drain() {
       auto dir = directories_.find(event->wd);
       if (dir == directories_.end()) continue;
       const auto& names = by_directory_[dir->second];
-      if (track_file_event_loses_directory(event->mask)) {
+      if (event_loses_directory(event->mask)) {
         // Every file in it is gone; the directory is watched again at the next reload.
-        logger().warn("[vrrp] track_file directory {} went away: its files count as 0",
-                      dir->second);
+        logger().warn("{} directory {} went away: its files count as 0", who_, dir->second);
         for (const auto& [name, paths] : names)
           changed.insert(paths.begin(), paths.end());
         directories_.erase(dir);
         continue;
       }
-      if (event->len == 0 || !track_file_event_rereads(event->mask)) continue;
+      if (event->len == 0 || !event_rereads_file(event->mask)) continue;
       auto hit = names.find(event->name);
       if (hit != names.end()) changed.insert(hit->second.begin(), hit->second.end());
     }
   }
   if (overflow) {
-    logger().warn("[vrrp] track_file: inotify queue overflowed, reading every file again");
+    logger().warn("{}: inotify queue overflowed, reading every file again", who_);
     changed_all();
     return;
   }
@@ -171,4 +139,4 @@ void InotifyFileWatcher::drain() {
     changed_(path);
 }
 
-}  // namespace vigil::daemon
+}  // namespace vigil::event
