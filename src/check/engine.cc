@@ -77,6 +77,17 @@ Result<std::vector<ProbeRequest>> http_requests(const config::Config& config,
   return out;
 }
 
+// FILE_CHECK's tracked path (its track_file block's `file`); empty for the other types.
+std::string tracked_file(const config::Config& config, const config::Checker& c) {
+  const auto* file = c.as<config::FileCheck>();
+  if (c.type != CheckerType::kFile || file == nullptr) return {};
+  for (const auto& def : config.vrrp.track_files)
+    if (def.name == file->track_file) return def.path;
+  // The parser refuses a FILE_CHECK naming no track_file (finish_checkers).
+  assert(false && "FILE_CHECK names an unknown track_file");
+  return {};
+}
+
 }  // namespace
 
 VirtualServerKey virtual_server_key(const config::VirtualServer& vs) {
@@ -163,6 +174,7 @@ struct CheckEngine::Slot {
   size_t real_server = 0;
   size_t index = 0;  // among the real server's running checkers
   TimePoint started{};
+  std::string file_path;  // FILE_CHECK: the tracked file; empty for every other type
   uint64_t probes = 0;
   std::optional<Duration> last_latency;
   std::string last_error;
@@ -180,12 +192,13 @@ struct CheckEngine::Service {
 };
 
 CheckEngine::CheckEngine(Scheduler& scheduler, Prober& prober, RandomDuration random,
-                         EngineSinks sinks, RunAsResolver resolve)
+                         EngineSinks sinks, RunAsResolver resolve, FileReader read_file)
     : scheduler_(scheduler),
       prober_(prober),
       random_(std::move(random)),
       sinks_(std::move(sinks)),
-      resolve_(std::move(resolve)) {}
+      resolve_(std::move(resolve)),
+      read_file_(std::move(read_file)) {}
 
 CheckEngine::~CheckEngine() {
   tear_down(services_);
@@ -196,6 +209,8 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
   std::vector<VirtualServerSpec> specs = translate(config);
   // requests[vs][rs][checker]; checkers without a probe are dropped from the spec.
   std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>> requests(specs.size());
+  // files[vs][rs][checker]: FILE_CHECK's tracked path, empty for the other types.
+  std::vector<std::vector<std::vector<std::string>>> files(specs.size());
   size_t skipped = 0;
   for (size_t v = 0; v < specs.size(); ++v) {
     const auto& vs = config.lvs.virtual_servers[v];
@@ -203,7 +218,18 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
       auto& rs_spec = specs[v].real_servers[r];
       std::vector<CheckerSpec> kept;
       std::vector<std::vector<ProbeRequest>> rs_requests;
+      std::vector<std::string> rs_files;
       for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
+        if (auto path = tracked_file(config, vs.real_servers[r].checkers[c]); !path.empty()) {
+          if (!read_file_) {
+            ++skipped;
+            continue;
+          }
+          kept.push_back(std::move(rs_spec.checkers[c]));
+          rs_requests.emplace_back();
+          rs_files.push_back(std::move(path));
+          continue;
+        }
         auto built = probe_requests(config, vs, r, c, resolve_);
         if (!built) {
           return Error{fmt::format("{} real server {}: {}", specs[v].label,
@@ -219,9 +245,11 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
         }
         kept.push_back(std::move(rs_spec.checkers[c]));
         rs_requests.push_back(std::move(*built));
+        rs_files.emplace_back();
       }
       rs_spec.checkers = std::move(kept);
       requests[v].push_back(std::move(rs_requests));
+      files[v].push_back(std::move(rs_files));
     }
   }
 
@@ -261,6 +289,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
       for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
         auto slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], random_);
         slot->requests = std::move(requests[v][r][c]);
+        slot->file_path = std::move(files[v][r][c]);
         slot->service = service.get();
         slot->real_server = r;
         slot->index = c;
@@ -270,6 +299,13 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
                      plan->services[v].real_servers[r].checkers[c].first_event);
         }
         Actions actions = slot->machine.handle(first, now);
+        if (!slot->file_path.empty()) {
+          // checkers.md §1.2: FILE_CHECK's state is known at start, from the file's value (an
+          // unreadable number counts as 0 at start, as keepalived's initial last_status).
+          const int64_t value = read_file_(slot->file_path).value_or(0);
+          Actions more = slot->machine.handle(FileValue{value}, now);
+          actions.insert(actions.end(), more.begin(), more.end());
+        }
         views[r].checkers.push_back(
             {.up = slot->machine.up(), .dynamic_weight = slot->machine.dynamic_weight()});
         first_actions.emplace_back(slot.get(), std::move(actions));
@@ -303,6 +339,36 @@ void CheckEngine::stop() {
   }
   tear_down(services_);
   loaded_ = false;
+}
+
+std::set<std::string> CheckEngine::tracked_files() const {
+  std::set<std::string> out;
+  for (const auto& service : services_)
+    for (const auto& slots : service->slots)
+      for (const auto& slot : slots)
+        if (!slot->file_path.empty()) out.insert(slot->file_path);
+  return out;
+}
+
+void CheckEngine::file_changed(const std::string& path) {
+  if (!read_file_) return;
+  std::optional<std::optional<int64_t>> value;  // read once for all the checkers tracking it
+  for (auto& service : services_) {
+    for (auto& slots : service->slots) {
+      for (auto& slot : slots) {
+        if (slot->file_path != path) continue;
+        if (!value) {
+          value = read_file_(path);
+          if (!*value) {
+            logger().info("[FILE {}] not a number in range: ignored, the last value stays", path);
+          }
+        }
+        if (!*value) return;
+        dispatch(*slot, FileValue{**value});
+      }
+    }
+  }
+  flush();
 }
 
 void CheckEngine::tear_down(std::vector<std::unique_ptr<Service>>& services) {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ using HealthBatch = std::vector<ServiceHealth>;
 // user does not resolve, and the checker is left out (it never runs as root instead).
 using RunAsResolver = std::function<std::optional<RunAs>(const config::RunAs&)>;
 
+// FILE_CHECK: the value of a tracked file (common/track_file.h read_track_file_value in
+// production); none: this read is ignored and the last value stays (keepalived's "Invalid
+// number ... ignoring").
+using FileReader = std::function<std::optional<int64_t>(const std::string& path)>;
+
 // The probe requests of one checker block, one per target (url, or the single connection); empty
 // for a type the I/O layer does not probe yet. Fails on a regex PCRE2 rejects.
 Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
@@ -67,8 +73,9 @@ struct EngineSinks {
 
 class CheckEngine {
  public:
+  // Without `read_file`, FILE_CHECK checkers are left out (as a type without a probe).
   CheckEngine(Scheduler& scheduler, Prober& prober, RandomDuration random, EngineSinks sinks,
-              RunAsResolver resolve = {});
+              RunAsResolver resolve = {}, FileReader read_file = {});
   ~CheckEngine();
   CheckEngine(const CheckEngine&) = delete;
   CheckEngine& operator=(const CheckEngine&) = delete;
@@ -81,6 +88,12 @@ class CheckEngine {
 
   // Stops every checker and probe; with omega, the shutdown notifies go to the notify sink.
   void stop();
+
+  // FILE_CHECK: the files the running checkers track. The caller watches them (inotify, no
+  // polling) and calls file_changed() for each one that may have changed.
+  [[nodiscard]] std::set<std::string> tracked_files() const;
+  // `path` may have changed: the checkers tracking it read it again (a FileValue event each).
+  void file_changed(const std::string& path);
 
   struct CheckerStatus {
     std::string label;
@@ -117,6 +130,7 @@ class CheckEngine {
   RandomDuration random_;
   EngineSinks sinks_;
   RunAsResolver resolve_;
+  FileReader read_file_;
   std::vector<std::unique_ptr<Service>> services_;
   bool loaded_ = false;
   size_t skipped_ = 0;

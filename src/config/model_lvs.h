@@ -219,6 +219,7 @@ struct FileCheck {
   SourceLocation track_file_loc;
   int32_t weight = 1;  // multiplier applied to the value read from the file
   bool reverse = false;
+  bool weight_set = false;  // a `weight` line; unset, weight and reverse are the track_file's
   bool operator==(const FileCheck& o) const {
     return track_file == o.track_file && weight == o.weight && reverse == o.reverse;
   }

@@ -542,6 +542,7 @@ void file_weight(Context& ctx, const LogicalLine& line, C& c) {
     file.reverse = true;
   }
   file.weight = static_cast<int32_t>(*v);
+  file.weight_set = true;
 }
 
 // --- The checker blocks. ----------------------------------------------------------------------
@@ -683,7 +684,7 @@ std::span<const Keyword<RealServer>> checker_keywords() {
   return kCheckers;
 }
 
-void finish_checkers(const GlobalDefs& global, const std::vector<std::string_view>& track_files,
+void finish_checkers(const GlobalDefs& global, const std::vector<const TrackFile*>& track_files,
                      const VirtualServer& vs, RealServer& rs, Context& ctx) {
   for (auto& c : rs.checkers) {
     const uint16_t set = c.explicit_fields;
@@ -715,11 +716,19 @@ void finish_checkers(const GlobalDefs& global, const std::vector<std::string_vie
         if (u.virtualhost.empty()) u.virtualhost = http->virtualhost;
       }
     }
-    if (const auto* file = c.as<FileCheck>();
-        file != nullptr && !file->track_file.empty() &&
-        !std::binary_search(track_files.begin(), track_files.end(), file->track_file)) {
-      ctx.error(file->track_file_loc,
-                describe(rs) + ": FILE_CHECK: no track_file named '" + file->track_file + "'");
+    if (auto* file = c.as<FileCheck>(); file != nullptr && !file->track_file.empty()) {
+      const auto it = std::lower_bound(
+          track_files.begin(), track_files.end(), file->track_file,
+          [](const TrackFile* def, const std::string& name) { return def->name < name; });
+      if (it == track_files.end() || (*it)->name != file->track_file) {
+        ctx.error(file->track_file_loc,
+                  describe(rs) + ": FILE_CHECK: no track_file named '" + file->track_file + "'");
+      } else if (!file->weight_set) {
+        // keepalived 2.2.7 check_file.c: no `weight` line takes the track_file's weight and
+        // reverse flag.
+        file->weight = (*it)->weight;
+        file->reverse = (*it)->weight_reverse;
+      }
     }
     // keepalived 2.2.7 check_misc.c: an unset (or 0) misc_timeout is the *virtual server's*
     // delay_loop, whatever the real server or the checker set.

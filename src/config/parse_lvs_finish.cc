@@ -136,7 +136,7 @@ void check_server_port(const VirtualServer& vs, const Ports& ports, const Descri
 
 void finish_virtual_server(Config& config, VirtualServer& vs,
                            const std::vector<const VirtualServerGroup*>& groups,
-                           const std::vector<std::string_view>& track_files, Context& ctx) {
+                           const std::vector<const TrackFile*>& track_files, Context& ctx) {
   const GlobalDefs& global = config.global;
   const std::string name = describe(vs);
 
@@ -335,11 +335,12 @@ ServiceIdentity identity(const VirtualServer& vs) {
 void finish_lvs(Config& config, Context& ctx) {
   auto& lvs = config.lvs;
   auto groups = index_groups(lvs, ctx);
-  std::vector<std::string_view> track_files;
+  std::vector<const TrackFile*> track_files;
   track_files.reserve(config.vrrp.track_files.size());
   for (const auto& file : config.vrrp.track_files)
-    track_files.emplace_back(file.name);
-  std::sort(track_files.begin(), track_files.end());
+    track_files.push_back(&file);
+  std::sort(track_files.begin(), track_files.end(),
+            [](const TrackFile* a, const TrackFile* b) { return a->name < b->name; });
   for (auto& vs : lvs.virtual_servers)
     finish_virtual_server(config, vs, groups, track_files, ctx);
 

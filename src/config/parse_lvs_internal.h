@@ -17,8 +17,8 @@ std::span<const Keyword<RealServer>> checker_keywords();
 // Fills the checkers' defaults from their real server (which already has the virtual server's;
 // misc_timeout alone comes from the virtual server `vs`) and checks what needs the whole server
 // or file: connect/bind families, FILE_CHECK names (against `track_files`, the top-level
-// track_file names, sorted).
-void finish_checkers(const GlobalDefs& global, const std::vector<std::string_view>& track_files,
+// track_file blocks, sorted by name) and FILE_CHECK's weight (unset: its track_file's).
+void finish_checkers(const GlobalDefs& global, const std::vector<const TrackFile*>& track_files,
                      const VirtualServer& vs, RealServer& rs, Context& ctx);
 
 // One of `names` (exact, or ASCII case-insensitive when `ignore_case`); otherwise an error at

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "config/parser.h"
@@ -72,6 +74,11 @@ class EngineTest : public ::testing::Test {
                       for (const auto& a : actions)
                         notifies_.push_back(vs.label + " " + to_string(a));
                     },
+            },
+            {},
+            [this](const std::string& path) -> std::optional<int64_t> {
+              auto it = files_.find(path);
+              return it == files_.end() ? std::optional<int64_t>(0) : it->second;
             }) {}
 
   HealthBatch load(const std::string& text) {
@@ -85,6 +92,7 @@ class EngineTest : public ::testing::Test {
   FakeProber prober_;
   std::vector<HealthBatch> batches_;
   std::vector<std::string> notifies_;
+  std::map<std::string, std::optional<int64_t>> files_;  // FILE_CHECK values; none: out of range
   config::Config config_;
   CheckEngine engine_;
 };
@@ -207,6 +215,49 @@ TEST_F(EngineTest, UnsupportedCheckerTypesAreLeftOutAndCountAsUp) {
   EXPECT_EQ(engine_.skipped_checkers(), 1U);
   EXPECT_EQ(engine_.checker_count(), 0U);
   EXPECT_EQ(batch[0].desired.real_servers, (std::vector{dest("10.0.0.1", 53, true, 1)}));
+}
+
+// FILE_CHECK (checkers.md §1.2): no probe and no timer; the value at load decides the state, each
+// change is one event. weight N: value * N joins the real server's weight; weight 0: a non-zero
+// value takes the server out.
+TEST_F(EngineTest, FileCheckFollowsTheTrackedFile) {
+  files_["/run/vigil/weights"] = 2;
+  const auto batch =
+      load("track_file weights {\n  file /run/vigil/weights\n}\n" +
+           one_service("  real_server 10.0.0.1 80 {\n    weight 2\n    FILE_CHECK {\n"
+                       "      track_file weights\n      weight 3\n    }\n  }\n"
+                       "  real_server 10.0.0.2 80 {\n    FILE_CHECK {\n      track_file weights\n"
+                       "      weight 0\n    }\n  }\n"));
+  EXPECT_EQ(engine_.checker_count(), 2U);
+  EXPECT_EQ(engine_.skipped_checkers(), 0U);
+  EXPECT_EQ(engine_.tracked_files(), (std::set<std::string>{"/run/vigil/weights"}));
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_EQ(batch[0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 8), dest("10.0.0.2", 80, false, 0)}));
+
+  batches_.clear();
+  files_["/run/vigil/weights"] = 0;
+  engine_.file_changed("/run/vigil/weights");
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_EQ(batches_[0][0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 2), dest("10.0.0.2", 80, true, 1)}));
+
+  // Out of range: ignored, the last value stays. An unrelated path changes nothing.
+  batches_.clear();
+  files_["/run/vigil/weights"] = std::nullopt;
+  engine_.file_changed("/run/vigil/weights");
+  engine_.file_changed("/run/vigil/other");
+  EXPECT_TRUE(batches_.empty());
+
+  // value * weight <= INT32_MIN: down.
+  files_["/run/vigil/weights"] = -2147483648;
+  engine_.file_changed("/run/vigil/weights");
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_EQ(batches_[0][0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, false, 0), dest("10.0.0.2", 80, false, 0)}));
+  EXPECT_EQ(prober_.started, 0U);
+  scheduler_.run_until(scheduler_.now() + 60s);
+  EXPECT_EQ(prober_.started, 0U) << "FILE_CHECK never probes";
 }
 
 TEST_F(EngineTest, DnsCheckBuildsADnsProbe) {

@@ -432,6 +432,26 @@ TEST(FileCheck, NamesATopLevelTrackFile) {
   EXPECT_FALSE(rs.checkers.at(1).as<FileCheck>()->reverse);
 }
 
+// keepalived 2.2.7 check_file.c: without a `weight` line, FILE_CHECK takes the track_file's
+// weight and reverse flag.
+TEST(FileCheck, WeightDefaultsToTheTrackFilesWeight) {
+  std::unique_ptr<Parsed> p;
+  const auto& config =
+      parse_ok(p, "track_file weights {\n  file /run/weights\n  weight -7 reverse\n}\n" +
+                      rs_with(R"(    FILE_CHECK {
+      track_file weights
+    }
+    FILE_CHECK {
+      track_file weights
+      weight 2
+    })"));
+  const auto& rs = only_rs(config);
+  EXPECT_EQ(rs.checkers.at(0).as<FileCheck>()->weight, -7);
+  EXPECT_TRUE(rs.checkers.at(0).as<FileCheck>()->reverse);
+  EXPECT_EQ(rs.checkers.at(1).as<FileCheck>()->weight, 2);
+  EXPECT_FALSE(rs.checkers.at(1).as<FileCheck>()->reverse);
+}
+
 // The seed configs (and most published ones) write nb_get_retry in TCP_CHECK: they must run.
 TEST(Checker, NbGetRetryIsTheOldSpellingOfRetryInEveryChecker) {
   for (const char* type : {"TCP_CHECK", "SMTP_CHECK", "DNS_CHECK"}) {
