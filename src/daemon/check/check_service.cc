@@ -11,7 +11,9 @@
 #include "common/notify_fifo.h"
 #include "common/overloaded.h"
 #include "common/run_as.h"
+#include "common/track_file.h"
 #include "event/event_loop.h"
+#include "event/file_watcher.h"
 #include "event/script_runner.h"
 
 namespace vigil::daemon {
@@ -55,7 +57,7 @@ struct CheckService::Thread {
                 .notify = [this](const check::VirtualServerSpec& vs,
                                  check::NotifyActions actions) { notify(vs, std::move(actions)); },
             },
-            resolve_user) {}
+            resolve_user, [](const std::string& path) { return read_track_file_value(path); }) {}
 
   static check::RandomDuration random_duration() {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -86,6 +88,27 @@ struct CheckService::Thread {
                  },
                  action);
     }
+  }
+
+  // FILE_CHECK: the engine's tracked files, watched with inotify (opened at the first load that
+  // tracks one); each change goes to the engine.
+  void watch_files() {
+    const auto paths = engine.tracked_files();
+    if (!file_watcher && paths.empty()) return;
+    if (!file_watcher) {
+      auto opened = event::InotifyFileWatcher::open(
+          loop_thread.loop(), "[check] FILE_CHECK",
+          [this](const std::string& path) { engine.file_changed(path); });
+      if (!opened) {
+        logger().warn("[check] FILE_CHECK: {}: files are read only at load",
+                      opened.error().message);
+        return;
+      }
+      file_watcher = std::move(*opened);
+    }
+    if (auto watched = file_watcher->watch(paths); !watched)
+      logger().warn("[check] FILE_CHECK: {}; those files are read only at load",
+                    watched.error().message);
   }
 
   // lvs_notify_fifo: opened (and its script started) at load; an unchanged one is kept.
@@ -154,6 +177,7 @@ struct CheckService::Thread {
   std::optional<config::RunAs> script_user;  // global_defs script_user of the loaded config
   check::CheckEngine engine;
   std::unique_ptr<FifoChannel> lvs_fifo;  // after the engine: open while its stop() notifies
+  std::unique_ptr<event::InotifyFileWatcher> file_watcher;
 };
 
 CheckService::CheckService(event::EventLoop& main_loop, CheckServiceOptions options)
@@ -188,6 +212,7 @@ void CheckService::load(const config::Config& config) {
                      loaded.error().message);
       return;
     }
+    thread->watch_files();
     logger().info("{} checkers running ({} left out: no probe for their type yet)",
                   thread->engine.checker_count(), thread->engine.skipped_checkers());
   });
