@@ -86,6 +86,8 @@ struct GlobalDefs {
   std::optional<int> checker_rt_priority;
   bool vrrp_no_swap = false;
   bool checker_no_swap = false;
+  std::vector<int> checker_cpu_affinity;  // CPU ids (0..1023); empty: no pinning
+  std::string checker_process_name;       // vigil: the check thread's name (15 characters)
   bool dynamic_interfaces = false;
 
   // Notification FIFOs.

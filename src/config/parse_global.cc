@@ -181,6 +181,31 @@ void nice_value(Context& ctx, const LogicalLine& line, std::optional<int>& slot)
   if (auto v = ctx.integer(line, 1, -20, 19)) slot = static_cast<int>(*v);
 }
 
+// checker_cpu_affinity CPU [CPU]...: keepalived refuses a CPU the host does not have online; a
+// configuration is judged the same on every host here (0..1023, CPU_SETSIZE), and a CPU this host
+// lacks is reported when the check thread starts.
+void cpu_affinity(Context& ctx, const LogicalLine& line, std::vector<int>& cpus) {
+  if (!ctx.arg_count(line, 1)) return;
+  std::vector<int> read;
+  for (size_t i = 1; i < line.tokens.size(); ++i) {
+    auto cpu = ctx.integer(line, i, 0, 1023);
+    if (!cpu) return;  // keepalived keeps no CPU of a line with a bad one
+    read.push_back(static_cast<int>(*cpu));
+  }
+  cpus = std::move(read);
+}
+
+// checker_process_name NAME: a task name holds 15 characters; keepalived cuts a longer one too.
+void process_name(Context& ctx, const LogicalLine& line, std::string& name) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  name = line.tokens[1].text;
+  if (name.size() > 15) {
+    name.resize(15);
+    ctx.warning(line.tokens[1], "'" + line.keyword() + "': a task name holds 15 characters: '" +
+                                    name + "' is used");
+  }
+}
+
 // include_check [[+|-]readable|match|wildcard_match|brace_match ...]: no option means all;
 // a leading '+' or '-' adds or removes the checks after it (keepalived's syntax).
 void include_check(Context& ctx, const LogicalLine& line, G& /*g*/) {
@@ -294,6 +319,10 @@ const Keyword<G> kGlobalDefs[] = {
     {"checker_rt_priority", set_integer<&G::checker_rt_priority, 1, 99>},
     {"vrrp_no_swap", set_flag<&G::vrrp_no_swap>},
     {"checker_no_swap", set_flag<&G::checker_no_swap>},
+    {"checker_cpu_affinity",
+     [](Context& c, const LogicalLine& l, G& g) { cpu_affinity(c, l, g.checker_cpu_affinity); }},
+    {"checker_process_name",
+     [](Context& c, const LogicalLine& l, G& g) { process_name(c, l, g.checker_process_name); }},
     {"dynamic_interfaces", dynamic_interfaces},
     {"notify_fifo", fifo<&G::notify_fifo>},
     {"notify_fifo_script", fifo_script<&G::notify_fifo>},
@@ -321,7 +350,6 @@ const Keyword<G> kGlobalDefs[] = {
     {"process_names"},
     {"process_name"},
     {"vrrp_process_name"},
-    {"checker_process_name"},
     {"bfd_process_name"},
     {"startup_script"},
     {"startup_script_timeout"},
@@ -344,7 +372,6 @@ const Keyword<G> kGlobalDefs[] = {
     {"bfd_priority"},
     {"bfd_no_swap"},
     {"vrrp_cpu_affinity"},
-    {"checker_cpu_affinity"},
     {"bfd_cpu_affinity"},
     {"bfd_rt_priority"},
     {"vrrp_rlimit_rttime"},

@@ -70,9 +70,13 @@ ServiceFactory production_services(const DaemonOptions& options) {
       // Stopped before IPVS (services stop in reverse order).
       auto checks = std::make_unique<CheckService>(
           main_loop,
-          CheckServiceOptions{.apply_health = [lvs = lvs.get()](const check::HealthBatch& batch) {
-            lvs->apply_health(batch);
-          }});
+          CheckServiceOptions{
+              .apply_health =
+                  [lvs = lvs.get()](const check::HealthBatch& batch) { lvs->apply_health(batch); },
+              .data_file = files.check_data_file,
+              .stats_file = files.check_stats_file,
+              .vrrp_in_process = !options.checkers_only,
+          });
       services.push_back(std::move(lvs));
       services.push_back(std::move(checks));
     }
@@ -165,6 +169,16 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   };
   (void)signals.on(SIGTERM, stop);
   (void)signals.on(SIGINT, stop);
+  // SIGUSR1 / SIGUSR2: every side writes its dump files (VRRP: vigil.data / .stats, checkers:
+  // vigil_check.data / .stats), as keepalived's parent passes SIGUSR1 to each child process.
+  (void)signals.on(SIGUSR1, [&](int) {
+    for (size_t i = 0; i < started; ++i)
+      services[i]->dump_data();
+  });
+  (void)signals.on(SIGUSR2, [&](int) {
+    for (size_t i = 0; i < started; ++i)
+      services[i]->dump_stats();
+  });
   (void)signals.on(SIGHUP, [&](int) {
     log->info("[vigild] SIGHUP received: reloading {}", file);
     auto next = load_config(file, id);

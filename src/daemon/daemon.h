@@ -1,6 +1,7 @@
-// vigild's run mode: load the configuration, start the services (IPVS side and VRRP side), and
-// serve signals until told to stop: SIGHUP reloads (a bad configuration is refused and the
-// running one stays), SIGTERM/SIGINT stop cleanly.
+// vigild's run mode: load the configuration, start the services (IPVS side, checkers and VRRP
+// side), and serve signals until told to stop: SIGHUP reloads (a bad configuration is refused and
+// the running one stays), SIGUSR1 / SIGUSR2 make every service write its dumps, SIGTERM/SIGINT
+// stop cleanly.
 #pragma once
 
 #include <functional>

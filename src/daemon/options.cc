@@ -96,6 +96,8 @@ RunFiles run_files(const DaemonOptions& options, const std::string& net_namespac
       .pid_file = options.pid_file.empty() ? "/run/vigild" + suffix + ".pid" : options.pid_file,
       .data_file = dumps + "vigil" + suffix + ".data",
       .stats_file = dumps + "vigil" + suffix + ".stats",
+      .check_data_file = dumps + "vigil_check" + suffix + ".data",
+      .check_stats_file = dumps + "vigil_check" + suffix + ".stats",
       .ipvs_state_file = options.ipvs_state_file.empty()
                              ? std::string(kStateDirectory) + "/ipvs-owned" + suffix + ".conf"
                              : options.ipvs_state_file,

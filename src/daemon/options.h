@@ -36,10 +36,12 @@ struct DaemonOptions {
 // never share a file (keepalived gets the same from names in /run/keepalived). docs/security.md
 // lists the files; the control sockets to come follow the same rule. Explicit options win.
 struct RunFiles {
-  std::string pid_file;         // -p; /run/vigild_INST_NS.pid
-  std::string data_file;        // SIGUSR1; DUMPS/vigil_INST_NS.data
-  std::string stats_file;       // SIGUSR2; DUMPS/vigil_INST_NS.stats
-  std::string ipvs_state_file;  // --ipvs-state-file; /run/vigil/ipvs-owned_INST_NS.conf
+  std::string pid_file;          // -p; /run/vigild_INST_NS.pid
+  std::string data_file;         // SIGUSR1, VRRP; DUMPS/vigil_INST_NS.data
+  std::string stats_file;        // SIGUSR2, VRRP; DUMPS/vigil_INST_NS.stats
+  std::string check_data_file;   // SIGUSR1, checkers; DUMPS/vigil_check_INST_NS.data
+  std::string check_stats_file;  // SIGUSR2, checkers; DUMPS/vigil_check_INST_NS.stats
+  std::string ipvs_state_file;   // --ipvs-state-file; /run/vigil/ipvs-owned_INST_NS.conf
 };
 // The directory vigild keeps its state in (created 0755, refused unless a directory root owns).
 inline constexpr const char* kStateDirectory = "/run/vigil";

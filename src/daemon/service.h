@@ -1,5 +1,6 @@
-// One side of vigild (VRRP, or checkers + IPVS): started with a validated configuration,
-// reloaded with another, stopped once. All calls come from the daemon's main loop thread.
+// One side of vigild (VRRP, the checkers, IPVS): started with a validated configuration,
+// reloaded with another, stopped once; SIGUSR1 / SIGUSR2 ask each for its dumps. All calls come
+// from the daemon's main loop thread.
 #pragma once
 
 #include "common/result.h"
@@ -15,6 +16,10 @@ class Service {
   // `config` has passed validation; the previous one keeps running until this returns.
   virtual void reload(const config::Config& config) = 0;
   virtual void stop() = 0;
+  // SIGUSR1: write the state dump; SIGUSR2: the counters (keepalived's .data / .stats files).
+  // Each side that has state writes its own files; written when the call returns.
+  virtual void dump_data() {}
+  virtual void dump_stats() {}
 };
 
 }  // namespace vigil::daemon

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -237,6 +238,17 @@ Status set_cpu_affinity(const std::vector<int>& cpus, std::string_view who) {
   return {};
 }
 
+Status set_thread_nice(int nice, std::string_view who) {
+  // On Linux a thread id names one thread for setpriority (POSIX would say the whole process).
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
+    std::string message = fmt::format("cannot set nice value {}: {}", nice, errno_text(errno));
+    logger()->warn("[{}] {}", who, message);
+    return Error{std::move(message)};
+  }
+  logger()->info("[{}] running at nice {}", who, nice);
+  return {};
+}
+
 Status lock_memory(std::string_view who) {
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     std::string message = fmt::format("cannot lock memory: {}", errno_text(errno));
@@ -259,9 +271,14 @@ Status set_timer_slack(std::chrono::nanoseconds slack, std::string_view who) {
 }
 
 Status apply_thread_options(const ThreadOptions& options, std::string_view name) {
-  const std::string short_name(name.substr(0, 15));
+  const std::string_view shown = options.thread_name.empty() ? name : options.thread_name;
+  const std::string short_name(shown.substr(0, 15));
   pthread_setname_np(pthread_self(), short_name.c_str());
   Status result;
+  if (options.nice) {
+    Status status = set_thread_nice(*options.nice, name);
+    if (!status.ok() && result.ok()) result = std::move(status);
+  }
   if (!options.cpus.empty()) {
     Status status = set_cpu_affinity(options.cpus, name);
     if (!status.ok() && result.ok()) result = std::move(status);

@@ -61,27 +61,37 @@ class EventLoop {
 };
 
 struct ThreadOptions {
+  // The name ps -L and top -H show (first 15 characters); empty: the loop's name.
+  std::string thread_name;
   // SCHED_RR priority (1-99), e.g. keepalived's vrrp_rt_priority; none keeps SCHED_OTHER.
   std::optional<int> realtime_priority;
+  // Nice value (-20..19) of this thread alone (Linux: setpriority on its thread id), e.g.
+  // keepalived's checker_priority; none leaves it alone.
+  std::optional<int> nice;
   // CPUs the thread may run on; empty leaves the affinity alone.
   std::vector<int> cpus;
   // mlockall(MCL_CURRENT | MCL_FUTURE) for the whole process, as keepalived does under
   // vrrp_rt_priority: a page fault (a first touch, or a page reclaimed under memory pressure)
   // can cost the thread milliseconds at the worst moment.
   bool lock_memory = false;
+
+  bool operator==(const ThreadOptions&) const = default;
 };
 
 // These act on the calling thread. Failures (EPERM without CAP_SYS_NICE, a CPU outside the
 // cpuset) are returned and logged at warn, naming `who`.
 Status set_realtime_priority(int priority, std::string_view who);
 Status set_cpu_affinity(const std::vector<int>& cpus, std::string_view who);
+// The calling thread's nice value; below the current one needs CAP_SYS_NICE.
+Status set_thread_nice(int nice, std::string_view who);
 // Locks every current and future page of the process in memory.
 Status lock_memory(std::string_view who);
 // The thread's timer slack (how much the kernel may delay its timed waits to batch wake-ups;
 // 50 us by default for SCHED_OTHER, ignored for realtime threads). 1 ns keeps a thread whose
 // SCHED_RR was refused on time as far as the scheduler allows.
 Status set_timer_slack(std::chrono::nanoseconds slack, std::string_view who);
-// Names the thread (first 15 characters) for ps/top, applies `options`; returns the first failure.
+// Names the thread (options.thread_name, else `name`; first 15 characters) for ps/top, applies
+// `options`; returns the first failure. Log lines name `name`.
 Status apply_thread_options(const ThreadOptions& options, std::string_view name);
 
 // An EventLoop on its own thread.

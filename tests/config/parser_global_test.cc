@@ -278,6 +278,46 @@ TEST(GlobalDefs, UnimplementedKeepalivedKeywordWarns) {
                "accepted, has no effect"}));
 }
 
+// The check thread's process keywords (daemon/check/check_thread.h applies them).
+TEST(GlobalDefs, CheckerProcessKeywords) {
+  std::unique_ptr<Parsed> p;
+  const auto& g = parse_ok(p, R"(global_defs {
+  checker_priority -5
+  checker_rt_priority 20
+  checker_no_swap
+  checker_cpu_affinity 0 2 3
+  checker_process_name vigil_checkers
+}
+)")
+                      .global;
+  EXPECT_EQ(warnings(*p), Strings{});
+  EXPECT_EQ(g.checker_priority, -5);
+  EXPECT_EQ(g.checker_rt_priority, 20);
+  EXPECT_TRUE(g.checker_no_swap);
+  EXPECT_EQ(g.checker_cpu_affinity, (std::vector<int>{0, 2, 3}));
+  EXPECT_EQ(g.checker_process_name, "vigil_checkers");
+
+  std::unique_ptr<Parsed> none;
+  const auto& unset = parse_ok(none, "global_defs {\n}\n").global;
+  EXPECT_TRUE(unset.checker_cpu_affinity.empty());
+  EXPECT_TRUE(unset.checker_process_name.empty());
+}
+
+TEST(GlobalDefs, CheckerProcessKeywordsOutOfRange) {
+  auto p = parse(R"(global_defs {
+  checker_cpu_affinity 1 1024
+  checker_cpu_affinity
+  checker_process_name a_name_of_twenty_chars
+}
+)");
+  EXPECT_EQ(errors(*p), (Strings{"2:26: 'checker_cpu_affinity': 1024 is out of range [0, 1023]",
+                                 "3:3: 'checker_cpu_affinity' takes at least 1 arguments, got 0"}));
+  EXPECT_EQ(warnings(*p), (Strings{"4:24: 'checker_process_name': a task name holds 15 "
+                                   "characters: 'a_name_of_twent' is used"}));
+  EXPECT_TRUE(p->config.global.checker_cpu_affinity.empty()) << "a line with a bad CPU sets none";
+  EXPECT_EQ(p->config.global.checker_process_name, "a_name_of_twent");
+}
+
 TEST(GlobalDefs, RandomSeedMakesRandomRepeatable) {
   const char* text =
       "global_defs {\n  random_seed 42\n}\n$R=${_RANDOM 1 1000000}\nglobal_defs {\n  router_id "

@@ -118,5 +118,18 @@ TEST(DaemonOptions, DumpsGoToTmpdirWhenItIsAnAbsolutePath) {
   EXPECT_EQ(run_files(none, "", "", "tmp").data_file, "/tmp/vigil.data");
 }
 
+// The checkers write their own dumps beside VRRP's (keepalived: keepalived_check.data), under
+// the same naming rule.
+TEST(DaemonOptions, TheCheckerDumpsFollowTheNamingRule) {
+  const DaemonOptions none;
+  EXPECT_EQ(run_files(none, "").check_data_file, "/tmp/vigil_check.data");
+  EXPECT_EQ(run_files(none, "").check_stats_file, "/tmp/vigil_check.stats");
+  EXPECT_EQ(run_files(none, "lb-a").check_data_file, "/tmp/vigil_check_lb-a.data");
+  EXPECT_EQ(run_files(none, "", "site1").check_stats_file, "/tmp/vigil_check_site1.stats");
+  const auto files = run_files(none, "lb-a", "site1", "/var/tmp");
+  EXPECT_EQ(files.check_data_file, "/var/tmp/vigil_check_site1_lb-a.data");
+  EXPECT_EQ(files.check_stats_file, "/var/tmp/vigil_check_site1_lb-a.stats");
+}
+
 }  // namespace
 }  // namespace vigil::daemon

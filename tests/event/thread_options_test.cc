@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 #include "event/event_loop.h"
@@ -70,6 +73,45 @@ TEST(LoopThread, AppliesTimerSlackWithRealtimeOptionsAndRunsEvenIfRefused) {
   auto future = slack.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(future.get(), 1);
+  thread.stop();
+}
+
+// Field 19 of /proc/self/task/TID/stat: the thread's nice value. The command name (field 2) is in
+// parentheses and may hold blanks, so the fields are counted after its closing parenthesis.
+int nice_of_thread(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  for (int index = 3; index <= 19 && fields >> field; ++index) {
+    if (index == 19) return std::stoi(field);
+  }
+  return 1000;
+}
+
+std::string name_of_thread(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+TEST(LoopThread, AppliesANiceValueAndANameToItsOwnThreadOnly) {
+  const pid_t main_tid = gettid();
+  const int main_nice = nice_of_thread(main_tid);
+  ASSERT_NE(main_nice, 1000);
+  // Raising the nice value needs no privilege; 19 is the highest (and stays 19 when already so).
+  LoopThread thread("nice-test");
+  ASSERT_TRUE(
+      thread.start(ThreadOptions{.thread_name = "a-very-long-thread-name", .nice = 19}).ok());
+  std::promise<pid_t> tid;
+  thread.loop().post([&] { tid.set_value(gettid()); });
+  auto future = tid.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const pid_t loop_tid = future.get();
+  EXPECT_EQ(nice_of_thread(loop_tid), 19);
+  EXPECT_EQ(name_of_thread(loop_tid), "a-very-long-thr");  // 15 characters
+  EXPECT_EQ(nice_of_thread(main_tid), main_nice) << "the calling thread keeps its nice value";
   thread.stop();
 }
 

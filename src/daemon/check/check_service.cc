@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
 #include <memory>
 #include <random>
 #include <utility>
@@ -11,7 +12,12 @@
 #include "common/notify_fifo.h"
 #include "common/overloaded.h"
 #include "common/run_as.h"
+#include "common/safe_file.h"
 #include "common/track_file.h"
+#include "daemon/check/check_dump.h"
+#include "daemon/check/check_thread.h"
+#include "daemon/check/script_users.h"
+#include "daemon/check/stop_grace.h"
 #include "event/event_loop.h"
 #include "event/file_watcher.h"
 #include "event/script_runner.h"
@@ -26,15 +32,19 @@ spdlog::logger& logger() {
 
 // keepalived kills a MISC_CHECK that ran past misc_timeout with SIGTERM, then SIGKILL 2 s later.
 constexpr Duration kMiscKillGrace = 2s;
+// How often stop() looks whether the last scripts have finished.
+constexpr Duration kStopPollStep = 10ms;
 
-std::optional<RunAs> resolve_user(const config::RunAs& user) {
-  auto resolved = resolve_run_as(user.user, user.group);
-  if (!resolved) {
-    logger().warn("script user {}: {}; its MISC_CHECKs are left out", user.user,
-                  resolved.error().message);
-    return std::nullopt;
+// SIGUSR1 / SIGUSR2 dumps: a new root-owned 0600 file replaces whatever is at the path; a
+// symbolic link planted there is replaced, never followed (keepalived's CVE-2018-19044).
+void write_dump(const std::string& what, const std::string& path, const std::string& text) {
+  auto written = replace_file(path, text, ReplaceOptions{.mode = 0600});
+  if (!written) {
+    logger().warn("[check] {} not written: {}", what, written.error().message);
+    return;
   }
-  return *resolved;
+  if (*written == Replaced::kSymlink) logger().warn("[check] {}", replaced_symlink_message(path));
+  logger().info("[check] {} written to {}", what, path);
 }
 
 }  // namespace
@@ -57,7 +67,8 @@ struct CheckService::Thread {
                 .notify = [this](const check::VirtualServerSpec& vs,
                                  check::NotifyActions actions) { notify(vs, std::move(actions)); },
             },
-            resolve_user, [](const std::string& path) { return read_track_file_value(path); }) {}
+            [this](const config::RunAs& user) { return users.get(user); },
+            [](const std::string& path) { return read_track_file_value(path); }) {}
 
   static check::RandomDuration random_duration() {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -77,7 +88,7 @@ struct CheckService::Thread {
                        };
                        const auto& user = run.script.run_as ? run.script.run_as : script_user;
                        if (user) {
-                         request.run_as = resolve_user(*user);
+                         request.run_as = users.get(*user);
                          if (!request.run_as) return;
                        }
                        scripts.run(std::move(request), [](const event::ScriptResult&) {});
@@ -138,7 +149,7 @@ struct CheckService::Thread {
                                                     : std::optional<config::RunAs>(wanted->run_as);
       std::optional<RunAs> run_as;
       if (user) {
-        run_as = resolve_user(*user);
+        run_as = users.get(*user);
         if (!run_as) {
           lvs_fifo = std::move(channel);
           return;
@@ -163,6 +174,47 @@ struct CheckService::Thread {
     lvs_fifo = std::move(channel);
   }
 
+  // A new configuration. Its script users are resolved here, once, not at each notify.
+  void load(const config::Config& config) {
+    users.load(config);
+    script_user = config.global.script_user;
+    update_fifo(config);
+    auto loaded = engine.load(config);
+    if (!loaded) {
+      logger().error("checkers not reloaded, the previous ones keep running: {}",
+                     loaded.error().message);
+      return;
+    }
+    watch_files();
+    logger().info("{} checkers running ({} left out: no probe for their type yet)",
+                  engine.checker_count(), engine.skipped_checkers());
+  }
+
+  // Shutdown: omega's notifies start, and the FIFO's script is asked to end (SIGTERM) once the
+  // last lines are in the FIFO, as keepalived does.
+  void stop_checkers() {
+    engine.stop();
+    if (lvs_fifo && lvs_fifo->runner) lvs_fifo->runner->terminate_running();
+  }
+
+  [[nodiscard]] bool scripts_idle() const {
+    return scripts.idle() && (!lvs_fifo || !lvs_fifo->runner || lvs_fifo->runner->idle());
+  }
+
+  [[nodiscard]] CheckDumpInput dump_input() {
+    return CheckDumpInput{.checkers = engine.status(),
+                          .left_out = engine.skipped_checkers(),
+                          .now = loop_thread.loop().scheduler().now()};
+  }
+  void write_data(const std::string& path) {
+    write_dump("checker states", path, format_check_data(dump_input()));
+  }
+  void write_stats(const std::string& path) {
+    write_dump(
+        "checker counters", path,
+        format_check_stats(dump_input(), prober.counters(), loop_thread.loop().timer_lateness()));
+  }
+
   struct FifoChannel {
     NotifyFifo fifo;
     std::string path;
@@ -175,6 +227,7 @@ struct CheckService::Thread {
   event::ProcessScriptRunner scripts;
   check_io::AsioProber prober;
   std::optional<config::RunAs> script_user;  // global_defs script_user of the loaded config
+  ScriptUsers users;                         // of the loaded config; built before the engine
   check::CheckEngine engine;
   std::unique_ptr<FifoChannel> lvs_fifo;  // after the engine: open while its stop() notifies
   std::unique_ptr<event::InotifyFileWatcher> file_watcher;
@@ -187,45 +240,84 @@ CheckService::~CheckService() {
   stop();
 }
 
+bool CheckService::vrrp_runs(const config::Config& config) const {
+  return options_.vrrp_in_process && !config.vrrp.instances.empty();
+}
+
 Status CheckService::start(const config::Config& config) {
+  CheckThreadPlan plan = plan_check_thread(config.global, vrrp_runs(config));
+  for (const auto& warning : plan.warnings)
+    logger().warn("[check] {}", warning);
+  for (const auto& note : plan.notes)
+    logger().info("[check] {}", note);
   thread_ = std::make_unique<Thread>(main_loop_, options_);
-  if (auto started = thread_->loop_thread.start(); !started) {
-    logger().warn("check thread: {}", started.error().message);
-  }
+  // The thread runs even when an option was refused (EPERM, a missing CPU): the event layer
+  // logged why, and the checkers run without it.
+  (void)thread_->loop_thread.start(plan.options);
+  thread_options_ = std::move(plan.options);
   load(config);
   return {};
 }
 
 void CheckService::reload(const config::Config& config) {
-  if (thread_) load(config);
+  if (!thread_) return;
+  if (plan_check_thread(config.global, vrrp_runs(config)).options != thread_options_) {
+    logger().warn(
+        "[check] the checker process keywords (checker_priority, checker_rt_priority, "
+        "checker_no_swap, checker_cpu_affinity, checker_process_name) now ask for other "
+        "settings: they apply when vigild starts; the check thread keeps its own");
+  }
+  load(config);
 }
 
 void CheckService::load(const config::Config& config) {
   auto copy = std::make_shared<const config::Config>(config);
   Thread* thread = thread_.get();
-  thread->loop_thread.loop().post([thread, copy] {
-    thread->script_user = copy->global.script_user;
-    thread->update_fifo(*copy);
-    auto loaded = thread->engine.load(*copy);
-    if (!loaded) {
-      logger().error("checkers not reloaded, the previous ones keep running: {}",
-                     loaded.error().message);
-      return;
-    }
-    thread->watch_files();
-    logger().info("{} checkers running ({} left out: no probe for their type yet)",
-                  thread->engine.checker_count(), thread->engine.skipped_checkers());
-  });
+  thread->loop_thread.loop().post([thread, copy] { thread->load(*copy); });
 }
 
 void CheckService::stop() {
   if (!thread_) return;
   Thread* thread = thread_.get();
-  thread->loop_thread.loop().post([thread] { thread->engine.stop(); });
-  // The posted stop runs before the loop ends: posted callbacks run in order.
+  std::promise<void> idle;
+  auto scripts_done = idle.get_future();
+  thread->loop_thread.loop().post([thread, &idle, grace = options_.stop_script_grace] {
+    thread->stop_checkers();
+    when_idle_or_after(
+        thread->loop_thread.loop().scheduler(), [thread] { return thread->scripts_idle(); }, grace,
+        kStopPollStep,
+        [thread, &idle] {
+          if (!thread->scripts_idle()) logger().warn("[check] scripts still running: killed");
+          idle.set_value();
+        });
+  });
+  scripts_done.wait();
+  // Whatever the grace left running is killed with its runner (thread_.reset()).
   thread->loop_thread.loop().post([thread] { thread->loop_thread.loop().stop(); });
   thread->loop_thread.stop();
   thread_.reset();
+}
+
+void CheckService::dump_data() {
+  if (!thread_) return;
+  Thread* thread = thread_.get();
+  std::promise<void> written;
+  thread->loop_thread.loop().post([thread, &written, path = options_.data_file] {
+    thread->write_data(path);
+    written.set_value();
+  });
+  written.get_future().wait();
+}
+
+void CheckService::dump_stats() {
+  if (!thread_) return;
+  Thread* thread = thread_.get();
+  std::promise<void> written;
+  thread->loop_thread.loop().post([thread, &written, path = options_.stats_file] {
+    thread->write_stats(path);
+    written.set_value();
+  });
+  written.get_future().wait();
 }
 
 }  // namespace vigil::daemon

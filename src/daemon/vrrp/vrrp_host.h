@@ -1,5 +1,5 @@
 // The machine as the VRRP runtime sees it: a scheduler, advert sockets, the virtual addresses,
-// link states, scripts, watched files and the dump signals. make_linux_vrrp_host() is the
+// link states, scripts, watched files and the stop signals. make_linux_vrrp_host() is the
 // production one over an EventLoop (raw sockets, rtnetlink, inotify, child processes);
 // tests/daemon/vrrp/fake_vrrp_host.h fakes every role in virtual time.
 #pragma once
@@ -68,8 +68,6 @@ class VrrpHost {
   virtual Result<std::unique_ptr<AdvertChannel>> open_adverts(
       const vrrp::AdvertSocketOptions& options, AdvertReceived received) = 0;
   virtual Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) = 0;
-  // SIGUSR1 (write the state dump) and SIGUSR2 (write the counters), as keepalived.
-  virtual void on_dump_signals(std::function<void()> data, std::function<void()> stats) = 0;
   // SIGTERM and SIGINT, taken on the VRRP thread itself (the main thread takes them too): the
   // priority-0 adverts leave at the VRRP thread's priority, not after the main thread gets the
   // CPU back on a loaded host.

@@ -106,11 +106,6 @@ class LinuxVrrpHost final : public VrrpHost {
     return std::unique_ptr<FileChangeWatcher>(std::move(*watcher));
   }
 
-  void on_dump_signals(std::function<void()> data, std::function<void()> stats) override {
-    signals_ = std::make_unique<event::SignalHandler>(loop_);
-    (void)signals_->on(SIGUSR1, [data = std::move(data)](int) { data(); });
-    (void)signals_->on(SIGUSR2, [stats = std::move(stats)](int) { stats(); });
-  }
   void on_stop_signals(std::function<void()> stop) override {
     stop_signals_ = std::make_unique<event::SignalHandler>(loop_);
     auto callback = [stop = std::move(stop)](int) { stop(); };
@@ -124,7 +119,6 @@ class LinuxVrrpHost final : public VrrpHost {
  private:
   event::EventLoop& loop_;
   event::ProcessScriptRunner runner_;
-  std::unique_ptr<event::SignalHandler> signals_;
   std::unique_ptr<event::SignalHandler> stop_signals_;
 };
 

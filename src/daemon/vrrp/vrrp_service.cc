@@ -198,10 +198,6 @@ class VrrpService::Runtime {
       startup_timer_.arm_after(startup_delay, [this] { start_delayed_instances(); });
     }
     if (auto status = apply(std::move(prepared), /*initial=*/true); !status) return status;
-    if (options_.handle_dump_signals) {
-      host_.on_dump_signals([this] { write_data(options_.data_file); },
-                            [this] { write_stats(options_.stats_file); });
-    }
     if (options_.handle_stop_signals) {
       host_.on_stop_signals([this] {
         logger().info("[vrrp] stop signal: stopping the instances now");

@@ -11,8 +11,8 @@
 //
 // Known blocking on the VRRP thread: spdlog sinks take plain mutexes (transition and warning
 // lines only, not the per-advert path), rtnetlink address changes wait for the kernel's ack,
-// track_file reads a small file when inotify reports a change, and SIGUSR1/SIGUSR2 write the
-// dump files.
+// track_file reads a small file when inotify reports a change, and SIGUSR1/SIGUSR2 (taken by
+// the daemon's main loop, which calls dump_data() / dump_stats()) write the dump files.
 #pragma once
 
 #include <functional>
@@ -33,7 +33,6 @@ struct VrrpServiceOptions {
   // is at the path without following it. vigild passes run_files()' names ($TMPDIR, _INST_NS).
   std::string data_file = "/tmp/vigil.data";
   std::string stats_file = "/tmp/vigil.stats";
-  bool handle_dump_signals = true;
   // SIGTERM/SIGINT stop the instances at once on the VRRP thread; stop() then finishes the job.
   bool handle_stop_signals = true;
   Duration notify_timeout = std::chrono::seconds(10);
@@ -55,9 +54,9 @@ class VrrpService final : public Service {
   void reload(const config::Config& config) override;
   void stop() override;
 
-  // Writes the state / counter dumps now (what SIGUSR1 / SIGUSR2 do). For tests.
-  void dump_data();
-  void dump_stats();
+  // SIGUSR1 / SIGUSR2: write the state / counter dumps on the VRRP thread; return once written.
+  void dump_data() override;
+  void dump_stats() override;
 
   class Runtime;  // lives on the VRRP thread
 

@@ -60,7 +60,6 @@ class FakeVrrpHost final : public VrrpHost {
     file_changed_ = std::move(changed);
     return std::unique_ptr<FileChangeWatcher>(std::make_unique<Files>(*this));
   }
-  void on_dump_signals(std::function<void()>, std::function<void()>) override {}
   void on_stop_signals(std::function<void()> stop) override { stop_signal_ = std::move(stop); }
   [[nodiscard]] event::TimerLateness timer_lateness() const override { return {}; }
 

@@ -48,7 +48,6 @@ class VrrpScriptSecurityTest : public ::testing::Test {
   }
   VrrpServiceOptions options() {
     return VrrpServiceOptions{
-        .handle_dump_signals = false,
         .primary_address = [](const std::string&, AddressFamily) -> Result<IpAddress> {
           return *IpAddress::parse("10.0.0.1");
         }};

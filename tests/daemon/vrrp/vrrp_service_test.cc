@@ -70,7 +70,6 @@ class VrrpRuntimeTest : public ::testing::Test {
  protected:
   VrrpServiceOptions options() {
     return VrrpServiceOptions{
-        .handle_dump_signals = false,
         .primary_address = [](const std::string&, AddressFamily) -> Result<IpAddress> {
           return ip("10.0.0.1");
         }};

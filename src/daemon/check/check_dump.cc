@@ -1,0 +1,140 @@
+// The SIGUSR1 / SIGUSR2 checker dumps as text (see check_dump.h).
+#include "daemon/check/check_dump.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <iterator>
+#include <string_view>
+
+#include "check/checker.h"
+
+namespace vigil::daemon {
+namespace {
+
+using Status = check::CheckEngine::CheckerStatus;
+
+// "1.500" from 1500000 us: integer arithmetic, so the text never depends on rounding.
+std::string thousandths(int64_t value) {
+  const int64_t magnitude = std::llabs(value);
+  return fmt::format("{}{}.{:03}", value < 0 ? "-" : "", magnitude / 1000, magnitude % 1000);
+}
+
+std::string seconds_text(Duration d) {
+  return thousandths(d.count() / 1000) + " s";
+}
+
+std::string next_probe_text(const Status& checker, TimePoint now) {
+  if (!checker.next_probe) return "none";  // a probe is running, or the checker is stopped
+  const Duration left = *checker.next_probe - now;
+  return left >= Duration::zero() ? "in " + seconds_text(left)
+                                  : "overdue by " + seconds_text(-left);
+}
+
+// A probe's error text on one line: the dump is read line by line.
+std::string one_line(std::string_view text) {
+  if (text.empty()) return "none";
+  std::string out(text);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+std::string real_server_text(const check::RealServerKey& key) {
+  return fmt::format("[{}]:{}", key.address.to_string(), key.port);
+}
+
+uint64_t failure_total(const Status& checker) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < check::kReasonCount; ++i) {
+    if (static_cast<check::Reason>(i) != check::Reason::kSucceeded) total += checker.failures[i];
+  }
+  return total;
+}
+
+// Calls `header(level, text)` when the virtual server or real server changes, then `body`.
+template <class Header, class Body>
+void for_each_checker(const CheckDumpInput& input, Header header, Body body) {
+  const Status* previous = nullptr;
+  for (const auto& checker : input.checkers) {
+    const bool new_vs = previous == nullptr || previous->virtual_server != checker.virtual_server;
+    if (new_vs) header(0, checker.virtual_server);
+    if (new_vs || previous->real_server != checker.real_server)
+      header(1, real_server_text(checker.real_server));
+    body(checker);
+    previous = &checker;
+  }
+}
+
+}  // namespace
+
+std::string format_check_data(const CheckDumpInput& input) {
+  std::string out = "------< Health checkers >------\n";
+  fmt::format_to(std::back_inserter(out), " Checkers = {}\n", input.checkers.size());
+  fmt::format_to(std::back_inserter(out), " Left out (no probe for their type yet) = {}\n",
+                 input.left_out);
+  for_each_checker(
+      input,
+      [&](int level, const std::string& name) {
+        out += level == 0 ? " Virtual server = " : "  Real server = ";
+        out += name + "\n";
+      },
+      [&](const Status& c) {
+        auto line = [&](std::string_view key, const std::string& value) {
+          fmt::format_to(std::back_inserter(out), "     {} = {}\n", key, value);
+        };
+        out += "   Checker = " + c.label + "\n";
+        line("State", c.up ? "UP" : "DOWN");
+        line("Has run", c.has_run ? "yes" : "no");
+        line("Dynamic weight", std::to_string(c.dynamic_weight));
+        line("Next probe", next_probe_text(c, input.now));
+        line("Last latency",
+             c.last_latency ? thousandths(c.last_latency->count()) + " ms" : "none");
+        line("Last error", one_line(c.last_error));
+      });
+  return out;
+}
+
+std::string format_check_stats(const CheckDumpInput& input, const check_io::ProberCounters& prober,
+                               const event::TimerLateness& lateness) {
+  std::string out;
+  auto put = std::back_inserter(out);
+  for_each_checker(
+      input,
+      [&](int level, const std::string& name) {
+        out += level == 0 ? "Virtual server: " : "  Real server: ";
+        out += name + "\n";
+      },
+      [&](const Status& c) {
+        out += "    Checker: " + c.label + "\n";
+        fmt::format_to(put, "      State: {}\n", c.up ? "UP" : "DOWN");
+        fmt::format_to(put, "      Probes: {}\n", c.probes);
+        fmt::format_to(put, "      Not run: {}\n", c.probes_not_run);
+        fmt::format_to(put, "      Failures: {}\n", failure_total(c));
+        for (size_t i = 0; i < check::kReasonCount; ++i) {
+          const auto reason = static_cast<check::Reason>(i);
+          if (reason == check::Reason::kSucceeded) continue;
+          fmt::format_to(put, "        {}: {}\n", check::to_string(reason), c.failures[i]);
+        }
+      });
+  out += "Prober:\n";
+  fmt::format_to(put, "  Probes started: {}\n", prober.started);
+  fmt::format_to(put, "  Succeeded: {}\n", prober.succeeded);
+  fmt::format_to(put, "  Failed: {}\n", prober.failed);
+  fmt::format_to(put, "  Not run: {}\n", prober.not_run);
+  fmt::format_to(put, "  Cancelled: {}\n", prober.cancelled);
+  fmt::format_to(put, "  TLS handshakes: {}\n", prober.tls_handshakes);
+  fmt::format_to(put, "  TLS sessions resumed: {}\n", prober.tls_resumed);
+  fmt::format_to(put, "  HTTP response bytes: {}\n", prober.response_bytes);
+  fmt::format_to(put, "  DNS datagrams ignored: {}\n", prober.ignored_replies);
+  const Duration p99 = lateness.quantile_bound(0.99);
+  fmt::format_to(
+      put, "Timer lateness (check thread): {} callbacks, max {} us, p99 {}\n", lateness.count,
+      lateness.max.count(),
+      p99 == Duration::max() ? std::string("> 100000 us") : fmt::format("<= {} us", p99.count()));
+  return out;
+}
+
+}  // namespace vigil::daemon

@@ -1,0 +1,157 @@
+// The SIGUSR1 / SIGUSR2 checker dumps, byte for byte: their layout is documented (docs/config.md)
+// and read by scripts, so it only changes on purpose.
+#include "daemon/check/check_dump.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace vigil::daemon {
+namespace {
+
+using Status = check::CheckEngine::CheckerStatus;
+
+constexpr TimePoint kNow{Duration{1'000'000'000}};
+
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
+
+CheckDumpInput two_servers() {
+  Status tcp{
+      .label = "TCP 192.168.1.10:80",
+      .virtual_server = "[10.0.0.100]:tcp:80",
+      .real_server = {ip("192.168.1.10"), 80},
+      .up = true,
+      .has_run = true,
+      .next_probe = kNow + 1500ms,
+      .probes = 12,
+      .last_latency = Duration{250},
+  };
+  tcp.failures[static_cast<size_t>(check::Reason::kConnectionRefused)] = 2;
+  tcp.failures[static_cast<size_t>(check::Reason::kTimeout)] = 1;
+  Status http{
+      .label = "HTTP_GET 192.168.1.10:8080",
+      .virtual_server = "[10.0.0.100]:tcp:80",
+      .real_server = {ip("192.168.1.10"), 80},
+      .up = false,
+      .has_run = true,
+      .dynamic_weight = -3,
+      .probes = 4,
+      .last_error = "status 500\nfrom the server",
+  };
+  http.failures[static_cast<size_t>(check::Reason::kBadReply)] = 4;
+  Status misc{
+      .label = "MISC /bin/check.sh",
+      .virtual_server = "FWM 7",
+      .real_server = {ip("2001:db8::1"), 0},
+      .up = true,
+      .has_run = false,
+      .next_probe = kNow - 2ms,
+      .probes_not_run = 1,
+  };
+  return CheckDumpInput{.checkers = {tcp, http, misc}, .left_out = 1, .now = kNow};
+}
+
+TEST(CheckDump, DataShowsEachCheckerUnderItsVirtualAndRealServer) {
+  EXPECT_EQ(format_check_data(two_servers()),
+            "------< Health checkers >------\n"
+            " Checkers = 3\n"
+            " Left out (no probe for their type yet) = 1\n"
+            " Virtual server = [10.0.0.100]:tcp:80\n"
+            "  Real server = [192.168.1.10]:80\n"
+            "   Checker = TCP 192.168.1.10:80\n"
+            "     State = UP\n"
+            "     Has run = yes\n"
+            "     Dynamic weight = 0\n"
+            "     Next probe = in 1.500 s\n"
+            "     Last latency = 0.250 ms\n"
+            "     Last error = none\n"
+            "   Checker = HTTP_GET 192.168.1.10:8080\n"
+            "     State = DOWN\n"
+            "     Has run = yes\n"
+            "     Dynamic weight = -3\n"
+            "     Next probe = none\n"
+            "     Last latency = none\n"
+            "     Last error = status 500 from the server\n"
+            " Virtual server = FWM 7\n"
+            "  Real server = [2001:db8::1]:0\n"
+            "   Checker = MISC /bin/check.sh\n"
+            "     State = UP\n"
+            "     Has run = no\n"
+            "     Dynamic weight = 0\n"
+            "     Next probe = overdue by 0.002 s\n"
+            "     Last latency = none\n"
+            "     Last error = none\n");
+}
+
+TEST(CheckDump, StatsCountEveryFailureReasonAndTheProber) {
+  const check_io::ProberCounters prober{.started = 20,
+                                        .succeeded = 12,
+                                        .failed = 7,
+                                        .not_run = 1,
+                                        .cancelled = 2,
+                                        .tls_handshakes = 3,
+                                        .tls_resumed = 1,
+                                        .response_bytes = 4096,
+                                        .ignored_replies = 5};
+  event::TimerLateness lateness;
+  lateness.count = 10;
+  lateness.max = Duration{120};
+  lateness.buckets[0] = 8;  // <= 50 us
+  lateness.buckets[2] = 2;  // <= 250 us
+  const std::string text = format_check_stats(two_servers(), prober, lateness);
+  const std::string tcp_block =
+      "Virtual server: [10.0.0.100]:tcp:80\n"
+      "  Real server: [192.168.1.10]:80\n"
+      "    Checker: TCP 192.168.1.10:80\n"
+      "      State: UP\n"
+      "      Probes: 12\n"
+      "      Not run: 0\n"
+      "      Failures: 3\n"
+      "        connection refused: 2\n"
+      "        timeout: 1\n"
+      "        unreachable: 0\n"
+      "        connection reset: 0\n"
+      "        bad reply: 0\n"
+      "        script exit status: 0\n"
+      "        script killed by a signal: 0\n"
+      "        script timed out: 0\n"
+      "        file value: 0\n"
+      "    Checker: HTTP_GET 192.168.1.10:8080\n";
+  EXPECT_EQ(text.substr(0, tcp_block.size()), tcp_block);
+  EXPECT_NE(text.find("      Failures: 4\n        connection refused: 0\n"), std::string::npos);
+  EXPECT_NE(text.find("Virtual server: FWM 7\n  Real server: [2001:db8::1]:0\n"
+                      "    Checker: MISC /bin/check.sh\n      State: UP\n      Probes: 0\n"
+                      "      Not run: 1\n"),
+            std::string::npos);
+  const std::string tail =
+      "Prober:\n"
+      "  Probes started: 20\n"
+      "  Succeeded: 12\n"
+      "  Failed: 7\n"
+      "  Not run: 1\n"
+      "  Cancelled: 2\n"
+      "  TLS handshakes: 3\n"
+      "  TLS sessions resumed: 1\n"
+      "  HTTP response bytes: 4096\n"
+      "  DNS datagrams ignored: 5\n"
+      "Timer lateness (check thread): 10 callbacks, max 120 us, p99 <= 250 us\n";
+  ASSERT_GE(text.size(), tail.size());
+  EXPECT_EQ(text.substr(text.size() - tail.size()), tail);
+}
+
+TEST(CheckDump, NoCheckers) {
+  EXPECT_EQ(format_check_data(CheckDumpInput{.now = kNow}),
+            "------< Health checkers >------\n"
+            " Checkers = 0\n"
+            " Left out (no probe for their type yet) = 0\n");
+  const std::string stats = format_check_stats(CheckDumpInput{.now = kNow}, {}, {});
+  EXPECT_EQ(stats.rfind("Prober:\n", 0), 0U) << stats;
+  EXPECT_NE(stats.find("Timer lateness (check thread): 0 callbacks, max 0 us, p99 <= 0 us\n"),
+            std::string::npos)
+      << stats;
+}
+
+}  // namespace
+}  // namespace vigil::daemon
