@@ -77,6 +77,73 @@ Result<std::vector<ProbeRequest>> http_requests(const config::Config& config,
   return out;
 }
 
+// keepalived 2.2.7 smtp_check_end_handler: an SMTP_CHECK block that sets a connection option
+// itself keeps that connection and each `host {}` block becomes one more checker after it;
+// without one, the first host takes the checker's place.
+bool sets_connection(const config::Checker& c) {
+  constexpr uint16_t kConnectionFields =
+      config::kSetConnectIp | config::kSetConnectPort | config::kSetConnectTimeout;
+  return (c.explicit_fields & kConnectionFields) != 0 || c.bind_ip || c.bind_port != 0 ||
+         !c.bind_if.empty() || c.fwmark != 0;
+}
+
+// The checker of one `host {}` block: the SMTP_CHECK with the host's connection (the parser
+// already filled what the host left out) and no hosts of its own.
+config::Checker host_checker(const config::Checker& c, const config::SmtpHost& host) {
+  config::Checker out = c;
+  out.connect_ip = host.connect_ip.value_or(c.connect_ip);
+  out.connect_port = host.connect_port.value_or(c.connect_port);
+  out.bind_ip = host.bind_ip;
+  out.bind_port = host.bind_port;
+  out.bind_if = host.bind_if;
+  out.fwmark = host.fwmark;
+  out.connect_timeout = host.connect_timeout.value_or(c.connect_timeout);
+  out.as<config::SmtpCheck>()->hosts.clear();
+  return out;
+}
+
+bool has_smtp_hosts(const config::Checker& c) {
+  const auto* smtp = c.as<config::SmtpCheck>();
+  return smtp != nullptr && !smtp->hosts.empty();
+}
+
+// The configuration with one SMTP_CHECK per connection, in keepalived's order (the checker, then
+// its hosts), so that each host is a checker of its own (its own state, retries and reload
+// identity) and config and spec checkers stay one to one. None when no SMTP_CHECK has hosts.
+std::optional<config::Config> one_checker_per_smtp_host(const config::Config& config) {
+  bool any = false;
+  for (const auto& vs : config.lvs.virtual_servers)
+    for (const auto& rs : vs.real_servers)
+      for (const auto& c : rs.checkers)
+        any = any || has_smtp_hosts(c);
+  if (!any) return std::nullopt;
+  config::Config out = config;
+  for (auto& vs : out.lvs.virtual_servers) {
+    for (auto& rs : vs.real_servers) {
+      std::vector<config::Checker> checkers;
+      checkers.reserve(rs.checkers.size());
+      for (auto& c : rs.checkers) {
+        if (!has_smtp_hosts(c)) {
+          checkers.push_back(std::move(c));
+          continue;
+        }
+        const std::vector<config::SmtpHost> hosts = c.as<config::SmtpCheck>()->hosts;
+        size_t next = 0;
+        if (sets_connection(c)) {
+          checkers.push_back(c);
+          checkers.back().as<config::SmtpCheck>()->hosts.clear();
+        } else {
+          checkers.push_back(host_checker(c, hosts[next++]));
+        }
+        for (; next < hosts.size(); ++next)
+          checkers.push_back(host_checker(c, hosts[next]));
+      }
+      rs.checkers = std::move(checkers);
+    }
+  }
+  return out;
+}
+
 // FILE_CHECK's tracked path (its track_file block's `file`); empty for the other types.
 std::string tracked_file(const config::Config& config, const config::Checker& c) {
   const auto* file = c.as<config::FileCheck>();
@@ -140,6 +207,18 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
         return std::vector<ProbeRequest>{
             DnsProbe{.connection = connection_of(c), .type = dns->type, .name = dns->name}};
       break;
+    case CheckerType::kSmtp:
+      if (const auto* smtp = c.as<config::SmtpCheck>()) {
+        // load() gives every `host {}` block a checker of its own first; one left here is the
+        // checker's only connection when the block sets none itself (as keepalived takes it).
+        const config::Checker connection =
+            smtp->hosts.empty() || sets_connection(c) ? c : host_checker(c, smtp->hosts.front());
+        return std::vector<ProbeRequest>{
+            SmtpProbe{.connection = connection_of(connection), .helo_name = smtp->helo_name}};
+      }
+      break;
+    case CheckerType::kPing:
+      return std::vector<ProbeRequest>{PingProbe{connection_of(c)}};
     case CheckerType::kUdp:
       if (const auto* udp = c.as<config::UdpCheck>()) {
         const auto payload = udp_payload(*udp);  // keepalived's default when none is configured
@@ -204,7 +283,9 @@ CheckEngine::~CheckEngine() {
   tear_down(services_);
 }
 
-Result<HealthBatch> CheckEngine::load(const config::Config& config) {
+Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
+  const std::optional<config::Config> split = one_checker_per_smtp_host(configured);
+  const config::Config& config = split ? *split : configured;
   // Build everything first: a probe that cannot be built leaves the running engine untouched.
   std::vector<VirtualServerSpec> specs = translate(config);
   // requests[vs][rs][checker]; checkers without a probe are dropped from the spec.

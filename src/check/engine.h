@@ -7,9 +7,11 @@
 // It runs on one thread (the check thread) with that thread's Scheduler; it reads no clock and
 // opens no socket itself, so tests drive it in virtual time with a fake prober.
 //
-// Checkers of types without a probe in the I/O layer yet (SMTP_CHECK, PING_CHECK, FILE_CHECK)
-// are left out with a warning at load: their real servers count them as passing, as vigil did
-// before it had checkers.
+// Every checker type vigil parses has a probe in the I/O layer except FILE_CHECK, which needs
+// none: the engine reads its file through the injected FileReader. Without a reader, FILE_CHECK
+// checkers are left out with a warning at load and their real servers count them as passing, as
+// vigil did before it had checkers. (keepalived's BFD_CHECK is not parsed.) An SMTP_CHECK's
+// `host {}` blocks become checkers of their own at load, as in keepalived 2.2.7.
 #pragma once
 
 #include <array>
@@ -58,7 +60,9 @@ using RunAsResolver = std::function<std::optional<RunAs>(const config::RunAs&)>;
 using FileReader = std::function<std::optional<int64_t>(const std::string& path)>;
 
 // The probe requests of one checker block, one per target (url, or the single connection); empty
-// for a type the I/O layer does not probe yet. Fails on a regex PCRE2 rejects.
+// for FILE_CHECK and for a MISC_CHECK whose user does not resolve. Fails on a regex PCRE2
+// rejects. An SMTP_CHECK with `host {}` blocks yields its first connection only: load() splits
+// the hosts into checkers of their own before it asks.
 Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
                                                  const config::VirtualServer& vs,
                                                  size_t real_server, size_t checker,

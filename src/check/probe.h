@@ -87,7 +87,22 @@ struct UdpProbe {
   uint16_t max_reply_length = 255;
 };
 
-using ProbeRequest = std::variant<TcpProbe, HttpProbe, MiscProbe, DnsProbe, UdpProbe>;
+// SMTP_CHECK: connect, then check/smtp.h's dialogue (greeting 220, "HELO helo_name", 250,
+// "QUIT", any line), each read within connect_timeout. One connection per checker: the engine
+// makes each `host {}` block a checker of its own, as keepalived 2.2.7 does.
+struct SmtpProbe {
+  ConnectionIdentity connection;
+  std::string helo_name = "smtpchecker.keepalived.org";
+};
+
+// PING_CHECK: one ICMP / ICMPv6 echo request to connect_ip; the matching echo reply within
+// connect_timeout passes. connect_port and bind_port have no meaning here.
+struct PingProbe {
+  ConnectionIdentity connection;
+};
+
+using ProbeRequest =
+    std::variant<TcpProbe, HttpProbe, MiscProbe, DnsProbe, UdpProbe, SmtpProbe, PingProbe>;
 
 // ProbeSucceeded, ProbeFailed or ProbeNotRun (checker.h), fed to Checker::handle as is.
 using ProbeResult = std::variant<ProbeSucceeded, ProbeFailed, ProbeNotRun>;

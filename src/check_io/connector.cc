@@ -107,10 +107,29 @@ std::variant<Connecting, ProbeFailed, ProbeNotRun> start_connect(
   }
 
   const int family = destination.is_v4() ? AF_INET : AF_INET6;
-  const bool tcp = transport == Transport::kTcp;
-  UniqueFd fd(::socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       tcp ? IPPROTO_TCP : IPPROTO_UDP));
-  if (!fd.valid()) return local_failure("socket", errno);
+  const bool icmp = transport == Transport::kIcmp;
+  const int icmp_protocol = destination.is_v4() ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+  constexpr int kFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+  bool raw_icmp = false;
+  UniqueFd fd;
+  switch (transport) {
+    case Transport::kTcp:
+      fd = UniqueFd(::socket(family, SOCK_STREAM | kFlags, IPPROTO_TCP));
+      break;
+    case Transport::kUdp:
+      fd = UniqueFd(::socket(family, SOCK_DGRAM | kFlags, IPPROTO_UDP));
+      break;
+    case Transport::kIcmp:
+      fd = UniqueFd(::socket(family, SOCK_DGRAM | kFlags, icmp_protocol));
+      if (!fd.valid() && errno == EACCES) {
+        // ping_group_range leaves our group out (its default, "1 0", in every new network
+        // namespace): a raw socket needs CAP_NET_RAW instead, and changes no system setting.
+        fd = UniqueFd(::socket(family, SOCK_RAW | kFlags, icmp_protocol));
+        raw_icmp = true;
+      }
+      break;
+  }
+  if (!fd.valid()) return local_failure(raw_icmp ? "raw ICMP socket" : "socket", errno);
 
   if (connection.fwmark != 0) {
     uint32_t mark = connection.fwmark;
@@ -124,24 +143,26 @@ std::variant<Connecting, ProbeFailed, ProbeNotRun> start_connect(
                    static_cast<socklen_t>(connection.bind_if.size() + 1)) != 0)
       return local_failure("bind_if " + connection.bind_if, errno);
   }
-  if (connection.bind_ip || connection.bind_port != 0) {
+  const uint16_t bind_port = icmp ? uint16_t{0} : connection.bind_port;
+  const uint16_t connect_port = icmp ? uint16_t{0} : connection.connect_port;
+  if (connection.bind_ip || bind_port != 0) {
     // bind_port alone binds the wildcard address of connect_ip's family.
     IpAddress source =
         connection.bind_ip.value_or(destination.is_v4() ? IpAddress{} : *IpAddress::parse("::"));
-    if (connection.bind_port == 0) {
+    if (bind_port == 0 && !icmp) {
       // An address without a port: let connect() pick the port, so that thousands of checkers
       // bound to one address do not exhaust the ephemeral ports at bind time.
       int on = 1;
       setsockopt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
     }
-    SocketAddress local = socket_address(source, connection.bind_port, scope_id);
+    SocketAddress local = socket_address(source, bind_port, scope_id);
     if (::bind(fd.get(), local.get(), local.length) != 0)
-      return local_failure("bind " + endpoint_text(source, connection.bind_port), errno);
+      return local_failure("bind " + endpoint_text(source, bind_port), errno);
   }
 
-  SocketAddress remote = socket_address(destination, connection.connect_port, scope_id);
+  SocketAddress remote = socket_address(destination, connect_port, scope_id);
   if (::connect(fd.get(), remote.get(), remote.length) == 0)
-    return Connecting{.fd = std::move(fd), .connected = true};
+    return Connecting{.fd = std::move(fd), .connected = true, .raw_icmp = raw_icmp};
   const int error = errno;
   if (error == EINPROGRESS) return Connecting{.fd = std::move(fd), .connected = false};
   if (immediate_failure_is_the_paths(error)) return connection_failure(error);

@@ -1,5 +1,6 @@
 // Inside AsioProber: the state it shares with its running probes (Core) and the probes themselves
-// (ProbeRun, one object per start(); SocketRun connects for TCP_CHECK and HTTP_GET / SSL_GET).
+// (ProbeRun, one object per start(); SocketRun connects for TCP_CHECK, HTTP_GET / SSL_GET and
+// SMTP_CHECK).
 // Internal to src/check_io.
 //
 // Lifetimes: the Core's table holds each running probe; pending Asio handlers hold it too (a
@@ -51,7 +52,9 @@ struct AsioProber::Core {
   };
   std::unordered_map<check::ProbeId, Entry> running;
   check::ProbeId last_id = 0;
-  bool starting = false;  // inside start(): a result is posted, never handed over inline
+  uint16_t icmp_sequence = 0;    // PING_CHECK: the last echo request's sequence number
+  bool raw_icmp_logged = false;  // the fallback to raw ICMP sockets is logged once
+  bool starting = false;         // inside start(): a result is posted, never handed over inline
   // Expires with the prober, for results posted to the io_context.
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
@@ -134,5 +137,9 @@ std::shared_ptr<ProbeRun> make_dns_run(AsioProber::Core& core, check::ProbeId id
                                        const check::DnsProbe& probe);
 std::shared_ptr<ProbeRun> make_udp_run(AsioProber::Core& core, check::ProbeId id,
                                        const check::UdpProbe& probe);
+std::shared_ptr<ProbeRun> make_smtp_run(AsioProber::Core& core, check::ProbeId id,
+                                        const check::SmtpProbe& probe);
+std::shared_ptr<ProbeRun> make_ping_run(AsioProber::Core& core, check::ProbeId id,
+                                        const check::PingProbe& probe);
 
 }  // namespace vigil::check_io

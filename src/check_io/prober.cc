@@ -171,6 +171,8 @@ check::ProbeId AsioProber::start(const check::ProbeRequest& request, check::Prob
                      [&](const check::MiscProbe& probe) { return make_misc_run(core, id, probe); },
                      [&](const check::DnsProbe& probe) { return make_dns_run(core, id, probe); },
                      [&](const check::UdpProbe& probe) { return make_udp_run(core, id, probe); },
+                     [&](const check::SmtpProbe& probe) { return make_smtp_run(core, id, probe); },
+                     [&](const check::PingProbe& probe) { return make_ping_run(core, id, probe); },
                  },
                  request);
   ++core.counters.started;

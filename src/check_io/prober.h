@@ -2,7 +2,9 @@
 // TCP_CHECK connects; HTTP_GET / SSL_GET connect, (handshake with OpenSSL,) send the request and
 // read to EOF through check::HttpResponseReader; MISC_CHECK runs its script through an injected
 // event::ScriptRunner; DNS_CHECK and UDP_CHECK send one datagram on a connected UDP socket and
-// wait connect_timeout for the reply (or an ICMP error). keepalived 2.2.7's semantics
+// wait connect_timeout for the reply (or an ICMP error); SMTP_CHECK connects and holds
+// check::SmtpDialogue's conversation; PING_CHECK sends one ICMP / ICMPv6 echo request and waits
+// connect_timeout for its reply (or an ICMP error). keepalived 2.2.7's semantics
 // (shared/reference/checkers.md §1.2), with vigil's TLS opt-ins (verification, session resumption,
 // ALPN) and the opt-in total deadline.
 //
@@ -15,7 +17,8 @@
 // for SSL_GET, the TLS handshake with what is left of it), then the request write, then each
 // read separately for HTTP_GET (a slow drip can take far longer, #1822); SSL_GET's reads share
 // one connect_timeout from the first response bytes. HttpProbe::total_deadline, when set, also
-// bounds the whole probe.
+// bounds the whole probe. SMTP_CHECK (check_smtp.c): connect_timeout bounds the connect, each
+// write and each read separately.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,8 @@ struct ProberCounters {
   uint64_t tls_resumed = 0;      // of those, resumed sessions
   uint64_t response_bytes = 0;   // HTTP response bytes read (after TLS)
   uint64_t ignored_replies = 0;  // DNS datagrams that were not the reply (short, other ID, QR=0)
+  uint64_t ignored_icmp = 0;     // ICMP messages that were not about our echo request
+  uint64_t raw_icmp_probes = 0;  // PING_CHECK probes on a raw socket (datagram one refused)
 };
 
 class AsioProber final : public check::Prober {

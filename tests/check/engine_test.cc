@@ -209,12 +209,54 @@ TEST_F(EngineTest, SslGetTakesSniFromTheVirtualhostAndNeverVerifiesByDefault) {
   EXPECT_EQ(http->sni, "tls.example.org");
 }
 
-TEST_F(EngineTest, UnsupportedCheckerTypesAreLeftOutAndCountAsUp) {
-  const auto batch =
-      load(one_service("  real_server 10.0.0.1 53 {\n    PING_CHECK {\n    }\n  }\n"));
-  EXPECT_EQ(engine_.skipped_checkers(), 1U);
-  EXPECT_EQ(engine_.checker_count(), 0U);
-  EXPECT_EQ(batch[0].desired.real_servers, (std::vector{dest("10.0.0.1", 53, true, 1)}));
+TEST_F(EngineTest, PingCheckSendsAnEchoToTheRealServer) {
+  const TimePoint t0 = scheduler_.now();
+  load(one_service("  real_server 10.0.0.1 53 {\n    PING_CHECK {\n      connect_timeout 2\n"
+                   "    }\n  }\n"));
+  EXPECT_EQ(engine_.skipped_checkers(), 0U);
+  EXPECT_EQ(engine_.checker_count(), 1U);
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 1U);
+  const auto* ping = std::get_if<PingProbe>(&prober_.running.begin()->second.request);
+  ASSERT_NE(ping, nullptr);
+  EXPECT_EQ(ping->connection.connect_ip, *IpAddress::parse("10.0.0.1"));
+  EXPECT_EQ(ping->connection.connect_timeout, 2s);
+}
+
+// keepalived 2.2.7 smtp_check_end_handler: without a connection option of its own, the first
+// host {} takes the checker's place and each further host is one more checker.
+TEST_F(EngineTest, SmtpCheckRunsOneCheckerPerHost) {
+  const TimePoint t0 = scheduler_.now();
+  load(one_service("  real_server 10.0.0.1 25 {\n    SMTP_CHECK {\n      helo_name vigil.test\n"
+                   "      host {\n        connect_ip 10.0.0.7\n      }\n"
+                   "      host {\n        connect_port 2525\n      }\n    }\n  }\n"));
+  EXPECT_EQ(engine_.checker_count(), 2U);
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 2U);
+  std::set<std::pair<std::string, uint16_t>> targets;
+  for (const auto& [id, running] : prober_.running) {
+    const auto* smtp = std::get_if<SmtpProbe>(&running.request);
+    ASSERT_NE(smtp, nullptr);
+    EXPECT_EQ(smtp->helo_name, "vigil.test");
+    targets.emplace(smtp->connection.connect_ip.to_string(), smtp->connection.connect_port);
+  }
+  EXPECT_EQ(targets, (std::set<std::pair<std::string, uint16_t>>{{"10.0.0.7", 25},
+                                                                  {"10.0.0.1", 2525}}));
+}
+
+TEST(EngineWithoutFileReader, FileChecksAreLeftOutAndCountAsUp) {
+  vigil::testing::FakeScheduler scheduler;
+  FakeProber prober;
+  CheckEngine engine(scheduler, prober, [](Duration) { return Duration{0}; }, EngineSinks{});
+  const config::Config config =
+      parse("track_file weights {\n  file /run/vigil/weights\n}\n" +
+            one_service("  real_server 10.0.0.1 53 {\n    FILE_CHECK {\n"
+                        "      track_file weights\n    }\n  }\n"));
+  const auto batch = engine.load(config);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(engine.skipped_checkers(), 1U);
+  EXPECT_EQ(engine.checker_count(), 0U);
+  EXPECT_EQ((*batch)[0].desired.real_servers, (std::vector{dest("10.0.0.1", 53, true, 1)}));
 }
 
 // FILE_CHECK (checkers.md §1.2): no probe and no timer; the value at load decides the state, each
