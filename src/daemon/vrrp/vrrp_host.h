@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 #include "common/time.h"
-#include "daemon/vrrp/vrrp_track_file.h"
+#include "event/file_watcher.h"
 #include "event/scheduler.h"
 #include "event/script_runner.h"
 #include "vrrp/host.h"
@@ -67,7 +67,7 @@ class VrrpHost {
   // `received` runs on the loop for every message the socket reads.
   virtual Result<std::unique_ptr<AdvertChannel>> open_adverts(
       const vrrp::AdvertSocketOptions& options, AdvertReceived received) = 0;
-  virtual Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) = 0;
+  virtual Result<std::unique_ptr<event::FileChangeWatcher>> watch_files(FileChanged changed) = 0;
   // SIGTERM and SIGINT, taken on the VRRP thread itself (the main thread takes them too): the
   // priority-0 adverts leave at the VRRP thread's priority, not after the main thread gets the
   // CPU back on a loaded host.

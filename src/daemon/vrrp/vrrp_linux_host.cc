@@ -100,10 +100,10 @@ class LinuxVrrpHost final : public VrrpHost {
         std::make_unique<LinuxAdvertChannel>(std::move(*socket), std::move(*watcher)));
   }
 
-  Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) override {
-    auto watcher = InotifyFileWatcher::open(loop_, "[vrrp] track_file", std::move(changed));
+  Result<std::unique_ptr<event::FileChangeWatcher>> watch_files(FileChanged changed) override {
+    auto watcher = event::InotifyFileWatcher::open(loop_, "[vrrp] track_file", std::move(changed));
     if (!watcher) return watcher.error();
-    return std::unique_ptr<FileChangeWatcher>(std::move(*watcher));
+    return std::unique_ptr<event::FileChangeWatcher>(std::move(*watcher));
   }
 
   void on_stop_signals(std::function<void()> stop) override {

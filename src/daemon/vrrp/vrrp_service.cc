@@ -19,10 +19,10 @@
 #include "common/log.h"
 #include "common/log_async.h"
 #include "common/safe_file.h"
+#include "common/track_file.h"
 #include "daemon/vrrp/vrrp_fifo.h"
 #include "daemon/vrrp/vrrp_host.h"
 #include "daemon/vrrp/vrrp_runtime.h"
-#include "daemon/vrrp/vrrp_track_file.h"
 #include "event/event_loop.h"
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"
@@ -755,7 +755,12 @@ class VrrpService::Runtime {
     for (const auto& def : config_.vrrp.track_files) {
       if (next.contains(def.name)) continue;
       if (initial) write_init_file(def);
-      next[def.name] = FileState{.definition = def, .value = read_track_file_value(def.path)};
+      // An out-of-range number is ignored, as keepalived 2.2.7 track_file.c does: the value
+      // known before stays (0 for a file new to this configuration).
+      auto known = files_.find(def.name);
+      const int64_t value =
+          read_track_file_value(def.path).value_or(known != files_.end() ? known->second.value : 0);
+      next[def.name] = FileState{.definition = def, .value = value};
       paths.insert(def.path);
     }
     // A file that changed while its old definition was watched moves the unchanged instances
@@ -792,7 +797,12 @@ class VrrpService::Runtime {
   // inotify says `path` was written, replaced, created or removed.
   void on_file_changed(const std::string& path) {
     if (stopping_) return;
-    const int64_t value = read_track_file_value(path);
+    const std::optional<int64_t> read = read_track_file_value(path);
+    if (!read) {
+      logger().warn("[vrrp] track_file {}: not a number in range; the last value stays", path);
+      return;
+    }
+    const int64_t value = *read;
     for (auto& [name, file] : files_) {
       if (file.definition.path != path || file.value == value) continue;
       logger().info("[vrrp] track_file {}: {} -> {}", name, file.value, value);
@@ -1000,7 +1010,7 @@ class VrrpService::Runtime {
   std::map<std::string, vrrp::State> group_states_;
   std::map<std::string, std::unique_ptr<ScriptState>> scripts_;
   std::map<std::string, FileState> files_;
-  std::unique_ptr<FileChangeWatcher> file_watcher_;
+  std::unique_ptr<event::FileChangeWatcher> file_watcher_;
   std::vector<std::unique_ptr<FifoChannel>> fifos_;
   bool stopping_ = false;
   // vrrp_startup_delay: while the timer is armed, instances created wait for it.

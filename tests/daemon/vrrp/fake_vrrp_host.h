@@ -56,9 +56,9 @@ class FakeVrrpHost final : public VrrpHost {
     ++sockets_opened;
     return std::unique_ptr<AdvertChannel>(std::make_unique<Channel>(*this));
   }
-  Result<std::unique_ptr<FileChangeWatcher>> watch_files(FileChanged changed) override {
+  Result<std::unique_ptr<event::FileChangeWatcher>> watch_files(FileChanged changed) override {
     file_changed_ = std::move(changed);
-    return std::unique_ptr<FileChangeWatcher>(std::make_unique<Files>(*this));
+    return std::unique_ptr<event::FileChangeWatcher>(std::make_unique<Files>(*this));
   }
   void on_stop_signals(std::function<void()> stop) override { stop_signal_ = std::move(stop); }
   [[nodiscard]] event::TimerLateness timer_lateness() const override { return {}; }
@@ -192,7 +192,7 @@ class FakeVrrpHost final : public VrrpHost {
     const FakeVrrpHost& host_;
   };
 
-  class Files final : public FileChangeWatcher {
+  class Files final : public event::FileChangeWatcher {
    public:
     explicit Files(FakeVrrpHost& host) : host_(host) {}
     Status watch(const std::set<std::string>& paths) override {

@@ -412,6 +412,11 @@ vrrp_instance VI_1 {
   host.file_changed(path);  // 150 - 60
   host.clock.advance(1s);
   EXPECT_EQ(host.sent_for(51).back().priority(), 90);
+  // Out of range (keepalived 2.2.7 track_file.c ignores it): the last value, 1, stays.
+  { std::ofstream(path, std::ios::trunc) << "99999999999\n"; }
+  host.file_changed(path);
+  host.clock.advance(1s);
+  EXPECT_EQ(host.sent_for(51).back().priority(), 90);
   std::remove(path.c_str());
   host.file_changed(path);  // removed: 0
   host.clock.advance(1s);
