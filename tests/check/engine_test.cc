@@ -211,8 +211,9 @@ TEST_F(EngineTest, SslGetTakesSniFromTheVirtualhostAndNeverVerifiesByDefault) {
 
 TEST_F(EngineTest, PingCheckSendsAnEchoToTheRealServer) {
   const TimePoint t0 = scheduler_.now();
-  load(one_service("  real_server 10.0.0.1 53 {\n    PING_CHECK {\n      connect_timeout 2\n"
-                   "    }\n  }\n"));
+  load(
+      one_service("  real_server 10.0.0.1 53 {\n    PING_CHECK {\n      connect_timeout 2\n"
+                  "    }\n  }\n"));
   EXPECT_EQ(engine_.skipped_checkers(), 0U);
   EXPECT_EQ(engine_.checker_count(), 1U);
   scheduler_.run_until(t0 + 1s);
@@ -227,9 +228,10 @@ TEST_F(EngineTest, PingCheckSendsAnEchoToTheRealServer) {
 // host {} takes the checker's place and each further host is one more checker.
 TEST_F(EngineTest, SmtpCheckRunsOneCheckerPerHost) {
   const TimePoint t0 = scheduler_.now();
-  load(one_service("  real_server 10.0.0.1 25 {\n    SMTP_CHECK {\n      helo_name vigil.test\n"
-                   "      host {\n        connect_ip 10.0.0.7\n      }\n"
-                   "      host {\n        connect_port 2525\n      }\n    }\n  }\n"));
+  load(
+      one_service("  real_server 10.0.0.1 25 {\n    SMTP_CHECK {\n      helo_name vigil.test\n"
+                  "      host {\n        connect_ip 10.0.0.7\n      }\n"
+                  "      host {\n        connect_port 2525\n      }\n    }\n  }\n"));
   EXPECT_EQ(engine_.checker_count(), 2U);
   scheduler_.run_until(t0 + 1s);
   ASSERT_EQ(prober_.running.size(), 2U);
@@ -240,18 +242,18 @@ TEST_F(EngineTest, SmtpCheckRunsOneCheckerPerHost) {
     EXPECT_EQ(smtp->helo_name, "vigil.test");
     targets.emplace(smtp->connection.connect_ip.to_string(), smtp->connection.connect_port);
   }
-  EXPECT_EQ(targets, (std::set<std::pair<std::string, uint16_t>>{{"10.0.0.7", 25},
-                                                                  {"10.0.0.1", 2525}}));
+  EXPECT_EQ(targets,
+            (std::set<std::pair<std::string, uint16_t>>{{"10.0.0.7", 25}, {"10.0.0.1", 2525}}));
 }
 
 TEST(EngineWithoutFileReader, FileChecksAreLeftOutAndCountAsUp) {
   vigil::testing::FakeScheduler scheduler;
   FakeProber prober;
-  CheckEngine engine(scheduler, prober, [](Duration) { return Duration{0}; }, EngineSinks{});
-  const config::Config config =
-      parse("track_file weights {\n  file /run/vigil/weights\n}\n" +
-            one_service("  real_server 10.0.0.1 53 {\n    FILE_CHECK {\n"
-                        "      track_file weights\n    }\n  }\n"));
+  CheckEngine engine(
+      scheduler, prober, [](Duration) { return Duration{0}; }, EngineSinks{});
+  const config::Config config = parse("track_file weights {\n  file /run/vigil/weights\n}\n" +
+                                      one_service("  real_server 10.0.0.1 53 {\n    FILE_CHECK {\n"
+                                                  "      track_file weights\n    }\n  }\n"));
   const auto batch = engine.load(config);
   ASSERT_TRUE(batch);
   EXPECT_EQ(engine.skipped_checkers(), 1U);
