@@ -1,7 +1,8 @@
 # Health checkers side by side with keepalived 2.2.7 on real IPVS: one config, two directors on
 # the same real servers, keepalived -C in one namespace and vigild -C in the other. After every
 # step (kill a server, break its health URL, lose and regain the quorum with a sorry server,
-# change a MISC_CHECK's exit code, reload) `ipvsadm -Sn` must be the same for both, and client
+# change a MISC_CHECK's exit code, reload, change a FILE_CHECK's file (hex too)) `ipvsadm -Sn`
+# must be the same for both, and client
 # traffic through vigild's VIP must stop reaching the failed server.
 # vigil-timeout: 240
 . /tests/lib.sh
@@ -51,12 +52,16 @@ exit "$(cat /tmp/ck-misc-code)"
 SH
 chmod 0755 /tmp/ck-misc.sh
 echo 0 >/tmp/ck-misc-code
+echo 0 >/tmp/ck-weight
 
 config=/tmp/checkers.conf
 write_config() {  # write_config WEIGHT_OF_R2; each daemon gets its own lvs_notify_fifo
   cat >"$config" <<CONF
 global_defs {
     lvs_notify_fifo @FIFO@
+}
+track_file ckweight {
+    file /tmp/ck-weight
 }
 virtual_server 10.0.1.100 80 {
     delay_loop 1
@@ -97,6 +102,26 @@ virtual_server 10.0.1.100 8080 {
         }
     }
 }
+virtual_server 10.0.1.100 8081 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 10.0.2.11 8081 {
+        weight 1
+        FILE_CHECK {
+            track_file ckweight
+            weight 2
+        }
+    }
+    real_server 10.0.2.12 8081 {
+        weight 1
+        FILE_CHECK {
+            track_file ckweight
+            weight 0
+        }
+    }
+}
 CONF
   sed 's|@FIFO@|/tmp/ck-fifo-keepalived|' "$config" >/tmp/checkers-keepalived.conf
   sed 's|@FIFO@|/tmp/ck-fifo-vigild|' "$config" >/tmp/checkers-vigild.conf
@@ -114,10 +139,16 @@ keepalived_pid=$!
 start_vigild checkers /tmp/checkers-vigild.conf director
 trap 'show_log checkers; echo "--- keepalived log"; tail -n 40 /tmp/keepalived-checkers.log; kill_spawned' EXIT
 
-# step NAME EXPECTED: both directors reach EXPECTED (sorted ipvsadm -Sn) within 30 s.
+# The FILE_CHECK service's lines, part of every step (changed by the FILE_CHECK steps).
+file_vs="-A -t 10.0.1.100:8081 -s rr
+-a -t 10.0.1.100:8081 -r 10.0.2.11:8081 -m -w 1
+-a -t 10.0.1.100:8081 -r 10.0.2.12:8081 -m -w 1"
+
+# step NAME EXPECTED: both directors reach EXPECTED plus $file_vs (sorted ipvsadm -Sn) within
+# 30 s.
 step() {
   local expected
-  expected=$(echo "$2" | LC_ALL=C sort)
+  expected=$(printf '%s\n%s\n' "$2" "$file_vs" | LC_ALL=C sort)
   wait_table kdir "$expected" 30 || true
   wait_table director "$expected" 30 || true
   expect_eq "$1: keepalived's table" "$expected" "$(table kdir)"
@@ -170,10 +201,10 @@ $svc8080"
 # lvs_notify_fifo: the same lines in the same order (keepalived's RS/VS UP/DOWN format). Before
 # the reload: keepalived closes and reopens its FIFO on SIGHUP, which ends the reader's cat.
 # The readers copy what the daemons wrote before their tables changed: wait (at most 5 s) for
-# the copies to hold 9 lines.
+# the copies to hold 10 lines.
 i=0
-while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 9 ] ||
-  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 9 ]; }; do
+while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 10 ] ||
+  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 10 ]; }; do
   sleep 0.2
   i=$((i + 1))
 done
@@ -181,11 +212,33 @@ expect_eq "lvs_notify_fifo lines" "$(cat /tmp/ck-fifo-keepalived.lines)" \
   "$(cat /tmp/ck-fifo-vigild.lines)"
 echo "--- lvs_notify_fifo lines (both daemons)"
 cat /tmp/ck-fifo-vigild.lines
-[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 9 ] || fail "not 9 lvs_notify_fifo lines"
+[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 10 ] || fail "not 10 lvs_notify_fifo lines"
 
 write_config 4
 kill -HUP "$keepalived_pid" "$vigild_pid"
 step "reload: r2 weight 4, the failed MISC server stays out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+
+# FILE_CHECK: value * 2 joins r1's weight; r2's weight 0 means any non-zero value takes it out.
+# keepalived reads the number with strtol(..., 0): 0x2 is 2.
+echo 3 >/tmp/ck-weight
+file_vs="-A -t 10.0.1.100:8081 -s rr
+-a -t 10.0.1.100:8081 -r 10.0.2.11:8081 -m -w 7"
+step "FILE_CHECK value 3: r1 weight 7, r2 out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+echo 0x2 >/tmp/ck-weight
+file_vs="-A -t 10.0.1.100:8081 -s rr
+-a -t 10.0.1.100:8081 -r 10.0.2.11:8081 -m -w 5"
+step "FILE_CHECK value 0x2: r1 weight 5" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+echo 0 >/tmp/ck-weight
+file_vs="-A -t 10.0.1.100:8081 -s rr
+-a -t 10.0.1.100:8081 -r 10.0.2.11:8081 -m -w 1
+-a -t 10.0.1.100:8081 -r 10.0.2.12:8081 -m -w 1"
+step "FILE_CHECK value 0: both back at weight 1" "$svc80
 -a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
 $svc8080"
 
