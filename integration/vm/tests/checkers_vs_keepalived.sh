@@ -1,8 +1,10 @@
 # Health checkers side by side with keepalived 2.2.7 on real IPVS: one config, two directors on
 # the same real servers, keepalived -C in one namespace and vigild -C in the other. After every
 # step (kill a server, break its health URL, lose and regain the quorum with a sorry server,
-# change a MISC_CHECK's exit code, reload, change a FILE_CHECK's file (hex too)) `ipvsadm -Sn`
-# must be the same for both, and client
+# change a MISC_CHECK's exit code, reload, change a FILE_CHECK's file (hex too), make a server
+# ignore pings (PING_CHECK; both directors start in fresh namespaces, where
+# net.ipv4.ping_group_range refuses ICMP datagram sockets)) `ipvsadm -Sn` must be the same for
+# both, and client
 # traffic through vigild's VIP must stop reaching the failed server.
 # vigil-timeout: 240
 . /tests/lib.sh
@@ -122,6 +124,19 @@ virtual_server 10.0.1.100 8081 {
         }
     }
 }
+virtual_server 10.0.1.100 8082 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 10.0.2.12 8082 {
+        weight 1
+        PING_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
 CONF
   sed 's|@FIFO@|/tmp/ck-fifo-keepalived|' "$config" >/tmp/checkers-keepalived.conf
   sed 's|@FIFO@|/tmp/ck-fifo-vigild|' "$config" >/tmp/checkers-vigild.conf
@@ -144,11 +159,15 @@ file_vs="-A -t 10.0.1.100:8081 -s rr
 -a -t 10.0.1.100:8081 -r 10.0.2.11:8081 -m -w 1
 -a -t 10.0.1.100:8081 -r 10.0.2.12:8081 -m -w 1"
 
-# step NAME EXPECTED: both directors reach EXPECTED plus $file_vs (sorted ipvsadm -Sn) within
-# 30 s.
+# The PING_CHECK service's lines, part of every step (changed by the PING_CHECK steps).
+ping_vs="-A -t 10.0.1.100:8082 -s rr
+-a -t 10.0.1.100:8082 -r 10.0.2.12:8082 -m -w 1"
+
+# step NAME EXPECTED: both directors reach EXPECTED plus $file_vs and $ping_vs (sorted
+# ipvsadm -Sn) within 30 s.
 step() {
   local expected
-  expected=$(printf '%s\n%s\n' "$2" "$file_vs" | LC_ALL=C sort)
+  expected=$(printf '%s\n%s\n%s\n' "$2" "$file_vs" "$ping_vs" | LC_ALL=C sort)
   wait_table kdir "$expected" 30 || true
   wait_table director "$expected" 30 || true
   expect_eq "$1: keepalived's table" "$expected" "$(table kdir)"
@@ -201,10 +220,10 @@ $svc8080"
 # lvs_notify_fifo: the same lines in the same order (keepalived's RS/VS UP/DOWN format). Before
 # the reload: keepalived closes and reopens its FIFO on SIGHUP, which ends the reader's cat.
 # The readers copy what the daemons wrote before their tables changed: wait (at most 5 s) for
-# the copies to hold 10 lines.
+# the copies to hold 11 lines.
 i=0
-while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 10 ] ||
-  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 10 ]; }; do
+while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 11 ] ||
+  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 11 ]; }; do
   sleep 0.2
   i=$((i + 1))
 done
@@ -212,7 +231,7 @@ expect_eq "lvs_notify_fifo lines" "$(cat /tmp/ck-fifo-keepalived.lines)" \
   "$(cat /tmp/ck-fifo-vigild.lines)"
 echo "--- lvs_notify_fifo lines (both daemons)"
 cat /tmp/ck-fifo-vigild.lines
-[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 10 ] || fail "not 10 lvs_notify_fifo lines"
+[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 11 ] || fail "not 11 lvs_notify_fifo lines"
 
 write_config 4
 kill -HUP "$keepalived_pid" "$vigild_pid"
@@ -239,6 +258,19 @@ file_vs="-A -t 10.0.1.100:8081 -s rr
 -a -t 10.0.1.100:8081 -r 10.0.2.11:8081 -m -w 1
 -a -t 10.0.1.100:8081 -r 10.0.2.12:8081 -m -w 1"
 step "FILE_CHECK value 0: both back at weight 1" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+
+# PING_CHECK: r2 stops answering echo requests (its namespace ignores them), then answers again.
+ip netns exec r2 sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+ping_vs="-A -t 10.0.1.100:8082 -s rr"
+step "PING_CHECK: r2 ignores pings, out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+ip netns exec r2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+ping_vs="-A -t 10.0.1.100:8082 -s rr
+-a -t 10.0.1.100:8082 -r 10.0.2.12:8082 -m -w 1"
+step "PING_CHECK: r2 answers again, back" "$svc80
 -a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
 $svc8080"
 
