@@ -87,6 +87,8 @@ CheckerSpec translate(const config::Checker& c, const config::RealServer& rs) {
       .alpha = c.alpha,
       .log_all_failures = c.log_all_failures,
       .real_server_weight = rs.weight,
+      .rise = c.rise,
+      .interval_jitter_percent = c.interval_jitter,
   };
   CheckerIdentity& id = spec.identity;
   if (c.type != CheckerType::kMisc && c.type != CheckerType::kFile)

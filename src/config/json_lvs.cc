@@ -84,12 +84,16 @@ Json checker_json(const Checker& c) {
     j["delay_loop"] = seconds_json(c.delay_loop);
     j["alpha"] = c.alpha;
     j["log_all_failures"] = c.log_all_failures;
+    j["rise"] = c.rise;
+    j["interval_jitter"] = c.interval_jitter;
   }
   if (const auto* http = c.as<HttpCheck>()) {
     j["http_protocol"] = to_string(http->protocol);
     j["virtualhost"] = http->virtualhost;
     if (c.type == CheckerType::kSsl) j["enable_sni"] = http->enable_sni;
     j["fast_recovery"] = http->fast_recovery;
+    j["total_timeout"] =
+        http->total_timeout == Duration::zero() ? Json(nullptr) : seconds_json(http->total_timeout);
     Json urls = Json::array();
     for (const auto& u : http->urls)
       urls.push_back(url_json(u));

@@ -158,6 +158,9 @@ struct HttpCheck {
   std::string virtualhost;  // default: the real server's, then the virtual server's
   bool enable_sni = false;  // SSL_GET only
   bool fast_recovery = false;
+  // vigil's `total_timeout`: bounds the whole check (connect, handshake, request, every read);
+  // 0: none, as keepalived, which bounds each step on its own.
+  Duration total_timeout{0};
   bool operator==(const HttpCheck&) const = default;
 };
 
@@ -246,6 +249,9 @@ struct Checker {
   uint32_t retry = 0;              // default 1; DNS 3; MISC 0
   bool alpha = false;              // start as down until a check succeeds
   bool log_all_failures = false;   // default: global checker_log_all_failures
+  // vigil extensions (opt-in; the defaults are keepalived's behaviour):
+  uint32_t rise = 1;             // `rise`: successes a down checker needs to come back up
+  uint32_t interval_jitter = 0;  // `interval_jitter`: percent each interval is varied by
   // Which of the inheritable fields were written in this block (kSet* bits).
   uint16_t explicit_fields = 0;
   SourceLocation loc;
@@ -267,7 +273,8 @@ struct Checker {
            fwmark == o.fwmark && bind_if == o.bind_if && connect_timeout == o.connect_timeout &&
            delay_before_retry == o.delay_before_retry && warmup == o.warmup &&
            delay_loop == o.delay_loop && retry == o.retry && alpha == o.alpha &&
-           log_all_failures == o.log_all_failures;
+           log_all_failures == o.log_all_failures && rise == o.rise &&
+           interval_jitter == o.interval_jitter;
   }
 };
 

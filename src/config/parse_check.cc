@@ -113,6 +113,20 @@ void nb_get_retry(Context& ctx, const LogicalLine& line, C& c) {
   retry(ctx, line, c);
 }
 
+// vigil's `rise N` (1..100): consecutive successes a failed checker needs before it counts as
+// up again, so a flapping server stays out; keepalived's behaviour is 1.
+void rise(Context& ctx, const LogicalLine& line, C& c) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  if (auto v = ctx.integer(line, 1, 1, 100)) c.rise = static_cast<uint32_t>(*v);
+}
+
+// vigil's `interval_jitter PERCENT` (0..50): each delay_loop / delay_before_retry wait is drawn
+// from [d - d*p/100, d + d*p/100], so that many checks never fire in lockstep.
+void interval_jitter(Context& ctx, const LogicalLine& line, C& c) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  if (auto v = ctx.integer(line, 1, 0, 50)) c.interval_jitter = static_cast<uint32_t>(*v);
+}
+
 // Options "alpha onwards" in keepalived's manual: the only common ones MISC_CHECK takes.
 const Keyword<C> kTimingKeywords[] = {
     {"alpha", checker_flag<&C::alpha, kSetAlpha>},
@@ -122,6 +136,9 @@ const Keyword<C> kTimingKeywords[] = {
     {"warmup", checker_timer<&C::warmup, kSetWarmup, true>},
     {"delay_loop", checker_timer<&C::delay_loop, kSetDelayLoop, false>},
     {"log_all_failures", checker_flag<&C::log_all_failures, kSetLogAllFailures>},
+    // vigil extensions (keepalived 2.2.7 rejects them as unknown keywords).
+    {"rise", rise},
+    {"interval_jitter", interval_jitter},
 };
 
 const Keyword<C> kConnectionKeywords[] = {
@@ -545,6 +562,13 @@ void file_weight(Context& ctx, const LogicalLine& line, C& c) {
   file.weight_set = true;
 }
 
+// vigil's `total_timeout SECONDS` (HTTP_GET / SSL_GET): one bound on the whole check. keepalived
+// bounds the connect and each read on its own, so a server dripping a byte at a time holds a
+// check for minutes (keepalived #1822).
+void http_total_timeout(Context& ctx, const LogicalLine& line, C& c) {
+  if (auto v = timer(ctx, line, false)) c.as<HttpCheck>()->total_timeout = *v;
+}
+
 // --- The checker blocks. ----------------------------------------------------------------------
 
 std::span<const Keyword<C>> keywords_for(CheckerType type) {
@@ -555,6 +579,7 @@ std::span<const Keyword<C>> keywords_for(CheckerType type) {
       {"fast_recovery", fast_recovery},
       {"enable_sni", enable_sni},
       {"url", url},
+      {"total_timeout", http_total_timeout},  // vigil extension
   });
   static const std::vector<Keyword<C>> kSmtp = with_common({
       {"helo_name", helo_name},

@@ -42,6 +42,14 @@ TEST(Translate, TcpCheckInheritsAndGetsKeepalivedDefaults) {
   EXPECT_EQ(spec.identity.connection->connect_timeout, 5s);
 }
 
+// vigil's rise and interval_jitter reach the checker machine's spec.
+TEST(Translate, RiseAndIntervalJitterReachTheSpec) {
+  const auto spec =
+      only_checker("    TCP_CHECK {\n      rise 3\n      interval_jitter 10\n    }\n");
+  EXPECT_EQ(spec.rise, 3U);
+  EXPECT_EQ(spec.interval_jitter_percent, 10U);
+}
+
 // fast_recovery reaches the spec (the checker machine's cadence) but not the identity (the
 // Identity case HttpProtocolAndFastRecoveryIgnored).
 TEST(Translate, FastRecoveryReachesTheSpec) {

@@ -56,6 +56,44 @@ TEST(Checker, TcpCheckDefaultsComeFromTheRealServer) {
   EXPECT_EQ(c.loc.line, 7U);
 }
 
+// vigil extensions: rise, interval_jitter (every checker type but FILE_CHECK) and total_timeout
+// (HTTP_GET / SSL_GET). Unset, they are keepalived's behaviour.
+TEST(Checker, VigilExtensionsRiseJitterAndTotalTimeout) {
+  std::unique_ptr<Parsed> p;
+  const auto& rs = only_rs(parse_ok(p, rs_with(R"(    HTTP_GET {
+      url {
+        path /
+      }
+      rise 3
+      interval_jitter 20
+      total_timeout 4.5
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      rise 2
+    }
+    TCP_CHECK {
+    })")));
+  ASSERT_EQ(rs.checkers.size(), 3U);
+  EXPECT_EQ(rs.checkers[0].rise, 3U);
+  EXPECT_EQ(rs.checkers[0].interval_jitter, 20U);
+  EXPECT_EQ(rs.checkers[0].as<HttpCheck>()->total_timeout, 4500ms);
+  EXPECT_EQ(rs.checkers[1].rise, 2U);
+  EXPECT_EQ(rs.checkers[2].rise, 1U);
+  EXPECT_EQ(rs.checkers[2].interval_jitter, 0U);
+}
+
+TEST(Checker, VigilExtensionsOutOfRange) {
+  auto p = parse(rs_with(R"(    TCP_CHECK {
+      rise 0
+      interval_jitter 51
+      total_timeout 1
+    })"));
+  EXPECT_EQ(errors(*p), (Strings{"8:12: 'rise': 0 is out of range [1, 100]",
+                                 "9:23: 'interval_jitter': 51 is out of range [0, 50]",
+                                 "10:7: unknown keyword 'total_timeout'"}));
+}
+
 TEST(Checker, ReadsEveryCommonKeyword) {
   std::unique_ptr<Parsed> p;
   const auto& rs = only_rs(parse_ok(p, rs_with(R"(    TCP_CHECK {

@@ -961,7 +961,7 @@ TEST(LvsJson, VirtualServerWithEveryDefaultResolved) {
         "type": "TCP_CHECK", "connect_ip": "10.0.1.1", "connect_port": 80, "bindto": null,
         "bind_port": null, "bind_if": null, "fwmark": 0, "connect_timeout": 2,
         "retry": 1, "delay_before_retry": 1, "warmup": 0.5, "delay_loop": 0.5,
-        "alpha": false, "log_all_failures": false
+        "alpha": false, "log_all_failures": false, "rise": 1, "interval_jitter": 0
       }]
     }]
   })");
