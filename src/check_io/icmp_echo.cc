@@ -96,6 +96,19 @@ bool is_error(bool v4, uint8_t type) {
          type == kV6ParameterProblem;
 }
 
+// The ICMP error (type, code) from `source` quoting `quoted_icmp`: ours if that is our echo
+// request.
+EchoJudgement judge_quoted(const EchoRequest& request, const IpAddress& source, uint8_t type,
+                           uint8_t code, std::span<const uint8_t> quoted_icmp) {
+  const bool v4 = request.target.is_v4();
+  if (quoted_icmp.size() < kIcmpHeaderBytes) return ignore("ICMP error quoting too little");
+  if (quoted_icmp[0] != (v4 ? kV4Echo : kV6Echo) || read16(quoted_icmp, 4) != request.id ||
+      read16(quoted_icmp, 6) != request.sequence)
+    return ignore("ICMP error about another message");
+  return {.verdict = EchoVerdict::kError,
+          .reason = error_name(v4, type, code) + " from " + source.to_string()};
+}
+
 // An ICMP error quotes the start of the packet it is about (RFC 792: the IP header and 8 bytes;
 // RFC 4443 §2.4: as much as fits): ours is an echo request to the target with our id and sequence.
 EchoJudgement judge_error(const EchoRequest& request, const IpAddress& source,
@@ -118,12 +131,7 @@ EchoJudgement judge_error(const EchoRequest& request, const IpAddress& source,
       return ignore("ICMPv6 error about another destination");
     quoted_icmp = quoted.subspan(kIpv6HeaderBytes);
   }
-  if (quoted_icmp.size() < kIcmpHeaderBytes) return ignore("ICMP error quoting too little");
-  if (quoted_icmp[0] != (v4 ? kV4Echo : kV6Echo) || read16(quoted_icmp, 4) != request.id ||
-      read16(quoted_icmp, 6) != request.sequence)
-    return ignore("ICMP error about another message");
-  return {.verdict = EchoVerdict::kError,
-          .reason = error_name(v4, icmp[0], icmp[1]) + " from " + source.to_string()};
+  return judge_quoted(request, source, icmp[0], icmp[1], quoted_icmp);
 }
 
 }  // namespace
@@ -181,6 +189,15 @@ EchoJudgement judge_echo_message(const EchoRequest& request, const IpAddress& so
   }
   if (is_error(v4, type)) return judge_error(request, source, icmp);
   return ignore(fmt::format("ICMP{} type {}", v4 ? "" : "v6", type));
+}
+
+EchoJudgement judge_queued_error(const EchoRequest& request, const IpAddress& offender,
+                                 uint8_t type, uint8_t code, std::span<const uint8_t> quoted_icmp) {
+  const bool v4 = request.target.is_v4();
+  if (offender.family() != request.target.family()) return ignore("from another address family");
+  if (!is_error(v4, type))
+    return ignore(fmt::format("queued ICMP{} type {}", v4 ? "" : "v6", type));
+  return judge_quoted(request, offender, type, code, quoted_icmp);
 }
 
 }  // namespace vigil::check_io

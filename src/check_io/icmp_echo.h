@@ -54,4 +54,13 @@ struct EchoJudgement {
                                                std::span<const uint8_t> message,
                                                bool ip_header_first);
 
+// Judges one ICMP error the kernel queued on the socket (IP_RECVERR / IPV6_RECVERR, read with
+// MSG_ERRQUEUE): its type and code, the address that sent it (`offender`) and the start of the
+// message it quotes, which the kernel hands over from its ICMP header on (for us, an echo
+// request). kError when that is our request (our id and sequence), kIgnore otherwise: a raw socket
+// is told about errors for every ICMP message to its target, other programs' pings included.
+[[nodiscard]] EchoJudgement judge_queued_error(const EchoRequest& request,
+                                               const IpAddress& offender, uint8_t type,
+                                               uint8_t code, std::span<const uint8_t> quoted_icmp);
+
 }  // namespace vigil::check_io

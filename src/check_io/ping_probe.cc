@@ -19,14 +19,24 @@
 // administrator or another daemon, and leaves nothing widened after a crash. The cost is that a
 // raw socket sees every ICMP message to the host: a kernel filter (ICMP_FILTER / ICMP6_FILTER)
 // keeps only echo replies and errors, the socket is connected to the target (the kernel then
-// drops messages from other sources and reports hard errors as receive errors), and the id is
-// random per probe; icmp_echo.h matches what is left. The fallback is logged once per prober.
+// drops messages from other sources), and the id is random per probe; icmp_echo.h matches what is
+// left. The fallback is logged once per prober.
+//
+// ICMP errors: both sockets set IP_RECVERR / IPV6_RECVERR, so every error about a message to the
+// target (a router's host unreachable included, which a connected raw socket would otherwise
+// never see) fails the receive and is queued with the start of the message it quotes; the probe
+// reads the queue (MSG_ERRQUEUE) and fails only on an error quoting its own echo request
+// (icmp_echo.h judge_queued_error), so another program's ping to the same target cannot fail it.
 //
 // Memory: one fixed receive buffer per probe, large enough for any ICMPv6 error (1280 bytes);
 // a longer message is truncated, which can only make it fail to match.
-#include <netinet/ip_icmp.h>
+// clang-format off
+#include <time.h>  // before <linux/errqueue.h>, which uses struct timespec undeclared
+#include <linux/errqueue.h>
+// clang-format on
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -118,6 +128,26 @@ std::optional<uint16_t> datagram_echo_id(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
 }
 
+// The errnos the kernel reports for an ICMP error (icmp_err_convert, icmpv6_err_convert): the
+// error queue holds its message.
+bool is_icmp_error_errno(int error) {
+  switch (error) {
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case ENOPROTOOPT:
+    case ECONNREFUSED:
+    case EMSGSIZE:
+    case EOPNOTSUPP:
+    case EACCES:
+    case EPROTO:
+    case ENONET:
+    case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
 IpAddress address_of(const asio::ip::icmp::endpoint& endpoint) {
   const auto address = endpoint.address();
   if (address.is_v4())
@@ -154,13 +184,16 @@ class PingRun final : public ProbeRun {
       }
       request_.id = static_cast<uint16_t>(std::random_device{}());
       filter_raw_socket(connecting.fd.get(), v4, label());
-    } else {
-      // Every ICMP error about our request, not only the hard ones, reaches the receive.
-      int on = 1;
-      if (v4 ? setsockopt(connecting.fd.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof(on))
-             : setsockopt(connecting.fd.get(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on)))
-        return finish(ProbeNotRun{.detail = "IP_RECVERR: " + std::string(std::strerror(errno))});
     }
+    // Every ICMP error about our request, not only the hard ones, reaches the receive as an
+    // error, with the message queued (MSG_ERRQUEUE). A raw socket needs this as much as a
+    // datagram one: being connected to the target, it never receives an error a router sends
+    // from its own address as a message, and without IP_RECVERR the kernel reports only hard
+    // errors (not host or network unreachable), so the probe would wait for its timeout.
+    int on = 1;
+    if (v4 ? setsockopt(connecting.fd.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof(on))
+           : setsockopt(connecting.fd.get(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on)))
+      return finish(ProbeNotRun{.detail = "IP_RECVERR: " + std::string(std::strerror(errno))});
     const std::vector<uint8_t> bytes = echo_request_bytes(request_);
     if (::send(connecting.fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0)
       return finish(connection_failure(errno, "send: "));
@@ -188,9 +221,65 @@ class PingRun final : public ProbeRun {
         [self = std::static_pointer_cast<PingRun>(shared_from_this())](
             const boost::system::error_code& error, size_t length) {
           if (self->over()) return;
-          if (error) return self->finish(connection_failure(error.value(), "receive: "));
+          if (error) return self->on_receive_error(error.value());
           self->on_message(std::span<const uint8_t>(self->buffer_.data(), length));
         });
+  }
+
+  // The receive failed: an ICMP error was reported (IP_RECVERR). The error queue says which
+  // message it was about; errors about other messages are ignored (a raw socket hears of every
+  // ICMP message to its target), ours fails the probe.
+  void on_receive_error(int error) {
+    const int fd = socket_.native_handle();
+    // The queue is bounded by the socket's receive buffer; so is this loop, in case.
+    for (int i = 0; i < 256; ++i) {
+      std::array<uint8_t, kReceiveBytes> quoted{};
+      alignas(cmsghdr) std::array<char, 512> control{};
+      sockaddr_storage destination{};
+      iovec data{quoted.data(), quoted.size()};
+      msghdr message{};
+      message.msg_name = &destination;
+      message.msg_namelen = sizeof(destination);
+      message.msg_iov = &data;
+      message.msg_iovlen = 1;
+      message.msg_control = control.data();
+      message.msg_controllen = control.size();
+      const ssize_t length = ::recvmsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
+      if (length < 0) break;  // drained
+      const sock_extended_err* queued = nullptr;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+            (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR))
+          queued = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
+      }
+      if (queued == nullptr) continue;
+      if (queued->ee_origin != SO_EE_ORIGIN_ICMP && queued->ee_origin != SO_EE_ORIGIN_ICMP6)
+        return finish(connection_failure(static_cast<int>(queued->ee_errno), "receive: "));
+      const auto* offender = SO_EE_OFFENDER(queued);
+      std::optional<IpAddress> from;
+      if (offender->sa_family == AF_INET) {
+        from = IpAddress::from_bytes(
+            AddressFamily::kIpv4, reinterpret_cast<const uint8_t*>(
+                                      &reinterpret_cast<const sockaddr_in*>(offender)->sin_addr));
+      } else if (offender->sa_family == AF_INET6) {
+        from = IpAddress::from_bytes(
+            AddressFamily::kIpv6, reinterpret_cast<const uint8_t*>(
+                                      &reinterpret_cast<const sockaddr_in6*>(offender)->sin6_addr));
+      }
+      if (!from) continue;
+      EchoJudgement judgement =
+          judge_queued_error(request_, *from, queued->ee_type, queued->ee_code,
+                             std::span<const uint8_t>(quoted.data(), static_cast<size_t>(length)));
+      if (judgement.verdict == EchoVerdict::kError)
+        return finish(ProbeFailed{.reason = Reason::kUnreachable, .detail = judgement.reason});
+      ++core_.counters.ignored_icmp;
+      logger().debug("[{}] queued ICMP error from {} ignored: {}", label(), from->to_string(),
+                     judgement.reason);
+    }
+    // A receive error with nothing queued about ours: only a real socket error ends the probe.
+    if (error == EAGAIN || error == EWOULDBLOCK || !is_icmp_error_errno(error))
+      return finish(connection_failure(error, "receive: "));
+    receive();
   }
 
   void on_message(std::span<const uint8_t> message) {

@@ -324,6 +324,54 @@ TEST(JudgeEchoMessage, Ipv6) {
   check_cases(request_to("2001:db8::1"), cases, /*ip_header_first=*/true);
 }
 
+TEST(JudgeQueuedError, OnlyAnErrorQuotingOurRequestFails) {
+  const EchoRequest v4 = request_to("192.0.2.1");
+  const EchoRequest v6 = request_to("2001:db8::1");
+  const Bytes payload = {'v', 'i', 'g', 'i', 'l'};
+  struct Case {
+    const char* what;
+    const EchoRequest& request;
+    const char* offender;
+    uint8_t type;
+    uint8_t code;
+    Bytes quoted;
+    EchoVerdict verdict;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"v4 host unreachable about ours", v4, "10.9.0.254", 3, 1,
+       icmp(8, 0, 0x1234, 0x0102, payload), EchoVerdict::kError,
+       "destination unreachable (host unreachable) from 10.9.0.254"},
+      {"v4 time exceeded about ours, header only", v4, "10.9.0.254", 11, 0,
+       icmp(8, 0, 0x1234, 0x0102, {}), EchoVerdict::kError, "time exceeded from 10.9.0.254"},
+      {"v4 about another id", v4, "10.9.0.254", 3, 1, icmp(8, 0, 0x4321, 0x0102, payload),
+       EchoVerdict::kIgnore, ""},
+      {"v4 about another sequence", v4, "10.9.0.254", 3, 1, icmp(8, 0, 0x1234, 0x0101, payload),
+       EchoVerdict::kIgnore, ""},
+      {"v4 about a reply", v4, "10.9.0.254", 3, 1, icmp(0, 0, 0x1234, 0x0102, payload),
+       EchoVerdict::kIgnore, ""},
+      {"v4 quoting 7 bytes", v4, "10.9.0.254", 3, 1, Bytes{8, 0, 0, 0, 0x12, 0x34, 0x01},
+       EchoVerdict::kIgnore, ""},
+      {"v4 a type that is no error", v4, "10.9.0.254", 5, 0, icmp(8, 0, 0x1234, 0x0102, payload),
+       EchoVerdict::kIgnore, ""},
+      {"v4 from an IPv6 offender", v4, "2001:db8::fe", 3, 1, icmp(8, 0, 0x1234, 0x0102, payload),
+       EchoVerdict::kIgnore, ""},
+      {"v6 no route about ours", v6, "2001:db8:9::fe", 1, 0, icmp(128, 0, 0x1234, 0x0102, payload),
+       EchoVerdict::kError, "destination unreachable (no route) from 2001:db8:9::fe"},
+      {"v6 about another id", v6, "2001:db8:9::fe", 1, 0, icmp(128, 0, 0x1235, 0x0102, payload),
+       EchoVerdict::kIgnore, ""},
+      {"v6 about an ICMP (v4) echo", v6, "2001:db8:9::fe", 1, 0,
+       icmp(8, 0, 0x1234, 0x0102, payload), EchoVerdict::kIgnore, ""},
+  };
+  for (const auto& c : cases) {
+    const auto judgement = judge_queued_error(c.request, ip(c.offender), c.type, c.code, c.quoted);
+    EXPECT_EQ(judgement.verdict, c.verdict) << c.what << ": " << judgement.reason;
+    if (c.verdict == EchoVerdict::kError) {
+      EXPECT_EQ(judgement.reason, c.reason) << c.what;
+    }
+  }
+}
+
 TEST(JudgeEchoMessage, RequestBytesLoopedBackAreNotAReply) {
   for (const char* target : {"192.0.2.1", "2001:db8::1"}) {
     const EchoRequest request = request_to(target);
