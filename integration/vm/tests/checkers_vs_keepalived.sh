@@ -3,7 +3,8 @@
 # step (kill a server, break its health URL, lose and regain the quorum with a sorry server,
 # change a MISC_CHECK's exit code, reload, change a FILE_CHECK's file (hex too), make a server
 # ignore pings (PING_CHECK; both directors start in fresh namespaces, where
-# net.ipv4.ping_group_range refuses ICMP datagram sockets)) `ipvsadm -Sn` must be the same for
+# net.ipv4.ping_group_range refuses ICMP datagram sockets), make an SMTP server greet with 554
+# (SMTP_CHECK)) `ipvsadm -Sn` must be the same for
 # both, and client
 # traffic through vigild's VIP must stop reaching the failed server.
 # vigil-timeout: 240
@@ -47,6 +48,21 @@ start_httpd() {
 start_httpd r1 10.0.2.11 r1
 r1_httpd=$httpd_pid
 start_httpd r2 10.0.2.12 r2
+
+# A minimal SMTP server on r1:25 for SMTP_CHECK (busybox nc runs the script per connection):
+# the greeting's code comes from /tmp/ck-smtp-code; HELO gets 250, QUIT 221.
+cat >/tmp/ck-smtp.sh <<'SH'
+#!/bin/sh
+printf '%s r1 ESMTP\r\n' "$(cat /tmp/ck-smtp-code)"
+read -r _helo
+printf '250 r1\r\n'
+read -r _quit
+printf '221 bye\r\n'
+SH
+chmod 0755 /tmp/ck-smtp.sh
+echo 220 >/tmp/ck-smtp-code
+spawn ip netns exec r1 nc -ll -p 25 -e /tmp/ck-smtp.sh
+wait_tcp r1 10.0.2.11 25
 
 cat >/tmp/ck-misc.sh <<'SH'
 #!/bin/sh
@@ -100,7 +116,7 @@ virtual_server 10.0.1.100 8080 {
         MISC_CHECK {
             misc_path "/tmp/ck-misc.sh"
             misc_dynamic
-            misc_timeout 2
+            misc_timeout 5
         }
     }
 }
@@ -137,6 +153,20 @@ virtual_server 10.0.1.100 8082 {
         }
     }
 }
+virtual_server 10.0.1.100 25 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 10.0.2.11 25 {
+        weight 1
+        SMTP_CHECK {
+            helo_name director.vigil.test
+            connect_timeout 2
+            retry 0
+        }
+    }
+}
 CONF
   sed 's|@FIFO@|/tmp/ck-fifo-keepalived|' "$config" >/tmp/checkers-keepalived.conf
   sed 's|@FIFO@|/tmp/ck-fifo-vigild|' "$config" >/tmp/checkers-vigild.conf
@@ -163,11 +193,15 @@ file_vs="-A -t 10.0.1.100:8081 -s rr
 ping_vs="-A -t 10.0.1.100:8082 -s rr
 -a -t 10.0.1.100:8082 -r 10.0.2.12:8082 -m -w 1"
 
-# step NAME EXPECTED: both directors reach EXPECTED plus $file_vs and $ping_vs (sorted
-# ipvsadm -Sn) within 30 s.
+# The SMTP_CHECK service's lines, part of every step (changed by the SMTP_CHECK steps).
+smtp_vs="-A -t 10.0.1.100:25 -s rr
+-a -t 10.0.1.100:25 -r 10.0.2.11:25 -m -w 1"
+
+# step NAME EXPECTED: both directors reach EXPECTED plus $file_vs, $ping_vs and $smtp_vs
+# (sorted ipvsadm -Sn) within 30 s.
 step() {
   local expected
-  expected=$(printf '%s\n%s\n%s\n' "$2" "$file_vs" "$ping_vs" | LC_ALL=C sort)
+  expected=$(printf '%s\n%s\n%s\n%s\n' "$2" "$file_vs" "$ping_vs" "$smtp_vs" | LC_ALL=C sort)
   wait_table kdir "$expected" 30 || true
   wait_table director "$expected" 30 || true
   expect_eq "$1: keepalived's table" "$expected" "$(table kdir)"
@@ -220,10 +254,10 @@ $svc8080"
 # lvs_notify_fifo: the same lines in the same order (keepalived's RS/VS UP/DOWN format). Before
 # the reload: keepalived closes and reopens its FIFO on SIGHUP, which ends the reader's cat.
 # The readers copy what the daemons wrote before their tables changed: wait (at most 5 s) for
-# the copies to hold 11 lines.
+# the copies to hold 12 lines.
 i=0
-while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 11 ] ||
-  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 11 ]; }; do
+while [ $i -lt 25 ] && { [ "$(wc -l </tmp/ck-fifo-keepalived.lines)" -lt 12 ] ||
+  [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -lt 12 ]; }; do
   sleep 0.2
   i=$((i + 1))
 done
@@ -231,7 +265,7 @@ expect_eq "lvs_notify_fifo lines" "$(cat /tmp/ck-fifo-keepalived.lines)" \
   "$(cat /tmp/ck-fifo-vigild.lines)"
 echo "--- lvs_notify_fifo lines (both daemons)"
 cat /tmp/ck-fifo-vigild.lines
-[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 11 ] || fail "not 11 lvs_notify_fifo lines"
+[ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 12 ] || fail "not 12 lvs_notify_fifo lines"
 
 write_config 4
 kill -HUP "$keepalived_pid" "$vigild_pid"
@@ -271,6 +305,19 @@ ip netns exec r2 sysctl -qw net.ipv4.icmp_echo_ignore_all=0
 ping_vs="-A -t 10.0.1.100:8082 -s rr
 -a -t 10.0.1.100:8082 -r 10.0.2.12:8082 -m -w 1"
 step "PING_CHECK: r2 answers again, back" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+
+# SMTP_CHECK: r1's server greets with 554 (keepalived's check wants 220), then 220 again.
+echo 554 >/tmp/ck-smtp-code
+smtp_vs="-A -t 10.0.1.100:25 -s rr"
+step "SMTP_CHECK: r1 greets with 554, out" "$svc80
+-a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
+$svc8080"
+echo 220 >/tmp/ck-smtp-code
+smtp_vs="-A -t 10.0.1.100:25 -s rr
+-a -t 10.0.1.100:25 -r 10.0.2.11:25 -m -w 1"
+step "SMTP_CHECK: r1 greets with 220, back" "$svc80
 -a -t 10.0.1.100:80 -r 10.0.2.12:80 -m -w 4
 $svc8080"
 
