@@ -184,6 +184,8 @@ std::string_view to_string(HttpFailure failure) {
       return "digest";
     case HttpFailure::kRegex:
       return "regex";
+    case HttpFailure::kFraming:
+      return "framing";
     case HttpFailure::kCount:
       break;
   }
@@ -253,6 +255,194 @@ std::optional<uint64_t> parse_content_length(std::string_view head) {
   if (negative) value = 0 - value;
   if (value == UINT64_MAX) return std::nullopt;
   return value;
+}
+
+// ---- strict framing (RFC 9112) -----------------------------------------------------------------
+
+// A header or chunk line for a reason: printable ASCII as is, other bytes as \xNN, at most 64.
+std::string quoted(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr size_t kShown = 64;
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kShown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (text.size() > kShown) out += "...";
+  return out + "\"";
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// RFC 9110 §5.6.2 tchar.
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// A control byte RFC 9110 §5.5 does not allow in a field value (HTAB is allowed).
+bool is_bad_ctl(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && c != '\t') || u == 0x7f;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// 1*DIGIT without overflow.
+std::optional<uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (!is_digit(c)) return std::nullopt;
+    const auto digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+// What the headers say about the framing.
+struct StrictHead {
+  std::optional<int> status;
+  HttpFailure failure = HttpFailure::kNone;  // kNoStatusLine or kFraming
+  std::string reason;
+  std::optional<uint64_t> content_length;
+  bool chunked = false;
+  bool no_body = false;  // 1xx, 204, 304
+};
+
+// `headers` ends with "\r\n\r\n".
+StrictHead parse_strict_head(std::string_view headers) {
+  StrictHead head;
+  auto framing = [&head](std::string reason) {
+    head.failure = HttpFailure::kFraming;
+    head.reason = "bad framing: " + std::move(reason);
+    return head;
+  };
+  size_t eol = headers.find("\r\n");
+  const std::string_view status_line = headers.substr(0, eol);
+  // RFC 9112 §4: HTTP-version SP status-code SP [ reason-phrase ]; "SP [reason]" may be missing.
+  static constexpr std::string_view kVersion = "HTTP/1.";
+  const std::string_view s = status_line;
+  const bool well_formed = s.size() >= 12 && s.starts_with(kVersion) && is_digit(s[7]) &&
+                           s[8] == ' ' && is_digit(s[9]) && is_digit(s[10]) && is_digit(s[11]) &&
+                           (s.size() == 12 || s[12] == ' ') &&
+                           std::none_of(s.begin(), s.end(), is_bad_ctl);
+  if (!well_formed) {
+    head.failure = HttpFailure::kNoStatusLine;
+    head.reason = "bad status line: " + quoted(status_line);
+    return head;
+  }
+  const int status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+  head.status = status;
+  const bool http10 = s[7] == '0';
+
+  bool has_transfer_encoding = false;
+  std::string codings;  // every Transfer-Encoding value, comma-joined
+  size_t at = eol + 2;
+  while (true) {
+    eol = headers.find("\r\n", at);
+    const std::string_view line = headers.substr(at, eol - at);
+    at = eol + 2;
+    if (line.empty()) break;  // the blank line: headers end
+    if (line.front() == ' ' || line.front() == '\t') {
+      return framing("obsolete line folding in the headers: " + quoted(line));
+    }
+    const size_t colon = line.find(':');
+    const std::string_view name = line.substr(0, colon);
+    if (colon == std::string_view::npos || name.empty() ||
+        !std::all_of(name.begin(), name.end(), is_tchar)) {
+      return framing("malformed header line " + quoted(line));
+    }
+    const std::string_view value = trim_ows(line.substr(colon + 1));
+    if (std::any_of(value.begin(), value.end(), is_bad_ctl)) {
+      return framing("control byte in header line " + quoted(line));
+    }
+    if (iequals(name, "content-length")) {
+      // RFC 9110 §8.6: a list of identical values is that value.
+      std::string_view rest = value;
+      while (true) {
+        const size_t comma = rest.find(',');
+        const std::string_view item = trim_ows(rest.substr(0, comma));
+        const auto length = parse_decimal(item);
+        if (!length) return framing("invalid Content-Length " + quoted(value));
+        if (head.content_length && *head.content_length != *length) {
+          return framing("conflicting Content-Length values " +
+                         std::to_string(*head.content_length) + " and " + std::to_string(*length));
+        }
+        head.content_length = length;
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    } else if (iequals(name, "transfer-encoding")) {
+      has_transfer_encoding = true;
+      if (!codings.empty()) codings += ", ";
+      codings += value;
+    }
+  }
+  if (has_transfer_encoding) {
+    if (head.content_length) return framing("both Content-Length and Transfer-Encoding");
+    if (http10) return framing("Transfer-Encoding in an HTTP/1.0 response");
+    // vigil asks for no transfer coding (no TE header): only chunked alone can be decoded.
+    if (!iequals(trim_ows(codings), "chunked")) {
+      return framing("unsupported Transfer-Encoding " + quoted(codings));
+    }
+    head.chunked = true;
+  }
+  // RFC 9112 §6.3 rule 1: whatever the headers say, these have no body.
+  head.no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+  if (head.no_body) head.chunked = false;
+  return head;
+}
+
+// RFC 9112 §7.1: chunk-size [ chunk-ext ], the line without its CRLF. chunk-ext is
+// *( BWS ";" BWS name [ BWS "=" BWS value ] ); only its bytes are checked (no control bytes).
+std::optional<uint64_t> parse_chunk_size(std::string_view line) {
+  uint64_t size = 0;
+  size_t i = 0;
+  for (; i < line.size(); ++i) {
+    const char c = line[i];
+    int digit = 0;
+    if (is_digit(c)) {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else {
+      break;
+    }
+    if (size > (UINT64_MAX >> 4)) return std::nullopt;
+    size = (size << 4) | static_cast<uint64_t>(digit);
+  }
+  if (i == 0) return std::nullopt;
+  const std::string_view rest = trim_ows(line.substr(i));
+  if (!rest.empty() && rest.front() != ';') return std::nullopt;
+  if (std::any_of(rest.begin(), rest.end(), is_bad_ctl)) return std::nullopt;
+  return size;
 }
 
 struct MdCtxFree {
@@ -402,7 +592,12 @@ class RegexScan {
 struct HttpResponseReader::State {
   enum class Phase : uint8_t { kHeaders, kBody, kHeadersTooLong, kFinished };
 
+  // Strict framing: how the body ends, and where the chunked decoder is.
+  enum class Framing : uint8_t { kEof, kLength, kChunked, kNone };
+  enum class Chunk : uint8_t { kSizeLine, kData, kDataCr, kDataLf, kTrailer, kDone };
+
   const HttpUrlCheck& check;
+  const bool strict;
   Phase phase = Phase::kHeaders;
   std::vector<uint8_t> head;  // the response until the end of its headers
   std::optional<int> status;
@@ -410,9 +605,22 @@ struct HttpResponseReader::State {
   uint64_t body_bytes = 0;
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> md5;
   std::optional<RegexScan> regex;
+  // Strict framing only.
+  HttpFailure head_failure = HttpFailure::kNone;  // bad status line or header framing
+  std::string head_reason;
+  std::string body_failure;  // bad body framing; empty: none (yet)
+  Framing framing = Framing::kEof;
+  bool complete = false;   // the framed body ended
+  uint64_t remaining = 0;  // kLength: body bytes left; kChunked: the chunk's bytes left
+  Chunk chunk = Chunk::kSizeLine;
+  std::vector<char> chunk_line;  // the chunk-size line so far, at most kHttpMaxChunkLineBytes
+  size_t trailer_bytes = 0;      // the trailer section so far
+  size_t trailer_line = 0;       // bytes of the current trailer line before its CR
+  bool trailer_cr = false;       // the current trailer line's CR came
 
-  State(const HttpUrlCheck& c, bool compute_digest) : check(c) {
-    if (compute_digest || check.digest_) {
+  State(const HttpUrlCheck& c, HttpReaderOptions options)
+      : check(c), strict(options.strict_framing) {
+    if (options.compute_digest || check.digest_) {
       md5.reset(EVP_MD_CTX_new());
       if (md5 && EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) md5.reset();
     }
@@ -437,9 +645,180 @@ struct HttpResponseReader::State {
     if (regex) regex->push(bytes, n);
   }
 
+  // ---- strict framing ----
+
+  // Decoded body bytes: the digest and the count.
+  void payload(const uint8_t* bytes, size_t n) {
+    if (n == 0) return;
+    if (md5) EVP_DigestUpdate(md5.get(), bytes, n);
+    body_bytes += n;
+  }
+
+  [[nodiscard]] std::string_view line_text() const {
+    return {chunk_line.data(), chunk_line.size()};
+  }
+
+  void fail_body(std::string reason) {
+    body_failure = "bad framing: " + std::move(reason);
+    chunk_line.clear();
+    chunk_line.shrink_to_fit();
+  }
+
+  void strict_body(const uint8_t* bytes, size_t n) {
+    if (n == 0 || !body_failure.empty() || head_failure != HttpFailure::kNone) return;
+    size_t used = 0;  // raw bytes that belong to the framed body
+    switch (framing) {
+      case Framing::kEof:
+        payload(bytes, n);
+        used = n;
+        break;
+      case Framing::kLength: {
+        used = static_cast<size_t>(std::min<uint64_t>(n, remaining));
+        payload(bytes, used);
+        remaining -= used;
+        complete = remaining == 0;
+        if (used < n) {
+          fail_body("more than Content-Length bytes (" + std::to_string(*content_length) + ")");
+        }
+        break;
+      }
+      case Framing::kNone:
+        fail_body("body bytes after a response without a body (status " + std::to_string(*status) +
+                  ")");
+        break;
+      case Framing::kChunked:
+        used = chunked(bytes, n);
+        break;
+    }
+    if (regex && used > 0) regex->push(bytes, used);
+  }
+
+  // RFC 9112 §7.1's chunked-body, one state per position; returns the bytes consumed before
+  // the end or an error.
+  size_t chunked(const uint8_t* bytes, size_t n) {
+    size_t i = 0;
+    while (i < n && body_failure.empty()) {
+      switch (chunk) {
+        case Chunk::kSizeLine: {
+          const char c = static_cast<char>(bytes[i++]);
+          if (c != '\n') {
+            if (chunk_line.size() >= kHttpMaxChunkLineBytes) {
+              fail_body("chunk size line longer than " + std::to_string(kHttpMaxChunkLineBytes) +
+                        " bytes");
+              break;
+            }
+            chunk_line.push_back(c);
+            break;
+          }
+          if (chunk_line.empty() || chunk_line.back() != '\r') {
+            fail_body("bad chunk size line " + quoted(std::string(line_text()) + "\n"));
+            break;
+          }
+          chunk_line.pop_back();
+          const auto size = parse_chunk_size(line_text());
+          if (!size) {
+            fail_body("bad chunk size line " + quoted(line_text()));
+            break;
+          }
+          chunk_line.clear();
+          remaining = *size;
+          chunk = remaining == 0 ? Chunk::kTrailer : Chunk::kData;
+          break;
+        }
+        case Chunk::kData: {
+          const size_t take = static_cast<size_t>(std::min<uint64_t>(n - i, remaining));
+          payload(bytes + i, take);
+          i += take;
+          remaining -= take;
+          if (remaining == 0) chunk = Chunk::kDataCr;
+          break;
+        }
+        case Chunk::kDataCr:
+        case Chunk::kDataLf: {
+          const bool cr = chunk == Chunk::kDataCr;
+          if (bytes[i++] != (cr ? '\r' : '\n')) {
+            fail_body("no CRLF after a chunk's data");
+            break;
+          }
+          chunk = cr ? Chunk::kDataLf : Chunk::kSizeLine;
+          break;
+        }
+        case Chunk::kTrailer: {
+          const char c = static_cast<char>(bytes[i++]);
+          if (++trailer_bytes > kHttpMaxTrailerBytes) {
+            fail_body("trailers longer than " + std::to_string(kHttpMaxTrailerBytes) + " bytes");
+            break;
+          }
+          if (c == '\n') {
+            if (!trailer_cr) {
+              fail_body("bare LF in the trailers");
+              break;
+            }
+            if (trailer_line == 0) {  // the blank line: the chunked body ends
+              chunk = Chunk::kDone;
+              complete = true;
+            }
+            trailer_line = 0;
+            trailer_cr = false;
+          } else if (trailer_cr || (c != '\r' && is_bad_ctl(c))) {
+            fail_body("bad trailer line");
+          } else if (c == '\r') {
+            trailer_cr = true;
+          } else {
+            ++trailer_line;
+          }
+          break;
+        }
+        case Chunk::kDone:
+          fail_body("bytes after the last chunk");
+          return i;
+      }
+    }
+    return i;
+  }
+
+  void start_strict_body(std::string_view headers) {
+    StrictHead parsed = parse_strict_head(headers);
+    status = parsed.status;
+    content_length = parsed.content_length;
+    head_failure = parsed.failure;
+    head_reason = std::move(parsed.reason);
+    if (parsed.no_body) {
+      framing = Framing::kNone;
+      complete = true;
+    } else if (parsed.chunked) {
+      framing = Framing::kChunked;
+    } else if (content_length) {
+      framing = Framing::kLength;
+      remaining = *content_length;
+      complete = remaining == 0;
+    }
+  }
+
+  // The reason the framed body is not complete at EOF, if it is not.
+  [[nodiscard]] std::string eof_failure() const {
+    if (framing == Framing::kLength && remaining > 0) {
+      return "bad framing: body ended after " + std::to_string(body_bytes) + " of " +
+             std::to_string(*content_length) + " bytes (Content-Length)";
+    }
+    if (framing == Framing::kChunked && chunk != Chunk::kDone) {
+      return "bad framing: chunked body ended before its last chunk (after " +
+             std::to_string(body_bytes) + " bytes of data)";
+    }
+    return {};
+  }
+
+  void feed_body(const uint8_t* bytes, size_t n) {
+    if (strict) {
+      strict_body(bytes, n);
+    } else {
+      body(bytes, n);
+    }
+  }
+
   void feed(const uint8_t* bytes, size_t n) {
     if (phase == Phase::kBody) {
-      body(bytes, n);
+      feed_body(bytes, n);
       return;
     }
     if (phase != Phase::kHeaders || n == 0) return;
@@ -461,20 +840,26 @@ struct HttpResponseReader::State {
     }
     const size_t header_end = at + kEnd.size();
     const std::string_view headers = text.substr(0, header_end);
-    status = parse_status_code(headers);
-    content_length = parse_content_length(headers);
+    if (strict) {
+      start_strict_body(headers);
+    } else {
+      status = parse_status_code(headers);
+      content_length = parse_content_length(headers);
+    }
     phase = Phase::kBody;
     // The regex subject starts with the status line; the digest with the first body byte.
     if (regex) regex->push(head.data(), header_end);
-    body(head.data() + header_end, head.size() - header_end);
+    feed_body(head.data() + header_end, head.size() - header_end);
     head.clear();
     head.shrink_to_fit();
-    body(bytes + take, n - take);
+    feed_body(bytes + take, n - take);
   }
 };
 
 HttpResponseReader::HttpResponseReader(const HttpUrlCheck& check, bool compute_digest)
-    : state_(std::make_unique<State>(check, compute_digest)) {}
+    : HttpResponseReader(check, HttpReaderOptions{.compute_digest = compute_digest}) {}
+HttpResponseReader::HttpResponseReader(const HttpUrlCheck& check, HttpReaderOptions options)
+    : state_(std::make_unique<State>(check, options)) {}
 HttpResponseReader::~HttpResponseReader() = default;
 HttpResponseReader::HttpResponseReader(HttpResponseReader&&) noexcept = default;
 HttpResponseReader& HttpResponseReader::operator=(HttpResponseReader&&) noexcept = default;
@@ -491,12 +876,15 @@ bool HttpResponseReader::verdict_known() const {
   using Phase = State::Phase;
   const State& s = *state_;
   if (s.phase == Phase::kHeadersTooLong || s.phase == Phase::kFinished) return true;
-  return s.phase == Phase::kBody && (!s.status || !s.check.status_ok(*s.status));
+  if (s.phase != Phase::kBody) return false;
+  if (!s.status || !s.check.status_ok(*s.status)) return true;
+  return s.strict &&
+         (s.head_failure != HttpFailure::kNone || !s.body_failure.empty() || s.complete);
 }
 
 size_t HttpResponseReader::retained_bytes() const {
   const State& s = *state_;
-  return s.head.capacity() + (s.regex ? s.regex->retained_bytes() : 0);
+  return s.head.capacity() + s.chunk_line.capacity() + (s.regex ? s.regex->retained_bytes() : 0);
 }
 
 HttpResult HttpResponseReader::finish() {
@@ -527,6 +915,10 @@ HttpResult HttpResponseReader::finish() {
   result.content_length = s.content_length;
   result.body_bytes = s.body_bytes;
   result.length_mismatch = s.content_length && *s.content_length != s.body_bytes;
+  result.chunked = s.strict && s.framing == State::Framing::kChunked;
+  if (s.strict && s.body_failure.empty()) s.body_failure = s.eof_failure();
+  s.chunk_line.clear();
+  s.chunk_line.shrink_to_fit();
   if (s.md5) {
     Md5Digest digest{};
     unsigned int size = 0;
@@ -542,13 +934,19 @@ HttpResult HttpResponseReader::finish() {
   }
 
   const HttpUrlCheck& check = s.check;
-  if (!s.status) {
+  if (s.head_failure != HttpFailure::kNone) {  // strict framing: the headers
+    result.failure = s.head_failure;
+    result.reason = s.head_reason;
+  } else if (!s.status) {
     result.failure = HttpFailure::kNoStatusLine;
     result.reason = "no status line";
   } else if (!check.status_ok(*s.status)) {
     result.failure = HttpFailure::kStatus;
     result.reason = "status " + std::to_string(*s.status) + " not in " +
                     format_status_codes(check.status_codes_);
+  } else if (!s.body_failure.empty()) {  // strict framing: the body
+    result.failure = HttpFailure::kFraming;
+    result.reason = s.body_failure;
   } else if (check.digest_ && (!result.digest || *result.digest != *check.digest_)) {
     result.failure = HttpFailure::kDigest;
     result.reason = "digest " + (result.digest ? to_hex(*result.digest) : std::string("(none)")) +

@@ -35,6 +35,39 @@
 //   non-partial match): "ok\s*$" never matches a body ending in "ok\n".
 // - Content-Length is looked for in the header bytes only (keepalived searches its whole first
 //   read buffer, body bytes included, up to the first NUL byte).
+//
+// Strict framing (vigil's opt-in, global_defs `checker_strict_framing`; off by default, when
+// everything above holds unchanged). The response is read as RFC 9112 frames it:
+// - The headers still end at the first "\r\n\r\n" within 4095 bytes. The status line must be
+//   "HTTP/1.<digit> SP 3DIGIT SP reason" (RFC 9112 §4); "HTTP/1.1 200" without the SP and reason
+//   is accepted too. Anything else fails as kNoStatusLine ("bad status line: ...").
+// - Each header line must be "token: value" (no white space before the colon, no obs-fold, no
+//   control bytes in the value); names are case-insensitive. Content-Length is 1*DIGIT (a list of
+//   identical values, RFC 9110 §8.6, is one value); Transfer-Encoding must be exactly "chunked".
+//   Differing Content-Length values, both Content-Length and Transfer-Encoding (RFC 9112 §6.3
+//   calls it a smuggling sign), any other transfer coding, or Transfer-Encoding in an HTTP/1.0
+//   response fail as kFraming ("bad framing: ...").
+// - The body ends after Content-Length bytes; or at the chunked encoding's last chunk and
+//   trailers (RFC 9112 §7.1: hex chunk-size, optional extensions, each chunk-size line at most
+//   kHttpMaxChunkLineBytes, the trailer section at most kHttpMaxTrailerBytes, CRLF everywhere);
+//   or, with neither, at EOF. 1xx, 204 and 304 responses have no body (RFC 9112 §6.3 rule 1).
+//   EOF before that end, a malformed chunk, or any byte after that end fails as kFraming
+//   ("bad framing: body ended after 10 of 100 bytes (Content-Length)", "bad framing: bad chunk
+//   size line \"zz\"", "bad framing: more than Content-Length bytes (100)").
+// - verdict_known() turns true as soon as the framed body is complete (or a framing error is
+//   found), so the I/O layer stops reading there instead of waiting for EOF: a server that
+//   ignores "Connection: close" passes instead of failing on the read timeout. Bytes that arrived
+//   in the same read after the end are still seen, and fail.
+// - The digest is the MD5 of the decoded body (exactly Content-Length bytes; the chunks' data
+//   without the chunk framing), not keepalived's raw bytes after the headers: a url's `digest`
+//   computed by genhash for a chunked response differs between the two modes. body_bytes counts
+//   the decoded body.
+// - The regex subject is unchanged: the raw response (headers and body as received, chunk framing
+//   included), up to the framed end.
+// - Verdict order: bad status line or header framing, then status, then body framing, then
+//   digest, then regex. A failing status is still known at the end of the headers.
+// Memory stays bounded: the header buffer (freed at the end of the headers) or at most one
+// chunk-size line, plus the regex window; the body is never kept.
 #pragma once
 
 #include <array>
@@ -57,6 +90,10 @@ namespace vigil::check {
 inline constexpr size_t kHttpMaxHeaderBytes = 4095;
 // The regex window: the longest candidate match (with its lookbehind) followed across chunks.
 inline constexpr size_t kHttpRegexWindow = 4095;
+// Strict framing: the longest chunk-size line (with its extensions and CR, without the LF), and
+// the longest trailer section (with its CRLFs).
+inline constexpr size_t kHttpMaxChunkLineBytes = 1024;
+inline constexpr size_t kHttpMaxTrailerBytes = 4095;
 
 // ---- request ----------------------------------------------------------------------------------
 
@@ -128,6 +165,8 @@ enum class HttpFailure : uint8_t {
   kStatus,          // status not in the url's status_code set
   kDigest,          // MD5 differs from the url's digest
   kRegex,           // regex did not match (or, with regex_no_match, did)
+  kFraming,         // strict framing only: bad Content-Length / Transfer-Encoding / header line,
+                    // a malformed chunk, a body cut short by EOF or longer than its framing
   kCount,
 };
 std::string_view to_string(HttpFailure failure);
@@ -139,8 +178,10 @@ struct HttpResult {
   std::string reason;
   std::optional<int> status;               // none: no status line (or no headers)
   std::optional<uint64_t> content_length;  // the Content-Length: value, when there is one
-  uint64_t body_bytes = 0;                 // bytes after the headers
-  bool length_mismatch = false;            // Content-Length given and != body_bytes (noted only)
+  uint64_t body_bytes = 0;                 // bytes after the headers (strict: of the decoded body)
+  bool length_mismatch = false;            // Content-Length given and != body_bytes (noted only;
+                                           // strict: a kFraming failure)
+  bool chunked = false;                    // strict: the body came in the chunked encoding
   std::optional<Md5Digest> digest;         // computed when the url has one or it was asked for
   std::optional<uint64_t> regex_match_offset;  // where the regex matched, from the response start
   bool regex_candidate_abandoned = false;      // a candidate exceeded kHttpRegexWindow
@@ -150,11 +191,17 @@ struct HttpResult {
 
 // ---- reader -----------------------------------------------------------------------------------
 
+struct HttpReaderOptions {
+  bool compute_digest = false;  // compute the MD5 even when the url has no digest (genhash)
+  bool strict_framing = false;  // vigil's opt-in RFC 9112 framing (see the top of this file)
+};
+
 class HttpResponseReader {
  public:
   // `check` must outlive the reader. With compute_digest the MD5 is computed even when the url
   // has no digest (genhash).
   explicit HttpResponseReader(const HttpUrlCheck& check, bool compute_digest = false);
+  HttpResponseReader(const HttpUrlCheck& check, HttpReaderOptions options);
   ~HttpResponseReader();
   HttpResponseReader(const HttpResponseReader&) = delete;
   HttpResponseReader& operator=(const HttpResponseReader&) = delete;
@@ -168,8 +215,10 @@ class HttpResponseReader {
   // EOF: the verdict. Call once.
   HttpResult finish();
 
-  // True once the verdict cannot change any more (headers too long): the I/O layer may stop
-  // reading. keepalived also stops reading there.
+  // True once the verdict cannot change any more (headers too long, a failing status): the I/O
+  // layer may stop reading. keepalived also stops reading when the headers are too long. With
+  // strict framing also once the framed body is complete or its framing is bad; bytes fed after
+  // that still count (as excess bytes), but the I/O layer reads no more.
   [[nodiscard]] bool verdict_known() const;
 
   // Bytes of buffers the reader holds now (capacities, not sizes); bounded by

@@ -68,8 +68,9 @@ SmtpStep SmtpDialogue::feed(std::span<const uint8_t> bytes) {
       fail("NUL byte in a reply line");
       break;
     }
-    // The QUIT reply's content does not matter: only its end is looked for.
-    if (stage_ == Stage::kQuitReply) continue;
+    // The QUIT reply's content does not matter: only its end is looked for (strict framing
+    // checks its form too).
+    if (stage_ == Stage::kQuitReply && !options_.strict_framing) continue;
     if (line_.size() + 1 >= kSmtpMaxLineBytes) {
       fail("reply line longer than " + std::to_string(kSmtpMaxLineBytes) +
            " bytes: " + quoted(line_));
@@ -99,6 +100,33 @@ SmtpStep SmtpDialogue::closed() {
 }
 
 void SmtpDialogue::on_line(std::string_view line, std::string& send) {
+  if (options_.strict_framing) {
+    // RFC 5321 §4.2: Reply-code [ SP textstring ] CRLF ends a reply, Reply-code "-" [ textstring ]
+    // CRLF continues it; §2.3.8: lines end with CRLF.
+    const bool crlf = !line.empty() && line.back() == '\r';
+    if (crlf) line.remove_suffix(1);
+    const bool well_formed = crlf && line.size() >= 3 && is_digit(line[0]) && is_digit(line[1]) &&
+                             is_digit(line[2]) &&
+                             (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+    if (!well_formed)
+      return fail("bad reply line: " + quoted(crlf ? line : std::string(line) + "\n"));
+    const int code = three_digits(line);
+    if (continued_code_ >= 0 && code != continued_code_) {
+      return fail("multi-line reply mixes " + std::to_string(continued_code_) + " and " +
+                  std::to_string(code) + ": " + quoted(line));
+    }
+    if (line.size() > 3 && line[3] == '-') {
+      continued_code_ = code;
+      return;
+    }
+    continued_code_ = -1;
+    if (stage_ == Stage::kQuitReply) {
+      stage_ = Stage::kDone;
+      outcome_ = SmtpOutcome::kPassed;
+      return;
+    }
+    return judge_reply(code, line, send);
+  }
   if (stage_ == Stage::kQuitReply) {
     stage_ = Stage::kDone;
     outcome_ = SmtpOutcome::kPassed;

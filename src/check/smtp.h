@@ -15,6 +15,20 @@
 // them: a trailing CR is dropped, "ddd-text" lines continue a reply (all with the same code) until
 // a "ddd text" or bare "ddd" line ends it, and only the final line is judged.
 //
+// With strict_framing (vigil's opt-in, global_defs `checker_strict_framing`; off by default) every
+// reply, the QUIT reply too, is read as RFC 5321 §4.2 frames it:
+// - each line must be "3DIGIT [SP text]" or "3DIGIT - [text]" ended by CRLF; any other line (no
+//   status, a bare LF, "220\r" junk) fails at once: `bad reply line: "hello"`;
+// - a multi-line reply ("250-first\r\n250 last\r\n") is read to its last line before the
+//   dialogue answers or judges it, and every line's code must be the first line's ("multi-line
+//   reply mixes 220 and 250: ...");
+// - the QUIT reply must be such a reply too (any code), at most kSmtpMaxLineBytes per line.
+// Compared with the default (keepalived's) reading: there a multi-line greeting or HELO reply
+// fails on its first line ("220-mx" is not "220"), "220\r\n" fails while "220\n" passes, and the
+// QUIT reply may be any line, even an empty one or a bare LF. strict_framing reads what
+// rfc5321_replies reads, and also fails malformed lines by themselves, requires CRLF and frames the
+// QUIT reply.
+//
 // Where vigil differs from keepalived, always:
 // - A NUL byte in a reply line fails the check at once (keepalived stops looking for the line's
 //   end at the NUL and waits for its read timeout or 511 more bytes).
@@ -42,6 +56,7 @@ inline constexpr size_t kSmtpMaxLineBytes = 511;
 struct SmtpDialogueOptions {
   std::string helo_name = "smtpchecker.keepalived.org";
   bool rfc5321_replies = false;  // vigil's opt-in: multi-line replies, CRLF line ends
+  bool strict_framing = false;   // vigil's opt-in: rfc5321_replies, and malformed lines fail
 };
 
 enum class SmtpOutcome : uint8_t {
@@ -88,7 +103,7 @@ class SmtpDialogue {
   SmtpOutcome outcome_ = SmtpOutcome::kNeedMore;
   std::string reason_;
   std::string line_;         // the partial line, without its '\n'
-  int continued_code_ = -1;  // rfc5321_replies: the code of an open multi-line reply
+  int continued_code_ = -1;  // rfc5321_replies / strict_framing: an open multi-line reply's code
 };
 
 }  // namespace vigil::check

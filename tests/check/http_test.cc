@@ -92,11 +92,16 @@ Md5Digest digest_of(std::string_view hex) {
 }
 
 HttpResult read_pieces(const HttpUrlCheck& check, const std::vector<std::string_view>& pieces,
-                       bool compute_digest = true) {
-  HttpResponseReader reader(check, compute_digest);
+                       HttpReaderOptions options) {
+  HttpResponseReader reader(check, options);
   for (auto piece : pieces)
     reader.feed(piece);
   return reader.finish();
+}
+
+HttpResult read_pieces(const HttpUrlCheck& check, const std::vector<std::string_view>& pieces,
+                       bool compute_digest = true) {
+  return read_pieces(check, pieces, HttpReaderOptions{.compute_digest = compute_digest});
 }
 
 HttpResult read_all(const HttpUrlCheck& check, std::string_view response,
@@ -113,6 +118,7 @@ std::string describe(const HttpResult& r) {
   out += "|" + (r.digest ? to_hex(*r.digest) : std::string("-"));
   out += "|" + (r.regex_match_offset ? std::to_string(*r.regex_match_offset) : std::string("-"));
   out += r.regex_candidate_abandoned ? "|abandoned" : "";
+  out += r.chunked ? "|chunked" : "";
   return out;
 }
 
@@ -120,17 +126,20 @@ std::string describe(const HttpResult& r) {
 // boundaries (responses up to 300 bytes), and one byte at a time: every run must agree with
 // the whole response fed at once.
 void expect_split_invariant(const HttpUrlCheck& check, std::string_view response,
-                            const std::string& name) {
-  const std::string whole = describe(read_all(check, response));
+                            const std::string& name, bool strict = false) {
+  const HttpReaderOptions options{.compute_digest = true, .strict_framing = strict};
+  const std::string whole = describe(read_pieces(check, {response}, options));
   for (size_t i = 0; i <= response.size(); ++i) {
-    ASSERT_EQ(describe(read_pieces(check, {response.substr(0, i), response.substr(i)})), whole)
+    ASSERT_EQ(describe(read_pieces(check, {response.substr(0, i), response.substr(i)}, options)),
+              whole)
         << name << ": split at " << i;
   }
   if (response.size() <= 300) {
     for (size_t i = 0; i <= response.size(); ++i) {
       for (size_t j = i; j <= response.size(); ++j) {
-        ASSERT_EQ(describe(read_pieces(check, {response.substr(0, i), response.substr(i, j - i),
-                                               response.substr(j)})),
+        ASSERT_EQ(describe(read_pieces(
+                      check, {response.substr(0, i), response.substr(i, j - i), response.substr(j)},
+                      options)),
                   whole)
             << name << ": split at " << i << " and " << j;
       }
@@ -139,7 +148,7 @@ void expect_split_invariant(const HttpUrlCheck& check, std::string_view response
   std::vector<std::string_view> bytes;
   for (size_t i = 0; i < response.size(); ++i)
     bytes.push_back(response.substr(i, 1));
-  ASSERT_EQ(describe(read_pieces(check, bytes)), whole) << name << ": byte by byte";
+  ASSERT_EQ(describe(read_pieces(check, bytes, options)), whole) << name << ": byte by byte";
 }
 
 std::string header_block_of_size(size_t size) {
@@ -369,6 +378,222 @@ TEST(HttpResponse, GarbageNeverCrashesAndGivesOneVerdict) {
     }
     const HttpResult r = reader.finish();
     EXPECT_EQ(r.passed(), r.reason.empty());
+  }
+}
+
+// ---- strict framing (vigil's opt-in) ------------------------------------------------------------
+
+// One response read both ways. The default column pins keepalived 2.2.7's verdict (what the reader
+// gave before strict framing existed); the strict column is RFC 9112's. A digest of nullptr is
+// not compared; strict_known: verdict_known() after the whole response, before EOF.
+struct FramingCase {
+  const char* name;
+  std::string response;
+  HttpFailure default_failure;
+  std::string default_reason;
+  const char* default_digest;
+  HttpFailure strict_failure;
+  std::string strict_reason;
+  const char* strict_digest;
+  bool strict_known;
+};
+
+constexpr const char* kMd5Hello = "5d41402abc4b2a76b9719d911017c592";
+constexpr const char* kMd5HelloWorld = "5eb63bbbe01eeed093cb22bb8f5acdc3";
+constexpr const char* kMd5Empty = "d41d8cd98f00b204e9800998ecf8427e";
+constexpr HttpFailure kOk = HttpFailure::kNone;
+constexpr HttpFailure kFraming = HttpFailure::kFraming;
+
+TEST(HttpResponseStrictFraming, BothModesTable) {
+  const std::string h11 = "HTTP/1.1 200 OK\r\n";
+  const std::string chunked = h11 + "Transfer-Encoding: chunked\r\n\r\n";
+  const std::vector<FramingCase> cases = {
+      {"Content-Length exact", h11 + "Content-Length: 5\r\n\r\nhello", kOk, "", kMd5Hello, kOk, "",
+       kMd5Hello, true},
+      {"Content-Length 0", h11 + "Content-Length: 0\r\n\r\n", kOk, "", kMd5Empty, kOk, "",
+       kMd5Empty, true},
+      {"body shorter than Content-Length", h11 + "Content-Length: 100\r\n\r\n0123456789", kOk, "",
+       "781e5e245d69b566979b86e28d23f2c7", kFraming,
+       "bad framing: body ended after 10 of 100 bytes (Content-Length)", nullptr, false},
+      {"body longer than Content-Length", h11 + "Content-Length: 5\r\n\r\nhello world", kOk, "",
+       kMd5Hello, kFraming, "bad framing: more than Content-Length bytes (5)", nullptr, true},
+      {"lower-case content-length", h11 + "content-length: 5\r\n\r\nhello world", kOk, "",
+       kMd5HelloWorld, kFraming, "bad framing: more than Content-Length bytes (5)", nullptr, true},
+      {"lower-case content-length, exact", h11 + "content-length: 5\r\n\r\nhello", kOk, "",
+       kMd5Hello, kOk, "", kMd5Hello, true},
+      {"X-Content-Length is another header", h11 + "X-Content-Length: 3\r\n\r\nhello", kOk, "",
+       "46356afe55fa3cea9cbe73ad442cad47", kOk, "", kMd5Hello, false},
+      {"conflicting Content-Length", h11 + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+       kOk, "", kMd5Hello, kFraming, "bad framing: conflicting Content-Length values 5 and 6",
+       nullptr, true},
+      {"duplicate identical Content-Length",
+       h11 + "Content-Length: 5\r\ncontent-length: 5\r\n\r\nhello", kOk, "", kMd5Hello, kOk, "",
+       kMd5Hello, true},
+      {"Content-Length list of one value", h11 + "Content-Length: 5, 5\r\n\r\nhello", kOk, "",
+       kMd5Hello, kOk, "", kMd5Hello, true},
+      {"Content-Length list of two values", h11 + "Content-Length: 5,6\r\n\r\nhello", kOk, "",
+       kMd5Hello, kFraming, "bad framing: conflicting Content-Length values 5 and 6", nullptr,
+       true},
+      {"invalid Content-Length", h11 + "Content-Length: 3x\r\n\r\nabc", kOk, "", nullptr, kFraming,
+       "bad framing: invalid Content-Length \"3x\"", nullptr, true},
+      {"Content-Length and chunked",
+       h11 + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", kOk,
+       "", "7fe2a3cc5a04b36a2d61fa184bee68f3", kFraming,
+       "bad framing: both Content-Length and Transfer-Encoding", nullptr, true},
+      // The genhash row: keepalived hashes the chunk framing, strict hashes "hello world".
+      {"chunked", chunked + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", kOk, "",
+       "fc3946cc674492e3e09d9e45c4c09023", kOk, "", kMd5HelloWorld, true},
+      {"chunked: upper-case hex, extensions, trailers, coding name in capitals",
+       h11 + "Transfer-Encoding: Chunked\r\n\r\nA;name=value ; x\r\n0123456789\r\n"
+             "0\r\nX-Trailer: yes\r\n\r\n",
+       kOk, "", nullptr, kOk, "", "781e5e245d69b566979b86e28d23f2c7", true},
+      {"chunked: bad chunk size line", chunked + "zz\r\nhello\r\n0\r\n\r\n", kOk, "", nullptr,
+       kFraming, "bad framing: bad chunk size line \"zz\"", nullptr, true},
+      {"chunked: bare LF after the size", chunked + "5\nhello\r\n0\r\n\r\n", kOk, "", nullptr,
+       kFraming, "bad framing: bad chunk size line \"5\\x0a\"", nullptr, true},
+      {"chunked: size overflows 64 bits", chunked + "1ffffffffffffffff\r\n", kOk, "", nullptr,
+       kFraming, "bad framing: bad chunk size line \"1ffffffffffffffff\"", nullptr, true},
+      {"chunked: size line too long", chunked + "5;" + std::string(2000, 'x') + "\r\n", kOk, "",
+       nullptr, kFraming, "bad framing: chunk size line longer than 1024 bytes", nullptr, true},
+      {"chunked: no CRLF after the data", chunked + "5\r\nhelloX0\r\n\r\n", kOk, "", nullptr,
+       kFraming, "bad framing: no CRLF after a chunk's data", nullptr, true},
+      {"chunked: ends inside a chunk", chunked + "5\r\nhel", kOk, "", nullptr, kFraming,
+       "bad framing: chunked body ended before its last chunk (after 3 bytes of data)", nullptr,
+       false},
+      {"chunked: ends before the last chunk's blank line", chunked + "5\r\nhello\r\n0\r\n", kOk, "",
+       nullptr, kFraming,
+       "bad framing: chunked body ended before its last chunk (after 5 bytes of data)", nullptr,
+       false},
+      {"chunked: bytes after the last chunk", chunked + "0\r\n\r\nextra", kOk, "", nullptr,
+       kFraming, "bad framing: bytes after the last chunk", nullptr, true},
+      {"chunked: trailers too long", chunked + "0\r\nX: " + std::string(5000, 't') + "\r\n\r\n",
+       kOk, "", nullptr, kFraming, "bad framing: trailers longer than 4095 bytes", nullptr, true},
+      {"unsupported transfer coding", h11 + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+       kOk, "", nullptr, kFraming, "bad framing: unsupported Transfer-Encoding \"gzip, chunked\"",
+       nullptr, true},
+      {"Transfer-Encoding in HTTP/1.0",
+       "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", kOk, "", nullptr, kFraming,
+       "bad framing: Transfer-Encoding in an HTTP/1.0 response", nullptr, true},
+      {"neither: the body ends at EOF", "HTTP/1.0 200 OK\r\n\r\nhello", kOk, "", kMd5Hello, kOk, "",
+       kMd5Hello, false},
+      {"status without reason phrase", "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+       HttpFailure::kNoStatusLine, "no status line", nullptr, kOk, "",
+       "444bcb3a3fcf8389296c49467f27e1d6", true},
+      {"status with SP and an empty reason", "HTTP/1.1 200 \r\n\r\nok", kOk, "", nullptr, kOk, "",
+       "444bcb3a3fcf8389296c49467f27e1d6", false},
+      {"not an HTTP/1.x status line", "garbage 204 x\r\n\r\n", kOk, "", nullptr,
+       HttpFailure::kNoStatusLine, "bad status line: \"garbage 204 x\"", nullptr, true},
+      {"HTTP/2 status line", "HTTP/2 200 OK\r\n\r\n", kOk, "", nullptr, HttpFailure::kNoStatusLine,
+       "bad status line: \"HTTP/2 200 OK\"", nullptr, true},
+      {"204 has no body", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", kOk, "",
+       kMd5Empty, kOk, "", kMd5Empty, true},
+      {"bytes after a 204", "HTTP/1.1 204 No Content\r\n\r\nhello", kOk, "", kMd5Hello, kFraming,
+       "bad framing: body bytes after a response without a body (status 204)", nullptr, true},
+      {"white space before the colon", h11 + "Content-Length : 5\r\n\r\nhello", kOk, "", kMd5Hello,
+       kFraming, "bad framing: malformed header line \"Content-Length : 5\"", nullptr, true},
+      {"header line without a colon", h11 + "Bad header\r\n\r\nhello", kOk, "", kMd5Hello, kFraming,
+       "bad framing: malformed header line \"Bad header\"", nullptr, true},
+      {"obsolete line folding", h11 + "X: a\r\n b\r\n\r\n", kOk, "", nullptr, kFraming,
+       "bad framing: obsolete line folding in the headers: \" b\"", nullptr, true},
+      {"a bare LF inside the headers", h11 + "X: a\nY: b\r\n\r\n", kOk, "", nullptr, kFraming,
+       "bad framing: control byte in header line \"X: a\\x0aY: b\"", nullptr, true},
+      // The status is judged before the body's framing, in both modes.
+      {"failing status beats a short body", "HTTP/1.1 503 Busy\r\nContent-Length: 100\r\n\r\nab",
+       HttpFailure::kStatus, "status 503 not in 200-299", nullptr, HttpFailure::kStatus,
+       "status 503 not in 200-299", nullptr, true},
+      {"EOF before the headers end", h11 + "Content-Length: 5\r\n", HttpFailure::kNoHeaders,
+       "no data received: the response ended before its headers did", nullptr,
+       HttpFailure::kNoHeaders, "no data received: the response ended before its headers did",
+       nullptr, false},
+  };
+  const HttpUrlCheck check = make_check(url_with());
+  for (const auto& c : cases) {
+    for (const bool strict : {false, true}) {
+      const HttpReaderOptions options{.compute_digest = true, .strict_framing = strict};
+      const HttpResult r = read_pieces(check, {c.response}, options);
+      const std::string what = std::string(c.name) + (strict ? " (strict)" : " (default)");
+      EXPECT_EQ(r.failure, strict ? c.strict_failure : c.default_failure) << what;
+      EXPECT_EQ(r.reason, strict ? c.strict_reason : c.default_reason) << what;
+      EXPECT_EQ(r.passed(), r.reason.empty()) << what;
+      if (const char* digest = strict ? c.strict_digest : c.default_digest) {
+        ASSERT_TRUE(r.digest) << what;
+        EXPECT_EQ(to_hex(*r.digest), digest) << what;
+      }
+      expect_split_invariant(check, c.response, what, strict);
+    }
+    HttpResponseReader strict_reader(check, HttpReaderOptions{.strict_framing = true});
+    strict_reader.feed(c.response);
+    EXPECT_EQ(strict_reader.verdict_known(), c.strict_known) << c.name;
+  }
+}
+
+TEST(HttpResponseStrictFraming, KnownAtTheFramedEndAndNotBefore) {
+  const HttpUrlCheck check = make_check(url_with());
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  HttpResponseReader strict(check, HttpReaderOptions{.strict_framing = true});
+  HttpResponseReader keepalived(check);
+  for (size_t i = 0; i < response.size(); ++i) {
+    EXPECT_FALSE(strict.verdict_known()) << i;
+    strict.feed(response.substr(i, 1));
+    keepalived.feed(response.substr(i, 1));
+  }
+  EXPECT_TRUE(strict.verdict_known());
+  EXPECT_FALSE(keepalived.verdict_known());  // keepalived reads to EOF
+  EXPECT_TRUE(strict.finish().passed());
+  EXPECT_TRUE(keepalived.finish().passed());
+}
+
+TEST(HttpResponseStrictFraming, ChunkedTenMegabytesCostBoundedMemory) {
+  auto url = url_with();
+  url.regex = "the end";
+  const HttpUrlCheck check = make_check(url);
+  HttpResponseReader reader(check,
+                            HttpReaderOptions{.compute_digest = true, .strict_framing = true});
+  reader.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  const std::string block = "10000\r\n" + std::string(65536, 'z') + "\r\n";
+  size_t peak = reader.retained_bytes();
+  for (int i = 0; i < 160; ++i) {  // 10 MiB of data
+    reader.feed(block);
+    peak = std::max(peak, reader.retained_bytes());
+  }
+  reader.feed("7\r\nthe end\r\n0\r\n\r\n");
+  EXPECT_TRUE(reader.verdict_known());
+  const HttpResult r = reader.finish();
+  EXPECT_TRUE(r.passed()) << r.reason;
+  EXPECT_TRUE(r.chunked);
+  EXPECT_EQ(r.body_bytes, 160U * 65536U + 7U);
+  EXPECT_LE(peak, kHttpMaxHeaderBytes + kHttpRegexWindow + 64);
+  EXPECT_EQ(reader.retained_bytes(), 0U);
+}
+
+TEST(HttpResponseStrictFraming, FailureNames) {
+  EXPECT_EQ(to_string(HttpFailure::kFraming), "framing");
+  for (size_t i = 0; i < static_cast<size_t>(HttpFailure::kCount); ++i) {
+    EXPECT_NE(to_string(static_cast<HttpFailure>(i)), "?") << i;
+  }
+}
+
+TEST(HttpResponseStrictFraming, GarbageNeverCrashesAndGivesOneVerdict) {
+  const HttpUrlCheck check = make_check(url_with());
+  std::mt19937 rng(34);  // NOLINT(cert-msc51-cpp): a fixed seed, for a reproducible test
+  const std::string heads[] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                               "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", ""};
+  for (int round = 0; round < 300; ++round) {
+    std::string bytes = heads[round % 3];
+    const size_t size = rng() % 3000;
+    for (size_t i = 0; i < size; ++i)
+      bytes += static_cast<char>(rng() % 4 == 0 ? "\r\n;0aF"[rng() % 6] : rng());
+    const HttpReaderOptions options{.compute_digest = true, .strict_framing = true};
+    HttpResponseReader reader(check, options);
+    for (size_t at = 0; at < bytes.size();) {
+      const size_t n = std::min<size_t>(bytes.size() - at, 1 + rng() % 700);
+      reader.feed(std::string_view(bytes).substr(at, n));
+      at += n;
+      ASSERT_LE(reader.retained_bytes(), 2 * 4096U);
+    }
+    const HttpResult r = reader.finish();
+    EXPECT_EQ(r.passed(), r.reason.empty());
+    EXPECT_EQ(describe(r), describe(read_pieces(check, {bytes}, options)));
   }
 }
 

@@ -1,7 +1,8 @@
 // libFuzzer target: check::HttpResponseReader on arbitrary responses. The first input byte picks
-// the url's expectations (regex or not, regex_no_match, min/max offset, digest), the second the
-// chunk sizes; the rest is the response. Each input is read twice, whole and in chunks: the two
-// verdicts must agree, and the reader's buffers must stay within their bound.
+// the url's expectations (regex or not, regex_no_match, min/max offset, digest; bits 0-3) and
+// strict framing (bit 7), the second the chunk sizes; the rest is the response. Each input is read
+// twice, whole and in chunks: the two verdicts must agree, and the reader's buffers must stay
+// within their bound.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -13,6 +14,8 @@ namespace {
 using vigil::check::HttpResponseReader;
 using vigil::check::HttpResult;
 using vigil::check::HttpUrlCheck;
+
+using vigil::check::HttpReaderOptions;
 
 const HttpUrlCheck& check_for(uint8_t selector) {
   static const auto checks = [] {
@@ -42,7 +45,7 @@ bool same(const HttpResult& a, const HttpResult& b) {
   return a.failure == b.failure && a.reason == b.reason && a.status == b.status &&
          a.content_length == b.content_length && a.body_bytes == b.body_bytes &&
          a.digest == b.digest && a.regex_match_offset == b.regex_match_offset &&
-         a.regex_candidate_abandoned == b.regex_candidate_abandoned;
+         a.regex_candidate_abandoned == b.regex_candidate_abandoned && a.chunked == b.chunked;
 }
 
 }  // namespace
@@ -50,16 +53,17 @@ bool same(const HttpResult& a, const HttpResult& b) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const HttpUrlCheck& check = check_for(data[0]);
+  const HttpReaderOptions options{.compute_digest = true, .strict_framing = (data[0] & 0x80) != 0};
   const size_t chunk = 1 + data[1] % 97;
   const std::string_view response(reinterpret_cast<const char*>(data + 2), size - 2);
   constexpr size_t kBound = vigil::check::kHttpMaxHeaderBytes + vigil::check::kHttpRegexWindow;
 
-  HttpResponseReader whole(check, /*compute_digest=*/true);
+  HttpResponseReader whole(check, options);
   whole.feed(response);
   if (whole.retained_bytes() > kBound) std::abort();
   const HttpResult a = whole.finish();
 
-  HttpResponseReader pieces(check, /*compute_digest=*/true);
+  HttpResponseReader pieces(check, options);
   for (size_t at = 0; at < response.size(); at += chunk) {
     pieces.feed(response.substr(at, chunk));
     if (pieces.retained_bytes() > kBound) std::abort();

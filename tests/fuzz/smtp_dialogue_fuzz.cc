@@ -1,5 +1,6 @@
 // libFuzzer target: check::SmtpDialogue on arbitrary server bytes. The first input byte picks the
-// options (bit 0: rfc5321_replies) and whether the server closes at the end (bit 1), the second
+// options (bit 0: rfc5321_replies, bit 2: strict_framing) and whether the server closes at the
+// end (bit 1), the second
 // the chunk size; the rest is what the server sends. Each input is fed twice, whole and in
 // chunks: the bytes sent and the verdict must agree, the commands must be HELO then QUIT in that
 // order, a reason must be given exactly on failure, and the dialogue's memory must stay bounded.
@@ -23,8 +24,9 @@ struct Run {
   SmtpStep last;
 };
 
-Run run(std::string_view server, size_t chunk, bool rfc, bool close) {
-  SmtpDialogue dialogue(SmtpDialogueOptions{.helo_name = "fuzz", .rfc5321_replies = rfc});
+Run run(std::string_view server, size_t chunk, bool rfc, bool strict, bool close) {
+  SmtpDialogue dialogue(
+      SmtpDialogueOptions{.helo_name = "fuzz", .rfc5321_replies = rfc, .strict_framing = strict});
   Run out;
   for (size_t at = 0; at < server.size(); at += chunk) {
     out.last = dialogue.feed(server.substr(at, chunk));
@@ -49,11 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const bool rfc = (data[0] & 1) != 0;
   const bool close = (data[0] & 2) != 0;
+  const bool strict = (data[0] & 4) != 0;
   const size_t chunk = 1 + data[1] % 61;
   const std::string_view server(reinterpret_cast<const char*>(data + 2), size - 2);
 
-  const Run whole = run(server, std::max<size_t>(server.size(), 1), rfc, close);
-  const Run pieces = run(server, chunk, rfc, close);
+  const Run whole = run(server, std::max<size_t>(server.size(), 1), rfc, strict, close);
+  const Run pieces = run(server, chunk, rfc, strict, close);
   if (whole.sent != pieces.sent || whole.last.outcome != pieces.last.outcome ||
       whole.last.reason != pieces.last.reason) {
     std::abort();
