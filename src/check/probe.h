@@ -57,6 +57,9 @@ struct HttpProbe {
   // vigil's opt-in total deadline for the whole probe; 0: keepalived's per-step
   // connect_timeout only (connect, and then each read separately).
   Duration total_deadline{0};
+  // vigil's opt-in RFC 9112 framing (global_defs checker_strict_framing, check/http.h): the
+  // response ends at its Content-Length or last chunk, not at EOF; false: keepalived's reading.
+  bool strict_framing = false;
 };
 
 struct MiscProbe {
@@ -93,6 +96,9 @@ struct UdpProbe {
 struct SmtpProbe {
   ConnectionIdentity connection;
   std::string helo_name = "smtpchecker.keepalived.org";
+  // vigil's opt-in RFC 5321 reply framing (global_defs checker_strict_framing, check/smtp.h);
+  // false: keepalived's reading.
+  bool strict_framing = false;
 };
 
 // PING_CHECK: one ICMP / ICMPv6 echo request to connect_ip; the matching echo reply within

@@ -10,8 +10,11 @@
 // - the response: HTTP_GET waits connect_timeout for each read; SSL_GET's reads share one
 //   connect_timeout from the first response bytes (keepalived's ssl_read_thread re-registers with
 //   the remainder). EOF ends the response and the reader judges it; so does a verdict known
-//   early (headers too long). A plain read error fails the probe; a TLS read error ends the
-//   response as EOF would (keepalived's ssl_read_thread judges what it has).
+//   early (headers too long, a failing status) and, with vigil's opt-in strict_framing, the end
+//   of the framed body (Content-Length bytes, the last chunk) or a framing error: the probe then
+//   stops reading without waiting for EOF, so a server that ignores "Connection: close" passes
+//   instead of failing on the read timeout. A plain read error fails the probe; a TLS read error
+//   ends the response as EOF would (keepalived's ssl_read_thread judges what it has).
 // - total_deadline (vigil's opt-in) bounds all of it.
 // Memory: one fixed 4 KB read buffer per probe (keepalived reads 4 KB at a time) and the reader's
 // own bounded state; the response is never kept.
@@ -53,7 +56,8 @@ class HttpRun final : public SocketRun {
 
   void begin() override {
     if (!probe_.expect) return finish(ProbeNotRun{.detail = "no expectation for the response"});
-    reader_.emplace(*probe_.expect);
+    reader_.emplace(*probe_.expect,
+                    check::HttpReaderOptions{.strict_framing = probe_.strict_framing});
     if (probe_.tls) {
       auto context = core_.tls.get(*probe_.tls);
       if (!context) return finish(ProbeNotRun{.detail = "TLS: " + context.error().message});

@@ -36,7 +36,8 @@ class SmtpRun final : public SocketRun {
             core, id,
             "SMTP " + endpoint_text(probe.connection.connect_ip, probe.connection.connect_port),
             probe.connection),
-        dialogue_(check::SmtpDialogueOptions{.helo_name = probe.helo_name}) {}
+        dialogue_(check::SmtpDialogueOptions{.helo_name = probe.helo_name,
+                                             .strict_framing = probe.strict_framing}) {}
 
  private:
   std::shared_ptr<SmtpRun> self() { return std::static_pointer_cast<SmtpRun>(shared_from_this()); }

@@ -113,6 +113,63 @@ TEST_F(HttpProbeTest, ServerKeepingTheConnectionOpenFailsOnTheReadTimeout) {
   EXPECT_EQ(failure->detail, "read timed out after 200ms");
 }
 
+// vigil's opt-in strict framing (checker_strict_framing): a server that answers with a complete
+// Content-Length or chunked response but keeps the connection open. keepalived's reading (the
+// default) waits for EOF and fails on the read timeout; strict ends at the framed body and passes
+// with no time passing at all.
+TEST_F(HttpProbeTest, StrictFramingEndsAtTheFramedBodyWithoutWaitingForEof) {
+  struct Case {
+    const char* name;
+    std::string head;
+  };
+  const Case cases[] = {
+      {"Content-Length", kOk},
+      {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+  };
+  for (const auto& c : cases) {
+    for (const bool strict : {false, true}) {
+      SCOPED_TRACE(std::string(c.name) + (strict ? " (strict)" : " (default)"));
+      HttpServer server(loop_.io_context(), {.head = c.head, .keep_open = true});
+      const uint64_t bytes_before = prober_.counters().response_bytes;
+      HttpProbe request = http(server.port(), expect(), 200ms);
+      request.strict_framing = strict;
+      std::optional<check::ProbeResult> result;
+      prober_.start(request, [&](check::ProbeResult r) { result = std::move(r); });
+      ASSERT_TRUE(
+          run_until([&] { return server.count() == 1 && server.served(0).finished_writing; }));
+      if (strict) {
+        ASSERT_TRUE(run_until([&] { return result.has_value(); }));
+        EXPECT_TRUE(succeeded(result)) << describe(result);
+        EXPECT_EQ(prober_.running(), 0U);
+        continue;
+      }
+      ASSERT_TRUE(run_until(
+          [&] { return prober_.counters().response_bytes == bytes_before + c.head.size(); }));
+      time_.advance(200ms - 1us);
+      EXPECT_FALSE(result.has_value()) << describe(result);
+      time_.advance(1us);
+      const auto* failure = failed(result);
+      ASSERT_NE(failure, nullptr) << describe(result);
+      EXPECT_EQ(failure->reason, Reason::kTimeout);
+      EXPECT_EQ(failure->detail, "read timed out after 200ms");
+    }
+  }
+}
+
+TEST_F(HttpProbeTest, StrictFramingFailsABodyCutShortByEof) {
+  HttpServer server(loop_.io_context(),
+                    {.head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"});
+  HttpProbe request = http(server.port());
+  auto keepalived = probe(request);
+  EXPECT_TRUE(succeeded(keepalived)) << describe(keepalived);  // a mismatch is only noted
+  request.strict_framing = true;
+  auto result = probe(request);
+  const auto* failure = failed(result);
+  ASSERT_NE(failure, nullptr) << describe(result);
+  EXPECT_EQ(failure->reason, Reason::kBadReply);
+  EXPECT_EQ(failure->detail, "bad framing: body ended after 10 of 100 bytes (Content-Length)");
+}
+
 TEST_F(HttpProbeTest, EachReadHasItsOwnTimeout) {
   // keepalived's http_read_thread re-arms connect_timeout after every read: a slow drip passes.
   HttpServer server(loop_.io_context(), {.head = "HTTP/1.0 200 OK\r\n", .keep_open = true});
