@@ -736,7 +736,7 @@ struct HttpResponseReader::State {
         case Chunk::kDataCr:
         case Chunk::kDataLf: {
           const bool cr = chunk == Chunk::kDataCr;
-          if (bytes[i++] != (cr ? '\r' : '\n')) {
+          if (static_cast<char>(bytes[i++]) != (cr ? '\r' : '\n')) {
             fail_body("no CRLF after a chunk's data");
             break;
           }
