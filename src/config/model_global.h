@@ -44,7 +44,7 @@ struct GlobalDefs {
   SourceLocation script_user_loc;
   bool enable_script_security = false;
 
-  // Notification email (accepted and modelled; vigil does not send email yet).
+  // SMTP alerts (src/alert): sent when smtp_server and notification_email are both set.
   std::vector<std::string> notification_email;
   std::string notification_email_from;
   std::optional<IpAddress> smtp_server;
@@ -54,7 +54,12 @@ struct GlobalDefs {
   bool smtp_alert = false;
   std::optional<bool> smtp_alert_vrrp;     // default: smtp_alert
   std::optional<bool> smtp_alert_checker;  // default: smtp_alert
+  // smtp_alert or smtp_alert_checker was written: real servers then default to
+  // smtp_alert_checker, else to on (keepalived 2.2.7 check_data.c).
+  bool smtp_alert_checker_written = false;
   bool no_email_faults = false;
+  // no_checker_emails: a checker's alert only when its real server's state changes.
+  bool no_checker_emails = false;
   bool checker_log_all_failures = false;
 
   // VRRP defaults.

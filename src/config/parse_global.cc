@@ -34,6 +34,13 @@ void smtp_server(Context& ctx, const LogicalLine& line, G& g) {
   }
 }
 
+// smtp_alert and smtp_alert_checker: also recorded as written, for the real servers' default.
+template <auto Member>
+void smtp_alert_flag(Context& ctx, const LogicalLine& line, G& g) {
+  set_flag<Member>(ctx, line, g);
+  g.smtp_alert_checker_written = true;
+}
+
 template <auto Member>
 void mcast_group(Context& ctx, const LogicalLine& line, G& g) {
   if (!ctx.arg_count(line, 1, 1)) return;
@@ -280,12 +287,13 @@ const Keyword<G> kGlobalDefs[] = {
     {"enable_script_security", set_flag<&G::enable_script_security>},
     {"notification_email", notification_email},
     {"notification_email_from", set_text<&G::notification_email_from>},
-    {"smtp_server", recorded_only<smtp_server>},
+    {"smtp_server", smtp_server},
     {"smtp_helo_name", set_text<&G::smtp_helo_name>},
     {"smtp_connect_timeout", set_seconds<&G::smtp_connect_timeout, kSecond, 3600 * kSecond>},
-    {"smtp_alert", set_flag<&G::smtp_alert>},
+    {"smtp_alert", smtp_alert_flag<&G::smtp_alert>},
     {"smtp_alert_vrrp", set_flag<&G::smtp_alert_vrrp>},
-    {"smtp_alert_checker", set_flag<&G::smtp_alert_checker>},
+    {"smtp_alert_checker", smtp_alert_flag<&G::smtp_alert_checker>},
+    {"no_checker_emails", set_flag<&G::no_checker_emails>},
     {"no_email_faults", set_flag<&G::no_email_faults>},
     {"checker_log_all_failures", set_flag<&G::checker_log_all_failures>},
     {"vrrp_version", set_integer<&G::vrrp_version, 2, 3>},
@@ -400,7 +408,6 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_rx_bufs_policy"},
     {"vrrp_rx_bufs_multiplier"},
     {"rs_init_notifies"},
-    {"no_checker_emails"},
     {"umask"},
     {"vmac_prefix"},
     {"vmac_addr_prefix"},

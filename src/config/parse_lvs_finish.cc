@@ -238,10 +238,11 @@ void finish_virtual_server(Config& config, VirtualServer& vs,
     if (!rs.delay_before_retry) rs.delay_before_retry = vs.delay_before_retry;
     if (!rs.warmup) rs.warmup = vs.warmup;
     if ((rs.explicit_fields & kSetVirtualhost) == 0) rs.virtualhost = vs.virtualhost;
-    // keepalived's default for real servers is "on" unless the globals say otherwise; vigil's
-    // global model cannot tell an unset smtp_alert from "off", so "on" is kept.
+    // keepalived 2.2.7 check_data.c: smtp_alert_checker, else smtp_alert, else "on".
     if ((rs.explicit_fields & kSetSmtpAlert) == 0) {
-      rs.smtp_alert = true;
+      rs.smtp_alert = global.smtp_alert_checker_written
+                          ? global.smtp_alert_checker.value_or(global.smtp_alert)
+                          : true;
     }
     weight_sum += rs.weight;
     auto what = [&rs] { return describe(rs); };

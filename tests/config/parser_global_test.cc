@@ -34,13 +34,12 @@ TEST(GlobalDefs, DefaultsAreKeepalivedsDefaults) {
 // an operator knows the setting has no effect.
 TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   auto p = parse(R"(global_defs {
-  smtp_server 192.0.2.25
   vrrp_skip_check_adv_addr
   vrrp_notify_priority_changes
 }
 )");
   ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
-  const char* names[] = {"smtp_server", "vrrp_skip_check_adv_addr", "vrrp_notify_priority_changes"};
+  const char* names[] = {"vrrp_skip_check_adv_addr", "vrrp_notify_priority_changes"};
   Strings expected;
   int line = 2;
   for (const char* name : names) {
@@ -49,8 +48,68 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
                        "effect");
   }
   EXPECT_EQ(warnings(*p), expected);
-  // Still recorded, so --dump-config shows what was written.
-  EXPECT_EQ(p->config.global.smtp_server, IpAddress::parse("192.0.2.25"));
+}
+
+// The SMTP alert keywords (src/alert sends the alerts): read without a warning.
+TEST(GlobalDefs, SmtpAlertKeywords) {
+  auto p = parse(R"(global_defs {
+  smtp_server 192.0.2.25 2525
+  smtp_helo_name lb1.example.com
+  smtp_connect_timeout 7
+  no_checker_emails
+  smtp_alert_checker off
+}
+)");
+  ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+  EXPECT_EQ(warnings(*p), Strings{});
+  const auto& g = p->config.global;
+  EXPECT_EQ(g.smtp_server, IpAddress::parse("192.0.2.25"));
+  EXPECT_EQ(g.smtp_server_port, 2525);
+  EXPECT_EQ(g.smtp_helo_name, "lb1.example.com");
+  EXPECT_EQ(g.smtp_connect_timeout, 7s);
+  EXPECT_TRUE(g.no_checker_emails);
+  EXPECT_EQ(g.smtp_alert_checker, false);
+  EXPECT_TRUE(g.smtp_alert_checker_written);
+}
+
+// keepalived 2.2.7 check_data.c: a real server's smtp_alert defaults to smtp_alert_checker, else
+// smtp_alert, else on (unlike the virtual server's, which defaults to off).
+TEST(GlobalDefs, RealServerSmtpAlertDefault) {
+  struct Case {
+    const char* globals;
+    bool no_checker_emails;
+    bool rs_alert;
+    bool vs_alert;
+  };
+  const Case cases[] = {
+      {"", false, true, false},
+      {"smtp_alert off", false, false, false},
+      {"smtp_alert on", false, true, true},
+      {"smtp_alert_checker off", false, false, false},
+      {"smtp_alert on\n  smtp_alert_checker off", false, false, false},
+      {"no_checker_emails off", false, true, false},
+      {"no_checker_emails", true, true, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.globals);
+    auto p = parse(std::string("global_defs {\n  ") + c.globals + R"(
+}
+virtual_server 10.0.0.100 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    TCP_CHECK {
+    }
+  }
+}
+)");
+    ASSERT_TRUE(p->ok()) << p->diagnostics.format(p->files);
+    EXPECT_EQ(p->config.global.no_checker_emails, c.no_checker_emails);
+    const auto& vs = p->config.lvs.virtual_servers.at(0);
+    EXPECT_EQ(vs.smtp_alert, c.vs_alert);
+    EXPECT_EQ(vs.real_servers.at(0).smtp_alert, c.rs_alert);
+  }
 }
 
 // vrrp_min_garp: one announcement, no second set; values set explicitly (before or after it)
