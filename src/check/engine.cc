@@ -270,6 +270,20 @@ struct CheckEngine::Service {
   bool dirty = false;
 };
 
+// The SMTP alerts of one virtual server: its smtp_alert (quorum), each real server's (checkers),
+// no_checker_emails; the config holds them resolved (keepalived 2.2.7 check_data.c). Nothing when
+// no alert can be sent (no smtp_server or no notification_email: core/smtp.c smtp_alert).
+static AlertPolicy alert_policy(const config::Config& config, const config::VirtualServer& vs) {
+  AlertPolicy policy;
+  const auto& global = config.global;
+  if (!global.smtp_server || global.notification_email.empty()) return policy;
+  policy.virtual_server = vs.smtp_alert;
+  policy.no_checker_emails = global.no_checker_emails;
+  for (const auto& rs : vs.real_servers)
+    policy.real_servers.push_back(rs.smtp_alert);
+  return policy;
+}
+
 CheckEngine::CheckEngine(Scheduler& scheduler, Prober& prober, RandomDuration random,
                          EngineSinks sinks, RunAsResolver resolve, FileReader read_file)
     : scheduler_(scheduler),
@@ -360,6 +374,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   for (size_t v = 0; v < specs.size(); ++v) {
     const bool existed = plan && plan->services[v].existed;
     auto service = std::make_unique<Service>(specs[v]);
+    service->verdicts.set_alerts(alert_policy(config, config.lvs.virtual_servers[v]));
     const VirtualServerSpec& spec = service->verdicts.spec();
     std::vector<RealServerView> views(spec.real_servers.size());
     // The first event's actions, applied once the verdict has started.
@@ -487,7 +502,9 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
               slot.running.reset();
             },
             [&](const Report& report) {
-              auto notifies = service.verdicts.on_report(slot.real_server, slot.index, report);
+              auto notifies =
+                  service.verdicts.on_report(slot.real_server, slot.index, report,
+                                             report.up ? std::string_view{} : slot.last_error);
               service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
               service.dirty = true;
             },

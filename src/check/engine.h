@@ -2,7 +2,7 @@
 // machine per checker block (checker.h) and one verdict per virtual server (verdict.h), arms a
 // timer for each ProbeAt, starts probes through a Prober (probe.h), feeds their results back and
 // hands out what changed: the desired IPVS state of each changed virtual server (a HealthBatch,
-// by value, for the IPVS side) and the notify actions (scripts and FIFO lines) to run.
+// by value, for the IPVS side) and the notify actions (scripts, FIFO lines, SMTP alerts) to run.
 //
 // It runs on one thread (the check thread) with that thread's Scheduler; it reads no clock and
 // opens no socket itself, so tests drive it in virtual time with a fake prober.
@@ -71,7 +71,7 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
 struct EngineSinks {
   // Desired IPVS state of the services that changed.
   std::function<void(HealthBatch)> health;
-  // Notify scripts and FIFO lines of one virtual server, in order.
+  // Notify scripts, FIFO lines and SMTP alerts of one virtual server, in order.
   std::function<void(const VirtualServerSpec&, NotifyActions)> notify;
 };
 

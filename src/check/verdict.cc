@@ -26,6 +26,10 @@ std::string to_string(const NotifyAction& action) {
       Overloaded{
           [](const RunScript& a) { return "RunScript(" + a.script.command.text + ")"; },
           [](const FifoLine& a) { return "FifoLine(" + a.line + ")"; },
+          [](const SmtpAlert& a) {
+            return "SmtpAlert(" + (a.real_server.empty() ? a.virtual_server : a.real_server) +
+                   (a.up ? " UP " : " DOWN ") + a.body + ")";
+          },
       },
       action);
 }
@@ -81,7 +85,7 @@ NotifyActions VirtualServerVerdicts::start(const std::vector<RealServerView>& ch
 }
 
 NotifyActions VirtualServerVerdicts::on_report(size_t real_server, size_t checker,
-                                               const Report& report) {
+                                               const Report& report, std::string_view detail) {
   const size_t index = real_server;
   NotifyActions out;
   Server& server = servers_[index];
@@ -93,7 +97,20 @@ NotifyActions VirtualServerVerdicts::on_report(size_t real_server, size_t checke
     return out;
   }
   const bool alive = all_up(server);
+  const bool was_alive = server.alive;
   if (alive != server.alive) set_alive(index, alive, out);
+  // check_tcp.c & co: after update_svr_checker_state, an alert for the checker's change when the
+  // real server's smtp_alert is on, unless no_checker_emails and the server did not change.
+  if (rs_alerts(index) && (alive != was_alive || !alerts_.no_checker_emails)) {
+    const auto& rs = spec_.real_servers[index];
+    if (auto body = checker_alert_body(rs.checkers[checker].identity.type, report.up, report.reason,
+                                       detail)) {
+      out.emplace_back(SmtpAlert{.real_server = format_real_server(rs.key, spec_.protocol_name),
+                                 .virtual_server = spec_.label,
+                                 .up = report.up,
+                                 .body = std::move(*body)});
+    }
+  }
   return out;
 }
 
@@ -120,11 +137,20 @@ NotifyActions VirtualServerVerdicts::stop() {
   for (size_t i = 0; i < servers_.size(); ++i) {
     if (!servers_[i].alive) continue;
     servers_[i].alive = false;
-    if (spec_.omega) rs_notifies(i, out);
+    if (!spec_.omega) continue;
+    rs_notifies(i, out);
+    // ipwrapper.c clear_service_rs: SMTP_MSG_RS_SHUT.
+    if (rs_alerts(i)) {
+      out.emplace_back(SmtpAlert{
+          .real_server = format_real_server(spec_.real_servers[i].key, spec_.protocol_name),
+          .virtual_server = spec_.label,
+          .up = false,
+          .body = "=> Shutting down <="});
+    }
   }
   quorum_up_ = false;
   sorry_alive_ = false;
-  if (spec_.omega) vs_notifies(out);
+  if (spec_.omega) vs_notifies(out, "=> Shutting down <=");
   started_ = false;
   return out;
 }
@@ -184,11 +210,54 @@ void VirtualServerVerdicts::rs_notifies(size_t index, NotifyActions& out) const 
                            spec_.label, alive ? "UP" : "DOWN")});
 }
 
-void VirtualServerVerdicts::vs_notifies(NotifyActions& out) const {
-  // ipwrapper.c do_vs_notifies: the script, then the FIFO line (SMTP is not sent yet).
+void VirtualServerVerdicts::vs_notifies(NotifyActions& out, const std::string& alert_body) const {
+  // ipwrapper.c do_vs_notifies: the script, the FIFO line, then the SMTP alert.
   const auto& script = quorum_up_ ? spec_.quorum_up : spec_.quorum_down;
   if (script) out.emplace_back(RunScript{*script});
   out.emplace_back(FifoLine{fmt::format("VS {} {}\n", spec_.label, quorum_up_ ? "UP" : "DOWN")});
+  if (alerts_.virtual_server) {
+    out.emplace_back(
+        SmtpAlert{.virtual_server = spec_.label, .up = quorum_up_, .body = alert_body});
+  }
+}
+
+// ipwrapper.c do_vs_notifies: "=> %s %u+%u=%ld <= %ld <=".
+static std::string quorum_alert_body(bool up, bool init, uint32_t quorum, uint32_t hysteresis,
+                                     int64_t threshold, int64_t weight_sum) {
+  const char* what = up ? (init ? "Starting with quorum up" : "Gained quorum")
+                        : (init ? "Starting with quorum down" : "Lost quorum");
+  return fmt::format("=> {} {}+{}={} <= {} <=", what, quorum, hysteresis, threshold, weight_sum);
+}
+
+std::optional<std::string> checker_alert_body(config::CheckerType type, bool up, Reason reason,
+                                              std::string_view detail) {
+  using config::CheckerType;
+  switch (type) {
+    case CheckerType::kTcp:
+      return up ? "=> TCP CHECK succeed on service <=" : "=> TCP CHECK failed on service <=";
+    case CheckerType::kHttp:
+    case CheckerType::kSsl:
+      return up ? "=> CHECK succeed on service <="
+                : "=> CHECK failed on service : HTTP request failed <=";
+    case CheckerType::kSmtp:
+      if (up) return "=> CHECK succeed on service <=";
+      if (detail.empty()) return "=> CHECK failed on service <=";
+      return fmt::format("=> CHECK failed on service : {} <=", detail);
+    case CheckerType::kDns:
+      return up ? "=> DNS_CHECK: succeed on service <=" : "=> DNS_CHECK: failed on service <=";
+    case CheckerType::kUdp:
+      return up ? "=> UDP CHECK succeed on service <=" : "=> UDP CHECK failed on service <=";
+    case CheckerType::kPing:
+      return up ? "=> ICMP CHECK succeed on service <=" : "=> ICMP CHECK failed on service <=";
+    case CheckerType::kMisc:
+      return fmt::format("=> MISC CHECK {} on service <=", up ? "succeeded"
+                                                           : reason == Reason::kScriptTimeout
+                                                               ? "timed out"
+                                                               : "failed");
+    case CheckerType::kFile:
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 void VirtualServerVerdicts::update_quorum(bool init, NotifyActions& out) {
@@ -199,13 +268,15 @@ void VirtualServerVerdicts::update_quorum(bool init, NotifyActions& out) {
     quorum_up_ = true;
     logger().info("[{}] gained quorum {}+{}={} <= {}", spec_.label, spec_.quorum, spec_.hysteresis,
                   threshold, weight_sum);
+    const std::string body =
+        quorum_alert_body(true, init, spec_.quorum, spec_.hysteresis, threshold, weight_sum);
     if (sorry_alive_) {
       // The sorry server leaves; the alive servers come back (desired() follows pool_active()).
       logger().info("[{}] {} sorry server", spec_.label,
                     spec_.sorry_server->inhibit ? "disabling" : "removing");
       sorry_alive_ = false;
     }
-    vs_notifies(out);
+    vs_notifies(out, body);
     return;
   }
   const bool lost = quorum_up_ && (weight_sum == 0 || weight_sum < threshold);
@@ -220,7 +291,8 @@ void VirtualServerVerdicts::update_quorum(bool init, NotifyActions& out) {
                     spec_.sorry_server->inhibit ? "enabling" : "adding");
       sorry_alive_ = true;
     }
-    vs_notifies(out);
+    vs_notifies(
+        out, quorum_alert_body(false, init, spec_.quorum, spec_.hysteresis, threshold, weight_sum));
   }
 }
 

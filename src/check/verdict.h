@@ -12,13 +12,17 @@
 //   leave and the sorry server comes in; on gain the reverse. sorry_server_inhibit keeps the
 //   sorry server in IPVS at weight 0 while it is not needed.
 //
-// Not here yet: SMTP alerts, ha_suspend, a sorry server that is also one of the real servers
+// SMTP alerts (keepalived's smtp_alert calls in check_*.c and ipwrapper.c) are actions too, with
+// the words keepalived uses; the caller turns them into mail (src/alert). Only with set_alerts().
+//
+// Not here yet: ha_suspend, a sorry server that is also one of the real servers
 // (keepalived's s_svr_duplicates_rs), virtual_server_group entries.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -52,7 +56,17 @@ struct FifoLine {
   std::string line;
   bool operator==(const FifoLine&) const = default;
 };
-using NotifyAction = std::variant<RunScript, FifoLine>;
+// Send an SMTP alert (keepalived's smtp_alert): about a real server (SMTP_MSG_RS, SMTP_MSG_RS_SHUT:
+// `real_server` is its FMT_RS) or, with `real_server` empty, the virtual server's quorum
+// (SMTP_MSG_VS). `up` is the Subject's UP / DOWN; `body` keepalived's words.
+struct SmtpAlert {
+  std::string real_server;
+  std::string virtual_server;  // FMT_VS
+  bool up = false;
+  std::string body;
+  bool operator==(const SmtpAlert&) const = default;
+};
+using NotifyAction = std::variant<RunScript, FifoLine, SmtpAlert>;
 using NotifyActions = std::vector<NotifyAction>;
 std::string to_string(const NotifyAction& action);
 
@@ -68,6 +82,23 @@ struct RealServerView {
   std::vector<CheckerView> checkers;
 };
 
+// Which alerts to send (config: the resolved smtp_alert of the virtual server and of each real
+// server, global no_checker_emails). The default sends none.
+struct AlertPolicy {
+  bool virtual_server = false;     // quorum alerts
+  std::vector<bool> real_servers;  // checker alerts, per real server (missing: off)
+  bool no_checker_emails = false;  // a checker's alert only when its real server changes
+  bool operator==(const AlertPolicy&) const = default;
+};
+
+// The body of a checker's alert, as keepalived 2.2.7's check_*.c words it: "=> TCP CHECK failed
+// on service <=", "=> CHECK succeed on service <=" (HTTP_GET, SSL_GET, SMTP_CHECK), "=> MISC
+// CHECK timed out on service <=", ... `detail` is SMTP_CHECK's failure ("=> CHECK failed on
+// service : <detail> <="). None for FILE_CHECK, which keepalived never mails about.
+[[nodiscard]] std::optional<std::string> checker_alert_body(config::CheckerType type, bool up,
+                                                            Reason reason,
+                                                            std::string_view detail = {});
+
 // keepalived's real_weight(): clamped to [0, INT32_MAX].
 [[nodiscard]] uint32_t ipvs_weight(int64_t effective_weight);
 
@@ -82,8 +113,13 @@ class VirtualServerVerdicts {
   // or with a sorry server, "starting with quorum down" (quorum_down, FIFO "VS DOWN").
   NotifyActions start(const std::vector<RealServerView>& checkers);
 
-  // A checker's report (checker.h): state changes and first-run confirmations.
-  NotifyActions on_report(size_t real_server, size_t checker, const Report& report);
+  // Before start(): which SMTP alerts to emit.
+  void set_alerts(AlertPolicy policy) { alerts_ = std::move(policy); }
+
+  // A checker's report (checker.h): state changes and first-run confirmations. `detail` is the
+  // failed probe's detail (for SMTP_CHECK's alert).
+  NotifyActions on_report(size_t real_server, size_t checker, const Report& report,
+                          std::string_view detail = {});
   // A checker's dynamic weight changed.
   NotifyActions on_weight(size_t real_server, size_t checker, int64_t weight);
   // Shutdown: with omega, notify_down for every alive server and quorum_down (keepalived runs
@@ -110,7 +146,11 @@ class VirtualServerVerdicts {
   [[nodiscard]] bool pool_active() const { return quorum_up_ || !sorry_alive_; }
   void set_alive(size_t index, bool alive, NotifyActions& out);
   void rs_notifies(size_t index, NotifyActions& out) const;
-  void vs_notifies(NotifyActions& out) const;
+  // `alert_body`: the quorum alert's body (keepalived's do_vs_notifies message).
+  void vs_notifies(NotifyActions& out, const std::string& alert_body) const;
+  [[nodiscard]] bool rs_alerts(size_t index) const {
+    return index < alerts_.real_servers.size() && alerts_.real_servers[index];
+  }
   // ipwrapper.c update_quorum_state.
   void update_quorum(bool init, NotifyActions& out);
 
@@ -119,6 +159,7 @@ class VirtualServerVerdicts {
   bool started_ = false;
   bool quorum_up_ = false;
   bool sorry_alive_ = false;
+  AlertPolicy alerts_;
 };
 
 }  // namespace vigil::check

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -377,6 +378,51 @@ TEST_F(EngineTest, StopAbandonsRunningProbes) {
   EXPECT_EQ(prober_.cancelled, 2U);
   EXPECT_EQ(engine_.checker_count(), 0U);
   EXPECT_EQ(scheduler_.advance(120s), 0U);  // no timer left
+}
+
+}  // namespace
+}  // namespace vigil::check
+
+namespace vigil::check {
+namespace {
+
+// SMTP alerts follow the config's resolved smtp_alert flags, and only with smtp_server and
+// notification_email (keepalived 2.2.7 core/smtp.c smtp_alert).
+TEST(EngineAlerts, OnlyWithAServerAndAnAddress) {
+  struct Case {
+    std::string globals;
+    bool alert;
+  };
+  const std::string both =
+      "  smtp_server 192.0.2.25\n  notification_email {\n    ops@example.com\n  }\n";
+  const Case cases[] = {
+      {"", false},
+      {"global_defs {\n  smtp_server 192.0.2.25\n}\n", false},
+      {"global_defs {\n  notification_email {\n    ops@example.com\n  }\n}\n", false},
+      {"global_defs {\n" + both + "}\n", true},
+      {"global_defs {\n" + both + "  smtp_alert_checker off\n}\n", false},
+      {"global_defs {\n" + both + "  smtp_alert off\n}\n", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.globals);
+    vigil::testing::FakeScheduler scheduler;
+    FakeProber prober;
+    std::vector<std::string> notifies;
+    CheckEngine engine(
+        scheduler, prober, [](Duration) { return Duration{0}; },
+        EngineSinks{.notify = [&](const VirtualServerSpec& vs, NotifyActions actions) {
+          for (const auto& a : actions)
+            notifies.push_back(vs.label + " " + to_string(a));
+        }});
+    const config::Config config = parse(c.globals + kTwoTcpServers);
+    ASSERT_TRUE(engine.load(config));
+    scheduler.advance(1s);
+    prober.finish_oldest(kRefused);
+    const std::string alert =
+        "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.1]:tcp:80 DOWN => TCP CHECK failed on service <=)";
+    EXPECT_EQ(std::count(notifies.begin(), notifies.end(), alert), c.alert ? 1 : 0)
+        << ::testing::PrintToString(notifies);
+  }
 }
 
 }  // namespace

@@ -325,3 +325,127 @@ TEST(IpvsWeight, Clamps) {
 
 }  // namespace
 }  // namespace vigil::check
+
+// ---- SMTP alerts (keepalived 2.2.7 check_tcp.c & co, ipwrapper.c do_vs_notifies) ---------------
+
+namespace vigil::check {
+namespace {
+
+SmtpAlert rs_alert(std::string_view address, bool up, std::string body) {
+  return {.real_server = fmt::format("[{}]:tcp:80", address),
+          .virtual_server = "[10.0.0.100]:tcp:80",
+          .up = up,
+          .body = std::move(body)};
+}
+SmtpAlert vs_alert(bool up, std::string body) {
+  return {.virtual_server = "[10.0.0.100]:tcp:80", .up = up, .body = std::move(body)};
+}
+
+TEST(SmtpAlerts, NoneWithoutAPolicy) {
+  auto spec = vs({rs("10.0.0.1", 1)});
+  VirtualServerVerdicts v(spec);
+  (void)v.start(all_up(spec));
+  EXPECT_EQ(v.on_report(0, 0, kDown),
+            (NotifyActions{rs_line("10.0.0.1", "DOWN"), vs_line("DOWN")}));
+}
+
+TEST(SmtpAlerts, RealServerAndQuorum) {
+  auto spec = vs({rs("10.0.0.1", 1), rs("10.0.0.2", 1)});
+  spec.quorum = 2;
+  VirtualServerVerdicts v(spec);
+  v.set_alerts({.virtual_server = true, .real_servers = {true, false}});
+  EXPECT_EQ(
+      v.start(all_up(spec)),
+      (NotifyActions{vs_line("UP"), vs_alert(true, "=> Starting with quorum up 2+0=2 <= 2 <=")}));
+  EXPECT_EQ(v.on_report(0, 0, kDown),
+            (NotifyActions{rs_line("10.0.0.1", "DOWN"), vs_line("DOWN"),
+                           vs_alert(false, "=> Lost quorum 2+0=2 <= 1 <="),
+                           rs_alert("10.0.0.1", false, "=> TCP CHECK failed on service <=")}));
+  // 10.0.0.2's smtp_alert is off: its notifies only.
+  EXPECT_EQ(v.on_report(1, 0, kDown), (NotifyActions{rs_line("10.0.0.2", "DOWN")}));
+  EXPECT_EQ(v.on_report(1, 0, kUp), (NotifyActions{rs_line("10.0.0.2", "UP")}));
+  EXPECT_EQ(v.on_report(0, 0, kUp),
+            (NotifyActions{rs_line("10.0.0.1", "UP"), vs_line("UP"),
+                           vs_alert(true, "=> Gained quorum 2+0=2 <= 2 <="),
+                           rs_alert("10.0.0.1", true, "=> TCP CHECK succeed on service <=")}));
+}
+
+// Two checkers on one server: the second one's failure does not change the server. keepalived
+// mails it anyway, unless no_checker_emails.
+TEST(SmtpAlerts, NoCheckerEmails) {
+  for (bool no_checker_emails : {false, true}) {
+    SCOPED_TRACE(no_checker_emails);
+    auto spec = vs({rs("10.0.0.1", 1, 2), rs("10.0.0.2", 1)});
+    VirtualServerVerdicts v(spec);
+    v.set_alerts({.real_servers = {true, false}, .no_checker_emails = no_checker_emails});
+    (void)v.start(all_up(spec));
+    const SmtpAlert down = rs_alert("10.0.0.1", false, "=> TCP CHECK failed on service <=");
+    EXPECT_EQ(v.on_report(0, 0, kDown), (NotifyActions{rs_line("10.0.0.1", "DOWN"), down}));
+    NotifyActions second = v.on_report(0, 1, kDown);
+    EXPECT_EQ(second, no_checker_emails ? NotifyActions{} : NotifyActions{down});
+  }
+}
+
+// A first-run confirmation (changed = false) is no transition: no alert.
+TEST(SmtpAlerts, NoAlertForAConfirmation) {
+  auto spec = vs({rs("10.0.0.1", 1)});
+  spec.quorum = 0;
+  VirtualServerVerdicts v(spec);
+  v.set_alerts({.real_servers = {true}});
+  (void)v.start(all_up(spec));
+  EXPECT_EQ(v.on_report(0, 0, Report{.up = true, .changed = false}),
+            (NotifyActions{rs_line("10.0.0.1", "UP")}));
+}
+
+TEST(SmtpAlerts, OmegaShutdown) {
+  auto spec = vs({rs("10.0.0.1", 1)});
+  spec.omega = true;
+  VirtualServerVerdicts v(spec);
+  v.set_alerts({.virtual_server = true, .real_servers = {true}});
+  (void)v.start(all_up(spec));
+  EXPECT_EQ(v.stop(), (NotifyActions{rs_line("10.0.0.1", "DOWN"),
+                                     rs_alert("10.0.0.1", false, "=> Shutting down <="),
+                                     vs_line("DOWN"), vs_alert(false, "=> Shutting down <=")}));
+}
+
+TEST(SmtpAlerts, CheckerWordsAreKeepaliveds) {
+  struct Case {
+    CheckerType type;
+    bool up;
+    Reason reason;
+    std::string detail;
+    std::optional<std::string> body;
+  };
+  const Case cases[] = {
+      {CheckerType::kTcp, true, Reason::kSucceeded, "", "=> TCP CHECK succeed on service <="},
+      {CheckerType::kTcp, false, Reason::kTimeout, "", "=> TCP CHECK failed on service <="},
+      {CheckerType::kHttp, true, Reason::kSucceeded, "", "=> CHECK succeed on service <="},
+      {CheckerType::kHttp, false, Reason::kBadReply, "",
+       "=> CHECK failed on service : HTTP request failed <="},
+      {CheckerType::kSsl, false, Reason::kBadReply, "",
+       "=> CHECK failed on service : HTTP request failed <="},
+      {CheckerType::kSmtp, true, Reason::kSucceeded, "", "=> CHECK succeed on service <="},
+      {CheckerType::kSmtp, false, Reason::kBadReply, "", "=> CHECK failed on service <="},
+      {CheckerType::kSmtp, false, Reason::kBadReply, "greeting is not 220",
+       "=> CHECK failed on service : greeting is not 220 <="},
+      {CheckerType::kDns, true, Reason::kSucceeded, "", "=> DNS_CHECK: succeed on service <="},
+      {CheckerType::kDns, false, Reason::kTimeout, "", "=> DNS_CHECK: failed on service <="},
+      {CheckerType::kUdp, true, Reason::kSucceeded, "", "=> UDP CHECK succeed on service <="},
+      {CheckerType::kUdp, false, Reason::kTimeout, "", "=> UDP CHECK failed on service <="},
+      {CheckerType::kPing, true, Reason::kSucceeded, "", "=> ICMP CHECK succeed on service <="},
+      {CheckerType::kPing, false, Reason::kTimeout, "", "=> ICMP CHECK failed on service <="},
+      {CheckerType::kMisc, true, Reason::kSucceeded, "", "=> MISC CHECK succeeded on service <="},
+      {CheckerType::kMisc, false, Reason::kScriptExit, "", "=> MISC CHECK failed on service <="},
+      {CheckerType::kMisc, false, Reason::kScriptSignal, "", "=> MISC CHECK failed on service <="},
+      {CheckerType::kMisc, false, Reason::kScriptTimeout, "",
+       "=> MISC CHECK timed out on service <="},
+      {CheckerType::kFile, false, Reason::kFileValue, "", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(checker_alert_body(c.type, c.up, c.reason, c.detail), c.body)
+        << config::to_string(c.type) << " " << c.up;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::check

@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <random>
 #include <utility>
 
+#include "alert/asio_transport.h"
+#include "alert/message.h"
+#include "alert/sender.h"
 #include "check_io/prober.h"
 #include "common/log.h"
 #include "common/notify_fifo.h"
@@ -21,6 +25,7 @@
 #include "event/event_loop.h"
 #include "event/file_watcher.h"
 #include "event/script_runner.h"
+#include "event/wall_clock.h"
 
 namespace vigil::daemon {
 namespace {
@@ -57,6 +62,8 @@ struct CheckService::Thread {
         scripts(loop_thread.loop(),
                 event::ProcessScriptRunner::Options{.kill_grace = kMiscKillGrace}),
         prober(loop_thread.loop(), loop_thread.loop().scheduler(), scripts),
+        alert_transport(loop_thread.loop()),
+        alerts(loop_thread.loop().scheduler(), alert_transport, event::wall_clock_now, "check"),
         engine(
             loop_thread.loop().scheduler(), prober, random_duration(),
             check::EngineSinks{
@@ -80,24 +87,33 @@ struct CheckService::Thread {
 
   void notify(const check::VirtualServerSpec& vs, check::NotifyActions actions) {
     for (auto& action : actions) {
-      std::visit(Overloaded{
-                     [&](check::RunScript& run) {
-                       event::ScriptRequest request{
-                           .name = vs.label + " " + run.script.command.text,
-                           .argv = run.script.command.argv,
-                       };
-                       const auto& user = run.script.run_as ? run.script.run_as : script_user;
-                       if (user) {
-                         request.run_as = users.get(*user);
-                         if (!request.run_as) return;
-                       }
-                       scripts.run(std::move(request), [](const event::ScriptResult&) {});
-                     },
-                     [&](check::FifoLine& line) {
-                       if (lvs_fifo) lvs_fifo->fifo.write(line.line);
-                     },
-                 },
-                 action);
+      std::visit(
+          Overloaded{
+              [&](check::RunScript& run) {
+                event::ScriptRequest request{
+                    .name = vs.label + " " + run.script.command.text,
+                    .argv = run.script.command.argv,
+                };
+                const auto& user = run.script.run_as ? run.script.run_as : script_user;
+                if (user) {
+                  request.run_as = users.get(*user);
+                  if (!request.run_as) return;
+                }
+                scripts.run(std::move(request), [](const event::ScriptResult&) {});
+              },
+              [&](check::FifoLine& line) {
+                if (lvs_fifo) lvs_fifo->fifo.write(line.line);
+              },
+              [&](check::SmtpAlert& alert) {
+                // Queued: the sender connects later, on this loop, never blocking it.
+                alerts.send(
+                    alert.real_server.empty()
+                        ? alert::virtual_server_alert(alert.virtual_server, alert.up, alert.body)
+                        : alert::real_server_alert(alert.real_server, alert.virtual_server,
+                                                   alert.up, alert.body));
+              },
+          },
+          action);
     }
   }
 
@@ -175,7 +191,8 @@ struct CheckService::Thread {
   }
 
   // A new configuration. Its script users are resolved here, once, not at each notify.
-  void load(const config::Config& config) {
+  void load(const config::Config& config, std::optional<alert::SmtpSettings> smtp) {
+    alerts.configure(std::move(smtp));
     users.load(config);
     script_user = config.global.script_user;
     update_fifo(config);
@@ -198,7 +215,9 @@ struct CheckService::Thread {
   }
 
   [[nodiscard]] bool scripts_idle() const {
-    return scripts.idle() && (!lvs_fifo || !lvs_fifo->runner || lvs_fifo->runner->idle());
+    // Omega's shutdown alerts get the same grace as its scripts.
+    return scripts.idle() && (!lvs_fifo || !lvs_fifo->runner || lvs_fifo->runner->idle()) &&
+           !alerts.busy() && alerts.queued() == 0;
   }
 
   [[nodiscard]] CheckDumpInput dump_input() {
@@ -226,6 +245,8 @@ struct CheckService::Thread {
   event::LoopThread loop_thread;
   event::ProcessScriptRunner scripts;
   check_io::AsioProber prober;
+  alert::AsioSmtpTransport alert_transport;
+  alert::SmtpAlertSender alerts;             // before the engine: alive while the engine notifies
   std::optional<config::RunAs> script_user;  // global_defs script_user of the loaded config
   ScriptUsers users;                         // of the loaded config; built before the engine
   check::CheckEngine engine;
@@ -272,8 +293,22 @@ void CheckService::reload(const config::Config& config) {
 
 void CheckService::load(const config::Config& config) {
   auto copy = std::make_shared<const config::Config>(config);
+  // SMTP alerts: the settings with keepalived's defaults (host name, user: NSS, here and not on
+  // the check thread). keepalived sends nothing without smtp_server and notification_email.
+  std::optional<alert::SmtpSettings> smtp =
+      alert::settings_from(config.global, alert::local_identity());
+  if (!smtp) {
+    const bool wanted =
+        config.global.smtp_alert_checker.value_or(config.global.smtp_alert) ||
+        std::any_of(config.lvs.virtual_servers.begin(), config.lvs.virtual_servers.end(),
+                    [](const config::VirtualServer& vs) { return vs.smtp_alert; });
+    if (wanted)
+      logger().info("[check] smtp_alert is on but there is {}: no SMTP alert is sent",
+                    alert::why_not_sent(config.global));
+  }
   Thread* thread = thread_.get();
-  thread->loop_thread.loop().post([thread, copy] { thread->load(*copy); });
+  thread->loop_thread.loop().post(
+      [thread, copy, smtp = std::move(smtp)]() mutable { thread->load(*copy, std::move(smtp)); });
 }
 
 void CheckService::stop() {

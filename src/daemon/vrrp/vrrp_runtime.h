@@ -10,6 +10,10 @@
 #include "daemon/vrrp/vrrp_host.h"
 #include "daemon/vrrp/vrrp_service.h"
 
+namespace vigil::alert {
+class AlertSender;
+}
+
 namespace vigil::daemon {
 
 class VrrpRuntime {
@@ -28,6 +32,9 @@ class VrrpRuntime {
   // Masters send priority 0 and remove their addresses (unless keep_vips_on_stop); notify_stop.
   void stop();
 
+  // SMTP alerts go to `alerts` (it outlives the runtime); none by default. Before start().
+  void set_alert_sender(alert::AlertSender* alerts) { alerts_ = alerts; }
+
   [[nodiscard]] bool scripts_idle() const;
   void write_data();
   void write_stats();
@@ -36,6 +43,7 @@ class VrrpRuntime {
   VrrpHost& host_;
   VrrpServiceOptions options_;
   std::unique_ptr<VrrpService::Runtime> runtime_;
+  alert::AlertSender* alerts_ = nullptr;
 };
 
 }  // namespace vigil::daemon

@@ -16,6 +16,9 @@
 #include <sstream>
 #include <utility>
 
+#include "alert/asio_transport.h"
+#include "alert/message.h"
+#include "alert/sender.h"
 #include "common/log.h"
 #include "common/log_async.h"
 #include "common/safe_file.h"
@@ -27,6 +30,7 @@
 #include "event/fd_watcher.h"
 #include "event/script_runner.h"
 #include "event/signals.h"
+#include "event/wall_clock.h"
 #include "vrrp/announce_pacer.h"
 #include "vrrp/instance.h"
 #include "vrrp/linux_advert_socket.h"
@@ -49,6 +53,8 @@ using UserKey = std::pair<std::string, std::string>;  // user, group
 // the scripts that asked for that user.
 struct Prepared {
   config::Config config;
+  // SMTP alerts' settings, keepalived's defaults resolved (host and user names: NSS, here).
+  std::optional<alert::SmtpSettings> smtp;
   std::vector<VrrpInstancePlan> plans;
   std::map<UserKey, Result<event::RunAs>> users;
 };
@@ -163,8 +169,9 @@ struct SocketKey {
 
 class VrrpService::Runtime {
  public:
-  Runtime(VrrpHost& host, const VrrpServiceOptions& options)
-      : host_(host), scheduler_(host.scheduler()), options_(options) {}
+  // `alerts` (may be null: no SMTP alert) outlives the runtime.
+  Runtime(VrrpHost& host, const VrrpServiceOptions& options, alert::AlertSender* alerts)
+      : host_(host), scheduler_(host.scheduler()), options_(options), alerts_(alerts) {}
 
   ~Runtime() {
     groups_.clear();  // they hold Instance pointers
@@ -429,7 +436,9 @@ class VrrpService::Runtime {
       }
       logger().info("[{}] removed by reload: stopping", it->first);
       it->second->instance->stop();
-      notify(*it->second, vrrp::State::kInitialize, it->second->instance->machine().priority());
+      notify(*it->second, vrrp::State::kInitialize, it->second->instance->machine().priority(),
+             /*deleted=*/true);
+      last_alert_states_.erase(it->first);
       detach(*it->second);
       it = instances_.erase(it);
     }
@@ -824,7 +833,7 @@ class VrrpService::Runtime {
 
   // ---- notifications ----
 
-  void notify(Managed& managed, vrrp::State to, uint8_t priority) {
+  void notify(Managed& managed, vrrp::State to, uint8_t priority, bool deleted = false) {
     const std::string& name = managed.plan.config.name;
     if (options_.on_state_change) options_.on_state_change(name, to);
     const std::string_view state = notify_state_name(to);
@@ -848,8 +857,49 @@ class VrrpService::Runtime {
     if (n.any)
       run_notify(name, *n.any, {"INSTANCE", name, std::string(state), std::to_string(priority)});
     write_fifos(fifo_instance_line(name, state, priority));
+    // keepalived 2.2.7 vrrp_notify.c send_instance_notifies: scripts, FIFO, then the mail; the
+    // sync group's notifies after the instance's.
+    const alert::VrrpAlertState alert_state =
+        deleted ? alert::VrrpAlertState::kDeleted : alert_state_of(to);
+    if (should_alert(n.smtp_alert, to, last_alert_states_, name))
+      send_alert(alert::vrrp_instance_alert(name, alert_state));
     if (!managed.plan.sync_group.empty()) notify_group(managed.plan.sync_group);
   }
+
+  // ---- SMTP alerts (keepalived 2.2.7 vrrp_notify.c vrrp_smtp_notifier) ----
+
+  static alert::VrrpAlertState alert_state_of(vrrp::State state) {
+    switch (state) {
+      case vrrp::State::kMaster:
+        return alert::VrrpAlertState::kMaster;
+      case vrrp::State::kBackup:
+        return alert::VrrpAlertState::kBackup;
+      case vrrp::State::kFault:
+        return alert::VrrpAlertState::kFault;
+      case vrrp::State::kInitialize:
+      case vrrp::State::kCount:
+        break;
+    }
+    return alert::VrrpAlertState::kStop;
+  }
+
+  // smtp_alert on, no_email_faults keeps FAULT quiet, and one mail per state (last_email_state).
+  // Nothing at all without smtp_server and notification_email (core/smtp.c smtp_alert).
+  bool should_alert(const std::optional<bool>& smtp_alert, vrrp::State to,
+                    std::map<std::string, vrrp::State>& last, const std::string& name) {
+    if (alerts_ == nullptr || !smtp_alert.value_or(false)) return false;
+    if (!alert::why_not_sent(config_.global).empty()) return false;
+    if (config_.global.no_email_faults && to == vrrp::State::kFault) return false;
+    auto [it, inserted] = last.try_emplace(name, to);
+    if (!inserted) {
+      if (it->second == to) return false;
+      it->second = to;
+    }
+    return true;
+  }
+
+  // Queued: the sender's connection runs on this loop asynchronously, never blocking it.
+  void send_alert(alert::Alert alert) { alerts_->send(std::move(alert)); }
 
   // A sync group reports a state once all its members are in it.
   void notify_group(const std::string& group_name) {
@@ -876,6 +926,11 @@ class VrrpService::Runtime {
     if (*specific) run_notify(group_name, **specific, {});
     if (n.any) run_notify(group_name, *n.any, {"GROUP", group_name, state, "0"});
     write_fifos(fifo_group_line(group_name, state));
+    // vrrp_notify.c vrrp_sync_smtp_notifier.
+    if (should_alert(n.smtp_alert, *common, last_group_alert_states_, group_name)) {
+      if (auto alert = alert::vrrp_group_alert(group_name, alert_state_of(*common)))
+        send_alert(std::move(*alert));
+    }
   }
 
   void run_notify(const std::string& owner, const config::NotifyScript& script,
@@ -1008,6 +1063,10 @@ class VrrpService::Runtime {
   std::map<std::string, std::unique_ptr<Managed>> instances_;
   std::vector<std::unique_ptr<vrrp::SyncGroupLink>> groups_;
   std::map<std::string, vrrp::State> group_states_;
+  alert::AlertSender* alerts_;
+  // keepalived's last_email_state, per instance and per sync group.
+  std::map<std::string, vrrp::State> last_alert_states_;
+  std::map<std::string, vrrp::State> last_group_alert_states_;
   std::map<std::string, std::unique_ptr<ScriptState>> scripts_;
   std::map<std::string, FileState> files_;
   std::unique_ptr<event::FileChangeWatcher> file_watcher_;
@@ -1043,6 +1102,17 @@ Result<Prepared> prepare_vrrp(const config::Config& config, const VrrpServiceOpt
   }
   for (const auto& group : config.vrrp.sync_groups)
     collect_notify_users(group.notify, prepared.users);
+  prepared.smtp = alert::settings_from(config.global, alert::local_identity());
+  if (!prepared.smtp) {
+    const bool wanted =
+        std::any_of(config.vrrp.instances.begin(), config.vrrp.instances.end(),
+                    [](const auto& vi) { return vi.notify.smtp_alert.value_or(false); }) ||
+        std::any_of(config.vrrp.sync_groups.begin(), config.vrrp.sync_groups.end(),
+                    [](const auto& g) { return g.notify.smtp_alert.value_or(false); });
+    if (wanted)
+      logger().info("[vrrp] smtp_alert is on but there is {}: no SMTP alert is sent",
+                    alert::why_not_sent(config.global));
+  }
   prepared.config = config;
   return prepared;
 }
@@ -1075,6 +1145,9 @@ struct VrrpService::Impl {
   event::LoopThread thread;
   // Created, used and destroyed on the VRRP thread, the host last.
   std::unique_ptr<VrrpHost> host;
+  // SMTP alerts on the VRRP loop: Asio connects, reads and writes, never a blocking call.
+  std::unique_ptr<alert::AsioSmtpTransport> alert_transport;
+  std::unique_ptr<alert::SmtpAlertSender> alerts;
   std::unique_ptr<Runtime> runtime;
   bool started = false;
 };
@@ -1086,6 +1159,8 @@ VrrpService::~VrrpService() {
   if (impl_->thread.running()) {
     impl_->on_vrrp_thread([this] {
       impl_->runtime.reset();
+      impl_->alerts.reset();
+      impl_->alert_transport.reset();
       impl_->host.reset();
     });
     impl_->thread.stop();
@@ -1106,7 +1181,11 @@ Status VrrpService::start(const config::Config& config) {
   (void)impl_->thread.start(thread_options);  // a refused SCHED_RR is logged and not fatal
   Status status = impl_->on_vrrp_thread([this, p = std::move(*prepared)]() mutable {
     impl_->host = make_linux_vrrp_host(impl_->thread.loop());
-    impl_->runtime = std::make_unique<Runtime>(*impl_->host, impl_->options);
+    impl_->alert_transport = std::make_unique<alert::AsioSmtpTransport>(impl_->thread.loop());
+    impl_->alerts = std::make_unique<alert::SmtpAlertSender>(
+        impl_->thread.loop().scheduler(), *impl_->alert_transport, event::wall_clock_now, "vrrp");
+    impl_->alerts->configure(p.smtp);
+    impl_->runtime = std::make_unique<Runtime>(*impl_->host, impl_->options, impl_->alerts.get());
     Status s = impl_->runtime->start(std::move(p));
     if (!s) {
       impl_->runtime.reset();
@@ -1138,8 +1217,10 @@ void VrrpService::reload(const config::Config& config) {
                    prepared.error().message);
     return;
   }
-  impl_->on_vrrp_thread(
-      [this, p = std::move(*prepared)]() mutable { impl_->runtime->reload(std::move(p)); });
+  impl_->on_vrrp_thread([this, p = std::move(*prepared)]() mutable {
+    impl_->alerts->configure(p.smtp);
+    impl_->runtime->reload(std::move(p));
+  });
 }
 
 void VrrpService::stop() {
@@ -1154,7 +1235,10 @@ void VrrpService::stop() {
   const int64_t rounds = impl_->options.stop_script_grace / step;
   auto waiter = std::make_shared<std::function<void(int64_t)>>();
   *waiter = [this, step, &idle, waiter](int64_t left) {
-    if (left <= 0 || impl_->runtime->scripts_idle()) {
+    // notify_stop scripts, and the "Stopping" SMTP alerts, get the same grace.
+    const bool alerts_idle =
+        !impl_->alerts || (!impl_->alerts->busy() && impl_->alerts->queued() == 0);
+    if (left <= 0 || (impl_->runtime->scripts_idle() && alerts_idle)) {
       idle.set_value();
       return;
     }
@@ -1165,6 +1249,8 @@ void VrrpService::stop() {
   impl_->on_vrrp_thread([this, waiter] {
     *waiter = nullptr;  // breaks the self-reference, on the thread that ran it
     impl_->runtime.reset();
+    impl_->alerts.reset();
+    impl_->alert_transport.reset();
     impl_->host.reset();
   });
   impl_->thread.stop();
@@ -1190,7 +1276,7 @@ VrrpRuntime::~VrrpRuntime() = default;
 Status VrrpRuntime::start(const config::Config& config) {
   auto prepared = prepare_vrrp(config, options_);
   if (!prepared) return prepared.error();
-  runtime_ = std::make_unique<VrrpService::Runtime>(host_, options_);
+  runtime_ = std::make_unique<VrrpService::Runtime>(host_, options_, alerts_);
   Status status = runtime_->start(std::move(*prepared));
   if (!status) runtime_.reset();
   return status;
