@@ -192,8 +192,15 @@ void Checker::on(const ProbeStarted&, TimePoint now, Actions&) {
   last_probe_start_ = now;
 }
 
+void Checker::probe_ran() {
+  if (not_run_streak_ == 0) return;
+  logger().info("[{}] probes run again after {} not run", spec_.label, not_run_streak_);
+  not_run_streak_ = 0;
+}
+
 void Checker::on(const ProbeSucceeded& success, TimePoint now, Actions& out) {
   if (!started_) return;
+  probe_ran();
   const Cadence kind = cadence(spec_.identity.type);
   if (kind == Cadence::kFile) return;
   if (kind == Cadence::kHttp) {
@@ -226,6 +233,7 @@ void Checker::on(const ProbeSucceeded& success, TimePoint now, Actions& out) {
 
 void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
   if (!started_) return;
+  probe_ran();
   const Cadence kind = cadence(spec_.identity.type);
   if (kind == Cadence::kFile) return;
   ++failures_[static_cast<size_t>(failure.reason)];
@@ -308,7 +316,14 @@ void Checker::on(const ProbeNotRun& not_run, TimePoint now, Actions& out) {
   if (!started_ || spec_.identity.type == CheckerType::kFile) return;
   // §1.2: a local error is not a failure; the check is rescheduled at delay_loop (#1679/#1680).
   ++probes_not_run_;
-  logger().warn("[{}] probe not run: {}", spec_.label, not_run.detail);
+  // One warning per episode: a host out of sockets fails every probe at once, and a line per
+  // probe (tens of thousands) would keep the check loop behind. The rest go to debug.
+  if (not_run_streak_++ == 0) {
+    logger().warn("[{}] probe not run: {} (repeats logged at debug until a probe runs)",
+                  spec_.label, not_run.detail);
+  } else {
+    logger().debug("[{}] probe not run: {}", spec_.label, not_run.detail);
+  }
   // SMTP_CHECK reschedules smtp_start_check_thread, which starts a new cycle; HTTP_GET keeps its
   // url and retry count (http_connect_thread).
   if (spec_.identity.type == CheckerType::kSmtp) retry_it_ = 0;

@@ -199,6 +199,7 @@ class Checker {
   void on(const ProbeSucceeded& success, TimePoint now, Actions& out);
   void on(const ProbeFailed& failure, TimePoint now, Actions& out);
   void on(const ProbeNotRun& not_run, TimePoint now, Actions& out);
+  void probe_ran();  // a probe ran (passed or failed): a not-run episode ends
   void on(const FileValue& file, TimePoint now, Actions& out);
   void on(const Stop&, TimePoint now, Actions& out);
   // HTTP_GET / SSL_GET (check_http.c epilog and timeout_epilog).
@@ -244,6 +245,7 @@ class Checker {
   std::array<uint64_t, kReasonCount> transitions_{};
   std::array<uint64_t, kReasonCount> failures_{};
   uint64_t probes_not_run_ = 0;
+  uint64_t not_run_streak_ = 0;  // probes not run since the last one that ran
 };
 
 // MISC_CHECK: the event for a script that exited with `status` (check_misc.c): 0 passes, and with

@@ -902,5 +902,24 @@ TEST(Checker, LogAllFailuresLogsEachAttemptAtInfo) {
   }
 }
 
+// A host out of sockets fails every probe: one warning per episode, not one per probe.
+TEST(Checker, ProbesNotRunWarnOncePerEpisode) {
+  CheckLogCapture capture;
+  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  checker.handle(Start{}, at(0s));
+  checker.handle(ProbeNotRun{"socket: too many open files"}, at(1s));
+  checker.handle(ProbeNotRun{"socket: too many open files"}, at(11s));
+  checker.handle(ProbeNotRun{"socket: too many open files"}, at(21s));
+  checker.handle(ProbeSucceeded{}, at(31s));
+  checker.handle(ProbeNotRun{"bind: address not available"}, at(41s));
+  EXPECT_EQ(checker.probes_not_run(), 4U);
+  EXPECT_EQ(capture.text(),
+            "warning [TCP 10.0.0.1:80] probe not run: socket: too many open files (repeats "
+            "logged at debug until a probe runs)\n"
+            "info [TCP 10.0.0.1:80] probes run again after 3 not run\n"
+            "warning [TCP 10.0.0.1:80] probe not run: bind: address not available (repeats "
+            "logged at debug until a probe runs)\n");
+}
+
 }  // namespace
 }  // namespace vigil::check
