@@ -51,6 +51,8 @@ Result<std::vector<ProbeRequest>> http_requests(const config::Config& config,
         .connection = connection_of(c),
         .request = http_request(target),
         .expect = std::make_shared<const HttpUrlCheck>(std::move(*expect)),
+        .total_deadline = http.total_timeout,
+        .strict_framing = config.global.checker_strict_framing,
     };
     if (c.type == CheckerType::kSsl) {
       TlsClientSettings tls;
@@ -214,7 +216,9 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
         const config::Checker connection =
             smtp->hosts.empty() || sets_connection(c) ? c : host_checker(c, smtp->hosts.front());
         return std::vector<ProbeRequest>{
-            SmtpProbe{.connection = connection_of(connection), .helo_name = smtp->helo_name}};
+            SmtpProbe{.connection = connection_of(connection),
+                      .helo_name = smtp->helo_name,
+                      .strict_framing = config.global.checker_strict_framing}};
       }
       break;
     case CheckerType::kPing:

@@ -61,6 +61,9 @@ struct GlobalDefs {
   // no_checker_emails: a checker's alert only when its real server's state changes.
   bool no_checker_emails = false;
   bool checker_log_all_failures = false;
+  // vigil: HTTP_GET/SSL_GET and SMTP_CHECK read RFC 9112 / RFC 5321 framing (check/http.h,
+  // check/smtp.h); off: keepalived 2.2.7's reading.
+  bool checker_strict_framing = false;
 
   // VRRP defaults.
   uint8_t vrrp_version = 2;

@@ -210,6 +210,34 @@ TEST_F(EngineTest, SslGetTakesSniFromTheVirtualhostAndNeverVerifiesByDefault) {
   EXPECT_EQ(http->sni, "tls.example.org");
 }
 
+// vigil's opt-ins reach the probes: total_timeout (HTTP_GET / SSL_GET) and the global
+// checker_strict_framing (HTTP and SMTP); unset, keepalived's per-step timeouts and reading.
+TEST_F(EngineTest, TotalTimeoutAndStrictFramingReachTheProbes) {
+  for (const bool opted_in : {false, true}) {
+    SCOPED_TRACE(opted_in ? "opted in" : "default");
+    const TimePoint t0 = scheduler_.now();
+    load(std::string(opted_in ? "global_defs {\n  checker_strict_framing\n}\n" : "") +
+         one_service("  real_server 10.0.0.1 80 {\n    HTTP_GET {\n      url {\n"
+                     "        path /\n      }\n" +
+                     std::string(opted_in ? "      total_timeout 4\n" : "") +
+                     "    }\n    SMTP_CHECK {\n    }\n  }\n"));
+    scheduler_.run_until(t0 + 1s);
+    ASSERT_EQ(prober_.running.size(), 2U);
+    size_t seen = 0;
+    for (const auto& [id, running] : prober_.running) {
+      if (const auto* http = std::get_if<HttpProbe>(&running.request)) {
+        EXPECT_EQ(http->total_deadline, opted_in ? Duration{4s} : Duration{0});
+        EXPECT_EQ(http->strict_framing, opted_in);
+        ++seen;
+      } else if (const auto* smtp = std::get_if<SmtpProbe>(&running.request)) {
+        EXPECT_EQ(smtp->strict_framing, opted_in);
+        ++seen;
+      }
+    }
+    EXPECT_EQ(seen, 2U);
+  }  // the next load cancels these probes
+}
+
 TEST_F(EngineTest, PingCheckSendsAnEchoToTheRealServer) {
   const TimePoint t0 = scheduler_.now();
   load(

@@ -50,6 +50,15 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   EXPECT_EQ(warnings(*p), expected);
 }
 
+// vigil's checker_strict_framing: off by default, a flag.
+TEST(GlobalDefs, CheckerStrictFraming) {
+  std::unique_ptr<Parsed> none;
+  EXPECT_FALSE(parse_ok(none, "global_defs {\n}\n").global.checker_strict_framing);
+  std::unique_ptr<Parsed> set;
+  EXPECT_TRUE(
+      parse_ok(set, "global_defs {\n  checker_strict_framing\n}\n").global.checker_strict_framing);
+}
+
 // The SMTP alert keywords (src/alert sends the alerts): read without a warning.
 TEST(GlobalDefs, SmtpAlertKeywords) {
   auto p = parse(R"(global_defs {
