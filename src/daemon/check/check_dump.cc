@@ -98,7 +98,8 @@ std::string format_check_data(const CheckDumpInput& input) {
 }
 
 std::string format_check_stats(const CheckDumpInput& input, const check_io::ProberCounters& prober,
-                               const event::TimerLateness& lateness) {
+                               const event::TimerLateness& lateness,
+                               const event::WatchdogCounters& stalls) {
   std::string out;
   auto put = std::back_inserter(out);
   for_each_checker(
@@ -134,6 +135,10 @@ std::string format_check_stats(const CheckDumpInput& input, const check_io::Prob
       put, "Timer lateness (check thread): {} callbacks, max {} us, p99 {}\n", lateness.count,
       lateness.max.count(),
       p99 == Duration::max() ? std::string("> 100000 us") : fmt::format("<= {} us", p99.count()));
+  fmt::format_to(put, "Check loop stalls (2 s or more without turning): {}, longest {} ms{}\n",
+                 stalls.stalls,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(stalls.longest).count(),
+                 stalls.stalled_now ? ", stalled now" : "");
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "check/engine.h"
 #include "check_io/prober.h"
 #include "common/time.h"
+#include "event/loop_watchdog.h"
 #include "event/scheduler.h"
 
 namespace vigil::daemon {
@@ -29,6 +30,7 @@ struct CheckDumpInput {
 // the check thread ran its timers.
 [[nodiscard]] std::string format_check_stats(const CheckDumpInput& input,
                                              const check_io::ProberCounters& prober,
-                                             const event::TimerLateness& lateness);
+                                             const event::TimerLateness& lateness,
+                                             const event::WatchdogCounters& stalls = {});
 
 }  // namespace vigil::daemon

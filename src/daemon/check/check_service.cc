@@ -228,10 +228,10 @@ struct CheckService::Thread {
   void write_data(const std::string& path) {
     write_dump("checker states", path, format_check_data(dump_input()));
   }
-  void write_stats(const std::string& path) {
-    write_dump(
-        "checker counters", path,
-        format_check_stats(dump_input(), prober.counters(), loop_thread.loop().timer_lateness()));
+  void write_stats(const std::string& path, const event::WatchdogCounters& stalls) {
+    write_dump("checker counters", path,
+               format_check_stats(dump_input(), prober.counters(),
+                                  loop_thread.loop().timer_lateness(), stalls));
   }
 
   struct FifoChannel {
@@ -276,6 +276,12 @@ Status CheckService::start(const config::Config& config) {
   // logged why, and the checkers run without it.
   (void)thread_->loop_thread.start(plan.options);
   thread_options_ = std::move(plan.options);
+  watchdog_ = std::make_unique<event::LoopWatchdog>(
+      main_loop_.scheduler(),
+      [loop = &thread_->loop_thread.loop()](std::function<void()> ping) {
+        loop->post(std::move(ping));
+      },
+      "check", event::LoopWatchdog::Options{});
   load(config);
   return {};
 }
@@ -313,6 +319,7 @@ void CheckService::load(const config::Config& config) {
 
 void CheckService::stop() {
   if (!thread_) return;
+  watchdog_.reset();  // stopping takes as long as the scripts' grace: not a stall
   Thread* thread = thread_.get();
   std::promise<void> idle;
   auto scripts_done = idle.get_future();
@@ -348,8 +355,10 @@ void CheckService::dump_stats() {
   if (!thread_) return;
   Thread* thread = thread_.get();
   std::promise<void> written;
-  thread->loop_thread.loop().post([thread, &written, path = options_.stats_file] {
-    thread->write_stats(path);
+  const event::WatchdogCounters stalls =
+      watchdog_ ? watchdog_->counters() : event::WatchdogCounters{};
+  thread->loop_thread.loop().post([thread, &written, path = options_.stats_file, stalls] {
+    thread->write_stats(path, stalls);
     written.set_value();
   });
   written.get_future().wait();

@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "daemon/service.h"
 #include "event/event_loop.h"
+#include "event/loop_watchdog.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -62,6 +63,9 @@ class CheckService final : public Service {
   event::EventLoop& main_loop_;
   CheckServiceOptions options_;
   std::unique_ptr<Thread> thread_;
+  // On the main loop: logs and counts a check loop that has not turned for 2 s (keepalived
+  // #2523); destroyed before the thread.
+  std::unique_ptr<event::LoopWatchdog> watchdog_;
   event::ThreadOptions thread_options_;  // as applied at start
 };
 

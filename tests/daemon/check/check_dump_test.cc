@@ -100,7 +100,9 @@ TEST(CheckDump, StatsCountEveryFailureReasonAndTheProber) {
   lateness.max = Duration{120};
   lateness.buckets[0] = 8;  // <= 50 us
   lateness.buckets[2] = 2;  // <= 250 us
-  const std::string text = format_check_stats(two_servers(), prober, lateness);
+  const std::string text = format_check_stats(
+      two_servers(), prober, lateness,
+      event::WatchdogCounters{.stalls = 1, .longest = std::chrono::milliseconds(3500)});
   const std::string tcp_block =
       "Virtual server: [10.0.0.100]:tcp:80\n"
       "  Real server: [192.168.1.10]:80\n"
@@ -136,7 +138,8 @@ TEST(CheckDump, StatsCountEveryFailureReasonAndTheProber) {
       "  TLS sessions resumed: 1\n"
       "  HTTP response bytes: 4096\n"
       "  DNS datagrams ignored: 5\n"
-      "Timer lateness (check thread): 10 callbacks, max 120 us, p99 <= 250 us\n";
+      "Timer lateness (check thread): 10 callbacks, max 120 us, p99 <= 250 us\n"
+      "Check loop stalls (2 s or more without turning): 1, longest 3500 ms\n";
   ASSERT_GE(text.size(), tail.size());
   EXPECT_EQ(text.substr(text.size() - tail.size()), tail);
 }
