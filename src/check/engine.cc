@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -272,6 +273,8 @@ struct CheckEngine::Service {
   std::optional<DesiredService> sent;
   NotifyActions pending;
   bool dirty = false;
+  bool touched = false;  // in CheckEngine::touched_: flush() looks at it
+  size_t order = 0;      // its place in services_: flush() reports in configuration order
 };
 
 // The SMTP alerts of one virtual server: its smtp_alert (quorum), each real server's (checkers),
@@ -416,6 +419,8 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
     // A kept virtual server does not announce its quorum again (keepalived carries the quorum
     // state of a service that survives a reload).
     if (!existed) service->pending = std::move(started);
+    service->order = services_.size();
+    if (!service->pending.empty()) touch(*service);
     Service& ref = *service;
     services_.push_back(std::move(service));
     for (auto& [slot, actions] : first_actions)
@@ -482,6 +487,13 @@ void CheckEngine::tear_down(std::vector<std::unique_ptr<Service>>& services) {
     }
   }
   services.clear();
+  touched_.clear();
+}
+
+void CheckEngine::touch(Service& service) {
+  if (service.touched) return;
+  service.touched = true;
+  touched_.push_back(&service);
 }
 
 void CheckEngine::dispatch(Slot& slot, const Event& event) {
@@ -511,12 +523,14 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
                                              report.up ? std::string_view{} : slot.last_error);
               service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
               service.dirty = true;
+              touch(service);
             },
             [&](const WeightChanged& changed) {
               auto notifies =
                   service.verdicts.on_weight(slot.real_server, slot.index, changed.weight);
               service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
               service.dirty = true;
+              touch(service);
             },
         },
         action);
@@ -546,8 +560,18 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
 }
 
 void CheckEngine::flush() {
+  if (touched_.empty()) return;
+  // Only the services an event touched since the last flush (a walk over every service after
+  // each probe result cost 35% of the check thread with 2,313 virtual servers: bench/checkers).
+  std::vector<Service*> touched;
+  touched.swap(touched_);
+  if (touched.size() > 1) {
+    std::sort(touched.begin(), touched.end(),
+              [](const Service* a, const Service* b) { return a->order < b->order; });
+  }
   HealthBatch batch;
-  for (auto& service : services_) {
+  for (Service* service : touched) {
+    service->touched = false;
     if (service->dirty) {
       service->dirty = false;
       DesiredService desired = service->verdicts.desired();

@@ -128,6 +128,7 @@ class CheckEngine {
   // Sends the changed services' desired state and the collected notifies.
   void flush();
   void tear_down(std::vector<std::unique_ptr<Service>>& services);
+  void touch(Service& service);  // it has a change or notifies for the next flush()
 
   Scheduler& scheduler_;
   Prober& prober_;
@@ -136,6 +137,7 @@ class CheckEngine {
   RunAsResolver resolve_;
   FileReader read_file_;
   std::vector<std::unique_ptr<Service>> services_;
+  std::vector<Service*> touched_;  // services with something for flush(), each once
   bool loaded_ = false;
   size_t skipped_ = 0;
 };

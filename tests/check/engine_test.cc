@@ -293,6 +293,33 @@ TEST(EngineWithoutFileReader, FileChecksAreLeftOutAndCountAsUp) {
 // FILE_CHECK (checkers.md §1.2): no probe and no timer; the value at load decides the state, each
 // change is one event. weight N: value * N joins the real server's weight; weight 0: a non-zero
 // value takes the server out.
+// One event that changes several virtual servers (a file they all track) gives one batch, in
+// configuration order; services it did not change are not in it.
+TEST_F(EngineTest, OneBatchHoldsEveryChangedServiceInConfigurationOrder) {
+  std::string text = "track_file weights {\n  file /run/vigil/weights\n}\n";
+  for (const char* port : {"81", "82", "83"}) {
+    const bool tracks = std::string(port) != "82";
+    text += std::string("virtual_server 10.0.0.100 ") + port +
+            " {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n"
+            "  real_server 10.0.0.1 80 {\n" +
+            (tracks ? "    FILE_CHECK {\n      track_file weights\n      weight 0\n    }\n"
+                    : "    TCP_CHECK {\n    }\n") +
+            "  }\n}\n";
+  }
+  load(text);
+  batches_.clear();
+  files_["/run/vigil/weights"] = 1;  // weight 0: any non-zero value is down
+  engine_.file_changed("/run/vigil/weights");
+  ASSERT_EQ(batches_.size(), 1U);
+  ASSERT_EQ(batches_[0].size(), 2U);
+  EXPECT_EQ(batches_[0][0].key.port, 81);
+  EXPECT_EQ(batches_[0][1].key.port, 83);
+  EXPECT_FALSE(batches_[0][0].desired.real_servers.at(0).in_ipvs);
+  // Nothing changed since: a further flush sends nothing.
+  engine_.file_changed("/run/vigil/weights");
+  EXPECT_EQ(batches_.size(), 1U);
+}
+
 TEST_F(EngineTest, FileCheckFollowsTheTrackedFile) {
   files_["/run/vigil/weights"] = 2;
   const auto batch =
