@@ -1,6 +1,8 @@
-// keepalived 2.2.7 global_data.c get_local_name / set_default_email_from: uname's nodename and
-// the name of the user the daemon runs as. NSS may be asked (getpwuid_r): call it at load, off
-// the realtime thread.
+// keepalived 2.2.7 lib/utils.c get_local_name / global_data.c set_default_email_from: the
+// canonical name of uname's nodename (getaddrinfo AI_CANONNAME), "[unknown]" when it does not
+// resolve, and the name of the user the daemon runs as. NSS and the resolver may be asked: call
+// it at load, off the realtime thread.
+#include <netdb.h>
 #include <pwd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -14,7 +16,17 @@ namespace vigil::alert {
 LocalIdentity local_identity() {
   LocalIdentity local;
   utsname names{};
-  if (uname(&names) == 0) local.host_name = names.nodename;
+  local.host_name = kUnknownHostName;
+  if (uname(&names) == 0) {
+    addrinfo hints{};
+    hints.ai_flags = AI_CANONNAME;
+    addrinfo* found_addresses = nullptr;
+    if (getaddrinfo(names.nodename, nullptr, &hints, &found_addresses) == 0) {
+      if (found_addresses != nullptr && found_addresses->ai_canonname != nullptr)
+        local.host_name = found_addresses->ai_canonname;
+      freeaddrinfo(found_addresses);
+    }
+  }
   std::vector<char> buffer(16384);
   passwd entry{};
   passwd* found = nullptr;

@@ -77,9 +77,12 @@ std::optional<SmtpSettings> settings_from(const config::GlobalDefs& global,
   s.connect_timeout = global.smtp_connect_timeout;
   s.to = global.notification_email;
   s.router_id = global.router_id.empty() ? local.host_name : global.router_id;
-  s.helo_name = global.smtp_helo_name.empty() ? local.host_name : global.smtp_helo_name;
+  // global_data.c: an unresolved name is the router_id, never the HELO name or the sender.
+  const bool resolved = !local.host_name.empty() && local.host_name != kUnknownHostName;
+  s.helo_name = global.smtp_helo_name;
+  if (s.helo_name.empty() && resolved) s.helo_name = local.host_name;
   s.from = global.notification_email_from;
-  if (s.from.empty() && !local.host_name.empty() && !local.user_name.empty())
+  if (s.from.empty() && resolved && !local.user_name.empty())
     s.from = local.user_name + "@" + local.host_name;
   // core/smtp.c helo_cmd: "localhost" when there is no name at all.
   if (s.helo_name.empty()) s.helo_name = "localhost";

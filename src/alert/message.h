@@ -74,8 +74,11 @@ struct SmtpSettings {
 
 // What keepalived's defaults are made of (global_data.c): the local host name (uname's nodename)
 // and the name of the user vigild runs as.
+// keepalived's unknown_name: this host's name when it does not resolve.
+inline constexpr const char* kUnknownHostName = "[unknown]";
+
 struct LocalIdentity {
-  std::string host_name;
+  std::string host_name;  // canonical (resolved) name, else kUnknownHostName
   std::string user_name;
 };
 

@@ -498,6 +498,8 @@ void Checker::report(bool up, Reason reason, std::string_view detail, Actions& o
       logger().info("[{}] {} ({})", spec_.label, state_name(up),
                     detail.empty() ? to_string(reason) : detail);
       out.emplace_back(Report{.up = up, .changed = false, .reason = reason});
+    } else if (!has_run_ && spec_.identity.type == CheckerType::kMisc) {
+      out.emplace_back(Report{.up = up, .changed = false, .reason = reason, .notifies = false});
     }
     has_run_ = true;
     return;

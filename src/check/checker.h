@@ -148,6 +148,9 @@ struct Report {
   bool up = true;
   bool changed = true;
   Reason reason = Reason::kSucceeded;
+  // An unchanged report with notifies = false runs no notify: it is only MISC_CHECK's first-run
+  // confirmation, which keepalived 2.2.7 check_misc.c mails (smtp_alert) and nothing else.
+  bool notifies = true;
   bool operator==(const Report&) const = default;
 };
 // The checker's dynamic weight (MISC misc_dynamic, FILE_CHECK) is now `weight`; the real server's

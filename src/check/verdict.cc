@@ -90,10 +90,15 @@ NotifyActions VirtualServerVerdicts::on_report(size_t real_server, size_t checke
   NotifyActions out;
   Server& server = servers_[index];
   server.checkers[checker].up = report.up;
+  const CheckerType type = spec_.real_servers[index].checkers[checker].identity.type;
   if (!report.changed) {
     // update_svr_checker_state: a first-run confirmation runs the server's notifies for its
     // current state (an alpha server's first failure runs notify_down).
-    rs_notifies(index, out);
+    if (report.notifies) rs_notifies(index, out);
+    // check_misc.c alone mails a first-run confirmation too ("=> MISC CHECK succeeded on
+    // service <="): its alert has no checker_was_up condition, the other checkers' have.
+    if (type == CheckerType::kMisc && rs_alerts(index) && !alerts_.no_checker_emails)
+      checker_alert(index, checker, report, detail, out);
     return out;
   }
   const bool alive = all_up(server);
@@ -101,17 +106,21 @@ NotifyActions VirtualServerVerdicts::on_report(size_t real_server, size_t checke
   if (alive != server.alive) set_alive(index, alive, out);
   // check_tcp.c & co: after update_svr_checker_state, an alert for the checker's change when the
   // real server's smtp_alert is on, unless no_checker_emails and the server did not change.
-  if (rs_alerts(index) && (alive != was_alive || !alerts_.no_checker_emails)) {
-    const auto& rs = spec_.real_servers[index];
-    if (auto body = checker_alert_body(rs.checkers[checker].identity.type, report.up, report.reason,
-                                       detail)) {
-      out.emplace_back(SmtpAlert{.real_server = format_real_server(rs.key, spec_.protocol_name),
-                                 .virtual_server = spec_.label,
-                                 .up = report.up,
-                                 .body = std::move(*body)});
-    }
-  }
+  if (rs_alerts(index) && (alive != was_alive || !alerts_.no_checker_emails))
+    checker_alert(index, checker, report, detail, out);
   return out;
+}
+
+void VirtualServerVerdicts::checker_alert(size_t index, size_t checker, const Report& report,
+                                          std::string_view detail, NotifyActions& out) const {
+  const auto& rs = spec_.real_servers[index];
+  if (auto body = checker_alert_body(rs.checkers[checker].identity.type, report.up, report.reason,
+                                     detail)) {
+    out.emplace_back(SmtpAlert{.real_server = format_real_server(rs.key, spec_.protocol_name),
+                               .virtual_server = spec_.label,
+                               .up = report.up,
+                               .body = std::move(*body)});
+  }
 }
 
 NotifyActions VirtualServerVerdicts::on_weight(size_t real_server, size_t checker, int64_t weight) {

@@ -148,6 +148,9 @@ class VirtualServerVerdicts {
   void rs_notifies(size_t index, NotifyActions& out) const;
   // `alert_body`: the quorum alert's body (keepalived's do_vs_notifies message).
   void vs_notifies(NotifyActions& out, const std::string& alert_body) const;
+  // The SMTP alert of one checker's report (the caller checked smtp_alert and no_checker_emails).
+  void checker_alert(size_t index, size_t checker, const Report& report, std::string_view detail,
+                     NotifyActions& out) const;
   [[nodiscard]] bool rs_alerts(size_t index) const {
     return index < alerts_.real_servers.size() && alerts_.real_servers[index];
   }

@@ -177,6 +177,13 @@ TEST(AlertSettings, KeepalivedsDefaults) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->helo_name, "localhost");
   EXPECT_EQ(s->from, "");
+
+  // A host name that does not resolve (keepalived's "[unknown]"): the router_id only.
+  s = settings_from(g, LocalIdentity{.host_name = kUnknownHostName, .user_name = "root"});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->router_id, "[unknown]");
+  EXPECT_EQ(s->helo_name, "localhost");
+  EXPECT_EQ(s->from, "");
 }
 
 }  // namespace

@@ -397,6 +397,24 @@ TEST(SmtpAlerts, NoAlertForAConfirmation) {
             (NotifyActions{rs_line("10.0.0.1", "UP")}));
 }
 
+// check_misc.c alone mails its first-run confirmation ("succeeded" on an up checker): its alert
+// has no checker_was_up condition. no_checker_emails silences it (the server did not change).
+TEST(SmtpAlerts, MiscCheckMailsItsFirstRunConfirmation) {
+  for (const bool no_checker_emails : {false, true}) {
+    SCOPED_TRACE(no_checker_emails);
+    auto spec = vs({rs("10.0.0.1", 1)});
+    spec.quorum = 0;
+    spec.real_servers[0].checkers[0].identity = CheckerIdentity{.type = CheckerType::kMisc};
+    VirtualServerVerdicts v(spec);
+    v.set_alerts({.real_servers = {true}, .no_checker_emails = no_checker_emails});
+    (void)v.start(all_up(spec));
+    NotifyActions expected;
+    if (!no_checker_emails)
+      expected.push_back(rs_alert("10.0.0.1", true, "=> MISC CHECK succeeded on service <="));
+    EXPECT_EQ(v.on_report(0, 0, Report{.up = true, .changed = false, .notifies = false}), expected);
+  }
+}
+
 TEST(SmtpAlerts, OmegaShutdown) {
   auto spec = vs({rs("10.0.0.1", 1)});
   spec.omega = true;

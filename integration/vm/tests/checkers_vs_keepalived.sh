@@ -64,6 +64,35 @@ echo 220 >/tmp/ck-smtp-code
 spawn ip netns exec r1 nc -ll -p 25 -e /tmp/ck-smtp.sh
 wait_tcp r1 10.0.2.11 25
 
+# SMTP alerts: a mail sink per daemon on r2 (keepalived's on 2526, vigild's on 2527) that answers
+# every command and keeps each alert's Subject line in /tmp/ck-mail-DAEMON.log.
+for daemon in keepalived vigild; do
+  cat >"/tmp/ck-mail-$daemon.sh" <<SH
+#!/bin/sh
+printf '220 sink ESMTP\r\n'
+data=0
+while read -r line; do
+  line=\$(printf '%s' "\$line" | tr -d '\r')
+  if [ "\$data" = 1 ]; then
+    if [ "\$line" = . ]; then data=0; printf '250 queued\r\n'; continue; fi
+    case \$line in Subject:*) echo "\$line" >>/tmp/ck-mail-$daemon.log ;; esac
+    continue
+  fi
+  case \$line in
+    DATA*) data=1; printf '354 go ahead\r\n' ;;
+    QUIT*) printf '221 bye\r\n'; exit 0 ;;
+    *) printf '250 ok\r\n' ;;
+  esac
+done
+SH
+  chmod 0755 "/tmp/ck-mail-$daemon.sh"
+  : >"/tmp/ck-mail-$daemon.log"
+done
+spawn ip netns exec r2 nc -ll -p 2526 -e /tmp/ck-mail-keepalived.sh
+spawn ip netns exec r2 nc -ll -p 2527 -e /tmp/ck-mail-vigild.sh
+wait_tcp r2 10.0.2.12 2526
+wait_tcp r2 10.0.2.12 2527
+
 cat >/tmp/ck-misc.sh <<'SH'
 #!/bin/sh
 exit "$(cat /tmp/ck-misc-code)"
@@ -77,6 +106,12 @@ write_config() {  # write_config WEIGHT_OF_R2; each daemon gets its own lvs_noti
   cat >"$config" <<CONF
 global_defs {
     lvs_notify_fifo @FIFO@
+    notification_email {
+        ops@vigil.test
+    }
+    notification_email_from director@vigil.test
+    smtp_server 10.0.2.12 @SMTPPORT@
+    smtp_connect_timeout 5
 }
 track_file ckweight {
     file /tmp/ck-weight
@@ -168,8 +203,9 @@ virtual_server 10.0.1.100 25 {
     }
 }
 CONF
-  sed 's|@FIFO@|/tmp/ck-fifo-keepalived|' "$config" >/tmp/checkers-keepalived.conf
-  sed 's|@FIFO@|/tmp/ck-fifo-vigild|' "$config" >/tmp/checkers-vigild.conf
+  sed 's|@FIFO@|/tmp/ck-fifo-keepalived|; s|@SMTPPORT@|2526|' "$config" \
+    >/tmp/checkers-keepalived.conf
+  sed 's|@FIFO@|/tmp/ck-fifo-vigild|; s|@SMTPPORT@|2527|' "$config" >/tmp/checkers-vigild.conf
 }
 write_config 2
 # The FIFOs' lines, read from the start (each daemon creates its FIFO; the readers wait for it).
@@ -266,6 +302,21 @@ expect_eq "lvs_notify_fifo lines" "$(cat /tmp/ck-fifo-keepalived.lines)" \
 echo "--- lvs_notify_fifo lines (both daemons)"
 cat /tmp/ck-fifo-vigild.lines
 [ "$(wc -l </tmp/ck-fifo-vigild.lines)" -eq 12 ] || fail "not 12 lvs_notify_fifo lines"
+
+# SMTP alerts: the same Subjects from both daemons (sorted: each sends as its checks end). Five
+# by now: r1:80 DOWN, r2:80 DOWN and UP, and MISC_CHECK's r1:8080 UP (check_misc.c mails its
+# first success) and DOWN; the last may still be on its way: wait (at most 10 s) for five.
+i=0
+while [ $i -lt 50 ] && { [ "$(grep -c 'Realserver' /tmp/ck-mail-keepalived.log)" -lt 5 ] ||
+  [ "$(grep -c 'Realserver' /tmp/ck-mail-vigild.log)" -lt 5 ]; }; do
+  sleep 0.2
+  i=$((i + 1))
+done
+expect_eq "SMTP alert subjects" "$(LC_ALL=C sort /tmp/ck-mail-keepalived.log)" \
+  "$(LC_ALL=C sort /tmp/ck-mail-vigild.log)"
+echo "--- SMTP alert subjects (both daemons)"
+LC_ALL=C sort /tmp/ck-mail-vigild.log
+[ "$(grep -c 'Realserver' /tmp/ck-mail-vigild.log)" -eq 5 ] || fail "not 5 real-server alerts"
 
 write_config 4
 kill -HUP "$keepalived_pid" "$vigild_pid"
