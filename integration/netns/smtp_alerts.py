@@ -16,14 +16,12 @@ goes on (it becomes MASTER).
 
 from __future__ import annotations
 
-import argparse
 import email
 import email.utils
 import json
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -161,27 +159,9 @@ def run(lab: vlab.Lab) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vigild", required=True, help="path of vigild")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = parser.parse_args()
-    started = time.monotonic()
-    with vlab.Lab(ipv6=False, vigild=args.vigild, keep=args.keep) as lab:
-        try:
-            run(lab)
-        except Exception as e:  # noqa: BLE001 - any failure: report it with the daemons' logs
-            print(f"FAIL smtp-alerts: {e}")
-            traceback.print_exc()
-            for daemon in lab.daemons:
-                print(f"---- vigild on {daemon.node} (pid {daemon.pid}), last lines:")
-                print("\n".join(daemon.log_text().splitlines()[-40:]))
-            server_log = lab.work / "smtp_server.log"
-            if server_log.exists():
-                print("---- aiosmtpd:")
-                print(server_log.read_text(errors="replace")[-4000:])
-            return 1
-    print(f"PASS smtp-alerts ({time.monotonic() - started:.1f} s)")
-    return 0
+    return vlab.run_vigild_scenario(
+        "smtp-alerts", __doc__.splitlines()[0], run,
+        lambda lab: [("aiosmtpd", lab.work / "smtp_server.log")])
 
 
 if __name__ == "__main__":

@@ -14,13 +14,11 @@ that the master runs the master daemon and the backup the backup one instead. Th
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -92,23 +90,7 @@ def run(lab: vlab.Lab) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vigild", required=True, help="path of vigild")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = parser.parse_args()
-    started = time.monotonic()
-    with vlab.Lab(ipv6=False, vigild=args.vigild, keep=args.keep) as lab:
-        try:
-            run(lab)
-        except Exception as e:  # noqa: BLE001 - any failure: report it with the daemons' logs
-            print(f"FAIL sync-daemon: {e}")
-            traceback.print_exc()
-            for daemon in lab.daemons:
-                print(f"---- vigild on {daemon.node} (pid {daemon.pid}), last lines:")
-                print("\n".join(daemon.log_text().splitlines()[-40:]))
-            return 1
-    print(f"PASS sync-daemon ({time.monotonic() - started:.1f} s)")
-    return 0
+    return vlab.run_vigild_scenario("sync-daemon", __doc__.splitlines()[0], run)
 
 
 if __name__ == "__main__":

@@ -687,3 +687,34 @@ def global_defs(extra: str = "") -> str:
     # the lab's scripts under a world-writable temp dir, so it stays off (as in keepalived's
     # default) with an explicit script user to silence the search for keepalived_script.
     return "global_defs {\n  script_user root\n" + extra + "}\n"
+
+
+def run_vigild_scenario(name: str, description: str, scenario: Callable[[Lab], None],
+                        extra_logs: Callable[[Lab], list[tuple[str, Path]]] | None = None) -> int:
+    """The command line of a vigild-only scenario script (--vigild PATH [--keep]): runs
+    `scenario` in a fresh two-director lab and prints PASS NAME, or FAIL NAME with the daemons'
+    last log lines and the tails of `extra_logs` (title, path). Returns the exit code."""
+    import argparse
+    import traceback
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--vigild", required=True, help="path of vigild")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    started = time.monotonic()
+    with Lab(ipv6=False, vigild=args.vigild, keep=args.keep) as lab:
+        try:
+            scenario(lab)
+        except Exception as e:  # noqa: BLE001 - any failure: report it with the daemons' logs
+            print(f"FAIL {name}: {e}")
+            traceback.print_exc()
+            for daemon in lab.daemons:
+                print(f"---- vigild on {daemon.node} (pid {daemon.pid}), last lines:")
+                print("\n".join(daemon.log_text().splitlines()[-40:]))
+            for title, path in (extra_logs(lab) if extra_logs else []):
+                if path.exists():
+                    print(f"---- {title}:")
+                    print(path.read_text(errors="replace")[-4000:])
+            return 1
+    print(f"PASS {name} ({time.monotonic() - started:.1f} s)")
+    return 0
