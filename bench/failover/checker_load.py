@@ -9,7 +9,8 @@ the benchmark emulates keepalived's TCP_CHECK work the same way next to either V
       non-blocking connect, wait for the handshake, close), spread evenly over the delay so
       N ports cost N connections per second, as keepalived spreads its checkers;
   checker_load.py listen --host IP --ports 20000-20999 --duration S
-      in the real servers' namespace: one listening socket per port, accept and close.
+      in the real servers' namespace: one listening socket per port, accept and close; prints
+      "listening" once every port is bound.
 
 Both run at normal priority (SCHED_OTHER, nice 0) and stop after --duration seconds.
 """
@@ -40,6 +41,7 @@ def listen(host: str, ports: range, duration: float) -> int:
         server.listen(128)
         server.setblocking(False)
         selector.register(server, selectors.EVENT_READ)
+    print("listening", flush=True)  # every port bound: the checks may start
     accepted = 0
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:

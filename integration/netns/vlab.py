@@ -142,9 +142,13 @@ def holds_for(predicate: Callable[[], object], duration: float, what: str,
 
 @dataclass
 class DaemonKind:
-    """How to start one kind of VRRP daemon with keepalived's flags."""
+    """How to start one kind of VRRP daemon with keepalived's flags. vigild runs only its VRRP
+    side (-P) unless `vrrp_only` is off; `args` go before the common flags (vigild-recording's
+    --record FILE: bench/failover runs its checkers)."""
     name: str
     binary: str
+    args: tuple[str, ...] = ()
+    vrrp_only: bool = True
 
     def command(self, config: Path, pid_dir: Path, config_id: str) -> list[str]:
         common = ["-f", str(config), "-n", "-l", "-D", "-p", str(pid_dir / "main.pid"),
@@ -154,7 +158,7 @@ class DaemonKind:
             # the VRRP child. Separate pid files keep two instances on one host apart.
             return [self.binary, *common, "-P", "-r", str(pid_dir / "vrrp.pid"),
                     "-c", str(pid_dir / "checkers.pid")]
-        return [self.binary, *common, "-P"]
+        return [self.binary, *self.args, *common, *(["-P"] if self.vrrp_only else [])]
 
 
 def daemon_kind(name: str, vigild: str | None = None) -> DaemonKind:
