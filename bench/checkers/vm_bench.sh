@@ -202,6 +202,7 @@ stop_daemon() {
 
 # ticks STATFILE: utime+stime; child_ticks STATFILE: cutime+cstime (fields 14-17).
 ticks() { sed 's/.*) //' "$1" | awk '{ print $12 + $13 }'; }
+sys_ticks() { sed 's/.*) //' "$1" | awk '{ print $13 }'; }
 child_ticks() { sed 's/.*) //' "$1" | awk '{ print $14 + $15 }'; }
 # process_ticks: the daemon's whole CPU (keepalived: parent + checker child), own and children's.
 process_ticks() {
@@ -229,18 +230,20 @@ cost() {
   local daemon=$1 type=$2 n=$3 delay=$4 i
   write_config "$type" "$n" "$delay" /tmp/bench.conf
   start_daemon "$daemon" /tmp/bench.conf
-  # Until every real server is in IPVS (at most 60 s), then 2 delay_loops + 2 s of warm-up.
+  # Until every real server is in IPVS (at most 60 s), then a delay_loop + 3 s of warm-up (every
+  # checker has run at least once).
   i=0
   while [ $i -lt 300 ] && [ "$(dests)" -lt "$n" ]; do
     sleep 0.2
     i=$((i + 1))
   done
   local up=$(dests)
-  sleep $((2 * delay + 2))
-  local c0 t0 r0 p0 ch0 c1 t1 r1 p1 ch1 start end
+  sleep $((delay + 3))
+  local c0 t0 r0 s0 p0 ch0 c1 t1 r1 s1 p1 ch1 start end
   c0=$(checks_done "$type")
   t0=$(ticks "$checker_stat")
   r0=$(run_ns "$checker_stat")
+  s0=$(sys_ticks "$checker_stat")
   p0=$(process_ticks)
   ch0=$(child_ticks "/proc/$checker_pid/stat")
   start=$EPOCHREALTIME
@@ -248,6 +251,7 @@ cost() {
   c1=$(checks_done "$type")
   t1=$(ticks "$checker_stat")
   r1=$(run_ns "$checker_stat")
+  s1=$(sys_ticks "$checker_stat")
   p1=$(process_ticks)
   ch1=$(child_ticks "/proc/$checker_pid/stat")
   end=$EPOCHREALTIME
@@ -259,11 +263,11 @@ cost() {
   stop_daemon
   local checks=$((c1 - c0))
   awk -v d="$daemon" -v ty="$type" -v n="$n" -v dl="$delay" -v s="$start" -v e="$end" \
-    -v c="$checks" -v r=$((r1 - r0)) -v t=$((t1 - t0)) -v p=$((p1 - p0)) -v ch=$((ch1 - ch0)) -v hz=$HZ \
+    -v c="$checks" -v r=$((r1 - r0)) -v sy=$((s1 - s0)) -v t=$((t1 - t0)) -v p=$((p1 - p0)) -v ch=$((ch1 - ch0)) -v hz=$HZ \
     -v rss="$rss" -v prss="$parent_rss" -v up="$up" -v down="$down" -v load="$load" 'BEGIN {
       w = e - s; expected = n * w / dl
       printf "BENCH cost daemon=%s type=%s checkers=%d delay_loop=%d window_s=%.1f checks=%d", d, ty, n, dl, w, c
-      printf " expected=%.0f kept_up=%.2f checker_cpu_s=%.2f checker_run_s=%.2f process_cpu_s=%.2f children_cpu_s=%.2f", expected, c / expected, t / hz, r / 1e9, p / hz, ch / hz
+      printf " expected=%.0f kept_up=%.2f checker_cpu_s=%.2f checker_sys_s=%.2f checker_run_s=%.2f process_cpu_s=%.2f children_cpu_s=%.2f", expected, c / expected, t / hz, sy / hz, r / 1e9, p / hz, ch / hz
       if (c > 0) printf " checker_cpu_s_per_1000=%.3f process_cpu_s_per_1000=%.3f", t / hz * 1000 / c, p / hz * 1000 / c
       printf " checker_cpu_pct=%.1f rss_kb=%d parent_rss_kb=%d in_ipvs_at_start=%d down_at_end=%d vm_load1=%s\n", 100 * t / hz / w, rss, prss, up, down, load
     }' | while read -r line; do out "$line"; done
