@@ -1,4 +1,5 @@
 # vigil-timeout: 1500
+# shellcheck shell=bash disable=SC1091,SC2154  # /tests/* exist in the VM; vigild_lib sets vigild_pid
 # bench/checkers in the VM: keepalived 2.2.7 (-C) and vigild (-C) one after the other on the
 # same configuration and the same real servers, on a real IPVS kernel. Not a CTest test: it
 # lives outside integration/vm/tests (whose *.sh the vm suite runs); bench/checkers/vm-run stages
@@ -20,7 +21,8 @@
 # the MISC count file's lines. CPU: /proc/PID/stat utime+stime (USER_HZ ticks) over WINDOW, of
 # keepalived's checker child (the -c pidfile) and of vigild's thread named "check"
 # (/proc/PID/task/TID/comm), plus whole-process figures (vigild: all threads; keepalived: parent
-# + checker) and cutime+cstime (reaped children: MISC_CHECK's scripts). RSS: VmRSS at the end.
+# + checker) and cutime+cstime (reaped children: MISC_CHECK's scripts). RSS: VmRSS at the end;
+# PSS: smaps_rollup's Pss summed over the daemon's processes (keepalived: parent + checker).
 . /tests/lib.sh
 . /tests/vigild_lib.bash
 . /tests/bench.env
@@ -63,8 +65,8 @@ max_tcp=0 max_ssl=0
 for spec in $SPECS; do
   IFS=: read -r type n _ <<<"$spec"
   case $type in
-    tcp | http) [ "$n" -gt $max_tcp ] && max_tcp=$n ;;
-    ssl) [ "$n" -gt $max_ssl ] && max_ssl=$n ;;
+    tcp | http) [ "$n" -gt "$max_tcp" ] && max_tcp=$n ;;
+    ssl) [ "$n" -gt "$max_ssl" ] && max_ssl=$n ;;
   esac
 done
 http_ports=$(((max_tcp + ADDRS - 1) / ADDRS))
@@ -219,6 +221,15 @@ run_ns() {
   if [ -r "$f" ]; then cut -d' ' -f1 "$f"; else echo 0; fi
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# pss_kb PID...: the processes' summed proportional set size (shared pages split between the
+# processes mapping them: keepalived's parent and checker child share most of theirs).
+pss_kb() {
+  local pid total=0
+  for pid in "$@"; do
+    total=$((total + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")))
+  done
+  echo $total
+}
 dests() { ipvsadm -Sn | grep -c '^-a'; }
 checks_done() {
   if [ "$1" = misc ]; then wc -l </tmp/bench-misc.count; else syn_count; fi
@@ -237,7 +248,8 @@ cost() {
     sleep 0.2
     i=$((i + 1))
   done
-  local up=$(dests)
+  local up
+  up=$(dests)
   sleep $((delay + 3))
   local c0 t0 r0 s0 p0 ch0 c1 t1 r1 s1 p1 ch1 start end
   c0=$(checks_done "$type")
@@ -255,21 +267,30 @@ cost() {
   p1=$(process_ticks)
   ch1=$(child_ticks "/proc/$checker_pid/stat")
   end=$EPOCHREALTIME
-  local rss parent_rss=0 load
+  local rss parent_rss=0 load pss
   rss=$(rss_kb "$checker_pid")
+  if [ "$checker_pid" != "$daemon_pid" ]; then
+    pss=$(pss_kb "$daemon_pid" "$checker_pid")
+  else
+    pss=$(pss_kb "$daemon_pid")
+  fi
   [ "$checker_pid" != "$daemon_pid" ] && parent_rss=$(rss_kb "$daemon_pid")
   load=$(cut -d' ' -f1 /proc/loadavg)
   local down=$((n - $(dests)))
   stop_daemon
+  # An empty count (the nft listing failed) would read as 0 checks: say so.
+  if [ -z "$c0" ] || [ -z "$c1" ]; then
+    out "BENCH warning: no server-side count for $daemon $type $n"
+  fi
   local checks=$((c1 - c0))
   awk -v d="$daemon" -v ty="$type" -v n="$n" -v dl="$delay" -v s="$start" -v e="$end" \
     -v c="$checks" -v r=$((r1 - r0)) -v sy=$((s1 - s0)) -v t=$((t1 - t0)) -v p=$((p1 - p0)) -v ch=$((ch1 - ch0)) -v hz=$HZ \
-    -v rss="$rss" -v prss="$parent_rss" -v up="$up" -v down="$down" -v load="$load" 'BEGIN {
+    -v rss="$rss" -v prss="$parent_rss" -v pss="$pss" -v up="$up" -v down="$down" -v load="$load" 'BEGIN {
       w = e - s; expected = n * w / dl
       printf "BENCH cost daemon=%s type=%s checkers=%d delay_loop=%d window_s=%.1f checks=%d", d, ty, n, dl, w, c
       printf " expected=%.0f kept_up=%.2f checker_cpu_s=%.2f checker_sys_s=%.2f checker_run_s=%.2f process_cpu_s=%.2f children_cpu_s=%.2f", expected, c / expected, t / hz, sy / hz, r / 1e9, p / hz, ch / hz
       if (c > 0) printf " checker_cpu_s_per_1000=%.3f process_cpu_s_per_1000=%.3f", t / hz * 1000 / c, p / hz * 1000 / c
-      printf " checker_cpu_pct=%.1f rss_kb=%d parent_rss_kb=%d in_ipvs_at_start=%d down_at_end=%d vm_load1=%s\n", 100 * t / hz / w, rss, prss, up, down, load
+      printf " checker_cpu_pct=%.1f rss_kb=%d parent_rss_kb=%d pss_kb=%d in_ipvs_at_start=%d down_at_end=%d vm_load1=%s\n", 100 * t / hz / w, rss, prss, pss, up, down, load
     }' | while read -r line; do out "$line"; done
 }
 
