@@ -56,11 +56,16 @@ std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::
 }  // namespace
 
 ServiceFactory production_services(const DaemonOptions& options) {
-  return [options](event::EventLoop& main_loop, const RunFiles& files) {
+  return production_services(options, ipvs_netlink_factory());
+}
+
+ServiceFactory production_services(const DaemonOptions& options, DatapathFactory datapath) {
+  return [options, datapath = std::move(datapath)](event::EventLoop& main_loop,
+                                                   const RunFiles& files) {
     std::vector<std::unique_ptr<Service>> services;
     if (!options.vrrp_only) {
       auto lvs = std::make_unique<LvsService>(
-          main_loop.scheduler(), ipvs_netlink_factory(),
+          main_loop.scheduler(), datapath,
           lvs::LvsControllerOptions{.keep_on_stop = options.dont_release_ipvs,
                                     .apply_fullnat = apply_fullnat_with_nft,
                                     .read_fullnat = read_fullnat_with_nft,
@@ -83,7 +88,7 @@ ServiceFactory production_services(const DaemonOptions& options) {
     // lvs_sync_daemon follows the VRRP states, which the VRRP thread posts to the main loop. Its
     // own IPVS handle: it runs with -P too. Stopped after VRRP.
     auto sync = std::make_unique<LvsSyncService>(
-        main_loop.scheduler(), ipvs_netlink_factory(),
+        main_loop.scheduler(), datapath,
         lvs::LvsSyncControllerOptions{
             .sides = {.vrrp = !options.checkers_only, .lvs = !options.vrrp_only}});
     auto sync_observer = sync->vrrp_observer(
