@@ -132,9 +132,11 @@ std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,
 namespace {
 
 // keepalived's start-up state: a real server is in before any check, unless it has `alpha` and
-// checkers to pass first (checkers.md §1.3).
+// checkers to pass first (checkers.md §1.3), or one of its checkers has `alpha` in its own block
+// (keepalived's check_data.c marks each alpha checker failed at start).
 bool alive_at_start(const config::VirtualServer&, const config::RealServer& rs) {
-  return !(rs.alpha && !rs.checkers.empty());
+  return !(rs.alpha && !rs.checkers.empty()) &&
+         std::ranges::none_of(rs.checkers, [](const config::Checker& c) { return c.alpha; });
 }
 
 const check::DesiredDestination* find(const std::vector<check::DesiredDestination>& list,

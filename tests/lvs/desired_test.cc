@@ -208,6 +208,39 @@ virtual_server 192.0.2.80 80 {
   EXPECT_EQ(dests.begin()->first, (DestinationKey{ip("10.0.0.2"), 80}));
 }
 
+// keepalived's alpha is a checker keyword too: in the checker's own block it keeps the real
+// server out until the first pass (vigild added it at start and removed it at the first
+// verdict, a NEW_DEST and a DEL_DEST within milliseconds: netns.vigild.checker.*).
+TEST(DesiredLvs, AlphaInACheckerBlockKeepsItsServerOutUntilTheFirstPass) {
+  auto f = build(R"(
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    TCP_CHECK {
+      alpha
+    }
+  }
+  real_server 10.0.0.2 80 {
+    TCP_CHECK {
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      alpha
+    }
+  }
+  real_server 10.0.0.3 80 {
+    TCP_CHECK {
+    }
+  }
+}
+)");
+  const auto& dests = f.desired.table.begin()->second.destinations;
+  ASSERT_EQ(dests.size(), 1U);
+  EXPECT_EQ(dests.begin()->first, (DestinationKey{ip("10.0.0.3"), 80}));
+}
+
 TEST(DesiredLvs, TheCheckersVerdictDecidesDestinationsWeightsAndTheSorryServer) {
   auto parsed = config::parse_text("test.conf", R"(
 virtual_server 192.0.2.80 80 {
