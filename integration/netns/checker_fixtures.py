@@ -24,7 +24,6 @@ import json
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -46,24 +45,20 @@ def now_ms() -> float:
     return time.monotonic() * 1000.0
 
 
-# ---- the director ---------------------------------------------------------------------------
-@dataclass
-class RecordingKind(vlab.DaemonKind):
-    """vigild-recording -C with keepalived's flags, its journal and IPVS ownership file in the
-    lab's work directory (never /run/vigil: parallel runs must not share it)."""
-    journal: Path | None = None
-
-    def command(self, config: Path, pid_dir: Path, config_id: str) -> list[str]:
-        return [self.binary, "--record", str(self.journal), "-f", str(config), "-n", "-l", "-D",
-                "-p", str(pid_dir / "main.pid"), "-i", config_id, "-C",
-                "--ipvs-state-file", str(pid_dir / "ipvs-owned.conf")]
-
-
+# ---- the director ----------------------------------------------------------------------------
 class Director:
+    """vigild-recording -C on d1 with keepalived's flags (vlab.DaemonKind), its journal and its
+    IPVS ownership file in the lab's work directory (never /run/vigil: parallel runs must not
+    share it)."""
+
     def __init__(self, lab: vlab.Lab, config: str):
         self.lab = lab
         self.journal = lab.work / "datapath.jsonl"
-        kind = RecordingKind("vigild", str(Path(lab.vigild).resolve()), journal=self.journal)
+        state = lab.work / "d1" / "ipvs-owned.conf"
+        kind = vlab.DaemonKind("vigild", str(Path(lab.vigild).resolve()),
+                               args=("--record", str(self.journal), "-C",
+                                     "--ipvs-state-file", str(state)),
+                               vrrp_only=False)
         self.daemon = lab.start("d1", kind, config)
 
     def ops(self) -> list[dict]:
