@@ -100,10 +100,10 @@ for spec in r1:10.0.2.11 r2:10.0.2.12; do
   mkdir -p "/tmp/tls-$ns"
   printf 'HTTP/1.0 200 OK\r\n\r\n%s\n' "$ns" >"/tmp/tls-$ns/name"
   tls_health "$ns" "200 OK"
-  cd "/tmp/tls-$ns"  # s_server serves files relative to its working directory
+  cd "/tmp/tls-$ns" || fail "cd /tmp/tls-$ns"  # s_server serves files relative to its cwd
   spawn ip netns exec "$ns" openssl s_server -HTTP -accept "${spec#*:}:443" \
     -cert /tmp/ck-tls.crt -key /tmp/ck-tls.key >"/tmp/tls-$ns.log" 2>&1
-  cd /tmp
+  cd /tmp || fail "cd /tmp"
   wait_tcp "$ns" "${spec#*:}" 443
   # The first handshake of an s_server is the slowest (OpenSSL loads its algorithms): make it
   # here, not in the daemons' first checks. It also shows that the server answers.
