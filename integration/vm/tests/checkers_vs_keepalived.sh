@@ -179,6 +179,8 @@ chmod 0755 /tmp/ck-misc.sh
 echo 0 >/tmp/ck-misc-code
 echo 0 >/tmp/ck-weight
 
+# Every failure below but PING_CHECK's is immediate (a reset, an ICMP error, a wrong answer): the
+# timeouts and retries only keep a loaded machine's slow answers from failing a check.
 config=/tmp/checkers.conf
 write_config() {  # write_config WEIGHT_OF_R2; each daemon gets its own lvs_notify_fifo
   cat >"$config" <<CONF
@@ -204,7 +206,7 @@ virtual_server 10.0.1.100 80 {
     real_server 10.0.2.11 80 {
         weight 1
         TCP_CHECK {
-            connect_timeout 1
+            connect_timeout 3
         }
     }
     real_server 10.0.2.12 80 {
@@ -213,7 +215,7 @@ virtual_server 10.0.1.100 80 {
             url {
                 path /index.html
             }
-            connect_timeout 1
+            connect_timeout 3
             retry 1
             delay_before_retry 1
         }
@@ -275,7 +277,7 @@ virtual_server 10.0.1.100 25 {
         weight 1
         SMTP_CHECK {
             helo_name director.vigil.test
-            connect_timeout 2
+            connect_timeout 5
             retry 0
         }
     }
@@ -322,8 +324,9 @@ virtual_server 10.0.1.100 53 {
         DNS_CHECK {
             type A
             name www.vigil.test
-            connect_timeout 1
-            retry 0
+            connect_timeout 3
+            retry 1
+            delay_before_retry 1
         }
     }
     # The same query by hand (ID 1234, RD, www.vigil.test A IN); the reply must echo the ID, be
@@ -333,8 +336,9 @@ virtual_server 10.0.1.100 53 {
         UDP_CHECK {
             payload 1234 0100 0001 0000 0000 0000 03777777 05766967696c 0474657374 00 0001 0001
             require_reply 1234 8X X0 0001 0001
-            connect_timeout 1
-            retry 0
+            connect_timeout 3
+            retry 1
+            delay_before_retry 1
         }
     }
 }
@@ -396,21 +400,23 @@ step() {
 
 # request KIND CLIENT PORT: one request through the VIP from CLIENT's namespace; prints the name
 # of the real server that answered (r1, r2) or ERROR. nsenter, wget, nslookup and timeout are
-# busybox applets (fast to start under emulation).
+# busybox applets (fast to start under emulation). The timeouts are generous: a request that
+# should fail is refused at once (no real server left), and s_server takes one TLS client at a
+# time, each handshake slow under emulation.
 request() {
   local net=/run/netns/$2 out
   case $1 in
-    http) out=$(nsenter --net="$net" timeout 5 wget -q -O - "http://10.0.1.100:$3/") ;;
-    tls) out=$(tls_get "$2" 10.0.1.100 5) ;;
+    http) out=$(nsenter --net="$net" timeout 10 wget -q -O - "http://10.0.1.100:$3/") ;;
+    tls) out=$(tls_get "$2" 10.0.1.100 15) ;;
     dns)
       # Each real server answers with its own address.
-      out=$(nsenter --net="$net" timeout 5 nslookup -type=a www.vigil.test 10.0.1.100 |
+      out=$(nsenter --net="$net" timeout 10 nslookup -type=a www.vigil.test 10.0.1.100 |
         awk '$1 == "Address:" && $2 == "10.0.2.11" { print "r1" }
              $1 == "Address:" && $2 == "10.0.2.12" { print "r2" }')
       ;;
     smtp)
       # The greeting names the server ("220 r1 ESMTP").
-      out=$(nsenter --net="$net" timeout 5 bash -c "exec 3<>/dev/tcp/10.0.1.100/$3 && head -n 1 <&3" |
+      out=$(nsenter --net="$net" timeout 10 bash -c "exec 3<>/dev/tcp/10.0.1.100/$3 && head -n 1 <&3" |
         awk '{ print $2 }')
       ;;
   esac
