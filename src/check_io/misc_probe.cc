@@ -1,5 +1,6 @@
 // MISC_CHECK: the script runs through the injected event::ScriptRunner (no shell, its own process
-// group, killed at its timeout); its end becomes the probe's result (misc.h).
+// group, killed at its timeout or when the probe is cancelled); its end becomes the probe's result
+// (misc.h).
 #include <utility>
 
 #include "check/checker.h"
@@ -49,21 +50,28 @@ class MiscRun final : public ProbeRun {
         .run_as = probe_.run_as,
         .timeout = probe_.timeout,
     };
-    // A cancelled probe is gone by the time its script ends: the result is dropped.
-    core_.scripts.run(std::move(request),
-                      [weak = weak_from_this()](const event::ScriptResult& result) {
-                        if (auto self = weak.lock()) static_cast<MiscRun&>(*self).on_end(result);
-                      });
+    script_ = core_.scripts.start(std::move(request),
+                                  [weak = weak_from_this()](const event::ScriptResult& result) {
+                                    if (auto self = weak.lock())
+                                      static_cast<MiscRun&>(*self).on_end(result);
+                                  });
   }
 
  private:
   void on_end(const event::ScriptResult& result) {
+    script_ = 0;
     if (over()) return;
     finish(misc_result(result, probe_.dynamic, probe_.timeout));
   }
-  void close() override {}
+  // Cancelled (a reload removed or changed the checker, or the prober stops): the script's
+  // process group is ended as at its timeout (SIGTERM, then SIGKILL after the runner's grace)
+  // instead of running on to misc_timeout; the runner still reaps it.
+  void close() override {
+    if (script_ != 0) core_.scripts.cancel(std::exchange(script_, 0));
+  }
 
   check::MiscProbe probe_;
+  event::ScriptId script_ = 0;
 };
 
 }  // namespace

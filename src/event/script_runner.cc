@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cassert>
@@ -445,9 +446,32 @@ ProcessScriptRunner::~ProcessScriptRunner() {
 }
 
 void ProcessScriptRunner::run(ScriptRequest request, ScriptCallback done) {
+  (void)start(std::move(request), std::move(done));
+}
+
+ScriptId ProcessScriptRunner::start(ScriptRequest request, ScriptCallback done) {
   assert(done);
-  queue_.push_back({std::move(request), std::move(done)});
+  const ScriptId id = ++last_id_;
+  queue_.push_back({std::move(request), std::move(done), id});
   start_queued();
+  return id;
+}
+
+void ProcessScriptRunner::cancel(ScriptId id) {
+  if (id == 0) return;
+  const auto waiting = std::find_if(queue_.begin(), queue_.end(),
+                                    [id](const Pending& pending) { return pending.id == id; });
+  if (waiting != queue_.end()) {
+    queue_.erase(waiting);
+    return;
+  }
+  const auto it = children_.find(id);
+  if (it == children_.end()) return;
+  Child& child = *it->second;
+  child.done = nullptr;  // its end is still reaped and counted, and reported to nobody
+  if (child.terminating || child.reaped) return;
+  logger()->debug("[{}] cancelled: SIGTERM to pid {}", child.request.name, child.pid);
+  terminate(child);
 }
 
 void ProcessScriptRunner::start_queued() {
@@ -463,7 +487,7 @@ void ProcessScriptRunner::start_queued() {
       finish_early(pending, std::move(failure));
       continue;
     }
-    const uint64_t id = ++last_id_;
+    const uint64_t id = pending.id;
     auto job = std::make_unique<SpawnJob>(SpawnJob{.id = id,
                                                    .argv = request.argv,
                                                    .extra_env = request.extra_env,
@@ -490,6 +514,7 @@ void ProcessScriptRunner::on_spawner_results() {
 void ProcessScriptRunner::finish_early(const Pending& pending, ScriptResult result) {
   count(result);
   logger()->warn("[{}] {}", pending.request.name, describe(result));
+  if (!pending.done) return;  // cancelled
   // Posted: never inline in run(), and a callback that destroys the runner cannot pull it out
   // from under the caller.
   loop_.scheduler().post(
@@ -715,7 +740,7 @@ void ProcessScriptRunner::complete(uint64_t id, int wait_status) {
   ScriptCallback done = std::move(child.done);
   node.mapped().reset();
   start_queued();
-  done(result);  // last: it may destroy the runner
+  if (done) done(result);  // last: it may destroy the runner
 }
 
 void ProcessScriptRunner::count(const ScriptResult& result) {

@@ -66,12 +66,25 @@ std::string describe(const ScriptResult& result, Duration timeout = Duration{0})
 
 using ScriptCallback = std::function<void(const ScriptResult&)>;
 
+// Names one started script for ScriptRunner::cancel(); 0: none.
+using ScriptId = uint64_t;
+
 class ScriptRunner {
  public:
   virtual ~ScriptRunner() = default;
   // Starts `request` (or queues it); `done` runs later on the loop thread, never inline, exactly
   // once unless the runner is destroyed first.
   virtual void run(ScriptRequest request, ScriptCallback done) = 0;
+  // As run(), and returns the script's id for cancel(); 0 from a runner that cannot cancel one
+  // script (this default).
+  virtual ScriptId start(ScriptRequest request, ScriptCallback done) {
+    run(std::move(request), std::move(done));
+    return 0;
+  }
+  // Ends one script as its timeout would (SIGTERM to its process group, SIGKILL if it is still
+  // there after the grace; it is still reaped), or drops it if it waits for a slot. Its callback
+  // never runs. Unknown and finished ids are ignored.
+  virtual void cancel(ScriptId /*id*/) {}
   // Asks every script already started to end: SIGTERM to its process group, SIGKILL if it is
   // still there after the grace. Each callback runs when its script has gone. Requests waiting
   // for a slot are not affected.
@@ -104,6 +117,8 @@ class ProcessScriptRunner final : public ScriptRunner {
   ~ProcessScriptRunner() override;
 
   void run(ScriptRequest request, ScriptCallback done) override;
+  ScriptId start(ScriptRequest request, ScriptCallback done) override;
+  void cancel(ScriptId id) override;
   void terminate_running() override;
   [[nodiscard]] bool idle() const override { return children_.empty() && queue_.empty(); }
 
@@ -145,7 +160,8 @@ class ProcessScriptRunner final : public ScriptRunner {
   struct Child;
   struct Pending {
     ScriptRequest request;
-    ScriptCallback done;
+    ScriptCallback done;  // empty once cancelled
+    ScriptId id = 0;
   };
   class Spawner;
 

@@ -1,5 +1,14 @@
 // MISC_CHECK through AsioProber with real processes (event::ProcessScriptRunner), and the table
 // from a script's end to the probe's result (keepalived 2.2.7 check_misc.c).
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
 #include "check_io/misc.h"
 #include "check_io/probe_fixture.h"
 
@@ -133,12 +142,61 @@ TEST_F(MiscProbeTest, CancelledScriptNeverReports) {
   auto id = prober_.start(script("exit 0"), [&](check::ProbeResult) { reported = true; });
   prober_.cancel(id);
   EXPECT_EQ(prober_.running(), 0U);
-  // The runner still reaps the script; its result goes nowhere.
+  // The runner still reaps the script (ended by the SIGTERM, or exited before it came); its
+  // result goes nowhere.
   ASSERT_TRUE(run_until([&] { return scripts_.idle(); }));
   EXPECT_FALSE(reported);
-  EXPECT_EQ(scripts_.counters().exited_zero, 1U);
+  EXPECT_EQ(scripts_.counters().exited_zero + scripts_.counters().signaled, 1U);
   EXPECT_EQ(prober_.counters().cancelled, 1U);
   EXPECT_EQ(prober_.counters().succeeded, 0U);
+}
+
+// A process that is gone, or a zombie nobody reaps yet (a grandchild reparented to an init that
+// has not waited for it).
+bool gone(pid_t pid) {
+  if (kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+// A reload that removes or changes a MISC_CHECK cancels its probe: the script's process group
+// (the script and what it started) ends then, not at misc_timeout.
+TEST_F(MiscProbeTest, CancelKillsTheScriptsProcessGroup) {
+  char dir_template[] = "/tmp/vigil-misc-cancel-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string pids = dir + "/pids";
+  // The script starts a background sleep, writes both pids, then waits for it.
+  bool reported = false;
+  const auto id = prober_.start(script("sleep 300 & echo $$ $! > " + pids + ".tmp && mv " + pids +
+                                           ".tmp " + pids + " && wait",
+                                       false, 600s),
+                                [&](check::ProbeResult) { reported = true; });
+  pid_t script_pid = 0;
+  pid_t sleep_pid = 0;
+  ASSERT_TRUE(run_until([&] {
+    std::ifstream in(pids);
+    return static_cast<bool>(in >> script_pid >> sleep_pid);
+  }));
+  ASSERT_GT(script_pid, 0);
+  ASSERT_GT(sleep_pid, 0);
+  EXPECT_FALSE(gone(script_pid));
+  EXPECT_FALSE(gone(sleep_pid));
+
+  prober_.cancel(id);
+  // Bounded: kBound, far below the 600 s misc_timeout and the 300 s sleep.
+  EXPECT_TRUE(run_until([&] { return scripts_.idle(); }));
+  EXPECT_TRUE(gone(script_pid));
+  EXPECT_TRUE(run_until([&] { return gone(sleep_pid); }));
+  EXPECT_FALSE(reported);
+  EXPECT_EQ(scripts_.counters().signaled, 1U);
+  EXPECT_EQ(scripts_.counters().timed_out, 0U);
+  if (!gone(sleep_pid)) kill(sleep_pid, SIGKILL);  // never leave it behind
+  std::remove(pids.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_F(MiscProbeTest, DestroyedProberDropsTheResult) {
