@@ -90,7 +90,15 @@ Json checker_json(const Checker& c) {
   if (const auto* http = c.as<HttpCheck>()) {
     j["http_protocol"] = to_string(http->protocol);
     j["virtualhost"] = http->virtualhost;
-    if (c.type == CheckerType::kSsl) j["enable_sni"] = http->enable_sni;
+    if (c.type == CheckerType::kSsl) {
+      j["enable_sni"] = http->enable_sni;
+      // vigil's per-checker client identity; the password only says whether one is set.
+      j["client_certificate"] =
+          http->client_tls ? Json(http->client_tls->certificate) : Json(nullptr);
+      j["client_key"] = http->client_tls ? Json(http->client_tls->key) : Json(nullptr);
+      j["client_key_password"] =
+          http->client_tls && !http->client_tls->password.empty() ? Json("(set)") : Json(nullptr);
+    }
     j["fast_recovery"] = http->fast_recovery;
     j["total_timeout"] =
         http->total_timeout == Duration::zero() ? Json(nullptr) : seconds_json(http->total_timeout);

@@ -151,6 +151,20 @@ struct HttpUrl {
   }
 };
 
+// vigil's per-checker TLS client identity (SSL_GET `client_certificate`, `client_key`,
+// `client_key_password`): replaces the global SSL block's certificate, key and password for this
+// checker. The parser requires the certificate and the key together and both readable.
+struct ClientTls {
+  std::string certificate;  // PEM chain
+  std::string key;          // PEM key; `password` decrypts it
+  std::string password;
+  SourceLocation certificate_loc;
+  SourceLocation key_loc;
+  bool operator==(const ClientTls& o) const {
+    return certificate == o.certificate && key == o.key && password == o.password;
+  }
+};
+
 // HTTP_GET and SSL_GET.
 struct HttpCheck {
   std::vector<HttpUrl> urls;  // at least one
@@ -161,6 +175,7 @@ struct HttpCheck {
   // vigil's `total_timeout`: bounds the whole check (connect, handshake, request, every read);
   // 0: none, as keepalived, which bounds each step on its own.
   Duration total_timeout{0};
+  std::optional<ClientTls> client_tls;  // SSL_GET only (vigil extension)
   bool operator==(const HttpCheck&) const = default;
 };
 

@@ -1,7 +1,11 @@
 // Checker blocks inside real_server: TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK,
 // UDP_CHECK, PING_CHECK, MISC_CHECK, FILE_CHECK.
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 
 #include "config/parse_lvs_internal.h"
@@ -569,6 +573,41 @@ void http_total_timeout(Context& ctx, const LogicalLine& line, C& c) {
   if (auto v = timer(ctx, line, false)) c.as<HttpCheck>()->total_timeout = *v;
 }
 
+// vigil's SSL_GET client identity (`client_certificate FILE`, `client_key FILE`,
+// `client_key_password PW`): overrides the global SSL block's certificate, key and password for
+// this checker. The files must be readable at load.
+template <std::string ClientTls::*Member, SourceLocation ClientTls::*Loc = nullptr>
+void client_tls(Context& ctx, const LogicalLine& line, C& c) {
+  auto v = ctx.text(line);
+  if (!v) return;
+  if constexpr (Loc != nullptr) {
+    if (v->empty() || ::access(v->c_str(), R_OK) != 0) {
+      const int error = v->empty() ? ENOENT : errno;
+      // Recorded anyway, so that the pairing check below does not report it again.
+      ctx.error(line.tokens[1],
+                "'" + line.tokens[0].text + "': cannot read '" + *v + "': " + std::strerror(error));
+    }
+  }
+  auto& http = *c.as<HttpCheck>();
+  if (!http.client_tls) http.client_tls.emplace();
+  (*http.client_tls).*Member = std::move(*v);
+  if constexpr (Loc != nullptr) (*http.client_tls).*Loc = line.tokens[0].loc;
+}
+
+// The client identity is a certificate with its key: one without the other, or a password with
+// no key, is refused at the checker's block.
+void check_client_tls(Context& ctx, const LogicalLine& block, const HttpCheck& http) {
+  if (!http.client_tls) return;
+  const ClientTls& tls = *http.client_tls;
+  if (!tls.key.empty() && tls.certificate.empty()) {
+    ctx.error(tls.key_loc, "SSL_GET: 'client_key' without 'client_certificate'");
+  } else if (!tls.certificate.empty() && tls.key.empty()) {
+    ctx.error(tls.certificate_loc, "SSL_GET: 'client_certificate' without 'client_key'");
+  } else if (tls.certificate.empty() && !tls.password.empty()) {
+    ctx.error(block.tokens[0], "SSL_GET: 'client_key_password' without 'client_key'");
+  }
+}
+
 // --- The checker blocks. ----------------------------------------------------------------------
 
 std::span<const Keyword<C>> keywords_for(CheckerType type) {
@@ -580,6 +619,17 @@ std::span<const Keyword<C>> keywords_for(CheckerType type) {
       {"enable_sni", enable_sni},
       {"url", url},
       {"total_timeout", http_total_timeout},  // vigil extension
+  });
+  static const std::vector<Keyword<C>> kSsl = with_common({
+      {"http_protocol", http_protocol},
+      {"virtualhost", http_virtualhost},
+      {"fast_recovery", fast_recovery},
+      {"enable_sni", enable_sni},
+      {"url", url},
+      {"total_timeout", http_total_timeout},  // vigil extensions from here
+      {"client_certificate", client_tls<&ClientTls::certificate, &ClientTls::certificate_loc>},
+      {"client_key", client_tls<&ClientTls::key, &ClientTls::key_loc>},
+      {"client_key_password", client_tls<&ClientTls::password>},
   });
   static const std::vector<Keyword<C>> kSmtp = with_common({
       {"helo_name", helo_name},
@@ -609,8 +659,9 @@ std::span<const Keyword<C>> keywords_for(CheckerType type) {
   };
   switch (type) {
     case CheckerType::kHttp:
-    case CheckerType::kSsl:
       return kHttp;
+    case CheckerType::kSsl:
+      return kSsl;
     case CheckerType::kSmtp:
       return kSmtp;
     case CheckerType::kDns:
@@ -666,6 +717,7 @@ void checker_block(Context& ctx, const LogicalLine& line, RealServer& rs) {
   if (const auto* http = c.as<HttpCheck>(); http != nullptr && http->urls.empty()) {
     ctx.error(line.tokens[0], name + " has no 'url' block");
   }
+  if (const auto* http = c.as<HttpCheck>()) check_client_tls(ctx, line, *http);
   if (const auto* misc = c.as<MiscCheck>(); misc != nullptr && misc->path.argv.empty()) {
     ctx.error(line.tokens[0], "MISC_CHECK has no 'misc_path'");
   }

@@ -209,6 +209,11 @@ class HttpsServer {
   [[nodiscard]] const Served& served(size_t index) const { return *served_.at(index); }
   Connection& connection(size_t index) { return *connections_.at(index); }
   [[nodiscard]] size_t handshakes() const { return handshakes_; }
+  // From now on a client without a certificate fails the handshake (any certificate is taken).
+  void require_client_certificate() {
+    SSL_CTX_set_verify(context_.native_handle(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       [](int, X509_STORE_CTX*) { return 1; });
+  }
 
  private:
   void accept() {

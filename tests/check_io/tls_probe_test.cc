@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "check/engine.h"
 #include "check/http.h"
 #include "check_io/http_server.h"
+#include "config/parser.h"
 
 namespace vigil::check_io {
 namespace {
@@ -210,6 +212,65 @@ TEST_F(TlsProbeTest, ClientCertificateWithAnEncryptedKey) {
 
   EXPECT_TRUE(succeeded(probe(https())));
   EXPECT_EQ(server_->served(1).client_certificate_cn, "");
+}
+
+// vigil's per-checker client identity (SSL_GET client_certificate / client_key /
+// client_key_password), from the configuration text to the server's handshake: it replaces the
+// global SSL block's for that checker only; a checker with neither has no certificate to show.
+TEST_F(TlsProbeTest, PerCheckerClientCertificateFromTheConfiguration) {
+  serve().require_client_certificate();
+  const Identity global{"vigil-global", "global.example", 4};
+  global.write_certificate(path("global.pem"));
+  global.write_key(path("global-key.pem"));
+  const std::string port = std::to_string(server_->port());
+  const auto config_text = [&](const std::string& ssl, const std::string& checker) {
+    return ssl + "virtual_server 127.0.0.1 " + port +
+           " {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n"
+           "  real_server 127.0.0.1 " +
+           port +
+           " {\n    SSL_GET {\n      connect_timeout 5\n      url {\n        path /\n"
+           "      }\n" +
+           checker + "    }\n  }\n}\n";
+  };
+  const std::string global_ssl =
+      "SSL {\n  certificate " + path("global.pem") + "\n  key " + path("global-key.pem") + "\n}\n";
+  const std::string own = "      client_certificate " + path("client.pem") + "\n" +
+                          "      client_key " + path("client-key.pem") + "\n" +
+                          "      client_key_password s3cret\n";
+  const auto probe_of = [&](const std::string& text) -> std::optional<HttpProbe> {
+    auto parsed = config::parse_text("keepalived.conf", text);
+    EXPECT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
+    if (!parsed->ok()) return std::nullopt;
+    const auto& config = parsed->config;
+    auto requests = check::probe_requests(config, config.lvs.virtual_servers.at(0), 0, 0, {});
+    EXPECT_TRUE(requests && requests->size() == 1U);
+    if (!requests || requests->size() != 1U) return std::nullopt;
+    return std::get<HttpProbe>(requests->front());
+  };
+
+  // The checker's own certificate, not the global one.
+  auto own_probe = probe_of(config_text(global_ssl, own));
+  ASSERT_TRUE(own_probe);
+  auto result = probe(*own_probe);
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  ASSERT_EQ(server_->count(), 1U);
+  EXPECT_EQ(server_->served(0).client_certificate_cn, "vigil-client");
+
+  // A checker without its own takes the global block's.
+  auto global_probe = probe_of(config_text(global_ssl, ""));
+  ASSERT_TRUE(global_probe);
+  result = probe(*global_probe);
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  ASSERT_EQ(server_->count(), 2U);
+  EXPECT_EQ(server_->served(1).client_certificate_cn, "vigil-global");
+
+  // With neither, the server refuses the handshake and the check fails.
+  auto bare_probe = probe_of(config_text("", ""));
+  ASSERT_TRUE(bare_probe);
+  result = probe(*bare_probe);
+  const auto* failure = failed(result);
+  ASSERT_NE(failure, nullptr) << describe(result);
+  EXPECT_EQ(server_->handshakes(), 2U);  // the third never completed on the server
 }
 
 TEST_F(TlsProbeTest, SettingsThatCannotLoadAreNotRun) {

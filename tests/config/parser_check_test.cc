@@ -1,5 +1,9 @@
 // Checker blocks inside real_server: keywords, per-type defaults, inheritance, validation.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "test_util.h"
 
@@ -516,6 +520,60 @@ TEST(Checker, BoxCopiesDeeply) {
   copy.as<HttpCheck>()->urls.at(0).path = "/b";
   EXPECT_EQ(rs.checkers.at(0).as<HttpCheck>()->urls.at(0).path, "/a");
   EXPECT_NE(copy, rs.checkers.at(0));
+}
+
+// vigil's per-checker TLS client identity in SSL_GET: read, overriding nothing in the model.
+class ClientTlsKeywords : public ::testing::Test {
+ protected:
+  ClientTlsKeywords() {
+    std::string pattern = ::testing::TempDir() + "client_tls.XXXXXX";
+    dir_ = mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+    for (const char* name : {"/client.pem", "/client-key.pem"})
+      std::ofstream(dir_ + name) << "PEM\n";
+  }
+  ~ClientTlsKeywords() override { std::filesystem::remove_all(dir_); }
+  [[nodiscard]] std::string ssl_get(const std::string& lines) const {
+    return rs_with("SSL_GET {\n  url {\n    path /\n  }\n" + lines + "}");
+  }
+  std::string dir_;
+};
+
+TEST_F(ClientTlsKeywords, ReadInSslGet) {
+  std::unique_ptr<Parsed> p;
+  const auto& rs = only_rs(parse_ok(p, ssl_get("  client_certificate " + dir_ +
+                                               "/client.pem\n"
+                                               "  client_key " +
+                                               dir_ +
+                                               "/client-key.pem\n"
+                                               "  client_key_password s3cret\n")));
+  const auto* http = rs.checkers.at(0).as<HttpCheck>();
+  ASSERT_NE(http, nullptr);
+  ASSERT_TRUE(http->client_tls);
+  EXPECT_EQ(http->client_tls->certificate, dir_ + "/client.pem");
+  EXPECT_EQ(http->client_tls->key, dir_ + "/client-key.pem");
+  EXPECT_EQ(http->client_tls->password, "s3cret");
+
+  std::unique_ptr<Parsed> none;
+  const auto& plain = only_rs(parse_ok(none, ssl_get("")));
+  EXPECT_FALSE(plain.checkers.at(0).as<HttpCheck>()->client_tls);
+}
+
+TEST_F(ClientTlsKeywords, ErrorsNameTheLine) {
+  // Lines: SSL_GET on 7, url 8-10, the keywords from 11.
+  const std::string cert = "  client_certificate " + dir_ + "/client.pem\n";
+  const std::string key = "  client_key " + dir_ + "/client-key.pem\n";
+  EXPECT_EQ(errors(*parse(ssl_get(key))),
+            Strings{"11:3: SSL_GET: 'client_key' without 'client_certificate'"});
+  EXPECT_EQ(errors(*parse(ssl_get(cert))),
+            Strings{"11:3: SSL_GET: 'client_certificate' without 'client_key'"});
+  EXPECT_EQ(errors(*parse(ssl_get("  client_key_password x\n"))),
+            Strings{"7:1: SSL_GET: 'client_key_password' without 'client_key'"});
+  EXPECT_EQ(errors(*parse(ssl_get("  client_certificate " + dir_ + "/missing.pem\n" + key))),
+            Strings{"11:22: 'client_certificate': cannot read '" + dir_ +
+                    "/missing.pem': No such file or directory"});
+  // Not in HTTP_GET, which has no TLS.
+  EXPECT_EQ(errors(*parse(rs_with("HTTP_GET {\n  url {\n    path /\n  }\n" + cert + "}"))),
+            Strings{"11:3: unknown keyword 'client_certificate'"});
 }
 
 // --- Errors. ----------------------------------------------------------------------------------
