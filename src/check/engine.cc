@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <deque>
+#include <map>
+#include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "check/reload.h"
@@ -65,6 +69,12 @@ Result<std::vector<ProbeRequest>> http_requests(const config::Config& config,
         tls.verify = ssl->verify_server();
         tls.resume_sessions = ssl->session_resumption;
         tls.alpn = ssl->alpn;
+      }
+      // vigil's per-checker client identity replaces the global one.
+      if (http.client_tls) {
+        tls.certificate = http.client_tls->certificate;
+        tls.key = http.client_tls->key;
+        tls.password = http.client_tls->password;
       }
       probe.tls = std::move(tls);
       // checkers.md "TLS": SNI comes from the url, the checker or the virtual server's
@@ -156,6 +166,61 @@ std::string tracked_file(const config::Config& config, const config::Checker& c)
   // The parser refuses a FILE_CHECK naming no track_file (finish_checkers).
   assert(false && "FILE_CHECK names an unknown track_file");
   return {};
+}
+
+// checker_share_probes: the probe requests of two checkers ask for exactly the same probes. An
+// HTTP_GET / SSL_GET's judge (`expect`) is compared through the configured urls by the caller.
+bool same_request(const ProbeRequest& a, const ProbeRequest& b) {
+  if (a.index() != b.index()) return false;
+  return std::visit(
+      Overloaded{
+          [&](const TcpProbe& x) { return x.connection == std::get<TcpProbe>(b).connection; },
+          [&](const HttpProbe& x) {
+            const auto& y = std::get<HttpProbe>(b);
+            return x.connection == y.connection && x.request == y.request && x.tls == y.tls &&
+                   x.sni == y.sni && x.verify_name == y.verify_name &&
+                   x.total_deadline == y.total_deadline && x.strict_framing == y.strict_framing;
+          },
+          [&](const MiscProbe& x) {
+            const auto& y = std::get<MiscProbe>(b);
+            return x.argv == y.argv && x.timeout == y.timeout && x.run_as == y.run_as &&
+                   x.dynamic == y.dynamic;
+          },
+          [&](const DnsProbe& x) {
+            const auto& y = std::get<DnsProbe>(b);
+            return x.connection == y.connection && x.type == y.type && x.name == y.name;
+          },
+          [&](const UdpProbe& x) {
+            const auto& y = std::get<UdpProbe>(b);
+            return x.connection == y.connection && x.payload == y.payload &&
+                   x.require_reply == y.require_reply && x.reply == y.reply &&
+                   x.reply_mask == y.reply_mask && x.min_reply_length == y.min_reply_length &&
+                   x.max_reply_length == y.max_reply_length;
+          },
+          [&](const SmtpProbe& x) {
+            const auto& y = std::get<SmtpProbe>(b);
+            return x.connection == y.connection && x.helo_name == y.helo_name &&
+                   x.strict_framing == y.strict_framing;
+          },
+          [&](const PingProbe& x) { return x.connection == std::get<PingProbe>(b).connection; },
+      },
+      a);
+}
+
+bool same_requests(const std::vector<ProbeRequest>& a, const std::vector<ProbeRequest>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!same_request(a[i], b[i])) return false;
+  return true;
+}
+
+// The spec as it decides a checker's behaviour: the configured weight of its real server counts
+// only for MISC_CHECK misc_dynamic (its weight is derived from it).
+CheckerSpec behaviour(const CheckerSpec& spec) {
+  CheckerSpec out = spec;
+  const auto* misc = std::get_if<MiscIdentity>(&out.identity.detail);
+  if (misc == nullptr || !misc->dynamic) out.real_server_weight = 0;
+  return out;
 }
 
 }  // namespace
@@ -253,7 +318,9 @@ struct CheckEngine::Slot {
   Checker machine;
   std::vector<ProbeRequest> requests;  // one per target
   Timer timer;
-  std::optional<ProbeId> running;
+  std::optional<ProbeId> running;  // a probe of its own
+  Group* group = nullptr;          // checker_share_probes: its group of identical checkers
+  SharedProbe* shared = nullptr;   // the group's probe it takes part in
   Service* service = nullptr;
   size_t real_server = 0;
   size_t index = 0;  // among the real server's running checkers
@@ -275,6 +342,46 @@ struct CheckEngine::Service {
   bool dirty = false;
   bool touched = false;  // in CheckEngine::touched_: flush() looks at it
   size_t order = 0;      // its place in services_: flush() reports in configuration order
+};
+
+// checker_share_probes: one probe of a group, and the members waiting for its result.
+struct CheckEngine::SharedProbe {
+  ProbeId id = 0;
+  uint32_t target = 0;
+  TimePoint started{};
+  std::vector<Slot*> members;
+};
+
+struct CheckEngine::Group {
+  // The members' random draws: member m's n-th draw is the group's n-th (drawn by whichever
+  // member asks first), so members in the same state schedule their probes at the same instants.
+  struct Draws {
+    RandomDuration source;
+    std::deque<std::pair<Duration, Duration>> memo;  // (max, value), from draw number `base`
+    uint64_t base = 0;
+    std::vector<uint64_t> cursors;  // per member: its next draw number
+
+    Duration draw(size_t member, Duration max) {
+      uint64_t& n = cursors[member];
+      n = std::max(n, base);  // a member that fell behind the memo draws on
+      const size_t i = static_cast<size_t>(n - base);
+      ++n;
+      if (i == memo.size()) memo.emplace_back(max, source(max));
+      // A member whose state made it ask for another range draws on its own.
+      const Duration value = memo[i].first == max ? memo[i].second : source(max);
+      const uint64_t low = *std::min_element(cursors.begin(), cursors.end());
+      while (!memo.empty() && (base < low || memo.size() > kMemo)) {
+        memo.pop_front();
+        ++base;
+      }
+      return value;
+    }
+    static constexpr size_t kMemo = 64;
+  };
+
+  Draws draws;
+  size_t members = 0;
+  std::vector<std::unique_ptr<SharedProbe>> running;
 };
 
 // The SMTP alerts of one virtual server: its smtp_alert (quorum), each real server's (checkers),
@@ -313,6 +420,8 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>> requests(specs.size());
   // files[vs][rs][checker]: FILE_CHECK's tracked path, empty for the other types.
   std::vector<std::vector<std::vector<std::string>>> files(specs.size());
+  // urls[vs][rs][checker]: HTTP_GET / SSL_GET urls, for checker_share_probes.
+  std::vector<std::vector<std::vector<std::vector<config::HttpUrl>>>> urls(specs.size());
   size_t skipped = 0;
   for (size_t v = 0; v < specs.size(); ++v) {
     const auto& vs = config.lvs.virtual_servers[v];
@@ -321,6 +430,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       std::vector<CheckerSpec> kept;
       std::vector<std::vector<ProbeRequest>> rs_requests;
       std::vector<std::string> rs_files;
+      std::vector<std::vector<config::HttpUrl>> rs_urls;
       for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
         if (auto path = tracked_file(config, vs.real_servers[r].checkers[c]); !path.empty()) {
           if (!read_file_) {
@@ -330,6 +440,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
           kept.push_back(std::move(rs_spec.checkers[c]));
           rs_requests.emplace_back();
           rs_files.push_back(std::move(path));
+          rs_urls.emplace_back();
           continue;
         }
         auto built = probe_requests(config, vs, r, c, resolve_);
@@ -348,10 +459,13 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
         kept.push_back(std::move(rs_spec.checkers[c]));
         rs_requests.push_back(std::move(*built));
         rs_files.emplace_back();
+        const auto* http = vs.real_servers[r].checkers[c].as<config::HttpCheck>();
+        rs_urls.push_back(http != nullptr ? http->urls : std::vector<config::HttpUrl>{});
       }
       rs_spec.checkers = std::move(kept);
       requests[v].push_back(std::move(rs_requests));
       files[v].push_back(std::move(rs_files));
+      urls[v].push_back(std::move(rs_urls));
     }
   }
 
@@ -373,8 +487,21 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
     }
     plan = plan_reload(running, specs);
   }
+  // What the reload removes leaves with keepalived's notifies (clear_diff_services), before the
+  // new configuration's.
+  std::vector<std::pair<VirtualServerSpec, NotifyActions>> removal_notifies;
+  if (plan) removal_notifies = remove_for_reload(*plan, config);
+  std::vector<std::unique_ptr<Group>> groups;
+  const auto membership = config.global.checker_share_probes
+                              ? form_groups(specs, requests, urls, groups)
+                              : std::vector<std::vector<std::vector<Membership>>>{};
   tear_down(services_);
+  groups_ = std::move(groups);
   skipped_ = skipped;
+  if (sinks_.notify) {
+    for (auto& [spec, actions] : removal_notifies)
+      sinks_.notify(spec, std::move(actions));
+  }
 
   const TimePoint now = scheduler_.now();
   HealthBatch batch;
@@ -390,7 +517,15 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
     for (size_t r = 0; r < spec.real_servers.size(); ++r) {
       const auto& rs_spec = spec.real_servers[r];
       for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
-        auto slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], random_);
+        const Membership member = membership.empty() ? Membership{} : membership[v][r][c];
+        RandomDuration random = random_;
+        if (member.group != nullptr) {
+          random = [group = member.group, index = member.member](Duration max) {
+            return group->draws.draw(index, max);
+          };
+        }
+        auto slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], std::move(random));
+        slot->group = member.group;
         slot->requests = std::move(requests[v][r][c]);
         slot->file_path = std::move(files[v][r][c]);
         slot->service = service.get();
@@ -476,18 +611,102 @@ void CheckEngine::file_changed(const std::string& path) {
   flush();
 }
 
+std::vector<std::pair<VirtualServerSpec, NotifyActions>> CheckEngine::remove_for_reload(
+    const ReloadPlan& plan, const config::Config& config) {
+  std::vector<std::pair<VirtualServerSpec, NotifyActions>> out;
+  std::map<VirtualServerKey, const std::vector<RealServerKey>*> removed_servers;
+  for (const auto& vs : plan.services)
+    if (!vs.removed_real_servers.empty()) removed_servers.emplace(vs.key, &vs.removed_real_servers);
+  const std::set<VirtualServerKey> removed_services(plan.removed_services.begin(),
+                                                    plan.removed_services.end());
+  const bool flush = config.global.lvs_flush_on_stop || config.global.lvs_flush_on_stop_vs_only;
+  // In the running configuration's order, its real servers in theirs (keepalived walks the old
+  // lists).
+  for (auto& service : services_) {
+    VirtualServerVerdicts& verdicts = service->verdicts;
+    const VirtualServerSpec& spec = verdicts.spec();
+    NotifyActions actions;
+    if (removed_services.count(spec.key) != 0) {
+      actions = verdicts.remove(flush);
+    } else if (const auto found = removed_servers.find(spec.key); found != removed_servers.end()) {
+      for (size_t r = 0; r < spec.real_servers.size(); ++r) {
+        const auto& gone = *found->second;
+        if (std::find(gone.begin(), gone.end(), spec.real_servers[r].key) == gone.end()) continue;
+        logger().info("[{}] service {} no longer exists", spec.label,
+                      format_real_server(spec.real_servers[r].key, spec.protocol_name));
+        NotifyActions more = verdicts.remove_real_server(r);
+        actions.insert(actions.end(), more.begin(), more.end());
+      }
+    }
+    if (!actions.empty()) out.emplace_back(spec, std::move(actions));
+  }
+  return out;
+}
+
 void CheckEngine::tear_down(std::vector<std::unique_ptr<Service>>& services) {
   for (auto& service : services) {
     for (auto& slots : service->slots) {
       for (auto& slot : slots) {
         slot->timer.cancel();
-        if (slot->running) prober_.cancel(*slot->running);
-        slot->running.reset();
+        leave(*slot);
       }
     }
   }
   services.clear();
+  groups_.clear();
   touched_.clear();
+}
+
+std::vector<std::vector<std::vector<CheckEngine::Membership>>> CheckEngine::form_groups(
+    const std::vector<VirtualServerSpec>& specs,
+    const std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>>& requests,
+    const std::vector<std::vector<std::vector<std::vector<config::HttpUrl>>>>& urls,
+    std::vector<std::unique_ptr<Group>>& groups) const {
+  struct Candidate {
+    CheckerSpec spec;  // behaviour()
+    const std::vector<ProbeRequest>* requests;
+    const std::vector<config::HttpUrl>* urls;
+    std::vector<Membership*> members;
+  };
+  std::vector<std::vector<std::vector<Membership>>> out(specs.size());
+  // By label ("TCP 10.0.0.1:80": type and target), then compared in full.
+  std::unordered_map<std::string, std::vector<Candidate>> by_label;
+  for (size_t v = 0; v < specs.size(); ++v) {
+    out[v].resize(specs[v].real_servers.size());
+    for (size_t r = 0; r < specs[v].real_servers.size(); ++r) {
+      const auto& checkers = specs[v].real_servers[r].checkers;
+      out[v][r].resize(checkers.size());
+      for (size_t c = 0; c < checkers.size(); ++c) {
+        const auto& reqs = requests[v][r][c];
+        if (reqs.empty()) continue;  // FILE_CHECK: no probes to share
+        CheckerSpec spec = behaviour(checkers[c]);
+        auto& bucket = by_label[spec.label];
+        auto same = std::find_if(bucket.begin(), bucket.end(), [&](const Candidate& k) {
+          return k.spec == spec && same_requests(*k.requests, reqs) && *k.urls == urls[v][r][c];
+        });
+        if (same == bucket.end()) {
+          bucket.push_back({std::move(spec), &reqs, &urls[v][r][c], {}});
+          same = std::prev(bucket.end());
+        }
+        same->members.push_back(&out[v][r][c]);
+      }
+    }
+  }
+  for (auto& [label, bucket] : by_label) {
+    for (auto& candidate : bucket) {
+      if (candidate.members.size() < 2) continue;
+      auto group = std::make_unique<Group>();
+      group->draws.source = random_;
+      group->members = candidate.members.size();
+      group->draws.cursors.assign(group->members, 0);
+      for (size_t m = 0; m < candidate.members.size(); ++m)
+        *candidate.members[m] = Membership{.group = group.get(), .member = m};
+      logger().info("[{}] {} identical checkers share one probe stream (checker_share_probes)",
+                    label, group->members);
+      groups.push_back(std::move(group));
+    }
+  }
+  return out;
 }
 
 void CheckEngine::touch(Service& service) {
@@ -514,8 +733,7 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
             },
             [&](const CancelProbe&) {
               slot.timer.cancel();
-              if (slot.running) prober_.cancel(*slot.running);
-              slot.running.reset();
+              leave(slot);
             },
             [&](const Report& report) {
               auto notifies =
@@ -540,10 +758,36 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
 void CheckEngine::fire(Slot& slot, uint32_t target) {
   assert(!slot.requests.empty());
   if (target >= slot.requests.size()) target = 0;
-  if (slot.running) prober_.cancel(*slot.running);
+  leave(slot);
+  ++slot.probes;
+  if (slot.group != nullptr) {
+    // checker_share_probes: the group's probe of this target in flight serves this member too.
+    for (auto& probe : slot.group->running) {
+      if (probe->target != target) continue;
+      probe->members.push_back(&slot);
+      slot.shared = probe.get();
+      slot.started = probe->started;
+      apply(slot, slot.machine.handle(ProbeStarted{}, probe->started));
+      return;
+    }
+  }
   dispatch(slot, ProbeStarted{});
   slot.started = scheduler_.now();
-  ++slot.probes;
+  if (slot.group != nullptr) {
+    Group& group = *slot.group;
+    auto probe = std::make_unique<SharedProbe>();
+    probe->target = target;
+    probe->started = slot.started;
+    probe->members.push_back(&slot);
+    SharedProbe* raw = probe.get();
+    slot.shared = raw;
+    group.running.push_back(std::move(probe));
+    // The prober never calls back inline: the id is set before any result arrives.
+    raw->id = prober_.start(slot.requests[target], [this, &group, raw](ProbeResult result) {
+      deliver(group, raw, std::move(result));
+    });
+    return;
+  }
   slot.running = prober_.start(slot.requests[target], [this, &slot](ProbeResult result) {
     slot.running.reset();
     slot.last_latency = scheduler_.now() - slot.started;
@@ -557,6 +801,42 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
                std::move(result));
     flush();
   });
+}
+
+void CheckEngine::leave(Slot& slot) {
+  if (slot.running) prober_.cancel(*slot.running);
+  slot.running.reset();
+  SharedProbe* probe = std::exchange(slot.shared, nullptr);
+  if (probe == nullptr) return;
+  std::erase(probe->members, &slot);
+  if (!probe->members.empty()) return;
+  prober_.cancel(probe->id);
+  std::erase_if(slot.group->running, [probe](const auto& p) { return p.get() == probe; });
+}
+
+void CheckEngine::deliver(Group& group, SharedProbe* probe, ProbeResult result) {
+  const auto it = std::find_if(group.running.begin(), group.running.end(),
+                               [probe](const auto& p) { return p.get() == probe; });
+  assert(it != group.running.end());
+  const std::unique_ptr<SharedProbe> done = std::move(*it);
+  group.running.erase(it);
+  const TimePoint now = scheduler_.now();
+  std::string error;
+  std::visit(Overloaded{
+                 [&](const ProbeSucceeded&) {},
+                 [&](const ProbeFailed& failed) { error = failed.detail; },
+                 [&](const ProbeNotRun& not_run) { error = not_run.detail; },
+             },
+             result);
+  for (Slot* member : done->members) {
+    member->shared = nullptr;
+    member->last_latency = now - member->started;
+    if (!std::holds_alternative<ProbeSucceeded>(result)) member->last_error = error;
+  }
+  // The same event for every member, in the order they joined.
+  for (Slot* member : done->members)
+    std::visit([&](const auto& r) { dispatch(*member, Event{r}); }, result);
+  flush();
 }
 
 void CheckEngine::flush() {
@@ -607,6 +887,7 @@ std::vector<CheckEngine::CheckerStatus> CheckEngine::status() const {
             .probes_not_run = slot->machine.probes_not_run(),
             .last_latency = slot->last_latency,
             .last_error = slot->last_error,
+            .shared_with = slot->group != nullptr ? slot->group->members - 1 : 0,
         };
         for (size_t i = 0; i < kReasonCount; ++i)
           s.failures[i] = slot->machine.failures(static_cast<Reason>(i));

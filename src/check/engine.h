@@ -12,6 +12,19 @@
 // checkers are left out with a warning at load and their real servers count them as passing, as
 // vigil did before it had checkers. (keepalived's BFD_CHECK is not parsed.) An SMTP_CHECK's
 // `host {}` blocks become checkers of their own at load, as in keepalived 2.2.7.
+//
+// Shared probes (vigil's opt-in, global_defs `checker_share_probes`; keepalived issues #2111,
+// #2358): checkers whose whole spec is identical (type, target, every probe parameter, and the
+// timing: delay_loop, retry, delay_before_retry, warmup, alpha, rise, jitter ...) form a group at
+// each load. The group's members draw the same random values (the first member's: its warmup,
+// its jitter), so members in the same state ask for their probes at the same instants; a member
+// whose probe falls due while the group has a probe of the same target in flight joins it
+// instead of starting one. One prober call then serves every member, and its result reaches each
+// of them as the same event; each member keeps its own state machine, verdict and notifies, so
+// the verdicts are those of the unshared run. A member in another state (a reload kept one and
+// started another fresh) probes on its own until its probe falls due during the group's. The
+// probe is cancelled only when its last member leaves it (a reload, a CancelProbe). Off (the
+// default), every checker probes on its own, as keepalived does.
 #pragma once
 
 #include <array>
@@ -25,6 +38,7 @@
 
 #include "check/checker.h"
 #include "check/probe.h"
+#include "check/reload.h"
 #include "check/spec.h"
 #include "check/verdict.h"
 #include "common/result.h"
@@ -112,6 +126,8 @@ class CheckEngine {
     uint64_t probes_not_run = 0;
     std::optional<Duration> last_latency;
     std::string last_error;
+    // checker_share_probes: the number of other checkers sharing its probes (0: none).
+    size_t shared_with = 0;
   };
   [[nodiscard]] std::vector<CheckerStatus> status() const;
   [[nodiscard]] size_t checker_count() const;
@@ -121,10 +137,33 @@ class CheckEngine {
  private:
   struct Slot;
   struct Service;
+  struct SharedProbe;
+  struct Group;
 
   void dispatch(Slot& slot, const Event& event);
   void apply(Slot& slot, Actions actions);
   void fire(Slot& slot, uint32_t target);
+  // Abandons the slot's running probe: cancels it unless other members still share it.
+  void leave(Slot& slot);
+  // A shared probe ended: every member gets its result.
+  void deliver(Group& group, SharedProbe* probe, ProbeResult result);
+  // checker_share_probes: the groups of identical checkers of `specs`, as group_of[vs][rs][c]
+  // (null: not shared) and each member's index in its group.
+  struct Membership {
+    Group* group = nullptr;
+    size_t member = 0;
+  };
+  // `urls[vs][rs][c]`: an HTTP_GET / SSL_GET's urls as configured (what its probes judge by).
+  std::vector<std::vector<std::vector<Membership>>> form_groups(
+      const std::vector<VirtualServerSpec>& specs,
+      const std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>>& requests,
+      const std::vector<std::vector<std::vector<std::vector<config::HttpUrl>>>>& urls,
+      std::vector<std::unique_ptr<Group>>& groups) const;
+  // A reload: the notifies of the real and virtual servers `plan` removes (keepalived 2.2.7
+  // clear_diff_services: notify_down, FIFO, the "=> Removing <=" alert; a removed virtual
+  // server's lost quorum), per running service.
+  std::vector<std::pair<VirtualServerSpec, NotifyActions>> remove_for_reload(
+      const ReloadPlan& plan, const config::Config& config);
   // Sends the changed services' desired state and the collected notifies.
   void flush();
   void tear_down(std::vector<std::unique_ptr<Service>>& services);
@@ -137,7 +176,8 @@ class CheckEngine {
   RunAsResolver resolve_;
   FileReader read_file_;
   std::vector<std::unique_ptr<Service>> services_;
-  std::vector<Service*> touched_;  // services with something for flush(), each once
+  std::vector<std::unique_ptr<Group>> groups_;  // checker_share_probes; after services_
+  std::vector<Service*> touched_;               // services with something for flush(), each once
   bool loaded_ = false;
   size_t skipped_ = 0;
 };

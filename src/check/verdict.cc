@@ -140,6 +140,46 @@ NotifyActions VirtualServerVerdicts::on_weight(size_t real_server, size_t checke
   return out;
 }
 
+static std::string quorum_alert_body(bool up, bool init, uint32_t quorum, uint32_t hysteresis,
+                                     int64_t threshold, int64_t weight_sum);
+
+NotifyActions VirtualServerVerdicts::remove_real_server(size_t index) {
+  NotifyActions out;
+  Server& server = servers_[index];
+  const bool in_ipvs = started_ && server.alive && pool_active();  // keepalived's rs->set
+  if (!server.alive) return out;
+  server.alive = false;
+  if (!in_ipvs) return out;
+  // UNSET_ALIVE first: do_rs_notifies then runs notify_down and writes "DOWN".
+  rs_notifies(index, out);
+  // SMTP_MSG_RS_SHUT: "[router_id] Realserver <rs> of virtual server <vs> - DOWN".
+  if (rs_alerts(index)) {
+    out.emplace_back(SmtpAlert{
+        .real_server = format_real_server(spec_.real_servers[index].key, spec_.protocol_name),
+        .virtual_server = spec_.label,
+        .up = false,
+        .body = "=> Removing <="});
+  }
+  return out;
+}
+
+NotifyActions VirtualServerVerdicts::remove(bool flush) {
+  NotifyActions out;
+  if (!started_ || flush) return out;
+  // clear_service_rs_list: each real server, then update_vs_notifies: with every server gone the
+  // weight sum is 0, so a quorum that was up is lost.
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    NotifyActions gone = remove_real_server(i);
+    out.insert(out.end(), gone.begin(), gone.end());
+  }
+  if (quorum_up_) {
+    const int64_t threshold = int64_t{spec_.quorum} - spec_.hysteresis;
+    quorum_up_ = false;
+    vs_notifies(out, quorum_alert_body(false, false, spec_.quorum, spec_.hysteresis, threshold, 0));
+  }
+  return out;
+}
+
 NotifyActions VirtualServerVerdicts::stop() {
   NotifyActions out;
   // ipwrapper.c clear_service_vs(stopping): the notifies run only with omega.

@@ -122,6 +122,16 @@ class VirtualServerVerdicts {
                           std::string_view detail = {});
   // A checker's dynamic weight changed.
   NotifyActions on_weight(size_t real_server, size_t checker, int64_t weight);
+  // A reload removed real server `index` (keepalived 2.2.7 ipwrapper.c clear_service_rs, not
+  // stopping, from clear_diff_rs): a server alive and in IPVS leaves with notify_down, the FIFO
+  // line "RS ... DOWN" and, with its smtp_alert, the alert "=> Removing <=" (Subject "DOWN");
+  // omega does not matter. Nothing for a server that was not alive, or was out of IPVS for the
+  // sorry server.
+  NotifyActions remove_real_server(size_t index);
+  // A reload removed this virtual server (clear_service_vs, not stopping): without
+  // lvs_flush_on_stop (`flush` false) every real server leaves as remove_real_server() says, then
+  // a quorum that was up is lost with its notifies; with it, nothing is notified.
+  NotifyActions remove(bool flush);
   // Shutdown: with omega, notify_down for every alive server and quorum_down (keepalived runs
   // them with a 1 s timeout); afterwards nothing is in IPVS.
   NotifyActions stop();

@@ -32,6 +32,7 @@ Json global_to_json(const GlobalDefs& g) {
   j["no_email_faults"] = g.no_email_faults;
   j["checker_log_all_failures"] = g.checker_log_all_failures;
   j["checker_strict_framing"] = g.checker_strict_framing;
+  j["checker_share_probes"] = g.checker_share_probes;
   j["no_checker_emails"] = g.no_checker_emails;
   j["vrrp_version"] = g.vrrp_version;
   j["vrrp_mcast_group4"] = address_json(g.vrrp_mcast_group4);

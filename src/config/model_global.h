@@ -64,6 +64,9 @@ struct GlobalDefs {
   // vigil: HTTP_GET/SSL_GET and SMTP_CHECK read RFC 9112 / RFC 5321 framing (check/http.h,
   // check/smtp.h); off: keepalived 2.2.7's reading.
   bool checker_strict_framing = false;
+  // vigil: checkers whose whole spec (type, target, probe parameters, timing) is identical share
+  // one probe stream (check/engine.h); off: every checker probes on its own, as keepalived.
+  bool checker_share_probes = false;
 
   // VRRP defaults.
   uint8_t vrrp_version = 2;

@@ -298,6 +298,8 @@ const Keyword<G> kGlobalDefs[] = {
     {"checker_log_all_failures", set_flag<&G::checker_log_all_failures>},
     // vigil extension (keepalived 2.2.7 rejects it as an unknown keyword).
     {"checker_strict_framing", set_flag<&G::checker_strict_framing>},
+    // vigil extension (keepalived 2.2.7 rejects it as an unknown keyword).
+    {"checker_share_probes", set_flag<&G::checker_share_probes>},
     {"vrrp_version", set_integer<&G::vrrp_version, 2, 3>},
     {"vrrp_mcast_group4", mcast_group<&G::vrrp_mcast_group4>},
     {"vrrp_mcast_group6", mcast_group<&G::vrrp_mcast_group6>},

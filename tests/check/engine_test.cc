@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "alert/message.h"
 #include "config/parser.h"
 #include "fakes/fake_scheduler.h"
 
@@ -478,6 +479,369 @@ TEST(EngineAlerts, OnlyWithAServerAndAnAddress) {
     EXPECT_EQ(std::count(notifies.begin(), notifies.end(), alert), c.alert ? 1 : 0)
         << ::testing::PrintToString(notifies);
   }
+}
+
+}  // namespace
+}  // namespace vigil::check
+
+namespace vigil::check {
+namespace {
+
+// ---- checker_share_probes
+// ------------------------------------------------------------------------
+
+// `count` virtual servers 10.0.0.100.. with the same real server and the same TCP_CHECK.
+std::string same_check_services(size_t count, const std::string& globals,
+                                const std::string& checker_extra = "",
+                                const std::string& type = "TCP_CHECK") {
+  std::string text = globals;
+  for (size_t i = 0; i < count; ++i) {
+    text += "virtual_server 10.0.0." + std::to_string(100 + i) +
+            " 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  delay_loop 10\n"
+            "  real_server 10.0.0.1 80 {\n    weight 2\n    " +
+            type +
+            " {\n      connect_timeout 3\n"
+            "      retry 1\n      delay_before_retry 2\n      warmup 5\n" +
+            checker_extra + "    }\n  }\n}\n";
+  }
+  return text;
+}
+const std::string kShare = "global_defs {\n  checker_share_probes\n}\n";
+
+// One engine with its fake prober; records the desired state of each service as it is sent and
+// the notifies in order. The random source is an LCG: every draw differs.
+struct ShareRun {
+  explicit ShareRun(std::function<Duration(Duration)> random = {})
+      : engine(scheduler, prober,
+               random ? std::move(random) : std::function<Duration(Duration)>([this](Duration max) {
+                 seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                 return Duration{static_cast<Duration::rep>((seed >> 33) % (max.count() + 1))};
+               }),
+               EngineSinks{
+                   .health =
+                       [this](HealthBatch batch) {
+                         for (auto& s : batch)
+                           history.push_back(std::move(s));
+                       },
+                   .notify =
+                       [this](const VirtualServerSpec& vs, NotifyActions actions) {
+                         for (const auto& a : actions)
+                           notifies.push_back(vs.label + " " + to_string(a));
+                       },
+               }) {}
+
+  void load(const std::string& text) {
+    config = parse(text);
+    auto loaded = engine.load(config);
+    ASSERT_TRUE(loaded) << loaded.error().message;
+  }
+  // Runs to the next probe instant; returns how many probes were started there.
+  size_t next_instant() {
+    const size_t before = prober.started;
+    const auto deadline = scheduler.next_deadline();
+    if (deadline) scheduler.run_until(*deadline);
+    return prober.started - before;
+  }
+  // Completes every running probe with `result`.
+  void finish_all(const ProbeResult& result) {
+    while (!prober.running.empty())
+      prober.finish_oldest(result);
+  }
+  // The last desired state sent for each service.
+  std::map<VirtualServerKey, DesiredService> desired() const {
+    std::map<VirtualServerKey, DesiredService> out;
+    for (const auto& s : history)
+      out.insert_or_assign(s.key, s.desired);
+    return out;
+  }
+
+  uint64_t seed = 42;
+  vigil::testing::FakeScheduler scheduler;
+  FakeProber prober;
+  std::vector<ServiceHealth> history;
+  std::vector<std::string> notifies;
+  config::Config config;
+  CheckEngine engine;
+};
+
+TEST(EngineShareProbes, IdenticalChecksOfSeveralServicesProbeOncePerInstant) {
+  ShareRun shared;
+  shared.load(same_check_services(3, kShare));
+  ShareRun alone;
+  alone.load(same_check_services(3, ""));
+  // 47 s: the first probe (1 s + a warmup of up to 5 s) and four delay_loops after it.
+  const TimePoint end = shared.scheduler.now() + 47s;
+  for (ShareRun* run : {&shared, &alone}) {
+    while (run->scheduler.next_deadline() && *run->scheduler.next_deadline() <= end) {
+      const size_t started = run->next_instant();
+      // Sharing: one probe at each instant, for the three checkers.
+      if (run == &shared) {
+        EXPECT_EQ(started, 1U);
+      }
+      run->finish_all(ProbeSucceeded{});
+    }
+  }
+  EXPECT_EQ(shared.prober.started, 5U);  // 1 probe per interval with sharing
+  EXPECT_EQ(alone.prober.started, 15U);  // N without it, each at its own warmup
+
+  // Every member is still its own checker, listed with its virtual server, and says it shares.
+  const auto status = shared.engine.status();
+  ASSERT_EQ(status.size(), 3U);
+  for (const auto& s : status) {
+    EXPECT_EQ(s.shared_with, 2U);
+    EXPECT_EQ(s.probes, 5U);
+    EXPECT_TRUE(s.has_run);
+  }
+  EXPECT_EQ(status[1].virtual_server, "[10.0.0.101]:tcp:80");
+  for (const auto& s : alone.engine.status())
+    EXPECT_EQ(s.shared_with, 0U);
+}
+
+TEST(EngineShareProbes, OnlyIdenticalSpecsShare) {
+  // The third service's checker retries twice: another spec, its own probes.
+  ShareRun run;
+  std::string text = same_check_services(2, kShare);
+  text +=
+      "virtual_server 10.0.0.110 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n"
+      "  delay_loop 10\n  real_server 10.0.0.1 80 {\n    weight 2\n    TCP_CHECK {\n"
+      "      connect_timeout 3\n      retry 2\n      delay_before_retry 2\n"
+      "      warmup 5\n    }\n  }\n}\n";
+  run.load(text);
+  const auto status = run.engine.status();
+  ASSERT_EQ(status.size(), 3U);
+  EXPECT_EQ(status[0].shared_with, 1U);
+  EXPECT_EQ(status[1].shared_with, 1U);
+  EXPECT_EQ(status[2].shared_with, 0U);
+  size_t probes = 0;
+  for (int i = 0; i < 4; ++i) {
+    probes += run.next_instant();
+    run.finish_all(ProbeSucceeded{});
+  }
+  EXPECT_EQ(run.prober.started, probes);
+  EXPECT_GE(run.prober.started, 3U);  // the odd one probed on its own
+}
+
+// A scripted sequence of results gives the same verdicts, IPVS desired state and notifies with
+// and without sharing (a constant random source, so that the unshared members probe at the same
+// instants too and see the same result there).
+TEST(EngineShareProbes, VerdictsAndDesiredStateAreThoseOfTheUnsharedRun) {
+  const auto half = [](Duration max) { return max / 2; };
+  ShareRun shared(half);
+  ShareRun alone(half);
+  const std::string alpha = "      alpha\n";
+  const std::string globals =
+      "  smtp_server 192.0.2.25\n  notification_email {\n    ops@example.com\n  }\n";
+  shared.load(
+      same_check_services(3, "global_defs {\n" + globals + "  checker_share_probes\n}\n", alpha));
+  alone.load(same_check_services(3, "global_defs {\n" + globals + "}\n", alpha));
+  const ProbeResult kOk = ProbeSucceeded{};
+  const ProbeResult kNo = kRefused;
+  const std::vector<ProbeResult> script = {kOk, kNo, kNo, kOk, kNo, kOk, kOk, kNo,
+                                           kNo, kNo, kOk, kNo, kOk, kNo, kNo, kOk};
+  for (size_t step = 0; step < script.size(); ++step) {
+    SCOPED_TRACE(step);
+    const size_t started_shared = shared.next_instant();
+    const size_t started_alone = alone.next_instant();
+    EXPECT_EQ(shared.scheduler.now(), alone.scheduler.now());
+    EXPECT_EQ(started_shared, 1U);
+    EXPECT_EQ(started_alone, 3U);
+    shared.finish_all(script[step]);
+    alone.finish_all(script[step]);
+    EXPECT_EQ(shared.desired(), alone.desired());
+  }
+  EXPECT_EQ(shared.history, alone.history);
+  EXPECT_EQ(shared.notifies, alone.notifies);
+  // The script took the server down and up again: the verdicts were exercised.
+  EXPECT_GE(std::count_if(shared.notifies.begin(), shared.notifies.end(),
+                          [](const std::string& n) { return n.find("DOWN") != std::string::npos; }),
+            3);
+  EXPECT_EQ(shared.prober.started * 3, alone.prober.started);
+}
+
+// A reload re-forms the groups: kept members keep their state, a new member starts fresh, and
+// all of them still probe once per instant; a removed member leaves the group.
+TEST(EngineShareProbes, ReloadReformsTheGroupAndMembersKeepTheirState) {
+  ShareRun run([](Duration max) { return max / 3; });
+  run.load(same_check_services(3, kShare));
+  run.next_instant();
+  run.finish_all(kRefused);  // the first check has no retries: down everywhere
+  for (const auto& s : run.engine.status())
+    EXPECT_FALSE(s.up);
+
+  // In flight when the reload comes: abandoned once, not once per member.
+  run.next_instant();
+  ASSERT_EQ(run.prober.running.size(), 1U);
+  const size_t cancelled = run.prober.cancelled;
+  run.load(same_check_services(4, kShare));
+  EXPECT_EQ(run.prober.cancelled, cancelled + 1);
+  EXPECT_TRUE(run.prober.running.empty());
+  auto status = run.engine.status();
+  ASSERT_EQ(status.size(), 4U);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_FALSE(status[i].up) << i;  // kept: still down
+  EXPECT_TRUE(status[3].up);          // new real server, no alpha: up until it fails
+  for (const auto& s : status)
+    EXPECT_EQ(s.shared_with, 3U);
+  const auto desired = run.desired();
+  ASSERT_EQ(desired.size(), 4U);
+  for (const auto& [key, service] : desired)
+    ASSERT_EQ(service.real_servers.size(), 1U);
+
+  EXPECT_EQ(run.next_instant(), 1U);
+  run.finish_all(ProbeSucceeded{});
+  for (const auto& s : run.engine.status())
+    EXPECT_TRUE(s.up);
+
+  // One member removed: the other two still share.
+  run.load(same_check_services(2, kShare));
+  status = run.engine.status();
+  ASSERT_EQ(status.size(), 2U);
+  EXPECT_EQ(status[0].shared_with, 1U);
+  EXPECT_EQ(run.next_instant(), 1U);
+  run.finish_all(ProbeSucceeded{});
+  EXPECT_EQ(run.engine.status()[1].probes, 1U);
+}
+
+// A member whose state makes it probe at other instants joins the group's probe of the same
+// target whenever its own falls due while that probe runs; from then on they probe together.
+TEST(EngineShareProbes, AMemberDueDuringTheGroupsProbeJoinsIt) {
+  ShareRun run([](Duration) { return Duration{0}; });
+  run.load(same_check_services(2, kShare, "", "PING_CHECK"));
+  ASSERT_EQ(run.next_instant(), 1U);
+  run.finish_all(kRefused);  // no retries on the first check: both down
+  // A third service with a fresh (up) member: PING_CHECK retries only while up, so the new
+  // member probes 2 s after a failure and the kept (down) ones 10 s after it.
+  run.load(same_check_services(3, kShare, "", "PING_CHECK"));
+  const TimePoint t = run.scheduler.now();
+  ASSERT_EQ(run.next_instant(), 1U);  // the first probe after the reload: all three
+  EXPECT_EQ(run.scheduler.now(), t + 1s);
+  run.finish_all(kRefused);
+  ASSERT_EQ(run.next_instant(), 1U);  // the new member's retry, on its own
+  EXPECT_EQ(run.scheduler.now(), t + 3s);
+  run.finish_all(kRefused);
+  EXPECT_FALSE(run.engine.status()[2].up);
+  ASSERT_EQ(run.next_instant(), 1U);  // the kept members, at t + 11 s
+  EXPECT_EQ(run.scheduler.now(), t + 11s);
+  // Still running when the new member's probe falls due at t + 13 s: it joins.
+  run.scheduler.run_until(t + 13s);
+  EXPECT_EQ(run.prober.started, 4U);
+  ASSERT_EQ(run.prober.running.size(), 1U);
+  run.finish_all(ProbeSucceeded{});
+  for (const auto& s : run.engine.status())
+    EXPECT_TRUE(s.up);
+  // Together from now on.
+  EXPECT_EQ(run.next_instant(), 1U);
+  EXPECT_EQ(run.scheduler.now(), t + 23s);
+  EXPECT_EQ(run.prober.running.size(), 1U);
+}
+
+}  // namespace
+}  // namespace vigil::check
+
+namespace vigil::check {
+namespace {
+
+// ---- a reload removes real servers (keepalived 2.2.7 ipwrapper.c clear_diff_services) ----------
+
+const std::string kAlertGlobals =
+    "global_defs {\n  router_id lb1\n  smtp_server 192.0.2.25\n  notification_email {\n"
+    "    ops@example.com\n  }\n}\n";
+
+std::string three_servers(bool with_second, bool with_third) {
+  std::string servers = "  real_server 10.0.0.1 80 {\n    TCP_CHECK {\n    }\n  }\n";
+  if (with_second) {
+    servers +=
+        "  real_server 10.0.0.2 80 {\n    notify_down /bin/down.sh\n    TCP_CHECK {\n    }\n"
+        "  }\n";
+  }
+  if (with_third) servers += "  real_server 10.0.0.3 80 {\n    TCP_CHECK {\n    }\n  }\n";
+  return one_service(servers);
+}
+
+TEST_F(EngineTest, ReloadRemovingAnAliveServerSendsKeepalivedsRemovingAlert) {
+  const TimePoint t0 = scheduler_.now();
+  load(kAlertGlobals + three_servers(true, true));
+  scheduler_.run_until(t0 + 1s);
+  prober_.finish_oldest(ProbeSucceeded{});  // 10.0.0.1
+  prober_.finish_oldest(ProbeSucceeded{});  // 10.0.0.2
+  prober_.finish_oldest(kRefused);          // 10.0.0.3: down
+  notifies_.clear();
+
+  // The reload removes 10.0.0.2 (alive) and 10.0.0.3 (not alive).
+  load(kAlertGlobals + three_servers(false, false));
+  EXPECT_EQ(notifies_,
+            (std::vector<std::string>{
+                "[10.0.0.100]:tcp:80 RunScript(/bin/down.sh)",
+                "[10.0.0.100]:tcp:80 FifoLine(RS [10.0.0.2]:tcp:80 [10.0.0.100]:tcp:80 DOWN\n)",
+                "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.2]:tcp:80 DOWN => Removing <=)",
+            }));
+
+  // As mailed: keepalived's SMTP_MSG_RS_SHUT with "DOWN" and "=> Removing <=".
+  const alert::SmtpSettings settings{.router_id = "lb1"};
+  const alert::Alert mail =
+      alert::real_server_alert("[10.0.0.2]:tcp:80", "[10.0.0.100]:tcp:80", false, "=> Removing <=");
+  EXPECT_EQ(alert::full_subject(settings, mail),
+            "[lb1] Realserver [10.0.0.2]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - DOWN");
+  EXPECT_EQ(mail.body, "=> Removing <=");
+}
+
+TEST_F(EngineTest, ReloadRemovingAServerSendsNoAlertWithoutSmtpAlert) {
+  const TimePoint t0 = scheduler_.now();
+  load(three_servers(true, false));  // no smtp_server: no alert can be sent
+  scheduler_.run_until(t0 + 1s);
+  prober_.finish_oldest(ProbeSucceeded{});
+  prober_.finish_oldest(ProbeSucceeded{});
+  notifies_.clear();
+  load(three_servers(false, false));
+  EXPECT_EQ(notifies_,
+            (std::vector<std::string>{
+                "[10.0.0.100]:tcp:80 RunScript(/bin/down.sh)",
+                "[10.0.0.100]:tcp:80 FifoLine(RS [10.0.0.2]:tcp:80 [10.0.0.100]:tcp:80 DOWN\n)",
+            }));
+
+  // smtp_alert off for checkers: the script and the FIFO line, no mail.
+  const std::string off =
+      "global_defs {\n  smtp_server 192.0.2.25\n  smtp_alert_checker off\n"
+      "  notification_email {\n    ops@example.com\n  }\n}\n";
+  load(off + three_servers(true, false));
+  scheduler_.advance(2s);
+  while (!prober_.running.empty())
+    prober_.finish_oldest(ProbeSucceeded{});
+  notifies_.clear();
+  load(off + three_servers(false, false));
+  EXPECT_EQ(std::count_if(notifies_.begin(), notifies_.end(),
+                          [](const std::string& n) { return n.find("SmtpAlert") != n.npos; }),
+            0)
+      << ::testing::PrintToString(notifies_);
+  EXPECT_EQ(notifies_.size(), 2U) << ::testing::PrintToString(notifies_);
+}
+
+TEST_F(EngineTest, ReloadRemovingAVirtualServerRemovesEveryAliveServerAndItsQuorum) {
+  const TimePoint t0 = scheduler_.now();
+  const std::string other =
+      "virtual_server 10.0.0.200 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n"
+      "  delay_loop 10\n  real_server 10.0.0.9 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
+  // smtp_alert: the virtual server's quorum alerts too.
+  const std::string globals =
+      "global_defs {\n  smtp_alert\n  smtp_server 192.0.2.25\n  notification_email {\n"
+      "    ops@example.com\n  }\n}\n";
+  load(globals + three_servers(true, false) + other);
+  scheduler_.run_until(t0 + 1s);
+  while (!prober_.running.empty())
+    prober_.finish_oldest(ProbeSucceeded{});
+  notifies_.clear();
+  load(globals + other);
+  EXPECT_EQ(
+      notifies_,
+      (std::vector<std::string>{
+          "[10.0.0.100]:tcp:80 FifoLine(RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 DOWN\n)",
+          "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.1]:tcp:80 DOWN => Removing <=)",
+          "[10.0.0.100]:tcp:80 RunScript(/bin/down.sh)",
+          "[10.0.0.100]:tcp:80 FifoLine(RS [10.0.0.2]:tcp:80 [10.0.0.100]:tcp:80 DOWN\n)",
+          "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.2]:tcp:80 DOWN => Removing <=)",
+          "[10.0.0.100]:tcp:80 FifoLine(VS [10.0.0.100]:tcp:80 DOWN\n)",
+          "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.100]:tcp:80 DOWN => Lost quorum 1+0=1 <= 0 <=)",
+      }));
 }
 
 }  // namespace

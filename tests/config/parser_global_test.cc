@@ -59,6 +59,15 @@ TEST(GlobalDefs, CheckerStrictFraming) {
       parse_ok(set, "global_defs {\n  checker_strict_framing\n}\n").global.checker_strict_framing);
 }
 
+// vigil's checker_share_probes: off by default, a flag.
+TEST(GlobalDefs, CheckerShareProbes) {
+  std::unique_ptr<Parsed> none;
+  EXPECT_FALSE(parse_ok(none, "global_defs {\n}\n").global.checker_share_probes);
+  std::unique_ptr<Parsed> set;
+  EXPECT_TRUE(
+      parse_ok(set, "global_defs {\n  checker_share_probes\n}\n").global.checker_share_probes);
+}
+
 // The SMTP alert keywords (src/alert sends the alerts): read without a warning.
 TEST(GlobalDefs, SmtpAlertKeywords) {
   auto p = parse(R"(global_defs {

@@ -93,6 +93,8 @@ std::string format_check_data(const CheckDumpInput& input) {
         line("Last latency",
              c.last_latency ? thousandths(c.last_latency->count()) + " ms" : "none");
         line("Last error", one_line(c.last_error));
+        if (c.shared_with > 0)  // checker_share_probes only
+          line("Shared probes", fmt::format("with {} identical checkers", c.shared_with));
       });
   return out;
 }

@@ -85,6 +85,21 @@ TEST(CheckDump, DataShowsEachCheckerUnderItsVirtualAndRealServer) {
             "     Last error = none\n");
 }
 
+// checker_share_probes: a shared checker is still listed under its own servers, and says so.
+TEST(CheckDump, DataSaysASharedCheckerIsShared) {
+  Status tcp{
+      .label = "TCP 192.168.1.10:80",
+      .virtual_server = "[10.0.0.100]:tcp:80",
+      .real_server = {ip("192.168.1.10"), 80},
+      .shared_with = 2,
+  };
+  const std::string data = format_check_data({.checkers = {tcp}, .now = kNow});
+  EXPECT_NE(data.find("     Last error = none\n"
+                      "     Shared probes = with 2 identical checkers\n"),
+            std::string::npos)
+      << data;
+}
+
 TEST(CheckDump, StatsCountEveryFailureReasonAndTheProber) {
   const check_io::ProberCounters prober{.started = 20,
                                         .succeeded = 12,
