@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <sstream>
 #include <string>
@@ -142,6 +143,17 @@ struct Clock {
   }
 };
 double wall_total = 0;  // wall ms of the stages timed since the last reset
+long rss_kib() {
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return 0;
+  char line[256];
+  long kib = 0;
+  while (std::fgets(line, sizeof line, status) != nullptr)
+    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::atol(line + 6);
+  std::fclose(status);
+  return kib;
+}
+
 double ms_since(Clock::time_point start) {
   const auto end = Clock::now();
   wall_total += end.second - start.second;
@@ -236,9 +248,10 @@ int main(int argc, char** argv) {
     if (s.operations != expected) status = 1;
     std::printf(
         "reload %d changed_percent=%.2f parse_ms=%.1f ipvs_ms=%.1f engine_ms=%.1f "
-        "verdicts_ms=%.1f apply_ms=%.1f total_ms=%.1f wall_ms=%.1f ipvs_ops=%zu expected_ops=%zu\n",
+        "verdicts_ms=%.1f apply_ms=%.1f total_ms=%.1f wall_ms=%.1f ipvs_ops=%zu expected_ops=%zu "
+        "rss_kib=%ld\n",
         r + 1, o.changed_percent, s.parse, s.ipvs_plan, s.engine, s.verdicts,
-        s.ipvs_plan + s.engine + s.verdicts, s.total(), s.wall, s.operations, expected);
+        s.ipvs_plan + s.engine + s.verdicts, s.total(), s.wall, s.operations, expected, rss_kib());
     runs.push_back(s);
   }
   auto median = [&runs](auto field) {
