@@ -62,12 +62,14 @@
 #include "event/event_loop.h"
 #include "event/scheduler.h"
 #include "event/script_runner.h"
+#include "proc_self.h"
 
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
+using vigil::bench::rss_kib;
 
 struct Options {
   bool tls = false;
@@ -303,13 +305,6 @@ ThreadCpu thread_cpu(pid_t tid) {
   std::ifstream schedstat(task + "/schedstat");
   schedstat >> cpu.run_ns;
   return cpu;
-}
-
-long rss_kib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return 0;
 }
 
 std::string load_average() {

@@ -24,7 +24,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <sstream>
 #include <string>
@@ -38,6 +37,7 @@
 #include "control/script_audit.h"
 #include "event/scheduler.h"
 #include "lvs/controller.h"
+#include "proc_self.h"
 
 namespace {
 
@@ -143,17 +143,6 @@ struct Clock {
   }
 };
 double wall_total = 0;  // wall ms of the stages timed since the last reset
-long rss_kib() {
-  FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) return 0;
-  char line[256];
-  long kib = 0;
-  while (std::fgets(line, sizeof line, status) != nullptr)
-    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::atol(line + 6);
-  std::fclose(status);
-  return kib;
-}
-
 double ms_since(Clock::time_point start) {
   const auto end = Clock::now();
   wall_total += end.second - start.second;
@@ -251,7 +240,8 @@ int main(int argc, char** argv) {
         "verdicts_ms=%.1f apply_ms=%.1f total_ms=%.1f wall_ms=%.1f ipvs_ops=%zu expected_ops=%zu "
         "rss_kib=%ld\n",
         r + 1, o.changed_percent, s.parse, s.ipvs_plan, s.engine, s.verdicts,
-        s.ipvs_plan + s.engine + s.verdicts, s.total(), s.wall, s.operations, expected, rss_kib());
+        s.ipvs_plan + s.engine + s.verdicts, s.total(), s.wall, s.operations, expected,
+        vigil::bench::rss_kib());
     runs.push_back(s);
   }
   auto median = [&runs](auto field) {
