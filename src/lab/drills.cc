@@ -1,0 +1,305 @@
+#include "lab/drills.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "lab/shell.h"
+
+namespace vigil::lab {
+namespace {
+
+// Everything the lab waits for is bounded by these, scaled by the slowest instance.
+struct Bounds {
+  double hold;      // how long the steady state must hold before a fault
+  double steady;    // the longest wait for the steady state
+  double takeover;  // the longest wait for a takeover after a fault
+  double observe;   // how long a fault stays in place once it did its work
+};
+
+Bounds bounds_for(const LabModel& model) {
+  double down = 0;
+  for (const auto& d : model.directors) {
+    for (const auto& i : d.instances)
+      down = std::max(down, master_down_interval(i));
+  }
+  const double advert = model.advert_int;
+  return Bounds{.hold = std::max(5 * advert, 0.5),
+                .steady = 15.0 + 10 * down,
+                .takeover = 5.0 + 3 * down,
+                .observe = std::max(3 * advert, 0.3)};
+}
+
+// Waits until `predicate(snapshot)` holds, bounded by `timeout`; false when it never did.
+bool wait_for(Lab& lab, double timeout, const std::function<bool(const Snapshot&)>& predicate) {
+  const double end = monotonic_seconds() + timeout;
+  // Bounded by `end`; each pass sleeps 5 ms.
+  for (;;) {
+    check_interrupt();
+    lab.check_daemons();
+    const double now = monotonic_seconds();
+    if (predicate(lab.timeline().at(now))) return true;
+    if (now >= end) return false;
+    sleep_for(0.005);
+  }
+}
+
+// Waits until the pair has been steady for `hold`; returns the failure text, or nothing.
+std::optional<std::string> wait_steady(Lab& lab, const Bounds& b, std::string_view when,
+                                       double& steady_at) {
+  const double end = monotonic_seconds() + b.steady;
+  // Bounded by `end`; each pass sleeps 20 ms.
+  for (;;) {
+    check_interrupt();
+    lab.check_daemons();
+    const double now = monotonic_seconds();
+    const Timeline timeline = lab.timeline();
+    const auto since = steady_since(timeline, lab.names(), now);
+    if (since && now - *since >= b.hold) {
+      steady_at = now;
+      return std::nullopt;
+    }
+    if (now >= end) {
+      steady_at = now;
+      return steady_failure(judge_steady(timeline.at(now), lab.names()), when);
+    }
+    sleep_for(0.02);
+  }
+}
+
+int master_of(const Snapshot& s, int instance) {
+  if (s.states[instance][0] == State::kMaster) return 0;
+  if (s.states[instance][1] == State::kMaster) return 1;
+  return -1;
+}
+
+int vip_index(const LabModel& model, const LabInstance& instance) {
+  if (instance.vips.empty()) return -1;
+  auto it = std::find(model.vips.begin(), model.vips.end(), instance.vips.front());
+  return it == model.vips.end() ? -1 : static_cast<int>(it - model.vips.begin());
+}
+
+std::string fmt_ms(std::optional<double> seconds) {
+  return seconds ? fmt::format("{:.1f} ms", *seconds * 1000.0) : std::string("-");
+}
+
+}  // namespace
+
+size_t DrillRecord::passed() const {
+  return static_cast<size_t>(
+      std::count_if(runs.begin(), runs.end(), [](const RunRecord& r) { return r.verdict.passed; }));
+}
+
+std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
+                                    const std::function<void(const std::string&)>& progress) {
+  const LabModel& model = lab.model();
+  const Names& names = lab.names();
+  const Bounds b = bounds_for(model);
+  std::mt19937 random(plan.seed ? *plan.seed : std::random_device{}());
+  std::vector<DrillRecord> records;
+  const size_t total = plan.drills.size();
+  double quiet_from = monotonic_seconds();
+  std::optional<std::string> broken;  // the steady state never came: the rest cannot run
+
+  for (size_t n = 0; n < total; ++n) {
+    DrillRecord record{.kind = plan.drills[n], .runs = {}};
+    const std::string drill(to_string(record.kind));
+    for (int r = 1; r <= plan.repeat; ++r) {
+      const std::string tag =
+          fmt::format("[drill {}/{} {}, run {}/{}]", n + 1, total, drill, r, plan.repeat);
+      RunRecord rec;
+      rec.run = r;
+      rec.what.kind = record.kind;
+      rec.what.quiet_from = quiet_from;
+      if (broken) {
+        rec.verdict.passed = false;
+        rec.verdict.failures.push_back("not run: " + *broken);
+        record.runs.push_back(std::move(rec));
+        continue;
+      }
+      progress(tag +
+               " waiting for the steady state (one MASTER per instance, each VIP on one "
+               "director)");
+      double steady_at = 0;
+      if (auto failure = wait_steady(lab, b, "before the fault", steady_at)) {
+        rec.what.fault_at = rec.what.heal_at = rec.what.end_at = steady_at;
+        rec.verdict.passed = false;
+        rec.verdict.failures.push_back(*failure);
+        progress(tag + " FAILED: " + *failure);
+        broken = *failure;
+        record.runs.push_back(std::move(rec));
+        continue;
+      }
+      Snapshot before = lab.timeline().at(monotonic_seconds());
+      const int master = master_of(before, 0);
+      const int peer = 1 - master;
+      DrillRun& what = rec.what;
+      what.victim = master;
+      for (size_t i = 0; i < names.instances.size(); ++i) {
+        if (master_of(before, static_cast<int>(i)) == master)
+          what.instances.push_back(static_cast<int>(i));
+      }
+      what.vip = vip_index(model, model.directors[master].instances.front());
+      const double record_from = steady_at - b.hold;
+
+      if (record.kind == DrillKind::kPreempt) {
+        // The master leaves (SIGTERM) and the peer takes over; that is the setup. The drill is
+        // its return.
+        progress(tag + fmt::format(" stopping {} (MASTER) so that it can return",
+                                   names.directors[master]));
+        lab.stop_daemon(master);
+        double settled = 0;
+        if (auto failure = wait_steady(lab, b, "before the return", settled)) {
+          what.fault_at = what.heal_at = what.end_at = settled;
+          rec.verdict.passed = false;
+          rec.verdict.failures.push_back(*failure);
+          progress(tag + " FAILED: " + *failure);
+          lab.start_daemon(master);
+          record.runs.push_back(std::move(rec));
+          continue;
+        }
+        what.quiet_from = settled;
+        what.instances.clear();
+        before = lab.timeline().at(monotonic_seconds());
+        for (size_t i = 0; i < names.instances.size(); ++i) {
+          if (master_of(before, static_cast<int>(i)) == peer)
+            what.instances.push_back(static_cast<int>(i));
+        }
+        const LabInstance& returning = model.directors[master].instances.front();
+        const LabInstance& holding = model.directors[peer].instances.front();
+        what.expect_preempt = returning.priority > holding.priority && !returning.nopreempt;
+      }
+
+      std::uniform_real_distribution<double> phase(0.0, model.advert_int);
+      rec.phase = phase(random);
+      sleep_for(rec.phase);
+      const std::string victim_name = names.directors[master];
+      const std::string peer_name = names.directors[peer];
+      auto peer_holds = [&](const Snapshot& s) {
+        for (int i : what.instances) {
+          if (s.states[i][peer] != State::kMaster) return false;
+        }
+        return what.vip < 0 || s.vip_on[what.vip][peer];
+      };
+
+      switch (record.kind) {
+        case DrillKind::kKill:
+        case DrillKind::kStop:
+        case DrillKind::kLink: {
+          what.fault_at = monotonic_seconds();
+          if (record.kind == DrillKind::kKill) {
+            progress(tag +
+                     fmt::format(" unplugging {} (MASTER) and SIGKILLing its daemon", victim_name));
+            lab.plug(master, false);
+            lab.kill_daemon(master);
+          } else if (record.kind == DrillKind::kStop) {
+            progress(tag + fmt::format(" SIGTERM to the daemon on {} (MASTER)", victim_name));
+            lab.stop_daemon(master);
+          } else {
+            progress(tag + fmt::format(" {}'s VRRP interface {} down", victim_name,
+                                       model.directors[master].instances.front().interface));
+            lab.set_link(master, model.directors[master].instances.front().interface, false);
+          }
+          if (wait_for(lab, b.takeover, peer_holds)) {
+            progress(tag + fmt::format(" {} took over; holding the fault {:.1f} s", peer_name,
+                                       b.observe));
+            sleep_for(b.observe);
+          } else {
+            progress(tag +
+                     fmt::format(" {} did not take over within {:.1f} s", peer_name, b.takeover));
+          }
+          what.heal_at = monotonic_seconds();
+          if (record.kind == DrillKind::kKill) {
+            progress(tag + fmt::format(" {} back: VIPs flushed (as a reboot does), plugged in, "
+                                       "daemon restarted",
+                                       victim_name));
+            lab.flush_vips(master);
+            lab.plug(master, true);
+            lab.start_daemon(master);
+          } else if (record.kind == DrillKind::kStop) {
+            progress(tag + fmt::format(" {} back: daemon restarted", victim_name));
+            lab.start_daemon(master);
+          } else {
+            progress(tag + fmt::format(" {}'s interface back up", victim_name));
+            lab.set_link(master, model.directors[master].instances.front().interface, true);
+          }
+          break;
+        }
+        case DrillKind::kPreempt: {
+          what.fault_at = what.heal_at = monotonic_seconds();
+          progress(tag + fmt::format(" {} returns (priority {}{}): it {} take over", victim_name,
+                                     model.directors[master].instances.front().priority,
+                                     model.directors[master].instances.front().nopreempt
+                                         ? ", nopreempt"
+                                         : "",
+                                     what.expect_preempt ? "must" : "must not"));
+          lab.start_daemon(master);
+          // Wait for the returning daemon to report a state, then for a takeover or long enough
+          // that one would have happened.
+          wait_for(lab, b.takeover, [&](const Snapshot& s) {
+            for (int i : what.instances) {
+              if (s.states[i][master] == State::kDown || s.states[i][master] == State::kUnknown)
+                return false;
+            }
+            return true;
+          });
+          if (what.expect_preempt) {
+            auto returned = [&](const Snapshot& s) {
+              for (int i : what.instances) {
+                if (s.states[i][master] != State::kMaster) return false;
+              }
+              return what.vip < 0 || s.vip_on[what.vip][master];
+            };
+            wait_for(lab, b.takeover, returned);
+          } else {
+            sleep_for(b.takeover / 2);
+          }
+          break;
+        }
+        case DrillKind::kPartition: {
+          what.fault_at = monotonic_seconds();
+          progress(tag +
+                   " VRRP between the directors dropped (nftables): both should claim "
+                   "MASTER");
+          lab.partition(true);
+          auto both = [&](const Snapshot& s) {
+            for (int i : what.instances) {
+              if (s.states[i][0] != State::kMaster || s.states[i][1] != State::kMaster)
+                return false;
+            }
+            return true;
+          };
+          if (wait_for(lab, b.takeover, both)) sleep_for(b.observe);
+          what.heal_at = monotonic_seconds();
+          progress(tag + " partition healed");
+          lab.partition(false);
+          break;
+        }
+      }
+      double settled = 0;
+      if (auto failure = wait_steady(lab, b, "after healing", settled)) what.unsettled = failure;
+      what.end_at = settled;
+      const Timeline timeline = lab.timeline();
+      rec.verdict = judge_run(timeline, names, what, lab.replies(what.vip));
+      rec.states = timeline.states_between(record_from, what.end_at);
+      rec.vips = timeline.vips_between(record_from, what.end_at);
+      quiet_from = what.end_at;
+      std::string line = tag + (rec.verdict.passed ? " passed" : " FAILED");
+      if (rec.verdict.vip_move) line += ", VIP move " + fmt_ms(rec.verdict.vip_move);
+      if (rec.verdict.outage) line += ", outage " + fmt_ms(rec.verdict.outage);
+      if (rec.verdict.two_masters_since)
+        line += ", two masters from " + fmt_ms(rec.verdict.two_masters_since) +
+                " after the fault for " + fmt_ms(rec.verdict.two_masters_for);
+      for (const auto& f : rec.verdict.failures)
+        line += "\n    " + f;
+      progress(line);
+      if (what.unsettled) broken = what.unsettled;
+      record.runs.push_back(std::move(rec));
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+}  // namespace vigil::lab

@@ -1,0 +1,280 @@
+#include "lab/model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace vigil::lab {
+namespace {
+
+constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
+
+LabInstance lab_instance(const config::VrrpInstance& in, uint32_t global_down_timer) {
+  LabInstance out;
+  out.name = in.name;
+  out.virtual_router_id = in.virtual_router_id;
+  out.interface = in.interface;
+  out.priority = in.priority.value_or(100);
+  out.advert_int = std::chrono::duration<double>(in.advert_int).count();
+  out.version = in.version.value_or(2);
+  out.nopreempt = in.nopreempt;
+  out.initial_master = in.state == config::VrrpInitialState::kMaster;
+  out.down_timer_adverts = in.down_timer_adverts.value_or(global_down_timer);
+  for (const auto& vip : in.virtual_addresses)
+    out.vips.push_back(vip.prefix.address.to_string());
+  out.unicast_src = in.source_address;
+  if (!in.unicast_peers.empty()) out.unicast_src = in.source_address;
+  for (const auto& peer : in.unicast_peers)
+    out.unicast_peers.push_back(peer.address);
+  return out;
+}
+
+// The interfaces a director's VRRP uses: each instance's interface and each VIP's dev.
+std::vector<std::string> interfaces_of(const config::Config& config) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(name);
+  };
+  for (const auto& instance : config.vrrp.instances) {
+    add(instance.interface);
+    for (const auto& vip : instance.virtual_addresses)
+      add(vip.dev);
+  }
+  return names;
+}
+
+// The network of `address` with `length` bits.
+IpAddress network_of(const IpAddress& address, uint8_t length) {
+  uint8_t bytes[16] = {};
+  std::copy(address.bytes(), address.bytes() + address.size(), bytes);
+  for (size_t bit = length; bit < address.size() * 8; ++bit)
+    bytes[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  return IpAddress::from_bytes(address.family(), bytes);
+}
+
+// Host number `host` (the last byte) in the network of `base`.
+IpAddress host_in(const IpAddress& base, uint8_t host) {
+  uint8_t bytes[16] = {};
+  std::copy(base.bytes(), base.bytes() + base.size(), bytes);
+  bytes[base.size() - 1] = host;
+  return IpAddress::from_bytes(base.family(), bytes);
+}
+
+bool same_network(const IpAddress& a, const IpAddress& b, uint8_t length) {
+  return a.family() == b.family() && network_of(a, length) == network_of(b, length);
+}
+
+}  // namespace
+
+double master_down_interval(const LabInstance& instance) {
+  const double skew = (256.0 - instance.priority) * instance.advert_int / 256.0;
+  return instance.down_timer_adverts * instance.advert_int + skew;
+}
+
+std::vector<std::string> config_ids_in(std::string_view text) {
+  std::vector<std::string> ids;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    size_t i = 0;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+      ++i;
+    if (i < line.size() && line[i] == '@') {
+      ++i;
+      if (i < line.size() && line[i] == '^') ++i;
+      size_t start = i;
+      while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i])))
+        ++i;
+      std::string id(line.substr(start, i - start));
+      if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    pos = end + 1;
+  }
+  return ids;
+}
+
+ModelResult build_model(const DirectorInput& first, const DirectorInput& second) {
+  const DirectorInput* inputs[2] = {&first, &second};
+  LabModel model;
+  for (int d = 0; d < 2; ++d) {
+    const DirectorInput& in = *inputs[d];
+    const config::Config& config = *in.config;
+    if (config.vrrp.instances.empty())
+      return fmt::format(
+          "{} (config id {}) has no vrrp_instance: the lab rehearses VRRP failover and has "
+          "nothing to fail over",
+          in.path, in.id);
+    if (!config.global.net_namespace.empty())
+      return fmt::format(
+          "{} (config id {}) sets net_namespace {}: the lab runs each director in a namespace "
+          "of its own; remove net_namespace for the lab",
+          in.path, in.id, config.global.net_namespace);
+    for (const auto& instance : config.vrrp.instances) {
+      if (instance.use_vmac)
+        return fmt::format(
+            "{} (config id {}): vrrp_instance {} uses use_vmac, which the lab cannot model yet",
+            in.path, in.id, instance.name);
+    }
+    for (const auto& name : interfaces_of(config)) {
+      if (name.size() > kMaxInterfaceName || name == "lo")
+        return fmt::format("{} (config id {}): the lab cannot create an interface named {}",
+                           in.path, in.id, name);
+    }
+    model.directors[d].id = in.id;
+    model.directors[d].config_path = in.path;
+  }
+  // Instances pair by name, in the first director's order.
+  const auto& a = first.config->vrrp.instances;
+  const auto& b = second.config->vrrp.instances;
+  for (const auto& instance : a) {
+    auto peer = std::find_if(b.begin(), b.end(),
+                             [&](const auto& other) { return other.name == instance.name; });
+    if (peer == b.end())
+      return fmt::format(
+          "vrrp_instance {} exists on {} only: the lab pairs the two directors' instances by "
+          "name",
+          instance.name, first.id);
+    if (peer->interface != instance.interface)
+      return fmt::format(
+          "vrrp_instance {} uses interface {} on {} and {} on {}: the lab puts one segment "
+          "behind each interface name",
+          instance.name, instance.interface, first.id, peer->interface, second.id);
+    model.directors[0].instances.push_back(
+        lab_instance(instance, first.config->global.vrrp_down_timer_adverts));
+    model.directors[1].instances.push_back(
+        lab_instance(*peer, second.config->global.vrrp_down_timer_adverts));
+  }
+  for (const auto& instance : b) {
+    if (std::none_of(a.begin(), a.end(), [&](const auto& o) { return o.name == instance.name; }))
+      return fmt::format(
+          "vrrp_instance {} exists on {} only: the lab pairs the two directors' instances by "
+          "name",
+          instance.name, second.id);
+  }
+  double longest_advert = 0;
+  for (int d = 0; d < 2; ++d) {
+    for (const auto& instance : model.directors[d].instances) {
+      longest_advert = std::max(longest_advert, instance.advert_int);
+      for (const auto& vip : instance.vips) {
+        if (std::find(model.vips.begin(), model.vips.end(), vip) == model.vips.end())
+          model.vips.push_back(vip);
+      }
+    }
+  }
+
+  model.advert_int = longest_advert;
+
+  // Segments: one per interface name either director uses.
+  std::vector<std::string> names = interfaces_of(*first.config);
+  for (const auto& name : interfaces_of(*second.config)) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  for (const auto& name : names) {
+    LabSegment segment;
+    segment.interface = name;
+    std::set<IpAddress> taken;  // VIPs and configured addresses: never given to a node
+    std::vector<IpAddress> vip_addresses;
+    // Each director's own address from unicast: its unicast_src_ip, else what the other
+    // director lists as a peer (other than the other's own source).
+    std::optional<IpAddress> configured[2];
+    for (int d = 0; d < 2; ++d) {
+      const config::Config& config = *inputs[d]->config;
+      for (const auto& instance : config.vrrp.instances) {
+        for (const auto& vip : instance.virtual_addresses) {
+          const std::string& dev = vip.dev.empty() ? instance.interface : vip.dev;
+          if (dev != name) continue;
+          taken.insert(vip.prefix.address);
+          std::string text = vip.prefix.address.to_string();
+          if (std::find(segment.vips.begin(), segment.vips.end(), text) == segment.vips.end()) {
+            segment.vips.push_back(text);
+            vip_addresses.push_back(vip.prefix.address);
+          }
+        }
+        if (instance.interface != name) continue;
+        if (instance.source_address) {
+          taken.insert(*instance.source_address);
+          if (!configured[d]) configured[d] = instance.source_address;
+        }
+        for (const auto& peer : instance.unicast_peers)
+          taken.insert(peer.address);
+      }
+    }
+    for (int d = 0; d < 2; ++d) {
+      if (configured[d]) continue;
+      const config::Config& other = *inputs[1 - d]->config;
+      for (const auto& instance : other.vrrp.instances) {
+        if (instance.interface != name) continue;
+        for (const auto& peer : instance.unicast_peers) {
+          if (configured[1 - d] && peer.address == *configured[1 - d]) continue;
+          configured[d] = peer.address;
+          break;
+        }
+        if (configured[d]) break;
+      }
+      bool unicast = false;
+      for (const auto& instance : inputs[d]->config->vrrp.instances)
+        unicast = unicast || (instance.interface == name && !instance.unicast_peers.empty());
+      if (unicast && !configured[d])
+        return fmt::format(
+            "{} (config id {}) uses unicast_peer on {} but the lab cannot tell its own address "
+            "there: give unicast_src_ip",
+            inputs[d]->path, inputs[d]->id, name);
+    }
+    // Families the segment carries: those of its VIPs and configured addresses; IPv4 when none
+    // (VRRPv2 and v3 over IPv4 need an IPv4 source address).
+    for (AddressFamily family : {AddressFamily::kIpv4, AddressFamily::kIpv6}) {
+      const uint8_t length = family == AddressFamily::kIpv4 ? 24 : 64;
+      std::optional<IpAddress> base;
+      for (int d = 0; d < 2 && !base; ++d) {
+        if (configured[d] && configured[d]->family() == family) base = configured[d];
+      }
+      for (const auto& vip : vip_addresses) {
+        if (!base && vip.family() == family) base = vip;
+      }
+      if (!base && family == AddressFamily::kIpv4 && segment.vips.empty() && !configured[0] &&
+          !configured[1])
+        base = IpAddress::parse("198.51.100.0");
+      if (!base) continue;
+      const IpAddress net = network_of(*base, length);
+      // Free host numbers from the top of the range down (.250, .249, ...).
+      uint8_t next = 250;
+      auto free_host = [&]() -> std::optional<IpAddress> {
+        for (; next > 1; --next) {
+          IpAddress candidate = host_in(net, next);
+          if (!taken.contains(candidate)) {
+            taken.insert(candidate);
+            --next;
+            return candidate;
+          }
+        }
+        return std::nullopt;
+      };
+      for (int d = 0; d < 2; ++d) {
+        std::optional<IpAddress> address;
+        if (configured[d] && configured[d]->family() == family &&
+            same_network(*configured[d], net, length))
+          address = configured[d];
+        else
+          address = free_host();
+        if (!address)
+          return fmt::format("no free address for the lab on {} in {}/{}", name, net.to_string(),
+                             length);
+        segment.director_addresses[d].push_back(IpPrefix{*address, length});
+      }
+      auto client = free_host();
+      if (!client)
+        return fmt::format("no free address for the lab's client on {} in {}/{}", name,
+                           net.to_string(), length);
+      segment.client_addresses.push_back(IpPrefix{*client, length});
+    }
+    model.segments.push_back(std::move(segment));
+  }
+  return model;
+}
+
+}  // namespace vigil::lab

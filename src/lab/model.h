@@ -1,0 +1,74 @@
+// What the lab builds from a configuration: two directors, their VRRP instances, and one network
+// segment (a bridge) per interface name the instances use, with the addresses each node gets.
+// Pure: build_model() decides from parsed configs; the shell (lab.h) creates what it describes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "config/model.h"
+
+namespace vigil::lab {
+
+struct LabInstance {
+  std::string name;
+  uint8_t virtual_router_id = 0;
+  std::string interface;  // the VRRP interface
+  uint8_t priority = 100;
+  double advert_int = 1.0;  // seconds
+  uint8_t version = 2;
+  bool nopreempt = false;
+  bool initial_master = false;
+  uint32_t down_timer_adverts = 3;
+  std::vector<std::string> vips;  // text form, no prefix length
+  std::optional<IpAddress> unicast_src;
+  std::vector<IpAddress> unicast_peers;
+};
+
+struct LabDirector {
+  std::string id;                      // the config id (@ID lines, vigild -i)
+  std::string config_path;             // the user's file
+  std::vector<LabInstance> instances;  // in the order of the first director's instances
+};
+
+// One interface name: a bridge in the lab, a veth of that name in each director, one port of
+// the client. Each node gets an address in each family the segment carries.
+struct LabSegment {
+  std::string interface;
+  std::vector<IpPrefix> director_addresses[2];
+  std::vector<IpPrefix> client_addresses;
+  std::vector<std::string> vips;  // routed on-link from the client
+};
+
+struct LabModel {
+  LabDirector directors[2];
+  std::vector<LabSegment> segments;
+  std::vector<std::string> vips;  // every VIP once, in config order
+  // The longest advert interval of any instance: steady-state and timeout bounds scale with it.
+  double advert_int = 1.0;
+};
+
+struct DirectorInput {
+  std::string id;
+  std::string path;
+  const config::Config* config = nullptr;
+};
+
+// A model, or the one sentence saying why the lab cannot model the configuration (exit 2).
+using ModelResult = std::variant<LabModel, std::string>;
+ModelResult build_model(const DirectorInput& first, const DirectorInput& second);
+
+// The config ids that a file's @ID / @^ID lines name, in order of first use (textual scan of the
+// file itself; the reader applies them). Pure.
+std::vector<std::string> config_ids_in(std::string_view text);
+
+// The longest time an instance takes to declare its master gone: down_timer_adverts adverts
+// plus the skew (RFC 5798 6.1). Pure.
+double master_down_interval(const LabInstance& instance);
+
+}  // namespace vigil::lab

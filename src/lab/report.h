@@ -1,0 +1,28 @@
+// What the lab tells a person (the table) and a program (report.json, docs/lab.md's schema).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lab/drills.h"
+
+namespace vigil::lab {
+
+struct ReportContext {
+  std::string daemon;  // vigild or keepalived
+  std::string daemon_path;
+  bool vrrp_only = true;
+  std::string ipvs_note;  // why the directors run VRRP only, or empty
+  bool demo = false;
+  std::vector<std::string> notes;  // lines the person should read (e.g. a daemon that died)
+};
+
+// The summary table: drill, runs, passed, VIP move median/p99, outage median/p99. Pure.
+std::string format_table(const std::vector<DrillRecord>& drills);
+// report.json (schema "vigil-lab-report/1"). Pure.
+std::string report_json(const LabModel& model, const Names& names, const ReportContext& context,
+                        const std::vector<DrillRecord>& drills);
+// Every run of every drill passed (and there was at least one).
+bool all_passed(const std::vector<DrillRecord>& drills);
+
+}  // namespace vigil::lab
