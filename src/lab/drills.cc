@@ -26,7 +26,7 @@ Bounds bounds_for(const LabModel& model) {
   }
   const double advert = model.advert_int;
   return Bounds{.hold = std::max(5 * advert, 0.5),
-                .steady = 15.0 + 10 * down,
+                .steady = 8.0 + 10 * down,
                 .takeover = 5.0 + 3 * down,
                 .observe = std::max(3 * advert, 0.3)};
 }
