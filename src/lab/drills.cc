@@ -131,6 +131,8 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         record.runs.push_back(std::move(rec));
         continue;
       }
+      // The daemons' start is a window of its own: the first quiet time is the steady state.
+      if (records.empty() && r == 1) rec.what.quiet_from = steady_at - b.hold;
       Snapshot before = lab.timeline().at(monotonic_seconds());
       const int master = master_of(before, 0);
       const int peer = 1 - master;

@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+"""vigil-lab in network namespaces (label netns): the product's own lab, driven as a user would.
+
+  lab_netns.py demo --vigil-lab PATH --vigild PATH
+      `vigil-lab demo --repeat 1` with vigild exits 0 and its report.json has every drill passed.
+  lab_netns.py split-brain --vigil-lab PATH --vigild PATH
+      two directors with different virtual_router_ids: exit 1, "split brain before the fault".
+  lab_netns.py nopreempt --vigil-lab PATH --vigild PATH
+      the higher-priority director has nopreempt: the preempt drill passes because it does not
+      take over (and the report says the drill expected no takeover).
+  lab_netns.py interrupt --vigil-lab PATH --vigild PATH
+      SIGINT mid-drill: exit 130, and no vlab- namespace, no new veth, no process of the lab and
+      no work directory remain.
+
+Every run is bounded in time; nothing here depends on integration/netns's harness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TIMEOUT = 240
+
+
+def fail(message: str, output: str = "") -> None:
+    print(f"FAIL: {message}")
+    if output:
+        print("---- vigil-lab output (tail):")
+        print(output[-6000:])
+    sys.exit(1)
+
+
+def lab_namespaces() -> list[str]:
+    try:
+        return sorted(n for n in os.listdir("/run/netns") if n.startswith("vlab-"))
+    except FileNotFoundError:
+        return []
+
+
+def host_veths() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True,
+                         text=True, timeout=10).stdout
+    return {line.split(":")[1].strip() for line in out.splitlines() if ":" in line}
+
+
+def work_dirs() -> set[str]:
+    return {str(p) for p in Path("/tmp").glob("vlab-*") if (p / ".vigil-lab").exists()}
+
+
+def lab_processes() -> list[str]:
+    """Processes whose command line names a lab work directory (the daemons read their configs
+    from there)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+        except OSError:
+            continue
+        if "/tmp/vlab-" in cmdline:
+            found.append(f"{pid}: {cmdline.strip()}")
+    return found
+
+
+def require_clean_start() -> None:
+    if lab_namespaces():
+        fail(f"a previous lab is there: {lab_namespaces()} (vigil-lab clean)")
+
+
+def run_lab(args: argparse.Namespace, *lab_args: str) -> subprocess.CompletedProcess:
+    cmd = [args.vigil_lab, *lab_args, "--vigild", args.vigild]
+    print("+ " + " ".join(cmd), flush=True)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def config(vrid: int, priority: int, nopreempt: bool = False) -> str:
+    return f"""vrrp_instance VI_1 {{
+  state BACKUP
+  interface eth0
+  virtual_router_id {vrid}
+  priority {priority}
+  advert_int 0.1
+  version 3
+{"  nopreempt" if nopreempt else ""}
+  virtual_ipaddress {{
+    192.0.2.200/24 dev eth0
+  }}
+}}
+"""
+
+
+def test_demo(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        proc = run_lab(args, "demo", "--repeat", "1", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"vigil-lab demo exited {proc.returncode}, expected 0", output)
+        report = json.loads(Path(tmp, "report.json").read_text())
+        if report.get("schema") != "vigil-lab-report/1" or report.get("passed") is not True:
+            fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
+                 output)
+        names = [d["name"] for d in report["drills"]]
+        if names != ["kill", "stop", "link", "preempt", "partition"]:
+            fail(f"report.json drills: {names}", output)
+        for drill in report["drills"]:
+            if drill["runs"] != 1 or drill["passed"] != 1:
+                fail(f"drill {drill['name']}: {drill['passed']} of {drill['runs']} passed", output)
+            for run in drill["runs_detail"]:
+                if not run["passed"] or run["failures"]:
+                    fail(f"drill {drill['name']} run {run['run']}: {run['failures']}", output)
+        partition = report["drills"][4]["runs_detail"][0]
+        if partition["two_masters_since_ms"] is None:
+            fail("partition: the report does not say since when both were MASTER", output)
+        for name in ("kill", "stop", "link"):
+            run = next(d for d in report["drills"] if d["name"] == name)["runs_detail"][0]
+            if run["vip_move_ms"] is None or run["outage_ms"] is None:
+                fail(f"{name}: no VIP move or outage measured", output)
+        if "every drill passed" not in proc.stdout:
+            fail("the summary line is missing", output)
+    if lab_namespaces():
+        fail(f"namespaces left behind: {lab_namespaces()}")
+    print("PASS demo")
+
+
+def test_split_brain(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "d1.conf").write_text(config(51, 150))
+        Path(tmp, "d2.conf").write_text(config(52, 100))
+        proc = run_lab(args, "run", "-f", f"{tmp}/d1.conf", "-f", f"{tmp}/d2.conf", "--ids",
+                       "d1,d2", "--repeat", "1", "--drills", "kill,stop", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 1:
+            fail(f"exit {proc.returncode}, expected 1", output)
+        if "split brain before the fault: VI_1 is MASTER on d1 and d2" not in output:
+            fail("no 'split brain before the fault' in the output", output)
+        report = json.loads(Path(tmp, "report.json").read_text())
+        if report["passed"] is not False or any(d["passed"] for d in report["drills"]):
+            fail("report.json says something passed", output)
+    print("PASS split-brain")
+
+
+def test_nopreempt(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "d1.conf").write_text(config(51, 150, nopreempt=True))
+        Path(tmp, "d2.conf").write_text(config(51, 100, nopreempt=True))
+        proc = run_lab(args, "run", "-f", f"{tmp}/d1.conf", "-f", f"{tmp}/d2.conf", "--repeat",
+                       "1", "--drills", "preempt", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"exit {proc.returncode}, expected 0", output)
+        run = json.loads(Path(tmp, "report.json").read_text())["drills"][0]["runs_detail"][0]
+        if run["expect_preempt"] is not False or run["takeovers"] != 0:
+            fail(f"preempt run: expect_preempt {run['expect_preempt']}, takeovers "
+                 f"{run['takeovers']}", output)
+        if "must not take over" not in output:
+            fail("the progress line does not say the returning director must not take over",
+                 output)
+    print("PASS nopreempt")
+
+
+def test_interrupt(args: argparse.Namespace) -> None:
+    require_clean_start()
+    veths_before = host_veths()
+    dirs_before = work_dirs()
+    cmd = [args.vigil_lab, "demo", "--repeat", "5", "--vigild", args.vigild]
+    print("+ " + " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    deadline = time.monotonic() + 90
+    interrupted = False
+    try:
+        # Bounded: at most 2000 lines or 90 s.
+        for _ in range(2000):
+            line = proc.stdout.readline()
+            if not line or time.monotonic() > deadline:
+                break
+            seen.append(line)
+            if "SIGKILLing" in line or "SIGTERM to the daemon" in line:
+                lab_up = lab_namespaces()
+                daemons = lab_processes()
+                proc.send_signal(signal.SIGINT)
+                interrupted = True
+                break
+        if not interrupted:
+            fail("never saw a drill start", "".join(seen))
+        try:
+            rest, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+            fail("vigil-lab did not exit within 60 s of SIGINT", "".join(seen) + rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(seen) + rest
+    if len(lab_up) != 4 or not daemons:
+        fail(f"mid-drill the lab was not up as expected: namespaces {lab_up}, daemons {daemons}",
+             output)
+    if proc.returncode != 130:
+        fail(f"exit {proc.returncode} after SIGINT, expected 130", output)
+    if lab_namespaces():
+        fail(f"namespaces left behind: {lab_namespaces()}", output)
+    if host_veths() - veths_before:
+        fail(f"veths left behind: {host_veths() - veths_before}", output)
+    if lab_processes():
+        fail(f"processes left behind: {lab_processes()}", output)
+    if work_dirs() - dirs_before:
+        fail(f"work directories left behind: {work_dirs() - dirs_before}", output)
+    print(f"PASS interrupt (the lab had {len(daemons)} daemon processes and 4 namespaces)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("test", choices=["demo", "split-brain", "nopreempt", "interrupt"])
+    parser.add_argument("--vigil-lab", required=True)
+    parser.add_argument("--vigild", required=True)
+    args = parser.parse_args()
+    {"demo": test_demo, "split-brain": test_split_brain, "nopreempt": test_nopreempt,
+     "interrupt": test_interrupt}[args.test](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
