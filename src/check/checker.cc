@@ -188,6 +188,28 @@ void Checker::on(const ReloadKept& kept, TimePoint now, Actions& out) {
   arm_first_probe(now, out);
 }
 
+bool Checker::reload_keeps_state(const ReloadKept& kept) const {
+  // What on(ReloadKept) gives a new checker of this spec (keep the two in step).
+  if (!started_ || spec_.identity.type == CheckerType::kFile) return false;
+  const CarriedState& old = kept.old;
+  bool up = true;
+  if (old.has_run) up = old.up;
+  int64_t weight = 0;
+  if (spec_.identity.type == CheckerType::kMisc) {
+    const auto* misc = std::get_if<MiscIdentity>(&spec_.identity.detail);
+    if (misc != nullptr && misc->dynamic && old.last_exit_status && *old.last_exit_status >= 2)
+      weight = *old.last_exit_status - 2 - spec_.real_server_weight;
+  }
+  if (kept.pessimistic && !old.has_run && spec_.alpha) up = false;
+  return old == carried() && up == up_ && weight == dynamic_weight_;
+}
+
+void Checker::set_spec(CheckerSpec spec) {
+  assert(spec.identity == spec_.identity && spec.delay_loop == spec_.delay_loop &&
+         spec.retry == spec_.retry && spec.alpha == spec_.alpha);
+  spec_ = std::move(spec);
+}
+
 void Checker::on(const ProbeStarted&, TimePoint now, Actions&) {
   last_probe_start_ = now;
 }

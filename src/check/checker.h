@@ -185,6 +185,14 @@ class Checker {
   [[nodiscard]] CarriedState carried() const {
     return {up_, has_run_, retry_it_, dynamic_weight_, last_exit_status_, last_probe_start_};
   }
+  // A reload matched this running checker with a new one of the same spec (`kept` carries this
+  // checker's own state): true when a new checker handling `kept` would have the state this one
+  // has for its real server (up, dynamic weight), so the engine may keep this one running as it
+  // is (its state, its next probe, its probe in flight) instead of starting a new one.
+  [[nodiscard]] bool reload_keeps_state(const ReloadKept& kept) const;
+  // A reload kept this checker with `spec`, equal to its own but for the real server's configured
+  // weight, which only MISC_CHECK misc_dynamic uses (then the engine starts a new checker).
+  void set_spec(CheckerSpec spec);
   // State changes by reason (the reason of the probe that made them).
   [[nodiscard]] uint64_t transitions(Reason reason) const {
     return transitions_[static_cast<size_t>(reason)];

@@ -223,6 +223,38 @@ CheckerSpec behaviour(const CheckerSpec& spec) {
   return out;
 }
 
+// A reload may keep a running checker of spec `running` for the new spec `wanted` (same real
+// server): equal specs, but for the real server's configured weight, which only MISC_CHECK
+// misc_dynamic reads. `wanted` is only borrowed (put back as it was).
+bool same_behaviour(const CheckerSpec& running, CheckerSpec& wanted) {
+  const auto* misc = std::get_if<MiscIdentity>(&wanted.identity.detail);
+  if (misc != nullptr && misc->dynamic) return running == wanted;
+  const int64_t weight = std::exchange(wanted.real_server_weight, running.real_server_weight);
+  const bool same = running == wanted;
+  wanted.real_server_weight = weight;
+  return same;
+}
+
+// VirtualServerVerdicts::start() with the checker states `verdicts` has: would it give the quorum
+// and sorry server state `verdicts` has? (start() begins from "nothing alive" and evaluates the
+// quorum once: keep the two in step.) The real servers' alive flags follow their checkers in
+// both.
+bool start_keeps_quorum(const VirtualServerVerdicts& verdicts) {
+  const VirtualServerSpec& spec = verdicts.spec();
+  bool up = spec.quorum + spec.hysteresis == 0;
+  bool sorry = false;
+  const int64_t weight_sum = verdicts.live_weight();
+  const int64_t hysteresis = spec.hysteresis;
+  const int64_t threshold = int64_t{spec.quorum} + (up ? -hysteresis : hysteresis);
+  if (!up && weight_sum >= threshold) {
+    up = true;
+  } else if ((up && (weight_sum == 0 || weight_sum < threshold)) || (!up && spec.sorry_server)) {
+    up = false;
+    sorry = spec.sorry_server.has_value();
+  }
+  return up == verdicts.quorum_up() && sorry == verdicts.sorry_active();
+}
+
 }  // namespace
 
 VirtualServerKey virtual_server_key(const config::VirtualServer& vs) {
@@ -322,10 +354,12 @@ struct CheckEngine::Slot {
   Group* group = nullptr;          // checker_share_probes: its group of identical checkers
   SharedProbe* shared = nullptr;   // the group's probe it takes part in
   Service* service = nullptr;
+  bool kept = false;  // during a reload: chosen to stay as it is
   size_t real_server = 0;
   size_t index = 0;  // among the real server's running checkers
   TimePoint started{};
-  std::string file_path;  // FILE_CHECK: the tracked file; empty for every other type
+  std::string file_path;              // FILE_CHECK: the tracked file; empty for every other type
+  std::vector<config::HttpUrl> urls;  // HTTP_GET / SSL_GET: as configured (what expect judges)
   uint64_t probes = 0;
   std::optional<Duration> last_latency;
   std::string last_error;
@@ -335,6 +369,7 @@ struct CheckEngine::Service {
   explicit Service(VirtualServerSpec spec) : verdicts(std::move(spec)) {}
 
   VirtualServerVerdicts verdicts;
+  AlertPolicy alerts;  // what verdicts was given (a reload compares it)
   // [real server][checker], in the (filtered) spec's order.
   std::vector<std::vector<std::unique_ptr<Slot>>> slots;
   std::optional<DesiredService> sent;
@@ -409,95 +444,245 @@ CheckEngine::CheckEngine(Scheduler& scheduler, Prober& prober, RandomDuration ra
 
 CheckEngine::~CheckEngine() {
   tear_down(services_);
+  groups_.clear();
 }
 
 Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   const std::optional<config::Config> split = one_checker_per_smtp_host(configured);
   const config::Config& config = split ? *split : configured;
+  const bool share = config.global.checker_share_probes;
+  const size_t count = config.lvs.virtual_servers.size();
   // Build everything first: a probe that cannot be built leaves the running engine untouched.
-  std::vector<VirtualServerSpec> specs = translate(config);
-  // requests[vs][rs][checker]; checkers without a probe are dropped from the spec.
-  std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>> requests(specs.size());
-  // files[vs][rs][checker]: FILE_CHECK's tracked path, empty for the other types.
-  std::vector<std::vector<std::vector<std::string>>> files(specs.size());
-  // urls[vs][rs][checker]: HTTP_GET / SSL_GET urls, for checker_share_probes.
-  std::vector<std::vector<std::vector<std::vector<config::HttpUrl>>>> urls(specs.size());
+  // Checkers without a probe are dropped from the spec. TCP_CHECK and PING_CHECK probes follow
+  // from the spec's connection alone: built only for the checkers that start (not when sharing,
+  // which compares them).
+  std::vector<VirtualServerSpec> specs;
+  specs.reserve(count);
+  std::vector<Built> built(count);
   size_t skipped = 0;
-  for (size_t v = 0; v < specs.size(); ++v) {
+  for (size_t v = 0; v < count; ++v) {
     const auto& vs = config.lvs.virtual_servers[v];
-    for (size_t r = 0; r < specs[v].real_servers.size(); ++r) {
-      auto& rs_spec = specs[v].real_servers[r];
-      std::vector<CheckerSpec> kept;
-      std::vector<std::vector<ProbeRequest>> rs_requests;
-      std::vector<std::string> rs_files;
-      std::vector<std::vector<config::HttpUrl>> rs_urls;
-      for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
-        if (auto path = tracked_file(config, vs.real_servers[r].checkers[c]); !path.empty()) {
+    VirtualServerSpec& spec = specs.emplace_back(translate(vs));
+    Built& b = built[v];
+    b.first.reserve(spec.real_servers.size() + 1);
+    for (size_t r = 0; r < spec.real_servers.size(); ++r) {
+      b.first.push_back(b.checkers.size());
+      auto& checkers = spec.real_servers[r].checkers;
+      size_t kept = 0;  // checkers[0, kept) stay
+      for (size_t c = 0; c < checkers.size(); ++c) {
+        BuiltChecker one;
+        const config::Checker& source = vs.real_servers[r].checkers[c];
+        if (auto path = tracked_file(config, source); !path.empty()) {
           if (!read_file_) {
             ++skipped;
             continue;
           }
-          kept.push_back(std::move(rs_spec.checkers[c]));
-          rs_requests.emplace_back();
-          rs_files.push_back(std::move(path));
-          rs_urls.emplace_back();
-          continue;
+          one.file = std::move(path);
+        } else if ((source.type == CheckerType::kTcp || source.type == CheckerType::kPing) &&
+                   !share) {
+          one.deferred = true;
+        } else {
+          auto requests = probe_requests(config, vs, r, c, resolve_);
+          if (!requests) {
+            return Error{
+                fmt::format("{} real server {}: {}", spec.label,
+                            format_real_server(spec.real_servers[r].key, spec.protocol_name),
+                            requests.error().message)};
+          }
+          if (requests->empty()) {
+            ++skipped;
+            logger().warn(
+                "[{}] not run: vigil has no {} probe yet; the real server counts it as up",
+                checkers[c].label, config::to_string(checkers[c].identity.type));
+            continue;
+          }
+          one.requests = std::move(*requests);
+          if (const auto* http = source.as<config::HttpCheck>()) one.urls = http->urls;
         }
-        auto built = probe_requests(config, vs, r, c, resolve_);
-        if (!built) {
-          return Error{fmt::format("{} real server {}: {}", specs[v].label,
-                                   format_real_server(rs_spec.key, specs[v].protocol_name),
-                                   built.error().message)};
-        }
-        if (built->empty()) {
-          ++skipped;
-          logger().warn("[{}] not run: vigil has no {} probe yet; the real server counts it as up",
-                        rs_spec.checkers[c].label,
-                        config::to_string(rs_spec.checkers[c].identity.type));
-          continue;
-        }
-        kept.push_back(std::move(rs_spec.checkers[c]));
-        rs_requests.push_back(std::move(*built));
-        rs_files.emplace_back();
-        const auto* http = vs.real_servers[r].checkers[c].as<config::HttpCheck>();
-        rs_urls.push_back(http != nullptr ? http->urls : std::vector<config::HttpUrl>{});
+        if (kept != c) checkers[kept] = std::move(checkers[c]);
+        ++kept;
+        b.checkers.push_back(std::move(one));
       }
-      rs_spec.checkers = std::move(kept);
-      requests[v].push_back(std::move(rs_requests));
-      files[v].push_back(std::move(rs_files));
-      urls[v].push_back(std::move(rs_urls));
+      checkers.resize(kept);
     }
+    b.first.push_back(b.checkers.size());
   }
 
-  // keepalived's reload match, against the running state (before it is torn down).
-  std::optional<ReloadPlan> plan;
+  // A reload: keepalived's match (reload.h) against the running services. An untouched one
+  // (the same spec, alerts and probes, every checker in a state a new one would have too, the
+  // quorum start() would give) stays as it is and needs no plan.
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<size_t> old_of(count, kNone);  // index in services_
+  std::vector<bool> untouched(count, false);
+  std::vector<std::optional<VirtualServerPlan>> plans(count);
+  std::vector<const std::vector<RealServerKey>*> removed_servers(services_.size(), nullptr);
+  std::vector<bool> removed_services(services_.size(), loaded_);
+  std::vector<AlertPolicy> alerts(count);
+  for (size_t v = 0; v < count; ++v)
+    alerts[v] = alert_policy(config, config.lvs.virtual_servers[v]);
   if (loaded_) {
-    std::vector<RunningVirtualServer> running;
-    running.reserve(services_.size());
-    for (const auto& service : services_) {
-      RunningVirtualServer rv{.key = service->verdicts.spec().key};
-      for (size_t r = 0; r < service->slots.size(); ++r) {
-        RunningRealServer rr{.key = service->verdicts.spec().real_servers[r].key,
-                             .alive = service->verdicts.alive(r)};
-        for (const auto& slot : service->slots[r])
-          rr.checkers.push_back({slot->machine.spec().identity, slot->machine.carried()});
-        rv.real_servers.push_back(std::move(rr));
+    std::map<VirtualServerKey, size_t> by_key;
+    for (size_t i = 0; i < services_.size(); ++i)
+      by_key.emplace(services_[i]->verdicts.spec().key, i);
+    const bool grouped = share || !groups_.empty();
+    RunningVirtualServer running;
+    for (size_t v = 0; v < count; ++v) {
+      const auto found = by_key.find(specs[v].key);
+      if (found == by_key.end()) {
+        plans[v] = plan_virtual_server(nullptr, specs[v]);
+        continue;
       }
-      running.push_back(std::move(rv));
+      old_of[v] = found->second;
+      removed_services[found->second] = false;
+      const Service& old = *services_[found->second];
+      if (!grouped && untouched_service(old, specs[v], built[v], alerts[v])) {
+        untouched[v] = true;
+        continue;
+      }
+      running.key = old.verdicts.spec().key;
+      running.real_servers.resize(old.slots.size());
+      for (size_t r = 0; r < old.slots.size(); ++r) {
+        RunningRealServer& rr = running.real_servers[r];
+        rr.key = old.verdicts.spec().real_servers[r].key;
+        rr.alive = old.verdicts.alive(r);
+        rr.checkers.clear();
+        for (const auto& slot : old.slots[r])
+          rr.checkers.push_back({slot->machine.spec().identity, slot->machine.carried()});
+      }
+      plans[v] = plan_virtual_server(&running, specs[v]);
+      if (!plans[v]->removed_real_servers.empty())
+        removed_servers[found->second] = &plans[v]->removed_real_servers;
     }
-    plan = plan_reload(running, specs);
   }
   // What the reload removes leaves with keepalived's notifies (clear_diff_services), before the
   // new configuration's.
   std::vector<std::pair<VirtualServerSpec, NotifyActions>> removal_notifies;
-  if (plan) removal_notifies = remove_for_reload(*plan, config);
+  if (loaded_) removal_notifies = remove_for_reload(removed_servers, removed_services, config);
   std::vector<std::unique_ptr<Group>> groups;
-  const auto membership = config.global.checker_share_probes
-                              ? form_groups(specs, requests, urls, groups)
-                              : std::vector<std::vector<std::vector<Membership>>>{};
-  tear_down(services_);
+  const auto membership = share ? form_groups(specs, built, groups)
+                                : std::vector<std::vector<std::vector<Membership>>>{};
+  auto member_of = [&membership](size_t v, size_t r, size_t c) {
+    return membership.empty() ? Membership{} : membership[v][r][c];
+  };
+
+  // The running checkers of the other matched services that stay as they are (same real
+  // server, same spec and probes, a state the new checker would have too, the same probe
+  // group), moved into the new service with their timer and their probe in flight.
+  std::vector<std::unique_ptr<Service>> old_services = std::move(services_);
+  services_.clear();
+  struct Kept {
+    Slot* slot = nullptr;
+    size_t real_server = 0;  // its place in the running service
+    size_t index = 0;
+  };
+  std::vector<std::vector<std::vector<Kept>>> keep(count);
+  for (size_t v = 0; v < count; ++v) {
+    if (!plans[v] || old_of[v] == kNone) continue;
+    const VirtualServerPlan& vp = *plans[v];
+    // A virtual server that loses real servers starts all its checkers again (as before).
+    if (!vp.removed_real_servers.empty()) continue;
+    Service* old = old_services[old_of[v]].get();
+    const auto& old_servers = old->verdicts.spec().real_servers;
+    keep[v].resize(specs[v].real_servers.size());
+    for (size_t r = 0; r < specs[v].real_servers.size(); ++r) {
+      const RealServerPlan& rp = vp.real_servers[r];
+      if (!rp.existed) continue;
+      // Its place in the running service: usually the same.
+      size_t old_r = r;
+      if (old_r >= old_servers.size() || old_servers[old_r].key != rp.key) {
+        old_r = static_cast<size_t>(
+            std::find_if(old_servers.begin(), old_servers.end(),
+                         [&rp](const RealServerSpec& rs) { return rs.key == rp.key; }) -
+            old_servers.begin());
+      }
+      auto& wanted = specs[v].real_servers[r].checkers;
+      keep[v][r].assign(wanted.size(), Kept{});
+      for (size_t c = 0; c < wanted.size(); ++c) {
+        const CheckerPlan& cp = rp.checkers[c];
+        const auto* kept = std::get_if<ReloadKept>(&cp.first_event);
+        if (!cp.kept_from || kept == nullptr) continue;
+        Slot* slot = old->slots[old_r][*cp.kept_from].get();
+        const BuiltChecker& one = built[v].at(r, c);
+        if (slot->kept || !slot->file_path.empty() || !one.file.empty()) continue;
+        if (!same_behaviour(slot->machine.spec(), wanted[c])) continue;
+        if (!one.deferred &&
+            (!same_requests(slot->requests, one.requests) || slot->urls != one.urls))
+          continue;
+        if (!slot->machine.reload_keeps_state(*kept)) continue;
+        slot->kept = true;
+        keep[v][r][c] = Kept{.slot = slot, .real_server = old_r, .index = *cp.kept_from};
+      }
+    }
+  }
+  // checker_share_probes: a kept checker keeps its group only when the group keeps exactly its
+  // members (then the running group stays, with its draws and its probes in flight); every
+  // member of a group that changes starts again in the new group, as all of them did before.
+  struct Tally {
+    Group* old = nullptr;
+    size_t kept = 0;
+    bool mixed = false;
+  };
+  std::map<Group*, Tally> tallies;  // by new group
+  for (size_t v = 0; v < keep.size(); ++v) {
+    for (size_t r = 0; r < keep[v].size(); ++r) {
+      for (size_t c = 0; c < keep[v][r].size(); ++c) {
+        Kept& kept = keep[v][r][c];
+        const Membership member = member_of(v, r, c);
+        if (kept.slot == nullptr) continue;
+        if (member.group == nullptr) {
+          if (kept.slot->group != nullptr) {
+            kept.slot->kept = false;
+            kept = Kept{};
+          }
+          continue;
+        }
+        Tally& tally = tallies[member.group];
+        if (kept.slot->group == nullptr ||
+            (tally.old != nullptr && tally.old != kept.slot->group)) {
+          tally.mixed = true;
+        } else {
+          tally.old = kept.slot->group;
+          ++tally.kept;
+        }
+      }
+    }
+  }
+  std::set<Group*> kept_groups;  // new groups whose members all stay in their running group
+  for (const auto& [group, tally] : tallies) {
+    if (!tally.mixed && tally.old != nullptr && tally.kept == group->members &&
+        tally.old->members == group->members)
+      kept_groups.insert(group);
+  }
+  if (!tallies.empty()) {
+    for (size_t v = 0; v < keep.size(); ++v) {
+      for (size_t r = 0; r < keep[v].size(); ++r) {
+        for (size_t c = 0; c < keep[v][r].size(); ++c) {
+          Kept& kept = keep[v][r][c];
+          const Membership member = member_of(v, r, c);
+          if (kept.slot == nullptr || member.group == nullptr ||
+              kept_groups.count(member.group) != 0)
+            continue;
+          kept.slot->kept = false;
+          kept = Kept{};
+        }
+      }
+    }
+  }
+  // The new groups whose members all stay give way to the running ones.
+  for (auto& group : groups) {
+    if (kept_groups.count(group.get()) == 0) continue;
+    const Tally& tally = tallies.at(group.get());
+    for (auto& running : groups_) {
+      if (running.get() == tally.old) {
+        group = std::move(running);
+        break;
+      }
+    }
+  }
+  std::vector<std::unique_ptr<Group>> old_groups = std::move(groups_);
   groups_ = std::move(groups);
   skipped_ = skipped;
+  touched_.clear();
   if (sinks_.notify) {
     for (auto& [spec, actions] : removal_notifies)
       sinks_.notify(spec, std::move(actions));
@@ -505,10 +690,24 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
 
   const TimePoint now = scheduler_.now();
   HealthBatch batch;
-  for (size_t v = 0; v < specs.size(); ++v) {
-    const bool existed = plan && plan->services[v].existed;
-    auto service = std::make_unique<Service>(specs[v]);
-    service->verdicts.set_alerts(alert_policy(config, config.lvs.virtual_servers[v]));
+  batch.reserve(count);
+  services_.reserve(count);
+  for (size_t v = 0; v < count; ++v) {
+    const bool existed = old_of[v] != kNone;
+    Service* old = existed ? old_services[old_of[v]].get() : nullptr;
+    if (untouched[v]) {
+      std::unique_ptr<Service> service = std::move(old_services[old_of[v]]);
+      service->touched = false;
+      service->order = services_.size();
+      service->sent = service->verdicts.desired();
+      service->dirty = false;
+      batch.push_back({specs[v].key, *service->sent});
+      services_.push_back(std::move(service));
+      continue;
+    }
+    auto service = std::make_unique<Service>(std::move(specs[v]));
+    service->verdicts.set_alerts(alerts[v]);
+    service->alerts = std::move(alerts[v]);
     const VirtualServerSpec& spec = service->verdicts.spec();
     std::vector<RealServerView> views(spec.real_servers.size());
     // The first event's actions, applied once the verdict has started.
@@ -516,37 +715,62 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
     service->slots.resize(spec.real_servers.size());
     for (size_t r = 0; r < spec.real_servers.size(); ++r) {
       const auto& rs_spec = spec.real_servers[r];
+      service->slots[r].reserve(rs_spec.checkers.size());
+      views[r].checkers.reserve(rs_spec.checkers.size());
       for (size_t c = 0; c < rs_spec.checkers.size(); ++c) {
-        const Membership member = membership.empty() ? Membership{} : membership[v][r][c];
-        RandomDuration random = random_;
-        if (member.group != nullptr) {
-          random = [group = member.group, index = member.member](Duration max) {
-            return group->draws.draw(index, max);
-          };
+        std::unique_ptr<Slot> slot;
+        const Kept kept = r < keep[v].size() && !keep[v][r].empty() ? keep[v][r][c] : Kept{};
+        if (kept.slot != nullptr) {
+          // Taken out of the running service (which is torn down below without it).
+          slot = std::move(old->slots[kept.real_server][kept.index]);
+          assert(slot.get() == kept.slot);
+          slot->kept = false;
+          if (!(slot->machine.spec() == rs_spec.checkers[c]))
+            slot->machine.set_spec(rs_spec.checkers[c]);
+        } else {
+          const Membership member = member_of(v, r, c);
+          RandomDuration random = random_;
+          if (member.group != nullptr) {
+            random = [group = member.group, index = member.member](Duration max) {
+              return group->draws.draw(index, max);
+            };
+          }
+          slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], std::move(random));
+          slot->group = member.group;
+          BuiltChecker& one = built[v].at(r, c);
+          if (one.deferred) {
+            const ConnectionIdentity& connection = *rs_spec.checkers[c].identity.connection;
+            if (rs_spec.checkers[c].identity.type == CheckerType::kPing)
+              slot->requests.emplace_back(PingProbe{connection});
+            else
+              slot->requests.emplace_back(TcpProbe{connection});
+          } else {
+            slot->requests = std::move(one.requests);
+          }
+          slot->file_path = std::move(one.file);
+          slot->urls = std::move(one.urls);
         }
-        auto slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], std::move(random));
-        slot->group = member.group;
-        slot->requests = std::move(requests[v][r][c]);
-        slot->file_path = std::move(files[v][r][c]);
         slot->service = service.get();
         slot->real_server = r;
         slot->index = c;
-        Event first = Start{};
-        if (plan) {
-          std::visit([&first](const auto& e) { first = e; },
-                     plan->services[v].real_servers[r].checkers[c].first_event);
-        }
-        Actions actions = slot->machine.handle(first, now);
-        if (!slot->file_path.empty()) {
-          // checkers.md §1.2: FILE_CHECK's state is known at start, from the file's value (an
-          // unreadable number counts as 0 at start, as keepalived's initial last_status).
-          const int64_t value = read_file_(slot->file_path).value_or(0);
-          Actions more = slot->machine.handle(FileValue{value}, now);
-          actions.insert(actions.end(), more.begin(), more.end());
+        if (kept.slot == nullptr) {
+          Event first = Start{};
+          if (plans[v]) {
+            std::visit([&first](const auto& e) { first = e; },
+                       plans[v]->real_servers[r].checkers[c].first_event);
+          }
+          Actions actions = slot->machine.handle(first, now);
+          if (!slot->file_path.empty()) {
+            // checkers.md §1.2: FILE_CHECK's state is known at start, from the file's value (an
+            // unreadable number counts as 0 at start, as keepalived's initial last_status).
+            const int64_t value = read_file_(slot->file_path).value_or(0);
+            Actions more = slot->machine.handle(FileValue{value}, now);
+            actions.insert(actions.end(), more.begin(), more.end());
+          }
+          first_actions.emplace_back(slot.get(), std::move(actions));
         }
         views[r].checkers.push_back(
             {.up = slot->machine.up(), .dynamic_weight = slot->machine.dynamic_weight()});
-        first_actions.emplace_back(slot.get(), std::move(actions));
         service->slots[r].push_back(std::move(slot));
       }
     }
@@ -562,12 +786,47 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       apply(*slot, std::move(actions));
     ref.sent = ref.verdicts.desired();
     ref.dirty = false;
-    batch.push_back({spec.key, *ref.sent});
+    batch.push_back({ref.verdicts.spec().key, *ref.sent});
   }
+  // What the reload did not keep stops (its groups last until its members have left them).
+  tear_down(old_services);
+  old_groups.clear();
   loaded_ = true;
   if (sinks_.health) sinks_.health(batch);
   flush();
   return batch;
+}
+
+bool CheckEngine::untouched_service(const Service& old, const VirtualServerSpec& spec,
+                                    const Built& built, const AlertPolicy& alerts) const {
+  if (!(old.alerts == alerts) || !(old.verdicts.spec() == spec)) return false;
+  if (!start_keeps_quorum(old.verdicts)) return false;
+  for (size_t r = 0; r < old.slots.size(); ++r) {
+    const auto& checkers = spec.real_servers[r].checkers;
+    // plan_real_server (reload.cc): the real server's kept checkers that ran and are down, or
+    // not alive with none run, make it pessimistic.
+    size_t failed = 0;
+    bool any_has_run = false;
+    for (const auto& slot : old.slots[r]) {
+      if (slot->machine.has_run() && !slot->machine.up()) ++failed;
+      any_has_run = any_has_run || slot->machine.has_run();
+    }
+    const bool pessimistic = failed > 0 || (!old.verdicts.alive(r) && !any_has_run);
+    for (size_t c = 0; c < checkers.size(); ++c) {
+      const Slot& slot = *old.slots[r][c];
+      const BuiltChecker& one = built.at(r, c);
+      if (!slot.file_path.empty() || !one.file.empty()) return false;
+      if (!one.deferred && (!same_requests(slot.requests, one.requests) || slot.urls != one.urls))
+        return false;
+      // migrate_checkers takes the first old checker that matches: this one.
+      for (size_t j = 0; j < c; ++j)
+        if (matches(checkers[j].identity, checkers[c].identity)) return false;
+      if (!slot.machine.reload_keeps_state(
+              ReloadKept{.old = slot.machine.carried(), .pessimistic = pessimistic}))
+        return false;
+    }
+  }
+  return true;
 }
 
 void CheckEngine::stop() {
@@ -578,6 +837,8 @@ void CheckEngine::stop() {
       sinks_.notify(service->verdicts.spec(), std::move(actions));
   }
   tear_down(services_);
+  groups_.clear();
+  touched_.clear();
   loaded_ = false;
 }
 
@@ -612,31 +873,30 @@ void CheckEngine::file_changed(const std::string& path) {
 }
 
 std::vector<std::pair<VirtualServerSpec, NotifyActions>> CheckEngine::remove_for_reload(
-    const ReloadPlan& plan, const config::Config& config) {
+    const std::vector<const std::vector<RealServerKey>*>& removed_servers,
+    const std::vector<bool>& removed_services, const config::Config& config) {
   std::vector<std::pair<VirtualServerSpec, NotifyActions>> out;
-  std::map<VirtualServerKey, const std::vector<RealServerKey>*> removed_servers;
-  for (const auto& vs : plan.services)
-    if (!vs.removed_real_servers.empty()) removed_servers.emplace(vs.key, &vs.removed_real_servers);
-  const std::set<VirtualServerKey> removed_services(plan.removed_services.begin(),
-                                                    plan.removed_services.end());
   const bool flush = config.global.lvs_flush_on_stop || config.global.lvs_flush_on_stop_vs_only;
   // In the running configuration's order, its real servers in theirs (keepalived walks the old
   // lists).
-  for (auto& service : services_) {
-    VirtualServerVerdicts& verdicts = service->verdicts;
+  for (size_t i = 0; i < services_.size(); ++i) {
+    VirtualServerVerdicts& verdicts = services_[i]->verdicts;
     const VirtualServerSpec& spec = verdicts.spec();
     NotifyActions actions;
-    if (removed_services.count(spec.key) != 0) {
+    if (removed_services[i]) {
       actions = verdicts.remove(flush);
-    } else if (const auto found = removed_servers.find(spec.key); found != removed_servers.end()) {
+    } else if (removed_servers[i] != nullptr) {
       for (size_t r = 0; r < spec.real_servers.size(); ++r) {
-        const auto& gone = *found->second;
+        const auto& gone = *removed_servers[i];
         if (std::find(gone.begin(), gone.end(), spec.real_servers[r].key) == gone.end()) continue;
         logger().info("[{}] service {} no longer exists", spec.label,
                       format_real_server(spec.real_servers[r].key, spec.protocol_name));
         NotifyActions more = verdicts.remove_real_server(r);
         actions.insert(actions.end(), more.begin(), more.end());
       }
+      // clear_diff_rs ends with update_vs_notifies: the servers left may have lost the quorum.
+      NotifyActions lost = verdicts.update_vs_notifies();
+      actions.insert(actions.end(), lost.begin(), lost.end());
     }
     if (!actions.empty()) out.emplace_back(spec, std::move(actions));
   }
@@ -645,22 +905,20 @@ std::vector<std::pair<VirtualServerSpec, NotifyActions>> CheckEngine::remove_for
 
 void CheckEngine::tear_down(std::vector<std::unique_ptr<Service>>& services) {
   for (auto& service : services) {
+    if (!service) continue;  // kept whole by a reload
     for (auto& slots : service->slots) {
       for (auto& slot : slots) {
+        if (!slot) continue;  // kept by a reload
         slot->timer.cancel();
         leave(*slot);
       }
     }
   }
   services.clear();
-  groups_.clear();
-  touched_.clear();
 }
 
 std::vector<std::vector<std::vector<CheckEngine::Membership>>> CheckEngine::form_groups(
-    const std::vector<VirtualServerSpec>& specs,
-    const std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>>& requests,
-    const std::vector<std::vector<std::vector<std::vector<config::HttpUrl>>>>& urls,
+    const std::vector<VirtualServerSpec>& specs, const std::vector<Built>& built,
     std::vector<std::unique_ptr<Group>>& groups) const {
   struct Candidate {
     CheckerSpec spec;  // behaviour()
@@ -677,15 +935,16 @@ std::vector<std::vector<std::vector<CheckEngine::Membership>>> CheckEngine::form
       const auto& checkers = specs[v].real_servers[r].checkers;
       out[v][r].resize(checkers.size());
       for (size_t c = 0; c < checkers.size(); ++c) {
-        const auto& reqs = requests[v][r][c];
+        const BuiltChecker& one = built[v].at(r, c);
+        const auto& reqs = one.requests;
         if (reqs.empty()) continue;  // FILE_CHECK: no probes to share
         CheckerSpec spec = behaviour(checkers[c]);
         auto& bucket = by_label[spec.label];
         auto same = std::find_if(bucket.begin(), bucket.end(), [&](const Candidate& k) {
-          return k.spec == spec && same_requests(*k.requests, reqs) && *k.urls == urls[v][r][c];
+          return k.spec == spec && same_requests(*k.requests, reqs) && *k.urls == one.urls;
         });
         if (same == bucket.end()) {
-          bucket.push_back({std::move(spec), &reqs, &urls[v][r][c], {}});
+          bucket.push_back({std::move(spec), &reqs, &one.urls, {}});
           same = std::prev(bucket.end());
         }
         same->members.push_back(&out[v][r][c]);

@@ -153,17 +153,35 @@ class CheckEngine {
     Group* group = nullptr;
     size_t member = 0;
   };
-  // `urls[vs][rs][c]`: an HTTP_GET / SSL_GET's urls as configured (what its probes judge by).
+  // What load() built for the checkers of one virtual server, in the (filtered) spec's order.
+  struct BuiltChecker {
+    std::vector<ProbeRequest> requests;  // one per target; empty when deferred or FILE_CHECK
+    bool deferred = false;  // TCP_CHECK / PING_CHECK: the probe is the spec's connection
+    std::string file;       // FILE_CHECK: the tracked file
+    std::vector<config::HttpUrl> urls;  // HTTP_GET / SSL_GET as configured (what expect judges)
+  };
+  struct Built {
+    std::vector<BuiltChecker> checkers;
+    std::vector<size_t> first;  // real server r's checkers: [first[r], first[r + 1])
+    [[nodiscard]] const BuiltChecker& at(size_t r, size_t c) const {
+      return checkers[first[r] + c];
+    }
+    BuiltChecker& at(size_t r, size_t c) { return checkers[first[r] + c]; }
+  };
   std::vector<std::vector<std::vector<Membership>>> form_groups(
-      const std::vector<VirtualServerSpec>& specs,
-      const std::vector<std::vector<std::vector<std::vector<ProbeRequest>>>>& requests,
-      const std::vector<std::vector<std::vector<std::vector<config::HttpUrl>>>>& urls,
+      const std::vector<VirtualServerSpec>& specs, const std::vector<Built>& built,
       std::vector<std::unique_ptr<Group>>& groups) const;
-  // A reload: the notifies of the real and virtual servers `plan` removes (keepalived 2.2.7
-  // clear_diff_services: notify_down, FIFO, the "=> Removing <=" alert; a removed virtual
-  // server's lost quorum), per running service.
+  // A reload keeps the running service `old` as it is for `spec`: the same spec, alerts and
+  // probes, and a state that the reload would give it anew (reload.h, start()).
+  [[nodiscard]] bool untouched_service(const Service& old, const VirtualServerSpec& spec,
+                                       const Built& built, const AlertPolicy& alerts) const;
+  // A reload: the notifies of the real and virtual servers it removes (keepalived 2.2.7
+  // clear_diff_services: notify_down, FIFO, the "=> Removing <=" alert; the quorum lost by a
+  // removed virtual server, or by a kept one that lost real servers: update_vs_notifies), per
+  // running service: removed_servers[i], removed_services[i] for services_[i].
   std::vector<std::pair<VirtualServerSpec, NotifyActions>> remove_for_reload(
-      const ReloadPlan& plan, const config::Config& config);
+      const std::vector<const std::vector<RealServerKey>*>& removed_servers,
+      const std::vector<bool>& removed_services, const config::Config& config);
   // Sends the changed services' desired state and the collected notifies.
   void flush();
   void tear_down(std::vector<std::unique_ptr<Service>>& services);

@@ -56,6 +56,27 @@ RealServerPlan plan_real_server(const RealServerSpec& spec, const RunningRealSer
 
 }  // namespace
 
+VirtualServerPlan plan_virtual_server(const RunningVirtualServer* old,
+                                      const VirtualServerSpec& spec) {
+  VirtualServerPlan vp{.key = spec.key, .existed = old != nullptr};
+  std::map<RealServerKey, const RunningRealServer*> old_servers;
+  if (old != nullptr) {
+    for (const auto& rs : old->real_servers)
+      old_servers.emplace(rs.key, &rs);
+  }
+  vp.real_servers.reserve(spec.real_servers.size());
+  for (const auto& rs : spec.real_servers) {
+    const auto found = old_servers.find(rs.key);
+    vp.real_servers.push_back(
+        plan_real_server(rs, found == old_servers.end() ? nullptr : found->second));
+    if (found != old_servers.end()) old_servers.erase(found);
+  }
+  // In key order, as before.
+  for (const auto& [key, gone] : old_servers)
+    vp.removed_real_servers.push_back(key);
+  return vp;
+}
+
 ReloadPlan plan_reload(const std::vector<RunningVirtualServer>& running,
                        const std::vector<VirtualServerSpec>& specs) {
   std::map<VirtualServerKey, const RunningVirtualServer*> old_services;
@@ -67,23 +88,8 @@ ReloadPlan plan_reload(const std::vector<RunningVirtualServer>& running,
   for (const auto& spec : specs) {
     const auto it = old_services.find(spec.key);
     const RunningVirtualServer* old = it == old_services.end() ? nullptr : it->second;
-    VirtualServerPlan vp{.key = spec.key, .existed = old != nullptr};
-    std::map<RealServerKey, const RunningRealServer*> old_servers;
-    if (old != nullptr) {
-      kept_service[static_cast<size_t>(old - running.data())] = true;
-      for (const auto& rs : old->real_servers)
-        old_servers.emplace(rs.key, &rs);
-    }
-    vp.real_servers.reserve(spec.real_servers.size());
-    for (const auto& rs : spec.real_servers) {
-      const auto found = old_servers.find(rs.key);
-      vp.real_servers.push_back(
-          plan_real_server(rs, found == old_servers.end() ? nullptr : found->second));
-      if (found != old_servers.end()) old_servers.erase(found);
-    }
-    for (const auto& [key, gone] : old_servers)
-      vp.removed_real_servers.push_back(key);
-    plan.services.push_back(std::move(vp));
+    if (old != nullptr) kept_service[static_cast<size_t>(old - running.data())] = true;
+    plan.services.push_back(plan_virtual_server(old, spec));
   }
   for (size_t i = 0; i < running.size(); ++i) {
     if (!kept_service[i]) plan.removed_services.push_back(running[i].key);

@@ -61,6 +61,10 @@ struct ReloadPlan {
   bool operator==(const ReloadPlan&) const = default;
 };
 
+// One virtual server of plan_reload(): `old` is the running one with the same key, or none.
+[[nodiscard]] VirtualServerPlan plan_virtual_server(const RunningVirtualServer* old,
+                                                    const VirtualServerSpec& spec);
+
 [[nodiscard]] ReloadPlan plan_reload(const std::vector<RunningVirtualServer>& running,
                                      const std::vector<VirtualServerSpec>& specs);
 

@@ -172,10 +172,22 @@ NotifyActions VirtualServerVerdicts::remove(bool flush) {
     NotifyActions gone = remove_real_server(i);
     out.insert(out.end(), gone.begin(), gone.end());
   }
-  if (quorum_up_) {
-    const int64_t threshold = int64_t{spec_.quorum} - spec_.hysteresis;
+  NotifyActions lost = update_vs_notifies();
+  out.insert(out.end(), lost.begin(), lost.end());
+  return out;
+}
+
+NotifyActions VirtualServerVerdicts::update_vs_notifies() {
+  NotifyActions out;
+  if (!started_) return out;
+  const int64_t threshold = int64_t{spec_.quorum} - spec_.hysteresis;
+  const int64_t weight_sum = live_weight();
+  if (quorum_up_ && (weight_sum == 0 || weight_sum < threshold)) {
     quorum_up_ = false;
-    vs_notifies(out, quorum_alert_body(false, false, spec_.quorum, spec_.hysteresis, threshold, 0));
+    logger().info("[{}] lost quorum {}-{}={} > {} (real servers removed)", spec_.label,
+                  spec_.quorum, spec_.hysteresis, threshold, weight_sum);
+    vs_notifies(out, quorum_alert_body(false, false, spec_.quorum, spec_.hysteresis, threshold,
+                                       weight_sum));
   }
   return out;
 }

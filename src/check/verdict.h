@@ -128,6 +128,12 @@ class VirtualServerVerdicts {
   // omega does not matter. Nothing for a server that was not alive, or was out of IPVS for the
   // sorry server.
   NotifyActions remove_real_server(size_t index);
+  // After a reload removed real servers of this kept virtual server (keepalived 2.2.7
+  // ipwrapper.c update_vs_notifies, from clear_diff_rs): a quorum that was up is lost when the
+  // servers left alive weigh 0 or less than quorum - hysteresis: quorum_down, the FIFO line "VS ...
+  // DOWN" and, with the virtual server's smtp_alert, "=> Lost quorum q+h=threshold <= sum <=".
+  // Nothing otherwise (a removal cannot gain a quorum).
+  NotifyActions update_vs_notifies();
   // A reload removed this virtual server (clear_service_vs, not stopping): without
   // lvs_flush_on_stop (`flush` false) every real server leaves as remove_real_server() says, then
   // a quorum that was up is lost with its notifies; with it, nothing is notified.
