@@ -535,7 +535,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       old_of[v] = found->second;
       removed_services[found->second] = false;
       const Service& old = *services_[found->second];
-      if (!grouped && untouched_service(old, specs[v], built[v], alerts[v])) {
+      if (incremental_ && !grouped && untouched_service(old, specs[v], built[v], alerts[v])) {
         untouched[v] = true;
         continue;
       }
@@ -577,7 +577,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   };
   std::vector<std::vector<std::vector<Kept>>> keep(count);
   for (size_t v = 0; v < count; ++v) {
-    if (!plans[v] || old_of[v] == kNone) continue;
+    if (!incremental_ || !plans[v] || old_of[v] == kNone) continue;
     const VirtualServerPlan& vp = *plans[v];
     // A virtual server that loses real servers starts all its checkers again (as before).
     if (!vp.removed_real_servers.empty()) continue;

@@ -846,3 +846,316 @@ TEST_F(EngineTest, ReloadRemovingAVirtualServerRemovesEveryAliveServerAndItsQuor
 
 }  // namespace
 }  // namespace vigil::check
+
+namespace vigil::check {
+namespace {
+
+// ---- incremental reload: what a reload does not touch stays as it is ---------------------------
+
+std::string service_at(const std::string& address, const std::string& body) {
+  return "virtual_server " + address +
+         " 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  delay_loop 10\n" + body +
+         "}\n";
+}
+
+std::string tcp_server(const std::string& address, int weight, const std::string& check = "") {
+  return "  real_server " + address + " 80 {\n    weight " + std::to_string(weight) +
+         "\n    inhibit_on_failure\n    TCP_CHECK {\n" + check + "    }\n  }\n";
+}
+
+// The status of the checker of real server `address`.
+CheckEngine::CheckerStatus status_of(const CheckEngine& engine, const char* address) {
+  for (const auto& s : engine.status())
+    if (s.real_server.address == *IpAddress::parse(address)) return s;
+  ADD_FAILURE() << "no checker for " << address;
+  return {};
+}
+
+TEST_F(EngineTest, ReloadKeepsUntouchedCheckersTheirProbeTheirTimerAndTheirState) {
+  const TimePoint t0 = scheduler_.now();
+  const std::string other = service_at("10.0.0.101", tcp_server("10.0.0.3", 1));
+  load(service_at("10.0.0.100", tcp_server("10.0.0.1", 2) + tcp_server("10.0.0.2", 3)) + other);
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 3U);
+  prober_.finish_oldest(kRefused);  // 10.0.0.1: down (no retries on the first check)
+  scheduler_.advance(3s);           // 10.0.0.2 and 10.0.0.3 still probing
+  const auto before = engine_.status();
+  ASSERT_EQ(before.size(), 3U);
+  ASSERT_FALSE(before[0].up);
+  ASSERT_EQ(before[0].next_probe, t0 + 11s);
+
+  // 10.0.0.2's weight changes (its checker is the same); 10.0.0.101 does not change at all.
+  const HealthBatch batch =
+      load(service_at("10.0.0.100", tcp_server("10.0.0.1", 2) + tcp_server("10.0.0.2", 4)) + other);
+  // Nothing abandoned, nothing re-armed: a new checker would probe at now + 1 s with 0 probes.
+  EXPECT_EQ(prober_.cancelled, 0U);
+  EXPECT_EQ(prober_.running.size(), 2U);
+  const auto after = engine_.status();
+  ASSERT_EQ(after.size(), 3U);
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(after[i].next_probe, before[i].next_probe);
+    EXPECT_EQ(after[i].probes, 1U);
+    EXPECT_EQ(after[i].up, before[i].up);
+    EXPECT_EQ(after[i].failures, before[i].failures);
+  }
+  ASSERT_EQ(batch.size(), 2U);
+  EXPECT_EQ(batch[0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 0), dest("10.0.0.2", 80, true, 4)}));
+  EXPECT_EQ(batch[1].desired.real_servers, (std::vector{dest("10.0.0.3", 80, true, 1)}));
+
+  // The probes in flight report to the checkers that started them.
+  batches_.clear();
+  prober_.finish_oldest(kRefused);  // 10.0.0.2
+  EXPECT_FALSE(status_of(engine_, "10.0.0.2").up);
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_EQ(batches_[0][0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 0), dest("10.0.0.2", 80, true, 0)}));
+  // The timer armed before the reload fires at its time.
+  scheduler_.run_until(t0 + 11s);
+  EXPECT_EQ(status_of(engine_, "10.0.0.1").probes, 2U);
+  EXPECT_EQ(prober_.started, 4U);
+}
+
+TEST_F(EngineTest, ReloadRestartsAChangedCheckerAsBeforeWithItsCarriedState) {
+  const TimePoint t0 = scheduler_.now();
+  load(service_at("10.0.0.100", tcp_server("10.0.0.1", 2) + tcp_server("10.0.0.2", 3)));
+  scheduler_.run_until(t0 + 1s);
+  prober_.finish_oldest(kRefused);  // 10.0.0.1: down
+  scheduler_.run_until(t0 + 11s);   // 10.0.0.1 probes again; 10.0.0.2's first probe still runs
+  ASSERT_EQ(prober_.running.size(), 2U);
+  const TimePoint reload_at = scheduler_.now();
+  const auto kept_before = status_of(engine_, "10.0.0.2");
+
+  // 10.0.0.1's checker gets another retry: not its identity (its state is carried), but another
+  // spec, so it starts again as every checker did on a reload before.
+  load(service_at("10.0.0.100",
+                  tcp_server("10.0.0.1", 2, "      retry 2\n") + tcp_server("10.0.0.2", 3)));
+  EXPECT_EQ(prober_.cancelled, 1U);  // its probe in flight is abandoned
+  EXPECT_EQ(prober_.running.size(), 1U);
+  const auto restarted = status_of(engine_, "10.0.0.1");
+  EXPECT_FALSE(restarted.up);  // carried
+  EXPECT_TRUE(restarted.has_run);
+  EXPECT_EQ(restarted.probes, 0U);  // a new checker
+  EXPECT_EQ(restarted.next_probe, reload_at + kBootstrapDelay);
+  const auto kept = status_of(engine_, "10.0.0.2");
+  EXPECT_EQ(kept.next_probe, kept_before.next_probe);
+  EXPECT_EQ(kept.probes, 1U);
+
+  // A new connect_port is a new identity: a fresh checker, up until it fails.
+  load(service_at("10.0.0.100", tcp_server("10.0.0.1", 2, "      connect_port 81\n") +
+                                    tcp_server("10.0.0.2", 3)));
+  const auto fresh = status_of(engine_, "10.0.0.1");
+  EXPECT_TRUE(fresh.up);
+  EXPECT_FALSE(fresh.has_run);
+  EXPECT_EQ(fresh.next_probe, reload_at + kBootstrapDelay);
+}
+
+// A kept virtual server that loses real servers: keepalived 2.2.7 clear_diff_rs removes them
+// (notify_down, FIFO, "=> Removing <="), then update_vs_notifies: the quorum is lost when the
+// servers left weigh less than quorum - hysteresis (quorum_down, "VS ... DOWN", the alert).
+TEST_F(EngineTest, ReloadRemovingServersOfAKeptServiceLosesItsQuorumAsKeepalivedDoes) {
+  const std::string globals =
+      "global_defs {\n  smtp_alert\n  smtp_server 192.0.2.25\n  notification_email {\n"
+      "    ops@example.com\n  }\n}\n";
+  // 10.0.0.9 (weight 5) is down: the quorum counts the others.
+  auto config = [&globals](uint32_t hysteresis, const std::vector<const char*>& servers) {
+    std::string body = "  quorum 2\n  hysteresis " + std::to_string(hysteresis) +
+                       "\n  quorum_up /bin/quorum-up.sh\n  quorum_down /bin/quorum-down.sh\n";
+    for (const char* address : servers)
+      body += std::string("  real_server ") + address + " 80 {\n    TCP_CHECK {\n    }\n  }\n";
+    body += "  real_server 10.0.0.9 80 {\n    weight 5\n    TCP_CHECK {\n    }\n  }\n";
+    return globals + service_at("10.0.0.100", body);
+  };
+  auto probe_all = [this] {
+    while (!prober_.running.empty()) {
+      const auto* tcp = std::get_if<TcpProbe>(&prober_.running.begin()->second.request);
+      ASSERT_NE(tcp, nullptr);
+      if (tcp->connection.connect_ip.to_string() == "10.0.0.9")
+        prober_.finish_oldest(kRefused);
+      else
+        prober_.finish_oldest(ProbeSucceeded{});
+    }
+  };
+  const TimePoint t0 = scheduler_.now();
+  load(config(0, {"10.0.0.1", "10.0.0.2", "10.0.0.3"}));
+  scheduler_.run_until(t0 + 1s);
+  probe_all();
+  notifies_.clear();
+
+  // 2 of weight 1 left alive: the quorum of 2 holds.
+  load(config(0, {"10.0.0.1", "10.0.0.2"}));
+  EXPECT_EQ(notifies_,
+            (std::vector<std::string>{
+                "[10.0.0.100]:tcp:80 FifoLine(RS [10.0.0.3]:tcp:80 [10.0.0.100]:tcp:80 DOWN\n)",
+                "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.3]:tcp:80 DOWN => Removing <=)",
+            }));
+  notifies_.clear();
+
+  // 1 left alive: lost, after the removed server's notifies.
+  const auto batch = load(config(0, {"10.0.0.1"}));
+  EXPECT_EQ(notifies_,
+            (std::vector<std::string>{
+                "[10.0.0.100]:tcp:80 FifoLine(RS [10.0.0.2]:tcp:80 [10.0.0.100]:tcp:80 DOWN\n)",
+                "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.2]:tcp:80 DOWN => Removing <=)",
+                "[10.0.0.100]:tcp:80 RunScript(/bin/quorum-down.sh)",
+                "[10.0.0.100]:tcp:80 FifoLine(VS [10.0.0.100]:tcp:80 DOWN\n)",
+                "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.100]:tcp:80 DOWN => Lost quorum 2+0=2 <= 1 "
+                "<=)",
+            }));
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_EQ(batch[0].desired.real_servers,
+            (std::vector{dest("10.0.0.1", 80, true, 1), dest("10.0.0.9", 80, false, 0)}));
+
+  // With hysteresis 1 the quorum is lost below 2 - 1 = 1 only: one server left keeps it.
+  load(config(1, {"10.0.0.1", "10.0.0.2", "10.0.0.3"}));
+  scheduler_.advance(2s);
+  probe_all();
+  scheduler_.advance(20s);
+  probe_all();
+  notifies_.clear();
+  load(config(1, {"10.0.0.1"}));
+  EXPECT_EQ(std::count_if(notifies_.begin(), notifies_.end(),
+                          [](const std::string& n) { return n.find("VS [") != n.npos; }),
+            0)
+      << ::testing::PrintToString(notifies_);
+  EXPECT_EQ(notifies_.size(), 4U) << ::testing::PrintToString(notifies_);  // 2 RS lines, 2 alerts
+}
+
+// The incremental reload gives what a reload that starts every checker again gives: the same
+// desired state, notifies and checker states, from the same history, for changes of every kind.
+// `outcome(request, instant)`: the result of every probe of the instant.
+template <class Outcome>
+void finish_instant(ShareRun& run, int instant, Outcome outcome) {
+  while (!run.prober.running.empty())
+    run.prober.finish_oldest(outcome(run.prober.running.begin()->second.request, instant));
+}
+
+TEST(EngineIncrementalReload, GivesTheResultsOfAReloadThatStartsEveryCheckerAgain) {
+  const std::string globals =
+      "global_defs {\n  smtp_alert\n  smtp_server 192.0.2.25\n  notification_email {\n"
+      "    ops@example.com\n  }\n}\n";
+  auto base = [](const std::string& a_extra, const std::string& a_servers,
+                 const std::string& b_servers, bool with_c) {
+    std::string text =
+        service_at("10.0.0.100",
+                   "  hysteresis 1\n  sorry_server 10.9.9.9 80\n"
+                   "  quorum_down /bin/qd.sh\n" +
+                       (a_extra.empty() ? std::string("  quorum 3\n") : a_extra) + a_servers);
+    text += service_at("10.0.0.101", b_servers);
+    if (with_c) {
+      text += service_at("10.0.0.102",
+                         "  real_server 10.0.0.7 80 {\n    weight 5\n    MISC_CHECK {\n"
+                         "      misc_path /bin/check\n      misc_dynamic\n    }\n  }\n");
+    }
+    return text;
+  };
+  auto a_servers = [](int first_weight) {
+    return tcp_server("10.0.0.1", first_weight) +
+           "  real_server 10.0.0.2 80 {\n    weight 1\n    TCP_CHECK {\n      alpha\n    }\n  }\n"
+           "  real_server 10.0.0.3 80 {\n    weight 1\n    notify_down /bin/down.sh\n"
+           "    TCP_CHECK {\n    }\n  }\n";
+  };
+  auto b_servers = [](const std::string& tcp_extra, bool ping) {
+    return "  real_server 10.0.0.4 80 {\n    TCP_CHECK {\n" + tcp_extra + "    }\n" +
+           (ping ? "    PING_CHECK {\n    }\n" : "") +
+           "  }\n"
+           "  real_server 10.0.0.5 80 {\n    TCP_CHECK {\n      alpha\n    }\n  }\n";
+  };
+  const std::string start = globals + base("", a_servers(2), b_servers("", true), true);
+  const std::vector<std::pair<std::string, std::string>> reloads = {
+      {"unchanged", start},
+      {"weight", globals + base("", a_servers(3), b_servers("", true), true)},
+      {"quorum", globals + base("  quorum 2\n", a_servers(2), b_servers("", true), true)},
+      {"server removed", globals + base("", tcp_server("10.0.0.1", 4), b_servers("", true), true)},
+      {"server added",
+       globals + base("", a_servers(2), b_servers("", true) + tcp_server("10.0.0.6", 1), true)},
+      {"checker removed", globals + base("", a_servers(2), b_servers("", false), true)},
+      {"retry", globals + base("", a_servers(2), b_servers("      retry 4\n", true), true)},
+      {"service removed", globals + base("", a_servers(2), b_servers("", true), false)},
+      {"no alerts", base("", a_servers(2), b_servers("", true), true)},
+  };
+  // 10.0.0.3 always fails, 10.0.0.4's PING_CHECK from the second instant on; the MISC_CHECK
+  // exits 4, then 6 (a dynamic weight).
+  auto outcome = [](const ProbeRequest& request, int instant) -> ProbeResult {
+    if (const auto* misc = std::get_if<MiscProbe>(&request))
+      return ProbeSucceeded{.exit_status = instant == 0 ? 4 : 6};
+    std::string address;
+    if (const auto* tcp = std::get_if<TcpProbe>(&request))
+      address = tcp->connection.connect_ip.to_string();
+    if (const auto* ping = std::get_if<PingProbe>(&request)) {
+      if (instant > 0 && ping->connection.connect_ip.to_string() == "10.0.0.4") return kRefused;
+    }
+    if (address == "10.0.0.3") return kRefused;
+    return ProbeSucceeded{};
+  };
+  size_t notified = 0;
+  for (const auto& [name, text] : reloads) {
+    for (int probes_before = 0; probes_before < 3; ++probes_before) {
+      SCOPED_TRACE(name + ", instants before the reload: " + std::to_string(probes_before));
+      const auto half = [](Duration max) { return max / 2; };
+      ShareRun incremental(half);
+      ShareRun full(half);
+      full.engine.set_incremental_reload(false);
+      for (ShareRun* run : {&incremental, &full}) {
+        run->load(start);
+        for (int i = 0; i < probes_before; ++i) {
+          run->next_instant();
+          finish_instant(*run, i, outcome);
+        }
+        run->history.clear();
+        run->notifies.clear();
+      }
+      incremental.load(text);
+      full.load(text);
+      EXPECT_EQ(incremental.history, full.history);
+      EXPECT_EQ(incremental.notifies, full.notifies);
+      notified += full.notifies.size();
+      const auto a = incremental.engine.status();
+      const auto b = full.engine.status();
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].label, b[i].label) << i;
+        EXPECT_EQ(a[i].up, b[i].up) << i;
+        EXPECT_EQ(a[i].has_run, b[i].has_run) << i;
+        EXPECT_EQ(a[i].dynamic_weight, b[i].dynamic_weight) << i;
+      }
+    }
+  }
+  EXPECT_GT(notified, 0U);  // the reloads notified something to compare
+}
+
+}  // namespace
+}  // namespace vigil::check
+
+namespace vigil::check {
+namespace {
+
+// checker_share_probes: a reload that keeps a group's members exactly keeps the group running
+// (its probe in flight serves every member); one that changes the members re-forms it (the
+// existing ReloadReformsTheGroupAndMembersKeepTheirState).
+TEST(EngineShareProbes, AnUnchangedGroupKeepsItsProbeAcrossAReload) {
+  ShareRun run([](Duration max) { return max / 3; });
+  run.load(same_check_services(3, kShare));
+  ASSERT_EQ(run.next_instant(), 1U);
+  ASSERT_EQ(run.prober.running.size(), 1U);
+  const auto before = run.engine.status();
+  run.load(same_check_services(3, kShare));
+  EXPECT_EQ(run.prober.cancelled, 0U);
+  ASSERT_EQ(run.prober.running.size(), 1U);
+  const auto after = run.engine.status();
+  ASSERT_EQ(after.size(), 3U);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(after[i].shared_with, 2U);
+    EXPECT_EQ(after[i].probes, before[i].probes);
+  }
+  run.finish_all(kRefused);  // the first check has no retries: every member goes down
+  for (const auto& s : run.engine.status())
+    EXPECT_FALSE(s.up);
+  // They still probe together.
+  EXPECT_EQ(run.next_instant(), 1U);
+  EXPECT_EQ(run.prober.started, 2U);
+}
+
+}  // namespace
+}  // namespace vigil::check
