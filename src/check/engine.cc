@@ -514,6 +514,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   constexpr size_t kNone = SIZE_MAX;
   std::vector<size_t> old_of(count, kNone);  // index in services_
   std::vector<bool> untouched(count, false);
+  std::vector<bool> shared_old(count, false);  // a second virtual server of the same key
   std::vector<std::optional<VirtualServerPlan>> plans(count);
   std::vector<const std::vector<RealServerKey>*> removed_servers(services_.size(), nullptr);
   std::vector<bool> removed_services(services_.size(), loaded_);
@@ -526,16 +527,23 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       by_key.emplace(services_[i]->verdicts.spec().key, i);
     const bool grouped = share || !groups_.empty();
     RunningVirtualServer running;
+    std::vector<bool> claimed(services_.size(), false);
     for (size_t v = 0; v < count; ++v) {
       const auto found = by_key.find(specs[v].key);
       if (found == by_key.end()) {
         plans[v] = plan_virtual_server(nullptr, specs[v]);
         continue;
       }
+      // Each running service is kept for one virtual server at most (the parser refuses a
+      // virtual server defined twice; a second one here starts all its checkers).
+      const bool first_match = !claimed[found->second];
+      claimed[found->second] = true;
       old_of[v] = found->second;
+      if (!first_match) shared_old[v] = true;
       removed_services[found->second] = false;
       const Service& old = *services_[found->second];
-      if (incremental_ && !grouped && untouched_service(old, specs[v], built[v], alerts[v])) {
+      if (incremental_ && first_match && !grouped &&
+          untouched_service(old, specs[v], built[v], alerts[v])) {
         untouched[v] = true;
         continue;
       }
@@ -577,7 +585,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   };
   std::vector<std::vector<std::vector<Kept>>> keep(count);
   for (size_t v = 0; v < count; ++v) {
-    if (!incremental_ || !plans[v] || old_of[v] == kNone) continue;
+    if (!incremental_ || !plans[v] || old_of[v] == kNone || shared_old[v]) continue;
     const VirtualServerPlan& vp = *plans[v];
     // A virtual server that loses real servers starts all its checkers again (as before).
     if (!vp.removed_real_servers.empty()) continue;

@@ -99,9 +99,17 @@ class CheckEngine {
   CheckEngine& operator=(const CheckEngine&) = delete;
 
   // The first load starts every checker; a later one is a reload: checkers of unchanged identity
-  // keep their state (reload.h), the rest start fresh, removed ones stop. Returns the complete
-  // desired state of every configured virtual server (also sent to the health sink). Fails (and
-  // changes nothing) on a probe that cannot be built.
+  // keep their state (reload.h), the rest start fresh, removed ones stop. The reload is
+  // incremental: a checker whose virtual server, real server and spec are unchanged and whose
+  // state the reload would not change stays running as it is (its object, its next probe, its
+  // probe in flight, its counters), in its virtual server kept whole when nothing in it changed;
+  // only the others start (a kept checker of another spec starts again with its carried state,
+  // re-armed at 1 s + warmup as keepalived re-arms every checker). A virtual server that loses
+  // real servers starts all its checkers again. checker_share_probes: a group stays only when
+  // its members are exactly the same; otherwise every member starts again in the new group.
+  // Returns the complete desired state of every configured virtual server (also sent to the
+  // health sink), the same as a reload that started every checker again. Fails (and changes
+  // nothing) on a probe that cannot be built.
   Result<HealthBatch> load(const config::Config& config);
 
   // Off: every reload starts every checker again (the kept ones with their carried state) instead
