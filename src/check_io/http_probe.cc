@@ -89,7 +89,7 @@ class HttpRun final : public SocketRun {
         !prepared) {
       return finish(ProbeNotRun{.detail = "TLS: " + prepared.error().message});
     }
-    arm_step_until(connect_deadline(), "TLS handshake");
+    arm_step_until(connect_deadline(), Await::kReadable, "TLS handshake");
     tls_->async_handshake(
         asio::ssl::stream_base::client,
         [self = self()](const boost::system::error_code& error) { self->on_handshake(error); });
@@ -123,7 +123,7 @@ class HttpRun final : public SocketRun {
   }
 
   void write_request() {
-    arm_step("write");
+    arm_step(Await::kWritable, "write");
     auto written = [self = self()](const boost::system::error_code& error, size_t) {
       self->on_written(error);
     };
@@ -142,7 +142,7 @@ class HttpRun final : public SocketRun {
       return finish(
           ProbeFailed{.reason = Reason::kConnectionReset, .detail = "write: " + error.message()});
     }
-    arm_step("read");
+    arm_step(Await::kReadable, "read");
     read_some();
   }
 
@@ -164,7 +164,7 @@ class HttpRun final : public SocketRun {
       reader_->feed(std::span<const uint8_t>(buffer_.data(), bytes));
       if (reader_->verdict_known()) return judge();
       // HTTP_GET: each read has its own connect_timeout; SSL_GET: one from the first bytes.
-      if (!tls_ || !reading_started_) arm_step("read");
+      if (!tls_ || !reading_started_) arm_step(Await::kReadable, "read");
       reading_started_ = true;
     }
     if (!error) return read_some();

@@ -91,8 +91,22 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
   bool over_ = false;
 };
 
+// What a step waits for on its socket: what the step timer looks at before it fails the step.
+enum class Await {
+  kConnect,   // writable with SO_ERROR 0
+  kReadable,  // a read, or a TLS handshake waiting for the server's flight
+  kWritable,  // a write
+};
+
 // A probe over one TCP connection: begin() connects within connect_timeout, then on_connected()
 // goes on (or finishes). The step timer bounds one step at a time.
+//
+// A loop that has fallen behind (thousands of checkers, a stalled VM) may run a step's timer
+// before the handler of the socket event that ended the step in time: the timer then looks at the
+// socket itself (poll with a zero timeout, and SO_ERROR for a connect) before it fails the step.
+// A connect that completed goes on at once; a socket that is readable (writable) for a read
+// (write, handshake) keeps the step alive for another connect_timeout, for its handler to run.
+// A socket that shows nothing fails the step as before.
 class SocketRun : public ProbeRun {
  protected:
   SocketRun(AsioProber::Core& core, check::ProbeId id, std::string label,
@@ -106,11 +120,12 @@ class SocketRun : public ProbeRun {
   virtual void on_connected() = 0;
   void close() override;
 
-  // The current step must end by `deadline`, or the probe fails as "<what> timed out after
-  // <connect_timeout>". A connect_timeout of 0 sets no limit.
-  void arm_step_until(TimePoint deadline, std::string what);
-  void arm_step(std::string what) {
-    arm_step_until(core_.scheduler.now() + timeout(), std::move(what));
+  // The current step, waiting for `await`, must end by `deadline`, or the probe fails as
+  // "<what> timed out after <connect_timeout>" (unless the socket shows the step ended: see
+  // above). A connect_timeout of 0 sets no limit.
+  void arm_step_until(TimePoint deadline, Await await, std::string what);
+  void arm_step(Await await, std::string what) {
+    arm_step_until(core_.scheduler.now() + timeout(), await, std::move(what));
   }
   [[nodiscard]] Duration timeout() const { return connection_.connect_timeout; }
   [[nodiscard]] TimePoint connect_deadline() const { return connect_deadline_; }
@@ -121,9 +136,13 @@ class SocketRun : public ProbeRun {
  private:
   void wait_connected();
   void on_writable(const boost::system::error_code& error);
+  void connected();
+  // The step timer ran out: fail the step, unless the socket shows it ended in time.
+  void on_step_timeout(Await await, const std::string& what);
 
   Timer step_timer_;
   TimePoint connect_deadline_{};
+  bool connected_ = false;  // on_connected() ran (the connect's wait may still be queued)
 };
 
 // The probes, made by AsioProber::start.

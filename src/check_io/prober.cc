@@ -1,6 +1,7 @@
 // AsioProber: the table of running probes, their results, the connect step and TCP_CHECK.
 #include "check_io/prober.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -92,7 +93,7 @@ void SocketRun::begin() {
   socket_.assign(protocol, connecting.fd.get(), error);
   if (error) return finish(ProbeNotRun{.detail = "cannot watch the socket: " + error.message()});
   connecting.fd.release();  // the Asio socket owns it now
-  arm_step_until(connect_deadline_, "connect");
+  arm_step_until(connect_deadline_, Await::kConnect, "connect");
   // Even a connect that completed at once is reported from the loop, not from here.
   wait_connected();
 }
@@ -104,19 +105,54 @@ void SocketRun::wait_connected() {
 }
 
 void SocketRun::on_writable(const boost::system::error_code& error) {
-  if (over()) return;
+  // connected_: the step timer saw the connect complete first and went on.
+  if (over() || connected_) return;
   if (error) return finish(connection_failure(error.value(), "connect: "));
   // keepalived's socket_state: SO_ERROR decides.
   const int pending = pending_socket_error(socket_.native_handle());
   if (pending == EINPROGRESS) return wait_connected();
   if (pending != 0) return finish(connection_failure(pending));
+  connected();
+}
+
+void SocketRun::connected() {
+  connected_ = true;
   on_connected();
 }
 
-void SocketRun::arm_step_until(TimePoint deadline, std::string what) {
+void SocketRun::arm_step_until(TimePoint deadline, Await await, std::string what) {
   if (timeout() <= Duration::zero()) return;
   step_timer_.arm_at(deadline,
-                     [this, what = std::move(what)] { finish(timeout_failure(what, timeout())); });
+                     [this, await, what = std::move(what)] { on_step_timeout(await, what); });
+}
+
+void SocketRun::on_step_timeout(Await await, const std::string& what) {
+  if (over()) return;
+  const int fd = socket_.native_handle();
+  short events = 0;
+  if (fd >= 0) {
+    const short awaited = await == Await::kReadable ? POLLIN : POLLOUT;
+    pollfd watched{.fd = fd, .events = awaited, .revents = 0};
+    if (::poll(&watched, 1, 0) == 1) events = watched.revents;
+  }
+  if (await == Await::kConnect) {
+    if (events != 0) {
+      // Writable (or in error): the connect ended in time; SO_ERROR says how, as in
+      // on_writable, whose handler is still queued behind this timer.
+      const int pending = pending_socket_error(fd);
+      if (pending == 0) {
+        logger().debug("[{}] connect completed before its timeout; its event was late", label());
+        return connected();
+      }
+      if (pending != EINPROGRESS) return finish(connection_failure(pending));
+    }
+  } else if (events != 0) {
+    // The awaited bytes (or EOF, or an error) are there: the step's handler is behind in the
+    // loop's queue. It gets another connect_timeout to run (and re-arms for the next step).
+    logger().debug("[{}] {}: the socket is ready at its timeout; its event is late", label(), what);
+    return arm_step(await, what);
+  }
+  finish(timeout_failure(what, timeout()));
 }
 
 void SocketRun::close() {

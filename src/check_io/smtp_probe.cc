@@ -46,7 +46,7 @@ class SmtpRun final : public SocketRun {
   void on_connected() override { read(); }
 
   void read() {
-    arm_step("read");
+    arm_step(Await::kReadable, "read");
     socket_.async_read_some(asio::buffer(buffer_),
                             [self = self()](const boost::system::error_code& error, size_t bytes) {
                               self->on_read(error, bytes);
@@ -78,7 +78,7 @@ class SmtpRun final : public SocketRun {
     }
     if (step.send.empty()) return read();
     pending_ = std::move(step.send);
-    arm_step("write");
+    arm_step(Await::kWritable, "write");
     asio::async_write(socket_, asio::buffer(pending_),
                       [self = self()](const boost::system::error_code& error, size_t) {
                         self->on_written(error);

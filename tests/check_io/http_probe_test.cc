@@ -53,6 +53,36 @@ TEST_F(HttpProbeTest, SendsTheRequestBytesAndPassesOn200) {
   EXPECT_EQ(prober_.counters().succeeded, 1U);
 }
 
+// A loop fallen behind runs a step's timer before the handler of the socket event that ended the
+// step in time. Here the loop does not run at all before each deadline: the connect completes in
+// the kernel, then its timer runs (the probe goes on and writes the request); the response and
+// the server's FIN arrive, then the read's timer runs (the probe waits for its read handler).
+// The probe passes, with the request sent once.
+TEST_F(HttpProbeTest, StepsThatEndedBeforeTheirLateTimersPass) {
+  RawServer server;
+  HttpProbe request = http(server.port(), expect(), 1s);
+  std::optional<check::ProbeResult> result;
+  prober_.start(request, [&](check::ProbeResult r) { result = std::move(r); });
+  ASSERT_TRUE(server.wait_connection());
+  time_.advance(1s);  // the connect's deadline
+  ASSERT_FALSE(result.has_value()) << describe(result);
+
+  ASSERT_TRUE(server.accept());
+  ASSERT_TRUE(run_until([&] { return server.received().size() >= request.request.size(); }));
+  loop_.io_context().poll();  // the write's handler: the probe now waits for the response
+  ASSERT_TRUE(server.send(kOk));
+  server.close_connection();
+  time_.advance(1s);  // the read's deadline, the response unread
+  EXPECT_FALSE(result.has_value()) << describe(result);
+
+  ASSERT_TRUE(run_until([&] { return result.has_value(); }));
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  EXPECT_EQ(server.received(), request.request);
+  EXPECT_EQ(prober_.counters().response_bytes, std::string_view(kOk).size());
+  EXPECT_EQ(prober_.counters().succeeded, 1U);
+  EXPECT_EQ(prober_.counters().failed, 0U);
+}
+
 TEST_F(HttpProbeTest, StatusOutsideTheSetFailsWithTheReadersReason) {
   HttpServer server(loop_.io_context(),
                     {.head = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"});

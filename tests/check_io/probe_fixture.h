@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,6 +144,57 @@ class ClosedPort {
  private:
   UniqueFd fd_;
   uint16_t port_ = 0;
+};
+
+// A listener the loop does not watch: the test accepts and talks on its connection itself, so
+// that it can make a probe's socket ready while the loop has not run (a loop fallen behind).
+class RawServer {
+ public:
+  explicit RawServer(int backlog = 16) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(::listen(fd_.get(), backlog), 0);
+    EXPECT_EQ(getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port_ = ntohs(address.sin_port);
+  }
+  [[nodiscard]] uint16_t port() const { return port_; }
+  // Waits (at most kBound) until a connection is established and queued: its client's connect
+  // has completed in the kernel.
+  [[nodiscard]] bool wait_connection() const {
+    pollfd watched{.fd = fd_.get(), .events = POLLIN, .revents = 0};
+    const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(kBound);
+    return ::poll(&watched, 1, static_cast<int>(bound.count())) == 1;
+  }
+  // Accepts a queued connection, if there is one (never blocks).
+  bool accept() {
+    if (connection_.get() >= 0) return true;
+    connection_ = UniqueFd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    return connection_.get() >= 0;
+  }
+  [[nodiscard]] int connection() const { return connection_.get(); }
+  // What the connection has received so far (never blocks).
+  const std::string& received() {
+    std::array<char, 4096> buffer{};
+    ssize_t n = 0;
+    while (connection_.get() >= 0 &&
+           (n = ::recv(connection_.get(), buffer.data(), buffer.size(), 0)) > 0)
+      received_.append(buffer.data(), static_cast<size_t>(n));
+    return received_;
+  }
+  bool send(const std::string& bytes) {
+    return ::send(connection_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  void close_connection() { connection_.reset(); }
+
+ private:
+  UniqueFd fd_;
+  UniqueFd connection_;
+  uint16_t port_ = 0;
+  std::string received_;
 };
 
 }  // namespace vigil::check_io

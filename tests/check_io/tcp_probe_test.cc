@@ -143,6 +143,53 @@ TEST_F(TcpProbeTest, DestroyedProberReportsNothing) {
   EXPECT_FALSE(reported);
 }
 
+// A loop fallen behind (thousands of checkers) may run the connect's timer before the handler of
+// the socket's writable event: the connect completed in time, and the probe passes. Here the
+// loop never runs before the deadline: the kernel completes the connect (the listener has it
+// queued), then virtual time reaches connect_timeout.
+TEST_F(TcpProbeTest, ConnectCompletedBeforeALateTimerPasses) {
+  RawServer server;
+  std::optional<check::ProbeResult> result;
+  prober_.start(TcpProbe{to("127.0.0.1", server.port(), 1s)},
+                [&](check::ProbeResult r) { result = std::move(r); });
+  ASSERT_TRUE(server.wait_connection());
+  EXPECT_FALSE(result.has_value()) << describe(result);
+  time_.advance(1s);
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  // The writable event still queued on the loop reports nothing more.
+  loop_.io_context().poll();
+  EXPECT_EQ(prober_.counters().succeeded, 1U);
+  EXPECT_EQ(prober_.counters().failed, 0U);
+  EXPECT_EQ(prober_.running(), 0U);
+}
+
+// A connect that has not completed at its deadline still fails: a listener with a full accept
+// queue (backlog 0, one connection queued and never accepted) makes Linux drop the probe's SYN,
+// so its connect stays in progress.
+TEST_F(TcpProbeTest, ConnectStillInProgressAtTheTimerFails) {
+  RawServer server(0);
+  UniqueFd filler(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(server.port());
+  ASSERT_EQ(::connect(filler.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_TRUE(server.wait_connection());  // the queue is full now
+
+  std::optional<check::ProbeResult> result;
+  prober_.start(TcpProbe{to("127.0.0.1", server.port(), 1s)},
+                [&](check::ProbeResult r) { result = std::move(r); });
+  loop_.io_context().poll();  // whatever the loop has, it runs: the connect is not complete
+  EXPECT_FALSE(result.has_value()) << describe(result);
+  time_.advance(1s - 1us);
+  EXPECT_FALSE(result.has_value()) << describe(result);
+  time_.advance(1us);
+  const auto* failure = failed(result);
+  ASSERT_NE(failure, nullptr) << describe(result);
+  EXPECT_EQ(failure->reason, Reason::kTimeout);
+  EXPECT_EQ(failure->detail, "connect timed out after 1s");
+}
+
 class TcpProbeAsRootTest : public TcpProbeTest {
  protected:
   void SetUp() override {

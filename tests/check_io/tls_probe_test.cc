@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "check/engine.h"
@@ -353,6 +354,52 @@ TEST_F(TlsProbeTest, HandshakeSharesTheConnectTimeout) {
   ASSERT_NE(failure, nullptr) << describe(result);
   EXPECT_EQ(failure->reason, Reason::kTimeout);
   EXPECT_EQ(failure->detail, "TLS handshake timed out after 2s");
+}
+
+// A loop fallen behind runs the handshake's timer before the handler of the server's flight,
+// which arrived in time: the handshake goes on and the probe passes. The server here is OpenSSL
+// on a socket the loop does not watch, driven by the test; the loop does not run between the
+// server's flight and the deadline.
+TEST_F(TlsProbeTest, HandshakeAnsweredBeforeALateTimerPasses) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_server_method()),
+                                                            &SSL_CTX_free);
+  ASSERT_EQ(SSL_CTX_use_certificate(context.get(), server_identity_.certificate.get()), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(context.get(), server_identity_.key.get()), 1);
+  std::unique_ptr<SSL, decltype(&SSL_free)> server_ssl(SSL_new(context.get()), &SSL_free);
+  RawServer server;
+  std::optional<check::ProbeResult> result;
+  prober_.start(https({}, 1s, server.port()), [&](check::ProbeResult r) { result = std::move(r); });
+  // Until the server has written its flight (after the client's ClientHello): then the loop
+  // stops at once, before the client reads it.
+  ASSERT_TRUE(run_until([&] {
+    if (!server.accept()) return false;
+    if (SSL_get_fd(server_ssl.get()) < 0) SSL_set_fd(server_ssl.get(), server.connection());
+    SSL_accept(server_ssl.get());
+    return BIO_number_written(SSL_get_wbio(server_ssl.get())) > 0;
+  }));
+  EXPECT_FALSE(result.has_value()) << describe(result);
+  time_.advance(1s);  // the connect's connect_timeout, which bounds the handshake
+  EXPECT_FALSE(result.has_value()) << describe(result);
+
+  // The server finishes its handshake, reads the request and answers.
+  bool answered = false;
+  std::string request;
+  ASSERT_TRUE(run_until([&] {
+    if (!answered && SSL_accept(server_ssl.get()) == 1) {
+      std::array<char, 4096> buffer{};
+      const int n = SSL_read(server_ssl.get(), buffer.data(), static_cast<int>(buffer.size()));
+      if (n > 0) request.append(buffer.data(), static_cast<size_t>(n));
+      if (request.find("\r\n\r\n") != std::string::npos) {
+        answered = SSL_write(server_ssl.get(), kOk, static_cast<int>(std::strlen(kOk))) > 0;
+        SSL_shutdown(server_ssl.get());
+        server.close_connection();
+      }
+    }
+    return result.has_value();
+  }));
+  EXPECT_TRUE(answered);
+  EXPECT_TRUE(succeeded(result)) << describe(result);
+  EXPECT_EQ(prober_.counters().tls_handshakes, 1U);
 }
 
 TEST_F(TlsProbeTest, ReadsShareOneTimeoutFromTheFirstBytes) {
