@@ -3,13 +3,17 @@
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <exception>
 
+#include "check/tls_identity.h"
 #include "common/ip_address.h"
+#include "common/log.h"
 
 namespace vigil::check_io {
 
@@ -27,14 +31,6 @@ int context_index() {
 int session_key_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
-}
-
-// keepalived's password_cb: the global SSL block's password decrypts the key.
-int password_callback(char* buffer, int size, int /*rwflag*/, void* userdata) {
-  const auto* password = static_cast<const std::string*>(userdata);
-  if (password->empty() || password->size() + 1 > static_cast<size_t>(size)) return 0;
-  std::memcpy(buffer, password->c_str(), password->size() + 1);
-  return static_cast<int>(password->size());
 }
 
 // ALPN's wire form: each protocol name prefixed by its length.
@@ -78,30 +74,11 @@ Result<std::shared_ptr<TlsClientContext>> TlsClientContext::make(
 Status TlsClientContext::load() {
   SSL_CTX* ctx = context_.native_handle();
   ERR_clear_error();
-  SSL_CTX_set_security_level(ctx, 1);
+  SSL_CTX_set_security_level(ctx, check::kTlsClientSecurityLevel);
   // keepalived reads to EOF and takes a close without close_notify as the end of the response.
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 
-  if (!settings_.certificate.empty() &&
-      SSL_CTX_use_certificate_chain_file(ctx, settings_.certificate.c_str()) != 1)
-    return Error{"certificate " + settings_.certificate + ": " + openssl_error_text("cannot load")};
-  // Always our callback: OpenSSL's default would prompt on a terminal for an encrypted key
-  // without a password. Installed only while the key loads, since asio's context frees the
-  // callback's userdata as its own.
-  SSL_CTX_set_default_passwd_cb_userdata(ctx, &settings_.password);
-  SSL_CTX_set_default_passwd_cb(ctx, password_callback);
-  const bool key_loaded =
-      settings_.key.empty() ||
-      SSL_CTX_use_PrivateKey_file(ctx, settings_.key.c_str(), SSL_FILETYPE_PEM) == 1;
-  SSL_CTX_set_default_passwd_cb(ctx, nullptr);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
-  if (!key_loaded) return Error{"key " + settings_.key + ": " + openssl_error_text("cannot load")};
-  if (!settings_.certificate.empty() && !settings_.key.empty() &&
-      SSL_CTX_check_private_key(ctx) != 1)
-    return Error{"key " + settings_.key + " does not match certificate " + settings_.certificate};
-  if (!settings_.ca.empty() &&
-      SSL_CTX_load_verify_locations(ctx, settings_.ca.c_str(), nullptr) != 1)
-    return Error{"ca " + settings_.ca + ": " + openssl_error_text("cannot load")};
+  if (auto failed = check::load_client_identity(ctx, settings_)) return Error{failed->message};
 
   if (settings_.verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -166,15 +143,60 @@ int TlsClientContext::on_new_session(SSL* ssl, SSL_SESSION* session) {
   return 1;  // the reference is ours now
 }
 
+namespace {
+
+TlsFilesStamp::File file_stamp(const std::string& path) {
+  struct stat info {};
+  if (path.empty() || ::stat(path.c_str(), &info) != 0) return {};
+  return {
+      .device = static_cast<uint64_t>(info.st_dev),
+      .inode = static_cast<uint64_t>(info.st_ino),
+      .size = static_cast<int64_t>(info.st_size),
+      .mtime_ns = static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
+      .ctime_ns = static_cast<int64_t>(info.st_ctim.tv_sec) * 1'000'000'000 + info.st_ctim.tv_nsec};
+}
+
+spdlog::logger& logger() {
+  static const auto instance = log::get("check");
+  return *instance;
+}
+
+}  // namespace
+
+TlsFilesStamp TlsFilesStamp::of(const check::TlsClientSettings& settings) {
+  return {.certificate = file_stamp(settings.certificate),
+          .key = file_stamp(settings.key),
+          .ca = file_stamp(settings.ca)};
+}
+
 Result<std::shared_ptr<TlsClientContext>> TlsContextCache::get(
     const check::TlsClientSettings& settings) {
-  for (const auto& context : contexts_) {
-    if (context->settings() == settings) return context;
+  const TlsFilesStamp stamp = TlsFilesStamp::of(settings);
+  auto found = std::find_if(contexts_.begin(), contexts_.end(), [&](const Entry& entry) {
+    return entry.context->settings() == settings;
+  });
+  if (found != contexts_.end()) {
+    if (found->stamp == stamp || (found->failed && found->failed_stamp == stamp))
+      return found->context;
+  }
+  auto made = TlsClientContext::make(settings);
+  if (!made && found != contexts_.end()) {
+    // Rotated files that do not load: the identity loaded before goes on.
+    logger().warn("[SSL_GET] TLS: {}; going on with the files as loaded before",
+                  made.error().message);
+    found->failed = true;
+    found->failed_stamp = stamp;
+    return found->context;
+  }
+  if (!made) return made;
+  if (found != contexts_.end()) {
+    // Probes still running hold the old context; new ones take this one.
+    *found = Entry{.context = *made, .stamp = stamp};
+    return made;
   }
   // Settings a reload left behind: nothing but this cache holds their context.
-  std::erase_if(contexts_, [](const auto& context) { return context.use_count() == 1; });
-  auto made = TlsClientContext::make(settings);
-  if (made) contexts_.push_back(*made);
+  std::erase_if(contexts_, [](const Entry& entry) { return entry.context.use_count() == 1; });
+  contexts_.push_back(Entry{.context = *made, .stamp = stamp});
   return made;
 }
 

@@ -14,6 +14,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,16 +66,45 @@ class TlsClientContext {
   std::map<std::string, SessionPtr> sessions_;
 };
 
-// The contexts in use, one per distinct settings value.
+// What identifies the files of a context's settings (certificate, key, CA) as they are on disk:
+// device, inode, size, mtime and ctime of each (zeros for a file that is absent or not named). A
+// file rotated in place, or replaced by a rename, changes it.
+struct TlsFilesStamp {
+  struct File {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
+    bool operator==(const File&) const = default;
+  };
+  File certificate;
+  File key;
+  File ca;
+  bool operator==(const TlsFilesStamp&) const = default;
+  static TlsFilesStamp of(const check::TlsClientSettings& settings);
+};
+
+// The contexts in use, one per distinct settings value and the files' stamp.
 class TlsContextCache {
  public:
-  // The context for `settings`, made on first use. A context no probe holds any more is dropped
-  // when another is made; a context that fails to load is not kept (the next probe retries).
+  // The context for `settings`, made on first use and made again (its files re-read) when their
+  // stamp changed: a certificate or key rotated in place is used from the next probe on. When
+  // the new files fail to load, the last context that loaded for the same settings goes on
+  // (logged once per stamp; a reload with such files is refused by the configuration check).
+  // A context no probe holds any more is dropped when another is made; a context that fails to
+  // load with no earlier one is not kept (the next probe retries).
   Result<std::shared_ptr<TlsClientContext>> get(const check::TlsClientSettings& settings);
   [[nodiscard]] size_t size() const { return contexts_.size(); }
 
  private:
-  std::vector<std::shared_ptr<TlsClientContext>> contexts_;
+  struct Entry {
+    std::shared_ptr<TlsClientContext> context;
+    TlsFilesStamp stamp;         // of the files `context` was loaded from
+    TlsFilesStamp failed_stamp;  // files that failed to load: not retried until they change
+    bool failed = false;
+  };
+  std::vector<Entry> contexts_;
 };
 
 // The last OpenSSL error queued for this thread ("certificate verify failed"), and clears the

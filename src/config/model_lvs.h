@@ -158,8 +158,9 @@ struct ClientTls {
   std::string certificate;  // PEM chain
   std::string key;          // PEM key; `password` decrypts it
   std::string password;
-  SourceLocation certificate_loc;
+  SourceLocation certificate_loc;  // each keyword's, for errors (the files are loaded at load)
   SourceLocation key_loc;
+  SourceLocation password_loc;
   bool operator==(const ClientTls& o) const {
     return certificate == o.certificate && key == o.key && password == o.password;
   }
@@ -448,6 +449,11 @@ struct SslConfig {
   bool session_resumption = false;  // reuse a TLS session per real server between checks
   std::vector<std::string> alpn;    // ALPN protocol names offered, in order; empty: none
   SourceLocation loc;
+  // Each keyword's, for errors: the files are loaded at every load (check/validate.h).
+  SourceLocation password_loc;
+  SourceLocation ca_loc;
+  SourceLocation certificate_loc;
+  SourceLocation key_loc;
   [[nodiscard]] bool verify_server() const { return verify_server_certificate; }
   bool operator==(const SslConfig& o) const {
     return password == o.password && ca == o.ca && certificate == o.certificate && key == o.key &&

@@ -575,12 +575,12 @@ void http_total_timeout(Context& ctx, const LogicalLine& line, C& c) {
 
 // vigil's SSL_GET client identity (`client_certificate FILE`, `client_key FILE`,
 // `client_key_password PW`): overrides the global SSL block's certificate, key and password for
-// this checker. The files must be readable at load.
-template <std::string ClientTls::*Member, SourceLocation ClientTls::*Loc = nullptr>
+// this checker. The files must be readable at load (check::check_tls_identities then loads them).
+template <std::string ClientTls::*Member, SourceLocation ClientTls::*Loc, bool kFile>
 void client_tls(Context& ctx, const LogicalLine& line, C& c) {
   auto v = ctx.text(line);
   if (!v) return;
-  if constexpr (Loc != nullptr) {
+  if constexpr (kFile) {
     if (v->empty() || ::access(v->c_str(), R_OK) != 0) {
       const int error = v->empty() ? ENOENT : errno;
       // Recorded anyway, so that the pairing check below does not report it again.
@@ -591,12 +591,12 @@ void client_tls(Context& ctx, const LogicalLine& line, C& c) {
   auto& http = *c.as<HttpCheck>();
   if (!http.client_tls) http.client_tls.emplace();
   (*http.client_tls).*Member = std::move(*v);
-  if constexpr (Loc != nullptr) (*http.client_tls).*Loc = line.tokens[0].loc;
+  (*http.client_tls).*Loc = line.tokens[0].loc;
 }
 
 // The client identity is a certificate with its key: one without the other, or a password with
-// no key, is refused at the checker's block.
-void check_client_tls(Context& ctx, const LogicalLine& block, const HttpCheck& http) {
+// no key, is refused at the keyword that is there.
+void check_client_tls(Context& ctx, const HttpCheck& http) {
   if (!http.client_tls) return;
   const ClientTls& tls = *http.client_tls;
   if (!tls.key.empty() && tls.certificate.empty()) {
@@ -604,7 +604,7 @@ void check_client_tls(Context& ctx, const LogicalLine& block, const HttpCheck& h
   } else if (!tls.certificate.empty() && tls.key.empty()) {
     ctx.error(tls.certificate_loc, "SSL_GET: 'client_certificate' without 'client_key'");
   } else if (tls.certificate.empty() && !tls.password.empty()) {
-    ctx.error(block.tokens[0], "SSL_GET: 'client_key_password' without 'client_key'");
+    ctx.error(tls.password_loc, "SSL_GET: 'client_key_password' without 'client_key'");
   }
 }
 
@@ -627,9 +627,10 @@ std::span<const Keyword<C>> keywords_for(CheckerType type) {
       {"enable_sni", enable_sni},
       {"url", url},
       {"total_timeout", http_total_timeout},  // vigil extensions from here
-      {"client_certificate", client_tls<&ClientTls::certificate, &ClientTls::certificate_loc>},
-      {"client_key", client_tls<&ClientTls::key, &ClientTls::key_loc>},
-      {"client_key_password", client_tls<&ClientTls::password>},
+      {"client_certificate",
+       client_tls<&ClientTls::certificate, &ClientTls::certificate_loc, true>},
+      {"client_key", client_tls<&ClientTls::key, &ClientTls::key_loc, true>},
+      {"client_key_password", client_tls<&ClientTls::password, &ClientTls::password_loc, false>},
   });
   static const std::vector<Keyword<C>> kSmtp = with_common({
       {"helo_name", helo_name},
@@ -717,7 +718,7 @@ void checker_block(Context& ctx, const LogicalLine& line, RealServer& rs) {
   if (const auto* http = c.as<HttpCheck>(); http != nullptr && http->urls.empty()) {
     ctx.error(line.tokens[0], name + " has no 'url' block");
   }
-  if (const auto* http = c.as<HttpCheck>()) check_client_tls(ctx, line, *http);
+  if (const auto* http = c.as<HttpCheck>()) check_client_tls(ctx, *http);
   if (const auto* misc = c.as<MiscCheck>(); misc != nullptr && misc->path.argv.empty()) {
     ctx.error(line.tokens[0], "MISC_CHECK has no 'misc_path'");
   }

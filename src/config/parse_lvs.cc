@@ -694,13 +694,23 @@ void ssl_alpn(Context& ctx, const LogicalLine& line, SslConfig& ssl) {
   ssl.alpn = std::move(names);
 }
 
+// The SSL block's `password`, `ca`, `certificate` and `key`, with the keyword's location: the
+// files are loaded (and errors reported there) by check::check_tls_identities.
+template <std::string SslConfig::*Member, SourceLocation SslConfig::*Loc>
+void ssl_text(Context& ctx, const LogicalLine& line, SslConfig& ssl) {
+  if (auto value = ctx.text(line)) {
+    ssl.*Member = std::move(*value);
+    ssl.*Loc = line.tokens[0].loc;
+  }
+}
+
 void ssl_block(Context& ctx, const LogicalLine& line, Config& config) {
   if (!ctx.arg_count(line, 0, 0)) return;
   static const Keyword<SslConfig> kSsl[] = {
-      {"password", set_text<&SslConfig::password>},
-      {"ca", set_text<&SslConfig::ca>},
-      {"certificate", set_text<&SslConfig::certificate>},
-      {"key", set_text<&SslConfig::key>},
+      {"password", ssl_text<&SslConfig::password, &SslConfig::password_loc>},
+      {"ca", ssl_text<&SslConfig::ca, &SslConfig::ca_loc>},
+      {"certificate", ssl_text<&SslConfig::certificate, &SslConfig::certificate_loc>},
+      {"key", ssl_text<&SslConfig::key, &SslConfig::key_loc>},
       // vigil extensions (keepalived 2.2.7 rejects them as unknown keywords).
       {"verify_server", set_flag<&SslConfig::verify_server_certificate>},
       {"session_resumption", set_flag<&SslConfig::session_resumption>},

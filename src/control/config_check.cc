@@ -36,9 +36,11 @@ int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::
   options.reader.config_id = request.config_id;
   auto parsed = config::parse_file(request.file, options);
   // Checker regexes PCRE2 rejects are errors here, at their line: at run time they would fail
-  // the whole checker load (keepalived 2.2.7's -t misses them and its checker logs them).
+  // the whole checker load (keepalived 2.2.7's -t misses them and its checker logs them). So is
+  // an SSL_GET client identity that does not load (a wrong password, a mismatched key): every
+  // probe would be "not run" (keepalived 2.2.7's checker process exits on its global SSL block).
   if (!parsed->diagnostics.has_errors()) {
-    for (auto& bad : check::compile_regexes(parsed->config))
+    for (auto& bad : check::check_config(parsed->config))
       parsed->diagnostics.error(bad.location, std::move(bad.message));
   }
   err << parsed->diagnostics.format(parsed->files);

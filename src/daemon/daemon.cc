@@ -40,8 +40,10 @@ std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::
   config::ParseOptions options;
   options.reader.config_id = id;
   auto parsed = config::parse_file(file, options);
-  if (parsed->ok()) {  // as vigild -t: a url regex PCRE2 rejects refuses the configuration
-    for (auto& bad : check::compile_regexes(parsed->config))
+  // As vigild -t: a url regex PCRE2 rejects, or an SSL_GET client identity that does not load,
+  // refuses the configuration.
+  if (parsed->ok()) {
+    for (auto& bad : check::check_config(parsed->config))
       parsed->diagnostics.error(bad.location, std::move(bad.message));
   }
   log_diagnostics(parsed->diagnostics, parsed->files);
