@@ -470,7 +470,11 @@ void ProcessScriptRunner::cancel(ScriptId id) {
   Child& child = *it->second;
   child.done = nullptr;  // its end is still reaped and counted, and reported to nobody
   if (child.terminating || child.reaped) return;
-  logger()->debug("[{}] cancelled: SIGTERM to pid {}", child.request.name, child.pid);
+  if (child.pid > 0) {
+    logger()->debug("[{}] cancelled: SIGTERM to pid {}", child.request.name, child.pid);
+  } else {  // the spawner thread is starting it: on_spawned() signals it once its pid is known
+    logger()->debug("[{}] cancelled while starting: SIGTERM once it has a pid", child.request.name);
+  }
   terminate(child);
 }
 
@@ -604,7 +608,10 @@ void ProcessScriptRunner::on_spawned(const Spawned& spawned) {
   }
   logger()->debug("[{}] started {} as pid {}", child.request.name, child.request.argv[0],
                   child.pid);
-  if (child.terminating) terminate(child);  // terminate_running() came while it was starting
+  if (child.terminating) {  // cancel() or terminate_running() came while it was starting
+    logger()->debug("[{}] ended while starting: SIGTERM to pid {}", child.request.name, child.pid);
+    terminate(child);
+  }
 }
 
 void ProcessScriptRunner::on_output(Child& child) {
@@ -693,7 +700,8 @@ void ProcessScriptRunner::terminate(Child& child) {
 void ProcessScriptRunner::terminate_running() {
   for (auto& [id, child] : children_) {
     if (child->terminating) continue;
-    logger()->debug("[{}] ending it: SIGTERM to pid {}", child->request.name, child->pid);
+    if (child->pid > 0)
+      logger()->debug("[{}] ending it: SIGTERM to pid {}", child->request.name, child->pid);
     terminate(*child);
   }
 }

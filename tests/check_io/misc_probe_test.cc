@@ -1,16 +1,20 @@
 // MISC_CHECK through AsioProber with real processes (event::ProcessScriptRunner), and the table
 // from a script's end to the probe's result (keepalived 2.2.7 check_misc.c).
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "check_io/misc.h"
 #include "check_io/probe_fixture.h"
+#include "common/log.h"
 
 namespace vigil::check_io {
 namespace {
@@ -197,6 +201,37 @@ TEST_F(MiscProbeTest, CancelKillsTheScriptsProcessGroup) {
   if (!gone(sleep_pid)) kill(sleep_pid, SIGKILL);  // never leave it behind
   std::remove(pids.c_str());
   rmdir(dir.c_str());
+}
+
+// Cancelled before the spawner thread has handed its pid to the loop (the loop has not run since
+// start()): nothing is signalled or logged with a pid it does not have ("SIGTERM to pid -1"); the
+// script is ended once its pid is known and never reported.
+TEST_F(MiscProbeTest, CancelBeforeThePidIsKnown) {
+  std::ostringstream logged;
+  auto logger = log::get("event");
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(logged);
+  sink->set_pattern("%v");
+  logger->sinks().push_back(sink);
+  const auto level = logger->level();
+  logger->set_level(spdlog::level::debug);
+
+  bool reported = false;
+  const auto id = prober_.start(script("exec sleep 300", false, 600s),
+                                [&](check::ProbeResult) { reported = true; });
+  prober_.cancel(id);
+  EXPECT_TRUE(run_until([&] { return scripts_.idle(); }));
+  logger->set_level(level);
+  std::erase(logger->sinks(), sink);
+
+  EXPECT_FALSE(reported);
+  EXPECT_EQ(scripts_.counters().signaled, 1U);
+  EXPECT_EQ(scripts_.counters().timed_out, 0U);
+  const std::string text = logged.str();
+  EXPECT_EQ(text.find("pid -1"), std::string::npos) << text;
+  EXPECT_EQ(text.find("pid 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("[test.sh] cancelled while starting"), std::string::npos) << text;
+  EXPECT_NE(text.find("[test.sh] ended while starting: SIGTERM to pid "), std::string::npos)
+      << text;
 }
 
 TEST_F(MiscProbeTest, DestroyedProberDropsTheResult) {
