@@ -567,7 +567,7 @@ TEST_F(ClientTlsKeywords, ErrorsNameTheLine) {
   EXPECT_EQ(errors(*parse(ssl_get(cert))),
             Strings{"11:3: SSL_GET: 'client_certificate' without 'client_key'"});
   EXPECT_EQ(errors(*parse(ssl_get("  client_key_password x\n"))),
-            Strings{"7:1: SSL_GET: 'client_key_password' without 'client_key'"});
+            Strings{"11:3: SSL_GET: 'client_key_password' without 'client_key'"});
   EXPECT_EQ(errors(*parse(ssl_get("  client_certificate " + dir_ + "/missing.pem\n" + key))),
             Strings{"11:22: 'client_certificate': cannot read '" + dir_ +
                     "/missing.pem': No such file or directory"});
