@@ -26,6 +26,18 @@ struct ApplyLocally {
   void operator()(const datapath::Flush&) const { table.clear(); }
 };
 
+// The service an operation changes; none for a flush.
+struct ServiceOf {
+  using Key = std::optional<datapath::ServiceKey>;
+  Key operator()(const datapath::AddService& op) const { return op.key; }
+  Key operator()(const datapath::EditService& op) const { return op.key; }
+  Key operator()(const datapath::DeleteService& op) const { return op.key; }
+  Key operator()(const datapath::AddDestination& op) const { return op.service; }
+  Key operator()(const datapath::EditDestination& op) const { return op.service; }
+  Key operator()(const datapath::DeleteDestination& op) const { return op.service; }
+  Key operator()(const datapath::Flush&) const { return {}; }
+};
+
 }  // namespace
 
 LvsController::LvsController(datapath::Datapath& datapath, Scheduler& scheduler,
@@ -89,26 +101,66 @@ void LvsController::update(const config::Config& config) {
 void LvsController::set_config(const config::Config& config) {
   config_ = std::make_shared<const config::Config>(config);
   configured_.clear();
-  for (const auto& vs : config_->lvs.virtual_servers)
+  blocks_.clear();
+  service_owner_.clear();
+  for (const auto& vs : config_->lvs.virtual_servers) {
     configured_.insert(check::virtual_server_key(vs));
+    blocks_.try_emplace(check::virtual_server_key(vs), &vs);
+    // The first block naming a service wins, as in desired_lvs().
+    for (const auto& key : service_keys(config_->lvs, vs))
+      service_owner_.try_emplace(key, &vs);
+  }
 }
 
 void LvsController::apply_health(const check::HealthBatch& batch) {
   if (!config_) return;
-  bool changed = false;
+  std::vector<const config::VirtualServer*> changed;
+  bool fullnat = false;
   for (const auto& service : batch) {
-    if (!configured_.contains(service.key)) continue;
+    const auto block = blocks_.find(service.key);
+    if (block == blocks_.end()) continue;
     auto [it, inserted] = health_.try_emplace(service.key, service.desired);
     if (!inserted) {
       if (it->second == service.desired) continue;
       it->second = service.desired;
     }
-    changed = true;
+    changed.push_back(block->second);
+    fullnat = fullnat || uses_fullnat(*block->second);
   }
-  if (!changed) return;
-  desired_ = desired_lvs(*config_, {}, health_);
-  plan_and_apply(last_known_, false);
-  sync_fullnat(false);
+  if (changed.empty()) return;
+  if (fullnat) {  // rare: the FULLNAT list is kept in config order, recomputed whole
+    desired_ = desired_lvs(*config_, {}, health_);
+    plan_and_apply(last_known_, false);
+    sync_fullnat(false);
+    return;
+  }
+  // Only the services of the changed blocks are recomputed and planned, against the table as
+  // last known (with any service whose operations failed since the last full pass): one verdict
+  // costs what its virtual server holds, not what the whole configuration does.
+  datapath::Table have;
+  datapath::Table want;
+  const auto plan = [&](const datapath::ServiceKey& key) {
+    const auto desired = desired_.table.find(key);
+    if (desired == desired_.table.end()) return;
+    want.insert_or_assign(key, desired->second);
+    if (const auto actual = last_known_.find(key); actual != last_known_.end())
+      have.insert_or_assign(key, actual->second);
+  };
+  for (const auto* vs : changed) {
+    const auto verdict = health_.find(check::virtual_server_key(*vs));
+    for (auto& [key, entry] : desired_services(config_->lvs, *vs, &verdict->second)) {
+      const auto owner = service_owner_.find(key);
+      if (owner == service_owner_.end() || owner->second != vs) continue;
+      desired_.table.insert_or_assign(key, std::move(entry));
+      plan(key);
+    }
+  }
+  for (const auto& key : retry_services_)
+    plan(key);
+  retry_services_.clear();  // a failure now puts its service back
+  ++counters_.passes;
+  // Health never adds or removes a service key: ownership does not change.
+  apply_operations(datapath::reconcile(have, want, owned_));
 }
 
 Result<datapath::Table> LvsController::timed_dump() {
@@ -134,12 +186,15 @@ void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_for
   ++counters_.passes;
   auto operations = datapath::reconcile(actual, desired_.table, owned_, {flush_foreign});
   last_known_ = actual;
-  if (operations.empty()) {  // nothing to change: nothing is sent
-    owned_ = datapath::next_ownership(actual, desired_.table, owned_, {}, {});
-    save_ownership();
-    return;
-  }
+  retry_services_.clear();
+  const auto results = apply_operations(operations);
+  owned_ = datapath::next_ownership(actual, desired_.table, owned_, operations, results);
+  save_ownership();
+}
 
+std::vector<datapath::OpResult> LvsController::apply_operations(
+    const std::vector<datapath::Operation>& operations) {
+  if (operations.empty()) return {};  // nothing to change: nothing is sent
   auto log = log::get("ipvs");
   auto results = datapath_.apply(operations);
   counters_.operations_sent += operations.size();
@@ -150,14 +205,14 @@ void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_for
       log->debug("[ipvs] {}", datapath::to_string(operations[i]));
     } else {
       ++failed;
+      if (auto service = std::visit(ServiceOf{}, operations[i])) retry_services_.insert(*service);
       log->warn("[ipvs] {} failed: {}", datapath::to_string(operations[i]), results[i].message);
     }
   }
   counters_.operations_failed += failed;
-  owned_ = datapath::next_ownership(actual, desired_.table, owned_, operations, results);
   log->info("[ipvs] applied {} operation{} ({} failed)", operations.size(),
             operations.size() == 1 ? "" : "s", failed);
-  save_ownership();
+  return results;
 }
 
 void LvsController::save_ownership() {

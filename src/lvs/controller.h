@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -91,6 +92,10 @@ class LvsController {
   // Keeps `config` and the check keys of its virtual servers.
   void set_config(const config::Config& config);
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
+  // Sends `operations`, mirrors the successful ones into last_known_ and remembers the services
+  // of failed ones for the next health pass.
+  std::vector<datapath::OpResult> apply_operations(
+      const std::vector<datapath::Operation>& operations);
   void schedule_resync();
   Result<datapath::Table> timed_dump();
   // `verify`: read the table back and restore it if it differs (the periodic pass).
@@ -105,6 +110,12 @@ class LvsController {
   LvsControllerOptions options_;
   std::shared_ptr<const config::Config> config_;  // the running configuration
   std::set<check::VirtualServerKey> configured_;  // the check keys of its virtual servers
+  std::map<check::VirtualServerKey, const config::VirtualServer*> blocks_;  // into config_
+  // Which block a service key's entry comes from (the first naming it).
+  std::map<datapath::ServiceKey, const config::VirtualServer*> service_owner_;
+  // Services with an operation that failed since the last full pass: planned again by every
+  // health pass until then.
+  std::set<datapath::ServiceKey> retry_services_;
   HealthOverlay health_;                          // the checkers' latest verdicts
   DesiredLvs desired_;
   datapath::Ownership owned_;

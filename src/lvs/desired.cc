@@ -217,36 +217,60 @@ std::vector<Member> members_from_health(const config::VirtualServer& vs,
 
 }  // namespace
 
+std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> desired_services(
+    const config::LvsSection& lvs, const config::VirtualServer& vs,
+    const check::DesiredService* verdict, const RealServerHealth& health,
+    std::vector<FullNatService>* fullnat) {
+  const std::optional<config::RealServer> sorry =
+      vs.sorry_server ? std::optional(sorry_as_real(*vs.sorry_server)) : std::nullopt;
+  const config::RealServer* sorry_server = sorry ? &*sorry : nullptr;
+  const std::vector<Member> members =
+      verdict != nullptr
+          ? members_from_verdict(vs, sorry_server, *verdict)
+          : members_from_health(vs, sorry_server, health ? health : RealServerHealth(alive_at_start));
+  std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> entries;
+  for (const auto& key : service_keys(lvs, vs)) {
+    datapath::ServiceEntry entry;
+    entry.service = service(vs, key.family());
+    FullNatService fullnat_service{key, {}};
+    for (const auto& member : members) {
+      const config::RealServer& rs = *member.server;
+      datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
+      auto d = destination(rs);
+      d.weight = static_cast<int32_t>(std::min<uint32_t>(member.weight, INT32_MAX));
+      entry.destinations.emplace(dkey, d);
+      if (rs.forwarding.method == ForwardingMethod::kFullNat) {
+        fullnat_service.destinations.push_back(dkey);
+      }
+    }
+    if (fullnat != nullptr && !fullnat_service.destinations.empty())
+      fullnat->push_back(std::move(fullnat_service));
+    entries.emplace_back(key, std::move(entry));
+  }
+  return entries;
+}
+
+bool uses_fullnat(const config::VirtualServer& vs) {
+  const auto fullnat = [](const ForwardingMethod& method) {
+    return method == ForwardingMethod::kFullNat;
+  };
+  return (vs.sorry_server && fullnat(vs.sorry_server->forwarding.method)) ||
+         std::ranges::any_of(vs.real_servers, [&](const config::RealServer& rs) {
+           return fullnat(rs.forwarding.method);
+         });
+}
+
 DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health,
                        const HealthOverlay& checkers) {
   DesiredLvs desired;
-  const RealServerHealth& is_alive = health ? health : RealServerHealth(alive_at_start);
   for (const auto& vs : config.lvs.virtual_servers) {
     const auto verdict = checkers.find(check::virtual_server_key(vs));
-    const std::optional<config::RealServer> sorry =
-        vs.sorry_server ? std::optional(sorry_as_real(*vs.sorry_server)) : std::nullopt;
-    const config::RealServer* sorry_server = sorry ? &*sorry : nullptr;
-    const std::vector<Member> members =
-        verdict != checkers.end() ? members_from_verdict(vs, sorry_server, verdict->second)
-                                  : members_from_health(vs, sorry_server, is_alive);
-    for (const auto& key : service_keys(config.lvs, vs)) {
-      datapath::ServiceEntry entry;
-      entry.service = service(vs, key.family());
-      FullNatService fullnat{key, {}};
-      for (const auto& member : members) {
-        const config::RealServer& rs = *member.server;
-        datapath::DestinationKey dkey{rs.address, destination_port(rs, key)};
-        auto d = destination(rs);
-        d.weight = static_cast<int32_t>(std::min<uint32_t>(member.weight, INT32_MAX));
-        entry.destinations.emplace(dkey, d);
-        if (rs.forwarding.method == ForwardingMethod::kFullNat) {
-          fullnat.destinations.push_back(dkey);
-        }
-      }
-      if (!fullnat.destinations.empty()) desired.fullnat.push_back(std::move(fullnat));
-      // The first block naming a service wins; validation reports duplicates.
+    auto entries = desired_services(config.lvs, vs,
+                                    verdict != checkers.end() ? &verdict->second : nullptr,
+                                    health, &desired.fullnat);
+    // The first block naming a service wins; validation reports duplicates.
+    for (auto& [key, entry] : entries)
       desired.table.emplace(key, std::move(entry));
-    }
   }
   return desired;
 }

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "check/engine.h"
@@ -40,6 +41,17 @@ struct DesiredLvs {
 
 DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health = {},
                        const HealthOverlay& checkers = {});
+
+// The IPVS services of one virtual_server block (one per service key, in service_keys() order)
+// as desired_lvs() computes them, from the checkers' verdict when there is one (else from
+// `health`); its FULLNAT services are appended to `fullnat` when given.
+std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> desired_services(
+    const config::LvsSection& lvs, const config::VirtualServer& vs,
+    const check::DesiredService* verdict, const RealServerHealth& health = {},
+    std::vector<FullNatService>* fullnat = nullptr);
+
+// True when a real server or the sorry server of `vs` is forwarded as FULLNAT.
+bool uses_fullnat(const config::VirtualServer& vs);
 
 // The service keys one virtual_server block stands for (one, or one per address of its group).
 std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,

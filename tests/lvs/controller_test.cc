@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "config/parser.h"
 #include "fakes/fake_datapath.h"
 #include "fakes/fake_scheduler.h"
@@ -197,6 +199,125 @@ TEST_F(LvsControllerTest, AFailedOperationIsRetriedOnTheNextPass) {
   EXPECT_EQ(kernel.table().at(kWeb).destinations.size(), 1U);  // the other one still landed
   EXPECT_TRUE(controller.resync());
   EXPECT_EQ(kernel.table().at(kWeb).destinations.size(), 2U);
+}
+
+// Several virtual servers (a group of three addresses, a sorry server, inhibit_on_failure,
+// a FULLNAT one) and a seeded random run of verdicts: after each batch the kernel holds exactly
+// what a full recomputation from the configuration and every verdict so far gives.
+TEST_F(LvsControllerTest, HealthPassesPlanOnlyTheChangedServicesAndMatchAFullRecomputation) {
+  const auto config = parse(R"(
+virtual_server_group WEB {
+  192.0.2.70-72 80
+}
+virtual_server group WEB {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.1.1 80 {
+  }
+  real_server 10.0.1.2 80 {
+    weight 2
+  }
+}
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method DR
+  protocol TCP
+  quorum 2
+  sorry_server 10.0.9.9 80
+  real_server 10.0.2.1 80 {
+    inhibit_on_failure
+  }
+  real_server 10.0.2.2 80 {
+  }
+}
+virtual_server 192.0.2.81 53 {
+  lvs_sched wrr
+  lvs_method NAT
+  protocol UDP
+  real_server 10.0.3.1 53 {
+  }
+  real_server 10.0.3.2 53 {
+  }
+  real_server 10.0.3.3 53 {
+  }
+}
+virtual_server 192.0.2.82 80 {
+  lvs_sched rr
+  lvs_method FULLNAT
+  protocol TCP
+  real_server 10.0.4.1 80 {
+  }
+  real_server 10.0.4.2 80 {
+  }
+}
+)");
+  ASSERT_TRUE(controller.start(config).ok());
+  std::mt19937 random(12345);  // NOLINT(cert-msc32-c,cert-msc51-cpp): a fixed, repeatable run
+  const auto& blocks = config.lvs.virtual_servers;
+  size_t batches_with_changes = 0;
+  for (int step = 0; step < 300; ++step) {
+    const auto& vs = blocks.at(random() % blocks.size());
+    check::HealthBatch batch(1);
+    batch[0].key = check::virtual_server_key(vs);
+    for (const auto& rs : vs.real_servers) {
+      const bool in = random() % 3 != 0;
+      batch[0].desired.real_servers.push_back(
+          {.key = {rs.address, rs.port}, .in_ipvs = in, .weight = in ? 1U + static_cast<uint32_t>(random() % 4) : 0U});
+    }
+    if (vs.sorry_server) {
+      const bool in = random() % 2 == 0;
+      batch[0].desired.sorry_server = check::DesiredDestination{
+          .key = {vs.sorry_server->address, vs.sorry_server->port}, .in_ipvs = in, .weight = 1};
+    }
+    kernel.reset_counts();
+    controller.apply_health(batch);
+    if (kernel.sent() > 0) ++batches_with_changes;
+    const auto full = desired_lvs(config, {}, controller.health());
+    ASSERT_EQ(controller.desired().table, full.table) << "step " << step;
+    ASSERT_EQ(controller.desired().fullnat, full.fullnat) << "step " << step;
+    ASSERT_EQ(kernel.table(), full.table) << "step " << step;
+    EXPECT_EQ(kernel.dumps(), 0U);
+  }
+  EXPECT_GT(batches_with_changes, 100U);  // the run did exercise changes
+}
+
+// An operation that failed is retried by the next health pass, even one for another service.
+TEST_F(LvsControllerTest, AHealthPassRetriesAFailedOperationOfAnotherService) {
+  const auto config = parse(config_text(3) + R"(
+virtual_server 192.0.2.81 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.5 80 {
+  }
+}
+)");
+  ASSERT_TRUE(controller.start(config).ok());
+  const auto kOther = ServiceKey::tcp(ip("192.0.2.81"), 80);
+  kernel.fail_matching(
+      [](const datapath::Operation& op) {
+        return std::holds_alternative<datapath::DeleteDestination>(op);
+      },
+      EIO, 1);
+  controller.apply_health(verdict(config, false, 1));  // the delete of 10.0.0.1 fails
+  EXPECT_EQ(controller.counters().operations_failed, 1U);
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.count(DestinationKey{ip("10.0.0.1"), 80}), 1U);
+  kernel.reset_counts();
+  controller.apply_health({{.key = check::virtual_server_key(config.lvs.virtual_servers.at(1)),
+                            .desired = {.real_servers = {{.key = {ip("10.0.0.5"), 80},
+                                                          .in_ipvs = true,
+                                                          .weight = 4}}}}});
+  EXPECT_EQ(kernel.sent(), 2U);  // the other service's edit, and the retried delete
+  EXPECT_EQ(kernel.table().at(kWeb).destinations.count(DestinationKey{ip("10.0.0.1"), 80}), 0U);
+  EXPECT_EQ(kernel.table().at(kOther).destinations.at(DestinationKey{ip("10.0.0.5"), 80}).weight,
+            4);
+  kernel.reset_counts();
+  controller.apply_health({{.key = check::virtual_server_key(config.lvs.virtual_servers.at(1)),
+                            .desired = {.real_servers = {{.key = {ip("10.0.0.5"), 80},
+                                                          .in_ipvs = true,
+                                                          .weight = 5}}}}});
+  EXPECT_EQ(kernel.sent(), 1U);  // the weight only: the retried delete is done
 }
 
 TEST_F(LvsControllerTest, StopRemovesOwnedServicesOnly) {
