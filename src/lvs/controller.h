@@ -116,7 +116,7 @@ class LvsController {
   // Services with an operation that failed since the last full pass: planned again by every
   // health pass until then.
   std::set<datapath::ServiceKey> retry_services_;
-  HealthOverlay health_;                          // the checkers' latest verdicts
+  HealthOverlay health_;  // the checkers' latest verdicts
   DesiredLvs desired_;
   datapath::Ownership owned_;
   datapath::Table last_known_;  // the kernel's table after our last pass, as far as we know

@@ -225,9 +225,9 @@ std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> desired_ser
       vs.sorry_server ? std::optional(sorry_as_real(*vs.sorry_server)) : std::nullopt;
   const config::RealServer* sorry_server = sorry ? &*sorry : nullptr;
   const std::vector<Member> members =
-      verdict != nullptr
-          ? members_from_verdict(vs, sorry_server, *verdict)
-          : members_from_health(vs, sorry_server, health ? health : RealServerHealth(alive_at_start));
+      verdict != nullptr ? members_from_verdict(vs, sorry_server, *verdict)
+                         : members_from_health(vs, sorry_server,
+                                               health ? health : RealServerHealth(alive_at_start));
   std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> entries;
   for (const auto& key : service_keys(lvs, vs)) {
     datapath::ServiceEntry entry;
@@ -265,9 +265,9 @@ DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& hea
   DesiredLvs desired;
   for (const auto& vs : config.lvs.virtual_servers) {
     const auto verdict = checkers.find(check::virtual_server_key(vs));
-    auto entries = desired_services(config.lvs, vs,
-                                    verdict != checkers.end() ? &verdict->second : nullptr,
-                                    health, &desired.fullnat);
+    auto entries =
+        desired_services(config.lvs, vs, verdict != checkers.end() ? &verdict->second : nullptr,
+                         health, &desired.fullnat);
     // The first block naming a service wins; validation reports duplicates.
     for (auto& [key, entry] : entries)
       desired.table.emplace(key, std::move(entry));

@@ -263,7 +263,9 @@ virtual_server 192.0.2.82 80 {
     for (const auto& rs : vs.real_servers) {
       const bool in = random() % 3 != 0;
       batch[0].desired.real_servers.push_back(
-          {.key = {rs.address, rs.port}, .in_ipvs = in, .weight = in ? 1U + static_cast<uint32_t>(random() % 4) : 0U});
+          {.key = {rs.address, rs.port},
+           .in_ipvs = in,
+           .weight = in ? 1U + static_cast<uint32_t>(random() % 4) : 0U});
     }
     if (vs.sorry_server) {
       const bool in = random() % 2 == 0;
@@ -304,19 +306,19 @@ virtual_server 192.0.2.81 80 {
   EXPECT_EQ(controller.counters().operations_failed, 1U);
   EXPECT_EQ(kernel.table().at(kWeb).destinations.count(DestinationKey{ip("10.0.0.1"), 80}), 1U);
   kernel.reset_counts();
-  controller.apply_health({{.key = check::virtual_server_key(config.lvs.virtual_servers.at(1)),
-                            .desired = {.real_servers = {{.key = {ip("10.0.0.5"), 80},
-                                                          .in_ipvs = true,
-                                                          .weight = 4}}}}});
+  controller.apply_health(
+      {{.key = check::virtual_server_key(config.lvs.virtual_servers.at(1)),
+        .desired = {
+            .real_servers = {{.key = {ip("10.0.0.5"), 80}, .in_ipvs = true, .weight = 4}}}}});
   EXPECT_EQ(kernel.sent(), 2U);  // the other service's edit, and the retried delete
   EXPECT_EQ(kernel.table().at(kWeb).destinations.count(DestinationKey{ip("10.0.0.1"), 80}), 0U);
   EXPECT_EQ(kernel.table().at(kOther).destinations.at(DestinationKey{ip("10.0.0.5"), 80}).weight,
             4);
   kernel.reset_counts();
-  controller.apply_health({{.key = check::virtual_server_key(config.lvs.virtual_servers.at(1)),
-                            .desired = {.real_servers = {{.key = {ip("10.0.0.5"), 80},
-                                                          .in_ipvs = true,
-                                                          .weight = 5}}}}});
+  controller.apply_health(
+      {{.key = check::virtual_server_key(config.lvs.virtual_servers.at(1)),
+        .desired = {
+            .real_servers = {{.key = {ip("10.0.0.5"), 80}, .in_ipvs = true, .weight = 5}}}}});
   EXPECT_EQ(kernel.sent(), 1U);  // the weight only: the retried delete is done
 }
 
