@@ -10,14 +10,21 @@ namespace vigil::check {
 
 namespace {
 
-// The last OpenSSL error queued ("bad decrypt"), and clears the queue.
+// Why OpenSSL failed, and clears its error queue: the operating system's reason where a file
+// could not be read ("No such file or directory"; OpenSSL's own last error then only says
+// "system lib"), else the last error queued ("bad decrypt").
 std::string openssl_reason(const char* fallback) {
-  const unsigned long error = ERR_peek_last_error();
-  ERR_clear_error();
-  if (error == 0) return fallback;
-  if (const char* reason = ERR_reason_error_string(error)) return reason;
+  unsigned long last = 0;
+  int system_error = 0;
+  while (const unsigned long error = ERR_get_error()) {
+    if (ERR_SYSTEM_ERROR(error) && system_error == 0) system_error = ERR_GET_REASON(error);
+    last = error;
+  }
+  if (system_error != 0) return std::strerror(system_error);
+  if (last == 0) return fallback;
+  if (const char* reason = ERR_reason_error_string(last)) return reason;
   char text[256];
-  ERR_error_string_n(error, text, sizeof(text));
+  ERR_error_string_n(last, text, sizeof(text));
   return text;
 }
 
