@@ -1,5 +1,7 @@
 // MISC_CHECK through AsioProber with real processes (event::ProcessScriptRunner), and the table
 // from a script's end to the probe's result (keepalived 2.2.7 check_misc.c).
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -7,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -172,19 +175,30 @@ TEST_F(MiscProbeTest, CancelKillsTheScriptsProcessGroup) {
   char dir_template[] = "/tmp/vigil-misc-cancel-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   const std::string dir = dir_template;
+  // The script reports its pids through a FIFO the test reads outside the loop: nothing in the
+  // loop wakes when a file appears, so waiting for one there would always last kBound.
   const std::string pids = dir + "/pids";
+  ASSERT_EQ(mkfifo(pids.c_str(), 0600), 0);
+  const int reader = ::open(pids.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
   // The script starts a background sleep, writes both pids, then waits for it.
   bool reported = false;
-  const auto id = prober_.start(script("sleep 300 & echo $$ $! > " + pids + ".tmp && mv " + pids +
-                                           ".tmp " + pids + " && wait",
-                                       false, 600s),
-                                [&](check::ProbeResult) { reported = true; });
+  const auto id =
+      prober_.start(script("sleep 300 & echo $$ $! > " + pids + " && wait", false, 600s),
+                    [&](check::ProbeResult) { reported = true; });
   pid_t script_pid = 0;
   pid_t sleep_pid = 0;
-  ASSERT_TRUE(run_until([&] {
-    std::ifstream in(pids);
-    return static_cast<bool>(in >> script_pid >> sleep_pid);
-  }));
+  {
+    pollfd readable{.fd = reader, .events = POLLIN, .revents = 0};
+    const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(kBound);
+    ASSERT_EQ(::poll(&readable, 1, static_cast<int>(bound.count())), 1);
+    // echo writes its short line in one write(), which a pipe delivers whole.
+    char text[64] = {};
+    const ssize_t got = ::read(reader, text, sizeof(text) - 1);
+    ASSERT_GT(got, 0);
+    ::close(reader);
+    std::istringstream(text) >> script_pid >> sleep_pid;
+  }
   ASSERT_GT(script_pid, 0);
   ASSERT_GT(sleep_pid, 0);
   EXPECT_FALSE(gone(script_pid));
