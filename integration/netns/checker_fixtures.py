@@ -478,13 +478,21 @@ def scenario_dns(lab: vlab.Lab) -> None:
     mode_file = lab.work / "dns.mode"
     spawn_python(lab, "dnslib_server", DNSLIB_SERVER, RS, "5300", str(seen), str(mode_file))
     dnsmasq_log = lab.work / "dnsmasq.log"
-    lab.spawn("c", ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-                    "--bind-interfaces", f"--listen-address={RS}", "--port=5353",
-                    f"--pid-file={lab.work / 'dnsmasq.pid'}",
-                    "--user=root", "--log-queries", f"--log-facility={dnsmasq_log}",
-                    "--local=/example.test/", "--host-record=up.example.test,192.0.2.77"],
-              log=lab.work / "dnsmasq.out")
-    wait_until(lambda: (lab.work / "dnsmasq.pid").exists(), 10, "dnsmasq started")
+    dnsmasq_pid = lab.work / "dnsmasq.pid"
+
+    def start_dnsmasq():
+        dnsmasq_pid.unlink(missing_ok=True)
+        proc = lab.spawn("c", ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                               "--bind-interfaces", f"--listen-address={RS}", "--port=5353",
+                               f"--pid-file={dnsmasq_pid}",
+                               "--user=root", "--log-queries", f"--log-facility={dnsmasq_log}",
+                               "--local=/example.test/",
+                               "--host-record=up.example.test,192.0.2.77"],
+                         log=lab.work / "dnsmasq.out")
+        wait_until(dnsmasq_pid.exists, 10, "dnsmasq started")
+        return proc
+
+    dnsmasq = start_dnsmasq()
 
     def dns_checker(name: str, qtype: str, port: int) -> str:
         return (f"DNS_CHECK\n  type {qtype}\n  name {name}\n  connect_port {port}\n"
@@ -516,6 +524,21 @@ def scenario_dns(lab: vlab.Lab) -> None:
           "config up.example.test is 192.0.2.77" in log,
           f"dnsmasq's log:\n{log[-2000:]}")
     print("  dnsmasq: A passes, MX without records (NOERROR) passes, NXDOMAIN never added")
+
+    # dnsmasq gone (its port now answers with ICMP port unreachable) takes the A server out;
+    # dnsmasq back brings it in again.
+    def stop_dnsmasq() -> float:
+        t = now_ms()
+        lab.stop_helper(dnsmasq)
+        return t
+
+    def restart_dnsmasq() -> float:
+        nonlocal dnsmasq
+        t = now_ms()
+        dnsmasq = start_dnsmasq()
+        return t
+
+    fault_cycle(director, f"{RS}:54", stop_dnsmasq, restart_dnsmasq, "dnsmasq stopped")
 
 
 # ---- SMTP_CHECK -------------------------------------------------------------------------------
@@ -670,7 +693,7 @@ while True:
         while total >> 16:
             total = (total & 0xffff) + (total >> 16)
         record(out, peer=peer[0], type=icmp[0], code=icmp[1], checksum_ok=total == 0xffff,
-               payload=icmp[8:].hex())
+               sequence=struct.unpack("!H", icmp[6:8])[0], payload=icmp[8:].hex())
 '''
 
 
@@ -692,7 +715,18 @@ def scenario_ping(lab: vlab.Lab) -> None:
     check(requests, "no echo request reached the real server")
     check(all(r["peer"] == vlab.ADDR4["d1"] and r["code"] == 0 and r["checksum_ok"]
               for r in requests), f"echo requests {requests}")
-    print(f"  {len(requests)} echo requests from the director, checksums valid")
+    # The payload: keepalived's length (ICMP_BUFSIZE, 128 bytes), 8 random bytes that tell this
+    # probe's reply from a late one to an earlier probe, then bytes 8..127 (ping_probe.cc;
+    # keepalived sends "keepalived check - " repeated, which no reply check looks at).
+    payloads = [bytes.fromhex(r["payload"]) for r in requests]
+    check(all(len(p) == 128 and p[8:] == bytes(range(8, 128)) for p in payloads),
+          f"echo payloads {[p.hex() for p in payloads]}")
+    check(len({p[:8] for p in payloads}) == len(payloads),
+          f"a random token repeated: {[p[:8].hex() for p in payloads]}")
+    sequences = [r["sequence"] for r in requests]
+    check(len(set(sequences)) == len(sequences), f"a sequence number repeated: {sequences}")
+    print(f"  {len(requests)} echo requests from the director, checksums valid, 128-byte payloads "
+          "(8-byte random token, then bytes 8..127), distinct sequence numbers")
 
 
 # ---- MISC_CHECK / FILE_CHECK ------------------------------------------------------------------
