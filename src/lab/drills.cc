@@ -168,9 +168,10 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
           if (master_of(before, static_cast<int>(i)) == peer)
             what.instances.push_back(static_cast<int>(i));
         }
-        const LabInstance& returning = model.directors[master].instances.front();
-        const LabInstance& holding = model.directors[peer].instances.front();
-        what.expect_preempt = returning.priority > holding.priority && !returning.nopreempt;
+        // The first instance decides, as "the master" is its master (docs/lab.md).
+        const ReturnRule rule = return_rule(model, 0, master);
+        what.expect_preempt = rule.takeover;
+        what.preempt_why = rule.why;
       }
 
       std::uniform_real_distribution<double> phase(0.0, model.advert_int);
@@ -230,12 +231,13 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         }
         case DrillKind::kPreempt: {
           what.fault_at = what.heal_at = monotonic_seconds();
-          progress(tag + fmt::format(" {} returns (priority {}{}): it {} take over", victim_name,
+          progress(tag + fmt::format(" {} returns (priority {}{}): it {} take over ({})",
+                                     victim_name,
                                      model.directors[master].instances.front().priority,
                                      model.directors[master].instances.front().nopreempt
                                          ? ", nopreempt"
                                          : "",
-                                     what.expect_preempt ? "must" : "must not"));
+                                     what.expect_preempt ? "must" : "must not", what.preempt_why));
           lab.start_daemon(master);
           // Wait for the returning daemon to report a state, then for a takeover or long enough
           // that one would have happened.

@@ -285,17 +285,20 @@ RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRu
       v.takeovers += to_master[new_master];
       if (run.expect_preempt) {
         if (to_master[victim] == 0)
-          fail(fmt::format("{} returned with the higher priority but never took {} back",
-                           victim_name, iname));
+          fail(fmt::format("{} returned with the higher priority but never took {} back{}",
+                           victim_name, iname,
+                           run.preempt_why.empty() ? "" : " (" + run.preempt_why + ")"));
         else if (to_master[victim] > 1)
           fail(fmt::format("{} became MASTER of {} {} times after returning (it flapped)",
                            victim_name, iname, to_master[victim]));
       } else {
         if (to_master[victim] > 0)
-          fail(
-              fmt::format("{} took {} over on returning although it must not preempt "
-                          "(nopreempt, or a priority not above {}'s)",
-                          victim_name, iname, peer_name));
+          fail(run.preempt_why.empty()
+                   ? fmt::format("{} took {} over on returning although it must not preempt "
+                                 "(nopreempt, or a priority not above {}'s)",
+                                 victim_name, iname, peer_name)
+                   : fmt::format("{} took {} over on returning although it must not: {}",
+                                 victim_name, iname, run.preempt_why));
         if (peer_left_master)
           fail(fmt::format("{} left MASTER of {} when {} returned", peer_name, iname, victim_name));
       }

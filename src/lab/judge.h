@@ -106,6 +106,7 @@ struct DrillRun {
   double end_at = 0;                     // steady again, or the time the lab gave up waiting
   std::optional<std::string> unsettled;  // why the pair was not steady at end_at
   bool expect_preempt = false;           // preempt: the returning director should take over
+  std::string preempt_why;               // preempt: why it should or should not (model.h)
 };
 
 struct RunVerdict {

@@ -74,6 +74,55 @@ double master_down_interval(const LabInstance& instance) {
   return instance.down_timer_adverts * instance.advert_int + skew;
 }
 
+std::optional<Intent> intended_master(const LabModel& model, size_t instance) {
+  const LabInstance& a = model.directors[0].instances.at(instance);
+  const LabInstance& b = model.directors[1].instances.at(instance);
+  const std::string& ida = model.directors[0].id;
+  const std::string& idb = model.directors[1].id;
+  if (a.initial_master != b.initial_master) {
+    const int d = a.initial_master ? 0 : 1;
+    return Intent{d, fmt::format("state MASTER; {} is state BACKUP", d == 0 ? idb : ida)};
+  }
+  if (a.priority == b.priority) return std::nullopt;
+  const int d = a.priority > b.priority ? 0 : 1;
+  return Intent{d, fmt::format("the higher priority, {} > {}", d == 0 ? a.priority : b.priority,
+                               d == 0 ? b.priority : a.priority)};
+}
+
+ReturnRule return_rule(const LabModel& model, size_t instance, int returning) {
+  const int holding = 1 - returning;
+  const LabInstance& r = model.directors[returning].instances.at(instance);
+  const LabInstance& h = model.directors[holding].instances.at(instance);
+  const std::string& rid = model.directors[returning].id;
+  const std::string& hid = model.directors[holding].id;
+  const bool vrrp_lets_it = r.priority > h.priority && !r.nopreempt;
+  const auto intent = intended_master(model, instance);
+  ReturnRule rule;
+  if (intent && intent->director == holding) {
+    rule.takeover = false;
+    rule.conflict = vrrp_lets_it;
+    if (vrrp_lets_it)
+      rule.why = fmt::format(
+          "{} is the intended master of {} ({}), but {} has the higher priority ({} > {}) and no "
+          "nopreempt, so it takes {} over whenever it runs: give {} nopreempt or a priority "
+          "below {}'s",
+          hid, r.name, intent->why, rid, r.priority, h.priority, r.name, rid, hid);
+    else
+      rule.why = fmt::format("{} is the intended master of {} ({})", hid, r.name, intent->why);
+    return rule;
+  }
+  rule.takeover = vrrp_lets_it;
+  if (vrrp_lets_it)
+    rule.why = fmt::format("{} has the higher priority ({} > {}) and no nopreempt", rid,
+                           r.priority, h.priority);
+  else if (r.nopreempt)
+    rule.why = fmt::format("{} has nopreempt", rid);
+  else
+    rule.why = fmt::format("{}'s priority {} is not above {}'s {}", rid, r.priority, hid,
+                           h.priority);
+  return rule;
+}
+
 std::vector<std::string> config_ids_in(std::string_view text) {
   std::vector<std::string> ids;
   size_t pos = 0;

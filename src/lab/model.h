@@ -71,4 +71,25 @@ std::vector<std::string> config_ids_in(std::string_view text);
 // plus the skew (RFC 5798 6.1). Pure.
 double master_down_interval(const LabInstance& instance);
 
+// The director meant to hold an instance while both run: the one whose instance says
+// `state MASTER` when the other's says `state BACKUP`, otherwise the one with the higher
+// priority; nothing when both say the same state with the same priority. `why` says which.
+struct Intent {
+  int director = 0;
+  std::string why;  // e.g. "state MASTER; d2 is state BACKUP"
+};
+std::optional<Intent> intended_master(const LabModel& model, size_t instance);
+
+// The preempt drill's rule for `returning` coming back while its peer holds the instance: it
+// takes the instance back when VRRP lets it (a higher priority, no nopreempt) and it is not
+// against the intent; a director that is not the intended master must never take the instance
+// from the one that is. `conflict`: VRRP would let it, the intent forbids it (a backup with the
+// higher priority and no nopreempt). `why` is the sentence for the progress line and failures.
+struct ReturnRule {
+  bool takeover = false;
+  bool conflict = false;
+  std::string why;
+};
+ReturnRule return_rule(const LabModel& model, size_t instance, int returning);
+
 }  // namespace vigil::lab

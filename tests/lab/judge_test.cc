@@ -216,6 +216,30 @@ TEST(PreemptDrill, NopreemptHonouredPasses) {
   EXPECT_FALSE(v.vip_move);
 }
 
+TEST(PreemptDrill, ATakeoverAgainstTheIntentFailsWithTheReason) {
+  // d2 returning (victim 1) takes VI_1 from d1, the intended master: the failure carries the
+  // rule's sentence.
+  Timeline t(1, 1);
+  t.add(StateEvent{4.0, 1, 0, State::kDown});
+  t.add(StateEvent{4.1, 0, 0, M});
+  t.add(VipEvent{4.1, 0, 0, true});
+  t.add(StateEvent{10.2, 1, 0, B});
+  t.add(StateEvent{10.5, 1, 0, M});
+  t.add(VipEvent{10.5, 1, 0, true});
+  t.add(StateEvent{10.51, 0, 0, B});
+  t.add(VipEvent{10.51, 0, 0, false});
+  DrillRun run = preempt_run(false);
+  run.victim = 1;
+  run.preempt_why = "d1 is the intended master of VI_1 (state MASTER; d2 is state BACKUP)";
+  const auto v = judge_run(t, names(), run, replies_every(9.0, 12.0, 0.002));
+  EXPECT_FALSE(v.passed);
+  ASSERT_EQ(v.failures.size(), 2u);
+  EXPECT_EQ(v.failures[0],
+            "d2 took VI_1 over on returning although it must not: d1 is the intended master of "
+            "VI_1 (state MASTER; d2 is state BACKUP)");
+  EXPECT_EQ(v.failures[1], "d1 left MASTER of VI_1 when d2 returned");
+}
+
 TEST(PreemptDrill, ATakeoverDespiteNopreemptFails) {
   Timeline t = preempt_base();
   t.add(StateEvent{10.5, 0, 0, M});

@@ -160,3 +160,80 @@ TEST(LabModel, MasterDownInterval) {
 
 }  // namespace
 }  // namespace vigil::lab
+
+namespace vigil::lab {
+namespace {
+
+// Only what the intent rule reads: states, priorities, nopreempt.
+LabModel pair_of(bool master_a, int prio_a, bool nopreempt_a, bool master_b, int prio_b,
+                 bool nopreempt_b) {
+  LabModel m;
+  m.directors[0].id = "d1";
+  m.directors[1].id = "d2";
+  LabInstance a;
+  a.name = "VI_1";
+  LabInstance b = a;
+  a.initial_master = master_a;
+  a.priority = static_cast<uint8_t>(prio_a);
+  a.nopreempt = nopreempt_a;
+  b.initial_master = master_b;
+  b.priority = static_cast<uint8_t>(prio_b);
+  b.nopreempt = nopreempt_b;
+  m.directors[0].instances = {a};
+  m.directors[1].instances = {b};
+  return m;
+}
+
+TEST(Intent, StateMasterOutranksPriorityThenTheHigherPriority) {
+  auto by_state = intended_master(pair_of(true, 100, false, false, 150, false), 0);
+  ASSERT_TRUE(by_state);
+  EXPECT_EQ(by_state->director, 0);
+  EXPECT_EQ(by_state->why, "state MASTER; d2 is state BACKUP");
+  auto by_priority = intended_master(pair_of(false, 100, false, false, 150, false), 0);
+  ASSERT_TRUE(by_priority);
+  EXPECT_EQ(by_priority->director, 1);
+  EXPECT_EQ(by_priority->why, "the higher priority, 150 > 100");
+  EXPECT_FALSE(intended_master(pair_of(false, 100, false, false, 100, false), 0));
+  EXPECT_FALSE(intended_master(pair_of(true, 100, false, true, 100, false), 0));
+}
+
+TEST(Intent, ABackupWithTheHigherPriorityAndNoNopreemptMustNotTakeOver) {
+  // d1 state MASTER 100, d2 state BACKUP 150 without nopreempt: d2 returning would take VI_1
+  // from the intended master. The rule forbids it and says why.
+  const LabModel broken = pair_of(true, 100, false, false, 150, false);
+  const ReturnRule rule = return_rule(broken, 0, 1);
+  EXPECT_FALSE(rule.takeover);
+  EXPECT_TRUE(rule.conflict);
+  EXPECT_EQ(rule.why,
+            "d1 is the intended master of VI_1 (state MASTER; d2 is state BACKUP), but d2 has the "
+            "higher priority (150 > 100) and no nopreempt, so it takes VI_1 over whenever it "
+            "runs: give d2 nopreempt or a priority below d1's");
+  // With nopreempt on the backup the intent holds: no takeover, no conflict.
+  const ReturnRule fixed = return_rule(pair_of(true, 100, false, false, 150, true), 0, 1);
+  EXPECT_FALSE(fixed.takeover);
+  EXPECT_FALSE(fixed.conflict);
+  // The intended master returning with the lower priority cannot take it back (VRRP).
+  const ReturnRule back = return_rule(broken, 0, 0);
+  EXPECT_FALSE(back.takeover);
+  EXPECT_EQ(back.why, "d1's priority 100 is not above d2's 150");
+}
+
+TEST(Intent, WithoutStateMasterTheOldRuleHolds) {
+  // Both BACKUP, d1 150, d2 100 (the demo): d1 takes over on returning; with nopreempt it does
+  // not; d2 returning never does.
+  const ReturnRule demo = return_rule(pair_of(false, 150, false, false, 100, false), 0, 0);
+  EXPECT_TRUE(demo.takeover);
+  EXPECT_FALSE(demo.conflict);
+  EXPECT_EQ(demo.why, "d1 has the higher priority (150 > 100) and no nopreempt");
+  const ReturnRule nopreempt = return_rule(pair_of(false, 150, true, false, 100, true), 0, 0);
+  EXPECT_FALSE(nopreempt.takeover);
+  EXPECT_EQ(nopreempt.why, "d1 has nopreempt");
+  const ReturnRule lower = return_rule(pair_of(false, 150, false, false, 100, false), 0, 1);
+  EXPECT_FALSE(lower.takeover);
+  EXPECT_EQ(lower.why, "d1 is the intended master of VI_1 (the higher priority, 150 > 100)");
+  // Equal priorities, no state MASTER: no intent, and VRRP does not preempt on equal priority.
+  EXPECT_FALSE(return_rule(pair_of(false, 100, false, false, 100, false), 0, 1).takeover);
+}
+
+}  // namespace
+}  // namespace vigil::lab
