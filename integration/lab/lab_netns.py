@@ -8,6 +8,10 @@
   lab_netns.py nopreempt --vigil-lab PATH --vigild PATH
       the higher-priority director has nopreempt: the preempt drill passes because it does not
       take over (and the report says the drill expected no takeover).
+  lab_netns.py backup-preempts --vigil-lab PATH --vigild PATH
+      d1 `state MASTER` priority 100, d2 `state BACKUP` priority 150 without nopreempt: the kill
+      drill passes, the preempt drill fails (d2 takes VI_1 from its intended master) with the
+      reason, exit 1; with nopreempt added to d2 the same drills pass.
   lab_netns.py interrupt --vigil-lab PATH --vigild PATH
       SIGINT mid-drill: exit 130, and no vlab- namespace, no new veth, no process of the lab and
       no work directory remain.
@@ -27,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report_check import report_dir_problems
+
 TIMEOUT = 240
 
 
@@ -36,6 +42,13 @@ def fail(message: str, output: str = "") -> None:
         print("---- vigil-lab output (tail):")
         print(output[-6000:])
     sys.exit(1)
+
+
+def validate_report(directory: str, output: str) -> None:
+    """report.json against docs/lab-report.schema.json, junit.xml against report.json."""
+    problems = report_dir_problems(directory)
+    if problems:
+        fail("the report does not match its schema:\n  " + "\n  ".join(problems), output)
 
 
 def lab_namespaces() -> list[str]:
@@ -83,9 +96,9 @@ def run_lab(args: argparse.Namespace, *lab_args: str) -> subprocess.CompletedPro
     return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
 
 
-def config(vrid: int, priority: int, nopreempt: bool = False) -> str:
+def config(vrid: int, priority: int, nopreempt: bool = False, state: str = "BACKUP") -> str:
     return f"""vrrp_instance VI_1 {{
-  state BACKUP
+  state {state}
   interface eth0
   virtual_router_id {vrid}
   priority {priority}
@@ -106,6 +119,7 @@ def test_demo(args: argparse.Namespace) -> None:
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             fail(f"vigil-lab demo exited {proc.returncode}, expected 0", output)
+        validate_report(tmp, output)
         report = json.loads(Path(tmp, "report.json").read_text())
         if report.get("schema") != "vigil-lab-report/1" or report.get("passed") is not True:
             fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
@@ -145,6 +159,7 @@ def test_split_brain(args: argparse.Namespace) -> None:
             fail(f"exit {proc.returncode}, expected 1", output)
         if "split brain before the fault: VI_1 is MASTER on d1 and d2" not in output:
             fail("no 'split brain before the fault' in the output", output)
+        validate_report(tmp, output)
         report = json.loads(Path(tmp, "report.json").read_text())
         if report["passed"] is not False or any(d["passed"] for d in report["drills"]):
             fail("report.json says something passed", output)
@@ -161,6 +176,7 @@ def test_nopreempt(args: argparse.Namespace) -> None:
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             fail(f"exit {proc.returncode}, expected 0", output)
+        validate_report(tmp, output)
         run = json.loads(Path(tmp, "report.json").read_text())["drills"][0]["runs_detail"][0]
         if run["expect_preempt"] is not False or run["takeovers"] != 0:
             fail(f"preempt run: expect_preempt {run['expect_preempt']}, takeovers "
@@ -169,6 +185,41 @@ def test_nopreempt(args: argparse.Namespace) -> None:
             fail("the progress line does not say the returning director must not take over",
                  output)
     print("PASS nopreempt")
+
+
+def test_backup_preempts(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "d1.conf").write_text(config(51, 100, state="MASTER"))
+        Path(tmp, "d2.conf").write_text(config(51, 150))
+        proc = run_lab(args, "run", "-f", f"{tmp}/d1.conf", "-f", f"{tmp}/d2.conf", "--repeat",
+                       "1", "--drills", "kill,preempt", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 1:
+            fail(f"exit {proc.returncode}, expected 1", output)
+        drills = {d["name"]: d for d in json.loads(Path(tmp, "report.json").read_text())["drills"]}
+        if drills["kill"]["passed"] != 1:
+            fail(f"kill: {drills['kill']['runs_detail'][0]['failures']}, expected a pass", output)
+        run = drills["preempt"]["runs_detail"][0]
+        expected = ("d2 took VI_1 over on returning although it must not: d1 is the intended "
+                    "master of VI_1 (state MASTER; d2 is state BACKUP), but d2 has the higher "
+                    "priority (150 > 100) and no nopreempt")
+        if run["passed"] or not any(f.startswith(expected) for f in run["failures"]):
+            fail(f"preempt: passed {run['passed']}, failures {run['failures']}", output)
+        if run["victim"] != "d2" or run["expect_preempt"] is not False or run["takeovers"] != 0:
+            fail(f"preempt: victim {run['victim']}, expect_preempt {run['expect_preempt']}, "
+                 f"takeovers {run['takeovers']}", output)
+        validate_report(tmp, output)
+    # The fix the reason names: nopreempt on d2.
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "d1.conf").write_text(config(51, 100, state="MASTER"))
+        Path(tmp, "d2.conf").write_text(config(51, 150, nopreempt=True))
+        proc = run_lab(args, "run", "-f", f"{tmp}/d1.conf", "-f", f"{tmp}/d2.conf", "--repeat",
+                       "1", "--drills", "kill,preempt", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"with nopreempt on d2: exit {proc.returncode}, expected 0", output)
+    print("PASS backup-preempts")
 
 
 def test_interrupt(args: argparse.Namespace) -> None:
@@ -226,12 +277,13 @@ def test_interrupt(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("test", choices=["demo", "split-brain", "nopreempt", "interrupt"])
+    parser.add_argument("test", choices=["demo", "split-brain", "nopreempt", "backup-preempts",
+                                         "interrupt"])
     parser.add_argument("--vigil-lab", required=True)
     parser.add_argument("--vigild", required=True)
     args = parser.parse_args()
     {"demo": test_demo, "split-brain": test_split_brain, "nopreempt": test_nopreempt,
-     "interrupt": test_interrupt}[args.test](args)
+     "backup-preempts": test_backup_preempts, "interrupt": test_interrupt}[args.test](args)
     return 0
 
 

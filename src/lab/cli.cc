@@ -317,7 +317,8 @@ int run_lab(const Options& o) {
                                        context, records);
   if (!o.report_dir.empty()) {
     std::ofstream(o.report_dir + "/report.json") << json;
-    progress("vigil-lab: report written to " + o.report_dir + "/report.json");
+    std::ofstream(o.report_dir + "/junit.xml") << junit_xml(context, records);
+    progress("vigil-lab: report written to " + o.report_dir + "/report.json and junit.xml");
   }
   progress_out << "\n" << format_table(records);
   if (o.json) std::cout << json;

@@ -231,13 +231,12 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         }
         case DrillKind::kPreempt: {
           what.fault_at = what.heal_at = monotonic_seconds();
-          progress(tag + fmt::format(" {} returns (priority {}{}): it {} take over ({})",
-                                     victim_name,
-                                     model.directors[master].instances.front().priority,
-                                     model.directors[master].instances.front().nopreempt
-                                         ? ", nopreempt"
-                                         : "",
-                                     what.expect_preempt ? "must" : "must not", what.preempt_why));
+          progress(
+              tag +
+              fmt::format(" {} returns (priority {}{}): it {} take over ({})", victim_name,
+                          model.directors[master].instances.front().priority,
+                          model.directors[master].instances.front().nopreempt ? ", nopreempt" : "",
+                          what.expect_preempt ? "must" : "must not", what.preempt_why));
           lab.start_daemon(master);
           // Wait for the returning daemon to report a state, then for a takeover or long enough
           // that one would have happened.

@@ -113,13 +113,13 @@ ReturnRule return_rule(const LabModel& model, size_t instance, int returning) {
   }
   rule.takeover = vrrp_lets_it;
   if (vrrp_lets_it)
-    rule.why = fmt::format("{} has the higher priority ({} > {}) and no nopreempt", rid,
-                           r.priority, h.priority);
+    rule.why = fmt::format("{} has the higher priority ({} > {}) and no nopreempt", rid, r.priority,
+                           h.priority);
   else if (r.nopreempt)
     rule.why = fmt::format("{} has nopreempt", rid);
   else
-    rule.why = fmt::format("{}'s priority {} is not above {}'s {}", rid, r.priority, hid,
-                           h.priority);
+    rule.why =
+        fmt::format("{}'s priority {} is not above {}'s {}", rid, r.priority, hid, h.priority);
   return rule;
 }
 

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace vigil::lab {
 namespace {
@@ -36,6 +38,45 @@ Columns columns_of(const DrillRecord& drill) {
     if (run.verdict.two_masters_since) c.split.push_back(*run.verdict.two_masters_since);
   }
   return c;
+}
+
+// XML 1.0 text and attribute values: the five entities, and the control characters XML 1.0
+// cannot carry at all replaced (a reason may quote a daemon's output).
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      default:
+        out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    }
+  }
+  return out;
+}
+
+std::string seconds(double s) {
+  return fmt::format("{:.3f}", std::max(0.0, s));
 }
 
 }  // namespace
@@ -142,6 +183,59 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
   }
   doc["drills"] = out_drills;
   return doc.dump(2) + "\n";
+}
+
+std::string junit_xml(const ReportContext& context, const std::vector<DrillRecord>& drills) {
+  size_t tests = 0, failures = 0;
+  double total_time = 0;
+  std::string suites;
+  for (const auto& d : drills) {
+    const std::string drill(to_string(d.kind));
+    std::string cases;
+    double suite_time = 0;
+    for (const auto& r : d.runs) {
+      const double time = std::max(0.0, r.what.end_at - r.what.fault_at);
+      suite_time += time;
+      cases +=
+          fmt::format("    <testcase classname=\"vigil-lab.{}\" name=\"{} run {}\" time=\"{}\">\n",
+                      xml_escape(drill), xml_escape(drill), r.run, seconds(time));
+      if (!r.verdict.passed) {
+        std::string all;
+        for (const auto& f : r.verdict.failures)
+          all += f + "\n";
+        const std::string first =
+            r.verdict.failures.empty() ? std::string("failed") : r.verdict.failures.front();
+        cases += fmt::format("      <failure message=\"{}\" type=\"drill\">{}</failure>\n",
+                             xml_escape(first), xml_escape(all));
+      }
+      std::string measured;
+      auto add = [&](std::string_view what, const std::optional<double>& value) {
+        if (!value) return;
+        measured +=
+            fmt::format("{}{} {:.1f} ms", measured.empty() ? "" : ", ", what, *value * 1000.0);
+      };
+      add("VIP move", r.verdict.vip_move);
+      add("outage", r.verdict.outage);
+      add("two masters from", r.verdict.two_masters_since);
+      add("two masters for", r.verdict.two_masters_for);
+      if (!measured.empty())
+        cases += fmt::format("      <system-out>{}</system-out>\n", xml_escape(measured));
+      cases += "    </testcase>\n";
+    }
+    const size_t failed = d.runs.size() - d.passed();
+    tests += d.runs.size();
+    failures += failed;
+    total_time += suite_time;
+    suites += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" "
+        "time=\"{}\">\n{}  </testsuite>\n",
+        xml_escape(drill), d.runs.size(), failed, seconds(suite_time), cases);
+  }
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"vigil-lab ({})\" tests=\"{}\" failures=\"{}\" errors=\"0\" "
+      "time=\"{}\">\n{}</testsuites>\n",
+      xml_escape(context.daemon), tests, failures, seconds(total_time), suites);
 }
 
 }  // namespace vigil::lab

@@ -22,6 +22,9 @@ std::string format_table(const std::vector<DrillRecord>& drills);
 // report.json (schema "vigil-lab-report/1"). Pure.
 std::string report_json(const LabModel& model, const Names& names, const ReportContext& context,
                         const std::vector<DrillRecord>& drills);
+// junit.xml for CI: one <testsuite> per drill, one <testcase> per run, a <failure> with the
+// reasons for each failed run (the first as its message). Pure.
+std::string junit_xml(const ReportContext& context, const std::vector<DrillRecord>& drills);
 // Every run of every drill passed (and there was at least one).
 bool all_passed(const std::vector<DrillRecord>& drills);
 

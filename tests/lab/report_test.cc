@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lab/report_sample.h"
+
 namespace vigil::lab {
 namespace {
 
@@ -84,6 +86,50 @@ TEST(Report, JsonFollowsTheSchema) {
   EXPECT_NEAR(third["states"][0]["t_ms"].get<double>(), 350.0, 1e-6);
   EXPECT_EQ(third["states"][0]["state"], "MASTER");
   EXPECT_EQ(third["vip_events"][0]["present"], true);
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+TEST(Junit, OneSuitePerDrillOneCasePerRunAFailureWithTheReasons) {
+  const std::string xml = junit_xml(testing::sample_context(), testing::sample_drills());
+  EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites ", 0), 0u);
+  EXPECT_NE(xml.find("<testsuites name=\"vigil-lab (vigild)\" tests=\"7\" failures=\"3\""),
+            std::string::npos)
+      << xml;
+  EXPECT_EQ(count(xml, "<testsuite "), 4u);
+  EXPECT_EQ(count(xml, "</testsuite>"), 4u);
+  EXPECT_EQ(count(xml, "<testcase "), 7u);
+  EXPECT_EQ(count(xml, "<failure "), 3u);
+  EXPECT_NE(xml.find("<testsuite name=\"kill\" tests=\"3\" failures=\"1\""), std::string::npos);
+  EXPECT_NE(xml.find("<testcase classname=\"vigil-lab.kill\" name=\"kill run 3\" time=\"2.000\">"
+                     "\n      <failure message=\"d2 never became MASTER of VI_1 after the fault\""),
+            std::string::npos)
+      << xml;
+  // Markup in a reason is escaped, never copied.
+  EXPECT_NE(xml.find("a &lt;reason&gt; with &quot;quotes&quot; &amp; an ampersand"),
+            std::string::npos);
+  EXPECT_EQ(xml.find("<reason>"), std::string::npos);
+  EXPECT_NE(xml.find("<system-out>VIP move 350.0 ms, outage 360.0 ms</system-out>"),
+            std::string::npos);
+}
+
+TEST(Junit, ControlCharactersXmlCannotCarryAreReplaced) {
+  auto drills = testing::sample_drills();
+  drills[0].runs[2].verdict.failures = {std::string("log tail: \x1b[31mred\x01")};
+  const std::string xml = junit_xml(testing::sample_context(), drills);
+  EXPECT_NE(xml.find("log tail: ?[31mred?"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find('\x1b'), std::string::npos);
+}
+
+TEST(Junit, NoDrillsIsAnEmptyWellFormedDocument) {
+  EXPECT_EQ(junit_xml(testing::sample_context(), {}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vigil-lab (vigild)\" "
+            "tests=\"0\" failures=\"0\" errors=\"0\" time=\"0.000\">\n</testsuites>\n");
 }
 
 }  // namespace

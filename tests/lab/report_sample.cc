@@ -1,0 +1,111 @@
+#include "lab/report_sample.h"
+
+namespace vigil::lab::testing {
+namespace {
+
+RunRecord base_run(DrillKind kind, int n) {
+  RunRecord r;
+  r.run = n;
+  r.what.kind = kind;
+  r.what.victim = 0;
+  r.what.instances = {0};
+  r.what.vip = 0;
+  r.what.fault_at = 10.0;
+  r.what.heal_at = 11.0;
+  r.what.end_at = 12.0;
+  r.phase = 0.042;
+  r.states.push_back(StateEvent{9.5, 0, 0, State::kMaster});
+  r.states.push_back(StateEvent{10.0, 0, 0, State::kDown});
+  r.states.push_back(StateEvent{10.35, 1, 0, State::kMaster});
+  r.vips.push_back(VipEvent{10.36, 1, 0, true});
+  return r;
+}
+
+}  // namespace
+
+LabModel sample_model() {
+  LabModel m;
+  m.directors[0].id = "d1";
+  m.directors[0].config_path = "/etc/vigil/d1.conf";
+  m.directors[1].id = "d2";
+  m.directors[1].config_path = "/etc/vigil/d2.conf";
+  LabInstance i;
+  i.name = "VI_1";
+  i.interface = "eth0";
+  i.virtual_router_id = 51;
+  i.advert_int = 0.1;
+  i.version = 3;
+  i.vips = {"192.0.2.200"};
+  i.priority = 150;
+  m.directors[0].instances = {i};
+  i.priority = 100;
+  i.nopreempt = true;
+  m.directors[1].instances = {i};
+  m.vips = {"192.0.2.200"};
+  m.advert_int = 0.1;
+  return m;
+}
+
+Names sample_names() {
+  return Names{{"d1", "d2"}, {"VI_1"}, {"192.0.2.200"}};
+}
+
+ReportContext sample_context() {
+  return ReportContext{.daemon = "vigild",
+                       .daemon_path = "/usr/sbin/vigild",
+                       .vrrp_only = true,
+                       .ipvs_note = "",
+                       .demo = false,
+                       .notes = {"d2's daemon exited on its own"}};
+}
+
+std::vector<DrillRecord> sample_drills() {
+  DrillRecord kill{.kind = DrillKind::kKill, .runs = {}};
+  for (int n = 1; n <= 3; ++n) {
+    RunRecord r = base_run(DrillKind::kKill, n);
+    r.verdict.vip_move = 0.30 + 0.05 * n;
+    r.verdict.outage = 0.31 + 0.05 * n;
+    r.verdict.takeovers = 1;
+    kill.runs.push_back(r);
+  }
+  // Markup characters in a reason: the XML must escape them.
+  kill.runs[2].verdict.passed = false;
+  kill.runs[2].verdict.failures = {"d2 never became MASTER of VI_1 after the fault",
+                                   "a <reason> with \"quotes\" & an ampersand"};
+
+  DrillRecord preempt{.kind = DrillKind::kPreempt, .runs = {}};
+  RunRecord p = base_run(DrillKind::kPreempt, 1);
+  p.what.heal_at = p.what.fault_at;
+  p.what.expect_preempt = true;
+  p.verdict.vip_move = 0.2;
+  p.verdict.outage = 0.01;
+  p.verdict.takeovers = 1;
+  preempt.runs.push_back(p);
+
+  DrillRecord partition{.kind = DrillKind::kPartition, .runs = {}};
+  RunRecord s = base_run(DrillKind::kPartition, 1);
+  s.verdict.outage = 0.004;
+  s.verdict.two_masters_since = 0.33;
+  s.verdict.two_masters_for = 0.6;
+  partition.runs.push_back(s);
+
+  // The steady state never came: a run that failed before its fault, and one not run, with
+  // nothing measured.
+  DrillRecord link{.kind = DrillKind::kLink, .runs = {}};
+  RunRecord broken;
+  broken.run = 1;
+  broken.what.kind = DrillKind::kLink;
+  broken.what.fault_at = broken.what.heal_at = broken.what.end_at = 20.0;
+  broken.verdict.passed = false;
+  broken.verdict.failures = {"split brain before the fault: VI_1 is MASTER on d1 and d2"};
+  link.runs.push_back(broken);
+  RunRecord not_run;
+  not_run.run = 2;
+  not_run.what.kind = DrillKind::kLink;
+  not_run.verdict.passed = false;
+  not_run.verdict.failures = {"not run: split brain before the fault: VI_1 is MASTER on d1 and d2"};
+  link.runs.push_back(not_run);
+  return {kill, preempt, partition, link};
+}
+
+}  // namespace vigil::lab::testing
