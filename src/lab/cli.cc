@@ -38,7 +38,8 @@ constexpr const char* kUsageText =
     "       vigil-lab clean\n"
     "options: --drills kill,stop,link,preempt,partition  --repeat N (default 3)\n"
     "         --report DIR  --json  --daemon vigild|keepalived  --vigild PATH  --seed N\n"
-    "         --keep (keep the lab's work directory: configs, daemon logs)\n";
+    "         --keep (keep the lab's work directory: configs, daemon logs)\n"
+    "         (-f is also --config)\n";
 
 struct Options {
   std::string command;

@@ -271,9 +271,9 @@ void Lab::start_daemon(int d) {
 void Lab::kill_daemon(int d) {
   if (daemon_pid_[d] <= 0) return;
   stopped_on_purpose_[d] = true;
-  kill(-daemon_pid_[d], SIGKILL);
   for (size_t i = 0; i < names_.instances.size(); ++i)
     add_state(d, static_cast<int>(i), State::kDown);
+  kill(-daemon_pid_[d], SIGKILL);
   wait_exit(daemon_pid_[d], 5.0);
   daemon_pid_[d] = -1;
 }
@@ -281,9 +281,11 @@ void Lab::kill_daemon(int d) {
 void Lab::stop_daemon(int d) {
   if (daemon_pid_[d] <= 0) return;
   stopped_on_purpose_[d] = true;
-  kill(daemon_pid_[d], SIGTERM);
+  // DOWN is stamped before the signal: the daemon's own last line (STOP) must come after it, or
+  // the observer can stamp STOP first and DOWN would hide it (the director seen as silent).
   for (size_t i = 0; i < names_.instances.size(); ++i)
     add_state(d, static_cast<int>(i), State::kDown);
+  kill(daemon_pid_[d], SIGTERM);
   if (wait_exit(daemon_pid_[d], 10.0) == -1) {
     kill(-daemon_pid_[d], SIGKILL);
     wait_exit(daemon_pid_[d], 5.0);
