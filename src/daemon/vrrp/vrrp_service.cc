@@ -1113,7 +1113,10 @@ Result<Prepared> prepare_vrrp(const config::Config& config, const VrrpServiceOpt
       logger().info("[vrrp] smtp_alert is on but there is {}: no SMTP alert is sent",
                     alert::why_not_sent(config.global));
   }
-  prepared.config = config;
+  // The VRRP side never reads the LVS section: leaving it out keeps one copy of every virtual
+  // and real server fewer in memory (thousands of checkers' worth).
+  prepared.config.global = config.global;
+  prepared.config.vrrp = config.vrrp;
   return prepared;
 }
 
