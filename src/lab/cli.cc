@@ -36,8 +36,10 @@ constexpr const char* kUsageText =
     "usage: vigil-lab demo [OPTIONS]\n"
     "       vigil-lab run -f CONF [-f PEER_CONF] [--ids A,B] [OPTIONS]\n"
     "       vigil-lab clean\n"
-    "options: --drills kill,stop,link,preempt,partition  --repeat N (default 3)\n"
+    "options: --drills kill,stop,link,preempt,partition,rs-fail,rs-recover\n"
+    "         (default: the first five)  --repeat N (default 3)\n"
     "         --report DIR  --json  --daemon vigild|keepalived  --vigild PATH  --seed N\n"
+    "         --ipvs-journal (the daemon is vigild-recording: checkers run without IPVS)\n"
     "         --keep (keep the lab's work directory: configs, daemon logs)\n"
     "         (-f is also --config)\n";
 
@@ -45,7 +47,7 @@ struct Options {
   std::string command;
   std::vector<std::string> files;
   std::vector<std::string> ids;
-  std::vector<DrillKind> drills{kAllDrills.begin(), kAllDrills.end()};
+  std::vector<DrillKind> drills{kDefaultDrills.begin(), kDefaultDrills.end()};
   int repeat = 3;
   std::string report_dir;
   bool json = false;
@@ -53,6 +55,7 @@ struct Options {
   std::string vigild;
   std::optional<uint32_t> seed;
   bool keep = false;
+  bool ipvs_journal = false;
 };
 
 struct UsageError : std::runtime_error {
@@ -92,7 +95,8 @@ Options parse(int argc, char** argv) {
       for (const auto& name : split(value(), ',')) {
         auto kind = parse_drill(name);
         if (!kind)
-          throw UsageError("unknown drill " + name + " (kill, stop, link, preempt, partition)");
+          throw UsageError("unknown drill " + name +
+                           " (kill, stop, link, preempt, partition, rs-fail, rs-recover)");
         o.drills.push_back(*kind);
       }
       if (o.drills.empty()) throw UsageError("--drills: name at least one drill");
@@ -114,6 +118,8 @@ Options parse(int argc, char** argv) {
       o.seed = static_cast<uint32_t>(std::stoul(value()));
     } else if (arg == "--keep") {
       o.keep = true;
+    } else if (arg == "--ipvs-journal") {
+      o.ipvs_journal = true;
     } else {
       throw UsageError("unknown option " + arg);
     }
@@ -255,7 +261,13 @@ int run_lab(const Options& o) {
   context.daemon = o.daemon;
   context.daemon_path = lab_options.binary;
   context.demo = o.command == "demo";
-  if (kernel_has_ipvs()) {
+  lab_options.ipvs_journal = o.ipvs_journal;
+  if (o.ipvs_journal) {
+    // vigild-recording brings its own IPVS table: the checkers run on any kernel.
+    lab_options.vrrp_only = false;
+    progress("vigil-lab: --ipvs-journal: the directors run whole over vigild-recording's "
+             "in-memory IPVS table");
+  } else if (kernel_has_ipvs()) {
     lab_options.vrrp_only = false;
   } else {
     lab_options.vrrp_only = true;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "lab/rs_judge.h"
 #include "lab/shell.h"
 
 namespace vigil::lab {
@@ -84,6 +85,139 @@ std::string fmt_ms(std::optional<double> seconds) {
   return seconds ? fmt::format("{:.1f} ms", *seconds * 1000.0) : std::string("-");
 }
 
+bool is_rs(DrillKind kind) {
+  return kind == DrillKind::kRsFail || kind == DrillKind::kRsRecover;
+}
+
+// Why the lab cannot play a real server's fault here, or nothing.
+std::optional<std::string> rs_cannot_play(const Lab& lab) {
+  if (!lab.checkers_run())
+    return "the directors run VRRP only (-P: this kernel has no IPVS), so no checker runs to "
+           "take a real server out";
+  const LabModel& model = lab.model();
+  if (model.virtual_servers.empty()) {
+    return model.unplayable.empty()
+               ? std::string("the configuration has no virtual_server: no real server to stop")
+               : "no virtual_server whose real servers the lab can play: " +
+                     model.unplayable.front();
+  }
+  return std::nullopt;
+}
+
+// Waits (bounded by `timeout`) until each director has an RS line for `key` saying `up` after
+// `since`; false when one never did.
+bool wait_rs_line(Lab& lab, double timeout, const std::string& vs, const std::string& key,
+                  bool up, double since) {
+  const double end = monotonic_seconds() + timeout;
+  // Bounded by `end`; each pass sleeps 10 ms.
+  for (;;) {
+    check_interrupt();
+    lab.check_daemons();
+    const double now = monotonic_seconds();
+    bool seen[2] = {false, false};
+    for (const auto& e : lab.timeline().rs_between(since, now)) {
+      if (e.virtual_server == vs && e.real_server == key && e.up == up) seen[e.director] = true;
+    }
+    if (seen[0] && seen[1]) return true;
+    if (now >= end) return false;
+    sleep_for(0.01);
+  }
+}
+
+// One run of rs-fail / rs-recover once the pair is steady: the health must be steady too, then
+// the real server's fault, then the verdict. `rs_broken` is set when the health never settled.
+void rs_drill_run(Lab& lab, const Bounds& b, RunRecord& rec, const std::string& tag,
+                  double phase, const std::function<void(const std::string&)>& progress,
+                  std::optional<std::string>& rs_broken) {
+  const LabModel& model = lab.model();
+  const LabVirtualServer& vs = model.virtual_servers.front();
+  RsRun run;
+  run.kind = rec.what.kind;
+  run.service.virtual_server = vs.key;
+  for (const auto& rs : vs.real_servers) {
+    run.service.real_servers.push_back(rs.key);
+    run.service.starts_up.push_back(rs.starts_up);
+  }
+  run.victim = (rec.run - 1) % static_cast<int>(vs.real_servers.size());
+  const std::string& key = vs.real_servers[run.victim].key;
+  rec.real_server = key;
+  const double cycle = vs.check_cycle;
+  const double line_bound = 5.0 + 2 * cycle;
+
+  // Every real server up on both directors, and no RS line, for a whole check cycle.
+  progress(tag + fmt::format(" waiting for every real server of VS {} to be up on both "
+                             "directors for a check cycle ({:.1f} s)",
+                             vs.key, cycle));
+  {
+    const double end = monotonic_seconds() + b.steady + 3 * cycle;
+    double ok_since = -1;  // since when the health has been fine; -1: it is not
+    std::optional<std::string> failure;
+    // Bounded by `end`; each pass sleeps 50 ms.
+    for (;;) {
+      check_interrupt();
+      lab.check_daemons();
+      const double now = monotonic_seconds();
+      failure = rs_health_failure(lab.timeline(), lab.names(), run.service, now, cycle);
+      if (failure) ok_since = -1;
+      if (!failure && ok_since < 0) ok_since = now;
+      if (ok_since >= 0 && now - ok_since >= cycle) break;
+      if (now >= end) break;
+      sleep_for(0.05);
+    }
+    if (ok_since < 0 || monotonic_seconds() - ok_since < cycle) {
+      const double now = monotonic_seconds();
+      rec.what.fault_at = rec.what.heal_at = rec.what.end_at = now;
+      rec.verdict.passed = false;
+      rec.verdict.failures.push_back(
+          failure.value_or("real-server health not steady before the fault"));
+      progress(tag + " FAILED: " + rec.verdict.failures.back());
+      rs_broken = rec.verdict.failures.back();
+      return;
+    }
+  }
+  if (run.kind == DrillKind::kRsRecover) {
+    progress(tag + fmt::format(" setup: real server {} stops", key));
+    const double down_at = monotonic_seconds();
+    lab.set_real_server(0, run.victim, false);
+    if (!wait_rs_line(lab, line_bound, vs.key, key, false, down_at)) {
+      lab.set_real_server(0, run.victim, true);
+      const double now = monotonic_seconds();
+      rec.what.fault_at = rec.what.heal_at = rec.what.end_at = now;
+      rec.verdict.passed = false;
+      rec.verdict.failures.push_back(fmt::format(
+          "setup: the directors' checkers did not both take {} out within {:.1f} s", key,
+          line_bound));
+      progress(tag + " FAILED: " + rec.verdict.failures.back());
+      return;
+    }
+  }
+  sleep_for(phase);
+  const bool up = run.kind == DrillKind::kRsRecover;
+  run.fault_at = monotonic_seconds();
+  progress(tag + " real server " + key +
+           (up ? " comes back (its port listens again)" : " stops (its port closes)"));
+  lab.set_real_server(0, run.victim, up);
+  if (wait_rs_line(lab, line_bound, vs.key, key, up, run.fault_at)) {
+    progress(tag + fmt::format(" both directors took it {}; watching {:.1f} s more",
+                               up ? "back" : "out", b.observe));
+  } else {
+    progress(tag + fmt::format(" not both directors took it {} within {:.1f} s",
+                               up ? "back" : "out", line_bound));
+  }
+  sleep_for(b.observe);
+  run.end_at = monotonic_seconds();
+  rec.what.fault_at = run.fault_at;
+  rec.what.heal_at = rec.what.end_at = run.end_at;
+  const Timeline timeline = lab.timeline();
+  rec.verdict = judge_rs_run(timeline, lab.names(), run);
+  rec.rs_events = timeline.rs_between(run.fault_at, run.end_at);
+  if (!up) {
+    // Back for the next run (not judged): the next run's health wait sees it up again.
+    lab.set_real_server(0, run.victim, true);
+    wait_rs_line(lab, line_bound, vs.key, key, true, run.end_at);
+  }
+}
+
 }  // namespace
 
 size_t DrillRecord::passed() const {
@@ -101,6 +235,7 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
   const size_t total = plan.drills.size();
   double quiet_from = monotonic_seconds();
   std::optional<std::string> broken;  // the steady state never came: the rest cannot run
+  std::optional<std::string> rs_broken;  // the real servers' health never settled
 
   for (size_t n = 0; n < total; ++n) {
     DrillRecord record{.kind = plan.drills[n], .runs = {}};
@@ -118,6 +253,17 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         record.runs.push_back(std::move(rec));
         continue;
       }
+      if (is_rs(record.kind)) {
+        std::optional<std::string> why = rs_cannot_play(lab);
+        if (!why && rs_broken) why = rs_broken;
+        if (why) {
+          rec.verdict.passed = false;
+          rec.verdict.failures.push_back("not run: " + *why);
+          if (r == 1) progress(tag + " not run: " + *why);
+          record.runs.push_back(std::move(rec));
+          continue;
+        }
+      }
       progress(tag +
                " waiting for the steady state (one MASTER per instance, each VIP on one "
                "director)");
@@ -133,6 +279,25 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
       }
       // The daemons' start is a window of its own: the first quiet time is the steady state.
       if (records.empty() && r == 1) rec.what.quiet_from = steady_at - b.hold;
+      if (is_rs(record.kind)) {
+        std::uniform_real_distribution<double> phase(0.0, model.advert_int);
+        rec.phase = phase(random);
+        const double from = steady_at - b.hold;
+        rs_drill_run(lab, b, rec, tag, rec.phase, progress, rs_broken);
+        const Timeline timeline = lab.timeline();
+        rec.states = timeline.states_between(from, rec.what.end_at);
+        rec.vips = timeline.vips_between(from, rec.what.end_at);
+        quiet_from = monotonic_seconds();
+        std::string line = tag + (rec.verdict.passed ? " passed" : " FAILED");
+        if (rec.verdict.rs_change)
+          line += ", real server out/back on both directors after " +
+                  fmt_ms(rec.verdict.rs_change);
+        for (const auto& f : rec.verdict.failures)
+          line += "\n    " + f;
+        progress(line);
+        record.runs.push_back(std::move(rec));
+        continue;
+      }
       Snapshot before = lab.timeline().at(monotonic_seconds());
       const int master = master_of(before, 0);
       const int peer = 1 - master;
@@ -279,6 +444,9 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
           lab.partition(false);
           break;
         }
+        case DrillKind::kRsFail:
+        case DrillKind::kRsRecover:
+          break;  // played above
       }
       double settled = 0;
       if (auto failure = wait_steady(lab, b, "after healing", settled)) what.unsettled = failure;

@@ -132,6 +132,10 @@ std::vector<VipEvent> Timeline::vips_between(double from, double to) const {
   return sorted_between(vip_events_, from, to);
 }
 
+std::vector<RsEvent> Timeline::rs_between(double from, double to) const {
+  return sorted_between(rs_events_, from, to);
+}
+
 SteadyJudgement judge_steady(const Snapshot& s, const Names& names) {
   // Split brain first: it is the worse finding.
   for (size_t i = 0; i < s.states.size(); ++i) {
@@ -194,6 +198,25 @@ std::string steady_failure(const SteadyJudgement& judgement, std::string_view wh
   return "";
 }
 
+std::optional<LvsLine> parse_lvs_line(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < line.size() && fields.size() < 5) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n'))
+      ++i;
+    if (i >= line.size()) break;
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\n')
+      ++i;
+    fields.push_back(line.substr(start, i - start));
+  }
+  if (fields.size() != 4 || fields[0] != "RS") return std::nullopt;
+  if (fields[3] != "UP" && fields[3] != "DOWN") return std::nullopt;
+  return LvsLine{.real_server = std::string(fields[1]),
+                 .virtual_server = std::string(fields[2]),
+                 .up = fields[3] == "UP"};
+}
+
 std::string_view to_string(DrillKind kind) {
   switch (kind) {
     case DrillKind::kKill:
@@ -206,6 +229,10 @@ std::string_view to_string(DrillKind kind) {
       return "preempt";
     case DrillKind::kPartition:
       return "partition";
+    case DrillKind::kRsFail:
+      return "rs-fail";
+    case DrillKind::kRsRecover:
+      return "rs-recover";
   }
   return "?";
 }

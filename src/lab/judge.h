@@ -41,6 +41,23 @@ struct VipEvent {
   bool present = false;
 };
 
+// One `RS` line of an lvs_notify_fifo, keepalived's format (src/check/verdict.h):
+// `RS [198.51.100.11]:tcp:80 [192.0.2.200]:tcp:80 DOWN`. `VS` lines (quorum) give no line.
+struct LvsLine {
+  std::string real_server;     // "[198.51.100.11]:tcp:80"
+  std::string virtual_server;  // "[192.0.2.200]:tcp:80"
+  bool up = false;
+};
+std::optional<LvsLine> parse_lvs_line(std::string_view line);
+
+struct RsEvent {
+  double at = 0;
+  int director = 0;
+  std::string real_server;
+  std::string virtual_server;
+  bool up = false;
+};
+
 struct Snapshot {
   std::vector<std::array<State, 2>> states;  // per instance, per director
   std::vector<std::array<bool, 2>> vip_on;   // per VIP, per director
@@ -52,11 +69,13 @@ class Timeline {
   Timeline(size_t instances, size_t vips) : instances_(instances), vips_(vips) {}
   void add(const StateEvent& event) { states_.push_back(event); }
   void add(const VipEvent& event) { vip_events_.push_back(event); }
+  void add(const RsEvent& event) { rs_events_.push_back(event); }
   [[nodiscard]] Snapshot at(double t) const;
   // Every instant at which something changed, ascending, within [from, to].
   [[nodiscard]] std::vector<double> changes(double from, double to) const;
   [[nodiscard]] std::vector<StateEvent> states_between(double from, double to) const;
   [[nodiscard]] std::vector<VipEvent> vips_between(double from, double to) const;
+  [[nodiscard]] std::vector<RsEvent> rs_between(double from, double to) const;
   [[nodiscard]] size_t instances() const { return instances_; }
   [[nodiscard]] size_t vips() const { return vips_; }
 
@@ -65,6 +84,7 @@ class Timeline {
   size_t vips_;
   std::vector<StateEvent> states_;
   std::vector<VipEvent> vip_events_;
+  std::vector<RsEvent> rs_events_;
 };
 
 // Names for messages.
@@ -87,12 +107,17 @@ std::optional<double> steady_since(const Timeline& timeline, const Names& names,
 // "split brain before the fault: VI_1 is MASTER on d1 and d2" / "no master: ...".
 std::string steady_failure(const SteadyJudgement& judgement, std::string_view when);
 
-enum class DrillKind : uint8_t { kKill, kStop, kLink, kPreempt, kPartition };
+enum class DrillKind : uint8_t { kKill, kStop, kLink, kPreempt, kPartition, kRsFail, kRsRecover };
 std::string_view to_string(DrillKind kind);
 std::optional<DrillKind> parse_drill(std::string_view name);
-inline constexpr std::array<DrillKind, 5> kAllDrills = {DrillKind::kKill, DrillKind::kStop,
-                                                        DrillKind::kLink, DrillKind::kPreempt,
-                                                        DrillKind::kPartition};
+inline constexpr std::array<DrillKind, 7> kAllDrills = {
+    DrillKind::kKill,      DrillKind::kStop,   DrillKind::kLink,     DrillKind::kPreempt,
+    DrillKind::kPartition, DrillKind::kRsFail, DrillKind::kRsRecover};
+// Without --drills: the VRRP drills. rs-fail / rs-recover need the directors' checkers, which
+// need IPVS (docs/lab.md), so they are asked for by name.
+inline constexpr std::array<DrillKind, 5> kDefaultDrills = {DrillKind::kKill, DrillKind::kStop,
+                                                            DrillKind::kLink, DrillKind::kPreempt,
+                                                            DrillKind::kPartition};
 
 // What happened in one run of a drill, as the shell did it (times CLOCK_MONOTONIC seconds).
 struct DrillRun {
@@ -117,6 +142,7 @@ struct RunVerdict {
   std::optional<double> two_masters_since;  // partition: fault -> both MASTER, seconds
   std::optional<double> two_masters_for;    // partition: how long both were MASTER, seconds
   size_t takeovers = 0;                     // transitions to MASTER in the fault window
+  std::optional<double> rs_change;          // rs-*: fault -> the last director's RS line
 };
 // `replies`: the client's reply times for run.vip, ascending.
 RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRun& run,

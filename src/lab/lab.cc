@@ -133,6 +133,31 @@ void Lab::build() {
     }
     ip(bridge_ns_, {"link", "set", bridge, "up"});
   }
+  // The real servers the lab plays live on the client's lo; the directors reach them through the
+  // client's IPv4 address on the first segment that has one.
+  if (model_.virtual_servers.empty()) return;
+  const LabSegment* via = nullptr;
+  for (const auto& segment : model_.segments) {
+    for (const auto& a : segment.client_addresses) {
+      if (!via && a.address.is_v4()) via = &segment;
+    }
+  }
+  if (via == nullptr) return;
+  std::string gateway;
+  for (const auto& a : via->client_addresses) {
+    if (gateway.empty() && a.address.is_v4()) gateway = a.address.to_string();
+  }
+  std::vector<std::string> done;
+  for (const auto& vs : model_.virtual_servers) {
+    for (const auto& rs : vs.real_servers) {
+      if (std::find(done.begin(), done.end(), rs.address) != done.end()) continue;
+      done.push_back(rs.address);
+      ip(client_ns_, {"addr", "add", rs.address + "/32", "dev", "lo"});
+      for (int d = 0; d < 2; ++d)
+        ip(director_ns_[d], {"-4", "route", "replace", rs.address + "/32", "via", gateway, "dev",
+                             via->interface});
+    }
+  }
 }
 
 void Lab::prepare() {
@@ -145,15 +170,23 @@ void Lab::prepare() {
     // Read-write: the lab never sees end-of-file when a daemon dies, and keeps what was written.
     fifo_fd_[d] = open(fifo_path_[d].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fifo_fd_[d] < 0) throw LabError("open " + fifo_path_[d] + ": " + std::strerror(errno));
+    lvs_fifo_path_[d] = dir + "/health.fifo";
+    if (mkfifo(lvs_fifo_path_[d].c_str(), 0600) != 0)
+      throw LabError("mkfifo " + lvs_fifo_path_[d] + ": " + std::strerror(errno));
+    lvs_fifo_fd_[d] = open(lvs_fifo_path_[d].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (lvs_fifo_fd_[d] < 0)
+      throw LabError("open " + lvs_fifo_path_[d] + ": " + std::strerror(errno));
     config_path_[d] =
         dir + "/" + std::filesystem::path(model_.directors[d].config_path).filename().string();
     const std::string text = options_.config_texts[d].empty()
                                  ? read_file(model_.directors[d].config_path)
                                  : options_.config_texts[d];
     write_file(config_path_[d], text +
-                                    "\n\n# Added by vigil-lab: the states it follows.\n"
+                                    "\n\n# Added by vigil-lab: the states and the real-server "
+                                    "health it follows.\n"
                                     "global_defs {\n  vrrp_notify_fifo " +
-                                    fifo_path_[d] + "\n}\n");
+                                    fifo_path_[d] + "\n  lvs_notify_fifo " +
+                                    lvs_fifo_path_[d] + "\n}\n");
     watchers_[d] = std::make_unique<AddressWatcher>();
     const int fd = socket_in_namespace(director_ns_[d], AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     if (fd < 0) throw LabError(std::string("rtnetlink socket: ") + std::strerror(errno));
@@ -171,6 +204,12 @@ void Lab::prepare() {
     if (!prober->open(vip, error, fd)) throw LabError(error);
     probers_.push_back(std::move(prober));
   }
+  std::vector<LabRealServer> flat;
+  for (const auto& vs : model_.virtual_servers) {
+    real_server_base_.push_back(flat.size());
+    flat.insert(flat.end(), vs.real_servers.begin(), vs.real_servers.end());
+  }
+  if (!flat.empty()) real_servers_.start(client_ns_, std::move(flat));
   threads_.emplace_back([this] { observe(); });
   for (auto& prober : probers_) {
     EchoProber* p = prober.get();
@@ -182,34 +221,47 @@ void Lab::prepare() {
 }
 
 void Lab::observe() {
+  // Reads what is there of one FIFO and hands over each complete line (bounded: 16 reads).
+  auto drain_fifo = [](int fd, std::string& partial, const auto& on_line) {
+    char buffer[4096];
+    for (int i = 0; i < 16; ++i) {
+      const ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      const double at = monotonic_seconds();
+      partial.append(buffer, static_cast<size_t>(n));
+      size_t newline;
+      while ((newline = partial.find('\n')) != std::string::npos) {
+        const std::string line = partial.substr(0, newline);
+        partial.erase(0, newline + 1);
+        on_line(line, at);
+      }
+    }
+  };
   // Until teardown: each pass waits at most 20 ms.
   while (!stopping_.load()) {
-    pollfd fds[4] = {{fifo_fd_[0], POLLIN, 0},
-                     {fifo_fd_[1], POLLIN, 0},
-                     {watchers_[0]->fd(), POLLIN, 0},
-                     {watchers_[1]->fd(), POLLIN, 0}};
-    if (poll(fds, 4, 20) <= 0) continue;
+    pollfd fds[6] = {{fifo_fd_[0], POLLIN, 0},         {fifo_fd_[1], POLLIN, 0},
+                     {watchers_[0]->fd(), POLLIN, 0},  {watchers_[1]->fd(), POLLIN, 0},
+                     {lvs_fifo_fd_[0], POLLIN, 0},     {lvs_fifo_fd_[1], POLLIN, 0}};
+    if (poll(fds, 6, 20) <= 0) continue;
     for (int d = 0; d < 2; ++d) {
       if (fds[d].revents & POLLIN) {
-        char buffer[4096];
-        for (int i = 0; i < 16; ++i) {
-          const ssize_t n = read(fifo_fd_[d], buffer, sizeof buffer);
-          if (n <= 0) break;
-          const double at = monotonic_seconds();
-          fifo_partial_[d].append(buffer, static_cast<size_t>(n));
-          size_t newline;
-          while ((newline = fifo_partial_[d].find('\n')) != std::string::npos) {
-            const std::string line = fifo_partial_[d].substr(0, newline);
-            fifo_partial_[d].erase(0, newline + 1);
-            const auto parsed = parse_fifo_line(line);
-            if (!parsed || parsed->group) continue;
-            for (size_t k = 0; k < names_.instances.size(); ++k) {
-              if (names_.instances[k] != parsed->name) continue;
-              std::lock_guard lock(mutex_);
-              timeline_.add(StateEvent{at, d, static_cast<int>(k), parsed->state});
-            }
+        drain_fifo(fifo_fd_[d], fifo_partial_[d], [&](const std::string& line, double at) {
+          const auto parsed = parse_fifo_line(line);
+          if (!parsed || parsed->group) return;
+          for (size_t k = 0; k < names_.instances.size(); ++k) {
+            if (names_.instances[k] != parsed->name) continue;
+            std::lock_guard lock(mutex_);
+            timeline_.add(StateEvent{at, d, static_cast<int>(k), parsed->state});
           }
-        }
+        });
+      }
+      if (fds[4 + d].revents & POLLIN) {
+        drain_fifo(lvs_fifo_fd_[d], lvs_fifo_partial_[d], [&](const std::string& line, double at) {
+          const auto parsed = parse_lvs_line(line);
+          if (!parsed) return;
+          std::lock_guard lock(mutex_);
+          timeline_.add(RsEvent{at, d, parsed->real_server, parsed->virtual_server, parsed->up});
+        });
       }
       if (fds[2 + d].revents & POLLIN) {
         watchers_[d]->drain(
@@ -262,6 +314,7 @@ void Lab::start_daemon(int d) {
     argv.insert(argv.end(), {"-r", dir + "/vrrp.pid", "-c", dir + "/checkers.pid"});
   }
   if (options_.vrrp_only) argv.push_back("-P");
+  if (options_.ipvs_journal) argv.insert(argv.end(), {"--record", dir + "/ipvs.jsonl"});
   std::ofstream(log_path(d), std::ios::app)
       << "==== vigil-lab: start " << ++daemon_runs_[d] << " at " << monotonic_seconds() << "\n";
   daemon_pid_[d] = spawn_in_namespace(director_ns_[d], argv, log_path(d), dir);
@@ -351,6 +404,11 @@ void Lab::flush_vips(int d) {
   }
 }
 
+void Lab::set_real_server(size_t vs, size_t rs, bool up) {
+  if (vs >= real_server_base_.size()) throw LabError("no such virtual server in the lab");
+  real_servers_.set_up(real_server_base_[vs] + rs, up);
+}
+
 Timeline Lab::timeline() const {
   std::lock_guard lock(mutex_);
   return timeline_;
@@ -370,6 +428,7 @@ void Lab::teardown() {
     }
   }
   stopping_.store(true);
+  real_servers_.stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -389,6 +448,8 @@ void Lab::teardown() {
   for (int d = 0; d < 2; ++d) {
     if (fifo_fd_[d] >= 0) close(fifo_fd_[d]);
     fifo_fd_[d] = -1;
+    if (lvs_fifo_fd_[d] >= 0) close(lvs_fifo_fd_[d]);
+    lvs_fifo_fd_[d] = -1;
   }
   watchers_[0].reset();
   watchers_[1].reset();

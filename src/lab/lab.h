@@ -16,6 +16,7 @@
 #include "lab/judge.h"
 #include "lab/model.h"
 #include "lab/probe.h"
+#include "lab/servers.h"
 
 namespace vigil::lab {
 
@@ -24,6 +25,9 @@ struct LabOptions {
   std::string binary;             // the daemon's path
   bool vrrp_only = true;          // -P: no IPVS on this kernel
   bool keep_work = false;         // keep the work directory (logs, configs)
+  // --ipvs-journal: the daemon is the tests' vigild-recording (its own in-memory IPVS table):
+  // the directors run whole on any kernel, each with --record <work>/<id>/ipvs.jsonl.
+  bool ipvs_journal = false;
   double probe_interval = 0.002;  // seconds between two pings of a VIP
   // Per director: the config text to copy instead of reading the user's file (the demo's).
   std::string config_texts[2];
@@ -54,6 +58,10 @@ class Lab {
   void set_link(int director, const std::string& interface, bool up);
   void partition(bool on);        // VRRP between the directors dropped (nftables in each director)
   void flush_vips(int director);  // what a reboot does to a crashed director's leftover VIPs
+  // A real server the lab plays (model().virtual_servers[vs].real_servers[rs]) stops / returns.
+  void set_real_server(size_t vs, size_t rs, bool up);
+  // Whether the directors run their checkers (not -P).
+  [[nodiscard]] bool checkers_run() const { return !options_.vrrp_only; }
 
   [[nodiscard]] Timeline timeline() const;
   [[nodiscard]] std::vector<double> replies(int vip) const;
@@ -83,6 +91,11 @@ class Lab {
   std::string fifo_path_[2];
   int fifo_fd_[2] = {-1, -1};
   std::string fifo_partial_[2];
+  std::string lvs_fifo_path_[2];
+  int lvs_fifo_fd_[2] = {-1, -1};
+  std::string lvs_fifo_partial_[2];
+  RealServers real_servers_;
+  std::vector<size_t> real_server_base_;  // per model VS: its first index in real_servers_
   std::unique_ptr<AddressWatcher> watchers_[2];
   std::vector<std::unique_ptr<EchoProber>> probers_;  // per model VIP
   std::vector<std::thread> threads_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <set>
 
 namespace vigil::lab {
@@ -323,7 +324,92 @@ ModelResult build_model(const DirectorInput& first, const DirectorInput& second)
     }
     model.segments.push_back(std::move(segment));
   }
+  model.virtual_servers = playable_virtual_servers(*first.config, model.unplayable);
   return model;
+}
+
+std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
+                                                       std::vector<std::string>& unplayable) {
+  std::vector<LabVirtualServer> out;
+  auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+  for (const auto& vs : config.lvs.virtual_servers) {
+    const std::string where = fmt::format("virtual_server at line {}", vs.loc.line);
+    if (vs.kind != config::VirtualServerKind::kAddress || !vs.address.is_v4() ||
+        vs.protocol != config::LvsProtocol::kTcp) {
+      unplayable.push_back(where +
+                           ": the lab plays real servers of IPv4 TCP address services only");
+      continue;
+    }
+    LabVirtualServer lab_vs;
+    lab_vs.key = fmt::format("[{}]:tcp:{}", vs.address.to_string(), vs.port);
+    std::string why_not;
+    for (const auto& rs : vs.real_servers) {
+      const uint16_t port = rs.port != 0 ? rs.port : vs.port;
+      const std::string name = fmt::format("real server {}:{}", rs.address.to_string(), port);
+      if (!rs.address.is_v4()) {
+        why_not = name + " is not IPv4";
+        break;
+      }
+      if (rs.checkers.size() != 1) {
+        why_not = fmt::format("{} has {} checkers (the lab plays exactly one)", name,
+                              rs.checkers.size());
+        break;
+      }
+      const config::Checker& c = rs.checkers.front();
+      LabRealServer lab_rs{.address = rs.address.to_string(),
+                           .port = port,
+                           .key = fmt::format("[{}]:tcp:{}", rs.address.to_string(), port),
+                           .checker = "TCP_CHECK",
+                           .check_port = c.connect_port != 0 ? c.connect_port : port,
+                           .starts_up = !(c.alpha || rs.alpha || vs.alpha)};
+      if (c.type == config::CheckerType::kHttp) {
+        lab_rs.checker = "HTTP_GET";
+        const auto* http = c.as<config::HttpCheck>();
+        bool ok = http != nullptr;
+        if (ok) {
+          for (const auto& url : http->urls) {
+            bool has_200 = url.status_codes.empty();
+            for (const auto& range : url.status_codes)
+              has_200 = has_200 || (range.first <= 200 && 200 <= range.last);
+            ok = ok && !url.digest && url.regex.empty() && has_200;
+          }
+        }
+        if (!ok) {
+          why_not = name + ": its HTTP_GET wants a digest, a regex or a status other than 200";
+          break;
+        }
+      } else if (c.type != config::CheckerType::kTcp) {
+        why_not = name + ": the lab plays TCP_CHECK and HTTP_GET only";
+        break;
+      }
+      if (!c.connect_ip.is_unspecified() && c.connect_ip != rs.address) {
+        why_not = name + ": its checker connects to another address";
+        break;
+      }
+      // Defaults as keepalived's: the checker's, else the real server's, else the VS's.
+      auto pick = [&](Duration checker, Duration real, Duration virt) {
+        return seconds(checker.count() != 0 ? checker : real.count() != 0 ? real : virt);
+      };
+      const double delay_loop = pick(c.delay_loop, rs.delay_loop, vs.delay_loop);
+      const double timeout = pick(c.connect_timeout, rs.connect_timeout, vs.connect_timeout);
+      const double retry_delay =
+          c.delay_before_retry.count() != 0
+              ? seconds(c.delay_before_retry)
+              : (lab_rs.checker == "HTTP_GET" ? 3.0 : 1.0);
+      const uint32_t retry = c.retry != 0 ? c.retry : rs.retry.value_or(vs.retry.value_or(1));
+      const double warmup = c.warmup.count() != 0 ? seconds(c.warmup) : delay_loop;
+      lab_vs.check_cycle = std::max(lab_vs.check_cycle, warmup + (retry + 1) * timeout +
+                                                            retry * retry_delay + delay_loop);
+      lab_vs.real_servers.push_back(std::move(lab_rs));
+    }
+    if (why_not.empty() && lab_vs.real_servers.empty()) why_not = "it has no real server";
+    if (!why_not.empty()) {
+      unplayable.push_back(where + " (" + lab_vs.key + "): " + why_not);
+      continue;
+    }
+    out.push_back(std::move(lab_vs));
+  }
+  return out;
 }
 
 }  // namespace vigil::lab

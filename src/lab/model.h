@@ -45,12 +45,36 @@ struct LabSegment {
   std::vector<std::string> vips;  // routed on-link from the client
 };
 
+// A real server the lab plays for the rs-fail / rs-recover drills: a TCP listener at its
+// address and port (the service it runs), answering HTTP requests with 200.
+struct LabRealServer {
+  std::string address;  // IPv4, text
+  uint16_t port = 0;    // where the lab's server listens: the real server's port
+  std::string key;      // as lvs_notify_fifo names it: "[198.51.100.11]:tcp:80"
+  std::string checker;  // "TCP_CHECK" / "HTTP_GET"
+  uint16_t check_port = 0;  // where its checker connects (connect_port, else port)
+  bool starts_up = true;    // false with alpha: down until its first check succeeds
+};
+
+// A virtual server whose real servers the lab can play; `why_not` says why it cannot when empty.
+struct LabVirtualServer {
+  std::string key;  // "[192.0.2.200]:tcp:80"
+  std::vector<LabRealServer> real_servers;
+  // The longest time a checker of it takes from a change to its verdict: warmup + (retry + 1)
+  // connect timeouts + retry delays + one delay_loop. Seconds; bounds the lab's waits.
+  double check_cycle = 0;
+};
+
 struct LabModel {
   LabDirector directors[2];
   std::vector<LabSegment> segments;
   std::vector<std::string> vips;  // every VIP once, in config order
   // The longest advert interval of any instance: steady-state and timeout bounds scale with it.
   double advert_int = 1.0;
+  // The first director's virtual servers the lab can play (rs-fail / rs-recover), and for the
+  // others one sentence each on why not.
+  std::vector<LabVirtualServer> virtual_servers;
+  std::vector<std::string> unplayable;
 };
 
 struct DirectorInput {
@@ -62,6 +86,12 @@ struct DirectorInput {
 // A model, or the one sentence saying why the lab cannot model the configuration (exit 2).
 using ModelResult = std::variant<LabModel, std::string>;
 ModelResult build_model(const DirectorInput& first, const DirectorInput& second);
+
+// The virtual servers of `config` the lab can play: IPv4 address services over TCP whose every
+// real server is IPv4 and has exactly one TCP_CHECK or HTTP_GET (no digest, no regex, status
+// codes including 200). `unplayable` gets one sentence per other virtual server. Pure.
+std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
+                                                       std::vector<std::string>& unplayable);
 
 // The config ids that a file's @ID / @^ID lines name, in order of first use (textual scan of the
 // file itself; the reader applies them). Pure.

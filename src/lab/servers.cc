@@ -1,0 +1,148 @@
+#include "lab/servers.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lab/shell.h"
+
+namespace vigil::lab {
+namespace {
+
+constexpr size_t kMaxConnections = 256;  // a checker holds one at a time; more is a runaway
+
+constexpr const char kHttpOk[] =
+    "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+}  // namespace
+
+RealServers::~RealServers() {
+  stop();
+}
+
+int RealServers::listen_on(const LabRealServer& server) const {
+  const int fd = socket_in_namespace(ns_, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) throw LabError(std::string("real server socket: ") + std::strerror(errno));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server.port);
+  inet_pton(AF_INET, server.address.c_str(), &address.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      listen(fd, 64) != 0) {
+    const int saved = errno;
+    close(fd);
+    throw LabError("real server " + server.address + ":" + std::to_string(server.port) + ": " +
+                   std::strerror(saved));
+  }
+  return fd;
+}
+
+void RealServers::start(const std::string& ns, std::vector<LabRealServer> servers) {
+  ns_ = ns;
+  servers_ = std::move(servers);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& server : servers_)
+      listeners_.push_back(listen_on(server));
+  }
+  thread_ = std::thread([this] { serve(); });
+}
+
+void RealServers::stop() {
+  stopping_.store(true);
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  for (int& fd : listeners_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+  for (auto& c : conns_)
+    close(c.fd);
+  conns_.clear();
+}
+
+void RealServers::set_up(size_t index, bool up) {
+  std::lock_guard lock(mutex_);
+  if (index >= listeners_.size()) return;
+  if (up && listeners_[index] < 0) {
+    listeners_[index] = listen_on(servers_[index]);
+  } else if (!up && listeners_[index] >= 0) {
+    close(listeners_[index]);
+    listeners_[index] = -1;
+    // Its open connections go with it, as with a stopped server process.
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if (it->server == index) {
+        close(it->fd);
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void RealServers::serve() {
+  // Until stop(): each pass waits at most 20 ms.
+  while (!stopping_.load()) {
+    std::vector<pollfd> fds;
+    {
+      std::lock_guard lock(mutex_);
+      for (int fd : listeners_) {
+        if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+      }
+      for (const auto& c : conns_)
+        fds.push_back({c.fd, POLLIN, 0});
+    }
+    if (fds.empty()) {
+      sleep_for(0.02);
+      continue;
+    }
+    if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+    std::lock_guard lock(mutex_);
+    for (size_t k = 0; k < listeners_.size(); ++k) {
+      const int fd = listeners_[k];
+      if (fd < 0) continue;
+      // Bounded: the backlog is 64.
+      for (int i = 0; i < 64; ++i) {
+        const int conn = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (conn < 0) break;
+        if (conns_.size() >= kMaxConnections) {
+          close(conn);
+          continue;
+        }
+        conns_.push_back(Conn{conn, k, {}});
+      }
+    }
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      char buffer[2048];
+      const ssize_t n = read(it->fd, buffer, sizeof buffer);
+      bool done = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+      if (n > 0) {
+        it->request.append(buffer, static_cast<size_t>(n));
+        // An HTTP request ends with an empty line; whatever else came (a TCP_CHECK sends
+        // nothing) waits for the peer to close.
+        if (it->request.find("\r\n\r\n") != std::string::npos) {
+          (void)!send(it->fd, kHttpOk, sizeof kHttpOk - 1, MSG_NOSIGNAL);
+          done = true;
+        } else if (it->request.size() > 65536) {
+          done = true;
+        }
+      }
+      if (done) {
+        close(it->fd);
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+}  // namespace vigil::lab

@@ -1,0 +1,49 @@
+// The real servers the lab plays for rs-fail / rs-recover: one TCP listener per real server in
+// the client namespace (the addresses are on its lo), answering HTTP requests with 200 and an
+// empty body. A server taken down has its listener and connections closed, so its port refuses
+// connections, as when the server process stops.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lab/model.h"
+
+namespace vigil::lab {
+
+class RealServers {
+ public:
+  RealServers() = default;
+  ~RealServers();
+  RealServers(const RealServers&) = delete;
+  RealServers& operator=(const RealServers&) = delete;
+
+  // Opens a listener per server in namespace `ns` (LabError on failure) and starts serving.
+  void start(const std::string& ns, std::vector<LabRealServer> servers);
+  void stop();
+  // Synchronous: when it returns the port refuses (down) or accepts (up) connections.
+  void set_up(size_t index, bool up);
+  [[nodiscard]] size_t size() const { return servers_.size(); }
+
+ private:
+  struct Conn {
+    int fd = -1;
+    size_t server = 0;
+    std::string request;
+  };
+  int listen_on(const LabRealServer& server) const;
+  void serve();
+
+  std::string ns_;
+  std::vector<LabRealServer> servers_;
+  std::mutex mutex_;  // guards listeners_ and conns_
+  std::vector<int> listeners_;
+  std::vector<Conn> conns_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace vigil::lab
