@@ -124,6 +124,8 @@ Options parse(int argc, char** argv) {
       throw UsageError("unknown option " + arg);
     }
   }
+  if (o.ipvs_journal && o.daemon != "vigild")
+    throw UsageError("--ipvs-journal is for vigild-recording (--daemon vigild --vigild PATH)");
   if (o.command == "run" && (o.files.empty() || o.files.size() > 2))
     throw UsageError("run takes one or two -f files");
   if (o.command != "run" && !o.files.empty()) throw UsageError("-f belongs to `vigil-lab run`");

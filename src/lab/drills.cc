@@ -170,7 +170,6 @@ void rs_drill_run(Lab& lab, const Bounds& b, RunRecord& rec, const std::string& 
       rec.verdict.passed = false;
       rec.verdict.failures.push_back(
           failure.value_or("real-server health not steady before the fault"));
-      progress(tag + " FAILED: " + rec.verdict.failures.back());
       rs_broken = rec.verdict.failures.back();
       return;
     }
@@ -187,7 +186,6 @@ void rs_drill_run(Lab& lab, const Bounds& b, RunRecord& rec, const std::string& 
       rec.verdict.failures.push_back(fmt::format(
           "setup: the directors' checkers did not both take {} out within {:.1f} s", key,
           line_bound));
-      progress(tag + " FAILED: " + rec.verdict.failures.back());
       return;
     }
   }

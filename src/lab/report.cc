@@ -27,7 +27,7 @@ nlohmann::json ms_or_null(const std::optional<double>& seconds) {
 }
 
 struct Columns {
-  std::vector<double> moves, outages, split;
+  std::vector<double> moves, outages, split, rs_change;
 };
 
 Columns columns_of(const DrillRecord& drill) {
@@ -36,6 +36,7 @@ Columns columns_of(const DrillRecord& drill) {
     if (run.verdict.vip_move) c.moves.push_back(*run.verdict.vip_move);
     if (run.verdict.outage) c.outages.push_back(*run.verdict.outage);
     if (run.verdict.two_masters_since) c.split.push_back(*run.verdict.two_masters_since);
+    if (run.verdict.rs_change) c.rs_change.push_back(*run.verdict.rs_change);
   }
   return c;
 }
@@ -97,6 +98,9 @@ std::string format_table(const std::vector<DrillRecord>& drills) {
     const Columns c = columns_of(d);
     std::string notes;
     if (!c.split.empty()) notes = "two masters after " + pair_ms(c.split);
+    if (!c.rs_change.empty())
+      notes = std::string(d.kind == DrillKind::kRsFail ? "out" : "back") + " on both after " +
+              pair_ms(c.rs_change);
     out += fmt::format("{:<10} {:>4} {:>6}  {:<22} {:<22} {}\n", to_string(d.kind), d.runs.size(),
                        d.passed(), pair_ms(c.moves), pair_ms(c.outages), notes);
   }
@@ -106,7 +110,7 @@ std::string format_table(const std::vector<DrillRecord>& drills) {
 std::string report_json(const LabModel& model, const Names& names, const ReportContext& context,
                         const std::vector<DrillRecord>& drills) {
   nlohmann::json doc;
-  doc["schema"] = "vigil-lab-report/1";
+  doc["schema"] = "vigil-lab-report/2";
   doc["passed"] = all_passed(drills);
   doc["demo"] = context.demo;
   doc["daemon"] = {{"name", context.daemon}, {"path", context.daemon_path}};
@@ -153,10 +157,22 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
                         {"vip", names.vips[e.vip]},
                         {"present", e.present}});
       }
+      nlohmann::json rs_events = nlohmann::json::array();
+      for (const auto& e : r.rs_events) {
+        rs_events.push_back({{"t_ms", (e.at - t0) * 1000.0},
+                             {"director", names.directors[e.director]},
+                             {"real_server", e.real_server},
+                             {"virtual_server", e.virtual_server},
+                             {"up", e.up}});
+      }
+      const bool rs = r.what.kind == DrillKind::kRsFail || r.what.kind == DrillKind::kRsRecover;
       runs.push_back({{"run", r.run},
                       {"passed", r.verdict.passed},
                       {"failures", r.verdict.failures},
-                      {"victim", names.directors[r.what.victim]},
+                      {"victim", rs ? r.real_server : names.directors[r.what.victim]},
+                      {"real_server", rs && !r.real_server.empty()
+                                          ? nlohmann::json(r.real_server)
+                                          : nlohmann::json(nullptr)},
                       {"vip", r.what.vip >= 0 ? nlohmann::json(names.vips[r.what.vip])
                                               : nlohmann::json(nullptr)},
                       {"phase_ms", r.phase * 1000.0},
@@ -169,9 +185,11 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
                       {"outage_ms", ms_or_null(r.verdict.outage)},
                       {"two_masters_since_ms", ms_or_null(r.verdict.two_masters_since)},
                       {"two_masters_for_ms", ms_or_null(r.verdict.two_masters_for)},
+                      {"rs_change_ms", ms_or_null(r.verdict.rs_change)},
                       {"takeovers", r.verdict.takeovers},
                       {"states", states},
-                      {"vip_events", vips}});
+                      {"vip_events", vips},
+                      {"rs_events", rs_events}});
     }
     out_drills.push_back({{"name", std::string(to_string(d.kind))},
                           {"runs", d.runs.size()},
@@ -179,6 +197,7 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
                           {"vip_move", dist_json(c.moves)},
                           {"outage", dist_json(c.outages)},
                           {"two_masters_since", dist_json(c.split)},
+                          {"rs_change", dist_json(c.rs_change)},
                           {"runs_detail", runs}});
   }
   doc["drills"] = out_drills;
@@ -218,6 +237,9 @@ std::string junit_xml(const ReportContext& context, const std::vector<DrillRecor
       add("outage", r.verdict.outage);
       add("two masters from", r.verdict.two_masters_since);
       add("two masters for", r.verdict.two_masters_for);
+      add(d.kind == DrillKind::kRsFail ? "real server out on both directors after"
+                                       : "real server back on both directors after",
+          r.verdict.rs_change);
       if (!measured.empty())
         cases += fmt::format("      <system-out>{}</system-out>\n", xml_escape(measured));
       cases += "    </testcase>\n";

@@ -105,7 +105,30 @@ std::vector<DrillRecord> sample_drills() {
   not_run.verdict.passed = false;
   not_run.verdict.failures = {"not run: split brain before the fault: VI_1 is MASTER on d1 and d2"};
   link.runs.push_back(not_run);
-  return {kill, preempt, partition, link};
+  // A real server taken out on both directors (no VRRP transition), and rs-recover not run
+  // where the checkers cannot run.
+  DrillRecord rs_fail{.kind = DrillKind::kRsFail, .runs = {}};
+  RunRecord f;
+  f.run = 1;
+  f.what.kind = DrillKind::kRsFail;
+  f.what.fault_at = 30.0;
+  f.what.heal_at = f.what.end_at = 31.2;
+  f.phase = 0.05;
+  f.real_server = "[198.51.100.11]:tcp:80";
+  f.states.push_back(StateEvent{29.0, 0, 0, State::kMaster});
+  f.rs_events.push_back(RsEvent{30.6, 0, "[198.51.100.11]:tcp:80", "[192.0.2.200]:tcp:80", false});
+  f.rs_events.push_back(RsEvent{30.9, 1, "[198.51.100.11]:tcp:80", "[192.0.2.200]:tcp:80", false});
+  f.verdict.rs_change = 0.9;
+  rs_fail.runs.push_back(f);
+  DrillRecord rs_recover{.kind = DrillKind::kRsRecover, .runs = {}};
+  RunRecord n;
+  n.run = 1;
+  n.what.kind = DrillKind::kRsRecover;
+  n.verdict.passed = false;
+  n.verdict.failures = {"not run: the directors run VRRP only (-P: this kernel has no IPVS), so no "
+                        "checker runs to take a real server out"};
+  rs_recover.runs.push_back(n);
+  return {kill, preempt, partition, link, rs_fail, rs_recover};
 }
 
 }  // namespace vigil::lab::testing

@@ -45,6 +45,11 @@ def main() -> int:
     expect(report["ipvs_note"] is None and kill["two_masters_since"] is None,
            "the sample has null values")
     expect(any(not r["passed"] for r in kill["runs_detail"]), "the sample has a failed run")
+    rs_fail = next(d for d in report["drills"] if d["name"] == "rs-fail")
+    expect(rs_fail["rs_change"] is not None and rs_fail["runs_detail"][0]["rs_events"] != [],
+           "the sample has an rs-fail run with RS lines")
+    expect("real server out on both directors after 900.0 ms" in junit,
+           "junit.xml says what rs-fail measured")
     expect("&lt;reason&gt;" in junit and "&quot;quotes&quot; &amp;" in junit,
            "junit.xml escapes markup in a reason")
 
@@ -62,7 +67,10 @@ def main() -> int:
     drifted("an unknown drill name", lambda r: r["drills"][0].__setitem__("name", "reboot"))
     drifted("an unknown state", lambda r: r["drills"][0]["runs_detail"][0]["states"][0]
             .__setitem__("state", "PRIMARY"))
-    drifted("another schema version", lambda r: r.__setitem__("schema", "vigil-lab-report/2"))
+    drifted("another schema version", lambda r: r.__setitem__("schema", "vigil-lab-report/1"))
+    drifted("an RS line without up", lambda r: next(
+        d for d in r["drills"] if d["name"] == "rs-fail")["runs_detail"][0]["rs_events"][0]
+        .pop("up"))
     drifted("three directors", lambda r: r["directors"].append(r["directors"][0]))
     drifted("counts that disagree with the runs", lambda r: r["drills"][0].__setitem__("passed", 3))
 
