@@ -12,6 +12,14 @@
       d1 `state MASTER` priority 100, d2 `state BACKUP` priority 150 without nopreempt: the kill
       drill passes, the preempt drill fails (d2 takes VI_1 from its intended master) with the
       reason, exit 1; with nopreempt added to d2 the same drills pass.
+  lab_netns.py checker-wrong-port --vigil-lab PATH --vigild PATH --vigild-recording PATH
+      a TCP_CHECK and an HTTP_GET with connect_port 81 where the real servers listen on 80: the
+      directors (vigild-recording, --ipvs-journal: checkers without kernel IPVS) take every real
+      server out, and rs-fail fails before its fault with "every real server of VS ... is down
+      before the fault", exit 1; with the right port rs-fail and rs-recover pass (each director
+      takes the victim out / back exactly once, no VRRP transition), exit 0.
+  lab_netns.py rs-not-run --vigil-lab PATH --vigild PATH --vigild-recording PATH
+      a VRRP-only config: rs-fail is not run, with the sentence why, exit 1.
   lab_netns.py interrupt --vigil-lab PATH --vigild PATH
       SIGINT mid-drill: exit 130, and no vlab- namespace, no new veth, no process of the lab and
       no work directory remain.
@@ -121,7 +129,7 @@ def test_demo(args: argparse.Namespace) -> None:
             fail(f"vigil-lab demo exited {proc.returncode}, expected 0", output)
         validate_report(tmp, output)
         report = json.loads(Path(tmp, "report.json").read_text())
-        if report.get("schema") != "vigil-lab-report/1" or report.get("passed") is not True:
+        if report.get("schema") != "vigil-lab-report/2" or report.get("passed") is not True:
             fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
                  output)
         names = [d["name"] for d in report["drills"]]
@@ -222,6 +230,95 @@ def test_backup_preempts(args: argparse.Namespace) -> None:
     print("PASS backup-preempts")
 
 
+def rs_config(check_port: int | None) -> str:
+    port = f"      connect_port {check_port}\n" if check_port else ""
+    return config(61, 100).replace("  priority 100\n", "@d1  priority 150\n@d2  priority 100\n") + f"""
+virtual_server 192.0.2.200 80 {{
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 80 {{
+    TCP_CHECK {{
+{port}      connect_timeout 1
+      retry 0
+    }}
+  }}
+  real_server 198.51.100.12 80 {{
+    HTTP_GET {{
+{port}      url {{
+        path /health
+      }}
+      connect_timeout 1
+      retry 0
+    }}
+  }}
+}}
+"""
+
+
+def run_recording(args: argparse.Namespace, *lab_args: str) -> subprocess.CompletedProcess:
+    cmd = [args.vigil_lab, *lab_args, "--ipvs-journal", "--vigild", args.vigild_recording]
+    print("+ " + " ".join(cmd), flush=True)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def test_checker_wrong_port(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "wrong.conf").write_text(rs_config(81))
+        proc = run_recording(args, "run", "-f", f"{tmp}/wrong.conf", "--repeat", "1", "--drills",
+                             "rs-fail", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 1:
+            fail(f"wrong port: exit {proc.returncode}, expected 1", output)
+        validate_report(tmp, output)
+        run = json.loads(Path(tmp, "report.json").read_text())["drills"][0]["runs_detail"][0]
+        expected = ("every real server of VS [192.0.2.200]:tcp:80 is down before the fault (on "
+                    "d1, d2)")
+        if run["passed"] or not run["failures"] or not run["failures"][0].startswith(expected):
+            fail(f"wrong port: rs-fail passed {run['passed']}, failures {run['failures']}",
+                 output)
+        if run["rs_events"] or run["rs_change_ms"] is not None:
+            fail("wrong port: the run measured a fault that never happened", output)
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "right.conf").write_text(rs_config(None))
+        proc = run_recording(args, "run", "-f", f"{tmp}/right.conf", "--repeat", "1", "--drills",
+                             "rs-fail,rs-recover", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"right port: exit {proc.returncode}, expected 0", output)
+        validate_report(tmp, output)
+        for drill in json.loads(Path(tmp, "report.json").read_text())["drills"]:
+            run = drill["runs_detail"][0]
+            want_up = drill["name"] == "rs-recover"
+            lines = [(e["director"], e["real_server"], e["up"]) for e in run["rs_events"]]
+            victim = "[198.51.100.11]:tcp:80"
+            if (not run["passed"] or run["real_server"] != victim
+                    or sorted(lines) != [("d1", victim, want_up), ("d2", victim, want_up)]
+                    or run["rs_change_ms"] is None):
+                fail(f"right port: {drill['name']}: passed {run['passed']}, failures "
+                     f"{run['failures']}, RS lines {lines}", output)
+    print("PASS checker-wrong-port")
+
+
+def test_rs_not_run(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "vrrp.conf").write_text(config(51, 150))
+        proc = run_recording(args, "run", "-f", f"{tmp}/vrrp.conf", "--repeat", "2", "--drills",
+                             "rs-fail", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 1:
+            fail(f"exit {proc.returncode}, expected 1", output)
+        validate_report(tmp, output)
+        runs = json.loads(Path(tmp, "report.json").read_text())["drills"][0]["runs_detail"]
+        expected = ["not run: the configuration has no virtual_server: no real server to stop"]
+        if len(runs) != 2 or any(r["failures"] != expected for r in runs):
+            fail(f"runs: {[r['failures'] for r in runs]}", output)
+    print("PASS rs-not-run")
+
+
 def test_interrupt(args: argparse.Namespace) -> None:
     require_clean_start()
     veths_before = host_veths()
@@ -278,12 +375,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("test", choices=["demo", "split-brain", "nopreempt", "backup-preempts",
-                                         "interrupt"])
+                                         "checker-wrong-port", "rs-not-run", "interrupt"])
     parser.add_argument("--vigil-lab", required=True)
     parser.add_argument("--vigild", required=True)
+    parser.add_argument("--vigild-recording")
     args = parser.parse_args()
     {"demo": test_demo, "split-brain": test_split_brain, "nopreempt": test_nopreempt,
-     "backup-preempts": test_backup_preempts, "interrupt": test_interrupt}[args.test](args)
+     "backup-preempts": test_backup_preempts, "checker-wrong-port": test_checker_wrong_port,
+     "rs-not-run": test_rs_not_run, "interrupt": test_interrupt}[args.test](args)
     return 0
 
 
