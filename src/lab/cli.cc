@@ -267,8 +267,9 @@ int run_lab(const Options& o) {
   if (o.ipvs_journal) {
     // vigild-recording brings its own IPVS table: the checkers run on any kernel.
     lab_options.vrrp_only = false;
-    progress("vigil-lab: --ipvs-journal: the directors run whole over vigild-recording's "
-             "in-memory IPVS table");
+    progress(
+        "vigil-lab: --ipvs-journal: the directors run whole over vigild-recording's "
+        "in-memory IPVS table");
   } else if (kernel_has_ipvs()) {
     lab_options.vrrp_only = false;
   } else {

@@ -106,8 +106,8 @@ std::optional<std::string> rs_cannot_play(const Lab& lab) {
 
 // Waits (bounded by `timeout`) until each director has an RS line for `key` saying `up` after
 // `since`; false when one never did.
-bool wait_rs_line(Lab& lab, double timeout, const std::string& vs, const std::string& key,
-                  bool up, double since) {
+bool wait_rs_line(Lab& lab, double timeout, const std::string& vs, const std::string& key, bool up,
+                  double since) {
   const double end = monotonic_seconds() + timeout;
   // Bounded by `end`; each pass sleeps 10 ms.
   for (;;) {
@@ -126,8 +126,8 @@ bool wait_rs_line(Lab& lab, double timeout, const std::string& vs, const std::st
 
 // One run of rs-fail / rs-recover once the pair is steady: the health must be steady too, then
 // the real server's fault, then the verdict. `rs_broken` is set when the health never settled.
-void rs_drill_run(Lab& lab, const Bounds& b, RunRecord& rec, const std::string& tag,
-                  double phase, const std::function<void(const std::string&)>& progress,
+void rs_drill_run(Lab& lab, const Bounds& b, RunRecord& rec, const std::string& tag, double phase,
+                  const std::function<void(const std::string&)>& progress,
                   std::optional<std::string>& rs_broken) {
   const LabModel& model = lab.model();
   const LabVirtualServer& vs = model.virtual_servers.front();
@@ -183,9 +183,9 @@ void rs_drill_run(Lab& lab, const Bounds& b, RunRecord& rec, const std::string& 
       const double now = monotonic_seconds();
       rec.what.fault_at = rec.what.heal_at = rec.what.end_at = now;
       rec.verdict.passed = false;
-      rec.verdict.failures.push_back(fmt::format(
-          "setup: the directors' checkers did not both take {} out within {:.1f} s", key,
-          line_bound));
+      rec.verdict.failures.push_back(
+          fmt::format("setup: the directors' checkers did not both take {} out within {:.1f} s",
+                      key, line_bound));
       return;
     }
   }
@@ -232,7 +232,7 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
   std::vector<DrillRecord> records;
   const size_t total = plan.drills.size();
   double quiet_from = monotonic_seconds();
-  std::optional<std::string> broken;  // the steady state never came: the rest cannot run
+  std::optional<std::string> broken;     // the steady state never came: the rest cannot run
   std::optional<std::string> rs_broken;  // the real servers' health never settled
 
   for (size_t n = 0; n < total; ++n) {
@@ -288,8 +288,7 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         quiet_from = monotonic_seconds();
         std::string line = tag + (rec.verdict.passed ? " passed" : " FAILED");
         if (rec.verdict.rs_change)
-          line += ", real server out/back on both directors after " +
-                  fmt_ms(rec.verdict.rs_change);
+          line += ", real server out/back on both directors after " + fmt_ms(rec.verdict.rs_change);
         for (const auto& f : rec.verdict.failures)
           line += "\n    " + f;
         progress(line);

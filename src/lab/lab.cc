@@ -154,8 +154,8 @@ void Lab::build() {
       done.push_back(rs.address);
       ip(client_ns_, {"addr", "add", rs.address + "/32", "dev", "lo"});
       for (int d = 0; d < 2; ++d)
-        ip(director_ns_[d], {"-4", "route", "replace", rs.address + "/32", "via", gateway, "dev",
-                             via->interface});
+        ip(director_ns_[d],
+           {"-4", "route", "replace", rs.address + "/32", "via", gateway, "dev", via->interface});
     }
   }
 }
@@ -185,8 +185,8 @@ void Lab::prepare() {
                                     "\n\n# Added by vigil-lab: the states and the real-server "
                                     "health it follows.\n"
                                     "global_defs {\n  vrrp_notify_fifo " +
-                                    fifo_path_[d] + "\n  lvs_notify_fifo " +
-                                    lvs_fifo_path_[d] + "\n}\n");
+                                    fifo_path_[d] + "\n  lvs_notify_fifo " + lvs_fifo_path_[d] +
+                                    "\n}\n");
     watchers_[d] = std::make_unique<AddressWatcher>();
     const int fd = socket_in_namespace(director_ns_[d], AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     if (fd < 0) throw LabError(std::string("rtnetlink socket: ") + std::strerror(errno));
@@ -239,9 +239,9 @@ void Lab::observe() {
   };
   // Until teardown: each pass waits at most 20 ms.
   while (!stopping_.load()) {
-    pollfd fds[6] = {{fifo_fd_[0], POLLIN, 0},         {fifo_fd_[1], POLLIN, 0},
-                     {watchers_[0]->fd(), POLLIN, 0},  {watchers_[1]->fd(), POLLIN, 0},
-                     {lvs_fifo_fd_[0], POLLIN, 0},     {lvs_fifo_fd_[1], POLLIN, 0}};
+    pollfd fds[6] = {{fifo_fd_[0], POLLIN, 0},        {fifo_fd_[1], POLLIN, 0},
+                     {watchers_[0]->fd(), POLLIN, 0}, {watchers_[1]->fd(), POLLIN, 0},
+                     {lvs_fifo_fd_[0], POLLIN, 0},    {lvs_fifo_fd_[1], POLLIN, 0}};
     if (poll(fds, 6, 20) <= 0) continue;
     for (int d = 0; d < 2; ++d) {
       if (fds[d].revents & POLLIN) {

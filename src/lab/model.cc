@@ -351,8 +351,8 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
         break;
       }
       if (rs.checkers.size() != 1) {
-        why_not = fmt::format("{} has {} checkers (the lab plays exactly one)", name,
-                              rs.checkers.size());
+        why_not =
+            fmt::format("{} has {} checkers (the lab plays exactly one)", name, rs.checkers.size());
         break;
       }
       const config::Checker& c = rs.checkers.front();
@@ -392,14 +392,13 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
       };
       const double delay_loop = pick(c.delay_loop, rs.delay_loop, vs.delay_loop);
       const double timeout = pick(c.connect_timeout, rs.connect_timeout, vs.connect_timeout);
-      const double retry_delay =
-          c.delay_before_retry.count() != 0
-              ? seconds(c.delay_before_retry)
-              : (lab_rs.checker == "HTTP_GET" ? 3.0 : 1.0);
+      const double retry_delay = c.delay_before_retry.count() != 0
+                                     ? seconds(c.delay_before_retry)
+                                     : (lab_rs.checker == "HTTP_GET" ? 3.0 : 1.0);
       const uint32_t retry = c.retry != 0 ? c.retry : rs.retry.value_or(vs.retry.value_or(1));
       const double warmup = c.warmup.count() != 0 ? seconds(c.warmup) : delay_loop;
-      lab_vs.check_cycle = std::max(lab_vs.check_cycle, warmup + (retry + 1) * timeout +
-                                                            retry * retry_delay + delay_loop);
+      lab_vs.check_cycle = std::max(
+          lab_vs.check_cycle, warmup + (retry + 1) * timeout + retry * retry_delay + delay_loop);
       lab_vs.real_servers.push_back(std::move(lab_rs));
     }
     if (why_not.empty() && lab_vs.real_servers.empty()) why_not = "it has no real server";

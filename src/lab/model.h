@@ -48,10 +48,10 @@ struct LabSegment {
 // A real server the lab plays for the rs-fail / rs-recover drills: a TCP listener at its
 // address and port (the service it runs), answering HTTP requests with 200.
 struct LabRealServer {
-  std::string address;  // IPv4, text
-  uint16_t port = 0;    // where the lab's server listens: the real server's port
-  std::string key;      // as lvs_notify_fifo names it: "[198.51.100.11]:tcp:80"
-  std::string checker;  // "TCP_CHECK" / "HTTP_GET"
+  std::string address;      // IPv4, text
+  uint16_t port = 0;        // where the lab's server listens: the real server's port
+  std::string key;          // as lvs_notify_fifo names it: "[198.51.100.11]:tcp:80"
+  std::string checker;      // "TCP_CHECK" / "HTTP_GET"
   uint16_t check_port = 0;  // where its checker connects (connect_port, else port)
   bool starts_up = true;    // false with alpha: down until its first check succeeds
 };

@@ -170,9 +170,8 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
                       {"passed", r.verdict.passed},
                       {"failures", r.verdict.failures},
                       {"victim", rs ? r.real_server : names.directors[r.what.victim]},
-                      {"real_server", rs && !r.real_server.empty()
-                                          ? nlohmann::json(r.real_server)
-                                          : nlohmann::json(nullptr)},
+                      {"real_server", rs && !r.real_server.empty() ? nlohmann::json(r.real_server)
+                                                                   : nlohmann::json(nullptr)},
                       {"vip", r.what.vip >= 0 ? nlohmann::json(names.vips[r.what.vip])
                                               : nlohmann::json(nullptr)},
                       {"phase_ms", r.phase * 1000.0},

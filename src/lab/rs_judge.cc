@@ -64,7 +64,7 @@ std::optional<std::string> rs_health_failure(const Timeline& timeline, const Nam
   for (const auto& e : timeline.rs_between(now - hold, now)) {
     if (e.virtual_server != query.virtual_server) continue;
     return fmt::format(
-        "real-server health not settled before the fault: {} said {} {} {:.1f} s before", 
+        "real-server health not settled before the fault: {} said {} {} {:.1f} s before",
         names.directors[e.director], e.real_server, e.up ? "UP" : "DOWN", now - e.at);
   }
   return std::nullopt;
@@ -98,9 +98,9 @@ RunVerdict judge_rs_run(const Timeline& timeline, const Names& names, const RsRu
   }
   for (int d = 0; d < 2; ++d) {
     if (victim_lines[d] == 0) {
-      fail(fmt::format("{}'s checkers never {} {} (no RS ... {} line from {})",
-                       names.directors[d], want_up ? "put back" : "took out", victim,
-                       want_up ? "UP" : "DOWN", names.directors[d]));
+      fail(fmt::format("{}'s checkers never {} {} (no RS ... {} line from {})", names.directors[d],
+                       want_up ? "put back" : "took out", victim, want_up ? "UP" : "DOWN",
+                       names.directors[d]));
     } else if (victim_lines[d] > 1) {
       fail(fmt::format("{}'s checkers said {} {} {} times (once expected)", names.directors[d],
                        victim, want_up ? "UP" : "DOWN", victim_lines[d]));

@@ -15,9 +15,9 @@ namespace vigil::lab {
 // A real server's health as one director's checkers last said: up until an RS line says down
 // (an `alpha` server starts down and says UP when it comes). `starts_up` per real server.
 struct RsHealthQuery {
-  std::string virtual_server;              // lvs_notify_fifo's form, "[192.0.2.200]:tcp:80"
-  std::vector<std::string> real_servers;   // the same form, in config order
-  std::vector<bool> starts_up;             // per real server (false: alpha)
+  std::string virtual_server;             // lvs_notify_fifo's form, "[192.0.2.200]:tcp:80"
+  std::vector<std::string> real_servers;  // the same form, in config order
+  std::vector<bool> starts_up;            // per real server (false: alpha)
 };
 // Per director, per real server: up as of `at`.
 std::array<std::vector<bool>, 2> rs_health(const Timeline& timeline, const RsHealthQuery& query,
@@ -34,9 +34,9 @@ std::optional<std::string> rs_health_failure(const Timeline& timeline, const Nam
 struct RsRun {
   DrillKind kind = DrillKind::kRsFail;  // kRsFail: the server went away; kRsRecover: it came back
   RsHealthQuery service;
-  int victim = 0;         // index into service.real_servers
-  double fault_at = 0;    // the server's port closed (rs-fail) / open again (rs-recover)
-  double end_at = 0;      // the lab stopped watching
+  int victim = 0;       // index into service.real_servers
+  double fault_at = 0;  // the server's port closed (rs-fail) / open again (rs-recover)
+  double end_at = 0;    // the lab stopped watching
 };
 
 // Passes when, within [fault_at, end_at], each director writes exactly one RS line for the

@@ -34,8 +34,7 @@ int RealServers::listen_on(const LabRealServer& server) const {
   address.sin_family = AF_INET;
   address.sin_port = htons(server.port);
   inet_pton(AF_INET, server.address.c_str(), &address.sin_addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      listen(fd, 64) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(fd, 64) != 0) {
     const int saved = errno;
     close(fd);
     throw LabError("real server " + server.address + ":" + std::to_string(server.port) + ": " +

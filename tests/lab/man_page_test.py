@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """vigil-lab(8) renders without a groff warning, and it, docs/lab.md's synopsis and the binary's
-usage text name the same commands and options (so none of the three drifts alone).
+usage text name the same commands, options and rs drills (so none of the three drifts alone).
 
   man_page_test.py --vigil-lab PATH
 """
@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def words(text: str) -> set[str]:
-    # Long options, and the three commands.
+    # Long options, the three commands, and the drills only named on request (--drills).
     found = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+    found |= set(re.findall(r"(?<![\w-])rs-(?:fail|recover)(?![\w-])", text))
     found |= {c for c in ("demo", "run", "clean") if re.search(rf"vigil-lab {c}\b", text)}
     return found
 

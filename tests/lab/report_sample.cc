@@ -125,8 +125,9 @@ std::vector<DrillRecord> sample_drills() {
   n.run = 1;
   n.what.kind = DrillKind::kRsRecover;
   n.verdict.passed = false;
-  n.verdict.failures = {"not run: the directors run VRRP only (-P: this kernel has no IPVS), so no "
-                        "checker runs to take a real server out"};
+  n.verdict.failures = {
+      "not run: the directors run VRRP only (-P: this kernel has no IPVS), so no "
+      "checker runs to take a real server out"};
   rs_recover.runs.push_back(n);
   return {kill, preempt, partition, link, rs_fail, rs_recover};
 }

@@ -24,8 +24,8 @@ Names names() {
 }
 
 RsHealthQuery service() {
-  return RsHealthQuery{.virtual_server = kVs, .real_servers = {kRs1, kRs2},
-                       .starts_up = {true, true}};
+  return RsHealthQuery{
+      .virtual_server = kVs, .real_servers = {kRs1, kRs2}, .starts_up = {true, true}};
 }
 
 // d1 MASTER, d2 BACKUP from t=0.
@@ -102,7 +102,10 @@ TEST(RsHealth, OneServerOutOrARecentLineFails) {
 }
 
 RsRun rs_fail(double fault, double end) {
-  return RsRun{.kind = DrillKind::kRsFail, .service = service(), .victim = 0, .fault_at = fault,
+  return RsRun{.kind = DrillKind::kRsFail,
+               .service = service(),
+               .victim = 0,
+               .fault_at = fault,
                .end_at = end};
 }
 
@@ -214,7 +217,7 @@ virtual_server 192.0.2.200 80 {
   }
 }
 )",
-                          why);
+                           why);
   ASSERT_EQ(vs.size(), 1U) << (why.empty() ? "" : why.front());
   EXPECT_EQ(vs[0].key, kVs);
   ASSERT_EQ(vs[0].real_servers.size(), 2U);
@@ -249,7 +252,7 @@ virtual_server 192.0.2.201 80 {
   }
 }
 )",
-                          why);
+                           why);
   EXPECT_TRUE(vs.empty());
   ASSERT_EQ(why.size(), 2U);
   EXPECT_NE(why[0].find("IPv4 TCP address services only"), std::string::npos) << why[0];
