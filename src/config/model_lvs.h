@@ -462,6 +462,12 @@ struct SslConfig {
   }
 };
 
+// The same configuration block, whatever its place in the files: every field compared (the
+// locations of the block and of everything in it excepted), also those the types' operator==
+// leaves out (a Command's text, a checker's explicit_fields, ...). A reload keeps what a
+// block that only moved (lines inserted above it) runs, without translating it again.
+[[nodiscard]] bool same_ignoring_locations(const VirtualServer& a, const VirtualServer& b);
+
 struct LvsSection {
   std::vector<VirtualServerGroup> groups;
   std::vector<VirtualServer> virtual_servers;
