@@ -370,6 +370,10 @@ struct CheckEngine::Service {
 
   VirtualServerVerdicts verdicts;
   AlertPolicy alerts;  // what verdicts was given (a reload compares it)
+  // The configuration block whose translate() equals the spec (the one it was built from, or a
+  // later one a reload found to translate to the same): a reload that finds the same block again
+  // (config::same_ignoring_locations) needs no translate() to know the spec is unchanged.
+  config::VirtualServer block;
   // [real server][checker], in the (filtered) spec's order.
   std::vector<std::vector<std::unique_ptr<Slot>>> slots;
   std::optional<DesiredService> sent;
@@ -456,12 +460,49 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   // Checkers without a probe are dropped from the spec. TCP_CHECK and PING_CHECK probes follow
   // from the spec's connection alone: built only for the checkers that start (not when sharing,
   // which compares them).
+  // A reload: keepalived's match (reload.h) against the running services, by key. Each running
+  // service is kept for one virtual server at most (the parser refuses a virtual server defined
+  // twice; a second one here starts all its checkers).
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<size_t> old_of(count, kNone);    // index in services_
+  std::vector<bool> shared_old(count, false);  // a second virtual server of the same key
+  std::vector<bool> removed_services(services_.size(), loaded_);
+  std::vector<AlertPolicy> alerts(count);
+  for (size_t v = 0; v < count; ++v)
+    alerts[v] = alert_policy(config, config.lvs.virtual_servers[v]);
+  const bool grouped = share || !groups_.empty();
+  // Virtual servers whose block is the running service's (wherever it now is in the files) and
+  // that stay as they are: neither translated nor built.
+  std::vector<bool> same_block(count, false);
+  if (loaded_) {
+    std::map<VirtualServerKey, size_t> by_key;
+    for (size_t i = 0; i < services_.size(); ++i)
+      by_key.emplace(services_[i]->verdicts.spec().key, i);
+    std::vector<bool> claimed(services_.size(), false);
+    for (size_t v = 0; v < count; ++v) {
+      const auto& vs = config.lvs.virtual_servers[v];
+      const auto found = by_key.find(virtual_server_key(vs));
+      if (found == by_key.end()) continue;
+      const bool first_match = !claimed[found->second];
+      claimed[found->second] = true;
+      old_of[v] = found->second;
+      if (!first_match) shared_old[v] = true;
+      removed_services[found->second] = false;
+      same_block[v] = incremental_ && first_match && !grouped &&
+                      untouched_block(*services_[found->second], vs, config, alerts[v]);
+    }
+  }
+
   std::vector<VirtualServerSpec> specs;
   specs.reserve(count);
   std::vector<Built> built(count);
   size_t skipped = 0;
   for (size_t v = 0; v < count; ++v) {
     const auto& vs = config.lvs.virtual_servers[v];
+    if (same_block[v]) {
+      specs.emplace_back();  // kept whole: its spec is the running one's
+      continue;
+    }
     VirtualServerSpec& spec = specs.emplace_back(translate(vs));
     Built& b = built[v];
     b.first.reserve(spec.real_servers.size() + 1);
@@ -508,43 +549,28 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
     b.first.push_back(b.checkers.size());
   }
 
-  // A reload: keepalived's match (reload.h) against the running services. An untouched one
-  // (the same spec, alerts and probes, every checker in a state a new one would have too, the
-  // quorum start() would give) stays as it is and needs no plan.
-  constexpr size_t kNone = SIZE_MAX;
-  std::vector<size_t> old_of(count, kNone);  // index in services_
+  // An untouched running service (the same spec, alerts and probes, every checker in a state a
+  // new one would have too, the quorum start() would give) stays as it is and needs no plan.
   std::vector<bool> untouched(count, false);
-  std::vector<bool> shared_old(count, false);  // a second virtual server of the same key
+  std::vector<bool> new_block(count, false);  // untouched, found so by translating this block
   std::vector<std::optional<VirtualServerPlan>> plans(count);
   std::vector<const std::vector<RealServerKey>*> removed_servers(services_.size(), nullptr);
-  std::vector<bool> removed_services(services_.size(), loaded_);
-  std::vector<AlertPolicy> alerts(count);
-  for (size_t v = 0; v < count; ++v)
-    alerts[v] = alert_policy(config, config.lvs.virtual_servers[v]);
   if (loaded_) {
-    std::map<VirtualServerKey, size_t> by_key;
-    for (size_t i = 0; i < services_.size(); ++i)
-      by_key.emplace(services_[i]->verdicts.spec().key, i);
-    const bool grouped = share || !groups_.empty();
     RunningVirtualServer running;
-    std::vector<bool> claimed(services_.size(), false);
     for (size_t v = 0; v < count; ++v) {
-      const auto found = by_key.find(specs[v].key);
-      if (found == by_key.end()) {
+      if (old_of[v] == kNone) {
         plans[v] = plan_virtual_server(nullptr, specs[v]);
         continue;
       }
-      // Each running service is kept for one virtual server at most (the parser refuses a
-      // virtual server defined twice; a second one here starts all its checkers).
-      const bool first_match = !claimed[found->second];
-      claimed[found->second] = true;
-      old_of[v] = found->second;
-      if (!first_match) shared_old[v] = true;
-      removed_services[found->second] = false;
-      const Service& old = *services_[found->second];
-      if (incremental_ && first_match && !grouped &&
+      const Service& old = *services_[old_of[v]];
+      if (same_block[v]) {
+        untouched[v] = true;
+        continue;
+      }
+      if (incremental_ && !shared_old[v] && !grouped &&
           untouched_service(old, specs[v], built[v], alerts[v])) {
         untouched[v] = true;
+        new_block[v] = true;
         continue;
       }
       running.key = old.verdicts.spec().key;
@@ -559,7 +585,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       }
       plans[v] = plan_virtual_server(&running, specs[v]);
       if (!plans[v]->removed_real_servers.empty())
-        removed_servers[found->second] = &plans[v]->removed_real_servers;
+        removed_servers[old_of[v]] = &plans[v]->removed_real_servers;
     }
   }
   // What the reload removes leaves with keepalived's notifies (clear_diff_services), before the
@@ -709,11 +735,14 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       service->order = services_.size();
       service->sent = service->verdicts.desired();
       service->dirty = false;
-      batch.push_back({specs[v].key, *service->sent});
+      // Its spec equals this block's translate(): the next reload may skip it.
+      if (new_block[v]) service->block = config.lvs.virtual_servers[v];
+      batch.push_back({service->verdicts.spec().key, *service->sent});
       services_.push_back(std::move(service));
       continue;
     }
     auto service = std::make_unique<Service>(std::move(specs[v]));
+    service->block = config.lvs.virtual_servers[v];
     service->verdicts.set_alerts(alerts[v]);
     service->alerts = std::move(alerts[v]);
     const VirtualServerSpec& spec = service->verdicts.spec();
@@ -827,6 +856,48 @@ bool CheckEngine::untouched_service(const Service& old, const VirtualServerSpec&
       if (!one.deferred && (!same_requests(slot.requests, one.requests) || slot.urls != one.urls))
         return false;
       // migrate_checkers takes the first old checker that matches: this one.
+      for (size_t j = 0; j < c; ++j)
+        if (matches(checkers[j].identity, checkers[c].identity)) return false;
+      if (!slot.machine.reload_keeps_state(
+              ReloadKept{.old = slot.machine.carried(), .pessimistic = pessimistic}))
+        return false;
+    }
+  }
+  return true;
+}
+
+bool CheckEngine::untouched_block(const Service& old, const config::VirtualServer& vs,
+                                  const config::Config& config, const AlertPolicy& alerts) const {
+  // The same block translates to the running spec: what untouched_service() checks then, but
+  // for the spec comparison.
+  if (!config::same_ignoring_locations(old.block, vs)) return false;
+  if (!(old.alerts == alerts) || !start_keeps_quorum(old.verdicts)) return false;
+  const VirtualServerSpec& spec = old.verdicts.spec();
+  for (size_t r = 0; r < old.slots.size(); ++r) {
+    const auto& configured = vs.real_servers[r].checkers;
+    // A checker left out at either load (no probe): the spec's checkers are not the block's.
+    if (old.slots[r].size() != configured.size()) return false;
+    const auto& checkers = spec.real_servers[r].checkers;
+    size_t failed = 0;
+    bool any_has_run = false;
+    for (const auto& slot : old.slots[r]) {
+      if (slot->machine.has_run() && !slot->machine.up()) ++failed;
+      any_has_run = any_has_run || slot->machine.has_run();
+    }
+    const bool pessimistic = failed > 0 || (!old.verdicts.alive(r) && !any_has_run);
+    for (size_t c = 0; c < checkers.size(); ++c) {
+      const Slot& slot = *old.slots[r][c];
+      const config::Checker& source = configured[c];
+      if (!slot.file_path.empty() || source.type == CheckerType::kFile) return false;
+      // Probes built from more than the block (the global SSL block, script users resolved
+      // now, checker_strict_framing) are built again and compared, as load() does.
+      if (source.type != CheckerType::kTcp && source.type != CheckerType::kPing) {
+        auto requests = probe_requests(config, vs, r, c, resolve_);
+        if (!requests || requests->empty() || !same_requests(slot.requests, *requests))
+          return false;
+        const auto* http = source.as<config::HttpCheck>();
+        if (http != nullptr ? slot.urls != http->urls : !slot.urls.empty()) return false;
+      }
       for (size_t j = 0; j < c; ++j)
         if (matches(checkers[j].identity, checkers[c].identity)) return false;
       if (!slot.machine.reload_keeps_state(

@@ -188,6 +188,10 @@ class CheckEngine {
   // probes, and a state that the reload would give it anew (reload.h, start()).
   [[nodiscard]] bool untouched_service(const Service& old, const VirtualServerSpec& spec,
                                        const Built& built, const AlertPolicy& alerts) const;
+  // The same, found without translating `vs`: it is the running service's block (but for its
+  // place in the files), and its state and probes allow it.
+  [[nodiscard]] bool untouched_block(const Service& old, const config::VirtualServer& vs,
+                                     const config::Config& config, const AlertPolicy& alerts) const;
   // A reload: the notifies of the real and virtual servers it removes (keepalived 2.2.7
   // clear_diff_services: notify_down, FIFO, the "=> Removing <=" alert; the quorum lost by a
   // removed virtual server, or by a kept one that lost real servers: update_vs_notifies), per

@@ -1074,6 +1074,10 @@ TEST(EngineIncrementalReload, GivesTheResultsOfAReloadThatStartsEveryCheckerAgai
       {"retry", globals + base("", a_servers(2), b_servers("      retry 4\n", true), true)},
       {"service removed", globals + base("", a_servers(2), b_servers("", true), false)},
       {"no alerts", base("", a_servers(2), b_servers("", true), true)},
+      // Every block moved down (reload skips translating what only moved).
+      {"lines shifted", "\n\n# moved down\n\n" + start},
+      {"lines shifted and weight",
+       "\n\n" + globals + base("", a_servers(3), b_servers("", true), true)},
   };
   // 10.0.0.3 always fails, 10.0.0.4's PING_CHECK from the second instant on; the MISC_CHECK
   // exits 4, then 6 (a dynamic weight).
@@ -1123,6 +1127,53 @@ TEST(EngineIncrementalReload, GivesTheResultsOfAReloadThatStartsEveryCheckerAgai
     }
   }
   EXPECT_GT(notified, 0U);  // the reloads notified something to compare
+}
+
+// A reload of the same configuration with lines inserted above and inside its blocks (every
+// source location differs): no checker starts again or loses its probe in flight, and the desired
+// state load() hands the IPVS side is the one already sent (nothing to program).
+TEST(EngineIncrementalReload, ALineShiftRestartsNoCheckerAndChangesNoDesiredState) {
+  const std::string text =
+      service_at("10.0.0.100", tcp_server("10.0.0.1", 2) + tcp_server("10.0.0.2", 1)) +
+      service_at("10.0.0.101",
+                 "  real_server 10.0.0.7 80 {\n    MISC_CHECK {\n      misc_path /bin/check\n"
+                 "    }\n  }\n"
+                 "  real_server 10.0.0.8 80 {\n    HTTP_GET {\n      url {\n        path /\n"
+                 "      }\n    }\n  }\n");
+  std::string shifted = "\n\n# moved down\n\n" + text;
+  shifted.replace(shifted.find("  real_server 10.0.0.2"), 2, "\n\n      ");
+  ShareRun run([](Duration max) { return max / 2; });
+  run.load(text);
+  ASSERT_GT(run.next_instant(), 0U);
+  run.finish_all(kRefused);  // 10.0.0.* go down: kept states that are not a fresh start's
+  ASSERT_GT(run.next_instant(), 0U);
+  ASSERT_FALSE(run.prober.running.empty());  // probes in flight across the reload
+  const size_t started = run.prober.started;
+  const size_t running = run.prober.running.size();
+  const auto before = run.engine.status();
+  const auto desired = run.desired();
+  run.history.clear();
+  run.notifies.clear();
+  run.load(shifted);
+  EXPECT_EQ(run.prober.cancelled, 0U);
+  EXPECT_EQ(run.prober.started, started);
+  EXPECT_EQ(run.prober.running.size(), running);
+  const auto after = run.engine.status();
+  ASSERT_EQ(after.size(), before.size());
+  ASSERT_EQ(after.size(), 4U);
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].label, before[i].label) << i;
+    EXPECT_EQ(after[i].up, before[i].up) << i;
+    EXPECT_EQ(after[i].probes, before[i].probes) << i;
+    EXPECT_EQ(after[i].next_probe, before[i].next_probe) << i;
+  }
+  ASSERT_EQ(run.history.size(), 2U);
+  for (const auto& service : run.history)
+    EXPECT_EQ(service.desired, desired.at(service.key));
+  EXPECT_TRUE(run.notifies.empty()) << ::testing::PrintToString(run.notifies);
+  // Probes still run and their results still count: the kept checkers are live.
+  run.finish_all(ProbeSucceeded{});
+  EXPECT_FALSE(run.history.empty());
 }
 
 }  // namespace

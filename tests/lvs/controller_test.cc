@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "check/engine.h"
 #include "config/parser.h"
 #include "fakes/fake_datapath.h"
 #include "fakes/fake_scheduler.h"
@@ -682,6 +683,56 @@ TEST_F(OwnershipTest, KeepOnStopKeepsTheStateForTheNextStart) {
   LvsController restarted{kernel, scheduler, options()};
   ASSERT_TRUE(restarted.start(parse(config_text(1))).ok());
   EXPECT_EQ(kernel.table().count(kMail), 0U);
+}
+
+// A reload whose blocks only moved in the file (lines inserted above and inside them) sends no
+// IPVS operation: neither for the configuration (update) nor for the verdicts the checkers hand
+// over (apply_health with what CheckEngine::load returns), as vigild runs a SIGHUP.
+TEST(LvsControllerReload, BlocksThatOnlyMovedSendNoOperation) {
+  struct IdleProber final : check::Prober {
+    check::ProbeId start(const check::ProbeRequest&, check::ProbeDone) override { return ++last; }
+    void cancel(check::ProbeId) override {}
+    check::ProbeId last = 0;
+  };
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  LvsController controller{kernel, scheduler, {.resync_interval = {}}};
+  IdleProber prober;
+  check::CheckEngine engine(scheduler, prober, [](Duration) { return Duration{0}; }, {});
+  auto text = [](int weight) {
+    std::string out;
+    for (const char* vip : {"192.0.2.80", "192.0.2.81"}) {
+      out += std::string("virtual_server ") + vip +
+             " 80 {\n  lvs_sched wrr\n  lvs_method NAT\n  protocol TCP\n"
+             "  real_server 10.0.0.1 80 {\n    weight " +
+             std::to_string(weight) +
+             "\n    TCP_CHECK {\n    }\n  }\n"
+             "  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
+    }
+    return out;
+  };
+  auto reload = [&](const config::Config& config) {
+    controller.update(config);
+    auto batch = engine.load(config);
+    ASSERT_TRUE(batch) << batch.error().message;
+    controller.apply_health(*batch);
+  };
+  const config::Config first = parse(text(2));
+  ASSERT_TRUE(controller.start(first).ok());
+  auto batch = engine.load(first);
+  ASSERT_TRUE(batch) << batch.error().message;
+  controller.apply_health(*batch);
+  const size_t sent = kernel.sent();
+  ASSERT_EQ(sent, 6U);  // two services, two destinations each
+
+  std::string moved = "\n\n# moved down\n\n" + text(2);
+  moved.replace(moved.find("  real_server 10.0.0.2"), 2, "\n\n    ");
+  reload(parse(moved));
+  EXPECT_EQ(kernel.sent(), sent);
+  // A real change still reaches the kernel: one weight edit per service.
+  reload(parse(text(3)));
+  EXPECT_EQ(kernel.sent(), sent + 2);
+  EXPECT_EQ(kernel.sent(OperationKind::kEditDestination), 2U);
 }
 
 }  // namespace
