@@ -105,7 +105,9 @@ class CheckEngine {
   // probe in flight, its counters), in its virtual server kept whole when nothing in it changed;
   // only the others start (a kept checker of another spec starts again with its carried state,
   // re-armed at 1 s + warmup as keepalived re-arms every checker). A virtual server that loses
-  // real servers starts all its checkers again. checker_share_probes: a group stays only when
+  // real servers starts all its checkers again. A virtual server whose block is the one its
+  // running service came from, but for its place in the files (config::same_ignoring_locations),
+  // is not translated again to find that out. checker_share_probes: a group stays only when
   // its members are exactly the same; otherwise every member starts again in the new group.
   // Returns the complete desired state of every configured virtual server (also sent to the
   // health sink), the same as a reload that started every checker again. Fails (and changes
