@@ -811,10 +811,18 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
         service->slots[r].push_back(std::move(slot));
       }
     }
-    NotifyActions started = service->verdicts.start(views);
-    // A kept virtual server does not announce its quorum again (keepalived carries the quorum
-    // state of a service that survives a reload).
-    if (!existed) service->pending = std::move(started);
+    // A kept virtual server carries its quorum state, and its sorry server's when that is the
+    // same server (ipwrapper.c clear_diff_services, clear_diff_s_srv): only a change of quorum is
+    // announced, not the start again.
+    if (existed) {
+      const VirtualServerVerdicts& running = old->verdicts;
+      const bool same_sorry = running.spec().sorry_server && spec.sorry_server &&
+                              running.spec().sorry_server->key == spec.sorry_server->key;
+      service->pending = service->verdicts.start_kept(views, running.quorum_up(),
+                                                      same_sorry && running.sorry_active());
+    } else {
+      service->pending = service->verdicts.start(views);
+    }
     service->order = services_.size();
     if (!service->pending.empty()) touch(*service);
     Service& ref = *service;

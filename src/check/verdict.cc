@@ -65,18 +65,33 @@ bool VirtualServerVerdicts::all_up(const Server& server) const {
                      [](const CheckerView& c) { return c.up; });
 }
 
-NotifyActions VirtualServerVerdicts::start(const std::vector<RealServerView>& checkers) {
+void VirtualServerVerdicts::start_servers(const std::vector<RealServerView>& checkers, bool notify,
+                                          NotifyActions& out) {
   assert(!started_ && checkers.size() == servers_.size());
   started_ = true;
-  NotifyActions out;
   // ipwrapper.c init_service_rs: a server with no failed checker is added and alive; an alpha
   // server (or one with a failed FILE_CHECK) waits for its checkers.
   for (size_t i = 0; i < servers_.size(); ++i) {
     assert(checkers[i].checkers.size() == servers_[i].checkers.size());
     servers_[i].checkers = checkers[i].checkers;
     servers_[i].alive = all_up(servers_[i]);
-    if (servers_[i].alive && spec_.rs_init_notifies) rs_notifies(i, out);
+    if (notify && servers_[i].alive && spec_.rs_init_notifies) rs_notifies(i, out);
   }
+}
+
+NotifyActions VirtualServerVerdicts::start_kept(const std::vector<RealServerView>& checkers,
+                                                bool quorum_was_up, bool sorry_was_alive) {
+  NotifyActions out;
+  start_servers(checkers, /*notify=*/false, out);
+  quorum_up_ = quorum_was_up;
+  sorry_alive_ = sorry_was_alive && spec_.sorry_server.has_value();
+  update_quorum(/*init=*/true, out);
+  return out;
+}
+
+NotifyActions VirtualServerVerdicts::start(const std::vector<RealServerView>& checkers) {
+  NotifyActions out;
+  start_servers(checkers, /*notify=*/true, out);
   // The quorum state before init_service_vs counted no server alive (set_quorum_states runs
   // before any server is added), so a quorum met at start is "gained" and notified.
   quorum_up_ = spec_.quorum + spec_.hysteresis == 0;

@@ -112,6 +112,13 @@ class VirtualServerVerdicts {
   // notify_up runs. Then the quorum is evaluated as at start: gained (quorum_up, FIFO "VS UP"),
   // or with a sorry server, "starting with quorum down" (quorum_down, FIFO "VS DOWN").
   NotifyActions start(const std::vector<RealServerView>& checkers);
+  // A virtual server that a reload keeps but rebuilds (ipwrapper.c clear_diff_services, then
+  // init_service_vs): its real servers start as in start(), without their notifies; the quorum
+  // state, and the sorry server's when it is the same server, are the running service's; then
+  // the quorum is evaluated as at start, so only a change is announced ("Starting with quorum
+  // down" when the reload raised the quorum above the live weight, for instance).
+  NotifyActions start_kept(const std::vector<RealServerView>& checkers, bool quorum_was_up,
+                           bool sorry_was_alive);
 
   // Before start(): which SMTP alerts to emit.
   void set_alerts(AlertPolicy policy) { alerts_ = std::move(policy); }
@@ -172,6 +179,8 @@ class VirtualServerVerdicts {
   }
   // ipwrapper.c update_quorum_state.
   void update_quorum(bool init, NotifyActions& out);
+  // start()'s first half: every real server's checkers and alive flag (notify: rs_init_notifies).
+  void start_servers(const std::vector<RealServerView>& checkers, bool notify, NotifyActions& out);
 
   VirtualServerSpec spec_;
   std::vector<Server> servers_;

@@ -1022,6 +1022,86 @@ TEST_F(EngineTest, ReloadRemovingServersOfAKeptServiceLosesItsQuorumAsKeepalived
   EXPECT_EQ(notifies_.size(), 4U) << ::testing::PrintToString(notifies_);  // 2 RS lines, 2 alerts
 }
 
+// keepalived carries a kept virtual server's quorum state (and its sorry server's) across a
+// reload, then evaluates the quorum as at start (ipwrapper.c clear_diff_services,
+// init_service_vs): a reload that raises the quorum above the live weight announces "Starting
+// with quorum down" and brings in the sorry server; one that changes nothing about the quorum
+// announces nothing; lowering it again announces the gain.
+TEST_F(EngineTest, ReloadChangingAKeptServicesQuorumAnnouncesOnlyTheChange) {
+  const std::string globals =
+      "global_defs {\n  smtp_alert\n  smtp_server 192.0.2.25\n  notification_email {\n"
+      "    ops@example.com\n  }\n}\n";
+  // 10.0.0.1 and 10.0.0.2 (weight 1) pass; 10.0.0.9 fails.
+  auto config = [&globals](uint32_t quorum, uint32_t down_weight) {
+    std::string body = "  quorum " + std::to_string(quorum) +
+                       "\n  sorry_server 10.0.0.50 80\n"
+                       "  quorum_up /bin/quorum-up.sh\n  quorum_down /bin/quorum-down.sh\n";
+    for (const char* address : {"10.0.0.1", "10.0.0.2"})
+      body += std::string("  real_server ") + address + " 80 {\n    TCP_CHECK {\n    }\n  }\n";
+    body += "  real_server 10.0.0.9 80 {\n    weight " + std::to_string(down_weight) +
+            "\n    TCP_CHECK {\n    }\n  }\n";
+    return globals + service_at("10.0.0.100", body);
+  };
+  auto probe_all = [this] {
+    while (!prober_.running.empty()) {
+      const auto* tcp = std::get_if<TcpProbe>(&prober_.running.begin()->second.request);
+      ASSERT_NE(tcp, nullptr);
+      if (tcp->connection.connect_ip.to_string() == "10.0.0.9")
+        prober_.finish_oldest(kRefused);
+      else
+        prober_.finish_oldest(ProbeSucceeded{});
+    }
+  };
+  auto vs_notifies = [this] {
+    std::vector<std::string> out;
+    for (const auto& n : notifies_)
+      if (n.find("RunScript(/bin/quorum") != n.npos || n.find("VS [") != n.npos ||
+          n.find("quorum") != n.npos)
+        out.push_back(n);
+    notifies_.clear();
+    return out;
+  };
+  const auto sorry = dest("10.0.0.50", 80, true, 1);
+  const TimePoint t0 = scheduler_.now();
+  load(config(2, 5));
+  scheduler_.run_until(t0 + 1s);
+  probe_all();
+  notifies_.clear();
+
+  // Quorum 3 > live weight 2: down, the sorry server in, the alive servers out.
+  auto batch = load(config(3, 5));
+  EXPECT_EQ(vs_notifies(),
+            (std::vector<std::string>{
+                "[10.0.0.100]:tcp:80 RunScript(/bin/quorum-down.sh)",
+                "[10.0.0.100]:tcp:80 FifoLine(VS [10.0.0.100]:tcp:80 DOWN\n)",
+                "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.100]:tcp:80 DOWN => Starting with quorum "
+                "down 3+0=3 <= 2 <=)",
+            }));
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_EQ(batch[0].desired.sorry_server, sorry);
+  EXPECT_FALSE(batch[0].desired.real_servers[0].in_ipvs);
+
+  // Rebuilt for another change (the failed server's weight), the quorum still down and the same
+  // sorry server: nothing announced, the sorry server stays.
+  batch = load(config(3, 4));
+  EXPECT_EQ(vs_notifies(), std::vector<std::string>{});
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_EQ(batch[0].desired.sorry_server, sorry);
+
+  // Quorum 2 again: gained, announced, the sorry server out.
+  batch = load(config(2, 4));
+  EXPECT_EQ(vs_notifies(),
+            (std::vector<std::string>{
+                "[10.0.0.100]:tcp:80 RunScript(/bin/quorum-up.sh)",
+                "[10.0.0.100]:tcp:80 FifoLine(VS [10.0.0.100]:tcp:80 UP\n)",
+                "[10.0.0.100]:tcp:80 SmtpAlert([10.0.0.100]:tcp:80 UP => Starting with quorum up "
+                "2+0=2 <= 2 <=)",
+            }));
+  ASSERT_EQ(batch.size(), 1U);
+  EXPECT_FALSE(batch[0].desired.sorry_server && batch[0].desired.sorry_server->in_ipvs);
+  EXPECT_TRUE(batch[0].desired.real_servers[0].in_ipvs);
+}
+
 // The incremental reload gives what a reload that starts every checker again gives: the same
 // desired state, notifies and checker states, from the same history, for changes of every kind.
 // `outcome(request, instant)`: the result of every probe of the instant.
@@ -1082,7 +1162,7 @@ TEST(EngineIncrementalReload, GivesTheResultsOfAReloadThatStartsEveryCheckerAgai
   // 10.0.0.3 always fails, 10.0.0.4's PING_CHECK from the second instant on; the MISC_CHECK
   // exits 4, then 6 (a dynamic weight).
   auto outcome = [](const ProbeRequest& request, int instant) -> ProbeResult {
-    if (const auto* misc = std::get_if<MiscProbe>(&request))
+    if (std::holds_alternative<MiscProbe>(request))
       return ProbeSucceeded{.exit_status = instant == 0 ? 4 : 6};
     std::string address;
     if (const auto* tcp = std::get_if<TcpProbe>(&request))
