@@ -1167,7 +1167,7 @@ TEST(VrrpJson, EmptySectionDumpsEmptyLists) {
 TEST(VrrpCorpus, VerdictMatchesTheFileName) {
   // Files named *-bad-* are rejected by keepalived -t (checked by integration/config_diff);
   // the others are accepted. This runs the same expectation in-process.
-  auto corpus = std::filesystem::path(__FILE__).parent_path() / ".." / "data" / "corpus";
+  auto corpus = std::filesystem::path(VIGIL_TEST_DATA_DIR) / "corpus";
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
     const std::string name = entry.path().filename().string();
