@@ -842,21 +842,23 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   return batch;
 }
 
+bool CheckEngine::reload_pessimistic(const Service& old, size_t r) {
+  bool any_failed = false;
+  bool any_has_run = false;
+  for (const auto& slot : old.slots[r]) {
+    any_failed = any_failed || (slot->machine.has_run() && !slot->machine.up());
+    any_has_run = any_has_run || slot->machine.has_run();
+  }
+  return any_failed || (!old.verdicts.alive(r) && !any_has_run);
+}
+
 bool CheckEngine::untouched_service(const Service& old, const VirtualServerSpec& spec,
                                     const Built& built, const AlertPolicy& alerts) const {
   if (!(old.alerts == alerts) || !(old.verdicts.spec() == spec)) return false;
   if (!start_keeps_quorum(old.verdicts)) return false;
   for (size_t r = 0; r < old.slots.size(); ++r) {
     const auto& checkers = spec.real_servers[r].checkers;
-    // plan_real_server (reload.cc): the real server's kept checkers that ran and are down, or
-    // not alive with none run, make it pessimistic.
-    size_t failed = 0;
-    bool any_has_run = false;
-    for (const auto& slot : old.slots[r]) {
-      if (slot->machine.has_run() && !slot->machine.up()) ++failed;
-      any_has_run = any_has_run || slot->machine.has_run();
-    }
-    const bool pessimistic = failed > 0 || (!old.verdicts.alive(r) && !any_has_run);
+    const bool pessimistic = reload_pessimistic(old, r);
     for (size_t c = 0; c < checkers.size(); ++c) {
       const Slot& slot = *old.slots[r][c];
       const BuiltChecker& one = built.at(r, c);
@@ -886,13 +888,7 @@ bool CheckEngine::untouched_block(const Service& old, const config::VirtualServe
     // A checker left out at either load (no probe): the spec's checkers are not the block's.
     if (old.slots[r].size() != configured.size()) return false;
     const auto& checkers = spec.real_servers[r].checkers;
-    size_t failed = 0;
-    bool any_has_run = false;
-    for (const auto& slot : old.slots[r]) {
-      if (slot->machine.has_run() && !slot->machine.up()) ++failed;
-      any_has_run = any_has_run || slot->machine.has_run();
-    }
-    const bool pessimistic = failed > 0 || (!old.verdicts.alive(r) && !any_has_run);
+    const bool pessimistic = reload_pessimistic(old, r);
     for (size_t c = 0; c < checkers.size(); ++c) {
       const Slot& slot = *old.slots[r][c];
       const config::Checker& source = configured[c];

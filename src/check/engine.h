@@ -186,6 +186,9 @@ class CheckEngine {
   std::vector<std::vector<std::vector<Membership>>> form_groups(
       const std::vector<VirtualServerSpec>& specs, const std::vector<Built>& built,
       std::vector<std::unique_ptr<Group>>& groups) const;
+  // plan_real_server (reload.cc) for real server `r` of the running service `old`: its checkers
+  // that ran and are down, or the server not alive with none run, make a reload pessimistic.
+  [[nodiscard]] static bool reload_pessimistic(const Service& old, size_t r);
   // A reload keeps the running service `old` as it is for `spec`: the same spec, alerts and
   // probes, and a state that the reload would give it anew (reload.h, start()).
   [[nodiscard]] bool untouched_service(const Service& old, const VirtualServerSpec& spec,
