@@ -90,6 +90,18 @@ class EngineTest : public ::testing::Test {
     return loaded ? *loaded : HealthBatch{};
   }
 
+  // Ends every running TCP probe: refused for `failing`, succeeded for the others.
+  void finish_tcp_probes_failing(const std::string& failing) {
+    while (!prober_.running.empty()) {
+      const auto* tcp = std::get_if<TcpProbe>(&prober_.running.begin()->second.request);
+      ASSERT_NE(tcp, nullptr);
+      if (tcp->connection.connect_ip.to_string() == failing)
+        prober_.finish_oldest(kRefused);
+      else
+        prober_.finish_oldest(ProbeSucceeded{});
+    }
+  }
+
   vigil::testing::FakeScheduler scheduler_;
   FakeProber prober_;
   std::vector<HealthBatch> batches_;
@@ -967,16 +979,7 @@ TEST_F(EngineTest, ReloadRemovingServersOfAKeptServiceLosesItsQuorumAsKeepalived
     body += "  real_server 10.0.0.9 80 {\n    weight 5\n    TCP_CHECK {\n    }\n  }\n";
     return globals + service_at("10.0.0.100", body);
   };
-  auto probe_all = [this] {
-    while (!prober_.running.empty()) {
-      const auto* tcp = std::get_if<TcpProbe>(&prober_.running.begin()->second.request);
-      ASSERT_NE(tcp, nullptr);
-      if (tcp->connection.connect_ip.to_string() == "10.0.0.9")
-        prober_.finish_oldest(kRefused);
-      else
-        prober_.finish_oldest(ProbeSucceeded{});
-    }
-  };
+  auto probe_all = [this] { finish_tcp_probes_failing("10.0.0.9"); };
   const TimePoint t0 = scheduler_.now();
   load(config(0, {"10.0.0.1", "10.0.0.2", "10.0.0.3"}));
   scheduler_.run_until(t0 + 1s);
@@ -1042,16 +1045,7 @@ TEST_F(EngineTest, ReloadChangingAKeptServicesQuorumAnnouncesOnlyTheChange) {
             "\n    TCP_CHECK {\n    }\n  }\n";
     return globals + service_at("10.0.0.100", body);
   };
-  auto probe_all = [this] {
-    while (!prober_.running.empty()) {
-      const auto* tcp = std::get_if<TcpProbe>(&prober_.running.begin()->second.request);
-      ASSERT_NE(tcp, nullptr);
-      if (tcp->connection.connect_ip.to_string() == "10.0.0.9")
-        prober_.finish_oldest(kRefused);
-      else
-        prober_.finish_oldest(ProbeSucceeded{});
-    }
-  };
+  auto probe_all = [this] { finish_tcp_probes_failing("10.0.0.9"); };
   auto vs_notifies = [this] {
     std::vector<std::string> out;
     for (const auto& n : notifies_)
