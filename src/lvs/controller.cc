@@ -92,7 +92,7 @@ void LvsController::update(const config::Config& config) {
   set_config(config);
   // Verdicts of services that are gone go with them; a kept service keeps its verdict until
   // the checkers send the one for the new configuration.
-  std::erase_if(health_, [&](const auto& entry) { return !configured_.contains(entry.first); });
+  std::erase_if(health_, [&](const auto& entry) { return !blocks_.contains(entry.first); });
   desired_ = desired_lvs(*config_, {}, health_);
   plan_and_apply(last_known_, false);
   sync_fullnat(false);
@@ -100,11 +100,9 @@ void LvsController::update(const config::Config& config) {
 
 void LvsController::set_config(const config::Config& config) {
   config_ = std::make_shared<const config::Config>(config);
-  configured_.clear();
   blocks_.clear();
   service_owner_.clear();
   for (const auto& vs : config_->lvs.virtual_servers) {
-    configured_.insert(check::virtual_server_key(vs));
     blocks_.try_emplace(check::virtual_server_key(vs), &vs);
     // The first block naming a service wins, as in desired_lvs().
     for (const auto& key : service_keys(config_->lvs, vs))

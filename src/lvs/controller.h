@@ -109,8 +109,8 @@ class LvsController {
   Scheduler& scheduler_;
   LvsControllerOptions options_;
   std::shared_ptr<const config::Config> config_;  // the running configuration
-  std::set<check::VirtualServerKey> configured_;  // the check keys of its virtual servers
-  std::map<check::VirtualServerKey, const config::VirtualServer*> blocks_;  // into config_
+  // The check key of each of its virtual servers, to its block (into config_).
+  std::map<check::VirtualServerKey, const config::VirtualServer*> blocks_;
   // Which block a service key's entry comes from (the first naming it).
   std::map<datapath::ServiceKey, const config::VirtualServer*> service_owner_;
   // Services with an operation that failed since the last full pass: planned again by every
