@@ -192,19 +192,21 @@ int main(int argc, char** argv) {
     if (!vigil::check::compile_regexes(parsed->config).empty()) std::exit(2);
     auto audit = vigil::control::audit_scripts(std::move(parsed->config),
                                                vigil::control::system_script_environment());
+    // vigild's one shared copy (daemon/service.h SharedConfig): no side copies it.
+    const auto shared = std::make_shared<const vigil::config::Config>(std::move(audit.config));
     s.parse = ms_since(start);
 
     const size_t sent_before = datapath.sent();
     start = Clock::now();
     if (first) {
-      if (!controller.start(audit.config)) std::exit(2);
+      if (!controller.start(shared)) std::exit(2);
     } else {
-      controller.update(audit.config);
+      controller.update(shared);
     }
     s.ipvs_plan = ms_since(start);
 
     start = Clock::now();
-    auto loaded = engine.load(audit.config);
+    auto loaded = engine.load(shared);
     if (!loaded) std::exit(2);
     s.engine = ms_since(start);
 

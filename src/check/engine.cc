@@ -373,7 +373,7 @@ struct CheckEngine::Service {
   // The configuration block whose translate() equals the spec (the one it was built from, or a
   // later one a reload found to translate to the same): a reload that finds the same block again
   // (config::same_ignoring_locations) needs no translate() to know the spec is unchanged.
-  config::VirtualServer block;
+  const config::VirtualServer* block = nullptr;  // in CheckEngine::config_
   // [real server][checker], in the (filtered) spec's order.
   std::vector<std::vector<std::unique_ptr<Slot>>> slots;
   std::optional<DesiredService> sent;
@@ -451,9 +451,15 @@ CheckEngine::~CheckEngine() {
   groups_.clear();
 }
 
-Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
-  const std::optional<config::Config> split = one_checker_per_smtp_host(configured);
-  const config::Config& config = split ? *split : configured;
+Result<HealthBatch> CheckEngine::load(const config::Config& config) {
+  return load(std::make_shared<const config::Config>(config));
+}
+
+Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> configured) {
+  std::optional<config::Config> split = one_checker_per_smtp_host(*configured);
+  const std::shared_ptr<const config::Config> loading =
+      split ? std::make_shared<const config::Config>(std::move(*split)) : std::move(configured);
+  const config::Config& config = *loading;
   const bool share = config.global.checker_share_probes;
   const size_t count = config.lvs.virtual_servers.size();
   // Build everything first: a probe that cannot be built leaves the running engine untouched.
@@ -552,7 +558,6 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   // An untouched running service (the same spec, alerts and probes, every checker in a state a
   // new one would have too, the quorum start() would give) stays as it is and needs no plan.
   std::vector<bool> untouched(count, false);
-  std::vector<bool> new_block(count, false);  // untouched, found so by translating this block
   std::vector<std::optional<VirtualServerPlan>> plans(count);
   std::vector<const std::vector<RealServerKey>*> removed_servers(services_.size(), nullptr);
   if (loaded_) {
@@ -570,7 +575,6 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       if (incremental_ && !shared_old[v] && !grouped &&
           untouched_service(old, specs[v], built[v], alerts[v])) {
         untouched[v] = true;
-        new_block[v] = true;
         continue;
       }
       running.key = old.verdicts.spec().key;
@@ -736,13 +740,13 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
       service->sent = service->verdicts.desired();
       service->dirty = false;
       // Its spec equals this block's translate(): the next reload may skip it.
-      if (new_block[v]) service->block = config.lvs.virtual_servers[v];
+      service->block = &config.lvs.virtual_servers[v];
       batch.push_back({service->verdicts.spec().key, *service->sent});
       services_.push_back(std::move(service));
       continue;
     }
     auto service = std::make_unique<Service>(std::move(specs[v]));
-    service->block = config.lvs.virtual_servers[v];
+    service->block = &config.lvs.virtual_servers[v];
     service->verdicts.set_alerts(alerts[v]);
     service->alerts = std::move(alerts[v]);
     const VirtualServerSpec& spec = service->verdicts.spec();
@@ -836,6 +840,7 @@ Result<HealthBatch> CheckEngine::load(const config::Config& configured) {
   // What the reload did not keep stops (its groups last until its members have left them).
   tear_down(old_services);
   old_groups.clear();
+  config_ = loading;  // every service's block now points into it
   loaded_ = true;
   if (sinks_.health) sinks_.health(batch);
   flush();
@@ -880,7 +885,7 @@ bool CheckEngine::untouched_block(const Service& old, const config::VirtualServe
                                   const config::Config& config, const AlertPolicy& alerts) const {
   // The same block translates to the running spec: what untouched_service() checks then, but
   // for the spec comparison.
-  if (!config::same_ignoring_locations(old.block, vs)) return false;
+  if (!config::same_ignoring_locations(*old.block, vs)) return false;
   if (!(old.alerts == alerts) || !start_keeps_quorum(old.verdicts)) return false;
   const VirtualServerSpec& spec = old.verdicts.spec();
   for (size_t r = 0; r < old.slots.size(); ++r) {

@@ -112,6 +112,9 @@ class CheckEngine {
   // Returns the complete desired state of every configured virtual server (also sent to the
   // health sink), the same as a reload that started every checker again. Fails (and changes
   // nothing) on a probe that cannot be built.
+  // The engine keeps `config` (shared, never copied) while its checkers run.
+  Result<HealthBatch> load(std::shared_ptr<const config::Config> config);
+  // The same with a copy of `config` (tests).
   Result<HealthBatch> load(const config::Config& config);
 
   // Off: every reload starts every checker again (the kept ones with their carried state) instead
@@ -215,6 +218,7 @@ class CheckEngine {
   EngineSinks sinks_;
   RunAsResolver resolve_;
   FileReader read_file_;
+  std::shared_ptr<const config::Config> config_;  // the loaded one: services' blocks are in it
   std::vector<std::unique_ptr<Service>> services_;
   std::vector<std::unique_ptr<Group>> groups_;  // checker_share_probes; after services_
   std::vector<Service*> touched_;               // services with something for flush(), each once

@@ -36,7 +36,7 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
 // Logs every diagnostic; returns the parsed config when it has no errors, with its scripts
 // judged (control/script_audit.h): what the services get is what may run. At start and every
 // reload.
-std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::string& id) {
+SharedConfig load_config(const std::string& file, const std::string& id) {
   config::ParseOptions options;
   options.reader.config_id = id;
   auto parsed = config::parse_file(file, options);
@@ -51,8 +51,8 @@ std::unique_ptr<config::Parsed> load_config(const std::string& file, const std::
   control::ScriptAudit audit =
       control::audit_scripts(std::move(parsed->config), control::system_script_environment());
   log_diagnostics(audit.diagnostics, parsed->files);
-  parsed->config = std::move(audit.config);
-  return parsed;
+  // One immutable copy that every side shares (none keeps a copy of its own).
+  return std::make_shared<const config::Config>(std::move(audit.config));
 }
 
 }  // namespace
@@ -116,20 +116,20 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       options.config_file.empty() ? control::default_config_file() : options.config_file;
   const std::string id = options.config_id.empty() ? control::short_host_name() : options.config_id;
 
-  auto parsed = load_config(file, id);
-  if (!parsed) {
+  SharedConfig config = load_config(file, id);
+  if (!config) {
     log->error("[vigild] {}: configuration has errors; not starting", file);
     return 1;
   }
   // `instance` is part of every default file name: it must not lead elsewhere.
-  if (const auto& instance = parsed->config.global.instance;
+  if (const auto& instance = config->global.instance;
       instance.find('/') != std::string::npos) {
     log->error("[vigild] {}: instance '{}': a name in file names cannot hold '/'; not starting",
                file, instance);
     return 1;
   }
   // Before any thread or socket: everything vigild opens from here on is in the namespace.
-  const std::string net_namespace = chosen_namespace(options, parsed->config.global.net_namespace);
+  const std::string net_namespace = chosen_namespace(options, config->global.net_namespace);
   if (!net_namespace.empty()) {
     auto status = check_namespace_name(net_namespace);
     if (status) status = enter_network_namespace(net_namespace);
@@ -149,7 +149,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   }
   // Still one thread (the log writer starts below), and vigild never changes its environment.
   const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
-  const RunFiles files = run_files(options, net_namespace, parsed->config.global.instance,
+  const RunFiles files = run_files(options, net_namespace, config->global.instance,
                                    tmpdir != nullptr ? tmpdir : "");
   const std::string& pid_file = files.pid_file;
   if (auto written = write_pid_file(pid_file); !written) {
@@ -194,7 +194,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       return;
     }
     // As in keepalived, the namespace is chosen once, at start.
-    if (const auto& wanted = next->config.global.net_namespace;
+    if (const auto& wanted = next->global.net_namespace;
         options.net_namespace.empty() && wanted != net_namespace) {
       log->warn(
           "[vigild] {}: net_namespace changed to '{}': it cannot change on reload; "
@@ -202,13 +202,13 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
           file, wanted, net_namespace);
     }
     for (auto& service : services)
-      service->reload(next->config);
-    parsed = std::move(next);
+      service->reload(next);
+    config = std::move(next);
     log->info("[vigild] configuration reloaded");
   });
 
   for (; started < services.size(); ++started) {
-    if (auto status = services[started]->start(parsed->config); !status) {
+    if (auto status = services[started]->start(config); !status) {
       log->error("[vigild] cannot start: {}", status.error().message);
       exit_code = 1;
       break;

@@ -3,18 +3,23 @@
 // from the daemon's main loop thread.
 #pragma once
 
+#include <memory>
+
 #include "common/result.h"
 #include "config/model.h"
 
 namespace vigil::daemon {
 
+// The running configuration, shared read-only by every side (one copy in the process).
+using SharedConfig = std::shared_ptr<const config::Config>;
+
 class Service {
  public:
   virtual ~Service() = default;
   // A failure here is fatal for the daemon (e.g. IPVS missing while virtual servers are set).
-  virtual Status start(const config::Config& config) = 0;
+  virtual Status start(const SharedConfig& config) = 0;
   // `config` has passed validation; the previous one keeps running until this returns.
-  virtual void reload(const config::Config& config) = 0;
+  virtual void reload(const SharedConfig& config) = 0;
   virtual void stop() = 0;
   // SIGUSR1: write the state dump; SIGUSR2: the counters (keepalived's .data / .stats files).
   // Each side that has state writes its own files; written when the call returns.

@@ -44,7 +44,8 @@ LvsController::LvsController(datapath::Datapath& datapath, Scheduler& scheduler,
                              LvsControllerOptions options)
     : datapath_(datapath), scheduler_(scheduler), options_(options), resync_timer_(scheduler) {}
 
-Status LvsController::start(const config::Config& config) {
+Status LvsController::start(std::shared_ptr<const config::Config> shared) {
+  const config::Config& config = *shared;
   auto log = log::get("ipvs");
   auto info = datapath_.info();
   if (!info) return info.error();
@@ -61,7 +62,7 @@ Status LvsController::start(const config::Config& config) {
   }
   flush_on_stop_ = config.global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
-  set_config(config);
+  set_config(shared);
   desired_ = desired_lvs(*config_, {}, health_);
   auto actual = timed_dump();
   if (!actual) return actual.error();
@@ -86,10 +87,10 @@ Status LvsController::start(const config::Config& config) {
   return {};
 }
 
-void LvsController::update(const config::Config& config) {
-  flush_on_stop_ = config.global.lvs_flush_on_stop;
-  flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
-  set_config(config);
+void LvsController::update(std::shared_ptr<const config::Config> config) {
+  flush_on_stop_ = config->global.lvs_flush_on_stop;
+  flush_on_stop_vs_only_ = config->global.lvs_flush_on_stop_vs_only;
+  set_config(std::move(config));
   // Verdicts of services that are gone go with them; a kept service keeps its verdict until
   // the checkers send the one for the new configuration.
   std::erase_if(health_, [&](const auto& entry) { return !blocks_.contains(entry.first); });
@@ -98,8 +99,8 @@ void LvsController::update(const config::Config& config) {
   sync_fullnat(false);
 }
 
-void LvsController::set_config(const config::Config& config) {
-  config_ = std::make_shared<const config::Config>(config);
+void LvsController::set_config(std::shared_ptr<const config::Config> config) {
+  config_ = std::move(config);
   blocks_.clear();
   service_owner_.clear();
   for (const auto& vs : config_->lvs.virtual_servers) {

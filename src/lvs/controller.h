@@ -62,9 +62,17 @@ class LvsController {
 
   // Checks that IPVS is there, applies lvs_timeouts, adopts what already matches and programs
   // the rest. lvs_flush also removes services vigil does not own (on this first pass only).
-  Status start(const config::Config& config);
+  // The controller keeps `config` (shared with the rest of the daemon, never copied).
+  Status start(std::shared_ptr<const config::Config> config);
   // A new (already validated) configuration: planned against the last known table.
-  void update(const config::Config& config);
+  void update(std::shared_ptr<const config::Config> config);
+  // The same with a copy of `config` (tests).
+  Status start(const config::Config& config) {
+    return start(std::make_shared<const config::Config>(config));
+  }
+  void update(const config::Config& config) {
+    update(std::make_shared<const config::Config>(config));
+  }
   // The checkers' verdicts for some virtual servers (each complete): merged, then planned
   // against the last known table like a config change, so one changed real server is one
   // netlink operation. Verdicts for services no longer configured are ignored.
@@ -90,7 +98,7 @@ class LvsController {
 
  private:
   // Keeps `config` and the check keys of its virtual servers.
-  void set_config(const config::Config& config);
+  void set_config(std::shared_ptr<const config::Config> config);
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
   // Sends `operations`, mirrors the successful ones into last_known_ and remembers the services
   // of failed ones for the next health pass.

@@ -191,12 +191,13 @@ struct CheckService::Thread {
   }
 
   // A new configuration. Its script users are resolved here, once, not at each notify.
-  void load(const config::Config& config, std::optional<alert::SmtpSettings> smtp) {
+  void load(const SharedConfig& shared, std::optional<alert::SmtpSettings> smtp) {
+    const config::Config& config = *shared;
     alerts.configure(std::move(smtp));
     users.load(config);
     script_user = config.global.script_user;
     update_fifo(config);
-    auto loaded = engine.load(config);
+    auto loaded = engine.load(shared);
     if (!loaded) {
       logger().error("checkers not reloaded, the previous ones keep running: {}",
                      loaded.error().message);
@@ -265,7 +266,8 @@ bool CheckService::vrrp_runs(const config::Config& config) const {
   return options_.vrrp_in_process && !config.vrrp.instances.empty();
 }
 
-Status CheckService::start(const config::Config& config) {
+Status CheckService::start(const SharedConfig& shared) {
+  const config::Config& config = *shared;
   CheckThreadPlan plan = plan_check_thread(config.global, vrrp_runs(config));
   for (const auto& warning : plan.warnings)
     logger().warn("[check] {}", warning);
@@ -282,23 +284,24 @@ Status CheckService::start(const config::Config& config) {
         loop->post(std::move(ping));
       },
       "check", event::LoopWatchdog::Options{});
-  load(config);
+  load(shared);
   return {};
 }
 
-void CheckService::reload(const config::Config& config) {
+void CheckService::reload(const SharedConfig& shared) {
   if (!thread_) return;
+  const config::Config& config = *shared;
   if (plan_check_thread(config.global, vrrp_runs(config)).options != thread_options_) {
     logger().warn(
         "[check] the checker process keywords (checker_priority, checker_rt_priority, "
         "checker_no_swap, checker_cpu_affinity, checker_process_name) now ask for other "
         "settings: they apply when vigild starts; the check thread keeps its own");
   }
-  load(config);
+  load(shared);
 }
 
-void CheckService::load(const config::Config& config) {
-  auto copy = std::make_shared<const config::Config>(config);
+void CheckService::load(const SharedConfig& shared) {
+  const config::Config& config = *shared;
   // SMTP alerts: the settings with keepalived's defaults (host name, user: NSS, here and not on
   // the check thread). keepalived sends nothing without smtp_server and notification_email.
   std::optional<alert::SmtpSettings> smtp =
@@ -314,7 +317,7 @@ void CheckService::load(const config::Config& config) {
   }
   Thread* thread = thread_.get();
   thread->loop_thread.loop().post(
-      [thread, copy, smtp = std::move(smtp)]() mutable { thread->load(*copy, std::move(smtp)); });
+      [thread, shared, smtp = std::move(smtp)]() mutable { thread->load(shared, std::move(smtp)); });
 }
 
 void CheckService::stop() {

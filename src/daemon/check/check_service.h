@@ -46,9 +46,9 @@ class CheckService final : public Service {
   ~CheckService() override;
 
   // Starts the check thread (with the checker process keywords) and loads `config` there.
-  Status start(const config::Config& config) override;
+  Status start(const SharedConfig& config) override;
   // The checker process keywords apply at start only: a change is logged, not applied.
-  void reload(const config::Config& config) override;
+  void reload(const SharedConfig& config) override;
   // Stops the checkers (omega notifies), gives their scripts stop_script_grace, joins the thread.
   void stop() override;
   // Write the dumps on the check thread; return once they are written.
@@ -57,7 +57,7 @@ class CheckService final : public Service {
 
  private:
   struct Thread;
-  void load(const config::Config& config);
+  void load(const SharedConfig& config);
   [[nodiscard]] bool vrrp_runs(const config::Config& config) const;
 
   event::EventLoop& main_loop_;

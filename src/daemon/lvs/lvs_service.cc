@@ -123,15 +123,15 @@ LvsService::LvsService(Scheduler& scheduler, DatapathFactory factory,
                        lvs::LvsControllerOptions options)
     : scheduler_(scheduler), factory_(std::move(factory)), options_(options) {}
 
-Status LvsService::start(const config::Config& config) {
-  if (!needs_ipvs(config)) {
+Status LvsService::start(const SharedConfig& config) {
+  if (!needs_ipvs(*config)) {
     log::get("ipvs")->info("[ipvs] no virtual servers configured: IPVS is not used");
     return {};
   }
   return open_and_start(config);
 }
 
-Status LvsService::open_and_start(const config::Config& config) {
+Status LvsService::open_and_start(const SharedConfig& config) {
   auto datapath = factory_();
   if (!datapath) return datapath.error();
   datapath_ = std::move(*datapath);
@@ -144,12 +144,12 @@ Status LvsService::open_and_start(const config::Config& config) {
   return status;
 }
 
-void LvsService::reload(const config::Config& config) {
+void LvsService::reload(const SharedConfig& config) {
   if (controller_) {
     controller_->update(config);
     return;
   }
-  if (!needs_ipvs(config)) return;
+  if (!needs_ipvs(*config)) return;
   // The reload adds the first virtual servers: IPVS is needed from now on.
   if (auto status = open_and_start(config); !status) {
     log::get("ipvs")->error("[ipvs] cannot program the new virtual servers: {}",

@@ -31,8 +31,8 @@ class LvsService final : public Service {
 
   // Opens IPVS only when the configuration has virtual servers or LVS settings, so a
   // VRRP-only director runs on a kernel without IPVS.
-  Status start(const config::Config& config) override;
-  void reload(const config::Config& config) override;
+  Status start(const SharedConfig& config) override;
+  void reload(const SharedConfig& config) override;
   void stop() override;
 
   // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
@@ -41,7 +41,7 @@ class LvsService final : public Service {
   [[nodiscard]] const lvs::LvsController* controller() const { return controller_.get(); }
 
  private:
-  Status open_and_start(const config::Config& config);
+  Status open_and_start(const SharedConfig& config);
 
   Scheduler& scheduler_;
   DatapathFactory factory_;

@@ -82,13 +82,13 @@ LvsSyncService::LvsSyncService(Scheduler& scheduler, SyncDatapathFactory factory
 
 LvsSyncService::~LvsSyncService() = default;
 
-Status LvsSyncService::start(const config::Config& config) {
-  core_->apply(config);
+Status LvsSyncService::start(const SharedConfig& config) {
+  core_->apply(*config);
   return {};
 }
 
-void LvsSyncService::reload(const config::Config& config) {
-  core_->apply(config);
+void LvsSyncService::reload(const SharedConfig& config) {
+  core_->apply(*config);
 }
 
 void LvsSyncService::stop() {

@@ -29,8 +29,8 @@ class LvsSyncService final : public Service {
                  lvs::LvsSyncControllerOptions options);
   ~LvsSyncService() override;
 
-  Status start(const config::Config& config) override;  // never fails
-  void reload(const config::Config& config) override;
+  Status start(const SharedConfig& config) override;  // never fails
+  void reload(const SharedConfig& config) override;
   void stop() override;
 
   // For VrrpServiceOptions::on_state_change: callable from any thread; `post` must run its

@@ -1170,7 +1170,8 @@ VrrpService::~VrrpService() {
   }
 }
 
-Status VrrpService::start(const config::Config& config) {
+Status VrrpService::start(const SharedConfig& shared) {
+  const config::Config& config = *shared;
   if (config.vrrp.instances.empty()) {
     logger().info("[vrrp] no vrrp_instance configured: VRRP is not used");
     return {};
@@ -1208,13 +1209,13 @@ Status VrrpService::start(const config::Config& config) {
   return {};
 }
 
-void VrrpService::reload(const config::Config& config) {
+void VrrpService::reload(const SharedConfig& config) {
   if (!impl_->started) {
     if (auto status = start(config); !status)
       logger().error("[vrrp] reload: cannot start VRRP: {}", status.error().message);
     return;
   }
-  auto prepared = impl_->prepare(config);
+  auto prepared = impl_->prepare(*config);
   if (!prepared) {
     logger().error("[vrrp] reload refused: {}; the running instances stay",
                    prepared.error().message);

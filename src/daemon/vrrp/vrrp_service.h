@@ -50,8 +50,8 @@ class VrrpService final : public Service {
   explicit VrrpService(VrrpServiceOptions options = {});
   ~VrrpService() override;
 
-  Status start(const config::Config& config) override;
-  void reload(const config::Config& config) override;
+  Status start(const SharedConfig& config) override;
+  void reload(const SharedConfig& config) override;
   void stop() override;
 
   // SIGUSR1 / SIGUSR2: write the state / counter dumps on the VRRP thread; return once written.

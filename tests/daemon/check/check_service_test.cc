@@ -60,6 +60,10 @@ class CheckServiceTest : public ::testing::Test {
     return script;
   }
 
+  static SharedConfig shared(const config::Config& config) {
+    return std::make_shared<const config::Config>(config);
+  }
+
   // omega: at shutdown the real server's notify_down and the quorum_down run.
   const config::Config& omega_config(const fs::path& script) {
     return config::testing::parse_ok(parsed_, R"(
@@ -84,7 +88,7 @@ virtual_server 127.0.0.1 1 {
 TEST_F(CheckServiceTest, OmegaNotifyScriptsFinishWithinTheStopGrace) {
   const fs::path out = dir_ / "notified";
   CheckService service(main_loop_, options(10s));
-  ASSERT_TRUE(service.start(omega_config(slow_script(out))).ok());
+  ASSERT_TRUE(service.start(shared(omega_config(slow_script(out)))).ok());
   service.stop();  // returns once both scripts ended (they take 0.3 s), not after the grace
   EXPECT_EQ(read_text(out).size(), std::string("rs_down\nquorum_down\n").size())
       << "both scripts ran to the end: " << read_text(out);
@@ -95,7 +99,7 @@ TEST_F(CheckServiceTest, OmegaNotifyScriptsFinishWithinTheStopGrace) {
 TEST_F(CheckServiceTest, WithoutAGraceTheNotifyScriptsAreKilled) {
   const fs::path out = dir_ / "notified";
   CheckService service(main_loop_, options(Duration::zero()));
-  ASSERT_TRUE(service.start(omega_config(slow_script(out))).ok());
+  ASSERT_TRUE(service.start(shared(omega_config(slow_script(out)))).ok());
   service.stop();
   EXPECT_FALSE(fs::exists(out)) << "the scripts were killed before they wrote";
 }
@@ -124,7 +128,7 @@ TEST_F(CheckServiceTest, DumpsAreWrittenByTheCheckThreadWithoutFollowingALink) {
   const std::string port = std::to_string(listener.port);
   CheckService service(main_loop_, options(2s));
   ASSERT_TRUE(service
-                  .start(config::testing::parse_ok(parsed_, R"(
+                  .start(shared(config::testing::parse_ok(parsed_, R"(
 virtual_server 127.0.0.1 )" + port + R"( {
   protocol TCP
   lvs_sched rr
@@ -136,7 +140,7 @@ virtual_server 127.0.0.1 )" + port + R"( {
     }
   }
 }
-)"))
+)")))
                   .ok());
   // A link planted at the data file's path: replaced, its target untouched.
   const fs::path victim = dir_ / "victim";

@@ -70,10 +70,10 @@ class LvsSyncServiceTest : public ::testing::Test {
         [this](std::function<void()> f) { main_loop.push_back(std::move(f)); });
   }
 
-  static config::Config with_sync(std::optional<config::LvsSyncDaemon> sync) {
+  static SharedConfig with_sync(std::optional<config::LvsSyncDaemon> sync) {
     config::Config config;
     config.global.lvs_sync_daemon = std::move(sync);
-    return config;
+    return std::make_shared<const config::Config>(std::move(config));
   }
 
   void run_main_loop() {
