@@ -122,8 +122,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     return 1;
   }
   // `instance` is part of every default file name: it must not lead elsewhere.
-  if (const auto& instance = config->global.instance;
-      instance.find('/') != std::string::npos) {
+  if (const auto& instance = config->global.instance; instance.find('/') != std::string::npos) {
     log->error("[vigild] {}: instance '{}': a name in file names cannot hold '/'; not starting",
                file, instance);
     return 1;
@@ -149,8 +148,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   }
   // Still one thread (the log writer starts below), and vigild never changes its environment.
   const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
-  const RunFiles files = run_files(options, net_namespace, config->global.instance,
-                                   tmpdir != nullptr ? tmpdir : "");
+  const RunFiles files =
+      run_files(options, net_namespace, config->global.instance, tmpdir != nullptr ? tmpdir : "");
   const std::string& pid_file = files.pid_file;
   if (auto written = write_pid_file(pid_file); !written) {
     log->error("[vigild] {}", written.error().message);

@@ -316,8 +316,9 @@ void CheckService::load(const SharedConfig& shared) {
                     alert::why_not_sent(config.global));
   }
   Thread* thread = thread_.get();
-  thread->loop_thread.loop().post(
-      [thread, shared, smtp = std::move(smtp)]() mutable { thread->load(shared, std::move(smtp)); });
+  thread->loop_thread.loop().post([thread, shared, smtp = std::move(smtp)]() mutable {
+    thread->load(shared, std::move(smtp));
+  });
 }
 
 void CheckService::stop() {
