@@ -33,7 +33,7 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
   }
 }
 
-// Logs every diagnostic; returns the parsed config when it has no errors, with its scripts
+// Logs every diagnostic; returns the configuration (null when it has errors), with its scripts
 // judged (control/script_audit.h): what the services get is what may run. At start and every
 // reload.
 SharedConfig load_config(const std::string& file, const std::string& id) {
