@@ -17,19 +17,40 @@ struct Bounds {
   double steady;    // the longest wait for the steady state
   double takeover;  // the longest wait for a takeover after a fault
   double observe;   // how long a fault stays in place once it did its work
+  // How long a takeover the configured priorities promise (PreemptRules) may keep the pair from
+  // being steady: beyond it the lab takes the pair as it is (a tracked priority may have
+  // lowered the backup's, which the configuration does not show).
+  double preempt_grace;
 };
 
 Bounds bounds_for(const LabModel& model) {
   double down = 0;
+  double preempt_delay = 0;
   for (const auto& d : model.directors) {
-    for (const auto& i : d.instances)
+    for (const auto& i : d.instances) {
       down = std::max(down, master_down_interval(i));
+      preempt_delay = std::max(preempt_delay, i.preempt_delay);
+    }
   }
   const double advert = model.advert_int;
+  const double preempt_grace = 1.0 + 2 * down + preempt_delay;
   return Bounds{.hold = std::max(5 * advert, 0.5),
-                .steady = 8.0 + 10 * down,
+                .steady = 8.0 + 10 * down + preempt_grace,
                 .takeover = 5.0 + 3 * down,
-                .observe = std::max(3 * advert, 0.3)};
+                .observe = std::max(3 * advert, 0.3),
+                .preempt_grace = preempt_grace};
+}
+
+PreemptRules preempt_rules(const LabModel& model) {
+  PreemptRules rules(model.directors[0].instances.size());
+  for (int d = 0; d < 2; ++d) {
+    const auto& instances = model.directors[d].instances;
+    for (size_t i = 0; i < instances.size() && i < rules.size(); ++i) {
+      rules[i].priority[d] = instances[i].priority;
+      rules[i].nopreempt[d] = instances[i].nopreempt;
+    }
+  }
+  return rules;
 }
 
 // Waits until `predicate(snapshot)` holds, bounded by `timeout`; false when it never did.
@@ -46,24 +67,35 @@ bool wait_for(Lab& lab, double timeout, const std::function<bool(const Snapshot&
   }
 }
 
-// Waits until the pair has been steady for `hold`; returns the failure text, or nothing.
+// Waits until the pair has been steady for `hold`; returns the failure text, or nothing. A
+// takeover the configuration promises (a restarted backup with the higher priority) is waited
+// for, up to `preempt_grace`, so that the next fault starts from the pair's real steady state
+// and not from the moment before that backup's master-down timer runs out.
 std::optional<std::string> wait_steady(Lab& lab, const Bounds& b, std::string_view when,
                                        double& steady_at) {
   const double end = monotonic_seconds() + b.steady;
+  const PreemptRules rules = preempt_rules(lab.model());
+  std::optional<double> pending_from;
   // Bounded by `end`; each pass sleeps 20 ms.
   for (;;) {
     check_interrupt();
     lab.check_daemons();
     const double now = monotonic_seconds();
     const Timeline timeline = lab.timeline();
-    const auto since = steady_since(timeline, lab.names(), now);
+    const bool pending =
+        judge_steady(timeline.at(now), lab.names(), rules).verdict == Steadiness::kPreemptPending;
+    if (!pending) pending_from.reset();
+    if (pending && !pending_from) pending_from = now;
+    const bool waited_enough = pending_from && now - *pending_from >= b.preempt_grace;
+    const auto since =
+        steady_since(timeline, lab.names(), now, waited_enough ? PreemptRules{} : rules);
     if (since && now - *since >= b.hold) {
       steady_at = now;
       return std::nullopt;
     }
     if (now >= end) {
       steady_at = now;
-      return steady_failure(judge_steady(timeline.at(now), lab.names()), when);
+      return steady_failure(judge_steady(timeline.at(now), lab.names(), rules), when);
     }
     sleep_for(0.02);
   }

@@ -136,7 +136,7 @@ std::vector<RsEvent> Timeline::rs_between(double from, double to) const {
   return sorted_between(rs_events_, from, to);
 }
 
-SteadyJudgement judge_steady(const Snapshot& s, const Names& names) {
+SteadyJudgement judge_steady(const Snapshot& s, const Names& names, const PreemptRules& rules) {
   // Split brain first: it is the worse finding.
   for (size_t i = 0; i < s.states.size(); ++i) {
     if (masters(s, i) == 2)
@@ -168,17 +168,31 @@ SteadyJudgement judge_steady(const Snapshot& s, const Names& names) {
                             names.directors[d], names.instances[i])};
     }
   }
+  for (size_t i = 0; i < s.states.size() && i < rules.size(); ++i) {
+    const int master = s.states[i][0] == State::kMaster ? 0 : 1;
+    const int backup = 1 - master;
+    const PreemptRule& rule = rules[i];
+    if (s.states[i][backup] == State::kBackup && !rule.nopreempt[backup] &&
+        rule.priority[backup] > rule.priority[master])
+      return {Steadiness::kPreemptPending,
+              fmt::format("{} is BACKUP of {} with the higher priority ({} > {}) and no "
+                          "nopreempt, so it is about to take {} from {}",
+                          names.directors[backup], names.instances[i], rule.priority[backup],
+                          rule.priority[master], names.instances[i], names.directors[master])};
+  }
   return {Steadiness::kSteady, ""};
 }
 
-std::optional<double> steady_since(const Timeline& timeline, const Names& names, double now) {
-  if (judge_steady(timeline.at(now), names).verdict != Steadiness::kSteady) return std::nullopt;
+std::optional<double> steady_since(const Timeline& timeline, const Names& names, double now,
+                                   const PreemptRules& rules) {
+  if (judge_steady(timeline.at(now), names, rules).verdict != Steadiness::kSteady)
+    return std::nullopt;
   // Walk back over the changes: the last one after which it was not steady bounds the run.
   const auto changes = timeline.changes(-std::numeric_limits<double>::infinity(), now);
   double since = changes.empty() ? -std::numeric_limits<double>::infinity() : changes.front();
   for (size_t k = changes.size(); k > 0; --k) {
     const double t = changes[k - 1];
-    if (judge_steady(timeline.at(t), names).verdict != Steadiness::kSteady) break;
+    if (judge_steady(timeline.at(t), names, rules).verdict != Steadiness::kSteady) break;
     since = t;
   }
   return since;
@@ -193,6 +207,7 @@ std::string steady_failure(const SteadyJudgement& judgement, std::string_view wh
     case Steadiness::kNoMaster:
       return fmt::format("no master {}: {}", when, judgement.detail);
     case Steadiness::kNotReporting:
+    case Steadiness::kPreemptPending:
       return fmt::format("not steady {}: {}", when, judgement.detail);
   }
   return "";

@@ -94,16 +94,28 @@ struct Names {
   std::vector<std::string> vips;
 };
 
-enum class Steadiness : uint8_t { kSteady, kSplitBrain, kNoMaster, kNotReporting };
+// kPreemptPending: one MASTER per instance, but its BACKUP will take it over on its own.
+enum class Steadiness : uint8_t { kSteady, kSplitBrain, kNoMaster, kNotReporting, kPreemptPending };
 struct SteadyJudgement {
   Steadiness verdict = Steadiness::kNoMaster;
   std::string detail;  // what is wrong, e.g. "VI_1 is MASTER on d1 and d2"
 };
-// Exactly one MASTER per instance, each VIP on exactly one director, and both directors
-// reporting a state for every instance (a daemon starting again has not caught up yet).
-SteadyJudgement judge_steady(const Snapshot& snapshot, const Names& names);
+// One instance's configured priority and nopreempt on each director. A BACKUP with a higher
+// priority than its MASTER and no nopreempt takes the instance over when its master-down timer
+// (and preempt_delay) runs out (RFC 5798 §6.4.2): until then the pair is not steady.
+struct PreemptRule {
+  std::array<int, 2> priority{100, 100};
+  std::array<bool, 2> nopreempt{false, false};
+};
+using PreemptRules = std::vector<PreemptRule>;  // per instance; empty: no takeover is expected
+// Exactly one MASTER per instance, each VIP on exactly one director, both directors reporting
+// a state for every instance (a daemon starting again has not caught up yet), and no BACKUP
+// that `rules` say will take its instance over.
+SteadyJudgement judge_steady(const Snapshot& snapshot, const Names& names,
+                             const PreemptRules& rules = {});
 // Since when the pair has been steady without a break, as of `now`; nothing when it is not.
-std::optional<double> steady_since(const Timeline& timeline, const Names& names, double now);
+std::optional<double> steady_since(const Timeline& timeline, const Names& names, double now,
+                                   const PreemptRules& rules = {});
 // "split brain before the fault: VI_1 is MASTER on d1 and d2" / "no master: ...".
 std::string steady_failure(const SteadyJudgement& judgement, std::string_view when);
 

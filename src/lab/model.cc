@@ -21,6 +21,7 @@ LabInstance lab_instance(const config::VrrpInstance& in, uint32_t global_down_ti
   out.advert_int = std::chrono::duration<double>(in.advert_int).count();
   out.version = in.version.value_or(2);
   out.nopreempt = in.nopreempt;
+  out.preempt_delay = std::chrono::duration<double>(in.preempt_delay).count();
   out.initial_master = in.state == config::VrrpInitialState::kMaster;
   out.down_timer_adverts = in.down_timer_adverts.value_or(global_down_timer);
   for (const auto& vip : in.virtual_addresses)

@@ -23,6 +23,7 @@ struct LabInstance {
   double advert_int = 1.0;  // seconds
   uint8_t version = 2;
   bool nopreempt = false;
+  double preempt_delay = 0;  // seconds
   bool initial_master = false;
   uint32_t down_timer_adverts = 3;
   std::vector<std::string> vips;  // text form, no prefix length

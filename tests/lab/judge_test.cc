@@ -81,6 +81,46 @@ TEST(Steady, ADirectorThatReportsNothingIsNotSteady) {
             "UNKNOWN)");
 }
 
+// The CI flake this guards against: d2 (priority 150, no nopreempt) restarted as BACKUP while d1
+// (100) held VI_1; counted as steady, the next drill began from d1 as master a moment before d2
+// took over.
+TEST(Steady, ABackupAboutToPreemptIsNotSteadyYet) {
+  const PreemptRules rules = {PreemptRule{.priority = {100, 150}, .nopreempt = {false, false}}};
+  Timeline t = settled();
+  const auto j = judge_steady(t.at(2.0), names(), rules);
+  EXPECT_EQ(j.verdict, Steadiness::kPreemptPending);
+  EXPECT_EQ(steady_failure(j, "before the fault"),
+            "not steady before the fault: d2 is BACKUP of VI_1 with the higher priority (150 > "
+            "100) and no nopreempt, so it is about to take VI_1 from d1");
+  EXPECT_FALSE(steady_since(t, names(), 2.0, rules));
+  // Without the rules (or once the lab stops waiting for it) the same pair is steady.
+  EXPECT_EQ(steady_since(t, names(), 2.0), 1.0);
+  // d2 takes over at 2.5: steady from then on.
+  t.add(StateEvent{2.5, 1, 0, M});
+  t.add(StateEvent{2.5, 0, 0, B});
+  t.add(VipEvent{2.5, 0, 0, false});
+  t.add(VipEvent{2.5, 1, 0, true});
+  EXPECT_EQ(steady_since(t, names(), 3.0, rules), 2.5);
+}
+
+TEST(Steady, NoTakeoverIsPendingWithNopreemptOrALowerOrEqualPriority) {
+  const Timeline t = settled();  // d1 MASTER, d2 BACKUP
+  for (const PreemptRule& rule : {PreemptRule{.priority = {100, 150}, .nopreempt = {false, true}},
+                                  PreemptRule{.priority = {150, 100}, .nopreempt = {false, false}},
+                                  PreemptRule{.priority = {100, 100}, .nopreempt = {false, false}},
+                                  PreemptRule{.priority = {100, 150}, .nopreempt = {true, true}}}) {
+    EXPECT_EQ(judge_steady(t.at(2.0), names(), {rule}).verdict, Steadiness::kSteady)
+        << rule.priority[0] << " " << rule.priority[1] << " " << rule.nopreempt[1];
+  }
+  // Only a BACKUP preempts: a director that reports FAULT does not.
+  Timeline fault = settled();
+  fault.add(StateEvent{1.5, 1, 0, State::kFault});
+  EXPECT_EQ(judge_steady(fault.at(2.0), names(),
+                         {PreemptRule{.priority = {100, 150}, .nopreempt = {false, false}}})
+                .verdict,
+            Steadiness::kSteady);
+}
+
 DrillRun kill_run() {
   DrillRun run;
   run.kind = DrillKind::kKill;
