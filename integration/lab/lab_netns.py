@@ -2,7 +2,9 @@
 """vigil-lab in network namespaces (label netns): the product's own lab, driven as a user would.
 
   lab_netns.py demo --vigil-lab PATH --vigild PATH
-      `vigil-lab demo --repeat 1` with vigild exits 0 and its report.json has every drill passed.
+      `vigil-lab demo --repeat 1` with vigild exits 0 and its report.json has every drill passed
+      (reload: each director logged a completed reload and no state line came after the first
+      SIGHUP).
   lab_netns.py split-brain --vigil-lab PATH --vigild PATH
       two directors with different virtual_router_ids: exit 1, "split brain before the fault".
   lab_netns.py nopreempt --vigil-lab PATH --vigild PATH
@@ -129,12 +131,16 @@ def test_demo(args: argparse.Namespace) -> None:
             fail(f"vigil-lab demo exited {proc.returncode}, expected 0", output)
         validate_report(tmp, output)
         report = json.loads(Path(tmp, "report.json").read_text())
-        if report.get("schema") != "vigil-lab-report/2" or report.get("passed") is not True:
+        if report.get("schema") != "vigil-lab-report/3" or report.get("passed") is not True:
             fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
                  output)
         names = [d["name"] for d in report["drills"]]
-        if names != ["kill", "stop", "link", "preempt", "partition"]:
+        if names != ["kill", "stop", "link", "preempt", "partition", "reload"]:
             fail(f"report.json drills: {names}", output)
+        reload = report["drills"][5]["runs_detail"][0]
+        if not reload["reloads"] or min(reload["reloads"].values()) < 1 or reload["states"] and \
+                any(e["t_ms"] >= 0 for e in reload["states"]):
+            fail(f"reload: reloads {reload['reloads']}, states {reload['states']}", output)
         for drill in report["drills"]:
             if drill["runs"] != 1 or drill["passed"] != 1:
                 fail(f"drill {drill['name']}: {drill['passed']} of {drill['runs']} passed", output)

@@ -75,7 +75,7 @@ std::optional<std::string> wait_steady(Lab& lab, const Bounds& b, std::string_vi
                                        double& steady_at) {
   const double end = monotonic_seconds() + b.steady;
   const PreemptRules rules = preempt_rules(lab.model());
-  std::optional<double> pending_from;
+  double pending_from = -1;  // since when a takeover has been pending; -1: none
   // Bounded by `end`; each pass sleeps 20 ms.
   for (;;) {
     check_interrupt();
@@ -84,9 +84,9 @@ std::optional<std::string> wait_steady(Lab& lab, const Bounds& b, std::string_vi
     const Timeline timeline = lab.timeline();
     const bool pending =
         judge_steady(timeline.at(now), lab.names(), rules).verdict == Steadiness::kPreemptPending;
-    if (!pending) pending_from.reset();
-    if (pending && !pending_from) pending_from = now;
-    const bool waited_enough = pending_from && now - *pending_from >= b.preempt_grace;
+    if (!pending) pending_from = -1;
+    if (pending && pending_from < 0) pending_from = now;
+    const bool waited_enough = pending_from >= 0 && now - pending_from >= b.preempt_grace;
     const auto since =
         steady_since(timeline, lab.names(), now, waited_enough ? PreemptRules{} : rules);
     if (since && now - *since >= b.hold) {
@@ -471,6 +471,40 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
           what.heal_at = monotonic_seconds();
           progress(tag + " partition healed");
           lab.partition(false);
+          break;
+        }
+        case DrillKind::kReload: {
+          const int before_reloads[2] = {lab.reloads_logged(0), lab.reloads_logged(1)};
+          const double spacing = std::max(model.advert_int / 2, 0.05);
+          what.fault_at = monotonic_seconds();
+          progress(tag + fmt::format(" SIGHUP storm: {} SIGHUPs to each director's daemon, one "
+                                     "every {:.0f} ms; nothing may change",
+                                     kReloadStorm, spacing * 1000.0));
+          for (int k = 0; k < kReloadStorm; ++k) {
+            lab.reload_daemon(0);
+            lab.reload_daemon(1);
+            sleep_for(spacing);
+          }
+          what.heal_at = monotonic_seconds();
+          // Each daemon logs a completed reload (bounded), then the lab watches a while longer:
+          // a reload that upsets VRRP shows within a few adverts.
+          auto both_reloaded = [&] {
+            return lab.reloads_logged(0) > before_reloads[0] &&
+                   lab.reloads_logged(1) > before_reloads[1];
+          };
+          const double reload_end = monotonic_seconds() + b.takeover;
+          // Bounded by `reload_end`; each pass sleeps 50 ms.
+          while (!both_reloaded() && monotonic_seconds() < reload_end) {
+            check_interrupt();
+            lab.check_daemons();
+            sleep_for(0.05);
+          }
+          sleep_for(b.observe);
+          lab.check_daemons();
+          for (int d = 0; d < 2; ++d)
+            what.reloads[d] = lab.reloads_logged(d) - before_reloads[d];
+          progress(tag + fmt::format(" reloads completed: {} {}, {} {}", names.directors[0],
+                                     what.reloads[0], names.directors[1], what.reloads[1]));
           break;
         }
         case DrillKind::kRsFail:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "lab/probe.h"
 
@@ -244,12 +245,20 @@ std::string_view to_string(DrillKind kind) {
       return "preempt";
     case DrillKind::kPartition:
       return "partition";
+    case DrillKind::kReload:
+      return "reload";
     case DrillKind::kRsFail:
       return "rs-fail";
     case DrillKind::kRsRecover:
       return "rs-recover";
   }
   return "?";
+}
+
+bool is_reload_complete(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.remove_suffix(1);
+  return line.ends_with("] configuration reloaded") || line.ends_with(": Reload complete");
 }
 
 std::optional<DrillKind> parse_drill(std::string_view name) {
@@ -292,6 +301,33 @@ RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRu
   if (run.kind == DrillKind::kPreempt) new_master = run.expect_preempt ? victim : peer;
   const double window_end = failover ? run.heal_at : run.end_at;
   const auto events = timeline.states_between(run.fault_at, window_end);
+
+  if (run.kind == DrillKind::kReload) {
+    // A reload must change nothing VRRP shows: no state line from either director for any
+    // instance, no VIP removed or added, and each daemon really reloaded.
+    std::vector<std::pair<int, int>> moved;  // (director, instance), each reported once
+    for (const auto& e : timeline.states_between(run.fault_at, run.end_at)) {
+      if (std::find(moved.begin(), moved.end(), std::pair{e.director, e.instance}) != moved.end())
+        continue;
+      moved.emplace_back(e.director, e.instance);
+      fail(
+          fmt::format("{} went {} for {} {} after the first SIGHUP: a reload must not change a "
+                      "VRRP state",
+                      names.directors[e.director], to_string(e.state), names.instances[e.instance],
+                      ms(e.at - run.fault_at)));
+    }
+    for (const auto& e : timeline.vips_between(run.fault_at, run.end_at)) {
+      fail(fmt::format("{} was {} {} {} after the first SIGHUP: a reload must not move a VIP",
+                       names.vips[e.vip], e.present ? "added on" : "removed from",
+                       names.directors[e.director], ms(e.at - run.fault_at)));
+      break;
+    }
+    for (int d = 0; d < 2; ++d) {
+      if (run.reloads[d] == 0)
+        fail(fmt::format("{} logged no completed reload after {} SIGHUPs", names.directors[d],
+                         kReloadStorm));
+    }
+  }
 
   for (int instance : run.instances) {
     const std::string& iname = names.instances[instance];
@@ -368,7 +404,7 @@ RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRu
   }
 
   // The VIP move: the fault -> the VIP added on the new master.
-  if (run.vip >= 0 && run.kind != DrillKind::kPartition &&
+  if (run.vip >= 0 && run.kind != DrillKind::kPartition && run.kind != DrillKind::kReload &&
       !(run.kind == DrillKind::kPreempt && !run.expect_preempt)) {
     for (const auto& e : timeline.vips_between(run.fault_at, window_end)) {
       if (e.vip == run.vip && e.director == new_master && e.present) {

@@ -119,17 +119,31 @@ std::optional<double> steady_since(const Timeline& timeline, const Names& names,
 // "split brain before the fault: VI_1 is MASTER on d1 and d2" / "no master: ...".
 std::string steady_failure(const SteadyJudgement& judgement, std::string_view when);
 
-enum class DrillKind : uint8_t { kKill, kStop, kLink, kPreempt, kPartition, kRsFail, kRsRecover };
+enum class DrillKind : uint8_t {
+  kKill,
+  kStop,
+  kLink,
+  kPreempt,
+  kPartition,
+  kReload,
+  kRsFail,
+  kRsRecover
+};
 std::string_view to_string(DrillKind kind);
 std::optional<DrillKind> parse_drill(std::string_view name);
-inline constexpr std::array<DrillKind, 7> kAllDrills = {
-    DrillKind::kKill,      DrillKind::kStop,   DrillKind::kLink,     DrillKind::kPreempt,
-    DrillKind::kPartition, DrillKind::kRsFail, DrillKind::kRsRecover};
+inline constexpr std::array<DrillKind, 8> kAllDrills = {
+    DrillKind::kKill,      DrillKind::kStop,   DrillKind::kLink,   DrillKind::kPreempt,
+    DrillKind::kPartition, DrillKind::kReload, DrillKind::kRsFail, DrillKind::kRsRecover};
 // Without --drills: the VRRP drills. rs-fail / rs-recover need the directors' checkers, which
 // need IPVS (docs/lab.md), so they are asked for by name.
-inline constexpr std::array<DrillKind, 5> kDefaultDrills = {DrillKind::kKill, DrillKind::kStop,
-                                                            DrillKind::kLink, DrillKind::kPreempt,
-                                                            DrillKind::kPartition};
+inline constexpr std::array<DrillKind, 6> kDefaultDrills = {
+    DrillKind::kKill,    DrillKind::kStop,      DrillKind::kLink,
+    DrillKind::kPreempt, DrillKind::kPartition, DrillKind::kReload};
+// reload: how many SIGHUPs each director's daemon gets in one run.
+inline constexpr int kReloadStorm = 5;
+// A daemon log line saying a reload is complete: vigild's "configuration reloaded",
+// keepalived's "Reload complete".
+bool is_reload_complete(std::string_view log_line);
 
 // What happened in one run of a drill, as the shell did it (times CLOCK_MONOTONIC seconds).
 struct DrillRun {
@@ -144,6 +158,9 @@ struct DrillRun {
   std::optional<std::string> unsettled;  // why the pair was not steady at end_at
   bool expect_preempt = false;           // preempt: the returning director should take over
   std::string preempt_why;               // preempt: why it should or should not (model.h)
+  // reload: the completed reloads each director's daemon logged after the SIGHUPs (-1: not
+  // counted).
+  std::array<int, 2> reloads{-1, -1};
 };
 
 struct RunVerdict {

@@ -301,6 +301,22 @@ std::string Lab::log_tail(int director, size_t lines) const {
   return out;
 }
 
+int Lab::reloads_logged(int director) const {
+  std::ifstream in(log_path(director));
+  int count = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (is_reload_complete(line)) ++count;
+  }
+  return count;
+}
+
+void Lab::reload_daemon(int d) {
+  if (daemon_pid_[d] <= 0) throw LabError(names_.directors[d] + " runs no daemon to reload");
+  // The daemon itself (keepalived's parent passes it on to its children).
+  kill(daemon_pid_[d], SIGHUP);
+}
+
 void Lab::start_daemon(int d) {
   if (daemon_pid_[d] > 0) throw LabError(names_.directors[d] + " already runs its daemon");
   const std::string dir = work_ + "/" + names_.directors[d];

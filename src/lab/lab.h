@@ -50,6 +50,10 @@ class Lab {
   void kill_daemon(int director);
   // SIGTERM; waits (bounded) for it to exit. Its instances count as DOWN from the signal on.
   void stop_daemon(int director);
+  // SIGHUP: the daemon reloads its configuration (the same file).
+  void reload_daemon(int director);
+  // The completed reloads in the director's daemon log so far (is_reload_complete lines).
+  [[nodiscard]] int reloads_logged(int director) const;
   // Fails (LabError) when a daemon the lab did not stop has exited: names it and its log tail.
   void check_daemons();
 

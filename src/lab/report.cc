@@ -110,7 +110,7 @@ std::string format_table(const std::vector<DrillRecord>& drills) {
 std::string report_json(const LabModel& model, const Names& names, const ReportContext& context,
                         const std::vector<DrillRecord>& drills) {
   nlohmann::json doc;
-  doc["schema"] = "vigil-lab-report/2";
+  doc["schema"] = "vigil-lab-report/3";
   doc["passed"] = all_passed(drills);
   doc["demo"] = context.demo;
   doc["daemon"] = {{"name", context.daemon}, {"path", context.daemon_path}};
@@ -186,6 +186,10 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
                       {"two_masters_for_ms", ms_or_null(r.verdict.two_masters_for)},
                       {"rs_change_ms", ms_or_null(r.verdict.rs_change)},
                       {"takeovers", r.verdict.takeovers},
+                      {"reloads", r.what.kind == DrillKind::kReload
+                                      ? nlohmann::json{{names.directors[0], r.what.reloads[0]},
+                                                       {names.directors[1], r.what.reloads[1]}}
+                                      : nlohmann::json(nullptr)},
                       {"states", states},
                       {"vip_events", vips},
                       {"rs_events", rs_events}});
@@ -239,6 +243,9 @@ std::string junit_xml(const ReportContext& context, const std::vector<DrillRecor
       add(d.kind == DrillKind::kRsFail ? "real server out on both directors after"
                                        : "real server back on both directors after",
           r.verdict.rs_change);
+      if (d.kind == DrillKind::kReload && r.what.reloads[0] >= 0)
+        measured += fmt::format("{}reloads per director {} / {}", measured.empty() ? "" : ", ",
+                                r.what.reloads[0], r.what.reloads[1]);
       if (!measured.empty())
         cases += fmt::format("      <system-out>{}</system-out>\n", xml_escape(measured));
       cases += "    </testcase>\n";

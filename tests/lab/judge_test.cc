@@ -327,6 +327,58 @@ TEST(PartitionDrill, NoSplitFails) {
   EXPECT_EQ(v.failures.at(0), "the partition never split VI_1: it was MASTER on one director only");
 }
 
+DrillRun reload_run() {
+  DrillRun run = kill_run();
+  run.kind = DrillKind::kReload;
+  run.reloads = {5, 4};
+  return run;
+}
+
+TEST(ReloadDrill, NothingChangesAndEachDaemonReloadedPasses) {
+  const auto v = judge_run(settled(), names(), reload_run(), replies_every(9.0, 13.0, 0.002));
+  EXPECT_TRUE(v.passed) << (v.failures.empty() ? "" : v.failures[0]);
+  EXPECT_FALSE(v.vip_move);
+  ASSERT_TRUE(v.outage);
+  EXPECT_NEAR(*v.outage, 0.002, 1e-6);
+}
+
+TEST(ReloadDrill, AStateLineOrAVipMoveAfterTheFirstSighupFails) {
+  Timeline t = settled();
+  t.add(StateEvent{10.5, 0, 0, B});  // d1 dropped to BACKUP: a reload restarted VRRP
+  t.add(StateEvent{10.6, 0, 0, M});  // counted once per director and instance
+  t.add(VipEvent{10.5, 0, 0, false});
+  t.add(VipEvent{10.6, 0, 0, true});
+  const auto v = judge_run(t, names(), reload_run(), replies_every(9.0, 13.0, 0.002));
+  EXPECT_FALSE(v.passed);
+  ASSERT_EQ(v.failures.size(), 2u);
+  EXPECT_EQ(v.failures[0],
+            "d1 went BACKUP for VI_1 500.0 ms after the first SIGHUP: a reload must not change a "
+            "VRRP state");
+  EXPECT_EQ(v.failures[1],
+            "192.0.2.200 was removed from d1 500.0 ms after the first SIGHUP: a "
+            "reload must not move a VIP");
+}
+
+TEST(ReloadDrill, ADaemonThatNeverReloadedFails) {
+  DrillRun run = reload_run();
+  run.reloads = {3, 0};
+  const auto v = judge_run(settled(), names(), run, replies_every(9.0, 13.0, 0.002));
+  EXPECT_FALSE(v.passed);
+  ASSERT_EQ(v.failures.size(), 1u);
+  EXPECT_EQ(v.failures[0], "d2 logged no completed reload after 5 SIGHUPs");
+}
+
+TEST(ReloadDrill, RecognisesEachDaemonsReloadCompleteLine) {
+  EXPECT_TRUE(is_reload_complete(
+      "[2026-12-06 21:05:55.123] [daemon] [info] [vigild] configuration reloaded"));
+  EXPECT_TRUE(is_reload_complete("Sun Dec  6 21:05:58 2026: Reload complete\r"));
+  EXPECT_FALSE(is_reload_complete("[vigild] SIGHUP received: reloading /etc/vigil/d1.conf"));
+  EXPECT_FALSE(is_reload_complete("Sun Dec  6 21:05:58 2026: Reloading ..."));
+  EXPECT_FALSE(
+      is_reload_complete("[vigild] reload refused: d1.conf has errors; the running "
+                         "configuration stays"));
+}
+
 TEST(Distribution, NearestRank) {
   EXPECT_FALSE(distribution({}));
   auto d = distribution({0.3, 0.1, 0.2});

@@ -89,6 +89,14 @@ std::vector<DrillRecord> sample_drills() {
   s.verdict.two_masters_for = 0.6;
   partition.runs.push_back(s);
 
+  DrillRecord reload{.kind = DrillKind::kReload, .runs = {}};
+  RunRecord h = base_run(DrillKind::kReload, 1);
+  h.states = {StateEvent{9.5, 0, 0, State::kMaster}};
+  h.vips = {};
+  h.what.reloads = {5, 4};  // two SIGHUPs merged on d2
+  h.verdict.outage = 0.003;
+  reload.runs.push_back(h);
+
   // The steady state never came: a run that failed before its fault, and one not run, with
   // nothing measured.
   DrillRecord link{.kind = DrillKind::kLink, .runs = {}};
@@ -129,7 +137,7 @@ std::vector<DrillRecord> sample_drills() {
       "not run: the directors run VRRP only (-P: this kernel has no IPVS), so no "
       "checker runs to take a real server out"};
   rs_recover.runs.push_back(n);
-  return {kill, preempt, partition, link, rs_fail, rs_recover};
+  return {kill, preempt, partition, reload, link, rs_fail, rs_recover};
 }
 
 }  // namespace vigil::lab::testing

@@ -66,7 +66,7 @@ TEST(Report, JsonFollowsTheSchema) {
                         .demo = true,
                         .notes = {}};
   const auto doc = nlohmann::json::parse(report_json(model(), names, context, records()));
-  EXPECT_EQ(doc["schema"], "vigil-lab-report/2");
+  EXPECT_EQ(doc["schema"], "vigil-lab-report/3");
   EXPECT_EQ(doc["passed"], false);
   EXPECT_EQ(doc["daemon"]["name"], "vigild");
   EXPECT_EQ(doc["vrrp_only"], true);
@@ -98,12 +98,12 @@ size_t count(const std::string& text, const std::string& what) {
 TEST(Junit, OneSuitePerDrillOneCasePerRunAFailureWithTheReasons) {
   const std::string xml = junit_xml(testing::sample_context(), testing::sample_drills());
   EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites ", 0), 0u);
-  EXPECT_NE(xml.find("<testsuites name=\"vigil-lab (vigild)\" tests=\"9\" failures=\"4\""),
+  EXPECT_NE(xml.find("<testsuites name=\"vigil-lab (vigild)\" tests=\"10\" failures=\"4\""),
             std::string::npos)
       << xml;
-  EXPECT_EQ(count(xml, "<testsuite "), 6u);
-  EXPECT_EQ(count(xml, "</testsuite>"), 6u);
-  EXPECT_EQ(count(xml, "<testcase "), 9u);
+  EXPECT_EQ(count(xml, "<testsuite "), 7u);
+  EXPECT_EQ(count(xml, "</testsuite>"), 7u);
+  EXPECT_EQ(count(xml, "<testcase "), 10u);
   EXPECT_EQ(count(xml, "<failure "), 4u);
   EXPECT_NE(xml.find("<testsuite name=\"kill\" tests=\"3\" failures=\"1\""), std::string::npos);
   EXPECT_NE(xml.find("<testcase classname=\"vigil-lab.kill\" name=\"kill run 3\" time=\"2.000\">"
@@ -121,6 +121,10 @@ TEST(Junit, OneSuitePerDrillOneCasePerRunAFailureWithTheReasons) {
             std::string::npos)
       << xml;
   EXPECT_NE(xml.find("<failure message=\"not run: the directors run VRRP only"), std::string::npos);
+  // reload says how many reloads each director completed.
+  EXPECT_NE(xml.find("<system-out>outage 3.0 ms, reloads per director 5 / 4</system-out>"),
+            std::string::npos)
+      << xml;
 }
 
 TEST(Junit, ControlCharactersXmlCannotCarryAreReplaced) {
