@@ -3,8 +3,8 @@
 
   lab_netns.py demo --vigil-lab PATH --vigild PATH
       `vigil-lab demo --repeat 1` with vigild exits 0 and its report.json has every drill passed
-      (reload: each director logged a completed reload and no state line came after the first
-      SIGHUP).
+      (loss: adverts were dropped and no state line came after the loss began; reload: each
+      director logged a completed reload and no state line came after the first SIGHUP).
   lab_netns.py split-brain --vigil-lab PATH --vigild PATH
       two directors with different virtual_router_ids: exit 1, "split brain before the fault".
   lab_netns.py nopreempt --vigil-lab PATH --vigild PATH
@@ -135,9 +135,13 @@ def test_demo(args: argparse.Namespace) -> None:
             fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
                  output)
         names = [d["name"] for d in report["drills"]]
-        if names != ["kill", "stop", "link", "preempt", "partition", "reload"]:
+        if names != ["kill", "stop", "link", "preempt", "loss", "partition", "reload"]:
             fail(f"report.json drills: {names}", output)
-        reload = report["drills"][5]["runs_detail"][0]
+        loss = report["drills"][4]["runs_detail"][0]
+        if not loss["adverts_dropped"] or any(e["t_ms"] >= 0 for e in loss["states"]):
+            fail(f"loss: adverts_dropped {loss['adverts_dropped']}, states {loss['states']}",
+                 output)
+        reload = report["drills"][6]["runs_detail"][0]
         if not reload["reloads"] or min(reload["reloads"].values()) < 1 or reload["states"] and \
                 any(e["t_ms"] >= 0 for e in reload["states"]):
             fail(f"reload: reloads {reload['reloads']}, states {reload['states']}", output)
@@ -147,7 +151,7 @@ def test_demo(args: argparse.Namespace) -> None:
             for run in drill["runs_detail"]:
                 if not run["passed"] or run["failures"]:
                     fail(f"drill {drill['name']} run {run['run']}: {run['failures']}", output)
-        partition = report["drills"][4]["runs_detail"][0]
+        partition = report["drills"][5]["runs_detail"][0]
         if partition["two_masters_since_ms"] is None:
             fail("partition: the report does not say since when both were MASTER", output)
         for name in ("kill", "stop", "link"):

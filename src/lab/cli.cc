@@ -36,8 +36,8 @@ constexpr const char* kUsageText =
     "usage: vigil-lab demo [OPTIONS]\n"
     "       vigil-lab run -f CONF [-f PEER_CONF] [--ids A,B] [OPTIONS]\n"
     "       vigil-lab clean\n"
-    "options: --drills kill,stop,link,preempt,partition,reload,rs-fail,rs-recover\n"
-    "         (default: the first six)  --repeat N (default 3)\n"
+    "options: --drills kill,stop,link,preempt,loss,partition,reload,rs-fail,rs-recover\n"
+    "         (default: the first seven)  --repeat N (default 3)\n"
     "         --report DIR  --json  --daemon vigild|keepalived  --vigild PATH  --seed N\n"
     "         --ipvs-journal (the daemon is vigild-recording: checkers run without IPVS)\n"
     "         --keep (keep the lab's work directory: configs, daemon logs)\n"
@@ -95,8 +95,9 @@ Options parse(int argc, char** argv) {
       for (const auto& name : split(value(), ',')) {
         auto kind = parse_drill(name);
         if (!kind)
-          throw UsageError("unknown drill " + name +
-                           " (kill, stop, link, preempt, partition, reload, rs-fail, rs-recover)");
+          throw UsageError(
+              "unknown drill " + name +
+              " (kill, stop, link, preempt, loss, partition, reload, rs-fail, rs-recover)");
         o.drills.push_back(*kind);
       }
       if (o.drills.empty()) throw UsageError("--drills: name at least one drill");

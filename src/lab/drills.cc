@@ -117,6 +117,23 @@ std::string fmt_ms(std::optional<double> seconds) {
   return seconds ? fmt::format("{:.1f} ms", *seconds * 1000.0) : std::string("-");
 }
 
+// Why the loss drill means nothing for this configuration, or nothing: losing one advert in two
+// leaves a gap of two advert intervals, which must stay a whole interval below the
+// Master_Down_Interval (down_timer_adverts intervals plus the skew), or timing alone decides.
+std::optional<std::string> loss_cannot_play(const LabModel& model) {
+  for (const auto& d : model.directors) {
+    for (const auto& i : d.instances) {
+      if (i.down_timer_adverts < 3)
+        return fmt::format(
+            "{} on {} has down_timer_adverts {}: losing one advert in two is not "
+            "below its tolerance by a whole advert interval, so the loss drill "
+            "needs at least 3",
+            i.name, d.id, i.down_timer_adverts);
+    }
+  }
+  return std::nullopt;
+}
+
 bool is_rs(DrillKind kind) {
   return kind == DrillKind::kRsFail || kind == DrillKind::kRsRecover;
 }
@@ -283,9 +300,14 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         record.runs.push_back(std::move(rec));
         continue;
       }
-      if (is_rs(record.kind)) {
-        std::optional<std::string> why = rs_cannot_play(lab);
-        if (!why && rs_broken) why = rs_broken;
+      if (is_rs(record.kind) || record.kind == DrillKind::kLoss) {
+        std::optional<std::string> why;
+        if (record.kind == DrillKind::kLoss) {
+          why = loss_cannot_play(model);
+        } else {
+          why = rs_cannot_play(lab);
+          if (!why && rs_broken) why = rs_broken;
+        }
         if (why) {
           rec.verdict.passed = false;
           rec.verdict.failures.push_back("not run: " + *why);
@@ -471,6 +493,19 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
           what.heal_at = monotonic_seconds();
           progress(tag + " partition healed");
           lab.partition(false);
+          break;
+        }
+        case DrillKind::kLoss: {
+          const double duration = kLossAdverts * model.advert_int;
+          what.fault_at = monotonic_seconds();
+          progress(tag + fmt::format(" one in two of {}'s (MASTER) adverts dropped for {:.1f} s "
+                                     "(nftables): below its peer's tolerance, nothing may change",
+                                     victim_name, duration));
+          lab.lose_adverts(master, true);
+          sleep_for(duration);
+          what.adverts_dropped = lab.lose_adverts(master, false);
+          what.heal_at = monotonic_seconds();
+          progress(tag + fmt::format(" loss ended: {} adverts dropped", what.adverts_dropped));
           break;
         }
         case DrillKind::kReload: {

@@ -243,6 +243,8 @@ std::string_view to_string(DrillKind kind) {
       return "link";
     case DrillKind::kPreempt:
       return "preempt";
+    case DrillKind::kLoss:
+      return "loss";
     case DrillKind::kPartition:
       return "partition";
     case DrillKind::kReload:
@@ -259,6 +261,23 @@ bool is_reload_complete(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
     line.remove_suffix(1);
   return line.ends_with("] configuration reloaded") || line.ends_with(": Reload complete");
+}
+
+std::optional<int64_t> nft_counted_packets(std::string_view listing) {
+  constexpr std::string_view kCounter = "counter packets ";
+  std::optional<int64_t> sum;
+  for (size_t at = listing.find(kCounter); at != std::string_view::npos;
+       at = listing.find(kCounter, at + 1)) {
+    size_t i = at + kCounter.size();
+    int64_t n = 0;
+    size_t digits = 0;
+    for (; i < listing.size() && listing[i] >= '0' && listing[i] <= '9' && digits < 18;
+         ++i, ++digits)
+      n = n * 10 + (listing[i] - '0');
+    if (digits == 0) continue;
+    sum = sum.value_or(0) + n;
+  }
+  return sum;
 }
 
 std::optional<DrillKind> parse_drill(std::string_view name) {
@@ -302,26 +321,32 @@ RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRu
   const double window_end = failover ? run.heal_at : run.end_at;
   const auto events = timeline.states_between(run.fault_at, window_end);
 
-  if (run.kind == DrillKind::kReload) {
-    // A reload must change nothing VRRP shows: no state line from either director for any
-    // instance, no VIP removed or added, and each daemon really reloaded.
+  if (run.kind == DrillKind::kReload || run.kind == DrillKind::kLoss) {
+    // Neither a reload nor losses below the tolerance may change what VRRP shows: no state line
+    // from either director for any instance, no VIP removed or added.
+    const bool reload = run.kind == DrillKind::kReload;
+    const char* since = reload ? "after the first SIGHUP" : "after the loss began";
+    const char* fault = reload ? "a reload" : "losing one advert in two";
     std::vector<std::pair<int, int>> moved;  // (director, instance), each reported once
     for (const auto& e : timeline.states_between(run.fault_at, run.end_at)) {
       if (std::find(moved.begin(), moved.end(), std::pair{e.director, e.instance}) != moved.end())
         continue;
       moved.emplace_back(e.director, e.instance);
-      fail(
-          fmt::format("{} went {} for {} {} after the first SIGHUP: a reload must not change a "
-                      "VRRP state",
-                      names.directors[e.director], to_string(e.state), names.instances[e.instance],
-                      ms(e.at - run.fault_at)));
+      fail(fmt::format("{} went {} for {} {} {}: {} must not change a VRRP state",
+                       names.directors[e.director], to_string(e.state), names.instances[e.instance],
+                       ms(e.at - run.fault_at), since, fault));
     }
     for (const auto& e : timeline.vips_between(run.fault_at, run.end_at)) {
-      fail(fmt::format("{} was {} {} {} after the first SIGHUP: a reload must not move a VIP",
-                       names.vips[e.vip], e.present ? "added on" : "removed from",
-                       names.directors[e.director], ms(e.at - run.fault_at)));
+      fail(fmt::format("{} was {} {} {} {}: {} must not move a VIP", names.vips[e.vip],
+                       e.present ? "added on" : "removed from", names.directors[e.director],
+                       ms(e.at - run.fault_at), since, fault));
       break;
     }
+  }
+  if (run.kind == DrillKind::kLoss && run.adverts_dropped == 0)
+    fail(
+        fmt::format("nftables dropped none of {}'s adverts: the loss never happened", victim_name));
+  if (run.kind == DrillKind::kReload) {
     for (int d = 0; d < 2; ++d) {
       if (run.reloads[d] == 0)
         fail(fmt::format("{} logged no completed reload after {} SIGHUPs", names.directors[d],
@@ -405,7 +430,7 @@ RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRu
 
   // The VIP move: the fault -> the VIP added on the new master.
   if (run.vip >= 0 && run.kind != DrillKind::kPartition && run.kind != DrillKind::kReload &&
-      !(run.kind == DrillKind::kPreempt && !run.expect_preempt)) {
+      run.kind != DrillKind::kLoss && !(run.kind == DrillKind::kPreempt && !run.expect_preempt)) {
     for (const auto& e : timeline.vips_between(run.fault_at, window_end)) {
       if (e.vip == run.vip && e.director == new_master && e.present) {
         v.vip_move = e.at - run.fault_at;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,6 +125,7 @@ enum class DrillKind : uint8_t {
   kStop,
   kLink,
   kPreempt,
+  kLoss,
   kPartition,
   kReload,
   kRsFail,
@@ -131,19 +133,24 @@ enum class DrillKind : uint8_t {
 };
 std::string_view to_string(DrillKind kind);
 std::optional<DrillKind> parse_drill(std::string_view name);
-inline constexpr std::array<DrillKind, 8> kAllDrills = {
-    DrillKind::kKill,      DrillKind::kStop,   DrillKind::kLink,   DrillKind::kPreempt,
-    DrillKind::kPartition, DrillKind::kReload, DrillKind::kRsFail, DrillKind::kRsRecover};
+inline constexpr std::array<DrillKind, 9> kAllDrills = {
+    DrillKind::kKill,    DrillKind::kStop,   DrillKind::kLink,
+    DrillKind::kPreempt, DrillKind::kLoss,   DrillKind::kPartition,
+    DrillKind::kReload,  DrillKind::kRsFail, DrillKind::kRsRecover};
 // Without --drills: the VRRP drills. rs-fail / rs-recover need the directors' checkers, which
 // need IPVS (docs/lab.md), so they are asked for by name.
-inline constexpr std::array<DrillKind, 6> kDefaultDrills = {
-    DrillKind::kKill,    DrillKind::kStop,      DrillKind::kLink,
-    DrillKind::kPreempt, DrillKind::kPartition, DrillKind::kReload};
+inline constexpr std::array<DrillKind, 7> kDefaultDrills = {
+    DrillKind::kKill, DrillKind::kStop,      DrillKind::kLink,  DrillKind::kPreempt,
+    DrillKind::kLoss, DrillKind::kPartition, DrillKind::kReload};
+// loss: for how many advert intervals one in two of the master's adverts is lost, per run.
+inline constexpr int kLossAdverts = 20;
 // reload: how many SIGHUPs each director's daemon gets in one run.
 inline constexpr int kReloadStorm = 5;
 // A daemon log line saying a reload is complete: vigild's "configuration reloaded",
 // keepalived's "Reload complete".
 bool is_reload_complete(std::string_view log_line);
+// The sum of the `counter packets N` of an `nft list table` listing; nothing when it has none.
+std::optional<int64_t> nft_counted_packets(std::string_view listing);
 
 // What happened in one run of a drill, as the shell did it (times CLOCK_MONOTONIC seconds).
 struct DrillRun {
@@ -161,6 +168,8 @@ struct DrillRun {
   // reload: the completed reloads each director's daemon logged after the SIGHUPs (-1: not
   // counted).
   std::array<int, 2> reloads{-1, -1};
+  // loss: the master's adverts nftables dropped (-1: not counted).
+  int64_t adverts_dropped = -1;
 };
 
 struct RunVerdict {

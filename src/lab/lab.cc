@@ -410,6 +410,21 @@ void Lab::partition(bool on) {
   }
 }
 
+int64_t Lab::lose_adverts(int d, bool on) {
+  if (on) {
+    const std::string path = work_ + "/" + names_.directors[d] + "/loss.nft";
+    write_file(path, advert_loss_rules(model_, d));
+    must_run({"ip", "netns", "exec", director_ns_[d], "nft", "-f", path});
+    return 0;
+  }
+  const CommandResult listing = run_command(
+      {"ip", "netns", "exec", director_ns_[d], "nft", "list", "table", "inet", "vigil_lab_loss"});
+  must_run(
+      {"ip", "netns", "exec", director_ns_[d], "nft", "delete", "table", "inet", "vigil_lab_loss"});
+  if (listing.status != 0) return -1;
+  return nft_counted_packets(listing.out).value_or(-1);
+}
+
 void Lab::flush_vips(int d) {
   for (const auto& segment : model_.segments) {
     for (const auto& vip : segment.vips) {

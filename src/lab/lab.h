@@ -60,7 +60,10 @@ class Lab {
   // Faults.
   void plug(int director, bool connected);  // its ports at the bridge
   void set_link(int director, const std::string& interface, bool up);
-  void partition(bool on);        // VRRP between the directors dropped (nftables in each director)
+  void partition(bool on);  // VRRP between the directors dropped (nftables in each director)
+  // One in two of the director's adverts dropped (advert_loss_rules), or no longer: then returns
+  // how many were dropped (-1 when nft did not say).
+  int64_t lose_adverts(int director, bool on);
   void flush_vips(int director);  // what a reboot does to a crashed director's leftover VIPs
   // A real server the lab plays (model().virtual_servers[vs].real_servers[rs]) stops / returns.
   void set_real_server(size_t vs, size_t rs, bool up);

@@ -71,6 +71,26 @@ bool same_network(const IpAddress& a, const IpAddress& b, uint8_t length) {
 
 }  // namespace
 
+std::string advert_loss_rules(const LabModel& model, int director) {
+  std::string rules =
+      "table inet vigil_lab_loss {\n"
+      "  chain out {\n"
+      "    type filter hook output priority -300;\n";
+  for (const LabInstance& i : model.directors[director].instances) {
+    std::string family;
+    if (!i.vips.empty())
+      family = i.vips.front().find(':') != std::string::npos ? " meta nfproto ipv6"
+                                                             : " meta nfproto ipv4";
+    // @th,8,8: the advert's second byte, the virtual router id (RFC 5798 §5.2.3). Each rule's
+    // numgen counts only the packets that reach it.
+    rules += fmt::format(
+        "    oifname \"{}\"{} meta l4proto 112 @th,8,8 {} numgen inc mod 2 0 counter drop\n",
+        i.interface, family, i.virtual_router_id);
+  }
+  rules += "  }\n}\n";
+  return rules;
+}
+
 double master_down_interval(const LabInstance& instance) {
   const double skew = (256.0 - instance.priority) * instance.advert_int / 256.0;
   return instance.down_timer_adverts * instance.advert_int + skew;

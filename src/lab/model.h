@@ -102,6 +102,11 @@ std::vector<std::string> config_ids_in(std::string_view text);
 // plus the skew (RFC 5798 6.1). Pure.
 double master_down_interval(const LabInstance& instance);
 
+// The nftables table (inet vigil_lab_loss) that drops one in two of `director`'s adverts,
+// counted, with one rule per instance (its interface, family and virtual_router_id) so that each
+// instance loses every other advert and never two in a row. Pure.
+std::string advert_loss_rules(const LabModel& model, int director);
+
 // The director meant to hold an instance while both run: the one whose instance says
 // `state MASTER` when the other's says `state BACKUP`, otherwise the one with the higher
 // priority; nothing when both say the same state with the same priority. `why` says which.

@@ -166,33 +166,37 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
                              {"up", e.up}});
       }
       const bool rs = r.what.kind == DrillKind::kRsFail || r.what.kind == DrillKind::kRsRecover;
-      runs.push_back({{"run", r.run},
-                      {"passed", r.verdict.passed},
-                      {"failures", r.verdict.failures},
-                      {"victim", rs ? r.real_server : names.directors[r.what.victim]},
-                      {"real_server", rs && !r.real_server.empty() ? nlohmann::json(r.real_server)
-                                                                   : nlohmann::json(nullptr)},
-                      {"vip", r.what.vip >= 0 ? nlohmann::json(names.vips[r.what.vip])
-                                              : nlohmann::json(nullptr)},
-                      {"phase_ms", r.phase * 1000.0},
-                      {"expect_preempt", r.what.kind == DrillKind::kPreempt
-                                             ? nlohmann::json(r.what.expect_preempt)
-                                             : nlohmann::json(nullptr)},
-                      {"heal_ms", (r.what.heal_at - t0) * 1000.0},
-                      {"end_ms", (r.what.end_at - t0) * 1000.0},
-                      {"vip_move_ms", ms_or_null(r.verdict.vip_move)},
-                      {"outage_ms", ms_or_null(r.verdict.outage)},
-                      {"two_masters_since_ms", ms_or_null(r.verdict.two_masters_since)},
-                      {"two_masters_for_ms", ms_or_null(r.verdict.two_masters_for)},
-                      {"rs_change_ms", ms_or_null(r.verdict.rs_change)},
-                      {"takeovers", r.verdict.takeovers},
-                      {"reloads", r.what.kind == DrillKind::kReload
-                                      ? nlohmann::json{{names.directors[0], r.what.reloads[0]},
-                                                       {names.directors[1], r.what.reloads[1]}}
-                                      : nlohmann::json(nullptr)},
-                      {"states", states},
-                      {"vip_events", vips},
-                      {"rs_events", rs_events}});
+      runs.push_back(
+          {{"run", r.run},
+           {"passed", r.verdict.passed},
+           {"failures", r.verdict.failures},
+           {"victim", rs ? r.real_server : names.directors[r.what.victim]},
+           {"real_server",
+            rs && !r.real_server.empty() ? nlohmann::json(r.real_server) : nlohmann::json(nullptr)},
+           {"vip",
+            r.what.vip >= 0 ? nlohmann::json(names.vips[r.what.vip]) : nlohmann::json(nullptr)},
+           {"phase_ms", r.phase * 1000.0},
+           {"expect_preempt", r.what.kind == DrillKind::kPreempt
+                                  ? nlohmann::json(r.what.expect_preempt)
+                                  : nlohmann::json(nullptr)},
+           {"heal_ms", (r.what.heal_at - t0) * 1000.0},
+           {"end_ms", (r.what.end_at - t0) * 1000.0},
+           {"vip_move_ms", ms_or_null(r.verdict.vip_move)},
+           {"outage_ms", ms_or_null(r.verdict.outage)},
+           {"two_masters_since_ms", ms_or_null(r.verdict.two_masters_since)},
+           {"two_masters_for_ms", ms_or_null(r.verdict.two_masters_for)},
+           {"rs_change_ms", ms_or_null(r.verdict.rs_change)},
+           {"takeovers", r.verdict.takeovers},
+           {"adverts_dropped", r.what.kind == DrillKind::kLoss && r.what.adverts_dropped >= 0
+                                   ? nlohmann::json(r.what.adverts_dropped)
+                                   : nlohmann::json(nullptr)},
+           {"reloads", r.what.kind == DrillKind::kReload
+                           ? nlohmann::json{{names.directors[0], r.what.reloads[0]},
+                                            {names.directors[1], r.what.reloads[1]}}
+                           : nlohmann::json(nullptr)},
+           {"states", states},
+           {"vip_events", vips},
+           {"rs_events", rs_events}});
     }
     out_drills.push_back({{"name", std::string(to_string(d.kind))},
                           {"runs", d.runs.size()},
@@ -243,6 +247,9 @@ std::string junit_xml(const ReportContext& context, const std::vector<DrillRecor
       add(d.kind == DrillKind::kRsFail ? "real server out on both directors after"
                                        : "real server back on both directors after",
           r.verdict.rs_change);
+      if (d.kind == DrillKind::kLoss && r.what.adverts_dropped >= 0)
+        measured += fmt::format("{}adverts dropped {}", measured.empty() ? "" : ", ",
+                                r.what.adverts_dropped);
       if (d.kind == DrillKind::kReload && r.what.reloads[0] >= 0)
         measured += fmt::format("{}reloads per director {} / {}", measured.empty() ? "" : ", ",
                                 r.what.reloads[0], r.what.reloads[1]);

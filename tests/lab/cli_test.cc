@@ -74,8 +74,8 @@ TEST_F(LabCli, ThreeConfigIdsNeedIds) {
 
 TEST_F(LabCli, BadCommandLineExits64) {
   EXPECT_EQ(run({"run"}), 64);
-  EXPECT_EQ(run({"demo", "--drills", "loss"}), 64);
-  EXPECT_NE(err_.find("unknown drill loss"), std::string::npos) << err_;
+  EXPECT_EQ(run({"demo", "--drills", "reboot"}), 64);
+  EXPECT_NE(err_.find("unknown drill reboot"), std::string::npos) << err_;
   EXPECT_EQ(run({"frobnicate"}), 64);
 }
 

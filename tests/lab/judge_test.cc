@@ -368,6 +368,42 @@ TEST(ReloadDrill, ADaemonThatNeverReloadedFails) {
   EXPECT_EQ(v.failures[0], "d2 logged no completed reload after 5 SIGHUPs");
 }
 
+TEST(LossDrill, NothingChangesPassesAStateLineFailsNoDropFails) {
+  DrillRun run = kill_run();
+  run.kind = DrillKind::kLoss;
+  run.adverts_dropped = 10;
+  const auto ok = judge_run(settled(), names(), run, replies_every(9.0, 13.0, 0.002));
+  EXPECT_TRUE(ok.passed) << (ok.failures.empty() ? "" : ok.failures[0]);
+  EXPECT_FALSE(ok.vip_move);
+
+  Timeline t = settled();
+  t.add(StateEvent{10.4, 1, 0, M});  // d2 declared d1 down: a spurious takeover
+  const auto spurious = judge_run(t, names(), run, replies_every(9.0, 13.0, 0.002));
+  EXPECT_FALSE(spurious.passed);
+  ASSERT_EQ(spurious.failures.size(), 1u);
+  EXPECT_EQ(spurious.failures[0],
+            "d2 went MASTER for VI_1 400.0 ms after the loss began: losing one advert in two "
+            "must not change a VRRP state");
+
+  run.adverts_dropped = 0;
+  const auto no_loss = judge_run(settled(), names(), run, replies_every(9.0, 13.0, 0.002));
+  EXPECT_FALSE(no_loss.passed);
+  ASSERT_EQ(no_loss.failures.size(), 1u);
+  EXPECT_EQ(no_loss.failures[0], "nftables dropped none of d1's adverts: the loss never happened");
+}
+
+TEST(LossDrill, SumsTheCountersOfAnNftListing) {
+  EXPECT_EQ(nft_counted_packets(
+                "table inet vigil_lab_loss {\n\tchain out {\n"
+                "\t\toifname \"eth0\" meta l4proto vrrp @th,8,8 0x33 numgen inc mod 2 0 counter "
+                "packets 11 bytes 440 drop\n"
+                "\t\toifname \"eth1\" meta l4proto vrrp @th,8,8 0x34 numgen inc mod 2 0 counter "
+                "packets 9 bytes 360 drop\n\t}\n}\n"),
+            20);
+  EXPECT_FALSE(nft_counted_packets("table inet vigil_lab_loss {\n}\n"));
+  EXPECT_FALSE(nft_counted_packets("counter packets x"));
+}
+
 TEST(ReloadDrill, RecognisesEachDaemonsReloadCompleteLine) {
   EXPECT_TRUE(is_reload_complete(
       "[2026-12-06 21:05:55.123] [daemon] [info] [vigild] configuration reloaded"));
@@ -397,7 +433,7 @@ TEST(Distribution, NearestRank) {
 TEST(Drills, NamesRoundTrip) {
   for (DrillKind kind : kAllDrills)
     EXPECT_EQ(parse_drill(to_string(kind)), kind);
-  EXPECT_FALSE(parse_drill("loss"));
+  EXPECT_FALSE(parse_drill("reboot"));
 }
 
 }  // namespace

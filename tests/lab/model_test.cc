@@ -158,6 +158,30 @@ TEST(LabModel, MasterDownInterval) {
   EXPECT_NEAR(master_down_interval(i), 0.3 + 156.0 / 256.0 * 0.1, 1e-9);
 }
 
+TEST(LabModel, AdvertLossRulesOnePerInstanceWithItsInterfaceFamilyAndRouterId) {
+  LabModel m;
+  LabInstance v4;
+  v4.name = "VI_1";
+  v4.interface = "eth0";
+  v4.virtual_router_id = 51;
+  v4.vips = {"192.0.2.200"};
+  LabInstance v6 = v4;
+  v6.name = "VI_6";
+  v6.interface = "eth1";
+  v6.virtual_router_id = 52;
+  v6.vips = {"2001:db8::200"};
+  m.directors[1].instances = {v4, v6};
+  EXPECT_EQ(advert_loss_rules(m, 1),
+            "table inet vigil_lab_loss {\n"
+            "  chain out {\n"
+            "    type filter hook output priority -300;\n"
+            "    oifname \"eth0\" meta nfproto ipv4 meta l4proto 112 @th,8,8 51 numgen inc mod 2 0 "
+            "counter drop\n"
+            "    oifname \"eth1\" meta nfproto ipv6 meta l4proto 112 @th,8,8 52 numgen inc mod 2 0 "
+            "counter drop\n"
+            "  }\n}\n");
+}
+
 }  // namespace
 }  // namespace vigil::lab
 

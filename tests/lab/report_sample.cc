@@ -89,6 +89,14 @@ std::vector<DrillRecord> sample_drills() {
   s.verdict.two_masters_for = 0.6;
   partition.runs.push_back(s);
 
+  DrillRecord loss{.kind = DrillKind::kLoss, .runs = {}};
+  RunRecord l = base_run(DrillKind::kLoss, 1);
+  l.states = {StateEvent{9.5, 0, 0, State::kMaster}};
+  l.vips = {};
+  l.what.adverts_dropped = 10;
+  l.verdict.outage = 0.002;
+  loss.runs.push_back(l);
+
   DrillRecord reload{.kind = DrillKind::kReload, .runs = {}};
   RunRecord h = base_run(DrillKind::kReload, 1);
   h.states = {StateEvent{9.5, 0, 0, State::kMaster}};
@@ -137,7 +145,7 @@ std::vector<DrillRecord> sample_drills() {
       "not run: the directors run VRRP only (-P: this kernel has no IPVS), so no "
       "checker runs to take a real server out"};
   rs_recover.runs.push_back(n);
-  return {kill, preempt, partition, reload, link, rs_fail, rs_recover};
+  return {kill, preempt, loss, partition, reload, link, rs_fail, rs_recover};
 }
 
 }  // namespace vigil::lab::testing

@@ -98,12 +98,12 @@ size_t count(const std::string& text, const std::string& what) {
 TEST(Junit, OneSuitePerDrillOneCasePerRunAFailureWithTheReasons) {
   const std::string xml = junit_xml(testing::sample_context(), testing::sample_drills());
   EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites ", 0), 0u);
-  EXPECT_NE(xml.find("<testsuites name=\"vigil-lab (vigild)\" tests=\"10\" failures=\"4\""),
+  EXPECT_NE(xml.find("<testsuites name=\"vigil-lab (vigild)\" tests=\"11\" failures=\"4\""),
             std::string::npos)
       << xml;
-  EXPECT_EQ(count(xml, "<testsuite "), 7u);
-  EXPECT_EQ(count(xml, "</testsuite>"), 7u);
-  EXPECT_EQ(count(xml, "<testcase "), 10u);
+  EXPECT_EQ(count(xml, "<testsuite "), 8u);
+  EXPECT_EQ(count(xml, "</testsuite>"), 8u);
+  EXPECT_EQ(count(xml, "<testcase "), 11u);
   EXPECT_EQ(count(xml, "<failure "), 4u);
   EXPECT_NE(xml.find("<testsuite name=\"kill\" tests=\"3\" failures=\"1\""), std::string::npos);
   EXPECT_NE(xml.find("<testcase classname=\"vigil-lab.kill\" name=\"kill run 3\" time=\"2.000\">"
@@ -121,6 +121,9 @@ TEST(Junit, OneSuitePerDrillOneCasePerRunAFailureWithTheReasons) {
             std::string::npos)
       << xml;
   EXPECT_NE(xml.find("<failure message=\"not run: the directors run VRRP only"), std::string::npos);
+  EXPECT_NE(xml.find("<system-out>outage 2.0 ms, adverts dropped 10</system-out>"),
+            std::string::npos)
+      << xml;
   // reload says how many reloads each director completed.
   EXPECT_NE(xml.find("<system-out>outage 3.0 ms, reloads per director 5 / 4</system-out>"),
             std::string::npos)

@@ -184,7 +184,7 @@ TEST(RsDrill, DrillNames) {
   EXPECT_EQ(parse_drill("rs-fail"), DrillKind::kRsFail);
   EXPECT_EQ(parse_drill("rs-recover"), DrillKind::kRsRecover);
   EXPECT_EQ(to_string(DrillKind::kRsRecover), "rs-recover");
-  EXPECT_EQ(kDefaultDrills.size(), 6U);  // the rs drills are asked for by name
+  EXPECT_EQ(kDefaultDrills.size(), 7U);  // the rs drills are asked for by name
 }
 
 std::vector<LabVirtualServer> playable(const std::string& text, std::vector<std::string>& why) {
