@@ -5,6 +5,9 @@
       `vigil-lab demo --repeat 1` with vigild exits 0 and its report.json has every drill passed
       (loss: adverts were dropped and no state line came after the loss began; reload: each
       director logged a completed reload and no state line came after the first SIGHUP).
+  lab_netns.py demo-keepalived --vigil-lab PATH --vigild PATH
+      the same with `--daemon keepalived` (Debian's keepalived on both directors): every drill
+      passes and report.json names keepalived.
   lab_netns.py split-brain --vigil-lab PATH --vigild PATH
       two directors with different virtual_router_ids: exit 1, "split brain before the fault".
   lab_netns.py nopreempt --vigil-lab PATH --vigild PATH
@@ -122,15 +125,17 @@ def config(vrid: int, priority: int, nopreempt: bool = False, state: str = "BACK
 """
 
 
-def test_demo(args: argparse.Namespace) -> None:
+def test_demo(args: argparse.Namespace, daemon: str = "vigild") -> None:
     require_clean_start()
     with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
-        proc = run_lab(args, "demo", "--repeat", "1", "--report", tmp)
+        proc = run_lab(args, "demo", "--repeat", "1", "--report", tmp, "--daemon", daemon)
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
-            fail(f"vigil-lab demo exited {proc.returncode}, expected 0", output)
+            fail(f"vigil-lab demo --daemon {daemon} exited {proc.returncode}, expected 0", output)
         validate_report(tmp, output)
         report = json.loads(Path(tmp, "report.json").read_text())
+        if report["daemon"]["name"] != daemon:
+            fail(f"report.json daemon {report['daemon']}, expected {daemon}", output)
         if report.get("schema") != "vigil-lab-report/3" or report.get("passed") is not True:
             fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
                  output)
@@ -162,7 +167,11 @@ def test_demo(args: argparse.Namespace) -> None:
             fail("the summary line is missing", output)
     if lab_namespaces():
         fail(f"namespaces left behind: {lab_namespaces()}")
-    print("PASS demo")
+    print(f"PASS demo ({daemon})")
+
+
+def test_demo_keepalived(args: argparse.Namespace) -> None:
+    test_demo(args, "keepalived")
 
 
 def test_split_brain(args: argparse.Namespace) -> None:
@@ -384,14 +393,14 @@ def test_interrupt(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("test", choices=["demo", "split-brain", "nopreempt", "backup-preempts",
+    parser.add_argument("test", choices=["demo", "demo-keepalived", "split-brain", "nopreempt", "backup-preempts",
                                          "checker-wrong-port", "rs-not-run", "interrupt"])
     parser.add_argument("--vigil-lab", required=True)
     parser.add_argument("--vigild", required=True)
     parser.add_argument("--vigild-recording")
     args = parser.parse_args()
-    {"demo": test_demo, "split-brain": test_split_brain, "nopreempt": test_nopreempt,
-     "backup-preempts": test_backup_preempts, "checker-wrong-port": test_checker_wrong_port,
+    {"demo": test_demo, "demo-keepalived": test_demo_keepalived, "split-brain": test_split_brain,
+     "nopreempt": test_nopreempt, "backup-preempts": test_backup_preempts, "checker-wrong-port": test_checker_wrong_port,
      "rs-not-run": test_rs_not_run, "interrupt": test_interrupt}[args.test](args)
     return 0
 
