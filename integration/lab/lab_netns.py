@@ -2,7 +2,8 @@
 """vigil-lab in network namespaces (label netns): the product's own lab, driven as a user would.
 
   lab_netns.py demo --vigil-lab PATH --vigild PATH
-      `vigil-lab demo --repeat 1` with vigild exits 0 and its report.json has every drill passed
+      `vigil-lab demo --repeat 1` with vigild exits 0, its report.json has every drill passed and
+      Chromium (headless) loads its index.html with every timeline
       (loss: adverts were dropped and no state line came after the loss began; reload: each
       director logged a completed reload and no state line came after the first SIGHUP).
   lab_netns.py demo-keepalived --vigil-lab PATH --vigild PATH
@@ -44,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report_check import report_dir_problems
+from report_check import chromium_problems, report_dir_problems
 
 TIMEOUT = 240
 
@@ -136,6 +137,9 @@ def test_demo(args: argparse.Namespace, daemon: str = "vigild") -> None:
         report = json.loads(Path(tmp, "report.json").read_text())
         if report["daemon"]["name"] != daemon:
             fail(f"report.json daemon {report['daemon']}, expected {daemon}", output)
+        problems = chromium_problems(Path(tmp, "index.html"))
+        if problems:
+            fail("index.html in Chromium: " + "; ".join(problems), output)
         if report.get("schema") != "vigil-lab-report/3" or report.get("passed") is not True:
             fail(f"report.json: schema {report.get('schema')}, passed {report.get('passed')}",
                  output)

@@ -5,7 +5,10 @@ and tests/lab/report_schema_test.py (the report code's output from fixed records
   python3-jsonschema), and its counts agree with its runs;
   junit.xml is well-formed and says what report.json says: one testsuite per drill, one testcase
   per run, a failure element (first reason as its message, every reason in its text) exactly for
-  the failed runs.
+  the failed runs;
+  index.html is well-formed XML, self-contained (no script, nothing fetched), has a section per
+  drill, every failure reason, and a timeline (SVG) for each run that ran: at least one per
+  passed run, at most one per run; chromium_problems() also has Chromium load it.
 
 Each check returns a list of problems; empty means the output is right.
 """
@@ -13,8 +16,14 @@ Each check returns a list of problems; empty means the output is right.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+SVG = "{http://www.w3.org/2000/svg}"
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "lab-report.schema.json"
 
@@ -99,11 +108,64 @@ def junit_problems(junit_text: str, report: dict) -> list[str]:
     return problems
 
 
+def html_problems(html: str, report: dict) -> list[str]:
+    try:
+        root = ET.fromstring(html.split("\n", 1)[1] if html.startswith("<!DOCTYPE") else html)
+    except ET.ParseError as e:
+        return [f"index.html is not well-formed: {e}"]
+    problems = []
+    for bad in ("<script", " src=", "url(", "@import", "href=\"http"):
+        if bad in html:
+            problems.append(f"index.html is not self-contained: it has {bad!r}")
+    ids = {e.get("id") for e in root.iter(f"{XHTML}h2")}
+    text = "".join(root.itertext())
+    runs = passed = 0
+    for drill in report["drills"]:
+        if drill["name"] not in ids:
+            problems.append(f"index.html has no section for drill {drill['name']}")
+        for run in drill["runs_detail"]:
+            runs += 1
+            passed += run["passed"]
+            for reason in run["failures"]:
+                if reason not in text:
+                    problems.append(f"index.html lacks the reason {reason!r}")
+    svgs = list(root.iter(f"{SVG}svg"))
+    if not passed <= len(svgs) <= runs:
+        problems.append(f"index.html has {len(svgs)} timelines for {runs} runs ({passed} passed)")
+    for svg in svgs:
+        if not any(r.find(f"{SVG}title") is not None for r in svg.iter(f"{SVG}rect")):
+            problems.append("index.html has a timeline without a single state or VIP segment")
+            break
+    return problems
+
+
+def chromium_problems(html_path: str | Path) -> list[str]:
+    """Chromium (headless) loads index.html: its DOM has the page's heading and every timeline."""
+    html_path = Path(html_path).resolve()
+    expected = len(re.findall(r"<svg[ >]", html_path.read_text()))
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-chromium-") as profile:
+        proc = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             f"--user-data-dir={profile}", "--dump-dom", html_path.as_uri()],
+            capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        return [f"chromium exited {proc.returncode}: {proc.stderr[-500:]}"]
+    dom = proc.stdout
+    problems = []
+    if "vigil-lab: " not in dom or "<h1" not in dom:
+        problems.append("Chromium's DOM has no vigil-lab heading")
+    if len(re.findall(r"<svg[ >]", dom)) != expected:
+        problems.append(f"Chromium's DOM has {len(re.findall(r'<svg[ >]', dom))} timelines, the "
+                        f"file {expected}")
+    return problems
+
+
 def report_dir_problems(directory: str | Path) -> list[str]:
-    """report.json and junit.xml of one --report DIR."""
+    """report.json, junit.xml and index.html of one --report DIR."""
     directory = Path(directory)
     report = json.loads((directory / "report.json").read_text())
     problems = schema_problems(report)
     if problems:
         return problems
-    return junit_problems((directory / "junit.xml").read_text(), report)
+    problems = junit_problems((directory / "junit.xml").read_text(), report)
+    return problems + html_problems((directory / "index.html").read_text(), report)

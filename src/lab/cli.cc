@@ -322,20 +322,22 @@ int run_lab(const Options& o) {
     }
     if (interrupt_flag().load()) return kInterrupted;
   }
-  const std::string json = report_json(model,
-                                       Names{{model.directors[0].id, model.directors[1].id},
-                                             [&] {
-                                               std::vector<std::string> n;
-                                               for (const auto& i : model.directors[0].instances)
-                                                 n.push_back(i.name);
-                                               return n;
-                                             }(),
-                                             model.vips},
-                                       context, records);
+  const Names report_names{{model.directors[0].id, model.directors[1].id},
+                           [&] {
+                             std::vector<std::string> n;
+                             for (const auto& i : model.directors[0].instances)
+                               n.push_back(i.name);
+                             return n;
+                           }(),
+                           model.vips};
+  const std::string json = report_json(model, report_names, context, records);
   if (!o.report_dir.empty()) {
     std::ofstream(o.report_dir + "/report.json") << json;
     std::ofstream(o.report_dir + "/junit.xml") << junit_xml(context, records);
-    progress("vigil-lab: report written to " + o.report_dir + "/report.json and junit.xml");
+    std::ofstream(o.report_dir + "/index.html")
+        << report_html(model, report_names, context, records);
+    progress("vigil-lab: report written to " + o.report_dir +
+             "/index.html, report.json and junit.xml");
   }
   progress_out << "\n" << format_table(records);
   if (o.json) std::cout << json;

@@ -19,6 +19,9 @@ struct RunRecord {
   double phase = 0;                // the random wait before the fault, seconds
   std::vector<StateEvent> states;  // from the steady state before to the end, for the report
   std::vector<VipEvent> vips;
+  double from = 0;                 // where `states` and `vips` begin (CLOCK_MONOTONIC seconds)
+  Snapshot initial;                // the pair at `from`: the report's timelines start from it
+  std::vector<double> replies;     // the client's replies from `what.vip`, `from` to the end
   std::string real_server;         // rs-*: the real server faulted ("[198.51.100.11]:tcp:80")
   std::vector<RsEvent> rs_events;  // rs-*: the RS lines from the fault to the end
 };

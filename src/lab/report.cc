@@ -274,3 +274,295 @@ std::string junit_xml(const ReportContext& context, const std::vector<DrillRecor
 }
 
 }  // namespace vigil::lab
+
+namespace vigil::lab {
+namespace {
+
+std::string_view state_colour(State s) {
+  switch (s) {
+    case State::kMaster:
+      return "#2e7d32";
+    case State::kBackup:
+      return "#90a4ae";
+    case State::kFault:
+      return "#c62828";
+    case State::kStop:
+      return "#6d4c41";
+    case State::kDown:
+      return "#212121";
+    case State::kUnknown:
+      break;
+  }
+  return "#e0e0e0";
+}
+
+// Milliseconds from the fault, signed, for labels.
+std::string rel_ms(double t, double fault) {
+  return fmt::format("{:+.0f} ms", (t - fault) * 1000.0);
+}
+
+// The SVG's geometry: a label column, then time from `t0` to `t1` across the plot.
+struct Plot {
+  static constexpr double kWidth = 960, kLabel = 160, kRight = 40, kLane = 16, kGap = 5, kTop = 8,
+                          kAxis = 24;
+  double t0 = 0, t1 = 1;
+  [[nodiscard]] double x(double t) const {
+    const double plot = kWidth - kLabel - kRight;
+    return kLabel + std::clamp((t - t0) / (t1 - t0), 0.0, 1.0) * plot;
+  }
+  [[nodiscard]] static double y(size_t lane) { return kTop + lane * (kLane + kGap); }
+};
+
+// One lane: its label and the segments [from, to) with a colour and a tooltip.
+struct Segment {
+  double from = 0, to = 0;
+  std::string colour;
+  std::string title;
+};
+struct Lane {
+  std::string label;
+  std::vector<Segment> segments;
+};
+
+// A lane from a starting value and changes in time order: each value lasts until the next.
+template <typename Value, typename Style>
+Lane lane_of(std::string label, Value first, const std::vector<std::pair<double, Value>>& changes,
+             double t0, double t1, double fault, Style style) {
+  Lane lane{std::move(label), {}};
+  double at = t0;
+  Value value = first;
+  auto close = [&](double to) {
+    if (to <= at) return;
+    auto [colour, name] = style(value);
+    if (!colour.empty())
+      lane.segments.push_back(Segment{at, to, std::string(colour),
+                                      fmt::format("{}: {} from {} to {}", lane.label, name,
+                                                  rel_ms(at, fault), rel_ms(to, fault))});
+  };
+  for (const auto& [t, v] : changes) {
+    close(std::min(t, t1));
+    at = std::max(at, std::min(t, t1));
+    value = v;
+  }
+  close(t1);
+  return lane;
+}
+
+}  // namespace
+
+std::string run_timeline_svg(const RunRecord& run, const Names& names) {
+  Plot p;
+  p.t0 = run.from;
+  double last = std::max(run.what.end_at, run.what.heal_at);
+  for (const auto& e : run.states)
+    last = std::max(last, e.at);
+  for (const auto& e : run.vips)
+    last = std::max(last, e.at);
+  p.t1 = std::max(last, p.t0 + 0.1);
+  const double fault = run.what.fault_at;
+  std::vector<Lane> lanes;
+
+  for (size_t i = 0; i < names.instances.size(); ++i) {
+    for (int d = 0; d < 2; ++d) {
+      std::vector<std::pair<double, State>> changes;
+      for (const auto& e : run.states) {
+        if (e.instance == static_cast<int>(i) && e.director == d)
+          changes.emplace_back(e.at, e.state);
+      }
+      const State first =
+          i < run.initial.states.size() ? run.initial.states[i][d] : State::kUnknown;
+      lanes.push_back(
+          lane_of(names.instances[i] + " on " + names.directors[d], first, changes, p.t0, p.t1,
+                  fault, [](State s) {
+                    return std::pair{std::string(state_colour(s)), std::string(to_string(s))};
+                  }));
+    }
+  }
+  for (size_t v = 0; v < names.vips.size(); ++v) {
+    for (int d = 0; d < 2; ++d) {
+      std::vector<std::pair<double, bool>> changes;
+      for (const auto& e : run.vips) {
+        if (e.vip == static_cast<int>(v) && e.director == d) changes.emplace_back(e.at, e.present);
+      }
+      const bool first = v < run.initial.vip_on.size() && run.initial.vip_on[v][d];
+      lanes.push_back(
+          lane_of(names.vips[v] + " on " + names.directors[d], first, changes, p.t0, p.t1, fault,
+                  [](bool on) {
+                    return std::pair{std::string(on ? "#1565c0" : ""), std::string("present")};
+                  }));
+    }
+  }
+  if (!run.real_server.empty()) {
+    for (int d = 0; d < 2; ++d) {
+      std::vector<std::pair<double, int>> changes;  // 1 up, 0 down
+      for (const auto& e : run.rs_events) {
+        if (e.director == d && e.real_server == run.real_server)
+          changes.emplace_back(e.at, e.up ? 1 : 0);
+      }
+      lanes.push_back(lane_of(run.real_server + " on " + names.directors[d], -1, changes, p.t0,
+                              p.t1, fault, [](int up) {
+                                if (up < 0) return std::pair{std::string(), std::string()};
+                                return std::pair{std::string(up ? "#66bb6a" : "#ef5350"),
+                                                 std::string(up ? "UP" : "DOWN")};
+                              }));
+    }
+  }
+  if (run.what.vip >= 0) {
+    // The client: each 10 ms bucket with a reply is a success, one without is a failure.
+    constexpr double kBucket = 0.01;
+    const auto buckets = static_cast<size_t>(std::ceil((p.t1 - p.t0) / kBucket));
+    std::vector<bool> answered(buckets, false);
+    for (double r : run.replies) {
+      const auto b = static_cast<size_t>((r - p.t0) / kBucket);
+      if (r >= p.t0 && b < buckets) answered[b] = true;
+    }
+    std::vector<std::pair<double, int>> changes;
+    for (size_t b = 0; b < buckets; ++b) {
+      const int v = answered[b] ? 1 : 0;
+      if (changes.empty() || changes.back().second != v)
+        changes.emplace_back(p.t0 + static_cast<double>(b) * kBucket, v);
+    }
+    lanes.push_back(lane_of("client to " + names.vips[run.what.vip], -1, changes, p.t0, p.t1, fault,
+                            [](int ok) {
+                              if (ok < 0) return std::pair{std::string(), std::string()};
+                              return std::pair{std::string(ok ? "#a5d6a7" : "#e53935"),
+                                               std::string(ok ? "replies" : "no reply")};
+                            }));
+  }
+
+  const double height = Plot::y(lanes.size()) + Plot::kAxis;
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" width=\"{0:.0f}\" "
+      "height=\"{1:.0f}\" viewBox=\"0 0 {0:.0f} {1:.0f}\" role=\"img\">\n",
+      Plot::kWidth, height);
+  for (size_t l = 0; l < lanes.size(); ++l) {
+    const double y = Plot::y(l);
+    svg += fmt::format(
+        "<text x=\"4\" y=\"{:.1f}\" class=\"lane\">{}</text>\n<rect x=\"{:.1f}\" y=\"{:.1f}\" "
+        "width=\"{:.1f}\" height=\"{:.0f}\" fill=\"#f5f5f5\"/>\n",
+        y + Plot::kLane - 4, xml_escape(lanes[l].label), p.x(p.t0), y, p.x(p.t1) - p.x(p.t0),
+        Plot::kLane);
+    for (const auto& s : lanes[l].segments) {
+      svg += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\">"
+          "<title>{}</title></rect>\n",
+          p.x(s.from), y, std::max(0.5, p.x(s.to) - p.x(s.from)), Plot::kLane, s.colour,
+          xml_escape(s.title));
+    }
+  }
+  // Time axis: about ten ticks at a round step, labelled from the fault.
+  const double span = p.t1 - p.t0;
+  double step = 60;
+  for (double s : {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0}) {
+    if (span / s <= 10) {
+      step = s;
+      break;
+    }
+  }
+  const double axis_y = Plot::y(lanes.size());
+  for (double t = fault + std::ceil((p.t0 - fault) / step) * step; t <= p.t1 + 1e-9; t += step) {
+    svg += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"tick\"/>"
+        "<text x=\"{0:.1f}\" y=\"{3:.1f}\" class=\"tick\">{4}</text>\n",
+        p.x(t), Plot::kTop, axis_y, axis_y + 14, rel_ms(t, fault));
+  }
+  auto marker = [&](double t, std::string_view cls, std::string_view what) {
+    svg += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"{3}\">"
+        "<title>{4} ({5})</title></line>\n",
+        p.x(t), Plot::kTop - 4, axis_y, cls, what, rel_ms(t, fault));
+  };
+  marker(fault, "fault", "fault");
+  if (run.what.heal_at > fault) marker(run.what.heal_at, "heal", "fault undone");
+  svg += "</svg>\n";
+  return svg;
+}
+
+std::string report_html(const LabModel& model, const Names& names, const ReportContext& context,
+                        const std::vector<DrillRecord>& drills) {
+  const bool passed = all_passed(drills);
+  std::string h =
+      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+      "<meta charset=\"utf-8\"/>\n<title>vigil-lab report</title>\n<style>\n"
+      "body{font-family:sans-serif;margin:1.5em;color:#212121}\n"
+      "table{border-collapse:collapse}td,th{border:1px solid #bdbdbd;padding:2px 8px;"
+      "text-align:left}\n.pass{color:#2e7d32}.fail{color:#c62828}\n"
+      "svg.timeline text{font-size:11px;font-family:monospace}\n"
+      "svg.timeline text.tick{text-anchor:middle}\n"
+      "svg.timeline line.tick{stroke:#bdbdbd;stroke-width:0.5}\n"
+      "svg.timeline line.fault{stroke:#c62828;stroke-width:1.5;stroke-dasharray:4 2}\n"
+      "svg.timeline line.heal{stroke:#2e7d32;stroke-width:1.5;stroke-dasharray:4 2}\n"
+      ".key span{display:inline-block;padding:0 6px;margin-right:4px;color:#fff}\n"
+      "</style>\n</head>\n<body>\n";
+  h += fmt::format("<h1 class=\"{}\">vigil-lab: {}</h1>\n", passed ? "pass" : "fail",
+                   passed ? "every drill passed" : "a drill failed");
+  h += fmt::format("<p>Daemon: {} ({}){}.</p>\n", xml_escape(context.daemon),
+                   xml_escape(context.daemon_path), context.vrrp_only ? ", VRRP only (-P)" : "");
+  if (!context.ipvs_note.empty()) h += "<p>" + xml_escape(context.ipvs_note) + "</p>\n";
+  h += "<ul>\n";
+  for (int d = 0; d < 2; ++d) {
+    h += fmt::format("<li>{}: {}</li>\n", xml_escape(model.directors[d].id),
+                     xml_escape(model.directors[d].config_path));
+  }
+  h += "</ul>\n";
+  if (!context.notes.empty()) {
+    h += "<h2>Notes</h2>\n<ul>\n";
+    for (const auto& n : context.notes)
+      h += "<li>" + xml_escape(n) + "</li>\n";
+    h += "</ul>\n";
+  }
+  h += "<table>\n<tr><th>drill</th><th>runs</th><th>passed</th><th>VIP move median / p99</th>"
+       "<th>outage median / p99</th></tr>\n";
+  for (const auto& d : drills) {
+    const Columns c = columns_of(d);
+    h += fmt::format(
+        "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td class=\"{2}\">{3}</td><td>{4}</td>"
+        "<td>{5}</td></tr>\n",
+        to_string(d.kind), d.runs.size(), d.passed() == d.runs.size() ? "pass" : "fail", d.passed(),
+        pair_ms(c.moves), pair_ms(c.outages));
+  }
+  h += "</table>\n";
+  h += "<p class=\"key\">";
+  for (State s :
+       {State::kMaster, State::kBackup, State::kFault, State::kStop, State::kDown, State::kUnknown})
+    h += fmt::format("<span style=\"background:{};color:{}\">{}</span>", state_colour(s),
+                     s == State::kUnknown ? "#212121" : "#fff", to_string(s));
+  h += "<span style=\"background:#1565c0\">VIP present</span>"
+       "<span style=\"background:#a5d6a7;color:#212121\">client replies (10 ms)</span>"
+       "<span style=\"background:#e53935\">no reply</span>"
+       "<span style=\"background:#66bb6a\">real server UP</span>"
+       "<span style=\"background:#ef5350\">DOWN</span></p>\n"
+       "<p>Times are from the fault (red dashed line); the green dashed line is the fault "
+       "undone.</p>\n";
+  for (const auto& d : drills) {
+    h += fmt::format("<h2 id=\"{0}\">{0}</h2>\n", to_string(d.kind));
+    for (const auto& r : d.runs) {
+      h += fmt::format("<h3 class=\"{}\">run {}: {}</h3>\n", r.verdict.passed ? "pass" : "fail",
+                       r.run, r.verdict.passed ? "passed" : "FAILED");
+      std::string measured;
+      auto add = [&](std::string_view what, const std::optional<double>& value) {
+        if (value)
+          measured +=
+              fmt::format("{}{} {:.1f} ms", measured.empty() ? "" : ", ", what, *value * 1000.0);
+      };
+      add("VIP move", r.verdict.vip_move);
+      add("outage", r.verdict.outage);
+      add("two masters from", r.verdict.two_masters_since);
+      add("two masters for", r.verdict.two_masters_for);
+      add("real server change on both directors after", r.verdict.rs_change);
+      if (!measured.empty()) h += "<p>" + xml_escape(measured) + "</p>\n";
+      if (!r.verdict.failures.empty()) {
+        h += "<ul class=\"fail\">\n";
+        for (const auto& f : r.verdict.failures)
+          h += "<li>" + xml_escape(f) + "</li>\n";
+        h += "</ul>\n";
+      }
+      // A run that never started (not run, or no steady state) has no timeline.
+      if (r.from > 0 && r.what.end_at > r.from) h += run_timeline_svg(r, names);
+    }
+  }
+  h += "</body>\n</html>\n";
+  return h;
+}
+
+}  // namespace vigil::lab

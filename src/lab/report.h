@@ -25,6 +25,14 @@ std::string report_json(const LabModel& model, const Names& names, const ReportC
 // junit.xml for CI: one <testsuite> per drill, one <testcase> per run, a <failure> with the
 // reasons for each failed run (the first as its message). Pure.
 std::string junit_xml(const ReportContext& context, const std::vector<DrillRecord>& drills);
+// index.html: the summary table, then per run its verdict, reasons and timeline. Self-contained
+// (inline style and SVG; no script, nothing fetched) and well-formed XML. Pure.
+std::string report_html(const LabModel& model, const Names& names, const ReportContext& context,
+                        const std::vector<DrillRecord>& drills);
+// One run's timeline as SVG, from `from` to its end: a lane per instance and director (its VRRP
+// state), per VIP and director (present or not), per director for the faulted real server
+// (rs-*), and the client's replies per 10 ms bucket, with the fault and its end marked. Pure.
+std::string run_timeline_svg(const RunRecord& run, const Names& names);
 // Every run of every drill passed (and there was at least one).
 bool all_passed(const std::vector<DrillRecord>& drills);
 

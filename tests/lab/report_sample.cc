@@ -14,6 +14,14 @@ RunRecord base_run(DrillKind kind, int n) {
   r.what.heal_at = 11.0;
   r.what.end_at = 12.0;
   r.phase = 0.042;
+  r.from = 9.0;
+  r.initial.states = {{State::kMaster, State::kBackup}};
+  r.initial.vip_on = {{true, false}};
+  // The client: a reply every 2 ms but from the fault to the VIP's arrival on d2.
+  for (int k = 0; k <= 1500; ++k) {
+    const double t = 9.0 + k * 0.002;
+    if (t < 10.0 || t > 10.37) r.replies.push_back(t);
+  }
   r.states.push_back(StateEvent{9.5, 0, 0, State::kMaster});
   r.states.push_back(StateEvent{10.0, 0, 0, State::kDown});
   r.states.push_back(StateEvent{10.35, 1, 0, State::kMaster});

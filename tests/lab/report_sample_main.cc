@@ -1,5 +1,5 @@
-// report_sample DIR: writes DIR/report.json and DIR/junit.xml from the sample records, as the lab
-// writes them with --report (for report_schema_test.py).
+// report_sample DIR: writes DIR/report.json, DIR/junit.xml and DIR/index.html from the sample
+// records, as the lab writes them with --report (for report_schema_test.py).
 #include <fstream>
 #include <iostream>
 
@@ -16,5 +16,7 @@ int main(int argc, char** argv) {
   std::ofstream(dir + "/report.json") << report_json(
       testing::sample_model(), testing::sample_names(), testing::sample_context(), drills);
   std::ofstream(dir + "/junit.xml") << junit_xml(testing::sample_context(), drills);
+  std::ofstream(dir + "/index.html") << report_html(
+      testing::sample_model(), testing::sample_names(), testing::sample_context(), drills);
   return 0;
 }

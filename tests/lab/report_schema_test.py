@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""report.json and junit.xml as src/lab/report.cc writes them (report_sample: fixed records that
+"""report.json, junit.xml and index.html as src/lab/report.cc writes them (report_sample: fixed records that
 reach every field's shapes) validate against docs/lab-report.schema.json and agree with each
 other (integration/lab/report_check.py, which the netns lab tests apply to real reports). The
 negative cases show the check fails when the output drifts from the schema.
@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "integration" / "lab"))
-from report_check import junit_problems, report_dir_problems, schema_problems  # noqa: E402
+from report_check import (html_problems, junit_problems, report_dir_problems,  # noqa: E402
+                          schema_problems)
 
 failures: list[str] = []
 
@@ -39,6 +40,7 @@ def main() -> int:
         expect(problems == [], f"the sample report and junit.xml pass: {problems}")
         report = json.loads(Path(tmp, "report.json").read_text())
         junit = Path(tmp, "junit.xml").read_text()
+        html = Path(tmp, "index.html").read_text()
 
     # The sample reaches the shapes the schema allows: nulls and values, failed and passed runs.
     kill = report["drills"][0]
@@ -79,6 +81,24 @@ def main() -> int:
     expect(junit_problems(junit.replace("<failure ", "<skipped ", 1).replace(
         "</failure>", "</skipped>", 1), report) != [],
         "junit.xml without the failure of a failed run is caught")
+
+    # index.html: the sample's timelines (one per run that ran), escaped reasons, and the checks
+    # catch a broken page.
+    expect(html.count("<svg ") == 7, f"index.html has a timeline per run that ran: "
+           f"{html.count('<svg ')}")
+    expect("<title>VI_1 on d2: MASTER from +350 ms to +2000 ms</title>" in html,
+           "the kill timeline shows d2 MASTER from the takeover to the end")
+    expect("<title>client to 192.0.2.200: no reply from +0 ms to +370 ms</title>" in html,
+           "the kill timeline shows the client's outage in 10 ms buckets")
+    expect("a &lt;reason&gt; with &quot;quotes&quot; &amp; an ampersand" in html,
+           "index.html escapes markup in a reason")
+    expect(html_problems(html.replace("</body>", ""), report) != [],
+           "a truncated index.html is not well-formed")
+    expect(html_problems(html.replace("<svg ", "<svg data-x=\"1\" ", 1).replace(
+        "</body>", "<script>alert(1)</script></body>"), report) != [],
+        "a script in index.html is caught")
+    expect(html_problems(html.replace('id="loss"', 'id="lost"'), report) != [],
+           "a drill without its section is caught")
     print("PASS" if not failures else f"{len(failures)} check(s) failed")
     return 1 if failures else 0
 
