@@ -9,6 +9,10 @@
   lab_netns.py demo-keepalived --vigil-lab PATH --vigild PATH
       the same with `--daemon keepalived` (Debian's keepalived on both directors): every drill
       passes and report.json names keepalived.
+  lab_netns.py compare --vigil-lab PATH --vigild PATH
+      `vigil-lab demo --compare --drills kill,reload`: both daemons pass, each gets its own report
+      under DIR/vigild and DIR/keepalived, compare.txt (also on the terminal) has both side by
+      side, and DIR/index.html is well-formed.
   lab_netns.py split-brain --vigil-lab PATH --vigild PATH
       two directors with different virtual_router_ids: exit 1, "split brain before the fault".
   lab_netns.py nopreempt --vigil-lab PATH --vigild PATH
@@ -43,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from report_check import chromium_problems, report_dir_problems
@@ -176,6 +181,36 @@ def test_demo(args: argparse.Namespace, daemon: str = "vigild") -> None:
 
 def test_demo_keepalived(args: argparse.Namespace) -> None:
     test_demo(args, "keepalived")
+
+
+def test_compare(args: argparse.Namespace) -> None:
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        proc = run_lab(args, "demo", "--compare", "--repeat", "1", "--drills", "kill,reload",
+                       "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"vigil-lab demo --compare exited {proc.returncode}, expected 0", output)
+        for daemon in ("vigild", "keepalived"):
+            validate_report(f"{tmp}/{daemon}", output)
+            report = json.loads(Path(tmp, daemon, "report.json").read_text())
+            if report["daemon"]["name"] != daemon or not report["passed"]:
+                fail(f"{daemon}/report.json: daemon {report['daemon']}, passed "
+                     f"{report['passed']}", output)
+        table = Path(tmp, "compare.txt").read_text().splitlines()
+        if table[0].split()[:3] != ["drill", "vigild", "keepalived"] or \
+                [line.split()[:3] for line in table[1:3]] != [["kill", "1/1", "1/1"],
+                                                             ["reload", "1/1", "1/1"]]:
+            fail(f"compare.txt: {table}", output)
+        if "\n".join(table) not in proc.stdout:
+            fail("the side-by-side table is not on the terminal", output)
+        try:
+            ET.fromstring(Path(tmp, "index.html").read_text().split("\n", 1)[1])
+        except ET.ParseError as e:
+            fail(f"index.html (side by side) is not well-formed: {e}", output)
+    if lab_namespaces():
+        fail(f"namespaces left behind: {lab_namespaces()}")
+    print("PASS compare")
 
 
 def test_split_brain(args: argparse.Namespace) -> None:
@@ -397,14 +432,15 @@ def test_interrupt(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("test", choices=["demo", "demo-keepalived", "split-brain", "nopreempt", "backup-preempts",
+    parser.add_argument("test", choices=["demo", "demo-keepalived", "compare", "split-brain", "nopreempt", "backup-preempts",
                                          "checker-wrong-port", "rs-not-run", "interrupt"])
     parser.add_argument("--vigil-lab", required=True)
     parser.add_argument("--vigild", required=True)
     parser.add_argument("--vigild-recording")
     args = parser.parse_args()
-    {"demo": test_demo, "demo-keepalived": test_demo_keepalived, "split-brain": test_split_brain,
-     "nopreempt": test_nopreempt, "backup-preempts": test_backup_preempts, "checker-wrong-port": test_checker_wrong_port,
+    {"demo": test_demo, "demo-keepalived": test_demo_keepalived, "compare": test_compare,
+     "split-brain": test_split_brain, "nopreempt": test_nopreempt,
+     "backup-preempts": test_backup_preempts, "checker-wrong-port": test_checker_wrong_port,
      "rs-not-run": test_rs_not_run, "interrupt": test_interrupt}[args.test](args)
     return 0
 

@@ -39,6 +39,7 @@ constexpr const char* kUsageText =
     "options: --drills kill,stop,link,preempt,loss,partition,reload,rs-fail,rs-recover\n"
     "         (default: the first seven)  --repeat N (default 3)\n"
     "         --report DIR  --json  --daemon vigild|keepalived  --vigild PATH  --seed N\n"
+    "         --compare (the same drills with vigild, then keepalived, side by side)\n"
     "         --ipvs-journal (the daemon is vigild-recording: checkers run without IPVS)\n"
     "         --keep (keep the lab's work directory: configs, daemon logs)\n"
     "         (-f is also --config)\n";
@@ -56,6 +57,8 @@ struct Options {
   std::optional<uint32_t> seed;
   bool keep = false;
   bool ipvs_journal = false;
+  bool compare = false;       // --compare: vigild, then keepalived, side by side
+  bool daemon_given = false;  // --daemon was on the command line
 };
 
 struct UsageError : std::runtime_error {
@@ -111,6 +114,7 @@ Options parse(int argc, char** argv) {
       o.json = true;
     } else if (arg == "--daemon") {
       o.daemon = value();
+      o.daemon_given = true;
       if (o.daemon != "vigild" && o.daemon != "keepalived")
         throw UsageError("--daemon: vigild or keepalived");
     } else if (arg == "--vigild") {
@@ -121,10 +125,17 @@ Options parse(int argc, char** argv) {
       o.keep = true;
     } else if (arg == "--ipvs-journal") {
       o.ipvs_journal = true;
+    } else if (arg == "--compare") {
+      o.compare = true;
     } else {
       throw UsageError("unknown option " + arg);
     }
   }
+  if (o.compare && (o.daemon_given || o.ipvs_journal || o.json))
+    throw UsageError(
+        "--compare runs both daemons itself, without --ipvs-journal; with --report DIR each "
+        "one's report.json is DIR/vigild/ and DIR/keepalived/ (not --daemon, --ipvs-journal, "
+        "--json)");
   if (o.ipvs_journal && o.daemon != "vigild")
     throw UsageError("--ipvs-journal is for vigild-recording (--daemon vigild --vigild PATH)");
   if (o.command == "run" && (o.files.empty() || o.files.size() > 2))
@@ -172,6 +183,104 @@ struct Director {
   std::string text;  // the demo's; empty for a user's file
   std::unique_ptr<config::Parsed> parsed;
 };
+
+// One lab with o.daemon on both directors: the drills, the table, the reports in `report_dir`
+// (none when empty). `records_out` (optional) gets the records. Returns the exit code.
+int run_daemon(const Options& o, const LabModel& model, const Director (&directors)[2],
+               const std::string& report_dir, std::vector<DrillRecord>* records_out) {
+  std::ostream& progress_out = o.json ? std::cerr : std::cout;
+  auto progress = [&](const std::string& line) { progress_out << line << std::endl; };
+  LabOptions lab_options;
+  lab_options.daemon = o.daemon;
+  lab_options.binary = find_daemon(o);
+  lab_options.keep_work = o.keep;
+  for (int d = 0; d < 2; ++d)
+    lab_options.config_texts[d] = directors[d].text;
+  ReportContext context;
+  context.daemon = o.daemon;
+  context.daemon_path = lab_options.binary;
+  context.demo = o.command == "demo";
+  lab_options.ipvs_journal = o.ipvs_journal;
+  if (o.ipvs_journal) {
+    // vigild-recording brings its own IPVS table: the checkers run on any kernel.
+    lab_options.vrrp_only = false;
+    progress(
+        "vigil-lab: --ipvs-journal: the directors run whole over vigild-recording's "
+        "in-memory IPVS table");
+  } else if (kernel_has_ipvs()) {
+    lab_options.vrrp_only = false;
+  } else {
+    lab_options.vrrp_only = true;
+    context.ipvs_note =
+        "this kernel has no IPVS (no /proc/net/ip_vs, modprobe ip_vs failed): the directors run "
+        "VRRP only (-P); the IPVS drills need a kernel with IPVS";
+    progress("vigil-lab: " + context.ipvs_note);
+  }
+  context.vrrp_only = lab_options.vrrp_only;
+
+  std::vector<DrillRecord> records;
+  int exit_code = kPassed;
+  {
+    Lab lab(model, lab_options);
+    bool started = false;
+    try {
+      progress(
+          fmt::format("vigil-lab: building the lab: {} ({}) and {} ({}) in vlab-d1 / vlab-d2, "
+                      "a client in vlab-client, {} segment(s)",
+                      model.directors[0].id, model.directors[0].config_path, model.directors[1].id,
+                      model.directors[1].config_path, model.segments.size()));
+      lab.build();
+      lab.prepare();
+      progress("vigil-lab: starting " + o.daemon + " on both directors (" + lab_options.binary +
+               ")");
+      started = true;
+      lab.start_daemon(0);
+      lab.start_daemon(1);
+      DrillPlan plan{o.drills, o.repeat, o.seed};
+      records = run_drills(lab, plan, progress);
+    } catch (const Interrupted&) {
+      std::cerr << "vigil-lab: interrupted; removing the lab\n";
+      return kInterrupted;  // the lab's destructor removes everything
+    } catch (const LabError& e) {
+      std::cerr << "vigil-lab: " << e.what() << "\n";
+      if (!started) return kCannotStart;
+      context.notes.push_back(e.what());
+      exit_code = kDrillFailed;
+    }
+    if (!report_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(report_dir, ec);
+      for (int d = 0; d < 2; ++d) {
+        std::filesystem::copy_file(
+            lab.log_path(d), report_dir + "/" + model.directors[d].id + "-" + o.daemon + ".log",
+            std::filesystem::copy_options::overwrite_existing, ec);
+      }
+    }
+    if (interrupt_flag().load()) return kInterrupted;
+  }
+  const Names report_names{{model.directors[0].id, model.directors[1].id},
+                           [&] {
+                             std::vector<std::string> n;
+                             for (const auto& i : model.directors[0].instances)
+                               n.push_back(i.name);
+                             return n;
+                           }(),
+                           model.vips};
+  const std::string json = report_json(model, report_names, context, records);
+  if (!report_dir.empty()) {
+    std::ofstream(report_dir + "/report.json") << json;
+    std::ofstream(report_dir + "/junit.xml") << junit_xml(context, records);
+    std::ofstream(report_dir + "/index.html") << report_html(model, report_names, context, records);
+    progress("vigil-lab: report written to " + report_dir +
+             "/index.html, report.json and junit.xml");
+  }
+  progress_out << "\n" << format_table(records);
+  if (o.json) std::cout << json;
+  if (records_out) *records_out = records;
+  if (exit_code == kPassed && !all_passed(records)) exit_code = kDrillFailed;
+  progress(exit_code == kPassed ? "vigil-lab: every drill passed" : "vigil-lab: a drill failed");
+  return exit_code;
+}
 
 int run_lab(const Options& o) {
   std::ostream& progress_out = o.json ? std::cerr : std::cout;
@@ -254,95 +363,32 @@ int run_lab(const Options& o) {
     std::cerr << "vigil-lab: needs root (it creates network namespaces)\n";
     return kCannotStart;
   }
-  LabOptions lab_options;
-  lab_options.daemon = o.daemon;
-  lab_options.binary = find_daemon(o);
-  lab_options.keep_work = o.keep;
-  for (int d = 0; d < 2; ++d)
-    lab_options.config_texts[d] = directors[d].text;
-  ReportContext context;
-  context.daemon = o.daemon;
-  context.daemon_path = lab_options.binary;
-  context.demo = o.command == "demo";
-  lab_options.ipvs_journal = o.ipvs_journal;
-  if (o.ipvs_journal) {
-    // vigild-recording brings its own IPVS table: the checkers run on any kernel.
-    lab_options.vrrp_only = false;
-    progress(
-        "vigil-lab: --ipvs-journal: the directors run whole over vigild-recording's "
-        "in-memory IPVS table");
-  } else if (kernel_has_ipvs()) {
-    lab_options.vrrp_only = false;
-  } else {
-    lab_options.vrrp_only = true;
-    context.ipvs_note =
-        "this kernel has no IPVS (no /proc/net/ip_vs, modprobe ip_vs failed): the directors run "
-        "VRRP only (-P); the IPVS drills need a kernel with IPVS";
-    progress("vigil-lab: " + context.ipvs_note);
-  }
-  context.vrrp_only = lab_options.vrrp_only;
-
-  std::vector<DrillRecord> records;
+  if (!o.compare) return run_daemon(o, model, directors, o.report_dir, nullptr);
+  // --compare: the same drills with each daemon in turn, each in a lab of its own.
+  std::vector<DrillRecord> by_daemon[2];
   int exit_code = kPassed;
-  {
-    Lab lab(model, lab_options);
-    bool started = false;
-    try {
-      progress(
-          fmt::format("vigil-lab: building the lab: {} ({}) and {} ({}) in vlab-d1 / vlab-d2, "
-                      "a client in vlab-client, {} segment(s)",
-                      model.directors[0].id, model.directors[0].config_path, model.directors[1].id,
-                      model.directors[1].config_path, model.segments.size()));
-      lab.build();
-      lab.prepare();
-      progress("vigil-lab: starting " + o.daemon + " on both directors (" + lab_options.binary +
-               ")");
-      started = true;
-      lab.start_daemon(0);
-      lab.start_daemon(1);
-      DrillPlan plan{o.drills, o.repeat, o.seed};
-      records = run_drills(lab, plan, progress);
-    } catch (const Interrupted&) {
-      std::cerr << "vigil-lab: interrupted; removing the lab\n";
-      return kInterrupted;  // the lab's destructor removes everything
-    } catch (const LabError& e) {
-      std::cerr << "vigil-lab: " << e.what() << "\n";
-      if (!started) return kCannotStart;
-      context.notes.push_back(e.what());
-      exit_code = kDrillFailed;
-    }
-    if (!o.report_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(o.report_dir, ec);
-      for (int d = 0; d < 2; ++d) {
-        std::filesystem::copy_file(
-            lab.log_path(d), o.report_dir + "/" + model.directors[d].id + "-" + o.daemon + ".log",
-            std::filesystem::copy_options::overwrite_existing, ec);
-      }
-    }
-    if (interrupt_flag().load()) return kInterrupted;
+  const char* daemons[2] = {"vigild", "keepalived"};
+  for (int k = 0; k < 2; ++k) {
+    Options one = o;
+    one.daemon = daemons[k];
+    progress(fmt::format("vigil-lab: --compare: {} ({} of 2)", one.daemon, k + 1));
+    const int code =
+        run_daemon(one, model, directors,
+                   o.report_dir.empty() ? "" : o.report_dir + "/" + one.daemon, &by_daemon[k]);
+    if (code == kInterrupted || code == kCannotStart) return code;
+    exit_code = std::max(exit_code, code);
   }
-  const Names report_names{{model.directors[0].id, model.directors[1].id},
-                           [&] {
-                             std::vector<std::string> n;
-                             for (const auto& i : model.directors[0].instances)
-                               n.push_back(i.name);
-                             return n;
-                           }(),
-                           model.vips};
-  const std::string json = report_json(model, report_names, context, records);
+  const std::string table =
+      format_compare_table(daemons[0], by_daemon[0], daemons[1], by_daemon[1]);
   if (!o.report_dir.empty()) {
-    std::ofstream(o.report_dir + "/report.json") << json;
-    std::ofstream(o.report_dir + "/junit.xml") << junit_xml(context, records);
+    std::ofstream(o.report_dir + "/compare.txt") << table;
     std::ofstream(o.report_dir + "/index.html")
-        << report_html(model, report_names, context, records);
-    progress("vigil-lab: report written to " + o.report_dir +
-             "/index.html, report.json and junit.xml");
+        << compare_html(daemons[0], by_daemon[0], daemons[1], by_daemon[1]);
+    progress("vigil-lab: side by side in " + o.report_dir + "/index.html and compare.txt");
   }
-  progress_out << "\n" << format_table(records);
-  if (o.json) std::cout << json;
-  if (exit_code == kPassed && !all_passed(records)) exit_code = kDrillFailed;
-  progress(exit_code == kPassed ? "vigil-lab: every drill passed" : "vigil-lab: a drill failed");
+  progress_out << "\n" << table;
+  progress(exit_code == kPassed ? "vigil-lab: every drill passed with both daemons"
+                                : "vigil-lab: a drill failed (see the table)");
   return exit_code;
 }
 

@@ -566,3 +566,138 @@ std::string report_html(const LabModel& model, const Names& names, const ReportC
 }
 
 }  // namespace vigil::lab
+
+namespace vigil::lab {
+namespace {
+
+// The drills of either side, in the order they ran (the first side's, then any only the second
+// ran).
+std::vector<DrillKind> drills_of(const std::vector<DrillRecord>& a,
+                                 const std::vector<DrillRecord>& b) {
+  std::vector<DrillKind> kinds;
+  for (const auto* side : {&a, &b}) {
+    for (const auto& d : *side) {
+      if (std::find(kinds.begin(), kinds.end(), d.kind) == kinds.end()) kinds.push_back(d.kind);
+    }
+  }
+  return kinds;
+}
+
+const DrillRecord* find_drill(const std::vector<DrillRecord>& records, DrillKind kind) {
+  for (const auto& d : records) {
+    if (d.kind == kind) return &d;
+  }
+  return nullptr;
+}
+
+// "3/3", "-" when the side did not run the drill.
+std::string passed_of(const DrillRecord* d) {
+  return d ? fmt::format("{}/{}", d->passed(), d->runs.size()) : "-";
+}
+
+std::string median_ms(const std::vector<double>& values) {
+  const auto d = distribution(values);
+  return d ? fmt::format("{:.1f} ms", d->median * 1000.0) : "-";
+}
+
+struct CompareRow {
+  std::string drill, passed[2], move[2], outage[2], first_failure[2];
+};
+
+std::vector<CompareRow> compare_rows(const std::vector<DrillRecord>& a,
+                                     const std::vector<DrillRecord>& b) {
+  std::vector<CompareRow> rows;
+  for (DrillKind kind : drills_of(a, b)) {
+    CompareRow row;
+    row.drill = std::string(to_string(kind));
+    const DrillRecord* sides[2] = {find_drill(a, kind), find_drill(b, kind)};
+    for (int k = 0; k < 2; ++k) {
+      row.passed[k] = passed_of(sides[k]);
+      const Columns c = sides[k] ? columns_of(*sides[k]) : Columns{};
+      row.move[k] = median_ms(c.moves);
+      row.outage[k] = median_ms(c.outages);
+      if (sides[k]) {
+        for (const auto& r : sides[k]->runs) {
+          if (!r.verdict.failures.empty()) {
+            row.first_failure[k] = r.verdict.failures.front();
+            break;
+          }
+        }
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::string format_compare_table(std::string_view a_name, const std::vector<DrillRecord>& a,
+                                 std::string_view b_name, const std::vector<DrillRecord>& b) {
+  const std::string ma = fmt::format("{} move", a_name), mb = fmt::format("{} move", b_name);
+  const std::string oa = fmt::format("{} outage", a_name), ob = fmt::format("{} outage", b_name);
+  std::string out = fmt::format("{:<10} {:>12} {:>12}  {:>18} {:>18}  {:>18} {:>18}\n", "drill",
+                                a_name, b_name, ma, mb, oa, ob);
+  std::string reasons;
+  for (const auto& row : compare_rows(a, b)) {
+    out += fmt::format("{:<10} {:>12} {:>12}  {:>18} {:>18}  {:>18} {:>18}\n", row.drill,
+                       row.passed[0], row.passed[1], row.move[0], row.move[1], row.outage[0],
+                       row.outage[1]);
+    for (int k = 0; k < 2; ++k) {
+      if (!row.first_failure[k].empty())
+        reasons +=
+            fmt::format("  {} {}: {}\n", k == 0 ? a_name : b_name, row.drill, row.first_failure[k]);
+    }
+  }
+  if (!reasons.empty()) out += "failed runs (the first reason of each drill):\n" + reasons;
+  return out;
+}
+
+std::string compare_html(std::string_view a_name, const std::vector<DrillRecord>& a,
+                         std::string_view b_name, const std::vector<DrillRecord>& b) {
+  const bool passed = all_passed(a) && all_passed(b);
+  std::string h =
+      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+      "<meta charset=\"utf-8\"/>\n<title>vigil-lab: side by side</title>\n<style>\n"
+      "body{font-family:sans-serif;margin:1.5em;color:#212121}\n"
+      "table{border-collapse:collapse}td,th{border:1px solid #bdbdbd;padding:2px 8px;"
+      "text-align:left}\n.pass{color:#2e7d32}.fail{color:#c62828}\n"
+      "</style>\n</head>\n<body>\n";
+  h += fmt::format("<h1 class=\"{}\">vigil-lab: {} and {} side by side</h1>\n",
+                   passed ? "pass" : "fail", xml_escape(a_name), xml_escape(b_name));
+  h += fmt::format(
+      "<p>The same drills and configuration with each daemon, one after the other: "
+      "<a href=\"{0}/index.html\">{0}'s report</a>, <a href=\"{1}/index.html\">{1}'s "
+      "report</a>.</p>\n",
+      xml_escape(a_name), xml_escape(b_name));
+  h += fmt::format(
+      "<table>\n<tr><th>drill</th><th>{0} passed</th><th>{1} passed</th><th>{0} VIP move "
+      "(median)</th><th>{1} VIP move (median)</th><th>{0} outage (median)</th><th>{1} outage "
+      "(median)</th></tr>\n",
+      xml_escape(a_name), xml_escape(b_name));
+  std::string reasons;
+  for (const auto& row : compare_rows(a, b)) {
+    auto cls = [](const std::string& p) {
+      const auto slash = p.find('/');
+      return slash != std::string::npos && p.substr(0, slash) == p.substr(slash + 1) ? "pass"
+                                                                                     : "fail";
+    };
+    h += fmt::format(
+        "<tr><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td></tr>\n",
+        row.drill, cls(row.passed[0]), row.passed[0], cls(row.passed[1]), row.passed[1],
+        row.move[0], row.move[1], row.outage[0], row.outage[1]);
+    for (int k = 0; k < 2; ++k) {
+      if (!row.first_failure[k].empty())
+        reasons += fmt::format("<li>{} {}: {}</li>\n", xml_escape(k == 0 ? a_name : b_name),
+                               row.drill, xml_escape(row.first_failure[k]));
+    }
+  }
+  h += "</table>\n";
+  if (!reasons.empty())
+    h += "<h2>Failed runs (the first reason of each drill)</h2>\n<ul>\n" + reasons + "</ul>\n";
+  h += "</body>\n</html>\n";
+  return h;
+}
+
+}  // namespace vigil::lab

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lab/drills.h"
@@ -33,6 +34,13 @@ std::string report_html(const LabModel& model, const Names& names, const ReportC
 // state), per VIP and director (present or not), per director for the faulted real server
 // (rs-*), and the client's replies per 10 ms bucket, with the fault and its end marked. Pure.
 std::string run_timeline_svg(const RunRecord& run, const Names& names);
+// --compare: per drill, each daemon's passed runs and its VIP move and outage medians, then the
+// first reason of each drill that failed on either side. Pure.
+std::string format_compare_table(std::string_view a_name, const std::vector<DrillRecord>& a,
+                                 std::string_view b_name, const std::vector<DrillRecord>& b);
+// --compare's DIR/index.html: the same table, linking each daemon's own index.html. Pure.
+std::string compare_html(std::string_view a_name, const std::vector<DrillRecord>& a,
+                         std::string_view b_name, const std::vector<DrillRecord>& b);
 // Every run of every drill passed (and there was at least one).
 bool all_passed(const std::vector<DrillRecord>& drills);
 

@@ -77,6 +77,10 @@ TEST_F(LabCli, BadCommandLineExits64) {
   EXPECT_EQ(run({"demo", "--drills", "reboot"}), 64);
   EXPECT_NE(err_.find("unknown drill reboot"), std::string::npos) << err_;
   EXPECT_EQ(run({"frobnicate"}), 64);
+  // --compare picks the daemons itself.
+  EXPECT_EQ(run({"demo", "--compare", "--daemon", "keepalived"}), 64);
+  EXPECT_NE(err_.find("--compare runs both daemons itself"), std::string::npos) << err_;
+  EXPECT_EQ(run({"demo", "--compare", "--json"}), 64);
 }
 
 }  // namespace

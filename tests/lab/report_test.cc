@@ -138,6 +138,34 @@ TEST(Junit, ControlCharactersXmlCannotCarryAreReplaced) {
   EXPECT_EQ(xml.find('\x1b'), std::string::npos);
 }
 
+TEST(Compare, SideBySidePassesMediansAndEachSidesFirstReason) {
+  const auto vigild = testing::sample_drills();
+  std::vector<DrillRecord> keepalived = {vigild[0]};  // kill only, its third run failed
+  keepalived[0].runs[0].verdict.outage = 0.5;
+  keepalived[0].runs[2].verdict.failures = {"a <reason> & more"};
+  const std::string table = format_compare_table("vigild", vigild, "keepalived", keepalived);
+  EXPECT_EQ(table.substr(0, table.find('\n')),
+            "drill            vigild   keepalived         vigild move    keepalived move       "
+            "vigild outage  keepalived outage");
+  EXPECT_NE(table.find("kill                2/3          2/3            400.0 ms           400.0 "
+                       "ms            410.0 ms           460.0 ms\n"),
+            std::string::npos)
+      << table;
+  // A drill one side did not run shows "-".
+  EXPECT_NE(table.find("preempt             1/1            -"), std::string::npos) << table;
+  EXPECT_NE(
+      table.find("failed runs (the first reason of each drill):\n  vigild kill: d2 never "
+                 "became MASTER of VI_1 after the fault\n  keepalived kill: a <reason> & more\n"),
+      std::string::npos)
+      << table;
+  const std::string html = compare_html("vigild", vigild, "keepalived", keepalived);
+  EXPECT_NE(html.find("<a href=\"keepalived/index.html\">keepalived's report</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"fail\">2/3</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<li>keepalived kill: a &lt;reason&gt; &amp; more</li>"), std::string::npos)
+      << html;
+}
+
 TEST(Junit, NoDrillsIsAnEmptyWellFormedDocument) {
   EXPECT_EQ(junit_xml(testing::sample_context(), {}),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vigil-lab (vigild)\" "
