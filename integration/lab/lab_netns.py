@@ -28,6 +28,10 @@
       server out, and rs-fail fails before its fault with "every real server of VS ... is down
       before the fault", exit 1; with the right port rs-fail and rs-recover pass (each director
       takes the victim out / back exactly once, no VRRP transition), exit 0.
+  lab_netns.py rs-protocols --vigil-lab PATH --vigild PATH --vigild-recording PATH
+      an SMTP_CHECK and an HTTP_GET that accepts only 301: the lab's servers speak SMTP and answer
+      301, so both are up before the fault, and rs-fail takes each out (run 1 the SMTP server,
+      run 2 the HTTP one) on both directors, exit 0.
   lab_netns.py rs-not-run --vigil-lab PATH --vigild PATH --vigild-recording PATH
       a VRRP-only config: rs-fail is not run, with the sentence why, exit 1.
   lab_netns.py interrupt --vigil-lab PATH --vigild PATH
@@ -360,6 +364,56 @@ def test_checker_wrong_port(args: argparse.Namespace) -> None:
     print("PASS checker-wrong-port")
 
 
+def test_rs_protocols(args: argparse.Namespace) -> None:
+    """The lab's real servers speak SMTP to an SMTP_CHECK and answer an HTTP_GET that accepts
+    only 301 with 301: each is up before the fault, taken out and brought back."""
+    conf = config(62, 100).replace("  priority 100\n", "@d1  priority 150\n@d2  priority 100\n") + """
+virtual_server 192.0.2.200 25 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.21 25 {
+    SMTP_CHECK {
+      connect_timeout 1
+      retry 0
+      helo_name lab.example
+    }
+  }
+  real_server 198.51.100.22 80 {
+    HTTP_GET {
+      url {
+        path /moved
+        status_code 301
+      }
+      connect_timeout 1
+      retry 0
+    }
+  }
+}
+"""
+    require_clean_start()
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "protocols.conf").write_text(conf)
+        proc = run_recording(args, "run", "-f", f"{tmp}/protocols.conf", "--repeat", "2",
+                             "--drills", "rs-fail", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"exit {proc.returncode}, expected 0", output)
+        validate_report(tmp, output)
+        runs = json.loads(Path(tmp, "report.json").read_text())["drills"][0]["runs_detail"]
+        victims = [r["real_server"] for r in runs]
+        if victims != ["[198.51.100.21]:tcp:25", "[198.51.100.22]:tcp:80"]:
+            fail(f"victims {victims}: expected the SMTP server, then the HTTP one", output)
+        for run in runs:
+            lines = sorted((e["director"], e["up"]) for e in run["rs_events"]
+                           if e["real_server"] == run["real_server"])
+            if not run["passed"] or lines != [("d1", False), ("d2", False)]:
+                fail(f"{run['real_server']}: passed {run['passed']}, failures "
+                     f"{run['failures']}, RS lines {lines}", output)
+    print("PASS rs-protocols")
+
+
 def test_rs_not_run(args: argparse.Namespace) -> None:
     require_clean_start()
     with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
@@ -432,8 +486,9 @@ def test_interrupt(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("test", choices=["demo", "demo-keepalived", "compare", "split-brain", "nopreempt", "backup-preempts",
-                                         "checker-wrong-port", "rs-not-run", "interrupt"])
+    parser.add_argument("test", choices=["demo", "demo-keepalived", "compare", "split-brain",
+                                         "nopreempt", "backup-preempts", "checker-wrong-port",
+                                         "rs-protocols", "rs-not-run", "interrupt"])
     parser.add_argument("--vigil-lab", required=True)
     parser.add_argument("--vigild", required=True)
     parser.add_argument("--vigild-recording")
@@ -441,7 +496,7 @@ def main() -> int:
     {"demo": test_demo, "demo-keepalived": test_demo_keepalived, "compare": test_compare,
      "split-brain": test_split_brain, "nopreempt": test_nopreempt,
      "backup-preempts": test_backup_preempts, "checker-wrong-port": test_checker_wrong_port,
-     "rs-not-run": test_rs_not_run, "interrupt": test_interrupt}[args.test](args)
+     "rs-protocols": test_rs_protocols, "rs-not-run": test_rs_not_run, "interrupt": test_interrupt}[args.test](args)
     return 0
 
 

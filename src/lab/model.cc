@@ -349,6 +349,27 @@ ModelResult build_model(const DirectorInput& first, const DirectorInput& second)
   return model;
 }
 
+std::optional<uint16_t> status_every_url_accepts(const config::HttpCheck& http) {
+  // keepalived's default: any 2xx (status_code unset).
+  auto accepts = [](const config::HttpUrl& url, int code) {
+    if (url.status_codes.empty()) return code >= 200 && code <= 299;
+    for (const auto& range : url.status_codes) {
+      if (range.first <= code && code <= range.last) return true;
+    }
+    return false;
+  };
+  auto every_url = [&](int code) {
+    return std::all_of(http.urls.begin(), http.urls.end(),
+                       [&](const config::HttpUrl& url) { return accepts(url, code); });
+  };
+  // 200 first (the usual answer), then the lowest code every url accepts.
+  if (every_url(200)) return 200;
+  for (int code = 100; code <= 599; ++code) {
+    if (every_url(code)) return static_cast<uint16_t>(code);
+  }
+  return std::nullopt;
+}
+
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
                                                        std::vector<std::string>& unplayable) {
   std::vector<LabVirtualServer> out;
@@ -383,27 +404,44 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
                            .checker = "TCP_CHECK",
                            .check_port = c.connect_port != 0 ? c.connect_port : port,
                            .starts_up = !(c.alpha || rs.alpha || vs.alpha)};
+      IpAddress connect_ip = c.connect_ip;
       if (c.type == config::CheckerType::kHttp) {
         lab_rs.checker = "HTTP_GET";
         const auto* http = c.as<config::HttpCheck>();
         bool ok = http != nullptr;
         if (ok) {
-          for (const auto& url : http->urls) {
-            bool has_200 = url.status_codes.empty();
-            for (const auto& range : url.status_codes)
-              has_200 = has_200 || (range.first <= 200 && 200 <= range.last);
-            ok = ok && !url.digest && url.regex.empty() && has_200;
-          }
+          for (const auto& url : http->urls)
+            ok = ok && !url.digest && url.regex.empty();
         }
         if (!ok) {
-          why_not = name + ": its HTTP_GET wants a digest, a regex or a status other than 200";
+          why_not = name + ": its HTTP_GET wants a digest or a regex";
           break;
         }
+        const auto status = status_every_url_accepts(*http);
+        if (!status) {
+          why_not = name + ": its HTTP_GET urls accept no status in common";
+          break;
+        }
+        lab_rs.http_status = *status;
+      } else if (c.type == config::CheckerType::kSmtp) {
+        lab_rs.checker = "SMTP_CHECK";
+        const auto* smtp = c.as<config::SmtpCheck>();
+        if (smtp != nullptr && smtp->hosts.size() > 1) {
+          why_not = fmt::format("{}: its SMTP_CHECK has {} hosts (the lab plays one)", name,
+                                smtp->hosts.size());
+          break;
+        }
+        if (smtp != nullptr && smtp->hosts.size() == 1) {
+          const auto& host = smtp->hosts.front();
+          if (host.connect_ip) connect_ip = *host.connect_ip;
+          if (host.connect_port) lab_rs.check_port = *host.connect_port;
+        }
       } else if (c.type != config::CheckerType::kTcp) {
-        why_not = name + ": the lab plays TCP_CHECK and HTTP_GET only";
+        why_not = name + ": the lab plays TCP_CHECK, HTTP_GET and SMTP_CHECK only";
         break;
       }
-      if (!c.connect_ip.is_unspecified() && c.connect_ip != rs.address) {
+      if (lab_rs.check_port == 0) lab_rs.check_port = port;
+      if (!connect_ip.is_unspecified() && connect_ip != rs.address) {
         why_not = name + ": its checker connects to another address";
         break;
       }
@@ -415,7 +453,7 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
       const double timeout = pick(c.connect_timeout, rs.connect_timeout, vs.connect_timeout);
       const double retry_delay = c.delay_before_retry.count() != 0
                                      ? seconds(c.delay_before_retry)
-                                     : (lab_rs.checker == "HTTP_GET" ? 3.0 : 1.0);
+                                     : (lab_rs.checker == "TCP_CHECK" ? 1.0 : 3.0);
       const uint32_t retry = c.retry != 0 ? c.retry : rs.retry.value_or(vs.retry.value_or(1));
       const double warmup = c.warmup.count() != 0 ? seconds(c.warmup) : delay_loop;
       lab_vs.check_cycle = std::max(

@@ -47,14 +47,17 @@ struct LabSegment {
 };
 
 // A real server the lab plays for the rs-fail / rs-recover drills: a TCP listener at its
-// address and port (the service it runs), answering HTTP requests with 200.
+// address and port (the service it runs) that speaks what its checker expects: nothing
+// (TCP_CHECK), HTTP with a status the checker accepts (HTTP_GET), or an SMTP dialogue
+// (SMTP_CHECK: the 220 banner, 250 to HELO, 221 to QUIT).
 struct LabRealServer {
-  std::string address;      // IPv4, text
-  uint16_t port = 0;        // where the lab's server listens: the real server's port
-  std::string key;          // as lvs_notify_fifo names it: "[198.51.100.11]:tcp:80"
-  std::string checker;      // "TCP_CHECK" / "HTTP_GET"
-  uint16_t check_port = 0;  // where its checker connects (connect_port, else port)
-  bool starts_up = true;    // false with alpha: down until its first check succeeds
+  std::string address;         // IPv4, text
+  uint16_t port = 0;           // where the lab's server listens: the real server's port
+  std::string key;             // as lvs_notify_fifo names it: "[198.51.100.11]:tcp:80"
+  std::string checker;         // "TCP_CHECK" / "HTTP_GET" / "SMTP_CHECK"
+  uint16_t check_port = 0;     // where its checker connects (connect_port, else port)
+  uint16_t http_status = 200;  // HTTP_GET: the status the lab answers with
+  bool starts_up = true;       // false with alpha: down until its first check succeeds
 };
 
 // A virtual server whose real servers the lab can play; `why_not` says why it cannot when empty.
@@ -89,10 +92,16 @@ using ModelResult = std::variant<LabModel, std::string>;
 ModelResult build_model(const DirectorInput& first, const DirectorInput& second);
 
 // The virtual servers of `config` the lab can play: IPv4 address services over TCP whose every
-// real server is IPv4 and has exactly one TCP_CHECK or HTTP_GET (no digest, no regex, status
-// codes including 200). `unplayable` gets one sentence per other virtual server. Pure.
+// real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET (no digest, no regex; a status
+// every url accepts) or SMTP_CHECK (at most one host, at the real server's address).
+// `unplayable` gets one sentence per other virtual server. Pure.
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
                                                        std::vector<std::string>& unplayable);
+
+// The HTTP status the lab's server answers an HTTP_GET with: 200 when every url accepts it (each
+// url's status_code ranges, default 200-299), else the lowest code every url accepts; nothing
+// when there is none. Pure.
+std::optional<uint16_t> status_every_url_accepts(const config::HttpCheck& http);
 
 // The config ids that a file's @ID / @^ID lines name, in order of first use (textual scan of the
 // file itself; the reader applies them). Pure.

@@ -6,8 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 #include "lab/shell.h"
 
@@ -16,8 +19,29 @@ namespace {
 
 constexpr size_t kMaxConnections = 256;  // a checker holds one at a time; more is a runaway
 
-constexpr const char kHttpOk[] =
-    "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+std::string http_reply(uint16_t status) {
+  return "HTTP/1.0 " + std::to_string(status) + (status == 200 ? " OK" : " Lab") +
+         "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+}
+
+constexpr std::string_view kSmtpBanner = "220 vigil-lab ESMTP\r\n";
+
+// The SMTP server's answer to one command line: 250 to HELO / EHLO and anything else, 221 to
+// QUIT (then the connection closes).
+std::string smtp_reply(std::string_view line, bool& quit) {
+  auto starts = [&](std::string_view verb) {
+    if (line.size() < verb.size()) return false;
+    for (size_t i = 0; i < verb.size(); ++i) {
+      if (std::toupper(static_cast<unsigned char>(line[i])) != verb[i]) return false;
+    }
+    return true;
+  };
+  if (starts("QUIT")) {
+    quit = true;
+    return "221 vigil-lab closing\r\n";
+  }
+  return "250 vigil-lab\r\n";
+}
 
 }  // namespace
 
@@ -116,6 +140,8 @@ void RealServers::serve() {
           close(conn);
           continue;
         }
+        if (servers_[k].checker == "SMTP_CHECK")
+          (void)!send(conn, kSmtpBanner.data(), kSmtpBanner.size(), MSG_NOSIGNAL);
         conns_.push_back(Conn{conn, k, {}});
       }
     }
@@ -125,14 +151,26 @@ void RealServers::serve() {
       bool done = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
       if (n > 0) {
         it->request.append(buffer, static_cast<size_t>(n));
-        // An HTTP request ends with an empty line; whatever else came (a TCP_CHECK sends
-        // nothing) waits for the peer to close.
-        if (it->request.find("\r\n\r\n") != std::string::npos) {
-          (void)!send(it->fd, kHttpOk, sizeof kHttpOk - 1, MSG_NOSIGNAL);
-          done = true;
-        } else if (it->request.size() > 65536) {
+        const LabRealServer& server = servers_[it->server];
+        if (server.checker == "SMTP_CHECK") {
+          // One reply per command line.
+          for (size_t eol = it->request.find("\r\n"); eol != std::string::npos && !done;
+               eol = it->request.find("\r\n")) {
+            bool quit = false;
+            const std::string reply =
+                smtp_reply(std::string_view(it->request).substr(0, eol), quit);
+            (void)!send(it->fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+            it->request.erase(0, eol + 2);
+            done = quit;
+          }
+        } else if (it->request.find("\r\n\r\n") != std::string::npos) {
+          // An HTTP request ends with an empty line; whatever else came (a TCP_CHECK sends
+          // nothing) waits for the peer to close.
+          const std::string reply = http_reply(server.http_status);
+          (void)!send(it->fd, reply.data(), reply.size(), MSG_NOSIGNAL);
           done = true;
         }
+        if (it->request.size() > 65536) done = true;
       }
       if (done) {
         close(it->fd);

@@ -1,7 +1,8 @@
 // The real servers the lab plays for rs-fail / rs-recover: one TCP listener per real server in
-// the client namespace (the addresses are on its lo), answering HTTP requests with 200 and an
-// empty body. A server taken down has its listener and connections closed, so its port refuses
-// connections, as when the server process stops.
+// the client namespace (the addresses are on its lo), answering HTTP requests with the status
+// its HTTP_GET accepts and an empty body, or speaking SMTP to an SMTP_CHECK. A server taken down
+// has its listener and connections closed, so its port refuses connections, as when the server
+// process stops.
 #pragma once
 
 #include <atomic>

@@ -256,7 +256,94 @@ virtual_server 192.0.2.201 80 {
   EXPECT_TRUE(vs.empty());
   ASSERT_EQ(why.size(), 2U);
   EXPECT_NE(why[0].find("IPv4 TCP address services only"), std::string::npos) << why[0];
-  EXPECT_NE(why[1].find("TCP_CHECK and HTTP_GET only"), std::string::npos) << why[1];
+  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET and SMTP_CHECK only"), std::string::npos) << why[1];
+}
+
+TEST(RsModel, SmtpServersAndHttpStatusesOtherThan200ArePlayed) {
+  std::vector<std::string> why;
+  const auto vs = playable(R"(
+virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 80 {
+    SMTP_CHECK {
+      host {
+        connect_ip 198.51.100.11
+        connect_port 2525
+      }
+    }
+  }
+  real_server 198.51.100.12 80 {
+    SMTP_CHECK {
+    }
+  }
+  real_server 198.51.100.13 80 {
+    HTTP_GET {
+      url {
+        path /moved
+        status_code 301-302
+      }
+      url {
+        path /any
+        status_code 200-399
+      }
+    }
+  }
+}
+)",
+                           why);
+  ASSERT_EQ(vs.size(), 1U) << (why.empty() ? "" : why.front());
+  ASSERT_EQ(vs[0].real_servers.size(), 3U);
+  EXPECT_EQ(vs[0].real_servers[0].checker, "SMTP_CHECK");
+  EXPECT_EQ(vs[0].real_servers[0].check_port, 2525);
+  EXPECT_EQ(vs[0].real_servers[1].check_port, 80);
+  EXPECT_EQ(vs[0].real_servers[2].http_status, 301);
+}
+
+TEST(RsModel, HttpUrlsWithoutACommonStatusOrSmtpWithTwoHostsAreNotPlayed) {
+  std::vector<std::string> why;
+  const auto vs = playable(R"(
+virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 80 {
+    HTTP_GET {
+      url {
+        path /a
+        status_code 200
+      }
+      url {
+        path /b
+        status_code 404
+      }
+    }
+  }
+}
+virtual_server 192.0.2.201 25 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 25 {
+    SMTP_CHECK {
+      host {
+        connect_ip 198.51.100.11
+      }
+      host {
+        connect_ip 198.51.100.12
+      }
+    }
+  }
+}
+)",
+                           why);
+  EXPECT_TRUE(vs.empty());
+  ASSERT_EQ(why.size(), 2U);
+  EXPECT_NE(why[0].find("its HTTP_GET urls accept no status in common"), std::string::npos)
+      << why[0];
+  EXPECT_NE(why[1].find("its SMTP_CHECK has 2 hosts (the lab plays one)"), std::string::npos)
+      << why[1];
 }
 
 }  // namespace
