@@ -31,7 +31,8 @@
   lab_netns.py rs-protocols --vigil-lab PATH --vigild PATH --vigild-recording PATH
       an SMTP_CHECK and an HTTP_GET that accepts only 301: the lab's servers speak SMTP and answer
       301, so both are up before the fault, and rs-fail takes each out (run 1 the SMTP server,
-      run 2 the HTTP one) on both directors, exit 0.
+      run 2 the HTTP one) on both directors, exit 0; a DNS_CHECK on a UDP service: the lab's
+      DNS server answers, rs-fail and rs-recover pass.
   lab_netns.py rs-not-run --vigil-lab PATH --vigild PATH --vigild-recording PATH
       a VRRP-only config: rs-fail is not run, with the sentence why, exit 1.
   lab_netns.py interrupt --vigil-lab PATH --vigild PATH
@@ -411,6 +412,39 @@ virtual_server 192.0.2.200 25 {
             if not run["passed"] or lines != [("d1", False), ("d2", False)]:
                 fail(f"{run['real_server']}: passed {run['passed']}, failures "
                      f"{run['failures']}, RS lines {lines}", output)
+    # DNS over UDP: the lab's server answers the DNS_CHECK's query, and goes away.
+    dns_conf = config(63, 100).replace("  priority 100\n", "@d1  priority 150\n@d2  priority 100\n") + """
+virtual_server 192.0.2.200 53 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol UDP
+  real_server 198.51.100.31 53 {
+    DNS_CHECK {
+      type A
+      name www.example.org
+      connect_timeout 1
+      retry 0
+    }
+  }
+}
+"""
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "dns.conf").write_text(dns_conf)
+        proc = run_recording(args, "run", "-f", f"{tmp}/dns.conf", "--repeat", "1", "--drills",
+                             "rs-fail,rs-recover", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"DNS: exit {proc.returncode}, expected 0", output)
+        validate_report(tmp, output)
+        for drill in json.loads(Path(tmp, "report.json").read_text())["drills"]:
+            run = drill["runs_detail"][0]
+            want_up = drill["name"] == "rs-recover"
+            lines = sorted((e["director"], e["up"]) for e in run["rs_events"])
+            if (not run["passed"] or run["real_server"] != "[198.51.100.31]:udp:53"
+                    or lines != [("d1", want_up), ("d2", want_up)]):
+                fail(f"DNS {drill['name']}: passed {run['passed']}, failures {run['failures']}, "
+                     f"RS lines {lines}", output)
     print("PASS rs-protocols")
 
 

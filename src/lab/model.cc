@@ -376,14 +376,16 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
   auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
   for (const auto& vs : config.lvs.virtual_servers) {
     const std::string where = fmt::format("virtual_server at line {}", vs.loc.line);
+    const bool udp = vs.protocol == config::LvsProtocol::kUdp;
     if (vs.kind != config::VirtualServerKind::kAddress || !vs.address.is_v4() ||
-        vs.protocol != config::LvsProtocol::kTcp) {
-      unplayable.push_back(where +
-                           ": the lab plays real servers of IPv4 TCP address services only");
+        (vs.protocol != config::LvsProtocol::kTcp && !udp)) {
+      unplayable.push_back(
+          where + ": the lab plays real servers of IPv4 TCP and UDP address services only");
       continue;
     }
+    const char* proto = udp ? "udp" : "tcp";
     LabVirtualServer lab_vs;
-    lab_vs.key = fmt::format("[{}]:tcp:{}", vs.address.to_string(), vs.port);
+    lab_vs.key = fmt::format("[{}]:{}:{}", vs.address.to_string(), proto, vs.port);
     std::string why_not;
     for (const auto& rs : vs.real_servers) {
       const uint16_t port = rs.port != 0 ? rs.port : vs.port;
@@ -400,12 +402,20 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
       const config::Checker& c = rs.checkers.front();
       LabRealServer lab_rs{.address = rs.address.to_string(),
                            .port = port,
-                           .key = fmt::format("[{}]:tcp:{}", rs.address.to_string(), port),
+                           .key = fmt::format("[{}]:{}:{}", rs.address.to_string(), proto, port),
                            .checker = "TCP_CHECK",
                            .check_port = c.connect_port != 0 ? c.connect_port : port,
                            .starts_up = !(c.alpha || rs.alpha || vs.alpha)};
+      lab_rs.udp = udp;
       IpAddress connect_ip = c.connect_ip;
-      if (c.type == config::CheckerType::kHttp) {
+      if (udp != (c.type == config::CheckerType::kDns)) {
+        why_not = udp ? name + ": on a UDP service the lab plays DNS_CHECK only"
+                      : name + ": the lab plays DNS_CHECK on UDP services only";
+        break;
+      }
+      if (c.type == config::CheckerType::kDns) {
+        lab_rs.checker = "DNS_CHECK";
+      } else if (c.type == config::CheckerType::kHttp) {
         lab_rs.checker = "HTTP_GET";
         const auto* http = c.as<config::HttpCheck>();
         bool ok = http != nullptr;
@@ -437,7 +447,7 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
           if (host.connect_port) lab_rs.check_port = *host.connect_port;
         }
       } else if (c.type != config::CheckerType::kTcp) {
-        why_not = name + ": the lab plays TCP_CHECK, HTTP_GET and SMTP_CHECK only";
+        why_not = name + ": the lab plays TCP_CHECK, HTTP_GET, SMTP_CHECK and DNS_CHECK only";
         break;
       }
       if (lab_rs.check_port == 0) lab_rs.check_port = port;

@@ -49,7 +49,8 @@ struct LabSegment {
 // A real server the lab plays for the rs-fail / rs-recover drills: a TCP listener at its
 // address and port (the service it runs) that speaks what its checker expects: nothing
 // (TCP_CHECK), HTTP with a status the checker accepts (HTTP_GET), or an SMTP dialogue
-// (SMTP_CHECK: the 220 banner, 250 to HELO, 221 to QUIT).
+// (SMTP_CHECK: the 220 banner, 250 to HELO, 221 to QUIT), or, on UDP, DNS (DNS_CHECK: NOERROR,
+// no answer).
 struct LabRealServer {
   std::string address;         // IPv4, text
   uint16_t port = 0;           // where the lab's server listens: the real server's port
@@ -57,6 +58,7 @@ struct LabRealServer {
   std::string checker;         // "TCP_CHECK" / "HTTP_GET" / "SMTP_CHECK"
   uint16_t check_port = 0;     // where its checker connects (connect_port, else port)
   uint16_t http_status = 200;  // HTTP_GET: the status the lab answers with
+  bool udp = false;            // DNS_CHECK: a UDP socket answering DNS queries
   bool starts_up = true;       // false with alpha: down until its first check succeeds
 };
 
@@ -93,7 +95,8 @@ ModelResult build_model(const DirectorInput& first, const DirectorInput& second)
 
 // The virtual servers of `config` the lab can play: IPv4 address services over TCP whose every
 // real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET (no digest, no regex; a status
-// every url accepts) or SMTP_CHECK (at most one host, at the real server's address).
+// every url accepts) or SMTP_CHECK (at most one host, at the real server's address), and over
+// UDP whose every real server has exactly one DNS_CHECK.
 // `unplayable` gets one sentence per other virtual server. Pure.
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
                                                        std::vector<std::string>& unplayable);

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,8 +50,33 @@ RealServers::~RealServers() {
   stop();
 }
 
+std::optional<std::string> dns_reply(std::string_view query) {
+  constexpr size_t kHeader = 12;
+  if (query.size() < kHeader || query.size() > 512) return std::nullopt;
+  if ((static_cast<uint8_t>(query[2]) & 0x80) != 0) return std::nullopt;  // a response: no
+  std::string reply(query);
+  // RFC 1035 §4.1.1: QR set, opcode, AA = 0, TC = 0 and RD kept; RA set, RCODE 0 (NOERROR); the
+  // question stays, no answer, authority or additional record.
+  reply[2] = static_cast<char>((static_cast<uint8_t>(query[2]) & 0x79) | 0x80);
+  reply[3] = static_cast<char>(0x80);
+  for (size_t i = 6; i < kHeader; ++i)
+    reply[i] = 0;
+  // Whatever follows the first question (an EDNS OPT record in the additional section) goes.
+  size_t at = kHeader;
+  while (at < reply.size() && reply[at] != 0) {
+    const auto label = static_cast<uint8_t>(reply[at]);
+    if (label > 63) return std::nullopt;  // a compression pointer has no place in a query
+    at += 1 + label;
+  }
+  at += 1 + 4;  // the root label, QTYPE, QCLASS
+  if (at > reply.size()) return std::nullopt;
+  reply.resize(at);
+  return reply;
+}
+
 int RealServers::listen_on(const LabRealServer& server) const {
-  const int fd = socket_in_namespace(ns_, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const int fd =
+      socket_in_namespace(ns_, AF_INET, (server.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
   if (fd < 0) throw LabError(std::string("real server socket: ") + std::strerror(errno));
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -58,7 +84,8 @@ int RealServers::listen_on(const LabRealServer& server) const {
   address.sin_family = AF_INET;
   address.sin_port = htons(server.port);
   inet_pton(AF_INET, server.address.c_str(), &address.sin_addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(fd, 64) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      (!server.udp && listen(fd, 64) != 0)) {
     const int saved = errno;
     close(fd);
     throw LabError("real server " + server.address + ":" + std::to_string(server.port) + ": " +
@@ -132,6 +159,21 @@ void RealServers::serve() {
     for (size_t k = 0; k < listeners_.size(); ++k) {
       const int fd = listeners_[k];
       if (fd < 0) continue;
+      if (servers_[k].udp) {
+        // DNS: each query answered at once. Bounded: 64 datagrams per pass.
+        for (int i = 0; i < 64; ++i) {
+          char query[600];
+          sockaddr_in from{};
+          socklen_t from_len = sizeof from;
+          const ssize_t n =
+              recvfrom(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+          if (n < 0) break;
+          if (auto reply = dns_reply(std::string_view(query, static_cast<size_t>(n))))
+            (void)!sendto(fd, reply->data(), reply->size(), 0, reinterpret_cast<sockaddr*>(&from),
+                          from_len);
+        }
+        continue;
+      }
       // Bounded: the backlog is 64.
       for (int i = 0; i < 64; ++i) {
         const int conn = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -1,19 +1,27 @@
 // The real servers the lab plays for rs-fail / rs-recover: one TCP listener per real server in
 // the client namespace (the addresses are on its lo), answering HTTP requests with the status
-// its HTTP_GET accepts and an empty body, or speaking SMTP to an SMTP_CHECK. A server taken down
+// its HTTP_GET accepts and an empty body, or speaking SMTP to an SMTP_CHECK; a DNS_CHECK's
+// server is a UDP socket answering each query. A server taken down
 // has its listener and connections closed, so its port refuses connections, as when the server
 // process stops.
 #pragma once
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "lab/model.h"
 
 namespace vigil::lab {
+
+// The lab's DNS server's answer to a query datagram: the query with QR and RA set, RCODE 0
+// (NOERROR), its question and no record; nothing for what is not a query (too short, a
+// response, a malformed question). Pure.
+std::optional<std::string> dns_reply(std::string_view query);
 
 class RealServers {
  public:

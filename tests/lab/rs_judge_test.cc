@@ -255,8 +255,10 @@ virtual_server 192.0.2.201 80 {
                            why);
   EXPECT_TRUE(vs.empty());
   ASSERT_EQ(why.size(), 2U);
-  EXPECT_NE(why[0].find("IPv4 TCP address services only"), std::string::npos) << why[0];
-  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET and SMTP_CHECK only"), std::string::npos) << why[1];
+  EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK only"), std::string::npos)
+      << why[0];
+  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET, SMTP_CHECK and DNS_CHECK only"), std::string::npos)
+      << why[1];
 }
 
 TEST(RsModel, SmtpServersAndHttpStatusesOtherThan200ArePlayed) {
@@ -299,6 +301,54 @@ virtual_server 192.0.2.200 80 {
   EXPECT_EQ(vs[0].real_servers[0].check_port, 2525);
   EXPECT_EQ(vs[0].real_servers[1].check_port, 80);
   EXPECT_EQ(vs[0].real_servers[2].http_status, 301);
+}
+
+TEST(RsModel, DnsServersOnUdpServicesArePlayedAndOnlyThere) {
+  std::vector<std::string> why;
+  const auto vs = playable(R"(
+virtual_server 192.0.2.200 53 {
+  lb_algo rr
+  lb_kind NAT
+  protocol UDP
+  real_server 198.51.100.31 53 {
+    DNS_CHECK {
+      type A
+      name www.example.org
+    }
+  }
+}
+virtual_server 192.0.2.201 53 {
+  lb_algo rr
+  lb_kind NAT
+  protocol UDP
+  real_server 198.51.100.32 53 {
+    TCP_CHECK {
+    }
+  }
+}
+virtual_server 192.0.2.202 53 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.33 53 {
+    DNS_CHECK {
+    }
+  }
+}
+)",
+                           why);
+  ASSERT_EQ(vs.size(), 1U) << (why.empty() ? "" : why.front());
+  EXPECT_EQ(vs[0].key, "[192.0.2.200]:udp:53");
+  ASSERT_EQ(vs[0].real_servers.size(), 1U);
+  EXPECT_EQ(vs[0].real_servers[0].key, "[198.51.100.31]:udp:53");
+  EXPECT_EQ(vs[0].real_servers[0].checker, "DNS_CHECK");
+  EXPECT_TRUE(vs[0].real_servers[0].udp);
+  EXPECT_EQ(vs[0].real_servers[0].check_port, 53);
+  ASSERT_EQ(why.size(), 2U);
+  EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK only"), std::string::npos)
+      << why[0];
+  EXPECT_NE(why[1].find("the lab plays DNS_CHECK on UDP services only"), std::string::npos)
+      << why[1];
 }
 
 TEST(RsModel, HttpUrlsWithoutACommonStatusOrSmtpWithTwoHostsAreNotPlayed) {
