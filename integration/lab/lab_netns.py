@@ -29,9 +29,9 @@
       before the fault", exit 1; with the right port rs-fail and rs-recover pass (each director
       takes the victim out / back exactly once, no VRRP transition), exit 0.
   lab_netns.py rs-protocols --vigil-lab PATH --vigild PATH --vigild-recording PATH
-      an SMTP_CHECK and an HTTP_GET that accepts only 301: the lab's servers speak SMTP and answer
-      301, so both are up before the fault, and rs-fail takes each out (run 1 the SMTP server,
-      run 2 the HTTP one) on both directors, exit 0; a DNS_CHECK on a UDP service: the lab's
+      an SMTP_CHECK, an HTTP_GET that accepts only 301 and an SSL_GET: the lab's servers speak
+      SMTP, answer 301 and HTTP over TLS, so all are up before the fault, and rs-fail takes each
+      out (runs 1-3) on both directors, exit 0; a DNS_CHECK on a UDP service: the lab's
       DNS server answers, rs-fail and rs-recover pass.
   lab_netns.py rs-not-run --vigil-lab PATH --vigild PATH --vigild-recording PATH
       a VRRP-only config: rs-fail is not run, with the sentence why, exit 1.
@@ -391,12 +391,21 @@ virtual_server 192.0.2.200 25 {
       retry 0
     }
   }
+  real_server 198.51.100.23 443 {
+    SSL_GET {
+      url {
+        path /health
+      }
+      connect_timeout 1
+      retry 0
+    }
+  }
 }
 """
     require_clean_start()
     with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
         Path(tmp, "protocols.conf").write_text(conf)
-        proc = run_recording(args, "run", "-f", f"{tmp}/protocols.conf", "--repeat", "2",
+        proc = run_recording(args, "run", "-f", f"{tmp}/protocols.conf", "--repeat", "3",
                              "--drills", "rs-fail", "--report", tmp)
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
@@ -404,8 +413,9 @@ virtual_server 192.0.2.200 25 {
         validate_report(tmp, output)
         runs = json.loads(Path(tmp, "report.json").read_text())["drills"][0]["runs_detail"]
         victims = [r["real_server"] for r in runs]
-        if victims != ["[198.51.100.21]:tcp:25", "[198.51.100.22]:tcp:80"]:
-            fail(f"victims {victims}: expected the SMTP server, then the HTTP one", output)
+        if victims != ["[198.51.100.21]:tcp:25", "[198.51.100.22]:tcp:80",
+                       "[198.51.100.23]:tcp:443"]:
+            fail(f"victims {victims}: expected the SMTP, HTTP and TLS servers", output)
         for run in runs:
             lines = sorted((e["director"], e["up"]) for e in run["rs_events"]
                            if e["real_server"] == run["real_server"])

@@ -415,8 +415,17 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
       }
       if (c.type == config::CheckerType::kDns) {
         lab_rs.checker = "DNS_CHECK";
-      } else if (c.type == config::CheckerType::kHttp) {
-        lab_rs.checker = "HTTP_GET";
+      } else if (c.type == config::CheckerType::kHttp || c.type == config::CheckerType::kSsl) {
+        const bool ssl = c.type == config::CheckerType::kSsl;
+        lab_rs.checker = ssl ? "SSL_GET" : "HTTP_GET";
+        lab_rs.tls = ssl;
+        if (ssl && config.lvs.ssl &&
+            (config.lvs.ssl->verify_server() || !config.lvs.ssl->alpn.empty())) {
+          why_not = name +
+                    ": its SSL_GET verifies the server's certificate or wants ALPN, which the "
+                    "lab's self-signed server does not give";
+          break;
+        }
         const auto* http = c.as<config::HttpCheck>();
         bool ok = http != nullptr;
         if (ok) {
@@ -424,12 +433,12 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
             ok = ok && !url.digest && url.regex.empty();
         }
         if (!ok) {
-          why_not = name + ": its HTTP_GET wants a digest or a regex";
+          why_not = fmt::format("{}: its {} wants a digest or a regex", name, lab_rs.checker);
           break;
         }
         const auto status = status_every_url_accepts(*http);
         if (!status) {
-          why_not = name + ": its HTTP_GET urls accept no status in common";
+          why_not = fmt::format("{}: its {} urls accept no status in common", name, lab_rs.checker);
           break;
         }
         lab_rs.http_status = *status;
@@ -447,7 +456,8 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
           if (host.connect_port) lab_rs.check_port = *host.connect_port;
         }
       } else if (c.type != config::CheckerType::kTcp) {
-        why_not = name + ": the lab plays TCP_CHECK, HTTP_GET, SMTP_CHECK and DNS_CHECK only";
+        why_not =
+            name + ": the lab plays TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK and DNS_CHECK only";
         break;
       }
       if (lab_rs.check_port == 0) lab_rs.check_port = port;

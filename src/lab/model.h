@@ -48,9 +48,9 @@ struct LabSegment {
 
 // A real server the lab plays for the rs-fail / rs-recover drills: a TCP listener at its
 // address and port (the service it runs) that speaks what its checker expects: nothing
-// (TCP_CHECK), HTTP with a status the checker accepts (HTTP_GET), or an SMTP dialogue
-// (SMTP_CHECK: the 220 banner, 250 to HELO, 221 to QUIT), or, on UDP, DNS (DNS_CHECK: NOERROR,
-// no answer).
+// (TCP_CHECK), HTTP with a status the checker accepts (HTTP_GET; over TLS for SSL_GET), an SMTP
+// dialogue (SMTP_CHECK: the 220 banner, 250 to HELO, 221 to QUIT), or, on UDP, DNS (DNS_CHECK:
+// NOERROR, no answer).
 struct LabRealServer {
   std::string address;         // IPv4, text
   uint16_t port = 0;           // where the lab's server listens: the real server's port
@@ -59,6 +59,7 @@ struct LabRealServer {
   uint16_t check_port = 0;     // where its checker connects (connect_port, else port)
   uint16_t http_status = 200;  // HTTP_GET: the status the lab answers with
   bool udp = false;            // DNS_CHECK: a UDP socket answering DNS queries
+  bool tls = false;            // SSL_GET: HTTP over TLS (a self-signed certificate)
   bool starts_up = true;       // false with alpha: down until its first check succeeds
 };
 
@@ -94,9 +95,9 @@ using ModelResult = std::variant<LabModel, std::string>;
 ModelResult build_model(const DirectorInput& first, const DirectorInput& second);
 
 // The virtual servers of `config` the lab can play: IPv4 address services over TCP whose every
-// real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET (no digest, no regex; a status
-// every url accepts) or SMTP_CHECK (at most one host, at the real server's address), and over
-// UDP whose every real server has exactly one DNS_CHECK.
+// real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET or SSL_GET (no digest, no regex; a
+// status every url accepts; SSL_GET without verify_server or ALPN) or SMTP_CHECK (at most one host,
+// at the real server's address), and over UDP whose every real server has exactly one DNS_CHECK.
 // `unplayable` gets one sentence per other virtual server. Pure.
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
                                                        std::vector<std::string>& unplayable);

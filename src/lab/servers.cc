@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -42,6 +45,36 @@ std::string smtp_reply(std::string_view line, bool& quit) {
     return "221 vigil-lab closing\r\n";
   }
   return "250 vigil-lab\r\n";
+}
+
+// A TLS server context with a fresh self-signed P-256 certificate (CN vigil-lab, valid a day):
+// SSL_GET does not verify the server unless verify_server is set, and the lab does not play
+// those.
+SSL_CTX* self_signed_context() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  bool ok = key != nullptr && cert != nullptr && ctx != nullptr;
+  if (ok) {
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("vigil-lab"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    ok = X509_sign(cert, key, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, cert) == 1 &&
+         SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  if (!ok) {
+    SSL_CTX_free(ctx);
+    throw LabError("cannot make the TLS real servers' self-signed certificate (OpenSSL)");
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -97,6 +130,8 @@ int RealServers::listen_on(const LabRealServer& server) const {
 void RealServers::start(const std::string& ns, std::vector<LabRealServer> servers) {
   ns_ = ns;
   servers_ = std::move(servers);
+  if (std::any_of(servers_.begin(), servers_.end(), [](const auto& s) { return s.tls; }))
+    tls_ = self_signed_context();
   {
     std::lock_guard lock(mutex_);
     for (const auto& server : servers_)
@@ -114,8 +149,16 @@ void RealServers::stop() {
     fd = -1;
   }
   for (auto& c : conns_)
-    close(c.fd);
+    close_connection(c);
   conns_.clear();
+  SSL_CTX_free(tls_);
+  tls_ = nullptr;
+}
+
+void RealServers::close_connection(Conn& conn) {
+  SSL_free(conn.tls);
+  conn.tls = nullptr;
+  close(conn.fd);
 }
 
 void RealServers::set_up(size_t index, bool up) {
@@ -129,7 +172,7 @@ void RealServers::set_up(size_t index, bool up) {
     // Its open connections go with it, as with a stopped server process.
     for (auto it = conns_.begin(); it != conns_.end();) {
       if (it->server == index) {
-        close(it->fd);
+        close_connection(*it);
         it = conns_.erase(it);
       } else {
         ++it;
@@ -184,44 +227,77 @@ void RealServers::serve() {
         }
         if (servers_[k].checker == "SMTP_CHECK")
           (void)!send(conn, kSmtpBanner.data(), kSmtpBanner.size(), MSG_NOSIGNAL);
-        conns_.push_back(Conn{conn, k, {}});
+        Conn c{.fd = conn, .server = k};
+        if (servers_[k].tls) {
+          c.tls = SSL_new(tls_);
+          if (c.tls == nullptr || SSL_set_fd(c.tls, conn) != 1) {
+            close_connection(c);
+            continue;
+          }
+          SSL_set_accept_state(c.tls);
+        }
+        conns_.push_back(c);
       }
     }
     for (auto it = conns_.begin(); it != conns_.end();) {
-      char buffer[2048];
-      const ssize_t n = read(it->fd, buffer, sizeof buffer);
-      bool done = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-      if (n > 0) {
-        it->request.append(buffer, static_cast<size_t>(n));
-        const LabRealServer& server = servers_[it->server];
-        if (server.checker == "SMTP_CHECK") {
-          // One reply per command line.
-          for (size_t eol = it->request.find("\r\n"); eol != std::string::npos && !done;
-               eol = it->request.find("\r\n")) {
-            bool quit = false;
-            const std::string reply =
-                smtp_reply(std::string_view(it->request).substr(0, eol), quit);
-            (void)!send(it->fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-            it->request.erase(0, eol + 2);
-            done = quit;
-          }
-        } else if (it->request.find("\r\n\r\n") != std::string::npos) {
-          // An HTTP request ends with an empty line; whatever else came (a TCP_CHECK sends
-          // nothing) waits for the peer to close.
-          const std::string reply = http_reply(server.http_status);
-          (void)!send(it->fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-          done = true;
-        }
-        if (it->request.size() > 65536) done = true;
-      }
-      if (done) {
-        close(it->fd);
+      if (serve_connection(*it)) {
+        close_connection(*it);
         it = conns_.erase(it);
       } else {
         ++it;
       }
     }
   }
+}
+
+bool RealServers::serve_connection(Conn& conn) {
+  char buffer[2048];
+  ssize_t n = 0;
+  if (conn.tls != nullptr) {
+    if (!conn.handshaken) {
+      const int r = SSL_do_handshake(conn.tls);
+      if (r != 1) {
+        const int error = SSL_get_error(conn.tls, r);
+        return error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE;
+      }
+      conn.handshaken = true;
+    }
+    n = SSL_read(conn.tls, buffer, sizeof buffer);
+    if (n <= 0) {
+      const int error = SSL_get_error(conn.tls, static_cast<int>(n));
+      return error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE;
+    }
+  } else {
+    n = read(conn.fd, buffer, sizeof buffer);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
+    if (n < 0) return false;
+  }
+  conn.request.append(buffer, static_cast<size_t>(n));
+  const LabRealServer& server = servers_[conn.server];
+  bool done = false;
+  if (server.checker == "SMTP_CHECK") {
+    // One reply per command line.
+    for (size_t eol = conn.request.find("\r\n"); eol != std::string::npos && !done;
+         eol = conn.request.find("\r\n")) {
+      bool quit = false;
+      const std::string reply = smtp_reply(std::string_view(conn.request).substr(0, eol), quit);
+      (void)!send(conn.fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+      conn.request.erase(0, eol + 2);
+      done = quit;
+    }
+  } else if (conn.request.find("\r\n\r\n") != std::string::npos) {
+    // An HTTP request ends with an empty line; whatever else came (a TCP_CHECK sends nothing)
+    // waits for the peer to close.
+    const std::string reply = http_reply(server.http_status);
+    if (conn.tls != nullptr) {
+      (void)SSL_write(conn.tls, reply.data(), static_cast<int>(reply.size()));
+      (void)SSL_shutdown(conn.tls);
+    } else {
+      (void)!send(conn.fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+    }
+    done = true;
+  }
+  return done || conn.request.size() > 65536;
 }
 
 }  // namespace vigil::lab

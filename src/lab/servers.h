@@ -1,10 +1,12 @@
 // The real servers the lab plays for rs-fail / rs-recover: one TCP listener per real server in
 // the client namespace (the addresses are on its lo), answering HTTP requests with the status
-// its HTTP_GET accepts and an empty body, or speaking SMTP to an SMTP_CHECK; a DNS_CHECK's
-// server is a UDP socket answering each query. A server taken down
-// has its listener and connections closed, so its port refuses connections, as when the server
-// process stops.
+// its HTTP_GET (or, over TLS, SSL_GET) accepts and an empty body, or speaking SMTP to an
+// SMTP_CHECK; a DNS_CHECK's server is a UDP socket answering each query. A server taken down has
+// its listener and connections closed, so its port refuses connections, as when the server process
+// stops.
 #pragma once
+
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <mutex>
@@ -42,7 +44,12 @@ class RealServers {
     int fd = -1;
     size_t server = 0;
     std::string request;
+    SSL* tls = nullptr;  // SSL_GET's servers: the TLS session over fd
+    bool handshaken = false;
   };
+  // Reads what the peer sent and answers; true when the connection is done (to be closed).
+  bool serve_connection(Conn& conn);
+  static void close_connection(Conn& conn);
   int listen_on(const LabRealServer& server) const;
   void serve();
 
@@ -53,6 +60,7 @@ class RealServers {
   std::vector<Conn> conns_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  SSL_CTX* tls_ = nullptr;  // a self-signed EC certificate, made when a server speaks TLS
 };
 
 }  // namespace vigil::lab

@@ -257,7 +257,8 @@ virtual_server 192.0.2.201 80 {
   ASSERT_EQ(why.size(), 2U);
   EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK only"), std::string::npos)
       << why[0];
-  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET, SMTP_CHECK and DNS_CHECK only"), std::string::npos)
+  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK and DNS_CHECK only"),
+            std::string::npos)
       << why[1];
 }
 
@@ -292,11 +293,21 @@ virtual_server 192.0.2.200 80 {
       }
     }
   }
+  real_server 198.51.100.14 443 {
+    SSL_GET {
+      url {
+        path /health
+      }
+    }
+  }
 }
 )",
                            why);
   ASSERT_EQ(vs.size(), 1U) << (why.empty() ? "" : why.front());
-  ASSERT_EQ(vs[0].real_servers.size(), 3U);
+  ASSERT_EQ(vs[0].real_servers.size(), 4U);
+  EXPECT_EQ(vs[0].real_servers[3].checker, "SSL_GET");
+  EXPECT_TRUE(vs[0].real_servers[3].tls);
+  EXPECT_EQ(vs[0].real_servers[3].check_port, 443);
   EXPECT_EQ(vs[0].real_servers[0].checker, "SMTP_CHECK");
   EXPECT_EQ(vs[0].real_servers[0].check_port, 2525);
   EXPECT_EQ(vs[0].real_servers[1].check_port, 80);
@@ -349,6 +360,33 @@ virtual_server 192.0.2.202 53 {
       << why[0];
   EXPECT_NE(why[1].find("the lab plays DNS_CHECK on UDP services only"), std::string::npos)
       << why[1];
+}
+
+TEST(RsModel, SslGetThatVerifiesTheServerIsNotPlayed) {
+  std::vector<std::string> why;
+  const auto vs = playable(R"(
+SSL {
+  verify_server
+}
+virtual_server 192.0.2.200 443 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 443 {
+    SSL_GET {
+      url {
+        path /health
+      }
+    }
+  }
+}
+)",
+                           why);
+  EXPECT_TRUE(vs.empty());
+  ASSERT_EQ(why.size(), 1U);
+  EXPECT_NE(why[0].find("its SSL_GET verifies the server's certificate or wants ALPN"),
+            std::string::npos)
+      << why[0];
 }
 
 TEST(RsModel, HttpUrlsWithoutACommonStatusOrSmtpWithTwoHostsAreNotPlayed) {
