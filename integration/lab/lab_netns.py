@@ -326,6 +326,20 @@ def run_recording(args: argparse.Namespace, *lab_args: str) -> subprocess.Comple
     return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
 
 
+def expect_rs_out_and_back(directory: str, victim: str, what: str, output: str) -> None:
+    """Each rs drill of the report passed on `victim`, with exactly one RS line per director
+    (DOWN for rs-fail, UP for rs-recover) and the change measured."""
+    for drill in json.loads(Path(directory, "report.json").read_text())["drills"]:
+        run = drill["runs_detail"][0]
+        want_up = drill["name"] == "rs-recover"
+        lines = sorted((e["director"], e["real_server"], e["up"]) for e in run["rs_events"])
+        if (not run["passed"] or run["real_server"] != victim
+                or lines != [("d1", victim, want_up), ("d2", victim, want_up)]
+                or run["rs_change_ms"] is None):
+            fail(f"{what}: {drill['name']}: passed {run['passed']}, failures "
+                 f"{run['failures']}, RS lines {lines}", output)
+
+
 def test_checker_wrong_port(args: argparse.Namespace) -> None:
     require_clean_start()
     with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
@@ -352,16 +366,7 @@ def test_checker_wrong_port(args: argparse.Namespace) -> None:
         if proc.returncode != 0:
             fail(f"right port: exit {proc.returncode}, expected 0", output)
         validate_report(tmp, output)
-        for drill in json.loads(Path(tmp, "report.json").read_text())["drills"]:
-            run = drill["runs_detail"][0]
-            want_up = drill["name"] == "rs-recover"
-            lines = [(e["director"], e["real_server"], e["up"]) for e in run["rs_events"]]
-            victim = "[198.51.100.11]:tcp:80"
-            if (not run["passed"] or run["real_server"] != victim
-                    or sorted(lines) != [("d1", victim, want_up), ("d2", victim, want_up)]
-                    or run["rs_change_ms"] is None):
-                fail(f"right port: {drill['name']}: passed {run['passed']}, failures "
-                     f"{run['failures']}, RS lines {lines}", output)
+        expect_rs_out_and_back(tmp, "[198.51.100.11]:tcp:80", "right port", output)
     print("PASS checker-wrong-port")
 
 
@@ -447,14 +452,7 @@ virtual_server 192.0.2.200 53 {
         if proc.returncode != 0:
             fail(f"DNS: exit {proc.returncode}, expected 0", output)
         validate_report(tmp, output)
-        for drill in json.loads(Path(tmp, "report.json").read_text())["drills"]:
-            run = drill["runs_detail"][0]
-            want_up = drill["name"] == "rs-recover"
-            lines = sorted((e["director"], e["up"]) for e in run["rs_events"])
-            if (not run["passed"] or run["real_server"] != "[198.51.100.31]:udp:53"
-                    or lines != [("d1", want_up), ("d2", want_up)]):
-                fail(f"DNS {drill['name']}: passed {run['passed']}, failures {run['failures']}, "
-                     f"RS lines {lines}", output)
+        expect_rs_out_and_back(tmp, "[198.51.100.31]:udp:53", "DNS", output)
     print("PASS rs-protocols")
 
 

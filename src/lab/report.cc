@@ -76,6 +76,30 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
+// What a run measured, for people: "VIP move 63.0 ms, outage 64.0 ms", and the drill's counts.
+std::string measured_text(DrillKind kind, const RunRecord& r) {
+  std::string measured;
+  auto add = [&](std::string_view what, const std::optional<double>& value) {
+    if (value)
+      measured +=
+          fmt::format("{}{} {:.1f} ms", measured.empty() ? "" : ", ", what, *value * 1000.0);
+  };
+  add("VIP move", r.verdict.vip_move);
+  add("outage", r.verdict.outage);
+  add("two masters from", r.verdict.two_masters_since);
+  add("two masters for", r.verdict.two_masters_for);
+  add(kind == DrillKind::kRsFail ? "real server out on both directors after"
+                                 : "real server back on both directors after",
+      r.verdict.rs_change);
+  if (kind == DrillKind::kLoss && r.what.adverts_dropped >= 0)
+    measured +=
+        fmt::format("{}adverts dropped {}", measured.empty() ? "" : ", ", r.what.adverts_dropped);
+  if (kind == DrillKind::kReload && r.what.reloads[0] >= 0)
+    measured += fmt::format("{}reloads per director {} / {}", measured.empty() ? "" : ", ",
+                            r.what.reloads[0], r.what.reloads[1]);
+  return measured;
+}
+
 std::string seconds(double s) {
   return fmt::format("{:.3f}", std::max(0.0, s));
 }
@@ -234,25 +258,7 @@ std::string junit_xml(const ReportContext& context, const std::vector<DrillRecor
         cases += fmt::format("      <failure message=\"{}\" type=\"drill\">{}</failure>\n",
                              xml_escape(first), xml_escape(all));
       }
-      std::string measured;
-      auto add = [&](std::string_view what, const std::optional<double>& value) {
-        if (!value) return;
-        measured +=
-            fmt::format("{}{} {:.1f} ms", measured.empty() ? "" : ", ", what, *value * 1000.0);
-      };
-      add("VIP move", r.verdict.vip_move);
-      add("outage", r.verdict.outage);
-      add("two masters from", r.verdict.two_masters_since);
-      add("two masters for", r.verdict.two_masters_for);
-      add(d.kind == DrillKind::kRsFail ? "real server out on both directors after"
-                                       : "real server back on both directors after",
-          r.verdict.rs_change);
-      if (d.kind == DrillKind::kLoss && r.what.adverts_dropped >= 0)
-        measured += fmt::format("{}adverts dropped {}", measured.empty() ? "" : ", ",
-                                r.what.adverts_dropped);
-      if (d.kind == DrillKind::kReload && r.what.reloads[0] >= 0)
-        measured += fmt::format("{}reloads per director {} / {}", measured.empty() ? "" : ", ",
-                                r.what.reloads[0], r.what.reloads[1]);
+      const std::string measured = measured_text(d.kind, r);
       if (!measured.empty())
         cases += fmt::format("      <system-out>{}</system-out>\n", xml_escape(measured));
       cases += "    </testcase>\n";
@@ -539,17 +545,7 @@ std::string report_html(const LabModel& model, const Names& names, const ReportC
     for (const auto& r : d.runs) {
       h += fmt::format("<h3 class=\"{}\">run {}: {}</h3>\n", r.verdict.passed ? "pass" : "fail",
                        r.run, r.verdict.passed ? "passed" : "FAILED");
-      std::string measured;
-      auto add = [&](std::string_view what, const std::optional<double>& value) {
-        if (value)
-          measured +=
-              fmt::format("{}{} {:.1f} ms", measured.empty() ? "" : ", ", what, *value * 1000.0);
-      };
-      add("VIP move", r.verdict.vip_move);
-      add("outage", r.verdict.outage);
-      add("two masters from", r.verdict.two_masters_since);
-      add("two masters for", r.verdict.two_masters_for);
-      add("real server change on both directors after", r.verdict.rs_change);
+      const std::string measured = measured_text(d.kind, r);
       if (!measured.empty()) h += "<p>" + xml_escape(measured) + "</p>\n";
       if (!r.verdict.failures.empty()) {
         h += "<ul class=\"fail\">\n";
