@@ -29,9 +29,10 @@
       before the fault", exit 1; with the right port rs-fail and rs-recover pass (each director
       takes the victim out / back exactly once, no VRRP transition), exit 0.
   lab_netns.py rs-protocols --vigil-lab PATH --vigild PATH --vigild-recording PATH
-      an SMTP_CHECK, an HTTP_GET that accepts only 301 and an SSL_GET: the lab's servers speak
-      SMTP, answer 301 and HTTP over TLS, so all are up before the fault, and rs-fail takes each
-      out (runs 1-3) on both directors, exit 0; a DNS_CHECK on a UDP service: the lab's
+      an SMTP_CHECK, an HTTP_GET that accepts only 301 and an SSL_GET with a digest: without
+      --rs-root the lab says it needs the content (exit 1); with it the lab's servers speak SMTP,
+      answer 301 and serve the content over TLS, so all are up before the fault, and rs-fail
+      takes each out (runs 1-3) on both directors, exit 0; a DNS_CHECK on a UDP service: the lab's
       DNS server answers, rs-fail and rs-recover pass.
   lab_netns.py rs-not-run --vigil-lab PATH --vigild PATH --vigild-recording PATH
       a VRRP-only config: rs-fail is not run, with the sentence why, exit 1.
@@ -400,6 +401,7 @@ virtual_server 192.0.2.200 25 {
     SSL_GET {
       url {
         path /health
+        digest 9cb81fdf25a528452479c42ff2750115
       }
       connect_timeout 1
       retry 0
@@ -410,8 +412,16 @@ virtual_server 192.0.2.200 25 {
     require_clean_start()
     with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
         Path(tmp, "protocols.conf").write_text(conf)
+        # The SSL_GET's url wants a digest: without its content the lab cannot play it.
+        proc = run_recording(args, "run", "-f", f"{tmp}/protocols.conf", "--repeat", "1",
+                             "--drills", "rs-fail")
+        if proc.returncode != 1 or "give the lab the content with --rs-root DIR" not in \
+                proc.stdout + proc.stderr:
+            fail(f"without --rs-root: exit {proc.returncode}", proc.stdout + proc.stderr)
+        Path(tmp, "root").mkdir()
+        Path(tmp, "root", "health").write_text("vigil-lab health\n")
         proc = run_recording(args, "run", "-f", f"{tmp}/protocols.conf", "--repeat", "3",
-                             "--drills", "rs-fail", "--report", tmp)
+                             "--drills", "rs-fail", "--report", tmp, "--rs-root", f"{tmp}/root")
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             fail(f"exit {proc.returncode}, expected 0", output)

@@ -40,6 +40,7 @@ constexpr const char* kUsageText =
     "         (default: the first seven)  --repeat N (default 3)\n"
     "         --report DIR  --json  --daemon vigild|keepalived  --vigild PATH  --seed N\n"
     "         --compare (the same drills with vigild, then keepalived, side by side)\n"
+    "         --rs-root DIR (what the HTTP real servers serve: DIR/path, for digests)\n"
     "         --ipvs-journal (the daemon is vigild-recording: checkers run without IPVS)\n"
     "         --keep (keep the lab's work directory: configs, daemon logs)\n"
     "         (-f is also --config)\n";
@@ -58,6 +59,7 @@ struct Options {
   bool keep = false;
   bool ipvs_journal = false;
   bool compare = false;       // --compare: vigild, then keepalived, side by side
+  std::string rs_root;        // --rs-root DIR: the content the HTTP real servers serve
   bool daemon_given = false;  // --daemon was on the command line
 };
 
@@ -127,6 +129,8 @@ Options parse(int argc, char** argv) {
       o.ipvs_journal = true;
     } else if (arg == "--compare") {
       o.compare = true;
+    } else if (arg == "--rs-root") {
+      o.rs_root = value();
     } else {
       throw UsageError("unknown option " + arg);
     }
@@ -350,9 +354,22 @@ int run_lab(const Options& o) {
   }
   if (errors) return kConfigErrors;
 
+  ContentReader content;
+  if (!o.rs_root.empty()) {
+    content = [root = o.rs_root](const std::string& path) -> std::optional<std::string> {
+      // A url path under the root: absolute, no "..", a regular file.
+      if (path.empty() || path.front() != '/' || path.find("/../") != std::string::npos ||
+          path.ends_with("/.."))
+        return std::nullopt;
+      std::error_code ec;
+      const std::string file = root + path;
+      if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+      return read_text(file);
+    };
+  }
   const ModelResult built =
       build_model({directors[0].id, directors[0].path, &directors[0].parsed->config},
-                  {directors[1].id, directors[1].path, &directors[1].parsed->config});
+                  {directors[1].id, directors[1].path, &directors[1].parsed->config}, content);
   if (const auto* why = std::get_if<std::string>(&built)) {
     std::cerr << "vigil-lab: " << *why << "\n";
     return kCannotModel;

@@ -1,6 +1,7 @@
 #include "lab/model.h"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +12,7 @@ namespace vigil::lab {
 namespace {
 
 constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
+constexpr size_t kMaxBody = 65536;        // a body the lab's server sends in one write
 
 LabInstance lab_instance(const config::VrrpInstance& in, uint32_t global_down_timer) {
   LabInstance out;
@@ -169,7 +171,8 @@ std::vector<std::string> config_ids_in(std::string_view text) {
   return ids;
 }
 
-ModelResult build_model(const DirectorInput& first, const DirectorInput& second) {
+ModelResult build_model(const DirectorInput& first, const DirectorInput& second,
+                        const ContentReader& content) {
   const DirectorInput* inputs[2] = {&first, &second};
   LabModel model;
   for (int d = 0; d < 2; ++d) {
@@ -345,9 +348,27 @@ ModelResult build_model(const DirectorInput& first, const DirectorInput& second)
     }
     model.segments.push_back(std::move(segment));
   }
-  model.virtual_servers = playable_virtual_servers(*first.config, model.unplayable);
+  model.virtual_servers = playable_virtual_servers(*first.config, model.unplayable, content);
   return model;
 }
+
+namespace {
+
+std::array<uint8_t, 16> md5_of(std::string_view data) {
+  std::array<uint8_t, 16> out{};
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &size, EVP_md5(), nullptr);
+  return out;
+}
+
+std::string hex(const std::array<uint8_t, 16>& bytes) {
+  std::string out;
+  for (uint8_t b : bytes)
+    out += fmt::format("{:02x}", b);
+  return out;
+}
+
+}  // namespace
 
 std::optional<uint16_t> status_every_url_accepts(const config::HttpCheck& http) {
   // keepalived's default: any 2xx (status_code unset).
@@ -371,7 +392,8 @@ std::optional<uint16_t> status_every_url_accepts(const config::HttpCheck& http) 
 }
 
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
-                                                       std::vector<std::string>& unplayable) {
+                                                       std::vector<std::string>& unplayable,
+                                                       const ContentReader& content) {
   std::vector<LabVirtualServer> out;
   auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
   for (const auto& vs : config.lvs.virtual_servers) {
@@ -427,15 +449,43 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
           break;
         }
         const auto* http = c.as<config::HttpCheck>();
-        bool ok = http != nullptr;
-        if (ok) {
-          for (const auto& url : http->urls)
-            ok = ok && !url.digest && url.regex.empty();
-        }
-        if (!ok) {
-          why_not = fmt::format("{}: its {} wants a digest or a regex", name, lab_rs.checker);
+        if (http == nullptr) {
+          why_not = name + ": its checker has no url";
           break;
         }
+        for (const auto& url : http->urls) {
+          if (!url.regex.empty()) {
+            why_not =
+                fmt::format("{}: its {} url {} wants a regex", name, lab_rs.checker, url.path);
+            break;
+          }
+          if (!url.digest) continue;
+          if (!content) {
+            why_not = fmt::format(
+                "{}: its {} url {} wants a digest: give the lab the content with --rs-root DIR",
+                name, lab_rs.checker, url.path);
+            break;
+          }
+          auto body = content(url.path);
+          if (!body) {
+            why_not = fmt::format("{}: its {} url {} wants a digest and --rs-root has no {}", name,
+                                  lab_rs.checker, url.path, url.path);
+            break;
+          }
+          if (body->size() > kMaxBody) {
+            why_not = fmt::format("{}: --rs-root's {} is over {} bytes, more than the lab serves",
+                                  name, url.path, kMaxBody);
+            break;
+          }
+          if (md5_of(*body) != *url.digest) {
+            why_not = fmt::format("{}: its {} url {} wants digest {}, --rs-root's {} has {}", name,
+                                  lab_rs.checker, url.path, hex(*url.digest), url.path,
+                                  hex(md5_of(*body)));
+            break;
+          }
+          lab_rs.bodies[url.path] = std::move(*body);
+        }
+        if (!why_not.empty()) break;
         const auto status = status_every_url_accepts(*http);
         if (!status) {
           why_not = fmt::format("{}: its {} urls accept no status in common", name, lab_rs.checker);

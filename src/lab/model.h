@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,9 +60,12 @@ struct LabRealServer {
   std::string checker;         // "TCP_CHECK" / "HTTP_GET" / "SMTP_CHECK"
   uint16_t check_port = 0;     // where its checker connects (connect_port, else port)
   uint16_t http_status = 200;  // HTTP_GET: the status the lab answers with
-  bool udp = false;            // DNS_CHECK: a UDP socket answering DNS queries
-  bool tls = false;            // SSL_GET: HTTP over TLS (a self-signed certificate)
-  bool starts_up = true;       // false with alpha: down until its first check succeeds
+  // HTTP_GET / SSL_GET urls with a digest: the body served at each path (from --rs-root), whose
+  // MD5 is the configured digest. Other paths get an empty body.
+  std::map<std::string, std::string> bodies;
+  bool udp = false;       // DNS_CHECK: a UDP socket answering DNS queries
+  bool tls = false;       // SSL_GET: HTTP over TLS (a self-signed certificate)
+  bool starts_up = true;  // false with alpha: down until its first check succeeds
 };
 
 // A virtual server whose real servers the lab can play; `why_not` says why it cannot when empty.
@@ -90,17 +95,24 @@ struct DirectorInput {
   const config::Config* config = nullptr;
 };
 
+// The content the lab's HTTP servers serve at a url path (--rs-root DIR: DIR/path), or nothing
+// when there is none. Empty function: no content given.
+using ContentReader = std::function<std::optional<std::string>(const std::string& path)>;
+
 // A model, or the one sentence saying why the lab cannot model the configuration (exit 2).
 using ModelResult = std::variant<LabModel, std::string>;
-ModelResult build_model(const DirectorInput& first, const DirectorInput& second);
+ModelResult build_model(const DirectorInput& first, const DirectorInput& second,
+                        const ContentReader& content = {});
 
 // The virtual servers of `config` the lab can play: IPv4 address services over TCP whose every
-// real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET or SSL_GET (no digest, no regex; a
-// status every url accepts; SSL_GET without verify_server or ALPN) or SMTP_CHECK (at most one host,
-// at the real server's address), and over UDP whose every real server has exactly one DNS_CHECK.
-// `unplayable` gets one sentence per other virtual server. Pure.
+// real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET or SSL_GET (no regex; a digest only
+// with `content` whose MD5 matches; a status every url accepts; SSL_GET without verify_server or
+// ALPN) or SMTP_CHECK (at most one host, at the real server's address), and over UDP whose every
+// real server has exactly one DNS_CHECK. `unplayable` gets one sentence per other virtual
+// server. Pure (`content` is the caller's).
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
-                                                       std::vector<std::string>& unplayable);
+                                                       std::vector<std::string>& unplayable,
+                                                       const ContentReader& content = {});
 
 // The HTTP status the lab's server answers an HTTP_GET with: 200 when every url accepts it (each
 // url's status_code ranges, default 200-299), else the lowest code every url accepts; nothing

@@ -23,9 +23,19 @@ namespace {
 
 constexpr size_t kMaxConnections = 256;  // a checker holds one at a time; more is a runaway
 
-std::string http_reply(uint16_t status) {
-  return "HTTP/1.0 " + std::to_string(status) + (status == 200 ? " OK" : " Lab") +
-         "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+std::string http_reply(const LabRealServer& server, std::string_view request) {
+  // The path of "GET /path HTTP/1.x": the body configured for it (--rs-root), else none.
+  std::string_view path = request.substr(0, request.find("\r\n"));
+  const size_t space = path.find(' ');
+  path = space == std::string_view::npos ? std::string_view() : path.substr(space + 1);
+  path = path.substr(0, path.find(' '));
+  const auto body = server.bodies.find(std::string(path));
+  const std::string_view content =
+      body == server.bodies.end() ? std::string_view() : std::string_view(body->second);
+  return "HTTP/1.0 " + std::to_string(server.http_status) +
+         (server.http_status == 200 ? " OK" : " Lab") +
+         "\r\nContent-Length: " + std::to_string(content.size()) + "\r\nConnection: close\r\n\r\n" +
+         std::string(content);
 }
 
 constexpr std::string_view kSmtpBanner = "220 vigil-lab ESMTP\r\n";
@@ -288,7 +298,7 @@ bool RealServers::serve_connection(Conn& conn) {
   } else if (conn.request.find("\r\n\r\n") != std::string::npos) {
     // An HTTP request ends with an empty line; whatever else came (a TCP_CHECK sends nothing)
     // waits for the peer to close.
-    const std::string reply = http_reply(server.http_status);
+    const std::string reply = http_reply(server, conn.request);
     if (conn.tls != nullptr) {
       (void)SSL_write(conn.tls, reply.data(), static_cast<int>(reply.size()));
       (void)SSL_shutdown(conn.tls);

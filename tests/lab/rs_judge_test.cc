@@ -187,11 +187,60 @@ TEST(RsDrill, DrillNames) {
   EXPECT_EQ(kDefaultDrills.size(), 7U);  // the rs drills are asked for by name
 }
 
-std::vector<LabVirtualServer> playable(const std::string& text, std::vector<std::string>& why) {
+std::vector<LabVirtualServer> playable(const std::string& text, std::vector<std::string>& why,
+                                       const ContentReader& content = {}) {
   config::ParseOptions options;
   auto parsed = config::parse_text("test.conf", text, options);
   EXPECT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
-  return playable_virtual_servers(parsed->config, why);
+  return playable_virtual_servers(parsed->config, why, content);
+}
+
+// md5("vigil-lab health\n")
+constexpr const char* kDigestConfig = R"(
+virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 80 {
+    HTTP_GET {
+      url {
+        path /health
+        digest 9cb81fdf25a528452479c42ff2750115
+      }
+    }
+  }
+}
+)";
+
+TEST(RsModel, ADigestIsPlayedWithContentWhoseMd5Matches) {
+  std::vector<std::string> why;
+  const auto vs = playable(kDigestConfig, why, [](const std::string& path) {
+    return path == "/health" ? std::optional<std::string>("vigil-lab health\n") : std::nullopt;
+  });
+  ASSERT_EQ(vs.size(), 1U) << (why.empty() ? "" : why.front());
+  EXPECT_EQ(vs[0].real_servers[0].bodies.at("/health"), "vigil-lab health\n");
+}
+
+TEST(RsModel, ADigestWithoutContentOrWithOtherContentIsNotPlayed) {
+  struct Case {
+    ContentReader content;
+    std::string why;
+  };
+  const std::vector<Case> cases = {
+      {{}, "url /health wants a digest: give the lab the content with --rs-root DIR"},
+      {[](const std::string&) { return std::nullopt; },
+       "url /health wants a digest and --rs-root has no /health"},
+      {[](const std::string&) { return std::optional<std::string>("other\n"); },
+       "url /health wants digest 9cb81fdf25a528452479c42ff2750115, --rs-root's /health has "},
+      {[](const std::string&) { return std::optional<std::string>(std::string(70000, 'x')); },
+       "--rs-root's /health is over 65536 bytes"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> why;
+    EXPECT_TRUE(playable(kDigestConfig, why, c.content).empty());
+    ASSERT_EQ(why.size(), 1U);
+    EXPECT_NE(why[0].find(c.why), std::string::npos) << why[0];
+  }
 }
 
 TEST(RsModel, TcpAndHttpServersArePlayedWithTheirCheckerPorts) {
