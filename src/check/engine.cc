@@ -168,6 +168,15 @@ std::string tracked_file(const config::Config& config, const config::Checker& c)
   return {};
 }
 
+// TCP_CHECK / PING_CHECK: the probe is the spec's connection, so none is kept per checker (393
+// bytes each with 4,000 checkers: docs/performance.md).
+ProbeRequest deferred_request(const CheckerSpec& spec) {
+  assert(spec.identity.connection);
+  if (spec.identity.type == CheckerType::kPing) return PingProbe{*spec.identity.connection};
+  assert(spec.identity.type == CheckerType::kTcp);
+  return TcpProbe{*spec.identity.connection};
+}
+
 // checker_share_probes: the probe requests of two checkers ask for exactly the same probes. An
 // HTTP_GET / SSL_GET's judge (`expect`) is compared through the configured urls by the caller.
 bool same_request(const ProbeRequest& a, const ProbeRequest& b) {
@@ -348,7 +357,8 @@ struct CheckEngine::Slot {
       : machine(std::move(spec), std::move(random)), timer(scheduler) {}
 
   Checker machine;
-  std::vector<ProbeRequest> requests;  // one per target
+  std::vector<ProbeRequest>
+      requests;  // one per target; empty for TCP_CHECK, PING_CHECK, FILE_CHECK
   Timer timer;
   std::optional<ProbeId> running;  // a probe of its own
   Group* group = nullptr;          // checker_share_probes: its group of identical checkers
@@ -464,8 +474,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   const size_t count = config.lvs.virtual_servers.size();
   // Build everything first: a probe that cannot be built leaves the running engine untouched.
   // Checkers without a probe are dropped from the spec. TCP_CHECK and PING_CHECK probes follow
-  // from the spec's connection alone: built only for the checkers that start (not when sharing,
-  // which compares them).
+  // from the spec's connection alone: never kept, built when they fire (deferred_request()).
   // A reload: keepalived's match (reload.h) against the running services, by key. Each running
   // service is kept for one virtual server at most (the parser refuses a virtual server defined
   // twice; a second one here starts all its checkers).
@@ -525,8 +534,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
             continue;
           }
           one.file = std::move(path);
-        } else if ((source.type == CheckerType::kTcp || source.type == CheckerType::kPing) &&
-                   !share) {
+        } else if (source.type == CheckerType::kTcp || source.type == CheckerType::kPing) {
           one.deferred = true;
         } else {
           auto requests = probe_requests(config, vs, r, c, resolve_);
@@ -779,15 +787,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], std::move(random));
           slot->group = member.group;
           BuiltChecker& one = built[v].at(r, c);
-          if (one.deferred) {
-            const ConnectionIdentity& connection = *rs_spec.checkers[c].identity.connection;
-            if (rs_spec.checkers[c].identity.type == CheckerType::kPing)
-              slot->requests.emplace_back(PingProbe{connection});
-            else
-              slot->requests.emplace_back(TcpProbe{connection});
-          } else {
-            slot->requests = std::move(one.requests);
-          }
+          slot->requests = std::move(one.requests);
           slot->file_path = std::move(one.file);
           slot->urls = std::move(one.urls);
         }
@@ -1024,8 +1024,8 @@ std::vector<std::vector<std::vector<CheckEngine::Membership>>> CheckEngine::form
       out[v][r].resize(checkers.size());
       for (size_t c = 0; c < checkers.size(); ++c) {
         const BuiltChecker& one = built[v].at(r, c);
-        const auto& reqs = one.requests;
-        if (reqs.empty()) continue;  // FILE_CHECK: no probes to share
+        const auto& reqs = one.requests;  // empty when deferred: the spec holds the probe
+        if (!one.file.empty()) continue;  // FILE_CHECK: no probes to share
         CheckerSpec spec = behaviour(checkers[c]);
         auto& bucket = by_label[spec.label];
         auto same = std::find_if(bucket.begin(), bucket.end(), [&](const Candidate& k) {
@@ -1103,8 +1103,10 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
 }
 
 void CheckEngine::fire(Slot& slot, uint32_t target) {
-  assert(!slot.requests.empty());
   if (target >= slot.requests.size()) target = 0;
+  // TCP_CHECK / PING_CHECK keep no request: it is built from the spec's connection each time.
+  const ProbeRequest request =
+      slot.requests.empty() ? deferred_request(slot.machine.spec()) : slot.requests[target];
   leave(slot);
   ++slot.probes;
   if (slot.group != nullptr) {
@@ -1130,12 +1132,12 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
     slot.shared = raw;
     group.running.push_back(std::move(probe));
     // The prober never calls back inline: the id is set before any result arrives.
-    raw->id = prober_.start(slot.requests[target], [this, &group, raw](ProbeResult result) {
+    raw->id = prober_.start(request, [this, &group, raw](ProbeResult result) {
       deliver(group, raw, std::move(result));
     });
     return;
   }
-  slot.running = prober_.start(slot.requests[target], [this, &slot](ProbeResult result) {
+  slot.running = prober_.start(request, [this, &slot](ProbeResult result) {
     slot.running.reset();
     slot.last_latency = scheduler_.now() - slot.started;
     std::visit(Overloaded{
