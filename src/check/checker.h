@@ -168,11 +168,14 @@ std::string to_string(const Action& action);
 
 class Checker {
  public:
-  Checker(CheckerSpec spec, RandomDuration random);
+  // `spec` is borrowed and must outlive the checker (the engine's is in its virtual server's
+  // verdicts): one copy per checker cost 250+ bytes each (docs/performance.md).
+  Checker(const CheckerSpec& spec, RandomDuration random);
+  Checker(CheckerSpec&&, RandomDuration) = delete;
 
   Actions handle(const Event& event, TimePoint now);
 
-  [[nodiscard]] const CheckerSpec& spec() const { return spec_; }
+  [[nodiscard]] const CheckerSpec& spec() const { return *spec_; }
   [[nodiscard]] bool up() const { return up_; }
   [[nodiscard]] bool has_run() const { return has_run_; }
   [[nodiscard]] uint32_t retry_it() const { return retry_it_; }
@@ -190,9 +193,11 @@ class Checker {
   // has for its real server (up, dynamic weight), so the engine may keep this one running as it
   // is (its state, its next probe, its probe in flight) instead of starting a new one.
   [[nodiscard]] bool reload_keeps_state(const ReloadKept& kept) const;
-  // A reload kept this checker with `spec`, equal to its own but for the real server's configured
-  // weight, which only MISC_CHECK misc_dynamic uses (then the engine starts a new checker).
-  void set_spec(CheckerSpec spec);
+  // A reload kept this checker with `spec` (borrowed, as in the constructor), equal to its own but
+  // for the real server's configured weight, which only MISC_CHECK misc_dynamic uses (then the
+  // engine starts a new checker).
+  void set_spec(const CheckerSpec& spec);
+  void set_spec(CheckerSpec&&) = delete;
   // State changes by reason (the reason of the probe that made them).
   [[nodiscard]] uint64_t transitions(Reason reason) const {
     return transitions_[static_cast<size_t>(reason)];
@@ -239,7 +244,7 @@ class Checker {
   // The one place where the state changes: logs "[label] UP -> DOWN (reason)", counts, reports.
   void transition(bool to_up, Reason reason, std::string_view detail, Actions& out);
 
-  CheckerSpec spec_;
+  const CheckerSpec* spec_;  // never null
   RandomDuration random_;
   bool up_ = true;
   bool has_run_ = false;

@@ -353,8 +353,10 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
 // ---- engine state -------------------------------------------------------------------------------
 
 struct CheckEngine::Slot {
-  Slot(Scheduler& scheduler, CheckerSpec spec, RandomDuration random)
-      : machine(std::move(spec), std::move(random)), timer(scheduler) {}
+  // `spec` is in the service's verdicts, which outlive the slot (a reload that keeps the slot
+  // points it at the new service's spec).
+  Slot(Scheduler& scheduler, const CheckerSpec& spec, RandomDuration random)
+      : machine(spec, std::move(random)), timer(scheduler) {}
 
   Checker machine;
   std::vector<ProbeRequest>
@@ -774,8 +776,8 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           slot = std::move(old->slots[kept.real_server][kept.index]);
           assert(slot.get() == kept.slot);
           slot->kept = false;
-          if (!(slot->machine.spec() == rs_spec.checkers[c]))
-            slot->machine.set_spec(rs_spec.checkers[c]);
+          // Its spec was in the running service, which is torn down below.
+          slot->machine.set_spec(rs_spec.checkers[c]);
         } else {
           const Membership member = member_of(v, r, c);
           RandomDuration random = random_;
