@@ -120,39 +120,38 @@ bool has_smtp_hosts(const config::Checker& c) {
   return smtp != nullptr && !smtp->hosts.empty();
 }
 
-// The configuration with one SMTP_CHECK per connection, in keepalived's order (the checker, then
+// The virtual server with one SMTP_CHECK per connection, in keepalived's order (the checker, then
 // its hosts), so that each host is a checker of its own (its own state, retries and reload
-// identity) and config and spec checkers stay one to one. None when no SMTP_CHECK has hosts.
-std::optional<config::Config> one_checker_per_smtp_host(const config::Config& config) {
+// identity) and config and spec checkers stay one to one. Null when none of its SMTP_CHECKs has
+// hosts. Per virtual server, so that only those blocks are copied, not the whole configuration.
+std::unique_ptr<const config::VirtualServer> one_checker_per_smtp_host(
+    const config::VirtualServer& vs) {
   bool any = false;
-  for (const auto& vs : config.lvs.virtual_servers)
-    for (const auto& rs : vs.real_servers)
-      for (const auto& c : rs.checkers)
-        any = any || has_smtp_hosts(c);
-  if (!any) return std::nullopt;
-  config::Config out = config;
-  for (auto& vs : out.lvs.virtual_servers) {
-    for (auto& rs : vs.real_servers) {
-      std::vector<config::Checker> checkers;
-      checkers.reserve(rs.checkers.size());
-      for (auto& c : rs.checkers) {
-        if (!has_smtp_hosts(c)) {
-          checkers.push_back(std::move(c));
-          continue;
-        }
-        const std::vector<config::SmtpHost> hosts = c.as<config::SmtpCheck>()->hosts;
-        size_t next = 0;
-        if (sets_connection(c)) {
-          checkers.push_back(c);
-          checkers.back().as<config::SmtpCheck>()->hosts.clear();
-        } else {
-          checkers.push_back(host_checker(c, hosts[next++]));
-        }
-        for (; next < hosts.size(); ++next)
-          checkers.push_back(host_checker(c, hosts[next]));
+  for (const auto& rs : vs.real_servers)
+    for (const auto& c : rs.checkers)
+      any = any || has_smtp_hosts(c);
+  if (!any) return nullptr;
+  auto out = std::make_unique<config::VirtualServer>(vs);
+  for (auto& rs : out->real_servers) {
+    std::vector<config::Checker> checkers;
+    checkers.reserve(rs.checkers.size());
+    for (auto& c : rs.checkers) {
+      if (!has_smtp_hosts(c)) {
+        checkers.push_back(std::move(c));
+        continue;
       }
-      rs.checkers = std::move(checkers);
+      const std::vector<config::SmtpHost> hosts = c.as<config::SmtpCheck>()->hosts;
+      size_t next = 0;
+      if (sets_connection(c)) {
+        checkers.push_back(c);
+        checkers.back().as<config::SmtpCheck>()->hosts.clear();
+      } else {
+        checkers.push_back(host_checker(c, hosts[next++]));
+      }
+      for (; next < hosts.size(); ++next)
+        checkers.push_back(host_checker(c, hosts[next]));
     }
+    rs.checkers = std::move(checkers);
   }
   return out;
 }
@@ -385,7 +384,10 @@ struct CheckEngine::Service {
   // The configuration block whose translate() equals the spec (the one it was built from, or a
   // later one a reload found to translate to the same): a reload that finds the same block again
   // (config::same_ignoring_locations) needs no translate() to know the spec is unchanged.
-  const config::VirtualServer* block = nullptr;  // in CheckEngine::config_
+  const config::VirtualServer* block = nullptr;  // in CheckEngine::config_, or split_block
+  // The block with one SMTP_CHECK per host (one_checker_per_smtp_host), when its SMTP_CHECKs have
+  // `host {}` blocks: `block` points to it.
+  std::unique_ptr<const config::VirtualServer> split_block;
   // [real server][checker], in the (filtered) spec's order.
   std::vector<std::vector<std::unique_ptr<Slot>>> slots;
   std::optional<DesiredService> sent;
@@ -468,12 +470,17 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
 }
 
 Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> configured) {
-  std::optional<config::Config> split = one_checker_per_smtp_host(*configured);
-  const std::shared_ptr<const config::Config> loading =
-      split ? std::make_shared<const config::Config>(std::move(*split)) : std::move(configured);
-  const config::Config& config = *loading;
+  const config::Config& config = *configured;
   const bool share = config.global.checker_share_probes;
   const size_t count = config.lvs.virtual_servers.size();
+  // The blocks the checkers come from: the configured one, or its copy with one SMTP_CHECK per
+  // host.
+  std::vector<std::unique_ptr<const config::VirtualServer>> split(count);
+  for (size_t v = 0; v < count; ++v)
+    split[v] = one_checker_per_smtp_host(config.lvs.virtual_servers[v]);
+  auto block_of = [&](size_t v) -> const config::VirtualServer& {
+    return split[v] ? *split[v] : config.lvs.virtual_servers[v];
+  };
   // Build everything first: a probe that cannot be built leaves the running engine untouched.
   // Checkers without a probe are dropped from the spec. TCP_CHECK and PING_CHECK probes follow
   // from the spec's connection alone: never kept, built when they fire (deferred_request()).
@@ -486,7 +493,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   std::vector<bool> removed_services(services_.size(), loaded_);
   std::vector<AlertPolicy> alerts(count);
   for (size_t v = 0; v < count; ++v)
-    alerts[v] = alert_policy(config, config.lvs.virtual_servers[v]);
+    alerts[v] = alert_policy(config, block_of(v));
   const bool grouped = share || !groups_.empty();
   // Virtual servers whose block is the running service's (wherever it now is in the files) and
   // that stay as they are: neither translated nor built.
@@ -497,7 +504,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
       by_key.emplace(services_[i]->verdicts.spec().key, i);
     std::vector<bool> claimed(services_.size(), false);
     for (size_t v = 0; v < count; ++v) {
-      const auto& vs = config.lvs.virtual_servers[v];
+      const auto& vs = block_of(v);
       const auto found = by_key.find(virtual_server_key(vs));
       if (found == by_key.end()) continue;
       const bool first_match = !claimed[found->second];
@@ -515,7 +522,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   std::vector<Built> built(count);
   size_t skipped = 0;
   for (size_t v = 0; v < count; ++v) {
-    const auto& vs = config.lvs.virtual_servers[v];
+    const auto& vs = block_of(v);
     if (same_block[v]) {
       specs.emplace_back();  // kept whole: its spec is the running one's
       continue;
@@ -750,13 +757,15 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
       service->sent = service->verdicts.desired();
       service->dirty = false;
       // Its spec equals this block's translate(): the next reload may skip it.
-      service->block = &config.lvs.virtual_servers[v];
+      service->block = &block_of(v);
+      service->split_block = std::move(split[v]);
       batch.push_back({service->verdicts.spec().key, *service->sent});
       services_.push_back(std::move(service));
       continue;
     }
     auto service = std::make_unique<Service>(std::move(specs[v]));
-    service->block = &config.lvs.virtual_servers[v];
+    service->block = &block_of(v);
+    service->split_block = std::move(split[v]);
     service->verdicts.set_alerts(alerts[v]);
     service->alerts = std::move(alerts[v]);
     const VirtualServerSpec& spec = service->verdicts.spec();
@@ -842,7 +851,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   // What the reload did not keep stops (its groups last until its members have left them).
   tear_down(old_services);
   old_groups.clear();
-  config_ = loading;  // every service's block now points into it
+  config_ = std::move(configured);  // every service's block now points into it (or split_block)
   loaded_ = true;
   if (sinks_.health) sinks_.health(batch);
   flush();
