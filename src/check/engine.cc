@@ -366,6 +366,9 @@ struct CheckEngine::Slot {
   SharedProbe* shared = nullptr;   // the group's probe it takes part in
   Service* service = nullptr;
   bool kept = false;  // during a reload: chosen to stay as it is
+  // The target of the probe its timer is armed for (in the slot, so that the timer's callback
+  // captures two pointers and std::function holds it without an allocation).
+  uint32_t armed_target = 0;
   size_t real_server = 0;
   size_t index = 0;  // among the real server's running checkers
   TimePoint started{};
@@ -789,7 +792,9 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           slot->machine.set_spec(rs_spec.checkers[c]);
         } else {
           const Membership member = member_of(v, r, c);
-          RandomDuration random = random_;
+          // The engine's source, through a capture small enough for std::function to hold inline:
+          // a copy of random_ may allocate once per checker.
+          RandomDuration random = [this](Duration max) { return random_(max); };
           if (member.group != nullptr) {
             random = [group = member.group, index = member.member](Duration max) {
               return group->draws.draw(index, max);
@@ -1083,9 +1088,9 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
     std::visit(
         Overloaded{
             [&](const ProbeAt& at) {
-              const uint32_t target = at.target;
-              slot.timer.arm_at(at.at, [this, &slot, target] {
-                fire(slot, target);
+              slot.armed_target = at.target;
+              slot.timer.arm_at(at.at, [this, &slot] {
+                fire(slot, slot.armed_target);
                 flush();
               });
             },
