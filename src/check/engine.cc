@@ -357,9 +357,26 @@ struct CheckEngine::Slot {
   Slot(Scheduler& scheduler, const CheckerSpec& spec, RandomDuration random)
       : machine(spec, std::move(random)), timer(scheduler) {}
 
+  // One per target; empty for TCP_CHECK, PING_CHECK (deferred_request()) and FILE_CHECK.
+  [[nodiscard]] const std::vector<ProbeRequest>& requests() const {
+    static const std::vector<ProbeRequest> kNone;
+    return probe ? probe->requests : kNone;
+  }
+  // FILE_CHECK: the tracked file; empty for every other type.
+  [[nodiscard]] const std::string& file_path() const {
+    static const std::string kNone;
+    return probe ? probe->file : kNone;
+  }
+  // HTTP_GET / SSL_GET: as configured (what expect judges).
+  [[nodiscard]] const std::vector<config::HttpUrl>& urls() const {
+    static const std::vector<config::HttpUrl> kNone;
+    return probe ? probe->urls : kNone;
+  }
+
   Checker machine;
-  std::vector<ProbeRequest>
-      requests;  // one per target; empty for TCP_CHECK, PING_CHECK, FILE_CHECK
+  // What load() built for it; null when that is nothing (TCP_CHECK, PING_CHECK), so that the
+  // most common checkers pay one pointer for it.
+  std::unique_ptr<const BuiltChecker> probe;
   Timer timer;
   std::optional<ProbeId> running;  // a probe of its own
   Group* group = nullptr;          // checker_share_probes: its group of identical checkers
@@ -372,8 +389,6 @@ struct CheckEngine::Slot {
   size_t real_server = 0;
   size_t index = 0;  // among the real server's running checkers
   TimePoint started{};
-  std::string file_path;              // FILE_CHECK: the tracked file; empty for every other type
-  std::vector<config::HttpUrl> urls;  // HTTP_GET / SSL_GET: as configured (what expect judges)
   uint64_t probes = 0;
   std::optional<Duration> last_latency;
   std::string last_error;
@@ -661,10 +676,10 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
         if (!cp.kept_from || kept == nullptr) continue;
         Slot* slot = old->slots[old_r][*cp.kept_from].get();
         const BuiltChecker& one = built[v].at(r, c);
-        if (slot->kept || !slot->file_path.empty() || !one.file.empty()) continue;
+        if (slot->kept || !slot->file_path().empty() || !one.file.empty()) continue;
         if (!same_behaviour(slot->machine.spec(), wanted[c])) continue;
         if (!one.deferred &&
-            (!same_requests(slot->requests, one.requests) || slot->urls != one.urls))
+            (!same_requests(slot->requests(), one.requests) || slot->urls() != one.urls))
           continue;
         if (!slot->machine.reload_keeps_state(*kept)) continue;
         slot->kept = true;
@@ -803,9 +818,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], std::move(random));
           slot->group = member.group;
           BuiltChecker& one = built[v].at(r, c);
-          slot->requests = std::move(one.requests);
-          slot->file_path = std::move(one.file);
-          slot->urls = std::move(one.urls);
+          if (!one.deferred) slot->probe = std::make_unique<const BuiltChecker>(std::move(one));
         }
         slot->service = service.get();
         slot->real_server = r;
@@ -817,10 +830,10 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
                        plans[v]->real_servers[r].checkers[c].first_event);
           }
           Actions actions = slot->machine.handle(first, now);
-          if (!slot->file_path.empty()) {
+          if (!slot->file_path().empty()) {
             // checkers.md §1.2: FILE_CHECK's state is known at start, from the file's value (an
             // unreadable number counts as 0 at start, as keepalived's initial last_status).
-            const int64_t value = read_file_(slot->file_path).value_or(0);
+            const int64_t value = read_file_(slot->file_path()).value_or(0);
             Actions more = slot->machine.handle(FileValue{value}, now);
             actions.insert(actions.end(), more.begin(), more.end());
           }
@@ -883,8 +896,9 @@ bool CheckEngine::untouched_service(const Service& old, const VirtualServerSpec&
     for (size_t c = 0; c < checkers.size(); ++c) {
       const Slot& slot = *old.slots[r][c];
       const BuiltChecker& one = built.at(r, c);
-      if (!slot.file_path.empty() || !one.file.empty()) return false;
-      if (!one.deferred && (!same_requests(slot.requests, one.requests) || slot.urls != one.urls))
+      if (!slot.file_path().empty() || !one.file.empty()) return false;
+      if (!one.deferred &&
+          (!same_requests(slot.requests(), one.requests) || slot.urls() != one.urls))
         return false;
       // migrate_checkers takes the first old checker that matches: this one.
       for (size_t j = 0; j < c; ++j)
@@ -913,15 +927,15 @@ bool CheckEngine::untouched_block(const Service& old, const config::VirtualServe
     for (size_t c = 0; c < checkers.size(); ++c) {
       const Slot& slot = *old.slots[r][c];
       const config::Checker& source = configured[c];
-      if (!slot.file_path.empty() || source.type == CheckerType::kFile) return false;
+      if (!slot.file_path().empty() || source.type == CheckerType::kFile) return false;
       // Probes built from more than the block (the global SSL block, script users resolved
       // now, checker_strict_framing) are built again and compared, as load() does.
       if (source.type != CheckerType::kTcp && source.type != CheckerType::kPing) {
         auto requests = probe_requests(config, vs, r, c, resolve_);
-        if (!requests || requests->empty() || !same_requests(slot.requests, *requests))
+        if (!requests || requests->empty() || !same_requests(slot.requests(), *requests))
           return false;
         const auto* http = source.as<config::HttpCheck>();
-        if (http != nullptr ? slot.urls != http->urls : !slot.urls.empty()) return false;
+        if (http != nullptr ? slot.urls() != http->urls : !slot.urls().empty()) return false;
       }
       for (size_t j = 0; j < c; ++j)
         if (matches(checkers[j].identity, checkers[c].identity)) return false;
@@ -951,7 +965,7 @@ std::set<std::string> CheckEngine::tracked_files() const {
   for (const auto& service : services_)
     for (const auto& slots : service->slots)
       for (const auto& slot : slots)
-        if (!slot->file_path.empty()) out.insert(slot->file_path);
+        if (!slot->file_path().empty()) out.insert(slot->file_path());
   return out;
 }
 
@@ -961,7 +975,7 @@ void CheckEngine::file_changed(const std::string& path) {
   for (auto& service : services_) {
     for (auto& slots : service->slots) {
       for (auto& slot : slots) {
-        if (slot->file_path != path) continue;
+        if (slot->file_path() != path) continue;
         if (!value) {
           value = read_file_(path);
           if (!*value) {
@@ -1119,10 +1133,13 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
 }
 
 void CheckEngine::fire(Slot& slot, uint32_t target) {
-  if (target >= slot.requests.size()) target = 0;
-  // TCP_CHECK / PING_CHECK keep no request: it is built from the spec's connection each time.
-  const ProbeRequest request =
-      slot.requests.empty() ? deferred_request(slot.machine.spec()) : slot.requests[target];
+  const std::vector<ProbeRequest>& requests = slot.requests();
+  if (target >= requests.size()) target = 0;
+  // TCP_CHECK / PING_CHECK keep no request: it is built from the spec's connection each time
+  // (the others are not copied).
+  std::optional<ProbeRequest> deferred;
+  if (requests.empty()) deferred = deferred_request(slot.machine.spec());
+  const ProbeRequest& request = deferred ? *deferred : requests[target];
   leave(slot);
   ++slot.probes;
   if (slot.group != nullptr) {
