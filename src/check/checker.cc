@@ -204,6 +204,11 @@ bool Checker::reload_keeps_state(const ReloadKept& kept) const {
   return old == carried() && up == up_ && weight == dynamic_weight_;
 }
 
+Checker::Counters& Checker::counters() {
+  if (!counters_) counters_ = std::make_unique<Counters>();
+  return *counters_;
+}
+
 void Checker::set_spec(const CheckerSpec& spec) {
   assert(spec.identity == spec_->identity && spec.delay_loop == spec_->delay_loop &&
          spec.retry == spec_->retry && spec.alpha == spec_->alpha);
@@ -258,7 +263,7 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
   probe_ran();
   const Cadence kind = cadence(spec_->identity.type);
   if (kind == Cadence::kFile) return;
-  ++failures_[static_cast<size_t>(failure.reason)];
+  ++counters().failures[static_cast<size_t>(failure.reason)];
   rise_count_ = 0;
   if (kind == Cadence::kHttp) {
     http_failed(failure, now, out);
@@ -543,7 +548,7 @@ void Checker::transition(bool to_up, Reason reason, std::string_view detail, Act
   assert(to_up != up_);
   const bool from = up_;
   up_ = to_up;
-  ++transitions_[static_cast<size_t>(reason)];
+  ++counters().transitions[static_cast<size_t>(reason)];
   logger().info("[{}] {} -> {} ({})", spec_->label, state_name(from), state_name(to_up),
                 detail.empty() ? to_string(reason) : detail);
   out.emplace_back(Report{.up = to_up, .changed = true, .reason = reason});
