@@ -120,19 +120,19 @@ Event misc_exit_event(int status, bool dynamic) {
                      .exit_status = status};
 }
 
-Checker::Checker(CheckerSpec spec, RandomDuration random)
-    : spec_(std::move(spec)), random_(std::move(random)) {
-  if (cadence(spec_.identity.type) == Cadence::kHttp) {
+Checker::Checker(const CheckerSpec& spec, RandomDuration random)
+    : spec_(&spec), random_(std::move(random)) {
+  if (cadence(spec_->identity.type) == Cadence::kHttp) {
     // keepalived drops an HTTP_GET without urls at load (http_get_check_end); so does vigil's
     // config validation.
-    const auto* http = std::get_if<HttpIdentity>(&spec_.identity.detail);
+    const auto* http = std::get_if<HttpIdentity>(&spec_->identity.detail);
     assert(http != nullptr && !http->urls.empty());
     if (http != nullptr && !http->urls.empty())
       target_count_ = static_cast<uint32_t>(http->urls.size());
   }
-  assert(spec_.rise >= 1);
-  assert(spec_.interval_jitter_percent <= 50);
-  assert(spec_.identity.type == CheckerType::kFile || spec_.delay_loop > Duration::zero());
+  assert(spec_->rise >= 1);
+  assert(spec_->interval_jitter_percent <= 50);
+  assert(spec_->identity.type == CheckerType::kFile || spec_->delay_loop > Duration::zero());
 }
 
 Actions Checker::handle(const Event& event, TimePoint now) {
@@ -146,7 +146,7 @@ Actions Checker::handle(const Event& event, TimePoint now) {
 void Checker::on(const Start& start, TimePoint now, Actions& out) {
   assert(!started_);
   started_ = true;
-  if (spec_.identity.type == CheckerType::kFile) {
+  if (spec_->identity.type == CheckerType::kFile) {
     // checkers.md §1.2: FILE_CHECK's state is known at start (has_run set, no alpha); the first
     // FileValue sets it without a report.
     has_run_ = false;
@@ -154,60 +154,65 @@ void Checker::on(const Start& start, TimePoint now, Actions& out) {
   }
   // §1.3 start-up (check_data.c): alpha starts the checker down; "one failure is enough
   // initially": retry_it starts at retry, so the first check has no retries.
-  if (start.alpha_applies && spec_.alpha) up_ = false;
-  if (!start.first_check_retries) retry_it_ = spec_.retry;
+  if (start.alpha_applies && spec_->alpha) up_ = false;
+  if (!start.first_check_retries) retry_it_ = spec_->retry;
   arm_first_probe(now, out);
 }
 
 void Checker::on(const ReloadKept& kept, TimePoint now, Actions& out) {
   // §1.4 (ipwrapper.c migrate_checkers). FILE_CHECK never matches (spec.h matches()).
-  assert(!started_ && spec_.identity.type != CheckerType::kFile);
+  assert(!started_ && spec_->identity.type != CheckerType::kFile);
   started_ = true;
   const CarriedState& old = kept.old;
   if (old.has_run) up_ = old.up;
   has_run_ = old.has_run;
   // "If we have already had sufficient retries for the new retry value, ... just require one
   // more failure": keepalived sets retry - 1, which takes one more retry and then the failure.
-  if (old.retry_it > 0 && spec_.retry > 0)
-    retry_it_ = old.retry_it >= spec_.retry ? spec_.retry - 1 : old.retry_it;
-  if (spec_.identity.type == CheckerType::kMisc) {
+  if (old.retry_it > 0 && spec_->retry > 0)
+    retry_it_ = old.retry_it >= spec_->retry ? spec_->retry - 1 : old.retry_it;
+  if (spec_->identity.type == CheckerType::kMisc) {
     last_exit_status_ = old.last_exit_status;
     last_probe_start_ = old.last_probe_start;
-    const auto* misc = std::get_if<MiscIdentity>(&spec_.identity.detail);
+    const auto* misc = std::get_if<MiscIdentity>(&spec_->identity.detail);
     // migrate_misc_check: the dynamic weight follows the last exit status, against the new
     // configured weight. keepalived computes -weight for a last status of 0 (or none); vigil
     // keeps 0 there, as a status 0 does when it is read (check_misc.c).
     if (misc != nullptr && misc->dynamic && old.last_exit_status && *old.last_exit_status >= 2) {
-      set_dynamic_weight(*old.last_exit_status - 2 - spec_.real_server_weight, out);
+      set_dynamic_weight(*old.last_exit_status - 2 - spec_->real_server_weight, out);
     }
   }
   if (kept.pessimistic && !has_run_) {
-    if (spec_.alpha) up_ = false;
-    retry_it_ = spec_.retry;
+    if (spec_->alpha) up_ = false;
+    retry_it_ = spec_->retry;
   }
   arm_first_probe(now, out);
 }
 
 bool Checker::reload_keeps_state(const ReloadKept& kept) const {
   // What on(ReloadKept) gives a new checker of this spec (keep the two in step).
-  if (!started_ || spec_.identity.type == CheckerType::kFile) return false;
+  if (!started_ || spec_->identity.type == CheckerType::kFile) return false;
   const CarriedState& old = kept.old;
   bool up = true;
   if (old.has_run) up = old.up;
   int64_t weight = 0;
-  if (spec_.identity.type == CheckerType::kMisc) {
-    const auto* misc = std::get_if<MiscIdentity>(&spec_.identity.detail);
+  if (spec_->identity.type == CheckerType::kMisc) {
+    const auto* misc = std::get_if<MiscIdentity>(&spec_->identity.detail);
     if (misc != nullptr && misc->dynamic && old.last_exit_status && *old.last_exit_status >= 2)
-      weight = *old.last_exit_status - 2 - spec_.real_server_weight;
+      weight = *old.last_exit_status - 2 - spec_->real_server_weight;
   }
-  if (kept.pessimistic && !old.has_run && spec_.alpha) up = false;
+  if (kept.pessimistic && !old.has_run && spec_->alpha) up = false;
   return old == carried() && up == up_ && weight == dynamic_weight_;
 }
 
-void Checker::set_spec(CheckerSpec spec) {
-  assert(spec.identity == spec_.identity && spec.delay_loop == spec_.delay_loop &&
-         spec.retry == spec_.retry && spec.alpha == spec_.alpha);
-  spec_ = std::move(spec);
+Checker::Counters& Checker::counters() {
+  if (!counters_) counters_ = std::make_unique<Counters>();
+  return *counters_;
+}
+
+void Checker::set_spec(const CheckerSpec& spec) {
+  assert(spec.identity == spec_->identity && spec.delay_loop == spec_->delay_loop &&
+         spec.retry == spec_->retry && spec.alpha == spec_->alpha);
+  spec_ = &spec;
 }
 
 void Checker::on(const ProbeStarted&, TimePoint now, Actions&) {
@@ -216,62 +221,62 @@ void Checker::on(const ProbeStarted&, TimePoint now, Actions&) {
 
 void Checker::probe_ran() {
   if (not_run_streak_ == 0) return;
-  logger().info("[{}] probes run again after {} not run", spec_.label, not_run_streak_);
+  logger().info("[{}] probes run again after {} not run", spec_->label, not_run_streak_);
   not_run_streak_ = 0;
 }
 
 void Checker::on(const ProbeSucceeded& success, TimePoint now, Actions& out) {
   if (!started_) return;
   probe_ran();
-  const Cadence kind = cadence(spec_.identity.type);
+  const Cadence kind = cadence(spec_->identity.type);
   if (kind == Cadence::kFile) return;
   if (kind == Cadence::kHttp) {
     http_succeeded(now, out);
     return;
   }
   if (kind == Cadence::kMisc && success.exit_status) {
-    const auto* misc = std::get_if<MiscIdentity>(&spec_.identity.detail);
+    const auto* misc = std::get_if<MiscIdentity>(&spec_->identity.detail);
     // check_misc.c: a new exit status moves the weight: status - 2 - the configured weight
     // (0 for a status of 0), so with one dynamic checker the real server's weight is status - 2.
     if (misc != nullptr && misc->dynamic && success.exit_status != last_exit_status_) {
       const int status = *success.exit_status;
-      set_dynamic_weight(status != 0 ? status - 2 - spec_.real_server_weight : 0, out);
+      set_dynamic_weight(status != 0 ? status - 2 - spec_->real_server_weight : 0, out);
       last_exit_status_ = status;
     }
   }
-  if (!up_ && spec_.rise > 1 && ++rise_count_ < spec_.rise) {
+  if (!up_ && spec_->rise > 1 && ++rise_count_ < spec_->rise) {
     // vigil's `rise`: not yet enough consecutive successes to come back.
-    logger().debug("[{}] success {}/{} while DOWN", spec_.label, rise_count_, spec_.rise);
+    logger().debug("[{}] success {}/{} while DOWN", spec_->label, rise_count_, spec_->rise);
     retry_it_ = 0;
-    schedule_after_probe(spec_.delay_loop, now, out);
+    schedule_after_probe(spec_->delay_loop, now, out);
     return;
   }
   rise_count_ = 0;
   if (!up_ || !has_run_) report(true, Reason::kSucceeded, {}, out);
   retry_it_ = 0;
   has_run_ = true;
-  schedule_after_probe(spec_.delay_loop, now, out);
+  schedule_after_probe(spec_->delay_loop, now, out);
 }
 
 void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
   if (!started_) return;
   probe_ran();
-  const Cadence kind = cadence(spec_.identity.type);
+  const Cadence kind = cadence(spec_->identity.type);
   if (kind == Cadence::kFile) return;
-  ++failures_[static_cast<size_t>(failure.reason)];
+  ++counters().failures[static_cast<size_t>(failure.reason)];
   rise_count_ = 0;
   if (kind == Cadence::kHttp) {
     http_failed(failure, now, out);
     return;
   }
-  Duration interval = spec_.delay_loop;
+  Duration interval = spec_->delay_loop;
   switch (kind) {
     case Cadence::kTcp:
-      if (retry_it_ >= spec_.retry) {
+      if (retry_it_ >= spec_->retry) {
         retry_it_ = 0;
         if (up_ || !has_run_) report(false, failure.reason, failure.detail, out);
       } else {
-        interval = spec_.delay_before_retry;
+        interval = spec_->delay_before_retry;
         ++retry_it_;
         log_attempt(failure);
       }
@@ -280,14 +285,14 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
       // smtp_final: "++retry_it <= retry" retries this host after delay_before_retry, up or
       // down; otherwise the checker goes down (or confirms it) and the next cycle, delay_loop
       // later, starts again with retry_it 0 (smtp_start_check_thread).
-      if (retry_it_ < spec_.retry) {
+      if (retry_it_ < spec_->retry) {
         ++retry_it_;
         log_attempt(failure);
-        schedule_after_probe(spec_.delay_before_retry, now, out);
+        schedule_after_probe(spec_->delay_before_retry, now, out);
       } else {
         retry_it_ = 0;
         if (up_ || !has_run_) report(false, failure.reason, failure.detail, out);
-        schedule_after_probe(spec_.delay_loop, now, out);
+        schedule_after_probe(spec_->delay_loop, now, out);
       }
       // A failed attempt does not mark the checker as run (report() does): an alpha checker
       // confirms DOWN after its 1 + retry attempts.
@@ -296,11 +301,11 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
     case Cadence::kDns: {
       const bool may_fail = up_ || !has_run_;
       const bool retries = kind == Cadence::kDns ? may_fail : up_;
-      if (may_fail && retry_it_ >= spec_.retry) {
+      if (may_fail && retry_it_ >= spec_->retry) {
         retry_it_ = 0;
         report(false, failure.reason, failure.detail, out);
       } else if (retries) {
-        interval = spec_.delay_before_retry;
+        interval = spec_->delay_before_retry;
         ++retry_it_;
         log_attempt(failure);
       } else {
@@ -310,7 +315,7 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
     }
     case Cadence::kMisc:
       if (up_ || !has_run_) {
-        if (retry_it_ < spec_.retry) {
+        if (retry_it_ < spec_->retry) {
           ++retry_it_;
           log_attempt(failure);
         } else {
@@ -324,7 +329,7 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
           report(false, failure.reason, failure.detail, out);
         }
       }
-      if (retry_it_ > 0) interval = spec_.delay_before_retry;
+      if (retry_it_ > 0) interval = spec_->delay_before_retry;
       break;
     case Cadence::kHttp:
     case Cadence::kFile:
@@ -335,38 +340,38 @@ void Checker::on(const ProbeFailed& failure, TimePoint now, Actions& out) {
 }
 
 void Checker::on(const ProbeNotRun& not_run, TimePoint now, Actions& out) {
-  if (!started_ || spec_.identity.type == CheckerType::kFile) return;
+  if (!started_ || spec_->identity.type == CheckerType::kFile) return;
   // §1.2: a local error is not a failure; the check is rescheduled at delay_loop (#1679/#1680).
   ++probes_not_run_;
   // One warning per episode: a host out of sockets fails every probe at once, and a line per
   // probe (tens of thousands) would keep the check loop behind. The rest go to debug.
   if (not_run_streak_++ == 0) {
     logger().warn("[{}] probe not run: {} (repeats logged at debug until a probe runs)",
-                  spec_.label, not_run.detail);
+                  spec_->label, not_run.detail);
   } else {
-    logger().debug("[{}] probe not run: {}", spec_.label, not_run.detail);
+    logger().debug("[{}] probe not run: {}", spec_->label, not_run.detail);
   }
   // SMTP_CHECK reschedules smtp_start_check_thread, which starts a new cycle; HTTP_GET keeps its
   // url and retry count (http_connect_thread).
-  if (spec_.identity.type == CheckerType::kSmtp) retry_it_ = 0;
-  schedule(now + jittered(spec_.delay_loop), out);
+  if (spec_->identity.type == CheckerType::kSmtp) retry_it_ = 0;
+  schedule(now + jittered(spec_->delay_loop), out);
 }
 
 void Checker::on(const FileValue& file, TimePoint, Actions& out) {
-  if (!started_ || spec_.identity.type != CheckerType::kFile) return;
+  if (!started_ || spec_->identity.type != CheckerType::kFile) return;
   // §1.2 FILE_CHECK: weight 0: a non-zero value means down (reverse: a zero value does).
   // Otherwise value * weight, negated for reverse and clamped to int32, is the checker's weight,
   // and a result <= INT32_MIN (keepalived's IPVS_WEIGHT_FAULT) means down.
   bool up = true;
   int64_t weight = 0;
-  if (spec_.file_weight == 0) {
-    up = (file.value == 0) != spec_.file_reverse;
+  if (spec_->file_weight == 0) {
+    up = (file.value == 0) != spec_->file_reverse;
   } else {
     constexpr int64_t kMin = std::numeric_limits<int32_t>::min();
     constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
     // |value| is clamped first so the product cannot overflow int64 (|weight| < 2^31).
     const int64_t value = std::clamp<int64_t>(file.value, -(int64_t{1} << 32), int64_t{1} << 32);
-    const int64_t product = value * spec_.file_weight * (spec_.file_reverse ? -1 : 1);
+    const int64_t product = value * spec_->file_weight * (spec_->file_reverse ? -1 : 1);
     weight = std::clamp(product, kMin, kMax);
     if (weight <= kMin) {
       up = false;
@@ -400,15 +405,16 @@ void Checker::http_succeeded(TimePoint now, Actions& out) {
   const uint32_t passed = target_;
   if (failed_target_) {
     // The failed url is up again: check every url again, from the first, before UP.
-    logger().info("[{}] {}passed again, checking every url", spec_.label, url_prefix());
+    logger().info("[{}] {}passed again, checking every url", spec_->label, url_prefix());
     failed_target_.reset();
     target_ = 0;
   } else if (passed + 1 < target_count_) {
     target_ = passed + 1;
   } else {
     // Every url passed in turn: the check is complete.
-    if (!up_ && rise_count_ < spec_.rise) {
-      logger().debug("[{}] {} passing urls of {} while DOWN", spec_.label, rise_count_, spec_.rise);
+    if (!up_ && rise_count_ < spec_->rise) {
+      logger().debug("[{}] {} passing urls of {} while DOWN", spec_->label, rise_count_,
+                     spec_->rise);
     } else {
       rise_count_ = 0;
       if (!up_ || !has_run_) report(true, Reason::kSucceeded, {}, out);
@@ -417,12 +423,12 @@ void Checker::http_succeeded(TimePoint now, Actions& out) {
   }
   // "One failure is enough initially" lasts while the checker has not run: until the first
   // complete pass or the first failure (timeout_epilog marks it run).
-  if (!has_run_) retry_it_ = spec_.retry;
+  if (!has_run_) retry_it_ = spec_->retry;
   if (http_fast_recovery()) {
     schedule(now, out);
     return;
   }
-  schedule_after_probe(spec_.delay_loop, now, out);
+  schedule_after_probe(spec_->delay_loop, now, out);
 }
 
 // check_http.c timeout_epilog: the url failed (connect, TLS, read, status, digest or regex).
@@ -432,7 +438,7 @@ void Checker::http_failed(const ProbeFailed& failure, TimePoint now, Actions& ou
     // therefore confirms nothing (no notify), unlike the other types.
     has_run_ = true;
     ++retry_it_;
-    if (retry_it_ > spec_.retry) {
+    if (retry_it_ > spec_->retry) {
       if (up_) transition(false, failure.reason, failure.detail, out);
       failed_target_ = target_;
     } else {
@@ -440,7 +446,7 @@ void Checker::http_failed(const ProbeFailed& failure, TimePoint now, Actions& ou
     }
   } else {
     // epilog(REGISTER_CHECKER_FAILED): already down, no retry counted; the url stays.
-    logger().debug("[{}] {}failed while DOWN ({})", spec_.label, url_prefix(),
+    logger().debug("[{}] {}failed while DOWN ({})", spec_->label, url_prefix(),
                    failure.detail.empty() ? to_string(failure.reason) : failure.detail);
   }
   if (http_fast_recovery()) {
@@ -450,17 +456,17 @@ void Checker::http_failed(const ProbeFailed& failure, TimePoint now, Actions& ou
   // The failed url is probed every max(delay_before_retry, delay_loop); any other failure
   // (a retry of an up checker, or a url failing in the walk after the failed url passed) is
   // retried after delay_before_retry.
-  schedule_after_probe(failed_target_ ? std::max(spec_.delay_before_retry, spec_.delay_loop)
-                                      : spec_.delay_before_retry,
+  schedule_after_probe(failed_target_ ? std::max(spec_->delay_before_retry, spec_->delay_loop)
+                                      : spec_->delay_before_retry,
                        now, out);
 }
 
 bool Checker::http_fast_recovery() const {
-  return spec_.fast_recovery && (!has_run_ || (!up_ && !failed_target_));
+  return spec_->fast_recovery && (!has_run_ || (!up_ && !failed_target_));
 }
 
 std::string Checker::url_prefix() const {
-  const auto* http = std::get_if<HttpIdentity>(&spec_.identity.detail);
+  const auto* http = std::get_if<HttpIdentity>(&spec_->identity.detail);
   if (http == nullptr || target_ >= http->urls.size()) return {};
   return fmt::format("url {} ", http->urls[target_].path);
 }
@@ -473,10 +479,10 @@ void Checker::arm_first_probe(TimePoint now, Actions& out) {
   target_ = 0;
   failed_target_.reset();
   // SMTP_CHECK's launch function is smtp_start_check_thread, which zeroes retry_it.
-  if (spec_.identity.type == CheckerType::kSmtp) retry_it_ = 0;
+  if (spec_->identity.type == CheckerType::kSmtp) retry_it_ = 0;
   // check_api.c register_checkers_thread: BOOTSTRAP_DELAY + warmup * random() / RAND_MAX.
-  const Duration warmup = spec_.warmup > Duration::zero() ? random_(spec_.warmup) : Duration{0};
-  assert(warmup >= Duration::zero() && warmup <= spec_.warmup);
+  const Duration warmup = spec_->warmup > Duration::zero() ? random_(spec_->warmup) : Duration{0};
+  assert(warmup >= Duration::zero() && warmup <= spec_->warmup);
   schedule(now + kBootstrapDelay + warmup, out);
 }
 
@@ -486,8 +492,8 @@ void Checker::schedule(TimePoint at, Actions& out) {
 }
 
 Duration Checker::jittered(Duration interval) const {
-  if (spec_.interval_jitter_percent == 0) return interval;
-  const Duration span = interval * spec_.interval_jitter_percent / 100;
+  if (spec_->interval_jitter_percent == 0) return interval;
+  const Duration span = interval * spec_->interval_jitter_percent / 100;
   const Duration drawn = random_(2 * span);
   assert(drawn >= Duration::zero() && drawn <= 2 * span);
   return interval - span + drawn;
@@ -495,7 +501,7 @@ Duration Checker::jittered(Duration interval) const {
 
 void Checker::schedule_after_probe(Duration interval, TimePoint now, Actions& out) {
   const Duration delay = jittered(interval);
-  if (spec_.identity.type == CheckerType::kMisc && last_probe_start_) {
+  if (spec_->identity.type == CheckerType::kMisc && last_probe_start_) {
     // check_misc.c: fixed rate from the last start; a run that overran its slot starts 1 us
     // from now.
     schedule(std::max(*last_probe_start_ + delay, now + Duration{1}), out);
@@ -507,7 +513,7 @@ void Checker::schedule_after_probe(Duration interval, TimePoint now, Actions& ou
 
 void Checker::set_dynamic_weight(int64_t weight, Actions& out) {
   if (weight == dynamic_weight_) return;
-  logger().info("[{}] dynamic weight {} -> {}", spec_.label, dynamic_weight_, weight);
+  logger().info("[{}] dynamic weight {} -> {}", spec_->label, dynamic_weight_, weight);
   dynamic_weight_ = weight;
   out.emplace_back(WeightChanged{weight});
 }
@@ -516,11 +522,11 @@ void Checker::report(bool up, Reason reason, std::string_view detail, Actions& o
   if (up == up_) {
     // ipwrapper.c update_svr_checker_state: the same state again. The first run of an alpha
     // checker, or a first result of down, still runs the real server's notifies.
-    if (!has_run_ && (spec_.alpha || !up)) {
-      logger().info("[{}] {} ({})", spec_.label, state_name(up),
+    if (!has_run_ && (spec_->alpha || !up)) {
+      logger().info("[{}] {} ({})", spec_->label, state_name(up),
                     detail.empty() ? to_string(reason) : detail);
       out.emplace_back(Report{.up = up, .changed = false, .reason = reason});
-    } else if (!has_run_ && spec_.identity.type == CheckerType::kMisc) {
+    } else if (!has_run_ && spec_->identity.type == CheckerType::kMisc) {
       out.emplace_back(Report{.up = up, .changed = false, .reason = reason, .notifies = false});
     }
     has_run_ = true;
@@ -532,18 +538,18 @@ void Checker::report(bool up, Reason reason, std::string_view detail, Actions& o
 
 void Checker::log_attempt(const ProbeFailed& failure) const {
   // log_all_failures / checker_log_all_failures: every failed attempt of an up checker at info.
-  const auto level = spec_.log_all_failures && up_ ? spdlog::level::info : spdlog::level::debug;
-  logger().log(level, "[{}] {}failed ({}), retry {}/{}", spec_.label, url_prefix(),
+  const auto level = spec_->log_all_failures && up_ ? spdlog::level::info : spdlog::level::debug;
+  logger().log(level, "[{}] {}failed ({}), retry {}/{}", spec_->label, url_prefix(),
                failure.detail.empty() ? to_string(failure.reason) : failure.detail, retry_it_,
-               spec_.retry);
+               spec_->retry);
 }
 
 void Checker::transition(bool to_up, Reason reason, std::string_view detail, Actions& out) {
   assert(to_up != up_);
   const bool from = up_;
   up_ = to_up;
-  ++transitions_[static_cast<size_t>(reason)];
-  logger().info("[{}] {} -> {} ({})", spec_.label, state_name(from), state_name(to_up),
+  ++counters().transitions[static_cast<size_t>(reason)];
+  logger().info("[{}] {} -> {} ({})", spec_->label, state_name(from), state_name(to_up),
                 detail.empty() ? to_string(reason) : detail);
   out.emplace_back(Report{.up = to_up, .changed = true, .reason = reason});
 }

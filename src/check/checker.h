@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -168,11 +169,14 @@ std::string to_string(const Action& action);
 
 class Checker {
  public:
-  Checker(CheckerSpec spec, RandomDuration random);
+  // `spec` is borrowed and must outlive the checker (the engine's is in its virtual server's
+  // verdicts): one copy per checker cost 250+ bytes each (docs/performance.md).
+  Checker(const CheckerSpec& spec, RandomDuration random);
+  Checker(CheckerSpec&&, RandomDuration) = delete;
 
   Actions handle(const Event& event, TimePoint now);
 
-  [[nodiscard]] const CheckerSpec& spec() const { return spec_; }
+  [[nodiscard]] const CheckerSpec& spec() const { return *spec_; }
   [[nodiscard]] bool up() const { return up_; }
   [[nodiscard]] bool has_run() const { return has_run_; }
   [[nodiscard]] uint32_t retry_it() const { return retry_it_; }
@@ -190,16 +194,18 @@ class Checker {
   // has for its real server (up, dynamic weight), so the engine may keep this one running as it
   // is (its state, its next probe, its probe in flight) instead of starting a new one.
   [[nodiscard]] bool reload_keeps_state(const ReloadKept& kept) const;
-  // A reload kept this checker with `spec`, equal to its own but for the real server's configured
-  // weight, which only MISC_CHECK misc_dynamic uses (then the engine starts a new checker).
-  void set_spec(CheckerSpec spec);
+  // A reload kept this checker with `spec` (borrowed, as in the constructor), equal to its own but
+  // for the real server's configured weight, which only MISC_CHECK misc_dynamic uses (then the
+  // engine starts a new checker).
+  void set_spec(const CheckerSpec& spec);
+  void set_spec(CheckerSpec&&) = delete;
   // State changes by reason (the reason of the probe that made them).
   [[nodiscard]] uint64_t transitions(Reason reason) const {
-    return transitions_[static_cast<size_t>(reason)];
+    return counters_ ? counters_->transitions[static_cast<size_t>(reason)] : 0;
   }
   // Failed probes by reason, whether or not they changed the state.
   [[nodiscard]] uint64_t failures(Reason reason) const {
-    return failures_[static_cast<size_t>(reason)];
+    return counters_ ? counters_->failures[static_cast<size_t>(reason)] : 0;
   }
   [[nodiscard]] uint64_t probes_not_run() const { return probes_not_run_; }
 
@@ -239,7 +245,7 @@ class Checker {
   // The one place where the state changes: logs "[label] UP -> DOWN (reason)", counts, reports.
   void transition(bool to_up, Reason reason, std::string_view detail, Actions& out);
 
-  CheckerSpec spec_;
+  const CheckerSpec* spec_;  // never null
   RandomDuration random_;
   bool up_ = true;
   bool has_run_ = false;
@@ -253,8 +259,14 @@ class Checker {
   uint32_t target_count_ = 1;  // HTTP_GET / SSL_GET: the number of urls
   uint32_t target_ = 0;
   std::optional<uint32_t> failed_target_;
-  std::array<uint64_t, kReasonCount> transitions_{};
-  std::array<uint64_t, kReasonCount> failures_{};
+  struct Counters {
+    std::array<uint64_t, kReasonCount> transitions{};
+    std::array<uint64_t, kReasonCount> failures{};
+  };
+  // Made at the first failure or state change: a checker that always passes (most of them)
+  // pays one pointer instead of 160 bytes (docs/performance.md).
+  Counters& counters();
+  std::unique_ptr<Counters> counters_;
   uint64_t probes_not_run_ = 0;
   uint64_t not_run_streak_ = 0;  // probes not run since the last one that ran
 };

@@ -120,39 +120,38 @@ bool has_smtp_hosts(const config::Checker& c) {
   return smtp != nullptr && !smtp->hosts.empty();
 }
 
-// The configuration with one SMTP_CHECK per connection, in keepalived's order (the checker, then
+// The virtual server with one SMTP_CHECK per connection, in keepalived's order (the checker, then
 // its hosts), so that each host is a checker of its own (its own state, retries and reload
-// identity) and config and spec checkers stay one to one. None when no SMTP_CHECK has hosts.
-std::optional<config::Config> one_checker_per_smtp_host(const config::Config& config) {
+// identity) and config and spec checkers stay one to one. Null when none of its SMTP_CHECKs has
+// hosts. Per virtual server, so that only those blocks are copied, not the whole configuration.
+std::unique_ptr<const config::VirtualServer> one_checker_per_smtp_host(
+    const config::VirtualServer& vs) {
   bool any = false;
-  for (const auto& vs : config.lvs.virtual_servers)
-    for (const auto& rs : vs.real_servers)
-      for (const auto& c : rs.checkers)
-        any = any || has_smtp_hosts(c);
-  if (!any) return std::nullopt;
-  config::Config out = config;
-  for (auto& vs : out.lvs.virtual_servers) {
-    for (auto& rs : vs.real_servers) {
-      std::vector<config::Checker> checkers;
-      checkers.reserve(rs.checkers.size());
-      for (auto& c : rs.checkers) {
-        if (!has_smtp_hosts(c)) {
-          checkers.push_back(std::move(c));
-          continue;
-        }
-        const std::vector<config::SmtpHost> hosts = c.as<config::SmtpCheck>()->hosts;
-        size_t next = 0;
-        if (sets_connection(c)) {
-          checkers.push_back(c);
-          checkers.back().as<config::SmtpCheck>()->hosts.clear();
-        } else {
-          checkers.push_back(host_checker(c, hosts[next++]));
-        }
-        for (; next < hosts.size(); ++next)
-          checkers.push_back(host_checker(c, hosts[next]));
+  for (const auto& rs : vs.real_servers)
+    for (const auto& c : rs.checkers)
+      any = any || has_smtp_hosts(c);
+  if (!any) return nullptr;
+  auto out = std::make_unique<config::VirtualServer>(vs);
+  for (auto& rs : out->real_servers) {
+    std::vector<config::Checker> checkers;
+    checkers.reserve(rs.checkers.size());
+    for (auto& c : rs.checkers) {
+      if (!has_smtp_hosts(c)) {
+        checkers.push_back(std::move(c));
+        continue;
       }
-      rs.checkers = std::move(checkers);
+      const std::vector<config::SmtpHost> hosts = c.as<config::SmtpCheck>()->hosts;
+      size_t next = 0;
+      if (sets_connection(c)) {
+        checkers.push_back(c);
+        checkers.back().as<config::SmtpCheck>()->hosts.clear();
+      } else {
+        checkers.push_back(host_checker(c, hosts[next++]));
+      }
+      for (; next < hosts.size(); ++next)
+        checkers.push_back(host_checker(c, hosts[next]));
     }
+    rs.checkers = std::move(checkers);
   }
   return out;
 }
@@ -166,6 +165,15 @@ std::string tracked_file(const config::Config& config, const config::Checker& c)
   // The parser refuses a FILE_CHECK naming no track_file (finish_checkers).
   assert(false && "FILE_CHECK names an unknown track_file");
   return {};
+}
+
+// TCP_CHECK / PING_CHECK: the probe is the spec's connection, so none is kept per checker (393
+// bytes each with 4,000 checkers: docs/performance.md).
+ProbeRequest deferred_request(const CheckerSpec& spec) {
+  assert(spec.identity.connection);
+  if (spec.identity.type == CheckerType::kPing) return PingProbe{*spec.identity.connection};
+  assert(spec.identity.type == CheckerType::kTcp);
+  return TcpProbe{*spec.identity.connection};
 }
 
 // checker_share_probes: the probe requests of two checkers ask for exactly the same probes. An
@@ -344,22 +352,43 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
 // ---- engine state -------------------------------------------------------------------------------
 
 struct CheckEngine::Slot {
-  Slot(Scheduler& scheduler, CheckerSpec spec, RandomDuration random)
-      : machine(std::move(spec), std::move(random)), timer(scheduler) {}
+  // `spec` is in the service's verdicts, which outlive the slot (a reload that keeps the slot
+  // points it at the new service's spec).
+  Slot(Scheduler& scheduler, const CheckerSpec& spec, RandomDuration random)
+      : machine(spec, std::move(random)), timer(scheduler) {}
+
+  // One per target; empty for TCP_CHECK, PING_CHECK (deferred_request()) and FILE_CHECK.
+  [[nodiscard]] const std::vector<ProbeRequest>& requests() const {
+    static const std::vector<ProbeRequest> kNone;
+    return probe ? probe->requests : kNone;
+  }
+  // FILE_CHECK: the tracked file; empty for every other type.
+  [[nodiscard]] const std::string& file_path() const {
+    static const std::string kNone;
+    return probe ? probe->file : kNone;
+  }
+  // HTTP_GET / SSL_GET: as configured (what expect judges).
+  [[nodiscard]] const std::vector<config::HttpUrl>& urls() const {
+    static const std::vector<config::HttpUrl> kNone;
+    return probe ? probe->urls : kNone;
+  }
 
   Checker machine;
-  std::vector<ProbeRequest> requests;  // one per target
+  // What load() built for it; null when that is nothing (TCP_CHECK, PING_CHECK), so that the
+  // most common checkers pay one pointer for it.
+  std::unique_ptr<const BuiltChecker> probe;
   Timer timer;
   std::optional<ProbeId> running;  // a probe of its own
   Group* group = nullptr;          // checker_share_probes: its group of identical checkers
   SharedProbe* shared = nullptr;   // the group's probe it takes part in
   Service* service = nullptr;
   bool kept = false;  // during a reload: chosen to stay as it is
+  // The target of the probe its timer is armed for (in the slot, so that the timer's callback
+  // captures two pointers and std::function holds it without an allocation).
+  uint32_t armed_target = 0;
   size_t real_server = 0;
   size_t index = 0;  // among the real server's running checkers
   TimePoint started{};
-  std::string file_path;              // FILE_CHECK: the tracked file; empty for every other type
-  std::vector<config::HttpUrl> urls;  // HTTP_GET / SSL_GET: as configured (what expect judges)
   uint64_t probes = 0;
   std::optional<Duration> last_latency;
   std::string last_error;
@@ -373,7 +402,10 @@ struct CheckEngine::Service {
   // The configuration block whose translate() equals the spec (the one it was built from, or a
   // later one a reload found to translate to the same): a reload that finds the same block again
   // (config::same_ignoring_locations) needs no translate() to know the spec is unchanged.
-  const config::VirtualServer* block = nullptr;  // in CheckEngine::config_
+  const config::VirtualServer* block = nullptr;  // in CheckEngine::config_, or split_block
+  // The block with one SMTP_CHECK per host (one_checker_per_smtp_host), when its SMTP_CHECKs have
+  // `host {}` blocks: `block` points to it.
+  std::unique_ptr<const config::VirtualServer> split_block;
   // [real server][checker], in the (filtered) spec's order.
   std::vector<std::vector<std::unique_ptr<Slot>>> slots;
   std::optional<DesiredService> sent;
@@ -456,16 +488,20 @@ Result<HealthBatch> CheckEngine::load(const config::Config& config) {
 }
 
 Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> configured) {
-  std::optional<config::Config> split = one_checker_per_smtp_host(*configured);
-  const std::shared_ptr<const config::Config> loading =
-      split ? std::make_shared<const config::Config>(std::move(*split)) : std::move(configured);
-  const config::Config& config = *loading;
+  const config::Config& config = *configured;
   const bool share = config.global.checker_share_probes;
   const size_t count = config.lvs.virtual_servers.size();
+  // The blocks the checkers come from: the configured one, or its copy with one SMTP_CHECK per
+  // host.
+  std::vector<std::unique_ptr<const config::VirtualServer>> split(count);
+  for (size_t v = 0; v < count; ++v)
+    split[v] = one_checker_per_smtp_host(config.lvs.virtual_servers[v]);
+  auto block_of = [&](size_t v) -> const config::VirtualServer& {
+    return split[v] ? *split[v] : config.lvs.virtual_servers[v];
+  };
   // Build everything first: a probe that cannot be built leaves the running engine untouched.
   // Checkers without a probe are dropped from the spec. TCP_CHECK and PING_CHECK probes follow
-  // from the spec's connection alone: built only for the checkers that start (not when sharing,
-  // which compares them).
+  // from the spec's connection alone: never kept, built when they fire (deferred_request()).
   // A reload: keepalived's match (reload.h) against the running services, by key. Each running
   // service is kept for one virtual server at most (the parser refuses a virtual server defined
   // twice; a second one here starts all its checkers).
@@ -475,7 +511,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   std::vector<bool> removed_services(services_.size(), loaded_);
   std::vector<AlertPolicy> alerts(count);
   for (size_t v = 0; v < count; ++v)
-    alerts[v] = alert_policy(config, config.lvs.virtual_servers[v]);
+    alerts[v] = alert_policy(config, block_of(v));
   const bool grouped = share || !groups_.empty();
   // Virtual servers whose block is the running service's (wherever it now is in the files) and
   // that stay as they are: neither translated nor built.
@@ -486,7 +522,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
       by_key.emplace(services_[i]->verdicts.spec().key, i);
     std::vector<bool> claimed(services_.size(), false);
     for (size_t v = 0; v < count; ++v) {
-      const auto& vs = config.lvs.virtual_servers[v];
+      const auto& vs = block_of(v);
       const auto found = by_key.find(virtual_server_key(vs));
       if (found == by_key.end()) continue;
       const bool first_match = !claimed[found->second];
@@ -504,7 +540,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   std::vector<Built> built(count);
   size_t skipped = 0;
   for (size_t v = 0; v < count; ++v) {
-    const auto& vs = config.lvs.virtual_servers[v];
+    const auto& vs = block_of(v);
     if (same_block[v]) {
       specs.emplace_back();  // kept whole: its spec is the running one's
       continue;
@@ -525,8 +561,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
             continue;
           }
           one.file = std::move(path);
-        } else if ((source.type == CheckerType::kTcp || source.type == CheckerType::kPing) &&
-                   !share) {
+        } else if (source.type == CheckerType::kTcp || source.type == CheckerType::kPing) {
           one.deferred = true;
         } else {
           auto requests = probe_requests(config, vs, r, c, resolve_);
@@ -641,10 +676,10 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
         if (!cp.kept_from || kept == nullptr) continue;
         Slot* slot = old->slots[old_r][*cp.kept_from].get();
         const BuiltChecker& one = built[v].at(r, c);
-        if (slot->kept || !slot->file_path.empty() || !one.file.empty()) continue;
+        if (slot->kept || !slot->file_path().empty() || !one.file.empty()) continue;
         if (!same_behaviour(slot->machine.spec(), wanted[c])) continue;
         if (!one.deferred &&
-            (!same_requests(slot->requests, one.requests) || slot->urls != one.urls))
+            (!same_requests(slot->requests(), one.requests) || slot->urls() != one.urls))
           continue;
         if (!slot->machine.reload_keeps_state(*kept)) continue;
         slot->kept = true;
@@ -740,13 +775,15 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
       service->sent = service->verdicts.desired();
       service->dirty = false;
       // Its spec equals this block's translate(): the next reload may skip it.
-      service->block = &config.lvs.virtual_servers[v];
+      service->block = &block_of(v);
+      service->split_block = std::move(split[v]);
       batch.push_back({service->verdicts.spec().key, *service->sent});
       services_.push_back(std::move(service));
       continue;
     }
     auto service = std::make_unique<Service>(std::move(specs[v]));
-    service->block = &config.lvs.virtual_servers[v];
+    service->block = &block_of(v);
+    service->split_block = std::move(split[v]);
     service->verdicts.set_alerts(alerts[v]);
     service->alerts = std::move(alerts[v]);
     const VirtualServerSpec& spec = service->verdicts.spec();
@@ -766,11 +803,13 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           slot = std::move(old->slots[kept.real_server][kept.index]);
           assert(slot.get() == kept.slot);
           slot->kept = false;
-          if (!(slot->machine.spec() == rs_spec.checkers[c]))
-            slot->machine.set_spec(rs_spec.checkers[c]);
+          // Its spec was in the running service, which is torn down below.
+          slot->machine.set_spec(rs_spec.checkers[c]);
         } else {
           const Membership member = member_of(v, r, c);
-          RandomDuration random = random_;
+          // The engine's source, through a capture small enough for std::function to hold inline:
+          // a copy of random_ may allocate once per checker.
+          RandomDuration random = [this](Duration max) { return random_(max); };
           if (member.group != nullptr) {
             random = [group = member.group, index = member.member](Duration max) {
               return group->draws.draw(index, max);
@@ -779,17 +818,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           slot = std::make_unique<Slot>(scheduler_, rs_spec.checkers[c], std::move(random));
           slot->group = member.group;
           BuiltChecker& one = built[v].at(r, c);
-          if (one.deferred) {
-            const ConnectionIdentity& connection = *rs_spec.checkers[c].identity.connection;
-            if (rs_spec.checkers[c].identity.type == CheckerType::kPing)
-              slot->requests.emplace_back(PingProbe{connection});
-            else
-              slot->requests.emplace_back(TcpProbe{connection});
-          } else {
-            slot->requests = std::move(one.requests);
-          }
-          slot->file_path = std::move(one.file);
-          slot->urls = std::move(one.urls);
+          if (!one.deferred) slot->probe = std::make_unique<const BuiltChecker>(std::move(one));
         }
         slot->service = service.get();
         slot->real_server = r;
@@ -801,10 +830,10 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
                        plans[v]->real_servers[r].checkers[c].first_event);
           }
           Actions actions = slot->machine.handle(first, now);
-          if (!slot->file_path.empty()) {
+          if (!slot->file_path().empty()) {
             // checkers.md §1.2: FILE_CHECK's state is known at start, from the file's value (an
             // unreadable number counts as 0 at start, as keepalived's initial last_status).
-            const int64_t value = read_file_(slot->file_path).value_or(0);
+            const int64_t value = read_file_(slot->file_path()).value_or(0);
             Actions more = slot->machine.handle(FileValue{value}, now);
             actions.insert(actions.end(), more.begin(), more.end());
           }
@@ -840,7 +869,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   // What the reload did not keep stops (its groups last until its members have left them).
   tear_down(old_services);
   old_groups.clear();
-  config_ = loading;  // every service's block now points into it
+  config_ = std::move(configured);  // every service's block now points into it (or split_block)
   loaded_ = true;
   if (sinks_.health) sinks_.health(batch);
   flush();
@@ -867,8 +896,9 @@ bool CheckEngine::untouched_service(const Service& old, const VirtualServerSpec&
     for (size_t c = 0; c < checkers.size(); ++c) {
       const Slot& slot = *old.slots[r][c];
       const BuiltChecker& one = built.at(r, c);
-      if (!slot.file_path.empty() || !one.file.empty()) return false;
-      if (!one.deferred && (!same_requests(slot.requests, one.requests) || slot.urls != one.urls))
+      if (!slot.file_path().empty() || !one.file.empty()) return false;
+      if (!one.deferred &&
+          (!same_requests(slot.requests(), one.requests) || slot.urls() != one.urls))
         return false;
       // migrate_checkers takes the first old checker that matches: this one.
       for (size_t j = 0; j < c; ++j)
@@ -897,15 +927,15 @@ bool CheckEngine::untouched_block(const Service& old, const config::VirtualServe
     for (size_t c = 0; c < checkers.size(); ++c) {
       const Slot& slot = *old.slots[r][c];
       const config::Checker& source = configured[c];
-      if (!slot.file_path.empty() || source.type == CheckerType::kFile) return false;
+      if (!slot.file_path().empty() || source.type == CheckerType::kFile) return false;
       // Probes built from more than the block (the global SSL block, script users resolved
       // now, checker_strict_framing) are built again and compared, as load() does.
       if (source.type != CheckerType::kTcp && source.type != CheckerType::kPing) {
         auto requests = probe_requests(config, vs, r, c, resolve_);
-        if (!requests || requests->empty() || !same_requests(slot.requests, *requests))
+        if (!requests || requests->empty() || !same_requests(slot.requests(), *requests))
           return false;
         const auto* http = source.as<config::HttpCheck>();
-        if (http != nullptr ? slot.urls != http->urls : !slot.urls.empty()) return false;
+        if (http != nullptr ? slot.urls() != http->urls : !slot.urls().empty()) return false;
       }
       for (size_t j = 0; j < c; ++j)
         if (matches(checkers[j].identity, checkers[c].identity)) return false;
@@ -935,7 +965,7 @@ std::set<std::string> CheckEngine::tracked_files() const {
   for (const auto& service : services_)
     for (const auto& slots : service->slots)
       for (const auto& slot : slots)
-        if (!slot->file_path.empty()) out.insert(slot->file_path);
+        if (!slot->file_path().empty()) out.insert(slot->file_path());
   return out;
 }
 
@@ -945,7 +975,7 @@ void CheckEngine::file_changed(const std::string& path) {
   for (auto& service : services_) {
     for (auto& slots : service->slots) {
       for (auto& slot : slots) {
-        if (slot->file_path != path) continue;
+        if (slot->file_path() != path) continue;
         if (!value) {
           value = read_file_(path);
           if (!*value) {
@@ -1024,8 +1054,8 @@ std::vector<std::vector<std::vector<CheckEngine::Membership>>> CheckEngine::form
       out[v][r].resize(checkers.size());
       for (size_t c = 0; c < checkers.size(); ++c) {
         const BuiltChecker& one = built[v].at(r, c);
-        const auto& reqs = one.requests;
-        if (reqs.empty()) continue;  // FILE_CHECK: no probes to share
+        const auto& reqs = one.requests;  // empty when deferred: the spec holds the probe
+        if (!one.file.empty()) continue;  // FILE_CHECK: no probes to share
         CheckerSpec spec = behaviour(checkers[c]);
         auto& bucket = by_label[spec.label];
         auto same = std::find_if(bucket.begin(), bucket.end(), [&](const Candidate& k) {
@@ -1072,9 +1102,9 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
     std::visit(
         Overloaded{
             [&](const ProbeAt& at) {
-              const uint32_t target = at.target;
-              slot.timer.arm_at(at.at, [this, &slot, target] {
-                fire(slot, target);
+              slot.armed_target = at.target;
+              slot.timer.arm_at(at.at, [this, &slot] {
+                fire(slot, slot.armed_target);
                 flush();
               });
             },
@@ -1103,8 +1133,13 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
 }
 
 void CheckEngine::fire(Slot& slot, uint32_t target) {
-  assert(!slot.requests.empty());
-  if (target >= slot.requests.size()) target = 0;
+  const std::vector<ProbeRequest>& requests = slot.requests();
+  if (target >= requests.size()) target = 0;
+  // TCP_CHECK / PING_CHECK keep no request: it is built from the spec's connection each time
+  // (the others are not copied).
+  std::optional<ProbeRequest> deferred;
+  if (requests.empty()) deferred = deferred_request(slot.machine.spec());
+  const ProbeRequest& request = deferred ? *deferred : requests[target];
   leave(slot);
   ++slot.probes;
   if (slot.group != nullptr) {
@@ -1130,12 +1165,12 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
     slot.shared = raw;
     group.running.push_back(std::move(probe));
     // The prober never calls back inline: the id is set before any result arrives.
-    raw->id = prober_.start(slot.requests[target], [this, &group, raw](ProbeResult result) {
+    raw->id = prober_.start(request, [this, &group, raw](ProbeResult result) {
       deliver(group, raw, std::move(result));
     });
     return;
   }
-  slot.running = prober_.start(slot.requests[target], [this, &slot](ProbeResult result) {
+  slot.running = prober_.start(request, [this, &slot](ProbeResult result) {
     slot.running.reset();
     slot.last_latency = scheduler_.now() - slot.started;
     std::visit(Overloaded{

@@ -174,8 +174,10 @@ class CheckEngine {
   // What load() built for the checkers of one virtual server, in the (filtered) spec's order.
   struct BuiltChecker {
     std::vector<ProbeRequest> requests;  // one per target; empty when deferred or FILE_CHECK
-    bool deferred = false;  // TCP_CHECK / PING_CHECK: the probe is the spec's connection
-    std::string file;       // FILE_CHECK: the tracked file
+    // TCP_CHECK / PING_CHECK: the probe is the spec's connection, built when it fires (compared
+    // through the spec, never kept).
+    bool deferred = false;
+    std::string file;                   // FILE_CHECK: the tracked file
     std::vector<config::HttpUrl> urls;  // HTTP_GET / SSL_GET as configured (what expect judges)
   };
   struct Built {

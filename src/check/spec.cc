@@ -48,11 +48,6 @@ std::string_view protocol_name(config::LvsProtocol protocol) {
   return "?";
 }
 
-std::optional<config::LvsScript> unbox(const config::Box<config::LvsScript>& box) {
-  if (!box) return std::nullopt;
-  return *box;
-}
-
 }  // namespace
 
 bool matches(const CheckerIdentity& old_checker, const CheckerIdentity& new_checker) {
@@ -184,8 +179,8 @@ VirtualServerSpec translate(const config::VirtualServer& vs) {
         .weight = rs.weight,
         .inhibit_on_failure = rs.inhibit_on_failure,
         .alpha = rs.alpha,
-        .notify_up = unbox(rs.notify_up),
-        .notify_down = unbox(rs.notify_down),
+        .notify_up = rs.notify_up,
+        .notify_down = rs.notify_down,
     };
     r.checkers.reserve(rs.checkers.size());
     for (const auto& c : rs.checkers)

@@ -118,7 +118,8 @@ INSTANTIATE_TEST_SUITE_P(Checker, FirstProbe,
 
 // §0.3: the very first check after start has no retries: one failure takes the checker down.
 TEST(TcpCheck, FirstFailureAfterStartIsDownAtOnce) {
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {1s, ProbeStarted{}, {}},
@@ -131,7 +132,8 @@ TEST(TcpCheck, FirstFailureAfterStartIsDownAtOnce) {
 // §0.2/§0.3: an up checker goes DOWN after 1 + retry consecutive failures spaced
 // delay_before_retry apart, each measured from the end of the failed probe (fixed delay).
 TEST(TcpCheck, DownAfterOnePlusRetryFailuresFixedDelay) {
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {1'000'200us, ProbeSucceeded{}, {ProbeAt{at(11'000'200us)}}},
@@ -158,7 +160,8 @@ TEST(TcpCheck, RetryZeroGoesDownOnTheFirstFailure) {
 
 // A success between failures starts the count again.
 TEST(TcpCheck, SuccessResetsTheRetryCount) {
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {1s, ProbeSucceeded{}, {ProbeAt{at(11s)}}},
@@ -174,7 +177,8 @@ TEST(TcpCheck, SuccessResetsTheRetryCount) {
 // §1.2: 2.2.7's TCP_CHECK, while DOWN, probes `retry` times at delay_before_retry, then once at
 // delay_loop, and repeats; UP needs one success.
 TEST(TcpCheck, DownCadenceOf227ThenUpAfterOneSuccess) {
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {1s, refused(), {down(), ProbeAt{at(11s)}}},
@@ -191,7 +195,8 @@ TEST(TcpCheck, DownCadenceOf227ThenUpAfterOneSuccess) {
 // §1.2: a local error (socket, bind) is not a failure: no state change, no retry used,
 // rescheduled at delay_loop.
 TEST(TcpCheck, LocalErrorIsNotAFailure) {
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {1s, ProbeSucceeded{}, {ProbeAt{at(11s)}}},
@@ -246,7 +251,8 @@ struct DownCadenceCase {
 class UpRetriesOnly : public ::testing::TestWithParam<DownCadenceCase> {};
 
 TEST_P(UpRetriesOnly, DownCheckerProbesEveryDelayLoop) {
-  Checker checker(spec_of(GetParam().type), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(GetParam().type);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {1s, ProbeSucceeded{}, {ProbeAt{at(11s)}}},
@@ -512,7 +518,8 @@ void first_pass(Checker& checker) {
 // checkers.md §1.2 "Several URLs": one url per delay_loop, fixed delay from the end of each
 // probe, so a full pass takes N·delay_loop; a non-alpha checker was up already (no report).
 TEST(HttpGet, SteadyStateProbesOneUrlPerDelayLoop) {
-  Checker checker(http_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = http_spec();
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {probe(1s, 0)}},
                    {1'200ms, ProbeSucceeded{}, {probe(11'200ms, 1)}},
@@ -589,7 +596,8 @@ INSTANTIATE_TEST_SUITE_P(Checker, HttpGetDown,
 // url passed is retried every delay_before_retry, without counting retries, and the walk goes on
 // from it (not from url 0) once it passes.
 TEST(HttpGet, FailingUrlDuringTheRecoveryWalkRetriesAtDelayBeforeRetry) {
-  Checker checker(http_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = http_spec();
+  Checker checker(checker_spec, FixedRandom{});
   first_pass(checker);
   run(checker, {
                    {31s, refused(), {probe(34s, 0)}},
@@ -668,12 +676,14 @@ TEST(HttpGet, AlphaFirstFailureReportsNothing) {
 
 // §0.3: one failure is enough until the first complete pass, on whichever url it happens.
 TEST(HttpGet, FirstPassHasNoRetries) {
-  Checker first_url(http_spec(), FixedRandom{});
+  const CheckerSpec first_url_spec = http_spec();
+  Checker first_url(first_url_spec, FixedRandom{});
   run(first_url, {
                      {0s, Start{}, {probe(1s, 0)}},
                      {1s, refused(), {down(), probe(11s, 0)}},
                  });
-  Checker later_url(http_spec(), FixedRandom{});
+  const CheckerSpec later_url_spec = http_spec();
+  Checker later_url(later_url_spec, FixedRandom{});
   run(later_url, {
                      {0s, Start{}, {probe(1s, 0)}},
                      {1s, ProbeSucceeded{}, {probe(11s, 1)}},
@@ -687,13 +697,15 @@ TEST(HttpGet, FirstPassHasNoRetries) {
 // run on any failure: the retries last until a url passes first.
 TEST(HttpGet, FirstCheckRetriesLastUntilAUrlPasses) {
   const Start with_retries{.alpha_applies = true, .first_check_retries = true};
-  Checker url_passes_first(http_spec(), FixedRandom{});
+  const CheckerSpec url_passes_first_spec = http_spec();
+  Checker url_passes_first(url_passes_first_spec, FixedRandom{});
   run(url_passes_first, {
                             {0s, with_retries, {probe(1s, 0)}},
                             {1s, ProbeSucceeded{}, {probe(11s, 1)}},
                             {11s, refused(), {down(), probe(21s, 1)}},
                         });
-  Checker url_fails_first(http_spec(), FixedRandom{});
+  const CheckerSpec url_fails_first_spec = http_spec();
+  Checker url_fails_first(url_fails_first_spec, FixedRandom{});
   run(url_fails_first, {
                            {0s, with_retries, {probe(1s, 0)}},
                            {1s, refused(), {probe(4s, 0)}},
@@ -708,7 +720,8 @@ TEST(HttpGet, FirstCheckRetriesLastUntilAUrlPasses) {
 // failed url. A kept DOWN checker is therefore in the recovery walk: a failing url retries at
 // delay_before_retry and every url must pass before UP.
 TEST(HttpGet, ReloadKeptDownCheckerWalksEveryUrlFromTheFirst) {
-  Checker checker(http_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = http_spec();
+  Checker checker(checker_spec, FixedRandom{});
   run(checker,
       {
           {0s, ReloadKept{.old = {.up = false, .has_run = true, .retry_it = 3}}, {probe(1s, 0)}},
@@ -722,7 +735,8 @@ TEST(HttpGet, ReloadKeptDownCheckerWalksEveryUrlFromTheFirst) {
 // migrate_checkers: an up checker's retry_it is kept below the new retry: with one retry used,
 // one more failure retries and the next takes it down.
 TEST(HttpGet, ReloadKeptUpCheckerKeepsItsRetriesNotItsUrl) {
-  Checker checker(http_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = http_spec();
+  Checker checker(checker_spec, FixedRandom{});
   run(checker,
       {
           {0s, ReloadKept{.old = {.up = true, .has_run = true, .retry_it = 1}}, {probe(1s, 0)}},
@@ -733,7 +747,8 @@ TEST(HttpGet, ReloadKeptUpCheckerKeepsItsRetriesNotItsUrl) {
 
 // http_connect_thread: a local error reschedules the same url at delay_loop.
 TEST(HttpGet, ProbeNotRunKeepsTheUrl) {
-  Checker checker(http_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = http_spec();
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {probe(1s, 0)}},
                    {1s, ProbeSucceeded{}, {probe(11s, 1)}},
@@ -781,7 +796,8 @@ CheckerSpec smtp_spec() {
 // first check has its retries (unlike TCP_CHECK), and a down checker probes `retry` times at
 // delay_before_retry, then once at delay_loop. One host, so every probe is target 0.
 TEST(SmtpCheck, EveryCycleHasItsRetriesTheFirstToo) {
-  Checker checker(smtp_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = smtp_spec();
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {probe(1s, 0)}},
                    {1s, refused(), {probe(2s, 0)}},
@@ -819,7 +835,8 @@ TEST(SmtpCheck, AlphaConfirmsDownAfterItsRetries) {
 
 // The launch function zeroes retry_it after a reload too, and a local error starts a new cycle.
 TEST(SmtpCheck, ReloadAndLocalErrorsStartACycleWithItsRetries) {
-  Checker checker(smtp_spec(), FixedRandom{});
+  const CheckerSpec checker_spec = smtp_spec();
+  Checker checker(checker_spec, FixedRandom{});
   run(checker,
       {
           {0s, ReloadKept{.old = {.up = true, .has_run = true, .retry_it = 2}}, {probe(1s, 0)}},
@@ -834,7 +851,8 @@ TEST(SmtpCheck, ReloadAndLocalErrorsStartACycleWithItsRetries) {
 // ---- stop, logging --------------------------------------------------------------------------
 
 TEST(Checker, StopCancelsTheProbeAndIgnoresLateResults) {
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   run(checker, {
                    {0s, Start{}, {ProbeAt{at(1s)}}},
                    {0s, Stop{}, {CancelProbe{}}},
@@ -867,7 +885,8 @@ class CheckLogCapture {
 
 TEST(Checker, TransitionsAreLoggedWithTheirReason) {
   CheckLogCapture capture;
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   checker.handle(Start{}, at(0s));
   checker.handle(refused(), at(1s));
   checker.handle(ProbeSucceeded{}, at(11s));
@@ -910,7 +929,8 @@ TEST(Checker, LogAllFailuresLogsEachAttemptAtInfo) {
 // A host out of sockets fails every probe: one warning per episode, not one per probe.
 TEST(Checker, ProbesNotRunWarnOncePerEpisode) {
   CheckLogCapture capture;
-  Checker checker(spec_of(CheckerType::kTcp), FixedRandom{});
+  const CheckerSpec checker_spec = spec_of(CheckerType::kTcp);
+  Checker checker(checker_spec, FixedRandom{});
   checker.handle(Start{}, at(0s));
   checker.handle(ProbeNotRun{"socket: too many open files"}, at(1s));
   checker.handle(ProbeNotRun{"socket: too many open files"}, at(11s));

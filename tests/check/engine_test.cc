@@ -288,6 +288,33 @@ TEST_F(EngineTest, SmtpCheckRunsOneCheckerPerHost) {
             (std::set<std::pair<std::string, uint16_t>>{{"10.0.0.7", 25}, {"10.0.0.1", 2525}}));
 }
 
+// The per-host checkers come from a copy of their virtual server's block only (the engine keeps
+// no second configuration); a reload of the same text finds that block unchanged and keeps every
+// host's checker running as it is, twice in a row.
+TEST_F(EngineTest, ReloadKeepsEverySmtpHostCheckerOfAnUnchangedBlock) {
+  const TimePoint t0 = scheduler_.now();
+  const std::string text = one_service(
+      "  real_server 10.0.0.1 25 {\n    SMTP_CHECK {\n      host {\n        connect_ip 10.0.0.7\n"
+      "      }\n      host {\n        connect_port 2525\n      }\n    }\n  }\n");
+  load(text);
+  scheduler_.run_until(t0 + 1s);
+  ASSERT_EQ(prober_.running.size(), 2U);
+  const auto before = engine_.status();
+  for (int reload = 0; reload < 2; ++reload) {
+    SCOPED_TRACE(reload);
+    load(text);
+    EXPECT_EQ(prober_.cancelled, 0U);
+    EXPECT_EQ(prober_.running.size(), 2U);
+    const auto after = engine_.status();
+    ASSERT_EQ(after.size(), 2U);
+    for (size_t i = 0; i < after.size(); ++i) {
+      EXPECT_EQ(after[i].label, before[i].label);
+      EXPECT_EQ(after[i].probes, 1U);
+    }
+  }
+  EXPECT_EQ(prober_.started, 2U);
+}
+
 TEST(EngineWithoutFileReader, FileChecksAreLeftOutAndCountAsUp) {
   vigil::testing::FakeScheduler scheduler;
   FakeProber prober;

@@ -78,8 +78,8 @@ FifoLine vs_line(std::string_view state) {
 
 TEST(RealServer, AliveOnlyWhenAllCheckersAreUp) {
   auto spec = vs({rs("10.0.0.1", 3, 2), rs("10.0.0.2", 3)});
-  spec.real_servers[0].notify_up = script("/bin/up");
-  spec.real_servers[0].notify_down = script("/bin/down");
+  spec.real_servers[0].notify_up = config::Box<config::LvsScript>(script("/bin/up"));
+  spec.real_servers[0].notify_down = config::Box<config::LvsScript>(script("/bin/down"));
   VirtualServerVerdicts v(spec);
   EXPECT_EQ(v.start(all_up(spec)), (NotifyActions{vs_line("UP")}));
   EXPECT_EQ(v.desired().real_servers, (std::vector{in("10.0.0.1", 3), in("10.0.0.2", 3)}));
@@ -108,7 +108,7 @@ TEST(RealServer, InhibitOnFailureKeepsItAtWeightZero) {
 // An alpha checker's first failure confirms DOWN: notify_down and the FIFO line, no change.
 TEST(RealServer, FirstRunConfirmationRunsTheNotifies) {
   auto spec = vs({rs("10.0.0.1", 1), rs("10.0.0.2", 1)});
-  spec.real_servers[0].notify_down = script("/bin/down");
+  spec.real_servers[0].notify_down = config::Box<config::LvsScript>(script("/bin/down"));
   VirtualServerVerdicts v(spec);
   auto views = all_up(spec);
   views[0].checkers[0].up = false;  // alpha
@@ -121,7 +121,7 @@ TEST(RealServer, FirstRunConfirmationRunsTheNotifies) {
 TEST(RealServer, RsInitNotifiesAtStart) {
   auto spec = vs({rs("10.0.0.1", 1), rs("10.0.0.2", 1)});
   spec.rs_init_notifies = true;
-  spec.real_servers[0].notify_up = script("/bin/up");
+  spec.real_servers[0].notify_up = config::Box<config::LvsScript>(script("/bin/up"));
   VirtualServerVerdicts v(spec);
   auto views = all_up(spec);
   views[1].checkers[0].up = false;
@@ -278,7 +278,7 @@ TEST(Omega, StopRunsNotifyDownAndQuorumDownOnlyWithOmega) {
     auto spec = vs({rs("10.0.0.1", 1)});
     spec.omega = omega;
     spec.quorum_down = script("/bin/qdown");
-    spec.real_servers[0].notify_down = script("/bin/down");
+    spec.real_servers[0].notify_down = config::Box<config::LvsScript>(script("/bin/down"));
     VirtualServerVerdicts v(spec);
     v.start(all_up(spec));
     const NotifyActions expected =
