@@ -427,6 +427,10 @@ vrrp_instance VI_1 {
 @d2  priority 100
   advert_int 0.1
   version 3
+  # After a split brain, the director that steps down sends one more advert, so that the one
+  # that stays MASTER hears it and sends gratuitous ARPs: the client's neighbour entry moves
+  # back at once instead of pointing at the director without the VIP until it expires.
+  higher_prio_send_advert
   virtual_ipaddress {
     192.0.2.200/24 dev eth0
   }

@@ -455,6 +455,16 @@ RunVerdict judge_run(const Timeline& timeline, const Names& names, const DrillRu
     } else {
       v.outage = gaps.longest_gap_after_mark;
     }
+    // After a split brain heals, the client's neighbour entry points at whichever director sent
+    // the last gratuitous ARP; when that one stepped down and the other never heard it again, the
+    // client reaches nobody until the entry expires (tens of seconds).
+    if (run.kind == DrillKind::kPartition &&
+        std::none_of(window.begin(), window.end(), [&](double r) { return r > run.heal_at; }))
+      fail(fmt::format(
+          "the client got no reply from {} after the partition healed: its neighbour entry still "
+          "points at the director that stepped down (give the instances higher_prio_send_advert, "
+          "so that the director that stays MASTER hears it and sends gratuitous ARPs)",
+          names.vips[run.vip]));
   }
   if (run.unsettled) fail(*run.unsettled);
   return v;

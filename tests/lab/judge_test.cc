@@ -319,6 +319,24 @@ TEST(PartitionDrill, ReportsSinceWhenAndHowLongBothWereMaster) {
   EXPECT_NEAR(*v.two_masters_for, 0.6, 1e-9);  // until the heal at 11
 }
 
+TEST(PartitionDrill, NoReplyAfterHealingFailsWithTheFix) {
+  DrillRun run = kill_run();
+  run.kind = DrillKind::kPartition;
+  Timeline t = settled();
+  t.add(StateEvent{10.4, 1, 0, M});
+  t.add(StateEvent{11.02, 1, 0, B});
+  // Replies until d2's gratuitous ARP at 10.4, none after: the client is stuck on d2.
+  const auto v = judge_run(t, names(), run, replies_every(9.0, 10.4, 0.002));
+  EXPECT_FALSE(v.passed);
+  ASSERT_EQ(v.failures.size(), 1u);
+  EXPECT_EQ(v.failures[0].rfind("the client got no reply from 192.0.2.200 after the partition "
+                                "healed: its neighbour entry still points at the director that "
+                                "stepped down (give the instances higher_prio_send_advert",
+                                0),
+            0u)
+      << v.failures[0];
+}
+
 TEST(PartitionDrill, NoSplitFails) {
   DrillRun run = kill_run();
   run.kind = DrillKind::kPartition;
