@@ -108,7 +108,8 @@ std::variant<Connecting, ProbeFailed, ProbeNotRun> start_connect(
 
   const int family = destination.is_v4() ? AF_INET : AF_INET6;
   const bool icmp = transport == Transport::kIcmp;
-  const int icmp_protocol = destination.is_v4() ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+  const int icmp_protocol =
+      destination.is_v4() ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6);
   constexpr int kFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   bool raw_icmp = false;
   UniqueFd fd;
