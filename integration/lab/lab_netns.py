@@ -32,8 +32,8 @@
       an SMTP_CHECK, an HTTP_GET that accepts only 301 and an SSL_GET with a digest: without
       --rs-root the lab says it needs the content (exit 1); with it the lab's servers speak SMTP,
       answer 301 and serve the content over TLS, so all are up before the fault, and rs-fail
-      takes each out (runs 1-3) on both directors, exit 0; a DNS_CHECK on a UDP service: the lab's
-      DNS server answers, rs-fail and rs-recover pass.
+      takes each out (runs 1-3) on both directors, exit 0; a DNS_CHECK and a UDP_CHECK (a required
+      reply) on UDP services: the lab's servers answer, rs-fail and rs-recover pass.
   lab_netns.py rs-not-run --vigil-lab PATH --vigild PATH --vigild-recording PATH
       a VRRP-only config: rs-fail is not run, with the sentence why, exit 1.
   lab_netns.py interrupt --vigil-lab PATH --vigild PATH
@@ -463,6 +463,22 @@ virtual_server 192.0.2.200 53 {
             fail(f"DNS: exit {proc.returncode}, expected 0", output)
         validate_report(tmp, output)
         expect_rs_out_and_back(tmp, "[198.51.100.31]:udp:53", "DNS", output)
+    # UDP_CHECK with a required reply (an X nibble in it): the lab answers what it wants.
+    udp_conf = dns_conf.replace("""    DNS_CHECK {
+      type A
+      name www.example.org""", """    UDP_CHECK {
+      payload 68656c6c6f
+      require_reply 4f4bX0
+      min_reply_length 4""").replace("198.51.100.31 53", "198.51.100.32 5353")
+    with tempfile.TemporaryDirectory(prefix="vigil-lab-test-") as tmp:
+        Path(tmp, "udp.conf").write_text(udp_conf)
+        proc = run_recording(args, "run", "-f", f"{tmp}/udp.conf", "--repeat", "1", "--drills",
+                             "rs-fail,rs-recover", "--report", tmp)
+        output = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            fail(f"UDP_CHECK: exit {proc.returncode}, expected 0", output)
+        validate_report(tmp, output)
+        expect_rs_out_and_back(tmp, "[198.51.100.32]:udp:5353", "UDP_CHECK", output)
     print("PASS rs-protocols")
 
 

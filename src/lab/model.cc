@@ -370,6 +370,19 @@ std::string hex(const std::array<uint8_t, 16>& bytes) {
 
 }  // namespace
 
+std::optional<std::string> udp_check_reply(const config::UdpCheck& check) {
+  // The configured reply where its mask has bits (an X nibble is 0), padded with zeros to
+  // min_reply_length; without one, any datagram does.
+  std::string reply = check.reply.empty() ? std::string("vigil-lab\n") : std::string();
+  for (size_t i = 0; i < check.reply.size(); ++i) {
+    const uint8_t mask = i < check.reply_mask.size() ? check.reply_mask[i] : 0xff;
+    reply.push_back(static_cast<char>(check.reply[i] & mask));
+  }
+  if (reply.size() < check.min_reply_length) reply.resize(check.min_reply_length, '\0');
+  if (!check.reply.empty() && reply.size() > check.max_reply_length) return std::nullopt;
+  return reply;
+}
+
 std::optional<uint16_t> status_every_url_accepts(const config::HttpCheck& http) {
   // keepalived's default: any 2xx (status_code unset).
   auto accepts = [](const config::HttpUrl& url, int code) {
@@ -430,13 +443,24 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
                            .starts_up = !(c.alpha || rs.alpha || vs.alpha)};
       lab_rs.udp = udp;
       IpAddress connect_ip = c.connect_ip;
-      if (udp != (c.type == config::CheckerType::kDns)) {
-        why_not = udp ? name + ": on a UDP service the lab plays DNS_CHECK only"
-                      : name + ": the lab plays DNS_CHECK on UDP services only";
+      const bool udp_checker =
+          c.type == config::CheckerType::kDns || c.type == config::CheckerType::kUdp;
+      if (udp != udp_checker) {
+        why_not = udp ? name + ": on a UDP service the lab plays DNS_CHECK and UDP_CHECK only"
+                      : name + ": the lab plays DNS_CHECK and UDP_CHECK on UDP services only";
         break;
       }
       if (c.type == config::CheckerType::kDns) {
         lab_rs.checker = "DNS_CHECK";
+      } else if (c.type == config::CheckerType::kUdp) {
+        lab_rs.checker = "UDP_CHECK";
+        const auto* check = c.as<config::UdpCheck>();
+        const auto reply = check ? udp_check_reply(*check) : std::optional<std::string>();
+        if (!reply) {
+          why_not = name + ": its UDP_CHECK's reply lengths admit no reply";
+          break;
+        }
+        lab_rs.udp_reply = *reply;
       } else if (c.type == config::CheckerType::kHttp || c.type == config::CheckerType::kSsl) {
         const bool ssl = c.type == config::CheckerType::kSsl;
         lab_rs.checker = ssl ? "SSL_GET" : "HTTP_GET";
@@ -506,8 +530,9 @@ std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& con
           if (host.connect_port) lab_rs.check_port = *host.connect_port;
         }
       } else if (c.type != config::CheckerType::kTcp) {
-        why_not =
-            name + ": the lab plays TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK and DNS_CHECK only";
+        why_not = name +
+                  ": the lab plays TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK and "
+                  "UDP_CHECK only";
         break;
       }
       if (lab_rs.check_port == 0) lab_rs.check_port = port;

@@ -52,7 +52,7 @@ struct LabSegment {
 // address and port (the service it runs) that speaks what its checker expects: nothing
 // (TCP_CHECK), HTTP with a status the checker accepts (HTTP_GET; over TLS for SSL_GET), an SMTP
 // dialogue (SMTP_CHECK: the 220 banner, 250 to HELO, 221 to QUIT), or, on UDP, DNS (DNS_CHECK:
-// NOERROR, no answer).
+// NOERROR, no answer) or the reply a UDP_CHECK expects.
 struct LabRealServer {
   std::string address;         // IPv4, text
   uint16_t port = 0;           // where the lab's server listens: the real server's port
@@ -63,7 +63,8 @@ struct LabRealServer {
   // HTTP_GET / SSL_GET urls with a digest: the body served at each path (from --rs-root), whose
   // MD5 is the configured digest. Other paths get an empty body.
   std::map<std::string, std::string> bodies;
-  bool udp = false;       // DNS_CHECK: a UDP socket answering DNS queries
+  bool udp = false;       // DNS_CHECK / UDP_CHECK: a UDP socket answering each datagram
+  std::string udp_reply;  // UDP_CHECK: what the lab answers (udp_check_reply)
   bool tls = false;       // SSL_GET: HTTP over TLS (a self-signed certificate)
   bool starts_up = true;  // false with alpha: down until its first check succeeds
 };
@@ -108,11 +109,16 @@ ModelResult build_model(const DirectorInput& first, const DirectorInput& second,
 // real server is IPv4 and has exactly one TCP_CHECK, HTTP_GET or SSL_GET (no regex; a digest only
 // with `content` whose MD5 matches; a status every url accepts; SSL_GET without verify_server or
 // ALPN) or SMTP_CHECK (at most one host, at the real server's address), and over UDP whose every
-// real server has exactly one DNS_CHECK. `unplayable` gets one sentence per other virtual
-// server. Pure (`content` is the caller's).
+// real server has exactly one DNS_CHECK or UDP_CHECK. `unplayable` gets one sentence per other
+// virtual server. Pure (`content` is the caller's).
 std::vector<LabVirtualServer> playable_virtual_servers(const config::Config& config,
                                                        std::vector<std::string>& unplayable,
                                                        const ContentReader& content = {});
+
+// The datagram the lab's server answers a UDP_CHECK with: the configured reply (X nibbles 0),
+// padded with zeros to min_reply_length, or a fixed text when none is configured; nothing when
+// the reply is longer than max_reply_length. Pure.
+std::optional<std::string> udp_check_reply(const config::UdpCheck& check);
 
 // The HTTP status the lab's server answers an HTTP_GET with: 200 when every url accepts it (each
 // url's status_code ranges, default 200-299), else the lowest code every url accepts; nothing

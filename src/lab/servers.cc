@@ -213,7 +213,7 @@ void RealServers::serve() {
       const int fd = listeners_[k];
       if (fd < 0) continue;
       if (servers_[k].udp) {
-        // DNS: each query answered at once. Bounded: 64 datagrams per pass.
+        // DNS / UDP_CHECK: each datagram answered at once. Bounded: 64 datagrams per pass.
         for (int i = 0; i < 64; ++i) {
           char query[600];
           sockaddr_in from{};
@@ -221,7 +221,11 @@ void RealServers::serve() {
           const ssize_t n =
               recvfrom(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
           if (n < 0) break;
-          if (auto reply = dns_reply(std::string_view(query, static_cast<size_t>(n))))
+          const std::string_view datagram(query, static_cast<size_t>(n));
+          auto reply = servers_[k].checker == "UDP_CHECK"
+                           ? std::optional<std::string>(servers_[k].udp_reply)
+                           : dns_reply(datagram);
+          if (reply)
             (void)!sendto(fd, reply->data(), reply->size(), 0, reinterpret_cast<sockaddr*>(&from),
                           from_len);
         }

@@ -304,9 +304,10 @@ virtual_server 192.0.2.201 80 {
                            why);
   EXPECT_TRUE(vs.empty());
   ASSERT_EQ(why.size(), 2U);
-  EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK only"), std::string::npos)
+  EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK and UDP_CHECK only"),
+            std::string::npos)
       << why[0];
-  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK and DNS_CHECK only"),
+  EXPECT_NE(why[1].find("TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK and UDP_CHECK only"),
             std::string::npos)
       << why[1];
 }
@@ -405,9 +406,11 @@ virtual_server 192.0.2.202 53 {
   EXPECT_TRUE(vs[0].real_servers[0].udp);
   EXPECT_EQ(vs[0].real_servers[0].check_port, 53);
   ASSERT_EQ(why.size(), 2U);
-  EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK only"), std::string::npos)
+  EXPECT_NE(why[0].find("on a UDP service the lab plays DNS_CHECK and UDP_CHECK only"),
+            std::string::npos)
       << why[0];
-  EXPECT_NE(why[1].find("the lab plays DNS_CHECK on UDP services only"), std::string::npos)
+  EXPECT_NE(why[1].find("the lab plays DNS_CHECK and UDP_CHECK on UDP services only"),
+            std::string::npos)
       << why[1];
 }
 

@@ -1,5 +1,5 @@
-// The lab's DNS server's answers, byte for byte (RFC 1035 §4.1.1), judged by vigil's own
-// DNS_CHECK code as the checker will judge them.
+// The lab's DNS and UDP_CHECK servers' answers, byte for byte (RFC 1035 §4.1.1 for DNS), judged
+// by vigil's own DNS_CHECK and UDP_CHECK code as the checkers will judge them.
 #include "lab/servers.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +7,8 @@
 #include <string>
 
 #include "check/dns.h"
+#include "check/udp.h"
+#include "lab/model.h"
 
 namespace vigil::lab {
 namespace {
@@ -52,6 +54,31 @@ TEST(LabDns, DropsAnEdnsRecordAndIgnoresWhatIsNoQuery) {
   std::string pointer = query_for(config::DnsCheck{.type = config::DnsType::kA, .name = "a"}, 9);
   pointer[12] = static_cast<char>(0xc0);  // a compression pointer
   EXPECT_FALSE(dns_reply(pointer));
+}
+
+bool udp_passes(const config::UdpCheck& check, const std::string& reply) {
+  const auto judged = check::judge_udp_reply(
+      check, std::span(reinterpret_cast<const uint8_t*>(reply.data()), reply.size()));
+  EXPECT_TRUE(judged.passed) << judged.reason;
+  return judged.passed;
+}
+
+TEST(LabUdp, TheReplyPassesTheChecksJudgement) {
+  config::UdpCheck check;
+  check.require_reply = true;
+  check.reply = {0x4f, 0x4b, 0xa0};  // "OK" then a byte whose low nibble is X
+  check.reply_mask = {0xff, 0xff, 0xf0};
+  check.min_reply_length = 5;
+  auto reply = udp_check_reply(check);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(*reply, std::string("OK\xa0\0\0", 5));
+  EXPECT_TRUE(udp_passes(check, *reply));
+  // Nothing configured: any datagram passes, the lab sends a fixed one.
+  EXPECT_TRUE(udp_passes(config::UdpCheck{}, *udp_check_reply(config::UdpCheck{})));
+  // A reply longer than max_reply_length admits no answer.
+  check.max_reply_length = 2;
+  check.min_reply_length = 0;
+  EXPECT_FALSE(udp_check_reply(check));
 }
 
 }  // namespace
