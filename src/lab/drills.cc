@@ -117,15 +117,16 @@ std::string fmt_ms(std::optional<double> seconds) {
   return seconds ? fmt::format("{:.1f} ms", *seconds * 1000.0) : std::string("-");
 }
 
-// What the report shows of a run: the states, VIPs and client replies from `from` to its end.
-void keep_timeline(const Lab& lab, const Timeline& timeline, double from, RunRecord& rec) {
+// What the report shows of a run: the states, VIPs and client `replies` (from its VIP) from
+// `from` to its end.
+void keep_timeline(const Timeline& timeline, const std::vector<double>& replies, double from,
+                   RunRecord& rec) {
   rec.from = from;
   rec.initial = timeline.at(from);
   rec.states = timeline.states_between(from, rec.what.end_at);
   rec.vips = timeline.vips_between(from, rec.what.end_at);
   rec.replies.clear();
-  if (rec.what.vip < 0) return;
-  for (double r : lab.replies(rec.what.vip)) {
+  for (double r : replies) {
     if (r >= from && r <= rec.what.end_at) rec.replies.push_back(r);
   }
 }
@@ -350,7 +351,7 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
         const double from = steady_at - b.hold;
         rs_drill_run(lab, b, rec, tag, rec.phase, progress, rs_broken);
         const Timeline timeline = lab.timeline();
-        keep_timeline(lab, timeline, from, rec);
+        keep_timeline(timeline, lab.replies(rec.what.vip), from, rec);
         quiet_from = monotonic_seconds();
         std::string line = tag + (rec.verdict.passed ? " passed" : " FAILED");
         if (rec.verdict.rs_change)
@@ -562,8 +563,9 @@ std::vector<DrillRecord> run_drills(Lab& lab, const DrillPlan& plan,
       if (auto failure = wait_steady(lab, b, "after healing", settled)) what.unsettled = failure;
       what.end_at = settled;
       const Timeline timeline = lab.timeline();
-      rec.verdict = judge_run(timeline, names, what, lab.replies(what.vip));
-      keep_timeline(lab, timeline, record_from, rec);
+      const std::vector<double> replies = lab.replies(what.vip);
+      rec.verdict = judge_run(timeline, names, what, replies);
+      keep_timeline(timeline, replies, record_from, rec);
       quiet_from = what.end_at;
       std::string line = tag + (rec.verdict.passed ? " passed" : " FAILED");
       if (rec.verdict.vip_move) line += ", VIP move " + fmt_ms(rec.verdict.vip_move);

@@ -100,6 +100,18 @@ std::string measured_text(DrillKind kind, const RunRecord& r) {
   return measured;
 }
 
+// The start of a page of the report, up to <body>: the shared style, then `style` (more rules).
+std::string html_page_start(std::string_view title, std::string_view style) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+      "<meta charset=\"utf-8\"/>\n<title>{}</title>\n<style>\n"
+      "body{{font-family:sans-serif;margin:1.5em;color:#212121}}\n"
+      "table{{border-collapse:collapse}}td,th{{border:1px solid #bdbdbd;padding:2px 8px;"
+      "text-align:left}}\n.pass{{color:#2e7d32}}.fail{{color:#c62828}}\n{}</style>\n</head>\n"
+      "<body>\n",
+      xml_escape(title), style);
+}
+
 std::string seconds(double s) {
   return fmt::format("{:.3f}", std::max(0.0, s));
 }
@@ -487,19 +499,14 @@ std::string run_timeline_svg(const RunRecord& run, const Names& names) {
 std::string report_html(const LabModel& model, const Names& names, const ReportContext& context,
                         const std::vector<DrillRecord>& drills) {
   const bool passed = all_passed(drills);
-  std::string h =
-      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
-      "<meta charset=\"utf-8\"/>\n<title>vigil-lab report</title>\n<style>\n"
-      "body{font-family:sans-serif;margin:1.5em;color:#212121}\n"
-      "table{border-collapse:collapse}td,th{border:1px solid #bdbdbd;padding:2px 8px;"
-      "text-align:left}\n.pass{color:#2e7d32}.fail{color:#c62828}\n"
+  std::string h = html_page_start(
+      "vigil-lab report",
       "svg.timeline text{font-size:11px;font-family:monospace}\n"
       "svg.timeline text.tick{text-anchor:middle}\n"
       "svg.timeline line.tick{stroke:#bdbdbd;stroke-width:0.5}\n"
       "svg.timeline line.fault{stroke:#c62828;stroke-width:1.5;stroke-dasharray:4 2}\n"
       "svg.timeline line.heal{stroke:#2e7d32;stroke-width:1.5;stroke-dasharray:4 2}\n"
-      ".key span{display:inline-block;padding:0 6px;margin-right:4px;color:#fff}\n"
-      "</style>\n</head>\n<body>\n";
+      ".key span{display:inline-block;padding:0 6px;margin-right:4px;color:#fff}\n");
   h += fmt::format("<h1 class=\"{}\">vigil-lab: {}</h1>\n", passed ? "pass" : "fail",
                    passed ? "every drill passed" : "a drill failed");
   h += fmt::format("<p>Daemon: {} ({}){}.</p>\n", xml_escape(context.daemon),
@@ -598,6 +605,7 @@ std::string median_ms(const std::vector<double>& values) {
 
 struct CompareRow {
   std::string drill, passed[2], move[2], outage[2], first_failure[2];
+  bool all_passed[2] = {false, false};  // the side ran the drill and every run passed
 };
 
 std::vector<CompareRow> compare_rows(const std::vector<DrillRecord>& a,
@@ -609,6 +617,7 @@ std::vector<CompareRow> compare_rows(const std::vector<DrillRecord>& a,
     const DrillRecord* sides[2] = {find_drill(a, kind), find_drill(b, kind)};
     for (int k = 0; k < 2; ++k) {
       row.passed[k] = passed_of(sides[k]);
+      row.all_passed[k] = sides[k] != nullptr && sides[k]->passed() == sides[k]->runs.size();
       const Columns c = sides[k] ? columns_of(*sides[k]) : Columns{};
       row.move[k] = median_ms(c.moves);
       row.outage[k] = median_ms(c.outages);
@@ -652,13 +661,7 @@ std::string format_compare_table(std::string_view a_name, const std::vector<Dril
 std::string compare_html(std::string_view a_name, const std::vector<DrillRecord>& a,
                          std::string_view b_name, const std::vector<DrillRecord>& b) {
   const bool passed = all_passed(a) && all_passed(b);
-  std::string h =
-      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
-      "<meta charset=\"utf-8\"/>\n<title>vigil-lab: side by side</title>\n<style>\n"
-      "body{font-family:sans-serif;margin:1.5em;color:#212121}\n"
-      "table{border-collapse:collapse}td,th{border:1px solid #bdbdbd;padding:2px 8px;"
-      "text-align:left}\n.pass{color:#2e7d32}.fail{color:#c62828}\n"
-      "</style>\n</head>\n<body>\n";
+  std::string h = html_page_start("vigil-lab: side by side", "");
   h += fmt::format("<h1 class=\"{}\">vigil-lab: {} and {} side by side</h1>\n",
                    passed ? "pass" : "fail", xml_escape(a_name), xml_escape(b_name));
   h += fmt::format(
@@ -673,16 +676,12 @@ std::string compare_html(std::string_view a_name, const std::vector<DrillRecord>
       xml_escape(a_name), xml_escape(b_name));
   std::string reasons;
   for (const auto& row : compare_rows(a, b)) {
-    auto cls = [](const std::string& p) {
-      const auto slash = p.find('/');
-      return slash != std::string::npos && p.substr(0, slash) == p.substr(slash + 1) ? "pass"
-                                                                                     : "fail";
-    };
     h += fmt::format(
         "<tr><td>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>\n",
-        row.drill, cls(row.passed[0]), row.passed[0], cls(row.passed[1]), row.passed[1],
-        row.move[0], row.move[1], row.outage[0], row.outage[1]);
+        row.drill, row.all_passed[0] ? "pass" : "fail", row.passed[0],
+        row.all_passed[1] ? "pass" : "fail", row.passed[1], row.move[0], row.move[1], row.outage[0],
+        row.outage[1]);
     for (int k = 0; k < 2; ++k) {
       if (!row.first_failure[k].empty())
         reasons += fmt::format("<li>{} {}: {}</li>\n", xml_escape(k == 0 ? a_name : b_name),
