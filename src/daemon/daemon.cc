@@ -9,11 +9,13 @@
 #include "common/safe_file.h"
 #include "config/parser.h"
 #include "control/config_check.h"
+#include "control/exit_codes.h"
 #include "control/script_audit.h"
 #include "daemon/check/check_service.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/lvs/lvs_sync_service.h"
 #include "daemon/process.h"
+#include "daemon/systemd.h"
 #include "daemon/vrrp/vrrp_service.h"
 #include "event/event_loop.h"
 #include "event/signals.h"
@@ -33,10 +35,19 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
   }
 }
 
-// Logs every diagnostic; returns the configuration (null when it has errors), with its scripts
-// judged (control/script_audit.h): what the services get is what may run. At start and every
-// reload.
-SharedConfig load_config(const std::string& file, const std::string& id) {
+struct LoadedConfig {
+  SharedConfig config;  // null: kDaemonConfigUnreadable or kDaemonConfigErrors
+  int failure = control::kDaemonOk;
+};
+
+// Logs every diagnostic; returns the configuration (null when it cannot be read or has errors),
+// with its scripts judged (control/script_audit.h): what the services get is what may run. At
+// start and every reload.
+LoadedConfig load_config(const std::string& file, const std::string& id) {
+  if (auto why = control::unreadable_config(file)) {
+    log::get("config")->error("[{}] cannot read configuration file: {}", file, *why);
+    return {nullptr, control::kDaemonConfigUnreadable};
+  }
   config::ParseOptions options;
   options.reader.config_id = id;
   auto parsed = config::parse_file(file, options);
@@ -47,12 +58,24 @@ SharedConfig load_config(const std::string& file, const std::string& id) {
       parsed->diagnostics.error(bad.location, std::move(bad.message));
   }
   log_diagnostics(parsed->diagnostics, parsed->files);
-  if (!parsed->ok()) return nullptr;
+  if (!parsed->ok()) return {nullptr, control::kDaemonConfigErrors};
   control::ScriptAudit audit =
       control::audit_scripts(std::move(parsed->config), control::system_script_environment());
   log_diagnostics(audit.diagnostics, parsed->files);
   // One immutable copy that every side shares (none keeps a copy of its own).
-  return std::make_shared<const config::Config>(std::move(audit.config));
+  return {std::make_shared<const config::Config>(std::move(audit.config))};
+}
+
+// systemd's watchdog is fed while every service's loop turns (the main loop's own turning is
+// the timer that asks). Every service is asked each time: each keeps one probe in flight.
+void start_systemd_watchdog(SystemdLink& systemd, event::EventLoop& loop,
+                            const std::vector<std::unique_ptr<Service>>& services) {
+  systemd.start_watchdog(loop.scheduler(), [&services] {
+    bool all = true;
+    for (const auto& service : services)
+      all = service->alive() && all;
+    return all;
+  });
 }
 
 }  // namespace
@@ -116,16 +139,19 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       options.config_file.empty() ? control::default_config_file() : options.config_file;
   const std::string id = options.config_id.empty() ? control::short_host_name() : options.config_id;
 
-  SharedConfig config = load_config(file, id);
-  if (!config) {
-    log->error("[vigild] {}: configuration has errors; not starting", file);
-    return 1;
+  LoadedConfig loaded = load_config(file, id);
+  SharedConfig config = std::move(loaded.config);
+  if (const int failure = loaded.failure; !config) {
+    log->error("[vigild] {}: configuration {}; not starting (exit {})", file,
+               failure == control::kDaemonConfigUnreadable ? "cannot be read" : "has errors",
+               failure);
+    return failure;
   }
   // `instance` is part of every default file name: it must not lead elsewhere.
   if (const auto& instance = config->global.instance; instance.find('/') != std::string::npos) {
     log->error("[vigild] {}: instance '{}': a name in file names cannot hold '/'; not starting",
                file, instance);
-    return 1;
+    return control::kDaemonConfigErrors;
   }
   // Before any thread or socket: everything vigild opens from here on is in the namespace.
   const std::string net_namespace = chosen_namespace(options, config->global.net_namespace);
@@ -136,14 +162,14 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       const std::string origin = options.net_namespace.empty() ? file + ": net_namespace" : "-s";
       log->error("[vigild] {} {}: cannot enter it: {}; not starting", origin, net_namespace,
                  status.error().message);
-      return 1;
+      return control::kDaemonRuntimeFailure;
     }
     log->info("[vigild] running in network namespace {}", net_namespace);
   }
   if (!options.dont_fork) {
     if (auto status = daemonize(); !status) {
       log->error("[vigild] cannot detach: {}", status.error().message);
-      return 1;
+      return control::kDaemonRuntimeFailure;
     }
   }
   // Still one thread (the log writer starts below), and vigild never changes its environment.
@@ -153,13 +179,14 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   const std::string& pid_file = files.pid_file;
   if (auto written = write_pid_file(pid_file); !written) {
     log->error("[vigild] {}", written.error().message);
-    return 1;
+    return control::kDaemonRuntimeFailure;
   } else if (written->replaced_symlink) {
     log->warn("[vigild] {}", replaced_symlink_message(pid_file));
   }
   // From here the VRRP thread may run at SCHED_RR: nobody writes log lines synchronously.
   log::start_async();
 
+  SystemdLink systemd;  // after daemonize: systemd watches this pid
   event::EventLoop loop("main");
   auto services = make_services(loop, files);
   size_t started = 0;
@@ -187,9 +214,15 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   });
   (void)signals.on(SIGHUP, [&](int) {
     log->info("[vigild] SIGHUP received: reloading {}", file);
-    auto next = load_config(file, id);
+    systemd.reloading();
+    LoadedConfig next_loaded = load_config(file, id);
+    SharedConfig next = std::move(next_loaded.config);
     if (!next) {
-      log->error("[vigild] reload refused: {} has errors; the running configuration stays", file);
+      const char* why =
+          next_loaded.failure == control::kDaemonConfigUnreadable ? "cannot be read" : "has errors";
+      log->error("[vigild] reload refused: {} {}; the running configuration stays", file, why);
+      systemd.ready(running_status(*config, options) + "; last reload refused: " + file + " " +
+                    why);
       return;
     }
     // As in keepalived, the namespace is chosen once, at start.
@@ -204,19 +237,24 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       service->reload(next);
     config = std::move(next);
     log->info("[vigild] configuration reloaded");
+    systemd.ready(running_status(*config, options));
   });
 
   for (; started < services.size(); ++started) {
     if (auto status = services[started]->start(config); !status) {
       log->error("[vigild] cannot start: {}", status.error().message);
-      exit_code = 1;
+      exit_code = control::kDaemonRuntimeFailure;
       break;
     }
   }
   if (exit_code == 0) {
     log->info("[vigild] running with {} (config id {})", file, id);
+    systemd.ready(running_status(*config, options));
+    start_systemd_watchdog(systemd, loop, services);
     loop.run();
   }
+  systemd.stopping();
+  systemd.stop_watchdog();
 
   // Stop what started, last first.
   while (started > 0)

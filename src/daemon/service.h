@@ -25,6 +25,9 @@ class Service {
   // Each side that has state writes its own files; written when the call returns.
   virtual void dump_data() {}
   virtual void dump_stats() {}
+  // Whether the side's own loop turns, for systemd's watchdog (asked every half WatchdogSec from
+  // the main loop): false while a callback posted to it earlier has not run.
+  virtual bool alive() { return true; }
 };
 
 }  // namespace vigil::daemon

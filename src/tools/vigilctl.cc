@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "control/config_check.h"
+#include "control/exit_codes.h"
 #include "tools/genhash.h"
 
 namespace {
@@ -33,19 +34,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
     std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+    return args.empty() ? kCtlUsage : kCtlOk;
   }
   const std::string command = args[0];
   if (command == "version") {
     std::cout << "vigilctl " << VIGIL_VERSION << "\n";
-    return 0;
+    return kCtlOk;
   }
   if (command == "genhash") {
     return vigil::tools::run_genhash({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
   if (command != "check-config" && command != "dump-config") {
     std::cerr << "vigilctl: unknown command '" << command << "'\n" << kUsage;
-    return 2;
+    return kCtlUsage;
   }
   ConfigCheckRequest request{.dump_json = command == "dump-config"};
   for (size_t i = 1; i < args.size(); ++i) {
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     } else {
       std::cerr << "vigilctl " << command << ": unexpected argument '" << args[i] << "'\n"
                 << kUsage;
-      return 2;
+      return kCtlUsage;
     }
   }
   if (request.file.empty()) request.file = default_config_file();
