@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   auto options = parse_daemon_options(args);
   if (!options) {
     std::cerr << "vigild-recording: " << options.error().message << "\n" << daemon_usage();
-    return kConfigCannotRun;
+    return kDaemonUsage;
   }
   if (options->show_help) {
     std::cout << "vigild-recording --record FILE (or VIGIL_RECORD_FILE) [vigild's options]\n"
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   }
   if (record.empty()) {
     std::cerr << "vigild-recording: no journal file (--record FILE or VIGIL_RECORD_FILE)\n";
-    return kConfigCannotRun;
+    return kDaemonUsage;
   }
   if (!record.starts_with("/")) {  // vigild may daemonize (chdir /): keep the file where asked
     record = std::string(std::getenv("PWD") != nullptr ? std::getenv("PWD") : ".") + "/" + record;

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <ostream>
 
 #include "check/validate.h"
@@ -24,12 +27,18 @@ void summarize(std::ostream& err, const std::string& file, size_t errors, size_t
 
 }  // namespace
 
-int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::ostream& err) {
+std::optional<std::string> unreadable_config(const std::string& file) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(request.file, ec)) {
-    err << request.file << ": cannot read configuration file: "
-        << (std::filesystem::exists(request.file, ec) ? "not a regular file" : "no such file")
-        << "\n";
+  if (!std::filesystem::is_regular_file(file, ec))
+    return std::filesystem::exists(file, ec) ? "not a regular file" : "no such file";
+  // Permissions (vigild runs as root, vigilctl may not).
+  if (std::ifstream probe(file); !probe) return std::string(std::strerror(errno));
+  return std::nullopt;
+}
+
+int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::ostream& err) {
+  if (auto why = unreadable_config(request.file)) {
+    err << request.file << ": cannot read configuration file: " << *why << "\n";
     return kConfigCannotRun;
   }
   config::ParseOptions options;

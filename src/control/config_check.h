@@ -3,20 +3,22 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 
+#include "control/exit_codes.h"
 #include "control/script_audit.h"
 
 namespace vigil::control {
 
-// keepalived's `-t` exit codes. kConfigScriptSecurity: scripts are configured without
-// enable_script_security (keepalived's "SECURITY VIOLATION"); it wins over kConfigErrors, as in
-// keepalived, when both apply.
+// keepalived's `-t` exit codes (exit_codes.h). kConfigScriptSecurity: scripts are configured
+// without enable_script_security (keepalived's "SECURITY VIOLATION"); it wins over kConfigErrors,
+// as in keepalived, when both apply.
 enum ConfigTestExit : int {
-  kConfigOk = 0,
-  kConfigCannotRun = 4,
-  kConfigErrors = 5,
-  kConfigScriptSecurity = 6,
+  kConfigOk = kDaemonOk,
+  kConfigCannotRun = kDaemonConfigUnreadable,
+  kConfigErrors = kDaemonConfigErrors,
+  kConfigScriptSecurity = kDaemonScriptSecurity,
 };
 
 struct ConfigCheckRequest {
@@ -26,6 +28,10 @@ struct ConfigCheckRequest {
   // Where scripts are judged (script_audit.h); unset: the real file system and NSS.
   const ScriptAuditEnvironment* scripts = nullptr;
 };
+
+// Why `file` cannot be read as a configuration (no such file, not a regular file, cannot be
+// opened), or nullopt when it can. vigild -t and vigild's run mode exit kConfigCannotRun on it.
+std::optional<std::string> unreadable_config(const std::string& file);
 
 // Reads and validates the file, judges its scripts as vigild would at start, prints every
 // diagnostic on `err` ("file:line:col: error: ...") and a summary line, and returns the exit

@@ -15,12 +15,14 @@
 #include "common/safe_file.h"
 #include "config/parser.h"
 #include "control/config_check.h"
+#include "control/exit_codes.h"
 #include "control/script_audit.h"
 #include "daemon/check/check_service.h"
 #include "daemon/control.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/lvs/lvs_sync_service.h"
 #include "daemon/process.h"
+#include "daemon/systemd.h"
 #include "daemon/vrrp/vrrp_service.h"
 #include "event/event_loop.h"
 #include "event/signals.h"
@@ -43,6 +45,7 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
 // A configuration as loaded at start or by a reload: null `config` when it has errors.
 struct Loaded {
   SharedConfig config;
+  int failure = control::kDaemonOk;  // kDaemonConfigUnreadable or kDaemonConfigErrors
   std::vector<std::string> errors;    // "file:line:col: message"
   std::vector<std::string> warnings;  // the same, for warnings (the control API shows them)
   std::string hash;                   // sha256 of the files read, in order
@@ -82,6 +85,12 @@ void collect_diagnostics(const config::Diagnostics& diagnostics, const config::S
 // reload.
 Loaded load_config(const std::string& file, const std::string& id) {
   Loaded loaded;
+  if (auto why = control::unreadable_config(file)) {
+    log::get("config")->error("[{}] cannot read configuration file: {}", file, *why);
+    loaded.failure = control::kDaemonConfigUnreadable;
+    loaded.errors.push_back(file + ": cannot read configuration file: " + *why);
+    return loaded;
+  }
   config::ParseOptions options;
   options.reader.config_id = id;
   auto parsed = config::parse_file(file, options);
@@ -93,7 +102,10 @@ Loaded load_config(const std::string& file, const std::string& id) {
   }
   log_diagnostics(parsed->diagnostics, parsed->files);
   collect_diagnostics(parsed->diagnostics, parsed->files, loaded);
-  if (!parsed->ok()) return loaded;
+  if (!parsed->ok()) {
+    loaded.failure = control::kDaemonConfigErrors;
+    return loaded;
+  }
   loaded.hash = config_hash(parsed->files);
   control::ScriptAudit audit =
       control::audit_scripts(std::move(parsed->config), control::system_script_environment());
@@ -102,6 +114,18 @@ Loaded load_config(const std::string& file, const std::string& id) {
   // One immutable copy that every side shares (none keeps a copy of its own).
   loaded.config = std::make_shared<const config::Config>(std::move(audit.config));
   return loaded;
+}
+
+// systemd's watchdog is fed while every service's loop turns (the main loop's own turning is
+// the timer that asks). Every service is asked each time: each keeps one probe in flight.
+void start_systemd_watchdog(SystemdLink& systemd, event::EventLoop& loop,
+                            const std::vector<std::unique_ptr<Service>>& services) {
+  systemd.start_watchdog(loop.scheduler(), [&services] {
+    bool all = true;
+    for (const auto& service : services)
+      all = service->alive() && all;
+    return all;
+  });
 }
 
 // The read-only socket's group: `vigil` when it exists (the package creates it).
@@ -177,15 +201,17 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
 
   Loaded loaded = load_config(file, id);
   SharedConfig config = loaded.config;
-  if (!config) {
-    log->error("[vigild] {}: configuration has errors; not starting", file);
-    return 1;
+  if (const int failure = loaded.failure; !config) {
+    log->error("[vigild] {}: configuration {}; not starting (exit {})", file,
+               failure == control::kDaemonConfigUnreadable ? "cannot be read" : "has errors",
+               failure);
+    return failure;
   }
   // `instance` is part of every default file name: it must not lead elsewhere.
   if (const auto& instance = config->global.instance; instance.find('/') != std::string::npos) {
     log->error("[vigild] {}: instance '{}': a name in file names cannot hold '/'; not starting",
                file, instance);
-    return 1;
+    return control::kDaemonConfigErrors;
   }
   // Before any thread or socket: everything vigild opens from here on is in the namespace.
   const std::string net_namespace = chosen_namespace(options, config->global.net_namespace);
@@ -196,14 +222,14 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       const std::string origin = options.net_namespace.empty() ? file + ": net_namespace" : "-s";
       log->error("[vigild] {} {}: cannot enter it: {}; not starting", origin, net_namespace,
                  status.error().message);
-      return 1;
+      return control::kDaemonRuntimeFailure;
     }
     log->info("[vigild] running in network namespace {}", net_namespace);
   }
   if (!options.dont_fork) {
     if (auto status = daemonize(); !status) {
       log->error("[vigild] cannot detach: {}", status.error().message);
-      return 1;
+      return control::kDaemonRuntimeFailure;
     }
   }
   // Still one thread (the log writer starts below), and vigild never changes its environment.
@@ -213,13 +239,14 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   const std::string& pid_file = files.pid_file;
   if (auto written = write_pid_file(pid_file); !written) {
     log->error("[vigild] {}", written.error().message);
-    return 1;
+    return control::kDaemonRuntimeFailure;
   } else if (written->replaced_symlink) {
     log->warn("[vigild] {}", replaced_symlink_message(pid_file));
   }
   // From here the VRRP thread may run at SCHED_RR: nobody writes log lines synchronously.
   log::start_async();
 
+  SystemdLink systemd;  // after daemonize: systemd watches this pid
   event::EventLoop loop("main");
   auto services = make_services(loop, files);
   size_t started = 0;
@@ -252,15 +279,19 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   TimePoint last_reload_at{};
   auto reload = [&](const std::string& who) {
     log->info("[vigild] reloading {} ({})", file, who);
+    systemd.reloading();
     Loaded next = load_config(file, id);
     last_reload_at = loop.scheduler().now();
     const uint64_t count = last_reload ? last_reload->count + 1 : 1;
     if (!next.config) {
-      log->error("[vigild] reload refused: {} has errors; the running configuration stays", file);
-      last_reload =
-          api::ReloadStatus{.count = count,
-                            .ok = false,
-                            .message = fmt::format("{} has {} error(s)", file, next.errors.size())};
+      const std::string why = next.failure == control::kDaemonConfigUnreadable
+                                  ? "cannot be read"
+                                  : fmt::format("has {} error(s)", next.errors.size());
+      log->error("[vigild] reload refused: {} {}; the running configuration stays", file, why);
+      systemd.ready(running_status(*config, options) + "; last reload refused: " + file + " " +
+                    why);
+      last_reload = api::ReloadStatus{
+          .count = count, .ok = false, .message = fmt::format("{} {}", file, why)};
       return ReloadOutcome{.message = last_reload->message, .errors = std::move(next.errors)};
     }
     // As in keepalived, the namespace is chosen once, at start.
@@ -277,6 +308,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     loaded = std::move(next);
     last_reload = api::ReloadStatus{.count = count, .ok = true};
     log->info("[vigild] configuration reloaded");
+    systemd.ready(running_status(*config, options));
     return ReloadOutcome{.applied = true, .message = "configuration reloaded"};
   };
   (void)signals.on(SIGHUP, [&](int) { (void)reload("SIGHUP"); });
@@ -290,7 +322,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       net_namespace.empty() ? current_named_namespace() : net_namespace;
   if (auto dir = ensure_owned_directory(api::kSocketDirectory, 0755); !dir) {
     log->error("[vigild] {}", dir.error().message);
-    exit_code = 1;
+    exit_code = control::kDaemonRuntimeFailure;
   } else {
     auto server = ControlServer::start(
         loop, ControlOptions{
@@ -329,7 +361,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
               });
     if (!server) {
       log->error("[vigild] control API: {}; not starting", server.error().message);
-      exit_code = 1;
+      exit_code = control::kDaemonRuntimeFailure;
     } else {
       control = std::move(*server);
     }
@@ -338,14 +370,18 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   for (; exit_code == 0 && started < services.size(); ++started) {
     if (auto status = services[started]->start(config); !status) {
       log->error("[vigild] cannot start: {}", status.error().message);
-      exit_code = 1;
+      exit_code = control::kDaemonRuntimeFailure;
       break;
     }
   }
   if (exit_code == 0) {
     log->info("[vigild] running with {} (config id {})", file, id);
+    systemd.ready(running_status(*config, options));
+    start_systemd_watchdog(systemd, loop, services);
     loop.run();
   }
+  systemd.stopping();
+  systemd.stop_watchdog();
 
   // No request reaches a side that is stopping. Stop what started, last first.
   control.reset();

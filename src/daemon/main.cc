@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "control/config_check.h"
+#include "control/exit_codes.h"
 #include "daemon/daemon.h"
 #include "daemon/options.h"
 
@@ -18,15 +19,24 @@ int main(int argc, char** argv) {
   auto options = parse_daemon_options(args);
   if (!options) {
     std::cerr << "vigild: " << options.error().message << "\n" << daemon_usage();
-    return kConfigCannotRun;
+    return kDaemonUsage;
   }
   if (options->show_help) {
     std::cout << daemon_usage();
-    return 0;
+    return kDaemonOk;
   }
   if (options->show_version) {
     std::cout << "vigild " << kVersion << "\n";
-    return 0;
+    return kDaemonOk;
+  }
+  if (!options->signum.empty()) {
+    auto number = signal_number(options->signum);
+    if (!number) {
+      std::cerr << "vigild: " << number.error().message << "\n";
+      return kDaemonUsage;
+    }
+    std::cout << *number << "\n";
+    return kDaemonOk;
   }
   ConfigCheckRequest request{
       .file = options->config_file.empty() ? default_config_file() : options->config_file,

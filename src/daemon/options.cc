@@ -1,6 +1,7 @@
 #include "daemon/options.h"
 
 #include <boost/program_options.hpp>
+#include <csignal>
 #include <sstream>
 
 namespace vigil::daemon {
@@ -38,6 +39,9 @@ po::options_description describe(DaemonOptions& o) {
       "ipvs-state-file", po::value(&o.ipvs_state_file)->value_name("FILE"),
       "where vigild keeps the IPVS services it owns across restarts (default "
       "/run/vigil/ipvs-owned.conf, with _INST and _NAME as the pid file)")(
+      "signum", po::value(&o.signum)->value_name("NAME"),
+      "print the number of the signal for NAME (RELOAD, DATA, STATS, STOP) and exit, as "
+      "keepalived does: kill -s $(vigild --signum=RELOAD) PID")(
       "version,v", po::bool_switch(&o.show_version), "print the version and exit")(
       "help,h", po::bool_switch(&o.show_help), "print this help and exit");
   return desc;
@@ -62,6 +66,25 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args)
     return Error{"-s: " + status.error().message};
   }
   return options;
+}
+
+Result<int> signal_number(std::string_view name) {
+  struct Known {
+    std::string_view name;
+    int number;
+  };
+  static constexpr Known kKnown[] = {
+      {"RELOAD", SIGHUP}, {"DATA", SIGUSR1}, {"STATS", SIGUSR2}, {"STOP", SIGTERM}};
+  for (const auto& known : kKnown) {
+    if (known.name == name) return known.number;
+  }
+  if (name == "STATS_CLEAR" || name == "JSON" || name == "TDATA") {
+    return Error{"--signum: keepalived's " + std::string(name) +
+                 " signal has no vigild counterpart (vigilctl reads the state and counters); "
+                 "vigild knows RELOAD, DATA, STATS and STOP"};
+  }
+  return Error{"--signum: unknown signal name '" + std::string(name) +
+               "' (vigild knows RELOAD, DATA, STATS and STOP)"};
 }
 
 Status check_namespace_name(const std::string& name) {

@@ -26,6 +26,7 @@ struct DaemonOptions {
   std::string pid_file;            // -p
   std::string net_namespace;       // -s: run in this network namespace (wins over net_namespace)
   std::string ipvs_state_file;     // --ipvs-state-file; empty: the default (run_files)
+  std::string signum;              // --signum=NAME: print that signal's number and exit
   bool show_version = false;
   bool show_help = false;
 };
@@ -58,6 +59,12 @@ Status check_namespace_name(const std::string& name);
 
 // The network namespace a run enters: -s, else the configuration's net_namespace; empty: none.
 std::string chosen_namespace(const DaemonOptions& options, const std::string& configured);
+
+// keepalived's --signum names that vigild handles: RELOAD (SIGHUP), DATA (SIGUSR1), STATS
+// (SIGUSR2), STOP (SIGTERM), so `kill -s $(vigild --signum=RELOAD) PID` works as with keepalived.
+// keepalived's STATS_CLEAR, JSON and TDATA have no vigild signal: an error names what replaces
+// them, as does any other name.
+Result<int> signal_number(std::string_view name);
 
 // Parses argv. Errors name the offending flag.
 Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args);

@@ -18,18 +18,17 @@
 #include "api/client.h"
 #include "api/status.h"
 #include "control/config_check.h"
+#include "control/exit_codes.h"
 #include "tools/genhash.h"
 
 namespace {
 
-enum CtlExit : int {
-  kOk = 0,
-  kDegraded = 1,
-  kUsageError = 2,
-  kUnreachable = 3,
-  kConfigErrors = 5,
-  kRefused = 8,
-};
+using vigil::control::kCtlConfigErrors;
+using vigil::control::kCtlDegraded;
+using vigil::control::kCtlOk;
+using vigil::control::kCtlRefused;
+using vigil::control::kCtlUnreachable;
+using vigil::control::kCtlUsage;
 
 constexpr const char* kUsage =
     "Usage: vigilctl [-s NAMESPACE] [--instance NAME] [--socket PATH] COMMAND [OPTIONS]\n"
@@ -58,7 +57,7 @@ constexpr const char* kUsage =
 
 int usage_error(const std::string& message) {
   std::cerr << "vigilctl: " << message << "\n" << kUsage;
-  return kUsageError;
+  return kCtlUsage;
 }
 
 struct Target {
@@ -96,23 +95,23 @@ int run_status(const Target& target, const std::vector<std::string>& args) {
   auto response = vigil::api::send_request(socket, {.target = "/v1/status"});
   if (!response) {
     std::cerr << "vigilctl: " << response.error().message << "\n";
-    return kUnreachable;
+    return kCtlUnreachable;
   }
   if (response->status != 200) {
     std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
-    return kRefused;
+    return kCtlRefused;
   }
   auto status = vigil::api::status_from_json(response->body);
   if (!status) {
     std::cerr << "vigilctl: " << status.error().message << "\n";
-    return kRefused;
+    return kCtlRefused;
   }
   if (json) {
     std::cout << response->body;
   } else {
     std::cout << vigil::api::render_status_text(*status);
   }
-  return vigil::api::assess(*status).healthy ? kOk : kDegraded;
+  return vigil::api::assess(*status).healthy ? kCtlOk : kCtlDegraded;
 }
 
 int run_reload(const Target& target, const std::vector<std::string>& args) {
@@ -134,20 +133,20 @@ int run_reload(const Target& target, const std::vector<std::string>& args) {
                                                           .timeout = std::chrono::seconds(120)});
   if (!response) {
     std::cerr << "vigilctl: " << response.error().message << "\n";
-    return kUnreachable;
+    return kCtlUnreachable;
   }
   auto answer = nlohmann::json::parse(response->body, nullptr, false);
   if (response->status == 200) {
     std::cout << answer.value("message", std::string("configuration reloaded")) << "\n";
-    return kOk;
+    return kCtlOk;
   }
   std::cerr << "vigilctl: reload refused: " << error_of(*response) << "\n";
   if (response->status == 422 && answer.is_object() && answer.contains("errors")) {
     for (const auto& line : answer["errors"])
       std::cerr << "  " << line.get<std::string>() << "\n";
-    return kConfigErrors;
+    return kCtlConfigErrors;
   }
-  return kRefused;
+  return kCtlRefused;
 }
 
 }  // namespace
@@ -172,13 +171,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(all.begin() + static_cast<std::ptrdiff_t>(first), all.end());
   if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
     std::cout << kUsage;
-    return args.empty() ? kUsageError : kOk;
+    return args.empty() ? kCtlUsage : kCtlOk;
   }
   const std::string command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "version") {
     std::cout << "vigilctl " << VIGIL_VERSION << "\n";
-    return kOk;
+    return kCtlOk;
   }
   if (command == "status") return run_status(target, rest);
   if (command == "reload") return run_reload(target, rest);

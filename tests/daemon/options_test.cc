@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 namespace vigil::daemon {
 namespace {
 
@@ -129,6 +131,44 @@ TEST(DaemonOptions, TheCheckerDumpsFollowTheNamingRule) {
   const auto files = run_files(none, "lb-a", "site1", "/var/tmp");
   EXPECT_EQ(files.check_data_file, "/var/tmp/vigil_check_site1_lb-a.data");
   EXPECT_EQ(files.check_stats_file, "/var/tmp/vigil_check_site1_lb-a.stats");
+}
+
+// keepalived's --signum, for `kill -s $(vigild --signum=RELOAD) PID`: the names vigild handles
+// give their signal, keepalived's others and unknown names an error (vigild exits 2).
+TEST(DaemonOptions, SignumNamesTheSignalsVigildHandles) {
+  struct Case {
+    const char* name;
+    int number;  // 0: an error
+    const char* error_part;
+  };
+  const Case cases[] = {
+      {"RELOAD", SIGHUP, ""},
+      {"DATA", SIGUSR1, ""},
+      {"STATS", SIGUSR2, ""},
+      {"STOP", SIGTERM, ""},
+      {"JSON", 0, "keepalived's JSON signal has no vigild counterpart"},
+      {"STATS_CLEAR", 0, "no vigild counterpart"},
+      {"TDATA", 0, "no vigild counterpart"},
+      {"reload", 0, "unknown signal name 'reload'"},
+      {"HUP", 0, "unknown signal name"},
+      {"", 0, "unknown signal name ''"},
+  };
+  for (const auto& c : cases) {
+    auto number = signal_number(c.name);
+    if (c.number != 0) {
+      ASSERT_TRUE(number) << c.name << ": " << number.error().message;
+      EXPECT_EQ(*number, c.number) << c.name;
+    } else {
+      ASSERT_FALSE(number) << c.name;
+      EXPECT_NE(number.error().message.find(c.error_part), std::string::npos)
+          << c.name << ": " << number.error().message;
+    }
+  }
+  auto o = parse_daemon_options({"--signum=RELOAD"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->signum, "RELOAD");
+  EXPECT_EQ(parse_daemon_options({"--signum", "STOP"})->signum, "STOP");
+  EXPECT_FALSE(parse_daemon_options({"--signum"}));
 }
 
 }  // namespace

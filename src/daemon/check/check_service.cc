@@ -288,6 +288,10 @@ Status CheckService::start(const SharedConfig& shared) {
   return {};
 }
 
+bool CheckService::alive() {
+  return !watchdog_ || !watchdog_->counters().stalled_now;
+}
+
 void CheckService::reload(const SharedConfig& shared) {
   if (!thread_) return;
   const config::Config& config = *shared;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <csignal>
 #include <cstring>
@@ -1192,6 +1193,11 @@ struct VrrpService::Impl {
   std::unique_ptr<alert::SmtpAlertSender> alerts;
   std::unique_ptr<Runtime> runtime;
   bool started = false;
+  // alive(): the last no-op posted to the VRRP loop, and the last one it ran (shared with the
+  // ones in flight, which may run after the service is gone).
+  uint64_t pings_sent = 0;
+  std::shared_ptr<std::atomic<uint64_t>> pings_answered =
+      std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 VrrpService::VrrpService(VrrpServiceOptions options)
@@ -1318,6 +1324,15 @@ void VrrpService::status(StatusReply done) {
 void VrrpService::dump_stats() {
   if (!impl_->started) return;
   impl_->on_vrrp_thread([this] { impl_->runtime->write_stats(impl_->options.stats_file); });
+}
+
+bool VrrpService::alive() {
+  if (!impl_->started) return true;
+  if (impl_->pings_answered->load(std::memory_order_acquire) != impl_->pings_sent) return false;
+  impl_->thread.loop().post([answered = impl_->pings_answered, ping = ++impl_->pings_sent] {
+    answered->store(ping, std::memory_order_release);
+  });
+  return true;
 }
 
 // ---- the runtime without its thread ------------------------------------------------------------
