@@ -45,7 +45,7 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
 // A configuration as loaded at start or by a reload: null `config` when it has errors.
 struct Loaded {
   SharedConfig config;
-  int failure = control::kDaemonOk;  // kDaemonConfigUnreadable or kDaemonConfigErrors
+  int failure = control::kDaemonOk;   // kDaemonConfigUnreadable or kDaemonConfigErrors
   std::vector<std::string> errors;    // "file:line:col: message"
   std::vector<std::string> warnings;  // the same, for warnings (the control API shows them)
   std::string hash;                   // sha256 of the files read, in order
