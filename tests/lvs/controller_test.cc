@@ -735,5 +735,110 @@ TEST(LvsControllerReload, BlocksThatOnlyMovedSendNoOperation) {
   EXPECT_EQ(kernel.sent(OperationKind::kEditDestination), 2U);
 }
 
+// ---- operator overrides ----
+
+OverrideMap drained(const config::Config& config, const char* rs,
+                    OverrideKind kind = OverrideKind::kDrain, uint32_t weight = 0) {
+  return {{{check::virtual_server_key(config.lvs.virtual_servers.at(0)), {ip(rs), 80}},
+           {.kind = kind, .weight = weight, .configured_weight = 3, .since = 100}}};
+}
+
+int32_t kernel_weight(const testing::FakeDatapath& kernel, const char* rs) {
+  const auto& dests = kernel.table().at(kWeb).destinations;
+  const auto it = dests.find(DestinationKey{ip(rs), 80});
+  return it == dests.end() ? -1 : it->second.weight;
+}
+
+TEST_F(LvsControllerTest, ADrainKnownAtStartIsInTheFirstProgramming) {
+  const auto config = parse(config_text(3));
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  ASSERT_TRUE(controller.start(config).ok());
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+  EXPECT_EQ(kernel.sent(), 3U);  // one service, two destinations: never at weight 3 first
+  for (const auto& op : kernel.journal()) {
+    if (const auto* add = std::get_if<datapath::AddDestination>(&op);
+        add != nullptr && add->key.address == ip("10.0.0.1"))
+      EXPECT_EQ(add->destination.weight, 0);
+  }
+  // The checkers' first verdict (UP at 3) leaves it drained.
+  kernel.reset_counts();
+  controller.apply_health(verdict(config, true, 1));
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+}
+
+TEST_F(LvsControllerTest, ARestartOfADrainedServerSendsNothing) {
+  const auto config = parse(config_text(3));
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  ASSERT_TRUE(controller.start(config).ok());
+  LvsController restarted{kernel, scheduler};
+  restarted.set_overrides(drained(config, "10.0.0.1"));
+  kernel.reset_counts();
+  ASSERT_TRUE(restarted.start(config).ok());
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+}
+
+TEST_F(LvsControllerTest, ARuntimeOverrideIsOneOperationWithoutADump) {
+  const auto config = parse(config_text(3));
+  ASSERT_TRUE(controller.start(config).ok());
+  struct Step {
+    const char* name;
+    OverrideMap overrides;
+    OperationKind op;
+    int32_t weight;  // 10.0.0.1 afterwards; -1: not in IPVS
+  };
+  const Step steps[] = {
+      {"drain", drained(config, "10.0.0.1"), OperationKind::kEditDestination, 0},
+      {"weight", drained(config, "10.0.0.1", OverrideKind::kWeight, 9),
+       OperationKind::kEditDestination, 9},
+      {"maint", drained(config, "10.0.0.1", OverrideKind::kMaint),
+       OperationKind::kDeleteDestination, -1},
+      {"ready", {}, OperationKind::kAddDestination, 3},
+  };
+  for (const auto& step : steps) {
+    kernel.reset_counts();
+    controller.set_overrides(step.overrides);
+    EXPECT_EQ(kernel.sent(), 1U) << step.name;
+    EXPECT_EQ(kernel.sent(step.op), 1U) << step.name;
+    EXPECT_EQ(kernel.dumps(), 0U) << step.name;
+    EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), step.weight) << step.name;
+    EXPECT_EQ(kernel_weight(kernel, "10.0.0.2"), 1) << step.name;
+  }
+  // The same overrides again: nothing.
+  kernel.reset_counts();
+  controller.set_overrides({});
+  EXPECT_EQ(kernel.sent(), 0U);
+}
+
+TEST_F(LvsControllerTest, ReadyNeverRevivesADownServer) {
+  const auto config = parse(config_text(3));
+  ASSERT_TRUE(controller.start(config).ok());
+  controller.apply_health(verdict(config, false, 1));  // 10.0.0.1 DOWN
+  kernel.reset_counts();
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  EXPECT_EQ(kernel.sent(), 0U);  // out stays out
+  controller.set_overrides({});
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), -1);
+}
+
+TEST_F(LvsControllerTest, AnOrphanedOverrideAppliesWhenItsTargetComesBack) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  const auto config = parse(config_text(3));
+  OverrideMap overrides = drained(config, "10.0.0.1");
+  OverrideMap orphan{
+      {{overrides.begin()->first.virtual_server, {ip("10.0.0.9"), 80}}, overrides.begin()->second}};
+  kernel.reset_counts();
+  controller.set_overrides(orphan);
+  EXPECT_EQ(kernel.sent(), 0U);
+  // The reload that adds 10.0.0.9 adds it drained.
+  std::string text = config_text(3);
+  text.insert(text.rfind('}'), "  real_server 10.0.0.9 80 {\n  }\n");
+  controller.update(std::make_shared<const config::Config>(parse(text)), orphan);
+  EXPECT_EQ(kernel.sent(OperationKind::kAddDestination), 1U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.9"), 0);
+}
+
 }  // namespace
 }  // namespace vigil::lvs
