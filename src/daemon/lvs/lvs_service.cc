@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -282,6 +283,12 @@ void LvsService::load_state() {
       log->info("[ipvs] {}: {} override{} of real servers ({} orphaned)", path, overrides_.size(),
                 overrides_.size() == 1 ? "" : "s", orphaned);
     }
+    return;
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {  // nothing there to keep (a bad directory, say)
+    log->error("[ipvs] cannot read the state file: {}; starting without overrides",
+               parsed.error().message);
     return;
   }
   // Kept for the operator, never deleted, and never overwritten by the next save.
