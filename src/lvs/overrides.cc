@@ -101,6 +101,31 @@ std::string format_target(const OverrideTarget& target) {
          format_real_server(target.real_server);
 }
 
+namespace {
+
+// The configured blocks by check key (the first block with a key is the one programmed), so
+// that looking up many overrides costs one pass over the configuration.
+using BlockIndex = std::map<check::VirtualServerKey, const config::VirtualServer*>;
+
+BlockIndex index_blocks(const config::Config& config) {
+  BlockIndex index;
+  for (const auto& vs : config.lvs.virtual_servers)
+    index.try_emplace(check::virtual_server_key(vs), &vs);
+  return index;
+}
+
+TargetInConfig find_in(const BlockIndex& index, const OverrideTarget& target) {
+  const auto block = index.find(target.virtual_server);
+  if (block == index.end()) return {};
+  for (const auto& rs : block->second->real_servers) {
+    if (rs.address == target.real_server.address && rs.port == target.real_server.port)
+      return {block->second, &rs};
+  }
+  return {block->second, nullptr};
+}
+
+}  // namespace
+
 TargetInConfig find_target(const config::Config& config, const OverrideTarget& target) {
   for (const auto& vs : config.lvs.virtual_servers) {
     if (check::virtual_server_key(vs) != target.virtual_server) continue;
@@ -163,13 +188,15 @@ Result<Override> make_override(const config::Config& config, const OverrideTarge
 std::vector<DroppedOverride> prune_overrides(OverrideMap& overrides, const config::Config& config,
                                              int64_t now) {
   std::vector<DroppedOverride> dropped;
+  if (overrides.empty()) return dropped;
+  const BlockIndex index = index_blocks(config);
   for (auto it = overrides.begin(); it != overrides.end();) {
     const auto& [target, override_] = *it;
     std::optional<DropReason> reason;
     if (override_.expires && *override_.expires <= now) {
       reason = DropReason::kExpired;
     } else if (override_.kind == OverrideKind::kWeight) {
-      const auto found = find_target(config, target);
+      const auto found = find_in(index, target);
       if (found.real_server != nullptr && found.real_server->weight != override_.configured_weight)
         reason = DropReason::kConfiguredWeightChanged;
     }
@@ -202,8 +229,10 @@ std::vector<OverrideEntry> list_overrides(const OverrideMap& overrides,
                                           const config::Config* config) {
   std::vector<OverrideEntry> entries;
   entries.reserve(overrides.size());
+  const BlockIndex index =
+      config != nullptr && !overrides.empty() ? index_blocks(*config) : BlockIndex{};
   for (const auto& [target, override_] : overrides) {
-    const bool present = config != nullptr && find_target(*config, target).real_server != nullptr;
+    const bool present = find_in(index, target).real_server != nullptr;
     entries.push_back({target, override_, !present});
   }
   return entries;

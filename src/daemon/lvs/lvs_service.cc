@@ -139,7 +139,7 @@ Status LvsService::start(const SharedConfig& config) {
   config_ = config;
   // Before the first programming: a server drained before a restart never gets a new flow.
   load_state();
-  prune("at start");
+  if (prune("at start") && state_options_.on_change) state_options_.on_change();
   arm_expiry();
   if (!needs_ipvs(*config)) {
     log::get("ipvs")->info("[ipvs] no virtual servers configured: IPVS is not used");
@@ -166,11 +166,12 @@ void LvsService::reload(const SharedConfig& config) {
   auto log = log::get("ipvs");
   const auto before = lvs::list_overrides(overrides_, config_.get());
   config_ = config;
-  prune("on reload");
+  bool changed = prune("on reload");
   for (const auto& entry : lvs::list_overrides(overrides_, config_.get())) {
     const auto was =
         std::ranges::find_if(before, [&](const auto& e) { return e.target == entry.target; });
     if (was == before.end() || was->orphaned == entry.orphaned) continue;
+    changed = true;
     if (entry.orphaned) {
       log->warn(
           "[ipvs] {} override of {}: its target left the configuration; kept (orphaned, "
@@ -182,6 +183,7 @@ void LvsService::reload(const SharedConfig& config) {
     }
   }
   arm_expiry();
+  if (changed && state_options_.on_change) state_options_.on_change();
   if (controller_) {
     controller_->update(config, overrides_);
     return;
@@ -346,21 +348,23 @@ Status LvsService::save_state(const lvs::OverrideMap& overrides) {
   return {};
 }
 
-void LvsService::prune(const char* when) {
-  if (!config_) return;
+bool LvsService::prune(const char* when) {
+  if (!config_) return false;
   auto dropped = lvs::prune_overrides(overrides_, *config_, wall_now());
-  if (dropped.empty()) return;
+  if (dropped.empty()) return false;
   auto log = log::get("ipvs");
   for (const auto& d : dropped) {
     log->info("[ipvs] {} override of {} dropped {}: {}", lvs::to_string(d.override_.kind),
               lvs::format_target(d.target), when, lvs::to_string(d.reason));
   }
   (void)save_state(overrides_);  // a failure is logged; the next change saves again
+  return true;
 }
 
 void LvsService::overrides_changed() {
   if (controller_) controller_->set_overrides(overrides_);
   arm_expiry();
+  if (state_options_.on_change) state_options_.on_change();
 }
 
 void LvsService::arm_expiry() {
@@ -371,9 +375,7 @@ void LvsService::arm_expiry() {
   }
   const auto delay = std::chrono::seconds(std::max<int64_t>(0, *next - wall_now()));
   expiry_timer_.arm_after(delay, [this] {
-    const size_t before = overrides_.size();
-    prune("at its expiry");
-    if (overrides_.size() != before) {
+    if (prune("at its expiry")) {
       overrides_changed();  // re-arms
     } else {
       arm_expiry();  // the wall clock moved back: not yet

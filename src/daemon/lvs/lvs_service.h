@@ -38,6 +38,9 @@ struct OverrideStateOptions {
   std::string state_file;
   // Gives `since` and expiry times (seconds since the epoch). Unset: event::wall_clock_now.
   event::WallClock wall_clock;
+  // Called on the main loop after the overrides changed (a request, an expiry, a reload or a
+  // start that dropped some): for the events stream, and for the check engine's paused checks.
+  std::function<void()> on_change;
 };
 
 // A change asked for by an operator (the control API).
@@ -92,7 +95,8 @@ class LvsService final : public Service {
   void load_state();
   Status save_state(const lvs::OverrideMap& overrides);
   // Drops expired overrides (and weight overrides the configuration outdated), logs them, saves.
-  void prune(const char* when);
+  // True when it dropped any.
+  bool prune(const char* when);
   // The controller gets the overrides; the expiry timer is armed for the next one.
   void overrides_changed();
   void arm_expiry();

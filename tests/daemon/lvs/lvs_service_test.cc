@@ -94,9 +94,9 @@ struct LvsServiceOverrides : ::testing::Test {
           return std::unique_ptr<datapath::Datapath>(std::make_unique<Forwarding>(kernel));
         },
         lvs::LvsControllerOptions{.resync_interval = Duration::zero()},
-        OverrideStateOptions{.state_file = state_file.string(), .wall_clock = [this] {
-                               return event::WallTime{.unix_seconds = wall};
-                             }});
+        OverrideStateOptions{.state_file = state_file.string(),
+                             .wall_clock = [this] { return event::WallTime{.unix_seconds = wall}; },
+                             .on_change = [this] { ++changes; }});
   }
   std::unique_ptr<LvsService> make() { return make(state); }
 
@@ -113,6 +113,7 @@ struct LvsServiceOverrides : ::testing::Test {
   fs::path dir;
   fs::path state;
   int64_t wall = 1'796'000'000;
+  int changes = 0;  // on_change calls
   testing::FakeScheduler scheduler;
   testing::FakeDatapath kernel;
 };
@@ -250,6 +251,7 @@ TEST_F(LvsServiceOverrides, AnOverrideForADurationExpiresOnTheScheduler) {
                                   .lasts = std::chrono::seconds(60)})
                   .ok());
   EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
+  EXPECT_EQ(changes, 1);
   ASSERT_EQ(service->overrides().size(), 1U);
   EXPECT_EQ(service->overrides()[0].override_.expires, wall + 60);
   wall += 59;
@@ -259,6 +261,7 @@ TEST_F(LvsServiceOverrides, AnOverrideForADurationExpiresOnTheScheduler) {
   scheduler.advance(std::chrono::seconds(1));
   EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
   EXPECT_TRUE(service->overrides().empty());
+  EXPECT_EQ(changes, 2);
   auto saved = lvs::parse_override_file(read(state), state.string());
   ASSERT_TRUE(saved.ok());
   EXPECT_TRUE(saved->empty());
