@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -164,13 +165,13 @@ Status LvsService::open_and_start(const SharedConfig& config) {
 
 void LvsService::reload(const SharedConfig& config) {
   auto log = log::get("ipvs");
-  const auto before = lvs::list_overrides(overrides_, config_.get());
+  std::set<lvs::OverrideTarget> orphaned_before;
+  for (const auto& entry : lvs::list_overrides(overrides_, config_.get()))
+    if (entry.orphaned) orphaned_before.insert(entry.target);
   config_ = config;
   bool changed = prune("on reload");
   for (const auto& entry : lvs::list_overrides(overrides_, config_.get())) {
-    const auto was =
-        std::ranges::find_if(before, [&](const auto& e) { return e.target == entry.target; });
-    if (was == before.end() || was->orphaned == entry.orphaned) continue;
+    if (orphaned_before.contains(entry.target) == entry.orphaned) continue;
     changed = true;
     if (entry.orphaned) {
       log->warn(
@@ -226,8 +227,7 @@ Result<lvs::Override> LvsService::set_override(const OverrideRequest& request) {
   if (!next.contains(request.target) && next.size() >= lvs::kMaxOverrides)
     return Error{"too many overrides (" + std::to_string(lvs::kMaxOverrides) + ")"};
   next.insert_or_assign(request.target, *made);
-  if (auto saved = save_state(next); !saved) return saved.error();
-  overrides_ = std::move(next);
+  if (auto committed = commit(std::move(next)); !committed) return committed.error();
   log::get("ipvs")->info(
       "[ipvs] {} {}{} by uid {} pid {}{}{}", lvs::to_string(made->kind),
       lvs::format_target(request.target),
@@ -236,7 +236,6 @@ Result<lvs::Override> LvsService::set_override(const OverrideRequest& request) {
       made->uid, made->pid,
       request.lasts ? " for " + std::to_string(request.lasts->count()) + " s" : std::string(),
       made->reason.empty() ? std::string() : ": " + made->reason);
-  overrides_changed();
   return made;
 }
 
@@ -245,12 +244,10 @@ Status LvsService::clear_override(const lvs::OverrideTarget& target, uint32_t ui
   if (found == overrides_.end()) return Error{"no override on " + lvs::format_target(target)};
   lvs::OverrideMap next = overrides_;
   next.erase(target);
-  if (auto saved = save_state(next); !saved) return saved;
   const auto kind = found->second.kind;
-  overrides_ = std::move(next);
+  if (auto committed = commit(std::move(next)); !committed) return committed;
   log::get("ipvs")->info("[ipvs] ready {} ({} override removed) by uid {} pid {}",
                          lvs::format_target(target), lvs::to_string(kind), uid, pid);
-  overrides_changed();
   return {};
 }
 
@@ -359,6 +356,22 @@ bool LvsService::prune(const char* when) {
   }
   (void)save_state(overrides_);  // a failure is logged; the next change saves again
   return true;
+}
+
+Status LvsService::commit(lvs::OverrideMap next) {
+  auto previous = std::exchange(overrides_, std::move(next));
+  // IPVS first, so the change reaches the kernel without waiting for the disk.
+  if (controller_) controller_->set_overrides(overrides_);
+  if (auto saved = save_state(overrides_); !saved) {
+    // What is applied is what the file says: a change that would not survive a restart is
+    // undone (one more planned pass) and refused.
+    overrides_ = std::move(previous);
+    if (controller_) controller_->set_overrides(overrides_);
+    return Error{saved.error().message + "; the change was undone"};
+  }
+  arm_expiry();
+  if (state_options_.on_change) state_options_.on_change();
+  return {};
 }
 
 void LvsService::overrides_changed() {

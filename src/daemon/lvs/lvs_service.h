@@ -68,10 +68,10 @@ class LvsService final : public Service {
   // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
   void apply_health(const check::HealthBatch& batch);
 
-  // Sets (or replaces) the override of one real server, on the main loop, once started. The
-  // state file is saved first: when it cannot be, nothing changes and the error says why
-  // (logged at warn). An unknown target or a bad weight is an error too. IPVS gets one planned
-  // pass of the target's virtual server. Returns the override as recorded.
+  // Sets (or replaces) the override of one real server, on the main loop, once started. IPVS
+  // gets one planned pass of the target's virtual server, then the state file is saved; when it
+  // cannot be, the change is undone (another pass) and the error says why (logged at warn). An
+  // unknown target or a bad weight is an error too. Returns the override as recorded.
   Result<lvs::Override> set_override(const OverrideRequest& request);
   // `ready`: removes the override of `target` (its health decides again; a DOWN server stays
   // out). No override there is an error; so is a state file that cannot be saved.
@@ -97,6 +97,8 @@ class LvsService final : public Service {
   // Drops expired overrides (and weight overrides the configuration outdated), logs them, saves.
   // True when it dropped any.
   bool prune(const char* when);
+  // Makes `next` the overrides: applied, then saved; undone when the save fails.
+  Status commit(lvs::OverrideMap next);
   // The controller gets the overrides; the expiry timer is armed for the next one.
   void overrides_changed();
   void arm_expiry();

@@ -217,9 +217,11 @@ TEST_F(LvsServiceOverrides, ASaveFailureChangesNothing) {
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.error().message.find("cannot save the state file"), std::string::npos)
       << set.error().message;
+  EXPECT_NE(set.error().message.find("undone"), std::string::npos) << set.error().message;
   EXPECT_TRUE(service->overrides().empty());
-  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel.sent(), 2U);  // the drain, then its undoing
   EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+  EXPECT_EQ(changes, 0);
 }
 
 TEST_F(LvsServiceOverrides, BadRequestsAreErrors) {
