@@ -203,8 +203,9 @@ TEST_F(LvsControllerTest, AFailedOperationIsRetriedOnTheNextPass) {
 }
 
 // Several virtual servers (a group of three addresses, a sorry server, inhibit_on_failure,
-// a FULLNAT one) and a seeded random run of verdicts: after each batch the kernel holds exactly
-// what a full recomputation from the configuration and every verdict so far gives.
+// a FULLNAT one) and a seeded random run of verdicts and operator overrides: after each step the
+// kernel holds exactly what a full recomputation from the configuration, every verdict so far
+// and the overrides gives.
 TEST_F(LvsControllerTest, HealthPassesPlanOnlyTheChangedServicesAndMatchAFullRecomputation) {
   const auto config = parse(R"(
 virtual_server_group WEB {
@@ -257,8 +258,31 @@ virtual_server 192.0.2.82 80 {
   std::mt19937 random(12345);  // NOLINT(cert-msc32-c,cert-msc51-cpp): a fixed, repeatable run
   const auto& blocks = config.lvs.virtual_servers;
   size_t batches_with_changes = 0;
+  size_t override_changes = 0;
+  OverrideMap overrides;
   for (int step = 0; step < 300; ++step) {
     const auto& vs = blocks.at(random() % blocks.size());
+    if (random() % 3 == 0) {  // an operator: set or clear one real server's override
+      const auto& rs = vs.real_servers.at(random() % vs.real_servers.size());
+      const OverrideTarget target{check::virtual_server_key(vs), {rs.address, rs.port}};
+      const auto kind = random() % 4;
+      if (kind == 3) {
+        overrides.erase(target);
+      } else {
+        overrides[target] = {.kind = static_cast<OverrideKind>(kind),
+                             .weight = static_cast<uint32_t>(random() % 5),
+                             .configured_weight = rs.weight};
+      }
+      kernel.reset_counts();
+      controller.set_overrides(overrides);
+      if (kernel.sent() > 0) ++override_changes;
+      const auto full = desired_lvs(config, {}, controller.health(), &overrides);
+      ASSERT_EQ(controller.desired().table, full.table) << "step " << step;
+      ASSERT_EQ(controller.desired().fullnat, full.fullnat) << "step " << step;
+      ASSERT_EQ(kernel.table(), full.table) << "step " << step;
+      EXPECT_EQ(kernel.dumps(), 0U);
+      continue;
+    }
     check::HealthBatch batch(1);
     batch[0].key = check::virtual_server_key(vs);
     for (const auto& rs : vs.real_servers) {
@@ -276,13 +300,14 @@ virtual_server 192.0.2.82 80 {
     kernel.reset_counts();
     controller.apply_health(batch);
     if (kernel.sent() > 0) ++batches_with_changes;
-    const auto full = desired_lvs(config, {}, controller.health());
+    const auto full = desired_lvs(config, {}, controller.health(), &overrides);
     ASSERT_EQ(controller.desired().table, full.table) << "step " << step;
     ASSERT_EQ(controller.desired().fullnat, full.fullnat) << "step " << step;
     ASSERT_EQ(kernel.table(), full.table) << "step " << step;
     EXPECT_EQ(kernel.dumps(), 0U);
   }
-  EXPECT_GT(batches_with_changes, 100U);  // the run did exercise changes
+  EXPECT_GT(batches_with_changes, 60U);  // the run did exercise changes
+  EXPECT_GT(override_changes, 30U);
 }
 
 // An operation that failed is retried by the next health pass, even one for another service.
