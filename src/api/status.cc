@@ -50,6 +50,37 @@ json transition_json(const std::optional<TransitionStatus>& t) {
 
 }  // namespace
 
+json to_json(const OverrideStatus& o) {
+  return {{"virtual_server", o.virtual_server},
+          {"real_server", o.real_server},
+          {"kind", o.kind},
+          {"weight", o.weight},
+          {"reason", o.reason},
+          {"uid", o.uid},
+          {"pid", o.pid},
+          {"since", o.since},
+          {"expires", o.expires ? json(*o.expires) : json(nullptr)},
+          {"orphaned", o.orphaned}};
+}
+
+Result<OverrideStatus> override_from_json(const json& j) {
+  try {
+    OverrideStatus o{.virtual_server = j.at("virtual_server").get<std::string>(),
+                     .real_server = j.at("real_server").get<std::string>(),
+                     .kind = j.at("kind").get<std::string>(),
+                     .weight = j.at("weight").get<uint32_t>(),
+                     .reason = j.at("reason").get<std::string>(),
+                     .uid = j.at("uid").get<uint32_t>(),
+                     .pid = j.at("pid").get<int32_t>(),
+                     .since = j.at("since").get<int64_t>(),
+                     .orphaned = j.at("orphaned").get<bool>()};
+    if (const auto& e = j.at("expires"); !e.is_null()) o.expires = e.get<int64_t>();
+    return o;
+  } catch (const json::exception& e) {
+    return Error{fmt::format("an override is not as expected: {}", e.what())};
+  }
+}
+
 json to_json(const DaemonStatus& s) {
   json vrrp = json::array();
   for (const auto& vi : s.vrrp) {
@@ -97,6 +128,13 @@ json to_json(const DaemonStatus& s) {
           {"health", {{"healthy", health.healthy}, {"reasons", health.reasons}}},
           {"vrrp", std::move(vrrp)},
           {"virtual_servers", std::move(services)},
+          {"overrides",
+           [&] {
+             json list = json::array();
+             for (const auto& o : s.overrides)
+               list.push_back(to_json(o));
+             return list;
+           }()},
           {"warnings", s.warnings}};
 }
 
@@ -161,6 +199,11 @@ Result<DaemonStatus> status_from_json(std::string_view text) {
       }
       s.virtual_servers.push_back(std::move(vs));
     }
+    for (const auto& o : j.value("overrides", json::array())) {
+      auto parsed = override_from_json(o);
+      if (!parsed) return parsed.error();
+      s.overrides.push_back(std::move(*parsed));
+    }
     s.warnings = j.at("warnings").get<std::vector<std::string>>();
     return s;
   } catch (const json::exception& e) {
@@ -200,7 +243,24 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 
 }  // namespace
 
-std::string render_status_text(const DaemonStatus& s) {
+std::string render_overrides_text(const std::vector<OverrideStatus>& overrides, int64_t now) {
+  std::vector<std::vector<std::string>> rows = {
+      {"VIRTUAL SERVER", "REAL SERVER", "OVERRIDE", "SINCE", "EXPIRES", "BY", "REASON"}};
+  for (const auto& o : overrides) {
+    std::string kind = o.kind == "weight" ? fmt::format("weight {}", o.weight) : o.kind;
+    if (o.orphaned) kind += " (orphaned)";
+    rows.push_back({o.virtual_server, o.real_server, kind,
+                    now > 0 ? format_age(static_cast<double>(now - o.since)) + " ago"
+                            : std::to_string(o.since),
+                    !o.expires ? "-"
+                    : now > 0  ? "in " + format_age(static_cast<double>(*o.expires - now))
+                               : std::to_string(*o.expires),
+                    fmt::format("uid {}", o.uid), o.reason.empty() ? "-" : o.reason});
+  }
+  return table(rows);
+}
+
+std::string render_status_text(const DaemonStatus& s, int64_t now) {
   std::string out =
       fmt::format("vigild {} (pid {}), up {}", s.version, s.pid, format_age(s.uptime_seconds));
   if (!s.instance.empty()) out += ", instance " + s.instance;
@@ -246,6 +306,10 @@ std::string render_status_text(const DaemonStatus& s) {
                       vs.sorry_server_active ? "ACTIVE" : "-"});
     }
     out += "\nVirtual servers\n" + table(rows);
+  }
+  if (!s.overrides.empty()) {
+    out += "\nOverrides (local to this director: the peer does not learn them)\n" +
+           render_overrides_text(s.overrides, now);
   }
   if (!s.warnings.empty()) {
     out += "\nWarnings\n";

@@ -68,6 +68,22 @@ struct ReloadStatus {
   bool operator==(const ReloadStatus&) const = default;
 };
 
+// An operator's drain, maintenance or weight override of one real server (local to this
+// director: the peer does not learn it).
+struct OverrideStatus {
+  std::string virtual_server;  // "[192.0.2.80]:tcp:80"
+  std::string real_server;     // "[10.0.0.1]:80"
+  std::string kind;            // "drain", "maint", "weight"
+  uint32_t weight = 0;         // kind "weight"
+  std::string reason;
+  uint32_t uid = 0;
+  int32_t pid = 0;
+  int64_t since = 0;               // seconds since the epoch
+  std::optional<int64_t> expires;  // seconds since the epoch
+  bool orphaned = false;           // its target is not in the running configuration
+  bool operator==(const OverrideStatus&) const = default;
+};
+
 // One side's contribution (the VRRP thread's, the check thread's).
 struct StatusPart {
   std::vector<VrrpInstanceStatus> vrrp;
@@ -86,6 +102,7 @@ struct DaemonStatus {
   std::optional<ReloadStatus> last_reload;
   std::vector<VrrpInstanceStatus> vrrp;
   std::vector<VirtualServerStatus> virtual_servers;
+  std::vector<OverrideStatus> overrides;
   std::vector<std::string> warnings;
   bool operator==(const DaemonStatus&) const = default;
 
@@ -101,13 +118,17 @@ struct Assessment {
 };
 Assessment assess(const DaemonStatus& status);
 
+nlohmann::json to_json(const OverrideStatus& override_status);
+Result<OverrideStatus> override_from_json(const nlohmann::json& json);
 nlohmann::json to_json(const DaemonStatus& status);
 std::string to_json_text(const DaemonStatus& status);
 // vigilctl's side: the daemon's JSON back into the model; an error names what is wrong.
 Result<DaemonStatus> status_from_json(std::string_view text);
 
-// The one screen `vigilctl status` prints.
-std::string render_status_text(const DaemonStatus& status);
+// The one screen `vigilctl status` prints. `now` (seconds since the epoch) dates overrides.
+std::string render_status_text(const DaemonStatus& status, int64_t now = 0);
+// The overrides as a table (vigilctl status and vigilctl overrides).
+std::string render_overrides_text(const std::vector<OverrideStatus>& overrides, int64_t now);
 
 // "3d 4h", "12m 5s", "42s".
 std::string format_age(double seconds);

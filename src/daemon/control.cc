@@ -39,6 +39,25 @@ struct StatusGather {
 
 }  // namespace
 
+std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::OverrideEntry>& entries) {
+  std::vector<api::OverrideStatus> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
+    const lvs::Override& o = e.override_;
+    out.push_back({.virtual_server = lvs::format_virtual_server(e.target.virtual_server),
+                   .real_server = lvs::format_real_server(e.target.real_server),
+                   .kind = std::string(lvs::to_string(o.kind)),
+                   .weight = o.weight,
+                   .reason = o.reason,
+                   .uid = o.uid,
+                   .pid = o.pid,
+                   .since = o.since,
+                   .expires = o.expires,
+                   .orphaned = e.orphaned});
+  }
+  return out;
+}
+
 Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& loop,
                                                             ControlOptions options) {
   std::unique_ptr<ControlServer> server(new ControlServer(loop, std::move(options)));
@@ -129,8 +148,113 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
     }
     return;
   }
+  if (request.path == "/v1/overrides") {
+    if (!is_get) {
+      respond(
+          api::error_response(405, "/v1/overrides is read with GET; change one with POST /v1/rs"));
+      return;
+    }
+    LvsService* lvs = options_.lvs ? options_.lvs() : nullptr;
+    nlohmann::json list = nlohmann::json::array();
+    if (lvs != nullptr) {
+      for (const auto& o : override_statuses(lvs->overrides()))
+        list.push_back(api::to_json(o));
+    }
+    respond(json_response(200, {{"schema", "vigil-overrides/1"},
+                                {"local_to_this_director", true},
+                                {"overrides", std::move(list)}}));
+    return;
+  }
+  if (request.path == "/v1/rs") {
+    if (!is_post) {
+      respond(api::error_response(405, "/v1/rs is a change: POST"));
+      return;
+    }
+    if (kind == SocketKind::kReadOnly) {
+      respond(api::error_response(
+          403, "the read-only socket takes no changes: use the admin socket (root)"));
+      return;
+    }
+    respond(change_real_server(request, peer));
+    return;
+  }
   logger()->debug("[control] {}: {} {}: no such resource", who, request.method, request.path);
   respond(api::error_response(404, "no such resource: " + request.path));
+}
+
+api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& request,
+                                                    const api::PeerCredentials& peer) {
+  LvsService* lvs = options_.lvs ? options_.lvs() : nullptr;
+  if (lvs == nullptr) return api::error_response(409, "this vigild runs no IPVS side (-P)");
+  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    return api::error_response(400, "the body must be a JSON object");
+  auto text = [&](const char* name) {
+    auto it = body.find(name);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string action = text("action");
+  const std::string virtual_server = text("virtual_server");
+  const std::string real_server = text("real_server");
+  const std::string reason = text("reason").substr(0, lvs::kMaxReasonLength);
+  const bool all_vs = body.value("all_vs", false);
+  if (virtual_server.empty() && !all_vs)
+    return api::error_response(400, "virtual_server is missing (or all_vs)");
+  if (real_server.empty()) return api::error_response(400, "real_server is missing");
+  OverrideRequest change{.reason = reason, .uid = peer.uid, .pid = peer.pid};
+  const bool ready = action == "ready";
+  if (!ready) {
+    auto parsed = lvs::parse_override_kind(action);
+    if (!parsed)
+      return api::error_response(
+          400, "action must be drain, maint, weight or ready, not '" + action + "'");
+    change.kind = *parsed;
+  }
+  if (change.kind == lvs::OverrideKind::kWeight && !ready) {
+    auto it = body.find("weight");
+    if (it == body.end() || !it->is_number_unsigned() || it->get<uint64_t>() > INT32_MAX)
+      return api::error_response(400, "weight must be a whole number from 0 to 2147483647");
+    change.weight = it->get<uint32_t>();
+  }
+  if (auto it = body.find("for_seconds"); it != body.end()) {
+    if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 ||
+        it->get<uint64_t>() > 10ULL * 365 * 86400)
+      return api::error_response(400, "for_seconds must be a positive number of seconds");
+    change.lasts = std::chrono::seconds(it->get<int64_t>());
+  }
+  const auto targets = lvs->resolve_targets(virtual_server, real_server, all_vs);
+  if (targets.empty()) {
+    return api::error_response(
+        404, fmt::format("no real server {} in {}", real_server,
+                         all_vs ? std::string("any virtual server") : virtual_server));
+  }
+  nlohmann::json changed = nlohmann::json::array();
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& target : targets) {
+    const std::string name = lvs::format_target(target);
+    Status done;
+    if (ready) {
+      done = lvs->clear_override(target, peer.uid, peer.pid);
+    } else {
+      change.target = target;
+      auto set = lvs->set_override(change);
+      if (!set) done = set.error();
+    }
+    if (done) {
+      logger()->info("[control] {} {} by uid {} pid {}{}", action, name, peer.uid, peer.pid,
+                     reason.empty() ? "" : ", reason: " + reason);
+      changed.push_back(name);
+    } else {
+      errors.push_back(name + ": " + done.error().message);
+    }
+  }
+  const bool ok = errors.empty();
+  return json_response(ok ? 200 : 422,
+                       {{"action", action},
+                        {"changed", std::move(changed)},
+                        {"errors", errors},
+                        {"status", ok ? 200 : 422},
+                        {"error", ok ? std::string() : errors[0].get<std::string>()}});
 }
 
 void ControlServer::status(api::Responder respond) {

@@ -13,6 +13,7 @@
 #include "api/server.h"
 #include "api/status.h"
 #include "common/result.h"
+#include "daemon/lvs/lvs_service.h"
 #include "daemon/service.h"
 
 namespace vigil::event {
@@ -38,10 +39,15 @@ struct ControlOptions {
   // Reloads the configuration file now (as SIGHUP does) and says how it went; `who` names the
   // caller for the log.
   std::function<ReloadOutcome(const std::string& who)> reload;
+  // The IPVS side, for the overrides (null: vigild runs without it, -P).
+  std::function<LvsService*()> lvs;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;
 };
+
+// The overrides as the API lists them.
+std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::OverrideEntry>& entries);
 
 // The routes, by socket: which requests each answers (documented in docs/operations.md).
 enum class SocketKind { kAdmin, kReadOnly };
@@ -62,6 +68,9 @@ class ControlServer {
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
   void status(api::Responder respond);
+  // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
+  api::HttpResponse change_real_server(const api::HttpRequest& request,
+                                       const api::PeerCredentials& peer);
 
   event::EventLoop& loop_;
   ControlOptions options_;

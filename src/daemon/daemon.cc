@@ -155,7 +155,8 @@ ServiceFactory production_services(const DaemonOptions& options, DatapathFactory
                                     .apply_fullnat = apply_fullnat_with_nft,
                                     .read_fullnat = read_fullnat_with_nft,
                                     .ownership_store = std::make_shared<lvs::FileOwnershipStore>(
-                                        files.ipvs_state_file, lvs::current_network_namespace())});
+                                        files.ipvs_state_file, lvs::current_network_namespace())},
+          OverrideStateOptions{.state_file = files.override_state_file});
       // The checkers after IPVS: their verdicts reach the programmed tables, posted to this loop.
       // Stopped before IPVS (services stop in reverse order).
       auto checks = std::make_unique<CheckService>(
@@ -234,8 +235,15 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   }
   // Still one thread (the log writer starts below), and vigild never changes its environment.
   const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
-  const RunFiles files =
+  RunFiles files =
       run_files(options, net_namespace, config->global.instance, tmpdir != nullptr ? tmpdir : "");
+  // Started by `ip netns exec NAME` without -s: NAME's sockets and state file, not the host's.
+  const std::string socket_namespace =
+      net_namespace.empty() ? current_named_namespace() : net_namespace;
+  if (socket_namespace != net_namespace) {
+    files.override_state_file =
+        run_files(options, socket_namespace, config->global.instance).override_state_file;
+  }
   const std::string& pid_file = files.pid_file;
   if (auto written = write_pid_file(pid_file); !written) {
     log->error("[vigild] {}", written.error().message);
@@ -316,10 +324,13 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   // The control API: before the services start, so that a second vigild with our sockets is
   // refused before it touches VRRP or IPVS.
   std::unique_ptr<ControlServer> control;
+  auto lvs_side = [&]() -> LvsService* {
+    for (size_t i = 0; i < started; ++i) {
+      if (auto* lvs = dynamic_cast<LvsService*>(services[i].get())) return lvs;
+    }
+    return nullptr;
+  };
   const std::string run_instance = config->global.instance;  // names files: fixed at start
-  // Started by `ip netns exec NAME` without -s: still NAME's sockets, not the host's.
-  const std::string socket_namespace =
-      net_namespace.empty() ? current_named_namespace() : net_namespace;
   if (auto dir = ensure_owned_directory(api::kSocketDirectory, 0755); !dir) {
     log->error("[vigild] {}", dir.error().message);
     exit_code = control::kDaemonRuntimeFailure;
@@ -343,6 +354,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                             .last_reload = last_reload,
                             .warnings = loaded.warnings,
                         };
+                        if (LvsService* lvs = lvs_side(); lvs != nullptr)
+                          s.overrides = override_statuses(lvs->overrides());
                         if (s.last_reload) {
                           s.last_reload->seconds_ago =
                               std::chrono::duration<double>(loop.scheduler().now() - last_reload_at)
@@ -358,6 +371,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                         return out;
                       },
                   .reload = reload,
+                  .lvs = lvs_side,
               });
     if (!server) {
       log->error("[vigild] control API: {}; not starting", server.error().message);

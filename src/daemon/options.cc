@@ -124,6 +124,7 @@ RunFiles run_files(const DaemonOptions& options, const std::string& net_namespac
       .ipvs_state_file = options.ipvs_state_file.empty()
                              ? std::string(kStateDirectory) + "/ipvs-owned" + suffix + ".conf"
                              : options.ipvs_state_file,
+      .override_state_file = std::string(kPersistentStateDirectory) + "/state" + suffix + ".conf",
   };
 }
 

@@ -43,9 +43,13 @@ struct RunFiles {
   std::string check_data_file;   // SIGUSR1, checkers; DUMPS/vigil_check_INST_NS.data
   std::string check_stats_file;  // SIGUSR2, checkers; DUMPS/vigil_check_INST_NS.stats
   std::string ipvs_state_file;   // --ipvs-state-file; /run/vigil/ipvs-owned_INST_NS.conf
+  // Drains, maintenance and weight overrides: /var/lib/vigil/state_INST_NS.conf.
+  std::string override_state_file;
 };
 // The directory vigild keeps its state in (created 0755, refused unless a directory root owns).
 inline constexpr const char* kStateDirectory = "/run/vigil";
+// The directory of state that outlives a reboot (the overrides), created like kStateDirectory.
+inline constexpr const char* kPersistentStateDirectory = "/var/lib/vigil";
 // "_INST_NS", "_INST", "_NS" or "".
 std::string run_file_suffix(const std::string& net_namespace, const std::string& instance);
 // Where the SIGUSR1/SIGUSR2 dumps go: `tmpdir` (the TMPDIR environment variable, as keepalived

@@ -63,7 +63,7 @@ Status LvsController::start(std::shared_ptr<const config::Config> shared) {
   flush_on_stop_ = config.global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config.global.lvs_flush_on_stop_vs_only;
   set_config(shared);
-  desired_ = desired_lvs(*config_, {}, health_);
+  desired_ = desired_lvs(*config_, {}, health_, &overrides_);
   auto actual = timed_dump();
   if (!actual) return actual.error();
   if (options_.ownership_store) {
@@ -94,7 +94,7 @@ void LvsController::update(std::shared_ptr<const config::Config> config) {
   // Verdicts of services that are gone go with them; a kept service keeps its verdict until
   // the checkers send the one for the new configuration.
   std::erase_if(health_, [&](const auto& entry) { return !blocks_.contains(entry.first); });
-  desired_ = desired_lvs(*config_, {}, health_);
+  desired_ = desired_lvs(*config_, {}, health_, &overrides_);
   plan_and_apply(last_known_, false);
   sync_fullnat(false);
 }
@@ -127,8 +127,52 @@ void LvsController::apply_health(const check::HealthBatch& batch) {
     fullnat = fullnat || uses_fullnat(*block->second);
   }
   if (changed.empty()) return;
+  replan_blocks(changed, fullnat);
+}
+
+void LvsController::set_overrides(OverrideMap overrides) {
+  if (!config_) {  // before start(): its first pass applies them
+    overrides_ = std::move(overrides);
+    return;
+  }
+  // The virtual servers whose overrides differ: those alone are planned.
+  std::set<check::VirtualServerKey> touched;
+  auto old_it = overrides_.begin();
+  auto new_it = overrides.begin();
+  while (old_it != overrides_.end() || new_it != overrides.end()) {
+    if (new_it == overrides.end() ||
+        (old_it != overrides_.end() && old_it->first < new_it->first)) {
+      touched.insert((old_it++)->first.virtual_server);
+    } else if (old_it == overrides_.end() || new_it->first < old_it->first) {
+      touched.insert((new_it++)->first.virtual_server);
+    } else {
+      if (old_it->second != new_it->second) touched.insert(old_it->first.virtual_server);
+      ++old_it;
+      ++new_it;
+    }
+  }
+  overrides_ = std::move(overrides);
+  std::vector<const config::VirtualServer*> changed;
+  bool fullnat = false;
+  for (const auto& key : touched) {
+    const auto block = blocks_.find(key);
+    if (block == blocks_.end()) continue;  // orphaned: nothing programmed for it
+    changed.push_back(block->second);
+    fullnat = fullnat || uses_fullnat(*block->second);
+  }
+  if (changed.empty()) return;
+  replan_blocks(changed, fullnat);
+}
+
+void LvsController::update(std::shared_ptr<const config::Config> config, OverrideMap overrides) {
+  overrides_ = std::move(overrides);
+  update(std::move(config));
+}
+
+void LvsController::replan_blocks(const std::vector<const config::VirtualServer*>& changed,
+                                  bool fullnat) {
   if (fullnat) {  // rare: the FULLNAT list is kept in config order, recomputed whole
-    desired_ = desired_lvs(*config_, {}, health_);
+    desired_ = desired_lvs(*config_, {}, health_, &overrides_);
     plan_and_apply(last_known_, false);
     sync_fullnat(false);
     return;
@@ -147,7 +191,9 @@ void LvsController::apply_health(const check::HealthBatch& batch) {
   };
   for (const auto* vs : changed) {
     const auto verdict = health_.find(check::virtual_server_key(*vs));
-    for (auto& [key, entry] : desired_services(config_->lvs, *vs, &verdict->second)) {
+    for (auto& [key, entry] :
+         desired_services(config_->lvs, *vs, verdict != health_.end() ? &verdict->second : nullptr,
+                          {}, nullptr, &overrides_)) {
       const auto owner = service_owner_.find(key);
       if (owner == service_owner_.end() || owner->second != vs) continue;
       desired_.table.insert_or_assign(key, std::move(entry));
@@ -158,7 +204,7 @@ void LvsController::apply_health(const check::HealthBatch& batch) {
     plan(key);
   retry_services_.clear();  // a failure now puts its service back
   ++counters_.passes;
-  // Health never adds or removes a service key: ownership does not change.
+  // Health and overrides never add or remove a service key: ownership does not change.
   apply_operations(datapath::reconcile(have, want, owned_));
 }
 

@@ -27,6 +27,7 @@
 #include "datapath/datapath.h"
 #include "datapath/reconcile.h"
 #include "lvs/desired.h"
+#include "lvs/overrides.h"
 #include "lvs/ownership_store.h"
 
 namespace vigil::lvs {
@@ -77,6 +78,13 @@ class LvsController {
   // against the last known table like a config change, so one changed real server is one
   // netlink operation. Verdicts for services no longer configured are ignored.
   void apply_health(const check::HealthBatch& batch);
+  // The operators' overrides (lvs/overrides.h). Before start(): the first programming applies
+  // them (a server drained before a restart never gets a new flow from it). After: only the
+  // virtual servers whose overrides changed are planned, against the last known table, so one
+  // drain is one netlink operation. Overrides whose target is not configured are kept, unused.
+  void set_overrides(OverrideMap overrides);
+  // A new configuration together with the overrides that go with it (pruned for it): one pass.
+  void update(std::shared_ptr<const config::Config> config, OverrideMap overrides);
   // A full pass now (dump, plan, apply). Returns false if the dump failed.
   bool resync();
   // Removes what vigil owns (default), flushes everything (lvs_flush_on_stop) or keeps it all.
@@ -95,11 +103,16 @@ class LvsController {
   [[nodiscard]] const datapath::Ownership& owned() const { return owned_; }
   [[nodiscard]] const DesiredLvs& desired() const { return desired_; }
   [[nodiscard]] const HealthOverlay& health() const { return health_; }
+  [[nodiscard]] const OverrideMap& overrides() const { return overrides_; }
 
  private:
   // Keeps `config` and the check keys of its virtual servers.
   void set_config(std::shared_ptr<const config::Config> config);
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
+  // Recomputes the services of `changed` blocks only and plans them against the last known
+  // table (with the services whose operations failed since the last full pass); `fullnat`: one
+  // of them uses FULLNAT, so everything is recomputed instead.
+  void replan_blocks(const std::vector<const config::VirtualServer*>& changed, bool fullnat);
   // Sends `operations`, mirrors the successful ones into last_known_ and remembers the services
   // of failed ones for the next health pass.
   std::vector<datapath::OpResult> apply_operations(
@@ -124,7 +137,8 @@ class LvsController {
   // Services with an operation that failed since the last full pass: planned again by every
   // health pass until then.
   std::set<datapath::ServiceKey> retry_services_;
-  HealthOverlay health_;  // the checkers' latest verdicts
+  HealthOverlay health_;   // the checkers' latest verdicts
+  OverrideMap overrides_;  // the operators'
   DesiredLvs desired_;
   datapath::Ownership owned_;
   datapath::Table last_known_;  // the kernel's table after our last pass, as far as we know

@@ -215,19 +215,40 @@ std::vector<Member> members_from_health(const config::VirtualServer& vs,
   return members;
 }
 
+// The operators' overrides of `vs`'s real servers applied to what the health let in (the sorry
+// server has none).
+void apply_overrides(const config::VirtualServer& vs, const config::RealServer* sorry,
+                     const OverrideMap& overrides, std::vector<Member>& members) {
+  OverrideTarget target{check::virtual_server_key(vs), {}};
+  // Overrides are ordered by virtual server first: none for this one, nothing to look up.
+  const auto first = overrides.lower_bound(target);
+  if (first == overrides.end() || first->first.virtual_server != target.virtual_server) return;
+  std::erase_if(members, [&](Member& member) {
+    if (member.server == sorry) return false;
+    target.real_server = {member.server->address, member.server->port};
+    const auto found = overrides.find(target);
+    if (found == overrides.end()) return false;
+    const auto state = apply_override({true, member.weight}, &found->second);
+    member.weight = state.weight;
+    return !state.in;
+  });
+}
+
 }  // namespace
 
 std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> desired_services(
     const config::LvsSection& lvs, const config::VirtualServer& vs,
     const check::DesiredService* verdict, const RealServerHealth& health,
-    std::vector<FullNatService>* fullnat) {
+    std::vector<FullNatService>* fullnat, const OverrideMap* overrides) {
   const std::optional<config::RealServer> sorry =
       vs.sorry_server ? std::optional(sorry_as_real(*vs.sorry_server)) : std::nullopt;
   const config::RealServer* sorry_server = sorry ? &*sorry : nullptr;
-  const std::vector<Member> members =
+  std::vector<Member> members =
       verdict != nullptr ? members_from_verdict(vs, sorry_server, *verdict)
                          : members_from_health(vs, sorry_server,
                                                health ? health : RealServerHealth(alive_at_start));
+  if (overrides != nullptr && !overrides->empty())
+    apply_overrides(vs, sorry_server, *overrides, members);
   std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> entries;
   for (const auto& key : service_keys(lvs, vs)) {
     datapath::ServiceEntry entry;
@@ -261,13 +282,13 @@ bool uses_fullnat(const config::VirtualServer& vs) {
 }
 
 DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health,
-                       const HealthOverlay& checkers) {
+                       const HealthOverlay& checkers, const OverrideMap* overrides) {
   DesiredLvs desired;
   for (const auto& vs : config.lvs.virtual_servers) {
     const auto verdict = checkers.find(check::virtual_server_key(vs));
     auto entries =
         desired_services(config.lvs, vs, verdict != checkers.end() ? &verdict->second : nullptr,
-                         health, &desired.fullnat);
+                         health, &desired.fullnat, overrides);
     // The first block naming a service wins; validation reports duplicates.
     for (auto& [key, entry] : entries)
       desired.table.emplace(key, std::move(entry));

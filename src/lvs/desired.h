@@ -4,7 +4,9 @@
 // Which destinations are in, and at what weight, is the checkers' verdict (check/engine.h) for
 // every virtual server they reported; before their first report a virtual server is computed
 // here as keepalived starts it: every real server in at its configured weight, except those
-// with `alpha` and checkers, which wait for their first passing check.
+// with `alpha` and checkers, which wait for their first passing check. Operator overrides
+// (lvs/overrides.h) then lower, remove or re-weight what the health let in, whichever way the
+// health was decided.
 #pragma once
 
 #include <functional>
@@ -15,6 +17,7 @@
 #include "check/engine.h"
 #include "config/model.h"
 #include "datapath/model.h"
+#include "lvs/overrides.h"
 
 namespace vigil::lvs {
 
@@ -40,15 +43,15 @@ struct DesiredLvs {
 };
 
 DesiredLvs desired_lvs(const config::Config& config, const RealServerHealth& health = {},
-                       const HealthOverlay& checkers = {});
+                       const HealthOverlay& checkers = {}, const OverrideMap* overrides = nullptr);
 
 // The IPVS services of one virtual_server block (one per service key, in service_keys() order)
 // as desired_lvs() computes them, from the checkers' verdict when there is one (else from
-// `health`); its FULLNAT services are appended to `fullnat` when given.
+// `health`), with `overrides` applied; its FULLNAT services are appended to `fullnat` when given.
 std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> desired_services(
     const config::LvsSection& lvs, const config::VirtualServer& vs,
     const check::DesiredService* verdict, const RealServerHealth& health = {},
-    std::vector<FullNatService>* fullnat = nullptr);
+    std::vector<FullNatService>* fullnat = nullptr, const OverrideMap* overrides = nullptr);
 
 // True when a real server or the sorry server of `vs` is forwarded as FULLNAT.
 bool uses_fullnat(const config::VirtualServer& vs);

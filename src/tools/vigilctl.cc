@@ -10,8 +10,12 @@
 // The exit codes are one table (docs/operations.md "Exit codes").
 #include <unistd.h>
 
+#include <cctype>
+#include <climits>
+#include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +41,13 @@ constexpr const char* kUsage =
     "                                  (exit 0 healthy, 1 degraded, 3 vigild unreachable)\n"
     "  reload [--wait] [--reason TEXT] reload the configuration file and print the outcome\n"
     "                                  (exit 0 applied, 5 refused: the errors are printed)\n"
+    "  rs drain|maint|ready VS RS [--all-vs] [--reason TEXT] [--for DURATION]\n"
+    "                                  drain: weight 0, connections continue; maint: out of\n"
+    "                                  IPVS; ready: the override goes (health decides again)\n"
+    "  rs weight VS RS N|reset         run RS at weight N while it is healthy\n"
+    "                                  (VS: 192.0.2.80:80, [2001:db8::1]:80, FWM 7, group:80;\n"
+    "                                  RS: 10.0.0.1:80, or the address alone)\n"
+    "  overrides [--json]              the drains, maintenance and weights in force\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -109,9 +120,134 @@ int run_status(const Target& target, const std::vector<std::string>& args) {
   if (json) {
     std::cout << response->body;
   } else {
-    std::cout << vigil::api::render_status_text(*status);
+    std::cout << vigil::api::render_status_text(*status, static_cast<int64_t>(std::time(nullptr)));
   }
   return vigil::api::assess(*status).healthy ? kCtlOk : kCtlDegraded;
+}
+
+// "90", "90s", "15m", "2h", "1d": a positive number of seconds.
+std::optional<int64_t> parse_duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])) != 0)
+    ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  const int64_t value = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  int64_t scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  if (unit == "m") scale = 60;
+  if (unit == "h") scale = 3600;
+  if (unit == "d") scale = 86400;
+  if (scale == 0 || value == 0) return std::nullopt;
+  return value * scale;
+}
+
+// Prints a change's answer; the exit code.
+int report_change(const vigil::Result<vigil::api::ParsedResponse>& response) {
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  auto answer = nlohmann::json::parse(response->body, nullptr, false);
+  if (answer.is_object() && answer.contains("changed")) {
+    for (const auto& name : answer["changed"])
+      std::cout << answer.value("action", std::string()) << ": " << name.get<std::string>() << "\n";
+  }
+  if (response->status == 200) return kCtlOk;
+  if (answer.is_object() && answer.contains("errors") && !answer["errors"].empty()) {
+    for (const auto& line : answer["errors"])
+      std::cerr << "vigilctl: " << line.get<std::string>() << "\n";
+  } else {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+  }
+  return kCtlRefused;
+}
+
+// rs drain|maint|ready VS RS [--all-vs] [--reason TEXT] [--for DURATION]; rs weight VS RS N|reset
+int run_rs(const Target& target, const std::vector<std::string>& args) {
+  if (args.empty()) return usage_error("rs: drain, maint, ready or weight?");
+  std::string action = args[0];
+  if (action != "drain" && action != "maint" && action != "ready" && action != "weight")
+    return usage_error("rs: unknown action '" + action + "' (drain, maint, ready, weight)");
+  std::vector<std::string> words;
+  nlohmann::json body = nlohmann::json::object();
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--all-vs") {
+      body["all_vs"] = true;
+    } else if (args[i] == "--reason" && i + 1 < args.size()) {
+      body["reason"] = args[++i];
+    } else if (args[i] == "--for" && i + 1 < args.size()) {
+      auto seconds = parse_duration(args[++i]);
+      if (!seconds) return usage_error("rs: --for takes a duration: 90s, 15m, 2h, 1d");
+      body["for_seconds"] = *seconds;
+    } else if (args[i].rfind("--", 0) == 0) {
+      return usage_error("rs: unexpected option '" + args[i] + "'");
+    } else {
+      words.push_back(args[i]);
+    }
+  }
+  const bool all_vs = body.value("all_vs", false);
+  // With --all-vs the virtual server may be left out: `rs drain --all-vs RS`.
+  if (all_vs && words.size() == (action == "weight" ? 2U : 1U)) words.insert(words.begin(), "");
+  const size_t wanted = action == "weight" ? 3 : 2;
+  if (words.size() != wanted) {
+    return usage_error(action == "weight" ? "rs weight VS RS N|reset"
+                                          : "rs " + action + " VS RS [--all-vs] [--reason TEXT]");
+  }
+  body["virtual_server"] = words[0];
+  body["real_server"] = words[1];
+  if (action == "weight") {
+    if (words[2] == "reset") {
+      action = "ready";
+    } else {
+      const std::string& n = words[2];
+      if (n.empty() || n.size() > 10 || n.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoll(n) > INT32_MAX)
+        return usage_error("rs weight: N is a whole number from 0 to 2147483647, or reset");
+      body["weight"] = std::stoll(n);
+    }
+  }
+  body["action"] = action;
+  return report_change(vigil::api::send_request(
+      socket_for(target, true), {.method = "POST", .target = "/v1/rs", .body = body.dump()}));
+}
+
+int run_overrides(const Target& target, const std::vector<std::string>& args) {
+  const bool json = args.size() == 1 && args[0] == "--json";
+  if (!args.empty() && !json) return usage_error("overrides [--json]");
+  auto response = vigil::api::send_request(socket_for(target, false), {.target = "/v1/overrides"});
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  if (response->status != 200) {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+    return kCtlRefused;
+  }
+  if (json) {
+    std::cout << response->body;
+    return kCtlOk;
+  }
+  auto answer = nlohmann::json::parse(response->body, nullptr, false);
+  std::vector<vigil::api::OverrideStatus> list;
+  if (answer.is_object() && answer.contains("overrides")) {
+    for (const auto& o : answer["overrides"]) {
+      auto parsed = vigil::api::override_from_json(o);
+      if (!parsed) {
+        std::cerr << "vigilctl: " << parsed.error().message << "\n";
+        return kCtlRefused;
+      }
+      list.push_back(std::move(*parsed));
+    }
+  }
+  if (list.empty()) {
+    std::cout << "no overrides\n";
+  } else {
+    std::cout << vigil::api::render_overrides_text(list, static_cast<int64_t>(std::time(nullptr)))
+              << "(local to this director: the peer does not learn them)\n";
+  }
+  return kCtlOk;
 }
 
 int run_reload(const Target& target, const std::vector<std::string>& args) {
@@ -181,6 +317,8 @@ int main(int argc, char** argv) {
   }
   if (command == "status") return run_status(target, rest);
   if (command == "reload") return run_reload(target, rest);
+  if (command == "rs") return run_rs(target, rest);
+  if (command == "overrides") return run_overrides(target, rest);
   if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
   if (command != "check-config" && command != "dump-config")
     return usage_error("unknown command '" + command + "'");

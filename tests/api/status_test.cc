@@ -49,6 +49,20 @@ DaemonStatus sample() {
        .live_weight = 2,
        .quorum = 1,
        .real_servers = {{"[10.0.0.1]:tcp:80", true, 1}, {"[10.0.0.2]:tcp:80", true, 1}}});
+  s.overrides.push_back({.virtual_server = "[192.0.2.100]:tcp:80",
+                         .real_server = "[10.0.0.2]:80",
+                         .kind = "drain",
+                         .reason = "kernel upgrade",
+                         .since = 1'000'000,
+                         .expires = 1'003'600});
+  s.overrides.push_back({.virtual_server = "[192.0.2.101]:tcp:80",
+                         .real_server = "[10.0.0.9]:80",
+                         .kind = "weight",
+                         .weight = 5,
+                         .uid = 0,
+                         .pid = 77,
+                         .since = 999'000,
+                         .orphaned = true});
   s.warnings.push_back("/etc/vigil/vigil.conf:12:3: unknown keyword 'foo' ignored");
   return s;
 }
@@ -69,7 +83,7 @@ void expect_golden(const std::string& name, const std::string& actual) {
 }
 
 TEST(StatusText, MatchesTheGoldenFile) {
-  expect_golden("status.txt", render_status_text(sample()));
+  expect_golden("status.txt", render_status_text(sample(), 1'000'125));
 }
 
 TEST(StatusJson, MatchesTheGoldenFile) {

@@ -86,6 +86,16 @@ TEST(DaemonOptions, RunFilesCarryTheNamespace) {
   EXPECT_EQ(run_files(explicit_pid, "lb-a", "site1").stats_file, "/tmp/vigil_site1_lb-a.stats");
 }
 
+// The overrides' state file survives reboots (/var/lib), one per instance and namespace.
+TEST(DaemonOptions, TheOverrideStateFileCarriesTheInstanceAndTheNamespace) {
+  const DaemonOptions none;
+  EXPECT_EQ(run_files(none, "").override_state_file, "/var/lib/vigil/state.conf");
+  EXPECT_EQ(run_files(none, "lb-a").override_state_file, "/var/lib/vigil/state_lb-a.conf");
+  EXPECT_EQ(run_files(none, "", "site1").override_state_file, "/var/lib/vigil/state_site1.conf");
+  EXPECT_EQ(run_files(none, "lb-a", "site1").override_state_file,
+            "/var/lib/vigil/state_site1_lb-a.conf");
+}
+
 // Two vigilds on one host never share a file: the IPVS ownership state follows the naming rule
 // too (it was one /run/vigil/ipvs-owned.conf for every namespace).
 TEST(DaemonOptions, TheIpvsStateFileCarriesTheInstanceAndTheNamespace) {

@@ -203,8 +203,9 @@ TEST_F(LvsControllerTest, AFailedOperationIsRetriedOnTheNextPass) {
 }
 
 // Several virtual servers (a group of three addresses, a sorry server, inhibit_on_failure,
-// a FULLNAT one) and a seeded random run of verdicts: after each batch the kernel holds exactly
-// what a full recomputation from the configuration and every verdict so far gives.
+// a FULLNAT one) and a seeded random run of verdicts and operator overrides: after each step the
+// kernel holds exactly what a full recomputation from the configuration, every verdict so far
+// and the overrides gives.
 TEST_F(LvsControllerTest, HealthPassesPlanOnlyTheChangedServicesAndMatchAFullRecomputation) {
   const auto config = parse(R"(
 virtual_server_group WEB {
@@ -257,8 +258,31 @@ virtual_server 192.0.2.82 80 {
   std::mt19937 random(12345);  // NOLINT(cert-msc32-c,cert-msc51-cpp): a fixed, repeatable run
   const auto& blocks = config.lvs.virtual_servers;
   size_t batches_with_changes = 0;
+  size_t override_changes = 0;
+  OverrideMap overrides;
   for (int step = 0; step < 300; ++step) {
     const auto& vs = blocks.at(random() % blocks.size());
+    if (random() % 3 == 0) {  // an operator: set or clear one real server's override
+      const auto& rs = vs.real_servers.at(random() % vs.real_servers.size());
+      const OverrideTarget target{check::virtual_server_key(vs), {rs.address, rs.port}};
+      const auto kind = random() % 4;
+      if (kind == 3) {
+        overrides.erase(target);
+      } else {
+        overrides[target] = {.kind = static_cast<OverrideKind>(kind),
+                             .weight = static_cast<uint32_t>(random() % 5),
+                             .configured_weight = rs.weight};
+      }
+      kernel.reset_counts();
+      controller.set_overrides(overrides);
+      if (kernel.sent() > 0) ++override_changes;
+      const auto full = desired_lvs(config, {}, controller.health(), &overrides);
+      ASSERT_EQ(controller.desired().table, full.table) << "step " << step;
+      ASSERT_EQ(controller.desired().fullnat, full.fullnat) << "step " << step;
+      ASSERT_EQ(kernel.table(), full.table) << "step " << step;
+      EXPECT_EQ(kernel.dumps(), 0U);
+      continue;
+    }
     check::HealthBatch batch(1);
     batch[0].key = check::virtual_server_key(vs);
     for (const auto& rs : vs.real_servers) {
@@ -276,13 +300,14 @@ virtual_server 192.0.2.82 80 {
     kernel.reset_counts();
     controller.apply_health(batch);
     if (kernel.sent() > 0) ++batches_with_changes;
-    const auto full = desired_lvs(config, {}, controller.health());
+    const auto full = desired_lvs(config, {}, controller.health(), &overrides);
     ASSERT_EQ(controller.desired().table, full.table) << "step " << step;
     ASSERT_EQ(controller.desired().fullnat, full.fullnat) << "step " << step;
     ASSERT_EQ(kernel.table(), full.table) << "step " << step;
     EXPECT_EQ(kernel.dumps(), 0U);
   }
-  EXPECT_GT(batches_with_changes, 100U);  // the run did exercise changes
+  EXPECT_GT(batches_with_changes, 60U);  // the run did exercise changes
+  EXPECT_GT(override_changes, 30U);
 }
 
 // An operation that failed is retried by the next health pass, even one for another service.
@@ -733,6 +758,111 @@ TEST(LvsControllerReload, BlocksThatOnlyMovedSendNoOperation) {
   reload(parse(text(3)));
   EXPECT_EQ(kernel.sent(), sent + 2);
   EXPECT_EQ(kernel.sent(OperationKind::kEditDestination), 2U);
+}
+
+// ---- operator overrides ----
+
+OverrideMap drained(const config::Config& config, const char* rs,
+                    OverrideKind kind = OverrideKind::kDrain, uint32_t weight = 0) {
+  return {{{check::virtual_server_key(config.lvs.virtual_servers.at(0)), {ip(rs), 80}},
+           {.kind = kind, .weight = weight, .configured_weight = 3, .since = 100}}};
+}
+
+int32_t kernel_weight(const testing::FakeDatapath& kernel, const char* rs) {
+  const auto& dests = kernel.table().at(kWeb).destinations;
+  const auto it = dests.find(DestinationKey{ip(rs), 80});
+  return it == dests.end() ? -1 : it->second.weight;
+}
+
+TEST_F(LvsControllerTest, ADrainKnownAtStartIsInTheFirstProgramming) {
+  const auto config = parse(config_text(3));
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  ASSERT_TRUE(controller.start(config).ok());
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+  EXPECT_EQ(kernel.sent(), 3U);  // one service, two destinations: never at weight 3 first
+  for (const auto& op : kernel.journal()) {
+    if (const auto* add = std::get_if<datapath::AddDestination>(&op);
+        add != nullptr && add->key.address == ip("10.0.0.1"))
+      EXPECT_EQ(add->destination.weight, 0);
+  }
+  // The checkers' first verdict (UP at 3) leaves it drained.
+  kernel.reset_counts();
+  controller.apply_health(verdict(config, true, 1));
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+}
+
+TEST_F(LvsControllerTest, ARestartOfADrainedServerSendsNothing) {
+  const auto config = parse(config_text(3));
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  ASSERT_TRUE(controller.start(config).ok());
+  LvsController restarted{kernel, scheduler};
+  restarted.set_overrides(drained(config, "10.0.0.1"));
+  kernel.reset_counts();
+  ASSERT_TRUE(restarted.start(config).ok());
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+}
+
+TEST_F(LvsControllerTest, ARuntimeOverrideIsOneOperationWithoutADump) {
+  const auto config = parse(config_text(3));
+  ASSERT_TRUE(controller.start(config).ok());
+  struct Step {
+    const char* name;
+    OverrideMap overrides;
+    OperationKind op;
+    int32_t weight;  // 10.0.0.1 afterwards; -1: not in IPVS
+  };
+  const Step steps[] = {
+      {"drain", drained(config, "10.0.0.1"), OperationKind::kEditDestination, 0},
+      {"weight", drained(config, "10.0.0.1", OverrideKind::kWeight, 9),
+       OperationKind::kEditDestination, 9},
+      {"maint", drained(config, "10.0.0.1", OverrideKind::kMaint),
+       OperationKind::kDeleteDestination, -1},
+      {"ready", {}, OperationKind::kAddDestination, 3},
+  };
+  for (const auto& step : steps) {
+    kernel.reset_counts();
+    controller.set_overrides(step.overrides);
+    EXPECT_EQ(kernel.sent(), 1U) << step.name;
+    EXPECT_EQ(kernel.sent(step.op), 1U) << step.name;
+    EXPECT_EQ(kernel.dumps(), 0U) << step.name;
+    EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), step.weight) << step.name;
+    EXPECT_EQ(kernel_weight(kernel, "10.0.0.2"), 1) << step.name;
+  }
+  // The same overrides again: nothing.
+  kernel.reset_counts();
+  controller.set_overrides({});
+  EXPECT_EQ(kernel.sent(), 0U);
+}
+
+TEST_F(LvsControllerTest, ReadyNeverRevivesADownServer) {
+  const auto config = parse(config_text(3));
+  ASSERT_TRUE(controller.start(config).ok());
+  controller.apply_health(verdict(config, false, 1));  // 10.0.0.1 DOWN
+  kernel.reset_counts();
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  EXPECT_EQ(kernel.sent(), 0U);  // out stays out
+  controller.set_overrides({});
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), -1);
+}
+
+TEST_F(LvsControllerTest, AnOrphanedOverrideAppliesWhenItsTargetComesBack) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  const auto config = parse(config_text(3));
+  OverrideMap overrides = drained(config, "10.0.0.1");
+  OverrideMap orphan{
+      {{overrides.begin()->first.virtual_server, {ip("10.0.0.9"), 80}}, overrides.begin()->second}};
+  kernel.reset_counts();
+  controller.set_overrides(orphan);
+  EXPECT_EQ(kernel.sent(), 0U);
+  // The reload that adds 10.0.0.9 adds it drained.
+  std::string text = config_text(3);
+  text.insert(text.rfind('}'), "  real_server 10.0.0.9 80 {\n  }\n");
+  controller.update(std::make_shared<const config::Config>(parse(text)), orphan);
+  EXPECT_EQ(kernel.sent(OperationKind::kAddDestination), 1U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.9"), 0);
 }
 
 }  // namespace

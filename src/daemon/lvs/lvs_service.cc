@@ -2,15 +2,22 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
+#include "common/safe_file.h"
 #include "datapath/ipvs_netlink.h"
 #include "lvs/fullnat.h"
 
@@ -120,10 +127,21 @@ bool needs_ipvs(const config::Config& config) {
 }
 
 LvsService::LvsService(Scheduler& scheduler, DatapathFactory factory,
-                       lvs::LvsControllerOptions options)
-    : scheduler_(scheduler), factory_(std::move(factory)), options_(options) {}
+                       lvs::LvsControllerOptions options, OverrideStateOptions overrides)
+    : scheduler_(scheduler),
+      factory_(std::move(factory)),
+      options_(std::move(options)),
+      state_options_(std::move(overrides)),
+      expiry_timer_(scheduler) {
+  if (!state_options_.wall_clock) state_options_.wall_clock = event::wall_clock_now;
+}
 
 Status LvsService::start(const SharedConfig& config) {
+  config_ = config;
+  // Before the first programming: a server drained before a restart never gets a new flow.
+  load_state();
+  if (prune("at start") && state_options_.on_change) state_options_.on_change();
+  arm_expiry();
   if (!needs_ipvs(*config)) {
     log::get("ipvs")->info("[ipvs] no virtual servers configured: IPVS is not used");
     return {};
@@ -136,6 +154,7 @@ Status LvsService::open_and_start(const SharedConfig& config) {
   if (!datapath) return datapath.error();
   datapath_ = std::move(*datapath);
   controller_ = std::make_unique<lvs::LvsController>(*datapath_, scheduler_, options_);
+  controller_->set_overrides(overrides_);
   auto status = controller_->start(config);
   if (!status) {
     controller_.reset();
@@ -145,24 +164,236 @@ Status LvsService::open_and_start(const SharedConfig& config) {
 }
 
 void LvsService::reload(const SharedConfig& config) {
+  auto log = log::get("ipvs");
+  std::set<lvs::OverrideTarget> orphaned_before;
+  for (const auto& entry : lvs::list_overrides(overrides_, config_.get()))
+    if (entry.orphaned) orphaned_before.insert(entry.target);
+  config_ = config;
+  bool changed = prune("on reload");
+  for (const auto& entry : lvs::list_overrides(overrides_, config_.get())) {
+    if (orphaned_before.contains(entry.target) == entry.orphaned) continue;
+    changed = true;
+    if (entry.orphaned) {
+      log->warn(
+          "[ipvs] {} override of {}: its target left the configuration; kept (orphaned, "
+          "not applied) until it comes back or is cleared",
+          lvs::to_string(entry.override_.kind), lvs::format_target(entry.target));
+    } else {
+      log->info("[ipvs] {} override of {}: its target is back; applied again",
+                lvs::to_string(entry.override_.kind), lvs::format_target(entry.target));
+    }
+  }
+  arm_expiry();
+  if (changed && state_options_.on_change) state_options_.on_change();
   if (controller_) {
-    controller_->update(config);
+    controller_->update(config, overrides_);
     return;
   }
   if (!needs_ipvs(*config)) return;
   // The reload adds the first virtual servers: IPVS is needed from now on.
   if (auto status = open_and_start(config); !status) {
-    log::get("ipvs")->error("[ipvs] cannot program the new virtual servers: {}",
-                            status.error().message);
+    log->error("[ipvs] cannot program the new virtual servers: {}", status.error().message);
   }
 }
 
 void LvsService::stop() {
+  expiry_timer_.cancel();
   if (controller_) controller_->stop();
 }
 
 void LvsService::apply_health(const check::HealthBatch& batch) {
   if (controller_) controller_->apply_health(batch);
+}
+
+int64_t LvsService::wall_now() const {
+  return state_options_.wall_clock().unix_seconds;
+}
+
+Result<lvs::Override> LvsService::set_override(const OverrideRequest& request) {
+  if (!config_) return Error{"the IPVS side is not running"};
+  lvs::Override wanted{.kind = request.kind,
+                       .weight = request.weight,
+                       .reason = request.reason,
+                       .uid = request.uid,
+                       .pid = request.pid,
+                       .since = wall_now()};
+  if (request.lasts) {
+    if (request.lasts->count() <= 0) return Error{"--for must be at least one second"};
+    wanted.expires = wanted.since + request.lasts->count();
+  }
+  auto made = lvs::make_override(*config_, request.target, std::move(wanted));
+  if (!made) return made.error();
+  lvs::OverrideMap next = overrides_;
+  if (!next.contains(request.target) && next.size() >= lvs::kMaxOverrides)
+    return Error{"too many overrides (" + std::to_string(lvs::kMaxOverrides) + ")"};
+  next.insert_or_assign(request.target, *made);
+  if (auto committed = commit(std::move(next)); !committed) return committed.error();
+  log::get("ipvs")->info(
+      "[ipvs] {} {}{} by uid {} pid {}{}{}", lvs::to_string(made->kind),
+      lvs::format_target(request.target),
+      made->kind == lvs::OverrideKind::kWeight ? " to weight " + std::to_string(made->weight)
+                                               : std::string(),
+      made->uid, made->pid,
+      request.lasts ? " for " + std::to_string(request.lasts->count()) + " s" : std::string(),
+      made->reason.empty() ? std::string() : ": " + made->reason);
+  return made;
+}
+
+Status LvsService::clear_override(const lvs::OverrideTarget& target, uint32_t uid, int32_t pid) {
+  const auto found = overrides_.find(target);
+  if (found == overrides_.end()) return Error{"no override on " + lvs::format_target(target)};
+  lvs::OverrideMap next = overrides_;
+  next.erase(target);
+  const auto kind = found->second.kind;
+  if (auto committed = commit(std::move(next)); !committed) return committed;
+  log::get("ipvs")->info("[ipvs] ready {} ({} override removed) by uid {} pid {}",
+                         lvs::format_target(target), lvs::to_string(kind), uid, pid);
+  return {};
+}
+
+std::vector<lvs::OverrideEntry> LvsService::overrides() const {
+  return lvs::list_overrides(overrides_, config_.get());
+}
+
+std::set<lvs::OverrideTarget> LvsService::paused_checks() const {
+  return lvs::paused_checks(overrides_);
+}
+
+std::vector<lvs::OverrideTarget> LvsService::resolve_targets(std::string_view virtual_server,
+                                                             std::string_view real_server,
+                                                             bool all_virtual_servers) const {
+  if (!config_) return {};
+  return lvs::resolve_targets(*config_, virtual_server, real_server, all_virtual_servers);
+}
+
+void LvsService::load_state() {
+  const std::string& path = state_options_.state_file;
+  if (path.empty()) return;
+  auto log = log::get("ipvs");
+  auto text = read_file_nofollow(path, lvs::kMaxOverrideFileSize);
+  Result<lvs::OverrideMap> parsed = text ? (*text ? lvs::parse_override_file(**text, path)
+                                                  : Result<lvs::OverrideMap>(lvs::OverrideMap{}))
+                                         : Result<lvs::OverrideMap>(text.error());
+  if (parsed) {
+    overrides_ = std::move(*parsed);
+    if (!overrides_.empty()) {
+      const auto listed = lvs::list_overrides(overrides_, config_.get());
+      const auto orphaned = std::ranges::count_if(listed, [](const auto& e) { return e.orphaned; });
+      log->info("[ipvs] {}: {} override{} of real servers ({} orphaned)", path, overrides_.size(),
+                overrides_.size() == 1 ? "" : "s", orphaned);
+    }
+    return;
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {  // nothing there to keep (a bad directory, say)
+    log->error("[ipvs] cannot read the state file: {}; starting without overrides",
+               parsed.error().message);
+    return;
+  }
+  // Kept for the operator, never deleted, and never overwritten by the next save.
+  const std::string stem = path + ".broken-" + std::to_string(wall_now());
+  std::string aside;
+  int rename_error = 0;
+  for (int attempt = 0; attempt < 100 && aside.empty(); ++attempt) {
+    const std::string candidate = attempt == 0 ? stem : stem + "." + std::to_string(attempt);
+    if (renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, candidate.c_str(), RENAME_NOREPLACE) == 0) {
+      aside = candidate;
+    } else if (rename_error = errno; rename_error != EEXIST) {
+      break;
+    }
+  }
+  if (aside.empty()) {
+    unsaveable_ = path;
+    log->error(
+        "[ipvs] cannot read the state file: {}; starting without overrides, and it "
+        "cannot be set aside ({}): overrides will not be saved until it is removed",
+        parsed.error().message, std::strerror(rename_error));
+    return;
+  }
+  log->error(
+      "[ipvs] cannot read the state file: {}; starting without overrides (the file is "
+      "kept as {})",
+      parsed.error().message, aside);
+}
+
+Status LvsService::save_state(const lvs::OverrideMap& overrides) {
+  const std::string& path = state_options_.state_file;
+  if (path.empty()) return {};
+  auto log = log::get("ipvs");
+  if (unsaveable_) {
+    Error error{"the state file " + path +
+                " could not be read at start nor set aside: remove it to save overrides"};
+    log->warn("[ipvs] cannot save the overrides: {}", error.message);
+    return error;
+  }
+  const auto directory = std::filesystem::path(path).parent_path();
+  Status status;
+  if (!directory.empty()) status = ensure_owned_directory(directory.string(), 0755);
+  if (status) {
+    auto written = replace_file(path, lvs::format_override_file(overrides),
+                                ReplaceOptions{.mode = 0600, .sync = true});
+    if (!written) {
+      status = written.error();
+    } else if (*written == Replaced::kSymlink) {
+      log->warn("[ipvs] {}", replaced_symlink_message(path));
+    }
+  }
+  if (!status) {
+    log->warn("[ipvs] cannot save the overrides to {}: {}", path, status.error().message);
+    return Error{"cannot save the state file " + path + ": " + status.error().message};
+  }
+  return {};
+}
+
+bool LvsService::prune(const char* when) {
+  if (!config_) return false;
+  auto dropped = lvs::prune_overrides(overrides_, *config_, wall_now());
+  if (dropped.empty()) return false;
+  auto log = log::get("ipvs");
+  for (const auto& d : dropped) {
+    log->info("[ipvs] {} override of {} dropped {}: {}", lvs::to_string(d.override_.kind),
+              lvs::format_target(d.target), when, lvs::to_string(d.reason));
+  }
+  (void)save_state(overrides_);  // a failure is logged; the next change saves again
+  return true;
+}
+
+Status LvsService::commit(lvs::OverrideMap next) {
+  auto previous = std::exchange(overrides_, std::move(next));
+  // IPVS first, so the change reaches the kernel without waiting for the disk.
+  if (controller_) controller_->set_overrides(overrides_);
+  if (auto saved = save_state(overrides_); !saved) {
+    // What is applied is what the file says: a change that would not survive a restart is
+    // undone (one more planned pass) and refused.
+    overrides_ = std::move(previous);
+    if (controller_) controller_->set_overrides(overrides_);
+    return Error{saved.error().message + "; the change was undone"};
+  }
+  arm_expiry();
+  if (state_options_.on_change) state_options_.on_change();
+  return {};
+}
+
+void LvsService::overrides_changed() {
+  if (controller_) controller_->set_overrides(overrides_);
+  arm_expiry();
+  if (state_options_.on_change) state_options_.on_change();
+}
+
+void LvsService::arm_expiry() {
+  const auto next = lvs::next_expiry(overrides_);
+  if (!next) {
+    expiry_timer_.cancel();
+    return;
+  }
+  const auto delay = std::chrono::seconds(std::max<int64_t>(0, *next - wall_now()));
+  expiry_timer_.arm_after(delay, [this] {
+    if (prune("at its expiry")) {
+      overrides_changed();  // re-arms
+    } else {
+      arm_expiry();  // the wall clock moved back: not yet
+    }
+  });
 }
 
 }  // namespace vigil::daemon

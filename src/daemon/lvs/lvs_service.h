@@ -1,14 +1,22 @@
-// The IPVS side of vigild: an lvs::LvsController over the kernel's IPVS (generic netlink).
+// The IPVS side of vigild: an lvs::LvsController over the kernel's IPVS (generic netlink), and
+// the operators' overrides of real servers (drain, maint, weight; lvs/overrides.h), kept in the
+// state file across restarts and applied from the first IPVS programming on.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "common/time.h"
 #include "daemon/service.h"
 #include "datapath/datapath.h"
+#include "event/wall_clock.h"
 #include "lvs/controller.h"
+#include "lvs/overrides.h"
 
 namespace vigil::daemon {
 
@@ -25,9 +33,31 @@ Status apply_fullnat_with_nft(const std::vector<lvs::FullNatService>& services);
 // exist. Blocking like the apply.
 Result<std::string> read_fullnat_with_nft();
 
+struct OverrideStateOptions {
+  // The state file (RunFiles::override_state_file); empty: overrides are kept in memory only.
+  std::string state_file;
+  // Gives `since` and expiry times (seconds since the epoch). Unset: event::wall_clock_now.
+  event::WallClock wall_clock;
+  // Called on the main loop after the overrides changed (a request, an expiry, a reload or a
+  // start that dropped some): for the events stream, and for the check engine's paused checks.
+  std::function<void()> on_change;
+};
+
+// A change asked for by an operator (the control API).
+struct OverrideRequest {
+  lvs::OverrideTarget target;
+  lvs::OverrideKind kind = lvs::OverrideKind::kDrain;
+  uint32_t weight = 0;  // kWeight
+  std::string reason;
+  uint32_t uid = 0;  // the caller (SO_PEERCRED)
+  int32_t pid = 0;
+  std::optional<std::chrono::seconds> lasts;  // --for
+};
+
 class LvsService final : public Service {
  public:
-  LvsService(Scheduler& scheduler, DatapathFactory factory, lvs::LvsControllerOptions options);
+  LvsService(Scheduler& scheduler, DatapathFactory factory, lvs::LvsControllerOptions options,
+             OverrideStateOptions overrides = {});
 
   // Opens IPVS only when the configuration has virtual servers or LVS settings, so a
   // VRRP-only director runs on a kernel without IPVS.
@@ -38,14 +68,50 @@ class LvsService final : public Service {
   // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
   void apply_health(const check::HealthBatch& batch);
 
-  [[nodiscard]] const lvs::LvsController* controller() const { return controller_.get(); }
+  // Sets (or replaces) the override of one real server, on the main loop, once started. IPVS
+  // gets one planned pass of the target's virtual server, then the state file is saved; when it
+  // cannot be, the change is undone (another pass) and the error says why (logged at warn). An
+  // unknown target or a bad weight is an error too. Returns the override as recorded.
+  Result<lvs::Override> set_override(const OverrideRequest& request);
+  // `ready`: removes the override of `target` (its health decides again; a DOWN server stays
+  // out). No override there is an error; so is a state file that cannot be saved.
+  Status clear_override(const lvs::OverrideTarget& target, uint32_t uid, int32_t pid);
+  // Every override, orphaned ones (target not configured: not applied) included.
+  [[nodiscard]] std::vector<lvs::OverrideEntry> overrides() const;
+  // The real servers in maintenance, whose checks are to pause (the check engine's side).
+  [[nodiscard]] std::set<lvs::OverrideTarget> paused_checks() const;
+  // The (virtual server, real server) pairs a request names (lvs::resolve_targets on the
+  // running configuration).
+  [[nodiscard]] std::vector<lvs::OverrideTarget> resolve_targets(std::string_view virtual_server,
+                                                                 std::string_view real_server,
+                                                                 bool all_virtual_servers) const;
+  [[nodiscard]] const std::string& state_file() const { return state_options_.state_file; }
 
  private:
   Status open_and_start(const SharedConfig& config);
+  [[nodiscard]] int64_t wall_now() const;
+  // Reads the state file at start. A file that cannot be read or parsed is logged (with its
+  // line), set aside as PATH.broken-SECONDS and ignored.
+  void load_state();
+  Status save_state(const lvs::OverrideMap& overrides);
+  // Drops expired overrides (and weight overrides the configuration outdated), logs them, saves.
+  // True when it dropped any.
+  bool prune(const char* when);
+  // Makes `next` the overrides: applied, then saved; undone when the save fails.
+  Status commit(lvs::OverrideMap next);
+  // The controller gets the overrides; the expiry timer is armed for the next one.
+  void overrides_changed();
+  void arm_expiry();
 
   Scheduler& scheduler_;
   DatapathFactory factory_;
   lvs::LvsControllerOptions options_;
+  OverrideStateOptions state_options_;
+  SharedConfig config_;  // the running configuration
+  lvs::OverrideMap overrides_;
+  // A broken state file that could not be set aside: never overwritten, so nothing is saved.
+  std::optional<std::string> unsaveable_;
+  Timer expiry_timer_;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<lvs::LvsController> controller_;
 };

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Drains through the control socket (issue 14), on vigild's real IPVS code path over an
+in-memory table (vigild-recording, as the checker fixtures: the host kernel has no IPVS).
+
+  control_overrides.py --vigild PATH-OF-vigild-recording --vigilctl PATH [--keep]
+
+d1 runs vigild-recording -C with one virtual server and two real servers (no checkers: both in
+at their configured weight). Through `vigilctl -s NS`:
+- `rs drain` reaches the table as one SET_DEST at weight 0; `status` and `overrides` show it;
+- the read-only socket refuses a drain; an unknown real server is refused;
+- a restart programs the drained server at weight 0 from its first NEW_DEST (state file);
+- a reload keeps it drained (no SET_DEST); `rs weight N` runs it at N, `rs ready` returns it to
+  its configured weight;
+- a corrupt state file is set aside (kept, never deleted) and vigild starts without it.
+Every wait is bounded; vigild is stopped by its PID; the state files go with the lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vlab  # noqa: E402
+from vlab import holds_for, wait_until  # noqa: E402
+
+VIP = "192.0.2.50"  # only in the recorded table
+RS1, RS2 = "192.0.2.101", "192.0.2.102"
+TIMEOUT = 15.0
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+CONFIG = vlab.global_defs("  router_id overrides\n") + f"""virtual_server {VIP} 80 {{
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server {RS1} 8080 {{
+    weight 3
+  }}
+  real_server {RS2} 8080 {{
+    weight 2
+  }}
+}}
+"""
+
+
+class Director:
+    def __init__(self, lab: vlab.Lab, vigild: str, vigilctl: str):
+        self.lab = lab
+        self.vigild = vigild
+        self.vigilctl_path = vigilctl
+        self.journal = lab.work / "datapath.jsonl"
+        self.ns = lab.ns["d1"]
+        self.state_file = Path(f"/var/lib/vigil/state_{self.ns}.conf")
+        self.daemon: vlab.Daemon | None = None
+
+    def start(self, config: str = CONFIG) -> None:
+        self.journal.unlink(missing_ok=True)
+        kind = vlab.DaemonKind("vigild", str(Path(self.vigild).resolve()),
+                               args=("--record", str(self.journal), "-C", "--ipvs-state-file",
+                                     str(self.lab.work / "ipvs-owned.conf")),
+                               vrrp_only=False)
+        self.daemon = self.lab.start("d1", kind, config)
+        wait_until(lambda: self.weight(RS2) == 2, TIMEOUT, "the first programming")
+
+    def stop(self) -> None:
+        assert self.daemon is not None
+        self.daemon.terminate()
+
+    def ops(self) -> list[dict]:
+        try:
+            text = self.journal.read_text()
+        except OSError:
+            return []
+        return [json.loads(line) for line in text.splitlines(keepends=True)
+                if line.endswith("\n")]
+
+    def dest_ops(self, address: str) -> list[dict]:
+        return [op for op in self.ops() if op.get("dest") == f"{address}:8080"]
+
+    def weight(self, address: str) -> int | None:
+        current = None
+        for op in self.dest_ops(address):
+            if op["op"] in ("NEW_DEST", "SET_DEST"):
+                current = op["weight"]
+            elif op["op"] == "DEL_DEST":
+                current = None
+        return current
+
+    def ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([self.vigilctl_path, "-s", self.ns, *args], capture_output=True,
+                              text=True, timeout=30, check=False)
+
+
+def run(lab: vlab.Lab, vigild: str, vigilctl: str) -> None:
+    d = Director(lab, vigild, vigilctl)
+    d.state_file.unlink(missing_ok=True)
+    try:
+        scenario(lab, d)
+    finally:
+        for leftover in d.state_file.parent.glob(d.state_file.name + "*"):
+            leftover.unlink()
+
+
+def scenario(lab: vlab.Lab, d: Director) -> None:
+    d.start()
+    check(d.weight(RS1) == 3, f"{RS1} starts at weight {d.weight(RS1)}, expected 3")
+
+    before = len(d.dest_ops(RS1))
+    drained = d.ctl("rs", "drain", f"{VIP}:80", RS1, "--reason", "netns test")
+    check(drained.returncode == 0, f"rs drain: exit {drained.returncode}: {drained.stderr}")
+    wait_until(lambda: d.weight(RS1) == 0, TIMEOUT, f"{RS1} drained to weight 0")
+    new_ops = d.dest_ops(RS1)[before:]
+    check([op["op"] for op in new_ops] == ["SET_DEST"],
+          f"a drain is one SET_DEST, got {[op['op'] for op in new_ops]}")
+    check(d.weight(RS2) == 2, f"{RS2} touched by the drain of {RS1}")
+    status = json.loads(d.ctl("status", "--json").stdout)
+    check([(o["real_server"], o["kind"], o["reason"]) for o in status["overrides"]] ==
+          [(f"[{RS1}]:8080", "drain", "netns test")], f"status overrides: {status['overrides']}")
+    listed = d.ctl("overrides")
+    check(listed.returncode == 0 and "drain" in listed.stdout and "netns test" in listed.stdout,
+          f"vigilctl overrides: {listed.stdout}{listed.stderr}")
+    check(d.state_file.exists() and "drain" in d.state_file.read_text(),
+          f"{d.state_file} does not hold the drain")
+
+    read_only = subprocess.run(
+        [d.vigilctl_path, "--socket", f"/run/vigil/vigild_{d.ns}.ro.sock", "rs", "drain",
+         f"{VIP}:80", RS2], capture_output=True, text=True, timeout=30, check=False)
+    check(read_only.returncode == 8 and "read-only" in read_only.stderr,
+          f"drain on the read-only socket: exit {read_only.returncode}: {read_only.stderr}")
+    unknown = d.ctl("rs", "drain", f"{VIP}:80", "192.0.2.199")
+    check(unknown.returncode == 8 and "no real server" in unknown.stderr,
+          f"drain of an unknown real server: exit {unknown.returncode}: {unknown.stderr}")
+    check(d.weight(RS2) == 2, f"{RS2} changed by refused requests")
+
+    # A restart: the drained server's first NEW_DEST is already at weight 0.
+    d.stop()
+    d.start()
+    firsts = [op for op in d.dest_ops(RS1) if op["op"] == "NEW_DEST"]
+    check(firsts and firsts[0]["weight"] == 0,
+          f"after a restart {RS1} was programmed as {firsts[:1]}, expected weight 0")
+    check(all(op["weight"] == 0 for op in d.dest_ops(RS1) if "weight" in op),
+          f"{RS1} got a weight above 0 after the restart: {d.dest_ops(RS1)}")
+
+    before = len(d.dest_ops(RS1))
+    reloaded = d.ctl("reload", "--wait")
+    check(reloaded.returncode == 0, f"reload: exit {reloaded.returncode}: {reloaded.stderr}")
+    # A reload that would un-drain does so at once: nothing may come.
+    holds_for(lambda: d.dest_ops(RS1)[before:] == [], 0.5, f"the reload leaving {RS1} alone")
+
+    weighted = d.ctl("rs", "weight", f"{VIP}:80", f"{RS1}:8080", "7")
+    check(weighted.returncode == 0, f"rs weight: exit {weighted.returncode}: {weighted.stderr}")
+    wait_until(lambda: d.weight(RS1) == 7, TIMEOUT, f"{RS1} at weight 7")
+    ready = d.ctl("rs", "ready", f"{VIP}:80", RS1)
+    check(ready.returncode == 0, f"rs ready: exit {ready.returncode}: {ready.stderr}")
+    wait_until(lambda: d.weight(RS1) == 3, TIMEOUT, f"{RS1} back at its configured weight 3")
+    check(json.loads(d.ctl("status", "--json").stdout)["overrides"] == [],
+          "overrides left after ready")
+
+    # A corrupt state file: set aside, never deleted; vigild starts without it.
+    d.stop()
+    d.state_file.write_text("version = 1;\noverrides = ( { this is not libconfig\n")
+    d.start()
+    check(d.weight(RS1) == 3, f"{RS1} at {d.weight(RS1)} after a corrupt state file")
+    broken = list(d.state_file.parent.glob(d.state_file.name + ".broken-*"))
+    check(len(broken) == 1 and "this is not libconfig" in broken[0].read_text(),
+          f"the corrupt state file was not kept aside: {broken}")
+    check(f"{d.state_file}:2" in d.daemon.log_text(),
+          "vigild's log does not name the corrupt file's line")
+    d.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vigild", required=True, help="path of vigild-recording")
+    parser.add_argument("--vigilctl", required=True)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    started = time.monotonic()
+    with vlab.Lab(vigild=args.vigild, keep=args.keep) as lab:
+        try:
+            run(lab, args.vigild, args.vigilctl)
+        except Exception as e:  # noqa: BLE001
+            print(f"FAIL control-overrides: {e}")
+            for daemon in lab.daemons:
+                print(f"---- {daemon.kind.name} on {daemon.node}, last lines:")
+                print("\n".join(daemon.log_text().splitlines()[-40:]))
+            return 1
+    print(f"PASS control-overrides ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

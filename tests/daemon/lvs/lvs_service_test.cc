@@ -1,0 +1,323 @@
+// LvsService's overrides: the state file at start (before the first programming), saved before
+// each change, set aside when broken; expiry on the scheduler; reloads.
+#include "daemon/lvs/lvs_service.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/parser.h"
+#include "fakes/fake_datapath.h"
+#include "fakes/fake_scheduler.h"
+
+namespace vigil::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using datapath::DestinationKey;
+
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
+
+const datapath::ServiceKey kWeb = datapath::ServiceKey::tcp(ip("192.0.2.80"), 80);
+
+std::string config_text(int weight = 3, bool with_second = true) {
+  std::string text = R"(
+virtual_server 192.0.2.80 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    weight )" + std::to_string(weight) +
+                     "\n  }\n";
+  if (with_second) text += "  real_server 10.0.0.2 80 {\n  }\n";
+  return text + "}\n";
+}
+
+SharedConfig parse(const std::string& text) {
+  auto parsed = config::parse_text("test.conf", text);
+  EXPECT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
+  return std::make_shared<const config::Config>(std::move(parsed->config));
+}
+
+// Hands the controller a datapath that forwards to the test's fake kernel.
+class Forwarding final : public datapath::Datapath {
+ public:
+  explicit Forwarding(testing::FakeDatapath& kernel) : kernel_(kernel) {}
+  Result<datapath::KernelInfo> info() override { return kernel_.info(); }
+  Result<datapath::Table> dump() override { return kernel_.dump(); }
+  std::vector<datapath::OpResult> apply(std::span<const datapath::Operation> ops) override {
+    return kernel_.apply(ops);
+  }
+  Result<std::vector<datapath::SyncDaemonConfig>> sync_daemons() override {
+    return kernel_.sync_daemons();
+  }
+  Status start_sync_daemon(const datapath::SyncDaemonConfig& c) override {
+    return kernel_.start_sync_daemon(c);
+  }
+  Status stop_sync_daemon(datapath::SyncDaemonState s) override {
+    return kernel_.stop_sync_daemon(s);
+  }
+  Result<datapath::Timeouts> timeouts() override { return kernel_.timeouts(); }
+  Status set_timeouts(const datapath::Timeouts& t) override { return kernel_.set_timeouts(t); }
+
+ private:
+  testing::FakeDatapath& kernel_;
+};
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct LvsServiceOverrides : ::testing::Test {
+  LvsServiceOverrides() {
+    std::string pattern = (fs::temp_directory_path() / "vigil-overrides-XXXXXX").string();
+    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+    dir = pattern;
+    state = dir / "lib" / "state.conf";  // the directory is created by the first save
+  }
+  ~LvsServiceOverrides() override { fs::remove_all(dir); }
+
+  std::unique_ptr<LvsService> make(const fs::path& state_file) {
+    return std::make_unique<LvsService>(
+        scheduler,
+        [this]() -> Result<std::unique_ptr<datapath::Datapath>> {
+          return std::unique_ptr<datapath::Datapath>(std::make_unique<Forwarding>(kernel));
+        },
+        lvs::LvsControllerOptions{.resync_interval = Duration::zero()},
+        OverrideStateOptions{.state_file = state_file.string(),
+                             .wall_clock = [this] { return event::WallTime{.unix_seconds = wall}; },
+                             .on_change = [this] { ++changes; }});
+  }
+  std::unique_ptr<LvsService> make() { return make(state); }
+
+  lvs::OverrideTarget target(const char* rs, const SharedConfig& config) const {
+    return {check::virtual_server_key(config->lvs.virtual_servers.at(0)), {ip(rs), 80}};
+  }
+
+  int32_t kernel_weight(const char* rs) const {
+    const auto& dests = kernel.table().at(kWeb).destinations;
+    const auto it = dests.find(DestinationKey{ip(rs), 80});
+    return it == dests.end() ? -1 : it->second.weight;
+  }
+
+  fs::path dir;
+  fs::path state;
+  int64_t wall = 1'796'000'000;
+  int changes = 0;  // on_change calls
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+};
+
+TEST_F(LvsServiceOverrides, ADrainIsSavedAndInTheFirstProgrammingAfterARestart) {
+  const auto config = parse(config_text());
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  EXPECT_TRUE(service->overrides().empty());
+  EXPECT_FALSE(fs::exists(state));  // nothing to save yet
+  auto set = service->set_override({.target = target("10.0.0.1", config),
+                                    .kind = lvs::OverrideKind::kDrain,
+                                    .reason = "kernel upgrade",
+                                    .uid = 1000,
+                                    .pid = 42});
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 0);
+  EXPECT_EQ(kernel_weight("10.0.0.2"), 1);
+  struct stat st {};
+  ASSERT_EQ(stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600U);
+  EXPECT_NE(read(state).find("kernel upgrade"), std::string::npos);
+
+  // vigild is killed (the kernel keeps its table) and the machine reboots (it does not).
+  service.reset();
+  kernel.table().clear();
+  kernel.reset_counts();
+  auto restarted = make();
+  ASSERT_TRUE(restarted->start(config).ok());
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 0);
+  for (const auto& op : kernel.journal()) {  // never programmed at its configured weight
+    if (const auto* add = std::get_if<datapath::AddDestination>(&op);
+        add != nullptr && add->key.address == ip("10.0.0.1"))
+      EXPECT_EQ(add->destination.weight, 0);
+  }
+  const auto listed = restarted->overrides();
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].target, target("10.0.0.1", config));
+  EXPECT_EQ(listed[0].override_.reason, "kernel upgrade");
+  EXPECT_EQ(listed[0].override_.uid, 1000U);
+  EXPECT_EQ(listed[0].override_.pid, 42);
+  EXPECT_EQ(listed[0].override_.since, wall);
+  EXPECT_FALSE(listed[0].orphaned);
+
+  // ready: back to its health, saved.
+  ASSERT_TRUE(restarted->clear_override(target("10.0.0.1", config), 0, 1).ok());
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+  EXPECT_EQ(read(state).find("kernel upgrade"), std::string::npos);
+  EXPECT_FALSE(restarted->clear_override(target("10.0.0.1", config), 0, 1).ok());
+}
+
+TEST_F(LvsServiceOverrides, ABrokenStateFileIsSetAsideAndStartGoesOn) {
+  const auto config = parse(config_text());
+  struct Case {
+    const char* name;
+    std::string contents;  // empty: a symbolic link
+  };
+  const Case cases[] = {
+      {"syntax error", "version = 1;\noverrides = ( { kind = ; } );\n"},
+      {"unknown version", "version = 9;\noverrides = ();\n"},
+      {"symbolic link", ""},
+  };
+  for (const auto& c : cases) {
+    fs::remove_all(dir / "lib");
+    fs::create_directories(dir / "lib");
+    const fs::path planted = dir / "planted";
+    if (c.contents.empty()) {
+      std::ofstream(planted) << "version = 1;\noverrides = ();\n";
+      fs::create_symlink(planted, state);
+    } else {
+      std::ofstream(state) << c.contents;
+    }
+    auto service = make();
+    ASSERT_TRUE(service->start(config).ok()) << c.name;
+    EXPECT_TRUE(service->overrides().empty()) << c.name;
+    const fs::path aside = state.string() + ".broken-" + std::to_string(wall);
+    EXPECT_FALSE(fs::exists(fs::symlink_status(state))) << c.name;
+    ASSERT_TRUE(fs::exists(fs::symlink_status(aside))) << c.name;
+    if (!c.contents.empty()) EXPECT_EQ(read(aside), c.contents) << c.name;
+    // Changes are saved again, in a new file; the broken copy stays.
+    ASSERT_TRUE(service
+                    ->set_override(
+                        {.target = target("10.0.0.2", config), .kind = lvs::OverrideKind::kMaint})
+                    .ok())
+        << c.name;
+    EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(state))) << c.name;
+    EXPECT_TRUE(fs::exists(fs::symlink_status(aside))) << c.name;
+    EXPECT_EQ(read(planted), c.contents.empty() ? "version = 1;\noverrides = ();\n" : "") << c.name;
+    service->stop();
+  }
+}
+
+TEST_F(LvsServiceOverrides, ASaveFailureChangesNothing) {
+  const auto config = parse(config_text());
+  std::ofstream(dir / "not-a-directory") << "x";
+  auto service = make(dir / "not-a-directory" / "state.conf");
+  ASSERT_TRUE(service->start(config).ok());
+  kernel.reset_counts();
+  auto set = service->set_override(
+      {.target = target("10.0.0.1", config), .kind = lvs::OverrideKind::kDrain});
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.error().message.find("cannot save the state file"), std::string::npos)
+      << set.error().message;
+  EXPECT_NE(set.error().message.find("undone"), std::string::npos) << set.error().message;
+  EXPECT_TRUE(service->overrides().empty());
+  EXPECT_EQ(kernel.sent(), 2U);  // the drain, then its undoing
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+  EXPECT_EQ(changes, 0);
+}
+
+TEST_F(LvsServiceOverrides, BadRequestsAreErrors) {
+  const auto config = parse(config_text());
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  EXPECT_FALSE(
+      service
+          ->set_override({.target = target("10.0.0.9", config), .kind = lvs::OverrideKind::kDrain})
+          .ok());
+  EXPECT_FALSE(service
+                   ->set_override({.target = target("10.0.0.1", config),
+                                   .kind = lvs::OverrideKind::kDrain,
+                                   .lasts = std::chrono::seconds(0)})
+                   .ok());
+  EXPECT_TRUE(service->overrides().empty());
+  EXPECT_EQ(service->resolve_targets("192.0.2.80:80", "10.0.0.1:80", false),
+            std::vector<lvs::OverrideTarget>{target("10.0.0.1", config)});
+}
+
+TEST_F(LvsServiceOverrides, AnOverrideForADurationExpiresOnTheScheduler) {
+  const auto config = parse(config_text());
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  ASSERT_TRUE(service
+                  ->set_override({.target = target("10.0.0.1", config),
+                                  .kind = lvs::OverrideKind::kWeight,
+                                  .weight = 9,
+                                  .lasts = std::chrono::seconds(60)})
+                  .ok());
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
+  EXPECT_EQ(changes, 1);
+  ASSERT_EQ(service->overrides().size(), 1U);
+  EXPECT_EQ(service->overrides()[0].override_.expires, wall + 60);
+  wall += 59;
+  scheduler.advance(std::chrono::seconds(59));
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
+  wall += 1;
+  scheduler.advance(std::chrono::seconds(1));
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+  EXPECT_TRUE(service->overrides().empty());
+  EXPECT_EQ(changes, 2);
+  auto saved = lvs::parse_override_file(read(state), state.string());
+  ASSERT_TRUE(saved.ok());
+  EXPECT_TRUE(saved->empty());
+}
+
+TEST_F(LvsServiceOverrides, AnExpiredOverrideIsDroppedAtStart) {
+  const auto config = parse(config_text());
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  ASSERT_TRUE(service
+                  ->set_override({.target = target("10.0.0.1", config),
+                                  .kind = lvs::OverrideKind::kDrain,
+                                  .lasts = std::chrono::seconds(60)})
+                  .ok());
+  service.reset();  // killed: no timer runs
+  wall += 3600;
+  auto restarted = make();
+  ASSERT_TRUE(restarted->start(config).ok());
+  EXPECT_TRUE(restarted->overrides().empty());
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+}
+
+TEST_F(LvsServiceOverrides, AReloadKeepsOrphansAndDropsOutdatedWeights) {
+  const auto config = parse(config_text(3, true));
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  ASSERT_TRUE(
+      service
+          ->set_override({.target = target("10.0.0.2", config), .kind = lvs::OverrideKind::kDrain})
+          .ok());
+  ASSERT_TRUE(service
+                  ->set_override({.target = target("10.0.0.1", config),
+                                  .kind = lvs::OverrideKind::kWeight,
+                                  .weight = 9})
+                  .ok());
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
+  // 10.0.0.2 leaves the configuration; 10.0.0.1's configured weight changes.
+  service->reload(parse(config_text(5, false)));
+  auto listed = service->overrides();
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].target, target("10.0.0.2", config));
+  EXPECT_TRUE(listed[0].orphaned);
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 5);
+  auto saved = lvs::parse_override_file(read(state), state.string());
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(saved->size(), 1U);
+  // Back: drained at once.
+  service->reload(parse(config_text(5, true)));
+  listed = service->overrides();
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_FALSE(listed[0].orphaned);
+  EXPECT_EQ(kernel_weight("10.0.0.2"), 0);
+  EXPECT_TRUE(service->paused_checks().empty());
+}
+
+}  // namespace
+}  // namespace vigil::daemon
