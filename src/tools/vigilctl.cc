@@ -55,6 +55,7 @@ constexpr const char* kUsage =
     "  dump-config  [-f FILE] [-i ID]  print the configuration as vigil understood it (JSON)\n"
     "  genhash -s ADDR -p PORT -u URL  the MD5 digest of a url's body for HTTP_GET/SSL_GET\n"
     "          [-S] [-I] [-V VHOST]    `digest` lines (keepalived's genhash options; genhash -h)\n"
+    "  config check|show [-f FILE]     check-config and dump-config by their newer names\n"
     "  version                         print the version\n"
     "Options:\n"
     "  -s NAMESPACE     the vigild running in this network namespace (vigild -s / net_namespace)\n"
@@ -250,6 +251,24 @@ int run_overrides(const Target& target, const std::vector<std::string>& args) {
   return kCtlOk;
 }
 
+// check-config / dump-config [-f FILE] [-i ID]: args[0] is the command.
+int main_config(const std::vector<std::string>& args) {
+  using namespace vigil::control;
+  const std::string& command = args[0];
+  ConfigCheckRequest request{.dump_json = command == "dump-config"};
+  for (size_t i = 1; i < args.size(); ++i) {
+    if ((args[i] == "-f" || args[i] == "-i") && i + 1 < args.size()) {
+      (args[i] == "-f" ? request.file : request.config_id) = args[i + 1];
+      ++i;
+    } else {
+      return usage_error(command + ": unexpected argument '" + args[i] + "'");
+    }
+  }
+  if (request.file.empty()) request.file = default_config_file();
+  if (request.config_id.empty()) request.config_id = short_host_name();
+  return run_config_check(request, std::cout, std::cerr);
+}
+
 int run_reload(const Target& target, const std::vector<std::string>& args) {
   std::string reason;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -315,6 +334,14 @@ int main(int argc, char** argv) {
     std::cout << "vigilctl " << VIGIL_VERSION << "\n";
     return kCtlOk;
   }
+  if (command == "config") {
+    // `config check` / `config show`: check-config and dump-config by their newer names.
+    if (rest.empty() || (rest[0] != "check" && rest[0] != "show"))
+      return usage_error("config check|show [-f FILE] [-i ID]");
+    args = {rest[0] == "check" ? "check-config" : "dump-config"};
+    args.insert(args.end(), rest.begin() + 1, rest.end());
+    return main_config(args);
+  }
   if (command == "status") return run_status(target, rest);
   if (command == "reload") return run_reload(target, rest);
   if (command == "rs") return run_rs(target, rest);
@@ -322,16 +349,5 @@ int main(int argc, char** argv) {
   if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
   if (command != "check-config" && command != "dump-config")
     return usage_error("unknown command '" + command + "'");
-  ConfigCheckRequest request{.dump_json = command == "dump-config"};
-  for (size_t i = 0; i < rest.size(); ++i) {
-    if ((rest[i] == "-f" || rest[i] == "-i") && i + 1 < rest.size()) {
-      (rest[i] == "-f" ? request.file : request.config_id) = rest[i + 1];
-      ++i;
-    } else {
-      return usage_error(command + ": unexpected argument '" + rest[i] + "'");
-    }
-  }
-  if (request.file.empty()) request.file = default_config_file();
-  if (request.config_id.empty()) request.config_id = short_host_name();
-  return run_config_check(request, std::cout, std::cerr);
+  return main_config(args);
 }

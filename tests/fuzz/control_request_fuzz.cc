@@ -1,7 +1,8 @@
 // libFuzzer target: api::RequestReader (the control socket's request parser) on arbitrary bytes.
 // The first input byte picks the chunk size; the rest is what a peer sends. Each input is read
-// whole and in chunks: both must reach the same verdict (the same request, or the same error
-// status), and a reader never accepts more than its limits.
+// whole and in chunks: both must reach the same verdict (the same request, or an error; which
+// error may depend on how much Beast had seen when it gave up), and a reader never accepts more
+// than its limits.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -40,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     if (a.body.size() > kLimits.body_bytes) std::abort();
     if (a.path.empty() || a.path.front() != '/') std::abort();
-  } else if (whole.failure().status != pieces.failure().status) {
+  } else if (whole.failure().status < 400 || pieces.failure().status < 400) {
     std::abort();
   }
   return 0;
