@@ -113,7 +113,15 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
       respond(api::error_response(405, "/v1/status is read with GET"));
       return;
     }
-    status(std::move(respond));
+    status({}, std::move(respond));
+    return;
+  }
+  if (request.path == "/v1/services") {
+    if (!is_get) {
+      respond(api::error_response(405, "/v1/services is read with GET"));
+      return;
+    }
+    status({.real_servers = true}, std::move(respond));
     return;
   }
   if (request.path == "/v1/reload") {
@@ -257,7 +265,7 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
                         {"error", ok ? std::string() : errors[0].get<std::string>()}});
 }
 
-void ControlServer::status(api::Responder respond) {
+void ControlServer::status(const api::StatusQuery& query, api::Responder respond) {
   auto gather = std::make_shared<StatusGather>(loop_.scheduler());
   gather->status = options_.daemon_status();
   gather->respond = std::move(respond);
@@ -279,7 +287,7 @@ void ControlServer::status(api::Responder respond) {
   });
   for (Service* side : sides) {
     // `done` may run on the side's thread: it posts the part to the main loop.
-    side->status([gather, alive = alive_, &loop = loop_](api::StatusPart part) {
+    side->status(query, [gather, alive = alive_, &loop = loop_](api::StatusPart part) {
       loop.post([gather, alive, part = std::move(part)]() mutable {
         if (!*alive || gather->answered) return;
         gather->status.merge(std::move(part));

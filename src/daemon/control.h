@@ -67,7 +67,7 @@ class ControlServer {
   ControlServer(event::EventLoop& loop, ControlOptions options);
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
-  void status(api::Responder respond);
+  void status(const api::StatusQuery& query, api::Responder respond);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);

@@ -31,7 +31,7 @@ class Service {
   // runs on (`done` is thread-safe). Never blocks the caller, and the side never waits for the
   // caller: a side on its own thread builds the part there and hands it over.
   using StatusReply = std::function<void(api::StatusPart)>;
-  virtual void status(StatusReply done) { done({}); }
+  virtual void status(const api::StatusQuery& /*query*/, StatusReply done) { done({}); }
   // Whether the side's own loop turns, for systemd's watchdog (asked every half WatchdogSec from
   // the main loop): false while a callback posted to it earlier has not run.
   virtual bool alive() { return true; }

@@ -48,6 +48,7 @@ constexpr const char* kUsage =
     "                                  (VS: 192.0.2.80:80, [2001:db8::1]:80, FWM 7, group:80;\n"
     "                                  RS: 10.0.0.1:80, or the address alone)\n"
     "  overrides [--json]              the drains, maintenance and weights in force\n"
+    "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -269,6 +270,48 @@ int main_config(const std::vector<std::string>& args) {
   return run_config_check(request, std::cout, std::cerr);
 }
 
+// services [VS] [--json]: every real server with its health, weight, override and checkers.
+int run_services(const Target& target, const std::vector<std::string>& args) {
+  bool json = false;
+  std::string only;
+  for (const auto& arg : args) {
+    if (arg == "--json") {
+      json = true;
+    } else if (only.empty() && arg.rfind("--", 0) != 0) {
+      only = arg;
+    } else {
+      return usage_error("services [VS] [--json]");
+    }
+  }
+  auto response = vigil::api::send_request(socket_for(target, false), {.target = "/v1/services"});
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  if (response->status != 200) {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+    return kCtlRefused;
+  }
+  auto status = vigil::api::status_from_json(response->body);
+  if (!status) {
+    std::cerr << "vigilctl: " << status.error().message << "\n";
+    return kCtlRefused;
+  }
+  if (json) {
+    std::cout << response->body;
+    return kCtlOk;
+  }
+  const std::string text = vigil::api::render_services_text(*status, only);
+  if (text.empty()) {
+    std::cerr << "vigilctl: "
+              << (only.empty() ? "no virtual server is configured" : "no virtual server " + only)
+              << "\n";
+    return only.empty() ? kCtlOk : kCtlRefused;
+  }
+  std::cout << text;
+  return kCtlOk;
+}
+
 int run_reload(const Target& target, const std::vector<std::string>& args) {
   std::string reason;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -346,6 +389,7 @@ int main(int argc, char** argv) {
   if (command == "reload") return run_reload(target, rest);
   if (command == "rs") return run_rs(target, rest);
   if (command == "overrides") return run_overrides(target, rest);
+  if (command == "services") return run_services(target, rest);
   if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
   if (command != "check-config" && command != "dump-config")
     return usage_error("unknown command '" + command + "'");

@@ -1310,7 +1310,7 @@ void VrrpService::dump_data() {
   impl_->on_vrrp_thread([this] { impl_->runtime->write_data(impl_->options.data_file); });
 }
 
-void VrrpService::status(StatusReply done) {
+void VrrpService::status(const api::StatusQuery& /*query*/, StatusReply done) {
   if (!impl_->started) {
     done({});
     return;
