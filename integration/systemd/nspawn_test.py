@@ -3,7 +3,8 @@
 `systemd-nspawn -b`, systemd as its PID 1. Shows that:
 
   - `dpkg -i` creates the vigil group, enables vigild.service and starts nothing;
-  - a configuration with errors fails the unit once (exit 5, NRestarts=0, no auto-restart);
+  - a configuration with errors fails the unit once (exit 5, NRestarts=0, no auto-restart),
+    and the journal has the reason at error priority;
   - with a good one vigild is READY (active) with its STATUS= line, and a SIGHUP reload
     goes RELOADING -> READY;
   - `systemctl reload` runs ExecReload (vigilctl reload --wait; reported as skipped while
@@ -197,7 +198,11 @@ def scenario(c: Container, deb_name: str, results: dict[str, str]) -> None:
             "ExecMainStatus": "5", "NRestarts": "0"}
     if shown != want:
         raise Failure(f"bad configuration: {shown}, expected {want}")
-    results["config error"] = "exit 5, failed, NRestarts=0, no auto-restart"
+    # Logged through syslog: the journal keeps the error priority.
+    errors = c.run("journalctl", "-u", "vigild", "-p", "err", "--no-pager", check=False).stdout
+    if "configuration has errors; not starting (exit 5)" not in errors:
+        raise Failure(f"the journal has no error-priority line for the refused start: {errors}")
+    results["config error"] = "exit 5, failed, NRestarts=0, no auto-restart, logged at err"
 
     # A good configuration: READY, with the STATUS= line.
     c.write("/etc/vigil/vigil.conf", GOOD_CONFIG)
