@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -36,6 +37,7 @@ from vlab import VIP4, VIP4_B, VIP6, holds_for, wait_until  # noqa: E402
 DEFAULT_DAEMON = "keepalived"
 CRAFT = Path(__file__).resolve().parent / "craft_advert.py"
 SCENARIOS: dict[str, callable] = {}
+VIGILCTL: str | None = None  # --vigilctl
 
 # Slack for timing assertions: CI runs tests two at a time next to QEMU and compilers.
 SLACK = 0.35
@@ -742,6 +744,159 @@ def unicast_source(lab: vlab.Lab, pair: Pair) -> None:
 
 
 # ---- driver --------------------------------------------------------------------------------
+def vigilctl(*args: str, user: int | None = None) -> subprocess.CompletedProcess:
+    """vigilctl from the host (it names a vigild by its namespace: -s NS), optionally as an
+    unprivileged uid (no supplementary group)."""
+    if not VIGILCTL:
+        raise vlab.LabError("this scenario needs --vigilctl PATH")
+    cmd = [VIGILCTL, *args]
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+
+
+def hostile_requests(socket_path: str, count: int, slow: int) -> dict[str, int]:
+    """`count` connections of garbage, oversize, cut-short and slow requests to `socket_path`;
+    the slow ones (sending half a request, then nothing) are held `slow` at a time until the
+    daemon answers them (408 on its read deadline, 503 when over its connection limit). Returns
+    the status lines seen, counted."""
+    import socket as so
+    seen: dict[str, int] = {}
+
+    def answer(conn: so.socket) -> None:
+        conn.settimeout(20)
+        data = b""
+        try:
+            while chunk := conn.recv(4096):
+                data += chunk
+        except OSError:
+            pass
+        line = data.split(b"\r\n", 1)[0].decode(errors="replace") or "(closed)"
+        seen[line] = seen.get(line, 0) + 1
+
+    kinds = [b"\x16\x03\x01\x00\xa5garbage\r\n\r\n", b"GET / HTTP/1.1\r\nX: " + b"a" * 20000,
+             b"POST /v1/reload HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", b"GET /v1/sta",
+             b"GET /v1/status?%zz HTTP/1.1\r\n\r\n", b"DELETE /v1/status HTTP/1.1\r\n\r\n"]
+    fast = count - slow
+    for i in range(fast):
+        conn = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        conn.connect(socket_path)
+        try:
+            conn.sendall(kinds[i % len(kinds)])
+            if i % len(kinds) == 3:
+                conn.shutdown(so.SHUT_WR)  # cut short
+        except OSError:
+            pass
+        answer(conn)
+        conn.close()
+    batch = 24
+    for start in range(0, slow, batch):
+        held = []
+        for _ in range(min(batch, slow - start)):
+            conn = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+            conn.connect(socket_path)
+            try:
+                conn.sendall(b"GET /v1/status HTTP/1.1\r\nHo")
+            except OSError:
+                pass  # over the connection limit: answered 503 and closed already
+            held.append(conn)
+        for conn in held:
+            answer(conn)
+            conn.close()
+    return seen
+
+
+def late_master_down_waits(pair: Pair, node: str) -> int:
+    """The VRRP instances' late Master_Down_Timer waits, from vigild's SIGUSR2 stats."""
+    stats = vlab.vigild_dump("stats")
+    stats.unlink(missing_ok=True)
+    os.kill(pair.daemons[node].pid, signal.SIGUSR2)
+    wait_until(lambda: stats.exists() and "Socket:" in stats.read_text(), 3,
+               f"{node}: vigild to write {stats}")
+    return sum(int(line.rsplit(":", 1)[1]) for line in stats.read_text().splitlines()
+               if "Late Master_Down_Timer waits:" in line)
+
+
+@scenario
+def control(lab: vlab.Lab, pair: Pair) -> None:
+    """The control API (vigild only): `vigilctl status` names the right master on both
+    directors; the read-only socket refuses a change; a non-root user cannot use the admin
+    socket; 1,000 garbage and slow requests leave the daemon answering, with no transition and
+    no late timer; `vigilctl reload` applies a good config and refuses a bad one with its
+    errors, the running config staying."""
+    import json
+    adv, version = 0.2, 3
+    start_pair(pair, (150, 100), advert_int=adv, version=version)
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master")
+
+    def status(node: str) -> dict:
+        result = vigilctl("-s", lab.ns[node], "status", "--json")
+        check(result.returncode == 0, f"{node}: vigilctl status exit {result.returncode}: "
+              f"{result.stderr}{result.stdout}")
+        return json.loads(result.stdout)
+
+    def wait_master_known(node: str) -> dict:
+        # d2 names the master once it has heard an advert: within an advert interval or two.
+        wait_until(lambda: status(node)["vrrp"][0]["master_address"], 3,
+                   f"{node}: the master's address in its status")
+        return status(node)
+
+    for node, state in (("d1", "MASTER"), ("d2", "BACKUP")):
+        vi = wait_master_known(node)["vrrp"][0]
+        check(vi["name"] == "VI_1" and vi["state"] == state,
+              f"{node}: status says {vi['name']} {vi['state']}, expected VI_1 {state}")
+        check(vi["master_address"] == vlab.ADDR4["d1"],
+              f"{node}: master address {vi['master_address']}, expected {vlab.ADDR4['d1']}")
+    text = vigilctl("-s", lab.ns["d1"], "status")
+    check(text.returncode == 0 and "VI_1" in text.stdout and "MASTER" in text.stdout,
+          f"text status: exit {text.returncode}: {text.stdout}{text.stderr}")
+
+    admin = f"/run/vigil/vigild_{lab.ns['d1']}.sock"
+    read_only = f"/run/vigil/vigild_{lab.ns['d1']}.ro.sock"
+    refused = vigilctl("--socket", read_only, "reload")
+    check(refused.returncode == 8 and "read-only" in refused.stderr,
+          f"reload on the read-only socket: exit {refused.returncode}: {refused.stderr}")
+    nobody = vigilctl("--socket", admin, "status", user=65534)
+    check(nobody.returncode == 3 and "Permission denied" in nobody.stderr,
+          f"uid 65534 on the admin socket: exit {nobody.returncode}: {nobody.stderr}")
+    nobody_ro = vigilctl("--socket", read_only, "status", user=65534)
+    check(nobody_ro.returncode == 3,
+          f"uid 65534 outside group vigil on the read-only socket: exit {nobody_ro.returncode}")
+
+    lines = {node: len(lab.states(node)) for node in vlab.DIRECTORS}
+    # Counted since start (the start itself may have been late): compared across the requests.
+    late = {node: late_master_down_waits(pair, node) for node in vlab.DIRECTORS}
+    seen = hostile_requests(admin, 1000, slow=48)
+    print(f"  1000 hostile requests: {seen}")
+    check("HTTP/1.1 200 OK" not in seen, f"a hostile request was served: {seen}")
+    check(sum(n for line, n in seen.items() if line.startswith("HTTP/1.1 4")) >= 900,
+          f"hostile requests not refused with 4xx: {seen}")
+    check(status("d1")["vrrp"][0]["state"] == "MASTER", "d1 no longer MASTER")
+    for node in vlab.DIRECTORS:
+        check(len(lab.states(node)) == lines[node],
+              f"{node}: transitions during the hostile requests: {lab.states(node)[lines[node]:]}")
+        waits = late_master_down_waits(pair, node) - late[node]
+        check(waits == 0, f"{node}: {waits} late Master_Down_Timer waits during the requests")
+
+    good = simple_config(pair, "d1", 160, advert_int=adv, version=version)
+    lab.write_config("d1", good)
+    applied = vigilctl("-s", lab.ns["d1"], "reload", "--wait", "--reason", "netns test")
+    check(applied.returncode == 0, f"reload: exit {applied.returncode}: {applied.stderr}")
+    after = status("d1")
+    check(after["vrrp"][0]["priority"]["base"] == 160 and after["last_reload"]["ok"],
+          f"after reload: {after['vrrp'][0]}, {after['last_reload']}")
+    lab.write_config("d1", good + "vrrp_instance {\n")
+    bad = vigilctl("-s", lab.ns["d1"], "reload")
+    check(bad.returncode == 5 and "takes exactly one name" in bad.stderr,
+          f"bad reload: exit {bad.returncode}: {bad.stderr}")
+    degraded = vigilctl("-s", lab.ns["d1"], "status")
+    check(degraded.returncode == 1 and "reload was refused" in degraded.stdout,
+          f"status after a refused reload: exit {degraded.returncode}: {degraded.stdout}")
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as master after the refused reload")
+    pair.check_alive()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
@@ -750,6 +905,7 @@ def main() -> int:
     parser.add_argument("--d1", choices=("keepalived", "vigild"), help="daemon on d1 only")
     parser.add_argument("--d2", choices=("keepalived", "vigild"), help="daemon on d2 only")
     parser.add_argument("--vigild", help="path of vigild")
+    parser.add_argument("--vigilctl", help="path of vigilctl (the control scenario)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
@@ -757,6 +913,8 @@ def main() -> int:
         for name, fn in sorted(SCENARIOS.items()):
             print(f"{name:14} {fn.__doc__.splitlines()[0]}")
         return 0 if args.list else 2
+    global VIGILCTL
+    VIGILCTL = args.vigilctl
     kinds = {"d1": args.d1 or args.daemon, "d2": args.d2 or args.daemon}
     fn = SCENARIOS[args.scenario]
     print(f"{args.scenario}: d1={kinds['d1']} d2={kinds['d2']}")

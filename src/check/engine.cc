@@ -1280,6 +1280,26 @@ std::vector<CheckEngine::CheckerStatus> CheckEngine::status() const {
   return out;
 }
 
+std::vector<CheckEngine::ServiceStatus> CheckEngine::service_status() const {
+  std::vector<ServiceStatus> out;
+  out.reserve(services_.size());
+  for (const auto& service : services_) {
+    const VirtualServerVerdicts& v = service->verdicts;
+    const VirtualServerSpec& spec = v.spec();
+    ServiceStatus s{.label = spec.label,
+                    .protocol_name = spec.protocol_name,
+                    .quorum_up = v.quorum_up(),
+                    .sorry_active = v.sorry_active(),
+                    .live_weight = v.live_weight(),
+                    .quorum = spec.quorum};
+    s.real_servers.reserve(spec.real_servers.size());
+    for (size_t r = 0; r < spec.real_servers.size(); ++r)
+      s.real_servers.push_back({spec.real_servers[r].key, v.alive(r), v.effective_weight(r)});
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 size_t CheckEngine::checker_count() const {
   size_t count = 0;
   for (const auto& service : services_)

@@ -148,6 +148,23 @@ class CheckEngine {
     size_t shared_with = 0;
   };
   [[nodiscard]] std::vector<CheckerStatus> status() const;
+
+  // Each virtual server's verdicts (the control API's status), in configuration order.
+  struct ServiceStatus {
+    std::string label;  // keepalived's FMT_VS
+    std::string protocol_name;
+    bool quorum_up = true;
+    bool sorry_active = false;
+    int64_t live_weight = 0;
+    int64_t quorum = 0;
+    struct Server {
+      RealServerKey key;
+      bool alive = false;
+      int64_t weight = 0;  // effective (configured plus dynamic)
+    };
+    std::vector<Server> real_servers;
+  };
+  [[nodiscard]] std::vector<ServiceStatus> service_status() const;
   [[nodiscard]] size_t checker_count() const;
   // Checker blocks of types the engine does not run yet (left out at the last load).
   [[nodiscard]] size_t skipped_checkers() const { return skipped_; }

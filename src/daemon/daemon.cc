@@ -1,7 +1,13 @@
 #include "daemon/daemon.h"
 
+#include <grp.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <array>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 
 #include "check/validate.h"
 #include "common/log.h"
@@ -12,6 +18,7 @@
 #include "control/exit_codes.h"
 #include "control/script_audit.h"
 #include "daemon/check/check_service.h"
+#include "daemon/control.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/lvs/lvs_sync_service.h"
 #include "daemon/process.h"
@@ -35,18 +42,54 @@ void log_diagnostics(const config::Diagnostics& diagnostics, const config::Sourc
   }
 }
 
-struct LoadedConfig {
-  SharedConfig config;  // null: kDaemonConfigUnreadable or kDaemonConfigErrors
-  int failure = control::kDaemonOk;
+// A configuration as loaded at start or by a reload: null `config` when it has errors.
+struct Loaded {
+  SharedConfig config;
+  int failure = control::kDaemonOk;   // kDaemonConfigUnreadable or kDaemonConfigErrors
+  std::vector<std::string> errors;    // "file:line:col: message"
+  std::vector<std::string> warnings;  // the same, for warnings (the control API shows them)
+  std::string hash;                   // sha256 of the files read, in order
 };
 
-// Logs every diagnostic; returns the configuration (null when it cannot be read or has errors),
-// with its scripts judged (control/script_audit.h): what the services get is what may run. At
-// start and every reload.
-LoadedConfig load_config(const std::string& file, const std::string& id) {
+// sha256 over every file the configuration was read from (include included), in reading order.
+std::string config_hash(const config::SourceFiles& files) {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::ifstream in(files.path(static_cast<uint32_t>(i)), std::ios::binary);
+    std::array<char, 8192> buffer{};
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0)
+      EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, digest.data(), &length);
+  EVP_MD_CTX_free(context);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i)
+    hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+void collect_diagnostics(const config::Diagnostics& diagnostics, const config::SourceFiles& files,
+                         Loaded& loaded) {
+  for (const auto& d : diagnostics.items()) {
+    auto line = files.format(d.location) + ": " + d.message;
+    (d.severity == config::Severity::kError ? loaded.errors : loaded.warnings)
+        .push_back(std::move(line));
+  }
+}
+
+// Logs every diagnostic; returns the configuration (null when it has errors), with its scripts
+// judged (control/script_audit.h): what the services get is what may run. At start and every
+// reload.
+Loaded load_config(const std::string& file, const std::string& id) {
+  Loaded loaded;
   if (auto why = control::unreadable_config(file)) {
     log::get("config")->error("[{}] cannot read configuration file: {}", file, *why);
-    return {nullptr, control::kDaemonConfigUnreadable};
+    loaded.failure = control::kDaemonConfigUnreadable;
+    loaded.errors.push_back(file + ": cannot read configuration file: " + *why);
+    return loaded;
   }
   config::ParseOptions options;
   options.reader.config_id = id;
@@ -58,12 +101,19 @@ LoadedConfig load_config(const std::string& file, const std::string& id) {
       parsed->diagnostics.error(bad.location, std::move(bad.message));
   }
   log_diagnostics(parsed->diagnostics, parsed->files);
-  if (!parsed->ok()) return {nullptr, control::kDaemonConfigErrors};
+  collect_diagnostics(parsed->diagnostics, parsed->files, loaded);
+  if (!parsed->ok()) {
+    loaded.failure = control::kDaemonConfigErrors;
+    return loaded;
+  }
+  loaded.hash = config_hash(parsed->files);
   control::ScriptAudit audit =
       control::audit_scripts(std::move(parsed->config), control::system_script_environment());
   log_diagnostics(audit.diagnostics, parsed->files);
+  collect_diagnostics(audit.diagnostics, parsed->files, loaded);
   // One immutable copy that every side shares (none keeps a copy of its own).
-  return {std::make_shared<const config::Config>(std::move(audit.config))};
+  loaded.config = std::make_shared<const config::Config>(std::move(audit.config));
+  return loaded;
 }
 
 // systemd's watchdog is fed while every service's loop turns (the main loop's own turning is
@@ -76,6 +126,16 @@ void start_systemd_watchdog(SystemdLink& systemd, event::EventLoop& loop,
       all = service->alive() && all;
     return all;
   });
+}
+
+// The read-only socket's group: `vigil` when it exists (the package creates it).
+std::optional<gid_t> vigil_group() {
+  group entry{};
+  group* found = nullptr;
+  std::array<char, 4096> buffer{};
+  if (::getgrnam_r("vigil", &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+    return std::nullopt;
+  return found->gr_gid;
 }
 
 }  // namespace
@@ -139,8 +199,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       options.config_file.empty() ? control::default_config_file() : options.config_file;
   const std::string id = options.config_id.empty() ? control::short_host_name() : options.config_id;
 
-  LoadedConfig loaded = load_config(file, id);
-  SharedConfig config = std::move(loaded.config);
+  Loaded loaded = load_config(file, id);
+  SharedConfig config = loaded.config;
   if (const int failure = loaded.failure; !config) {
     log->error("[vigild] {}: configuration {}; not starting (exit {})", file,
                failure == control::kDaemonConfigUnreadable ? "cannot be read" : "has errors",
@@ -212,21 +272,30 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     for (size_t i = 0; i < started; ++i)
       services[i]->dump_stats();
   });
-  (void)signals.on(SIGHUP, [&](int) {
-    log->info("[vigild] SIGHUP received: reloading {}", file);
+  // SIGHUP and `vigilctl reload`: a configuration with errors is refused and the running one
+  // stays.
+  const TimePoint started_at = loop.scheduler().now();
+  std::optional<api::ReloadStatus> last_reload;
+  TimePoint last_reload_at{};
+  auto reload = [&](const std::string& who) {
+    log->info("[vigild] reloading {} ({})", file, who);
     systemd.reloading();
-    LoadedConfig next_loaded = load_config(file, id);
-    SharedConfig next = std::move(next_loaded.config);
-    if (!next) {
-      const char* why =
-          next_loaded.failure == control::kDaemonConfigUnreadable ? "cannot be read" : "has errors";
+    Loaded next = load_config(file, id);
+    last_reload_at = loop.scheduler().now();
+    const uint64_t count = last_reload ? last_reload->count + 1 : 1;
+    if (!next.config) {
+      const std::string why = next.failure == control::kDaemonConfigUnreadable
+                                  ? "cannot be read"
+                                  : fmt::format("has {} error(s)", next.errors.size());
       log->error("[vigild] reload refused: {} {}; the running configuration stays", file, why);
       systemd.ready(running_status(*config, options) + "; last reload refused: " + file + " " +
                     why);
-      return;
+      last_reload = api::ReloadStatus{
+          .count = count, .ok = false, .message = fmt::format("{} {}", file, why)};
+      return ReloadOutcome{.message = last_reload->message, .errors = std::move(next.errors)};
     }
     // As in keepalived, the namespace is chosen once, at start.
-    if (const auto& wanted = next->global.net_namespace;
+    if (const auto& wanted = next.config->global.net_namespace;
         options.net_namespace.empty() && wanted != net_namespace) {
       log->warn(
           "[vigild] {}: net_namespace changed to '{}': it cannot change on reload; "
@@ -234,13 +303,71 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
           file, wanted, net_namespace);
     }
     for (auto& service : services)
-      service->reload(next);
-    config = std::move(next);
+      service->reload(next.config);
+    config = next.config;
+    loaded = std::move(next);
+    last_reload = api::ReloadStatus{.count = count, .ok = true};
     log->info("[vigild] configuration reloaded");
     systemd.ready(running_status(*config, options));
-  });
+    return ReloadOutcome{.applied = true, .message = "configuration reloaded"};
+  };
+  (void)signals.on(SIGHUP, [&](int) { (void)reload("SIGHUP"); });
 
-  for (; started < services.size(); ++started) {
+  // The control API: before the services start, so that a second vigild with our sockets is
+  // refused before it touches VRRP or IPVS.
+  std::unique_ptr<ControlServer> control;
+  const std::string run_instance = config->global.instance;  // names files: fixed at start
+  // Started by `ip netns exec NAME` without -s: still NAME's sockets, not the host's.
+  const std::string socket_namespace =
+      net_namespace.empty() ? current_named_namespace() : net_namespace;
+  if (auto dir = ensure_owned_directory(api::kSocketDirectory, 0755); !dir) {
+    log->error("[vigild] {}", dir.error().message);
+    exit_code = control::kDaemonRuntimeFailure;
+  } else {
+    auto server = ControlServer::start(
+        loop, ControlOptions{
+                  .sockets = api::socket_paths(socket_namespace, run_instance),
+                  .read_only_group = vigil_group(),
+                  .daemon_status =
+                      [&] {
+                        api::DaemonStatus s{
+                            .version = VIGIL_VERSION,
+                            .pid = ::getpid(),
+                            .uptime_seconds =
+                                std::chrono::duration<double>(loop.scheduler().now() - started_at)
+                                    .count(),
+                            .config_file = file,
+                            .config_hash = loaded.hash,
+                            .net_namespace = socket_namespace,
+                            .instance = run_instance,
+                            .last_reload = last_reload,
+                            .warnings = loaded.warnings,
+                        };
+                        if (s.last_reload) {
+                          s.last_reload->seconds_ago =
+                              std::chrono::duration<double>(loop.scheduler().now() - last_reload_at)
+                                  .count();
+                        }
+                        return s;
+                      },
+                  .services =
+                      [&] {
+                        std::vector<Service*> out;
+                        for (size_t i = 0; i < started; ++i)
+                          out.push_back(services[i].get());
+                        return out;
+                      },
+                  .reload = reload,
+              });
+    if (!server) {
+      log->error("[vigild] control API: {}; not starting", server.error().message);
+      exit_code = control::kDaemonRuntimeFailure;
+    } else {
+      control = std::move(*server);
+    }
+  }
+
+  for (; exit_code == 0 && started < services.size(); ++started) {
     if (auto status = services[started]->start(config); !status) {
       log->error("[vigild] cannot start: {}", status.error().message);
       exit_code = control::kDaemonRuntimeFailure;
@@ -256,7 +383,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   systemd.stopping();
   systemd.stop_watchdog();
 
-  // Stop what started, last first.
+  // No request reaches a side that is stopping. Stop what started, last first.
+  control.reset();
   while (started > 0)
     services[--started]->stop();
   remove_pid_file(pid_file);

@@ -3,8 +3,10 @@
 // from the daemon's main loop thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 
+#include "api/status.h"
 #include "common/result.h"
 #include "config/model.h"
 
@@ -25,6 +27,11 @@ class Service {
   // Each side that has state writes its own files; written when the call returns.
   virtual void dump_data() {}
   virtual void dump_stats() {}
+  // The control API's status: the side's part, handed to `done` from whichever thread the side
+  // runs on (`done` is thread-safe). Never blocks the caller, and the side never waits for the
+  // caller: a side on its own thread builds the part there and hands it over.
+  using StatusReply = std::function<void(api::StatusPart)>;
+  virtual void status(StatusReply done) { done({}); }
   // Whether the side's own loop turns, for systemd's watchdog (asked every half WatchdogSec from
   // the main loop): false while a callback posted to it earlier has not run.
   virtual bool alive() { return true; }

@@ -192,12 +192,14 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
     if (advert.priority == kStopPriority) {
       // The master is leaving: take over after Skew_Time only.
       last_master_priority_.reset();
+      heard_master_.reset();
       set_timer(TimerKind::kMasterDown, now + skew_time(), out);
       master_down_may_wait_ = false;  // the master said it is leaving
       return;
     }
     if (!config_.preempt || advert.priority >= priority_ || preempt_delay_active(now)) {
       last_master_priority_ = advert.priority;
+      heard_master_ = advert.source;
       restart_master_down(advert, now, out);
       return;
     }
@@ -219,6 +221,7 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
       if (config_.version == 3 && advert.max_advert_interval > Duration::zero())
         master_adver_interval_ = advert.max_advert_interval;
       last_master_priority_ = advert.priority;
+      heard_master_ = advert.source;
       if (config_.higher_prio_send_advert) out.emplace_back(SendAdvert{priority_});
       step_down(TransitionReason::kHigherPriorityAdvert, now, out,
                 fmt::format("{} priority {}", advert.source.to_string(), advert.priority));
@@ -450,11 +453,18 @@ bool StateMachine::preempt_delay_active(TimePoint now) const {
   return deadline && now < *deadline;
 }
 
+std::optional<IpAddress> StateMachine::master_address() const {
+  if (state_ == State::kMaster) return config_.primary_address;
+  if (state_ == State::kBackup) return heard_master_;
+  return std::nullopt;
+}
+
 void StateMachine::transition(State to, TransitionReason reason, Actions& out,
                               std::string_view detail) {
   const State from = state_;
   assert(from != to);
   state_ = to;
+  if (to != State::kBackup) heard_master_.reset();
   reassert_logged_ = false;
   wants_master_ = false;
   ++entered_[static_cast<size_t>(to)];

@@ -177,6 +177,10 @@ class StateMachine {
     return deadlines_[static_cast<size_t>(timer)];
   }
   [[nodiscard]] bool in_fault() const { return own_fault_ || group_fault_; }
+  // Who is master as far as this instance knows: its own primary address while MASTER; while
+  // BACKUP, the source of the last advert it accepted from its master (RFC 5798 §6.4.2); none
+  // otherwise, or when the master said it was leaving (priority 0) or none was heard yet.
+  [[nodiscard]] std::optional<IpAddress> master_address() const;
   // Times this instance entered each state.
   [[nodiscard]] uint64_t entered(State state) const { return entered_[static_cast<size_t>(state)]; }
   // Adverts ignored because they came from our own primary address (looped back).
@@ -234,6 +238,8 @@ class StateMachine {
   bool group_fault_ = false;
   // Priority of the last master heard while in Backup (for preempt_delay expiry).
   std::optional<uint8_t> last_master_priority_;
+  // The source of the last advert a backup accepted from its master (or that made it step down).
+  std::optional<IpAddress> heard_master_;
   std::array<std::optional<TimePoint>, static_cast<size_t>(TimerKind::kCount)> deadlines_{};
   std::array<uint64_t, kStateCount> entered_{};
   uint64_t own_adverts_ignored_ = 0;

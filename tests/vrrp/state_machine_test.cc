@@ -693,6 +693,28 @@ TEST(VrrpStateMachine, CountsEveryStateEntered) {
   EXPECT_EQ(machine.entered(State::kFault), 0U);
 }
 
+TEST(VrrpStateMachine, KnowsWhoIsMaster) {
+  StateMachine machine(base_config());  // priority 100, primary 10.0.0.2
+  EXPECT_FALSE(machine.master_address());
+  (void)machine.handle(Startup{}, at(0us));
+  EXPECT_FALSE(machine.master_address());  // backup, nothing heard yet
+  (void)machine.handle(
+      AdvertReceived{.priority = 200, .max_advert_interval = 1s, .source = ip("10.0.0.1")}, at(1s));
+  EXPECT_EQ(machine.master_address(), ip("10.0.0.1"));
+  (void)machine.handle(
+      AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = ip("10.0.0.1")}, at(2s));
+  EXPECT_FALSE(machine.master_address());  // it said it is leaving
+  (void)machine.handle(MasterDownTimerExpired{}, at(3s));
+  ASSERT_EQ(machine.state(), State::kMaster);
+  EXPECT_EQ(machine.master_address(), ip("10.0.0.2"));
+  (void)machine.handle(
+      AdvertReceived{.priority = 250, .max_advert_interval = 1s, .source = ip("10.0.0.3")}, at(4s));
+  ASSERT_EQ(machine.state(), State::kBackup);
+  EXPECT_EQ(machine.master_address(), ip("10.0.0.3"));  // the one that made us step down
+  (void)machine.handle(FaultRaised{}, at(5s));
+  EXPECT_FALSE(machine.master_address());
+}
+
 TEST(VrrpStateMachine, DeadlinesTrackTheTimersItAsksFor) {
   StateMachine machine(base_config());
   (void)machine.handle(Startup{}, at(0us));

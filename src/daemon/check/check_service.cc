@@ -359,6 +359,38 @@ void CheckService::dump_data() {
   written.get_future().wait();
 }
 
+void CheckService::status(StatusReply done) {
+  if (!thread_) {
+    done({});
+    return;
+  }
+  Thread* thread = thread_.get();
+  thread->loop_thread.loop().post([thread, done = std::move(done)] {
+    api::StatusPart part;
+    for (auto& service : thread->engine.service_status()) {
+      api::VirtualServerStatus vs{.name = std::move(service.label),
+                                  .total = service.real_servers.size(),
+                                  .quorum_up = service.quorum_up,
+                                  .live_weight = service.live_weight,
+                                  .quorum = service.quorum,
+                                  .sorry_server_active = service.sorry_active};
+      for (const auto& rs : service.real_servers) {
+        vs.alive += rs.alive ? 1 : 0;
+        vs.real_servers.push_back(
+            {.address = check::format_real_server(rs.key, service.protocol_name),
+             .alive = rs.alive,
+             .weight = rs.weight});
+      }
+      part.virtual_servers.push_back(std::move(vs));
+    }
+    if (const size_t skipped = thread->engine.skipped_checkers(); skipped > 0) {
+      part.warnings.push_back(fmt::format(
+          "{} checker block(s) of a type vigil does not run yet are left out", skipped));
+    }
+    done(std::move(part));
+  });
+}
+
 void CheckService::dump_stats() {
   if (!thread_) return;
   Thread* thread = thread_.get();

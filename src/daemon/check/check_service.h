@@ -54,6 +54,8 @@ class CheckService final : public Service {
   // Write the dumps on the check thread; return once they are written.
   void dump_data() override;
   void dump_stats() override;
+  // Built on the check thread, handed to `done` there.
+  void status(StatusReply done) override;
   // False while the check loop's watchdog sees it stalled.
   bool alive() override;
 

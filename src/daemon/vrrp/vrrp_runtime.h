@@ -36,6 +36,7 @@ class VrrpRuntime {
   void set_alert_sender(alert::AlertSender* alerts) { alerts_ = alerts; }
 
   [[nodiscard]] bool scripts_idle() const;
+  [[nodiscard]] api::StatusPart status() const;
   void write_data();
   void write_stats();
 

@@ -254,6 +254,40 @@ class VrrpService::Runtime {
            });
   }
 
+  api::StatusPart status() const {
+    api::StatusPart part;
+    const TimePoint now = scheduler_.now();
+    for (const auto& [name, managed] : instances_) {
+      const auto& machine = managed->instance->machine();
+      const auto& c = machine.config();
+      api::VrrpInstanceStatus vi{
+          .name = name,
+          .state = std::string(vrrp::to_string(machine.state())),
+          .interface = c.interface,
+          .vrid = c.vrid,
+          .base_priority = c.priority,
+          .effective_priority = machine.priority(),
+          .sync_group = managed->plan.sync_group,
+      };
+      if (auto master = machine.master_address()) vi.master_address = master->to_string();
+      for (const auto& vip : c.virtual_addresses)
+        vi.virtual_addresses.push_back(vip.prefix.to_string());
+      if (const auto& t = managed->last_transition) {
+        vi.last_transition = api::TransitionStatus{
+            .from = std::string(vrrp::to_string(t->from)),
+            .to = std::string(vrrp::to_string(t->to)),
+            .reason = std::string(vrrp::to_string(t->reason)),
+            .seconds_ago = std::chrono::duration<double>(now - managed->last_transition_at).count(),
+        };
+      }
+      if (machine.in_fault()) {
+        part.warnings.push_back(fmt::format("vrrp_instance {}: a tracked object failed", name));
+      }
+      part.vrrp.push_back(std::move(vi));
+    }
+    return part;
+  }
+
   void write_data(const std::string& path) {
     std::ostringstream out;
     out << "------< VRRP Topology >------\n";
@@ -368,6 +402,9 @@ class VrrpService::Runtime {
     AdvertSocket* socket = nullptr;
     vrrp::RejectCounters rejects;
     uint64_t released_master = 0;
+    // The last state change (the control API's status).
+    std::optional<vrrp::Notify> last_transition;
+    TimePoint last_transition_at{};
   };
 
   struct ScriptState {
@@ -548,6 +585,8 @@ class VrrpService::Runtime {
         std::move(config), scheduler_, *(*socket)->channel, *managed->vips,
         [this, raw](const vrrp::InstanceConfig&, const vrrp::Notify& n, uint8_t priority) {
           if (n.from == vrrp::State::kMaster) ++raw->released_master;
+          raw->last_transition = n;
+          raw->last_transition_at = scheduler_.now();
           notify(*raw, n.to, priority);
         });
     managed->instance->set_lower_priority_notifier(
@@ -1271,6 +1310,17 @@ void VrrpService::dump_data() {
   impl_->on_vrrp_thread([this] { impl_->runtime->write_data(impl_->options.data_file); });
 }
 
+void VrrpService::status(StatusReply done) {
+  if (!impl_->started) {
+    done({});
+    return;
+  }
+  // Built on the VRRP thread and handed over from there: the caller never waits for it.
+  impl_->thread.loop().post([this, done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->status() : api::StatusPart{});
+  });
+}
+
 void VrrpService::dump_stats() {
   if (!impl_->started) return;
   impl_->on_vrrp_thread([this] { impl_->runtime->write_stats(impl_->options.stats_file); });
@@ -1321,6 +1371,10 @@ bool VrrpRuntime::scripts_idle() const {
 
 void VrrpRuntime::write_data() {
   if (runtime_) runtime_->write_data(options_.data_file);
+}
+
+api::StatusPart VrrpRuntime::status() const {
+  return runtime_ ? runtime_->status() : api::StatusPart{};
 }
 
 void VrrpRuntime::write_stats() {

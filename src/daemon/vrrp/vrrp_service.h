@@ -57,6 +57,8 @@ class VrrpService final : public Service {
   // SIGUSR1 / SIGUSR2: write the state / counter dumps on the VRRP thread; return once written.
   void dump_data() override;
   void dump_stats() override;
+  // Built on the VRRP thread, handed to `done` there.
+  void status(StatusReply done) override;
   // Posts a no-op to the VRRP loop unless the previous one has not run yet (then false).
   bool alive() override;
 

@@ -1,0 +1,87 @@
+#include "api/client.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "common/unique_fd.h"
+
+namespace vigil::api {
+
+std::string run_suffix(const std::string& net_namespace, const std::string& instance) {
+  return (instance.empty() ? "" : "_" + instance) +
+         (net_namespace.empty() ? "" : "_" + net_namespace);
+}
+
+SocketPaths socket_paths(const std::string& net_namespace, const std::string& instance,
+                         const std::string& directory) {
+  const std::string base = directory + "/vigild" + run_suffix(net_namespace, instance);
+  return SocketPaths{.admin = base + ".sock", .read_only = base + ".ro.sock"};
+}
+
+Result<ParsedResponse> send_request(const std::string& socket_path, const ClientRequest& request) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(address.sun_path))
+    return Error{socket_path + ": too long for a UNIX socket name"};
+  std::memcpy(address.sun_path, socket_path.data(), socket_path.size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_error("socket", errno);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(request.timeout);
+  timeval limit{.tv_sec = static_cast<time_t>(micros.count() / 1'000'000),
+                .tv_usec = static_cast<suseconds_t>(micros.count() % 1'000'000)};
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    const int err = errno;
+    std::string hint;
+    if (err == ENOENT || err == ECONNREFUSED)
+      hint = " (is vigild running? -s / --instance pick one)";
+    if (err == EACCES) hint = " (the admin socket is root's; the read-only one is group vigil's)";
+    return Error{"cannot connect to " + socket_path + ": " + std::strerror(err) + hint};
+  }
+  std::string wire = request.method + " " + request.target +
+                     " HTTP/1.1\r\nHost: vigild\r\nUser-Agent: vigilctl\r\nConnection: close\r\n";
+  if (!request.body.empty() || request.method == "POST") {
+    wire +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(request.body.size()) +
+        "\r\n";
+  }
+  wire += "\r\n" + request.body;
+  for (size_t sent = 0; sent < wire.size();) {
+    const ssize_t n = ::send(fd.get(), wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    // The server may answer (and close) before reading it all (503 when busy): read that.
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;
+    if (n < 0) {
+      return Error{"cannot send to " + socket_path + ": " +
+                   (errno == EAGAIN ? std::string("timed out") : std::strerror(errno))};
+    }
+    sent += static_cast<size_t>(n);
+  }
+  std::string answer;
+  std::array<char, 16384> buffer{};
+  for (;;) {
+    const ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    // A server that answered without reading everything (503 when busy) resets the connection
+    // after its answer: what came before the reset is the answer.
+    if (n < 0 && errno == ECONNRESET && !answer.empty()) break;
+    if (n < 0) {
+      return Error{"no answer from " + socket_path + ": " +
+                   (errno == EAGAIN ? std::string("timed out") : std::strerror(errno))};
+    }
+    if (n == 0) break;
+    answer.append(buffer.data(), static_cast<size_t>(n));
+    if (answer.size() > request.body_limit + 64 * 1024)
+      return Error{"the answer from " + socket_path + " is too large"};
+  }
+  if (answer.empty()) return Error{socket_path + " closed the connection without an answer"};
+  return parse_response(answer, request.body_limit);
+}
+
+}  // namespace vigil::api

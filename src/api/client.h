@@ -1,0 +1,40 @@
+// vigilctl's side of the control API: one blocking request over a UNIX socket, bounded in time
+// and size, and where the sockets are.
+#pragma once
+
+#include <string>
+
+#include "api/http.h"
+#include "common/result.h"
+#include "common/time.h"
+
+namespace vigil::api {
+
+// The directory of vigild's sockets, pid-independent.
+inline constexpr const char* kSocketDirectory = "/run/vigil";
+
+// "_INST_NS", "_INST", "_NS" or "": the suffix every file of one vigild carries (the pid file,
+// the dumps, the sockets), so that vigilds on one host never share one.
+std::string run_suffix(const std::string& net_namespace, const std::string& instance);
+
+struct SocketPaths {
+  std::string admin;      // 0600 root: reads and changes
+  std::string read_only;  // 0660 root:vigil: reads only
+};
+SocketPaths socket_paths(const std::string& net_namespace, const std::string& instance,
+                         const std::string& directory = kSocketDirectory);
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string target = "/v1/status";
+  std::string body;  // JSON when not empty
+  Duration timeout = std::chrono::seconds(10);
+  size_t body_limit = 64 * 1024 * 1024;
+};
+
+// Connects to `socket_path`, sends the request, reads the whole response. Any failure before a
+// response is an error ("cannot connect to PATH: ...", "... timed out"): vigilctl exits 3
+// (unreachable) on every one. `timeout` bounds each send and each read.
+Result<ParsedResponse> send_request(const std::string& socket_path, const ClientRequest& request);
+
+}  // namespace vigil::api

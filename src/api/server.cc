@@ -1,0 +1,297 @@
+#include "api/server.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "event/event_loop.h"
+#include "event/fd_watcher.h"
+
+namespace vigil::api {
+namespace {
+
+const std::shared_ptr<spdlog::logger>& logger() {
+  static const auto log = log::get("control");
+  return log;
+}
+
+Result<sockaddr_un> unix_address(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path))
+    return Error{path + ": too long for a UNIX socket name (" +
+                 std::to_string(sizeof(address.sun_path) - 1) + " bytes at most)"};
+  std::memcpy(address.sun_path, path.data(), path.size());
+  return address;
+}
+
+// Who answers at `path`, if anyone: the pid of a live server, 0 when it did not say.
+std::optional<pid_t> live_server(const sockaddr_un& address) {
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) return std::nullopt;
+  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0)
+    return errno == EAGAIN ? std::optional<pid_t>(0) : std::nullopt;  // EAGAIN: backlog full
+  ucred peer{};
+  socklen_t length = sizeof(peer);
+  if (::getsockopt(probe.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) return 0;
+  return peer.pid;
+}
+
+std::string directory_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+// ---- one connection -----------------------------------------------------------------------
+
+class ControlSocketServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ControlSocketServer& server, uint64_t id, UniqueFd fd, PeerCredentials peer)
+      : server_(server),
+        id_(id),
+        fd_(std::move(fd)),
+        peer_(peer),
+        reader_(server.limits_.http),
+        deadline_(server.loop_.scheduler()) {}
+
+  Status start() {
+    auto watcher = event::FdWatcher::create(server_.loop_, fd_.get());
+    if (!watcher) return watcher.error();
+    watcher_ = std::move(*watcher);
+    std::weak_ptr<Connection> weak = weak_from_this();
+    watcher_->on_readable([weak] {
+      if (auto self = weak.lock()) self->on_readable();
+    });
+    deadline_.arm_after(server_.limits_.read_timeout, [weak] {
+      if (auto self = weak.lock()) self->timed_out("no whole request in time");
+    });
+    return {};
+  }
+
+ private:
+  void on_readable() {
+    std::array<char, 4096> buffer{};
+    // Bounded per turn: a fast writer cannot hold the loop.
+    for (int round = 0; round < 8 && reader_.progress() == RequestReader::Progress::kNeedMore;
+         ++round) {
+      const ssize_t n = ::recv(fd_.get(), buffer.data(), buffer.size(), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) {
+        reader_.end_of_input();
+        break;
+      }
+      reader_.feed(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    }
+    switch (reader_.progress()) {
+      case RequestReader::Progress::kNeedMore:
+        return;
+      case RequestReader::Progress::kFailed:
+        ++server_.counters_.bad_requests;
+        logger()->debug("[control {}] pid {} uid {}: {}", server_.path_, peer_.pid, peer_.uid,
+                        reader_.failure().body);
+        write(reader_.failure());
+        return;
+      case RequestReader::Progress::kComplete:
+        dispatch();
+        return;
+    }
+  }
+
+  void dispatch() {
+    watcher_->on_readable({});
+    std::weak_ptr<Connection> weak = weak_from_this();
+    deadline_.arm_after(server_.limits_.handler_timeout, [weak] {
+      if (auto self = weak.lock()) {
+        ++self->server_.counters_.timeouts;
+        self->write(error_response(504, "the daemon did not answer in time"));
+      }
+    });
+    server_.handler_(reader_.request(), peer_, [weak](HttpResponse response) {
+      if (auto self = weak.lock()) self->write(std::move(response));
+    });
+  }
+
+  void write(HttpResponse response) {
+    if (writing_) return;  // answered already (or the deadline answered first)
+    writing_ = true;
+    watcher_->on_readable({});
+    out_ = serialize(response);
+    std::weak_ptr<Connection> weak = weak_from_this();
+    deadline_.arm_after(server_.limits_.write_timeout, [weak] {
+      if (auto self = weak.lock()) self->timed_out("the response was not read in time");
+    });
+    flush();
+  }
+
+  void flush() {
+    while (written_ < out_.size()) {
+      const ssize_t n =
+          ::send(fd_.get(), out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        std::weak_ptr<Connection> weak = weak_from_this();
+        watcher_->on_writable([weak] {
+          if (auto self = weak.lock()) self->flush();
+        });
+        return;
+      }
+      if (n < 0) {
+        logger()->debug("[control {}] pid {}: {}", server_.path_, peer_.pid, std::strerror(errno));
+        close();
+        return;
+      }
+      written_ += static_cast<size_t>(n);
+    }
+    ++server_.counters_.responses;
+    close();
+  }
+
+  void timed_out(const char* what) {
+    ++server_.counters_.timeouts;
+    logger()->debug("[control {}] pid {} uid {}: {}: closed", server_.path_, peer_.pid, peer_.uid,
+                    what);
+    if (!writing_) {
+      write(error_response(408, what));  // best effort: the write deadline still holds
+      return;
+    }
+    close();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    deadline_.cancel();
+    server_.close_connection(id_);  // the caller's `self` keeps us alive until it returns
+  }
+
+  ControlSocketServer& server_;
+  uint64_t id_;
+  UniqueFd fd_;
+  PeerCredentials peer_;
+  RequestReader reader_;
+  Timer deadline_;
+  std::unique_ptr<event::FdWatcher> watcher_;
+  std::string out_;
+  size_t written_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+// ---- the listening socket -------------------------------------------------------------------
+
+Result<std::unique_ptr<ControlSocketServer>> ControlSocketServer::listen(event::EventLoop& loop,
+                                                                         std::string path,
+                                                                         SocketAccess access,
+                                                                         RequestHandler handler,
+                                                                         ServerLimits limits) {
+  auto address = unix_address(path);
+  if (!address) return address.error();
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) == 0) {
+    if (S_ISDIR(existing.st_mode)) return Error{path + " is a directory: no socket made there"};
+    if (S_ISSOCK(existing.st_mode)) {
+      if (auto pid = live_server(*address)) {
+        return Error{path + ": another vigild answers there" +
+                     (*pid > 0 ? " (pid " + std::to_string(*pid) + ")" : std::string()) +
+                     "; give this one its own instance or network namespace"};
+      }
+    }
+  }
+  // A temporary name that nobody else uses: pid and a process-wide count.
+  static std::atomic<unsigned> sequence{0};
+  const std::string temporary = directory_of(path) + "/.vigild-" + std::to_string(::getpid()) +
+                                "-" + std::to_string(sequence++) + ".sock";
+  auto temporary_address = unix_address(temporary);
+  if (!temporary_address) return temporary_address.error();
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_error("socket", errno);
+  (void)::unlink(temporary.c_str());
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*temporary_address),
+             sizeof(*temporary_address)) != 0)
+    return errno_error("cannot bind " + temporary, errno);
+  auto fail = [&](const std::string& what) {
+    const int err = errno;
+    (void)::unlink(temporary.c_str());
+    return errno_error(what, err);
+  };
+  if (::chmod(temporary.c_str(), access.mode) != 0) return fail("chmod " + temporary);
+  if (access.group && ::chown(temporary.c_str(), ::geteuid(), *access.group) != 0)
+    return fail("chown " + temporary);
+  if (::listen(fd.get(), 16) != 0) return fail("listen on " + temporary);
+  struct stat bound {};
+  if (::stat(temporary.c_str(), &bound) != 0) return fail("stat " + temporary);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return fail("cannot rename to " + path);
+  std::unique_ptr<ControlSocketServer> server(new ControlSocketServer(
+      loop, std::move(path), std::move(fd), bound.st_ino, std::move(handler), limits));
+  auto watcher = event::FdWatcher::create(loop, server->fd_.get());
+  if (!watcher) return watcher.error();
+  server->watcher_ = std::move(*watcher);
+  server->watcher_->on_readable([raw = server.get()] { raw->accept_ready(); });
+  return server;
+}
+
+ControlSocketServer::ControlSocketServer(event::EventLoop& loop, std::string path, UniqueFd fd,
+                                         ino_t inode, RequestHandler handler, ServerLimits limits)
+    : loop_(loop),
+      path_(std::move(path)),
+      fd_(std::move(fd)),
+      inode_(inode),
+      handler_(std::move(handler)),
+      limits_(limits) {}
+
+ControlSocketServer::~ControlSocketServer() {
+  watcher_.reset();
+  connections_.clear();
+  struct stat now {};
+  if (::lstat(path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) && now.st_ino == inode_)
+    (void)::unlink(path_.c_str());
+}
+
+void ControlSocketServer::accept_ready() {
+  for (int round = 0; round < 32; ++round) {
+    UniqueFd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!client.valid()) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        logger()->warn("[control {}] accept: {}", path_, std::strerror(errno));
+      return;
+    }
+    ++counters_.accepted;
+    if (connections_.size() >= limits_.max_connections) {
+      ++counters_.refused_busy;
+      const std::string busy =
+          serialize(error_response(503, "too many control connections; try again"));
+      (void)::send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      continue;
+    }
+    ucred peer{};
+    socklen_t length = sizeof(peer);
+    if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) continue;
+    const uint64_t id = next_id_++;
+    auto connection = std::make_shared<Connection>(*this, id, std::move(client),
+                                                   PeerCredentials{peer.uid, peer.gid, peer.pid});
+    connections_.emplace(id, connection);
+    if (auto started = connection->start(); !started) {
+      logger()->warn("[control {}] {}", path_, started.error().message);
+      connections_.erase(id);
+    }
+  }
+}
+
+void ControlSocketServer::close_connection(uint64_t id) {
+  connections_.erase(id);
+}
+
+}  // namespace vigil::api

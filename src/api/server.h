@@ -1,0 +1,102 @@
+// The control API's listening side: HTTP/1.1 on a UNIX stream socket, served on an event loop
+// (vigild's main loop) with FdWatcher and the loop's Scheduler, never blocking it. One request per
+// connection; every connection bounded in size (HttpLimits), time (read, handler and write
+// deadlines) and number (extra ones get 503 and are closed). Who is calling comes from
+// SO_PEERCRED and is handed to the handler with the request.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/http.h"
+#include "common/result.h"
+#include "common/time.h"
+#include "common/unique_fd.h"
+
+namespace vigil::event {
+class EventLoop;
+class FdWatcher;
+}  // namespace vigil::event
+
+namespace vigil::api {
+
+struct PeerCredentials {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+};
+
+// The socket file's permission bits and group (root owns it). An unset group keeps root's.
+struct SocketAccess {
+  mode_t mode = 0600;
+  std::optional<gid_t> group;
+};
+
+struct ServerLimits {
+  HttpLimits http;
+  size_t max_connections = 16;
+  Duration read_timeout = std::chrono::seconds(5);      // accept to a whole request
+  Duration handler_timeout = std::chrono::seconds(30);  // the handler's answer (then 504)
+  Duration write_timeout = std::chrono::seconds(5);     // the response out
+};
+
+struct ServerCounters {
+  uint64_t accepted = 0;
+  uint64_t refused_busy = 0;  // over max_connections: 503
+  uint64_t bad_requests = 0;  // malformed, oversize or cut short
+  uint64_t timeouts = 0;      // read, handler or write deadline passed
+  uint64_t responses = 0;     // responses written in full
+};
+
+// Answers one request; call it once, on the loop thread. Calls after the first, or after the
+// connection is gone (timed out, peer closed), are ignored.
+using Responder = std::function<void(HttpResponse)>;
+using RequestHandler =
+    std::function<void(const HttpRequest&, const PeerCredentials&, Responder respond)>;
+
+class ControlSocketServer {
+ public:
+  // Creates the socket at `path`: bound under a temporary name in the same directory, given its
+  // mode and group, then renamed into place, so nobody connects before the permissions hold.
+  // Refused when a server answers at `path` already (another live vigild); a stale socket, or
+  // whatever else non-directory is at the path, is replaced. The directory must exist.
+  static Result<std::unique_ptr<ControlSocketServer>> listen(event::EventLoop& loop,
+                                                             std::string path, SocketAccess access,
+                                                             RequestHandler handler,
+                                                             ServerLimits limits = {});
+  ControlSocketServer(const ControlSocketServer&) = delete;
+  ControlSocketServer& operator=(const ControlSocketServer&) = delete;
+  // Closes every connection and removes the socket file if it is still ours.
+  ~ControlSocketServer();
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const ServerCounters& counters() const { return counters_; }
+  [[nodiscard]] size_t open_connections() const { return connections_.size(); }
+
+  class Connection;  // server.cc
+
+ private:
+  ControlSocketServer(event::EventLoop& loop, std::string path, UniqueFd fd, ino_t inode,
+                      RequestHandler handler, ServerLimits limits);
+  void accept_ready();
+  void close_connection(uint64_t id);
+
+  event::EventLoop& loop_;
+  std::string path_;
+  UniqueFd fd_;
+  ino_t inode_;
+  RequestHandler handler_;
+  ServerLimits limits_;
+  std::unique_ptr<event::FdWatcher> watcher_;
+  std::map<uint64_t, std::shared_ptr<Connection>> connections_;
+  uint64_t next_id_ = 1;
+  ServerCounters counters_;
+};
+
+}  // namespace vigil::api

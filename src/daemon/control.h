@@ -1,0 +1,74 @@
+// vigild's control API (docs/operations.md): the admin socket (0600, root: reads and changes)
+// and the read-only one (0660, group vigil: GET only), on the main loop. Status is gathered from
+// every side by posted reply (the VRRP and check threads build their parts and hand them over;
+// nobody waits for them), with a deadline after which the answer says which side was silent.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/client.h"
+#include "api/server.h"
+#include "api/status.h"
+#include "common/result.h"
+#include "daemon/service.h"
+
+namespace vigil::event {
+class EventLoop;
+}
+
+namespace vigil::daemon {
+
+struct ReloadOutcome {
+  bool applied = false;
+  std::string message;              // "configuration reloaded", or why it was refused
+  std::vector<std::string> errors;  // "file:line:col: message" of a refused configuration
+};
+
+struct ControlOptions {
+  api::SocketPaths sockets;
+  // Group of the read-only socket; unset: root's (nobody else reads it).
+  std::optional<gid_t> read_only_group;
+  // The daemon's own part of the status (version, uptime, config, last reload, warnings).
+  std::function<api::DaemonStatus()> daemon_status;
+  // The sides whose parts complete it, asked in order.
+  std::function<std::vector<Service*>()> services;
+  // Reloads the configuration file now (as SIGHUP does) and says how it went; `who` names the
+  // caller for the log.
+  std::function<ReloadOutcome(const std::string& who)> reload;
+  // How long a status waits for a side before answering without it.
+  Duration side_timeout = std::chrono::seconds(2);
+  api::ServerLimits limits;
+};
+
+// The routes, by socket: which requests each answers (documented in docs/operations.md).
+enum class SocketKind { kAdmin, kReadOnly };
+
+class ControlServer {
+ public:
+  // Creates both sockets (their directory must exist); fails when another live vigild serves
+  // either.
+  static Result<std::unique_ptr<ControlServer>> start(event::EventLoop& loop,
+                                                      ControlOptions options);
+  ~ControlServer();
+
+  [[nodiscard]] const api::ServerCounters& admin_counters() const;
+  [[nodiscard]] const api::ServerCounters& read_only_counters() const;
+
+ private:
+  ControlServer(event::EventLoop& loop, ControlOptions options);
+  void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
+              api::Responder respond);
+  void status(api::Responder respond);
+
+  event::EventLoop& loop_;
+  ControlOptions options_;
+  std::unique_ptr<api::ControlSocketServer> admin_;
+  std::unique_ptr<api::ControlSocketServer> read_only_;
+  // Lets posted status parts find out the server is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vigil::daemon

@@ -1,0 +1,152 @@
+#include "api/status.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace vigil::api {
+namespace {
+
+DaemonStatus sample() {
+  DaemonStatus s{
+      .version = "0.1.0",
+      .pid = 4242,
+      .uptime_seconds = 3725.5,
+      .config_file = "/etc/vigil/vigil.conf",
+      .config_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      .net_namespace = "d1",
+      .instance = "",
+      .last_reload = ReloadStatus{.count = 2, .ok = true, .seconds_ago = 61},
+  };
+  s.vrrp.push_back(
+      {.name = "VI_1",
+       .state = "MASTER",
+       .interface = "eth0",
+       .vrid = 51,
+       .base_priority = 150,
+       .effective_priority = 150,
+       .master_address = "192.0.2.1",
+       .virtual_addresses = {"192.0.2.100/32"},
+       .last_transition = TransitionStatus{
+           .from = "BACKUP", .to = "MASTER", .reason = "master-down-timer", .seconds_ago = 125}});
+  s.vrrp.push_back({.name = "VI_6",
+                    .state = "BACKUP",
+                    .interface = "eth1",
+                    .vrid = 52,
+                    .base_priority = 100,
+                    .effective_priority = 80,
+                    .master_address = "fe80::1",
+                    .sync_group = "G1"});
+  s.virtual_servers.push_back(
+      {.name = "[192.0.2.100]:tcp:80",
+       .alive = 2,
+       .total = 2,
+       .quorum_up = true,
+       .live_weight = 2,
+       .quorum = 1,
+       .real_servers = {{"[10.0.0.1]:tcp:80", true, 1}, {"[10.0.0.2]:tcp:80", true, 1}}});
+  s.warnings.push_back("/etc/vigil/vigil.conf:12:3: unknown keyword 'foo' ignored");
+  return s;
+}
+
+std::string read_golden(const std::string& name) {
+  std::ifstream in(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// VIGIL_UPDATE_GOLDEN=1 rewrites the files (then review the diff).
+void expect_golden(const std::string& name, const std::string& actual) {
+  if (std::getenv("VIGIL_UPDATE_GOLDEN") != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+    std::ofstream(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name) << actual;
+  }
+  EXPECT_EQ(actual, read_golden(name)) << "golden file tests/data/api/" << name;
+}
+
+TEST(StatusText, MatchesTheGoldenFile) {
+  expect_golden("status.txt", render_status_text(sample()));
+}
+
+TEST(StatusJson, MatchesTheGoldenFile) {
+  expect_golden("status.json", to_json_text(sample()));
+}
+
+TEST(StatusJson, RoundTrips) {
+  const DaemonStatus s = sample();
+  auto back = status_from_json(to_json_text(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+}
+
+TEST(StatusJson, RejectsOtherSchemasAndShapes) {
+  EXPECT_FALSE(status_from_json("not json"));
+  EXPECT_FALSE(status_from_json("[]"));
+  EXPECT_FALSE(status_from_json(R"({"schema":"vigil-status/2"})"));
+  auto missing = status_from_json(R"({"schema":"vigil-status/1","version":"x"})");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("not as expected"), std::string::npos);
+}
+
+struct AssessCase {
+  const char* name;
+  void (*edit)(DaemonStatus&);
+  bool healthy;
+  const char* reason;  // a substring of the first reason
+};
+
+class Assess : public ::testing::TestWithParam<AssessCase> {};
+
+TEST_P(Assess, ClassifiesTheDaemon) {
+  DaemonStatus s = sample();
+  GetParam().edit(s);
+  const Assessment a = assess(s);
+  EXPECT_EQ(a.healthy, GetParam().healthy);
+  if (GetParam().reason[0] != '\0') {
+    ASSERT_FALSE(a.reasons.empty());
+    EXPECT_NE(a.reasons.front().find(GetParam().reason), std::string::npos) << a.reasons.front();
+  } else {
+    EXPECT_TRUE(a.reasons.empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, Assess,
+    ::testing::Values(
+        AssessCase{"sample", [](DaemonStatus&) {}, true, ""},
+        AssessCase{"fault", [](DaemonStatus& s) { s.vrrp[1].state = "FAULT"; }, false,
+                   "VI_6 is FAULT"},
+        AssessCase{"init", [](DaemonStatus& s) { s.vrrp[0].state = "INIT"; }, false,
+                   "VI_1 is INIT"},
+        AssessCase{"real_server_down", [](DaemonStatus& s) { s.virtual_servers[0].alive = 1; },
+                   false, "1 of 2 real servers alive"},
+        AssessCase{"quorum_lost",
+                   [](DaemonStatus& s) {
+                     s.virtual_servers[0].alive = 0;
+                     s.virtual_servers[0].quorum_up = false;
+                     s.virtual_servers[0].sorry_server_active = true;
+                   },
+                   false, "lost its quorum (0 alive of 2): the sorry server serves"},
+        AssessCase{"reload_refused",
+                   [](DaemonStatus& s) {
+                     s.last_reload->ok = false;
+                     s.last_reload->message = "vigil.conf:3:1: error";
+                   },
+                   false, "reload was refused: vigil.conf:3:1"},
+        AssessCase{"no_warnings", [](DaemonStatus& s) { s.warnings.clear(); }, true, ""}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(FormatAge, Table) {
+  EXPECT_EQ(format_age(-1), "0s");
+  EXPECT_EQ(format_age(42.9), "42s");
+  EXPECT_EQ(format_age(60), "1m 0s");
+  EXPECT_EQ(format_age(3725), "1h 2m");
+  EXPECT_EQ(format_age(90000), "1d 1h");
+}
+
+}  // namespace
+}  // namespace vigil::api
