@@ -185,7 +185,10 @@ TEST(DaemonSystemd, RunModeTellsSystemdReadyWatchdogAndStopping) {
     TempDir dir;
     NotifySocket systemd(dir.path() + "/notify");
     const std::string conf = dir.path() + "/vigil.conf";
-    std::ofstream(conf) << "global_defs {\n  router_id test\n}\n";
+    // `instance` names the run's control sockets (/run/vigil/vigild_INST.sock): one of this
+    // process's own, so that no other vigild or test holds them.
+    std::ofstream(conf) << "instance systemd-test-" << ::getpid()
+                        << "\nglobal_defs {\n  router_id test\n}\n";
     ::setenv("NOTIFY_SOCKET", (dir.path() + "/notify").c_str(), 1);
     ::setenv("WATCHDOG_USEC", "60000000", 1);
     ::unsetenv("WATCHDOG_PID");
@@ -202,8 +205,11 @@ TEST(DaemonSystemd, RunModeTellsSystemdReadyWatchdogAndStopping) {
     EXPECT_EQ(run_daemon(options, services), control::kDaemonOk);
     ::unsetenv("NOTIFY_SOCKET");
     ::unsetenv("WATCHDOG_USEC");
-    std::vector<std::string> want = {"READY=1",
-                                     "STATUS=running: 0 VRRP instances, 0 virtual servers"};
+    const std::string status =
+        "STATUS=running: 0 VRRP instances, 0 virtual servers (instance "
+        "systemd-test-" +
+        std::to_string(::getpid()) + ")";
+    std::vector<std::string> want = {"READY=1", status};
     if (alive) want.emplace_back("WATCHDOG=1");
     want.emplace_back("STOPPING=1");
     EXPECT_EQ(systemd.received(), want) << (alive ? "alive" : "a loop stalled");
