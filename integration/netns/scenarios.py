@@ -848,6 +848,12 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
               f"{node}: status says {vi['name']} {vi['state']}, expected VI_1 {state}")
         check(vi["master_address"] == vlab.ADDR4["d1"],
               f"{node}: master address {vi['master_address']}, expected {vlab.ADDR4['d1']}")
+    detail = vigilctl("-s", lab.ns["d2"], "vrrp", "VI_1")
+    received = [line.split()[-1] for line in detail.stdout.splitlines()
+                if "adverts sent / received" in line]
+    check(detail.returncode == 0 and received and int(received[0]) > 0
+          and vlab.ADDR4["d1"] in detail.stdout,
+          f"vigilctl vrrp VI_1 on d2: exit {detail.returncode}: {detail.stdout}{detail.stderr}")
     text = vigilctl("-s", lab.ns["d1"], "status")
     check(text.returncode == 0 and "VI_1" in text.stdout and "MASTER" in text.stdout,
           f"text status: exit {text.returncode}: {text.stdout}{text.stderr}")

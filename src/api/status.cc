@@ -93,7 +93,18 @@ json to_json(const DaemonStatus& s) {
          {"master_address", vi.master_address},
          {"sync_group", vi.sync_group},
          {"virtual_addresses", vi.virtual_addresses},
-         {"last_transition", transition_json(vi.last_transition)}});
+         {"last_transition", transition_json(vi.last_transition)},
+         {"version", vi.version},
+         {"advert_interval_seconds", vi.advert_interval_seconds},
+         {"preempt", vi.preempt},
+         {"fault", vi.fault},
+         {"counters",
+          {{"adverts_sent", vi.adverts_sent},
+           {"adverts_received", vi.adverts_received},
+           {"became_master", vi.became_master},
+           {"released_master", vi.released_master},
+           {"rejected", vi.rejected},
+           {"vip_failures", vi.vip_failures}}}});
   }
   json services = json::array();
   for (const auto& vs : s.virtual_servers) {
@@ -190,6 +201,17 @@ Result<DaemonStatus> status_from_json(std::string_view text) {
           .sync_group = v.at("sync_group").get<std::string>(),
           .virtual_addresses = v.at("virtual_addresses").get<std::vector<std::string>>(),
       };
+      vi.version = v.at("version").get<int>();
+      vi.advert_interval_seconds = v.at("advert_interval_seconds").get<double>();
+      vi.preempt = v.at("preempt").get<bool>();
+      vi.fault = v.at("fault").get<bool>();
+      const auto& counters = v.at("counters");
+      vi.adverts_sent = counters.at("adverts_sent").get<uint64_t>();
+      vi.adverts_received = counters.at("adverts_received").get<uint64_t>();
+      vi.became_master = counters.at("became_master").get<uint64_t>();
+      vi.released_master = counters.at("released_master").get<uint64_t>();
+      vi.rejected = counters.at("rejected").get<uint64_t>();
+      vi.vip_failures = counters.at("vip_failures").get<uint64_t>();
       if (const auto& t = v.at("last_transition"); !t.is_null()) {
         vi.last_transition = TransitionStatus{.from = t.at("from").get<std::string>(),
                                               .to = t.at("to").get<std::string>(),
@@ -308,6 +330,44 @@ bool virtual_server_matches(const std::string& name, const std::string& spelling
     bracketed = "[" + spelling.substr(0, colon) + "]" + spelling.substr(colon);
   }
   return without_protocol(name) == bracketed;
+}
+
+std::string render_vrrp_text(const DaemonStatus& s, const std::string& only) {
+  std::string out;
+  for (const auto& vi : s.vrrp) {
+    if (!only.empty() && vi.name != only) continue;
+    if (!out.empty()) out += "\n";
+    out +=
+        fmt::format("{}: {}{}\n", vi.name, vi.state, vi.fault ? " (a tracked object failed)" : "");
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"interface", vi.interface});
+    rows.push_back({"virtual router id", std::to_string(vi.vrid)});
+    rows.push_back({"VRRP version", std::to_string(vi.version)});
+    rows.push_back(
+        {"priority", fmt::format("{} (base {})", vi.effective_priority, vi.base_priority)});
+    rows.push_back({"advert interval", fmt::format("{} s", vi.advert_interval_seconds)});
+    rows.push_back({"preempt", vi.preempt ? "yes" : "no"});
+    rows.push_back({"master", vi.master_address.empty() ? "-" : vi.master_address});
+    if (!vi.sync_group.empty()) rows.push_back({"sync group", vi.sync_group});
+    std::string vips;
+    for (const auto& vip : vi.virtual_addresses)
+      vips += (vips.empty() ? "" : " ") + vip;
+    rows.push_back({"virtual addresses", vips.empty() ? "-" : vips});
+    if (vi.last_transition) {
+      const auto& t = *vi.last_transition;
+      rows.push_back(
+          {"last transition", fmt::format("{} ago, {} -> {} ({})", format_age(t.seconds_ago),
+                                          t.from, t.to, t.reason)});
+    }
+    rows.push_back(
+        {"adverts sent / received", fmt::format("{} / {}", vi.adverts_sent, vi.adverts_received)});
+    rows.push_back({"adverts rejected", std::to_string(vi.rejected)});
+    rows.push_back(
+        {"became / released master", fmt::format("{} / {}", vi.became_master, vi.released_master)});
+    rows.push_back({"VIP failures", std::to_string(vi.vip_failures)});
+    out += table(rows);
+  }
+  return out;
 }
 
 std::string render_services_text(const DaemonStatus& s, const std::string& only) {

@@ -38,6 +38,17 @@ struct VrrpInstanceStatus {
   std::string sync_group;
   std::vector<std::string> virtual_addresses;
   std::optional<TransitionStatus> last_transition;
+  // vigilctl vrrp: the instance's settings and counters since start.
+  int version = 3;
+  double advert_interval_seconds = 1;
+  bool preempt = true;
+  bool fault = false;
+  uint64_t adverts_sent = 0;
+  uint64_t adverts_received = 0;
+  uint64_t became_master = 0;
+  uint64_t released_master = 0;
+  uint64_t rejected = 0;  // adverts dropped by the checks of RFC 5798 §7.1, every reason
+  uint64_t vip_failures = 0;
   bool operator==(const VrrpInstanceStatus&) const = default;
 };
 
@@ -152,6 +163,8 @@ std::string render_overrides_text(const std::vector<OverrideStatus>& overrides, 
 // checkers). An empty `only` shows all; else the virtual servers `only` names
 // ("[192.0.2.80]:tcp:80", "192.0.2.80:80", "FWM 7"). Empty string: none matched.
 std::string render_services_text(const DaemonStatus& status, const std::string& only = "");
+// `vigilctl vrrp [INSTANCE]`: every instance (or the one named) in detail. Empty: none matched.
+std::string render_vrrp_text(const DaemonStatus& status, const std::string& only = "");
 // True when `name` (keepalived's FMT_VS) is what an operator typed as `spelling`.
 bool virtual_server_matches(const std::string& name, const std::string& spelling);
 

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "api/client.h"
@@ -49,6 +50,7 @@ constexpr const char* kUsage =
     "                                  RS: 10.0.0.1:80, or the address alone)\n"
     "  overrides [--json]              the drains, maintenance and weights in force\n"
     "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
+    "  vrrp [INSTANCE] [--json]        each VRRP instance in detail, with its counters\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -270,6 +272,60 @@ int main_config(const std::vector<std::string>& args) {
   return run_config_check(request, std::cout, std::cerr);
 }
 
+// Fetches GET `path` and parses it as a status; prints why not and returns the exit code.
+std::variant<vigil::api::DaemonStatus, int> fetch_status(const Target& target,
+                                                         const std::string& path,
+                                                         std::string* body) {
+  auto response = vigil::api::send_request(socket_for(target, false), {.target = path});
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  if (response->status != 200) {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+    return kCtlRefused;
+  }
+  auto status = vigil::api::status_from_json(response->body);
+  if (!status) {
+    std::cerr << "vigilctl: " << status.error().message << "\n";
+    return kCtlRefused;
+  }
+  *body = std::move(response->body);
+  return std::move(*status);
+}
+
+// vrrp [INSTANCE] [--json]: every VRRP instance (or one) in detail, with its counters.
+int run_vrrp(const Target& target, const std::vector<std::string>& args) {
+  bool json = false;
+  std::string only;
+  for (const auto& arg : args) {
+    if (arg == "--json") {
+      json = true;
+    } else if (only.empty() && arg.rfind("--", 0) != 0) {
+      only = arg;
+    } else {
+      return usage_error("vrrp [INSTANCE] [--json]");
+    }
+  }
+  std::string body;
+  auto fetched = fetch_status(target, "/v1/status", &body);
+  if (const int* code = std::get_if<int>(&fetched)) return *code;
+  const auto& status = std::get<vigil::api::DaemonStatus>(fetched);
+  if (json) {
+    std::cout << body;
+    return kCtlOk;
+  }
+  const std::string text = vigil::api::render_vrrp_text(status, only);
+  if (text.empty()) {
+    std::cerr << "vigilctl: "
+              << (only.empty() ? "no vrrp_instance is configured" : "no vrrp_instance " + only)
+              << "\n";
+    return only.empty() ? kCtlOk : kCtlRefused;
+  }
+  std::cout << text;
+  return kCtlOk;
+}
+
 // services [VS] [--json]: every real server with its health, weight, override and checkers.
 int run_services(const Target& target, const std::vector<std::string>& args) {
   bool json = false;
@@ -390,6 +446,7 @@ int main(int argc, char** argv) {
   if (command == "rs") return run_rs(target, rest);
   if (command == "overrides") return run_overrides(target, rest);
   if (command == "services") return run_services(target, rest);
+  if (command == "vrrp") return run_vrrp(target, rest);
   if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
   if (command != "check-config" && command != "dump-config")
     return usage_error("unknown command '" + command + "'");

@@ -111,6 +111,22 @@ TEST(ServicesText, MatchesTheGoldenFile) {
   EXPECT_EQ(*back, s);
 }
 
+TEST(VrrpText, MatchesTheGoldenFile) {
+  DaemonStatus s = sample();
+  s.vrrp[0].adverts_sent = 1200;
+  s.vrrp[0].became_master = 1;
+  s.vrrp[1].adverts_received = 3000;
+  s.vrrp[1].rejected = 2;
+  s.vrrp[1].preempt = false;
+  s.vrrp[1].fault = true;
+  expect_golden("vrrp.txt", render_vrrp_text(s));
+  EXPECT_EQ(render_vrrp_text(s, "VI_6").substr(0, 5), "VI_6:");
+  EXPECT_EQ(render_vrrp_text(s, "VI_9"), "");
+  auto back = status_from_json(to_json_text(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+}
+
 TEST(VirtualServerSpelling, Matches) {
   EXPECT_TRUE(virtual_server_matches("[192.0.2.80]:tcp:80", "192.0.2.80:80"));
   EXPECT_TRUE(virtual_server_matches("[2001:db8::1]:udp:53", "[2001:db8::1]:53"));

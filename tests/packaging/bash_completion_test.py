@@ -18,7 +18,7 @@ SCRIPT = ROOT / "packaging" / "bash-completion" / "vigilctl"
 
 # (the words typed, the word being completed) -> what the candidates must include.
 CASES = [
-    (["vigilctl", ""], {"status", "services", "rs", "overrides", "reload", "config", "genhash",
+    (["vigilctl", ""], {"status", "vrrp", "services", "rs", "overrides", "reload", "config", "genhash",
                         "version", "check-config", "dump-config"}),
     (["vigilctl", "re"], {"reload"}),
     (["vigilctl", "rs", ""], {"drain", "maint", "ready", "weight"}),

@@ -280,6 +280,17 @@ class VrrpService::Runtime {
             .seconds_ago = std::chrono::duration<double>(now - managed->last_transition_at).count(),
         };
       }
+      vi.version = c.version;
+      vi.advert_interval_seconds = std::chrono::duration<double>(c.advert_interval).count();
+      vi.preempt = c.preempt;
+      vi.fault = machine.in_fault();
+      const auto& counters = managed->instance->counters();
+      vi.adverts_sent = counters.adverts_sent;
+      vi.adverts_received = counters.adverts_received;
+      vi.became_master = machine.entered(vrrp::State::kMaster);
+      vi.released_master = managed->released_master;
+      vi.rejected = managed->rejects.total();
+      vi.vip_failures = counters.vip_failures;
       if (machine.in_fault()) {
         part.warnings.push_back(fmt::format("vrrp_instance {}: a tracked object failed", name));
       }
