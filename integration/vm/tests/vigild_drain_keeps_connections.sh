@@ -8,17 +8,7 @@
 
 nat_topology
 mkdir -p /var/lib  # Debian has it; vigild makes /var/lib/vigil itself
-mkfifo /tmp/drain-fifo
-ip netns exec r1 nc -l -p 9000 </tmp/drain-fifo >/tmp/drain-received &
-spawned_pids="$spawned_pids $!"
-sleep 300 >/tmp/drain-fifo &
-spawned_pids="$spawned_pids $!"
-i=0
-until ip netns exec r1 netstat -ltn 2>/dev/null | grep -q ':9000 '; do
-  i=$((i + 1))
-  [ $i -lt 50 ] || fail "nc does not listen on r1:9000"
-  sleep 0.1
-done
+nat_sink drain
 
 config=/tmp/vigild-drain.conf
 cat >"$config" <<'CONF'
@@ -38,26 +28,7 @@ drained="-A -t 10.0.1.100:9000 -s rr
 start_vigild drain "$config" director -I
 wait_table director "$serving" 15 || { show_log drain; expect_eq "programmed" "$serving" "$(table director)"; }
 
-spawn nsenter --net=/run/netns/client bash -c '
-  exec 3<>/dev/tcp/10.0.1.100/9000 || exit 1
-  i=0
-  while [ $i -lt 600 ]; do echo "line $i" >&3 || exit 1; sleep 0.2; i=$((i + 1)); done'
-writer_pid=$!
-received() { wc -l </tmp/drain-received; }
-expect_flowing() {
-  local before i=0
-  before=$(received)
-  while [ $i -lt 25 ]; do
-    sleep 0.2
-    [ "$(received)" -gt "$before" ] && break
-    i=$((i + 1))
-  done
-  [ "$(received)" -gt "$before" ] || fail "$1: no data flows ($before lines received)"
-  alive "$writer_pid" || fail "$1: the client's connection broke"
-  ip netns exec director ipvsadm -Lnc | grep -E 'ESTABLISHED +10\.0\.1\.2:[0-9]+ +10\.0\.1\.100:9000 +10\.0\.2\.11:9000' \
-    || { ip netns exec director ipvsadm -Lnc; fail "$1: ipvsadm -Lnc lost the connection"; }
-  echo "$1: data flows ($(received) lines received)"
-}
+nat_writer
 expect_flowing "before the drain"
 
 vigilctl -s director rs drain 10.0.1.100:9000 10.0.2.11 --reason "vm test" \
