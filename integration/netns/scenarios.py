@@ -870,6 +870,15 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
     check(nobody_ro.returncode == 3,
           f"uid 65534 outside group vigil on the read-only socket: exit {nobody_ro.returncode}")
 
+    level = vigilctl("-s", lab.ns["d1"], "log", "level", "debug", "vrrp")
+    check(level.returncode == 0, f"log level: exit {level.returncode}: {level.stderr}")
+    wrong = vigilctl("-s", lab.ns["d1"], "log", "level", "debug", "no-such-component")
+    check(wrong.returncode == 8 and "no component" in wrong.stderr,
+          f"log level of an unknown component: exit {wrong.returncode}: {wrong.stderr}")
+    level_ro = vigilctl("--socket", read_only, "log", "level", "info")
+    check(level_ro.returncode == 8, f"log level on the read-only socket: exit {level_ro.returncode}")
+    check(vigilctl("-s", lab.ns["d1"], "log", "level", "info").returncode == 0, "log level info")
+
     lines = {node: len(lab.states(node)) for node in vlab.DIRECTORS}
     # Counted since start (the start itself may have been late): compared across the requests.
     late = {node: late_master_down_waits(pair, node) for node in vlab.DIRECTORS}

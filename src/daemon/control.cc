@@ -156,6 +156,19 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
     }
     return;
   }
+  if (request.path == "/v1/log") {
+    if (!is_post) {
+      respond(api::error_response(405, "/v1/log is a change: POST"));
+      return;
+    }
+    if (kind == SocketKind::kReadOnly) {
+      respond(api::error_response(
+          403, "the read-only socket takes no changes: use the admin socket (root)"));
+      return;
+    }
+    respond(change_log_level(request, peer));
+    return;
+  }
   if (request.path == "/v1/overrides") {
     if (!is_get) {
       respond(
@@ -263,6 +276,33 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
                         {"errors", errors},
                         {"status", ok ? 200 : 422},
                         {"error", ok ? std::string() : errors[0].get<std::string>()}});
+}
+
+api::HttpResponse ControlServer::change_log_level(const api::HttpRequest& request,
+                                                  const api::PeerCredentials& peer) {
+  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("level") ||
+      !body["level"].is_string())
+    return api::error_response(400, "the body must be {\"level\": \"debug\", \"component\": ...}");
+  const std::string name = body["level"].get<std::string>();
+  static const std::map<std::string, spdlog::level::level_enum> kLevels = {
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
+      {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
+      {"error", spdlog::level::err},   {"critical", spdlog::level::critical},
+      {"off", spdlog::level::off}};
+  auto level = kLevels.find(name);
+  if (level == kLevels.end()) {
+    return api::error_response(
+        400, "level must be trace, debug, info, warn, error, critical or off, not '" + name + "'");
+  }
+  const std::string component = body.contains("component") && body["component"].is_string()
+                                    ? body["component"].get<std::string>()
+                                    : "";
+  if (auto set = log::set_level(component, level->second); !set)
+    return api::error_response(404, set.error().message);
+  logger()->info("[control] log level {} for {} by uid {} pid {}", name,
+                 component.empty() ? "every component" : component, peer.uid, peer.pid);
+  return json_response(200, {{"level", name}, {"component", component}});
 }
 
 void ControlServer::status(const api::StatusQuery& query, api::Responder respond) {

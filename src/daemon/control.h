@@ -68,6 +68,9 @@ class ControlServer {
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
   void status(const api::StatusQuery& query, api::Responder respond);
+  // POST /v1/log: one component's log level, or every one's.
+  api::HttpResponse change_log_level(const api::HttpRequest& request,
+                                     const api::PeerCredentials& peer);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);

@@ -49,6 +49,8 @@ constexpr const char* kUsage =
     "                                  (VS: 192.0.2.80:80, [2001:db8::1]:80, FWM 7, group:80;\n"
     "                                  RS: 10.0.0.1:80, or the address alone)\n"
     "  overrides [--json]              the drains, maintenance and weights in force\n"
+    "  log level LEVEL [COMPONENT]     vigild's log level (trace ... off), of one component\n"
+    "                                  (vrrp, check, ipvs, control, ...) or of all\n"
     "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
     "  vrrp [INSTANCE] [--json]        each VRRP instance in detail, with its counters\n"
     "Commands on files:\n"
@@ -316,6 +318,27 @@ int main_config(const std::vector<std::string>& args) {
   return run_config_check(request, std::cout, std::cerr);
 }
 
+// log level LEVEL [COMPONENT]
+int run_log(const Target& target, const std::vector<std::string>& args) {
+  if (args.size() < 2 || args.size() > 3 || args[0] != "level")
+    return usage_error("log level trace|debug|info|warn|error|critical|off [COMPONENT]");
+  nlohmann::json body = {{"level", args[1]}};
+  if (args.size() == 3) body["component"] = args[2];
+  auto response = vigil::api::send_request(
+      socket_for(target, true), {.method = "POST", .target = "/v1/log", .body = body.dump()});
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  if (response->status != 200) {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+    return kCtlRefused;
+  }
+  std::cout << "log level " << args[1] << " for "
+            << (args.size() == 3 ? args[2] : std::string("every component")) << "\n";
+  return kCtlOk;
+}
+
 int run_reload(const Target& target, const std::vector<std::string>& args) {
   std::string reason;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -392,6 +415,7 @@ int main(int argc, char** argv) {
   if (command == "status") return run_status(target, rest);
   if (command == "reload") return run_reload(target, rest);
   if (command == "rs") return run_rs(target, rest);
+  if (command == "log") return run_log(target, rest);
   if (command == "overrides") return run_overrides(target, rest);
   if (command == "services") {
     return run_detail(target, rest, "services [VS]", "/v1/services", "virtual server",

@@ -18,7 +18,8 @@ SCRIPT = ROOT / "packaging" / "bash-completion" / "vigilctl"
 
 # (the words typed, the word being completed) -> what the candidates must include.
 CASES = [
-    (["vigilctl", ""], {"status", "vrrp", "services", "rs", "overrides", "reload", "config", "genhash",
+    (["vigilctl", "log", "level", ""], {"debug", "info", "warn"}),
+    (["vigilctl", ""], {"status", "vrrp", "services", "rs", "overrides", "reload", "log", "config", "genhash",
                         "version", "check-config", "dump-config"}),
     (["vigilctl", "re"], {"reload"}),
     (["vigilctl", "rs", ""], {"drain", "maint", "ready", "weight"}),
