@@ -870,6 +870,20 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
     check(nobody_ro.returncode == 3,
           f"uid 65534 outside group vigil on the read-only socket: exit {nobody_ro.returncode}")
 
+    # vrrp garp: the master announces VIP4 again; the client's entry, set wrong, is corrected.
+    lab.ip("c", "neigh", "replace", VIP4, "lladdr", "02:00:5e:00:00:99", "dev", "eth0",
+           "nud", "stale")
+    garp = vigilctl("-s", lab.ns["d1"], "vrrp", "garp", "VI_1")
+    check(garp.returncode == 0, f"vrrp garp: exit {garp.returncode}: {garp.stderr}")
+    wait_until(lambda: lab.neigh_mac() == vlab.MAC["d1"], 3,
+               "the client's neighbour entry for the VIP back on d1 after vrrp garp")
+    backup_garp = vigilctl("-s", lab.ns["d2"], "vrrp", "garp", "VI_1")
+    check(backup_garp.returncode == 8 and "only a master" in backup_garp.stderr,
+          f"vrrp garp on the backup: exit {backup_garp.returncode}: {backup_garp.stderr}")
+    unknown = vigilctl("-s", lab.ns["d1"], "vrrp", "garp", "VI_9")
+    check(unknown.returncode == 8 and "no vrrp_instance VI_9" in unknown.stderr,
+          f"vrrp garp of an unknown instance: exit {unknown.returncode}: {unknown.stderr}")
+
     level = vigilctl("-s", lab.ns["d1"], "log", "level", "debug", "vrrp")
     check(level.returncode == 0, f"log level: exit {level.returncode}: {level.stderr}")
     wrong = vigilctl("-s", lab.ns["d1"], "log", "level", "debug", "no-such-component")

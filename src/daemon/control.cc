@@ -156,6 +156,44 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
     }
     return;
   }
+  if (request.path == "/v1/vrrp/garp") {
+    if (!is_post) {
+      respond(api::error_response(405, "/v1/vrrp/garp is a change: POST"));
+      return;
+    }
+    if (kind == SocketKind::kReadOnly) {
+      respond(api::error_response(
+          403, "the read-only socket takes no changes: use the admin socket (root)"));
+      return;
+    }
+    auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("instance") ||
+        !body["instance"].is_string()) {
+      respond(api::error_response(400, "the body must be {\"instance\": \"VI_1\"}"));
+      return;
+    }
+    VrrpService* vrrp = options_.vrrp ? options_.vrrp() : nullptr;
+    if (vrrp == nullptr) {
+      respond(api::error_response(409, "this vigild runs no VRRP instance"));
+      return;
+    }
+    const std::string name = body["instance"].get<std::string>();
+    logger()->info("[control] vrrp garp {} requested by {}", name, who);
+    // Answered from the VRRP thread's outcome, handed back to this loop.
+    vrrp->announce(
+        name, [&loop = loop_, alive = alive_, name, respond = std::move(respond)](Status sent) {
+          loop.post([alive, name, respond, sent] {
+            if (!*alive) return;
+            if (sent) {
+              respond(json_response(200, {{"instance", name}, {"announced", true}}));
+            } else {
+              const bool unknown = sent.error().message.rfind("no vrrp_instance", 0) == 0;
+              respond(api::error_response(unknown ? 404 : 409, sent.error().message));
+            }
+          });
+        });
+    return;
+  }
   if (request.path == "/v1/log") {
     if (!is_post) {
       respond(api::error_response(405, "/v1/log is a change: POST"));

@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/service.h"
+#include "daemon/vrrp/vrrp_service.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -41,6 +42,8 @@ struct ControlOptions {
   std::function<ReloadOutcome(const std::string& who)> reload;
   // The IPVS side, for the overrides (null: vigild runs without it, -P).
   std::function<LvsService*()> lvs;
+  // The VRRP side, for vrrp garp (null: no instance runs, or -C).
+  std::function<VrrpService*()> vrrp;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;

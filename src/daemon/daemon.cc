@@ -372,6 +372,12 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                       },
                   .reload = reload,
                   .lvs = lvs_side,
+                  .vrrp = [&]() -> VrrpService* {
+                    for (size_t i = 0; i < started; ++i) {
+                      if (auto* vrrp = dynamic_cast<VrrpService*>(services[i].get())) return vrrp;
+                    }
+                    return nullptr;
+                  },
               });
     if (!server) {
       log->error("[vigild] control API: {}; not starting", server.error().message);

@@ -53,6 +53,7 @@ constexpr const char* kUsage =
     "                                  (vrrp, check, ipvs, control, ...) or of all\n"
     "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
     "  vrrp [INSTANCE] [--json]        each VRRP instance in detail, with its counters\n"
+    "  vrrp garp INSTANCE              a master announces its addresses again (GARP / NA)\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -422,6 +423,23 @@ int main(int argc, char** argv) {
                       vigil::api::render_services_text);
   }
   if (command == "vrrp") {
+    if (!rest.empty() && rest[0] == "garp") {
+      if (rest.size() != 2) return usage_error("vrrp garp INSTANCE");
+      auto response = vigil::api::send_request(
+          socket_for(target, true), {.method = "POST",
+                                     .target = "/v1/vrrp/garp",
+                                     .body = nlohmann::json({{"instance", rest[1]}}).dump()});
+      if (!response) {
+        std::cerr << "vigilctl: " << response.error().message << "\n";
+        return kCtlUnreachable;
+      }
+      if (response->status != 200) {
+        std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+        return kCtlRefused;
+      }
+      std::cout << rest[1] << ": virtual addresses announced\n";
+      return kCtlOk;
+    }
     return run_detail(target, rest, "vrrp [INSTANCE]", "/v1/status", "vrrp_instance",
                       vigil::api::render_vrrp_text);
   }

@@ -19,6 +19,7 @@ SCRIPT = ROOT / "packaging" / "bash-completion" / "vigilctl"
 # (the words typed, the word being completed) -> what the candidates must include.
 CASES = [
     (["vigilctl", "log", "level", ""], {"debug", "info", "warn"}),
+    (["vigilctl", "vrrp", ""], {"garp", "--json"}),
     (["vigilctl", ""], {"status", "vrrp", "services", "rs", "overrides", "reload", "log", "config", "genhash",
                         "version", "check-config", "dump-config"}),
     (["vigilctl", "re"], {"reload"}),

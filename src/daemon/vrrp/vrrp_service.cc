@@ -254,6 +254,14 @@ class VrrpService::Runtime {
            });
   }
 
+  Status announce(const std::string& name) {
+    auto it = instances_.find(name);
+    if (it == instances_.end()) return Error{"no vrrp_instance " + name};
+    auto sent = it->second->instance->announce_now();
+    if (sent) logger().info("[{}] virtual addresses announced on request", name);
+    return sent;
+  }
+
   api::StatusPart status() const {
     api::StatusPart part;
     const TimePoint now = scheduler_.now();
@@ -1329,6 +1337,16 @@ void VrrpService::status(const api::StatusQuery& /*query*/, StatusReply done) {
   // Built on the VRRP thread and handed over from there: the caller never waits for it.
   impl_->thread.loop().post([this, done = std::move(done)] {
     done(impl_->runtime ? impl_->runtime->status() : api::StatusPart{});
+  });
+}
+
+void VrrpService::announce(const std::string& instance, std::function<void(Status)> done) {
+  if (!impl_->started) {
+    done(Error{"no vrrp_instance is running"});
+    return;
+  }
+  impl_->thread.loop().post([this, instance, done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->announce(instance) : Status(Error{"VRRP is stopping"}));
   });
 }
 
