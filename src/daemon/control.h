@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,8 @@ class ControlServer {
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
   void status(const api::StatusQuery& query, api::Responder respond);
+  struct StatusGather;
+  void answer_status(uint64_t id);
   // POST /v1/log: one component's log level, or every one's.
   api::HttpResponse change_log_level(const api::HttpRequest& request,
                                      const api::PeerCredentials& peer);
@@ -82,6 +85,9 @@ class ControlServer {
   ControlOptions options_;
   std::unique_ptr<api::ControlSocketServer> admin_;
   std::unique_ptr<api::ControlSocketServer> read_only_;
+  // The status requests waiting for their sides, by id.
+  std::map<uint64_t, std::unique_ptr<StatusGather>> gathers_;
+  uint64_t next_gather_ = 0;
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
