@@ -471,14 +471,58 @@ int reload(int argc, char** argv) {
 
 }  // namespace
 
+// command TIMEOUT_S VIP:PORT RIP:PORT WEIGHT -- CMD...: runs CMD (vigilctl rs drain ...) and
+// measures from just before its exec until the kernel shows WEIGHT for the destination (polled
+// every 0.2 ms through getsockopt, which sends no netlink), and until CMD exits.
+int command(int argc, char** argv) {
+  if (argc < 7 || std::string(argv[5]) != "--") {
+    std::fprintf(stderr, "usage: command TIMEOUT_S VIP:PORT RIP:PORT WEIGHT -- CMD...\n");
+    return 2;
+  }
+  const double timeout_ms = std::stod(argv[1]) * 1e3;
+  const sockaddr_in service = parse_endpoint(argv[2]);
+  const sockaddr_in dest = parse_endpoint(argv[3]);
+  const int weight = std::stoi(argv[4]);
+  IpvsSockopt kernel;
+  const int weight_before = kernel.weight(service, dest);
+  const double start = now_ms();
+  const pid_t child = fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    execvp(argv[6], argv + 6);
+    _exit(127);
+  }
+  double landed = -1, exited = -1;
+  int status = 0;
+  while (now_ms() - start < timeout_ms && (landed < 0 || exited < 0)) {
+    if (landed < 0 && kernel.weight(service, dest) == weight) landed = now_ms();
+    if (exited < 0 && waitpid(child, &status, WNOHANG) == child) exited = now_ms();
+    usleep(200);
+  }
+  if (exited < 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+  }
+  const bool ok = landed > 0 && exited > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::printf("result=%s landed_ms=%.2f exited_ms=%.2f weight_before=%d weight=%d exit=%d\n",
+              ok ? "ok" : "fail", landed > 0 ? landed - start : -1.0,
+              exited > 0 ? exited - start : -1.0, weight_before, weight,
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "cold") return cold(argc - 1, argv + 1);
   if (mode == "reload") return reload(argc - 1, argv + 1);
+  if (mode == "command") return command(argc - 1, argv + 1);
   std::fprintf(
       stderr,
       "usage: vigil-ipvs-bench-probe cold SERVICES DESTS TIMEOUT_S SETTLE_S LOG -- CMD...\n"
       "       vigil-ipvs-bench-probe reload PID TIMEOUT_S SETTLE_S "
-      "[VIP:PORT RIP:PORT WEIGHT]\n");
+      "[VIP:PORT RIP:PORT WEIGHT]\n"
+      "       vigil-ipvs-bench-probe command TIMEOUT_S VIP:PORT RIP:PORT WEIGHT -- CMD...\n");
   return 2;
 }

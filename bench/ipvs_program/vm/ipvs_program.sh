@@ -10,6 +10,8 @@
 #   nochange SIGHUP with the same file; netlink counted until the daemon is idle again
 #   weight   WEIGHT_CHANGES times, after a random pause: one real server's weight changed in the
 #            file, SIGHUP, time until the kernel shows the new weight; netlink counted until idle
+#   drain    vigild only, DRAINS times: `vigilctl rs drain` and `rs ready` of that real server,
+#            time from vigilctl's exec until the kernel shows weight 0 / the weight again
 # then the daemon is killed, the table flushed (so the kernel's cleanup does not run behind the
 # next measurement) and the namespace deleted.
 set -u
@@ -89,6 +91,23 @@ for rep in $(seq "$REPS"); do
       report "daemon=$daemon rep=$rep phase=weight change=$change $line own_ops=$(own_count "$daemon" "$log" "$mark")"
       case $line in result=ok*) ;; *) failures=$((failures + 1)) ;; esac
     done
+    # DRAINS (vigild only): `vigilctl rs drain` then `rs ready` through the control socket, each
+    # timed from vigilctl's exec until the kernel shows weight 0 / the weight again.
+    if [ "$daemon" = vigild ] && [ "${DRAINS:-0}" -gt 0 ]; then
+      mkdir -p /var/lib  # vigild keeps the overrides in /var/lib/vigil
+      for drain in $(seq "$DRAINS"); do
+        for step in drain ready; do
+          want=0
+          [ "$step" = ready ] && want=$weight
+          line=$(ip netns exec "$ns" vigil-ipvs-bench-probe command "$TIMEOUT" "$WATCH_VIP" \
+            "$WATCH_RIP" "$want" -- vigilctl -s "$ns" rs "$step" "$WATCH_VIP" "$WATCH_RIP")
+          report "daemon=$daemon rep=$rep phase=$step n=$drain $line"
+          case $line in result=ok*) ;; *) failures=$((failures + 1)) ;; esac
+          sleep "0.$((RANDOM % 10))"
+        done
+      done
+      rm -f "/var/lib/vigil/state_$ns.conf"
+    fi
     echo "--- $daemon log (rep $rep), last lines"
     tail -n 8 "$log"
     kill_namespace "$ns"
