@@ -284,6 +284,9 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& target : targets) {
     const std::string name = lvs::format_target(target);
+    // How long the change took inside vigild (IPVS applied and the state file saved): the
+    // drain bench (bench/ipvs_program -D) reads it from the log.
+    const TimePoint began = loop_.scheduler().now();
     Status done;
     if (ready) {
       done = lvs->clear_override(target, peer.uid, peer.pid);
@@ -293,8 +296,10 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
       if (!set) done = set.error();
     }
     if (done) {
-      logger()->info("[control] {} {} by uid {} pid {}{}", action, name, peer.uid, peer.pid,
-                     reason.empty() ? "" : ", reason: " + reason);
+      logger()->info(
+          "[control] {} {} by uid {} pid {}{} (in {:.2f} ms)", action, name, peer.uid, peer.pid,
+          reason.empty() ? "" : ", reason: " + reason,
+          std::chrono::duration<double, std::milli>(loop_.scheduler().now() - began).count());
       changed.push_back(name);
     } else {
       errors.push_back(name + ": " + done.error().message);

@@ -106,6 +106,11 @@ for rep in $(seq "$REPS"); do
           sleep "0.$((RANDOM % 10))"
         done
       done
+      # vigild's own time for each (request in -> IPVS applied and state saved), from its log.
+      sed -n 's/.*\[control\] \(drain\|ready\) .* (in \([0-9.]*\) ms)$/\1 \2/p' "$log" |
+        while read -r step took; do
+          report "daemon=$daemon rep=$rep phase=${step}_inside result=ok took_ms=$took"
+        done
       rm -f "/var/lib/vigil/state_$ns.conf"
     fi
     echo "--- $daemon log (rep $rep), last lines"
