@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/client.h"
+#include "api/metrics.h"
 #include "api/server.h"
 #include "api/status.h"
 #include "common/result.h"
@@ -41,6 +42,12 @@ struct ControlOptions {
   std::function<ReloadOutcome(const std::string& who)> reload;
   // The IPVS side, for the overrides (null: vigild runs without it, -P).
   std::function<LvsService*()> lvs;
+  // GET /metrics (docs/operations.md "Metrics"): the daemon's own families (reloads, build
+  // info); the control requests' and the sides' are added. Detail: the configured level (the
+  // UNIX sockets take ?detail=basic|full). With an address, also served on TCP, /metrics only.
+  std::function<api::MetricsPart()> daemon_metrics;
+  bool metrics_full_detail = false;
+  std::optional<config::GlobalDefs::MetricsListen> metrics_listen;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;
@@ -50,7 +57,7 @@ struct ControlOptions {
 std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::OverrideEntry>& entries);
 
 // The routes, by socket: which requests each answers (documented in docs/operations.md).
-enum class SocketKind { kAdmin, kReadOnly };
+enum class SocketKind { kAdmin, kReadOnly, kMetrics };
 
 class ControlServer {
  public:
@@ -62,12 +69,15 @@ class ControlServer {
 
   [[nodiscard]] const api::ServerCounters& admin_counters() const;
   [[nodiscard]] const api::ServerCounters& read_only_counters() const;
+  // The metrics listener's port (0: none); its port when the configuration asked for port 0.
+  [[nodiscard]] uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
  private:
   ControlServer(event::EventLoop& loop, ControlOptions options);
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
   void status(api::Responder respond);
+  void metrics(SocketKind kind, const api::HttpRequest& request, api::Responder respond);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);
@@ -76,6 +86,7 @@ class ControlServer {
   ControlOptions options_;
   std::unique_ptr<api::ControlSocketServer> admin_;
   std::unique_ptr<api::ControlSocketServer> read_only_;
+  std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

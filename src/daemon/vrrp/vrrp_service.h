@@ -59,6 +59,7 @@ class VrrpService final : public Service {
   void dump_stats() override;
   // Built on the VRRP thread, handed to `done` there.
   void status(StatusReply done) override;
+  void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // Posts a no-op to the VRRP loop unless the previous one has not run yet (then false).
   bool alive() override;
 
