@@ -122,6 +122,26 @@ HistogramSample lateness_histogram(MetricLabels labels, std::span<const Duration
   return h;
 }
 
+std::string label_slug(std::string_view phrase) {
+  std::string out;
+  bool gap = false;
+  for (const char c : phrase) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c >= 'A' && c <= 'Z') {
+      if (gap && !out.empty()) out += '_';
+      gap = false;
+      out += static_cast<char>(c - 'A' + 'a');
+    } else if (keep) {
+      if (gap && !out.empty()) out += '_';
+      gap = false;
+      out += c;
+    } else {
+      gap = true;
+    }
+  }
+  return out;
+}
+
 std::string escape_label_value(std::string_view value) {
   std::string out;
   out.reserve(value.size());

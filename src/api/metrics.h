@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,9 +59,10 @@ struct MetricFamily {
                      std::span<const std::string_view> states, std::string_view current);
 };
 
-// One side's contribution.
+// One side's contribution. A deque: the reference family() returns stays valid while more
+// families are added.
 struct MetricsPart {
-  std::vector<MetricFamily> families;
+  std::deque<MetricFamily> families;
 
   MetricFamily& family(std::string name, std::string help, MetricType type);
 };
@@ -69,6 +71,10 @@ struct MetricsPart {
 HistogramSample lateness_histogram(MetricLabels labels, std::span<const Duration> bounds,
                                    std::span<const uint64_t> buckets, uint64_t count,
                                    Duration total);
+
+// A label value from a phrase: "TTL/hop limit not 255" -> "ttl_hop_limit_not_255" (lower case,
+// each run of other characters one underscore).
+std::string label_slug(std::string_view phrase);
 
 // "a\"b" for a\"b: backslash, double quote and line feed escaped.
 std::string escape_label_value(std::string_view value);

@@ -68,9 +68,25 @@ TEST(MetricsText, MatchesTheGoldenFile) {
   EXPECT_EQ(actual, read_golden("metrics.txt")) << "golden file tests/data/api/metrics.txt";
 }
 
+// Families are filled after later ones are added (as the sides do): the references hold.
+TEST(MetricsText, AFamilyStaysWhereItIsWhileOthersAreAdded) {
+  MetricsPart part;
+  auto& first = part.family("first", "First.", MetricType::kGauge);
+  for (int i = 0; i < 100; ++i)
+    part.family("other_" + std::to_string(i), "Other.", MetricType::kGauge);
+  first.add({}, 7);
+  EXPECT_EQ(part.families.front().samples.size(), 1U);
+}
+
 TEST(MetricsText, EscapesLabelValues) {
   EXPECT_EQ(escape_label_value("plain"), "plain");
   EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(MetricsText, LabelSlugs) {
+  EXPECT_EQ(label_slug("TTL/hop limit not 255"), "ttl_hop_limit_not_255");
+  EXPECT_EQ(label_slug("check succeeded"), "check_succeeded");
+  EXPECT_EQ(label_slug("  bad IP header "), "bad_ip_header");
 }
 
 TEST(MetricsText, CountersEndInTotalAndEveryNameHasThePrefix) {

@@ -186,7 +186,7 @@ api::MetricsPart check_metrics(const std::vector<check::CheckEngine::CheckerStat
                                 "the probe failed).",
                                 MetricType::kCounter);
   for (size_t i = 0; i < check::kReasonCount; ++i) {
-    by_result.add({{"result", std::string(check::to_string(static_cast<check::Reason>(i)))}},
+    by_result.add({{"result", api::label_slug(check::to_string(static_cast<check::Reason>(i)))}},
                   static_cast<double>(results[i]));
   }
   part.family("check_probes_not_run",

@@ -335,8 +335,9 @@ class VrrpService::Runtime {
       vip_failures.add(labels, static_cast<double>(counters.vip_failures));
       for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {
         const auto reason = static_cast<vrrp::RejectReason>(i);
-        rejected.add({{"vrrp_instance", name}, {"reason", std::string(vrrp::to_string(reason))}},
-                     static_cast<double>(managed->rejects[reason]));
+        rejected.add(
+            {{"vrrp_instance", name}, {"reason", api::label_slug(vrrp::to_string(reason))}},
+            static_cast<double>(managed->rejects[reason]));
       }
     }
     auto& malformed = part.family("vrrp_socket_malformed",
@@ -357,7 +358,7 @@ class VrrpService::Runtime {
       for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {
         const auto reason = static_cast<vrrp::RejectReason>(i);
         api::MetricLabels with = labels;
-        with.emplace_back("reason", std::string(vrrp::to_string(reason)));
+        with.emplace_back("reason", api::label_slug(vrrp::to_string(reason)));
         unattributed.add(std::move(with), static_cast<double>(socket->unattributed[reason]));
       }
     }
