@@ -25,13 +25,17 @@ std::string format_value(double value) {
   return fmt::format("{}", value);
 }
 
-std::string escape_help(std::string_view help) {
+// HELP text escapes backslash and line feed; a label value also the double quote.
+std::string escape(std::string_view text, bool quote) {
   std::string out;
-  for (const char c : help) {
+  out.reserve(text.size());
+  for (const char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
     } else {
       out += c;
     }
@@ -143,20 +147,7 @@ std::string label_slug(std::string_view phrase) {
 }
 
 std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return escape(value, /*quote=*/true);
 }
 
 std::string render_metrics(const std::vector<MetricsPart>& parts) {
@@ -184,7 +175,7 @@ std::string render_metrics(const std::vector<MetricsPart>& parts) {
     // A counter's family is named with its `_total` (as promtool's linter wants).
     const std::string header_name = family.type == MetricType::kCounter ? name + "_total" : name;
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", header_name,
-                   escape_help(family.help), header_name, type_name(family.type));
+                   escape(family.help, /*quote=*/false), header_name, type_name(family.type));
     if (family.type == MetricType::kHistogram) {
       for (const auto& h : family.histograms) {
         for (const auto& [bound, below] : h.buckets) {

@@ -274,8 +274,10 @@ Result<std::unique_ptr<ControlSocketServer>> ControlSocketServer::listen_tcp(
   const uint16_t bound_port =
       ntohs(storage.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&storage)->sin_port
                                          : reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
-  std::unique_ptr<ControlSocketServer> server(
-      new ControlSocketServer(loop, name, std::move(fd), /*inode=*/0, std::move(handler), limits));
+  // Named with the port it got (port 0 asks for a free one).
+  const std::string bound_name = name.substr(0, name.rfind(':') + 1) + std::to_string(bound_port);
+  std::unique_ptr<ControlSocketServer> server(new ControlSocketServer(
+      loop, bound_name, std::move(fd), /*inode=*/0, std::move(handler), limits));
   server->port_ = bound_port;
   if (auto watching = server->watch(); !watching) return watching.error();
   return server;
