@@ -6,7 +6,8 @@ in-memory table (vigild-recording, as the checker fixtures: the host kernel has 
 
 d1 runs vigild-recording -C with one virtual server and two real servers (no checkers: both in
 at their configured weight). Through `vigilctl -s NS`:
-- `rs drain` reaches the table as one SET_DEST at weight 0; `status` and `overrides` show it;
+- `rs drain` reaches the table as one SET_DEST at weight 0; `status`, `overrides` and
+  `services` show it;
 - the read-only socket refuses a drain; an unknown real server is refused;
 - a restart programs the drained server at weight 0 from its first NEW_DEST (state file);
 - a reload keeps it drained (no SET_DEST); `rs weight N` runs it at N, `rs ready` returns it to
@@ -129,6 +130,13 @@ def scenario(lab: vlab.Lab, d: Director) -> None:
     listed = d.ctl("overrides")
     check(listed.returncode == 0 and "drain" in listed.stdout and "netns test" in listed.stdout,
           f"vigilctl overrides: {listed.stdout}{listed.stderr}")
+    services = d.ctl("services", f"{VIP}:80")
+    rows = {line.split()[0]: line.split() for line in services.stdout.splitlines()[2:]}
+    check(services.returncode == 0 and rows.get(f"[{RS1}]:tcp:8080", [])[1:4] == ["UP", "3", "drain"]
+          and rows.get(f"[{RS2}]:tcp:8080", [])[1:4] == ["UP", "2", "-"],
+          f"vigilctl services: exit {services.returncode}: {services.stdout}{services.stderr}")
+    unknown_vs = d.ctl("services", "192.0.2.51:80")
+    check(unknown_vs.returncode == 8, f"services of an unknown VS: exit {unknown_vs.returncode}")
     check(d.state_file.exists() and "drain" in d.state_file.read_text(),
           f"{d.state_file} does not hold the drain")
 

@@ -849,6 +849,12 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
               f"{node}: status says {vi['name']} {vi['state']}, expected VI_1 {state}")
         check(vi["master_address"] == vlab.ADDR4["d1"],
               f"{node}: master address {vi['master_address']}, expected {vlab.ADDR4['d1']}")
+    detail = vigilctl("-s", lab.ns["d2"], "vrrp", "VI_1")
+    received = [line.split()[-1] for line in detail.stdout.splitlines()
+                if "adverts sent / received" in line]
+    check(detail.returncode == 0 and received and int(received[0]) > 0
+          and vlab.ADDR4["d1"] in detail.stdout,
+          f"vigilctl vrrp VI_1 on d2: exit {detail.returncode}: {detail.stdout}{detail.stderr}")
     text = vigilctl("-s", lab.ns["d1"], "status")
     check(text.returncode == 0 and "VI_1" in text.stdout and "MASTER" in text.stdout,
           f"text status: exit {text.returncode}: {text.stdout}{text.stderr}")
@@ -864,6 +870,29 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
     nobody_ro = vigilctl("--socket", read_only, "status", user=65534)
     check(nobody_ro.returncode == 3,
           f"uid 65534 outside group vigil on the read-only socket: exit {nobody_ro.returncode}")
+
+    # vrrp garp: the master announces VIP4 again; the client's entry, set wrong, is corrected.
+    lab.ip("c", "neigh", "replace", VIP4, "lladdr", "02:00:5e:00:00:99", "dev", "eth0",
+           "nud", "stale")
+    garp = vigilctl("-s", lab.ns["d1"], "vrrp", "garp", "VI_1")
+    check(garp.returncode == 0, f"vrrp garp: exit {garp.returncode}: {garp.stderr}")
+    wait_until(lambda: lab.neigh_mac() == vlab.MAC["d1"], 3,
+               "the client's neighbour entry for the VIP back on d1 after vrrp garp")
+    backup_garp = vigilctl("-s", lab.ns["d2"], "vrrp", "garp", "VI_1")
+    check(backup_garp.returncode == 8 and "only a master" in backup_garp.stderr,
+          f"vrrp garp on the backup: exit {backup_garp.returncode}: {backup_garp.stderr}")
+    unknown = vigilctl("-s", lab.ns["d1"], "vrrp", "garp", "VI_9")
+    check(unknown.returncode == 8 and "no vrrp_instance VI_9" in unknown.stderr,
+          f"vrrp garp of an unknown instance: exit {unknown.returncode}: {unknown.stderr}")
+
+    level = vigilctl("-s", lab.ns["d1"], "log", "level", "debug", "vrrp")
+    check(level.returncode == 0, f"log level: exit {level.returncode}: {level.stderr}")
+    wrong = vigilctl("-s", lab.ns["d1"], "log", "level", "debug", "no-such-component")
+    check(wrong.returncode == 8 and "no component" in wrong.stderr,
+          f"log level of an unknown component: exit {wrong.returncode}: {wrong.stderr}")
+    level_ro = vigilctl("--socket", read_only, "log", "level", "info")
+    check(level_ro.returncode == 8, f"log level on the read-only socket: exit {level_ro.returncode}")
+    check(vigilctl("-s", lab.ns["d1"], "log", "level", "info").returncode == 0, "log level info")
 
     lines = {node: len(lab.states(node)) for node in vlab.DIRECTORS}
     # Counted since start (the start itself may have been late): compared across the requests.

@@ -93,13 +93,38 @@ json to_json(const DaemonStatus& s) {
          {"master_address", vi.master_address},
          {"sync_group", vi.sync_group},
          {"virtual_addresses", vi.virtual_addresses},
-         {"last_transition", transition_json(vi.last_transition)}});
+         {"last_transition", transition_json(vi.last_transition)},
+         {"version", vi.version},
+         {"advert_interval_seconds", vi.advert_interval_seconds},
+         {"preempt", vi.preempt},
+         {"fault", vi.fault},
+         {"counters",
+          {{"adverts_sent", vi.adverts_sent},
+           {"adverts_received", vi.adverts_received},
+           {"became_master", vi.became_master},
+           {"released_master", vi.released_master},
+           {"rejected", vi.rejected},
+           {"vip_failures", vi.vip_failures}}}});
   }
   json services = json::array();
   for (const auto& vs : s.virtual_servers) {
     json real_servers = json::array();
-    for (const auto& rs : vs.real_servers)
-      real_servers.push_back({{"address", rs.address}, {"alive", rs.alive}, {"weight", rs.weight}});
+    for (const auto& rs : vs.real_servers) {
+      json checkers = json::array();
+      for (const auto& c : rs.checkers) {
+        checkers.push_back(
+            {{"name", c.name},
+             {"up", c.up},
+             {"has_run", c.has_run},
+             {"probes", c.probes},
+             {"latency_seconds", c.latency_seconds ? json(*c.latency_seconds) : json(nullptr)},
+             {"last_error", c.last_error}});
+      }
+      real_servers.push_back({{"address", rs.address},
+                              {"alive", rs.alive},
+                              {"weight", rs.weight},
+                              {"checkers", std::move(checkers)}});
+    }
     services.push_back({{"name", vs.name},
                         {"alive", vs.alive},
                         {"total", vs.total},
@@ -176,6 +201,17 @@ Result<DaemonStatus> status_from_json(std::string_view text) {
           .sync_group = v.at("sync_group").get<std::string>(),
           .virtual_addresses = v.at("virtual_addresses").get<std::vector<std::string>>(),
       };
+      vi.version = v.at("version").get<int>();
+      vi.advert_interval_seconds = v.at("advert_interval_seconds").get<double>();
+      vi.preempt = v.at("preempt").get<bool>();
+      vi.fault = v.at("fault").get<bool>();
+      const auto& counters = v.at("counters");
+      vi.adverts_sent = counters.at("adverts_sent").get<uint64_t>();
+      vi.adverts_received = counters.at("adverts_received").get<uint64_t>();
+      vi.became_master = counters.at("became_master").get<uint64_t>();
+      vi.released_master = counters.at("released_master").get<uint64_t>();
+      vi.rejected = counters.at("rejected").get<uint64_t>();
+      vi.vip_failures = counters.at("vip_failures").get<uint64_t>();
       if (const auto& t = v.at("last_transition"); !t.is_null()) {
         vi.last_transition = TransitionStatus{.from = t.at("from").get<std::string>(),
                                               .to = t.at("to").get<std::string>(),
@@ -193,9 +229,20 @@ Result<DaemonStatus> status_from_json(std::string_view text) {
                              .quorum = v.at("quorum").get<int64_t>(),
                              .sorry_server_active = v.at("sorry_server_active").get<bool>()};
       for (const auto& r : v.at("real_servers")) {
-        vs.real_servers.push_back({.address = r.at("address").get<std::string>(),
-                                   .alive = r.at("alive").get<bool>(),
-                                   .weight = r.at("weight").get<int64_t>()});
+        RealServerStatus rs{.address = r.at("address").get<std::string>(),
+                            .alive = r.at("alive").get<bool>(),
+                            .weight = r.at("weight").get<int64_t>()};
+        for (const auto& c : r.value("checkers", json::array())) {
+          CheckerStatus checker{.name = c.at("name").get<std::string>(),
+                                .up = c.at("up").get<bool>(),
+                                .has_run = c.at("has_run").get<bool>(),
+                                .probes = c.at("probes").get<uint64_t>(),
+                                .last_error = c.at("last_error").get<std::string>()};
+          if (const auto& l = c.at("latency_seconds"); !l.is_null())
+            checker.latency_seconds = l.get<double>();
+          rs.checkers.push_back(std::move(checker));
+        }
+        vs.real_servers.push_back(std::move(rs));
       }
       s.virtual_servers.push_back(std::move(vs));
     }
@@ -258,6 +305,102 @@ std::string render_overrides_text(const std::vector<OverrideStatus>& overrides, 
                     fmt::format("uid {}", o.uid), o.reason.empty() ? "-" : o.reason});
   }
   return table(rows);
+}
+
+namespace {
+
+// "[10.0.0.1]:tcp:80" and "[10.0.0.1]:80" both as "[10.0.0.1]:80".
+std::string without_protocol(const std::string& address) {
+  const size_t bracket = address.find("]:");
+  const size_t last = address.rfind(':');
+  if (bracket == std::string::npos || last == std::string::npos || last <= bracket + 1)
+    return address;
+  return address.substr(0, bracket + 1) + address.substr(last);
+}
+
+}  // namespace
+
+bool virtual_server_matches(const std::string& name, const std::string& spelling) {
+  if (name == spelling) return true;
+  // "192.0.2.80:80" and "[2001:db8::1]:80" for "[192.0.2.80]:tcp:80" / "[2001:db8::1]:tcp:80".
+  std::string bracketed = spelling;
+  if (!spelling.empty() && spelling.front() != '[') {
+    const size_t colon = spelling.rfind(':');
+    if (colon == std::string::npos) return false;
+    bracketed = "[" + spelling.substr(0, colon) + "]" + spelling.substr(colon);
+  }
+  return without_protocol(name) == bracketed;
+}
+
+std::string render_vrrp_text(const DaemonStatus& s, const std::string& only) {
+  std::string out;
+  for (const auto& vi : s.vrrp) {
+    if (!only.empty() && vi.name != only) continue;
+    if (!out.empty()) out += "\n";
+    out +=
+        fmt::format("{}: {}{}\n", vi.name, vi.state, vi.fault ? " (a tracked object failed)" : "");
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"interface", vi.interface});
+    rows.push_back({"virtual router id", std::to_string(vi.vrid)});
+    rows.push_back({"VRRP version", std::to_string(vi.version)});
+    rows.push_back(
+        {"priority", fmt::format("{} (base {})", vi.effective_priority, vi.base_priority)});
+    rows.push_back({"advert interval", fmt::format("{} s", vi.advert_interval_seconds)});
+    rows.push_back({"preempt", vi.preempt ? "yes" : "no"});
+    rows.push_back({"master", vi.master_address.empty() ? "-" : vi.master_address});
+    if (!vi.sync_group.empty()) rows.push_back({"sync group", vi.sync_group});
+    std::string vips;
+    for (const auto& vip : vi.virtual_addresses)
+      vips += (vips.empty() ? "" : " ") + vip;
+    rows.push_back({"virtual addresses", vips.empty() ? "-" : vips});
+    if (vi.last_transition) {
+      const auto& t = *vi.last_transition;
+      rows.push_back(
+          {"last transition", fmt::format("{} ago, {} -> {} ({})", format_age(t.seconds_ago),
+                                          t.from, t.to, t.reason)});
+    }
+    rows.push_back(
+        {"adverts sent / received", fmt::format("{} / {}", vi.adverts_sent, vi.adverts_received)});
+    rows.push_back({"adverts rejected", std::to_string(vi.rejected)});
+    rows.push_back(
+        {"became / released master", fmt::format("{} / {}", vi.became_master, vi.released_master)});
+    rows.push_back({"VIP failures", std::to_string(vi.vip_failures)});
+    out += table(rows);
+  }
+  return out;
+}
+
+std::string render_services_text(const DaemonStatus& s, const std::string& only) {
+  std::string out;
+  for (const auto& vs : s.virtual_servers) {
+    if (!only.empty() && !virtual_server_matches(vs.name, only)) continue;
+    if (!out.empty()) out += "\n";
+    out += fmt::format("{}: {}/{} alive, quorum {} (weight {}/{}){}\n", vs.name, vs.alive, vs.total,
+                       vs.quorum_up ? "up" : "DOWN", vs.live_weight, vs.quorum,
+                       vs.sorry_server_active ? ", SORRY SERVER ACTIVE" : "");
+    std::vector<std::vector<std::string>> rows = {
+        {"REAL SERVER", "HEALTH", "WEIGHT", "OVERRIDE", "CHECKERS"}};
+    for (const auto& rs : vs.real_servers) {
+      std::string override_text = "-";
+      for (const auto& o : s.overrides) {
+        if (o.virtual_server == vs.name &&
+            without_protocol(o.real_server) == without_protocol(rs.address)) {
+          override_text = o.kind == "weight" ? fmt::format("weight {}", o.weight) : o.kind;
+        }
+      }
+      std::string checks;
+      for (const auto& c : rs.checkers) {
+        if (!checks.empty()) checks += "; ";
+        checks += c.name + (c.has_run ? (c.up ? " up" : " DOWN") : " not run yet");
+        if (c.latency_seconds) checks += fmt::format(" {:.1f} ms", *c.latency_seconds * 1000);
+        if (!c.up && !c.last_error.empty()) checks += " (" + c.last_error + ")";
+      }
+      rows.push_back({rs.address, rs.alive ? "UP" : "DOWN", std::to_string(rs.weight),
+                      override_text, checks.empty() ? "-" : checks});
+    }
+    out += table(rows);
+  }
+  return out;
 }
 
 std::string render_status_text(const DaemonStatus& s, int64_t now) {

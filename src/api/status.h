@@ -38,13 +38,36 @@ struct VrrpInstanceStatus {
   std::string sync_group;
   std::vector<std::string> virtual_addresses;
   std::optional<TransitionStatus> last_transition;
+  // vigilctl vrrp: the instance's settings and counters since start.
+  int version = 3;
+  double advert_interval_seconds = 1;
+  bool preempt = true;
+  bool fault = false;
+  uint64_t adverts_sent = 0;
+  uint64_t adverts_received = 0;
+  uint64_t became_master = 0;
+  uint64_t released_master = 0;
+  uint64_t rejected = 0;  // adverts dropped by the checks of RFC 5798 §7.1, every reason
+  uint64_t vip_failures = 0;
   bool operator==(const VrrpInstanceStatus&) const = default;
+};
+
+// One checker of a real server (vigilctl services).
+struct CheckerStatus {
+  std::string name;  // "TCP_CHECK", "HTTP_GET [/health]" (the checker's label)
+  bool up = true;
+  bool has_run = false;
+  uint64_t probes = 0;
+  std::optional<double> latency_seconds;  // the last probe's
+  std::string last_error;                 // the last failed probe's detail
+  bool operator==(const CheckerStatus&) const = default;
 };
 
 struct RealServerStatus {
   std::string address;  // "[10.0.0.1]:tcp:80" (keepalived's FMT_RS)
   bool alive = false;
   int64_t weight = 0;  // effective (configured plus dynamic), as the checkers see it
+  std::vector<CheckerStatus> checkers;  // with StatusQuery::real_servers only
   bool operator==(const RealServerStatus&) const = default;
 };
 
@@ -82,6 +105,12 @@ struct OverrideStatus {
   std::optional<int64_t> expires;  // seconds since the epoch
   bool orphaned = false;           // its target is not in the running configuration
   bool operator==(const OverrideStatus&) const = default;
+};
+
+// What a status asks the sides for: the summary (GET /v1/status), or every real server with its
+// checkers too (GET /v1/services).
+struct StatusQuery {
+  bool real_servers = false;
 };
 
 // One side's contribution (the VRRP thread's, the check thread's).
@@ -129,6 +158,15 @@ Result<DaemonStatus> status_from_json(std::string_view text);
 std::string render_status_text(const DaemonStatus& status, int64_t now = 0);
 // The overrides as a table (vigilctl status and vigilctl overrides).
 std::string render_overrides_text(const std::vector<OverrideStatus>& overrides, int64_t now);
+
+// `vigilctl services`: each virtual server with its real servers (health, weight, override,
+// checkers). An empty `only` shows all; else the virtual servers `only` names
+// ("[192.0.2.80]:tcp:80", "192.0.2.80:80", "FWM 7"). Empty string: none matched.
+std::string render_services_text(const DaemonStatus& status, const std::string& only = "");
+// `vigilctl vrrp [INSTANCE]`: every instance (or the one named) in detail. Empty: none matched.
+std::string render_vrrp_text(const DaemonStatus& status, const std::string& only = "");
+// True when `name` (keepalived's FMT_VS) is what an operator typed as `spelling`.
+bool virtual_server_matches(const std::string& name, const std::string& spelling);
 
 // "3d 4h", "12m 5s", "42s".
 std::string format_age(double seconds);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cassert>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,6 +24,8 @@ struct Registry {
   std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_sink_mt>()};
   std::shared_ptr<AsyncSink> async;  // set between start_async() and stop_async()
   spdlog::level::level_enum level = spdlog::level::info;
+  // Components given a level of their own at run time (set_level), kept across reconfiguring.
+  std::map<std::string, spdlog::level::level_enum> component_levels;
 };
 
 Registry& registry() {
@@ -39,7 +42,8 @@ std::vector<spdlog::sink_ptr> active_sinks(const Registry& reg) {
 
 void configure(spdlog::logger& logger, const Registry& reg) {
   logger.sinks() = active_sinks(reg);
-  logger.set_level(reg.level);
+  auto own = reg.component_levels.find(logger.name());
+  logger.set_level(own != reg.component_levels.end() ? own->second : reg.level);
   logger.set_pattern(kPattern);
 }
 
@@ -212,6 +216,28 @@ std::shared_ptr<spdlog::logger> get(const std::string& component) {
   configure(*logger, reg);
   spdlog::register_logger(logger);
   return logger;
+}
+
+Status set_level(const std::string& component, spdlog::level::level_enum level) {
+  auto& reg = registry();
+  std::lock_guard lock(reg.mutex);
+  if (component.empty()) {
+    reg.level = level;
+    reg.component_levels.clear();
+    spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->set_level(level); });
+    return {};
+  }
+  auto logger = spdlog::get(component);
+  if (!logger) {
+    std::string known;
+    spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
+      if (!l->name().empty()) known += (known.empty() ? "" : ", ") + l->name();
+    });
+    return Error{"no component '" + component + "' (these log: " + known + ")"};
+  }
+  reg.component_levels[component] = level;
+  logger->set_level(level);  // atomic in spdlog: safe while other threads log
+  return {};
 }
 
 void start_async(size_t capacity) {

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "common/result.h"
+
 namespace vigil::log {
 
 struct Options {
@@ -21,5 +23,9 @@ void setup(const Options& options);
 
 // The logger of `component`, created on first use with the sinks from setup().
 std::shared_ptr<spdlog::logger> get(const std::string& component);
+
+// At run time (vigilctl log level): the level of one component that exists already, or of every
+// one (an empty `component`, which also drops the components' own levels).
+Status set_level(const std::string& component, spdlog::level::level_enum level);
 
 }  // namespace vigil::log

@@ -20,24 +20,6 @@ api::HttpResponse json_response(int status, const nlohmann::json& body) {
   return api::HttpResponse{.status = status, .body = body.dump(2) + "\n"};
 }
 
-// One status request: the daemon's part, then each side's as it arrives (on the main loop),
-// answered when the last arrives or the deadline passes.
-struct StatusGather {
-  explicit StatusGather(Scheduler& scheduler) : deadline(scheduler) {}
-  api::DaemonStatus status;
-  size_t pending = 0;
-  api::Responder respond;
-  bool answered = false;
-  Timer deadline;
-
-  void answer() {
-    if (answered) return;
-    answered = true;
-    deadline.cancel();
-    respond(api::HttpResponse{.body = api::to_json_text(status)});
-  }
-};
-
 }  // namespace
 
 std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::OverrideEntry>& entries) {
@@ -58,6 +40,17 @@ std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::Overri
   }
   return out;
 }
+
+// One status request: the daemon's part, then each side's as it arrives (on the main loop),
+// answered when the last arrives or the deadline passes. Owned by the server and destroyed on
+// the main loop only: the sides hold its id, never the object.
+struct ControlServer::StatusGather {
+  explicit StatusGather(Scheduler& scheduler) : deadline(scheduler) {}
+  api::DaemonStatus status;
+  size_t pending = 0;
+  api::Responder respond;
+  Timer deadline;
+};
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& loop,
                                                             ControlOptions options) {
@@ -132,7 +125,15 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
       respond(api::error_response(405, "/v1/status is read with GET"));
       return;
     }
-    status(std::move(respond));
+    status({}, std::move(respond));
+    return;
+  }
+  if (request.path == "/v1/services") {
+    if (!is_get) {
+      respond(api::error_response(405, "/v1/services is read with GET"));
+      return;
+    }
+    status({.real_servers = true}, std::move(respond));
     return;
   }
   if (request.path == "/v1/reload") {
@@ -165,6 +166,57 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
                                   {"status", 422},
                                   {"errors", outcome.errors}}));
     }
+    return;
+  }
+  if (request.path == "/v1/vrrp/garp") {
+    if (!is_post) {
+      respond(api::error_response(405, "/v1/vrrp/garp is a change: POST"));
+      return;
+    }
+    if (kind == SocketKind::kReadOnly) {
+      respond(api::error_response(
+          403, "the read-only socket takes no changes: use the admin socket (root)"));
+      return;
+    }
+    auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("instance") ||
+        !body["instance"].is_string()) {
+      respond(api::error_response(400, "the body must be {\"instance\": \"VI_1\"}"));
+      return;
+    }
+    VrrpService* vrrp = options_.vrrp ? options_.vrrp() : nullptr;
+    if (vrrp == nullptr) {
+      respond(api::error_response(409, "this vigild runs no VRRP instance"));
+      return;
+    }
+    const std::string name = body["instance"].get<std::string>();
+    logger()->info("[control] vrrp garp {} requested by {}", name, who);
+    // Answered from the VRRP thread's outcome, handed back to this loop.
+    vrrp->announce(
+        name, [&loop = loop_, alive = alive_, name, respond = std::move(respond)](Status sent) {
+          loop.post([alive, name, respond, sent] {
+            if (!*alive) return;
+            if (sent) {
+              respond(json_response(200, {{"instance", name}, {"announced", true}}));
+            } else {
+              const bool unknown = sent.error().message.rfind("no vrrp_instance", 0) == 0;
+              respond(api::error_response(unknown ? 404 : 409, sent.error().message));
+            }
+          });
+        });
+    return;
+  }
+  if (request.path == "/v1/log") {
+    if (!is_post) {
+      respond(api::error_response(405, "/v1/log is a change: POST"));
+      return;
+    }
+    if (kind == SocketKind::kReadOnly) {
+      respond(api::error_response(
+          403, "the read-only socket takes no changes: use the admin socket (root)"));
+      return;
+    }
+    respond(change_log_level(request, peer));
     return;
   }
   if (request.path == "/v1/overrides") {
@@ -315,43 +367,80 @@ void ControlServer::metrics(SocketKind kind, const api::HttpRequest& request,
       errors.add({{"listener", name}, {"reason", reason}}, static_cast<double>(count));
     open.add(labels, static_cast<double>(server->open_connections()));
   }
-  gather_metrics(loop_, options_.services(), detail, std::move(own), options_.side_timeout,
-                 [respond = std::move(respond)](std::string text) {
-                   respond(api::HttpResponse{.content_type = api::kMetricsContentType,
-                                             .body = std::move(text)});
-                 });
+  metrics_gatherer_.gather(options_.services(), detail, std::move(own), options_.side_timeout,
+                           [respond = std::move(respond)](std::string text) {
+                             respond(api::HttpResponse{.content_type = api::kMetricsContentType,
+                                                       .body = std::move(text)});
+                           });
 }
 
-void ControlServer::status(api::Responder respond) {
-  auto gather = std::make_shared<StatusGather>(loop_.scheduler());
-  gather->status = options_.daemon_status();
-  gather->respond = std::move(respond);
+api::HttpResponse ControlServer::change_log_level(const api::HttpRequest& request,
+                                                  const api::PeerCredentials& peer) {
+  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("level") ||
+      !body["level"].is_string())
+    return api::error_response(400, "the body must be {\"level\": \"debug\", \"component\": ...}");
+  const std::string name = body["level"].get<std::string>();
+  static const std::map<std::string, spdlog::level::level_enum> kLevels = {
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
+      {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
+      {"error", spdlog::level::err},   {"critical", spdlog::level::critical},
+      {"off", spdlog::level::off}};
+  auto level = kLevels.find(name);
+  if (level == kLevels.end()) {
+    return api::error_response(
+        400, "level must be trace, debug, info, warn, error, critical or off, not '" + name + "'");
+  }
+  const std::string component = body.contains("component") && body["component"].is_string()
+                                    ? body["component"].get<std::string>()
+                                    : "";
+  if (auto set = log::set_level(component, level->second); !set)
+    return api::error_response(404, set.error().message);
+  logger()->info("[control] log level {} for {} by uid {} pid {}", name,
+                 component.empty() ? "every component" : component, peer.uid, peer.pid);
+  return json_response(200, {{"level", name}, {"component", component}});
+}
+
+void ControlServer::status(const api::StatusQuery& query, api::Responder respond) {
+  const uint64_t id = next_gather_++;
+  auto& gather =
+      *gathers_.emplace(id, std::make_unique<StatusGather>(loop_.scheduler())).first->second;
+  gather.status = options_.daemon_status();
+  gather.respond = std::move(respond);
   const std::vector<Service*> sides = options_.services();
-  gather->pending = sides.size();
+  gather.pending = sides.size();
   if (sides.empty()) {
-    gather->answer();
+    answer_status(id);
     return;
   }
-  std::weak_ptr<StatusGather> weak = gather;
-  gather->deadline.arm_after(options_.side_timeout, [weak, timeout = options_.side_timeout] {
-    auto g = weak.lock();
-    if (!g) return;
-    g->status.warnings.push_back(fmt::format(
-        "{} side(s) of vigild did not answer within {} ms: their part is missing", g->pending,
-        std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
-    logger()->warn("[control] status: {} side(s) did not answer in time", g->pending);
-    g->answer();
+  gather.deadline.arm_after(options_.side_timeout, [this, id] {
+    auto& g = *gathers_.at(id);
+    g.status.warnings.push_back(fmt::format(
+        "{} side(s) of vigild did not answer within {} ms: their part is missing", g.pending,
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.side_timeout).count()));
+    logger()->warn("[control] status: {} side(s) did not answer in time", g.pending);
+    answer_status(id);
   });
   for (Service* side : sides) {
-    // `done` may run on the side's thread: it posts the part to the main loop.
-    side->status([gather, alive = alive_, &loop = loop_](api::StatusPart part) {
-      loop.post([gather, alive, part = std::move(part)]() mutable {
-        if (!*alive || gather->answered) return;
-        gather->status.merge(std::move(part));
-        if (--gather->pending == 0) gather->answer();
+    // `done` may run on the side's thread: it posts the part to the main loop, where the
+    // gather (if still waiting) takes it.
+    side->status(query, [this, id, alive = alive_, &loop = loop_](api::StatusPart part) {
+      loop.post([this, id, alive, part = std::move(part)]() mutable {
+        if (!*alive) return;
+        auto it = gathers_.find(id);
+        if (it == gathers_.end()) return;  // answered already (the deadline passed)
+        it->second->status.merge(std::move(part));
+        if (--it->second->pending == 0) answer_status(id);
       });
     });
   }
+}
+
+void ControlServer::answer_status(uint64_t id) {
+  auto node = gathers_.extract(id);
+  if (node.empty()) return;
+  node.mapped()->deadline.cancel();
+  node.mapped()->respond(api::HttpResponse{.body = api::to_json_text(node.mapped()->status)});
 }
 
 }  // namespace vigil::daemon

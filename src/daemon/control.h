@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,7 +16,9 @@
 #include "api/status.h"
 #include "common/result.h"
 #include "daemon/lvs/lvs_service.h"
+#include "daemon/metrics_gather.h"
 #include "daemon/service.h"
+#include "daemon/vrrp/vrrp_service.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -42,6 +45,8 @@ struct ControlOptions {
   std::function<ReloadOutcome(const std::string& who)> reload;
   // The IPVS side, for the overrides (null: vigild runs without it, -P).
   std::function<LvsService*()> lvs;
+  // The VRRP side, for vrrp garp (null: no instance runs, or -C).
+  std::function<VrrpService*()> vrrp;
   // GET /metrics (docs/operations.md "Metrics"): the daemon's own families (reloads, build
   // info); the control requests' and the sides' are added. Detail: the configured level (the
   // UNIX sockets take ?detail=basic|full). With an address, also served on TCP, /metrics only.
@@ -76,7 +81,12 @@ class ControlServer {
   ControlServer(event::EventLoop& loop, ControlOptions options);
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
-  void status(api::Responder respond);
+  void status(const api::StatusQuery& query, api::Responder respond);
+  struct StatusGather;
+  void answer_status(uint64_t id);
+  // POST /v1/log: one component's log level, or every one's.
+  api::HttpResponse change_log_level(const api::HttpRequest& request,
+                                     const api::PeerCredentials& peer);
   void metrics(SocketKind kind, const api::HttpRequest& request, api::Responder respond);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
@@ -86,7 +96,11 @@ class ControlServer {
   ControlOptions options_;
   std::unique_ptr<api::ControlSocketServer> admin_;
   std::unique_ptr<api::ControlSocketServer> read_only_;
+  // The status requests waiting for their sides, by id.
+  std::map<uint64_t, std::unique_ptr<StatusGather>> gathers_;
+  uint64_t next_gather_ = 0;
   std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
+  MetricsGatherer metrics_gatherer_{loop_};
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

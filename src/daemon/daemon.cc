@@ -381,6 +381,12 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                       },
                   .reload = reload,
                   .lvs = lvs_side,
+                  .vrrp = [&]() -> VrrpService* {
+                    for (size_t i = 0; i < started; ++i) {
+                      if (auto* vrrp = dynamic_cast<VrrpService*>(services[i].get())) return vrrp;
+                    }
+                    return nullptr;
+                  },
                   .daemon_metrics = own_metrics,
                   .metrics_full_detail = config->global.vigil_metrics_full_detail,
                   .metrics_listen = config->global.vigil_metrics_address,

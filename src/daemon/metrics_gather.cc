@@ -6,58 +6,61 @@
 #include "event/event_loop.h"
 
 namespace vigil::daemon {
-namespace {
 
-struct MetricsGather {
-  explicit MetricsGather(Scheduler& scheduler) : deadline(scheduler) {}
+struct MetricsGatherer::Gather {
+  explicit Gather(Scheduler& scheduler) : deadline(scheduler) {}
   std::vector<api::MetricsPart> parts;
   size_t pending = 0;
   std::function<void(std::string)> done;
-  bool answered = false;
   Timer deadline;
-
-  void answer() {
-    if (answered) return;
-    answered = true;
-    deadline.cancel();
-    parts.front()
-        .family("metrics_sides_silent",
-                "Sides of vigild (VRRP, checkers) that did not answer this scrape in time: "
-                "their series are missing.",
-                api::MetricType::kGauge)
-        .add({}, static_cast<double>(pending));
-    done(api::render_metrics(parts));
-  }
 };
 
-}  // namespace
+MetricsGatherer::MetricsGatherer(event::EventLoop& loop) : loop_(loop) {}
 
-void gather_metrics(event::EventLoop& loop, const std::vector<Service*>& sides,
-                    api::MetricsDetail detail, api::MetricsPart own, Duration timeout,
-                    std::function<void(std::string)> done) {
-  auto gather = std::make_shared<MetricsGather>(loop.scheduler());
-  gather->parts.push_back(std::move(own));
-  gather->done = std::move(done);
-  gather->pending = sides.size();
+MetricsGatherer::~MetricsGatherer() {
+  *alive_ = false;
+}
+
+void MetricsGatherer::gather(const std::vector<Service*>& sides, api::MetricsDetail detail,
+                             api::MetricsPart own, Duration timeout,
+                             std::function<void(std::string)> done) {
+  const uint64_t id = next_id_++;
+  auto& g = *gathers_.emplace(id, std::make_unique<Gather>(loop_.scheduler())).first->second;
+  g.parts.push_back(std::move(own));
+  g.done = std::move(done);
+  g.pending = sides.size();
   if (sides.empty()) {
-    gather->answer();
+    answer(id);
     return;
   }
-  std::weak_ptr<MetricsGather> weak = gather;
-  gather->deadline.arm_after(timeout, [weak] {
-    if (auto g = weak.lock()) g->answer();
-  });
+  g.deadline.arm_after(timeout, [this, id] { answer(id); });
   for (Service* side : sides) {
-    // `reply` may run on the side's thread: it posts the part to the main loop. The gather
-    // lives until the last part arrives (or is dropped with the loop).
-    side->metrics(detail, [gather, &loop](api::MetricsPart part) {
-      loop.post([gather, part = std::move(part)]() mutable {
-        if (gather->answered) return;
-        gather->parts.push_back(std::move(part));
-        if (--gather->pending == 0) gather->answer();
+    // `reply` may run on the side's thread: it posts the part to the main loop, where the
+    // gather (if still waiting) takes it.
+    side->metrics(detail, [this, id, alive = alive_, &loop = loop_](api::MetricsPart part) {
+      loop.post([this, id, alive, part = std::move(part)]() mutable {
+        if (!*alive) return;
+        auto it = gathers_.find(id);
+        if (it == gathers_.end()) return;  // answered already (the deadline passed)
+        it->second->parts.push_back(std::move(part));
+        if (--it->second->pending == 0) answer(id);
       });
     });
   }
+}
+
+void MetricsGatherer::answer(uint64_t id) {
+  auto node = gathers_.extract(id);
+  if (node.empty()) return;
+  Gather& g = *node.mapped();
+  g.deadline.cancel();
+  g.parts.front()
+      .family("metrics_sides_silent",
+              "Sides of vigild (VRRP, checkers) that did not answer this scrape in time: "
+              "their series are missing.",
+              api::MetricType::kGauge)
+      .add({}, static_cast<double>(g.pending));
+  g.done(api::render_metrics(g.parts));
 }
 
 api::MetricsPart daemon_metrics(const std::string& version, double uptime_seconds, uint64_t reloads,

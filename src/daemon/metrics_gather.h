@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,11 +20,30 @@ class EventLoop;
 
 namespace vigil::daemon {
 
-// `done` gets the exposition text, on `loop`'s thread; sides silent past `timeout` are left
-// out (vigil_metrics_sides_silent says how many).
-void gather_metrics(event::EventLoop& loop, const std::vector<Service*>& sides,
-                    api::MetricsDetail detail, api::MetricsPart own, Duration timeout,
-                    std::function<void(std::string)> done);
+// The scrapes waiting for their sides, owned on the main loop: a side holds an id, never a
+// gather, so a gather (and its deadline timer) dies on the main loop only. Main loop only.
+class MetricsGatherer {
+ public:
+  explicit MetricsGatherer(event::EventLoop& loop);
+  MetricsGatherer(const MetricsGatherer&) = delete;
+  MetricsGatherer& operator=(const MetricsGatherer&) = delete;
+  ~MetricsGatherer();
+
+  // `done` gets the exposition text, on the loop's thread; sides silent past `timeout` are left
+  // out (vigil_metrics_sides_silent says how many).
+  void gather(const std::vector<Service*>& sides, api::MetricsDetail detail, api::MetricsPart own,
+              Duration timeout, std::function<void(std::string)> done);
+
+ private:
+  struct Gather;
+  void answer(uint64_t id);
+
+  event::EventLoop& loop_;
+  std::map<uint64_t, std::unique_ptr<Gather>> gathers_;
+  uint64_t next_id_ = 0;
+  // Lets parts posted after the gatherer is gone find out.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
 
 // The daemon's own families: build info, uptime, reloads by result (`reloads` attempted since
 // start, `refused` of them).

@@ -32,7 +32,7 @@ class Service {
   // runs on (`done` is thread-safe). Never blocks the caller, and the side never waits for the
   // caller: a side on its own thread builds the part there and hands it over.
   using StatusReply = std::function<void(api::StatusPart)>;
-  virtual void status(StatusReply done) { done({}); }
+  virtual void status(const api::StatusQuery& /*query*/, StatusReply done) { done({}); }
   // GET /metrics: the side's metric families (docs/operations.md "Metrics"), handed over as
   // status() hands its part.
   using MetricsReply = std::function<void(api::MetricsPart)>;

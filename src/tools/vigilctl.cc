@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "api/client.h"
@@ -48,6 +49,11 @@ constexpr const char* kUsage =
     "                                  (VS: 192.0.2.80:80, [2001:db8::1]:80, FWM 7, group:80;\n"
     "                                  RS: 10.0.0.1:80, or the address alone)\n"
     "  overrides [--json]              the drains, maintenance and weights in force\n"
+    "  log level LEVEL [COMPONENT]     vigild's log level (trace ... off), of one component\n"
+    "                                  (vrrp, check, ipvs, control, ...) or of all\n"
+    "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
+    "  vrrp [INSTANCE] [--json]        each VRRP instance in detail, with its counters\n"
+    "  vrrp garp INSTANCE              a master announces its addresses again (GARP / NA)\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -94,17 +100,9 @@ std::string error_of(const vigil::api::ParsedResponse& response) {
   return response.body;
 }
 
-int run_status(const Target& target, const std::vector<std::string>& args) {
-  bool json = false;
-  for (const auto& arg : args) {
-    if (arg == "--json") {
-      json = true;
-    } else {
-      return usage_error("status: unexpected argument '" + arg + "'");
-    }
-  }
-  const std::string socket = socket_for(target, false);
-  auto response = vigil::api::send_request(socket, {.target = "/v1/status"});
+// GET `path`: the body of a 200 answer, or the exit code after saying why not.
+std::variant<std::string, int> fetch(const Target& target, const std::string& path) {
+  auto response = vigil::api::send_request(socket_for(target, false), {.target = path});
   if (!response) {
     std::cerr << "vigilctl: " << response.error().message << "\n";
     return kCtlUnreachable;
@@ -113,17 +111,106 @@ int run_status(const Target& target, const std::vector<std::string>& args) {
     std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
     return kCtlRefused;
   }
-  auto status = vigil::api::status_from_json(response->body);
+  return std::move(response->body);
+}
+
+// GET `path` as a status (its JSON kept in `body`), or the exit code after saying why not.
+std::variant<vigil::api::DaemonStatus, int> fetch_status(const Target& target,
+                                                         const std::string& path,
+                                                         std::string* body) {
+  auto fetched = fetch(target, path);
+  if (const int* code = std::get_if<int>(&fetched)) return *code;
+  *body = std::move(std::get<std::string>(fetched));
+  auto status = vigil::api::status_from_json(*body);
   if (!status) {
     std::cerr << "vigilctl: " << status.error().message << "\n";
     return kCtlRefused;
   }
-  if (json) {
-    std::cout << response->body;
-  } else {
-    std::cout << vigil::api::render_status_text(*status, static_cast<int64_t>(std::time(nullptr)));
+  return std::move(*status);
+}
+
+// `[NAME] [--json]`: false on anything else.
+bool name_and_json(const std::vector<std::string>& args, std::string* name, bool* json) {
+  for (const auto& arg : args) {
+    if (arg == "--json") {
+      *json = true;
+    } else if (name != nullptr && name->empty() && arg.rfind("--", 0) != 0) {
+      *name = arg;
+    } else {
+      return false;
+    }
   }
-  return vigil::api::assess(*status).healthy ? kCtlOk : kCtlDegraded;
+  return true;
+}
+
+int run_status(const Target& target, const std::vector<std::string>& args) {
+  bool json = false;
+  if (!name_and_json(args, nullptr, &json)) return usage_error("status [--json]");
+  std::string body;
+  auto fetched = fetch_status(target, "/v1/status", &body);
+  if (const int* code = std::get_if<int>(&fetched)) return *code;
+  const auto& status = std::get<vigil::api::DaemonStatus>(fetched);
+  std::cout << (json ? body
+                     : vigil::api::render_status_text(status,
+                                                      static_cast<int64_t>(std::time(nullptr))));
+  return vigil::api::assess(status).healthy ? kCtlOk : kCtlDegraded;
+}
+
+// vrrp [INSTANCE] and services [VS], [--json]: `render` picks the part `name` names (all when
+// empty); nothing picked is an error for a name, not for an empty configuration.
+int run_detail(const Target& target, const std::vector<std::string>& args, const char* what,
+               const std::string& path, const std::string& nothing,
+               std::string (*render)(const vigil::api::DaemonStatus&, const std::string&)) {
+  bool json = false;
+  std::string only;
+  if (!name_and_json(args, &only, &json)) return usage_error(std::string(what) + " [--json]");
+  std::string body;
+  auto fetched = fetch_status(target, path, &body);
+  if (const int* code = std::get_if<int>(&fetched)) return *code;
+  if (json) {
+    std::cout << body;
+    return kCtlOk;
+  }
+  const std::string text = render(std::get<vigil::api::DaemonStatus>(fetched), only);
+  if (text.empty()) {
+    std::cerr << "vigilctl: "
+              << (only.empty() ? "no " + nothing + " is configured" : "no " + nothing + " " + only)
+              << "\n";
+    return only.empty() ? kCtlOk : kCtlRefused;
+  }
+  std::cout << text;
+  return kCtlOk;
+}
+
+int run_overrides(const Target& target, const std::vector<std::string>& args) {
+  bool json = false;
+  if (!name_and_json(args, nullptr, &json)) return usage_error("overrides [--json]");
+  auto fetched = fetch(target, "/v1/overrides");
+  if (const int* code = std::get_if<int>(&fetched)) return *code;
+  const std::string& body = std::get<std::string>(fetched);
+  if (json) {
+    std::cout << body;
+    return kCtlOk;
+  }
+  auto answer = nlohmann::json::parse(body, nullptr, false);
+  std::vector<vigil::api::OverrideStatus> list;
+  if (answer.is_object() && answer.contains("overrides")) {
+    for (const auto& o : answer["overrides"]) {
+      auto parsed = vigil::api::override_from_json(o);
+      if (!parsed) {
+        std::cerr << "vigilctl: " << parsed.error().message << "\n";
+        return kCtlRefused;
+      }
+      list.push_back(std::move(*parsed));
+    }
+  }
+  if (list.empty()) {
+    std::cout << "no overrides\n";
+  } else {
+    std::cout << vigil::api::render_overrides_text(list, static_cast<int64_t>(std::time(nullptr)))
+              << "(local to this director: the peer does not learn them)\n";
+  }
+  return kCtlOk;
 }
 
 // "90", "90s", "15m", "2h", "1d": a positive number of seconds.
@@ -214,43 +301,6 @@ int run_rs(const Target& target, const std::vector<std::string>& args) {
       socket_for(target, true), {.method = "POST", .target = "/v1/rs", .body = body.dump()}));
 }
 
-int run_overrides(const Target& target, const std::vector<std::string>& args) {
-  const bool json = args.size() == 1 && args[0] == "--json";
-  if (!args.empty() && !json) return usage_error("overrides [--json]");
-  auto response = vigil::api::send_request(socket_for(target, false), {.target = "/v1/overrides"});
-  if (!response) {
-    std::cerr << "vigilctl: " << response.error().message << "\n";
-    return kCtlUnreachable;
-  }
-  if (response->status != 200) {
-    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
-    return kCtlRefused;
-  }
-  if (json) {
-    std::cout << response->body;
-    return kCtlOk;
-  }
-  auto answer = nlohmann::json::parse(response->body, nullptr, false);
-  std::vector<vigil::api::OverrideStatus> list;
-  if (answer.is_object() && answer.contains("overrides")) {
-    for (const auto& o : answer["overrides"]) {
-      auto parsed = vigil::api::override_from_json(o);
-      if (!parsed) {
-        std::cerr << "vigilctl: " << parsed.error().message << "\n";
-        return kCtlRefused;
-      }
-      list.push_back(std::move(*parsed));
-    }
-  }
-  if (list.empty()) {
-    std::cout << "no overrides\n";
-  } else {
-    std::cout << vigil::api::render_overrides_text(list, static_cast<int64_t>(std::time(nullptr)))
-              << "(local to this director: the peer does not learn them)\n";
-  }
-  return kCtlOk;
-}
-
 // check-config / dump-config [-f FILE] [-i ID]: args[0] is the command.
 int main_config(const std::vector<std::string>& args) {
   using namespace vigil::control;
@@ -267,6 +317,27 @@ int main_config(const std::vector<std::string>& args) {
   if (request.file.empty()) request.file = default_config_file();
   if (request.config_id.empty()) request.config_id = short_host_name();
   return run_config_check(request, std::cout, std::cerr);
+}
+
+// log level LEVEL [COMPONENT]
+int run_log(const Target& target, const std::vector<std::string>& args) {
+  if (args.size() < 2 || args.size() > 3 || args[0] != "level")
+    return usage_error("log level trace|debug|info|warn|error|critical|off [COMPONENT]");
+  nlohmann::json body = {{"level", args[1]}};
+  if (args.size() == 3) body["component"] = args[2];
+  auto response = vigil::api::send_request(
+      socket_for(target, true), {.method = "POST", .target = "/v1/log", .body = body.dump()});
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  if (response->status != 200) {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+    return kCtlRefused;
+  }
+  std::cout << "log level " << args[1] << " for "
+            << (args.size() == 3 ? args[2] : std::string("every component")) << "\n";
+  return kCtlOk;
 }
 
 int run_reload(const Target& target, const std::vector<std::string>& args) {
@@ -345,7 +416,33 @@ int main(int argc, char** argv) {
   if (command == "status") return run_status(target, rest);
   if (command == "reload") return run_reload(target, rest);
   if (command == "rs") return run_rs(target, rest);
+  if (command == "log") return run_log(target, rest);
   if (command == "overrides") return run_overrides(target, rest);
+  if (command == "services") {
+    return run_detail(target, rest, "services [VS]", "/v1/services", "virtual server",
+                      vigil::api::render_services_text);
+  }
+  if (command == "vrrp") {
+    if (!rest.empty() && rest[0] == "garp") {
+      if (rest.size() != 2) return usage_error("vrrp garp INSTANCE");
+      auto response = vigil::api::send_request(
+          socket_for(target, true), {.method = "POST",
+                                     .target = "/v1/vrrp/garp",
+                                     .body = nlohmann::json({{"instance", rest[1]}}).dump()});
+      if (!response) {
+        std::cerr << "vigilctl: " << response.error().message << "\n";
+        return kCtlUnreachable;
+      }
+      if (response->status != 200) {
+        std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+        return kCtlRefused;
+      }
+      std::cout << rest[1] << ": virtual addresses announced\n";
+      return kCtlOk;
+    }
+    return run_detail(target, rest, "vrrp [INSTANCE]", "/v1/status", "vrrp_instance",
+                      vigil::api::render_vrrp_text);
+  }
   if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
   if (command != "check-config" && command != "dump-config")
     return usage_error("unknown command '" + command + "'");

@@ -172,6 +172,18 @@ void Instance::announce() {
   }
 }
 
+Status Instance::announce_now() {
+  const auto& config = machine_.config();
+  if (machine_.state() != State::kMaster) {
+    return Error{fmt::format("{} is {}: only a master announces its addresses", config.name,
+                             to_string(machine_.state()))};
+  }
+  if (config.virtual_addresses.empty()) return Error{config.name + " has no virtual address"};
+  auto sent = vips_.announce(config.interface, config.virtual_addresses, config.garp_master_repeat);
+  if (!sent) ++counters_.vip_failures;
+  return sent;
+}
+
 void Instance::announce_after_lower_priority_advert() {
   // keepalived: garp_lower_prio_repeat now and again after garp_lower_prio_delay. Each such
   // advert starts the pair afresh (a pending second set is replaced, not added to).

@@ -79,6 +79,10 @@ class Instance {
   };
   [[nodiscard]] const Counters& counters() const { return counters_; }
 
+  // An operator's request (vigilctl vrrp garp): a master announces its virtual addresses once
+  // more now (garp_master_repeat gratuitous ARPs / unsolicited NAs). Refused unless MASTER.
+  Status announce_now();
+
  private:
   void apply(const Actions& actions);
   void send_advert(uint8_t priority);

@@ -86,6 +86,55 @@ TEST(StatusText, MatchesTheGoldenFile) {
   expect_golden("status.txt", render_status_text(sample(), 1'000'125));
 }
 
+TEST(ServicesText, MatchesTheGoldenFile) {
+  DaemonStatus s = sample();
+  auto& servers = s.virtual_servers[0].real_servers;
+  servers[0].checkers = {
+      {.name = "TCP_CHECK", .up = true, .has_run = true, .probes = 42, .latency_seconds = 0.0012}};
+  servers[1].alive = false;
+  servers[1].checkers = {{.name = "HTTP_GET [/health]",
+                          .up = false,
+                          .has_run = true,
+                          .probes = 7,
+                          .last_error = "status 503"},
+                         {.name = "MISC_CHECK", .has_run = false}};
+  s.virtual_servers[0].alive = 1;
+  s.virtual_servers.push_back({.name = "FWM 7", .total = 0});
+  expect_golden("services.txt", render_services_text(s));
+  EXPECT_EQ(render_services_text(s, "FWM 7"),
+            "FWM 7: 0/0 alive, quorum up (weight 0/1)\n"
+            "  REAL SERVER HEALTH WEIGHT OVERRIDE CHECKERS\n");
+  EXPECT_EQ(render_services_text(s, "192.0.2.100:80").substr(0, 20), "[192.0.2.100]:tcp:80");
+  EXPECT_EQ(render_services_text(s, "192.0.2.100:81"), "");
+  auto back = status_from_json(to_json_text(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+}
+
+TEST(VrrpText, MatchesTheGoldenFile) {
+  DaemonStatus s = sample();
+  s.vrrp[0].adverts_sent = 1200;
+  s.vrrp[0].became_master = 1;
+  s.vrrp[1].adverts_received = 3000;
+  s.vrrp[1].rejected = 2;
+  s.vrrp[1].preempt = false;
+  s.vrrp[1].fault = true;
+  expect_golden("vrrp.txt", render_vrrp_text(s));
+  EXPECT_EQ(render_vrrp_text(s, "VI_6").substr(0, 5), "VI_6:");
+  EXPECT_EQ(render_vrrp_text(s, "VI_9"), "");
+  auto back = status_from_json(to_json_text(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+}
+
+TEST(VirtualServerSpelling, Matches) {
+  EXPECT_TRUE(virtual_server_matches("[192.0.2.80]:tcp:80", "192.0.2.80:80"));
+  EXPECT_TRUE(virtual_server_matches("[2001:db8::1]:udp:53", "[2001:db8::1]:53"));
+  EXPECT_TRUE(virtual_server_matches("FWM 7", "FWM 7"));
+  EXPECT_FALSE(virtual_server_matches("[192.0.2.80]:tcp:80", "192.0.2.8:80"));
+  EXPECT_FALSE(virtual_server_matches("FWM 7", "7"));
+}
+
 TEST(StatusJson, MatchesTheGoldenFile) {
   expect_golden("status.json", to_json_text(sample()));
 }

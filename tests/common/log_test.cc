@@ -136,5 +136,27 @@ TEST(AsyncSink, PatternReachesTheTargets) {
   EXPECT_EQ(stream.str(), "vrrp info: [VI_1] BACKUP -> MASTER\n");
 }
 
+TEST(SetLevel, OneComponentOrEveryOneAndItSurvivesReconfiguring) {
+  auto vrrp = get("level-test-vrrp");
+  auto check = get("level-test-check");
+  ASSERT_TRUE(set_level("", spdlog::level::info));
+  ASSERT_TRUE(set_level("level-test-vrrp", spdlog::level::debug));
+  EXPECT_EQ(vrrp->level(), spdlog::level::debug);
+  EXPECT_EQ(check->level(), spdlog::level::info);
+  start_async(16);  // reconfigures every logger: the component's own level stays
+  stop_async();
+  EXPECT_EQ(vrrp->level(), spdlog::level::debug);
+  auto unknown = set_level("no-such-component", spdlog::level::debug);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("level-test-check"), std::string::npos);
+  ASSERT_TRUE(set_level("", spdlog::level::warn));  // every one, own levels dropped
+  EXPECT_EQ(vrrp->level(), spdlog::level::warn);
+  EXPECT_EQ(check->level(), spdlog::level::warn);
+  start_async(16);
+  stop_async();
+  EXPECT_EQ(vrrp->level(), spdlog::level::warn);
+  ASSERT_TRUE(set_level("", spdlog::level::info));
+}
+
 }  // namespace
 }  // namespace vigil::log

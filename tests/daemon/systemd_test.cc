@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 
 #include "control/exit_codes.h"
 #include "daemon/daemon.h"
+#include "event/event_loop.h"
 #include "fakes/fake_scheduler.h"
 
 namespace vigil::daemon {
@@ -155,6 +158,62 @@ TEST(DaemonExit, AConfigThatCannotBeReadOrHasErrorsHasItsOwnCode) {
   }
   EXPECT_EQ(factory_calls, 0);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/vigild.pid"));
+}
+
+// A side that stops the run once the loop turns (SIGTERM, as systemd stops vigild), and says
+// whether its loop turns.
+class StopAtOnce final : public Service {
+ public:
+  StopAtOnce(event::EventLoop& loop, bool alive) : loop_(loop), alive_(alive) {}
+  Status start(const SharedConfig&) override {
+    loop_.post([] { std::raise(SIGTERM); });
+    return {};
+  }
+  void reload(const SharedConfig&) override {}
+  void stop() override {}
+  bool alive() override { return alive_; }
+
+ private:
+  event::EventLoop& loop_;
+  bool alive_;
+};
+
+// What vigild's run mode tells systemd, in order: READY=1 and STATUS= once every side started,
+// WATCHDOG=1 at once when every loop turns (none while one does not), STOPPING=1 at the end.
+TEST(DaemonSystemd, RunModeTellsSystemdReadyWatchdogAndStopping) {
+  for (const bool alive : {true, false}) {
+    TempDir dir;
+    NotifySocket systemd(dir.path() + "/notify");
+    const std::string conf = dir.path() + "/vigil.conf";
+    // `instance` names the run's control sockets (/run/vigil/vigild_INST.sock): one of this
+    // process's own, so that no other vigild or test holds them.
+    std::ofstream(conf) << "instance systemd-test-" << ::getpid()
+                        << "\nglobal_defs {\n  router_id test\n}\n";
+    ::setenv("NOTIFY_SOCKET", (dir.path() + "/notify").c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "60000000", 1);
+    ::unsetenv("WATCHDOG_PID");
+    const ServiceFactory services = [alive](event::EventLoop& loop, const RunFiles&) {
+      std::vector<std::unique_ptr<Service>> list;
+      list.push_back(std::make_unique<StopAtOnce>(loop, alive));
+      return list;
+    };
+    DaemonOptions options{.config_file = conf,
+                          .config_id = "test",
+                          .dont_fork = true,
+                          .log_console = true,
+                          .pid_file = dir.path() + "/vigild.pid"};
+    EXPECT_EQ(run_daemon(options, services), control::kDaemonOk);
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    const std::string status =
+        "STATUS=running: 0 VRRP instances, 0 virtual servers (instance "
+        "systemd-test-" +
+        std::to_string(::getpid()) + ")";
+    std::vector<std::string> want = {"READY=1", status};
+    if (alive) want.emplace_back("WATCHDOG=1");
+    want.emplace_back("STOPPING=1");
+    EXPECT_EQ(systemd.received(), want) << (alive ? "alive" : "a loop stalled");
+  }
 }
 
 }  // namespace

@@ -74,3 +74,49 @@ wait_sigterm_handled() {
   done
   fail "PID $1 does not catch SIGTERM after 10 s"
 }
+
+# nat_sink NAME: a TCP sink on r1:9000 (nat_topology); every line it gets lands in
+# /tmp/NAME-received. nc's stdin is a FIFO held open (at EOF nc would close its side).
+nat_sink() {
+  mkfifo "/tmp/$1-fifo"
+  # (Backgrounded here, not by `spawn`: the FIFO's open blocks until both ends are open.)
+  ip netns exec r1 nc -l -p 9000 <"/tmp/$1-fifo" >"/tmp/$1-received" &
+  spawned_pids="$spawned_pids $!"
+  sleep 300 >"/tmp/$1-fifo" &
+  spawned_pids="$spawned_pids $!"
+  local i=0
+  until ip netns exec r1 netstat -ltn 2>/dev/null | grep -q ':9000 '; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || fail "nc does not listen on r1:9000"
+    sleep 0.1
+  done
+  sink_name=$1
+}
+
+# nat_writer: the client holds one connection to 10.0.1.100:9000 and writes a line every 0.2 s
+# (at most 120 s). Sets writer_pid.
+nat_writer() {
+  spawn nsenter --net=/run/netns/client bash -c '
+    exec 3<>/dev/tcp/10.0.1.100/9000 || exit 1
+    i=0
+    while [ $i -lt 600 ]; do echo "line $i" >&3 || exit 1; sleep 0.2; i=$((i + 1)); done'
+  writer_pid=$!
+}
+
+# expect_flowing WHEN: the sink receives new lines within 5 s, the writer's connection holds and
+# the director's IPVS lists it.
+expect_flowing() {
+  local before i=0
+  received() { wc -l <"/tmp/$sink_name-received"; }
+  before=$(received)
+  while [ $i -lt 25 ]; do
+    sleep 0.2
+    [ "$(received)" -gt "$before" ] && break
+    i=$((i + 1))
+  done
+  [ "$(received)" -gt "$before" ] || fail "$1: no data flows ($before lines received)"
+  alive "$writer_pid" || fail "$1: the client's connection broke"
+  ip netns exec director ipvsadm -Lnc | grep -E 'ESTABLISHED +10\.0\.1\.2:[0-9]+ +10\.0\.1\.100:9000 +10\.0\.2\.11:9000' \
+    || { ip netns exec director ipvsadm -Lnc; fail "$1: ipvsadm -Lnc lost the connection"; }
+  echo "$1: data flows ($(received) lines received)"
+}

@@ -7,24 +7,7 @@
 . /tests/vigild_lib.bash
 
 nat_topology
-# A TCP sink on r1: every line the client writes lands in /tmp/restart-received.
-# nc's stdin is a FIFO held open (at EOF nc would close its side of the connection).
-mkfifo /tmp/restart-fifo
-# (Backgrounded here, not by `spawn`: the FIFO's open blocks until both ends are open.)
-ip netns exec r1 nc -l -p 9000 </tmp/restart-fifo >/tmp/restart-received &
-spawned_pids="$spawned_pids $!"
-sleep 300 >/tmp/restart-fifo &
-spawned_pids="$spawned_pids $!"
-wait_for_listener() {
-  local i=0
-  while [ $i -lt 50 ]; do
-    ip netns exec r1 netstat -ltn 2>/dev/null | grep -q ':9000 ' && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  fail "nc does not listen on r1:9000"
-}
-wait_for_listener
+nat_sink restart
 
 config=/tmp/vigild-restart.conf
 cat >"$config" <<'CONF'
@@ -42,29 +25,7 @@ owned="-A -t 10.0.1.100:9000 -s rr
 start_vigild restart "$config" director -I
 wait_table director "$owned" 15 || { show_log restart; expect_eq "programmed" "$owned" "$(table director)"; }
 
-# The client holds one connection and writes a line every 0.2 s (at most 120 s).
-spawn nsenter --net=/run/netns/client bash -c '
-  exec 3<>/dev/tcp/10.0.1.100/9000 || exit 1
-  i=0
-  while [ $i -lt 600 ]; do echo "line $i" >&3 || exit 1; sleep 0.2; i=$((i + 1)); done'
-writer_pid=$!
-
-received() { wc -l </tmp/restart-received; }
-# expect_flowing WHEN: the sink receives new lines within 5 s and the connection is listed.
-expect_flowing() {
-  local before i=0
-  before=$(received)
-  while [ $i -lt 25 ]; do
-    sleep 0.2
-    [ "$(received)" -gt "$before" ] && break
-    i=$((i + 1))
-  done
-  [ "$(received)" -gt "$before" ] || fail "$1: no data flows ($before lines received)"
-  alive "$writer_pid" || fail "$1: the client's connection broke"
-  ip netns exec director ipvsadm -Lnc | grep -E 'ESTABLISHED +10\.0\.1\.2:[0-9]+ +10\.0\.1\.100:9000 +10\.0\.2\.11:9000' \
-    || { ip netns exec director ipvsadm -Lnc; fail "$1: ipvsadm -Lnc lost the connection"; }
-  echo "$1: data flows ($(received) lines received)"
-}
+nat_writer
 expect_flowing "before any restart"
 
 # SIGKILL: the table stays in the kernel; the new vigild adopts it.

@@ -359,14 +359,31 @@ void CheckService::dump_data() {
   written.get_future().wait();
 }
 
-void CheckService::status(StatusReply done) {
+void CheckService::status(const api::StatusQuery& query, StatusReply done) {
   if (!thread_) {
     done({});
     return;
   }
   Thread* thread = thread_.get();
-  thread->loop_thread.loop().post([thread, done = std::move(done)] {
+  thread->loop_thread.loop().post([thread, query, done = std::move(done)] {
     api::StatusPart part;
+    // Every checker's state, by virtual server label and real server (services query only).
+    std::map<std::pair<std::string, check::RealServerKey>, std::vector<api::CheckerStatus>>
+        checkers;
+    if (query.real_servers) {
+      for (auto& c : thread->engine.status()) {
+        checkers[{c.virtual_server, c.real_server}].push_back(
+            {.name = std::move(c.label),
+             .up = c.up,
+             .has_run = c.has_run,
+             .probes = c.probes,
+             .latency_seconds =
+                 c.last_latency
+                     ? std::optional<double>(std::chrono::duration<double>(*c.last_latency).count())
+                     : std::nullopt,
+             .last_error = std::move(c.last_error)});
+      }
+    }
     for (auto& service : thread->engine.service_status()) {
       api::VirtualServerStatus vs{.name = std::move(service.label),
                                   .total = service.real_servers.size(),
@@ -376,10 +393,14 @@ void CheckService::status(StatusReply done) {
                                   .sorry_server_active = service.sorry_active};
       for (const auto& rs : service.real_servers) {
         vs.alive += rs.alive ? 1 : 0;
-        vs.real_servers.push_back(
-            {.address = check::format_real_server(rs.key, service.protocol_name),
-             .alive = rs.alive,
-             .weight = rs.weight});
+        if (!query.real_servers) continue;  // the summary counts them only
+        api::RealServerStatus server{
+            .address = check::format_real_server(rs.key, service.protocol_name),
+            .alive = rs.alive,
+            .weight = rs.weight};
+        if (auto it = checkers.find({vs.name, rs.key}); it != checkers.end())
+          server.checkers = std::move(it->second);
+        vs.real_servers.push_back(std::move(server));
       }
       part.virtual_servers.push_back(std::move(vs));
     }

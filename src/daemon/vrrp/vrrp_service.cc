@@ -255,6 +255,14 @@ class VrrpService::Runtime {
            });
   }
 
+  Status announce(const std::string& name) {
+    auto it = instances_.find(name);
+    if (it == instances_.end()) return Error{"no vrrp_instance " + name};
+    auto sent = it->second->instance->announce_now();
+    if (sent) logger().info("[{}] virtual addresses announced on request", name);
+    return sent;
+  }
+
   api::StatusPart status() const {
     api::StatusPart part;
     const TimePoint now = scheduler_.now();
@@ -281,6 +289,17 @@ class VrrpService::Runtime {
             .seconds_ago = std::chrono::duration<double>(now - managed->last_transition_at).count(),
         };
       }
+      vi.version = c.version;
+      vi.advert_interval_seconds = std::chrono::duration<double>(c.advert_interval).count();
+      vi.preempt = c.preempt;
+      vi.fault = machine.in_fault();
+      const auto& counters = managed->instance->counters();
+      vi.adverts_sent = counters.adverts_sent;
+      vi.adverts_received = counters.adverts_received;
+      vi.became_master = machine.entered(vrrp::State::kMaster);
+      vi.released_master = managed->released_master;
+      vi.rejected = managed->rejects.total();
+      vi.vip_failures = counters.vip_failures;
       if (machine.in_fault()) {
         part.warnings.push_back(fmt::format("vrrp_instance {}: a tracked object failed", name));
       }
@@ -1393,7 +1412,7 @@ void VrrpService::dump_data() {
   impl_->on_vrrp_thread([this] { impl_->runtime->write_data(impl_->options.data_file); });
 }
 
-void VrrpService::status(StatusReply done) {
+void VrrpService::status(const api::StatusQuery& /*query*/, StatusReply done) {
   if (!impl_->started) {
     done({});
     return;
@@ -1412,6 +1431,16 @@ void VrrpService::metrics(api::MetricsDetail /*detail*/, MetricsReply done) {
   // As status(): built on the VRRP thread and handed over from there.
   impl_->thread.loop().post([this, done = std::move(done)] {
     done(impl_->runtime ? impl_->runtime->metrics() : api::MetricsPart{});
+  });
+}
+
+void VrrpService::announce(const std::string& instance, std::function<void(Status)> done) {
+  if (!impl_->started) {
+    done(Error{"no vrrp_instance is running"});
+    return;
+  }
+  impl_->thread.loop().post([this, instance, done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->announce(instance) : Status(Error{"VRRP is stopping"}));
   });
 }
 

@@ -57,8 +57,11 @@ class VrrpService final : public Service {
   // SIGUSR1 / SIGUSR2: write the state / counter dumps on the VRRP thread; return once written.
   void dump_data() override;
   void dump_stats() override;
+  // vigilctl vrrp garp: the master `instance` announces its addresses now; `done` gets the
+  // outcome on the VRRP thread (it must hand it over, as status()'s does).
+  void announce(const std::string& instance, std::function<void(Status)> done);
   // Built on the VRRP thread, handed to `done` there.
-  void status(StatusReply done) override;
+  void status(const api::StatusQuery& query, StatusReply done) override;
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // Posts a no-op to the VRRP loop unless the previous one has not run yet (then false).
   bool alive() override;

@@ -1,0 +1,187 @@
+#include "daemon/control.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "api/client.h"
+#include "event/event_loop.h"
+
+namespace vigil::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr Duration kBound = 10s;  // a safety net for a broken test, never a timing assertion
+
+// A side whose status part comes from another thread, or never.
+class FakeSide final : public Service {
+ public:
+  enum class Answer { kOnItsThread, kNever };
+  FakeSide(api::StatusPart part, Answer answer) : part_(std::move(part)), answer_(answer) {}
+  ~FakeSide() override {
+    for (auto& t : threads_)
+      t.join();
+  }
+  Status start(const SharedConfig&) override { return {}; }
+  void reload(const SharedConfig&) override {}
+  void stop() override {}
+  void status(const api::StatusQuery& query, StatusReply done) override {
+    queries.push_back(query);
+    if (answer_ == Answer::kNever) {
+      kept_ = std::move(done);  // never called
+      return;
+    }
+    threads_.emplace_back([part = part_, done = std::move(done)] { done(part); });
+  }
+  std::vector<api::StatusQuery> queries;
+
+ private:
+  api::StatusPart part_;
+  Answer answer_;
+  StatusReply kept_;
+  std::vector<std::thread> threads_;
+};
+
+class ControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/vigil-control-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(std::vector<Service*> sides) {
+    sides_ = std::move(sides);
+    auto server = ControlServer::start(
+        loop_, ControlOptions{
+                   .sockets = api::socket_paths("", "", dir_),
+                   .daemon_status = [] { return api::DaemonStatus{.version = "test", .pid = 7}; },
+                   .services = [this] { return sides_; },
+                   .reload =
+                       [this](const std::string& who) {
+                         reloads.push_back(who);
+                         return ReloadOutcome{.message = "refused", .errors = {"f.conf:1:1: bad"}};
+                       },
+                   .side_timeout = 20ms,
+               });
+    ASSERT_TRUE(server) << server.error().message;
+    server_ = std::move(*server);
+  }
+
+  api::ParsedResponse request(const api::ClientRequest& request, bool read_only = false) {
+    const auto paths = api::socket_paths("", "", dir_);
+    std::atomic<bool> done{false};
+    Result<api::ParsedResponse> result = Error{"not run"};
+    std::thread client([&] {
+      result = api::send_request(read_only ? paths.read_only : paths.admin, request);
+      done = true;
+      loop_.post([] {});
+    });
+    loop_.run_until([&] { return done.load(); }, kBound);
+    client.join();
+    EXPECT_TRUE(result) << (result ? "" : result.error().message);
+    return result ? *result : api::ParsedResponse{};
+  }
+
+  event::EventLoop loop_{"test"};
+  std::string dir_;
+  std::vector<Service*> sides_;
+  std::unique_ptr<ControlServer> server_;
+  std::vector<std::string> reloads;
+};
+
+TEST_F(ControlTest, StatusMergesTheSidesParts) {
+  FakeSide vrrp({.vrrp = {{.name = "VI_1", .state = "MASTER"}}}, FakeSide::Answer::kOnItsThread);
+  FakeSide check({.virtual_servers = {{.name = "FWM 7", .alive = 1, .total = 1}}},
+                 FakeSide::Answer::kOnItsThread);
+  start({&vrrp, &check});
+  auto response = request({.target = "/v1/status"}, /*read_only=*/true);
+  ASSERT_EQ(response.status, 200) << response.body;
+  auto status = api::status_from_json(response.body);
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_EQ(status->version, "test");
+  ASSERT_EQ(status->vrrp.size(), 1U);
+  EXPECT_EQ(status->vrrp[0].state, "MASTER");
+  ASSERT_EQ(status->virtual_servers.size(), 1U);
+  EXPECT_TRUE(status->warnings.empty());
+  ASSERT_EQ(check.queries.size(), 1U);
+  EXPECT_FALSE(check.queries[0].real_servers);  // the summary
+  (void)request({.target = "/v1/services"});
+  ASSERT_EQ(check.queries.size(), 2U);
+  EXPECT_TRUE(check.queries[1].real_servers);
+}
+
+TEST_F(ControlTest, ASilentSideIsNamedInsteadOfWaitedFor) {
+  FakeSide vrrp({.vrrp = {{.name = "VI_1", .state = "BACKUP"}}}, FakeSide::Answer::kOnItsThread);
+  FakeSide stuck({}, FakeSide::Answer::kNever);
+  start({&vrrp, &stuck});
+  auto response = request({.target = "/v1/status"});
+  ASSERT_EQ(response.status, 200);
+  auto status = api::status_from_json(response.body);
+  ASSERT_TRUE(status);
+  ASSERT_EQ(status->vrrp.size(), 1U);
+  ASSERT_EQ(status->warnings.size(), 1U);
+  EXPECT_NE(status->warnings[0].find("1 side(s) of vigild did not answer"), std::string::npos);
+}
+
+struct RouteCase {
+  const char* name;
+  const char* method;
+  const char* target;
+  const char* body;
+  bool read_only;
+  int status;
+  const char* error;  // a substring of the error
+};
+
+class ControlRoutes : public ControlTest, public ::testing::WithParamInterface<RouteCase> {};
+
+TEST_P(ControlRoutes, AnswerAsDocumented) {
+  start({});
+  const auto& c = GetParam();
+  auto response = request({.method = c.method, .target = c.target, .body = c.body}, c.read_only);
+  EXPECT_EQ(response.status, c.status) << response.body;
+  EXPECT_NE(response.body.find(c.error), std::string::npos) << response.body;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ControlRoutes,
+    ::testing::Values(
+        RouteCase{"status_by_post", "POST", "/v1/status", "", false, 405, "GET"},
+        RouteCase{"reload_by_get", "GET", "/v1/reload", "", false, 405, "POST"},
+        RouteCase{"reload_read_only", "POST", "/v1/reload", "", true, 403, "read-only"},
+        RouteCase{"reload_refused", "POST", "/v1/reload", "{\"reason\":\"x\"}", false, 422,
+                  "f.conf:1:1: bad"},
+        RouteCase{"reload_bad_body", "POST", "/v1/reload", "[1]", false, 400, "JSON object"},
+        RouteCase{"rs_without_ipvs", "POST", "/v1/rs", "{}", false, 409, "no IPVS side"},
+        RouteCase{"rs_read_only", "POST", "/v1/rs", "{}", true, 403, "read-only"},
+        RouteCase{"garp_without_vrrp", "POST", "/v1/vrrp/garp", "{\"instance\":\"VI_1\"}", false,
+                  409, "no VRRP instance"},
+        RouteCase{"garp_bad_body", "POST", "/v1/vrrp/garp", "{}", false, 400, "instance"},
+        RouteCase{"log_bad_level", "POST", "/v1/log", "{\"level\":\"loud\"}", false, 400,
+                  "level must be"},
+        RouteCase{"log_unknown_component", "POST", "/v1/log",
+                  "{\"level\":\"debug\",\"component\":\"nope\"}", false, 404, "no component"},
+        RouteCase{"log_read_only", "POST", "/v1/log", "{\"level\":\"debug\"}", true, 403,
+                  "read-only"},
+        RouteCase{"unknown", "GET", "/v2/status", "", true, 404, "no such resource"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(ControlTest, AReloadNamesItsCaller) {
+  start({});
+  (void)request({.method = "POST", .target = "/v1/reload", .body = "{\"reason\":\"test run\"}"});
+  ASSERT_EQ(reloads.size(), 1U);
+  EXPECT_EQ(reloads[0], "uid " + std::to_string(::getuid()) + " pid " + std::to_string(::getpid()) +
+                            ", reason: test run");
+}
+
+}  // namespace
+}  // namespace vigil::daemon
