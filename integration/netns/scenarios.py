@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -923,6 +924,107 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
     check(degraded.returncode == 1 and "reload was refused" in degraded.stdout,
           f"status after a refused reload: exit {degraded.returncode}: {degraded.stdout}")
     holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as master after the refused reload")
+    pair.check_alive()
+
+
+def metrics_catalogue() -> list[str]:
+    """The metric names of the catalogue table in docs/operations.md ("Metrics")."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+    text = doc.read_text()
+    section = text[text.index("\n## Metrics\n"):]
+    end = section.find("\n## ", 1)
+    section = section if end < 0 else section[:end]
+    names = re.findall(r"^\| `(vigil_[a-z0-9_]+)` \|", section, flags=re.M)
+    check(len(names) >= 20, f"{doc}: only {len(names)} metrics in the Metrics table")
+    return names
+
+
+@scenario
+def metrics(lab: vlab.Lab, pair: Pair) -> None:
+    """GET /metrics (vigild only): scraped over the read-only socket and over TCP inside each
+    namespace (vigil_metrics_address), the exposition passes `promtool check metrics`, the
+    state sets name the right master, every metric of the docs' catalogue is there, and the
+    TCP listener answers nothing but /metrics."""
+    adv, version = 0.2, 3
+    # Every side runs: vigild-recording (IPVS in memory) without -P, with a virtual server whose
+    # real server's TCP_CHECK is refused (nothing listens there).
+    virtual_server = """virtual_server 192.0.2.50 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 192.0.2.101 8080 {
+    weight 3
+    TCP_CHECK {
+      connect_ip 127.0.0.1
+      connect_port 9
+      connect_timeout 1
+      delay_loop 1
+    }
+  }
+}
+"""
+    for node, priority in zip(vlab.DIRECTORS, (150, 100)):
+        defs = vlab.global_defs(f"  vrrp_notify_fifo {pair.state_fifo[node]}\n"
+                                "  vigil_metrics_address\n  vigil_metrics_detail full\n")
+        kind = vlab.DaemonKind("vigild", str(Path(lab.vigild).resolve()),
+                               args=("--record", str(lab.work / f"datapath-{node}.jsonl"),
+                                     "--ipvs-state-file",
+                                     str(lab.work / f"ipvs-owned-{node}.conf")),
+                               vrrp_only=False)
+        config = defs + vlab.instance(priority=priority, notify=pair.notify[node],
+                                      advert_int=adv, version=version) + virtual_server
+        pair.daemons[node] = lab.start(node, kind, config)
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master")
+
+    def curl(node: str, *args: str) -> tuple[str, str]:
+        """(headers, body) of one request; the TCP ones from inside the node's namespace."""
+        result = subprocess.run(["ip", "netns", "exec", lab.ns[node], "curl", "-sS", "-D", "-",
+                                 "--max-time", "5", *args],
+                                capture_output=True, text=True, timeout=10)
+        check(result.returncode == 0, f"{node}: curl {args}: {result.stderr}")
+        # text mode has turned the header's CRLFs into LFs
+        head, _, body = result.stdout.partition("\n\n")
+        return head, body
+
+    catalogue = metrics_catalogue()
+    for node, state in (("d1", "MASTER"), ("d2", "BACKUP")):
+        read_only = f"/run/vigil/vigild_{lab.ns[node]}.ro.sock"
+        scrapes = {"read-only socket": curl(node, "--unix-socket", read_only,
+                                            "http://vigild/metrics"),
+                   "TCP": curl(node, "http://127.0.0.1:9650/metrics")}
+        for where, (head, body) in scrapes.items():
+            check(head.startswith("HTTP/1.1 200") and
+                  "text/plain; version=0.0.4" in head.lower(),
+                  f"{node} {where}: {head}")
+            check(body.startswith("# HELP "), f"{node} {where}: no exposition: {body[:200]}")
+            lint = subprocess.run(["promtool", "check", "metrics"], input=body,
+                                  capture_output=True, text=True, timeout=30)
+            check(lint.returncode == 0,
+                  f"{node} {where}: promtool check metrics: {lint.stdout}{lint.stderr}")
+            typed = set(re.findall(r"^# TYPE (\S+) ", body, flags=re.M))
+            missing = [name for name in catalogue if name not in typed]
+            check(not missing, f"{node} {where}: catalogue metrics missing from the scrape: "
+                  f"{missing}; the scrape:\n{head}\n{body[:400]}")
+            undocumented = sorted(typed - set(catalogue))
+            check(not undocumented, f"{node} {where}: metrics not in the catalogue: "
+                  f"{undocumented}")
+            line = f'vigil_vrrp_instance_state{{vrrp_instance="VI_1",state="{state}"}} 1'
+            check(line in body.splitlines(), f"{node} {where}: no '{line}' in "
+                  f"{[x for x in body.splitlines() if 'instance_state' in x]}")
+            per_rs = re.compile(r'^vigil_real_server_health\{virtual_server="\[192\.0\.2\.50\]'
+                                r':tcp:80",real_server="[^"]*192\.0\.2\.101[^"]*",'
+                                r'health="(alive|dead)"\} 1$', re.M)
+            check(per_rs.search(body), f"{node} {where}: no health series of the real server")
+        _, basic = curl(node, "--unix-socket", read_only, "http://vigild/metrics?detail=basic")
+        check("vigil_virtual_server_quorum_up{" in basic and
+              "vigil_real_server_health{" not in basic,
+              f"{node}: ?detail=basic still has per real server series")
+        print(f"  {node}: {len(scrapes['TCP'][1].splitlines())} lines, promtool clean")
+    head, _ = curl("d1", "http://127.0.0.1:9650/v1/status")
+    check(head.startswith("HTTP/1.1 404"), f"TCP /v1/status: {head}")
+    head, _ = curl("d1", "-X", "POST", "http://127.0.0.1:9650/v1/reload")
+    check(head.startswith("HTTP/1.1 404"), f"TCP POST /v1/reload: {head}")
     pair.check_alive()
 
 

@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -235,11 +236,59 @@ Result<std::unique_ptr<ControlSocketServer>> ControlSocketServer::listen(event::
   if (::rename(temporary.c_str(), path.c_str()) != 0) return fail("cannot rename to " + path);
   std::unique_ptr<ControlSocketServer> server(new ControlSocketServer(
       loop, std::move(path), std::move(fd), bound.st_ino, std::move(handler), limits));
-  auto watcher = event::FdWatcher::create(loop, server->fd_.get());
-  if (!watcher) return watcher.error();
-  server->watcher_ = std::move(*watcher);
-  server->watcher_->on_readable([raw = server.get()] { raw->accept_ready(); });
+  if (auto watching = server->watch(); !watching) return watching.error();
   return server;
+}
+
+Result<std::unique_ptr<ControlSocketServer>> ControlSocketServer::listen_tcp(
+    event::EventLoop& loop, const IpAddress& address, uint16_t port, RequestHandler handler,
+    ServerLimits limits) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (address.is_v4()) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    std::memcpy(&in->sin_addr, address.bytes(), 4);
+    length = sizeof(sockaddr_in);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    std::memcpy(&in6->sin6_addr, address.bytes(), 16);
+    length = sizeof(sockaddr_in6);
+  }
+  const std::string name =
+      (address.is_v4() ? address.to_string() : "[" + address.to_string() + "]") + ":" +
+      std::to_string(port);
+  UniqueFd fd(::socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_error("socket", errno);
+  const int on = 1;
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (address.is_v6()) (void)::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0)
+    return errno_error("cannot bind " + name, errno);
+  if (::listen(fd.get(), 16) != 0) return errno_error("listen on " + name, errno);
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&storage), &length) != 0)
+    return errno_error("getsockname " + name, errno);
+  const uint16_t bound_port =
+      ntohs(storage.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&storage)->sin_port
+                                         : reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
+  // Named with the port it got (port 0 asks for a free one).
+  const std::string bound_name = name.substr(0, name.rfind(':') + 1) + std::to_string(bound_port);
+  std::unique_ptr<ControlSocketServer> server(new ControlSocketServer(
+      loop, bound_name, std::move(fd), /*inode=*/0, std::move(handler), limits));
+  server->port_ = bound_port;
+  if (auto watching = server->watch(); !watching) return watching.error();
+  return server;
+}
+
+Status ControlSocketServer::watch() {
+  auto watcher = event::FdWatcher::create(loop_, fd_.get());
+  if (!watcher) return watcher.error();
+  watcher_ = std::move(*watcher);
+  watcher_->on_readable([this] { accept_ready(); });
+  return {};
 }
 
 ControlSocketServer::ControlSocketServer(event::EventLoop& loop, std::string path, UniqueFd fd,
@@ -255,7 +304,8 @@ ControlSocketServer::~ControlSocketServer() {
   watcher_.reset();
   connections_.clear();
   struct stat now {};
-  if (::lstat(path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) && now.st_ino == inode_)
+  if (inode_ != 0 && ::lstat(path_.c_str(), &now) == 0 && S_ISSOCK(now.st_mode) &&
+      now.st_ino == inode_)
     (void)::unlink(path_.c_str());
 }
 
@@ -276,9 +326,11 @@ void ControlSocketServer::accept_ready() {
       (void)::send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       continue;
     }
-    ucred peer{};
+    // TCP callers have no credentials: nobody's.
+    ucred peer{.pid = 0, .uid = static_cast<uid_t>(-1), .gid = static_cast<gid_t>(-1)};
     socklen_t length = sizeof(peer);
-    if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) continue;
+    if (inode_ != 0 && ::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0)
+      continue;
     const uint64_t id = next_id_++;
     auto connection = std::make_shared<Connection>(*this, id, std::move(client),
                                                    PeerCredentials{peer.uid, peer.gid, peer.pid});

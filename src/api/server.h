@@ -15,6 +15,7 @@
 #include <string>
 
 #include "api/http.h"
+#include "common/ip_address.h"
 #include "common/result.h"
 #include "common/time.h"
 #include "common/unique_fd.h"
@@ -70,12 +71,21 @@ class ControlSocketServer {
                                                              std::string path, SocketAccess access,
                                                              RequestHandler handler,
                                                              ServerLimits limits = {});
+  // The same server on a TCP address (the metrics listener): no socket file, and no peer
+  // credentials (the handler sees uid and gid -1, pid 0). Port 0 picks a free one (port()).
+  static Result<std::unique_ptr<ControlSocketServer>> listen_tcp(event::EventLoop& loop,
+                                                                 const IpAddress& address,
+                                                                 uint16_t port,
+                                                                 RequestHandler handler,
+                                                                 ServerLimits limits = {});
   ControlSocketServer(const ControlSocketServer&) = delete;
   ControlSocketServer& operator=(const ControlSocketServer&) = delete;
   // Closes every connection and removes the socket file if it is still ours.
   ~ControlSocketServer();
 
+  // The socket file, or "ADDRESS:PORT" for TCP.
   [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] uint16_t port() const { return port_; }  // TCP only
   [[nodiscard]] const ServerCounters& counters() const { return counters_; }
   [[nodiscard]] size_t open_connections() const { return connections_.size(); }
 
@@ -84,13 +94,16 @@ class ControlSocketServer {
  private:
   ControlSocketServer(event::EventLoop& loop, std::string path, UniqueFd fd, ino_t inode,
                       RequestHandler handler, ServerLimits limits);
+  // Accepts on the listening socket from the loop.
+  Status watch();
   void accept_ready();
   void close_connection(uint64_t id);
 
   event::EventLoop& loop_;
   std::string path_;
   UniqueFd fd_;
-  ino_t inode_;
+  ino_t inode_;  // 0: TCP (no file to remove)
+  uint16_t port_ = 0;
   RequestHandler handler_;
   ServerLimits limits_;
   std::unique_ptr<event::FdWatcher> watcher_;

@@ -85,6 +85,11 @@ Json global_to_json(const GlobalDefs& g) {
   });
   j["lvs_flush"] = g.lvs_flush;
   j["lvs_flush_on_stop"] = g.lvs_flush_on_stop_vs_only ? Json("VS") : Json(g.lvs_flush_on_stop);
+  j["vigil_metrics_address"] =
+      optional_json(g.vigil_metrics_address, [](const GlobalDefs::MetricsListen& m) {
+        return Json{{"address", address_json(m.address)}, {"port", m.port}};
+      });
+  j["vigil_metrics_detail"] = g.vigil_metrics_full_detail ? "full" : "basic";
   j["instance"] = g.instance;
   j["net_namespace"] = g.net_namespace;
   j["child_wait_time"] = seconds_json(g.child_wait_time);

@@ -114,6 +114,15 @@ struct GlobalDefs {
   bool lvs_flush_on_stop = false;
   bool lvs_flush_on_stop_vs_only = false;  // "lvs_flush_on_stop VS"
 
+  // vigil: GET /metrics over TCP (docs/operations.md "Metrics"); unset: only on the control
+  // sockets. Read at start: a reload does not move the listener.
+  struct MetricsListen {
+    IpAddress address = *IpAddress::parse("127.0.0.1");
+    uint16_t port = 9650;
+  };
+  std::optional<MetricsListen> vigil_metrics_address;
+  bool vigil_metrics_full_detail = false;  // vigil_metrics_detail full (default basic)
+
   // Processes.
   std::string instance;       // "instance NAME": pid file names, ${_INSTANCE}
   std::string net_namespace;  // run in this network namespace

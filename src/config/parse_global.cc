@@ -202,6 +202,35 @@ void cpu_affinity(Context& ctx, const LogicalLine& line, std::vector<int>& cpus)
   cpus = std::move(read);
 }
 
+// vigil_metrics_address [ADDRESS [PORT]]: GET /metrics over TCP; 127.0.0.1 9650 by default.
+void metrics_address(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 0, 2)) return;
+  G::MetricsListen listen;
+  if (line.tokens.size() > 1) {
+    auto address = ctx.address(line, 1);
+    if (!address) return;
+    listen.address = *address;
+  }
+  if (line.tokens.size() > 2) {
+    auto port = ctx.integer(line, 2, 1, 65535);
+    if (!port) return;
+    listen.port = static_cast<uint16_t>(*port);
+  }
+  g.vigil_metrics_address = listen;
+}
+
+// vigil_metrics_detail basic|full
+void metrics_detail(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  const std::string& word = line.tokens[1].text;
+  if (word != "basic" && word != "full") {
+    ctx.error(line.tokens[1],
+              "'vigil_metrics_detail': expected 'basic' or 'full', not '" + word + "'");
+    return;
+  }
+  g.vigil_metrics_full_detail = word == "full";
+}
+
 // checker_process_name NAME: a task name holds 15 characters; keepalived cuts a longer one too.
 void process_name(Context& ctx, const LogicalLine& line, std::string& name) {
   if (!ctx.arg_count(line, 1, 1)) return;
@@ -300,6 +329,9 @@ const Keyword<G> kGlobalDefs[] = {
     {"checker_strict_framing", set_flag<&G::checker_strict_framing>},
     // vigil extension (keepalived 2.2.7 rejects it as an unknown keyword).
     {"checker_share_probes", set_flag<&G::checker_share_probes>},
+    // vigil extensions: the metrics' TCP listener (docs/operations.md "Metrics").
+    {"vigil_metrics_address", metrics_address},
+    {"vigil_metrics_detail", metrics_detail},
     {"vrrp_version", set_integer<&G::vrrp_version, 2, 3>},
     {"vrrp_mcast_group4", mcast_group<&G::vrrp_mcast_group4>},
     {"vrrp_mcast_group6", mcast_group<&G::vrrp_mcast_group6>},

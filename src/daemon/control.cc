@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "daemon/metrics_gather.h"
 #include "event/event_loop.h"
 
 namespace vigil::daemon {
@@ -72,6 +73,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& lo
       route(SocketKind::kReadOnly), raw->options_.limits);
   if (!read_only) return read_only.error();
   server->read_only_ = std::move(*read_only);
+  if (const auto& listen = raw->options_.metrics_listen) {
+    auto metrics = api::ControlSocketServer::listen_tcp(
+        loop, listen->address, listen->port, route(SocketKind::kMetrics), raw->options_.limits);
+    if (!metrics) return Error{"metrics listener: " + metrics.error().message};
+    server->metrics_ = std::move(*metrics);
+    logger()->info("[control] serving GET /metrics on {}", server->metrics_->path());
+  }
   logger()->info("[control] serving {} (admin) and {} (read-only)", raw->options_.sockets.admin,
                  raw->options_.sockets.read_only);
   return server;
@@ -101,6 +109,17 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
   }
   const bool is_get = request.method == "GET";
   const bool is_post = request.method == "POST";
+  // The metrics listener (TCP, anyone who reaches it) answers /metrics and nothing else.
+  if (request.path == "/metrics" || kind == SocketKind::kMetrics) {
+    if (request.path != "/metrics") {
+      respond(api::error_response(404, "no such resource: " + request.path));
+    } else if (!is_get) {
+      respond(api::error_response(405, "/metrics is read with GET"));
+    } else {
+      metrics(kind, request, std::move(respond));
+    }
+    return;
+  }
   if (request.path == "/v1/status") {
     if (!is_get) {
       respond(api::error_response(405, "/v1/status is read with GET"));
@@ -312,6 +331,52 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
                         {"errors", errors},
                         {"status", ok ? 200 : 422},
                         {"error", ok ? std::string() : errors[0].get<std::string>()}});
+}
+
+void ControlServer::metrics(SocketKind kind, const api::HttpRequest& request,
+                            api::Responder respond) {
+  api::MetricsDetail detail =
+      options_.metrics_full_detail ? api::MetricsDetail::kFull : api::MetricsDetail::kBasic;
+  if (auto it = request.query.find("detail");
+      it != request.query.end() && kind != SocketKind::kMetrics) {
+    auto asked = api::parse_metrics_detail(it->second);
+    if (!asked) {
+      respond(api::error_response(400, "detail must be basic or full"));
+      return;
+    }
+    detail = *asked;
+  }
+  api::MetricsPart own = options_.daemon_metrics ? options_.daemon_metrics() : api::MetricsPart{};
+  auto& accepted = own.family("control_connections_accepted", "Connections accepted, by listener.",
+                              api::MetricType::kCounter);
+  auto& responses =
+      own.family("control_responses", "Responses written in full (any status), by listener.",
+                 api::MetricType::kCounter);
+  auto& errors = own.family("control_errors",
+                            "Connections refused when busy (503), malformed or oversize "
+                            "requests, and deadlines passed, by listener.",
+                            api::MetricType::kCounter);
+  auto& open =
+      own.family("control_connections", "Connections open, by listener.", api::MetricType::kGauge);
+  const std::pair<const char*, const api::ControlSocketServer*> listeners[] = {
+      {"admin", admin_.get()}, {"read_only", read_only_.get()}, {"metrics_tcp", metrics_.get()}};
+  for (const auto& [name, server] : listeners) {
+    if (server == nullptr) continue;
+    const api::ServerCounters& c = server->counters();
+    const api::MetricLabels labels{{"listener", name}};
+    accepted.add(labels, static_cast<double>(c.accepted));
+    responses.add(labels, static_cast<double>(c.responses));
+    const std::pair<const char*, uint64_t> reasons[] = {
+        {"busy", c.refused_busy}, {"bad_request", c.bad_requests}, {"timeout", c.timeouts}};
+    for (const auto& [reason, count] : reasons)
+      errors.add({{"listener", name}, {"reason", reason}}, static_cast<double>(count));
+    open.add(labels, static_cast<double>(server->open_connections()));
+  }
+  metrics_gatherer_.gather(options_.services(), detail, std::move(own), options_.side_timeout,
+                           [respond = std::move(respond)](std::string text) {
+                             respond(api::HttpResponse{.content_type = api::kMetricsContentType,
+                                                       .body = std::move(text)});
+                           });
 }
 
 api::HttpResponse ControlServer::change_log_level(const api::HttpRequest& request,

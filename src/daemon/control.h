@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "api/client.h"
+#include "api/metrics.h"
 #include "api/server.h"
 #include "api/status.h"
 #include "common/result.h"
 #include "daemon/lvs/lvs_service.h"
+#include "daemon/metrics_gather.h"
 #include "daemon/service.h"
 #include "daemon/vrrp/vrrp_service.h"
 
@@ -45,6 +47,12 @@ struct ControlOptions {
   std::function<LvsService*()> lvs;
   // The VRRP side, for vrrp garp (null: no instance runs, or -C).
   std::function<VrrpService*()> vrrp;
+  // GET /metrics (docs/operations.md "Metrics"): the daemon's own families (reloads, build
+  // info); the control requests' and the sides' are added. Detail: the configured level (the
+  // UNIX sockets take ?detail=basic|full). With an address, also served on TCP, /metrics only.
+  std::function<api::MetricsPart()> daemon_metrics;
+  bool metrics_full_detail = false;
+  std::optional<config::GlobalDefs::MetricsListen> metrics_listen;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;
@@ -54,7 +62,7 @@ struct ControlOptions {
 std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::OverrideEntry>& entries);
 
 // The routes, by socket: which requests each answers (documented in docs/operations.md).
-enum class SocketKind { kAdmin, kReadOnly };
+enum class SocketKind { kAdmin, kReadOnly, kMetrics };
 
 class ControlServer {
  public:
@@ -66,6 +74,8 @@ class ControlServer {
 
   [[nodiscard]] const api::ServerCounters& admin_counters() const;
   [[nodiscard]] const api::ServerCounters& read_only_counters() const;
+  // The metrics listener's port (0: none); its port when the configuration asked for port 0.
+  [[nodiscard]] uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
  private:
   ControlServer(event::EventLoop& loop, ControlOptions options);
@@ -77,6 +87,7 @@ class ControlServer {
   // POST /v1/log: one component's log level, or every one's.
   api::HttpResponse change_log_level(const api::HttpRequest& request,
                                      const api::PeerCredentials& peer);
+  void metrics(SocketKind kind, const api::HttpRequest& request, api::Responder respond);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);
@@ -88,6 +99,8 @@ class ControlServer {
   // The status requests waiting for their sides, by id.
   std::map<uint64_t, std::unique_ptr<StatusGather>> gathers_;
   uint64_t next_gather_ = 0;
+  std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
+  MetricsGatherer metrics_gatherer_{loop_};
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

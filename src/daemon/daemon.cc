@@ -21,6 +21,7 @@
 #include "daemon/control.h"
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/lvs/lvs_sync_service.h"
+#include "daemon/metrics_gather.h"
 #include "daemon/process.h"
 #include "daemon/systemd.h"
 #include "daemon/vrrp/vrrp_service.h"
@@ -285,6 +286,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   const TimePoint started_at = loop.scheduler().now();
   std::optional<api::ReloadStatus> last_reload;
   TimePoint last_reload_at{};
+  uint64_t reloads_refused = 0;
   auto reload = [&](const std::string& who) {
     log->info("[vigild] reloading {} ({})", file, who);
     systemd.reloading();
@@ -300,6 +302,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                     why);
       last_reload = api::ReloadStatus{
           .count = count, .ok = false, .message = fmt::format("{} {}", file, why)};
+      ++reloads_refused;
       return ReloadOutcome{.message = last_reload->message, .errors = std::move(next.errors)};
     }
     // As in keepalived, the namespace is chosen once, at start.
@@ -331,6 +334,12 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     return nullptr;
   };
   const std::string run_instance = config->global.instance;  // names files: fixed at start
+  auto own_metrics = [&] {
+    const double uptime =
+        std::chrono::duration<double>(loop.scheduler().now() - started_at).count();
+    return daemon_metrics(VIGIL_VERSION, uptime, last_reload ? last_reload->count : 0,
+                          reloads_refused);
+  };
   if (auto dir = ensure_owned_directory(api::kSocketDirectory, 0755); !dir) {
     log->error("[vigild] {}", dir.error().message);
     exit_code = control::kDaemonRuntimeFailure;
@@ -378,6 +387,9 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                     }
                     return nullptr;
                   },
+                  .daemon_metrics = own_metrics,
+                  .metrics_full_detail = config->global.vigil_metrics_full_detail,
+                  .metrics_listen = config->global.vigil_metrics_address,
               });
     if (!server) {
       log->error("[vigild] control API: {}; not starting", server.error().message);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "api/metrics.h"
 #include "api/status.h"
 #include "common/result.h"
 #include "config/model.h"
@@ -32,6 +33,10 @@ class Service {
   // caller: a side on its own thread builds the part there and hands it over.
   using StatusReply = std::function<void(api::StatusPart)>;
   virtual void status(const api::StatusQuery& /*query*/, StatusReply done) { done({}); }
+  // GET /metrics: the side's metric families (docs/operations.md "Metrics"), handed over as
+  // status() hands its part.
+  using MetricsReply = std::function<void(api::MetricsPart)>;
+  virtual void metrics(api::MetricsDetail /*detail*/, MetricsReply done) { done({}); }
   // Whether the side's own loop turns, for systemd's watchdog (asked every half WatchdogSec from
   // the main loop): false while a callback posted to it earlier has not run.
   virtual bool alive() { return true; }

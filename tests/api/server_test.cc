@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -218,6 +219,50 @@ TEST(Client, SaysWhyItCannotConnect) {
   ASSERT_FALSE(response);
   EXPECT_NE(response.error().message.find("cannot connect to /nonexistent/vigild.sock"),
             std::string::npos);
+}
+
+// The metrics listener: the same server on TCP (port 0: a free one), no socket file, callers
+// without credentials (uid -1).
+TEST_F(ServerTest, ServesOnTcpWithoutCredentials) {
+  auto server = ControlSocketServer::listen_tcp(loop_, *IpAddress::parse("127.0.0.1"), 0, echo());
+  ASSERT_TRUE(server) << server.error().message;
+  const uint16_t port = (*server)->port();
+  ASSERT_NE(port, 0);
+  EXPECT_EQ((*server)->path(), "127.0.0.1:" + std::to_string(port));
+  auto reply = with_client([&]() -> Result<std::string> {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
+      return Error{std::strerror(errno)};
+    const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0)
+      return Error{std::strerror(errno)};
+    std::string answer;
+    char buffer[4096];
+    for (int round = 0; round < 100; ++round) {  // until the server closes
+      const ssize_t n = ::recv(fd.get(), buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      answer.append(buffer, static_cast<size_t>(n));
+    }
+    return answer;
+  });
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_EQ(reply->rfind("HTTP/1.1 200", 0), 0U) << *reply;
+  EXPECT_NE(reply->find("GET /metrics uid=4294967295 pid=0"), std::string::npos) << *reply;
+  EXPECT_EQ((*server)->counters().responses, 1U);
+}
+
+TEST_F(ServerTest, ATcpAddressInUseIsRefused) {
+  auto first = ControlSocketServer::listen_tcp(loop_, *IpAddress::parse("127.0.0.1"), 0, echo());
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = ControlSocketServer::listen_tcp(loop_, *IpAddress::parse("127.0.0.1"),
+                                                (*first)->port(), echo());
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("cannot bind 127.0.0.1:"), std::string::npos)
+      << second.error().message;
 }
 
 }  // namespace

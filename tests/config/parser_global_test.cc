@@ -68,6 +68,31 @@ TEST(GlobalDefs, CheckerShareProbes) {
       parse_ok(set, "global_defs {\n  checker_share_probes\n}\n").global.checker_share_probes);
 }
 
+// vigil's metrics listener: off by default; 127.0.0.1 9650 when written without an address.
+TEST(GlobalDefs, MetricsAddressAndDetail) {
+  std::unique_ptr<Parsed> none;
+  const auto& off = parse_ok(none, "global_defs {\n}\n").global;
+  EXPECT_FALSE(off.vigil_metrics_address);
+  EXPECT_FALSE(off.vigil_metrics_full_detail);
+  std::unique_ptr<Parsed> bare;
+  const auto& defaults = parse_ok(bare, "global_defs {\n  vigil_metrics_address\n}\n").global;
+  ASSERT_TRUE(defaults.vigil_metrics_address);
+  EXPECT_EQ(defaults.vigil_metrics_address->address.to_string(), "127.0.0.1");
+  EXPECT_EQ(defaults.vigil_metrics_address->port, 9650);
+  std::unique_ptr<Parsed> set;
+  const auto& g = parse_ok(set,
+                           "global_defs {\n  vigil_metrics_address ::1 9100\n"
+                           "  vigil_metrics_detail full\n}\n")
+                      .global;
+  ASSERT_TRUE(g.vigil_metrics_address);
+  EXPECT_EQ(g.vigil_metrics_address->address.to_string(), "::1");
+  EXPECT_EQ(g.vigil_metrics_address->port, 9100);
+  EXPECT_TRUE(g.vigil_metrics_full_detail);
+  EXPECT_EQ(errors(*parse("global_defs {\n  vigil_metrics_detail all\n}\n")),
+            Strings{"2:24: 'vigil_metrics_detail': expected 'basic' or 'full', not 'all'"});
+  EXPECT_FALSE(errors(*parse("global_defs {\n  vigil_metrics_address 127.0.0.1 0\n}\n")).empty());
+}
+
 // The SMTP alert keywords (src/alert sends the alerts): read without a warning.
 TEST(GlobalDefs, SmtpAlertKeywords) {
   auto p = parse(R"(global_defs {

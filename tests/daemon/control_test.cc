@@ -37,12 +37,26 @@ class FakeSide final : public Service {
     }
     threads_.emplace_back([part = part_, done = std::move(done)] { done(part); });
   }
+  // GET /metrics: one gauge naming the side, from its own thread (or never).
+  void metrics(api::MetricsDetail detail, MetricsReply done) override {
+    details.push_back(detail);
+    if (answer_ == Answer::kNever) {
+      kept_metrics_ = std::move(done);  // never called
+      return;
+    }
+    api::MetricsPart part;
+    part.family("fake_side", "A side.", api::MetricType::kGauge)
+        .add({{"side", part_.vrrp.empty() ? "other" : part_.vrrp[0].name}}, 1);
+    threads_.emplace_back([part = std::move(part), done = std::move(done)] { done(part); });
+  }
   std::vector<api::StatusQuery> queries;
+  std::vector<api::MetricsDetail> details;
 
  private:
   api::StatusPart part_;
   Answer answer_;
   StatusReply kept_;
+  MetricsReply kept_metrics_;
   std::vector<std::thread> threads_;
 };
 
@@ -130,6 +144,31 @@ TEST_F(ControlTest, ASilentSideIsNamedInsteadOfWaitedFor) {
   ASSERT_EQ(status->vrrp.size(), 1U);
   ASSERT_EQ(status->warnings.size(), 1U);
   EXPECT_NE(status->warnings[0].find("1 side(s) of vigild did not answer"), std::string::npos);
+}
+
+TEST_F(ControlTest, MetricsGatherTheSidesFamiliesAndTheControlCounters) {
+  FakeSide vrrp({.vrrp = {{.name = "VI_1", .state = "MASTER"}}}, FakeSide::Answer::kOnItsThread);
+  FakeSide stuck({}, FakeSide::Answer::kNever);
+  start({&vrrp, &stuck});
+  auto response = request({.target = "/metrics"}, /*read_only=*/true);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.content_type, api::kMetricsContentType);
+  EXPECT_NE(response.body.find("\nvigil_fake_side{side=\"VI_1\"} 1\n"), std::string::npos)
+      << response.body;
+  EXPECT_NE(response.body.find("\nvigil_metrics_sides_silent 1\n"), std::string::npos)
+      << response.body;
+  EXPECT_NE(
+      response.body.find("vigil_control_connections_accepted_total{listener=\"read_only\"} 1"),
+      std::string::npos)
+      << response.body;
+  ASSERT_EQ(vrrp.details.size(), 1U);
+  EXPECT_EQ(vrrp.details[0], api::MetricsDetail::kBasic);
+  response = request({.target = "/metrics?detail=full"});
+  ASSERT_EQ(response.status, 200);
+  ASSERT_EQ(vrrp.details.size(), 2U);
+  EXPECT_EQ(vrrp.details[1], api::MetricsDetail::kFull);
+  EXPECT_EQ(request({.target = "/metrics?detail=all"}).status, 400);
+  EXPECT_EQ(request({.method = "POST", .target = "/metrics"}, true).status, 405);
 }
 
 struct RouteCase {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <iterator>
@@ -142,6 +143,93 @@ std::string format_check_stats(const CheckDumpInput& input, const check_io::Prob
                  std::chrono::duration_cast<std::chrono::milliseconds>(stalls.longest).count(),
                  stalls.stalled_now ? ", stalled now" : "");
   return out;
+}
+
+api::MetricsPart check_metrics(const std::vector<check::CheckEngine::CheckerStatus>& checkers,
+                               const std::vector<check::CheckEngine::ServiceStatus>& services,
+                               const check_io::ProberCounters& prober,
+                               const event::TimerLateness& lateness, api::MetricsDetail detail) {
+  using api::MetricType;
+  api::MetricsPart part;
+  auto& total = part.family("virtual_server_real_servers",
+                            "Real servers of the virtual server, by health.", MetricType::kGauge);
+  auto& quorum = part.family("virtual_server_quorum_up",
+                             "1 while the live weight reaches the quorum.", MetricType::kGauge);
+  auto& live_weight = part.family("virtual_server_live_weight",
+                                  "Sum of the alive real servers' weights.", MetricType::kGauge);
+  auto& sorry = part.family("virtual_server_sorry_server_active",
+                            "1 while the sorry server stands in.", MetricType::kGauge);
+  for (const auto& service : services) {
+    const api::MetricLabels labels{{"virtual_server", service.label}};
+    size_t alive = 0;
+    for (const auto& rs : service.real_servers)
+      alive += rs.alive ? 1 : 0;
+    total.add({{"virtual_server", service.label}, {"health", "alive"}}, static_cast<double>(alive));
+    total.add({{"virtual_server", service.label}, {"health", "dead"}},
+              static_cast<double>(service.real_servers.size() - alive));
+    quorum.add(labels, service.quorum_up ? 1 : 0);
+    live_weight.add(labels, static_cast<double>(service.live_weight));
+    sorry.add(labels, service.sorry_active ? 1 : 0);
+  }
+  // Results summed over every checker: bounded by the number of reasons.
+  std::array<uint64_t, check::kReasonCount> results{};
+  uint64_t not_run = 0;
+  for (const auto& c : checkers) {
+    for (size_t i = 0; i < check::kReasonCount; ++i)
+      results[i] += c.failures[i];
+    not_run += c.probes_not_run;
+  }
+  part.family("checkers", "Checkers running.", MetricType::kGauge)
+      .add({}, static_cast<double>(checkers.size()));
+  auto& by_result = part.family("check_results",
+                                "Probe results of every checker, by result (succeeded or why "
+                                "the probe failed).",
+                                MetricType::kCounter);
+  for (size_t i = 0; i < check::kReasonCount; ++i) {
+    by_result.add({{"result", api::label_slug(check::to_string(static_cast<check::Reason>(i)))}},
+                  static_cast<double>(results[i]));
+  }
+  part.family("check_probes_not_run",
+              "Probes that could not be started (no socket, script not run).", MetricType::kCounter)
+      .add({}, static_cast<double>(not_run));
+  part.family("check_http_response_bytes", "HTTP response bytes the checkers read.",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(prober.response_bytes));
+  part.family("timer_lateness_seconds", "How late a thread's loop ran its timers and posted work.",
+              MetricType::kHistogram)
+      .histograms.push_back(
+          api::lateness_histogram({{"thread", "check"}}, event::TimerLateness::kBucketBounds,
+                                  lateness.buckets, lateness.count, lateness.total));
+  if (detail != api::MetricsDetail::kFull) return part;
+  constexpr std::array<std::string_view, 2> kHealth = {"alive", "dead"};
+  auto& health = part.family("real_server_health",
+                             "The real server's health as the checkers see it (a state set).",
+                             MetricType::kGauge);
+  auto& weight = part.family("real_server_weight",
+                             "The real server's effective weight (configured plus dynamic).",
+                             MetricType::kGauge);
+  for (const auto& service : services) {
+    for (const auto& rs : service.real_servers) {
+      const api::MetricLabels labels{
+          {"virtual_server", service.label},
+          {"real_server", check::format_real_server(rs.key, service.protocol_name)}};
+      health.add_state_set(labels, "health", kHealth, rs.alive ? "alive" : "dead");
+      weight.add(labels, static_cast<double>(rs.weight));
+    }
+  }
+  auto& duration =
+      part.family("check_last_duration_seconds",
+                  "How long the checker's last completed probe took.", MetricType::kGauge);
+  auto& checker_up = part.family("checker_up", "1 while the checker says its real server is up.",
+                                 MetricType::kGauge);
+  for (const auto& c : checkers) {
+    // The checker's label names its target ("TCP 10.0.0.1:80"); a real server's checkers differ.
+    const api::MetricLabels labels{{"virtual_server", c.virtual_server}, {"checker", c.label}};
+    checker_up.add(labels, c.up ? 1 : 0);
+    if (c.last_latency)
+      duration.add(labels, std::chrono::duration<double>(*c.last_latency).count());
+  }
+  return part;
 }
 
 }  // namespace vigil::daemon

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/metrics.h"
 #include "check/engine.h"
 #include "check_io/prober.h"
 #include "common/time.h"
@@ -32,5 +33,13 @@ struct CheckDumpInput {
                                              const check_io::ProberCounters& prober,
                                              const event::TimerLateness& lateness,
                                              const event::WatchdogCounters& stalls = {});
+
+// GET /metrics: the checker side's families (docs/operations.md "Metrics"). Basic: per virtual
+// server and totals; full adds per real server and per checker series.
+[[nodiscard]] api::MetricsPart check_metrics(
+    const std::vector<check::CheckEngine::CheckerStatus>& checkers,
+    const std::vector<check::CheckEngine::ServiceStatus>& services,
+    const check_io::ProberCounters& prober, const event::TimerLateness& lateness,
+    api::MetricsDetail detail);
 
 }  // namespace vigil::daemon

@@ -412,6 +412,20 @@ void CheckService::status(const api::StatusQuery& query, StatusReply done) {
   });
 }
 
+void CheckService::metrics(api::MetricsDetail detail, MetricsReply done) {
+  if (!thread_) {
+    done({});
+    return;
+  }
+  // As status(): built on the check thread and handed over from there.
+  Thread* thread = thread_.get();
+  thread->loop_thread.loop().post([thread, detail, done = std::move(done)] {
+    done(check_metrics(thread->engine.status(), thread->engine.service_status(),
+                       thread->prober.counters(), thread->loop_thread.loop().timer_lateness(),
+                       detail));
+  });
+}
+
 void CheckService::dump_stats() {
   if (!thread_) return;
   Thread* thread = thread_.get();

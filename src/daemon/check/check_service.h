@@ -56,6 +56,7 @@ class CheckService final : public Service {
   void dump_stats() override;
   // Built on the check thread, handed to `done` there.
   void status(const api::StatusQuery& query, StatusReply done) override;
+  void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // False while the check loop's watchdog sees it stalled.
   bool alive() override;
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -199,6 +200,47 @@ void LvsService::reload(const SharedConfig& config) {
 void LvsService::stop() {
   expiry_timer_.cancel();
   if (controller_) controller_->stop();
+}
+
+void LvsService::metrics(api::MetricsDetail /*detail*/, MetricsReply done) {
+  using api::MetricType;
+  // Zero until IPVS is open (a VRRP-only configuration never opens it).
+  const lvs::LvsController::Counters c =
+      controller_ ? controller_->counters() : lvs::LvsController::Counters{};
+  api::MetricsPart part;
+  part.family("ipvs_passes", "Planning passes over the IPVS tables (full or partial).",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(c.passes));
+  auto& operations = part.family("ipvs_netlink_operations",
+                                 "IPVS netlink operations sent, by result.", MetricType::kCounter);
+  operations.add({{"result", "ok"}}, static_cast<double>(c.operations_sent - c.operations_failed));
+  operations.add({{"result", "failed"}}, static_cast<double>(c.operations_failed));
+  part.family("ipvs_dump_failures", "IPVS table dumps that failed (the pass was skipped).",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(c.dump_failures));
+  part.family("ipvs_fullnat_failures", "FULLNAT nftables updates that failed.",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(c.fullnat_failures));
+  part.family("ipvs_fullnat_repairs",
+              "Times the FULLNAT nftables table was found changed or missing and restored.",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(c.fullnat_repairs));
+  part.family("ipvs_ownership_save_failures", "Times the IPVS ownership file could not be saved.",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(c.ownership_save_failures));
+  std::array<size_t, 3> by_kind{};
+  for (const auto& e : overrides()) {
+    if (!e.orphaned) ++by_kind[static_cast<size_t>(e.override_.kind)];
+  }
+  auto& overrides_gauge =
+      part.family("overrides", "Operator overrides in force (orphaned ones left out), by kind.",
+                  MetricType::kGauge);
+  for (const lvs::OverrideKind kind :
+       {lvs::OverrideKind::kDrain, lvs::OverrideKind::kMaint, lvs::OverrideKind::kWeight}) {
+    overrides_gauge.add({{"kind", std::string(lvs::to_string(kind))}},
+                        static_cast<double>(by_kind[static_cast<size_t>(kind)]));
+  }
+  done(std::move(part));
 }
 
 void LvsService::apply_health(const check::HealthBatch& batch) {

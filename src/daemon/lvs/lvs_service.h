@@ -64,6 +64,8 @@ class LvsService final : public Service {
   Status start(const SharedConfig& config) override;
   void reload(const SharedConfig& config) override;
   void stop() override;
+  // On the main loop, at once: the controller's counters and the overrides.
+  void metrics(api::MetricsDetail detail, MetricsReply done) override;
 
   // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
   void apply_health(const check::HealthBatch& batch);

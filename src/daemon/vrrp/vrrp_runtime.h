@@ -37,6 +37,7 @@ class VrrpRuntime {
 
   [[nodiscard]] bool scripts_idle() const;
   [[nodiscard]] api::StatusPart status() const;
+  [[nodiscard]] api::MetricsPart metrics() const;
   void write_data();
   void write_stats();
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cassert>
 #include <csignal>
@@ -304,6 +305,88 @@ class VrrpService::Runtime {
       }
       part.vrrp.push_back(std::move(vi));
     }
+    return part;
+  }
+
+  // GET /metrics: what the instances, their sockets and this thread count (the same counters as
+  // write_stats()).
+  [[nodiscard]] api::MetricsPart metrics() const {
+    using api::MetricType;
+    api::MetricsPart part;
+    std::array<std::string_view, vrrp::kStateCount> states{};
+    for (size_t i = 0; i < vrrp::kStateCount; ++i)
+      states[i] = vrrp::to_string(static_cast<vrrp::State>(i));
+    auto& state = part.family("vrrp_instance_state",
+                              "The VRRP instance's state: 1 for the current one (a state set).",
+                              MetricType::kGauge);
+    auto& priority =
+        part.family("vrrp_instance_priority",
+                    "The priority the instance advertises (tracking applied).", MetricType::kGauge);
+    auto& base =
+        part.family("vrrp_instance_base_priority", "The configured priority.", MetricType::kGauge);
+    auto& entered = part.family("vrrp_instance_transitions",
+                                "Times the instance entered each state.", MetricType::kCounter);
+    auto& sent = part.family("vrrp_adverts_sent", "Adverts sent.", MetricType::kCounter);
+    auto& send_failed = part.family("vrrp_advert_send_failures",
+                                    "Adverts not sent (socket errors).", MetricType::kCounter);
+    auto& received =
+        part.family("vrrp_adverts_received", "Adverts received and accepted for this instance.",
+                    MetricType::kCounter);
+    auto& rejected =
+        part.family("vrrp_adverts_rejected", "Adverts for this instance's VRID dropped, by reason.",
+                    MetricType::kCounter);
+    auto& vip_failures = part.family(
+        "vrrp_vip_failures", "Virtual address changes the kernel refused.", MetricType::kCounter);
+    for (const auto& [name, managed] : instances_) {
+      const auto& machine = managed->instance->machine();
+      const auto& counters = managed->instance->counters();
+      const api::MetricLabels labels{{"vrrp_instance", name}};
+      state.add_state_set(labels, "state", states, vrrp::to_string(machine.state()));
+      priority.add(labels, machine.priority());
+      base.add(labels, machine.config().priority);
+      for (size_t i = 0; i < vrrp::kStateCount; ++i) {
+        entered.add({{"vrrp_instance", name}, {"state", std::string(states[i])}},
+                    static_cast<double>(machine.entered(static_cast<vrrp::State>(i))));
+      }
+      sent.add(labels, static_cast<double>(counters.adverts_sent));
+      send_failed.add(labels, static_cast<double>(counters.advert_send_failures));
+      received.add(labels, static_cast<double>(counters.adverts_received));
+      vip_failures.add(labels, static_cast<double>(counters.vip_failures));
+      for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {
+        const auto reason = static_cast<vrrp::RejectReason>(i);
+        rejected.add(
+            {{"vrrp_instance", name}, {"reason", api::label_slug(vrrp::to_string(reason))}},
+            static_cast<double>(managed->rejects[reason]));
+      }
+    }
+    auto& malformed = part.family("vrrp_socket_malformed",
+                                  "Packets an advert socket read that were not VRRP adverts.",
+                                  MetricType::kCounter);
+    auto& receive_errors = part.family("vrrp_socket_receive_errors",
+                                       "Errors reading an advert socket.", MetricType::kCounter);
+    auto& unattributed =
+        part.family("vrrp_socket_rejected",
+                    "Adverts dropped before an instance was known (e.g. unknown VRID), by reason.",
+                    MetricType::kCounter);
+    for (const auto& [key, socket] : sockets_) {
+      const auto sc = socket->channel->counters();
+      const api::MetricLabels labels{{"interface", key.interface},
+                                     {"family", std::string(to_string(key.family))}};
+      malformed.add(labels, static_cast<double>(sc.malformed));
+      receive_errors.add(labels, static_cast<double>(sc.receive_errors));
+      for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {
+        const auto reason = static_cast<vrrp::RejectReason>(i);
+        api::MetricLabels with = labels;
+        with.emplace_back("reason", api::label_slug(vrrp::to_string(reason)));
+        unattributed.add(std::move(with), static_cast<double>(socket->unattributed[reason]));
+      }
+    }
+    const auto late = host_.timer_lateness();
+    part.family("timer_lateness_seconds",
+                "How late a thread's loop ran its timers and posted work.", MetricType::kHistogram)
+        .histograms.push_back(api::lateness_histogram({{"thread", "vrrp"}},
+                                                      event::TimerLateness::kBucketBounds,
+                                                      late.buckets, late.count, late.total));
     return part;
   }
 
@@ -1340,6 +1423,17 @@ void VrrpService::status(const api::StatusQuery& /*query*/, StatusReply done) {
   });
 }
 
+void VrrpService::metrics(api::MetricsDetail /*detail*/, MetricsReply done) {
+  if (!impl_->started) {
+    done({});
+    return;
+  }
+  // As status(): built on the VRRP thread and handed over from there.
+  impl_->thread.loop().post([this, done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->metrics() : api::MetricsPart{});
+  });
+}
+
 void VrrpService::announce(const std::string& instance, std::function<void(Status)> done) {
   if (!impl_->started) {
     done(Error{"no vrrp_instance is running"});
@@ -1404,6 +1498,10 @@ void VrrpRuntime::write_data() {
 
 api::StatusPart VrrpRuntime::status() const {
   return runtime_ ? runtime_->status() : api::StatusPart{};
+}
+
+api::MetricsPart VrrpRuntime::metrics() const {
+  return runtime_ ? runtime_->metrics() : api::MetricsPart{};
 }
 
 void VrrpRuntime::write_stats() {

@@ -62,6 +62,7 @@ class VrrpService final : public Service {
   void announce(const std::string& instance, std::function<void(Status)> done);
   // Built on the VRRP thread, handed to `done` there.
   void status(const api::StatusQuery& query, StatusReply done) override;
+  void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // Posts a no-op to the VRRP loop unless the previous one has not run yet (then false).
   bool alive() override;
 

@@ -171,5 +171,49 @@ TEST(CheckDump, NoCheckers) {
       << stats;
 }
 
+// GET /metrics from the same status: totals and per virtual server at basic, per real server and
+// checker at full only.
+TEST(CheckMetrics, BasicKeepsTotalsAndFullAddsRealServersAndCheckers) {
+  using Service = check::CheckEngine::ServiceStatus;
+  Service service{.label = "[10.0.0.100]:tcp:80",
+                  .protocol_name = "tcp",
+                  .quorum_up = true,
+                  .live_weight = 1,
+                  .quorum = 1,
+                  .real_servers = {{.key = {ip("192.168.1.10"), 80}, .alive = true, .weight = 1},
+                                   {.key = {ip("192.168.1.11"), 80}, .alive = false}}};
+  const auto input = two_servers();
+  const std::string basic = api::render_metrics({check_metrics(
+      input.checkers, {service}, {.response_bytes = 512}, {}, api::MetricsDetail::kBasic)});
+  EXPECT_NE(basic.find("vigil_virtual_server_real_servers{virtual_server=\"[10.0.0.100]:tcp:80\","
+                       "health=\"alive\"} 1\n"),
+            std::string::npos)
+      << basic;
+  EXPECT_NE(basic.find("vigil_check_results_total{result=\"connection_refused\"} 2\n"),
+            std::string::npos)
+      << basic;
+  EXPECT_NE(basic.find("vigil_check_results_total{result=\"bad_reply\"} 4\n"), std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_probes_not_run_total 1\n"), std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_http_response_bytes_total 512\n"), std::string::npos);
+  EXPECT_NE(basic.find("vigil_checkers 3\n"), std::string::npos);
+  EXPECT_EQ(basic.find("real_server="), std::string::npos) << basic;
+  EXPECT_EQ(basic.find("checker="), std::string::npos) << basic;
+
+  const std::string full = api::render_metrics(
+      {check_metrics(input.checkers, {service}, {}, {}, api::MetricsDetail::kFull)});
+  EXPECT_NE(full.find("vigil_real_server_health{virtual_server=\"[10.0.0.100]:tcp:80\","
+                      "real_server=\"[192.168.1.11]:tcp:80\",health=\"dead\"} 1\n"),
+            std::string::npos)
+      << full;
+  EXPECT_NE(full.find("vigil_check_last_duration_seconds{virtual_server=\"[10.0.0.100]:tcp:80\","
+                      "checker=\"TCP 192.168.1.10:80\"} 0.00025\n"),
+            std::string::npos)
+      << full;
+  EXPECT_NE(full.find("vigil_checker_up{virtual_server=\"[10.0.0.100]:tcp:80\","
+                      "checker=\"HTTP_GET 192.168.1.10:8080\"} 0\n"),
+            std::string::npos)
+      << full;
+}
+
 }  // namespace
 }  // namespace vigil::daemon
