@@ -41,17 +41,6 @@ std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::Overri
   return out;
 }
 
-// One status request: the daemon's part, then each side's as it arrives (on the main loop),
-// answered when the last arrives or the deadline passes. Owned by the server and destroyed on
-// the main loop only: the sides hold its id, never the object.
-struct ControlServer::StatusGather {
-  explicit StatusGather(Scheduler& scheduler) : deadline(scheduler) {}
-  api::DaemonStatus status;
-  size_t pending = 0;
-  api::Responder respond;
-  Timer deadline;
-};
-
 Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& loop,
                                                             ControlOptions options) {
   std::unique_ptr<ControlServer> server(new ControlServer(loop, std::move(options)));
@@ -407,45 +396,24 @@ api::HttpResponse ControlServer::change_log_level(const api::HttpRequest& reques
 }
 
 void ControlServer::status(const api::StatusQuery& query, api::Responder respond) {
-  const uint64_t id = next_gather_++;
-  auto& gather =
-      *gathers_.emplace(id, std::make_unique<StatusGather>(loop_.scheduler())).first->second;
-  gather.status = options_.daemon_status();
-  gather.respond = std::move(respond);
-  const std::vector<Service*> sides = options_.services();
-  gather.pending = sides.size();
-  if (sides.empty()) {
-    answer_status(id);
-    return;
-  }
-  gather.deadline.arm_after(options_.side_timeout, [this, id] {
-    auto& g = *gathers_.at(id);
-    g.status.warnings.push_back(fmt::format(
-        "{} side(s) of vigild did not answer within {} ms: their part is missing", g.pending,
-        std::chrono::duration_cast<std::chrono::milliseconds>(options_.side_timeout).count()));
-    logger()->warn("[control] status: {} side(s) did not answer in time", g.pending);
-    answer_status(id);
-  });
-  for (Service* side : sides) {
-    // `done` may run on the side's thread: it posts the part to the main loop, where the
-    // gather (if still waiting) takes it.
-    side->status(query, [this, id, alive = alive_, &loop = loop_](api::StatusPart part) {
-      loop.post([this, id, alive, part = std::move(part)]() mutable {
-        if (!*alive) return;
-        auto it = gathers_.find(id);
-        if (it == gathers_.end()) return;  // answered already (the deadline passed)
-        it->second->status.merge(std::move(part));
-        if (--it->second->pending == 0) answer_status(id);
+  status_gatherer_.gather(
+      options_.services(), options_.side_timeout,
+      [query](Service& side, std::function<void(api::StatusPart)> reply) {
+        side.status(query, std::move(reply));
+      },
+      [this, own = options_.daemon_status(), respond = std::move(respond)](
+          std::vector<api::StatusPart> parts, size_t silent) mutable {
+        for (auto& part : parts)
+          own.merge(std::move(part));
+        if (silent > 0) {
+          own.warnings.push_back(fmt::format(
+              "{} side(s) of vigild did not answer within {} ms: their part is missing", silent,
+              std::chrono::duration_cast<std::chrono::milliseconds>(options_.side_timeout)
+                  .count()));
+          logger()->warn("[control] status: {} side(s) did not answer in time", silent);
+        }
+        respond(api::HttpResponse{.body = api::to_json_text(own)});
       });
-    });
-  }
-}
-
-void ControlServer::answer_status(uint64_t id) {
-  auto node = gathers_.extract(id);
-  if (node.empty()) return;
-  node.mapped()->deadline.cancel();
-  node.mapped()->respond(api::HttpResponse{.body = api::to_json_text(node.mapped()->status)});
 }
 
 }  // namespace vigil::daemon

@@ -18,6 +18,7 @@
 #include "daemon/lvs/lvs_service.h"
 #include "daemon/metrics_gather.h"
 #include "daemon/service.h"
+#include "daemon/side_gather.h"
 #include "daemon/vrrp/vrrp_service.h"
 
 namespace vigil::event {
@@ -82,8 +83,6 @@ class ControlServer {
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
   void status(const api::StatusQuery& query, api::Responder respond);
-  struct StatusGather;
-  void answer_status(uint64_t id);
   // POST /v1/log: one component's log level, or every one's.
   api::HttpResponse change_log_level(const api::HttpRequest& request,
                                      const api::PeerCredentials& peer);
@@ -96,9 +95,8 @@ class ControlServer {
   ControlOptions options_;
   std::unique_ptr<api::ControlSocketServer> admin_;
   std::unique_ptr<api::ControlSocketServer> read_only_;
-  // The status requests waiting for their sides, by id.
-  std::map<uint64_t, std::unique_ptr<StatusGather>> gathers_;
-  uint64_t next_gather_ = 0;
+  // The status requests waiting for their sides.
+  SideGatherer<api::StatusPart> status_gatherer_{loop_};
   std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
   MetricsGatherer metrics_gatherer_{loop_};
   // Lets posted status parts find out the server is gone.

@@ -13,6 +13,7 @@
 #include "api/metrics.h"
 #include "common/time.h"
 #include "daemon/service.h"
+#include "daemon/side_gather.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -20,14 +21,10 @@ class EventLoop;
 
 namespace vigil::daemon {
 
-// The scrapes waiting for their sides, owned on the main loop: a side holds an id, never a
-// gather, so a gather (and its deadline timer) dies on the main loop only. Main loop only.
+// The scrapes waiting for their sides (SideGatherer). Main loop only.
 class MetricsGatherer {
  public:
-  explicit MetricsGatherer(event::EventLoop& loop);
-  MetricsGatherer(const MetricsGatherer&) = delete;
-  MetricsGatherer& operator=(const MetricsGatherer&) = delete;
-  ~MetricsGatherer();
+  explicit MetricsGatherer(event::EventLoop& loop) : sides_(loop) {}
 
   // `done` gets the exposition text, on the loop's thread; sides silent past `timeout` are left
   // out (vigil_metrics_sides_silent says how many).
@@ -35,14 +32,7 @@ class MetricsGatherer {
               Duration timeout, std::function<void(std::string)> done);
 
  private:
-  struct Gather;
-  void answer(uint64_t id);
-
-  event::EventLoop& loop_;
-  std::map<uint64_t, std::unique_ptr<Gather>> gathers_;
-  uint64_t next_id_ = 0;
-  // Lets parts posted after the gatherer is gone find out.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  SideGatherer<api::MetricsPart> sides_;
 };
 
 // The daemon's own families: build info, uptime, reloads by result (`reloads` attempted since
