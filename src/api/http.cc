@@ -65,8 +65,10 @@ struct RequestReader::Parser {
   http::request_parser<http::string_body> parser;
 };
 
-RequestReader::RequestReader(HttpLimits limits) : parser_(std::make_unique<Parser>()) {
-  parser_->parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
+RequestReader::RequestReader(HttpLimits limits)
+    : parser_(std::make_unique<Parser>()), header_bytes_(limits.header_bytes) {
+  // The header limit is ours (feed()): Beast's own check depends on how the bytes were split.
+  parser_->parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes * 2 + 64));
   parser_->parser.body_limit(limits.body_bytes);
   parser_->parser.eager(true);
 }
@@ -137,6 +139,18 @@ RequestReader::Progress RequestReader::feed(std::string_view bytes) {
   if (progress_ != Progress::kNeedMore) return progress_;
   pending_.append(bytes);
   auto& parser = parser_->parser;
+  // The header (up to its blank line) within header_bytes, however the bytes came in.
+  if (!parser.is_header_done()) {
+    const size_t crlf = pending_.find("\r\n\r\n");
+    const size_t lf = pending_.find("\n\n");
+    const size_t end = std::min(crlf == std::string::npos ? crlf : crlf + 4,
+                                lf == std::string::npos ? lf : lf + 2);
+    if ((end == std::string::npos && pending_.size() > header_bytes_) ||
+        (end != std::string::npos && end > header_bytes_)) {
+      fail(431, "malformed request: header limit exceeded");
+      return progress_;
+    }
+  }
   while (!pending_.empty() && !parser.is_done()) {
     boost::beast::error_code ec;
     const size_t used = parser.put(boost::asio::buffer(pending_.data(), pending_.size()), ec);

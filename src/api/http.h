@@ -65,6 +65,7 @@ class RequestReader {
   void fail(int status, std::string_view message);
   struct Parser;
   std::unique_ptr<Parser> parser_;
+  size_t header_bytes_;
   std::string pending_;  // bytes Beast has not consumed yet
   Progress progress_ = Progress::kNeedMore;
   HttpRequest request_;
