@@ -100,9 +100,11 @@ std::string error_of(const vigil::api::ParsedResponse& response) {
   return response.body;
 }
 
-// GET `path`: the body of a 200 answer, or the exit code after saying why not.
-std::variant<std::string, int> fetch(const Target& target, const std::string& path) {
-  auto response = vigil::api::send_request(socket_for(target, false), {.target = path});
+// `request` (a POST goes to the admin socket): the body of a 200 answer, or the exit code after
+// saying why not.
+std::variant<std::string, int> call(const Target& target,
+                                    const vigil::api::ClientRequest& request) {
+  auto response = vigil::api::send_request(socket_for(target, request.method != "GET"), request);
   if (!response) {
     std::cerr << "vigilctl: " << response.error().message << "\n";
     return kCtlUnreachable;
@@ -112,6 +114,11 @@ std::variant<std::string, int> fetch(const Target& target, const std::string& pa
     return kCtlRefused;
   }
   return std::move(response->body);
+}
+
+// GET `path`, as call().
+std::variant<std::string, int> fetch(const Target& target, const std::string& path) {
+  return call(target, {.target = path});
 }
 
 // GET `path` as a status (its JSON kept in `body`), or the exit code after saying why not.
@@ -325,16 +332,8 @@ int run_log(const Target& target, const std::vector<std::string>& args) {
     return usage_error("log level trace|debug|info|warn|error|critical|off [COMPONENT]");
   nlohmann::json body = {{"level", args[1]}};
   if (args.size() == 3) body["component"] = args[2];
-  auto response = vigil::api::send_request(
-      socket_for(target, true), {.method = "POST", .target = "/v1/log", .body = body.dump()});
-  if (!response) {
-    std::cerr << "vigilctl: " << response.error().message << "\n";
-    return kCtlUnreachable;
-  }
-  if (response->status != 200) {
-    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
-    return kCtlRefused;
-  }
+  auto answer = call(target, {.method = "POST", .target = "/v1/log", .body = body.dump()});
+  if (const int* code = std::get_if<int>(&answer)) return *code;
   std::cout << "log level " << args[1] << " for "
             << (args.size() == 3 ? args[2] : std::string("every component")) << "\n";
   return kCtlOk;
@@ -425,18 +424,10 @@ int main(int argc, char** argv) {
   if (command == "vrrp") {
     if (!rest.empty() && rest[0] == "garp") {
       if (rest.size() != 2) return usage_error("vrrp garp INSTANCE");
-      auto response = vigil::api::send_request(
-          socket_for(target, true), {.method = "POST",
-                                     .target = "/v1/vrrp/garp",
-                                     .body = nlohmann::json({{"instance", rest[1]}}).dump()});
-      if (!response) {
-        std::cerr << "vigilctl: " << response.error().message << "\n";
-        return kCtlUnreachable;
-      }
-      if (response->status != 200) {
-        std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
-        return kCtlRefused;
-      }
+      auto answer = call(target, {.method = "POST",
+                                  .target = "/v1/vrrp/garp",
+                                  .body = nlohmann::json({{"instance", rest[1]}}).dump()});
+      if (const int* code = std::get_if<int>(&answer)) return *code;
       std::cout << rest[1] << ": virtual addresses announced\n";
       return kCtlOk;
     }
