@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <libconfig.h++>
 
+#include "lvs/libconfig_setting.h"
+
 namespace vigil::lvs {
 namespace {
 
@@ -284,24 +286,9 @@ std::string_view protocol_name(config::LvsProtocol protocol) {
   return "?";
 }
 
-// An integer setting, whether written as 32-bit ("7") or 64-bit ("7L").
-bool lookup_integer(const libconfig::Setting& group, const char* name, long long& value) {
-  if (!group.exists(name)) return false;
-  const auto& setting = group[name];
-  if (setting.getType() == libconfig::Setting::TypeInt) {
-    value = static_cast<int>(setting);
-    return true;
-  }
-  if (setting.getType() == libconfig::Setting::TypeInt64) {
-    value = static_cast<long long>(setting);
-    return true;
-  }
-  return false;
-}
-
 bool lookup_integer(const libconfig::Setting& group, const char* name, long long& value,
                     long long min, long long max) {
-  return lookup_integer(group, name, value) && value >= min && value <= max;
+  return lvs::lookup_integer(group, name, value) && value >= min && value <= max;
 }
 
 std::string at(const std::string& name, const libconfig::Setting& setting, const std::string& why) {

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/safe_file.h"
+#include "lvs/libconfig_setting.h"
 
 namespace vigil::lvs {
 namespace {
@@ -17,21 +18,6 @@ constexpr size_t kMaxStateSize = size_t{64} << 20;
 
 std::string family_name(AddressFamily family) {
   return family == AddressFamily::kIpv4 ? "inet" : "inet6";
-}
-
-// An integer setting, whether written as 32-bit ("7") or 64-bit ("7L").
-bool lookup_integer(const libconfig::Setting& group, const char* name, long long& value) {
-  if (!group.exists(name)) return false;
-  const auto& setting = group[name];
-  if (setting.getType() == libconfig::Setting::TypeInt) {
-    value = static_cast<int>(setting);
-    return true;
-  }
-  if (setting.getType() == libconfig::Setting::TypeInt64) {
-    value = static_cast<long long>(setting);
-    return true;
-  }
-  return false;
 }
 
 std::string line_error(const std::string& name, const libconfig::Setting& setting,
