@@ -90,13 +90,23 @@ Status LvsController::start(std::shared_ptr<const config::Config> shared) {
 void LvsController::update(std::shared_ptr<const config::Config> config) {
   flush_on_stop_ = config->global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config->global.lvs_flush_on_stop_vs_only;
+  UpdatePlan plan = plan_update(*config, overrides_);
   set_config(std::move(config));
   // Verdicts of services that are gone go with them; a kept service keeps its verdict until
   // the checkers send the one for the new configuration.
   std::erase_if(health_, [&](const auto& entry) { return !blocks_.contains(entry.first); });
-  desired_ = desired_lvs(*config_, {}, health_, &overrides_);
-  plan_and_apply(last_known_, false);
+  desired_ = std::move(plan.desired);
+  apply_planned(last_known_, plan.operations);
   sync_fullnat(false);
+}
+
+LvsController::UpdatePlan LvsController::plan_update(const config::Config& config,
+                                                     const OverrideMap& overrides) const {
+  // Verdicts of services the configuration no longer has are not looked up by desired_lvs().
+  UpdatePlan plan;
+  plan.desired = desired_lvs(config, {}, health_, &overrides);
+  plan.operations = datapath::reconcile(last_known_, plan.desired.table, owned_);
+  return plan;
 }
 
 void LvsController::set_config(std::shared_ptr<const config::Config> config) {
@@ -228,9 +238,13 @@ bool LvsController::resync() {
 }
 
 void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_foreign) {
+  apply_planned(actual, datapath::reconcile(actual, desired_.table, owned_, {flush_foreign}));
+}
+
+void LvsController::apply_planned(const datapath::Table& actual,
+                                  const std::vector<datapath::Operation>& operations) {
   ++counters_.passes;
-  auto operations = datapath::reconcile(actual, desired_.table, owned_, {flush_foreign});
-  last_known_ = actual;
+  if (&actual != &last_known_) last_known_ = actual;
   retry_services_.clear();
   const auto results = apply_operations(operations);
   owned_ = datapath::next_ownership(actual, desired_.table, owned_, operations, results);
