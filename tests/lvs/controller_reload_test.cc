@@ -84,7 +84,7 @@ void edit(std::vector<VirtualServerModel>& model, std::mt19937& random) {
       }
       break;
     case 4:  // a weight
-      vs.real_servers[pick(vs.real_servers.size())].weight = static_cast<int>(pick(6));
+      vs.real_servers[pick(vs.real_servers.size())].weight = 1 + static_cast<int>(pick(6));
       break;
     case 5:
       vs.scheduler = kSchedulers[pick(kSchedulers.size())];
