@@ -91,6 +91,7 @@ class LvsController {
   struct UpdatePlan {
     DesiredLvs desired;
     std::vector<datapath::Operation> operations;
+    HealthOverlay health;  // the verdicts it used (rebased_health())
   };
   [[nodiscard]] UpdatePlan plan_update(const config::Config& config,
                                        const OverrideMap& overrides) const;
@@ -117,6 +118,12 @@ class LvsController {
   [[nodiscard]] const OverrideMap& overrides() const { return overrides_; }
 
  private:
+  // The checkers' verdicts as they apply to `next`: those of virtual servers it keeps, with the
+  // weight of a live real server whose configured weight changed moved to the new one (what the
+  // checkers' next verdict says: the engine gives configured + dynamic weight), so that the
+  // reload's own pass programs it and the plan shows it. Only a weight equal to the old
+  // configured one (no dynamic part) is moved; a 0 may be inhibit_on_failure's and stays.
+  [[nodiscard]] HealthOverlay rebased_health(const config::Config& next) const;
   // Keeps `config` and the check keys of its virtual servers.
   void set_config(std::shared_ptr<const config::Config> config);
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);

@@ -138,5 +138,50 @@ TEST(LvsControllerRandomReloads, TheAppliedOperationsAreThePlanned) {
   }
 }
 
+// A weight changed in the file reaches IPVS in the reload's own pass (the plan shows it), also
+// for a real server the checkers decided on: their verdict's weight follows the configured one.
+// A failed server stays out, an inhibited one (weight 0) stays at 0.
+TEST(LvsControllerReload, AConfiguredWeightChangeFollowsTheVerdict) {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  LvsController controller{kernel, scheduler, {.resync_interval = Duration::zero()}};
+  std::vector<VirtualServerModel> model = {
+      {.id = 1, .real_servers = {{.host = 1}, {.host = 2, .weight = 2}, {.host = 3}}}};
+  auto config = parse(render(model));
+  ASSERT_TRUE(controller.start(config).ok());
+  auto rs = [](int host) {
+    return check::RealServerKey{*IpAddress::parse("10.0.0." + std::to_string(host)), 80};
+  };
+  controller.apply_health(
+      {{.key = check::virtual_server_key(config->lvs.virtual_servers.at(0)),
+        .desired = {.real_servers = {{.key = rs(1), .in_ipvs = false},
+                                     {.key = rs(2), .in_ipvs = true, .weight = 2},
+                                     {.key = rs(3), .in_ipvs = true, .weight = 0}}}}});
+  model[0].real_servers[0].weight = 5;
+  model[0].real_servers[1].weight = 7;
+  model[0].real_servers[2].weight = 4;
+  config = parse(render(model));
+  const auto plan = controller.plan_update(*config, controller.overrides());
+  ASSERT_EQ(plan.operations.size(), 1U);
+  const auto* edit = std::get_if<datapath::EditDestination>(&plan.operations[0]);
+  ASSERT_NE(edit, nullptr);
+  EXPECT_EQ(edit->key.address, rs(2).address);
+  EXPECT_EQ(edit->destination.weight, 7);
+  kernel.reset_counts();
+  controller.update(config);
+  EXPECT_EQ(kernel.journal(), plan.operations);
+  const auto web = datapath::ServiceKey::tcp(*IpAddress::parse("192.0.2.1"), 80);
+  EXPECT_FALSE(kernel.table().at(web).destinations.contains({rs(1).address, 80}));
+  EXPECT_EQ(kernel.table().at(web).destinations.at({rs(3).address, 80}).weight, 0);
+  // The checkers' verdict for the new configuration agrees: nothing more is sent.
+  kernel.reset_counts();
+  controller.apply_health(
+      {{.key = check::virtual_server_key(config->lvs.virtual_servers.at(0)),
+        .desired = {.real_servers = {{.key = rs(1), .in_ipvs = false},
+                                     {.key = rs(2), .in_ipvs = true, .weight = 7},
+                                     {.key = rs(3), .in_ipvs = true, .weight = 0}}}}});
+  EXPECT_TRUE(kernel.journal().empty());
+}
+
 }  // namespace
 }  // namespace vigil::lvs
