@@ -35,6 +35,8 @@ api::PlanPart describe_checker_plan(const check::CheckEngine::ReloadPreview& pre
     const check::VirtualServerPlan& vp = preview.plan.services[v];
     const check::VirtualServerSpec& spec = preview.specs[v];
     if (!vp.existed) {
+      // Only what has checkers: the IPVS section lists the servers themselves.
+      if (checker_total(spec) == 0) continue;
       part.changes.push_back({.area = PlanArea::kChecker,
                               .action = PlanAction::kAdd,
                               .subject = "virtual server " + spec.label,
@@ -49,6 +51,7 @@ api::PlanPart describe_checker_plan(const check::CheckEngine::ReloadPreview& pre
       const std::string where = fmt::format(
           "{} of {}", check::format_real_server(rs.key, spec.protocol_name), spec.label);
       if (!rp.existed) {
+        if (rs.checkers.empty()) continue;
         part.changes.push_back({.area = PlanArea::kChecker,
                                 .action = PlanAction::kAdd,
                                 .subject = "real server " + where,
@@ -82,12 +85,18 @@ api::PlanPart describe_checker_plan(const check::CheckEngine::ReloadPreview& pre
       }
     }
     for (const auto& key : vp.removed_real_servers) {
+      size_t checkers = 0;
+      if (running != running_of.end()) {
+        for (const auto& old_rs : preview.running[running->second].real_servers)
+          if (old_rs.key == key) checkers = old_rs.checkers.size();
+      }
+      if (checkers == 0) continue;
       part.changes.push_back(
           {.area = PlanArea::kChecker,
            .action = PlanAction::kRemove,
            .subject = fmt::format("real server {} of {}",
                                   check::format_real_server(key, spec.protocol_name), spec.label),
-           .detail = "its checkers stop"});
+           .detail = plural(checkers, "checker") + " stop"});
     }
   }
   for (const auto& key : preview.plan.removed_services) {
@@ -96,6 +105,7 @@ api::PlanPart describe_checker_plan(const check::CheckEngine::ReloadPreview& pre
     size_t checkers = 0;
     for (const auto& rs : preview.running[i].real_servers)
       checkers += rs.checkers.size();
+    if (checkers == 0) continue;
     part.changes.push_back({.area = PlanArea::kChecker,
                             .action = PlanAction::kRemove,
                             .subject = "virtual server " + preview.running_labels[i],

@@ -40,7 +40,9 @@ std::string destination_change(const datapath::Destination& a, const datapath::D
 }  // namespace
 
 api::PlanPart describe_ipvs_plan(const datapath::Table& known,
-                                 const std::vector<datapath::Operation>& operations) {
+                                 const std::vector<datapath::Operation>& operations,
+                                 const datapath::Table* counters) {
+  const datapath::Table& live = counters != nullptr ? *counters : known;
   // A service deleted and added back in one plan (a change IPVS cannot make in place).
   std::set<datapath::ServiceKey> deleted;
   std::set<datapath::ServiceKey> added;
@@ -78,8 +80,9 @@ api::PlanPart describe_ipvs_plan(const datapath::Table& known,
               uint64_t active = 0;
               uint64_t inactive = 0;
               size_t destinations = 0;
-              if (const auto it = known.find(op.key); it != known.end()) {
+              if (const auto it = known.find(op.key); it != known.end())
                 destinations = it->second.destinations.size();
+              if (const auto it = live.find(op.key); it != live.end()) {
                 for (const auto& [key, stats] : it->second.destination_stats) {
                   active += stats.active_connections;
                   inactive += stats.inactive_connections;
@@ -116,7 +119,7 @@ api::PlanPart describe_ipvs_plan(const datapath::Table& known,
             },
             [&](const datapath::DeleteDestination& op) {
               datapath::DestinationStats stats;
-              if (const auto it = known.find(op.service); it != known.end()) {
+              if (const auto it = live.find(op.service); it != live.end()) {
                 if (const auto s = it->second.destination_stats.find(op.key);
                     s != it->second.destination_stats.end())
                   stats = s->second;

@@ -12,8 +12,11 @@
 
 namespace vigil::daemon {
 
+// `counters`: where the connection counts come from (a fresh dump; null: `known`'s, as old as
+// the last full pass).
 api::PlanPart describe_ipvs_plan(const datapath::Table& known,
-                                 const std::vector<datapath::Operation>& operations);
+                                 const std::vector<datapath::Operation>& operations,
+                                 const datapath::Table* counters = nullptr);
 
 // `before`: the overrides with the running configuration; `after`: the same after the reload's
 // prune, listed against the new configuration; `dropped`: what the prune dropped.

@@ -230,7 +230,19 @@ void LvsService::plan_reload(const SharedConfig& config, PlanReply done) {
                              lvs::list_overrides(overrides, config.get()), dropped);
   if (controller_) {
     const auto plan = controller_->plan_update(*config, overrides);
-    api::merge(part, describe_ipvs_plan(controller_->last_known(), plan.operations));
+    // A removal shows the connections it cuts as they are now: one dump, only when something
+    // is removed (the plan itself is made against the last known table, as the reload's is).
+    const bool removes = std::any_of(
+        plan.operations.begin(), plan.operations.end(), [](const datapath::Operation& op) {
+          return std::holds_alternative<datapath::DeleteService>(op) ||
+                 std::holds_alternative<datapath::DeleteDestination>(op);
+        });
+    std::optional<datapath::Table> now;
+    if (removes) {
+      if (auto dumped = datapath_->dump(); dumped) now = std::move(*dumped);
+    }
+    api::merge(part, describe_ipvs_plan(controller_->last_known(), plan.operations,
+                                        now ? &*now : nullptr));
   } else if (needs_ipvs(*config)) {
     // IPVS opens with the reload: its first pass dumps the table then, which no plan can see.
     part.notes.push_back(
