@@ -13,6 +13,8 @@ at their configured weight). Through `vigilctl -s NS`:
 - a reload keeps it drained (no SET_DEST); `rs weight N` runs it at N, `rs ready` returns it to
   its configured weight;
 - a corrupt state file is set aside (kept, never deleted) and vigild starts without it;
+- `services --json` shows the kernel's weights (from the recorded table's dump); `rs maint` of
+  a checked real server pauses its checker (shown paused, no probe) until `rs ready`;
 - with VRRP running too (no -C): `reload --dry-run` lists exactly what the reload then does
   (exit 7 while changes are pending, 0 when none) and changes nothing itself; a configuration
   the VRRP side refuses (an instance on an interface without an address) is refused whole: the
@@ -36,6 +38,7 @@ from vlab import holds_for, wait_until  # noqa: E402
 
 VIP = "192.0.2.50"  # only in the recorded table
 RS1, RS2 = "192.0.2.101", "192.0.2.102"
+CHECKED_VIP, CHECKED_RS = "192.0.2.60", "192.0.2.103"  # its TCP_CHECK is refused: DOWN
 TIMEOUT = 15.0
 
 
@@ -53,6 +56,19 @@ CONFIG = vlab.global_defs("  router_id overrides\n") + f"""virtual_server {VIP} 
   }}
   real_server {RS2} 8080 {{
     weight 2
+  }}
+}}
+virtual_server {CHECKED_VIP} 80 {{
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server {CHECKED_RS} 8080 {{
+    TCP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port 9
+      connect_timeout 1
+      delay_loop 1
+    }}
   }}
 }}
 """
@@ -107,6 +123,30 @@ class Director:
                               text=True, timeout=30, check=False)
 
 
+def check_maint_pauses_checks(d: Director) -> None:
+    """`rs maint` pauses the checked real server's checker: shown paused, its probe count stays;
+    `rs ready` resumes it."""
+    def checker() -> dict:
+        for vs in json.loads(d.ctl("services", "--json").stdout)["virtual_servers"]:
+            for rs in vs["real_servers"]:
+                if rs["address"] == f"[{CHECKED_RS}]:tcp:8080":
+                    return rs["checkers"][0]
+        raise AssertionError(f"no [{CHECKED_RS}]:tcp:8080 in services")
+
+    wait_until(lambda: checker()["probes"] >= 1, TIMEOUT, f"{CHECKED_RS}'s first probe", 0.1)
+    maint = d.ctl("rs", "maint", f"{CHECKED_VIP}:80", CHECKED_RS)
+    check(maint.returncode == 0, f"rs maint: exit {maint.returncode}: {maint.stderr}")
+    wait_until(lambda: checker().get("paused") is True, TIMEOUT, f"{CHECKED_RS}'s checker paused",
+               0.1)
+    probes = checker()["probes"]
+    holds_for(lambda: checker()["probes"] == probes, 2.5, "no probe while paused (delay_loop 1)",
+              0.1)
+    ready = d.ctl("rs", "ready", f"{CHECKED_VIP}:80", CHECKED_RS)
+    check(ready.returncode == 0, f"rs ready: exit {ready.returncode}: {ready.stderr}")
+    wait_until(lambda: "paused" not in checker() and checker()["probes"] > probes, TIMEOUT,
+               f"{CHECKED_RS}'s checks resumed", 0.1)
+
+
 def run(lab: vlab.Lab, vigild: str, vigilctl: str) -> None:
     d = Director(lab, vigild, vigilctl)
     d.state_file.unlink(missing_ok=True)
@@ -142,6 +182,13 @@ def scenario(lab: vlab.Lab, d: Director) -> None:
     check(services.returncode == 0 and rows.get(f"[{RS1}]:tcp:8080", [])[1:4] == ["UP", "3", "drain"]
           and rows.get(f"[{RS2}]:tcp:8080", [])[1:4] == ["UP", "2", "-"],
           f"vigilctl services: exit {services.returncode}: {services.stdout}{services.stderr}")
+    real_servers = {rs["address"]: rs for vs in json.loads(d.ctl("services", "--json").stdout)
+                    ["virtual_servers"] for rs in vs["real_servers"]}
+    check(real_servers[f"[{RS1}]:tcp:8080"].get("kernel", {}).get("weight") == 0 and
+          real_servers[f"[{RS2}]:tcp:8080"].get("kernel", {}).get("weight") == 2 and
+          "last_change_seconds_ago" in real_servers[f"[{RS1}]:tcp:8080"],
+          f"services --json kernel weights: {real_servers}")
+    check_maint_pauses_checks(d)
     unknown_vs = d.ctl("services", "192.0.2.51:80")
     check(unknown_vs.returncode == 8, f"services of an unknown VS: exit {unknown_vs.returncode}")
     check(d.state_file.exists() and "drain" in d.state_file.read_text(),

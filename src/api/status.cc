@@ -4,17 +4,45 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace vigil::api {
 
 using nlohmann::json;
 
+namespace {
+std::string without_protocol(const std::string& address);
+}  // namespace
+
 void DaemonStatus::merge(StatusPart part) {
   std::move(part.vrrp.begin(), part.vrrp.end(), std::back_inserter(vrrp));
   std::move(part.virtual_servers.begin(), part.virtual_servers.end(),
             std::back_inserter(virtual_servers));
   std::move(part.warnings.begin(), part.warnings.end(), std::back_inserter(warnings));
+  std::move(part.kernel.begin(), part.kernel.end(), std::back_inserter(kernel));
+  if (kernel.empty()) return;
+  // Parts come in any order: the IPVS side's goes to the real servers once both are in.
+  std::map<std::pair<std::string, std::string>, const KernelRealServer*> by_server;
+  for (const auto& k : kernel)
+    by_server.emplace(std::pair{k.virtual_server, k.real_server}, &k);
+  for (auto& vs : virtual_servers) {
+    for (auto& rs : vs.real_servers) {
+      const auto found = by_server.find({vs.name, without_protocol(rs.address)});
+      if (found == by_server.end()) continue;
+      const KernelRealServer& k = *found->second;
+      rs.kernel = k.kernel;
+      if (k.admin_changed_seconds_ago &&
+          (!rs.last_change_seconds_ago ||
+           *k.admin_changed_seconds_ago < *rs.last_change_seconds_ago))
+        rs.last_change_seconds_ago = k.admin_changed_seconds_ago;
+      by_server.erase(found);
+    }
+  }
+  // What is left waits for a later part.
+  std::erase_if(kernel, [&](const KernelRealServer& k) {
+    return !by_server.contains({k.virtual_server, k.real_server});
+  });
 }
 
 Assessment assess(const DaemonStatus& status) {
@@ -119,11 +147,24 @@ json to_json(const DaemonStatus& s) {
              {"probes", c.probes},
              {"latency_seconds", c.latency_seconds ? json(*c.latency_seconds) : json(nullptr)},
              {"last_error", c.last_error}});
+        if (c.paused) checkers.back()["paused"] = true;
       }
       real_servers.push_back({{"address", rs.address},
                               {"alive", rs.alive},
                               {"weight", rs.weight},
                               {"checkers", std::move(checkers)}});
+      if (const auto& k = rs.kernel) {
+        real_servers.back()["kernel"] = {{"weight", k->weight},
+                                         {"active_connections", k->active_connections},
+                                         {"inactive_connections", k->inactive_connections},
+                                         {"connections", k->connections},
+                                         {"packets_in", k->packets_in},
+                                         {"packets_out", k->packets_out},
+                                         {"bytes_in", k->bytes_in},
+                                         {"bytes_out", k->bytes_out}};
+      }
+      if (rs.last_change_seconds_ago)
+        real_servers.back()["last_change_seconds_ago"] = *rs.last_change_seconds_ago;
     }
     services.push_back({{"name", vs.name},
                         {"alive", vs.alive},
@@ -237,11 +278,25 @@ Result<DaemonStatus> status_from_json(std::string_view text) {
                                 .up = c.at("up").get<bool>(),
                                 .has_run = c.at("has_run").get<bool>(),
                                 .probes = c.at("probes").get<uint64_t>(),
-                                .last_error = c.at("last_error").get<std::string>()};
+                                .last_error = c.at("last_error").get<std::string>(),
+                                .paused = c.value("paused", false)};
           if (const auto& l = c.at("latency_seconds"); !l.is_null())
             checker.latency_seconds = l.get<double>();
           rs.checkers.push_back(std::move(checker));
         }
+        if (const auto k = r.find("kernel"); k != r.end()) {
+          rs.kernel = KernelDestinationStatus{
+              .weight = k->at("weight").get<int64_t>(),
+              .active_connections = k->at("active_connections").get<uint64_t>(),
+              .inactive_connections = k->at("inactive_connections").get<uint64_t>(),
+              .connections = k->at("connections").get<uint64_t>(),
+              .packets_in = k->at("packets_in").get<uint64_t>(),
+              .packets_out = k->at("packets_out").get<uint64_t>(),
+              .bytes_in = k->at("bytes_in").get<uint64_t>(),
+              .bytes_out = k->at("bytes_out").get<uint64_t>()};
+        }
+        if (const auto l = r.find("last_change_seconds_ago"); l != r.end())
+          rs.last_change_seconds_ago = l->get<double>();
         vs.real_servers.push_back(std::move(rs));
       }
       s.virtual_servers.push_back(std::move(vs));
@@ -378,8 +433,9 @@ std::string render_services_text(const DaemonStatus& s, const std::string& only)
     out += fmt::format("{}: {}/{} alive, quorum {} (weight {}/{}){}\n", vs.name, vs.alive, vs.total,
                        vs.quorum_up ? "up" : "DOWN", vs.live_weight, vs.quorum,
                        vs.sorry_server_active ? ", SORRY SERVER ACTIVE" : "");
-    std::vector<std::vector<std::string>> rows = {
-        {"REAL SERVER", "HEALTH", "WEIGHT", "OVERRIDE", "CHECKERS"}};
+    std::vector<std::vector<std::string>> rows = {{"REAL SERVER", "HEALTH", "WEIGHT", "OVERRIDE",
+                                                   "KERNEL", "ACTIVE", "INACT", "LAST CHANGE",
+                                                   "CHECKERS"}};
     for (const auto& rs : vs.real_servers) {
       std::string override_text = "-";
       for (const auto& o : s.overrides) {
@@ -394,9 +450,15 @@ std::string render_services_text(const DaemonStatus& s, const std::string& only)
         checks += c.name + (c.has_run ? (c.up ? " up" : " DOWN") : " not run yet");
         if (c.latency_seconds) checks += fmt::format(" {:.1f} ms", *c.latency_seconds * 1000);
         if (!c.up && !c.last_error.empty()) checks += " (" + c.last_error + ")";
+        if (c.paused) checks += " (paused)";
       }
-      rows.push_back({rs.address, rs.alive ? "UP" : "DOWN", std::to_string(rs.weight),
-                      override_text, checks.empty() ? "-" : checks});
+      rows.push_back(
+          {rs.address, rs.alive ? "UP" : "DOWN", std::to_string(rs.weight), override_text,
+           rs.kernel ? std::to_string(rs.kernel->weight) : "-",
+           rs.kernel ? std::to_string(rs.kernel->active_connections) : "-",
+           rs.kernel ? std::to_string(rs.kernel->inactive_connections) : "-",
+           rs.last_change_seconds_ago ? format_age(*rs.last_change_seconds_ago) + " ago" : "-",
+           checks.empty() ? "-" : checks});
     }
     out += table(rows);
   }

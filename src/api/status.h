@@ -60,7 +60,23 @@ struct CheckerStatus {
   uint64_t probes = 0;
   std::optional<double> latency_seconds;  // the last probe's
   std::string last_error;                 // the last failed probe's detail
+  bool paused = false;  // `rs maint`: no probe runs, `up` is the state it had (JSON: when true)
   bool operator==(const CheckerStatus&) const = default;
+};
+
+// A real server's destination as IPVS holds it (the IPVS side's last dump; a virtual server
+// group's services summed, the weight of the first). JSON: "kernel", absent when the real server
+// is not in IPVS (maintenance, down) or IPVS is not read.
+struct KernelDestinationStatus {
+  int64_t weight = 0;
+  uint64_t active_connections = 0;
+  uint64_t inactive_connections = 0;
+  uint64_t connections = 0;  // counters since the destination was added
+  uint64_t packets_in = 0;
+  uint64_t packets_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  bool operator==(const KernelDestinationStatus&) const = default;
 };
 
 struct RealServerStatus {
@@ -68,6 +84,11 @@ struct RealServerStatus {
   bool alive = false;
   int64_t weight = 0;  // effective (configured plus dynamic), as the checkers see it
   std::vector<CheckerStatus> checkers;  // with StatusQuery::real_servers only
+  // With StatusQuery::real_servers only (each absent when unknown):
+  std::optional<KernelDestinationStatus> kernel;
+  // The last change of its health (alive) or admin state (an override set, cleared or expired)
+  // since vigild started.
+  std::optional<double> last_change_seconds_ago;
   bool operator==(const RealServerStatus&) const = default;
 };
 
@@ -113,11 +134,22 @@ struct StatusQuery {
   bool real_servers = false;
 };
 
-// One side's contribution (the VRRP thread's, the check thread's).
+// The IPVS side's word on one real server of one virtual server (merged into the check side's
+// RealServerStatus).
+struct KernelRealServer {
+  std::string virtual_server;  // as VirtualServerStatus::name
+  std::string real_server;     // "[10.0.0.1]:80" (without the protocol)
+  std::optional<KernelDestinationStatus> kernel;
+  std::optional<double> admin_changed_seconds_ago;
+  bool operator==(const KernelRealServer&) const = default;
+};
+
+// One side's contribution (the VRRP thread's, the check thread's, the IPVS side's).
 struct StatusPart {
   std::vector<VrrpInstanceStatus> vrrp;
   std::vector<VirtualServerStatus> virtual_servers;
   std::vector<std::string> warnings;
+  std::vector<KernelRealServer> kernel;
 };
 
 struct DaemonStatus {
@@ -133,6 +165,9 @@ struct DaemonStatus {
   std::vector<VirtualServerStatus> virtual_servers;
   std::vector<OverrideStatus> overrides;
   std::vector<std::string> warnings;
+  // The IPVS side's part until every part is in (not in the JSON: merge() puts it in
+  // virtual_servers).
+  std::vector<KernelRealServer> kernel;
   bool operator==(const DaemonStatus&) const = default;
 
   void merge(StatusPart part);

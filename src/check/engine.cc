@@ -382,7 +382,8 @@ struct CheckEngine::Slot {
   Group* group = nullptr;          // checker_share_probes: its group of identical checkers
   SharedProbe* shared = nullptr;   // the group's probe it takes part in
   Service* service = nullptr;
-  bool kept = false;  // during a reload: chosen to stay as it is
+  bool kept = false;    // during a reload: chosen to stay as it is
+  bool paused = false;  // set_paused(): no probe runs until it is resumed
   // The target of the probe its timer is armed for (in the slot, so that the timer's callback
   // captures two pointers and std::function holds it without an allocation).
   uint32_t armed_target = 0;
@@ -409,6 +410,8 @@ struct CheckEngine::Service {
   // [real server][checker], in the (filtered) spec's order.
   std::vector<std::vector<std::unique_ptr<Slot>>> slots;
   std::optional<DesiredService> sent;
+  // Per real server: when its alive flag last changed (service_status()).
+  std::vector<std::optional<TimePoint>> alive_changed;
   NotifyActions pending;
   bool dirty = false;
   bool touched = false;  // in CheckEngine::touched_: flush() looks at it
@@ -862,6 +865,13 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
   old_groups.clear();
   config_ = std::move(configured);  // every service's block now points into it (or split_block)
   loaded_ = true;
+  if (!paused_.empty()) {
+    // The checkers it started on paused real servers pause at once (kept ones already are).
+    for (auto& service : services_)
+      for (size_t r = 0; r < service->slots.size(); ++r)
+        for (auto& slot : service->slots[r])
+          update_paused(*service, r, *slot);
+  }
   if (sinks_.health) sinks_.health(batch);
   flush();
   return batch;
@@ -951,6 +961,41 @@ void CheckEngine::stop() {
   loaded_ = false;
 }
 
+void CheckEngine::set_paused(PausedServers paused) {
+  paused_ = std::move(paused);
+  for (auto& service : services_)
+    for (size_t r = 0; r < service->slots.size(); ++r)
+      for (auto& slot : service->slots[r])
+        update_paused(*service, r, *slot);
+  flush();
+}
+
+void CheckEngine::update_paused(Service& service, size_t real_server, Slot& slot) {
+  const VirtualServerSpec& spec = service.verdicts.spec();
+  const bool wanted = paused_.contains(ServerRef{spec.key, spec.real_servers[real_server].key});
+  if (wanted == slot.paused) return;
+  slot.paused = wanted;
+  if (wanted) {
+    // Its state stays as it is: no result may arrive while paused.
+    slot.timer.cancel();
+    leave(slot);
+    logger().info("[{}] checks paused (maintenance)", slot.machine.spec().label);
+    return;
+  }
+  logger().info("[{}] checks resumed", slot.machine.spec().label);
+  if (!slot.file_path().empty()) {
+    // FILE_CHECK: the file may have changed meanwhile.
+    if (const auto value = read_file_ ? read_file_(slot.file_path()) : std::nullopt)
+      dispatch(slot, FileValue{*value});
+    return;
+  }
+  // The next check at once, on the target it was due to probe.
+  slot.timer.arm_at(scheduler_.now(), [this, &slot] {
+    fire(slot, slot.armed_target);
+    flush();
+  });
+}
+
 std::set<std::string> CheckEngine::tracked_files() const {
   std::set<std::string> out;
   for (const auto& service : services_)
@@ -966,7 +1011,7 @@ void CheckEngine::file_changed(const std::string& path) {
   for (auto& service : services_) {
     for (auto& slots : service->slots) {
       for (auto& slot : slots) {
-        if (slot->file_path() != path) continue;
+        if (slot->file_path() != path || slot->paused) continue;
         if (!value) {
           value = read_file_(path);
           if (!*value) {
@@ -1104,16 +1149,20 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
               leave(slot);
             },
             [&](const Report& report) {
+              const bool was_alive = service.verdicts.alive(slot.real_server);
               auto notifies =
                   service.verdicts.on_report(slot.real_server, slot.index, report,
                                              report.up ? std::string_view{} : slot.last_error);
+              note_alive_change(service, slot.real_server, was_alive);
               service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
               service.dirty = true;
               touch(service);
             },
             [&](const WeightChanged& changed) {
+              const bool was_alive = service.verdicts.alive(slot.real_server);
               auto notifies =
                   service.verdicts.on_weight(slot.real_server, slot.index, changed.weight);
+              note_alive_change(service, slot.real_server, was_alive);
               service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
               service.dirty = true;
               touch(service);
@@ -1123,7 +1172,15 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
   }
 }
 
+void CheckEngine::note_alive_change(Service& service, size_t real_server, bool was_alive) {
+  if (service.verdicts.alive(real_server) == was_alive) return;
+  if (service.alive_changed.size() <= real_server)
+    service.alive_changed.resize(service.verdicts.spec().real_servers.size());
+  service.alive_changed[real_server] = scheduler_.now();
+}
+
 void CheckEngine::fire(Slot& slot, uint32_t target) {
+  if (slot.paused) return;  // resuming fires it again
   const std::vector<ProbeRequest>& requests = slot.requests();
   if (target >= requests.size()) target = 0;
   // TCP_CHECK / PING_CHECK keep no request: it is built from the spec's connection each time
@@ -1261,6 +1318,7 @@ std::vector<CheckEngine::CheckerStatus> CheckEngine::status() const {
             .last_latency = slot->last_latency,
             .last_error = slot->last_error,
             .shared_with = slot->group != nullptr ? slot->group->members - 1 : 0,
+            .paused = slot->paused,
         };
         for (size_t i = 0; i < kReasonCount; ++i)
           s.failures[i] = slot->machine.failures(static_cast<Reason>(i));
@@ -1285,7 +1343,12 @@ std::vector<CheckEngine::ServiceStatus> CheckEngine::service_status() const {
                     .quorum = spec.quorum};
     s.real_servers.reserve(spec.real_servers.size());
     for (size_t r = 0; r < spec.real_servers.size(); ++r)
-      s.real_servers.push_back({spec.real_servers[r].key, v.alive(r), v.effective_weight(r)});
+      s.real_servers.push_back({.key = spec.real_servers[r].key,
+                                .alive = v.alive(r),
+                                .weight = v.effective_weight(r),
+                                .changed_at = r < service->alive_changed.size()
+                                                  ? service->alive_changed[r]
+                                                  : std::nullopt});
     out.push_back(std::move(s));
   }
   return out;

@@ -82,6 +82,15 @@ Result<std::vector<ProbeRequest>> probe_requests(const config::Config& config,
                                                  size_t real_server, size_t checker,
                                                  const RunAsResolver& resolve);
 
+// A real server of a virtual server, by the checkers' keys (the real server's as configured).
+struct ServerRef {
+  VirtualServerKey virtual_server;
+  RealServerKey real_server;
+  auto operator<=>(const ServerRef&) const = default;
+};
+// Real servers whose checks are paused (`vigilctl rs maint`).
+using PausedServers = std::set<ServerRef>;
+
 struct EngineSinks {
   // Desired IPVS state of the services that changed.
   std::function<void(HealthBatch)> health;
@@ -125,6 +134,13 @@ class CheckEngine {
   // Stops every checker and probe; with omega, the shutdown notifies go to the notify sink.
   void stop();
 
+  // The real servers whose checks are paused (operators' maintenance), replacing the last set;
+  // it stays across reloads (a checker a reload adds to a paused server starts paused). A paused
+  // checker keeps its state (up or down, weight) and runs no probe: its scheduled probe and a
+  // probe in flight are cancelled (a result never arrives), a FILE_CHECK ignores its file.
+  // Resumed, its next check starts at once (a FILE_CHECK reads its file again).
+  void set_paused(PausedServers paused);
+
   // FILE_CHECK: the files the running checkers track. The caller watches them (inotify, no
   // polling) and calls file_changed() for each one that may have changed.
   [[nodiscard]] std::set<std::string> tracked_files() const;
@@ -146,6 +162,7 @@ class CheckEngine {
     std::string last_error;
     // checker_share_probes: the number of other checkers sharing its probes (0: none).
     size_t shared_with = 0;
+    bool paused = false;  // set_paused(): no probe runs, the state stays
   };
   [[nodiscard]] std::vector<CheckerStatus> status() const;
 
@@ -161,6 +178,8 @@ class CheckEngine {
       RealServerKey key;
       bool alive = false;
       int64_t weight = 0;  // effective (configured plus dynamic)
+      // When it last became alive or not alive (none: not since its virtual server started).
+      std::optional<TimePoint> changed_at;
     };
     std::vector<Server> real_servers;
   };
@@ -187,6 +206,10 @@ class CheckEngine {
 
   static void describe_running(const Service& service, RunningVirtualServer& into);
   void dispatch(Slot& slot, const Event& event);
+  // Records when a real server's alive flag changed (it was `was_alive` before an event).
+  void note_alive_change(Service& service, size_t real_server, bool was_alive);
+  // Pauses or resumes `slot` as paused_ says for its real server.
+  void update_paused(Service& service, size_t real_server, Slot& slot);
   void apply(Slot& slot, Actions actions);
   void fire(Slot& slot, uint32_t target);
   // Abandons the slot's running probe: cancels it unless other members still share it.
@@ -252,6 +275,7 @@ class CheckEngine {
   std::vector<std::unique_ptr<Service>> services_;
   std::vector<std::unique_ptr<Group>> groups_;  // checker_share_probes; after services_
   std::vector<Service*> touched_;               // services with something for flush(), each once
+  PausedServers paused_;
   bool loaded_ = false;
   bool incremental_ = true;
   size_t skipped_ = 0;

@@ -170,6 +170,13 @@ ServiceFactory production_services(const DaemonOptions& options, DatapathFactory
               .stats_file = files.check_stats_file,
               .vrrp_in_process = !options.checkers_only,
           });
+      // `rs maint` pauses the real server's checks (posted to the check thread).
+      lvs->on_paused_checks([checks = checks.get()](const std::set<lvs::OverrideTarget>& paused) {
+        check::PausedServers servers;
+        for (const auto& target : paused)
+          servers.insert({target.virtual_server, target.real_server});
+        checks->set_paused(std::move(servers));
+      });
       services.push_back(std::move(lvs));
       services.push_back(std::move(checks));
     }

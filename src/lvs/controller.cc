@@ -252,7 +252,29 @@ Result<datapath::Table> LvsController::timed_dump() {
   const auto started = scheduler_.now();
   auto table = datapath_.dump();
   last_dump_duration_ = scheduler_.now() - started;
+  last_dump_at_ = started;
+  if (table) {
+    kernel_ = *table;
+    sent_since_dump_ = false;
+  }
   return table;
+}
+
+bool LvsController::refresh_kernel() {
+  if (last_dump_at_) {
+    const Duration age = scheduler_.now() - *last_dump_at_;
+    const Duration spacing = last_dump_duration_ * (kResyncIdleFactor + 1);
+    const Duration fresh =
+        sent_since_dump_ ? spacing : std::max<Duration>(std::chrono::seconds(1), spacing);
+    if (age < fresh) return true;
+  }
+  auto table = timed_dump();
+  if (!table) {
+    ++counters_.dump_failures;
+    log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", table.error().message);
+    return false;
+  }
+  return true;
 }
 
 bool LvsController::resync() {
@@ -287,6 +309,7 @@ std::vector<datapath::OpResult> LvsController::apply_operations(
   auto log = log::get("ipvs");
   auto results = datapath_.apply(operations);
   counters_.operations_sent += operations.size();
+  sent_since_dump_ = true;
   size_t failed = 0;
   for (size_t i = 0; i < operations.size(); ++i) {
     if (results[i].ok()) {

@@ -116,6 +116,14 @@ class LvsController {
   [[nodiscard]] const DesiredLvs& desired() const { return desired_; }
   [[nodiscard]] const HealthOverlay& health() const { return health_; }
   [[nodiscard]] const OverrideMap& overrides() const { return overrides_; }
+  // The kernel's table as the last dump read it: weights and counters as IPVS had them (status
+  // and metrics). Empty before the first dump.
+  [[nodiscard]] const datapath::Table& kernel() const { return kernel_; }
+  // Reads the kernel's table again for kernel(), unless the last dump is recent: younger than
+  // 1 s with no operation sent since, and in any case younger than kResyncIdleFactor + 1 times
+  // as long as it took (so requests never spend more than about a tenth of the loop on dumps).
+  // No planning. False when the dump failed (kernel() keeps the last one).
+  bool refresh_kernel();
 
  private:
   // The checkers' verdicts as they apply to `next`: those of virtual servers it keeps, with the
@@ -180,6 +188,9 @@ class LvsController {
   bool flush_on_stop_vs_only_ = false;
   Timer resync_timer_;
   Duration last_dump_duration_{};
+  std::optional<TimePoint> last_dump_at_;
+  bool sent_since_dump_ = false;  // operations applied since the last dump
+  datapath::Table kernel_;        // the last dump
   Counters counters_;
 };
 

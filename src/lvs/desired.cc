@@ -103,6 +103,11 @@ uint16_t destination_port(const config::RealServer& rs, const datapath::ServiceK
 
 }  // namespace
 
+datapath::DestinationKey destination_key(const config::RealServer& rs,
+                                         const datapath::ServiceKey& key) {
+  return {rs.address, destination_port(rs, key)};
+}
+
 std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,
                                                const config::VirtualServer& vs) {
   std::vector<datapath::ServiceKey> keys;

@@ -56,6 +56,11 @@ std::vector<std::pair<datapath::ServiceKey, datapath::ServiceEntry>> desired_ser
 // True when a real server or the sorry server of `vs` is forwarded as FULLNAT.
 bool uses_fullnat(const config::VirtualServer& vs);
 
+// A real server's destination in the IPVS service `key`: its port as written, or the service's
+// when written as 0 for an address service (keepalived's rule).
+datapath::DestinationKey destination_key(const config::RealServer& rs,
+                                         const datapath::ServiceKey& key);
+
 // The service keys one virtual_server block stands for (one, or one per address of its group).
 std::vector<datapath::ServiceKey> service_keys(const config::LvsSection& lvs,
                                                const config::VirtualServer& vs);

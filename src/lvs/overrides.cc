@@ -11,8 +11,6 @@
 #include "lvs/libconfig_setting.h"
 
 namespace vigil::lvs {
-namespace {
-
 using config::VirtualServerKind;
 
 std::string_view protocol_label(config::LvsProtocol protocol) {
@@ -26,6 +24,8 @@ std::string_view protocol_label(config::LvsProtocol protocol) {
   }
   return "?";
 }
+
+namespace {
 
 std::string host_port(const IpAddress& address, uint16_t port) {
   if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);

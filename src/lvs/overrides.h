@@ -64,6 +64,9 @@ inline constexpr size_t kMaxReasonLength = 512;
 // file a request can grow).
 inline constexpr size_t kMaxOverrides = 100'000;
 
+// "tcp", "udp", "sctp".
+std::string_view protocol_label(config::LvsProtocol protocol);
+
 // "[192.0.2.80]:tcp:80", "FWM 7", "[group]:80" (keepalived's FMT_VS).
 std::string format_virtual_server(const check::VirtualServerKey& key);
 // "[10.0.0.1]:80".

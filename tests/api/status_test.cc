@@ -97,18 +97,59 @@ TEST(ServicesText, MatchesTheGoldenFile) {
                           .has_run = true,
                           .probes = 7,
                           .last_error = "status 503"},
-                         {.name = "MISC_CHECK", .has_run = false}};
+                         {.name = "MISC_CHECK", .has_run = false, .paused = true}};
+  servers[0].kernel = KernelDestinationStatus{.weight = 1,
+                                              .active_connections = 12,
+                                              .inactive_connections = 3,
+                                              .connections = 400,
+                                              .packets_in = 5000,
+                                              .packets_out = 4800,
+                                              .bytes_in = 300'000,
+                                              .bytes_out = 9'000'000};
+  servers[1].last_change_seconds_ago = 125;
   s.virtual_servers[0].alive = 1;
   s.virtual_servers.push_back({.name = "FWM 7", .total = 0});
   expect_golden("services.txt", render_services_text(s));
   EXPECT_EQ(render_services_text(s, "FWM 7"),
             "FWM 7: 0/0 alive, quorum up (weight 0/1)\n"
-            "  REAL SERVER HEALTH WEIGHT OVERRIDE CHECKERS\n");
+            "  REAL SERVER HEALTH WEIGHT OVERRIDE KERNEL ACTIVE INACT LAST CHANGE CHECKERS\n");
   EXPECT_EQ(render_services_text(s, "192.0.2.100:80").substr(0, 20), "[192.0.2.100]:tcp:80");
   EXPECT_EQ(render_services_text(s, "192.0.2.100:81"), "");
   auto back = status_from_json(to_json_text(s));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, s);
+}
+
+// The IPVS side's part reaches the check side's real servers whichever part comes first; the
+// later of a health change and an admin change is the last change.
+TEST(StatusMerge, PutsTheIpvsPartOnTheRealServersInEitherOrder) {
+  StatusPart checks;
+  checks.virtual_servers.push_back(
+      {.name = "[192.0.2.100]:tcp:80",
+       .real_servers = {{.address = "[10.0.0.1]:tcp:80", .last_change_seconds_ago = 30},
+                        {.address = "[10.0.0.2]:tcp:80"}}});
+  StatusPart ipvs;
+  ipvs.kernel = {{.virtual_server = "[192.0.2.100]:tcp:80",
+                  .real_server = "[10.0.0.1]:80",
+                  .kernel = KernelDestinationStatus{.weight = 0, .active_connections = 2},
+                  .admin_changed_seconds_ago = 5},
+                 {.virtual_server = "[192.0.2.100]:tcp:80",
+                  .real_server = "[10.0.0.2]:80",
+                  .admin_changed_seconds_ago = 60},
+                 {.virtual_server = "[192.0.2.101]:tcp:80", .real_server = "[10.0.0.1]:80"}};
+  for (const bool ipvs_first : {true, false}) {
+    DaemonStatus s;
+    s.merge(ipvs_first ? ipvs : checks);
+    s.merge(ipvs_first ? checks : ipvs);
+    const auto& servers = s.virtual_servers.at(0).real_servers;
+    ASSERT_TRUE(servers[0].kernel) << ipvs_first;
+    EXPECT_EQ(servers[0].kernel->active_connections, 2U);
+    EXPECT_EQ(servers[0].last_change_seconds_ago, 5);
+    EXPECT_FALSE(servers[1].kernel);
+    EXPECT_EQ(servers[1].last_change_seconds_ago, 60);
+    const std::string json = to_json_text(s);
+    EXPECT_NE(json.find("\"active_connections\": 2"), std::string::npos) << json;
+  }
 }
 
 TEST(VrrpText, MatchesTheGoldenFile) {

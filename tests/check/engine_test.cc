@@ -475,6 +475,116 @@ TEST_F(EngineTest, StopAbandonsRunningProbes) {
   EXPECT_EQ(scheduler_.advance(120s), 0U);  // no timer left
 }
 
+// `rs maint` (set_paused): a paused real server's checkers run no probe and keep their state;
+// resumed, the next check starts at once.
+PausedServers paused_server(const char* address, uint16_t port) {
+  return {ServerRef{.virtual_server = {.address = *IpAddress::parse("10.0.0.100"), .port = 80},
+                    .real_server = {*IpAddress::parse(address), port}}};
+}
+
+size_t running_probes_to(const FakeProber& prober, const char* address) {
+  return static_cast<size_t>(
+      std::count_if(prober.running.begin(), prober.running.end(), [&](const auto& entry) {
+        const auto* tcp = std::get_if<TcpProbe>(&entry.second.request);
+        return tcp != nullptr && tcp->connection.connect_ip.to_string() == address;
+      }));
+}
+
+TEST_F(EngineTest, APausedServerRunsNoProbeUntilResumedThenIsCheckedAtOnce) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  engine_.set_paused(paused_server("10.0.0.1", 80));
+  for (int round = 0; round < 5; ++round) {
+    scheduler_.advance(10s);
+    EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 0U);
+    EXPECT_EQ(running_probes_to(prober_, "10.0.0.2"), 1U);
+    finish_tcp_probes_failing("none");
+  }
+  for (const auto& c : engine_.status()) {
+    EXPECT_EQ(c.paused, c.real_server.address.to_string() == "10.0.0.1") << c.label;
+    if (c.paused) {
+      EXPECT_EQ(c.probes, 0U);
+      EXPECT_TRUE(c.up);  // the state it had
+    }
+  }
+  const TimePoint resumed = t0 + 50s + 1ms;
+  scheduler_.run_until(resumed);
+  engine_.set_paused({});
+  scheduler_.run_ready();
+  EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 1U);
+  EXPECT_EQ(scheduler_.now(), resumed);
+  for (const auto& c : engine_.status())
+    EXPECT_FALSE(c.paused);
+}
+
+TEST_F(EngineTest, PausingCancelsTheProbeInFlightAndKeepsADownServerDown) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);
+  finish_tcp_probes_failing("10.0.0.1");  // 10.0.0.1 DOWN (one failure is enough initially)
+  scheduler_.advance(10s);
+  ASSERT_EQ(running_probes_to(prober_, "10.0.0.1"), 1U);
+  batches_.clear();
+  notifies_.clear();
+  const size_t cancelled = prober_.cancelled;
+  engine_.set_paused(paused_server("10.0.0.1", 80));
+  EXPECT_EQ(prober_.cancelled, cancelled + 1);
+  EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 0U);
+  scheduler_.advance(60s);
+  finish_tcp_probes_failing("none");
+  EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 0U);
+  EXPECT_TRUE(batches_.empty());  // nothing about 10.0.0.1 changed while paused
+  EXPECT_TRUE(notifies_.empty());
+  for (const auto& c : engine_.status())
+    if (c.paused) EXPECT_FALSE(c.up);
+  // Resumed: it passes and comes back.
+  engine_.set_paused({});
+  scheduler_.run_ready();
+  ASSERT_EQ(running_probes_to(prober_, "10.0.0.1"), 1U);
+  finish_tcp_probes_failing("none");
+  ASSERT_FALSE(batches_.empty());
+  EXPECT_TRUE(batches_.back().at(0).desired.real_servers.at(0).in_ipvs);
+}
+
+TEST_F(EngineTest, AReloadKeepsTheServerPausedAndItsNewCheckersStartPaused) {
+  load(kTwoTcpServers);
+  engine_.set_paused(paused_server("10.0.0.1", 80));
+  // Another checker on the paused server (a new slot) and a changed delay_loop (all new slots).
+  const std::string changed = one_service(
+      "  real_server 10.0.0.1 80 {\n    weight 2\n    TCP_CHECK {\n      connect_timeout 3\n"
+      "    }\n    TCP_CHECK {\n      connect_port 81\n    }\n  }\n"
+      "  real_server 10.0.0.2 80 {\n    weight 3\n    inhibit_on_failure\n"
+      "    TCP_CHECK {\n    }\n  }\n");
+  load(changed);
+  for (int round = 0; round < 3; ++round) {
+    scheduler_.advance(10s);
+    EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 0U);
+    finish_tcp_probes_failing("none");
+  }
+  size_t paused = 0;
+  for (const auto& c : engine_.status())
+    paused += c.paused ? 1 : 0;
+  EXPECT_EQ(paused, 2U);
+  engine_.set_paused({});
+  scheduler_.run_ready();
+  EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 2U);
+}
+
+TEST_F(EngineTest, APausedFileCheckIgnoresItsFileAndReadsItWhenResumed) {
+  files_["/run/vigil/weights"] = 0;
+  load("track_file weights {\n  file /run/vigil/weights\n}\n" +
+       one_service("  real_server 10.0.0.1 80 {\n    FILE_CHECK {\n      track_file weights\n"
+                   "      weight 0\n    }\n  }\n"));
+  engine_.set_paused(paused_server("10.0.0.1", 80));
+  batches_.clear();
+  files_["/run/vigil/weights"] = 1;  // weight 0: non-zero is down
+  engine_.file_changed("/run/vigil/weights");
+  EXPECT_TRUE(batches_.empty());
+  engine_.set_paused({});
+  ASSERT_EQ(batches_.size(), 1U);
+  EXPECT_FALSE(batches_[0].at(0).desired.real_servers.at(0).in_ipvs);
+}
+
 }  // namespace
 }  // namespace vigil::check
 

@@ -2,6 +2,8 @@
 # goes to weight 0 in ipvsadm, the established connection keeps flowing and stays listed, a new
 # connection gets no real server; the drain survives a vigild restart (state file: the first
 # programming after the restart keeps weight 0); `rs ready` brings the configured weight back.
+# `vigilctl services --json` shows the destination's kernel weight and active connections as
+# ipvsadm -Ln does, before and after the drain.
 # vigil-timeout: 150
 . /tests/lib.sh
 . /tests/vigild_lib.bash
@@ -31,10 +33,37 @@ wait_table director "$serving" 15 || { show_log drain; expect_eq "programmed" "$
 nat_writer
 expect_flowing "before the drain"
 
+# kernel_matches WEIGHT: vigilctl services --json shows the real server's kernel weight WEIGHT
+# and as many active connections (at least 1) as ipvsadm -Ln; vigild may dump up to 1 s later.
+kernel_matches() {
+  local i=0 json kernel weight active listed
+  while [ $i -lt 30 ]; do
+    json=$(vigilctl -s director services --json | tr -d ' \n')
+    kernel=$(printf '%s' "$json" | sed -n 's/.*"kernel":{\([^}]*\)}.*/\1/p')
+    weight=$(printf '%s' "$kernel" | sed -n 's/.*"weight":\([0-9]*\).*/\1/p')
+    active=$(printf '%s' "$kernel" | sed -n 's/.*"active_connections":\([0-9]*\).*/\1/p')
+    # "  -> 10.0.2.11:9000  Masq  3  1  0": weight, ActiveConn, InActConn
+    listed=$(ip netns exec director ipvsadm -Ln | awk '$2 == "10.0.2.11:9000" { print $4, $5 }')
+    if [ "$weight $active" = "$listed" ] && [ "$weight" = "$1" ] && [ "${active:-0}" -ge 1 ]; then
+      echo "services: kernel weight $weight, $active active (ipvsadm: $listed)"
+      return 0
+    fi
+    sleep 0.2
+    i=$((i + 1))
+  done
+  ip netns exec director ipvsadm -Ln
+  vigilctl -s director services
+  fail "services --json: kernel '$kernel', want weight $1 and ipvsadm's '$listed'"
+}
+kernel_matches 3
+
 vigilctl -s director rs drain 10.0.1.100:9000 10.0.2.11 --reason "vm test" \
   || { show_log drain; fail "vigilctl rs drain"; }
 wait_table director "$drained" 5 || expect_eq "drained" "$drained" "$(table director)"
 expect_flowing "after the drain"
+kernel_matches 0
+vigilctl -s director services | grep -E '\[10\.0\.2\.11\]:tcp:9000 +UP +3 +drain +0 +1 ' \
+  || { vigilctl -s director services; fail "services does not show the drain's kernel weight"; }
 # A new connection is not scheduled to it: IPVS lists only the established one.
 nsenter --net=/run/netns/client timeout 3 bash -c 'exec 3<>/dev/tcp/10.0.1.100/9000' 2>/dev/null
 entries=$(ip netns exec director ipvsadm -Lnc | grep -c '10\.0\.2\.11:9000')

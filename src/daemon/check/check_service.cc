@@ -285,8 +285,20 @@ Status CheckService::start(const SharedConfig& shared) {
         loop->post(std::move(ping));
       },
       "check", event::LoopWatchdog::Options{});
+  if (!paused_.empty()) set_paused(std::exchange(paused_, {}));
   load(shared);
   return {};
+}
+
+void CheckService::set_paused(check::PausedServers paused) {
+  if (!thread_) {
+    paused_ = std::move(paused);
+    return;
+  }
+  Thread* thread = thread_.get();
+  thread->loop_thread.loop().post([thread, paused = std::move(paused)]() mutable {
+    thread->engine.set_paused(std::move(paused));
+  });
 }
 
 bool CheckService::alive() {
@@ -393,7 +405,8 @@ void CheckService::status(const api::StatusQuery& query, StatusReply done) {
                  c.last_latency
                      ? std::optional<double>(std::chrono::duration<double>(*c.last_latency).count())
                      : std::nullopt,
-             .last_error = std::move(c.last_error)});
+             .last_error = std::move(c.last_error),
+             .paused = c.paused});
       }
     }
     for (auto& service : thread->engine.service_status()) {
@@ -410,6 +423,12 @@ void CheckService::status(const api::StatusQuery& query, StatusReply done) {
             .address = check::format_real_server(rs.key, service.protocol_name),
             .alive = rs.alive,
             .weight = rs.weight};
+        if (rs.changed_at) {
+          server.last_change_seconds_ago =
+              std::chrono::duration<double>(thread->loop_thread.loop().scheduler().now() -
+                                            *rs.changed_at)
+                  .count();
+        }
         if (auto it = checkers.find({vs.name, rs.key}); it != checkers.end())
           server.checkers = std::move(it->second);
         vs.real_servers.push_back(std::move(server));

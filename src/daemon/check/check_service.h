@@ -61,6 +61,9 @@ class CheckService final : public Service {
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // False while the check loop's watchdog sees it stalled.
   bool alive() override;
+  // The real servers whose checks are paused (`rs maint`): posted to the check thread, never
+  // waited on. Before start(), kept for the first load.
+  void set_paused(check::PausedServers paused);
 
  private:
   struct Thread;
@@ -74,6 +77,7 @@ class CheckService final : public Service {
   // #2523); destroyed before the thread.
   std::unique_ptr<event::LoopWatchdog> watchdog_;
   event::ThreadOptions thread_options_;  // as applied at start
+  check::PausedServers paused_;          // set before start(): given with the first load
 };
 
 }  // namespace vigil::daemon

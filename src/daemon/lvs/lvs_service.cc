@@ -142,7 +142,9 @@ Status LvsService::start(const SharedConfig& config) {
   config_ = config;
   // Before the first programming: a server drained before a restart never gets a new flow.
   load_state();
-  if (prune("at start") && state_options_.on_change) state_options_.on_change();
+  announced_ = overrides_;  // loaded, not changed: their `since` dates them
+  if (prune("at start")) announce_change();
+  if (paused_sink_) paused_sink_(paused_sent_ = paused_checks());
   arm_expiry();
   if (!needs_ipvs(*config)) {
     log::get("ipvs")->info("[ipvs] no virtual servers configured: IPVS is not used");
@@ -190,7 +192,7 @@ void LvsService::reload(const SharedConfig& config) {
     }
   }
   arm_expiry();
-  if (changed && state_options_.on_change) state_options_.on_change();
+  if (changed) announce_change();
   if (controller_) {
     controller_->update(config, overrides_);
     return;
@@ -263,8 +265,93 @@ void LvsService::stop() {
   if (controller_) controller_->stop();
 }
 
-void LvsService::metrics(api::MetricsDetail /*detail*/, MetricsReply done) {
+std::vector<LvsService::KernelVirtualServer> LvsService::kernel_view() {
+  std::vector<KernelVirtualServer> out;
+  if (!config_) return out;
+  if (controller_) (void)controller_->refresh_kernel();  // a failure is logged and counted
+  const datapath::Table empty;
+  const datapath::Table& kernel = controller_ ? controller_->kernel() : empty;
+  out.reserve(config_->lvs.virtual_servers.size());
+  for (const auto& vs : config_->lvs.virtual_servers) {
+    KernelVirtualServer& view = out.emplace_back();
+    view.key = check::virtual_server_key(vs);
+    view.label = lvs::format_virtual_server(view.key);
+    const std::string_view protocol = vs.kind == config::VirtualServerKind::kFwmark
+                                          ? std::string_view("none")
+                                          : lvs::protocol_label(vs.protocol);
+    const std::vector<datapath::ServiceKey> service_keys =
+        kernel.empty() ? std::vector<datapath::ServiceKey>{} : lvs::service_keys(config_->lvs, vs);
+    std::vector<const datapath::ServiceEntry*> entries;
+    for (const auto& service_key : service_keys) {
+      const auto entry = kernel.find(service_key);
+      if (entry == kernel.end()) continue;
+      entries.push_back(&entry->second);
+      view.in_kernel = true;
+      view.stats.connections += entry->second.stats.connections;
+      view.stats.packets_in += entry->second.stats.packets_in;
+      view.stats.packets_out += entry->second.stats.packets_out;
+      view.stats.bytes_in += entry->second.stats.bytes_in;
+      view.stats.bytes_out += entry->second.stats.bytes_out;
+      for (const auto& [key, d] : entry->second.destination_stats) {
+        view.active_connections += d.active_connections;
+        view.inactive_connections += d.inactive_connections;
+      }
+    }
+    for (const auto& rs : vs.real_servers) {
+      KernelRealServer& server = view.real_servers.emplace_back();
+      server.target = {view.key, {rs.address, rs.port}};
+      server.label = check::format_real_server(server.target.real_server, std::string(protocol));
+      // A virtual server group's services summed; the weight is the first one's.
+      for (size_t e = 0; e < entries.size(); ++e) {
+        const datapath::DestinationKey destination = lvs::destination_key(rs, service_keys[e]);
+        const auto found = entries[e]->destinations.find(destination);
+        if (found == entries[e]->destinations.end()) continue;
+        if (!server.kernel)
+          server.kernel = api::KernelDestinationStatus{.weight = found->second.weight};
+        const auto stats = entries[e]->destination_stats.find(destination);
+        if (stats == entries[e]->destination_stats.end()) continue;
+        const datapath::DestinationStats& d = stats->second;
+        server.kernel->active_connections += d.active_connections;
+        server.kernel->inactive_connections += d.inactive_connections;
+        server.kernel->connections += d.traffic.connections;
+        server.kernel->packets_in += d.traffic.packets_in;
+        server.kernel->packets_out += d.traffic.packets_out;
+        server.kernel->bytes_in += d.traffic.bytes_in;
+        server.kernel->bytes_out += d.traffic.bytes_out;
+      }
+    }
+  }
+  return out;
+}
+
+void LvsService::status(const api::StatusQuery& query, StatusReply done) {
+  api::StatusPart part;
+  if (!query.real_servers) {
+    done(std::move(part));
+    return;
+  }
+  const int64_t now = wall_now();
+  for (auto& vs : kernel_view()) {
+    for (auto& rs : vs.real_servers) {
+      api::KernelRealServer out{.virtual_server = vs.label,
+                                .real_server = lvs::format_real_server(rs.target.real_server),
+                                .kernel = rs.kernel};
+      std::optional<int64_t> changed;
+      if (const auto it = admin_changed_.find(rs.target); it != admin_changed_.end())
+        changed = it->second;
+      if (const auto it = overrides_.find(rs.target); it != overrides_.end())
+        changed = std::max(changed.value_or(it->second.since), it->second.since);
+      if (changed)
+        out.admin_changed_seconds_ago = static_cast<double>(std::max<int64_t>(0, now - *changed));
+      if (out.kernel || out.admin_changed_seconds_ago) part.kernel.push_back(std::move(out));
+    }
+  }
+  done(std::move(part));
+}
+
+void LvsService::metrics(api::MetricsDetail detail, MetricsReply done) {
   using api::MetricType;
+  const std::vector<KernelVirtualServer> kernel = kernel_view();
   // Zero until IPVS is open (a VRRP-only configuration never opens it).
   const lvs::LvsController::Counters c =
       controller_ ? controller_->counters() : lvs::LvsController::Counters{};
@@ -300,6 +387,92 @@ void LvsService::metrics(api::MetricsDetail /*detail*/, MetricsReply done) {
        {lvs::OverrideKind::kDrain, lvs::OverrideKind::kMaint, lvs::OverrideKind::kWeight}) {
     overrides_gauge.add({{"kind", std::string(lvs::to_string(kind))}},
                         static_cast<double>(by_kind[static_cast<size_t>(kind)]));
+  }
+  // The kernel's counters (docs/operations.md "Metrics"): the families are always declared; a
+  // virtual server has series once IPVS holds it, a real server while it is in IPVS.
+  auto& active = part.family("ipvs_service_active_connections",
+                             "Active connections (ESTABLISHED for TCP) of the virtual server's "
+                             "IPVS services, from the last table dump.",
+                             MetricType::kGauge);
+  auto& inactive = part.family("ipvs_service_inactive_connections",
+                               "Inactive connections of the virtual server's IPVS services.",
+                               MetricType::kGauge);
+  auto& connections = part.family("ipvs_service_connections",
+                                  "Connections IPVS scheduled to the virtual server's services.",
+                                  MetricType::kCounter);
+  auto& packets = part.family("ipvs_service_packets",
+                              "Packets through the virtual server's services, by direction.",
+                              MetricType::kCounter);
+  auto& bytes = part.family("ipvs_service_bytes",
+                            "Bytes through the virtual server's services, by direction.",
+                            MetricType::kCounter);
+  for (const auto& vs : kernel) {
+    if (!vs.in_kernel) continue;
+    const api::MetricLabels labels{{"virtual_server", vs.label}};
+    active.add(labels, static_cast<double>(vs.active_connections));
+    inactive.add(labels, static_cast<double>(vs.inactive_connections));
+    connections.add(labels, static_cast<double>(vs.stats.connections));
+    packets.add({{"virtual_server", vs.label}, {"direction", "in"}},
+                static_cast<double>(vs.stats.packets_in));
+    packets.add({{"virtual_server", vs.label}, {"direction", "out"}},
+                static_cast<double>(vs.stats.packets_out));
+    bytes.add({{"virtual_server", vs.label}, {"direction", "in"}},
+              static_cast<double>(vs.stats.bytes_in));
+    bytes.add({{"virtual_server", vs.label}, {"direction", "out"}},
+              static_cast<double>(vs.stats.bytes_out));
+  }
+  auto& d_active =
+      part.family("ipvs_destination_active_connections",
+                  "full only: active connections to the real server in IPVS.", MetricType::kGauge);
+  auto& d_inactive = part.family("ipvs_destination_inactive_connections",
+                                 "full only: inactive connections to the real server in IPVS.",
+                                 MetricType::kGauge);
+  auto& d_weight =
+      part.family("ipvs_destination_weight",
+                  "full only: the real server's weight in IPVS (0: drained).", MetricType::kGauge);
+  auto& d_connections =
+      part.family("ipvs_destination_connections",
+                  "full only: connections IPVS scheduled to the real server (since it was "
+                  "added to IPVS).",
+                  MetricType::kCounter);
+  auto& d_packets = part.family("ipvs_destination_packets",
+                                "full only: packets to and from the real server, by direction.",
+                                MetricType::kCounter);
+  auto& d_bytes = part.family("ipvs_destination_bytes",
+                              "full only: bytes to and from the real server, by direction.",
+                              MetricType::kCounter);
+  auto& admin = part.family("real_server_admin_state",
+                            "full only: state set of the real server's admin state (operator "
+                            "overrides: drain, maint; a weight override is ready).",
+                            MetricType::kGauge);
+  if (detail == api::MetricsDetail::kFull) {
+    static constexpr std::array<std::string_view, 3> kAdminStates = {"ready", "drain", "maint"};
+    for (const auto& vs : kernel) {
+      for (const auto& rs : vs.real_servers) {
+        const api::MetricLabels labels{{"virtual_server", vs.label}, {"real_server", rs.label}};
+        std::string_view state = "ready";
+        if (const auto it = overrides_.find(rs.target); it != overrides_.end()) {
+          if (it->second.kind == lvs::OverrideKind::kDrain) state = "drain";
+          if (it->second.kind == lvs::OverrideKind::kMaint) state = "maint";
+        }
+        admin.add_state_set(labels, "state", kAdminStates, state);
+        if (!rs.kernel) continue;
+        const api::KernelDestinationStatus& k = *rs.kernel;
+        auto with = [&](const char* direction) {
+          api::MetricLabels out = labels;
+          out.emplace_back("direction", direction);
+          return out;
+        };
+        d_active.add(labels, static_cast<double>(k.active_connections));
+        d_inactive.add(labels, static_cast<double>(k.inactive_connections));
+        d_weight.add(labels, static_cast<double>(k.weight));
+        d_connections.add(labels, static_cast<double>(k.connections));
+        d_packets.add(with("in"), static_cast<double>(k.packets_in));
+        d_packets.add(with("out"), static_cast<double>(k.packets_out));
+        d_bytes.add(with("in"), static_cast<double>(k.bytes_in));
+        d_bytes.add(with("out"), static_cast<double>(k.bytes_out));
+      }
+    }
   }
   done(std::move(part));
 }
@@ -473,14 +646,37 @@ Status LvsService::commit(lvs::OverrideMap next) {
     return Error{saved.error().message + "; the change was undone"};
   }
   arm_expiry();
-  if (state_options_.on_change) state_options_.on_change();
+  announce_change();
   return {};
 }
 
 void LvsService::overrides_changed() {
   if (controller_) controller_->set_overrides(overrides_);
   arm_expiry();
+  announce_change();
+}
+
+void LvsService::announce_change() {
+  const int64_t now = wall_now();
+  for (const auto& [target, o] : overrides_) {
+    const auto was = announced_.find(target);
+    if (was == announced_.end() || was->second != o) admin_changed_[target] = now;
+  }
+  for (const auto& [target, o] : announced_)
+    if (!overrides_.contains(target)) admin_changed_[target] = now;
+  announced_ = overrides_;
   if (state_options_.on_change) state_options_.on_change();
+  if (!paused_sink_) return;
+  auto paused = paused_checks();
+  if (paused == paused_sent_) return;
+  paused_sent_ = std::move(paused);
+  paused_sink_(paused_sent_);
+}
+
+void LvsService::on_paused_checks(std::function<void(const std::set<lvs::OverrideTarget>&)> sink) {
+  paused_sink_ = std::move(sink);
+  paused_sent_ = paused_checks();
+  if (paused_sink_) paused_sink_(paused_sent_);
 }
 
 void LvsService::arm_expiry() {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -71,6 +72,10 @@ class LvsService final : public Service {
   void stop() override;
   // On the main loop, at once: the controller's counters and the overrides.
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
+  // The services query (vigilctl services): each configured real server's destination as IPVS
+  // holds it (LvsController::refresh_kernel(): no dump when the last one is recent) and when
+  // its admin state last changed. On the main loop, at once.
+  void status(const api::StatusQuery& query, StatusReply done) override;
 
   // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
   void apply_health(const check::HealthBatch& batch);
@@ -87,6 +92,8 @@ class LvsService final : public Service {
   [[nodiscard]] std::vector<lvs::OverrideEntry> overrides() const;
   // The real servers in maintenance, whose checks are to pause (the check engine's side).
   [[nodiscard]] std::set<lvs::OverrideTarget> paused_checks() const;
+  // Gets paused_checks() now and on each change of it, on the main loop (the checkers' side).
+  void on_paused_checks(std::function<void(const std::set<lvs::OverrideTarget>&)> sink);
   // The (virtual server, real server) pairs a request names (lvs::resolve_targets on the
   // running configuration).
   [[nodiscard]] std::vector<lvs::OverrideTarget> resolve_targets(std::string_view virtual_server,
@@ -95,6 +102,23 @@ class LvsService final : public Service {
   [[nodiscard]] const std::string& state_file() const { return state_options_.state_file; }
 
  private:
+  // The configured virtual servers and real servers as IPVS holds them (refresh_kernel()).
+  struct KernelRealServer {
+    lvs::OverrideTarget target;
+    std::string label;                                   // "[10.0.0.1]:tcp:80"
+    std::optional<api::KernelDestinationStatus> kernel;  // none: not in IPVS
+  };
+  struct KernelVirtualServer {
+    check::VirtualServerKey key;
+    std::string label;       // FMT_VS
+    bool in_kernel = false;  // any of its services is in IPVS
+    datapath::Stats stats;   // its services' counters, summed
+    uint64_t active_connections = 0;
+    uint64_t inactive_connections = 0;
+    std::vector<KernelRealServer> real_servers;  // as configured
+  };
+  std::vector<KernelVirtualServer> kernel_view();
+
   Status open_and_start(const SharedConfig& config);
   // The overrides as a reload to `config` leaves them (lvs::prune_overrides), and what it drops.
   [[nodiscard]] lvs::OverrideMap pruned_for(const config::Config& config,
@@ -111,6 +135,8 @@ class LvsService final : public Service {
   Status commit(lvs::OverrideMap next);
   // The controller gets the overrides; the expiry timer is armed for the next one.
   void overrides_changed();
+  // on_change, and the paused checks' sink when they changed.
+  void announce_change();
   void arm_expiry();
 
   Scheduler& scheduler_;
@@ -119,6 +145,10 @@ class LvsService final : public Service {
   OverrideStateOptions state_options_;
   SharedConfig config_;  // the running configuration
   lvs::OverrideMap overrides_;
+  std::function<void(const std::set<lvs::OverrideTarget>&)> paused_sink_;
+  std::set<lvs::OverrideTarget> paused_sent_;  // as the sink last got it
+  lvs::OverrideMap announced_;                 // the overrides as announce_change() last saw them
+  std::map<lvs::OverrideTarget, int64_t> admin_changed_;  // set, cleared or dropped since start
   // A broken state file that could not be set aside: never overwritten, so nothing is saved.
   std::optional<std::string> unsaveable_;
   Timer expiry_timer_;

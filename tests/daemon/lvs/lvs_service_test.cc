@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "config/parser.h"
@@ -372,6 +373,92 @@ TEST_F(LvsServiceOverrides, AReloadNeedingIpvsThatWillNotOpenIsRefused) {
   service->plan_reload(next, [&part](api::PlanPart p) { part = std::move(p); });
   ASSERT_EQ(part.refusals.size(), 1U);
   EXPECT_NE(part.refusals[0].find("load the ip_vs module"), std::string::npos);
+}
+
+// vigilctl services and /metrics: the destinations as the last dump read them (no dump per
+// request while it is recent), the admin change times, and the paused checks' sink.
+TEST_F(LvsServiceOverrides, StatusAndMetricsShowTheKernelsFiguresAndMaintPausesChecks) {
+  const auto config = parse(config_text());
+  auto service = make();
+  std::vector<std::set<lvs::OverrideTarget>> paused;
+  service->on_paused_checks(
+      [&](const std::set<lvs::OverrideTarget>& targets) { paused.push_back(targets); });
+  ASSERT_TRUE(service->start(config).ok());
+  ASSERT_FALSE(paused.empty());
+  EXPECT_TRUE(paused.back().empty());
+  auto& stats = kernel.table().at(kWeb).destination_stats[DestinationKey{ip("10.0.0.1"), 80}];
+  stats.active_connections = 4;
+  stats.inactive_connections = 1;
+  stats.traffic.connections = 9;
+  stats.traffic.bytes_out = 1200;
+
+  auto status = [&] {
+    api::StatusPart out;
+    service->status({.real_servers = true}, [&](api::StatusPart part) { out = std::move(part); });
+    return out;
+  };
+  // The start's programming was sent after its dump: the first request dumps again.
+  const size_t dumps = kernel.dumps();
+  api::StatusPart part = status();
+  EXPECT_EQ(kernel.dumps(), dumps + 1);
+  ASSERT_EQ(part.kernel.size(), 2U);
+  EXPECT_EQ(part.kernel[0].virtual_server, "[192.0.2.80]:tcp:80");
+  EXPECT_EQ(part.kernel[0].real_server, "[10.0.0.1]:80");
+  ASSERT_TRUE(part.kernel[0].kernel);
+  EXPECT_EQ(part.kernel[0].kernel->weight, 3);
+  EXPECT_EQ(part.kernel[0].kernel->active_connections, 4U);
+  EXPECT_EQ(part.kernel[0].kernel->bytes_out, 1200U);
+  EXPECT_FALSE(part.kernel[0].admin_changed_seconds_ago);
+  // Recent, nothing sent since: no dump.
+  status();
+  EXPECT_EQ(kernel.dumps(), dumps + 1);
+
+  wall += 10;
+  ASSERT_TRUE(
+      service
+          ->set_override({.target = target("10.0.0.1", config), .kind = lvs::OverrideKind::kMaint})
+          .ok());
+  ASSERT_FALSE(paused.empty());
+  EXPECT_EQ(paused.back(), (std::set{target("10.0.0.1", config)}));
+  wall += 5;
+  part = status();  // an operation was sent: dumped again
+  EXPECT_EQ(kernel.dumps(), dumps + 2);
+  ASSERT_EQ(part.kernel.size(), 2U);
+  EXPECT_FALSE(part.kernel[0].kernel);  // maint: not in IPVS
+  EXPECT_EQ(part.kernel[0].admin_changed_seconds_ago, 5.0);
+
+  api::MetricsPart metrics;
+  service->metrics(api::MetricsDetail::kFull, [&](api::MetricsPart m) { metrics = std::move(m); });
+  auto family = [&](const std::string& name) -> const api::MetricFamily* {
+    for (const auto& f : metrics.families)
+      if (f.name == name) return &f;
+    return nullptr;
+  };
+  const auto* admin = family("real_server_admin_state");
+  ASSERT_NE(admin, nullptr);
+  ASSERT_EQ(admin->samples.size(), 6U);  // two real servers, three states
+  for (const auto& sample : admin->samples) {
+    const bool maint =
+        sample.labels.at(1).second == "[10.0.0.1]:tcp:80" && sample.labels.at(2).second == "maint";
+    const bool ready2 =
+        sample.labels.at(1).second == "[10.0.0.2]:tcp:80" && sample.labels.at(2).second == "ready";
+    EXPECT_EQ(sample.value, maint || ready2 ? 1 : 0) << ::testing::PrintToString(sample.labels);
+  }
+  const auto* active = family("ipvs_destination_active_connections");
+  ASSERT_NE(active, nullptr);
+  ASSERT_EQ(active->samples.size(), 1U);  // 10.0.0.2 only: 10.0.0.1 is out
+  const auto* service_active = family("ipvs_service_active_connections");
+  ASSERT_NE(service_active, nullptr);
+  ASSERT_EQ(service_active->samples.size(), 1U);
+  // basic: the families are there, without per real server series.
+  service->metrics(api::MetricsDetail::kBasic, [&](api::MetricsPart m) { metrics = std::move(m); });
+  ASSERT_NE(family("real_server_admin_state"), nullptr);
+  EXPECT_TRUE(family("real_server_admin_state")->samples.empty());
+  EXPECT_EQ(family("ipvs_service_connections")->samples.size(), 1U);
+
+  ASSERT_TRUE(service->clear_override(target("10.0.0.1", config), 0, 0).ok());
+  EXPECT_TRUE(paused.back().empty());
+  service->stop();
 }
 
 }  // namespace
