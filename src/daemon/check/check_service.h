@@ -38,6 +38,8 @@ struct CheckServiceOptions {
   // How long stop() lets notify scripts (omega) and the lvs_notify_fifo script finish before
   // they are killed.
   Duration stop_script_grace = std::chrono::seconds(2);
+  // Told every checker state change, on the check thread (set_event_sink()).
+  api::EventSink on_event;
 };
 
 class CheckService final : public Service {
@@ -59,6 +61,7 @@ class CheckService final : public Service {
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // False while the check loop's watchdog sees it stalled.
   bool alive() override;
+  void set_event_sink(api::EventSink sink) override { options_.on_event = std::move(sink); }
 
  private:
   struct Thread;

@@ -239,8 +239,10 @@ class VrrpService::Runtime {
       const vrrp::State before = managed->instance->state();
       managed->instance->stop();
       // Shutdown from INIT reports nothing; say STOP for every instance that ran.
-      if (before != vrrp::State::kInitialize && before == managed->instance->state())
+      if (before != vrrp::State::kInitialize && before == managed->instance->state()) {
+        report_transition(*managed, before, vrrp::State::kInitialize, "shutdown");
         notify(*managed, vrrp::State::kInitialize, managed->instance->machine().priority());
+      }
     }
     // keepalived ends a FIFO's reader with SIGTERM once the last lines are in the FIFO, so that
     // it can finish its work; one still there after the grace is killed.
@@ -575,7 +577,9 @@ class VrrpService::Runtime {
         continue;
       }
       logger().info("[{}] removed by reload: stopping", it->first);
+      const vrrp::State before = it->second->instance->state();
       it->second->instance->stop();
+      report_transition(*it->second, before, vrrp::State::kInitialize, "removed by reload");
       notify(*it->second, vrrp::State::kInitialize, it->second->instance->machine().priority(),
              /*deleted=*/true);
       last_alert_states_.erase(it->first);
@@ -689,6 +693,7 @@ class VrrpService::Runtime {
           if (n.from == vrrp::State::kMaster) ++raw->released_master;
           raw->last_transition = n;
           raw->last_transition_at = scheduler_.now();
+          report_transition(*raw, n.from, n.to, vrrp::to_string(n.reason));
           notify(*raw, n.to, priority);
         });
     managed->instance->set_lower_priority_notifier(
@@ -974,6 +979,16 @@ class VrrpService::Runtime {
   }
 
   // ---- notifications ----
+
+  // The control API's event (posted by the sink: this thread never waits for the main loop).
+  void report_transition(const Managed& managed, vrrp::State from, vrrp::State to,
+                         std::string_view reason) {
+    if (!options_.on_event) return;
+    options_.on_event(api::VrrpTransitionEvent{.instance = managed.plan.config.name,
+                                               .from = std::string(vrrp::to_string(from)),
+                                               .to = std::string(vrrp::to_string(to)),
+                                               .reason = std::string(reason)});
+  }
 
   void notify(Managed& managed, vrrp::State to, uint8_t priority, bool deleted = false) {
     const std::string& name = managed.plan.config.name;
@@ -1304,6 +1319,10 @@ struct VrrpService::Impl {
 
 VrrpService::VrrpService(VrrpServiceOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+void VrrpService::set_event_sink(api::EventSink sink) {
+  impl_->options.on_event = std::move(sink);
+}
 
 VrrpService::~VrrpService() {
   if (impl_->thread.running()) {
