@@ -35,7 +35,7 @@ struct HealthEvent {
   std::string real_server;     // "[10.0.0.1]:tcp:80" (FMT_RS)
   std::string checker;         // the checker's label: "TCP 10.0.0.1:80"
   bool up = false;
-  std::string reason;  // "succeeded", "connection refused", "timeout", ...
+  std::string reason;  // "check succeeded", "connection refused", "timeout", ...
   std::string detail;  // what the failed probe said, when it said something
   bool operator==(const HealthEvent&) const = default;
 };

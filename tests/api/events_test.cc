@@ -28,7 +28,7 @@ std::vector<EventPayload> samples() {
                   .real_server = "[10.0.0.2]:tcp:80",
                   .checker = "HTTP_GET 10.0.0.2:80",
                   .up = true,
-                  .reason = "succeeded"},
+                  .reason = "check succeeded"},
       OverrideEvent{.action = "drain",
                     .virtual_server = "[192.0.2.80]:tcp:80",
                     .real_server = "[10.0.0.1]:80",
