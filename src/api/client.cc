@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "common/unique_fd.h"
 
@@ -23,7 +25,10 @@ SocketPaths socket_paths(const std::string& net_namespace, const std::string& in
   return SocketPaths{.admin = base + ".sock", .read_only = base + ".ro.sock"};
 }
 
-Result<ParsedResponse> send_request(const std::string& socket_path, const ClientRequest& request) {
+namespace {
+
+// Connects to `socket_path` and sends `request`; each send and read bounded by its timeout.
+Result<UniqueFd> connect_and_send(const std::string& socket_path, const ClientRequest& request) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(address.sun_path))
@@ -63,6 +68,22 @@ Result<ParsedResponse> send_request(const std::string& socket_path, const Client
     }
     sent += static_cast<size_t>(n);
   }
+  return fd;
+}
+
+void set_receive_timeout(int fd, Duration timeout) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout);
+  timeval limit{.tv_sec = static_cast<time_t>(micros.count() / 1'000'000),
+                .tv_usec = static_cast<suseconds_t>(micros.count() % 1'000'000)};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+}
+
+}  // namespace
+
+Result<ParsedResponse> send_request(const std::string& socket_path, const ClientRequest& request) {
+  auto connected = connect_and_send(socket_path, request);
+  if (!connected) return connected.error();
+  UniqueFd fd = std::move(*connected);
   std::string answer;
   std::array<char, 16384> buffer{};
   for (;;) {
@@ -82,6 +103,63 @@ Result<ParsedResponse> send_request(const std::string& socket_path, const Client
   }
   if (answer.empty()) return Error{socket_path + " closed the connection without an answer"};
   return parse_response(answer, request.body_limit);
+}
+
+Result<ParsedResponse> stream_request(const std::string& socket_path, const ClientRequest& request,
+                                      const std::function<void(std::string_view line)>& on_line) {
+  auto connected = connect_and_send(socket_path, request);
+  if (!connected) return connected.error();
+  UniqueFd fd = std::move(*connected);
+  constexpr size_t kHeadLimit = 16 * 1024;
+  constexpr size_t kLineLimit = 1024 * 1024;
+  std::string bytes;
+  std::array<char, 16384> buffer{};
+  std::optional<int> status;  // once the head is in
+  for (;;) {
+    const ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ECONNRESET && !bytes.empty()) break;
+    if (n < 0) {
+      return Error{"no answer from " + socket_path + ": " +
+                   (errno == EAGAIN ? std::string("timed out") : std::strerror(errno))};
+    }
+    if (n == 0) break;
+    bytes.append(buffer.data(), static_cast<size_t>(n));
+    if (!status) {
+      const size_t end = bytes.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        if (bytes.size() > kHeadLimit)
+          return Error{"the answer from " + socket_path + " is not HTTP"};
+        continue;
+      }
+      // "HTTP/1.1 200 OK"
+      if (bytes.rfind("HTTP/1.", 0) != 0 || bytes.size() < 12)
+        return Error{"the answer from " + socket_path + " is not HTTP"};
+      status = std::atoi(bytes.c_str() + 9);
+      if (*status != 200) continue;  // an error: read it whole
+      // The head is in: a stream may wait for events as long as it takes.
+      set_receive_timeout(fd.get(), Duration::zero());
+      bytes.erase(0, end + 4);
+    }
+    if (*status != 200) {
+      if (bytes.size() > request.body_limit + kHeadLimit)
+        return Error{"the answer from " + socket_path + " is too large"};
+      continue;
+    }
+    size_t from = 0;
+    for (size_t newline; (newline = bytes.find('\n', from)) != std::string::npos;
+         from = newline + 1)
+      on_line(std::string_view(bytes).substr(from, newline - from));
+    bytes.erase(0, from);
+    if (bytes.size() > kLineLimit) return Error{"a line from " + socket_path + " is too long"};
+  }
+  if (!status) {
+    if (bytes.empty()) return Error{socket_path + " closed the connection without an answer"};
+    return Error{"the answer from " + socket_path + " ended early"};
+  }
+  if (*status != 200) return parse_response(bytes, request.body_limit);
+  if (!bytes.empty()) on_line(bytes);  // a last line without its newline
+  return ParsedResponse{.status = 200};
 }
 
 }  // namespace vigil::api

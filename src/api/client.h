@@ -2,7 +2,9 @@
 // and size, and where the sockets are.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "api/http.h"
 #include "common/result.h"
@@ -36,5 +38,13 @@ struct ClientRequest {
 // response is an error ("cannot connect to PATH: ...", "... timed out"): vigilctl exits 3
 // (unreachable) on every one. `timeout` bounds each send and each read.
 Result<ParsedResponse> send_request(const std::string& socket_path, const ClientRequest& request);
+
+// The same for an answer read line by line as it comes (GET /v1/events, with ?follow=1 a
+// stream): each line of a 200 answer's body goes to `on_line` (without its newline) until vigild
+// closes the connection; the result then has status 200 and no body. Only the answer's head is
+// bounded by `timeout`: a stream may wait for its next line as long as it takes. Any other
+// status is read whole and returned as send_request() does.
+Result<ParsedResponse> stream_request(const std::string& socket_path, const ClientRequest& request,
+                                      const std::function<void(std::string_view line)>& on_line);
 
 }  // namespace vigil::api

@@ -49,9 +49,9 @@ std::string_view reason_phrase(int status) {
 std::string serialize(const HttpResponse& response) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " ";
   out += reason_phrase(response.status);
-  out += "\r\nServer: vigild\r\nContent-Type: " + response.content_type +
-         "\r\nContent-Length: " + std::to_string(response.body.size()) +
-         "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+  out += "\r\nServer: vigild\r\nContent-Type: " + response.content_type;
+  if (!response.stream) out += "\r\nContent-Length: " + std::to_string(response.body.size());
+  out += "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
   out += response.body;
   return out;
 }

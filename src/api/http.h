@@ -27,15 +27,21 @@ struct HttpRequest {
   std::string content_type;
 };
 
+class ResponseStream;  // server.h
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Set: a streaming response (server.h ResponseStream): `body` is its start, no Content-Length
+  // is sent and the body ends when the connection closes.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 // "200 OK", "404 Not Found", ...: the reason phrase for `status`.
 std::string_view reason_phrase(int status);
-// The response as bytes on the wire (HTTP/1.1, Content-Length, Connection: close).
+// The response as bytes on the wire (HTTP/1.1, Content-Length, Connection: close); a streaming
+// one without Content-Length (its body runs until the connection closes).
 std::string serialize(const HttpResponse& response);
 // `{"error": message, "status": status}` with `status`: every error the API returns.
 HttpResponse error_response(int status, std::string_view message);

@@ -56,7 +56,8 @@ std::string directory_of(const std::string& path) {
 
 // ---- one connection -----------------------------------------------------------------------
 
-class ControlSocketServer::Connection : public std::enable_shared_from_this<Connection> {
+class ControlSocketServer::Connection : public std::enable_shared_from_this<Connection>,
+                                        public ResponseStream::Sink {
  public:
   Connection(ControlSocketServer& server, uint64_t id, UniqueFd fd, PeerCredentials peer)
       : server_(server),
@@ -124,10 +125,92 @@ class ControlSocketServer::Connection : public std::enable_shared_from_this<Conn
     });
   }
 
+  // ---- a streaming response (ResponseStream::Sink) ----
+ public:
+  bool send(std::string_view bytes) override {
+    if (!open()) return false;
+    const size_t pending = out_.size() - written_;
+    if (pending + bytes.size() > server_.limits_.stream_buffer_bytes) {
+      // Bounded memory: this reader is dropped once what is queued is out (or the write
+      // deadline passes), whatever comes next.
+      ++server_.counters_.streams_dropped;
+      logger()->info("[control {}] pid {} uid {}: stream reader {} bytes behind: dropped",
+                     server_.path_, peer_.pid, peer_.uid, pending);
+      ending_ = true;
+      if (!deadline_.armed()) {
+        std::weak_ptr<Connection> weak = weak_from_this();
+        deadline_.arm_after(server_.limits_.write_timeout, [weak] {
+          if (auto self = weak.lock()) self->timed_out("the dropped stream was not read in time");
+        });
+      }
+      return false;
+    }
+    append(bytes);
+    if (pending == 0) flush();  // otherwise the writable callback sends it
+    return true;
+  }
+
+  void finish(std::string_view last) override {
+    if (closed_ || !streaming_ || finished_) return;
+    finished_ = true;
+    ending_ = true;
+    const bool idle = out_.size() == written_;
+    append(last);
+    if (idle) flush();
+  }
+
+  [[nodiscard]] bool open() const override { return streaming_ && !ending_ && !closed_; }
+
+ private:
+  void append(std::string_view bytes) {
+    if (written_ > 0) {
+      out_.erase(0, written_);
+      written_ = 0;
+    }
+    out_.append(bytes);
+  }
+
+  void start_stream(const HttpResponse& response) {
+    streaming_ = true;
+    ++server_.open_streams_;
+    ++server_.counters_.streams;
+    deadline_.cancel();  // a stream has no end; the write deadline holds while output waits
+    response.stream->attach(std::static_pointer_cast<ResponseStream::Sink>(shared_from_this()));
+    out_ = serialize(response);
+    // The reader says nothing more; what it sends is dropped, and its end closes the stream.
+    std::weak_ptr<Connection> weak = weak_from_this();
+    watcher_->on_readable([weak] {
+      if (auto self = weak.lock()) self->discard_input();
+    });
+    flush();
+  }
+
+  void discard_input() {
+    std::array<char, 512> buffer{};
+    for (int round = 0; round < 8; ++round) {
+      const ssize_t n = ::recv(fd_.get(), buffer.data(), buffer.size(), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) {
+        close();
+        return;
+      }
+    }
+  }
+
   void write(HttpResponse response) {
     if (writing_) return;  // answered already (or the deadline answered first)
     writing_ = true;
     watcher_->on_readable({});
+    if (response.stream) {
+      if (server_.open_streams_ < server_.limits_.max_streams) {
+        start_stream(response);
+        return;
+      }
+      ++server_.counters_.refused_busy;
+      response.stream->attach({});
+      response = error_response(503, "too many streams open; try again later");
+    }
     out_ = serialize(response);
     std::weak_ptr<Connection> weak = weak_from_this();
     deadline_.arm_after(server_.limits_.write_timeout, [weak] {
@@ -146,6 +229,11 @@ class ControlSocketServer::Connection : public std::enable_shared_from_this<Conn
         watcher_->on_writable([weak] {
           if (auto self = weak.lock()) self->flush();
         });
+        if (!deadline_.armed()) {  // a stream's output waits: it must go within write_timeout
+          deadline_.arm_after(server_.limits_.write_timeout, [weak] {
+            if (auto self = weak.lock()) self->timed_out("the stream was not read in time");
+          });
+        }
         return;
       }
       if (n < 0) {
@@ -154,6 +242,13 @@ class ControlSocketServer::Connection : public std::enable_shared_from_this<Conn
         return;
       }
       written_ += static_cast<size_t>(n);
+    }
+    if (streaming_ && !ending_) {  // all out: wait for more
+      out_.clear();
+      written_ = 0;
+      watcher_->on_writable({});
+      deadline_.cancel();
+      return;
     }
     ++server_.counters_.responses;
     close();
@@ -173,6 +268,7 @@ class ControlSocketServer::Connection : public std::enable_shared_from_this<Conn
   void close() {
     if (closed_) return;
     closed_ = true;
+    if (streaming_) --server_.open_streams_;
     deadline_.cancel();
     server_.close_connection(id_);  // the caller's `self` keeps us alive until it returns
   }
@@ -188,7 +284,24 @@ class ControlSocketServer::Connection : public std::enable_shared_from_this<Conn
   size_t written_ = 0;
   bool writing_ = false;
   bool closed_ = false;
+  bool streaming_ = false;
+  bool ending_ = false;    // a stream: closes once its output is out
+  bool finished_ = false;  // a stream: finish() was called
 };
+
+bool ResponseStream::send(std::string_view bytes) {
+  auto sink = sink_.lock();
+  return sink && sink->send(bytes);
+}
+
+void ResponseStream::finish(std::string_view last) {
+  if (auto sink = sink_.lock()) sink->finish(last);
+}
+
+bool ResponseStream::open() const {
+  auto sink = sink_.lock();
+  return sink && sink->open();
+}
 
 // ---- the listening socket -------------------------------------------------------------------
 

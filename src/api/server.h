@@ -3,6 +3,11 @@
 // connection; every connection bounded in size (HttpLimits), time (read, handler and write
 // deadlines) and number (extra ones get 503 and are closed). Who is calling comes from
 // SO_PEERCRED and is handed to the handler with the request.
+//
+// A handler may answer with a stream (HttpResponse::stream: GET /v1/events?follow=1): the
+// connection stays open and the handler sends more of the body as it comes. Streams are bounded
+// too: at most max_streams at once (503 beyond; each also counts as a connection), and a reader
+// that falls stream_buffer_bytes behind, or leaves output unread for write_timeout, is dropped.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/http.h"
 #include "common/ip_address.h"
@@ -45,14 +51,46 @@ struct ServerLimits {
   Duration read_timeout = std::chrono::seconds(5);      // accept to a whole request
   Duration handler_timeout = std::chrono::seconds(30);  // the handler's answer (then 504)
   Duration write_timeout = std::chrono::seconds(5);     // the response out
+  size_t max_streams = 8;                               // streaming responses open at once
+  size_t stream_buffer_bytes = 256 * 1024;              // a stream's unsent output, at most
 };
 
 struct ServerCounters {
   uint64_t accepted = 0;
-  uint64_t refused_busy = 0;  // over max_connections: 503
-  uint64_t bad_requests = 0;  // malformed, oversize or cut short
-  uint64_t timeouts = 0;      // read, handler or write deadline passed
-  uint64_t responses = 0;     // responses written in full
+  uint64_t refused_busy = 0;     // over max_connections: 503
+  uint64_t bad_requests = 0;     // malformed, oversize or cut short
+  uint64_t timeouts = 0;         // read, handler or write deadline passed
+  uint64_t responses = 0;        // responses written in full
+  uint64_t streams = 0;          // streaming responses started
+  uint64_t streams_dropped = 0;  // readers that fell stream_buffer_bytes behind
+};
+
+// The open end of a streaming response, kept by the handler; loop thread only. Before the
+// handler responds with it, nothing is sent; after, the server writes what the handler sends.
+class ResponseStream {
+ public:
+  // The server's side of it (server.cc).
+  struct Sink {
+    virtual ~Sink() = default;
+    virtual bool send(std::string_view bytes) = 0;
+    virtual void finish(std::string_view last) = 0;
+    [[nodiscard]] virtual bool open() const = 0;
+  };
+
+  // Queues `bytes`. False when they were not taken: the stream is closed (the reader left, the
+  // server refused or closed the stream), or the reader is stream_buffer_bytes behind and is
+  // being dropped (finish() may still say why).
+  bool send(std::string_view bytes);
+  // Ends the response after `last` (a short line, taken even past the buffer bound) is out.
+  void finish(std::string_view last = {});
+  // Sends are still taken.
+  [[nodiscard]] bool open() const;
+
+  // server.cc, when the response goes out (or is refused: null).
+  void attach(std::weak_ptr<Sink> sink) { sink_ = std::move(sink); }
+
+ private:
+  std::weak_ptr<Sink> sink_;
 };
 
 // Answers one request; call it once, on the loop thread. Calls after the first, or after the
@@ -88,6 +126,7 @@ class ControlSocketServer {
   [[nodiscard]] uint16_t port() const { return port_; }  // TCP only
   [[nodiscard]] const ServerCounters& counters() const { return counters_; }
   [[nodiscard]] size_t open_connections() const { return connections_.size(); }
+  [[nodiscard]] size_t open_streams() const { return open_streams_; }
 
   class Connection;  // server.cc
 
@@ -110,6 +149,7 @@ class ControlSocketServer {
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;
   uint64_t next_id_ = 1;
   ServerCounters counters_;
+  size_t open_streams_ = 0;
 };
 
 }  // namespace vigil::api

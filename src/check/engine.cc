@@ -1149,6 +1149,16 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
               leave(slot);
             },
             [&](const Report& report) {
+              if (report.changed && sinks_.checker_changed) {
+                const VirtualServerSpec& vs = service.verdicts.spec();
+                sinks_.checker_changed(
+                    CheckerChange{.virtual_server = vs,
+                                  .real_server = vs.real_servers[slot.real_server],
+                                  .checker = slot.machine.spec(),
+                                  .up = report.up,
+                                  .reason = report.reason,
+                                  .detail = report.up ? std::string_view{} : slot.last_error});
+              }
               const bool was_alive = service.verdicts.alive(slot.real_server);
               auto notifies =
                   service.verdicts.on_report(slot.real_server, slot.index, report,

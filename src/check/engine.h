@@ -34,6 +34,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "check/checker.h"
@@ -90,12 +91,23 @@ struct ServerRef {
 };
 // Real servers whose checks are paused (`vigilctl rs maint`).
 using PausedServers = std::set<ServerRef>;
+// A checker went up or down (the control API's events): references valid during the call.
+struct CheckerChange {
+  const VirtualServerSpec& virtual_server;
+  const RealServerSpec& real_server;
+  const CheckerSpec& checker;
+  bool up = false;
+  Reason reason = Reason::kSucceeded;
+  std::string_view detail;  // the failed probe's, when it said something
+};
 
 struct EngineSinks {
   // Desired IPVS state of the services that changed.
   std::function<void(HealthBatch)> health;
   // Notify scripts, FIFO lines and SMTP alerts of one virtual server, in order.
   std::function<void(const VirtualServerSpec&, NotifyActions)> notify;
+  // Every checker state change, as it is judged (optional).
+  std::function<void(const CheckerChange&)> checker_changed;
 };
 
 class CheckEngine {

@@ -69,6 +69,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& lo
     server->metrics_ = std::move(*metrics);
     logger()->info("[control] serving GET /metrics on {}", server->metrics_->path());
   }
+  if (raw->options_.events != nullptr)
+    raw->options_.events->set_listener([raw](const api::Event& e) { raw->send_to_followers(e); });
   logger()->info("[control] serving {} (admin) and {} (read-only)", raw->options_.sockets.admin,
                  raw->options_.sockets.read_only);
   return server;
@@ -79,6 +81,7 @@ ControlServer::ControlServer(event::EventLoop& loop, ControlOptions options)
 
 ControlServer::~ControlServer() {
   *alive_ = false;
+  if (options_.events != nullptr) options_.events->set_listener({});
 }
 
 const api::ServerCounters& ControlServer::admin_counters() const {
@@ -123,6 +126,14 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
       return;
     }
     status({.real_servers = true}, std::move(respond));
+    return;
+  }
+  if (request.path == "/v1/events") {
+    if (!is_get) {
+      respond(api::error_response(405, "/v1/events is read with GET"));
+      return;
+    }
+    events(request, std::move(respond));
     return;
   }
   if (request.path == "/v1/reload") {
@@ -322,6 +333,23 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
           reason.empty() ? "" : ", reason: " + reason,
           std::chrono::duration<double, std::milli>(loop_.scheduler().now() - began).count());
       changed.push_back(name);
+      if (options_.events != nullptr) {
+        options_.events->record(api::OverrideEvent{
+            .action = action,
+            .virtual_server = lvs::format_virtual_server(target.virtual_server),
+            .real_server = lvs::format_real_server(target.real_server),
+            .weight = change.kind == lvs::OverrideKind::kWeight && !ready
+                          ? std::optional<uint32_t>(change.weight)
+                          : std::nullopt,
+            .for_seconds =
+                change.lasts && !ready
+                    ? std::optional<int64_t>(
+                          std::chrono::duration_cast<std::chrono::seconds>(*change.lasts).count())
+                    : std::nullopt,
+            .reason = reason,
+            .uid = peer.uid,
+            .pid = peer.pid});
+      }
     } else {
       errors.push_back(name + ": " + done.error().message);
     }
@@ -333,6 +361,62 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
                         {"errors", errors},
                         {"status", ok ? 200 : 422},
                         {"error", ok ? std::string() : errors[0].get<std::string>()}});
+}
+
+void ControlServer::events(const api::HttpRequest& request, api::Responder respond) {
+  if (options_.events == nullptr) {
+    respond(api::error_response(409, "this vigild keeps no event journal"));
+    return;
+  }
+  uint64_t since = 0;
+  if (auto it = request.query.find("since"); it != request.query.end()) {
+    const std::string& text = it->second;
+    if (text.empty() || text.size() > 19 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      respond(api::error_response(400, "since must be an event's sequence number"));
+      return;
+    }
+    since = std::stoull(text);
+  }
+  bool follow = false;
+  if (auto it = request.query.find("follow"); it != request.query.end()) {
+    if (it->second != "0" && it->second != "1") {
+      respond(api::error_response(400, "follow must be 1 or 0"));
+      return;
+    }
+    follow = it->second == "1";
+  }
+  std::string lines;
+  for (const auto& event : options_.events->since(since))
+    lines += api::to_json_line(event);
+  api::HttpResponse response{.content_type = "application/x-ndjson", .body = std::move(lines)};
+  if (!follow) {
+    respond(std::move(response));
+    return;
+  }
+  auto stream = std::make_shared<api::ResponseStream>();
+  response.stream = stream;
+  respond(std::move(response));
+  // Refused (503: too many streams) or the reader left already.
+  if (!stream->open()) return;
+  followers_.push_back({std::move(stream), options_.events->last_seq()});
+}
+
+void ControlServer::send_to_followers(const api::Event& event) {
+  if (followers_.empty()) return;
+  const std::string line = api::to_json_line(event);
+  std::erase_if(followers_, [&](Follower& follower) {
+    if (follower.stream->send(line)) {
+      follower.last_seq = event.seq;
+      return false;
+    }
+    // Gone, or too far behind: a reader still there learns where to resume.
+    follower.stream->finish(api::lost_line(
+        follower.last_seq,
+        fmt::format("this reader fell behind and was dropped; GET /v1/events?since={} resumes",
+                    follower.last_seq)));
+    return true;
+  });
 }
 
 void ControlServer::metrics(SocketKind kind, const api::HttpRequest& request,

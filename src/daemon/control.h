@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/client.h"
+#include "api/events.h"
 #include "api/metrics.h"
 #include "api/plan.h"
 #include "api/server.h"
@@ -59,6 +60,9 @@ struct ControlOptions {
   std::function<api::MetricsPart()> daemon_metrics;
   bool metrics_full_detail = false;
   std::optional<config::GlobalDefs::MetricsListen> metrics_listen;
+  // GET /v1/events: the main loop's journal (null: none kept); override changes are recorded
+  // in it here.
+  api::EventJournal* events = nullptr;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;
@@ -94,6 +98,9 @@ class ControlServer {
   api::HttpResponse change_log_level(const api::HttpRequest& request,
                                      const api::PeerCredentials& peer);
   void metrics(SocketKind kind, const api::HttpRequest& request, api::Responder respond);
+  // GET /v1/events[?since=SEQ][&follow=1]: the journal as JSON lines; following, a stream.
+  void events(const api::HttpRequest& request, api::Responder respond);
+  void send_to_followers(const api::Event& event);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);
@@ -107,6 +114,12 @@ class ControlServer {
   SideGatherer<api::PlanPart> plan_gatherer_{loop_};
   std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
   MetricsGatherer metrics_gatherer_{loop_};
+  // GET /v1/events?follow=1 streams, with the last event each was sent.
+  struct Follower {
+    std::shared_ptr<api::ResponseStream> stream;
+    uint64_t last_seq = 0;
+  };
+  std::vector<Follower> followers_;
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -27,6 +27,7 @@
 #include "daemon/vrrp/vrrp_service.h"
 #include "event/event_loop.h"
 #include "event/signals.h"
+#include "event/wall_clock.h"
 
 namespace vigil::daemon {
 namespace {
@@ -264,8 +265,17 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   log::start_async();
 
   SystemdLink systemd;  // after daemonize: systemd watches this pid
+  // The last events (GET /v1/events), recorded on the main loop; outlives the loop, so that
+  // nothing posted to it can reach a journal that is gone.
+  api::EventJournal journal(event::wall_clock_unix_milliseconds);
   event::EventLoop loop("main");
   auto services = make_services(loop, files);
+  // The sides report theirs from their threads: posted here, never waited for.
+  for (auto& service : services) {
+    service->set_event_sink([&loop, &journal](api::EventPayload what) {
+      loop.post([&journal, what = std::move(what)] { journal.record(what); });
+    });
+  }
   size_t started = 0;
   int exit_code = 0;
 
@@ -311,6 +321,8 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       last_reload = api::ReloadStatus{
           .count = count, .ok = false, .message = fmt::format("{} {}", file, why)};
       ++reloads_refused;
+      journal.record(api::ReloadEvent{
+          .ok = false, .by = who, .errors = next.errors.size(), .message = last_reload->message});
       return ReloadOutcome{.message = last_reload->message, .errors = std::move(next.errors)};
     }
     // As in keepalived, the namespace is chosen once, at start.
@@ -348,6 +360,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     config = next.config;
     loaded = std::move(next);
     last_reload = api::ReloadStatus{.count = count, .ok = true};
+    journal.record(api::ReloadEvent{.ok = true, .by = who});
     log->info("[vigild] configuration reloaded");
     systemd.ready(running_status(*config, options));
     return ReloadOutcome{.applied = true, .message = "configuration reloaded"};
@@ -429,6 +442,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                   .daemon_metrics = own_metrics,
                   .metrics_full_detail = config->global.vigil_metrics_full_detail,
                   .metrics_listen = config->global.vigil_metrics_address,
+                  .events = &journal,
               });
     if (!server) {
       log->error("[vigild] control API: {}; not starting", server.error().message);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "api/events.h"
 #include "api/metrics.h"
 #include "api/plan.h"
 #include "api/status.h"
@@ -53,6 +54,9 @@ class Service {
   // Whether the side's own loop turns, for systemd's watchdog (asked every half WatchdogSec from
   // the main loop): false while a callback posted to it earlier has not run.
   virtual bool alive() { return true; }
+  // Where the side reports its events (GET /v1/events): set before start(); the side calls it
+  // from its own thread, and it returns at once (it posts to the main loop).
+  virtual void set_event_sink(api::EventSink /*sink*/) {}
 };
 
 }  // namespace vigil::daemon

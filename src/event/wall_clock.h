@@ -1,6 +1,7 @@
-// The wall clock (civil time), for the one place vigil needs it: the Date header of SMTP alerts
-// (alert/message.h). Like the steady clock, it is read only here, in the event layer; everything
-// else is handed a WallClock and tests pass a fixed one.
+// The wall clock (civil time), for the places vigil needs it: the Date header of SMTP alerts
+// (alert/message.h) and the time of the control API's events (api/events.h). Like the steady clock,
+// it is read only here, in the event layer; everything else is handed a WallClock and tests pass a
+// fixed one.
 #pragma once
 
 #include <cstdint>
@@ -21,5 +22,7 @@ using WallClock = std::function<WallTime()>;
 
 // The system's wall clock in the local time zone.
 WallTime wall_clock_now();
+// Milliseconds since the Unix epoch (UTC): when an event of the control API happened.
+int64_t wall_clock_unix_milliseconds();
 
 }  // namespace vigil::event

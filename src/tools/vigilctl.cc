@@ -4,6 +4,7 @@
 //                                              3 unreachable)
 //   vigilctl reload [--wait] [--dry-run] [--json] [--reason TEXT]
 //                                              reload the configuration (or show its plan)
+//   vigilctl events [--follow] [--json]        transitions, health changes, overrides, reloads
 //   vigilctl check-config [-f FILE] [-i ID]    validate a configuration (exit codes as vigild -t)
 //   vigilctl dump-config  [-f FILE] [-i ID]    print it as vigil understood it, as JSON
 //   vigilctl genhash -s ADDR -p PORT -u URL    a url's digest, as HTTP_GET computes it
@@ -23,6 +24,7 @@
 
 #include "api/client.h"
 #include "api/plan.h"
+#include "api/events.h"
 #include "api/status.h"
 #include "control/config_check.h"
 #include "control/exit_codes.h"
@@ -60,6 +62,9 @@ constexpr const char* kUsage =
     "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
     "  vrrp [INSTANCE] [--json]        each VRRP instance in detail, with its counters\n"
     "  vrrp garp INSTANCE              a master announces its addresses again (GARP / NA)\n"
+    "  events [--follow] [--json]      the last events: VRRP transitions, checker changes,\n"
+    "                                  overrides, reloads; --follow waits for more (exit 3\n"
+    "                                  when vigild ends the stream)\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -314,6 +319,55 @@ int run_rs(const Target& target, const std::vector<std::string>& args) {
       socket_for(target, true), {.method = "POST", .target = "/v1/rs", .body = body.dump()}));
 }
 
+// events [--follow] [--json]: the journal, then (following) each new event as it comes, until
+// vigild ends the stream (stopping, or dropping a reader that fell behind): exit 3 then.
+int run_events(const Target& target, const std::vector<std::string>& args) {
+  bool follow = false;
+  bool json = false;
+  for (const auto& arg : args) {
+    if (arg == "--follow" || arg == "-f") {
+      follow = true;
+    } else if (arg == "--json") {
+      json = true;
+    } else {
+      return usage_error("events [--follow] [--json]");
+    }
+  }
+  auto response = vigil::api::stream_request(
+      socket_for(target, false), {.target = follow ? "/v1/events?follow=1" : "/v1/events"},
+      [json](std::string_view line) {
+        if (line.empty()) return;
+        if (json) {
+          std::cout << line << "\n" << std::flush;
+          return;
+        }
+        auto parsed = nlohmann::json::parse(line, nullptr, false);
+        if (parsed.is_object() && parsed.contains("lost")) {
+          std::cerr << "vigilctl: " << parsed.value("error", std::string("events lost")) << "\n";
+          return;
+        }
+        auto event = vigil::api::event_from_json(parsed);
+        if (!event) {
+          std::cerr << "vigilctl: an event vigilctl cannot read: " << event.error().message << "\n";
+          return;
+        }
+        std::cout << vigil::api::render_event_text(*event) << std::flush;
+      });
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  if (response->status != 200) {
+    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+    return kCtlRefused;
+  }
+  if (follow) {
+    std::cerr << "vigilctl: vigild ended the event stream\n";
+    return kCtlUnreachable;
+  }
+  return kCtlOk;
+}
+
 // check-config / dump-config [-f FILE] [-i ID]: args[0] is the command.
 int main_config(const std::vector<std::string>& args) {
   using namespace vigil::control;
@@ -444,6 +498,7 @@ int main(int argc, char** argv) {
   if (command == "rs") return run_rs(target, rest);
   if (command == "log") return run_log(target, rest);
   if (command == "overrides") return run_overrides(target, rest);
+  if (command == "events") return run_events(target, rest);
   if (command == "services") {
     return run_detail(target, rest, "services [VS]", "/v1/services", "virtual server",
                       vigil::api::render_services_text);

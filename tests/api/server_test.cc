@@ -265,5 +265,185 @@ TEST_F(ServerTest, ATcpAddressInUseIsRefused) {
       << second.error().message;
 }
 
+// ---- streaming responses ----------------------------------------------------------------------
+
+// A handler that answers every request with a stream starting with `first`, kept in `streams`.
+RequestHandler streamer(std::vector<std::shared_ptr<ResponseStream>>& streams) {
+  return [&streams](const HttpRequest&, const PeerCredentials&, Responder respond) {
+    auto stream = std::make_shared<ResponseStream>();
+    streams.push_back(stream);
+    respond(
+        HttpResponse{.content_type = "application/x-ndjson", .body = "first\n", .stream = stream});
+  };
+}
+
+void send_get(const UniqueFd& fd) {
+  const std::string request = "GET /v1/events?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+}
+
+// Everything until the server closes (bounded: a broken test ends, it does not hang).
+Result<std::string> read_to_end(const UniqueFd& fd) {
+  std::string answer;
+  char buffer[65536];
+  for (int round = 0; round < 100000; ++round) {
+    const ssize_t n = ::recv(fd.get(), buffer, sizeof(buffer), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{std::strerror(errno)};
+    if (n == 0) return answer;
+    answer.append(buffer, static_cast<size_t>(n));
+  }
+  return Error{"no end"};
+}
+
+std::string body_of(const std::string& answer) {
+  const size_t end = answer.find("\r\n\r\n");
+  return end == std::string::npos ? std::string() : answer.substr(end + 4);
+}
+
+TEST_F(ServerTest, AStreamSendsWhatTheHandlerSendsUntilItFinishes) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server = listen(streamer(streams));
+  UniqueFd fd = connect_raw();
+  send_get(fd);
+  loop_.run_until([&] { return !streams.empty(); }, kBound);
+  ASSERT_EQ(streams.size(), 1U);
+  auto& stream = streams[0];
+  EXPECT_TRUE(stream->open());
+  EXPECT_EQ(server->open_streams(), 1U);
+  EXPECT_EQ(server->counters().streams, 1U);
+  EXPECT_TRUE(stream->send("second\n"));
+  stream->finish("last\n");
+  EXPECT_FALSE(stream->open());
+  EXPECT_FALSE(stream->send("too late\n"));
+  auto answer = with_client([&] { return read_to_end(fd); });
+  ASSERT_TRUE(answer) << answer.error().message;
+  EXPECT_EQ(answer->rfind("HTTP/1.1 200 OK\r\n", 0), 0U) << *answer;
+  EXPECT_EQ(answer->find("Content-Length"), std::string::npos) << *answer;
+  EXPECT_NE(answer->find("Connection: close"), std::string::npos) << *answer;
+  EXPECT_EQ(body_of(*answer), "first\nsecond\nlast\n");
+  EXPECT_EQ(server->open_connections(), 0U);
+  EXPECT_EQ(server->open_streams(), 0U);
+}
+
+TEST_F(ServerTest, AStreamWhoseReaderLeavesCloses) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server = listen(streamer(streams));
+  {
+    UniqueFd fd = connect_raw();
+    send_get(fd);
+    loop_.run_until([&] { return !streams.empty(); }, kBound);
+  }  // the reader closes its end
+  loop_.run_until([&] { return server->open_connections() == 0; }, kBound);
+  EXPECT_EQ(server->open_connections(), 0U);
+  EXPECT_EQ(server->open_streams(), 0U);
+  ASSERT_EQ(streams.size(), 1U);
+  EXPECT_FALSE(streams[0]->open());
+  EXPECT_FALSE(streams[0]->send("nobody reads this\n"));
+}
+
+TEST_F(ServerTest, AReaderThatFallsBehindIsDroppedWithALastLine) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server = listen(streamer(streams), ServerLimits{.stream_buffer_bytes = 64 * 1024});
+  UniqueFd fd = connect_raw();
+  send_get(fd);
+  loop_.run_until([&] { return !streams.empty(); }, kBound);
+  ASSERT_EQ(streams.size(), 1U);
+  auto& stream = streams[0];
+  // Nobody reads: the socket buffer fills, then the server's own buffer up to its bound.
+  const std::string line = std::string(999, 'x') + "\n";
+  size_t taken = 0;
+  bool dropped = false;
+  for (int i = 0; i < 100000 && !dropped; ++i) {
+    if (stream->send(line)) {
+      ++taken;
+    } else {
+      dropped = true;
+    }
+  }
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(server->counters().streams_dropped, 1U);
+  EXPECT_FALSE(stream->open());
+  EXPECT_FALSE(stream->send(line));
+  stream->finish("{\"lost\":true}\n");
+  // The reader wakes up: it gets every line that was taken, the last line, then the end.
+  auto answer = with_client([&] { return read_to_end(fd); });
+  ASSERT_TRUE(answer) << answer.error().message;
+  const std::string body = body_of(*answer);
+  EXPECT_EQ(body.size(), std::string("first\n").size() + taken * line.size() +
+                             std::string("{\"lost\":true}\n").size());
+  EXPECT_TRUE(body.ends_with(line + "{\"lost\":true}\n"));
+  EXPECT_EQ(server->open_streams(), 0U);
+}
+
+TEST_F(ServerTest, ADroppedReaderThatNeverReadsIsClosedAtTheWriteDeadline) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server =
+      listen(streamer(streams), ServerLimits{.write_timeout = std::chrono::milliseconds(1),
+                                             .stream_buffer_bytes = 16 * 1024});
+  UniqueFd fd = connect_raw();
+  send_get(fd);
+  loop_.run_until([&] { return !streams.empty(); }, kBound);
+  ASSERT_EQ(streams.size(), 1U);
+  const std::string line = std::string(999, 'x') + "\n";
+  for (int i = 0; i < 100000 && streams[0]->send(line); ++i) {
+  }
+  EXPECT_FALSE(streams[0]->open());
+  loop_.run_until([&] { return server->open_connections() == 0; }, kBound);
+  EXPECT_EQ(server->open_connections(), 0U);
+  EXPECT_EQ(server->open_streams(), 0U);
+  EXPECT_GE(server->counters().timeouts, 1U);
+}
+
+TEST_F(ServerTest, StreamsBeyondTheLimitGet503) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server = listen(streamer(streams), ServerLimits{.max_streams = 1});
+  UniqueFd first = connect_raw();
+  send_get(first);
+  loop_.run_until([&] { return streams.size() == 1; }, kBound);
+  UniqueFd second = connect_raw();
+  send_get(second);
+  loop_.run_until([&] { return streams.size() == 2; }, kBound);
+  ASSERT_EQ(streams.size(), 2U);
+  EXPECT_TRUE(streams[0]->open());
+  EXPECT_FALSE(streams[1]->open());  // refused: the handler learns it at once
+  auto refused = with_client([&] { return read_to_end(second); });
+  ASSERT_TRUE(refused) << refused.error().message;
+  EXPECT_EQ(refused->rfind("HTTP/1.1 503", 0), 0U) << *refused;
+  EXPECT_EQ(server->counters().refused_busy, 1U);
+  EXPECT_EQ(server->open_streams(), 1U);
+  // The first one still streams.
+  EXPECT_TRUE(streams[0]->send("more\n"));
+  streams[0]->finish();
+  auto answer = with_client([&] { return read_to_end(first); });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(body_of(*answer), "first\nmore\n");
+}
+
+TEST_F(ServerTest, TheClientReadsAStreamLineByLine) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server = listen(streamer(streams));
+  std::vector<std::string> lines;
+  std::atomic<bool> done{false};
+  Result<ParsedResponse> result = Error{"not run"};
+  std::thread client([&] {
+    result = stream_request(path_, {.target = "/v1/events?follow=1"},
+                            [&](std::string_view line) { lines.emplace_back(line); });
+    done = true;
+    loop_.post([] {});
+  });
+  loop_.run_until([&] { return !streams.empty(); }, kBound);
+  ASSERT_EQ(streams.size(), 1U);
+  EXPECT_TRUE(streams[0]->send("second\nthi"));
+  EXPECT_TRUE(streams[0]->send("rd\n"));
+  streams[0]->finish();
+  loop_.run_until([&] { return done.load(); }, kBound);
+  client.join();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(lines, (std::vector<std::string>{"first", "second", "third"}));
+}
+
 }  // namespace
 }  // namespace vigil::api

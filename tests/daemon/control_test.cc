@@ -84,6 +84,7 @@ class ControlTest : public ::testing::Test {
                          reloads.push_back(who);
                          return ReloadOutcome{.message = "refused", .errors = {"f.conf:1:1: bad"}};
                        },
+                   .events = &journal_,
                    .side_timeout = 20ms,
                });
     ASSERT_TRUE(server) << server.error().message;
@@ -110,6 +111,7 @@ class ControlTest : public ::testing::Test {
   std::vector<Service*> sides_;
   std::unique_ptr<ControlServer> server_;
   std::vector<std::string> reloads;
+  api::EventJournal journal_{[] { return int64_t{1'796'616'000'000}; }};
 };
 
 TEST_F(ControlTest, StatusMergesTheSidesParts) {
@@ -211,6 +213,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "{\"level\":\"debug\",\"component\":\"nope\"}", false, 404, "no component"},
         RouteCase{"log_read_only", "POST", "/v1/log", "{\"level\":\"debug\"}", true, 403,
                   "read-only"},
+        RouteCase{"events_by_post", "POST", "/v1/events", "", false, 405, "GET"},
+        RouteCase{"events_bad_since", "GET", "/v1/events?since=-1", "", true, 400, "since"},
+        RouteCase{"events_bad_follow", "GET", "/v1/events?follow=yes", "", true, 400, "follow"},
         RouteCase{"unknown", "GET", "/v2/status", "", true, 404, "no such resource"}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -220,6 +225,45 @@ TEST_F(ControlTest, AReloadNamesItsCaller) {
   ASSERT_EQ(reloads.size(), 1U);
   EXPECT_EQ(reloads[0], "uid " + std::to_string(::getuid()) + " pid " + std::to_string(::getpid()) +
                             ", reason: test run");
+}
+
+TEST_F(ControlTest, EventsAnswerTheJournalAndFollowersGetEachNewOne) {
+  start({});
+  journal_.record(api::ReloadEvent{.ok = true, .by = "SIGHUP"});
+  journal_.record(api::ReloadEvent{.ok = false, .by = "SIGHUP", .errors = 1});
+  const auto kept = journal_.since(0);
+  ASSERT_EQ(kept.size(), 2U);
+  auto all = request({.target = "/v1/events"}, true);
+  EXPECT_EQ(all.status, 200);
+  EXPECT_EQ(all.content_type, "application/x-ndjson");
+  EXPECT_EQ(all.body, api::to_json_line(kept[0]) + api::to_json_line(kept[1]));
+  EXPECT_EQ(request({.target = "/v1/events?since=1"}, true).body, api::to_json_line(kept[1]));
+  EXPECT_EQ(request({.target = "/v1/events?since=2"}, true).body, "");
+
+  // A follower from the read-only socket: what follows since=2, then each new event.
+  const auto paths = api::socket_paths("", "", dir_);
+  std::vector<std::string> lines;
+  std::atomic<bool> done{false};
+  Result<api::ParsedResponse> result = Error{"not run"};
+  std::thread client([&] {
+    result = api::stream_request(paths.read_only, {.target = "/v1/events?since=2&follow=1"},
+                                 [&](std::string_view line) { lines.emplace_back(line); });
+    done = true;
+    loop_.post([] {});
+  });
+  loop_.run_until([&] { return server_->read_only_counters().streams == 1; }, kBound);
+  ASSERT_EQ(server_->read_only_counters().streams, 1U);
+  const api::Event& next = journal_.record(api::VrrpTransitionEvent{
+      .instance = "VI_1", .from = "BACKUP", .to = "MASTER", .reason = "master down timer expired"});
+  std::string expected = api::to_json_line(next);
+  expected.pop_back();
+  // The line is in the socket as the journal records it; the server going ends the stream.
+  server_.reset();
+  loop_.run_until([&] { return done.load(); }, kBound);
+  client.join();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(lines, std::vector<std::string>{expected});
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ CASES = [
     (["vigilctl", "rs", "weight", "vs1", "rs1", ""], {"reset"}),
     (["vigilctl", "reload", "--"], {"--wait", "--reason"}),
     (["vigilctl", "overrides", "--"], {"--json"}),
+    (["vigilctl", "events", "--"], {"--follow", "--json"}),
     (["vigilctl", "config", ""], {"check", "show"}),
     (["vigilctl", "-s", "ns1", ""], {"status", "reload"}),
     (["vigilctl", "--socket", "/run/x.sock", "rs", ""], {"drain"}),

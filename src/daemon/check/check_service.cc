@@ -74,9 +74,26 @@ struct CheckService::Thread {
                     },
                 .notify = [this](const check::VirtualServerSpec& vs,
                                  check::NotifyActions actions) { notify(vs, std::move(actions)); },
+                .checker_changed = checker_events(options.on_event),
             },
             [this](const config::RunAs& user) { return users.get(user); },
             [](const std::string& path) { return read_track_file_value(path); }) {}
+
+  // Each checker change as an event for the control API (posted by `sink`, never waited for).
+  static std::function<void(const check::CheckerChange&)> checker_events(api::EventSink sink) {
+    if (!sink) return {};
+    return [sink = std::move(sink)](const check::CheckerChange& change) {
+      sink(api::HealthEvent{
+          .virtual_server = change.virtual_server.label,
+          .real_server = check::format_real_server(change.real_server.key,
+                                                   change.virtual_server.protocol_name),
+          .checker = change.checker.label,
+          .up = change.up,
+          .reason = std::string(check::to_string(change.reason)),
+          .detail = std::string(change.detail),
+      });
+    };
+  }
 
   static check::RandomDuration random_duration() {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());

@@ -38,6 +38,8 @@ struct CheckServiceOptions {
   // How long stop() lets notify scripts (omega) and the lvs_notify_fifo script finish before
   // they are killed.
   Duration stop_script_grace = std::chrono::seconds(2);
+  // Told every checker state change, on the check thread (set_event_sink()).
+  api::EventSink on_event;
 };
 
 class CheckService final : public Service {
@@ -64,6 +66,7 @@ class CheckService final : public Service {
   // The real servers whose checks are paused (`rs maint`): posted to the check thread, never
   // waited on. Before start(), kept for the first load.
   void set_paused(check::PausedServers paused);
+  void set_event_sink(api::EventSink sink) override { options_.on_event = std::move(sink); }
 
  private:
   struct Thread;

@@ -257,8 +257,10 @@ class VrrpService::Runtime {
       const vrrp::State before = managed->instance->state();
       managed->instance->stop();
       // Shutdown from INIT reports nothing; say STOP for every instance that ran.
-      if (before != vrrp::State::kInitialize && before == managed->instance->state())
+      if (before != vrrp::State::kInitialize && before == managed->instance->state()) {
+        report_transition(*managed, before, vrrp::State::kInitialize, "shutdown");
         notify(*managed, vrrp::State::kInitialize, managed->instance->machine().priority());
+      }
     }
     // keepalived ends a FIFO's reader with SIGTERM once the last lines are in the FIFO, so that
     // it can finish its work; one still there after the grace is killed.
@@ -589,7 +591,9 @@ class VrrpService::Runtime {
     for (const auto& name : diff.removed) {
       auto it = instances_.find(name);
       logger().info("[{}] removed by reload: stopping", name);
+      const vrrp::State before = it->second->instance->state();
       it->second->instance->stop();
+      report_transition(*it->second, before, vrrp::State::kInitialize, "removed by reload");
       notify(*it->second, vrrp::State::kInitialize, it->second->instance->machine().priority(),
              /*deleted=*/true);
       last_alert_states_.erase(name);
@@ -699,6 +703,7 @@ class VrrpService::Runtime {
           if (n.from == vrrp::State::kMaster) ++raw->released_master;
           raw->last_transition = n;
           raw->last_transition_at = scheduler_.now();
+          report_transition(*raw, n.from, n.to, vrrp::to_string(n.reason));
           notify(*raw, n.to, priority);
         });
     managed->instance->set_lower_priority_notifier(
@@ -984,6 +989,16 @@ class VrrpService::Runtime {
   }
 
   // ---- notifications ----
+
+  // The control API's event (posted by the sink: this thread never waits for the main loop).
+  void report_transition(const Managed& managed, vrrp::State from, vrrp::State to,
+                         std::string_view reason) {
+    if (!options_.on_event) return;
+    options_.on_event(api::VrrpTransitionEvent{.instance = managed.plan.config.name,
+                                               .from = std::string(vrrp::to_string(from)),
+                                               .to = std::string(vrrp::to_string(to)),
+                                               .reason = std::string(reason)});
+  }
 
   void notify(Managed& managed, vrrp::State to, uint8_t priority, bool deleted = false) {
     const std::string& name = managed.plan.config.name;
@@ -1314,6 +1329,10 @@ struct VrrpService::Impl {
 
 VrrpService::VrrpService(VrrpServiceOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+void VrrpService::set_event_sink(api::EventSink sink) {
+  impl_->options.on_event = std::move(sink);
+}
 
 VrrpService::~VrrpService() {
   if (impl_->thread.running()) {

@@ -43,6 +43,9 @@ struct VrrpServiceOptions {
   // when it stops (shutdown, or removed by a reload). Called on the VRRP thread: it must not
   // block; hand the event to another loop (EventLoop::post).
   std::function<void(const std::string& instance, vrrp::State state)> on_state_change;
+  // Told every transition with its reason (GET /v1/events), on the VRRP thread; it must not
+  // block (set_event_sink()).
+  api::EventSink on_event;
 };
 
 class VrrpService final : public Service {
@@ -67,6 +70,7 @@ class VrrpService final : public Service {
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // Posts a no-op to the VRRP loop unless the previous one has not run yet (then false).
   bool alive() override;
+  void set_event_sink(api::EventSink sink) override;
 
   class Runtime;  // lives on the VRRP thread
 
