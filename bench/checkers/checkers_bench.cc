@@ -6,7 +6,9 @@
 // (/proc/self/task/TID/stat utime+stime, and schedstat's run time in ns), how late the loop ran
 // its timers and posts (TimerLateness, a histogram: p50/p99 are bucket upper bounds) and the
 // process's growth per checker from the parsed configuration to the window's end: VmRSS, and
-// malloc's heap in use and held free (mallinfo2, every arena).
+// malloc's heap in use and held free (mallinfo2, every arena); and the same VmRSS and heap
+// right after the load, before the first probe ("loaded_": the checkers without probes in
+// flight, which a loop running behind multiplies).
 //
 //   vigil-checkers-bench --type tcp|ssl [--resume] --checkers N --delay-loop S
 //                        [--addresses 64] [--per-vs 16] [--warmup S] [--window S]
@@ -418,6 +420,10 @@ int main(int argc, char** argv) {
   const bool loaded = on_loop([&] { return engine.load(config).ok(); });
   const double load_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  // Right after the load, before the first probe (1 s + warmup later): the checkers alone, no
+  // probe in flight.
+  const long rss_loaded = rss_kib();
+  const Heap heap_loaded = heap();
   if (!loaded || engine.checker_count() != static_cast<size_t>(o.checkers)) {
     std::fprintf(stderr, "the engine did not load %d checkers\n", o.checkers);
     loop_thread.stop();
@@ -488,8 +494,11 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(b.counters.tls_handshakes - a.counters.tls_handshakes),
         static_cast<unsigned long long>(b.counters.tls_resumed - a.counters.tls_resumed));
   std::printf(
-      " rss_per_checker=%.0fB heap_per_checker=%.0fB heap_free_per_checker=%.0fB "
-      "config_rss_per_checker=%.0fB load_s=%.2f up=%zu/%zu batches=%llu loadavg=%s\n",
+      " loaded_rss_per_checker=%.0fB loaded_heap_per_checker=%.0fB rss_per_checker=%.0fB "
+      "heap_per_checker=%.0fB heap_free_per_checker=%.0fB config_rss_per_checker=%.0fB "
+      "load_s=%.2f up=%zu/%zu batches=%llu loadavg=%s\n",
+      1024.0 * static_cast<double>(rss_loaded - rss_before) / o.checkers,
+      (heap_loaded.in_use - heap_before.in_use) / o.checkers,
       1024.0 * static_cast<double>(rss_after - rss_before) / o.checkers,
       (heap_after.in_use - heap_before.in_use) / o.checkers,
       (heap_after.free - heap_before.free) / o.checkers,
