@@ -5,7 +5,10 @@
 // window: the probes completed (ProberCounters), the check thread's CPU
 // (/proc/self/task/TID/stat utime+stime, and schedstat's run time in ns), how late the loop ran
 // its timers and posts (TimerLateness, a histogram: p50/p99 are bucket upper bounds) and the
-// process's VmRSS growth per checker.
+// process's growth per checker from the parsed configuration to the window's end: VmRSS, and
+// malloc's heap in use and held free (mallinfo2, every arena); and the same VmRSS and heap
+// right after the load, before the first probe ("loaded_": the checkers without probes in
+// flight, which a loop running behind multiplies).
 //
 //   vigil-checkers-bench --type tcp|ssl [--resume] --checkers N --delay-loop S
 //                        [--addresses 64] [--per-vs 16] [--warmup S] [--window S]
@@ -22,6 +25,7 @@
 // Prints one line (key=value) per run. Exits 1 when a probe failed in the window or a checker
 // is down at the end, 2 when it cannot run. Run it through bench/checkers/run, which puts it in
 // a network namespace of its own.
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -321,6 +325,16 @@ struct Snapshot {
   std::chrono::steady_clock::time_point at;
 };
 
+// The heap in use and held free by malloc, over every arena (mallinfo2 sums them).
+struct Heap {
+  double in_use = 0;  // bytes handed out (uordblks + hblkhd)
+  double free = 0;    // bytes malloc holds but has not handed out (fordblks)
+};
+Heap heap() {
+  const struct mallinfo2 m = mallinfo2();
+  return {static_cast<double>(m.uordblks + m.hblkhd), static_cast<double>(m.fordblks)};
+}
+
 std::string micros(vigil::Duration d) {
   if (d == vigil::Duration::max()) return "overflow";
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
@@ -369,9 +383,12 @@ int main(int argc, char** argv) {
     end_servers();
     return 2;
   }
-  // The parsed configuration stays alive to the end (vigild keeps its own), so the engine's
-  // memory is not counted into pages the model freed.
+  // The configuration is shared with the engine, never copied, as vigild shares its own
+  // (daemon::CheckService loads a shared_ptr<const Config>), and stays alive to the end, so the
+  // engine's memory is not counted into pages the model freed.
+  const auto config = std::make_shared<const vigil::config::Config>(std::move(parsed->config));
   const long rss_before = rss_kib();
+  const Heap heap_before = heap();
 
   // As daemon::CheckService::Thread builds the check thread.
   vigil::event::LoopThread loop_thread("check");
@@ -400,9 +417,13 @@ int main(int argc, char** argv) {
   };
   const pid_t tid = on_loop([] { return gettid(); });
   const auto load_start = std::chrono::steady_clock::now();
-  const bool loaded = on_loop([&] { return engine.load(parsed->config).ok(); });
+  const bool loaded = on_loop([&] { return engine.load(config).ok(); });
   const double load_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  // Right after the load, before the first probe (1 s + warmup later): the checkers alone, no
+  // probe in flight.
+  const long rss_loaded = rss_kib();
+  const Heap heap_loaded = heap();
   if (!loaded || engine.checker_count() != static_cast<size_t>(o.checkers)) {
     std::fprintf(stderr, "the engine did not load %d checkers\n", o.checkers);
     loop_thread.stop();
@@ -422,7 +443,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(o.window));
   const Snapshot b = snapshot();
   const long rss_after = rss_kib();
-  parsed.reset();
+  const Heap heap_after = heap();
   const auto [up, checkers] = on_loop([&] {
     size_t n = 0;
     const auto status = engine.status();
@@ -473,9 +494,14 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(b.counters.tls_handshakes - a.counters.tls_handshakes),
         static_cast<unsigned long long>(b.counters.tls_resumed - a.counters.tls_resumed));
   std::printf(
-      " rss_per_checker=%.0fB config_rss_per_checker=%.0fB load_s=%.2f up=%zu/%zu "
-      "batches=%llu loadavg=%s\n",
+      " loaded_rss_per_checker=%.0fB loaded_heap_per_checker=%.0fB rss_per_checker=%.0fB "
+      "heap_per_checker=%.0fB heap_free_per_checker=%.0fB config_rss_per_checker=%.0fB "
+      "load_s=%.2f up=%zu/%zu batches=%llu loadavg=%s\n",
+      1024.0 * static_cast<double>(rss_loaded - rss_before) / o.checkers,
+      (heap_loaded.in_use - heap_before.in_use) / o.checkers,
       1024.0 * static_cast<double>(rss_after - rss_before) / o.checkers,
+      (heap_after.in_use - heap_before.in_use) / o.checkers,
+      (heap_after.free - heap_before.free) / o.checkers,
       1024.0 * static_cast<double>(rss_before - rss_start) / o.checkers, load_s, up, checkers,
       static_cast<unsigned long long>(batches), load_average().c_str());
   return failed == 0 && up == checkers ? 0 : 1;

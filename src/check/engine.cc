@@ -373,26 +373,49 @@ struct CheckEngine::Slot {
     return probe ? probe->urls : kNone;
   }
 
+  // The last failed probe's text; empty before the first failure.
+  [[nodiscard]] std::string_view error() const {
+    return last_error ? std::string_view{*last_error} : std::string_view{};
+  }
+  void set_error(std::string_view detail) {
+    if (last_error) {
+      last_error->assign(detail);
+    } else {
+      last_error = std::make_unique<std::string>(detail);
+    }
+  }
+  [[nodiscard]] std::optional<Duration> latency() const {
+    return has_latency ? std::optional<Duration>{last_latency} : std::nullopt;
+  }
+  void set_latency(Duration latency) {
+    last_latency = latency;
+    has_latency = true;
+  }
+
+  // One per checker, so laid out without padding (docs/performance.md): 8-byte fields first.
   Checker machine;
   // What load() built for it; null when that is nothing (TCP_CHECK, PING_CHECK), so that the
   // most common checkers pay one pointer for it.
   std::unique_ptr<const BuiltChecker> probe;
   Timer timer;
-  std::optional<ProbeId> running;  // a probe of its own
-  Group* group = nullptr;          // checker_share_probes: its group of identical checkers
-  SharedProbe* shared = nullptr;   // the group's probe it takes part in
+  ProbeId running = 0;            // a probe of its own, when `probing`
+  Group* group = nullptr;         // checker_share_probes: its group of identical checkers
+  SharedProbe* shared = nullptr;  // the group's probe it takes part in
   Service* service = nullptr;
-  bool kept = false;    // during a reload: chosen to stay as it is
-  bool paused = false;  // set_paused(): no probe runs until it is resumed
+  TimePoint started{};
+  uint64_t probes = 0;
+  Duration last_latency{0};  // when has_latency
+  // Made at the first failure: a checker that always passes pays one pointer, not a string.
+  std::unique_ptr<std::string> last_error;
   // The target of the probe its timer is armed for (in the slot, so that the timer's callback
   // captures two pointers and std::function holds it without an allocation).
   uint32_t armed_target = 0;
-  size_t real_server = 0;
-  size_t index = 0;  // among the real server's running checkers
-  TimePoint started{};
-  uint64_t probes = 0;
-  std::optional<Duration> last_latency;
-  std::string last_error;
+  uint32_t real_server = 0;
+  uint32_t index = 0;  // among the real server's running checkers
+  bool kept = false;   // during a reload: chosen to stay as it is
+  bool probing = false;
+  bool has_latency = false;
+  bool paused = false;  // set_paused(): no probe runs until it is resumed
 };
 
 struct CheckEngine::Service {
@@ -815,8 +838,8 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
           if (!one.deferred) slot->probe = std::make_unique<const BuiltChecker>(std::move(one));
         }
         slot->service = service.get();
-        slot->real_server = r;
-        slot->index = c;
+        slot->real_server = static_cast<uint32_t>(r);
+        slot->index = static_cast<uint32_t>(c);
         if (kept.slot == nullptr) {
           Event first = Start{};
           if (plans[v]) {
@@ -1157,12 +1180,12 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
                                   .checker = slot.machine.spec(),
                                   .up = report.up,
                                   .reason = report.reason,
-                                  .detail = report.up ? std::string_view{} : slot.last_error});
+                                  .detail = report.up ? std::string_view{} : slot.error()});
               }
               const bool was_alive = service.verdicts.alive(slot.real_server);
               auto notifies =
                   service.verdicts.on_report(slot.real_server, slot.index, report,
-                                             report.up ? std::string_view{} : slot.last_error);
+                                             report.up ? std::string_view{} : slot.error());
               note_alive_change(service, slot.real_server, was_alive);
               service.pending.insert(service.pending.end(), notifies.begin(), notifies.end());
               service.dirty = true;
@@ -1228,13 +1251,14 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
     });
     return;
   }
+  slot.probing = true;
   slot.running = prober_.start(request, [this, &slot](ProbeResult result) {
-    slot.running.reset();
-    slot.last_latency = scheduler_.now() - slot.started;
+    slot.probing = false;
+    slot.set_latency(scheduler_.now() - slot.started);
     std::visit(Overloaded{
                    [&](const ProbeSucceeded&) {},
-                   [&](const ProbeFailed& failed) { slot.last_error = failed.detail; },
-                   [&](const ProbeNotRun& not_run) { slot.last_error = not_run.detail; },
+                   [&](const ProbeFailed& failed) { slot.set_error(failed.detail); },
+                   [&](const ProbeNotRun& not_run) { slot.set_error(not_run.detail); },
                },
                result);
     std::visit([&](auto&& r) { dispatch(slot, Event{std::forward<decltype(r)>(r)}); },
@@ -1244,8 +1268,8 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
 }
 
 void CheckEngine::leave(Slot& slot) {
-  if (slot.running) prober_.cancel(*slot.running);
-  slot.running.reset();
+  if (slot.probing) prober_.cancel(slot.running);
+  slot.probing = false;
   SharedProbe* probe = std::exchange(slot.shared, nullptr);
   if (probe == nullptr) return;
   std::erase(probe->members, &slot);
@@ -1270,8 +1294,8 @@ void CheckEngine::deliver(Group& group, SharedProbe* probe, ProbeResult result) 
              result);
   for (Slot* member : done->members) {
     member->shared = nullptr;
-    member->last_latency = now - member->started;
-    if (!std::holds_alternative<ProbeSucceeded>(result)) member->last_error = error;
+    member->set_latency(now - member->started);
+    if (!std::holds_alternative<ProbeSucceeded>(result)) member->set_error(error);
   }
   // The same event for every member, in the order they joined.
   for (Slot* member : done->members)
@@ -1325,8 +1349,8 @@ std::vector<CheckEngine::CheckerStatus> CheckEngine::status() const {
             .next_probe = slot->machine.next_probe(),
             .probes = slot->probes,
             .probes_not_run = slot->machine.probes_not_run(),
-            .last_latency = slot->last_latency,
-            .last_error = slot->last_error,
+            .last_latency = slot->latency(),
+            .last_error = std::string(slot->error()),
             .shared_with = slot->group != nullptr ? slot->group->members - 1 : 0,
             .paused = slot->paused,
         };
