@@ -20,6 +20,7 @@
 #include "daemon/service.h"
 #include "daemon/side_gather.h"
 #include "daemon/vrrp/vrrp_service.h"
+#include "event/wall_clock.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -54,6 +55,13 @@ struct ControlOptions {
   std::function<api::MetricsPart()> daemon_metrics;
   bool metrics_full_detail = false;
   std::optional<config::GlobalDefs::MetricsListen> metrics_listen;
+  // vigilctl vrrp maintenance (control_vrrp.cc): the entries the state file held at start, and
+  // how a changed set is saved (LvsService::save_vrrp_maintenance, or save_vrrp_maintenance_file
+  // without the IPVS side). Unset: kept in memory only.
+  lvs::VrrpMaintenanceMap vrrp_maintenance;
+  std::function<Status(const lvs::VrrpMaintenanceMap&)> save_vrrp_maintenance;
+  // `since` of a maintenance entry. Unset: event::wall_clock_now.
+  event::WallClock wall_clock;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;
@@ -87,6 +95,10 @@ class ControlServer {
   api::HttpResponse change_log_level(const api::HttpRequest& request,
                                      const api::PeerCredentials& peer);
   void metrics(SocketKind kind, const api::HttpRequest& request, api::Responder respond);
+  // GET /v1/vrrp/stats, POST /v1/vrrp/stats/clear, POST /v1/vrrp/maintenance (control_vrrp.cc):
+  // false when `request` is for none of them (`respond` untouched).
+  bool handle_vrrp_ops(SocketKind kind, const api::HttpRequest& request,
+                       const api::PeerCredentials& peer, api::Responder& respond);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);
@@ -99,6 +111,7 @@ class ControlServer {
   SideGatherer<api::StatusPart> status_gatherer_{loop_};
   std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
   MetricsGatherer metrics_gatherer_{loop_};
+  lvs::VrrpMaintenanceMap vrrp_maintenance_;  // as saved in the state file
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

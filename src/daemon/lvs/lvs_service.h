@@ -33,6 +33,13 @@ Status apply_fullnat_with_nft(const std::vector<lvs::FullNatService>& services);
 // exist. Blocking like the apply.
 Result<std::string> read_fullnat_with_nft();
 
+// vigilctl vrrp maintenance without the IPVS side (vigild -P): the state file's VRRP part read
+// at start (an unreadable or corrupt file is logged and read as none; LvsService sets it aside
+// when it runs), and saved by replacing that part only (the overrides in the file are kept).
+lvs::VrrpMaintenanceMap read_vrrp_maintenance(const std::string& state_file);
+Status save_vrrp_maintenance_file(const std::string& state_file,
+                                  const lvs::VrrpMaintenanceMap& maintenance);
+
 struct OverrideStateOptions {
   // The state file (RunFiles::override_state_file); empty: overrides are kept in memory only.
   std::string state_file;
@@ -88,6 +95,10 @@ class LvsService final : public Service {
                                                                  std::string_view real_server,
                                                                  bool all_virtual_servers) const;
   [[nodiscard]] const std::string& state_file() const { return state_options_.state_file; }
+  // vigilctl vrrp maintenance: the VRRP side's part of the state file, kept and saved with the
+  // overrides (one writer of the file, on the main loop). An error when it cannot be saved, or
+  // before start() read the file (its overrides would be lost).
+  Status save_vrrp_maintenance(lvs::VrrpMaintenanceMap maintenance);
 
  private:
   Status open_and_start(const SharedConfig& config);
@@ -111,6 +122,8 @@ class LvsService final : public Service {
   OverrideStateOptions state_options_;
   SharedConfig config_;  // the running configuration
   lvs::OverrideMap overrides_;
+  lvs::VrrpMaintenanceMap vrrp_maintenance_;  // kept for the VRRP side (not interpreted here)
+  bool state_loaded_ = false;
   // A broken state file that could not be set aside: never overwritten, so nothing is saved.
   std::optional<std::string> unsaveable_;
   Timer expiry_timer_;
