@@ -63,10 +63,11 @@ bool ControlServer::handle_vrrp_ops(SocketKind kind, const api::HttpRequest& req
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   VrrpService* vrrp = options_.vrrp ? options_.vrrp() : nullptr;
-  if (vrrp == nullptr) {
+  auto without_vrrp = [&] {
+    if (vrrp != nullptr) return false;
     respond(api::error_response(409, "this vigild runs no VRRP instance"));
     return true;
-  }
+  };
   const std::string who = fmt::format("uid {} pid {}", peer.uid, peer.pid);
   auto reply_on_loop = [&loop = loop_, alive = alive_](api::Responder respond,
                                                        std::function<api::HttpResponse()> make) {
@@ -76,6 +77,7 @@ bool ControlServer::handle_vrrp_ops(SocketKind kind, const api::HttpRequest& req
   };
 
   if (!maintenance) {
+    if (without_vrrp()) return true;
     std::optional<std::string> clear;
     if (stats_clear) {
       clear = text("instance");
@@ -106,6 +108,7 @@ bool ControlServer::handle_vrrp_ops(SocketKind kind, const api::HttpRequest& req
     return true;
   }
   change.on = on->get<bool>();
+  if (without_vrrp()) return true;
   const std::string target = change.all ? std::string("every instance") : change.instance;
   logger()->info("[control] vrrp maintenance {} {} requested by {}{}", change.on ? "on" : "off",
                  target, who, change.reason.empty() ? "" : ", reason: " + change.reason);

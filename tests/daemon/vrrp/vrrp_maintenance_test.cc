@@ -137,6 +137,32 @@ TEST(VrrpMaintenance, ARestartInMaintenanceNeverBecomesMaster) {
   runtime.stop();
 }
 
+TEST(VrrpMaintenance, AnInstanceRemovedByReloadKeepsItsEntryOrphanedUntilItComesBack) {
+  testing::FakeVrrpHost host;
+  std::unique_ptr<config::Parsed> parsed;
+  const config::Config& config = config::testing::parse_ok(parsed, kConfig);
+  std::unique_ptr<config::Parsed> parsed_other;
+  const config::Config& without = config::testing::parse_ok(
+      parsed_other,
+      "vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n"
+      "  priority 100\n  advert_int 1\n  virtual_ipaddress { 10.0.0.101/24 }\n}\n");
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(config));
+  ASSERT_TRUE(runtime.set_maintenance({.on = true, .instance = "VI_1"}));
+  runtime.reload(without);
+  auto status = runtime.status();
+  ASSERT_EQ(status.warnings.size(), 1U);
+  EXPECT_NE(status.warnings[0].find("VI_1 is orphaned"), std::string::npos);
+  // Back: in maintenance from its first moment.
+  runtime.reload(config);
+  host.clock.advance(60s);
+  status = runtime.status();
+  EXPECT_TRUE(status.warnings.empty());
+  EXPECT_EQ(instance(status, "VI_1").state, "BACKUP");
+  EXPECT_TRUE(instance(status, "VI_1").maintenance);
+  runtime.stop();
+}
+
 TEST(VrrpMaintenance, ASyncGroupMovesTogether) {
   testing::FakeVrrpHost host;
   std::unique_ptr<config::Parsed> parsed;
