@@ -12,7 +12,11 @@ at their configured weight). Through `vigilctl -s NS`:
 - a restart programs the drained server at weight 0 from its first NEW_DEST (state file);
 - a reload keeps it drained (no SET_DEST); `rs weight N` runs it at N, `rs ready` returns it to
   its configured weight;
-- a corrupt state file is set aside (kept, never deleted) and vigild starts without it.
+- a corrupt state file is set aside (kept, never deleted) and vigild starts without it;
+- with VRRP running too (no -C): `reload --dry-run` lists exactly what the reload then does
+  (exit 7 while changes are pending, 0 when none) and changes nothing itself; a configuration
+  the VRRP side refuses (an instance on an interface without an address) is refused whole: the
+  IPVS side does not take its weight change either.
 Every wait is bounded; vigild is stopped by its PID; the state files go with the lab.
 """
 
@@ -64,10 +68,11 @@ class Director:
         self.state_file = Path(f"/var/lib/vigil/state_{self.ns}.conf")
         self.daemon: vlab.Daemon | None = None
 
-    def start(self, config: str = CONFIG) -> None:
+    def start(self, config: str = CONFIG, checkers_only: bool = True) -> None:
         self.journal.unlink(missing_ok=True)
+        only = ("-C",) if checkers_only else ()
         kind = vlab.DaemonKind("vigild", str(Path(self.vigild).resolve()),
-                               args=("--record", str(self.journal), "-C", "--ipvs-state-file",
+                               args=("--record", str(self.journal), *only, "--ipvs-state-file",
                                      str(self.lab.work / "ipvs-owned.conf")),
                                vrrp_only=False)
         self.daemon = self.lab.start("d1", kind, config)
@@ -107,6 +112,8 @@ def run(lab: vlab.Lab, vigild: str, vigilctl: str) -> None:
     d.state_file.unlink(missing_ok=True)
     try:
         scenario(lab, d)
+        d.state_file.unlink(missing_ok=True)
+        plan_scenario(lab, d)
     finally:
         for leftover in d.state_file.parent.glob(d.state_file.name + "*"):
             leftover.unlink()
@@ -184,6 +191,76 @@ def scenario(lab: vlab.Lab, d: Director) -> None:
           f"the corrupt state file was not kept aside: {broken}")
     check(f"{d.state_file}:2" in d.daemon.log_text(),
           "vigild's log does not name the corrupt file's line")
+    d.stop()
+
+
+def vrrp_instance(name: str, interface: str, vrid: int, priority: int) -> str:
+    return f"""vrrp_instance {name} {{
+  interface {interface}
+  virtual_router_id {vrid}
+  priority {priority}
+  advert_int 1
+  virtual_ipaddress {{
+    198.18.0.{vrid}/32
+  }}
+}}
+"""
+
+
+def plan_scenario(lab: vlab.Lab, d: Director) -> None:
+    base = CONFIG + vrrp_instance("VI_1", "eth0", 51, 150)
+    d.start(base, checkers_only=False)
+
+    def dry_run(*extra: str) -> subprocess.CompletedProcess:
+        return d.ctl("reload", "--dry-run", *extra)
+
+    unchanged = dry_run()
+    check(unchanged.returncode == 0 and "No changes." in unchanged.stdout,
+          f"dry run of the running file: exit {unchanged.returncode}: {unchanged.stdout}"
+          f"{unchanged.stderr}")
+
+    edited = base.replace("weight 2", "weight 5").replace("priority 150", "priority 160")
+    lab.write_config("d1", edited)
+    ops_before = len(d.ops())
+    planned = dry_run()
+    expected = [f"~ dest TCP {VIP}:80 -> {RS2}:8080: weight 2 -> 5",
+                "~ VI_1: priority 150 -> 160", "Plan: 0 to add, 2 to change, 0 to remove."]
+    check(planned.returncode == 7 and all(line in planned.stdout for line in expected),
+          f"dry run: exit {planned.returncode}, expected 7 and {expected}: {planned.stdout}"
+          f"{planned.stderr}")
+    as_json = json.loads(dry_run("--json").stdout)
+    check(as_json["schema"] == "vigil-plan/1" and as_json["summary"]["change"] == 2
+          and as_json["config_changed"], f"dry run --json: {as_json}")
+    check(len(d.ops()) == ops_before, f"the dry run changed IPVS: {d.ops()[ops_before:]}")
+    check(json.loads(d.ctl("status", "--json").stdout)["vrrp"][0]["priority"]["base"] == 150,
+          "the dry run changed VI_1's priority")
+
+    # The VRRP side refuses VI_2 (eth9 has no address): the IPVS side keeps weight 2 too.
+    lab.write_config("d1", edited + vrrp_instance("VI_2", "eth9", 52, 100))
+    refused_plan = dry_run()
+    check(refused_plan.returncode == 5 and "VRRP" in refused_plan.stdout,
+          f"dry run of a refused file: exit {refused_plan.returncode}: {refused_plan.stdout}")
+    refused = d.ctl("reload", "--wait")
+    check(refused.returncode == 5 and "eth9" in refused.stderr,
+          f"reload the VRRP side refuses: exit {refused.returncode}: {refused.stderr}")
+    check(len(d.ops()) == ops_before and d.weight(RS2) == 2,
+          f"a refused reload changed IPVS: {d.ops()[ops_before:]}")
+    check(json.loads(d.ctl("status", "--json").stdout)["vrrp"][0]["priority"]["base"] == 150,
+          "a refused reload changed VI_1's priority")
+
+    # The real reload does what the plan said: one SET_DEST (and VI_1's new priority).
+    lab.write_config("d1", edited)
+    applied = d.ctl("reload", "--wait")
+    check(applied.returncode == 0, f"reload: exit {applied.returncode}: {applied.stderr}")
+    wait_until(lambda: d.weight(RS2) == 5, TIMEOUT, f"{RS2} at weight 5")
+    new_ops = [(op["op"], op.get("dest")) for op in d.ops()[ops_before:]]
+    check(new_ops == [("SET_DEST", f"{RS2}:8080")],
+          f"the reload's operations {new_ops} are not the plan's one SET_DEST")
+    check(json.loads(d.ctl("status", "--json").stdout)["vrrp"][0]["priority"]["base"] == 160,
+          "VI_1's priority after the reload")
+    after = dry_run()
+    check(after.returncode == 0 and "No changes." in after.stdout,
+          f"dry run after the reload: exit {after.returncode}: {after.stdout}")
     d.stop()
 
 

@@ -612,16 +612,7 @@ Result<HealthBatch> CheckEngine::load(std::shared_ptr<const config::Config> conf
         untouched[v] = true;
         continue;
       }
-      running.key = old.verdicts.spec().key;
-      running.real_servers.resize(old.slots.size());
-      for (size_t r = 0; r < old.slots.size(); ++r) {
-        RunningRealServer& rr = running.real_servers[r];
-        rr.key = old.verdicts.spec().real_servers[r].key;
-        rr.alive = old.verdicts.alive(r);
-        rr.checkers.clear();
-        for (const auto& slot : old.slots[r])
-          rr.checkers.push_back({slot->machine.spec().identity, slot->machine.carried()});
-      }
+      describe_running(old, running);
       plans[v] = plan_virtual_server(&running, specs[v]);
       if (!plans[v]->removed_real_servers.empty())
         removed_servers[old_of[v]] = &plans[v]->removed_real_servers;
@@ -1298,6 +1289,34 @@ std::vector<CheckEngine::ServiceStatus> CheckEngine::service_status() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+// A running service as plan_reload() (reload.h) takes it; `into` is reused between calls.
+void CheckEngine::describe_running(const Service& service, RunningVirtualServer& into) {
+  into.key = service.verdicts.spec().key;
+  into.real_servers.resize(service.slots.size());
+  for (size_t r = 0; r < service.slots.size(); ++r) {
+    RunningRealServer& rr = into.real_servers[r];
+    rr.key = service.verdicts.spec().real_servers[r].key;
+    rr.alive = service.verdicts.alive(r);
+    rr.checkers.clear();
+    for (const auto& slot : service.slots[r])
+      rr.checkers.push_back({slot->machine.spec().identity, slot->machine.carried()});
+  }
+}
+
+CheckEngine::ReloadPreview CheckEngine::preview_reload(const config::Config& config) const {
+  ReloadPreview preview;
+  for (const auto& service : services_) {
+    describe_running(*service, preview.running.emplace_back());
+    preview.running_labels.push_back(service->verdicts.spec().label);
+  }
+  for (const auto& vs : config.lvs.virtual_servers) {
+    const auto split = one_checker_per_smtp_host(vs);
+    preview.specs.push_back(translate(split ? *split : vs));
+  }
+  preview.plan = plan_reload(preview.running, preview.specs);
+  return preview;
 }
 
 size_t CheckEngine::checker_count() const {

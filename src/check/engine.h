@@ -166,6 +166,16 @@ class CheckEngine {
   };
   [[nodiscard]] std::vector<ServiceStatus> service_status() const;
   [[nodiscard]] size_t checker_count() const;
+
+  // reload --dry-run: the match a load() of `config` makes (plan_reload(), reload.h) against the
+  // running virtual servers, with the specs and the running services it was made from.
+  struct ReloadPreview {
+    ReloadPlan plan;
+    std::vector<VirtualServerSpec> specs;  // the new ones, one per plan.services entry
+    std::vector<RunningVirtualServer> running;
+    std::vector<std::string> running_labels;  // keepalived's FMT_VS of each running one
+  };
+  [[nodiscard]] ReloadPreview preview_reload(const config::Config& config) const;
   // Checker blocks of types the engine does not run yet (left out at the last load).
   [[nodiscard]] size_t skipped_checkers() const { return skipped_; }
 
@@ -175,6 +185,7 @@ class CheckEngine {
   struct SharedProbe;
   struct Group;
 
+  static void describe_running(const Service& service, RunningVirtualServer& into);
   void dispatch(Slot& slot, const Event& event);
   void apply(Slot& slot, Actions actions);
   void fire(Slot& slot, uint32_t target);

@@ -136,6 +136,7 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
       return;
     }
     std::string reason;
+    bool dry_run = false;
     if (!request.body.empty()) {
       auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
       if (body.is_discarded() || !body.is_object()) {
@@ -143,6 +144,18 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
         return;
       }
       if (auto it = body.find("reason"); it != body.end() && it->is_string()) reason = *it;
+      if (auto it = body.find("dry_run"); it != body.end()) {
+        if (!it->is_boolean()) {
+          respond(api::error_response(400, "dry_run must be true or false"));
+          return;
+        }
+        dry_run = it->get<bool>();
+      }
+    }
+    if (dry_run) {
+      logger()->info("[control] reload plan (dry run) requested by {}", who);
+      plan(std::move(respond));
+      return;
     }
     const std::string caller = who + (reason.empty() ? "" : ", reason: " + reason);
     logger()->info("[control] reload requested by {}", caller);
@@ -394,6 +407,37 @@ api::HttpResponse ControlServer::change_log_level(const api::HttpRequest& reques
   logger()->info("[control] log level {} for {} by uid {} pid {}", name,
                  component.empty() ? "every component" : component, peer.uid, peer.pid);
   return json_response(200, {{"level", name}, {"component", component}});
+}
+
+void ControlServer::plan(api::Responder respond) {
+  if (!options_.read_for_plan) {
+    respond(api::error_response(501, "this vigild cannot plan a reload"));
+    return;
+  }
+  auto [header, config] = options_.read_for_plan();
+  if (!config) {
+    respond(api::HttpResponse{.body = api::to_json_text(header)});
+    return;
+  }
+  plan_gatherer_.gather(
+      options_.services(), options_.side_timeout,
+      [config](Service& side, std::function<void(api::PlanPart)> reply) {
+        side.plan_reload(config, std::move(reply));
+      },
+      [this, plan = std::move(header), respond = std::move(respond)](
+          std::vector<api::PlanPart> parts, size_t silent) mutable {
+        for (auto& part : parts)
+          api::merge(plan.part, std::move(part));
+        if (silent > 0) {
+          // An incomplete plan is no plan: say so instead of showing part of one.
+          plan.part.refusals.push_back(fmt::format(
+              "{} side(s) of vigild did not answer within {} ms: the plan is incomplete", silent,
+              std::chrono::duration_cast<std::chrono::milliseconds>(options_.side_timeout)
+                  .count()));
+          logger()->warn("[control] reload plan: {} side(s) did not answer in time", silent);
+        }
+        respond(api::HttpResponse{.body = api::to_json_text(plan)});
+      });
 }
 
 void ControlServer::status(const api::StatusQuery& query, api::Responder respond) {

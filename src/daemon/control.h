@@ -12,6 +12,7 @@
 
 #include "api/client.h"
 #include "api/metrics.h"
+#include "api/plan.h"
 #include "api/server.h"
 #include "api/status.h"
 #include "common/result.h"
@@ -45,6 +46,10 @@ struct ControlOptions {
   // Reloads the configuration file now (as SIGHUP does) and says how it went; `who` names the
   // caller for the log.
   std::function<ReloadOutcome(const std::string& who)> reload;
+  // reload --dry-run: reads the configuration file as a reload would (logging nothing) and
+  // returns the plan's header (file, hash, errors) with the configuration the sides are to plan
+  // against (null when the file would be refused).
+  std::function<std::pair<api::ReloadPlan, SharedConfig>()> read_for_plan;
   // The IPVS side, for the overrides (null: vigild runs without it, -P).
   std::function<LvsService*()> lvs;
   // The VRRP side, for vrrp garp (null: no instance runs, or -C).
@@ -91,6 +96,8 @@ class ControlServer {
   void handle(SocketKind kind, const api::HttpRequest& request, const api::PeerCredentials& peer,
               api::Responder respond);
   void status(const api::StatusQuery& query, api::Responder respond);
+  // POST /v1/reload {"dry_run": true}: every side's plan, gathered as the status is.
+  void plan(api::Responder respond);
   // POST /v1/log: one component's log level, or every one's.
   api::HttpResponse change_log_level(const api::HttpRequest& request,
                                      const api::PeerCredentials& peer);
@@ -109,6 +116,7 @@ class ControlServer {
   std::unique_ptr<api::ControlSocketServer> read_only_;
   // The status requests waiting for their sides.
   SideGatherer<api::StatusPart> status_gatherer_{loop_};
+  SideGatherer<api::PlanPart> plan_gatherer_{loop_};
   std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
   MetricsGatherer metrics_gatherer_{loop_};
   lvs::VrrpMaintenanceMap vrrp_maintenance_;  // as saved in the state file

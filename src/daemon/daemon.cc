@@ -84,10 +84,11 @@ void collect_diagnostics(const config::Diagnostics& diagnostics, const config::S
 // Logs every diagnostic; returns the configuration (null when it has errors), with its scripts
 // judged (control/script_audit.h): what the services get is what may run. At start and every
 // reload.
-Loaded load_config(const std::string& file, const std::string& id) {
+// `quiet` (reload --dry-run): nothing is logged, the caller shows the diagnostics.
+Loaded load_config(const std::string& file, const std::string& id, bool quiet = false) {
   Loaded loaded;
   if (auto why = control::unreadable_config(file)) {
-    log::get("config")->error("[{}] cannot read configuration file: {}", file, *why);
+    if (!quiet) log::get("config")->error("[{}] cannot read configuration file: {}", file, *why);
     loaded.failure = control::kDaemonConfigUnreadable;
     loaded.errors.push_back(file + ": cannot read configuration file: " + *why);
     return loaded;
@@ -101,7 +102,7 @@ Loaded load_config(const std::string& file, const std::string& id) {
     for (auto& bad : check::check_config(parsed->config))
       parsed->diagnostics.error(bad.location, std::move(bad.message));
   }
-  log_diagnostics(parsed->diagnostics, parsed->files);
+  if (!quiet) log_diagnostics(parsed->diagnostics, parsed->files);
   collect_diagnostics(parsed->diagnostics, parsed->files, loaded);
   if (!parsed->ok()) {
     loaded.failure = control::kDaemonConfigErrors;
@@ -110,7 +111,7 @@ Loaded load_config(const std::string& file, const std::string& id) {
   loaded.hash = config_hash(parsed->files);
   control::ScriptAudit audit =
       control::audit_scripts(std::move(parsed->config), control::system_script_environment());
-  log_diagnostics(audit.diagnostics, parsed->files);
+  if (!quiet) log_diagnostics(audit.diagnostics, parsed->files);
   collect_diagnostics(audit.diagnostics, parsed->files, loaded);
   // One immutable copy that every side shares (none keeps a copy of its own).
   loaded.config = std::make_shared<const config::Config>(std::move(audit.config));
@@ -324,8 +325,30 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
           "staying in '{}' (restart vigild to move)",
           file, wanted, net_namespace);
     }
-    for (auto& service : services)
-      service->reload(next.config);
+    // Every side plans first; all commit, or none does (a side's refusal keeps every side on
+    // the running configuration).
+    std::vector<Service::Commit> commits;
+    std::vector<std::string> refusals;
+    for (auto& service : services) {
+      auto commit = service->prepare_reload(next.config);
+      if (commit) {
+        commits.push_back(std::move(*commit));
+      } else {
+        refusals.push_back(commit.error().message);
+      }
+    }
+    if (!refusals.empty()) {
+      for (const auto& refusal : refusals)
+        log->error("[vigild] reload refused: {}", refusal);
+      log->error("[vigild] reload refused: {}; every side keeps the running configuration", file);
+      systemd.ready(running_status(*config, options) + "; last reload refused: " + refusals[0]);
+      last_reload = api::ReloadStatus{
+          .count = count, .ok = false, .message = file + ": refused: " + refusals[0]};
+      ++reloads_refused;
+      return ReloadOutcome{.message = last_reload->message, .errors = std::move(refusals)};
+    }
+    for (auto& commit : commits)
+      commit();
     config = next.config;
     loaded = std::move(next);
     last_reload = api::ReloadStatus{.count = count, .ok = true};
@@ -391,6 +414,15 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                         return out;
                       },
                   .reload = reload,
+                  .read_for_plan =
+                      [&] {
+                        Loaded next = load_config(file, id, /*quiet=*/true);
+                        api::ReloadPlan plan{.file = file,
+                                             .config_hash = next.hash,
+                                             .config_changed = next.hash != loaded.hash,
+                                             .errors = std::move(next.errors)};
+                        return std::pair{std::move(plan), next.config};
+                      },
                   .lvs = lvs_side,
                   .vrrp = [&]() -> VrrpService* {
                     for (size_t i = 0; i < started; ++i) {

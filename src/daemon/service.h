@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "api/metrics.h"
+#include "api/plan.h"
 #include "api/status.h"
 #include "common/result.h"
 #include "config/model.h"
@@ -23,6 +24,18 @@ class Service {
   virtual Status start(const SharedConfig& config) = 0;
   // `config` has passed validation; the previous one keeps running until this returns.
   virtual void reload(const SharedConfig& config) = 0;
+  // A reload in two steps, so that every side agrees before any side changes: prepare does
+  // what can refuse `config` (the VRRP side's address lookups, opening IPVS for the first
+  // virtual server) and changes nothing; the commit it returns applies it (and cannot refuse).
+  // One side's refusal leaves every side on the running configuration.
+  using Commit = std::function<void()>;
+  virtual Result<Commit> prepare_reload(const SharedConfig& config) {
+    return Commit([this, config] { reload(config); });
+  }
+  // reload --dry-run: what a reload to `config` would change, computed by the planner the
+  // reload itself uses, handed over as status() hands its part. Changes nothing.
+  using PlanReply = std::function<void(api::PlanPart)>;
+  virtual void plan_reload(const SharedConfig& /*config*/, PlanReply done) { done({}); }
   virtual void stop() = 0;
   // SIGUSR1: write the state dump; SIGUSR2: the counters (keepalived's .data / .stats files).
   // Each side that has state writes its own files; written when the call returns.

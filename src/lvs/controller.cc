@@ -90,13 +90,53 @@ Status LvsController::start(std::shared_ptr<const config::Config> shared) {
 void LvsController::update(std::shared_ptr<const config::Config> config) {
   flush_on_stop_ = config->global.lvs_flush_on_stop;
   flush_on_stop_vs_only_ = config->global.lvs_flush_on_stop_vs_only;
+  UpdatePlan plan = plan_update(*config, overrides_);
   set_config(std::move(config));
-  // Verdicts of services that are gone go with them; a kept service keeps its verdict until
-  // the checkers send the one for the new configuration.
-  std::erase_if(health_, [&](const auto& entry) { return !blocks_.contains(entry.first); });
-  desired_ = desired_lvs(*config_, {}, health_, &overrides_);
-  plan_and_apply(last_known_, false);
+  // Verdicts of services that are gone go with them; a kept service keeps its verdict (rebased
+  // to its new weights) until the checkers send the one for the new configuration.
+  health_ = std::move(plan.health);
+  desired_ = std::move(plan.desired);
+  apply_planned(last_known_, plan.operations);
   sync_fullnat(false);
+}
+
+LvsController::UpdatePlan LvsController::plan_update(const config::Config& config,
+                                                     const OverrideMap& overrides) const {
+  // Verdicts of services the configuration no longer has are not looked up by desired_lvs().
+  UpdatePlan plan;
+  plan.health = rebased_health(config);
+  plan.desired = desired_lvs(config, {}, plan.health, &overrides);
+  plan.operations = datapath::reconcile(last_known_, plan.desired.table, owned_);
+  return plan;
+}
+
+HealthOverlay LvsController::rebased_health(const config::Config& next) const {
+  HealthOverlay out;
+  if (health_.empty()) return out;
+  std::map<check::VirtualServerKey, const config::VirtualServer*> next_blocks;
+  for (const auto& vs : next.lvs.virtual_servers)
+    next_blocks.try_emplace(check::virtual_server_key(vs), &vs);
+  const auto weight_in = [](const config::VirtualServer& vs,
+                            const check::RealServerKey& key) -> std::optional<int64_t> {
+    for (const auto& rs : vs.real_servers)
+      if (rs.address == key.address && rs.port == key.port) return rs.weight;
+    return std::nullopt;
+  };
+  for (const auto& [key, verdict] : health_) {
+    const auto next_block = next_blocks.find(key);
+    if (next_block == next_blocks.end()) continue;
+    check::DesiredService& rebased = out.emplace(key, verdict).first->second;
+    const auto old_block = blocks_.find(key);
+    if (old_block == blocks_.end()) continue;
+    for (auto& destination : rebased.real_servers) {
+      if (!destination.in_ipvs || destination.weight == 0) continue;
+      const auto before = weight_in(*old_block->second, destination.key);
+      const auto after = weight_in(*next_block->second, destination.key);
+      if (before && after && *before != *after && destination.weight == *before)
+        destination.weight = check::ipvs_weight(*after);
+    }
+  }
+  return out;
 }
 
 void LvsController::set_config(std::shared_ptr<const config::Config> config) {
@@ -228,9 +268,13 @@ bool LvsController::resync() {
 }
 
 void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_foreign) {
+  apply_planned(actual, datapath::reconcile(actual, desired_.table, owned_, {flush_foreign}));
+}
+
+void LvsController::apply_planned(const datapath::Table& actual,
+                                  const std::vector<datapath::Operation>& operations) {
   ++counters_.passes;
-  auto operations = datapath::reconcile(actual, desired_.table, owned_, {flush_foreign});
-  last_known_ = actual;
+  if (&actual != &last_known_) last_known_ = actual;
   retry_services_.clear();
   const auto results = apply_operations(operations);
   owned_ = datapath::next_ownership(actual, desired_.table, owned_, operations, results);

@@ -85,6 +85,18 @@ class LvsController {
   void set_overrides(OverrideMap overrides);
   // A new configuration together with the overrides that go with it (pruned for it): one pass.
   void update(std::shared_ptr<const config::Config> config, OverrideMap overrides);
+  // What update(config, overrides) would do now: the table it would want and the operations it
+  // would send (planned against the last known table, as update() plans). update() applies
+  // exactly this plan; `vigilctl reload --dry-run` shows it. Changes nothing.
+  struct UpdatePlan {
+    DesiredLvs desired;
+    std::vector<datapath::Operation> operations;
+    HealthOverlay health;  // the verdicts it used (rebased_health())
+  };
+  [[nodiscard]] UpdatePlan plan_update(const config::Config& config,
+                                       const OverrideMap& overrides) const;
+  // The table as vigil last saw it (with the counters of the last dump).
+  [[nodiscard]] const datapath::Table& last_known() const { return last_known_; }
   // A full pass now (dump, plan, apply). Returns false if the dump failed.
   bool resync();
   // Removes what vigil owns (default), flushes everything (lvs_flush_on_stop) or keeps it all.
@@ -106,9 +118,18 @@ class LvsController {
   [[nodiscard]] const OverrideMap& overrides() const { return overrides_; }
 
  private:
+  // The checkers' verdicts as they apply to `next`: those of virtual servers it keeps, with the
+  // weight of a live real server whose configured weight changed moved to the new one (what the
+  // checkers' next verdict says: the engine gives configured + dynamic weight), so that the
+  // reload's own pass programs it and the plan shows it. Only a weight equal to the old
+  // configured one (no dynamic part) is moved; a 0 may be inhibit_on_failure's and stays.
+  [[nodiscard]] HealthOverlay rebased_health(const config::Config& next) const;
   // Keeps `config` and the check keys of its virtual servers.
   void set_config(std::shared_ptr<const config::Config> config);
   void plan_and_apply(const datapath::Table& actual, bool flush_foreign);
+  // Sends `operations` (planned from `actual` and desired_), then updates ownership.
+  void apply_planned(const datapath::Table& actual,
+                     const std::vector<datapath::Operation>& operations);
   // Recomputes the services of `changed` blocks only and plans them against the last known
   // table (with the services whose operations failed since the last full pass); `fullnat`: one
   // of them uses FULLNAT, so everything is recomputed instead.

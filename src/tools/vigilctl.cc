@@ -2,7 +2,8 @@
 //
 //   vigilctl status [--json]                   the daemon's state (exit 0 healthy, 1 degraded,
 //                                              3 unreachable)
-//   vigilctl reload [--wait] [--reason TEXT]   reload the configuration, with its outcome
+//   vigilctl reload [--wait] [--dry-run] [--json] [--reason TEXT]
+//                                              reload the configuration (or show its plan)
 //   vigilctl check-config [-f FILE] [-i ID]    validate a configuration (exit codes as vigild -t)
 //   vigilctl dump-config  [-f FILE] [-i ID]    print it as vigil understood it, as JSON
 //   vigilctl genhash -s ADDR -p PORT -u URL    a url's digest, as HTTP_GET computes it
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "api/client.h"
+#include "api/plan.h"
 #include "api/status.h"
 #include "api/vrrp_ops.h"
 #include "control/config_check.h"
@@ -30,6 +32,7 @@
 
 namespace {
 
+using vigil::control::kCtlChangesPending;
 using vigil::control::kCtlConfigErrors;
 using vigil::control::kCtlDegraded;
 using vigil::control::kCtlOk;
@@ -42,8 +45,11 @@ constexpr const char* kUsage =
     "Commands talking to vigild (over /run/vigil/vigild[_INSTANCE][_NAMESPACE].sock):\n"
     "  status [--json]                 the daemon, its VRRP instances and virtual servers\n"
     "                                  (exit 0 healthy, 1 degraded, 3 vigild unreachable)\n"
-    "  reload [--wait] [--reason TEXT] reload the configuration file and print the outcome\n"
+    "  reload [--wait] [--reason TEXT] [--json]\n"
+    "                                  reload the configuration file and print the outcome\n"
     "                                  (exit 0 applied, 5 refused: the errors are printed)\n"
+    "  reload --dry-run [--json]       what a reload would change, changing nothing\n"
+    "                                  (exit 0 no change, 7 changes pending, 5 refused)\n"
     "  rs drain|maint|ready VS RS [--all-vs] [--reason TEXT] [--for DURATION]\n"
     "                                  drain: weight 0, connections continue; maint: out of\n"
     "                                  IPVS; ready: the override goes (health decides again)\n"
@@ -348,11 +354,29 @@ int run_log(const Target& target, const std::vector<std::string>& args) {
   return kCtlOk;
 }
 
+// reload --dry-run: the plan, and 0 (nothing would change), 7 (changes pending) or 5 (refused).
+int print_plan(const vigil::api::ParsedResponse& response, bool json) {
+  auto plan = vigil::api::plan_from_json(response.body);
+  if (!plan) {
+    std::cerr << "vigilctl: " << plan.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  std::cout << (json ? vigil::api::to_json_text(*plan) : vigil::api::render_plan_text(*plan));
+  if (vigil::api::refused(*plan)) return kCtlConfigErrors;
+  return vigil::api::summarize(plan->part).total() > 0 ? kCtlChangesPending : kCtlOk;
+}
+
 int run_reload(const Target& target, const std::vector<std::string>& args) {
   std::string reason;
+  bool dry_run = false;
+  bool json = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--wait") continue;  // a reload always answers with its outcome
-    if (args[i] == "--reason" && i + 1 < args.size()) {
+    if (args[i] == "--dry-run") {
+      dry_run = true;
+    } else if (args[i] == "--json") {
+      json = true;
+    } else if (args[i] == "--reason" && i + 1 < args.size()) {
       reason = args[++i];
     } else {
       return usage_error("reload: unexpected argument '" + args[i] + "'");
@@ -360,6 +384,7 @@ int run_reload(const Target& target, const std::vector<std::string>& args) {
   }
   nlohmann::json body = nlohmann::json::object();
   if (!reason.empty()) body["reason"] = reason;
+  if (dry_run) body["dry_run"] = true;
   auto response =
       vigil::api::send_request(socket_for(target, true), {.method = "POST",
                                                           .target = "/v1/reload",
@@ -369,9 +394,11 @@ int run_reload(const Target& target, const std::vector<std::string>& args) {
     std::cerr << "vigilctl: " << response.error().message << "\n";
     return kCtlUnreachable;
   }
+  if (dry_run && response->status == 200) return print_plan(*response, json);
   auto answer = nlohmann::json::parse(response->body, nullptr, false);
+  if (json && answer.is_object()) std::cout << answer.dump(2) << "\n";
   if (response->status == 200) {
-    std::cout << answer.value("message", std::string("configuration reloaded")) << "\n";
+    if (!json) std::cout << answer.value("message", std::string("configuration reloaded")) << "\n";
     return kCtlOk;
   }
   std::cerr << "vigilctl: reload refused: " << error_of(*response) << "\n";

@@ -19,6 +19,7 @@
 #include "common/safe_file.h"
 #include "common/track_file.h"
 #include "daemon/check/check_dump.h"
+#include "daemon/check/check_reload_plan.h"
 #include "daemon/check/check_thread.h"
 #include "daemon/check/script_users.h"
 #include "daemon/check/stop_grace.h"
@@ -302,6 +303,17 @@ void CheckService::reload(const SharedConfig& shared) {
         "settings: they apply when vigild starts; the check thread keeps its own");
   }
   load(shared);
+}
+
+void CheckService::plan_reload(const SharedConfig& config, PlanReply done) {
+  if (!thread_) {
+    done({});
+    return;
+  }
+  Thread* thread = thread_.get();
+  thread->loop_thread.loop().post([thread, config, done = std::move(done)] {
+    done(describe_checker_plan(thread->engine.preview_reload(*config)));
+  });
 }
 
 void CheckService::load(const SharedConfig& shared) {

@@ -49,6 +49,8 @@ class CheckService final : public Service {
   Status start(const SharedConfig& config) override;
   // The checker process keywords apply at start only: a change is logged, not applied.
   void reload(const SharedConfig& config) override;
+  // The engine's reload match (check_reload_plan.h), made on the check thread.
+  void plan_reload(const SharedConfig& config, PlanReply done) override;
   // Stops the checkers (omega notifies), gives their scripts stop_script_grace, joins the thread.
   void stop() override;
   // Write the dumps on the check thread; return once they are written.

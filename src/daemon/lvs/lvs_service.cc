@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/safe_file.h"
+#include "daemon/lvs/lvs_reload_plan.h"
 #include "datapath/ipvs_netlink.h"
 #include "lvs/fullnat.h"
 
@@ -151,9 +152,13 @@ Status LvsService::start(const SharedConfig& config) {
 }
 
 Status LvsService::open_and_start(const SharedConfig& config) {
-  auto datapath = factory_();
-  if (!datapath) return datapath.error();
-  datapath_ = std::move(*datapath);
+  if (opened_for_reload_) {
+    datapath_ = std::move(opened_for_reload_);
+  } else {
+    auto datapath = factory_();
+    if (!datapath) return datapath.error();
+    datapath_ = std::move(*datapath);
+  }
   controller_ = std::make_unique<lvs::LvsController>(*datapath_, scheduler_, options_);
   controller_->set_overrides(overrides_);
   auto status = controller_->start(config);
@@ -195,6 +200,62 @@ void LvsService::reload(const SharedConfig& config) {
   if (auto status = open_and_start(config); !status) {
     log->error("[ipvs] cannot program the new virtual servers: {}", status.error().message);
   }
+}
+
+Result<Service::Commit> LvsService::prepare_reload(const SharedConfig& config) {
+  if (!controller_ && needs_ipvs(*config) && !opened_for_reload_) {
+    // The reload adds the first virtual servers: without IPVS it would be half applied.
+    auto datapath = factory_();
+    if (!datapath) {
+      return Error{"IPVS: cannot program the new virtual servers: " + datapath.error().message};
+    }
+    opened_for_reload_ = std::move(*datapath);
+  }
+  return Commit([this, config] { reload(config); });
+}
+
+lvs::OverrideMap LvsService::pruned_for(const config::Config& config,
+                                        std::vector<lvs::DroppedOverride>* dropped) const {
+  lvs::OverrideMap overrides = overrides_;
+  auto gone = lvs::prune_overrides(overrides, config, wall_now());
+  if (dropped != nullptr) *dropped = std::move(gone);
+  return overrides;
+}
+
+void LvsService::plan_reload(const SharedConfig& config, PlanReply done) {
+  std::vector<lvs::DroppedOverride> dropped;
+  const lvs::OverrideMap overrides = pruned_for(*config, &dropped);
+  api::PlanPart part =
+      describe_override_plan(lvs::list_overrides(overrides_, config_.get()),
+                             lvs::list_overrides(overrides, config.get()), dropped);
+  if (controller_) {
+    const auto plan = controller_->plan_update(*config, overrides);
+    // A removal shows the connections it cuts as they are now: one dump, only when something
+    // is removed (the plan itself is made against the last known table, as the reload's is).
+    const bool removes = std::any_of(
+        plan.operations.begin(), plan.operations.end(), [](const datapath::Operation& op) {
+          return std::holds_alternative<datapath::DeleteService>(op) ||
+                 std::holds_alternative<datapath::DeleteDestination>(op);
+        });
+    std::optional<datapath::Table> now;
+    if (removes) {
+      if (auto dumped = datapath_->dump(); dumped) now = std::move(*dumped);
+    }
+    api::merge(part, describe_ipvs_plan(controller_->last_known(), plan.operations,
+                                        now ? &*now : nullptr));
+  } else if (needs_ipvs(*config)) {
+    // IPVS opens with the reload: its first pass dumps the table then, which no plan can see.
+    part.notes.push_back(
+        "IPVS is not open yet (no virtual server ran before): the reload opens it and programs "
+        "every configured virtual server");
+    if (!opened_for_reload_) {
+      if (auto datapath = factory_(); !datapath) {
+        part.refusals.push_back("IPVS: cannot program the new virtual servers: " +
+                                datapath.error().message);
+      }
+    }
+  }
+  done(std::move(part));
 }
 
 void LvsService::stop() {

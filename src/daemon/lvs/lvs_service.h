@@ -70,6 +70,11 @@ class LvsService final : public Service {
   // VRRP-only director runs on a kernel without IPVS.
   Status start(const SharedConfig& config) override;
   void reload(const SharedConfig& config) override;
+  // Refuses a configuration that adds the first virtual servers when IPVS cannot be opened.
+  Result<Commit> prepare_reload(const SharedConfig& config) override;
+  // The IPVS operations (LvsController::plan_update) and the overrides the reload would orphan
+  // or drop; at once, on the main loop.
+  void plan_reload(const SharedConfig& config, PlanReply done) override;
   void stop() override;
   // On the main loop, at once: the controller's counters and the overrides.
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
@@ -102,6 +107,9 @@ class LvsService final : public Service {
 
  private:
   Status open_and_start(const SharedConfig& config);
+  // The overrides as a reload to `config` leaves them (lvs::prune_overrides), and what it drops.
+  [[nodiscard]] lvs::OverrideMap pruned_for(const config::Config& config,
+                                            std::vector<lvs::DroppedOverride>* dropped) const;
   [[nodiscard]] int64_t wall_now() const;
   // Reads the state file at start. A file that cannot be read or parsed is logged (with its
   // line), set aside as PATH.broken-SECONDS and ignored.
@@ -128,6 +136,8 @@ class LvsService final : public Service {
   std::optional<std::string> unsaveable_;
   Timer expiry_timer_;
   std::unique_ptr<datapath::Datapath> datapath_;
+  // Opened by prepare_reload() for a reload that adds the first virtual servers.
+  std::unique_ptr<datapath::Datapath> opened_for_reload_;
   std::unique_ptr<lvs::LvsController> controller_;
 };
 

@@ -27,6 +27,7 @@
 #include "common/track_file.h"
 #include "daemon/vrrp/vrrp_fifo.h"
 #include "daemon/vrrp/vrrp_host.h"
+#include "daemon/vrrp/vrrp_reload_plan.h"
 #include "daemon/vrrp/vrrp_runtime.h"
 #include "event/event_loop.h"
 #include "event/fd_watcher.h"
@@ -218,6 +219,23 @@ class VrrpService::Runtime {
       });
     }
     return {};
+  }
+
+  // The running instances' plans, by name (the reload planner's input).
+  [[nodiscard]] std::map<std::string, const VrrpInstancePlan*> running_plans() const {
+    std::map<std::string, const VrrpInstancePlan*> plans;
+    for (const auto& [name, managed] : instances_)
+      plans.emplace(name, &managed->plan);
+    return plans;
+  }
+
+  // reload --dry-run: what reload(prepared) would do, now.
+  [[nodiscard]] api::PlanPart plan(const Prepared& prepared) const {
+    std::map<std::string, RunningInstance> running;
+    for (const auto& [name, managed] : instances_)
+      running.emplace(name,
+                      RunningInstance{.plan = &managed->plan, .state = managed->instance->state()});
+    return describe_vrrp_reload(running, prepared.plans);
   }
 
   void reload(Prepared prepared) {
@@ -682,62 +700,54 @@ class VrrpService::Runtime {
     update_files(initial);
     groups_.clear();  // rebuilt below; they hold Instance pointers
 
-    std::map<std::string, const VrrpInstancePlan*> wanted;
-    for (const auto& plan : prepared.plans)
-      wanted[plan.config.name] = &plan;
+    // The reload planner's diff (vrrp_reload_plan.h), which `reload --dry-run` shows too.
+    const VrrpReloadDiff diff = diff_instances(running_plans(), prepared.plans);
 
     // Removed instances stop as on shutdown (priority 0, VIPs removed, notify_stop).
-    for (auto it = instances_.begin(); it != instances_.end();) {
-      if (wanted.contains(it->first)) {
-        ++it;
-        continue;
-      }
-      logger().info("[{}] removed by reload: stopping", it->first);
+    for (const auto& name : diff.removed) {
+      auto it = instances_.find(name);
+      logger().info("[{}] removed by reload: stopping", name);
       it->second->instance->stop();
       notify(*it->second, vrrp::State::kInitialize, it->second->instance->machine().priority(),
              /*deleted=*/true);
-      last_alert_states_.erase(it->first);
+      last_alert_states_.erase(name);
       detach(*it->second);
-      it = instances_.erase(it);
+      instances_.erase(it);
     }
 
     // Every changed instance leaves its socket before any new one joins, so VRIDs that move
     // between instances never meet on one receiver.
-    std::vector<const VrrpInstancePlan*> to_create;
     std::set<std::string> resume_as_master;
-    for (const auto& plan : prepared.plans) {
+    for (const auto& planned : diff.create) {
+      if (!planned.replaces) continue;
+      const VrrpInstancePlan& plan = *planned.plan;
       const std::string& name = plan.config.name;
       auto existing = instances_.find(name);
-      if (existing != instances_.end()) {
-        if (existing->second->plan == plan) continue;  // unchanged: keeps its state and VIPs
-        // Changed: the new instance takes over the old one's role. VIPs that the new config
-        // drops are removed; the others stay where they are.
-        Managed& old = *existing->second;
-        if (old.instance->state() == vrrp::State::kMaster) {
-          resume_as_master.insert(name);
-          std::vector<vrrp::VirtualAddress> dropped;
-          for (const auto& vip : old.instance->config().virtual_addresses) {
-            if (std::find(plan.config.virtual_addresses.begin(),
-                          plan.config.virtual_addresses.end(),
-                          vip) == plan.config.virtual_addresses.end())
-              dropped.push_back(vip);
-          }
-          for (const auto& vip : old.plan.excluded) {
-            if (std::find(plan.excluded.begin(), plan.excluded.end(), vip) == plan.excluded.end())
-              dropped.push_back(vip);
-          }
-          if (!dropped.empty()) (void)vips_->remove_addresses(old.plan.config.interface, dropped);
+      // Changed: the new instance takes over the old one's role. VIPs that the new config
+      // drops are removed; the others stay where they are.
+      Managed& old = *existing->second;
+      if (old.instance->state() == vrrp::State::kMaster) {
+        resume_as_master.insert(name);
+        std::vector<vrrp::VirtualAddress> dropped;
+        for (const auto& vip : old.instance->config().virtual_addresses) {
+          if (std::find(plan.config.virtual_addresses.begin(), plan.config.virtual_addresses.end(),
+                        vip) == plan.config.virtual_addresses.end())
+            dropped.push_back(vip);
         }
-        logger().info("[{}] changed by reload: restarting it{}", name,
-                      resume_as_master.contains(name) ? " as MASTER" : "");
-        detach(old);
-        instances_.erase(existing);
+        for (const auto& vip : old.plan.excluded) {
+          if (std::find(plan.excluded.begin(), plan.excluded.end(), vip) == plan.excluded.end())
+            dropped.push_back(vip);
+        }
+        if (!dropped.empty()) (void)vips_->remove_addresses(old.plan.config.interface, dropped);
       }
-      to_create.push_back(&plan);
+      logger().info("[{}] changed by reload: restarting it{}", name,
+                    resume_as_master.contains(name) ? " as MASTER" : "");
+      detach(old);
+      instances_.erase(existing);
     }
     std::vector<Managed*> to_start;
-    for (const VrrpInstancePlan* planned : to_create) {
-      const VrrpInstancePlan& plan = *planned;
+    for (const auto& planned : diff.create) {
+      const VrrpInstancePlan& plan = *planned.plan;
       const std::string& name = plan.config.name;
       auto managed = create(plan);
       if (!managed) {
@@ -1480,20 +1490,48 @@ Status VrrpService::start(const SharedConfig& shared) {
 }
 
 void VrrpService::reload(const SharedConfig& config) {
-  if (!impl_->started) {
-    if (auto status = start(config); !status)
-      logger().error("[vrrp] reload: cannot start VRRP: {}", status.error().message);
+  auto commit = prepare_reload(config);
+  if (!commit) {
+    logger().error("[vrrp] reload refused: {}; the running instances stay", commit.error().message);
     return;
+  }
+  (*commit)();
+}
+
+Result<Service::Commit> VrrpService::prepare_reload(const SharedConfig& config) {
+  if (!impl_->started) {
+    return Commit([this, config] {
+      if (auto status = start(config); !status)
+        logger().error("[vrrp] reload: cannot start VRRP: {}", status.error().message);
+    });
   }
   auto prepared = impl_->prepare(*config);
+  if (!prepared) return Error{"VRRP: " + prepared.error().message};
+  auto shared = std::make_shared<Prepared>(std::move(*prepared));
+  return Commit([this, shared] {
+    impl_->on_vrrp_thread([this, shared]() mutable {
+      impl_->alerts->configure(shared->smtp);
+      impl_->runtime->reload(std::move(*shared));
+    });
+  });
+}
+
+void VrrpService::plan_reload(const SharedConfig& config, PlanReply done) {
+  auto prepared = impl_->prepare(*config);
   if (!prepared) {
-    logger().error("[vrrp] reload refused: {}; the running instances stay",
-                   prepared.error().message);
+    api::PlanPart part;
+    part.refusals.push_back("VRRP: " + prepared.error().message);
+    done(std::move(part));
     return;
   }
-  impl_->on_vrrp_thread([this, p = std::move(*prepared)]() mutable {
-    impl_->alerts->configure(p.smtp);
-    impl_->runtime->reload(std::move(p));
+  if (!impl_->started) {
+    // No instance runs (none configured before): every instance is new.
+    done(describe_vrrp_reload({}, prepared->plans));
+    return;
+  }
+  auto shared = std::make_shared<Prepared>(std::move(*prepared));
+  impl_->thread.loop().post([this, shared, done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->plan(*shared) : describe_vrrp_reload({}, shared->plans));
   });
 }
 

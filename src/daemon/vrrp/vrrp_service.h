@@ -84,6 +84,8 @@ class VrrpService final : public Service {
 
   Status start(const SharedConfig& config) override;
   void reload(const SharedConfig& config) override;
+  Result<Commit> prepare_reload(const SharedConfig& config) override;
+  void plan_reload(const SharedConfig& config, PlanReply done) override;
   void stop() override;
 
   // SIGUSR1 / SIGUSR2: write the state / counter dumps on the VRRP thread; return once written.

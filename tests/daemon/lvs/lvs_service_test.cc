@@ -360,5 +360,60 @@ TEST_F(LvsServiceOverrides, AReloadKeepsOrphansAndDropsOutdatedWeights) {
   EXPECT_TRUE(service->paused_checks().empty());
 }
 
+// reload --dry-run: the plan lists what the reload then does (one SET_DEST here, the drain's
+// orphaning) and changes nothing itself.
+TEST_F(LvsServiceOverrides, ThePlanIsWhatTheReloadDoes) {
+  const auto config = parse(config_text(3, true));
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  ASSERT_TRUE(
+      service
+          ->set_override({.target = target("10.0.0.2", config), .kind = lvs::OverrideKind::kDrain})
+          .ok());
+  const auto next = parse(config_text(4, false));
+  api::PlanPart part;
+  service->plan_reload(next, [&part](api::PlanPart p) { part = std::move(p); });
+  kernel.reset_counts();
+  ASSERT_EQ(part.changes.size(), 3U);  // in area order: IPVS, then the overrides
+  EXPECT_EQ(part.changes[0].subject, "dest TCP 192.0.2.80:80 -> 10.0.0.1:80");
+  EXPECT_EQ(part.changes[0].action, api::PlanAction::kChange);
+  EXPECT_EQ(part.changes[0].detail, "weight 3 -> 4");
+  EXPECT_EQ(part.changes[1].subject, "dest TCP 192.0.2.80:80 -> 10.0.0.2:80");
+  EXPECT_EQ(part.changes[1].action, api::PlanAction::kRemove);
+  EXPECT_EQ(part.changes[2].area, api::PlanArea::kOverride);
+  EXPECT_EQ(part.changes[2].subject, "drain of [192.0.2.80]:tcp:80 [10.0.0.2]:80");
+  EXPECT_NE(part.changes[2].detail.find("orphaned"), std::string::npos);
+  EXPECT_EQ(kernel.journal().size(), 0U);  // planning sends nothing
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+
+  auto commit = service->prepare_reload(next);
+  ASSERT_TRUE(commit.ok());
+  (*commit)();
+  ASSERT_EQ(kernel.journal().size(), 2U);
+  EXPECT_EQ(datapath::kind(kernel.journal()[0]), datapath::OperationKind::kEditDestination);
+  EXPECT_EQ(datapath::kind(kernel.journal()[1]), datapath::OperationKind::kDeleteDestination);
+  EXPECT_EQ(kernel_weight("10.0.0.1"), 4);
+}
+
+// A reload that adds the first virtual servers while IPVS cannot be opened is refused before
+// any side changes.
+TEST_F(LvsServiceOverrides, AReloadNeedingIpvsThatWillNotOpenIsRefused) {
+  auto service = std::make_unique<LvsService>(
+      scheduler,
+      []() -> Result<std::unique_ptr<datapath::Datapath>> {
+        return Error{"IPVS is not available in this kernel: load the ip_vs module"};
+      },
+      lvs::LvsControllerOptions{.resync_interval = Duration::zero()});
+  ASSERT_TRUE(service->start(parse("global_defs {\n}\n")).ok());  // no virtual server: no IPVS
+  const auto next = parse(config_text());
+  auto commit = service->prepare_reload(next);
+  ASSERT_FALSE(commit.ok());
+  EXPECT_NE(commit.error().message.find("load the ip_vs module"), std::string::npos);
+  api::PlanPart part;
+  service->plan_reload(next, [&part](api::PlanPart p) { part = std::move(p); });
+  ASSERT_EQ(part.refusals.size(), 1U);
+  EXPECT_NE(part.refusals[0].find("load the ip_vs module"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::daemon
