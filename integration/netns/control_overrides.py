@@ -236,8 +236,9 @@ def scenario(lab: vlab.Lab, d: Director) -> None:
     broken = list(d.state_file.parent.glob(d.state_file.name + ".broken-*"))
     check(len(broken) == 1 and "this is not libconfig" in broken[0].read_text(),
           f"the corrupt state file was not kept aside: {broken}")
-    check(f"{d.state_file}:2" in d.daemon.log_text(),
-          "vigild's log does not name the corrupt file's line")
+    # The log is written by its own thread: the line may come a moment after the table's.
+    wait_until(lambda: f"{d.state_file}:2" in d.daemon.log_text(), TIMEOUT,
+               "vigild's log naming the corrupt file's line")
     d.stop()
 
 

@@ -927,6 +927,122 @@ def control(lab: vlab.Lab, pair: Pair) -> None:
     pair.check_alive()
 
 
+def poll(predicate, count: int, what: str, every: float = 0.05):
+    """Polls predicate at most `count` times (a bounded count, not a time assertion); returns
+    its first truthy value, or raises naming `what`."""
+    for _ in range(count):
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise vlab.LabError(f"gave up waiting for {what} after {count} polls")
+
+
+@scenario
+def vrrp_maintenance(lab: vlab.Lab, pair: Pair) -> None:
+    """vigilctl vrrp maintenance and vrrp stats (vigild only): maintenance on the master hands
+    over to the peer (priority 0) and shows BACKUP with maintenance on; a restart keeps it in
+    maintenance and never MASTER; off takes MASTER back (preempt); vrrp stats counts adverts and
+    --clear zeroes them; the read-only socket refuses maintenance and --clear."""
+    import json
+    adv, version = 0.2, 3
+    state_file = Path(f"/var/lib/vigil/state_{lab.ns['d1']}.conf")
+    state_file.unlink(missing_ok=True)
+    try:
+        _vrrp_maintenance(lab, pair, adv, version, json)
+    finally:
+        state_file.unlink(missing_ok=True)
+
+
+def _vrrp_maintenance(lab: vlab.Lab, pair: Pair, adv: float, version: int, json) -> None:
+    d1_config = simple_config(pair, "d1", 150, advert_int=adv, version=version)
+    start_pair(pair, (150, 100), advert_int=adv, version=version)
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    read_only = f"/run/vigil/vigild_{lab.ns['d1']}.ro.sock"
+
+    def vi(node: str) -> dict:
+        result = vigilctl("-s", lab.ns[node], "status", "--json")
+        check(result.returncode in (0, 1), f"{node}: status exit {result.returncode}: "
+              f"{result.stderr}")
+        return json.loads(result.stdout)["vrrp"][0]
+
+    def stats(node: str, *extra: str) -> dict:
+        result = vigilctl("-s", lab.ns[node], "vrrp", "stats", "VI_1", "--json", *extra)
+        check(result.returncode == 0, f"{node}: vrrp stats {extra}: exit {result.returncode}: "
+              f"{result.stderr}")
+        return json.loads(result.stdout)["instances"][0]
+
+    # vrrp stats: the master counts adverts sent; --clear zeroes what is shown.
+    poll(lambda: stats("d1")["counters"]["adverts_sent"] >= 5, 200, "d1 to count adverts sent")
+    cleared = stats("d1", "--clear")
+    check(cleared["counters"]["adverts_sent"] <= 1 and cleared["counters"]["became_master"] == 0
+          and cleared["cleared_seconds_ago"] is not None,
+          f"vrrp stats --clear did not zero the counters: {cleared}")
+    text = vigilctl("-s", lab.ns["d1"], "vrrp", "stats")
+    check(text.returncode == 0 and "adverts sent" in text.stdout and "since cleared" in text.stdout,
+          f"vrrp stats text: exit {text.returncode}: {text.stdout}{text.stderr}")
+    for args in (("vrrp", "stats", "--clear"), ("vrrp", "maintenance", "on", "VI_1")):
+        refused = vigilctl("--socket", read_only, *args)
+        check(refused.returncode == 8 and "read-only" in refused.stderr,
+              f"{args} on the read-only socket: exit {refused.returncode}: {refused.stderr}")
+    check(not vi("d1").get("maintenance"), "maintenance on after refused requests")
+    unknown = vigilctl("-s", lab.ns["d1"], "vrrp", "maintenance", "on", "VI_9")
+    check(unknown.returncode == 8 and "no vrrp_instance VI_9" in unknown.stderr,
+          f"maintenance of an unknown instance: exit {unknown.returncode}: {unknown.stderr}")
+
+    # On: d1 sends priority 0 and steps down, d2 takes over.
+    on = vigilctl("-s", lab.ns["d1"], "vrrp", "maintenance", "on", "VI_1", "--reason", "netns")
+    check(on.returncode == 0 and "VI_1: maintenance on" in on.stdout,
+          f"maintenance on: exit {on.returncode}: {on.stdout}{on.stderr}")
+    poll(lambda: lab.holders() == ["d2"], 400, "d2 as the only holder after maintenance on")
+    poll(lambda: vi("d2")["state"] == "MASTER", 100, "d2 MASTER")
+    d1 = vi("d1")
+    check(d1["state"] == "BACKUP" and d1["maintenance"] and d1["maintenance_reason"] == "netns",
+          f"d1 after maintenance on: {d1}")
+    check(d1["last_transition"]["reason"] == "maintenance", f"d1's last transition: {d1}")
+    check(stats("d1")["counters"]["priority_zero_sent"] >= 1, "d1 sent no priority-0 advert")
+    check(stats("d2")["counters"]["priority_zero_received"] >= 1,
+          "d2 received no priority-0 advert")
+    check('maintenance' in state_file_text(lab), "the state file has no vrrp_maintenance entry")
+    shown = vigilctl("-s", lab.ns["d1"], "vrrp", "VI_1")
+    check("(maintenance)" in shown.stdout and "on (netns)" in shown.stdout,
+          f"vigilctl vrrp: {shown.stdout}")
+    scrape = subprocess.run(["curl", "-sS", "--max-time", "5", "--unix-socket", read_only,
+                             "http://vigild/metrics"], capture_output=True, text=True, timeout=10)
+    check('vigil_vrrp_instance_maintenance{vrrp_instance="VI_1"} 1' in scrape.stdout,
+          "the maintenance gauge is not 1")
+
+    # Restart d1: in maintenance from the first moment, never MASTER.
+    pair.daemons["d1"].terminate()
+    before = len(lab.states("d1"))
+    pair.start("d1", d1_config)
+    poll(lambda: vigilctl("-s", lab.ns["d1"], "status").returncode in (0, 1), 200,
+         "d1's vigild to answer after the restart")
+    # Long enough for a contending d1 (priority 150, preempt) to have taken over: d1 hears
+    # more adverts than a Master_Down_Interval holds.
+    poll(lambda: stats("d1")["counters"]["adverts_received"] >= 20, 400,
+         "d1 to hear d2's adverts after the restart")
+    d1 = vi("d1")
+    check(d1["state"] == "BACKUP" and d1["maintenance"], f"d1 after the restart: {d1}")
+    masters = [line for line in lab.states("d1")[before:] if "MASTER" in line]
+    check(not masters, f"d1 became MASTER after the restart: {masters}")
+    check(lab.holders() == ["d2"], f"VIP holders after d1's restart: {lab.holders()}")
+
+    # Off: preempt gives MASTER back to d1.
+    off = vigilctl("-s", lab.ns["d1"], "vrrp", "maintenance", "off", "VI_1")
+    check(off.returncode == 0 and "VI_1: maintenance off" in off.stdout,
+          f"maintenance off: exit {off.returncode}: {off.stdout}{off.stderr}")
+    poll(lambda: lab.holders() == ["d1"], 400, "d1 as the only holder after maintenance off")
+    d1 = vi("d1")
+    check(d1["state"] == "MASTER" and not d1["maintenance"], f"d1 after maintenance off: {d1}")
+    pair.check_alive()
+
+
+def state_file_text(lab: vlab.Lab) -> str:
+    path = Path(f"/var/lib/vigil/state_{lab.ns['d1']}.conf")
+    return path.read_text() if path.exists() else ""
+
+
 def metrics_catalogue() -> list[str]:
     """The metric names of the catalogue table in docs/operations.md ("Metrics")."""
     doc = Path(__file__).resolve().parents[2] / "docs" / "operations.md"

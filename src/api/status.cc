@@ -126,6 +126,8 @@ json to_json(const DaemonStatus& s) {
          {"advert_interval_seconds", vi.advert_interval_seconds},
          {"preempt", vi.preempt},
          {"fault", vi.fault},
+         {"maintenance", vi.maintenance},
+         {"maintenance_reason", vi.maintenance_reason},
          {"counters",
           {{"adverts_sent", vi.adverts_sent},
            {"adverts_received", vi.adverts_received},
@@ -246,6 +248,8 @@ Result<DaemonStatus> status_from_json(std::string_view text) {
       vi.advert_interval_seconds = v.at("advert_interval_seconds").get<double>();
       vi.preempt = v.at("preempt").get<bool>();
       vi.fault = v.at("fault").get<bool>();
+      vi.maintenance = v.value("maintenance", false);
+      vi.maintenance_reason = v.value("maintenance_reason", std::string());
       const auto& counters = v.at("counters");
       vi.adverts_sent = counters.at("adverts_sent").get<uint64_t>();
       vi.adverts_received = counters.at("adverts_received").get<uint64_t>();
@@ -393,7 +397,8 @@ std::string render_vrrp_text(const DaemonStatus& s, const std::string& only) {
     if (!only.empty() && vi.name != only) continue;
     if (!out.empty()) out += "\n";
     out +=
-        fmt::format("{}: {}{}\n", vi.name, vi.state, vi.fault ? " (a tracked object failed)" : "");
+        fmt::format("{}: {}{}{}\n", vi.name, vi.state, vi.fault ? " (a tracked object failed)" : "",
+                    vi.maintenance ? " (maintenance)" : "");
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"interface", vi.interface});
     rows.push_back({"virtual router id", std::to_string(vi.vrid)});
@@ -402,6 +407,10 @@ std::string render_vrrp_text(const DaemonStatus& s, const std::string& only) {
         {"priority", fmt::format("{} (base {})", vi.effective_priority, vi.base_priority)});
     rows.push_back({"advert interval", fmt::format("{} s", vi.advert_interval_seconds)});
     rows.push_back({"preempt", vi.preempt ? "yes" : "no"});
+    if (vi.maintenance) {
+      rows.push_back({"maintenance",
+                      vi.maintenance_reason.empty() ? "on" : "on (" + vi.maintenance_reason + ")"});
+    }
     rows.push_back({"master", vi.master_address.empty() ? "-" : vi.master_address});
     if (!vi.sync_group.empty()) rows.push_back({"sync group", vi.sync_group});
     std::string vips;
@@ -497,7 +506,8 @@ std::string render_status_text(const DaemonStatus& s, int64_t now) {
       std::string priority = std::to_string(vi.effective_priority);
       if (vi.effective_priority != vi.base_priority)
         priority += "/" + std::to_string(vi.base_priority);
-      rows.push_back({vi.name, vi.state, priority, std::to_string(vi.vrid), vi.interface,
+      rows.push_back({vi.name, vi.maintenance ? vi.state + " (maintenance)" : vi.state, priority,
+                      std::to_string(vi.vrid), vi.interface,
                       vi.master_address.empty() ? "-" : vi.master_address, last});
     }
     out += "\nVRRP instances (PRIO: effective/base when tracking moved it)\n" + table(rows);

@@ -49,6 +49,9 @@ struct VrrpInstanceStatus {
   uint64_t released_master = 0;
   uint64_t rejected = 0;  // adverts dropped by the checks of RFC 5798 §7.1, every reason
   uint64_t vip_failures = 0;
+  // vigilctl vrrp maintenance on: BACKUP and not contending until turned off.
+  bool maintenance = false;
+  std::string maintenance_reason;
   bool operator==(const VrrpInstanceStatus&) const = default;
 };
 

@@ -77,7 +77,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& lo
 }
 
 ControlServer::ControlServer(event::EventLoop& loop, ControlOptions options)
-    : loop_(loop), options_(std::move(options)) {}
+    : loop_(loop), options_(std::move(options)), vrrp_maintenance_(options_.vrrp_maintenance) {}
 
 ControlServer::~ControlServer() {
   *alive_ = false;
@@ -181,6 +181,7 @@ void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
     }
     return;
   }
+  if (handle_vrrp_ops(kind, request, peer, respond)) return;
   if (request.path == "/v1/vrrp/garp") {
     if (!is_post) {
       respond(api::error_response(405, "/v1/vrrp/garp is a change: POST"));

@@ -22,6 +22,7 @@
 #include "daemon/service.h"
 #include "daemon/side_gather.h"
 #include "daemon/vrrp/vrrp_service.h"
+#include "event/wall_clock.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -63,6 +64,13 @@ struct ControlOptions {
   // GET /v1/events: the main loop's journal (null: none kept); override changes are recorded
   // in it here.
   api::EventJournal* events = nullptr;
+  // vigilctl vrrp maintenance (control_vrrp.cc): the entries the state file held at start, and
+  // how a changed set is saved (LvsService::save_vrrp_maintenance, or save_vrrp_maintenance_file
+  // without the IPVS side). Unset: kept in memory only.
+  lvs::VrrpMaintenanceMap vrrp_maintenance;
+  std::function<Status(const lvs::VrrpMaintenanceMap&)> save_vrrp_maintenance;
+  // `since` of a maintenance entry. Unset: event::wall_clock_now.
+  event::WallClock wall_clock;
   // How long a status waits for a side before answering without it.
   Duration side_timeout = std::chrono::seconds(2);
   api::ServerLimits limits;
@@ -101,6 +109,10 @@ class ControlServer {
   // GET /v1/events[?since=SEQ][&follow=1]: the journal as JSON lines; following, a stream.
   void events(const api::HttpRequest& request, api::Responder respond);
   void send_to_followers(const api::Event& event);
+  // GET /v1/vrrp/stats, POST /v1/vrrp/stats/clear, POST /v1/vrrp/maintenance (control_vrrp.cc):
+  // false when `request` is for none of them (`respond` untouched).
+  bool handle_vrrp_ops(SocketKind kind, const api::HttpRequest& request,
+                       const api::PeerCredentials& peer, api::Responder& respond);
   // POST /v1/rs: drain, maint, weight or ready one real server (or one on every virtual server).
   api::HttpResponse change_real_server(const api::HttpRequest& request,
                                        const api::PeerCredentials& peer);
@@ -120,6 +132,7 @@ class ControlServer {
     uint64_t last_seq = 0;
   };
   std::vector<Follower> followers_;
+  lvs::VrrpMaintenanceMap vrrp_maintenance_;  // as saved in the state file
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -143,6 +143,15 @@ std::optional<gid_t> vigil_group() {
 
 }  // namespace
 
+// The VRRP side keeps each maintenance entry's reason (the control server the rest).
+static std::map<std::string, std::string> vrrp_maintenance_reasons(
+    const lvs::VrrpMaintenanceMap& entries) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, entry] : entries)
+    out[name] = entry.reason;
+  return out;
+}
+
 ServiceFactory production_services(const DaemonOptions& options) {
   return production_services(options, ipvs_netlink_factory());
 }
@@ -192,11 +201,13 @@ ServiceFactory production_services(const DaemonOptions& options, DatapathFactory
     services.push_back(std::move(sync));
     // VRRP last: the VIPs come up once IPVS is programmed, and go first on stop.
     if (!options.checkers_only) {
-      services.push_back(std::make_unique<VrrpService>(
-          VrrpServiceOptions{.keep_vips_on_stop = options.dont_release_vrrp,
-                             .data_file = files.data_file,
-                             .stats_file = files.stats_file,
-                             .on_state_change = std::move(sync_observer)}));
+      services.push_back(std::make_unique<VrrpService>(VrrpServiceOptions{
+          .keep_vips_on_stop = options.dont_release_vrrp,
+          .data_file = files.data_file,
+          .stats_file = files.stats_file,
+          .on_state_change = std::move(sync_observer),
+          .maintenance =
+              vrrp_maintenance_reasons(read_vrrp_maintenance(files.override_state_file))}));
     }
     return services;
   };
@@ -443,6 +454,13 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
                   .metrics_full_detail = config->global.vigil_metrics_full_detail,
                   .metrics_listen = config->global.vigil_metrics_address,
                   .events = &journal,
+                  .vrrp_maintenance = read_vrrp_maintenance(files.override_state_file),
+                  .save_vrrp_maintenance =
+                      [&](const lvs::VrrpMaintenanceMap& entries) {
+                        if (LvsService* lvs = lvs_side(); lvs != nullptr)
+                          return lvs->save_vrrp_maintenance(entries);
+                        return save_vrrp_maintenance_file(files.override_state_file, entries);
+                      },
               });
     if (!server) {
       log->error("[vigild] control API: {}; not starting", server.error().message);

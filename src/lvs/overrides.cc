@@ -408,6 +408,17 @@ Result<std::pair<OverrideTarget, Override>> parse_entry(const libconfig::Setting
 }  // namespace
 
 std::string format_override_file(const OverrideMap& overrides) {
+  return format_state_file(StateFile{.overrides = overrides});
+}
+
+Result<OverrideMap> parse_override_file(const std::string& text, const std::string& name) {
+  auto parsed = parse_state_file(text, name);
+  if (!parsed) return parsed.error();
+  return std::move(parsed->overrides);
+}
+
+std::string format_state_file(const StateFile& state) {
+  const OverrideMap& overrides = state.overrides;
   libconfig::Config config;
   auto& root = config.getRoot();
   root.add("version", libconfig::Setting::TypeInt) = kOverrideFileVersion;
@@ -439,6 +450,17 @@ std::string format_override_file(const OverrideMap& overrides) {
     if (o.expires)
       entry.add("expires", libconfig::Setting::TypeInt64) = static_cast<long long>(*o.expires);
   }
+  if (!state.vrrp_maintenance.empty()) {
+    auto& maintenance = root.add("vrrp_maintenance", libconfig::Setting::TypeList);
+    for (const auto& [instance, m] : state.vrrp_maintenance) {
+      auto& entry = maintenance.add(libconfig::Setting::TypeGroup);
+      entry.add("instance", libconfig::Setting::TypeString) = instance;
+      entry.add("reason", libconfig::Setting::TypeString) = m.reason;
+      entry.add("uid", libconfig::Setting::TypeInt64) = static_cast<long long>(m.uid);
+      entry.add("pid", libconfig::Setting::TypeInt64) = static_cast<long long>(m.pid);
+      entry.add("since", libconfig::Setting::TypeInt64) = static_cast<long long>(m.since);
+    }
+  }
   char* buffer = nullptr;
   size_t size = 0;
   FILE* stream = open_memstream(&buffer, &size);
@@ -446,14 +468,15 @@ std::string format_override_file(const OverrideMap& overrides) {
   config.write(stream);
   std::fclose(stream);
   std::string text =
-      "# vigild: drains, maintenance and weight overrides of real servers (written by vigild; "
-      "change them with vigilctl rs)\n";
+      "# vigild: drains, maintenance and weight overrides of real servers, and VRRP instances in "
+      "maintenance (written by vigild; change them with vigilctl rs / vigilctl vrrp "
+      "maintenance)\n";
   text.append(buffer, size);
   std::free(buffer);  // NOLINT(cppcoreguidelines-no-malloc): open_memstream's buffer
   return text;
 }
 
-Result<OverrideMap> parse_override_file(const std::string& text, const std::string& name) {
+Result<StateFile> parse_state_file(const std::string& text, const std::string& name) {
   if (text.size() > kMaxOverrideFileSize)
     return Error{name + ": larger than " + std::to_string(kMaxOverrideFileSize) + " bytes"};
   libconfig::Config config;
@@ -477,14 +500,48 @@ Result<OverrideMap> parse_override_file(const std::string& text, const std::stri
     const auto& list = root["overrides"];
     if (static_cast<size_t>(list.getLength()) > kMaxOverrides)
       return Error{at(name, list, "more than " + std::to_string(kMaxOverrides) + " overrides")};
-    OverrideMap overrides;
+    StateFile state;
+    OverrideMap& overrides = state.overrides;
     for (int i = 0; i < list.getLength(); ++i) {
       auto entry = parse_entry(list[i], name);
       if (!entry) return entry.error();
       if (!overrides.emplace(entry->first, std::move(entry->second)).second)
         return Error{at(name, list[i], "a second override of " + format_target(entry->first))};
     }
-    return overrides;
+    if (root.exists("vrrp_maintenance")) {
+      const auto& maintenance = root["vrrp_maintenance"];
+      if (!maintenance.isList())
+        return Error{at(name, maintenance, "vrrp_maintenance must be a ( ... ) list")};
+      if (static_cast<size_t>(maintenance.getLength()) > kMaxVrrpMaintenance) {
+        return Error{
+            at(name, maintenance, "more than " + std::to_string(kMaxVrrpMaintenance) + " entries")};
+      }
+      for (int i = 0; i < maintenance.getLength(); ++i) {
+        const auto& entry = maintenance[i];
+        std::string instance;
+        VrrpMaintenance m;
+        long long uid = 0;
+        long long pid = 0;
+        long long since = 0;
+        if (!entry.isGroup() || !entry.lookupValue("instance", instance) || instance.empty() ||
+            !entry.lookupValue("reason", m.reason) ||
+            !lookup_integer(entry, "uid", uid, 0, UINT32_MAX) ||
+            !lookup_integer(entry, "pid", pid, 0, INT32_MAX) ||
+            !lookup_integer(entry, "since", since, 0, LLONG_MAX)) {
+          return Error{at(name, entry,
+                          "a vrrp_maintenance entry needs instance, reason, uid, pid and since, "
+                          "each of its type and in range")};
+        }
+        if (m.reason.size() > kMaxReasonLength)
+          return Error{at(name, entry, "reason longer than " + std::to_string(kMaxReasonLength))};
+        m.uid = static_cast<uint32_t>(uid);
+        m.pid = static_cast<int32_t>(pid);
+        m.since = since;
+        if (!state.vrrp_maintenance.emplace(instance, std::move(m)).second)
+          return Error{at(name, entry, "a second vrrp_maintenance entry for " + instance)};
+      }
+    }
+    return state;
   } catch (const libconfig::ConfigException& e) {
     return Error{name + ": " + e.what()};
   }

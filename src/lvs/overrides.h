@@ -148,9 +148,37 @@ inline constexpr int kOverrideFileVersion = 1;
 // Larger files are refused as corrupt (kMaxOverrides entries fit far below this).
 inline constexpr size_t kMaxOverrideFileSize = size_t{64} << 20;
 
-// The state file's text: `version = 1;` and one group per override.
-std::string format_override_file(const OverrideMap& overrides);
+// vigilctl vrrp maintenance on: a vrrp_instance kept BACKUP, not contending, until turned off.
+// Kept by instance name; an entry whose instance is not in the running configuration is
+// orphaned (kept, shown, applied again when the instance comes back).
+struct VrrpMaintenance {
+  std::string reason;  // cut to kMaxReasonLength
+  uint32_t uid = 0;
+  int32_t pid = 0;
+  int64_t since = 0;  // seconds since the epoch
+  bool operator==(const VrrpMaintenance&) const = default;
+};
+using VrrpMaintenanceMap = std::map<std::string, VrrpMaintenance>;
+// At most this many entries (vrrp_instance names are bounded by the configuration; this bounds
+// what a request or a hand-edited file can grow).
+inline constexpr size_t kMaxVrrpMaintenance = 10'000;
+
+// Everything the state file holds: the IPVS side's overrides and the VRRP side's maintenance.
+// Both sides save through the main loop, each keeping the other's part (see daemon/state_file.h).
+struct StateFile {
+  OverrideMap overrides;
+  VrrpMaintenanceMap vrrp_maintenance;
+  bool operator==(const StateFile&) const = default;
+};
+
+// The state file's text: `version = 1;`, one group per override and, when there is any, a
+// `vrrp_maintenance` list (optional in version 1: files without it read as none).
+std::string format_state_file(const StateFile& state);
 // `name` names the text in errors: "FILE:LINE: why". An unknown version is an error.
+Result<StateFile> parse_state_file(const std::string& text, const std::string& name);
+
+// The overrides alone (the VRRP maintenance is left out / ignored).
+std::string format_override_file(const OverrideMap& overrides);
 Result<OverrideMap> parse_override_file(const std::string& text, const std::string& name);
 
 }  // namespace vigil::lvs

@@ -12,6 +12,7 @@
 // The exit codes are one table (docs/operations.md "Exit codes").
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <ctime>
@@ -23,9 +24,10 @@
 #include <vector>
 
 #include "api/client.h"
-#include "api/plan.h"
 #include "api/events.h"
+#include "api/plan.h"
 #include "api/status.h"
+#include "api/vrrp_ops.h"
 #include "control/config_check.h"
 #include "control/exit_codes.h"
 #include "tools/genhash.h"
@@ -65,6 +67,13 @@ constexpr const char* kUsage =
     "  events [--follow] [--json]      the last events: VRRP transitions, checker changes,\n"
     "                                  overrides, reloads; --follow waits for more (exit 3\n"
     "                                  when vigild ends the stream)\n"
+    "  vrrp stats [INSTANCE] [--clear] [--json]\n"
+    "                                  adverts, transitions, errors by reason since the last\n"
+    "                                  --clear (which /metrics' counters never see)\n"
+    "  vrrp maintenance on|off INSTANCE|--all [--reason TEXT]\n"
+    "                                  on: a master hands over (priority 0) and the instance\n"
+    "                                  stays BACKUP, across restarts, until off (a sync group\n"
+    "                                  moves together)\n"
     "Commands on files:\n"
     "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
     "                                  5 errors, 6 scripts without script security); every\n"
@@ -455,6 +464,95 @@ int run_reload(const Target& target, const std::vector<std::string>& args) {
   return kCtlRefused;
 }
 
+// vrrp stats [INSTANCE] [--clear] [--json]: GET /v1/vrrp/stats, or POST /v1/vrrp/stats/clear
+// (the admin socket) which answers the stats after the clear.
+int run_vrrp_stats(const Target& target, const std::vector<std::string>& args) {
+  bool json = false;
+  bool clear = false;
+  std::string only;
+  for (const auto& arg : args) {
+    if (arg == "--json") {
+      json = true;
+    } else if (arg == "--clear") {
+      clear = true;
+    } else if (only.empty() && arg.rfind("--", 0) != 0) {
+      only = arg;
+    } else {
+      return usage_error("vrrp stats [INSTANCE] [--clear] [--json]");
+    }
+  }
+  auto answer = clear ? call(target, {.method = "POST",
+                                      .target = "/v1/vrrp/stats/clear",
+                                      .body = nlohmann::json({{"instance", only}}).dump()})
+                      : fetch(target, "/v1/vrrp/stats");
+  if (const int* code = std::get_if<int>(&answer)) return *code;
+  auto stats = vigil::api::vrrp_stats_from_json(std::get<std::string>(answer));
+  if (!stats) {
+    std::cerr << "vigilctl: " << stats.error().message << "\n";
+    return kCtlRefused;
+  }
+  if (!only.empty() &&
+      std::none_of(stats->begin(), stats->end(), [&](const auto& s) { return s.name == only; })) {
+    std::cerr << "vigilctl: no vrrp_instance " << only << "\n";
+    return kCtlRefused;
+  }
+  if (json) {
+    std::vector<vigil::api::VrrpInstanceStats> shown;
+    for (const auto& s : *stats) {
+      if (only.empty() || s.name == only) shown.push_back(s);
+    }
+    std::cout << vigil::api::vrrp_stats_json_text(shown);
+    return kCtlOk;
+  }
+  const std::string text = vigil::api::render_vrrp_stats_text(*stats, only);
+  std::cout << (text.empty() ? std::string("no vrrp_instance is configured\n") : text);
+  return kCtlOk;
+}
+
+// vrrp maintenance on|off INSTANCE|--all [--reason TEXT]: POST /v1/vrrp/maintenance.
+int run_vrrp_maintenance(const Target& target, const std::vector<std::string>& args) {
+  const char* usage = "vrrp maintenance on|off INSTANCE|--all [--reason TEXT]";
+  if (args.empty() || (args[0] != "on" && args[0] != "off")) return usage_error(usage);
+  nlohmann::json body = {{"on", args[0] == "on"}};
+  std::string instance;
+  bool all = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--all") {
+      all = true;
+    } else if (args[i] == "--reason" && i + 1 < args.size()) {
+      body["reason"] = args[++i];
+    } else if (instance.empty() && args[i].rfind("--", 0) != 0) {
+      instance = args[i];
+    } else {
+      return usage_error(usage);
+    }
+  }
+  if (instance.empty() == !all) return usage_error(usage);
+  if (all) {
+    body["all"] = true;
+  } else {
+    body["instance"] = instance;
+  }
+  auto response = vigil::api::send_request(
+      socket_for(target, true),
+      {.method = "POST", .target = "/v1/vrrp/maintenance", .body = body.dump()});
+  if (!response) {
+    std::cerr << "vigilctl: " << response.error().message << "\n";
+    return kCtlUnreachable;
+  }
+  auto answer = nlohmann::json::parse(response->body, nullptr, false);
+  if (answer.is_object() && answer.contains("changed")) {
+    vigil::api::MaintenanceChange change{
+        .on = answer.value("on", false),
+        .changed = answer["changed"].get<std::vector<std::string>>(),
+        .unchanged = answer.value("unchanged", std::vector<std::string>())};
+    std::cout << vigil::api::render_maintenance_change(change);
+  }
+  if (response->status == 200) return kCtlOk;
+  std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
+  return kCtlRefused;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -513,6 +611,10 @@ int main(int argc, char** argv) {
       std::cout << rest[1] << ": virtual addresses announced\n";
       return kCtlOk;
     }
+    if (!rest.empty() && rest[0] == "stats")
+      return run_vrrp_stats(target, std::vector<std::string>(rest.begin() + 1, rest.end()));
+    if (!rest.empty() && rest[0] == "maintenance")
+      return run_vrrp_maintenance(target, std::vector<std::string>(rest.begin() + 1, rest.end()));
     return run_detail(target, rest, "vrrp [INSTANCE]", "/v1/status", "vrrp_instance",
                       vigil::api::render_vrrp_text);
   }

@@ -65,6 +65,7 @@ void Instance::stop() {
 
 void Instance::on_advert(const ReceivedAdvert& received) {
   ++counters_.adverts_received;
+  if (received.advert.priority == kStopPriority) ++counters_.priority_zero_received;
   handle(AdvertReceived{.priority = received.advert.priority,
                         .max_advert_interval = received.advert.advert_interval,
                         .source = received.ip.source});
@@ -148,6 +149,7 @@ void Instance::send_advert(uint8_t priority) {
     const Status status = transport_.send(out);
     if (status.ok()) {
       ++counters_.adverts_sent;
+      if (priority == kStopPriority) ++counters_.priority_zero_sent;
     } else {
       check(status, "sending advert", counters_.advert_send_failures);
     }

@@ -76,6 +76,9 @@ class Instance {
     uint64_t advert_send_failures = 0;
     uint64_t adverts_received = 0;
     uint64_t vip_failures = 0;
+    // Adverts with priority 0 (a master leaving: shutdown, fault, maintenance).
+    uint64_t priority_zero_sent = 0;
+    uint64_t priority_zero_received = 0;
   };
   [[nodiscard]] const Counters& counters() const { return counters_; }
 

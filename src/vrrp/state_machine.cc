@@ -70,6 +70,8 @@ std::string_view to_string(TransitionReason reason) {
       return "fault cleared";
     case TransitionReason::kSyncGroup:
       return "sync group";
+    case TransitionReason::kMaintenance:
+      return "maintenance";
   }
   return "?";
 }
@@ -185,6 +187,15 @@ void StateMachine::on(const AdvertReceived& advert, TimePoint now, Actions& out)
   if (advert.source == config_.primary_address) {
     // Our own advert looped back; answering it would re-assert against ourselves forever.
     ++own_adverts_ignored_;
+    return;
+  }
+  if (state_ == State::kBackup && maintenance_) {
+    // Not contending: note who is master (for status), arm nothing.
+    if (advert.priority == kStopPriority) {
+      heard_master_.reset();
+    } else {
+      heard_master_ = advert.source;
+    }
     return;
   }
   if (state_ == State::kBackup) {
@@ -315,11 +326,48 @@ void StateMachine::on(const GroupFaultCleared&, TimePoint now, Actions& out) {
 }
 
 void StateMachine::on(const GroupMaster&, TimePoint now, Actions& out) {
-  if (state_ == State::kBackup) become_master(TransitionReason::kSyncGroup, now, out);
+  if (state_ == State::kBackup && !maintenance_)
+    become_master(TransitionReason::kSyncGroup, now, out);
 }
 
 void StateMachine::on(const GroupBackup&, TimePoint now, Actions& out) {
   if (state_ == State::kMaster) step_down(TransitionReason::kSyncGroup, now, out);
+}
+
+void StateMachine::on(const MaintenanceOn&, TimePoint, Actions& out) {
+  if (maintenance_) return;
+  maintenance_ = true;
+  wants_master_ = false;
+  switch (state_) {
+    case State::kMaster:
+      // As a shutdown (RFC 5798 §6.4.3): priority 0 lets the backup take over after Skew_Time.
+      cancel_all_timers(out);
+      out.emplace_back(SendAdvert{kStopPriority});
+      out.emplace_back(RemoveVips{});
+      last_master_priority_.reset();
+      transition(State::kBackup, TransitionReason::kMaintenance, out);
+      break;
+    case State::kBackup:
+      cancel_timer(TimerKind::kMasterDown, out);
+      cancel_timer(TimerKind::kPreemptDelay, out);
+      logger().info("[{}] maintenance: BACKUP, not contending", config_.name);
+      break;
+    case State::kInitialize:
+    case State::kFault:
+      logger().info("[{}] maintenance: will not contend", config_.name);
+      break;
+    case State::kCount:
+      assert(false);
+  }
+}
+
+void StateMachine::on(const MaintenanceOff&, TimePoint now, Actions& out) {
+  if (!maintenance_) return;
+  maintenance_ = false;
+  logger().info("[{}] maintenance off: contending again", config_.name);
+  // A fresh Master_Down_Interval: a live master's adverts keep this BACKUP (or, with preempt and
+  // a higher priority, are discarded so that the timer runs out); silence makes it MASTER.
+  if (state_ == State::kBackup) arm_master_down(now, out);
 }
 
 // ---- transitions ----------------------------------------------------------------------------
@@ -328,19 +376,20 @@ void StateMachine::start(TransitionReason reason, TimePoint now, Actions& out) {
   // RFC 5798 §6.4.1
   master_adver_interval_ = config_.advert_interval;
   last_master_priority_.reset();
-  if (config_.is_owner()) {
+  if (config_.is_owner() && !maintenance_) {
     become_master(reason == TransitionReason::kStartup ? TransitionReason::kAddressOwner : reason,
                   now, out);
     return;
   }
   // keepalived: preempt_delay holds back preemption after startup and after a fault.
-  if (config_.preempt && config_.preempt_delay > Duration::zero())
+  if (config_.preempt && !maintenance_ && config_.preempt_delay > Duration::zero())
     set_timer(TimerKind::kPreemptDelay, now + config_.preempt_delay, out);
   // Even with `state MASTER` a non-owner first listens for a full Master_Down_Interval.
   become_backup(reason, now, out);
 }
 
 void StateMachine::take_over(TransitionReason reason, TimePoint now, Actions& out) {
+  if (maintenance_) return;  // unreachable: no Master_Down_Timer runs in maintenance
   if (!in_sync_group_) {
     become_master(reason, now, out);
     return;
@@ -416,6 +465,11 @@ void StateMachine::restart_master_down(const AdvertReceived& advert, TimePoint n
 }
 
 void StateMachine::arm_master_down(TimePoint now, Actions& out) {
+  // In maintenance nothing may make this instance MASTER: no timer to run out.
+  if (maintenance_) {
+    cancel_timer(TimerKind::kMasterDown, out);
+    return;
+  }
   set_timer(TimerKind::kMasterDown, now + master_down_interval(), out);
   master_down_may_wait_ = true;
 }

@@ -59,6 +59,7 @@ enum class TransitionReason : uint8_t {
   kFault,                 // a tracked object with weight 0 failed
   kFaultCleared,          // Fault -> Backup/Master
   kSyncGroup,             // a sync group member moved and this one follows
+  kMaintenance,           // Master -> Backup: an operator's vigilctl vrrp maintenance on
 };
 std::string_view to_string(TransitionReason reason);
 
@@ -85,11 +86,18 @@ struct GroupFault {};
 struct GroupFaultCleared {};
 struct GroupMaster {};
 struct GroupBackup {};
+// vigilctl vrrp maintenance on|off: a graceful hand-over that lasts until turned off. On: a
+// MASTER sends priority 0 (the backup takes over after Skew_Time, RFC 5798 §6.4.3), removes its
+// addresses and goes BACKUP; while on, the instance never becomes MASTER (no Master_Down_Timer
+// runs, a sync group's GroupMaster is ignored). Off: it contends again from a fresh
+// Master_Down_Interval (preempt as configured). Valid in any state, INIT too (a restart).
+struct MaintenanceOn {};
+struct MaintenanceOff {};
 
 using Event =
     std::variant<Startup, Shutdown, AdvertReceived, MasterDownTimerExpired, AdverTimerExpired,
                  PreemptDelayExpired, FaultRaised, FaultCleared, PriorityChanged, GroupFault,
-                 GroupFaultCleared, GroupMaster, GroupBackup>;
+                 GroupFaultCleared, GroupMaster, GroupBackup, MaintenanceOn, MaintenanceOff>;
 
 enum class TimerKind : uint8_t { kAdver, kMasterDown, kPreemptDelay, kCount };
 std::string_view to_string(TimerKind timer);
@@ -177,6 +185,7 @@ class StateMachine {
     return deadlines_[static_cast<size_t>(timer)];
   }
   [[nodiscard]] bool in_fault() const { return own_fault_ || group_fault_; }
+  [[nodiscard]] bool in_maintenance() const { return maintenance_; }
   // Who is master as far as this instance knows: its own primary address while MASTER; while
   // BACKUP, the source of the last advert it accepted from its master (RFC 5798 §6.4.2); none
   // otherwise, or when the master said it was leaving (priority 0) or none was heard yet.
@@ -202,6 +211,8 @@ class StateMachine {
   void on(const GroupFaultCleared&, TimePoint now, Actions& out);
   void on(const GroupMaster&, TimePoint now, Actions& out);
   void on(const GroupBackup&, TimePoint now, Actions& out);
+  void on(const MaintenanceOn&, TimePoint now, Actions& out);
+  void on(const MaintenanceOff&, TimePoint now, Actions& out);
 
   // Leaving Initialize or Fault: the owner becomes master at once, others wait as backup.
   void start(TransitionReason reason, TimePoint now, Actions& out);
@@ -250,6 +261,7 @@ class StateMachine {
   bool reassert_logged_ = false;
   bool in_sync_group_ = false;
   bool wants_master_ = false;
+  bool maintenance_ = false;
 };
 
 }  // namespace vigil::vrrp

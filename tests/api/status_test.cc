@@ -160,7 +160,16 @@ TEST(VrrpText, MatchesTheGoldenFile) {
   s.vrrp[1].rejected = 2;
   s.vrrp[1].preempt = false;
   s.vrrp[1].fault = true;
+  s.vrrp[1].maintenance = true;
+  s.vrrp[1].maintenance_reason = "kernel upgrade";
   expect_golden("vrrp.txt", render_vrrp_text(s));
+  EXPECT_NE(render_status_text(s).find("VI_6     BACKUP (maintenance)"), std::string::npos)
+      << render_status_text(s);
+  // The maintenance fields go through the JSON and back.
+  auto parsed = status_from_json(to_json_text(s));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_TRUE(parsed->vrrp[1].maintenance);
+  EXPECT_EQ(parsed->vrrp[1].maintenance_reason, "kernel upgrade");
   EXPECT_EQ(render_vrrp_text(s, "VI_6").substr(0, 5), "VI_6:");
   EXPECT_EQ(render_vrrp_text(s, "VI_9"), "");
   auto back = status_from_json(to_json_text(s));

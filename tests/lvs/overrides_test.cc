@@ -334,6 +334,56 @@ TEST(OverrideFile, RoundTrip) {
   EXPECT_TRUE(parsed->empty());
 }
 
+TEST(StateFile, VrrpMaintenanceRoundTripsWithTheOverrides) {
+  StateFile state;
+  state.overrides[{
+      check::VirtualServerKey{
+          .protocol = config::LvsProtocol::kTcp, .address = ip("192.0.2.80"), .port = 80},
+      {ip("10.0.0.1"), 80}}] = Override{.kind = OverrideKind::kDrain, .since = 5};
+  state.vrrp_maintenance["VI_1"] = VrrpMaintenance{
+      .reason = "kernel upgrade \"5.10\"", .uid = 0, .pid = 4242, .since = 1'700'000'000};
+  state.vrrp_maintenance["gone from the config"] =
+      VrrpMaintenance{.reason = "", .uid = 0xffffffff, .pid = 0x7fffffff, .since = 0};
+  const std::string text = format_state_file(state);
+  EXPECT_NE(text.find("vrrp_maintenance"), std::string::npos) << text;
+  auto parsed = parse_state_file(text, "state.conf");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message << "\n" << text;
+  EXPECT_EQ(*parsed, state);
+  // The overrides' own reader keeps reading such a file.
+  auto overrides = parse_override_file(text, "state.conf");
+  ASSERT_TRUE(overrides.ok());
+  EXPECT_EQ(*overrides, state.overrides);
+  // A file written without maintenance has none, and no vrrp_maintenance list.
+  const std::string plain = format_state_file(StateFile{.overrides = state.overrides});
+  EXPECT_EQ(plain.find("vrrp_maintenance"), std::string::npos);
+  parsed = parse_state_file(plain, "state.conf");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed->vrrp_maintenance.empty());
+}
+
+TEST(StateFile, BadVrrpMaintenanceEntriesAreReportedWithTheirLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"version = 1;\noverrides = ();\nvrrp_maintenance = 3;\n", "state.conf:3: "},
+      {"version = 1;\noverrides = ();\nvrrp_maintenance = (\n  { reason = \"x\"; uid = 0L; pid = "
+       "0L; "
+       "since = 0L; }\n);\n",
+       "state.conf:4: "},
+      {"version = 1;\noverrides = ();\nvrrp_maintenance = (\n  { instance = \"VI_1\"; reason = "
+       "\"\"; "
+       "uid = 0L; pid = -1L; since = 0L; }\n);\n",
+       "state.conf:4: "},
+      {"version = 1;\noverrides = ();\nvrrp_maintenance = (\n"
+       "  { instance = \"VI_1\"; reason = \"\"; uid = 0L; pid = 1L; since = 0L; },\n"
+       "  { instance = \"VI_1\"; reason = \"\"; uid = 0L; pid = 1L; since = 0L; }\n);\n",
+       "state.conf:5: a second vrrp_maintenance entry for VI_1"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto parsed = parse_state_file(text, "state.conf");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.error().message.rfind(expected, 0), 0U) << parsed.error().message;
+  }
+}
+
 TEST(OverrideFile, CorruptionIsReportedWithFileAndLine) {
   const std::string entry =
       R"(  { virtual_server = { kind = "address"; family = "inet"; protocol = "TCP";

@@ -19,7 +19,10 @@ SCRIPT = ROOT / "packaging" / "bash-completion" / "vigilctl"
 # (the words typed, the word being completed) -> what the candidates must include.
 CASES = [
     (["vigilctl", "log", "level", ""], {"debug", "info", "warn"}),
-    (["vigilctl", "vrrp", ""], {"garp", "--json"}),
+    (["vigilctl", "vrrp", ""], {"garp", "stats", "maintenance", "--json"}),
+    (["vigilctl", "vrrp", "stats", ""], {"--clear", "--json"}),
+    (["vigilctl", "vrrp", "maintenance", ""], {"on", "off"}),
+    (["vigilctl", "vrrp", "maintenance", "on", ""], {"--all", "--reason"}),
     (["vigilctl", ""], {"status", "vrrp", "services", "rs", "overrides", "reload", "log", "config", "genhash",
                         "version", "check-config", "dump-config"}),
     (["vigilctl", "re"], {"reload"}),

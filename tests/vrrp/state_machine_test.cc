@@ -829,6 +829,116 @@ TEST(VrrpStateMachine, SyncGroupMemberAsksTheGroupInsteadOfTakingOver) {
             Action(Notify{State::kBackup, State::kMaster, TransitionReason::kSyncGroup}));
 }
 
+// ---- vigilctl vrrp maintenance -----------------------------------------------------------------
+
+TEST(VrrpStateMachine, MaintenanceOnAMasterSendsPriorityZeroAndStepsDown) {
+  StateMachine machine(base_config());
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(MasterDownTimerExpired{}, at(kDown100));
+  ASSERT_EQ(machine.state(), State::kMaster);
+  EXPECT_EQ(machine.handle(MaintenanceOn{}, at(5s)),
+            (Actions{CancelTimer{TimerKind::kAdver}, SendAdvert{0}, RemoveVips{},
+                     Notify{State::kMaster, State::kBackup, TransitionReason::kMaintenance}}));
+  EXPECT_EQ(machine.state(), State::kBackup);
+  EXPECT_TRUE(machine.in_maintenance());
+  EXPECT_FALSE(machine.deadline(TimerKind::kMasterDown).has_value());
+  EXPECT_EQ(to_string(TransitionReason::kMaintenance), "maintenance");
+}
+
+TEST(VrrpStateMachine, MaintenanceNeverBecomesMaster) {
+  StateMachine machine(base_config());
+  (void)machine.handle(Startup{}, at(0us));
+  EXPECT_EQ(machine.handle(MaintenanceOn{}, at(1s)),
+            (Actions{CancelTimer{TimerKind::kMasterDown}}));
+  // Adverts are noted (who is master), arm nothing; silence, a leaving master, a lower-priority
+  // master, the group: none of them makes it MASTER.
+  const auto peer = ip("10.0.0.1");
+  EXPECT_EQ(machine.handle(
+                AdvertReceived{.priority = 50, .max_advert_interval = 1s, .source = peer}, at(2s)),
+            Actions{});
+  EXPECT_EQ(machine.master_address(), peer);
+  EXPECT_EQ(machine.handle(AdvertReceived{.priority = 0, .max_advert_interval = 1s, .source = peer},
+                           at(3s)),
+            Actions{});
+  EXPECT_EQ(machine.handle(MasterDownTimerExpired{}, at(3s + kDown100)), Actions{});
+  EXPECT_EQ(machine.handle(PreemptDelayExpired{}, at(100s)), Actions{});
+  EXPECT_EQ(machine.handle(GroupMaster{}, at(101s)), Actions{});
+  EXPECT_EQ(machine.state(), State::kBackup);
+  // A fault and its end, a shutdown and a restart keep it out too.
+  (void)machine.handle(FaultRaised{}, at(102s));
+  EXPECT_EQ(machine.state(), State::kFault);
+  (void)machine.handle(FaultCleared{}, at(103s));
+  EXPECT_EQ(machine.state(), State::kBackup);
+  EXPECT_FALSE(machine.deadline(TimerKind::kMasterDown).has_value());
+  EXPECT_EQ(machine.entered(State::kMaster), 0U);
+}
+
+TEST(VrrpStateMachine, MaintenanceFromInitKeepsAnOwnerBackup) {
+  // A restart with the state file's entry: the event comes before Startup.
+  auto config = base_config();
+  config.priority = 255;
+  config.preempt_delay = 10s;
+  StateMachine machine(config);
+  EXPECT_EQ(machine.handle(MaintenanceOn{}, at(0us)), Actions{});
+  EXPECT_EQ(machine.handle(Startup{}, at(0us)),
+            (Actions{Notify{State::kInitialize, State::kBackup, TransitionReason::kStartup}}));
+  EXPECT_EQ(machine.state(), State::kBackup);
+  EXPECT_EQ(machine.entered(State::kMaster), 0U);
+}
+
+TEST(VrrpStateMachine, MaintenanceOffContendsAgainWithPreempt) {
+  StateMachine machine(base_config());
+  (void)machine.handle(MaintenanceOn{}, at(0us));
+  (void)machine.handle(Startup{}, at(0us));
+  const auto peer = ip("10.0.0.1");
+  (void)machine.handle(AdvertReceived{.priority = 50, .max_advert_interval = 1s, .source = peer},
+                       at(1s));
+  EXPECT_EQ(machine.handle(MaintenanceOff{}, at(2s)),
+            (Actions{SetTimer{TimerKind::kMasterDown, at(2s + kDown100)}}));
+  EXPECT_FALSE(machine.in_maintenance());
+  // preempt: the lower-priority master's adverts are discarded, the timer runs out.
+  EXPECT_EQ(machine.handle(
+                AdvertReceived{.priority = 50, .max_advert_interval = 1s, .source = peer}, at(3s)),
+            Actions{});
+  auto actions = machine.handle(MasterDownTimerExpired{}, at(2s + kDown100));
+  EXPECT_EQ(machine.state(), State::kMaster);
+  EXPECT_EQ(actions.back(),
+            Action(Notify{State::kBackup, State::kMaster, TransitionReason::kMasterDownTimer}));
+}
+
+TEST(VrrpStateMachine, MaintenanceOffWithoutPreemptStaysBackupUnderALiveMaster) {
+  auto config = base_config();
+  config.preempt = false;
+  StateMachine machine(config);
+  (void)machine.handle(MaintenanceOn{}, at(0us));
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(MaintenanceOff{}, at(1s));
+  const auto peer = ip("10.0.0.1");
+  for (int i = 2; i < 10; ++i) {
+    (void)machine.handle(AdvertReceived{.priority = 50, .max_advert_interval = 1s, .source = peer},
+                         at(std::chrono::seconds(i)));
+    (void)machine.handle(MasterDownTimerExpired{}, at(std::chrono::seconds(i) + 500ms));
+  }
+  EXPECT_EQ(machine.state(), State::kBackup);
+  // Turning it on or off twice changes nothing.
+  EXPECT_EQ(machine.handle(MaintenanceOff{}, at(20s)), Actions{});
+  (void)machine.handle(MaintenanceOn{}, at(21s));
+  EXPECT_EQ(machine.handle(MaintenanceOn{}, at(22s)), Actions{});
+}
+
+TEST(VrrpStateMachine, MaintenanceInASyncGroupNeverAsksTheGroup) {
+  StateMachine machine(base_config());
+  machine.set_in_sync_group(true);
+  (void)machine.handle(Startup{}, at(0us));
+  (void)machine.handle(MasterDownTimerExpired{}, at(kDown100));
+  ASSERT_TRUE(machine.wants_master());
+  (void)machine.handle(MaintenanceOn{}, at(5s));
+  // Not ready for the group's MASTER: the group stays BACKUP while a member is in maintenance.
+  EXPECT_FALSE(machine.wants_master());
+  EXPECT_EQ(machine.handle(GroupMaster{}, at(6s)), Actions{});
+  EXPECT_EQ(machine.state(), State::kBackup);
+}
+
 TEST(VrrpStateMachine, NamesForLogs) {
   EXPECT_EQ(to_string(State::kMaster), "MASTER");
   EXPECT_EQ(to_string(TransitionReason::kMasterDownTimer), "master down timer expired");

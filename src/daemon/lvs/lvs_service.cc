@@ -547,11 +547,13 @@ void LvsService::load_state() {
   if (path.empty()) return;
   auto log = log::get("ipvs");
   auto text = read_file_nofollow(path, lvs::kMaxOverrideFileSize);
-  Result<lvs::OverrideMap> parsed = text ? (*text ? lvs::parse_override_file(**text, path)
-                                                  : Result<lvs::OverrideMap>(lvs::OverrideMap{}))
-                                         : Result<lvs::OverrideMap>(text.error());
+  Result<lvs::StateFile> parsed = text ? (*text ? lvs::parse_state_file(**text, path)
+                                                : Result<lvs::StateFile>(lvs::StateFile{}))
+                                       : Result<lvs::StateFile>(text.error());
+  state_loaded_ = true;
   if (parsed) {
-    overrides_ = std::move(*parsed);
+    overrides_ = std::move(parsed->overrides);
+    vrrp_maintenance_ = std::move(parsed->vrrp_maintenance);
     if (!overrides_.empty()) {
       const auto listed = lvs::list_overrides(overrides_, config_.get());
       const auto orphaned = std::ranges::count_if(listed, [](const auto& e) { return e.orphaned; });
@@ -606,7 +608,9 @@ Status LvsService::save_state(const lvs::OverrideMap& overrides) {
   Status status;
   if (!directory.empty()) status = ensure_owned_directory(directory.string(), 0755);
   if (status) {
-    auto written = replace_file(path, lvs::format_override_file(overrides),
+    auto written = replace_file(path,
+                                lvs::format_state_file(lvs::StateFile{
+                                    .overrides = overrides, .vrrp_maintenance = vrrp_maintenance_}),
                                 ReplaceOptions{.mode = 0600, .sync = true});
     if (!written) {
       status = written.error();
@@ -619,6 +623,59 @@ Status LvsService::save_state(const lvs::OverrideMap& overrides) {
     return Error{"cannot save the state file " + path + ": " + status.error().message};
   }
   return {};
+}
+
+lvs::VrrpMaintenanceMap read_vrrp_maintenance(const std::string& state_file) {
+  if (state_file.empty()) return {};
+  auto text = read_file_nofollow(state_file, lvs::kMaxOverrideFileSize);
+  if (!text || !*text) {
+    if (!text)
+      log::get("vrrp")->warn("[vrrp] cannot read the state file: {}", text.error().message);
+    return {};
+  }
+  auto parsed = lvs::parse_state_file(**text, state_file);
+  if (!parsed) {
+    log::get("vrrp")->error("[vrrp] state file: {}; no instance starts in maintenance",
+                            parsed.error().message);
+    return {};
+  }
+  if (!parsed->vrrp_maintenance.empty()) {
+    log::get("vrrp")->info("[vrrp] {}: {} instance(s) in maintenance", state_file,
+                           parsed->vrrp_maintenance.size());
+  }
+  return std::move(parsed->vrrp_maintenance);
+}
+
+Status save_vrrp_maintenance_file(const std::string& state_file,
+                                  const lvs::VrrpMaintenanceMap& maintenance) {
+  if (state_file.empty()) return {};
+  auto text = read_file_nofollow(state_file, lvs::kMaxOverrideFileSize);
+  if (!text) return Error{"cannot read the state file: " + text.error().message};
+  lvs::StateFile state;
+  if (*text) {
+    auto parsed = lvs::parse_state_file(**text, state_file);
+    if (!parsed)
+      return Error{"the state file is corrupt, not overwritten: " + parsed.error().message};
+    state = std::move(*parsed);
+  }
+  state.vrrp_maintenance = maintenance;
+  const auto directory = std::filesystem::path(state_file).parent_path();
+  if (!directory.empty()) {
+    if (auto made = ensure_owned_directory(directory.string(), 0755); !made) return made;
+  }
+  auto written = replace_file(state_file, lvs::format_state_file(state),
+                              ReplaceOptions{.mode = 0600, .sync = true});
+  if (!written) return written.error();
+  return {};
+}
+
+Status LvsService::save_vrrp_maintenance(lvs::VrrpMaintenanceMap maintenance) {
+  if (!state_loaded_ && !state_options_.state_file.empty())
+    return Error{"vigild is starting: the state file is not read yet"};
+  lvs::VrrpMaintenanceMap before = std::exchange(vrrp_maintenance_, std::move(maintenance));
+  auto saved = save_state(overrides_);
+  if (!saved) vrrp_maintenance_ = std::move(before);
+  return saved;
 }
 
 bool LvsService::prune(const char* when) {

@@ -34,6 +34,13 @@ Status apply_fullnat_with_nft(const std::vector<lvs::FullNatService>& services);
 // exist. Blocking like the apply.
 Result<std::string> read_fullnat_with_nft();
 
+// vigilctl vrrp maintenance without the IPVS side (vigild -P): the state file's VRRP part read
+// at start (an unreadable or corrupt file is logged and read as none; LvsService sets it aside
+// when it runs), and saved by replacing that part only (the overrides in the file are kept).
+lvs::VrrpMaintenanceMap read_vrrp_maintenance(const std::string& state_file);
+Status save_vrrp_maintenance_file(const std::string& state_file,
+                                  const lvs::VrrpMaintenanceMap& maintenance);
+
 struct OverrideStateOptions {
   // The state file (RunFiles::override_state_file); empty: overrides are kept in memory only.
   std::string state_file;
@@ -100,6 +107,10 @@ class LvsService final : public Service {
                                                                  std::string_view real_server,
                                                                  bool all_virtual_servers) const;
   [[nodiscard]] const std::string& state_file() const { return state_options_.state_file; }
+  // vigilctl vrrp maintenance: the VRRP side's part of the state file, kept and saved with the
+  // overrides (one writer of the file, on the main loop). An error when it cannot be saved, or
+  // before start() read the file (its overrides would be lost).
+  Status save_vrrp_maintenance(lvs::VrrpMaintenanceMap maintenance);
 
  private:
   // The configured virtual servers and real servers as IPVS holds them (refresh_kernel()).
@@ -149,6 +160,8 @@ class LvsService final : public Service {
   std::set<lvs::OverrideTarget> paused_sent_;  // as the sink last got it
   lvs::OverrideMap announced_;                 // the overrides as announce_change() last saw them
   std::map<lvs::OverrideTarget, int64_t> admin_changed_;  // set, cleared or dropped since start
+  lvs::VrrpMaintenanceMap vrrp_maintenance_;  // kept for the VRRP side (not interpreted here)
+  bool state_loaded_ = false;
   // A broken state file that could not be set aside: never overwritten, so nothing is saved.
   std::optional<std::string> unsaveable_;
   Timer expiry_timer_;

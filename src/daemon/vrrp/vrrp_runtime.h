@@ -38,6 +38,8 @@ class VrrpRuntime {
   [[nodiscard]] bool scripts_idle() const;
   [[nodiscard]] api::StatusPart status() const;
   [[nodiscard]] api::MetricsPart metrics() const;
+  Result<MaintenanceOutcome> set_maintenance(const MaintenanceRequest& request);
+  Result<std::vector<api::VrrpInstanceStats>> stats(const std::optional<std::string>& clear);
   void write_data();
   void write_stats();
 

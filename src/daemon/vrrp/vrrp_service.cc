@@ -174,7 +174,11 @@ class VrrpService::Runtime {
  public:
   // `alerts` (may be null: no SMTP alert) outlives the runtime.
   Runtime(VrrpHost& host, const VrrpServiceOptions& options, alert::AlertSender* alerts)
-      : host_(host), scheduler_(host.scheduler()), options_(options), alerts_(alerts) {}
+      : host_(host),
+        scheduler_(host.scheduler()),
+        options_(options),
+        alerts_(alerts),
+        maintenance_(options.maintenance) {}
 
   ~Runtime() {
     groups_.clear();  // they hold Instance pointers
@@ -283,6 +287,69 @@ class VrrpService::Runtime {
     return sent;
   }
 
+  Result<MaintenanceOutcome> set_maintenance(const MaintenanceRequest& request) {
+    std::map<std::string, std::string> groups;
+    for (const auto& [name, managed] : instances_)
+      groups[name] = managed->plan.sync_group;
+    std::set<std::string> current;
+    for (const auto& [name, reason] : maintenance_)
+      current.insert(name);
+    auto targets = maintenance_targets(request, groups, current);
+    if (!targets) return targets.error();
+    MaintenanceOutcome outcome{.change = {.on = request.on}, .reason = request.reason};
+    for (const auto& name : *targets) {
+      const bool was = maintenance_.contains(name);
+      if (was == request.on) {
+        outcome.change.unchanged.push_back(name);
+        continue;
+      }
+      if (request.on) {
+        maintenance_[name] = request.reason;
+      } else {
+        maintenance_.erase(name);
+      }
+      outcome.change.changed.push_back(name);
+      auto it = instances_.find(name);
+      if (it == instances_.end()) {
+        logger().info("[{}] maintenance {} (orphaned: not in the configuration)", name,
+                      request.on ? "on" : "off");
+        continue;
+      }
+      logger().info("[{}] maintenance {}{}", name, request.on ? "on" : "off",
+                    request.reason.empty() ? "" : ": " + request.reason);
+      it->second->instance->handle(request.on ? vrrp::Event(vrrp::MaintenanceOn{})
+                                              : vrrp::Event(vrrp::MaintenanceOff{}));
+    }
+    return outcome;
+  }
+
+  Result<std::vector<api::VrrpInstanceStats>> stats(const std::optional<std::string>& clear) {
+    const TimePoint now = scheduler_.now();
+    if (clear) {
+      if (!clear->empty() && !instances_.contains(*clear))
+        return Error{"no vrrp_instance " + *clear};
+      for (auto& [name, managed] : instances_) {
+        if (!clear->empty() && name != *clear) continue;
+        managed->baseline = counters_of(*managed);
+        managed->cleared_at = now;
+        logger().info("[{}] vrrp stats cleared", name);
+      }
+    }
+    std::vector<api::VrrpInstanceStats> out;
+    for (const auto& [name, managed] : instances_) {
+      const auto& machine = managed->instance->machine();
+      api::VrrpInstanceStats s{
+          .name = name,
+          .state = std::string(vrrp::to_string(machine.state())),
+          .maintenance = machine.in_maintenance(),
+          .counters = api::counters_since(counters_of(*managed), managed->baseline)};
+      if (managed->cleared_at)
+        s.cleared_seconds_ago = std::chrono::duration<double>(now - *managed->cleared_at).count();
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
   api::StatusPart status() const {
     api::StatusPart part;
     const TimePoint now = scheduler_.now();
@@ -320,10 +387,21 @@ class VrrpService::Runtime {
       vi.released_master = managed->released_master;
       vi.rejected = managed->rejects.total();
       vi.vip_failures = counters.vip_failures;
+      vi.maintenance = machine.in_maintenance();
+      if (auto m = maintenance_.find(name); m != maintenance_.end())
+        vi.maintenance_reason = m->second;
       if (machine.in_fault()) {
         part.warnings.push_back(fmt::format("vrrp_instance {}: a tracked object failed", name));
       }
       part.vrrp.push_back(std::move(vi));
+    }
+    for (const auto& [name, reason] : maintenance_) {
+      if (!instances_.contains(name)) {
+        part.warnings.push_back(fmt::format(
+            "vrrp maintenance of {} is orphaned: no such vrrp_instance in the configuration (kept; "
+            "`vigilctl vrrp maintenance off {}` drops it)",
+            name, name));
+      }
     }
     return part;
   }
@@ -357,6 +435,17 @@ class VrrpService::Runtime {
                     MetricType::kCounter);
     auto& vip_failures = part.family(
         "vrrp_vip_failures", "Virtual address changes the kernel refused.", MetricType::kCounter);
+    auto& maintenance = part.family(
+        "vrrp_instance_maintenance",
+        "1 while the instance is in maintenance (vigilctl vrrp maintenance on): BACKUP, not "
+        "contending.",
+        MetricType::kGauge);
+    auto& zero_sent =
+        part.family("vrrp_priority_zero_adverts_sent",
+                    "Adverts sent with priority 0 (leaving MASTER).", MetricType::kCounter);
+    auto& zero_received =
+        part.family("vrrp_priority_zero_adverts_received",
+                    "Adverts received with priority 0 (the master leaving).", MetricType::kCounter);
     for (const auto& [name, managed] : instances_) {
       const auto& machine = managed->instance->machine();
       const auto& counters = managed->instance->counters();
@@ -372,6 +461,9 @@ class VrrpService::Runtime {
       send_failed.add(labels, static_cast<double>(counters.advert_send_failures));
       received.add(labels, static_cast<double>(counters.adverts_received));
       vip_failures.add(labels, static_cast<double>(counters.vip_failures));
+      maintenance.add(labels, machine.in_maintenance() ? 1 : 0);
+      zero_sent.add(labels, static_cast<double>(counters.priority_zero_sent));
+      zero_received.add(labels, static_cast<double>(counters.priority_zero_received));
       for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {
         const auto reason = static_cast<vrrp::RejectReason>(i);
         rejected.add(
@@ -453,6 +545,9 @@ class VrrpService::Runtime {
       out << "    Send failures: " << counters.advert_send_failures << "\n";
       out << "  Became master: " << machine.entered(vrrp::State::kMaster) << "\n";
       out << "  Released master: " << managed->released_master << "\n";
+      out << "  Priority zero received: " << counters.priority_zero_received << "\n";
+      out << "  Priority zero sent: " << counters.priority_zero_sent << "\n";
+      out << "  Maintenance: " << (machine.in_maintenance() ? "on" : "off") << "\n";
       out << "  Own adverts ignored: " << machine.own_adverts_ignored() << "\n";
       out << "  Late Master_Down_Timer waits: " << machine.late_master_down_waits() << "\n";
       out << "  VIP failures: " << counters.vip_failures << "\n";
@@ -527,7 +622,30 @@ class VrrpService::Runtime {
     // The last state change (the control API's status).
     std::optional<vrrp::Notify> last_transition;
     TimePoint last_transition_at{};
+    // vigilctl vrrp stats --clear: the counters then (shown: current minus these).
+    api::VrrpCounters baseline;
+    std::optional<TimePoint> cleared_at;
   };
+
+  // The counters `vrrp stats` shows (before its baseline is taken off).
+  [[nodiscard]] static api::VrrpCounters counters_of(const Managed& managed) {
+    const auto& counters = managed.instance->counters();
+    const auto& machine = managed.instance->machine();
+    api::VrrpCounters c{.adverts_received = counters.adverts_received,
+                        .adverts_sent = counters.adverts_sent,
+                        .advert_send_failures = counters.advert_send_failures,
+                        .became_master = machine.entered(vrrp::State::kMaster),
+                        .released_master = managed.released_master,
+                        .priority_zero_received = counters.priority_zero_received,
+                        .priority_zero_sent = counters.priority_zero_sent,
+                        .own_adverts_ignored = machine.own_adverts_ignored(),
+                        .vip_failures = counters.vip_failures};
+    for (size_t i = 0; i < vrrp::kRejectReasonCount; ++i) {
+      const auto reason = static_cast<vrrp::RejectReason>(i);
+      c.rejected.emplace_back(api::label_slug(vrrp::to_string(reason)), managed.rejects[reason]);
+    }
+    return c;
+  }
 
   struct ScriptState {
     explicit ScriptState(Scheduler& scheduler) : timer(scheduler) {}
@@ -709,6 +827,8 @@ class VrrpService::Runtime {
     managed->instance->set_lower_priority_notifier(
         [this, raw](const vrrp::InstanceConfig&, const vrrp::NotifyLowerPriorityAdvert& seen,
                     uint8_t priority) { notify_lower_priority(*raw, seen, priority); });
+    // Before start(): an instance in maintenance never becomes MASTER, not even at startup.
+    if (maintenance_.contains(plan.config.name)) managed->instance->handle(vrrp::MaintenanceOn{});
     managed->socket = *socket;
     (*socket)->receiver.add(*managed->instance);
     (*socket)->by_vrid[plan.config.vrid] = &managed->rejects;
@@ -1231,6 +1351,9 @@ class VrrpService::Runtime {
   std::vector<std::unique_ptr<vrrp::SyncGroupLink>> groups_;
   std::map<std::string, vrrp::State> group_states_;
   alert::AlertSender* alerts_;
+  // vigilctl vrrp maintenance: instance name -> reason, orphaned entries (no such instance in
+  // the running configuration) included.
+  std::map<std::string, std::string> maintenance_;
   // keepalived's last_email_state, per instance and per sync group.
   std::map<std::string, vrrp::State> last_alert_states_;
   std::map<std::string, vrrp::State> last_group_alert_states_;
@@ -1501,6 +1624,57 @@ void VrrpService::announce(const std::string& instance, std::function<void(Statu
   });
 }
 
+void VrrpService::set_maintenance(MaintenanceRequest request,
+                                  std::function<void(Result<MaintenanceOutcome>)> done) {
+  if (!impl_->started) {
+    done(Error{"no vrrp_instance is running"});
+    return;
+  }
+  impl_->thread.loop().post([this, request = std::move(request), done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->set_maintenance(request)
+                        : Result<MaintenanceOutcome>(Error{"VRRP is stopping"}));
+  });
+}
+
+void VrrpService::stats(std::optional<std::string> clear,
+                        std::function<void(Result<std::vector<api::VrrpInstanceStats>>)> done) {
+  if (!impl_->started) {
+    done(std::vector<api::VrrpInstanceStats>{});
+    return;
+  }
+  impl_->thread.loop().post([this, clear = std::move(clear), done = std::move(done)] {
+    done(impl_->runtime ? impl_->runtime->stats(clear)
+                        : Result<std::vector<api::VrrpInstanceStats>>(Error{"VRRP is stopping"}));
+  });
+}
+
+Result<std::vector<std::string>> maintenance_targets(
+    const MaintenanceRequest& request, const std::map<std::string, std::string>& sync_groups,
+    const std::set<std::string>& in_maintenance) {
+  std::vector<std::string> out;
+  if (request.all) {
+    for (const auto& [name, group] : sync_groups)
+      out.push_back(name);
+    if (!request.on) {
+      for (const auto& name : in_maintenance) {
+        if (!sync_groups.contains(name)) out.push_back(name);
+      }
+    }
+    return out;
+  }
+  auto it = sync_groups.find(request.instance);
+  if (it == sync_groups.end()) {
+    if (!request.on && in_maintenance.contains(request.instance))
+      return std::vector<std::string>{request.instance};  // an orphaned entry
+    return Error{"no vrrp_instance " + request.instance};
+  }
+  if (it->second.empty()) return std::vector<std::string>{request.instance};
+  for (const auto& [name, group] : sync_groups) {
+    if (group == it->second) out.push_back(name);
+  }
+  return out;
+}
+
 void VrrpService::dump_stats() {
   if (!impl_->started) return;
   impl_->on_vrrp_thread([this] { impl_->runtime->write_stats(impl_->options.stats_file); });
@@ -1555,6 +1729,17 @@ void VrrpRuntime::write_data() {
 
 api::StatusPart VrrpRuntime::status() const {
   return runtime_ ? runtime_->status() : api::StatusPart{};
+}
+
+Result<MaintenanceOutcome> VrrpRuntime::set_maintenance(const MaintenanceRequest& request) {
+  if (!runtime_) return Error{"no vrrp_instance is running"};
+  return runtime_->set_maintenance(request);
+}
+
+Result<std::vector<api::VrrpInstanceStats>> VrrpRuntime::stats(
+    const std::optional<std::string>& clear) {
+  if (!runtime_) return std::vector<api::VrrpInstanceStats>{};
+  return runtime_->stats(clear);
 }
 
 api::MetricsPart VrrpRuntime::metrics() const {

@@ -16,9 +16,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "api/vrrp_ops.h"
 #include "common/time.h"
 #include "daemon/service.h"
 #include "daemon/vrrp/vrrp_translate.h"
@@ -46,7 +50,35 @@ struct VrrpServiceOptions {
   // Told every transition with its reason (GET /v1/events), on the VRRP thread; it must not
   // block (set_event_sink()).
   api::EventSink on_event;
+  // vigilctl vrrp maintenance: the instances in maintenance at start (from the state file),
+  // with their reasons. They never become MASTER, from the first moment.
+  std::map<std::string, std::string> maintenance;
 };
+
+// vigilctl vrrp maintenance on|off INSTANCE|--all [--reason TEXT].
+struct MaintenanceRequest {
+  bool on = true;
+  std::string instance;  // empty with `all`
+  bool all = false;
+  std::string reason;
+};
+
+// What a maintenance request did.
+struct MaintenanceOutcome {
+  api::MaintenanceChange change;
+  std::string reason;
+};
+
+// Which instances `request` turns on or off (pure): the named instance and, when it is in a
+// vrrp_sync_group, every member of the group (a group moves together: one member in maintenance
+// keeps the whole group from MASTER, so all of them are put in maintenance and shown so); with
+// `all`, every configured instance (and for `off` every orphaned entry too). `sync_groups` maps
+// each configured instance to its group ("" for none); `in_maintenance` holds the current
+// entries, orphaned ones included. An unknown name is an error, except an orphaned entry
+// turned off.
+Result<std::vector<std::string>> maintenance_targets(
+    const MaintenanceRequest& request, const std::map<std::string, std::string>& sync_groups,
+    const std::set<std::string>& in_maintenance);
 
 class VrrpService final : public Service {
  public:
@@ -65,6 +97,14 @@ class VrrpService final : public Service {
   // vigilctl vrrp garp: the master `instance` announces its addresses now; `done` gets the
   // outcome on the VRRP thread (it must hand it over, as status()'s does).
   void announce(const std::string& instance, std::function<void(Status)> done);
+  // vigilctl vrrp maintenance: applied on the VRRP thread, `done` gets the outcome there (hand it
+  // over, as status()'s does). The caller persists it (the state file).
+  void set_maintenance(MaintenanceRequest request,
+                       std::function<void(Result<MaintenanceOutcome>)> done);
+  // vigilctl vrrp stats [--clear]: the counters since each instance's last clear; `clear` (the
+  // instance named, every one when empty) takes a new baseline first. On the VRRP thread.
+  void stats(std::optional<std::string> clear,
+             std::function<void(Result<std::vector<api::VrrpInstanceStats>>)> done);
   // Built on the VRRP thread, handed to `done` there.
   void status(const api::StatusQuery& query, StatusReply done) override;
   void metrics(api::MetricsDetail detail, MetricsReply done) override;

@@ -270,6 +270,47 @@ TEST_F(LvsServiceOverrides, AnOverrideForADurationExpiresOnTheScheduler) {
   EXPECT_TRUE(saved->empty());
 }
 
+// The VRRP side's part of the state file (vigilctl vrrp maintenance): kept by every save of the
+// overrides, and saved without losing them (with the IPVS side, and without it: vigild -P).
+TEST_F(LvsServiceOverrides, VrrpMaintenanceAndOverridesKeepEachOther) {
+  const auto config = parse(config_text());
+  const lvs::VrrpMaintenanceMap maintenance = {
+      {"VI_1", lvs::VrrpMaintenance{.reason = "kernel", .uid = 0, .pid = 7, .since = 100}}};
+  auto service = make();
+  EXPECT_FALSE(service->save_vrrp_maintenance(maintenance).ok());  // before start: not read yet
+  ASSERT_TRUE(service->start(config).ok());
+  ASSERT_TRUE(service->save_vrrp_maintenance(maintenance).ok());
+  ASSERT_TRUE(
+      service
+          ->set_override({.target = target("10.0.0.1", config), .kind = lvs::OverrideKind::kDrain})
+          .ok());
+  auto saved = lvs::parse_state_file(read(state), state.string());
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(saved->vrrp_maintenance, maintenance);
+  EXPECT_EQ(saved->overrides.size(), 1U);
+  EXPECT_EQ(read_vrrp_maintenance(state.string()), maintenance);
+  // A restart reads both back; the maintenance goes, the drain stays.
+  service.reset();
+  auto restarted = make();
+  ASSERT_TRUE(restarted->start(config).ok());
+  ASSERT_TRUE(restarted->save_vrrp_maintenance({}).ok());
+  saved = lvs::parse_state_file(read(state), state.string());
+  ASSERT_TRUE(saved.ok());
+  EXPECT_TRUE(saved->vrrp_maintenance.empty());
+  EXPECT_EQ(saved->overrides.size(), 1U);
+  // Without the IPVS side: only the VRRP part is replaced.
+  ASSERT_TRUE(save_vrrp_maintenance_file(state.string(), maintenance).ok());
+  saved = lvs::parse_state_file(read(state), state.string());
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(saved->vrrp_maintenance, maintenance);
+  EXPECT_EQ(saved->overrides.size(), 1U);
+  // A corrupt file is not overwritten by it, and reads as no maintenance.
+  std::ofstream(state) << "version = 1;\noverrides = ( { kind = ; } );\n";
+  EXPECT_FALSE(save_vrrp_maintenance_file(state.string(), maintenance).ok());
+  EXPECT_TRUE(read_vrrp_maintenance(state.string()).empty());
+  EXPECT_EQ(read(state), "version = 1;\noverrides = ( { kind = ; } );\n");
+}
+
 TEST_F(LvsServiceOverrides, AnExpiredOverrideIsDroppedAtStart) {
   const auto config = parse(config_text());
   auto service = make();
