@@ -29,7 +29,7 @@ CASES = [
     (["vigilctl", "rs", ""], {"drain", "maint", "ready", "weight"}),
     (["vigilctl", "rs", "drain", "vs1", "rs1", "--"], {"--all-vs", "--reason", "--for"}),
     (["vigilctl", "rs", "weight", "vs1", "rs1", ""], {"reset"}),
-    (["vigilctl", "reload", "--"], {"--wait", "--reason"}),
+    (["vigilctl", "reload", "--"], {"--wait", "--reason", "--dry-run", "--json"}),
     (["vigilctl", "overrides", "--"], {"--json"}),
     (["vigilctl", "events", "--"], {"--follow", "--json"}),
     (["vigilctl", "config", ""], {"check", "show"}),
