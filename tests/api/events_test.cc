@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "golden.h"
+
 namespace vigil::api {
 namespace {
 
@@ -56,20 +58,7 @@ struct Fixture {
   EventJournal journal{[this] { return now += 250; }, 4};
 };
 
-std::string read_golden(const std::string& name) {
-  std::ifstream in(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// VIGIL_UPDATE_GOLDEN=1 rewrites the files (then review the diff).
-void expect_golden(const std::string& name, const std::string& actual) {
-  if (std::getenv("VIGIL_UPDATE_GOLDEN") != nullptr) {  // NOLINT(concurrency-mt-unsafe)
-    std::ofstream(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name) << actual;
-  }
-  EXPECT_EQ(actual, read_golden(name)) << "golden file tests/data/api/" << name;
-}
+using testing::expect_golden;
 
 std::vector<Event> numbered_samples() {
   std::vector<Event> out;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "event/scheduler.h"
+#include "golden.h"
 
 namespace vigil::api {
 namespace {
@@ -51,21 +52,11 @@ std::vector<MetricsPart> sample() {
   return {vrrp, check};
 }
 
-std::string read_golden(const std::string& name) {
-  std::ifstream in(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
+using testing::expect_golden;
 // VIGIL_UPDATE_GOLDEN=1 rewrites the file (then review the diff). ctest's api.metrics.promtool
 // checks the file with `promtool check metrics`.
 TEST(MetricsText, MatchesTheGoldenFile) {
-  const std::string actual = render_metrics(sample());
-  if (std::getenv("VIGIL_UPDATE_GOLDEN") != nullptr) {  // NOLINT(concurrency-mt-unsafe)
-    std::ofstream(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / "metrics.txt") << actual;
-  }
-  EXPECT_EQ(actual, read_golden("metrics.txt")) << "golden file tests/data/api/metrics.txt";
+  expect_golden("metrics.txt", render_metrics(sample()));
 }
 
 // Families are filled after later ones are added (as the sides do): the references hold.

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
+
 namespace vigil::api {
 namespace {
 
@@ -36,20 +38,7 @@ std::vector<VrrpInstanceStats> sample() {
   };
 }
 
-std::string read_golden(const std::string& name) {
-  std::ifstream in(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// VIGIL_UPDATE_GOLDEN=1 rewrites the files (then review the diff).
-void expect_golden(const std::string& name, const std::string& actual) {
-  if (std::getenv("VIGIL_UPDATE_GOLDEN") != nullptr) {  // NOLINT(concurrency-mt-unsafe)
-    std::ofstream(std::filesystem::path(VIGIL_TEST_DATA_DIR) / "api" / name) << actual;
-  }
-  EXPECT_EQ(actual, read_golden(name)) << "golden file tests/data/api/" << name;
-}
+using testing::expect_golden;
 
 TEST(VrrpStats, CountersSinceTheClearAreTheDifference) {
   const VrrpCounters since = counters_since(counters(7), counters(3));

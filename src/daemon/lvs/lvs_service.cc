@@ -37,6 +37,39 @@ DatapathFactory ipvs_netlink_factory() {
 
 namespace {
 
+// The connections and traffic of IPVS services or destinations (docs/operations.md "Metrics").
+struct Traffic {
+  uint64_t active = 0;
+  uint64_t inactive = 0;
+  uint64_t connections = 0;
+  uint64_t packets_in = 0;
+  uint64_t packets_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+struct TrafficFamilies {
+  api::MetricFamily& active;
+  api::MetricFamily& inactive;
+  api::MetricFamily& connections;
+  api::MetricFamily& packets;  // by direction
+  api::MetricFamily& bytes;    // by direction
+
+  void add(const api::MetricLabels& labels, const Traffic& t) const {
+    auto with = [&labels](const char* direction) {
+      api::MetricLabels out = labels;
+      out.emplace_back("direction", direction);
+      return out;
+    };
+    active.add(labels, static_cast<double>(t.active));
+    inactive.add(labels, static_cast<double>(t.inactive));
+    connections.add(labels, static_cast<double>(t.connections));
+    packets.add(with("in"), static_cast<double>(t.packets_in));
+    packets.add(with("out"), static_cast<double>(t.packets_out));
+    bytes.add(with("in"), static_cast<double>(t.bytes_in));
+    bytes.add(with("out"), static_cast<double>(t.bytes_out));
+  }
+};
+
 // Runs nft with `args`, feeding it `input` on stdin (if any) and returning its stdout. With
 // `quiet`, its stderr goes to /dev/null (an expected failure, like listing a missing table).
 Result<std::string> run_nft(std::vector<std::string> args, const std::string& input, bool quiet) {
@@ -390,57 +423,50 @@ void LvsService::metrics(api::MetricsDetail detail, MetricsReply done) {
   }
   // The kernel's counters (docs/operations.md "Metrics"): the families are always declared; a
   // virtual server has series once IPVS holds it, a real server while it is in IPVS.
-  auto& active = part.family("ipvs_service_active_connections",
-                             "Active connections (ESTABLISHED for TCP) of the virtual server's "
-                             "IPVS services, from the last table dump.",
-                             MetricType::kGauge);
-  auto& inactive = part.family("ipvs_service_inactive_connections",
-                               "Inactive connections of the virtual server's IPVS services.",
-                               MetricType::kGauge);
-  auto& connections = part.family("ipvs_service_connections",
-                                  "Connections IPVS scheduled to the virtual server's services.",
-                                  MetricType::kCounter);
-  auto& packets = part.family("ipvs_service_packets",
-                              "Packets through the virtual server's services, by direction.",
-                              MetricType::kCounter);
-  auto& bytes = part.family("ipvs_service_bytes",
-                            "Bytes through the virtual server's services, by direction.",
-                            MetricType::kCounter);
+  TrafficFamilies services{
+      .active = part.family("ipvs_service_active_connections",
+                            "Active connections (ESTABLISHED for TCP) of the virtual server's "
+                            "IPVS services, from the last table dump.",
+                            MetricType::kGauge),
+      .inactive = part.family("ipvs_service_inactive_connections",
+                              "Inactive connections of the virtual server's IPVS services.",
+                              MetricType::kGauge),
+      .connections = part.family("ipvs_service_connections",
+                                 "Connections IPVS scheduled to the virtual server's services.",
+                                 MetricType::kCounter),
+      .packets = part.family("ipvs_service_packets",
+                             "Packets through the virtual server's services, by direction.",
+                             MetricType::kCounter),
+      .bytes = part.family("ipvs_service_bytes",
+                           "Bytes through the virtual server's services, by direction.",
+                           MetricType::kCounter)};
   for (const auto& vs : kernel) {
     if (!vs.in_kernel) continue;
-    const api::MetricLabels labels{{"virtual_server", vs.label}};
-    active.add(labels, static_cast<double>(vs.active_connections));
-    inactive.add(labels, static_cast<double>(vs.inactive_connections));
-    connections.add(labels, static_cast<double>(vs.stats.connections));
-    packets.add({{"virtual_server", vs.label}, {"direction", "in"}},
-                static_cast<double>(vs.stats.packets_in));
-    packets.add({{"virtual_server", vs.label}, {"direction", "out"}},
-                static_cast<double>(vs.stats.packets_out));
-    bytes.add({{"virtual_server", vs.label}, {"direction", "in"}},
-              static_cast<double>(vs.stats.bytes_in));
-    bytes.add({{"virtual_server", vs.label}, {"direction", "out"}},
-              static_cast<double>(vs.stats.bytes_out));
+    services.add(
+        {{"virtual_server", vs.label}},
+        {vs.active_connections, vs.inactive_connections, vs.stats.connections, vs.stats.packets_in,
+         vs.stats.packets_out, vs.stats.bytes_in, vs.stats.bytes_out});
   }
-  auto& d_active =
-      part.family("ipvs_destination_active_connections",
-                  "full only: active connections to the real server in IPVS.", MetricType::kGauge);
-  auto& d_inactive = part.family("ipvs_destination_inactive_connections",
-                                 "full only: inactive connections to the real server in IPVS.",
-                                 MetricType::kGauge);
+  TrafficFamilies destinations{
+      .active = part.family("ipvs_destination_active_connections",
+                            "full only: active connections to the real server in IPVS.",
+                            MetricType::kGauge),
+      .inactive = part.family("ipvs_destination_inactive_connections",
+                              "full only: inactive connections to the real server in IPVS.",
+                              MetricType::kGauge),
+      .connections = part.family("ipvs_destination_connections",
+                                 "full only: connections IPVS scheduled to the real server "
+                                 "(since it was added to IPVS).",
+                                 MetricType::kCounter),
+      .packets = part.family("ipvs_destination_packets",
+                             "full only: packets to and from the real server, by direction.",
+                             MetricType::kCounter),
+      .bytes = part.family("ipvs_destination_bytes",
+                           "full only: bytes to and from the real server, by direction.",
+                           MetricType::kCounter)};
   auto& d_weight =
       part.family("ipvs_destination_weight",
                   "full only: the real server's weight in IPVS (0: drained).", MetricType::kGauge);
-  auto& d_connections =
-      part.family("ipvs_destination_connections",
-                  "full only: connections IPVS scheduled to the real server (since it was "
-                  "added to IPVS).",
-                  MetricType::kCounter);
-  auto& d_packets = part.family("ipvs_destination_packets",
-                                "full only: packets to and from the real server, by direction.",
-                                MetricType::kCounter);
-  auto& d_bytes = part.family("ipvs_destination_bytes",
-                              "full only: bytes to and from the real server, by direction.",
-                              MetricType::kCounter);
   auto& admin = part.family("real_server_admin_state",
                             "full only: state set of the real server's admin state (operator "
                             "overrides: drain, maint; a weight override is ready).",
@@ -458,19 +484,9 @@ void LvsService::metrics(api::MetricsDetail detail, MetricsReply done) {
         admin.add_state_set(labels, "state", kAdminStates, state);
         if (!rs.kernel) continue;
         const api::KernelDestinationStatus& k = *rs.kernel;
-        auto with = [&](const char* direction) {
-          api::MetricLabels out = labels;
-          out.emplace_back("direction", direction);
-          return out;
-        };
-        d_active.add(labels, static_cast<double>(k.active_connections));
-        d_inactive.add(labels, static_cast<double>(k.inactive_connections));
         d_weight.add(labels, static_cast<double>(k.weight));
-        d_connections.add(labels, static_cast<double>(k.connections));
-        d_packets.add(with("in"), static_cast<double>(k.packets_in));
-        d_packets.add(with("out"), static_cast<double>(k.packets_out));
-        d_bytes.add(with("in"), static_cast<double>(k.bytes_in));
-        d_bytes.add(with("out"), static_cast<double>(k.bytes_out));
+        destinations.add(labels, {k.active_connections, k.inactive_connections, k.connections,
+                                  k.packets_in, k.packets_out, k.bytes_in, k.bytes_out});
       }
     }
   }
