@@ -7,19 +7,14 @@
 
 #include "common/log.h"
 #include "daemon/control.h"
+#include "daemon/control_util.h"
 #include "event/event_loop.h"
 
 namespace vigil::daemon {
 namespace {
 
-const std::shared_ptr<spdlog::logger>& logger() {
-  static const auto log = log::get("control");
-  return log;
-}
-
-api::HttpResponse json_response(int status, const nlohmann::json& body) {
-  return api::HttpResponse{.status = status, .body = body.dump(2) + "\n"};
-}
+using control_detail::json_response;
+using control_detail::logger;
 
 int error_status(const Error& error) {
   return error.message.rfind("no vrrp_instance", 0) == 0 ? 404 : 409;

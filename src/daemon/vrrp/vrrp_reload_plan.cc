@@ -1,6 +1,7 @@
 #include "daemon/vrrp/vrrp_reload_plan.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -93,13 +94,6 @@ ChangeText what_changed(const VrrpInstancePlan& before, const VrrpInstancePlan& 
   return out;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items)
-    out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 }  // namespace
 
 api::PlanPart describe_vrrp_reload(const std::map<std::string, RunningInstance>& running,
@@ -146,7 +140,7 @@ api::PlanPart describe_vrrp_reload(const std::map<std::string, RunningInstance>&
     part.changes.push_back({.area = PlanArea::kVrrp,
                             .action = PlanAction::kChange,
                             .subject = config.name,
-                            .detail = join(changed.items),
+                            .detail = fmt::format("{}", fmt::join(changed.items, ", ")),
                             .warning = std::move(warning)});
     // The VIPs a MASTER adds or removes at once; others take them when they become MASTER.
     const auto before = all_vips(*old.plan);
