@@ -70,7 +70,7 @@ api::PlanPart describe_ipvs_plan(const datapath::Table& known,
               const auto it = known.find(op.key);
               std::string detail = datapath::to_string(op.service);
               if (it != known.end())
-                detail = datapath::to_string(it->second.service) + " -> " + detail;
+                detail = fmt::format("{} -> {}", datapath::to_string(it->second.service), detail);
               part.changes.push_back({.area = PlanArea::kIpvs,
                                       .action = PlanAction::kChange,
                                       .subject = "service " + datapath::to_string(op.key),
