@@ -535,8 +535,11 @@ TEST_F(EngineTest, PausingCancelsTheProbeInFlightAndKeepsADownServerDown) {
   EXPECT_EQ(running_probes_to(prober_, "10.0.0.1"), 0U);
   EXPECT_TRUE(batches_.empty());  // nothing about 10.0.0.1 changed while paused
   EXPECT_TRUE(notifies_.empty());
-  for (const auto& c : engine_.status())
-    if (c.paused) EXPECT_FALSE(c.up);
+  for (const auto& c : engine_.status()) {
+    if (c.paused) {
+      EXPECT_FALSE(c.up);
+    }
+  }
   // Resumed: it passes and comes back.
   engine_.set_paused({});
   scheduler_.run_ready();

@@ -782,8 +782,9 @@ TEST_F(LvsControllerTest, ADrainKnownAtStartIsInTheFirstProgramming) {
   EXPECT_EQ(kernel.sent(), 3U);  // one service, two destinations: never at weight 3 first
   for (const auto& op : kernel.journal()) {
     if (const auto* add = std::get_if<datapath::AddDestination>(&op);
-        add != nullptr && add->key.address == ip("10.0.0.1"))
+        add != nullptr && add->key.address == ip("10.0.0.1")) {
       EXPECT_EQ(add->destination.weight, 0);
+    }
   }
   // The checkers' first verdict (UP at 3) leaves it drained.
   kernel.reset_counts();
