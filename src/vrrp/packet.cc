@@ -9,7 +9,8 @@ namespace vigil::vrrp {
 namespace {
 
 constexpr Duration kCentisecond = std::chrono::milliseconds(10);
-constexpr uint16_t kMaxV3IntervalCentiseconds = 0x0fff;  // 12-bit field, RFC 5798 §5.2.7
+[[maybe_unused]] constexpr uint16_t kMaxV3IntervalCentiseconds =
+    0x0fff;  // 12-bit field, RFC 5798 §5.2.7
 constexpr size_t kIpv6AddressSize = 16;
 
 // Offsets in the VRRP header (RFC 3768 §5.1, RFC 5798 §5.1).
