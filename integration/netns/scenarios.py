@@ -1043,6 +1043,66 @@ def state_file_text(lab: vlab.Lab) -> str:
     return path.read_text() if path.exists() else ""
 
 
+@scenario
+def random_reloads(lab: vlab.Lab, pair: Pair) -> None:
+    """Randomized reloads on a running pair (vigild only): d1 runs VI_1 (untouched) and VI_2,
+    whose settings each reload changes at random (priority, advert_int, nopreempt, a second
+    VIP). Before each: `vigilctl reload --dry-run` lists VI_2 as changed and never VI_1 (exit 7);
+    after: VI_1 made no transition on either director and d1 still holds its VIP; each reload
+    applied (exit 0). The seed is fixed: the same edits every run."""
+    import random
+    adv, version = 0.2, 3
+    rng = random.Random(14)
+
+    def config(node: str, priority_1: int, vi_2: dict) -> str:
+        return (pair.global_defs(node)
+                + vlab.instance(priority=priority_1, advert_int=adv, version=version,
+                                notify=pair.notify[node])
+                + vlab.instance(name="VI_2", vrid=52, advert_int=vi_2["advert_int"],
+                                version=version, priority=vi_2["priority"],
+                                nopreempt=vi_2["nopreempt"], vips=vi_2["vips"]))
+
+    vi_2 = {"priority": 130, "advert_int": adv, "nopreempt": False, "vips": (VIP4_B,)}
+    backup_vi_2 = dict(vi_2, priority=100)
+    pair.start("d1", config("d1", 150, vi_2))
+    pair.start("d2", config("d2", 100, backup_vi_2))
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    holds_for(lambda: lab.holders() == ["d1"], 1.0, "d1 as the only master of VI_1")
+    lines = {node: len(lab.states(node)) for node in vlab.DIRECTORS}
+
+    def vi_1_transitions(node: str) -> list[list[str]]:
+        return [f for f in lab.states(node)[lines[node]:] if len(f) > 1 and f[1] == "VI_1"]
+
+    for step in range(12):
+        edited = dict(vi_2)
+        field = rng.choice(("priority", "advert_int", "nopreempt", "vips"))
+        if field == "priority":
+            edited["priority"] = rng.choice(
+                [p for p in (110, 120, 130, 140) if p != vi_2["priority"]])
+        elif field == "advert_int":
+            edited["advert_int"] = 0.3 if vi_2["advert_int"] == adv else adv
+        elif field == "nopreempt":
+            edited["nopreempt"] = not vi_2["nopreempt"]
+        else:
+            edited["vips"] = (VIP4_B,) if len(vi_2["vips"]) == 2 else (VIP4_B, "192.0.2.202")
+        lab.write_config("d1", config("d1", 150, edited))
+        plan = vigilctl("-s", lab.ns["d1"], "reload", "--dry-run")
+        check(plan.returncode == 7 and "~ VI_2:" in plan.stdout and "VI_1" not in plan.stdout,
+              f"step {step} ({field}): dry run exit {plan.returncode}: {plan.stdout}{plan.stderr}")
+        applied = vigilctl("-s", lab.ns["d1"], "reload", "--wait", "--reason", f"step {step}")
+        check(applied.returncode == 0,
+              f"step {step} ({field}): reload exit {applied.returncode}: {applied.stderr}")
+        vi_2 = edited
+        holds_for(lambda: lab.holders() == ["d1"], 0.5, f"step {step}: d1 as master of VI_1")
+        for node in vlab.DIRECTORS:
+            moved = vi_1_transitions(node)
+            check(not moved, f"step {step} ({field}): VI_1 transitioned on {node}: {moved}")
+    after = vigilctl("-s", lab.ns["d1"], "reload", "--dry-run")
+    check(after.returncode == 0 and "No changes." in after.stdout,
+          f"dry run after the last reload: exit {after.returncode}: {after.stdout}")
+    pair.check_alive()
+
+
 def metrics_catalogue() -> list[str]:
     """The metric names of the catalogue table in docs/operations.md ("Metrics")."""
     doc = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
