@@ -120,11 +120,8 @@ std::string error_of(const vigil::api::ParsedResponse& response) {
   return response.body;
 }
 
-// `request` (a POST goes to the admin socket): the body of a 200 answer, or the exit code after
-// saying why not.
-std::variant<std::string, int> call(const Target& target,
-                                    const vigil::api::ClientRequest& request) {
-  auto response = vigil::api::send_request(socket_for(target, request.method != "GET"), request);
+// No answer (exit 3) or not a 200 (exit 8), said on stderr; none when vigild answered 200.
+std::optional<int> failure_exit(const vigil::Result<vigil::api::ParsedResponse>& response) {
   if (!response) {
     std::cerr << "vigilctl: " << response.error().message << "\n";
     return kCtlUnreachable;
@@ -133,6 +130,15 @@ std::variant<std::string, int> call(const Target& target,
     std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
     return kCtlRefused;
   }
+  return std::nullopt;
+}
+
+// `request` (a POST goes to the admin socket): the body of a 200 answer, or the exit code after
+// saying why not.
+std::variant<std::string, int> call(const Target& target,
+                                    const vigil::api::ClientRequest& request) {
+  auto response = vigil::api::send_request(socket_for(target, request.method != "GET"), request);
+  if (auto failed = failure_exit(response)) return *failed;
   return std::move(response->body);
 }
 
@@ -362,14 +368,7 @@ int run_events(const Target& target, const std::vector<std::string>& args) {
         }
         std::cout << vigil::api::render_event_text(*event) << std::flush;
       });
-  if (!response) {
-    std::cerr << "vigilctl: " << response.error().message << "\n";
-    return kCtlUnreachable;
-  }
-  if (response->status != 200) {
-    std::cerr << "vigilctl: vigild refused: " << error_of(*response) << "\n";
-    return kCtlRefused;
-  }
+  if (auto failed = failure_exit(response)) return *failed;
   if (follow) {
     std::cerr << "vigilctl: vigild ended the event stream\n";
     return kCtlUnreachable;
