@@ -237,29 +237,26 @@ void LvsService::reload(const SharedConfig& config) {
   }
 }
 
-Result<Service::Commit> LvsService::prepare_reload(const SharedConfig& config) {
-  if (!controller_ && needs_ipvs(*config) && !opened_for_reload_) {
-    // The reload adds the first virtual servers: without IPVS it would be half applied.
-    auto datapath = factory_();
-    if (!datapath) {
-      return Error{"IPVS: cannot program the new virtual servers: " + datapath.error().message};
-    }
-    opened_for_reload_ = std::move(*datapath);
+Status LvsService::open_ipvs_for(const config::Config& config) {
+  if (controller_ || opened_for_reload_ || !needs_ipvs(config)) return {};
+  // The reload adds the first virtual servers: without IPVS it would be half applied.
+  auto datapath = factory_();
+  if (!datapath) {
+    return Error{"IPVS: cannot program the new virtual servers: " + datapath.error().message};
   }
+  opened_for_reload_ = std::move(*datapath);
+  return {};
+}
+
+Result<Service::Commit> LvsService::prepare_reload(const SharedConfig& config) {
+  if (auto opened = open_ipvs_for(*config); !opened) return opened.error();
   return Commit([this, config] { reload(config); });
 }
 
-lvs::OverrideMap LvsService::pruned_for(const config::Config& config,
-                                        std::vector<lvs::DroppedOverride>* dropped) const {
-  lvs::OverrideMap overrides = overrides_;
-  auto gone = lvs::prune_overrides(overrides, config, wall_now());
-  if (dropped != nullptr) *dropped = std::move(gone);
-  return overrides;
-}
-
 void LvsService::plan_reload(const SharedConfig& config, PlanReply done) {
-  std::vector<lvs::DroppedOverride> dropped;
-  const lvs::OverrideMap overrides = pruned_for(*config, &dropped);
+  // The overrides as the reload's prune() leaves them.
+  lvs::OverrideMap overrides = overrides_;
+  const auto dropped = lvs::prune_overrides(overrides, *config, wall_now());
   api::PlanPart part =
       describe_override_plan(lvs::list_overrides(overrides_, config_.get()),
                              lvs::list_overrides(overrides, config.get()), dropped);
@@ -283,12 +280,9 @@ void LvsService::plan_reload(const SharedConfig& config, PlanReply done) {
     part.notes.push_back(
         "IPVS is not open yet (no virtual server ran before): the reload opens it and programs "
         "every configured virtual server");
-    if (!opened_for_reload_) {
-      if (auto datapath = factory_(); !datapath) {
-        part.refusals.push_back("IPVS: cannot program the new virtual servers: " +
-                                datapath.error().message);
-      }
-    }
+    // Opened now as the reload would (and kept for it): a kernel without IPVS refuses here.
+    if (auto opened = open_ipvs_for(*config); !opened)
+      part.refusals.push_back(opened.error().message);
   }
   done(std::move(part));
 }

@@ -131,9 +131,9 @@ class LvsService final : public Service {
   std::vector<KernelVirtualServer> kernel_view();
 
   Status open_and_start(const SharedConfig& config);
-  // The overrides as a reload to `config` leaves them (lvs::prune_overrides), and what it drops.
-  [[nodiscard]] lvs::OverrideMap pruned_for(const config::Config& config,
-                                            std::vector<lvs::DroppedOverride>* dropped) const;
+  // IPVS for a reload that brings the first virtual servers, kept in opened_for_reload_ for
+  // open_and_start(); nothing to do when it is open or not needed.
+  Status open_ipvs_for(const config::Config& config);
   [[nodiscard]] int64_t wall_now() const;
   // Reads the state file at start. A file that cannot be read or parsed is logged (with its
   // line), set aside as PATH.broken-SECONDS and ignored.
@@ -166,7 +166,7 @@ class LvsService final : public Service {
   std::optional<std::string> unsaveable_;
   Timer expiry_timer_;
   std::unique_ptr<datapath::Datapath> datapath_;
-  // Opened by prepare_reload() for a reload that adds the first virtual servers.
+  // Opened by open_ipvs_for() for a reload that adds the first virtual servers.
   std::unique_ptr<datapath::Datapath> opened_for_reload_;
   std::unique_ptr<lvs::LvsController> controller_;
 };
