@@ -168,7 +168,10 @@ ServiceFactory production_services(const DaemonOptions& options, DatapathFactory
                                     .read_fullnat = read_fullnat_with_nft,
                                     .ownership_store = std::make_shared<lvs::FileOwnershipStore>(
                                         files.ipvs_state_file, lvs::current_network_namespace())},
-          OverrideStateOptions{.state_file = files.override_state_file});
+          OverrideStateOptions{.state_file = files.override_state_file},
+          BackgroundReadOptions{.post_to_loop = [&main_loop](std::function<void()> callback) {
+            main_loop.post(std::move(callback));
+          }});
       // The checkers after IPVS: their verdicts reach the programmed tables, posted to this loop.
       // Stopped before IPVS (services stop in reverse order).
       auto checks = std::make_unique<CheckService>(

@@ -42,7 +42,10 @@ struct ServiceOf {
 
 LvsController::LvsController(datapath::Datapath& datapath, Scheduler& scheduler,
                              LvsControllerOptions options)
-    : datapath_(datapath), scheduler_(scheduler), options_(options), resync_timer_(scheduler) {}
+    : datapath_(datapath),
+      scheduler_(scheduler),
+      options_(std::move(options)),
+      resync_timer_(scheduler) {}
 
 Status LvsController::start(std::shared_ptr<const config::Config> shared) {
   const config::Config& config = *shared;
@@ -260,21 +263,30 @@ Result<datapath::Table> LvsController::timed_dump() {
   return table;
 }
 
-bool LvsController::refresh_kernel() {
+void LvsController::refresh_kernel(std::function<void()> then) {
+  if (reading_) {
+    reading_->then.push_back(std::move(then));
+    return;
+  }
   if (last_dump_at_) {
     const Duration age = scheduler_.now() - *last_dump_at_;
     const Duration spacing = last_dump_duration_ * (kResyncIdleFactor + 1);
     const Duration fresh =
         sent_since_dump_ ? spacing : std::max<Duration>(std::chrono::seconds(1), spacing);
-    if (age < fresh) return true;
+    if (age < fresh) {
+      then();
+      return;
+    }
   }
-  auto table = timed_dump();
-  if (!table) {
+  if (options_.read_in_background) {
+    read_in_background(false, std::move(then));
+    return;
+  }
+  if (auto table = timed_dump(); !table) {
     ++counters_.dump_failures;
     log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", table.error().message);
-    return false;
   }
-  return true;
+  then();
 }
 
 bool LvsController::resync() {
@@ -284,9 +296,54 @@ bool LvsController::resync() {
     log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", actual.error().message);
     return false;
   }
-  plan_and_apply(*actual, false);
-  sync_fullnat(true);  // retries a failed apply, restores a table changed behind our back
+  repair(*actual);
   return true;
+}
+
+void LvsController::repair(const datapath::Table& actual) {
+  auto operations = datapath::reconcile(actual, desired_.table, owned_);
+  if (!operations.empty()) {
+    counters_.drift_repairs += operations.size();
+    log::get("ipvs")->info("[ipvs] the periodic pass found {} difference{} from the plan",
+                           operations.size(), operations.size() == 1 ? "" : "s");
+  }
+  apply_planned(actual, operations);
+  sync_fullnat(true);  // retries a failed apply, restores a table changed behind our back
+}
+
+void LvsController::read_in_background(bool resync, std::function<void()> then) {
+  if (!reading_) {
+    reading_ = BackgroundRead{.started = scheduler_.now()};
+    options_.read_in_background(
+        [alive = std::weak_ptr<char>(alive_), this](Result<datapath::Table> table) {
+          if (alive.expired()) return;  // stopped or gone meanwhile
+          finish_background_read(std::move(table));
+        });
+  }
+  reading_->resync = reading_->resync || resync;
+  if (then) reading_->then.push_back(std::move(then));
+}
+
+void LvsController::finish_background_read(Result<datapath::Table> table) {
+  if (!reading_) return;
+  BackgroundRead read = std::move(*reading_);
+  reading_.reset();
+  last_dump_duration_ = scheduler_.now() - read.started;
+  last_dump_at_ = read.started;
+  if (!table) {
+    ++counters_.dump_failures;
+    log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", table.error().message);
+  } else {
+    // Operations applied while it read: the next refresh reads again to show them for sure.
+    sent_since_dump_ = !read.applied.empty();
+    for (const auto& operation : read.applied)
+      std::visit(ApplyLocally{*table}, operation);
+    kernel_ = std::move(*table);
+    if (read.resync) repair(kernel_);
+  }
+  for (auto& then : read.then)
+    then();
+  if (read.resync) schedule_resync();
 }
 
 void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_foreign) {
@@ -314,6 +371,7 @@ std::vector<datapath::OpResult> LvsController::apply_operations(
   for (size_t i = 0; i < operations.size(); ++i) {
     if (results[i].ok()) {
       std::visit(ApplyLocally{last_known_}, operations[i]);
+      if (reading_) reading_->applied.push_back(operations[i]);
       log->debug("[ipvs] {}", datapath::to_string(operations[i]));
     } else {
       ++failed;
@@ -343,6 +401,10 @@ void LvsController::schedule_resync() {
   const Duration delay =
       std::max(options_.resync_interval, Duration(last_dump_duration_ * kResyncIdleFactor));
   resync_timer_.arm_after(delay, [this] {
+    if (options_.read_in_background) {
+      read_in_background(true, nullptr);  // schedules the next one when it ends
+      return;
+    }
     resync();
     schedule_resync();
   });
@@ -419,6 +481,9 @@ void LvsController::apply_fullnat(const char* why) {
 
 void LvsController::stop() {
   resync_timer_.cancel();
+  // A read in flight is forgotten: its answer finds the controller stopped.
+  alive_ = std::make_shared<char>();
+  reading_.reset();
   if (options_.keep_on_stop) return;  // -I: established FULLNAT connections keep their NAT
   if (options_.apply_fullnat && fullnat_state_ != FullNatState::kAbsent &&
       fullnat_state_ != FullNatState::kUnknown) {

@@ -4,7 +4,8 @@
 // (pipelined by the adapter; one failed operation never stops the others). Passes run at start,
 // on every config change, on demand, and periodically to repair edits made behind vigil's back.
 // A config change is planned against the table as vigil last saw it, without a dump, so one
-// changed weight reaches the kernel as one operation at once; the periodic pass re-reads it all.
+// changed weight reaches the kernel as one operation at once; the periodic pass re-reads it all,
+// on another thread when LvsControllerOptions::read_in_background is set.
 //
 // What vigil owns survives restarts through an OwnershipStore: at start, services owned before
 // and no longer configured are removed; the store is saved after each pass that changed it.
@@ -34,8 +35,8 @@ namespace vigil::lvs {
 
 struct LvsControllerOptions {
   // Periodic full pass; 0: never. The next one waits at least kResyncIdleFactor times as long
-  // as the last dump took, so the dumps (which block the loop, and a SIGHUP with it) take at
-  // most a tenth of its time on a big table or a slow machine.
+  // as the last dump took, so the dumps (and the plans against them, on the loop) take at most
+  // a tenth of the time on a big table or a slow machine.
   Duration resync_interval = std::chrono::seconds(10);
   // -I (keepalived's --dont-release-ipvs): leave everything in place on stop.
   bool keep_on_stop = false;
@@ -50,6 +51,11 @@ struct LvsControllerOptions {
   // Where ownership is kept across restarts. Unset: vigil owns only what the config names (and
   // what it created since it started).
   std::shared_ptr<OwnershipStore> ownership_store;
+  // Reads the tables away from the loop for the periodic pass and refresh_kernel(): called on
+  // the loop, it calls `done` back on the loop, later, with what it read. A drain or a verdict
+  // that arrives meanwhile is applied at once instead of waiting behind a dump of the whole
+  // table (seconds at 37,000 destinations on a slow machine). Unset: the dumps hold the loop.
+  std::function<void(std::function<void(Result<datapath::Table>)> done)> read_in_background;
 };
 
 class LvsController {
@@ -97,7 +103,7 @@ class LvsController {
                                        const OverrideMap& overrides) const;
   // The table as vigil last saw it (with the counters of the last dump).
   [[nodiscard]] const datapath::Table& last_known() const { return last_known_; }
-  // A full pass now (dump, plan, apply). Returns false if the dump failed.
+  // A full pass now (dump on the loop, plan, apply). Returns false if the dump failed.
   bool resync();
   // Removes what vigil owns (default), flushes everything (lvs_flush_on_stop) or keeps it all.
   void stop();
@@ -110,6 +116,9 @@ class LvsController {
     uint64_t fullnat_failures = 0;
     uint64_t fullnat_repairs = 0;  // the table found changed or missing, and restored
     uint64_t ownership_save_failures = 0;
+    // Operations a periodic pass needed: the kernel differed from what vigil wants (an edit
+    // behind vigil's back, or an operation that failed earlier).
+    uint64_t drift_repairs = 0;
   };
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] const datapath::Ownership& owned() const { return owned_; }
@@ -122,8 +131,12 @@ class LvsController {
   // Reads the kernel's table again for kernel(), unless the last dump is recent: younger than
   // 1 s with no operation sent since, and in any case younger than kResyncIdleFactor + 1 times
   // as long as it took (so requests never spend more than about a tenth of the loop on dumps).
-  // No planning. False when the dump failed (kernel() keeps the last one).
-  bool refresh_kernel();
+  // No planning. Then calls `then` on the loop: at once when no read is needed or the dump runs
+  // on the loop, else when the background read in flight (shared) ends. A failed dump is logged
+  // and counted (kernel() keeps the last one). Never called after the controller is gone.
+  void refresh_kernel(std::function<void()> then);
+  // True while a background read is in flight (tests).
+  [[nodiscard]] bool reading() const { return reading_.has_value(); }
 
  private:
   // The checkers' verdicts as they apply to `next`: those of virtual servers it keeps, with the
@@ -147,7 +160,12 @@ class LvsController {
   std::vector<datapath::OpResult> apply_operations(
       const std::vector<datapath::Operation>& operations);
   void schedule_resync();
+  // The periodic pass's plan against a fresh table: counts the drift, applies, checks FULLNAT.
+  void repair(const datapath::Table& actual);
   Result<datapath::Table> timed_dump();
+  // Starts a background read (or joins the one in flight); `resync`: a periodic pass follows.
+  void read_in_background(bool resync, std::function<void()> then);
+  void finish_background_read(Result<datapath::Table> table);
   // `verify`: read the table back and restore it if it differs (the periodic pass).
   void sync_fullnat(bool verify);
   void apply_fullnat(const char* why);
@@ -191,6 +209,18 @@ class LvsController {
   std::optional<TimePoint> last_dump_at_;
   bool sent_since_dump_ = false;  // operations applied since the last dump
   datapath::Table kernel_;        // the last dump
+  // A read on another thread (options_.read_in_background), in flight.
+  struct BackgroundRead {
+    TimePoint started;
+    // Sent and applied since it started: the dump may or may not show them, so they are applied
+    // to it again (each is idempotent on a table) before it is planned against.
+    std::vector<datapath::Operation> applied;
+    bool resync = false;                      // a periodic pass waits for it
+    std::vector<std::function<void()>> then;  // refresh_kernel()'s callers
+  };
+  std::optional<BackgroundRead> reading_;
+  // Its answer is dropped when the controller is gone (the callback holds a weak reference).
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
   Counters counters_;
 };
 

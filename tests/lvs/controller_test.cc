@@ -866,5 +866,121 @@ TEST_F(LvsControllerTest, AnOrphanedOverrideAppliesWhenItsTargetComesBack) {
   EXPECT_EQ(kernel_weight(kernel, "10.0.0.9"), 0);
 }
 
+// ---- periodic reads on another thread (LvsControllerOptions::read_in_background) ----
+
+// The test holds each read's answer and gives it back when it chooses, with the table as it was
+// when it chooses: the reads are as late as a dump of a big table on a slow machine.
+struct BackgroundReadTest : ::testing::Test {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  std::vector<std::function<void(Result<datapath::Table>)>> pending;
+  LvsController controller{
+      kernel,
+      scheduler,
+      {.resync_interval = std::chrono::seconds(10),
+       .read_in_background = [this](std::function<void(Result<datapath::Table>)> done) {
+         pending.push_back(std::move(done));
+       }}};
+  const config::Config config = parse(config_text(3));
+
+  void SetUp() override {
+    ASSERT_TRUE(controller.start(config).ok());  // the first pass dumps on the loop
+    kernel.reset_counts();
+  }
+  void answer(Result<datapath::Table> table) {
+    ASSERT_FALSE(pending.empty());
+    auto done = std::move(pending.front());
+    pending.erase(pending.begin());
+    done(std::move(table));
+  }
+};
+
+TEST_F(BackgroundReadTest, ADrainDuringTheReadIsAppliedAtOnceAndNotUndoneByIt) {
+  scheduler.advance(std::chrono::seconds(10));
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_TRUE(controller.reading());
+  EXPECT_EQ(kernel.dumps(), 0U);                // not on the loop
+  const datapath::Table read = kernel.table();  // the dump saw the table before the drain
+  controller.set_overrides(drained(config, "10.0.0.1"));
+  EXPECT_EQ(kernel.sent(), 1U);  // the drain did not wait for the read
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+  answer(read);
+  EXPECT_FALSE(controller.reading());
+  EXPECT_EQ(kernel.sent(), 1U);  // the drain is applied to the read again: nothing to repair
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 0);
+  EXPECT_EQ(controller.counters().drift_repairs, 0U);
+  // The next periodic pass comes resync_interval after this one ended.
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(pending.size(), 1U);
+}
+
+TEST_F(BackgroundReadTest, DriftTheReadFindsIsRepairedAndCounted) {
+  kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.1"), 80}).weight = 9;
+  kernel.table()[kForeign].service.scheduler = "rr";
+  scheduler.advance(std::chrono::seconds(10));
+  answer(kernel.table());
+  EXPECT_EQ(kernel.sent(), 1U);
+  EXPECT_EQ(kernel_weight(kernel, "10.0.0.1"), 3);
+  EXPECT_EQ(kernel.table().count(kForeign), 1U);  // not vigil's
+  EXPECT_EQ(controller.counters().drift_repairs, 1U);
+}
+
+TEST_F(BackgroundReadTest, ARefreshJoinsTheReadInFlightAndARecentReadIsNotRepeated) {
+  scheduler.advance(std::chrono::seconds(10));
+  int refreshed = 0;
+  controller.refresh_kernel([&] { ++refreshed; });
+  controller.refresh_kernel([&] { ++refreshed; });
+  EXPECT_EQ(refreshed, 0);
+  EXPECT_EQ(pending.size(), 1U);  // one read for the pass and both requests
+  kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.2"), 80}).weight = 7;
+  answer(kernel.table());
+  EXPECT_EQ(refreshed, 2);
+  EXPECT_EQ(controller.kernel().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.2"), 80}).weight,
+            7);  // kernel() is what the read saw (the pass then repaired it)
+  // The repair was sent after the read: the next refresh reads again to show it.
+  controller.refresh_kernel([&] { ++refreshed; });
+  ASSERT_EQ(pending.size(), 1U);
+  answer(kernel.table());
+  EXPECT_EQ(refreshed, 3);
+  controller.refresh_kernel([&] { ++refreshed; });
+  EXPECT_EQ(refreshed, 4);  // at once: the read is recent and nothing was sent since
+  EXPECT_TRUE(pending.empty());
+}
+
+TEST_F(BackgroundReadTest, AStaleRefreshReadsWithoutAPassAndThePassesKeepTheirPace) {
+  scheduler.advance(std::chrono::seconds(5));  // the start's dump is older than 1 s
+  int refreshed = 0;
+  controller.refresh_kernel([&] { ++refreshed; });
+  ASSERT_EQ(pending.size(), 1U);
+  kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.2"), 80}).weight = 7;
+  answer(kernel.table());
+  EXPECT_EQ(refreshed, 1);
+  EXPECT_EQ(kernel.sent(), 0U);  // a refresh only reads: the periodic pass repairs
+  scheduler.advance(std::chrono::seconds(5));
+  ASSERT_EQ(pending.size(), 1U);
+  answer(kernel.table());
+  EXPECT_EQ(kernel.sent(), 1U);
+  EXPECT_EQ(controller.counters().drift_repairs, 1U);
+}
+
+TEST_F(BackgroundReadTest, AFailedReadIsCountedAndThePassesGoOn) {
+  scheduler.advance(std::chrono::seconds(10));
+  answer(Error{"netlink: interrupted dump"});
+  EXPECT_EQ(controller.counters().dump_failures, 1U);
+  EXPECT_EQ(kernel.sent(), 0U);
+  scheduler.advance(std::chrono::seconds(10));
+  EXPECT_EQ(pending.size(), 1U);
+}
+
+TEST_F(BackgroundReadTest, AnAnswerAfterStopIsIgnored) {
+  scheduler.advance(std::chrono::seconds(10));
+  const datapath::Table read = kernel.table();
+  controller.stop();
+  kernel.reset_counts();
+  answer(read);  // it would re-add everything stop() removed
+  EXPECT_EQ(kernel.sent(), 0U);
+  EXPECT_TRUE(kernel.table().empty());
+}
+
 }  // namespace
 }  // namespace vigil::lvs

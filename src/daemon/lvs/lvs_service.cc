@@ -162,13 +162,48 @@ bool needs_ipvs(const config::Config& config) {
 }
 
 LvsService::LvsService(Scheduler& scheduler, DatapathFactory factory,
-                       lvs::LvsControllerOptions options, OverrideStateOptions overrides)
+                       lvs::LvsControllerOptions options, OverrideStateOptions overrides,
+                       BackgroundReadOptions reads)
     : scheduler_(scheduler),
       factory_(std::move(factory)),
       options_(std::move(options)),
       state_options_(std::move(overrides)),
-      expiry_timer_(scheduler) {
+      expiry_timer_(scheduler),
+      reads_(std::move(reads)) {
   if (!state_options_.wall_clock) state_options_.wall_clock = event::wall_clock_now;
+}
+
+LvsService::~LvsService() {
+  stop_background_reads();
+}
+
+void LvsService::start_background_reads() {
+  if (!reads_.post_to_loop || read_thread_) return;
+  auto datapath = factory_();
+  if (!datapath) {
+    log::get("ipvs")->warn(
+        "[ipvs] cannot open a second IPVS handle for the periodic reads ({}); they run on the "
+        "main loop",
+        datapath.error().message);
+    return;
+  }
+  read_datapath_ = std::move(*datapath);
+  read_thread_ = std::make_unique<event::LoopThread>("ipvs-read");
+  (void)read_thread_->start();  // a thread option that did not apply is logged; it runs anyway
+  options_.read_in_background = [this](std::function<void(Result<datapath::Table>)> done) {
+    read_thread_->loop().post([this, done = std::move(done)] {
+      auto table = read_datapath_->dump();
+      reads_.post_to_loop([done, table = std::move(table)]() mutable { done(std::move(table)); });
+    });
+  };
+}
+
+void LvsService::stop_background_reads() {
+  if (!read_thread_) return;
+  read_thread_->stop();  // joins: a dump under way finishes first
+  read_thread_.reset();
+  read_datapath_.reset();
+  options_.read_in_background = nullptr;
 }
 
 Status LvsService::start(const SharedConfig& config) {
@@ -194,11 +229,13 @@ Status LvsService::open_and_start(const SharedConfig& config) {
     if (!datapath) return datapath.error();
     datapath_ = std::move(*datapath);
   }
+  start_background_reads();
   controller_ = std::make_unique<lvs::LvsController>(*datapath_, scheduler_, options_);
   controller_->set_overrides(overrides_);
   auto status = controller_->start(config);
   if (!status) {
     controller_.reset();
+    stop_background_reads();
     datapath_.reset();
   }
   return status;
@@ -290,12 +327,12 @@ void LvsService::plan_reload(const SharedConfig& config, PlanReply done) {
 void LvsService::stop() {
   expiry_timer_.cancel();
   if (controller_) controller_->stop();
+  stop_background_reads();
 }
 
 std::vector<LvsService::KernelVirtualServer> LvsService::kernel_view() {
   std::vector<KernelVirtualServer> out;
   if (!config_) return out;
-  if (controller_) (void)controller_->refresh_kernel();  // a failure is logged and counted
   const datapath::Table empty;
   const datapath::Table& kernel = controller_ ? controller_->kernel() : empty;
   out.reserve(config_->lvs.virtual_servers.size());
@@ -351,12 +388,24 @@ std::vector<LvsService::KernelVirtualServer> LvsService::kernel_view() {
   return out;
 }
 
-void LvsService::status(const api::StatusQuery& query, StatusReply done) {
-  api::StatusPart part;
-  if (!query.real_servers) {
-    done(std::move(part));
+void LvsService::refresh_kernel(std::function<void()> then) {
+  if (controller_) {
+    controller_->refresh_kernel(std::move(then));  // a failed dump is logged and counted
     return;
   }
+  then();
+}
+
+void LvsService::status(const api::StatusQuery& query, StatusReply done) {
+  if (!query.real_servers) {
+    done({});
+    return;
+  }
+  refresh_kernel([this, done = std::move(done)] { done(real_servers_status()); });
+}
+
+api::StatusPart LvsService::real_servers_status() {
+  api::StatusPart part;
   const int64_t now = wall_now();
   for (auto& vs : kernel_view()) {
     for (auto& rs : vs.real_servers) {
@@ -373,10 +422,14 @@ void LvsService::status(const api::StatusQuery& query, StatusReply done) {
       if (out.kernel || out.admin_changed_seconds_ago) part.kernel.push_back(std::move(out));
     }
   }
-  done(std::move(part));
+  return part;
 }
 
 void LvsService::metrics(api::MetricsDetail detail, MetricsReply done) {
+  refresh_kernel([this, detail, done = std::move(done)] { done(metrics_part(detail)); });
+}
+
+api::MetricsPart LvsService::metrics_part(api::MetricsDetail detail) {
   using api::MetricType;
   const std::vector<KernelVirtualServer> kernel = kernel_view();
   // Zero until IPVS is open (a VRRP-only configuration never opens it).
@@ -403,6 +456,11 @@ void LvsService::metrics(api::MetricsDetail detail, MetricsReply done) {
   part.family("ipvs_ownership_save_failures", "Times the IPVS ownership file could not be saved.",
               MetricType::kCounter)
       .add({}, static_cast<double>(c.ownership_save_failures));
+  part.family("ipvs_drift_repairs",
+              "Operations a periodic pass needed because IPVS differed from the plan (an edit "
+              "behind vigil's back, or an operation that failed earlier).",
+              MetricType::kCounter)
+      .add({}, static_cast<double>(c.drift_repairs));
   std::array<size_t, 3> by_kind{};
   for (const auto& e : overrides()) {
     if (!e.orphaned) ++by_kind[static_cast<size_t>(e.override_.kind)];
@@ -484,7 +542,7 @@ void LvsService::metrics(api::MetricsDetail detail, MetricsReply done) {
       }
     }
   }
-  done(std::move(part));
+  return part;
 }
 
 void LvsService::apply_health(const check::HealthBatch& batch) {

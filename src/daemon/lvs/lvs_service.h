@@ -15,6 +15,7 @@
 #include "common/time.h"
 #include "daemon/service.h"
 #include "datapath/datapath.h"
+#include "event/event_loop.h"
 #include "event/wall_clock.h"
 #include "lvs/controller.h"
 #include "lvs/overrides.h"
@@ -62,10 +63,19 @@ struct OverrideRequest {
   std::optional<std::chrono::seconds> lasts;  // --for
 };
 
+// The periodic IPVS table dumps on a thread of their own, with a datapath of their own from the
+// factory (lvs::LvsControllerOptions::read_in_background), so a drain never waits behind one.
+struct BackgroundReadOptions {
+  // Thread-safe: runs the callback on the main loop (event::EventLoop::post). Unset: the dumps
+  // run on the main loop.
+  std::function<void(std::function<void()>)> post_to_loop;
+};
+
 class LvsService final : public Service {
  public:
   LvsService(Scheduler& scheduler, DatapathFactory factory, lvs::LvsControllerOptions options,
-             OverrideStateOptions overrides = {});
+             OverrideStateOptions overrides = {}, BackgroundReadOptions reads = {});
+  ~LvsService() override;
 
   // Opens IPVS only when the configuration has virtual servers or LVS settings, so a
   // VRRP-only director runs on a kernel without IPVS.
@@ -77,11 +87,12 @@ class LvsService final : public Service {
   // or drop; at once, on the main loop.
   void plan_reload(const SharedConfig& config, PlanReply done) override;
   void stop() override;
-  // On the main loop, at once: the controller's counters and the overrides.
+  // On the main loop (after refresh_kernel(), like status()): the controller's counters, the
+  // overrides and the kernel's figures.
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
   // The services query (vigilctl services): each configured real server's destination as IPVS
   // holds it (LvsController::refresh_kernel(): no dump when the last one is recent) and when
-  // its admin state last changed. On the main loop, at once.
+  // its admin state last changed. On the main loop: at once, or when a background read ends.
   void status(const api::StatusQuery& query, StatusReply done) override;
 
   // The checkers' verdicts (check/engine.h), on the main loop; ignored until IPVS is open.
@@ -128,7 +139,12 @@ class LvsService final : public Service {
     uint64_t inactive_connections = 0;
     std::vector<KernelRealServer> real_servers;  // as configured
   };
+  // From the last dump (refresh_kernel() first).
   std::vector<KernelVirtualServer> kernel_view();
+  // LvsController::refresh_kernel(), or `then` at once when IPVS is not open.
+  void refresh_kernel(std::function<void()> then);
+  api::StatusPart real_servers_status();
+  api::MetricsPart metrics_part(api::MetricsDetail detail);
 
   Status open_and_start(const SharedConfig& config);
   // IPVS for a reload that brings the first virtual servers, kept in opened_for_reload_ for
@@ -149,6 +165,9 @@ class LvsService final : public Service {
   // on_change, and the paused checks' sink when they changed.
   void announce_change();
   void arm_expiry();
+  // Opens the reading thread's datapath and starts it; a failure leaves the dumps on the loop.
+  void start_background_reads();
+  void stop_background_reads();
 
   Scheduler& scheduler_;
   DatapathFactory factory_;
@@ -169,6 +188,11 @@ class LvsService final : public Service {
   // Opened by open_ipvs_for() for a reload that adds the first virtual servers.
   std::unique_ptr<datapath::Datapath> opened_for_reload_;
   std::unique_ptr<lvs::LvsController> controller_;
+  BackgroundReadOptions reads_;
+  // The reading thread's own handle; only that thread uses it while it runs (declared before
+  // the thread, so the thread is joined before it goes).
+  std::unique_ptr<datapath::Datapath> read_datapath_;
+  std::unique_ptr<event::LoopThread> read_thread_;
 };
 
 // True when `config` asks for anything in IPVS tables (lvs_sync_daemon is LvsSyncService's).

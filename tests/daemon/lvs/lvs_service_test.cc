@@ -6,11 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "config/parser.h"
 #include "fakes/fake_datapath.h"
@@ -48,7 +52,7 @@ SharedConfig parse(const std::string& text) {
 }
 
 // Hands the controller a datapath that forwards to the test's fake kernel.
-class Forwarding final : public datapath::Datapath {
+class Forwarding : public datapath::Datapath {
  public:
   explicit Forwarding(testing::FakeDatapath& kernel) : kernel_(kernel) {}
   Result<datapath::KernelInfo> info() override { return kernel_.info(); }
@@ -500,6 +504,71 @@ TEST_F(LvsServiceOverrides, StatusAndMetricsShowTheKernelsFiguresAndMaintPausesC
   ASSERT_TRUE(service->clear_override(target("10.0.0.1", config), 0, 0).ok());
   EXPECT_TRUE(paused.back().empty());
   service->stop();
+}
+
+// The periodic dumps on the service's own reading thread, with a handle of their own: the answer
+// comes back through post_to_loop (here a queue the test thread runs), and a services query in
+// the meantime answers once it is back.
+TEST_F(LvsServiceOverrides, ThePeriodicDumpRunsOnItsOwnThreadAndHandle) {
+  std::mutex mutex;
+  std::condition_variable posted;
+  std::vector<std::function<void()>> queue;
+  int handles = 0;
+  std::thread::id dumped_on;
+  class Reader final : public Forwarding {
+   public:
+    Reader(testing::FakeDatapath& kernel, std::thread::id& dumped_on)
+        : Forwarding(kernel), dumped_on_(dumped_on) {}
+    Result<datapath::Table> dump() override {
+      dumped_on_ = std::this_thread::get_id();
+      return Forwarding::dump();
+    }
+
+   private:
+    std::thread::id& dumped_on_;
+  };
+  auto service = std::make_unique<LvsService>(
+      scheduler,
+      [&]() -> Result<std::unique_ptr<datapath::Datapath>> {
+        ++handles;
+        return std::unique_ptr<datapath::Datapath>(std::make_unique<Reader>(kernel, dumped_on));
+      },
+      lvs::LvsControllerOptions{.resync_interval = std::chrono::seconds(10)},
+      OverrideStateOptions{.state_file = state.string()},
+      BackgroundReadOptions{.post_to_loop = [&](std::function<void()> callback) {
+        const std::lock_guard lock(mutex);
+        queue.push_back(std::move(callback));
+        posted.notify_one();
+      }});
+  const auto config = parse(config_text());
+  ASSERT_TRUE(service->start(config).ok());
+  EXPECT_EQ(handles, 2);  // the loop's and the reading thread's
+  const auto start_dumps = kernel.dumps();
+  // Behind vigil's back; the test thread leaves the kernel alone while the other one reads.
+  kernel.table().at(kWeb).destinations.at(DestinationKey{ip("10.0.0.2"), 80}).weight = 9;
+  scheduler.advance(std::chrono::seconds(10));  // the periodic pass: handed to the thread
+  std::optional<api::StatusPart> answered;
+  service->status({.real_servers = true},
+                  [&](api::StatusPart part) { answered = std::move(part); });
+  EXPECT_FALSE(answered);  // waits for the read in flight
+  std::function<void()> back;
+  {
+    std::unique_lock lock(mutex);
+    // A liveness bound, not a timing: the thread answers at once.
+    ASSERT_TRUE(posted.wait_for(lock, std::chrono::seconds(60), [&] { return !queue.empty(); }));
+    back = std::move(queue.front());
+    queue.clear();
+  }
+  EXPECT_EQ(kernel.dumps(), start_dumps + 1);
+  EXPECT_NE(dumped_on, std::this_thread::get_id());
+  back();  // on the "loop": the pass repairs the weight, the query answers
+  EXPECT_EQ(kernel_weight("10.0.0.2"), 1);
+  ASSERT_TRUE(answered);
+  ASSERT_EQ(answered->kernel.size(), 2U);
+  ASSERT_TRUE(answered->kernel[1].kernel);
+  EXPECT_EQ(answered->kernel[1].kernel->weight, 9);  // what the read saw
+  service->stop();
+  service.reset();  // joins the reading thread
 }
 
 }  // namespace
