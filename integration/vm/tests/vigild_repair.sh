@@ -1,6 +1,6 @@
 # vigild repairs hand edits of the services it owns on its periodic resync (every 10 s) and
 # leaves a foreign service alone; SIGHUP with one weight changed changes exactly that weight;
-# SIGTERM removes its services and only those.
+# SIGTERM removes its services and only those. /metrics counts the repairs as drift.
 # vigil-timeout: 120
 . /tests/lib.sh
 . /tests/vigild_lib.bash
@@ -8,6 +8,9 @@
 config=/tmp/vigild-repair.conf
 write_config() {  # write_config WEIGHT_OF_R2
   cat >"$config" <<CONF
+global_defs {
+    vigil_metrics_address 127.0.0.1 9642
+}
 virtual_server 10.0.0.1 80 {
     lvs_sched wrr
     lvs_method NAT
@@ -59,6 +62,9 @@ if ! wait_table - "$want" 15; then
   expect_eq "repaired within 15 s, foreign service untouched" "$want" "$(table -)"
 fi
 echo "repaired after about $(($(date +%s) - start)) s"
+# Three operations repaired the three hand edits (the foreign service is not vigil's).
+drift=$(wget -qO- http://127.0.0.1:9642/metrics | grep '^vigil_ipvs_drift_repairs_total ')
+expect_eq "drift counted" "vigil_ipvs_drift_repairs_total 3" "$drift"
 
 # Reload with r2's weight 2 -> 5: exactly that line changes.
 before=$(table -)
