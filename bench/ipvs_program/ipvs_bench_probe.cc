@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -513,16 +514,71 @@ int command(int argc, char** argv) {
   return ok ? 0 : 1;
 }
 
+// post TIMEOUT_S SOCKET VIP:PORT RIP:PORT WEIGHT BODY: sends `POST /v1/rs` with BODY (JSON) over
+// vigild's admin socket itself, and measures from just before the connect until the kernel
+// shows WEIGHT for the destination (getsockopt, every 0.2 ms) and until the answer is read: the
+// daemon's part of a drain, without a client program's start (most of `command`'s time under
+// software emulation).
+int post(int argc, char** argv) {
+  if (argc < 7) {
+    std::fprintf(stderr, "usage: post TIMEOUT_S SOCKET VIP:PORT RIP:PORT WEIGHT BODY\n");
+    return 2;
+  }
+  const double timeout_ms = std::stod(argv[1]) * 1e3;
+  const std::string socket_path = argv[2];
+  const sockaddr_in service = parse_endpoint(argv[3]);
+  const sockaddr_in dest = parse_endpoint(argv[4]);
+  const int weight = std::stoi(argv[5]);
+  const std::string body = argv[6];
+  const std::string request = "POST /v1/rs HTTP/1.1\r\nHost: vigild\r\nConnection: close\r\n"
+                              "Content-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  IpvsSockopt kernel;
+  const int weight_before = kernel.weight(service, dest);
+  const double start = now_ms();
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) die("socket");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) die("connect");
+  size_t sent = 0;
+  std::string answer;
+  double landed = -1, answered = -1;
+  while (now_ms() - start < timeout_ms && (landed < 0 || answered < 0)) {
+    if (sent < request.size()) {
+      const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) sent += static_cast<size_t>(n);
+    } else if (answered < 0) {
+      char buffer[4096];
+      const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+      if (n > 0) answer.append(buffer, static_cast<size_t>(n));
+      if (n == 0) answered = now_ms();  // Connection: close
+    }
+    if (landed < 0 && kernel.weight(service, dest) == weight) landed = now_ms();
+    if (landed < 0 || answered < 0) usleep(200);
+  }
+  close(fd);
+  const bool ok = landed > 0 && answered > 0 && answer.rfind("HTTP/1.1 200", 0) == 0;
+  std::printf("result=%s landed_ms=%.2f exited_ms=%.2f weight_before=%d weight=%d status=\"%s\"\n",
+              ok ? "ok" : "fail", landed > 0 ? landed - start : -1.0,
+              answered > 0 ? answered - start : -1.0, weight_before, weight,
+              answer.substr(0, answer.find('\r')).c_str());
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "cold") return cold(argc - 1, argv + 1);
   if (mode == "reload") return reload(argc - 1, argv + 1);
   if (mode == "command") return command(argc - 1, argv + 1);
+  if (mode == "post") return post(argc - 1, argv + 1);
   std::fprintf(
       stderr,
       "usage: vigil-ipvs-bench-probe cold SERVICES DESTS TIMEOUT_S SETTLE_S LOG -- CMD...\n"
       "       vigil-ipvs-bench-probe reload PID TIMEOUT_S SETTLE_S "
       "[VIP:PORT RIP:PORT WEIGHT]\n"
-      "       vigil-ipvs-bench-probe command TIMEOUT_S VIP:PORT RIP:PORT WEIGHT -- CMD...\n");
+      "       vigil-ipvs-bench-probe command TIMEOUT_S VIP:PORT RIP:PORT WEIGHT -- CMD...\n"
+      "       vigil-ipvs-bench-probe post TIMEOUT_S SOCKET VIP:PORT RIP:PORT WEIGHT BODY\n");
   return 2;
 }

@@ -106,6 +106,20 @@ for rep in $(seq "$REPS"); do
           sleep "0.$((RANDOM % 10))"
         done
       done
+      # The same through the socket without vigilctl (the probe sends the request itself): the
+      # daemon's part, without a client program's start.
+      for drain in $(seq "$DRAINS"); do
+        for step in drain ready; do
+          want=0
+          [ "$step" = ready ] && want=$weight
+          line=$(ip netns exec "$ns" vigil-ipvs-bench-probe post "$TIMEOUT" \
+            "/run/vigil/vigild_$ns.sock" "$WATCH_VIP" "$WATCH_RIP" "$want" \
+            "{\"action\": \"$step\", \"virtual_server\": \"$WATCH_VIP\", \"real_server\": \"$WATCH_RIP\", \"reason\": \"bench\"}")
+          report "daemon=$daemon rep=$rep phase=${step}_socket n=$drain $line"
+          case $line in result=ok*) ;; *) failures=$((failures + 1)) ;; esac
+          sleep "0.$((RANDOM % 10))"
+        done
+      done
       # vigild's own time for each (request in -> IPVS applied and state saved), from its log.
       sed -n 's/.*\[control\] \(drain\|ready\) .* (in \([0-9.]*\) ms)$/\1 \2/p' "$log" |
         while read -r step took; do
