@@ -168,8 +168,11 @@ TEST_F(VipManagerTest, GratuitousArpMatchesKeepalivedsAndUpdatesThePeer) {
     capture = std::make_unique<netns::PacketCapture>(kInterface);
   }
 
-  Status announced = vips->announce(kInterface, {address}, 3, nullptr);
+  auto tally = std::make_shared<AnnounceTally>();
+  Status announced = vips->announce(kInterface, {address}, 3, tally);
   ASSERT_TRUE(announced.ok()) << announced.error().message;
+  EXPECT_EQ(tally->gratuitous_arps, 3U);  // the instance's count: every frame the socket took
+  EXPECT_EQ(tally->neighbour_adverts, 0U);
   auto frames = capture->collect(
       [](const std::vector<uint8_t>& frame) { return netns::ethertype(frame) == 0x0806; }, 3,
       2000ms);
@@ -252,8 +255,11 @@ TEST_F(VipManagerTest, UnsolicitedNeighbourAdvertMatchesKeepalivedsAndUpdatesThe
     capture = std::make_unique<netns::PacketCapture>(kInterface);
   }
 
-  Status announced = vips->announce(kInterface, {address}, 2, nullptr);
+  auto tally = std::make_shared<AnnounceTally>();
+  Status announced = vips->announce(kInterface, {address}, 2, tally);
   ASSERT_TRUE(announced.ok()) << announced.error().message;
+  EXPECT_EQ(tally->neighbour_adverts, 2U);
+  EXPECT_EQ(tally->gratuitous_arps, 0U);
   auto frames = capture->collect(
       [](const std::vector<uint8_t>& frame) {
         // IPv6, next header ICMPv6, type 136
