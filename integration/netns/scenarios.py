@@ -1201,6 +1201,34 @@ def metrics(lab: vlab.Lab, pair: Pair) -> None:
     check(head.startswith("HTTP/1.1 404"), f"TCP /v1/status: {head}")
     head, _ = curl("d1", "-X", "POST", "http://127.0.0.1:9650/v1/reload")
     check(head.startswith("HTTP/1.1 404"), f"TCP POST /v1/reload: {head}")
+
+    # The counters behind the catalogue count on a real host: d1's packet socket sent the
+    # master's gratuitous ARPs; d2 entered BACKUP at startup; the TCP listener counted the
+    # requests above by path (refused or not), and one for a path the API does not have as other.
+    head, _ = curl("d1", "http://127.0.0.1:9650/no/such/path")
+    check(head.startswith("HTTP/1.1 404"), f"TCP /no/such/path: {head}")
+    _, body = curl("d1", "http://127.0.0.1:9650/metrics")
+
+    def value(series: str) -> float:
+        found = re.search(r"^" + re.escape(series) + r" (\S+)$", body, flags=re.M)
+        check(found is not None, f"d1: no {series} in the scrape")
+        return float(found.group(1))
+
+    check(value('vigil_vrrp_gratuitous_arps_sent_total{vrrp_instance="VI_1"}') >= 1,
+          "d1: no gratuitous ARP counted")
+    check(value('vigil_vrrp_instance_transitions_by_reason_total{vrrp_instance="VI_1",'
+                'state="MASTER",reason="master_down_timer_expired"}') >= 1,
+          "d1: MASTER not counted as master_down_timer_expired")
+    for path, method in (("/v1/status", "GET"), ("/v1/reload", "POST"), ("other", "GET"),
+                         ("/metrics", "GET")):
+        check(value(f'vigil_control_requests_total{{listener="metrics_tcp",path="{path}",'
+                    f'method="{method}"}}') >= 1, f"d1: TCP {method} {path} not counted")
+    check("/no/such/path" not in body, "d1: an unknown path made a series of its own")
+    _, d2 = curl("d2", "--unix-socket", f"/run/vigil/vigild_{lab.ns['d2']}.ro.sock",
+                 "http://vigild/metrics")
+    line = ('vigil_vrrp_instance_transitions_by_reason_total{vrrp_instance="VI_1",'
+            'state="BACKUP",reason="startup"} 1')
+    check(line in d2.splitlines(), f"d2: no '{line}'")
     pair.check_alive()
 
 

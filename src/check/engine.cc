@@ -391,6 +391,9 @@ struct CheckEngine::Slot {
     last_latency = latency;
     has_latency = true;
   }
+  [[nodiscard]] std::optional<TimePoint> completed() const {
+    return has_completed ? std::optional<TimePoint>{last_completed} : std::nullopt;
+  }
 
   // One per checker, so laid out without padding (docs/performance.md): 8-byte fields first.
   Checker machine;
@@ -403,6 +406,7 @@ struct CheckEngine::Slot {
   SharedProbe* shared = nullptr;  // the group's probe it takes part in
   Service* service = nullptr;
   TimePoint started{};
+  TimePoint last_completed{};  // when has_completed: its last probe succeeded or failed
   uint64_t probes = 0;
   Duration last_latency{0};  // when has_latency
   // Made at the first failure: a checker that always passes pays one pointer, not a string.
@@ -415,6 +419,7 @@ struct CheckEngine::Slot {
   bool kept = false;   // during a reload: chosen to stay as it is
   bool probing = false;
   bool has_latency = false;
+  bool has_completed = false;
   bool paused = false;  // set_paused(): no probe runs until it is resumed
 };
 
@@ -1163,6 +1168,8 @@ void CheckEngine::apply(Slot& slot, Actions actions) {
             [&](const ProbeAt& at) {
               slot.armed_target = at.target;
               slot.timer.arm_at(at.at, [this, &slot] {
+                timings_.slip.record(scheduler_.now() - slot.timer.deadline(),
+                                     CheckTimings::kSlipBounds);
                 fire(slot, slot.armed_target);
                 flush();
               });
@@ -1255,6 +1262,7 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
   slot.running = prober_.start(request, [this, &slot](ProbeResult result) {
     slot.probing = false;
     slot.set_latency(scheduler_.now() - slot.started);
+    if (!std::holds_alternative<ProbeNotRun>(result)) note_completed(slot, scheduler_.now());
     std::visit(Overloaded{
                    [&](const ProbeSucceeded&) {},
                    [&](const ProbeFailed& failed) { slot.set_error(failed.detail); },
@@ -1265,6 +1273,13 @@ void CheckEngine::fire(Slot& slot, uint32_t target) {
                std::move(result));
     flush();
   });
+}
+
+void CheckEngine::note_completed(Slot& slot, TimePoint now) {
+  slot.last_completed = now;
+  slot.has_completed = true;
+  timings_.duration[static_cast<size_t>(slot.machine.spec().identity.type)].record(
+      now - slot.started, CheckTimings::kDurationBounds);
 }
 
 void CheckEngine::leave(Slot& slot) {
@@ -1295,6 +1310,7 @@ void CheckEngine::deliver(Group& group, SharedProbe* probe, ProbeResult result) 
   for (Slot* member : done->members) {
     member->shared = nullptr;
     member->set_latency(now - member->started);
+    if (!std::holds_alternative<ProbeNotRun>(result)) note_completed(*member, now);
     if (!std::holds_alternative<ProbeSucceeded>(result)) member->set_error(error);
   }
   // The same event for every member, in the order they joined.
@@ -1350,6 +1366,8 @@ std::vector<CheckEngine::CheckerStatus> CheckEngine::status() const {
             .probes = slot->probes,
             .probes_not_run = slot->machine.probes_not_run(),
             .last_latency = slot->latency(),
+            .last_completed = slot->completed(),
+            .type = slot->machine.spec().identity.type,
             .last_error = std::string(slot->error()),
             .shared_with = slot->group != nullptr ? slot->group->members - 1 : 0,
             .paused = slot->paused,

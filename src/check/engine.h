@@ -27,6 +27,7 @@
 // default), every checker probes on its own, as keepalived does.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -101,6 +102,47 @@ struct CheckerChange {
   std::string_view detail;  // the failed probe's, when it said something
 };
 
+// A histogram of durations with fixed bounds (no allocation to record one).
+template <size_t N>
+struct DurationHistogram {
+  std::array<uint64_t, N + 1> buckets{};  // not cumulative; the last: above the last bound
+  uint64_t count = 0;
+  Duration total{0};
+
+  void record(Duration value, const std::array<Duration, N>& bounds) {
+    value = std::max(value, Duration::zero());
+    size_t i = 0;
+    while (i < N && value > bounds[i])
+      ++i;
+    ++buckets[i];
+    ++count;
+    total += value;
+  }
+};
+
+inline constexpr size_t kCheckerTypeCount = static_cast<size_t>(config::CheckerType::kFile) + 1;
+
+// How long probes took and how late they started, since the engine was made (reloads keep them):
+// GET /metrics' vigil_check_duration_seconds and vigil_check_schedule_slip_seconds.
+struct CheckTimings {
+  static constexpr std::array<Duration, 14> kDurationBounds = {
+      Duration{1'000},      Duration{2'500},     Duration{5'000},     Duration{10'000},
+      Duration{25'000},     Duration{50'000},    Duration{100'000},   Duration{250'000},
+      Duration{500'000},    Duration{1'000'000}, Duration{2'500'000}, Duration{5'000'000},
+      Duration{10'000'000}, Duration{30'000'000}};
+  static constexpr std::array<Duration, 10> kSlipBounds = {
+      Duration{100},       Duration{500},      Duration{1'000},   Duration{5'000},
+      Duration{10'000},    Duration{50'000},   Duration{100'000}, Duration{500'000},
+      Duration{1'000'000}, Duration{5'000'000}};
+  // Probes that completed (succeeded or failed; not those that could not start), by checker type
+  // (config::CheckerType's order): from the probe's start to its result, on the engine's clock.
+  // A shared probe counts once per member.
+  std::array<DurationHistogram<kDurationBounds.size()>, kCheckerTypeCount> duration{};
+  // Probes the checkers' schedules asked for (ProbeAt): how long after the asked time the timer
+  // ran.
+  DurationHistogram<kSlipBounds.size()> slip;
+};
+
 struct EngineSinks {
   // Desired IPVS state of the services that changed.
   std::function<void(HealthBatch)> health;
@@ -171,6 +213,9 @@ class CheckEngine {
     std::array<uint64_t, kReasonCount> failures{};
     uint64_t probes_not_run = 0;
     std::optional<Duration> last_latency;
+    // When its last probe completed (succeeded or failed); none before the first.
+    std::optional<TimePoint> last_completed;
+    config::CheckerType type = config::CheckerType::kTcp;
     std::string last_error;
     // checker_share_probes: the number of other checkers sharing its probes (0: none).
     size_t shared_with = 0;
@@ -209,6 +254,7 @@ class CheckEngine {
   [[nodiscard]] ReloadPreview preview_reload(const config::Config& config) const;
   // Checker blocks of types the engine does not run yet (left out at the last load).
   [[nodiscard]] size_t skipped_checkers() const { return skipped_; }
+  [[nodiscard]] const CheckTimings& timings() const { return timings_; }
 
  private:
   struct Slot;
@@ -224,6 +270,8 @@ class CheckEngine {
   void update_paused(Service& service, size_t real_server, Slot& slot);
   void apply(Slot& slot, Actions actions);
   void fire(Slot& slot, uint32_t target);
+  // The slot's probe succeeded or failed at `now`: its completion time and the histogram.
+  void note_completed(Slot& slot, TimePoint now);
   // Abandons the slot's running probe: cancels it unless other members still share it.
   void leave(Slot& slot);
   // A shared probe ended: every member gets its result.
@@ -291,6 +339,7 @@ class CheckEngine {
   bool loaded_ = false;
   bool incremental_ = true;
   size_t skipped_ = 0;
+  CheckTimings timings_;
 };
 
 }  // namespace vigil::check

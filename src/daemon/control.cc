@@ -79,6 +79,41 @@ ControlServer::~ControlServer() {
   if (options_.events != nullptr) options_.events->set_listener({});
 }
 
+size_t ControlRequestCounts::path_index(std::string_view path) {
+  for (size_t i = 0; i + 1 < kPaths.size(); ++i)
+    if (kPaths[i] == path) return i;
+  return kPaths.size() - 1;
+}
+
+size_t ControlRequestCounts::method_index(std::string_view method) {
+  for (size_t i = 0; i + 1 < kMethods.size(); ++i)
+    if (kMethods[i] == method) return i;
+  return kMethods.size() - 1;
+}
+
+void ControlRequestCounts::count(SocketKind kind, std::string_view path, std::string_view method) {
+  ++counts_[static_cast<size_t>(kind)][path_index(path)][method_index(method)];
+}
+
+uint64_t ControlRequestCounts::get(SocketKind kind, std::string_view path,
+                                   std::string_view method) const {
+  return counts_[static_cast<size_t>(kind)][path_index(path)][method_index(method)];
+}
+
+void ControlRequestCounts::add_to(api::MetricFamily& family) const {
+  for (size_t l = 0; l < kListeners.size(); ++l) {
+    for (size_t p = 0; p < kPaths.size(); ++p) {
+      for (size_t m = 0; m < kMethods.size(); ++m) {
+        if (counts_[l][p][m] == 0) continue;
+        family.add({{"listener", std::string(kListeners[l])},
+                    {"path", std::string(kPaths[p])},
+                    {"method", std::string(kMethods[m])}},
+                   static_cast<double>(counts_[l][p][m]));
+      }
+    }
+  }
+}
+
 const api::ServerCounters& ControlServer::admin_counters() const {
   return admin_->counters();
 }
@@ -88,6 +123,7 @@ const api::ServerCounters& ControlServer::read_only_counters() const {
 
 void ControlServer::handle(SocketKind kind, const api::HttpRequest& request,
                            const api::PeerCredentials& peer, api::Responder respond) {
+  requests_.count(kind, request.path, request.method);
   const std::string who = fmt::format("uid {} pid {}", peer.uid, peer.pid);
   // The admin socket is root's by its mode; a descriptor passed on to someone else is not.
   if (kind == SocketKind::kAdmin && peer.uid != 0) {
@@ -440,6 +476,10 @@ void ControlServer::metrics(SocketKind kind, const api::HttpRequest& request,
                             api::MetricType::kCounter);
   auto& open =
       own.family("control_connections", "Connections open, by listener.", api::MetricType::kGauge);
+  requests_.add_to(own.family("control_requests",
+                              "Requests read, by listener, path (the API's; any other: other) and "
+                              "method (GET, POST, other); a series appears with its first request.",
+                              api::MetricType::kCounter));
   const std::pair<const char*, const api::ControlSocketServer*> listeners[] = {
       {"admin", admin_.get()}, {"read_only", read_only_.get()}, {"metrics_tcp", metrics_.get()}};
   for (const auto& [name, server] : listeners) {

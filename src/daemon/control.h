@@ -4,10 +4,13 @@
 // nobody waits for them), with a deadline after which the answer says which side was silent.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/client.h"
@@ -82,6 +85,32 @@ std::vector<api::OverrideStatus> override_statuses(const std::vector<lvs::Overri
 // The routes, by socket: which requests each answers (documented in docs/operations.md).
 enum class SocketKind { kAdmin, kReadOnly, kMetrics };
 
+// Requests by listener, path and method (GET /metrics' vigil_control_requests_total), in a fixed
+// table: counting allocates nothing, and no client can make series (a path that is not one of
+// the API's counts as "other", a method other than GET and POST as "other").
+class ControlRequestCounts {
+ public:
+  static constexpr std::array<std::string_view, 3> kListeners = {"admin", "read_only",
+                                                                 "metrics_tcp"};
+  static constexpr std::array<std::string_view, 13> kPaths = {
+      "/metrics",      "/v1/status",     "/v1/services",         "/v1/events",
+      "/v1/reload",    "/v1/log",        "/v1/overrides",        "/v1/rs",
+      "/v1/vrrp/garp", "/v1/vrrp/stats", "/v1/vrrp/stats/clear", "/v1/vrrp/maintenance",
+      "other"};
+  static constexpr std::array<std::string_view, 3> kMethods = {"GET", "POST", "other"};
+
+  void count(SocketKind kind, std::string_view path, std::string_view method);
+  [[nodiscard]] uint64_t get(SocketKind kind, std::string_view path, std::string_view method) const;
+  // One series per listener, path and method counted at least once.
+  void add_to(api::MetricFamily& family) const;
+
+ private:
+  static size_t path_index(std::string_view path);
+  static size_t method_index(std::string_view method);
+  std::array<std::array<std::array<uint64_t, kMethods.size()>, kPaths.size()>, kListeners.size()>
+      counts_{};
+};
+
 class ControlServer {
  public:
   // Creates both sockets (their directory must exist); fails when another live vigild serves
@@ -133,6 +162,7 @@ class ControlServer {
   };
   std::vector<Follower> followers_;
   lvs::VrrpMaintenanceMap vrrp_maintenance_;  // as saved in the state file
+  ControlRequestCounts requests_;
   // Lets posted status parts find out the server is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -82,19 +82,20 @@ Status AnnouncePacer::remove_addresses(const std::string& interface,
 }
 
 Status AnnouncePacer::announce(const std::string& interface,
-                               const std::vector<VirtualAddress>& addresses, int count) {
+                               const std::vector<VirtualAddress>& addresses, int count,
+                               const std::shared_ptr<AnnounceTally>& tally) {
   std::vector<VirtualAddress> unpaced;
   std::vector<Pending> paced;
   for (const auto& address : addresses) {
     const std::string& device = device_of(interface, address);
     if (lane_for(device, address.prefix.address.is_v6()).second > Duration::zero()) {
-      paced.push_back({device, address});
+      paced.push_back({device, address, tally});
     } else {
       unpaced.push_back(address);
     }
   }
   Status status;
-  if (!unpaced.empty()) status = inner_.announce(interface, unpaced, count);
+  if (!unpaced.empty()) status = inner_.announce(interface, unpaced, count, tally);
   for (int round = 0; round < count; ++round) {
     for (const auto& pending : paced) {
       Status sent = enqueue(pending, /*requeued=*/false);
@@ -125,7 +126,7 @@ Status AnnouncePacer::enqueue(Pending pending, bool requeued) {
 }
 
 Status AnnouncePacer::send(const Pending& pending) {
-  return inner_.announce(pending.device, {pending.address}, 1);
+  return inner_.announce(pending.device, {pending.address}, 1, pending.tally);
 }
 
 void AnnouncePacer::arm(Lane& lane) {

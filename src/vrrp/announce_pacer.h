@@ -59,7 +59,7 @@ class AnnouncePacer final : public VipManager {
   // Returns what the announcements sent at once returned; later failures are counted (the
   // inner VipManager logs them).
   Status announce(const std::string& interface, const std::vector<VirtualAddress>& addresses,
-                  int count) override;
+                  int count, const std::shared_ptr<AnnounceTally>& tally) override;
 
   struct Counters {
     uint64_t queued = 0;           // announcements that had to wait for their lane
@@ -75,6 +75,7 @@ class AnnouncePacer final : public VipManager {
   struct Pending {
     std::string device;  // where the frame goes out
     VirtualAddress address;
+    std::shared_ptr<AnnounceTally> tally;  // the announcing instance's: counts it when sent
   };
   struct LaneKey {
     std::string domain;  // "interface eth0" or "garp_group 2"

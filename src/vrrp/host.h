@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ class AdvertTransport {
   virtual Status send(const OutgoingAdvert& advert) = 0;
 };
 
+// The gratuitous ARPs and unsolicited neighbour advertisements one instance's announce() calls
+// sent, frame by frame (vigil_vrrp_gratuitous_arps_sent_total ...). Shared: a pacer that sends
+// some later holds on to it.
+struct AnnounceTally {
+  uint64_t gratuitous_arps = 0;
+  uint64_t neighbour_adverts = 0;
+};
+
 class VipManager {
  public:
   virtual ~VipManager() = default;
@@ -39,9 +48,10 @@ class VipManager {
   virtual Status remove_addresses(const std::string& interface,
                                   const std::vector<VirtualAddress>& addresses) = 0;
   // Sends `count` gratuitous ARPs (IPv4) / unsolicited neighbour advertisements (IPv6) for each
-  // address, back to back.
+  // address, back to back, and counts each frame sent in `tally` (none: not counted).
   virtual Status announce(const std::string& interface,
-                          const std::vector<VirtualAddress>& addresses, int count) = 0;
+                          const std::vector<VirtualAddress>& addresses, int count,
+                          const std::shared_ptr<AnnounceTally>& tally) = 0;
 };
 
 }  // namespace vigil::vrrp

@@ -181,7 +181,8 @@ Status Instance::announce_now() {
                              to_string(machine_.state()))};
   }
   if (config.virtual_addresses.empty()) return Error{config.name + " has no virtual address"};
-  auto sent = vips_.announce(config.interface, config.virtual_addresses, config.garp_master_repeat);
+  auto sent = vips_.announce(config.interface, config.virtual_addresses, config.garp_master_repeat,
+                             announced_);
   if (!sent) ++counters_.vip_failures;
   return sent;
 }
@@ -197,12 +198,12 @@ void Instance::announce_after_lower_priority_advert() {
 void Instance::announce_now_and_after(Timer& timer, int InstanceConfig::*repeat,
                                       Duration InstanceConfig::*delay) {
   const auto& config = machine_.config();
-  check(vips_.announce(config.interface, config.virtual_addresses, config.*repeat),
+  check(vips_.announce(config.interface, config.virtual_addresses, config.*repeat, announced_),
         "announcing virtual addresses", counters_.vip_failures);
   if (config.*delay > Duration::zero()) {
     timer.arm_after(config.*delay, [this, repeat] {
       const auto& c = machine_.config();
-      check(vips_.announce(c.interface, c.virtual_addresses, c.*repeat),
+      check(vips_.announce(c.interface, c.virtual_addresses, c.*repeat, announced_),
             "announcing virtual addresses", counters_.vip_failures);
     });
   }
@@ -211,9 +212,9 @@ void Instance::announce_now_and_after(Timer& timer, int InstanceConfig::*repeat,
 void Instance::refresh_announcements() {
   // Re-arms itself; cancelled with the addresses (RemoveVips) or when the instance dies.
   const auto& config = machine_.config();
-  check(
-      vips_.announce(config.interface, config.virtual_addresses, config.garp_master_refresh_repeat),
-      "refreshing announcements", counters_.vip_failures);
+  check(vips_.announce(config.interface, config.virtual_addresses,
+                       config.garp_master_refresh_repeat, announced_),
+        "refreshing announcements", counters_.vip_failures);
   garp_refresh_timer_.arm_after(config.garp_master_refresh, [this] { refresh_announcements(); });
 }
 

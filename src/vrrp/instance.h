@@ -81,6 +81,8 @@ class Instance {
     uint64_t priority_zero_received = 0;
   };
   [[nodiscard]] const Counters& counters() const { return counters_; }
+  // Gratuitous ARPs and unsolicited NAs sent for this instance (paced ones when they went out).
+  [[nodiscard]] const AnnounceTally& announced() const { return *announced_; }
 
   // An operator's request (vigilctl vrrp garp): a master announces its virtual addresses once
   // more now (garp_master_repeat gratuitous ARPs / unsolicited NAs). Refused unless MASTER.
@@ -112,6 +114,7 @@ class Instance {
   Timer garp_refresh_timer_;     // garp_master_refresh while master
   Timer garp_lower_prio_timer_;  // the second set after garp_lower_prio_delay
   Counters counters_;
+  std::shared_ptr<AnnounceTally> announced_ = std::make_shared<AnnounceTally>();
 };
 
 // Demultiplexes the adverts of one receiving socket (one interface and family) by VRID.

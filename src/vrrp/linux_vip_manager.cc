@@ -188,7 +188,8 @@ Status NetlinkVipManager::change_address(const std::string& device, const Virtua
 }
 
 Status NetlinkVipManager::announce(const std::string& interface,
-                                   const std::vector<VirtualAddress>& addresses, int count) {
+                                   const std::vector<VirtualAddress>& addresses, int count,
+                                   const std::shared_ptr<AnnounceTally>& tally) {
   struct Device {
     int ifindex = 0;
     MacAddress mac{};
@@ -231,8 +232,10 @@ Status NetlinkVipManager::announce(const std::string& interface,
     }
     const IpAddress& ip = address.prefix.address;
     for (int i = 0; i < count; ++i) {
-      record(ip.is_v4() ? send_gratuitous_arp(name, device.ifindex, device.mac, ip)
-                        : send_neighbour_advert(name, device.ifindex, device.mac, ip));
+      const Status sent = ip.is_v4() ? send_gratuitous_arp(name, device.ifindex, device.mac, ip)
+                                     : send_neighbour_advert(name, device.ifindex, device.mac, ip);
+      if (sent.ok() && tally) ++(ip.is_v4() ? tally->gratuitous_arps : tally->neighbour_adverts);
+      record(sent);
     }
     logger().debug("[{}] announced {} {} time(s)", name, ip.to_string(), count);
   }

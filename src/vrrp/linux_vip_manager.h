@@ -39,7 +39,7 @@ class NetlinkVipManager final : public VipManager {
   // link-layer address option (RFC 4861 §7.2.6). `count` of each, back to back; the
   // AnnouncePacer in front of it spaces them (vrrp_garp_interval, garp_group).
   Status announce(const std::string& interface, const std::vector<VirtualAddress>& addresses,
-                  int count) override;
+                  int count, const std::shared_ptr<AnnounceTally>& tally) override;
 
   struct Counters {
     uint64_t addresses_added = 0;    // including ones already present

@@ -76,6 +76,28 @@ std::string_view to_string(TransitionReason reason) {
   return "?";
 }
 
+bool can_enter(State state, TransitionReason reason) {
+  switch (reason) {
+    case TransitionReason::kShutdown:
+      return state == State::kInitialize;
+    case TransitionReason::kStartup:
+    case TransitionReason::kHigherPriorityAdvert:
+    case TransitionReason::kMaintenance:
+      return state == State::kBackup;
+    case TransitionReason::kAddressOwner:
+    case TransitionReason::kMasterDownTimer:
+    case TransitionReason::kPreemptDelayExpired:
+      return state == State::kMaster;
+    case TransitionReason::kFault:
+      return state == State::kFault;
+    case TransitionReason::kFaultCleared:  // to BACKUP, or MASTER for an address owner
+      return state == State::kBackup || state == State::kMaster;
+    case TransitionReason::kSyncGroup:
+      return state != State::kInitialize && state != State::kCount;
+  }
+  return false;
+}
+
 std::string_view to_string(TimerKind timer) {
   switch (timer) {
     case TimerKind::kAdver:
@@ -522,6 +544,8 @@ void StateMachine::transition(State to, TransitionReason reason, Actions& out,
   reassert_logged_ = false;
   wants_master_ = false;
   ++entered_[static_cast<size_t>(to)];
+  assert(can_enter(to, reason));
+  ++entered_by_reason_[static_cast<size_t>(to)][static_cast<size_t>(reason)];
   if (detail.empty()) {
     logger().info("[{}] {} -> {} ({})", config_.name, to_string(from), to_string(to),
                   to_string(reason));

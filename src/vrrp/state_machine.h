@@ -61,7 +61,11 @@ enum class TransitionReason : uint8_t {
   kSyncGroup,             // a sync group member moved and this one follows
   kMaintenance,           // Master -> Backup: an operator's vigilctl vrrp maintenance on
 };
+inline constexpr size_t kTransitionReasonCount =
+    static_cast<size_t>(TransitionReason::kMaintenance) + 1;
 std::string_view to_string(TransitionReason reason);
+// Whether the state machine enters `state` for `reason` (kSyncGroup: every state but INIT).
+bool can_enter(State state, TransitionReason reason);
 
 struct Startup {};
 struct Shutdown {};
@@ -192,6 +196,10 @@ class StateMachine {
   [[nodiscard]] std::optional<IpAddress> master_address() const;
   // Times this instance entered each state.
   [[nodiscard]] uint64_t entered(State state) const { return entered_[static_cast<size_t>(state)]; }
+  // Of those, the times it entered it for `reason`.
+  [[nodiscard]] uint64_t entered(State state, TransitionReason reason) const {
+    return entered_by_reason_[static_cast<size_t>(state)][static_cast<size_t>(reason)];
+  }
   // Adverts ignored because they came from our own primary address (looped back).
   [[nodiscard]] uint64_t own_adverts_ignored() const { return own_adverts_ignored_; }
   // Master_Down_Timer expiries that came late enough to wait for held-up adverts first.
@@ -253,6 +261,7 @@ class StateMachine {
   std::optional<IpAddress> heard_master_;
   std::array<std::optional<TimePoint>, static_cast<size_t>(TimerKind::kCount)> deadlines_{};
   std::array<uint64_t, kStateCount> entered_{};
+  std::array<std::array<uint64_t, kTransitionReasonCount>, kStateCount> entered_by_reason_{};
   uint64_t own_adverts_ignored_ = 0;
   // The running Master_Down_Timer counts the master's silence (not Skew_Time after a priority-0
   // advert, not an extra wait already given), so a late expiry may wait once.

@@ -465,6 +465,51 @@ TEST_F(EngineTest, StatusCountsProbesFailuresAndTheLastError) {
   EXPECT_FALSE(status[0].up);
 }
 
+// GET /metrics' probe timings: every completed probe's duration by checker type, how late the
+// schedule's timers ran (a stalled thread makes them late), and when each checker last completed
+// one; a probe that could not start completes nothing.
+TEST_F(EngineTest, TimingsCountDurationsSlipAndTheLastCompletion) {
+  const TimePoint t0 = scheduler_.now();
+  load(kTwoTcpServers);
+  scheduler_.run_until(t0 + 1s);  // both probes start on time
+  ASSERT_EQ(prober_.running.size(), 2U);
+  const auto& slip = engine_.timings().slip;
+  EXPECT_EQ(slip.count, 2U);
+  EXPECT_EQ(slip.buckets[0], 2U);  // <= 100 us
+  EXPECT_EQ(slip.total, Duration::zero());
+
+  scheduler_.advance(3ms);
+  prober_.finish_oldest(kRefused);  // 10.0.0.1: 3 ms, failed
+  scheduler_.advance(2s);
+  prober_.finish_oldest(ProbeSucceeded{});  // 10.0.0.2: 2.003 s
+  const auto& tcp = engine_.timings().duration[static_cast<size_t>(config::CheckerType::kTcp)];
+  EXPECT_EQ(tcp.count, 2U);
+  EXPECT_EQ(tcp.total, 3ms + 2003ms);
+  // Bounds 1, 2.5, 5 ms ... 1, 2.5 s: 3 ms is in the third bucket, 2.003 s in the eleventh.
+  EXPECT_EQ(tcp.buckets[2], 1U);
+  EXPECT_EQ(tcp.buckets[10], 1U);
+  EXPECT_EQ(engine_.timings().duration[static_cast<size_t>(config::CheckerType::kHttp)].count, 0U);
+  auto status = engine_.status();
+  ASSERT_EQ(status.size(), 2U);
+  EXPECT_EQ(status[0].type, config::CheckerType::kTcp);
+  EXPECT_EQ(status[0].last_completed, t0 + 1s + 3ms);
+  EXPECT_EQ(status[1].last_completed, t0 + 1s + 2003ms);
+
+  // The check thread stalls for 40 ms past 10.0.0.1's next probe (delay_loop 10 s after its
+  // result): that probe starts 40 ms late. 10.0.0.2's is not due yet.
+  scheduler_.run_until(t0 + 1s + 3ms + 10s - 1ms);
+  scheduler_.stall(41ms);
+  scheduler_.run_ready();
+  EXPECT_EQ(slip.count, 3U);
+  EXPECT_EQ(slip.total, 40ms);
+  EXPECT_EQ(slip.buckets[5], 1U);  // (10 ms, 50 ms]
+  // It cannot start (no socket): no completion, no duration.
+  prober_.finish_oldest(ProbeNotRun{.detail = "no socket"});
+  EXPECT_EQ(tcp.count, 2U);
+  status = engine_.status();
+  EXPECT_EQ(status[0].last_completed, t0 + 1s + 3ms);
+}
+
 TEST_F(EngineTest, StopAbandonsRunningProbes) {
   const TimePoint t0 = scheduler_.now();
   load(kTwoTcpServers);

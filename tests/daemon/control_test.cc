@@ -173,6 +173,41 @@ TEST_F(ControlTest, MetricsGatherTheSidesFamiliesAndTheControlCounters) {
   EXPECT_EQ(request({.method = "POST", .target = "/metrics"}, true).status, 405);
 }
 
+// Requests by listener, path and method: the API's paths by name, anything else as "other" (no
+// client can make series); a scrape counts itself.
+TEST_F(ControlTest, MetricsCountRequestsByPathWithABoundedVocabulary) {
+  FakeSide vrrp({.vrrp = {{.name = "VI_1", .state = "MASTER"}}}, FakeSide::Answer::kOnItsThread);
+  start({&vrrp});
+  (void)request({.target = "/v1/status"}, /*read_only=*/true);
+  (void)request({.target = "/v1/status"}, /*read_only=*/true);
+  EXPECT_EQ(request({.target = "/no/such/thing"}).status, 404);
+  EXPECT_EQ(request({.target = "/v1/secret-1234"}).status, 404);
+  EXPECT_EQ(request({.method = "PUT", .target = "/v1/rs"}).status, 405);
+  auto response = request({.target = "/metrics"}, /*read_only=*/true);
+  ASSERT_EQ(response.status, 200);
+  const std::string& text = response.body;
+  auto count = [&](const std::string& labels) -> std::string {
+    const std::string prefix = "vigil_control_requests_total{" + labels + "} ";
+    const size_t at = text.find(prefix);
+    if (at == std::string::npos) return "none";
+    return text.substr(at + prefix.size(), text.find('\n', at) - at - prefix.size());
+  };
+  EXPECT_EQ(count(R"(listener="read_only",path="/v1/status",method="GET")"), "2") << text;
+  EXPECT_EQ(count(R"(listener="admin",path="other",method="GET")"), "2");
+  EXPECT_EQ(count(R"(listener="admin",path="/v1/rs",method="other")"), "1");
+  EXPECT_EQ(count(R"(listener="read_only",path="/metrics",method="GET")"), "1");
+  EXPECT_EQ(count(R"(listener="admin",path="/v1/status",method="GET")"), "none");
+  EXPECT_EQ(text.find("secret"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE vigil_control_requests_total counter\n"), std::string::npos);
+
+  ControlRequestCounts counts;
+  counts.count(SocketKind::kMetrics, "/metrics", "GET");
+  counts.count(SocketKind::kMetrics, "/metrics?x", "HEAD");
+  EXPECT_EQ(counts.get(SocketKind::kMetrics, "/metrics", "GET"), 1U);
+  EXPECT_EQ(counts.get(SocketKind::kMetrics, "other", "other"), 1U);
+  EXPECT_EQ(counts.get(SocketKind::kAdmin, "/metrics", "GET"), 0U);
+}
+
 struct RouteCase {
   const char* name;
   const char* method;

@@ -1,6 +1,7 @@
 // Virtual time for tests: nothing runs until the test advances the clock.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -41,13 +42,17 @@ class FakeScheduler final : public Scheduler {
     size_t ran = 0;
     while (!queue_.empty() && queue_.begin()->first.first <= until && ran < max_callbacks) {
       auto node = queue_.extract(queue_.begin());
-      now_ = node.key().first;
+      now_ = std::max(now_, node.key().first);  // late after stall()
       node.mapped()();
       ++ran;
     }
     if (now_ < until) now_ = until;
     return ran;
   }
+
+  // Moves the clock without running anything, as a thread that was not running would: what fell
+  // due meanwhile runs late, at the next run_ready() / advance().
+  void stall(Duration delay) { now_ += delay; }
 
   // Runs what is due now without moving the clock.
   size_t run_ready() { return run_until(now_); }

@@ -41,12 +41,17 @@ class RecordingVips final : public VipManager {
     return {};
   }
   Status announce(const std::string& interface, const std::vector<VirtualAddress>& addresses,
-                  int count) override {
+                  int count, const std::shared_ptr<AnnounceTally>& tally) override {
     Announcement a{clock_.now() - start_, interface, {}, count};
     for (const auto& address : addresses)
       a.addresses.push_back(address.prefix.address.to_string());
     announced.push_back(std::move(a));
     if (fail) return Error{"injected failure"};
+    if (tally) {  // as the host's does: every frame it sent
+      for (const auto& address : addresses)
+        (address.prefix.address.is_v4() ? tally->gratuitous_arps : tally->neighbour_adverts) +=
+            static_cast<uint64_t>(count);
+    }
     return {};
   }
 
@@ -70,7 +75,7 @@ class AnnouncePacerTest : public ::testing::Test {
 };
 
 TEST_F(AnnouncePacerTest, WithoutIntervalsTheCallPassesThroughUnchanged) {
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("2001:db8::1/64")}, 5));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("2001:db8::1/64")}, 5, nullptr));
   EXPECT_EQ(inner.announced, (std::vector<A>{{0us, "eth0", {"10.0.0.1", "2001:db8::1"}, 5}}));
   EXPECT_EQ(clock.pending(), 0U);
   EXPECT_EQ(pacer.counters().queued, 0U);
@@ -79,7 +84,7 @@ TEST_F(AnnouncePacerTest, WithoutIntervalsTheCallPassesThroughUnchanged) {
 // vrrp_garp_interval: one ARP at once, then one per interval, round by round.
 TEST_F(AnnouncePacerTest, GarpIntervalSpacesEveryArpRoundByRound) {
   pacer.configure({.garp_interval = 10ms});
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 3));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 3, nullptr));
   clock.advance(1s);
   EXPECT_EQ(inner.announced, (std::vector<A>{{0ms, "eth0", {"10.0.0.1"}, 1},
                                              {10ms, "eth0", {"10.0.0.2"}, 1},
@@ -134,7 +139,7 @@ TEST_F(AnnouncePacerTest, ArpAndNaLanesAreIndependent) {
     RecordingVips case_inner{case_clock};
     AnnouncePacer case_pacer{case_inner, case_clock};
     case_pacer.configure(c.pacing);
-    ASSERT_TRUE(case_pacer.announce("eth0", mixed, 2));
+    ASSERT_TRUE(case_pacer.announce("eth0", mixed, 2, nullptr));
     case_clock.advance(1s);
     EXPECT_EQ(case_inner.announced, c.expected);
   }
@@ -145,9 +150,9 @@ TEST_F(AnnouncePacerTest, ArpAndNaLanesAreIndependent) {
 TEST_F(AnnouncePacerTest, LanesArePerInterfaceOrPerGarpGroup) {
   pacer.configure(
       {.garp_interval = 10ms, .groups = {{.garp_interval = 4ms, .interfaces = {"eth1", "eth2"}}}});
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 1));
-  ASSERT_TRUE(pacer.announce("eth3", {vip("10.3.0.1/24"), vip("10.3.0.2/24")}, 1));
-  ASSERT_TRUE(pacer.announce("eth1", {vip("10.1.0.1/24"), vip("10.2.0.1/24", "eth2")}, 2));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 1, nullptr));
+  ASSERT_TRUE(pacer.announce("eth3", {vip("10.3.0.1/24"), vip("10.3.0.2/24")}, 1, nullptr));
+  ASSERT_TRUE(pacer.announce("eth1", {vip("10.1.0.1/24"), vip("10.2.0.1/24", "eth2")}, 2, nullptr));
   clock.advance(1s);
   EXPECT_EQ(inner.announced, (std::vector<A>{{0ms, "eth0", {"10.0.0.1"}, 1},
                                              {0ms, "eth3", {"10.3.0.1"}, 1},
@@ -164,7 +169,7 @@ TEST_F(AnnouncePacerTest, LanesArePerInterfaceOrPerGarpGroup) {
 TEST_F(AnnouncePacerTest, AGroupsUnsetIntervalIsNotTheGlobalOne) {
   pacer.configure(
       {.gna_interval = 10ms, .groups = {{.garp_interval = 10ms, .interfaces = {"eth1"}}}});
-  ASSERT_TRUE(pacer.announce("eth1", {vip("2001:db8::1/64"), vip("2001:db8::2/64")}, 2));
+  ASSERT_TRUE(pacer.announce("eth1", {vip("2001:db8::1/64"), vip("2001:db8::2/64")}, 2, nullptr));
   EXPECT_EQ(inner.announced, (std::vector<A>{{0ms, "eth1", {"2001:db8::1", "2001:db8::2"}, 2}}));
   EXPECT_EQ(clock.pending(), 0U);
 }
@@ -172,11 +177,11 @@ TEST_F(AnnouncePacerTest, AGroupsUnsetIntervalIsNotTheGlobalOne) {
 // An idle lane sends at once; one that sent less than an interval ago waits for the rest of it.
 TEST_F(AnnouncePacerTest, AnIdleLaneSendsAtOnceABusyOneWaitsItsTurn) {
   pacer.configure({.garp_interval = 100ms});
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24")}, 1));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24")}, 1, nullptr));
   clock.advance(30ms);
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.2/24")}, 1));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.2/24")}, 1, nullptr));
   clock.advance(500ms);
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.3/24")}, 1));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.3/24")}, 1, nullptr));
   clock.advance(1s);
   EXPECT_EQ(inner.announced, (std::vector<A>{{0ms, "eth0", {"10.0.0.1"}, 1},
                                              {100ms, "eth0", {"10.0.0.2"}, 1},
@@ -186,7 +191,7 @@ TEST_F(AnnouncePacerTest, AnIdleLaneSendsAtOnceABusyOneWaitsItsTurn) {
 // A node that gives an address up (BACKUP, FAULT, stop) must stop announcing it.
 TEST_F(AnnouncePacerTest, RemovingAnAddressDropsItsQueuedAnnouncements) {
   pacer.configure({.garp_interval = 10ms});
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 3));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 3, nullptr));
   clock.advance(15ms);  // 10.0.0.1 at 0, 10.0.0.2 at 10
   ASSERT_TRUE(pacer.remove_addresses("eth0", {vip("10.0.0.1/24")}));
   EXPECT_EQ(inner.removes, 1);
@@ -198,7 +203,7 @@ TEST_F(AnnouncePacerTest, RemovingAnAddressDropsItsQueuedAnnouncements) {
   EXPECT_EQ(pacer.counters().dropped_removed, 2U);
 
   // The same address on another interface is another announcement: it stays queued.
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.9/24"), vip("10.0.0.9/24", "eth1")}, 2));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.9/24"), vip("10.0.0.9/24", "eth1")}, 2, nullptr));
   ASSERT_TRUE(pacer.remove_addresses("eth0", {vip("10.0.0.9/24")}));
   clock.advance(1s);
   ASSERT_EQ(inner.announced.size(), 7U);
@@ -219,7 +224,7 @@ TEST_F(AnnouncePacerTest, AddingAddressesPassesThrough) {
 // A reload keeps what is waiting, in order, under the new spacing.
 TEST_F(AnnouncePacerTest, AReloadRespacesWhatIsWaiting) {
   pacer.configure({.garp_interval = 100ms});
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 2));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 2, nullptr));
   clock.advance(10ms);
   pacer.configure({.garp_interval = 5ms});
   clock.advance(1s);
@@ -228,7 +233,7 @@ TEST_F(AnnouncePacerTest, AReloadRespacesWhatIsWaiting) {
                                              {15ms, "eth0", {"10.0.0.1"}, 1},
                                              {20ms, "eth0", {"10.0.0.2"}, 1}}));
 
-  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 2));
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 2, nullptr));
   clock.advance(1ms);
   pacer.configure({});  // spacing off: the three waiting go out at once
   EXPECT_EQ(inner.announced.size(), 8U);
@@ -240,11 +245,28 @@ TEST_F(AnnouncePacerTest, AReloadRespacesWhatIsWaiting) {
 TEST_F(AnnouncePacerTest, FailuresNowAreReturnedFailuresLaterAreCounted) {
   pacer.configure({.garp_interval = 10ms});
   inner.fail = true;
-  EXPECT_FALSE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 1));
+  EXPECT_FALSE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 1, nullptr));
   clock.advance(1s);
   EXPECT_EQ(inner.announced.size(), 2U);
   EXPECT_EQ(pacer.counters().sent_later, 1U);
   EXPECT_EQ(pacer.counters().failed_later, 1U);
+}
+
+// The instance's tally counts an announcement when it goes out: at once, later when its turn
+// comes, never when its address was removed while it waited.
+TEST_F(AnnouncePacerTest, TheTallyCountsWhatWasSentNotWhatWasDropped) {
+  pacer.configure({.garp_interval = 10ms});
+  auto tally = std::make_shared<AnnounceTally>();
+  ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("2001:db8::1/64")}, 3, tally));
+  // The NAs have no interval: all three at once; one ARP at once, two waiting.
+  EXPECT_EQ(tally->neighbour_adverts, 3U);
+  EXPECT_EQ(tally->gratuitous_arps, 1U);
+  clock.advance(10ms);
+  EXPECT_EQ(tally->gratuitous_arps, 2U);
+  ASSERT_TRUE(pacer.remove_addresses("eth0", {vip("10.0.0.1/24")}));
+  clock.advance(1s);
+  EXPECT_EQ(tally->gratuitous_arps, 2U);
+  EXPECT_EQ(pacer.counters().dropped_removed, 1U);
 }
 
 // The pacer cancels its timers when it goes (the VRRP runtime is torn down).
@@ -254,7 +276,7 @@ TEST(AnnouncePacer, DestroyingItCancelsWhatIsWaiting) {
   {
     AnnouncePacer pacer{inner, clock};
     pacer.configure({.garp_interval = 10ms});
-    ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 1));
+    ASSERT_TRUE(pacer.announce("eth0", {vip("10.0.0.1/24"), vip("10.0.0.2/24")}, 1, nullptr));
     EXPECT_EQ(clock.pending(), 1U);
   }
   EXPECT_EQ(clock.pending(), 0U);

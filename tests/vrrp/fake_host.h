@@ -42,9 +42,15 @@ class FakeVipManager final : public VipManager {
       present.erase(a.prefix);
     return {};
   }
-  Status announce(const std::string&, const std::vector<VirtualAddress>&, int count) override {
+  Status announce(const std::string&, const std::vector<VirtualAddress>& addresses, int count,
+                  const std::shared_ptr<AnnounceTally>& tally) override {
     calls.push_back({clock_.now(), Kind::kAnnounce, count});
     if (fail) return Error{"injected failure"};
+    if (tally) {
+      for (const auto& a : addresses)
+        (a.prefix.address.is_v4() ? tally->gratuitous_arps : tally->neighbour_adverts) +=
+            static_cast<uint64_t>(count);
+    }
     return {};
   }
 

@@ -168,8 +168,11 @@ TEST_F(VipManagerTest, GratuitousArpMatchesKeepalivedsAndUpdatesThePeer) {
     capture = std::make_unique<netns::PacketCapture>(kInterface);
   }
 
-  Status announced = vips->announce(kInterface, {address}, 3);
+  auto tally = std::make_shared<AnnounceTally>();
+  Status announced = vips->announce(kInterface, {address}, 3, tally);
   ASSERT_TRUE(announced.ok()) << announced.error().message;
+  EXPECT_EQ(tally->gratuitous_arps, 3U);  // the instance's count: every frame the socket took
+  EXPECT_EQ(tally->neighbour_adverts, 0U);
   auto frames = capture->collect(
       [](const std::vector<uint8_t>& frame) { return netns::ethertype(frame) == 0x0806; }, 3,
       2000ms);
@@ -225,7 +228,7 @@ TEST_F(VipManagerTest, GarpIntervalSpacesTheArpsOnTheWire) {
   AnnouncePacer pacer(*vips, loop.scheduler());
   constexpr auto kInterval = 50ms;
   pacer.configure({.garp_interval = kInterval});
-  ASSERT_TRUE(pacer.announce(kInterface, addresses, 2).ok());
+  ASSERT_TRUE(pacer.announce(kInterface, addresses, 2, nullptr).ok());
   ASSERT_TRUE(loop.run_until([&] { return pacer.waiting() == 0; }, 5s));
   const auto frames = capture->collect_stamped(
       [&](const std::vector<uint8_t>& frame) { return sender(frame) != 0; }, 6, 2000ms);
@@ -252,8 +255,11 @@ TEST_F(VipManagerTest, UnsolicitedNeighbourAdvertMatchesKeepalivedsAndUpdatesThe
     capture = std::make_unique<netns::PacketCapture>(kInterface);
   }
 
-  Status announced = vips->announce(kInterface, {address}, 2);
+  auto tally = std::make_shared<AnnounceTally>();
+  Status announced = vips->announce(kInterface, {address}, 2, tally);
   ASSERT_TRUE(announced.ok()) << announced.error().message;
+  EXPECT_EQ(tally->neighbour_adverts, 2U);
+  EXPECT_EQ(tally->gratuitous_arps, 0U);
   auto frames = capture->collect(
       [](const std::vector<uint8_t>& frame) {
         // IPv6, next header ICMPv6, type 136
@@ -296,7 +302,7 @@ TEST_F(VipManagerTest, RouterFlagFollowsIpv6Forwarding) {
     netns::InNetns in_peer(netns::peer_namespace());
     capture = std::make_unique<netns::PacketCapture>(kInterface);
   }
-  ASSERT_TRUE(vips->announce(kInterface, {address}, 1).ok());
+  ASSERT_TRUE(vips->announce(kInterface, {address}, 1, nullptr).ok());
   auto frames = capture->collect(
       [](const std::vector<uint8_t>& frame) {
         return netns::ethertype(frame) == 0x86dd && frame.size() >= 86 && frame[20] == 58 &&
@@ -312,7 +318,7 @@ TEST_F(VipManagerTest, RouterFlagFollowsIpv6Forwarding) {
 TEST_F(VipManagerTest, AnnounceOnAMissingInterfaceFails) {
   VirtualAddress elsewhere = vip("192.0.2.230/24");
   elsewhere.device = "nosuchif0";
-  Status status = vips->announce(kInterface, {elsewhere}, 2);
+  Status status = vips->announce(kInterface, {elsewhere}, 2, nullptr);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().message.find("nosuchif0"), std::string::npos);
   EXPECT_EQ(vips->counters().gratuitous_arps_sent, 0U);

@@ -674,6 +674,20 @@ TEST_P(VrrpTransition, FollowsTheTable) {
   EXPECT_EQ(machine.state(), c.expected)
       << to_string(machine.state()) << " instead of " << to_string(c.expected);
   EXPECT_EQ(actions, c.actions);
+  // Every state entered was counted under one reason, one can_enter() allows (the metrics show
+  // those pairs always).
+  for (size_t s = 0; s < kStateCount; ++s) {
+    const auto state = static_cast<State>(s);
+    uint64_t by_reason = 0;
+    for (size_t r = 0; r < kTransitionReasonCount; ++r) {
+      const auto reason = static_cast<TransitionReason>(r);
+      by_reason += machine.entered(state, reason);
+      if (machine.entered(state, reason) > 0) {
+        EXPECT_TRUE(can_enter(state, reason)) << to_string(state) << " " << to_string(reason);
+      }
+    }
+    EXPECT_EQ(by_reason, machine.entered(state)) << to_string(state);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Rfc5798Section6_4, VrrpTransition, ::testing::ValuesIn(transition_cases()),
@@ -691,6 +705,18 @@ TEST(VrrpStateMachine, CountsEveryStateEntered) {
   EXPECT_EQ(machine.entered(State::kBackup), 2U);
   EXPECT_EQ(machine.entered(State::kMaster), 2U);
   EXPECT_EQ(machine.entered(State::kFault), 0U);
+  // By reason: BACKUP at startup, then for the higher-priority advert; MASTER both times
+  // because the master went silent.
+  EXPECT_EQ(machine.entered(State::kBackup, TransitionReason::kStartup), 1U);
+  EXPECT_EQ(machine.entered(State::kBackup, TransitionReason::kHigherPriorityAdvert), 1U);
+  EXPECT_EQ(machine.entered(State::kMaster, TransitionReason::kMasterDownTimer), 2U);
+  EXPECT_EQ(machine.entered(State::kMaster, TransitionReason::kAddressOwner), 0U);
+  (void)machine.handle(FaultRaised{}, at(10s));
+  (void)machine.handle(FaultCleared{}, at(11s));
+  (void)machine.handle(Shutdown{}, at(12s));
+  EXPECT_EQ(machine.entered(State::kFault, TransitionReason::kFault), 1U);
+  EXPECT_EQ(machine.entered(State::kBackup, TransitionReason::kFaultCleared), 1U);
+  EXPECT_EQ(machine.entered(State::kInitialize, TransitionReason::kShutdown), 1U);
 }
 
 TEST(VrrpStateMachine, KnowsWhoIsMaster) {

@@ -147,8 +147,9 @@ std::string format_check_stats(const CheckDumpInput& input, const check_io::Prob
 
 api::MetricsPart check_metrics(const std::vector<check::CheckEngine::CheckerStatus>& checkers,
                                const std::vector<check::CheckEngine::ServiceStatus>& services,
-                               const check_io::ProberCounters& prober,
-                               const event::TimerLateness& lateness, api::MetricsDetail detail) {
+                               const CheckMetricsInput& input, api::MetricsDetail detail) {
+  const check_io::ProberCounters& prober = input.prober;
+  const event::TimerLateness& lateness = input.lateness;
   using api::MetricType;
   api::MetricsPart part;
   auto& total = part.family("virtual_server_real_servers",
@@ -200,6 +201,49 @@ api::MetricsPart check_metrics(const std::vector<check::CheckEngine::CheckerStat
       .histograms.push_back(
           api::lateness_histogram({{"thread", "check"}}, event::TimerLateness::kBucketBounds,
                                   lateness.buckets, lateness.count, lateness.total));
+  // Durations by checker type: the types running, and any that counted before a reload.
+  std::array<bool, check::kCheckerTypeCount> running{};
+  for (const auto& c : checkers)
+    running[static_cast<size_t>(c.type)] = true;
+  auto& durations = part.family("check_duration_seconds",
+                                "How long completed probes took (succeeded or failed), by "
+                                "checker type.",
+                                MetricType::kHistogram);
+  for (size_t t = 0; t < check::kCheckerTypeCount; ++t) {
+    const auto& h = input.timings.duration[t];
+    if (h.count == 0 && !running[t]) continue;
+    if (static_cast<config::CheckerType>(t) == config::CheckerType::kFile) continue;  // no probe
+    durations.histograms.push_back(api::lateness_histogram(
+        {{"checker_type", std::string(config::to_string(static_cast<config::CheckerType>(t)))}},
+        check::CheckTimings::kDurationBounds, h.buckets, h.count, h.total));
+  }
+  const auto& slip = input.timings.slip;
+  part.family("check_schedule_slip_seconds",
+              "How long after the time the checker's schedule asked for a probe the check thread "
+              "started it.",
+              MetricType::kHistogram)
+      .histograms.push_back(api::lateness_histogram({}, check::CheckTimings::kSlipBounds,
+                                                    slip.buckets, slip.count, slip.total));
+  // The oldest last completion among each virtual server's running (not paused) checkers that
+  // completed a probe; checkers come in the services' order.
+  auto age = [&](TimePoint completed) {
+    return std::chrono::duration<double>(input.now - completed).count();
+  };
+  auto& oldest = part.family("check_last_completed_age_seconds",
+                             "Seconds since the last completed probe of the virtual server's "
+                             "checker that has gone longest without one (paused checkers and "
+                             "those with no completed probe yet left out).",
+                             MetricType::kGauge);
+  for (size_t i = 0; i < checkers.size();) {
+    const std::string& vs = checkers[i].virtual_server;
+    std::optional<TimePoint> first;
+    for (; i < checkers.size() && checkers[i].virtual_server == vs; ++i) {
+      const auto& c = checkers[i];
+      if (c.paused || !c.last_completed) continue;
+      if (!first || *c.last_completed < *first) first = c.last_completed;
+    }
+    if (first) oldest.add({{"virtual_server", vs}}, age(*first));
+  }
   if (detail != api::MetricsDetail::kFull) return part;
   constexpr std::array<std::string_view, 2> kHealth = {"alive", "dead"};
   auto& health = part.family("real_server_health",
@@ -222,12 +266,17 @@ api::MetricsPart check_metrics(const std::vector<check::CheckEngine::CheckerStat
                   "How long the checker's last completed probe took.", MetricType::kGauge);
   auto& checker_up = part.family("checker_up", "1 while the checker says its real server is up.",
                                  MetricType::kGauge);
+  auto& checker_age =
+      part.family("checker_last_completed_age_seconds",
+                  "Seconds since the checker's last probe completed (succeeded or failed).",
+                  MetricType::kGauge);
   for (const auto& c : checkers) {
     // The checker's label names its target ("TCP 10.0.0.1:80"); a real server's checkers differ.
     const api::MetricLabels labels{{"virtual_server", c.virtual_server}, {"checker", c.label}};
     checker_up.add(labels, c.up ? 1 : 0);
     if (c.last_latency)
       duration.add(labels, std::chrono::duration<double>(*c.last_latency).count());
+    if (c.last_completed) checker_age.add(labels, age(*c.last_completed));
   }
   return part;
 }

@@ -34,12 +34,19 @@ struct CheckDumpInput {
                                              const event::TimerLateness& lateness,
                                              const event::WatchdogCounters& stalls = {});
 
+// What GET /metrics reads from the check thread besides the engine's status.
+struct CheckMetricsInput {
+  check_io::ProberCounters prober;
+  event::TimerLateness lateness;
+  check::CheckTimings timings;
+  TimePoint now;  // the check thread's clock: ages are measured to it
+};
+
 // GET /metrics: the checker side's families (docs/operations.md "Metrics"). Basic: per virtual
-// server and totals; full adds per real server and per checker series.
+// server, per checker type and totals; full adds per real server and per checker series.
 [[nodiscard]] api::MetricsPart check_metrics(
     const std::vector<check::CheckEngine::CheckerStatus>& checkers,
-    const std::vector<check::CheckEngine::ServiceStatus>& services,
-    const check_io::ProberCounters& prober, const event::TimerLateness& lateness,
+    const std::vector<check::CheckEngine::ServiceStatus>& services, const CheckMetricsInput& input,
     api::MetricsDetail detail);
 
 }  // namespace vigil::daemon

@@ -468,9 +468,11 @@ void CheckService::metrics(api::MetricsDetail detail, MetricsReply done) {
   // As status(): built on the check thread and handed over from there.
   Thread* thread = thread_.get();
   thread->loop_thread.loop().post([thread, detail, done = std::move(done)] {
-    done(check_metrics(thread->engine.status(), thread->engine.service_status(),
-                       thread->prober.counters(), thread->loop_thread.loop().timer_lateness(),
-                       detail));
+    const CheckMetricsInput input{.prober = thread->prober.counters(),
+                                  .lateness = thread->loop_thread.loop().timer_lateness(),
+                                  .timings = thread->engine.timings(),
+                                  .now = thread->loop_thread.loop().scheduler().now()};
+    done(check_metrics(thread->engine.status(), thread->engine.service_status(), input, detail));
   });
 }
 

@@ -143,8 +143,8 @@ class InstanceVips final : public vrrp::VipManager {
     return inner_.remove_addresses(interface, with_excluded(addresses));
   }
   Status announce(const std::string& interface, const std::vector<vrrp::VirtualAddress>& addresses,
-                  int count) override {
-    return inner_.announce(interface, with_excluded(addresses), count);
+                  int count, const std::shared_ptr<vrrp::AnnounceTally>& tally) override {
+    return inner_.announce(interface, with_excluded(addresses), count, tally);
   }
   void keep_addresses() { keep_ = true; }
 
@@ -424,6 +424,11 @@ class VrrpService::Runtime {
         part.family("vrrp_instance_base_priority", "The configured priority.", MetricType::kGauge);
     auto& entered = part.family("vrrp_instance_transitions",
                                 "Times the instance entered each state.", MetricType::kCounter);
+    auto& entered_by_reason = part.family(
+        "vrrp_instance_transitions_by_reason",
+        "Times the instance entered each state, by the reason of the change (the pairs the "
+        "state machine makes are always there).",
+        MetricType::kCounter);
     auto& sent = part.family("vrrp_adverts_sent", "Adverts sent.", MetricType::kCounter);
     auto& send_failed = part.family("vrrp_advert_send_failures",
                                     "Adverts not sent (socket errors).", MetricType::kCounter);
@@ -446,16 +451,38 @@ class VrrpService::Runtime {
     auto& zero_received =
         part.family("vrrp_priority_zero_adverts_received",
                     "Adverts received with priority 0 (the master leaving).", MetricType::kCounter);
+    auto& arps = part.family(
+        "vrrp_gratuitous_arps_sent",
+        "Gratuitous ARPs sent for the instance's IPv4 virtual addresses (paced ones when sent).",
+        MetricType::kCounter);
+    auto& neighbour_adverts = part.family(
+        "vrrp_neighbour_adverts_sent",
+        "Unsolicited neighbour advertisements sent for the instance's IPv6 virtual addresses "
+        "(paced ones when sent).",
+        MetricType::kCounter);
     for (const auto& [name, managed] : instances_) {
       const auto& machine = managed->instance->machine();
       const auto& counters = managed->instance->counters();
       const api::MetricLabels labels{{"vrrp_instance", name}};
+      arps.add(labels, static_cast<double>(managed->instance->announced().gratuitous_arps));
+      neighbour_adverts.add(labels,
+                            static_cast<double>(managed->instance->announced().neighbour_adverts));
       state.add_state_set(labels, "state", states, vrrp::to_string(machine.state()));
       priority.add(labels, machine.priority());
       base.add(labels, machine.config().priority);
       for (size_t i = 0; i < vrrp::kStateCount; ++i) {
         entered.add({{"vrrp_instance", name}, {"state", std::string(states[i])}},
                     static_cast<double>(machine.entered(static_cast<vrrp::State>(i))));
+        for (size_t r = 0; r < vrrp::kTransitionReasonCount; ++r) {
+          const auto to = static_cast<vrrp::State>(i);
+          const auto reason = static_cast<vrrp::TransitionReason>(r);
+          const uint64_t count = machine.entered(to, reason);
+          if (count == 0 && !vrrp::can_enter(to, reason)) continue;
+          entered_by_reason.add({{"vrrp_instance", name},
+                                 {"state", std::string(states[i])},
+                                 {"reason", api::label_slug(vrrp::to_string(reason))}},
+                                static_cast<double>(count));
+        }
       }
       sent.add(labels, static_cast<double>(counters.adverts_sent));
       send_failed.add(labels, static_cast<double>(counters.advert_send_failures));

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "api/golden.h"
+
 namespace vigil::daemon {
 namespace {
 
@@ -27,6 +29,8 @@ CheckDumpInput two_servers() {
       .next_probe = kNow + 1500ms,
       .probes = 12,
       .last_latency = Duration{250},
+      .last_completed = kNow - 2500ms,
+      .type = config::CheckerType::kTcp,
   };
   tcp.failures[static_cast<size_t>(check::Reason::kConnectionRefused)] = 2;
   tcp.failures[static_cast<size_t>(check::Reason::kTimeout)] = 1;
@@ -38,6 +42,8 @@ CheckDumpInput two_servers() {
       .has_run = true,
       .dynamic_weight = -3,
       .probes = 4,
+      .last_completed = kNow - 30s,
+      .type = config::CheckerType::kHttp,
       .last_error = "status 500\nfrom the server",
   };
   http.failures[static_cast<size_t>(check::Reason::kBadReply)] = 4;
@@ -49,6 +55,7 @@ CheckDumpInput two_servers() {
       .has_run = false,
       .next_probe = kNow - 2ms,
       .probes_not_run = 1,
+      .type = config::CheckerType::kMisc,
   };
   return CheckDumpInput{.checkers = {tcp, http, misc}, .left_out = 1, .now = kNow};
 }
@@ -183,8 +190,9 @@ TEST(CheckMetrics, BasicKeepsTotalsAndFullAddsRealServersAndCheckers) {
                   .real_servers = {{.key = {ip("192.168.1.10"), 80}, .alive = true, .weight = 1},
                                    {.key = {ip("192.168.1.11"), 80}, .alive = false}}};
   const auto input = two_servers();
-  const std::string basic = api::render_metrics({check_metrics(
-      input.checkers, {service}, {.response_bytes = 512}, {}, api::MetricsDetail::kBasic)});
+  const std::string basic = api::render_metrics(
+      {check_metrics(input.checkers, {service}, {.prober = {.response_bytes = 512}, .now = kNow},
+                     api::MetricsDetail::kBasic)});
   EXPECT_NE(basic.find("vigil_virtual_server_real_servers{virtual_server=\"[10.0.0.100]:tcp:80\","
                        "health=\"alive\"} 1\n"),
             std::string::npos)
@@ -200,7 +208,7 @@ TEST(CheckMetrics, BasicKeepsTotalsAndFullAddsRealServersAndCheckers) {
   EXPECT_EQ(basic.find("checker="), std::string::npos) << basic;
 
   const std::string full = api::render_metrics(
-      {check_metrics(input.checkers, {service}, {}, {}, api::MetricsDetail::kFull)});
+      {check_metrics(input.checkers, {service}, {.now = kNow}, api::MetricsDetail::kFull)});
   EXPECT_NE(full.find("vigil_real_server_health{virtual_server=\"[10.0.0.100]:tcp:80\","
                       "real_server=\"[192.168.1.11]:tcp:80\",health=\"dead\"} 1\n"),
             std::string::npos)
@@ -213,6 +221,75 @@ TEST(CheckMetrics, BasicKeepsTotalsAndFullAddsRealServersAndCheckers) {
                       "checker=\"HTTP_GET 192.168.1.10:8080\"} 0\n"),
             std::string::npos)
       << full;
+}
+
+// The probe timings: durations by checker type (the types running), the schedule's slip, and
+// the age of the last completed probe, per virtual server (the oldest) at basic and per checker
+// at full. The exposition is a golden file that promtool checks (api.metrics.promtool).
+TEST(CheckMetrics, TimingsAndAges) {
+  using Service = check::CheckEngine::ServiceStatus;
+  const Service service{.label = "[10.0.0.100]:tcp:80", .protocol_name = "tcp"};
+  CheckDumpInput input = two_servers();
+  CheckMetricsInput timings{.now = kNow};
+  auto& tcp = timings.timings.duration[static_cast<size_t>(config::CheckerType::kTcp)];
+  tcp.record(3ms, check::CheckTimings::kDurationBounds);
+  tcp.record(40s, check::CheckTimings::kDurationBounds);  // above every bound: only in +Inf
+  timings.timings.slip.record(Duration{50}, check::CheckTimings::kSlipBounds);
+  timings.timings.slip.record(20ms, check::CheckTimings::kSlipBounds);
+
+  const std::string basic = api::render_metrics(
+      {check_metrics(input.checkers, {service}, timings, api::MetricsDetail::kBasic)});
+  EXPECT_NE(
+      basic.find("vigil_check_duration_seconds_bucket{checker_type=\"TCP_CHECK\",le=\"0.005\"} "
+                 "1\n"),
+      std::string::npos)
+      << basic;
+  EXPECT_NE(
+      basic.find("vigil_check_duration_seconds_bucket{checker_type=\"TCP_CHECK\",le=\"30\"} 1\n"),
+      std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_duration_seconds_count{checker_type=\"TCP_CHECK\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_duration_seconds_sum{checker_type=\"TCP_CHECK\"} 40.003\n"),
+            std::string::npos);
+  // HTTP_GET and MISC_CHECK run (zero observations); SSL_GET does not: no series.
+  EXPECT_NE(basic.find("vigil_check_duration_seconds_count{checker_type=\"HTTP_GET\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_duration_seconds_count{checker_type=\"MISC_CHECK\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(basic.find("SSL_GET"), std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_schedule_slip_seconds_bucket{le=\"0.0001\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(basic.find("vigil_check_schedule_slip_seconds_bucket{le=\"0.05\"} 2\n"),
+            std::string::npos);
+  // The virtual server's oldest completion is HTTP_GET's, 30 s ago; FWM 7's MISC_CHECK never
+  // completed one: no series.
+  EXPECT_NE(
+      basic.find("vigil_check_last_completed_age_seconds{virtual_server=\"[10.0.0.100]:tcp:80\"} "
+                 "30\n"),
+      std::string::npos);
+  EXPECT_EQ(basic.find("vigil_check_last_completed_age_seconds{virtual_server=\"FWM 7\"}"),
+            std::string::npos);
+  EXPECT_EQ(basic.find("vigil_checker_last_completed_age_seconds{"), std::string::npos);
+
+  // A paused checker is left out of the oldest.
+  input.checkers[1].paused = true;
+  const std::string paused = api::render_metrics(
+      {check_metrics(input.checkers, {service}, timings, api::MetricsDetail::kBasic)});
+  EXPECT_NE(
+      paused.find("vigil_check_last_completed_age_seconds{virtual_server=\"[10.0.0.100]:tcp:80\"} "
+                  "2.5\n"),
+      std::string::npos)
+      << paused;
+  input.checkers[1].paused = false;
+
+  const std::string full = api::render_metrics(
+      {check_metrics(input.checkers, {service}, timings, api::MetricsDetail::kFull)});
+  EXPECT_NE(
+      full.find("vigil_checker_last_completed_age_seconds{virtual_server=\"[10.0.0.100]:tcp:80\","
+                "checker=\"TCP 192.168.1.10:80\"} 2.5\n"),
+      std::string::npos)
+      << full;
+  api::testing::expect_golden("check_metrics.txt", full);
 }
 
 }  // namespace

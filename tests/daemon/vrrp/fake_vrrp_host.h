@@ -162,9 +162,18 @@ class FakeVrrpHost final : public VrrpHost {
         host_.present.erase(a.prefix);
       return {};
     }
+    // Every frame is sent: the tally counts `count` per address, by family.
     Status announce(const std::string& interface,
-                    const std::vector<vrrp::VirtualAddress>& addresses, int) override {
+                    const std::vector<vrrp::VirtualAddress>& addresses, int count,
+                    const std::shared_ptr<vrrp::AnnounceTally>& tally) override {
       record(VipCall::kAnnounce, interface, addresses);
+      if (tally) {
+        for (const auto& a : addresses) {
+          auto& frames =
+              a.prefix.address.is_v4() ? tally->gratuitous_arps : tally->neighbour_adverts;
+          frames += static_cast<uint64_t>(count);
+        }
+      }
       return {};
     }
 

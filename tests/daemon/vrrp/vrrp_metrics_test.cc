@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "api/golden.h"
 #include "api/metrics.h"
 #include "config/test_util.h"
 #include "daemon/vrrp/fake_vrrp_host.h"
@@ -59,6 +60,24 @@ TEST(VrrpMetrics, StateSetPrioritiesAndCounters) {
       master,
       R"(vigil_vrrp_adverts_rejected_total{vrrp_instance="VI_1",reason="bad_checksum"} 0)"));
   EXPECT_NE(master.find("# TYPE vigil_timer_lateness_seconds histogram\n"), std::string::npos);
+  // Becoming master announced the VIP: garp_master_repeat (5) gratuitous ARPs, no NA.
+  EXPECT_TRUE(has_line(master, R"(vigil_vrrp_gratuitous_arps_sent_total{vrrp_instance="VI_1"} 5)"))
+      << master;
+  EXPECT_TRUE(
+      has_line(master, R"(vigil_vrrp_neighbour_adverts_sent_total{vrrp_instance="VI_1"} 0)"));
+  // By reason: the pairs the state machine makes, at 0 until they happen.
+  EXPECT_TRUE(has_line(
+      master,
+      R"(vigil_vrrp_instance_transitions_by_reason_total{vrrp_instance="VI_1",state="BACKUP",reason="startup"} 1)"));
+  EXPECT_TRUE(has_line(
+      master,
+      R"(vigil_vrrp_instance_transitions_by_reason_total{vrrp_instance="VI_1",state="MASTER",reason="master_down_timer_expired"} 1)"));
+  EXPECT_TRUE(has_line(
+      master,
+      R"(vigil_vrrp_instance_transitions_by_reason_total{vrrp_instance="VI_1",state="BACKUP",reason="higher_priority_advert"} 0)"));
+  EXPECT_EQ(master.find(R"(state="INIT",reason="startup")"), std::string::npos) << master;
+  // The whole side, as a golden file that promtool checks (api.metrics.promtool).
+  api::testing::expect_golden("vrrp_metrics.txt", master);
   runtime.stop();
 }
 
