@@ -357,6 +357,8 @@ int run_events(const Target& target, const std::vector<std::string>& args) {
           return;
         }
         auto parsed = nlohmann::json::parse(line, nullptr, false);
+        // vigild's sign of life on a quiet stream: for scripts (--json), not for people.
+        if (vigil::api::is_heartbeat(parsed)) return;
         if (parsed.is_object() && parsed.contains("lost")) {
           std::cerr << "vigilctl: " << parsed.value("error", std::string("events lost")) << "\n";
           return;
