@@ -20,8 +20,7 @@ namespace vigil::api {
 
 class EventFollowers {
  public:
-  // vigild's interval between heartbeats of a quiet stream.
-  static constexpr Duration kDefaultHeartbeat = std::chrono::seconds(30);
+  static constexpr Duration kDefaultHeartbeat = kHeartbeatInterval;
   using Clock = std::function<int64_t()>;  // unix milliseconds, for the heartbeat's time
 
   // `heartbeat` zero: none.

@@ -6,6 +6,7 @@
 // lines); the text form is for people. Pure.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -110,6 +111,8 @@ std::string render_event_text(const Event& event);
 // {"kind":"heartbeat","since":SEQ,"unix_ms":...,"time":...}, SEQ the last event it was sent. Not
 // an event: it is not in the journal and has no `seq`.
 std::string heartbeat_line(uint64_t last_delivered_seq, int64_t unix_ms);
+// vigild's interval between heartbeats of a quiet stream (docs/operations.md "Events").
+inline constexpr std::chrono::seconds kHeartbeatInterval{30};
 inline constexpr std::string_view kHeartbeatKind = "heartbeat";
 // A line of the stream that is a heartbeat (vigilctl's text form leaves them out).
 bool is_heartbeat(const nlohmann::json& json);
