@@ -9,6 +9,8 @@ d1 (priority 150) and d2 (100) run one VRRP instance and one virtual server. On 
 - its journal starts with d2's INIT -> BACKUP;
 - d1 is SIGKILLed (by PID): the stream shows d2's BACKUP -> MASTER with its reason;
 - `vigilctl rs drain` on d2 shows up as an override event with the caller's uid and reason;
+- `vigilctl rs drain --for 2s` is an override event `set` with for_seconds 2, then (by itself,
+  on vigild's timer) one `expired` event naming who set it;
 - `vigilctl events` (no --follow) prints the same as text and exits 0;
 - d2 stops (SIGTERM): the stream ends and vigilctl exits 3.
 Every wait is bounded; vigild and vigilctl are stopped by their PIDs.
@@ -127,14 +129,33 @@ def scenario(lab: vlab.Lab, vigild: str, vigilctl: str) -> None:
         override = follower.find(kind="override", action="drain")
         check(override is not None and override["uid"] == os.getuid() and
               override["pid"] > 0 and override["reason"] == "events test" and
+              override["change"] == "set" and override["override_kind"] == "drain" and
               RS1 in override["real_server"], f"the override event: {override}")
-        seqs = [e["seq"] for e in follower.events()]
+
+        # An override for 2 s: set, then expired by vigild itself, once.
+        timed = subprocess.run([vigilctl, "-s", ns2, "rs", "drain", f"{VS}:80", RS1,
+                                "--reason", "expiry test", "--for", "2s"], capture_output=True,
+                               text=True, timeout=30, check=False)
+        check(timed.returncode == 0, f"rs drain --for 2s: exit {timed.returncode}: {timed.stderr}")
+        wait_until(lambda: follower.find(kind="override", change="set", for_seconds=2), TIMEOUT,
+                   "the drain --for 2s in the stream")
+        wait_until(lambda: follower.find(kind="override", change="expired"), TIMEOUT,
+                   "its expiry in the stream")
+        expired = follower.find(kind="override", change="expired")
+        check(expired is not None and expired["action"] == "ready" and
+              expired["override_kind"] == "drain" and expired["reason"] == "expiry test" and
+              expired["uid"] == os.getuid() and RS1 in expired["real_server"],
+              f"the expiry event: {expired}")
+        expiries = [e for e in follower.events() if e.get("change") == "expired"]
+        check(len(expiries) == 1, f"one expiry event: {expiries}")
+        seqs = [e["seq"] for e in follower.events() if e.get("kind") != "heartbeat"]
         check(seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"sequence numbers {seqs}")
 
         listed = subprocess.run([vigilctl, "-s", ns2, "events"], capture_output=True, text=True,
                                 timeout=30, check=False)
         check(listed.returncode == 0 and "VI_1: BACKUP -> MASTER (master down timer expired)"
-              in listed.stdout and "drain by uid" in listed.stdout,
+              in listed.stdout and "drain by uid" in listed.stdout and
+              f"drain expired (set by uid {os.getuid()}" in listed.stdout,
               f"vigilctl events: exit {listed.returncode}: {listed.stdout}{listed.stderr}")
 
         d2.terminate()

@@ -119,6 +119,14 @@ Result<ParsedResponse> stream_request(const std::string& socket_path, const Clie
     const ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == ECONNRESET && !bytes.empty()) break;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status == 200) {
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(request.stream_idle).count();
+      return Error{
+          "nothing from " + socket_path + " for " +
+          (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms") +
+          ": the connection is taken for dead"};
+    }
     if (n < 0) {
       return Error{"no answer from " + socket_path + ": " +
                    (errno == EAGAIN ? std::string("timed out") : std::strerror(errno))};
@@ -137,8 +145,8 @@ Result<ParsedResponse> stream_request(const std::string& socket_path, const Clie
         return Error{"the answer from " + socket_path + " is not HTTP"};
       status = std::atoi(bytes.c_str() + 9);
       if (*status != 200) continue;  // an error: read it whole
-      // The head is in: a stream may wait for events as long as it takes.
-      set_receive_timeout(fd.get(), Duration::zero());
+      // The head is in: a stream may wait for events as long as it takes (or stream_idle).
+      set_receive_timeout(fd.get(), request.stream_idle);
       bytes.erase(0, end + 4);
     }
     if (*status != 200) {

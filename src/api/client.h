@@ -32,6 +32,9 @@ struct ClientRequest {
   std::string body;  // JSON when not empty
   Duration timeout = std::chrono::seconds(10);
   size_t body_limit = 64 * 1024 * 1024;
+  // stream_request: once the answer's head is in, the longest wait for more of the stream (a
+  // following reader gets a heartbeat every kHeartbeatInterval); zero: as long as it takes.
+  Duration stream_idle = Duration::zero();
 };
 
 // Connects to `socket_path`, sends the request, reads the whole response. Any failure before a
@@ -41,9 +44,10 @@ Result<ParsedResponse> send_request(const std::string& socket_path, const Client
 
 // The same for an answer read line by line as it comes (GET /v1/events, with ?follow=1 a
 // stream): each line of a 200 answer's body goes to `on_line` (without its newline) until vigild
-// closes the connection; the result then has status 200 and no body. Only the answer's head is
-// bounded by `timeout`: a stream may wait for its next line as long as it takes. Any other
-// status is read whole and returned as send_request() does.
+// closes the connection; the result then has status 200 and no body. The answer's head is
+// bounded by `timeout`; a stream may wait for its next line as long as it takes, or
+// `stream_idle` (then an error: the connection is taken for dead). Any other status is read
+// whole and returned as send_request() does.
 Result<ParsedResponse> stream_request(const std::string& socket_path, const ClientRequest& request,
                                       const std::function<void(std::string_view line)>& on_line);
 

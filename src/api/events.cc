@@ -62,6 +62,9 @@ nlohmann::json to_json(const Event& event) {
                    out["reason"] = e.reason;
                    out["uid"] = e.uid;
                    out["pid"] = e.pid;
+                   out["change"] = e.change;
+                   out["override_kind"] = e.override_kind;
+                   if (!e.detail.empty()) out["detail"] = e.detail;
                  },
                  [&](const ReloadEvent& e) {
                    out["result"] = e.ok ? "ok" : "refused";
@@ -116,6 +119,13 @@ Result<Event> event_from_json(const nlohmann::json& json) {
       e.weight = it->get<uint32_t>();
     if (auto it = json.find("for_seconds"); it != json.end() && it->is_number_integer())
       e.for_seconds = it->get<int64_t>();
+    // A vigild before `change` sent operators' changes only.
+    e.change = text("change");
+    if (e.change.empty())
+      e.change = std::string(e.action == "ready" ? kOverrideCleared : kOverrideSet);
+    e.override_kind = text("override_kind");
+    if (e.override_kind.empty() && e.action != "ready") e.override_kind = e.action;
+    e.detail = text("detail");
     event.what = std::move(e);
   } else if (kind == "reload") {
     event.what = ReloadEvent{.ok = text("result") == "ok",
@@ -140,12 +150,23 @@ std::string render_event_text(const Event& event) {
                                e.detail);
           },
           [](const OverrideEvent& e) {
-            std::string what = e.action;
+            const std::string_view vs = e.virtual_server.empty()
+                                            ? std::string_view("*")
+                                            : std::string_view(e.virtual_server);
+            const std::string reason = e.reason.empty() ? "" : ": " + e.reason;
+            if (e.change.empty() || e.change == kOverrideSet || e.change == kOverrideCleared) {
+              std::string what = e.action;
+              if (e.weight) what += fmt::format(" {}", *e.weight);
+              if (e.for_seconds) what += fmt::format(" for {}s", *e.for_seconds);
+              return fmt::format("{} {}: {} by uid {} pid {}{}", vs, e.real_server, what, e.uid,
+                                 e.pid, reason);
+            }
+            // vigild's own change: "drain expired (set by uid 0 pid 4242: kernel upgrade)".
+            std::string what = e.override_kind;
             if (e.weight) what += fmt::format(" {}", *e.weight);
-            if (e.for_seconds) what += fmt::format(" for {}s", *e.for_seconds);
-            return fmt::format("{} {}: {} by uid {} pid {}{}{}",
-                               e.virtual_server.empty() ? "*" : e.virtual_server, e.real_server,
-                               what, e.uid, e.pid, e.reason.empty() ? "" : ": ", e.reason);
+            return fmt::format("{} {}: {} {}{}{} (set by uid {} pid {}{})", vs, e.real_server, what,
+                               e.change, e.detail.empty() ? "" : ": ", e.detail, e.uid, e.pid,
+                               reason);
           },
           [](const ReloadEvent& e) {
             if (e.ok) return fmt::format("applied ({})", e.by);
@@ -157,6 +178,21 @@ std::string render_event_text(const Event& event) {
       event.what);
   return fmt::format("{} {:<8} {}\n", format_utc_milliseconds(event.unix_ms),
                      event_kind(event.what), details);
+}
+
+std::string heartbeat_line(uint64_t last_delivered_seq, int64_t unix_ms) {
+  return nlohmann::json({{"kind", std::string(kHeartbeatKind)},
+                         {"since", last_delivered_seq},
+                         {"unix_ms", unix_ms},
+                         {"time", format_utc_milliseconds(unix_ms)}})
+             .dump() +
+         "\n";
+}
+
+bool is_heartbeat(const nlohmann::json& json) {
+  if (!json.is_object()) return false;
+  auto kind = json.find("kind");
+  return kind != json.end() && kind->is_string() && kind->get<std::string>() == kHeartbeatKind;
 }
 
 std::string lost_line(uint64_t last_delivered_seq, std::string_view why) {

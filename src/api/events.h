@@ -1,10 +1,12 @@
 // What `GET /v1/events` answers and `vigilctl events` shows (docs/operations.md "Events"): VRRP
-// transitions, checker health changes, override changes and reloads, as values. The sides report
-// them from their own threads through an EventSink (which posts to the main loop, never waits);
-// the main loop's EventJournal keeps the last ones, numbered, with their wall-clock time. The
-// wire form is one JSON object per line (JSON lines); the text form is for people. Pure.
+// transitions, checker health changes, override changes (an operator's, or vigild's own: expiry,
+// reload, start) and reloads, as values. The sides report them from their own threads through an
+// EventSink (which posts to the main loop, never waits); the main loop's EventJournal keeps the
+// last ones, numbered, with their wall-clock time. The wire form is one JSON object per line (JSON
+// lines); the text form is for people. Pure.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -40,18 +42,36 @@ struct HealthEvent {
   bool operator==(const HealthEvent&) const = default;
 };
 
-// An override was set or cleared (vigilctl rs ...), with who asked.
+// An override changed: set or cleared by an operator (vigilctl rs ...), or by vigild itself: it
+// expired (--for), a reload or a start dropped it (a weight override whose configured weight
+// changed), a reload orphaned it (its target left the configuration: kept, not applied) or
+// restored it (the target came back).
 struct OverrideEvent {
-  std::string action;  // drain, maint, weight, ready
+  // The real server's admin state after the change: drain, maint, weight (the override in
+  // force, or kept while orphaned), ready (no override any more: cleared, expired, dropped).
+  std::string action;
   std::string virtual_server;
   std::string real_server;
-  std::optional<uint32_t> weight;      // action weight
-  std::optional<int64_t> for_seconds;  // a change that expires by itself
-  std::string reason;                  // the caller's, may be empty
+  std::optional<uint32_t> weight;      // a weight override's weight (not with `cleared`)
+  std::optional<int64_t> for_seconds;  // `set` with --for: it expires by itself
+  // `set` and `cleared`: the caller's reason, uid and pid; vigild's own changes: those of whoever
+  // set the override.
+  std::string reason;
   uint32_t uid = 0;
   int32_t pid = 0;
+  std::string change;         // set, cleared, expired, dropped, orphaned, restored
+  std::string override_kind;  // the override concerned: drain, maint, weight
+  std::string detail;         // why vigild changed it by itself, when there is more to say
   bool operator==(const OverrideEvent&) const = default;
 };
+
+// What `change` says of an OverrideEvent.
+inline constexpr std::string_view kOverrideSet = "set";
+inline constexpr std::string_view kOverrideCleared = "cleared";
+inline constexpr std::string_view kOverrideExpired = "expired";
+inline constexpr std::string_view kOverrideDropped = "dropped";
+inline constexpr std::string_view kOverrideOrphaned = "orphaned";
+inline constexpr std::string_view kOverrideRestored = "restored";
 
 // A reload was applied or refused.
 struct ReloadEvent {
@@ -87,6 +107,16 @@ Result<Event> event_from_json(const nlohmann::json& json);
 // "2026-12-07T04:12:09.123Z  vrrp      VI_1  BACKUP -> MASTER (master down timer expired)\n".
 std::string render_event_text(const Event& event);
 
+// What a follower gets when nothing else was sent to it for a while (EventFollowers):
+// {"kind":"heartbeat","since":SEQ,"unix_ms":...,"time":...}, SEQ the last event it was sent. Not
+// an event: it is not in the journal and has no `seq`.
+std::string heartbeat_line(uint64_t last_delivered_seq, int64_t unix_ms);
+// vigild's interval between heartbeats of a quiet stream (docs/operations.md "Events").
+inline constexpr std::chrono::seconds kHeartbeatInterval{30};
+inline constexpr std::string_view kHeartbeatKind = "heartbeat";
+// A line of the stream that is a heartbeat (vigilctl's text form leaves them out).
+bool is_heartbeat(const nlohmann::json& json);
+
 // The last line a dropped follower gets: {"lost":true,"since":SEQ,"error":...}; GET
 // /v1/events?since=SEQ resumes after the last event it had.
 std::string lost_line(uint64_t last_delivered_seq, std::string_view why);
@@ -108,6 +138,8 @@ class EventJournal {
   [[nodiscard]] uint64_t last_seq() const { return next_seq_ - 1; }
   [[nodiscard]] size_t size() const { return events_.size(); }
   [[nodiscard]] size_t capacity() const { return capacity_; }
+  // The journal's clock now (unix milliseconds): what stamps a heartbeat line.
+  [[nodiscard]] int64_t now_unix_ms() const { return clock_(); }
   // One listener (the control server's followers); empty: none.
   void set_listener(Listener listener) { listener_ = std::move(listener); }
 

@@ -64,8 +64,12 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(event::EventLoop& lo
     server->metrics_ = std::move(*metrics);
     logger()->info("[control] serving GET /metrics on {}", server->metrics_->path());
   }
-  if (raw->options_.events != nullptr)
-    raw->options_.events->set_listener([raw](const api::Event& e) { raw->send_to_followers(e); });
+  if (api::EventJournal* journal = raw->options_.events; journal != nullptr) {
+    raw->followers_ = std::make_unique<api::EventFollowers>(
+        loop.scheduler(), [journal] { return journal->now_unix_ms(); },
+        raw->options_.events_heartbeat);
+    journal->set_listener([raw](const api::Event& e) { raw->followers_->send(e); });
+  }
   logger()->info("[control] serving {} (admin) and {} (read-only)", raw->options_.sockets.admin,
                  raw->options_.sockets.read_only);
   return server;
@@ -353,7 +357,7 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
     const TimePoint began = loop_.scheduler().now();
     Status done;
     if (ready) {
-      done = lvs->clear_override(target, peer.uid, peer.pid);
+      done = lvs->clear_override(target, peer.uid, peer.pid, reason);
     } else {
       change.target = target;
       auto set = lvs->set_override(change);
@@ -365,23 +369,6 @@ api::HttpResponse ControlServer::change_real_server(const api::HttpRequest& requ
           reason.empty() ? "" : ", reason: " + reason,
           std::chrono::duration<double, std::milli>(loop_.scheduler().now() - began).count());
       changed.push_back(name);
-      if (options_.events != nullptr) {
-        options_.events->record(api::OverrideEvent{
-            .action = action,
-            .virtual_server = lvs::format_virtual_server(target.virtual_server),
-            .real_server = lvs::format_real_server(target.real_server),
-            .weight = change.kind == lvs::OverrideKind::kWeight && !ready
-                          ? std::optional<uint32_t>(change.weight)
-                          : std::nullopt,
-            .for_seconds =
-                change.lasts && !ready
-                    ? std::optional<int64_t>(
-                          std::chrono::duration_cast<std::chrono::seconds>(*change.lasts).count())
-                    : std::nullopt,
-            .reason = reason,
-            .uid = peer.uid,
-            .pid = peer.pid});
-      }
     } else {
       errors.push_back(name + ": " + done.error().message);
     }
@@ -431,24 +418,7 @@ void ControlServer::events(const api::HttpRequest& request, api::Responder respo
   respond(std::move(response));
   // Refused (503: too many streams) or the reader left already.
   if (!stream->open()) return;
-  followers_.push_back({std::move(stream), options_.events->last_seq()});
-}
-
-void ControlServer::send_to_followers(const api::Event& event) {
-  if (followers_.empty()) return;
-  const std::string line = api::to_json_line(event);
-  std::erase_if(followers_, [&](Follower& follower) {
-    if (follower.stream->send(line)) {
-      follower.last_seq = event.seq;
-      return false;
-    }
-    // Gone, or too far behind: a reader still there learns where to resume.
-    follower.stream->finish(api::lost_line(
-        follower.last_seq,
-        fmt::format("this reader fell behind and was dropped; GET /v1/events?since={} resumes",
-                    follower.last_seq)));
-    return true;
-  });
+  followers_->add(std::move(stream), options_.events->last_seq());
 }
 
 void ControlServer::metrics(SocketKind kind, const api::HttpRequest& request,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/client.h"
+#include "api/event_followers.h"
 #include "api/events.h"
 #include "api/metrics.h"
 #include "api/plan.h"
@@ -64,9 +65,10 @@ struct ControlOptions {
   std::function<api::MetricsPart()> daemon_metrics;
   bool metrics_full_detail = false;
   std::optional<config::GlobalDefs::MetricsListen> metrics_listen;
-  // GET /v1/events: the main loop's journal (null: none kept); override changes are recorded
-  // in it here.
+  // GET /v1/events: the main loop's journal (null: none kept).
   api::EventJournal* events = nullptr;
+  // A follower sent nothing for this long gets a heartbeat line; zero: none.
+  Duration events_heartbeat = api::EventFollowers::kDefaultHeartbeat;
   // vigilctl vrrp maintenance (control_vrrp.cc): the entries the state file held at start, and
   // how a changed set is saved (LvsService::save_vrrp_maintenance, or save_vrrp_maintenance_file
   // without the IPVS side). Unset: kept in memory only.
@@ -137,7 +139,6 @@ class ControlServer {
   void metrics(SocketKind kind, const api::HttpRequest& request, api::Responder respond);
   // GET /v1/events[?since=SEQ][&follow=1]: the journal as JSON lines; following, a stream.
   void events(const api::HttpRequest& request, api::Responder respond);
-  void send_to_followers(const api::Event& event);
   // GET /v1/vrrp/stats, POST /v1/vrrp/stats/clear, POST /v1/vrrp/maintenance (control_vrrp.cc):
   // false when `request` is for none of them (`respond` untouched).
   bool handle_vrrp_ops(SocketKind kind, const api::HttpRequest& request,
@@ -155,12 +156,8 @@ class ControlServer {
   SideGatherer<api::PlanPart> plan_gatherer_{loop_};
   std::unique_ptr<api::ControlSocketServer> metrics_;  // TCP, GET /metrics only
   MetricsGatherer metrics_gatherer_{loop_};
-  // GET /v1/events?follow=1 streams, with the last event each was sent.
-  struct Follower {
-    std::shared_ptr<api::ResponseStream> stream;
-    uint64_t last_seq = 0;
-  };
-  std::vector<Follower> followers_;
+  // GET /v1/events?follow=1 streams (null without a journal).
+  std::unique_ptr<api::EventFollowers> followers_;
   lvs::VrrpMaintenanceMap vrrp_maintenance_;  // as saved in the state file
   ControlRequestCounts requests_;
   // Lets posted status parts find out the server is gone.

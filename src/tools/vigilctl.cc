@@ -66,7 +66,8 @@ constexpr const char* kUsage =
     "  vrrp garp INSTANCE              a master announces its addresses again (GARP / NA)\n"
     "  events [--follow] [--json]      the last events: VRRP transitions, checker changes,\n"
     "                                  overrides, reloads; --follow waits for more (exit 3\n"
-    "                                  when vigild ends the stream)\n"
+    "                                  when vigild ends the stream, or sends nothing, not\n"
+    "                                  even its 30 s heartbeat, for 90 s)\n"
     "  vrrp stats [INSTANCE] [--clear] [--json]\n"
     "                                  adverts, transitions, errors by reason since the last\n"
     "                                  --clear (which /metrics' counters never see)\n"
@@ -335,7 +336,8 @@ int run_rs(const Target& target, const std::vector<std::string>& args) {
 }
 
 // events [--follow] [--json]: the journal, then (following) each new event as it comes, until
-// vigild ends the stream (stopping, or dropping a reader that fell behind): exit 3 then.
+// vigild ends the stream (stopping, or dropping a reader that fell behind) or sends nothing for
+// three heartbeat intervals: exit 3 then.
 int run_events(const Target& target, const std::vector<std::string>& args) {
   bool follow = false;
   bool json = false;
@@ -349,7 +351,10 @@ int run_events(const Target& target, const std::vector<std::string>& args) {
     }
   }
   auto response = vigil::api::stream_request(
-      socket_for(target, false), {.target = follow ? "/v1/events?follow=1" : "/v1/events"},
+      socket_for(target, false),
+      {.target = follow ? "/v1/events?follow=1" : "/v1/events",
+       // Three heartbeats missed: vigild hangs, or the connection died without closing.
+       .stream_idle = follow ? 3 * vigil::api::kHeartbeatInterval : vigil::Duration::zero()},
       [json](std::string_view line) {
         if (line.empty()) return;
         if (json) {
@@ -357,6 +362,8 @@ int run_events(const Target& target, const std::vector<std::string>& args) {
           return;
         }
         auto parsed = nlohmann::json::parse(line, nullptr, false);
+        // vigild's sign of life on a quiet stream: for scripts (--json), not for people.
+        if (vigil::api::is_heartbeat(parsed)) return;
         if (parsed.is_object() && parsed.contains("lost")) {
           std::cerr << "vigilctl: " << parsed.value("error", std::string("events lost")) << "\n";
           return;

@@ -37,18 +37,74 @@ std::vector<EventPayload> samples() {
                     .for_seconds = 900,
                     .reason = "kernel upgrade",
                     .uid = 0,
-                    .pid = 4242},
+                    .pid = 4242,
+                    .change = "set",
+                    .override_kind = "drain"},
       OverrideEvent{.action = "weight",
                     .virtual_server = "FWM 7",
                     .real_server = "[2001:db8::3]:80",
                     .weight = 5,
                     .uid = 1000,
-                    .pid = 77},
+                    .pid = 77,
+                    .change = "set",
+                    .override_kind = "weight"},
       ReloadEvent{.ok = true, .by = "SIGHUP"},
       ReloadEvent{.ok = false,
                   .by = "uid 0 pid 4243, reason: new pool",
                   .errors = 2,
                   .message = "/etc/vigil/vigil.conf has 2 error(s)"},
+      // vigild's own changes of overrides, and an operator's `ready`.
+      OverrideEvent{.action = "ready",
+                    .virtual_server = "[192.0.2.80]:tcp:80",
+                    .real_server = "[10.0.0.1]:80",
+                    .reason = "kernel upgrade",
+                    .uid = 0,
+                    .pid = 4242,
+                    .change = "expired",
+                    .override_kind = "drain"},
+      OverrideEvent{.action = "ready",
+                    .virtual_server = "[192.0.2.80]:tcp:80",
+                    .real_server = "[10.0.0.1]:80",
+                    .uid = 0,
+                    .pid = 4242,
+                    .change = "expired",
+                    .override_kind = "maint",
+                    .detail = "while vigild was stopped"},
+      OverrideEvent{.action = "ready",
+                    .virtual_server = "FWM 7",
+                    .real_server = "[2001:db8::3]:80",
+                    .weight = 5,
+                    .uid = 1000,
+                    .pid = 77,
+                    .change = "dropped",
+                    .override_kind = "weight",
+                    .detail = "the configured weight changed since it was set (3 then, 4 now)"},
+      OverrideEvent{.action = "maint",
+                    .virtual_server = "[192.0.2.80]:tcp:80",
+                    .real_server = "[10.0.0.2]:80",
+                    .reason = "disk swap",
+                    .uid = 0,
+                    .pid = 51,
+                    .change = "orphaned",
+                    .override_kind = "maint",
+                    .detail = "its target left the configuration"},
+      OverrideEvent{.action = "maint",
+                    .virtual_server = "[192.0.2.80]:tcp:80",
+                    .real_server = "[10.0.0.2]:80",
+                    .reason = "disk swap",
+                    .uid = 0,
+                    .pid = 51,
+                    .change = "restored",
+                    .override_kind = "maint",
+                    .detail = "its target is back in the configuration"},
+      OverrideEvent{.action = "ready",
+                    .virtual_server = "[192.0.2.80]:tcp:80",
+                    .real_server = "[10.0.0.2]:80",
+                    .reason = "disk swapped",
+                    .uid = 0,
+                    .pid = 52,
+                    .change = "cleared",
+                    .override_kind = "maint"},
   };
 }
 
@@ -160,6 +216,43 @@ TEST(EventJson, TheLostLineSaysWhereToResume) {
   EXPECT_EQ(line["since"], 41);
   EXPECT_EQ(line["error"], "dropped");
   EXPECT_FALSE(event_from_json(line));  // never mistaken for an event
+}
+
+// A line from a vigild before `change` (operators' changes only) reads as set or cleared.
+TEST(EventJson, AnOverrideWithoutChangeIsAnOperatorsChange) {
+  const struct {
+    const char* line;
+    const char* change;
+    const char* override_kind;
+  } cases[] = {
+      {R"({"seq":1,"unix_ms":5,"kind":"override","action":"drain","uid":0,"pid":1})", "set",
+       "drain"},
+      {R"({"seq":1,"unix_ms":5,"kind":"override","action":"weight","weight":4})", "set", "weight"},
+      {R"({"seq":1,"unix_ms":5,"kind":"override","action":"ready"})", "cleared", ""},
+  };
+  for (const auto& c : cases) {
+    auto event = event_from_json(nlohmann::json::parse(c.line));
+    ASSERT_TRUE(event) << c.line;
+    const auto& o = std::get<OverrideEvent>(event->what);
+    EXPECT_EQ(o.change, c.change) << c.line;
+    EXPECT_EQ(o.override_kind, c.override_kind) << c.line;
+    EXPECT_EQ(render_event_text(*event).find("(set by"), std::string::npos) << c.line;
+  }
+}
+
+TEST(EventJson, AHeartbeatSaysWhereTheStreamIsAndIsNoEvent) {
+  const std::string text = heartbeat_line(41, 1'796'616'000'007);
+  ASSERT_EQ(text.back(), '\n');
+  EXPECT_EQ(text, R"({"kind":"heartbeat","since":41,"time":"2026-12-07T04:00:00.007Z",)"
+                  R"("unix_ms":1796616000007})"
+                  "\n");
+  const auto line = nlohmann::json::parse(text);
+  EXPECT_TRUE(is_heartbeat(line));
+  EXPECT_FALSE(event_from_json(line));  // not in the journal: no seq
+  for (const auto& event : numbered_samples())
+    EXPECT_FALSE(is_heartbeat(to_json(event))) << to_json_line(event);
+  EXPECT_FALSE(is_heartbeat(nlohmann::json::parse(lost_line(41, "dropped"))));
+  EXPECT_FALSE(is_heartbeat(nlohmann::json::parse("[1]")));
 }
 
 TEST(EventGolden, JsonLinesMatchTheGoldenFile) {

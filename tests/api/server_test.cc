@@ -445,5 +445,29 @@ TEST_F(ServerTest, TheClientReadsAStreamLineByLine) {
   EXPECT_EQ(lines, (std::vector<std::string>{"first", "second", "third"}));
 }
 
+// A stream that goes silent for longer than stream_idle (vigild's heartbeats stopped: it hangs,
+// or the connection died without closing) is an error, not a wait for ever; without
+// stream_idle the reader waits until the stream ends.
+TEST_F(ServerTest, TheClientGivesUpOnASilentStreamAfterStreamIdle) {
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  auto server = listen(streamer(streams));
+  std::vector<std::string> lines;
+  std::atomic<bool> done{false};
+  Result<ParsedResponse> result = Error{"not run"};
+  std::thread client([&] {
+    result = stream_request(path_, {.target = "/v1/events?follow=1", .stream_idle = 50ms},
+                            [&](std::string_view line) { lines.emplace_back(line); });
+    done = true;
+    loop_.post([] {});
+  });
+  loop_.run_until([&] { return done.load(); }, kBound);
+  client.join();
+  ASSERT_EQ(streams.size(), 1U);  // never finished by the server's side
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("nothing from " + path_ + " for 50 ms"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(lines, std::vector<std::string>{"first"});
+}
+
 }  // namespace
 }  // namespace vigil::api

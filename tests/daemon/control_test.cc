@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -72,7 +73,8 @@ class ControlTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void start(std::vector<Service*> sides) {
+  void start(std::vector<Service*> sides,
+             Duration heartbeat = api::EventFollowers::kDefaultHeartbeat) {
     sides_ = std::move(sides);
     auto server = ControlServer::start(
         loop_, ControlOptions{
@@ -85,6 +87,7 @@ class ControlTest : public ::testing::Test {
                          return ReloadOutcome{.message = "refused", .errors = {"f.conf:1:1: bad"}};
                        },
                    .events = &journal_,
+                   .events_heartbeat = heartbeat,
                    .side_timeout = 20ms,
                });
     ASSERT_TRUE(server) << server.error().message;
@@ -315,6 +318,43 @@ TEST_F(ControlTest, EventsAnswerTheJournalAndFollowersGetEachNewOne) {
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->status, 200);
   EXPECT_EQ(lines, std::vector<std::string>{expected});
+}
+
+// The heartbeat on a real loop (its timing is EventFollowers' test, in virtual time): a follower
+// of a quiet journal gets heartbeat lines, which are no events.
+TEST_F(ControlTest, AQuietFollowerGetsHeartbeats) {
+  start({}, 1ms);
+  journal_.record(api::ReloadEvent{.ok = true, .by = "SIGHUP"});
+  const auto paths = api::socket_paths("", "", dir_);
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  std::atomic<size_t> count{0};
+  std::atomic<bool> done{false};
+  Result<api::ParsedResponse> result = Error{"not run"};
+  std::thread client([&] {
+    result = api::stream_request(paths.read_only, {.target = "/v1/events?follow=1"},
+                                 [&](std::string_view line) {
+                                   const std::lock_guard lock(mutex);
+                                   lines.emplace_back(line);
+                                   ++count;
+                                   loop_.post([] {});
+                                 });
+    done = true;
+    loop_.post([] {});
+  });
+  loop_.run_until([&] { return count.load() >= 3; }, kBound);
+  server_.reset();
+  loop_.run_until([&] { return done.load(); }, kBound);
+  client.join();
+  ASSERT_TRUE(result) << result.error().message;
+  const std::lock_guard lock(mutex);
+  ASSERT_GE(lines.size(), 3U);
+  EXPECT_EQ(lines[0] + "\n", api::to_json_line(journal_.since(0).at(0)));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const auto line = nlohmann::json::parse(lines[i]);
+    EXPECT_TRUE(api::is_heartbeat(line)) << lines[i];
+    EXPECT_EQ(line["since"], 1) << lines[i];
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "daemon/lvs/lvs_service.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -136,6 +137,26 @@ Result<std::string> run_nft(std::vector<std::string> args, const std::string& in
   return output;
 }
 
+// An override's change as an event. `action` is the real server's admin state after it: ready
+// once the override is gone, its kind while it is kept; who set it and why come along.
+api::OverrideEvent override_event(const lvs::OverrideTarget& target, const lvs::Override& o,
+                                  std::string_view change, std::string detail = {}) {
+  const bool gone = change == api::kOverrideCleared || change == api::kOverrideExpired ||
+                    change == api::kOverrideDropped;
+  return api::OverrideEvent{
+      .action = gone ? std::string("ready") : std::string(lvs::to_string(o.kind)),
+      .virtual_server = lvs::format_virtual_server(target.virtual_server),
+      .real_server = lvs::format_real_server(target.real_server),
+      .weight =
+          o.kind == lvs::OverrideKind::kWeight ? std::optional<uint32_t>(o.weight) : std::nullopt,
+      .reason = o.reason,
+      .uid = o.uid,
+      .pid = o.pid,
+      .change = std::string(change),
+      .override_kind = std::string(lvs::to_string(o.kind)),
+      .detail = std::move(detail)};
+}
+
 }  // namespace
 
 Status apply_fullnat_with_nft(const std::vector<lvs::FullNatService>& services) {
@@ -211,7 +232,12 @@ Status LvsService::start(const SharedConfig& config) {
   // Before the first programming: a server drained before a restart never gets a new flow.
   load_state();
   announced_ = overrides_;  // loaded, not changed: their `since` dates them
-  if (prune("at start")) announce_change();
+  if (prune(PruneWhen::kStart)) announce_change();
+  for (const auto& entry : lvs::list_overrides(overrides_, config_.get())) {
+    if (entry.orphaned)
+      report(override_event(entry.target, entry.override_, api::kOverrideOrphaned,
+                            "its target is not in the configuration"));
+  }
   if (paused_sink_) paused_sink_(paused_sent_ = paused_checks());
   arm_expiry();
   if (!needs_ipvs(*config)) {
@@ -247,7 +273,7 @@ void LvsService::reload(const SharedConfig& config) {
   for (const auto& entry : lvs::list_overrides(overrides_, config_.get()))
     if (entry.orphaned) orphaned_before.insert(entry.target);
   config_ = config;
-  bool changed = prune("on reload");
+  bool changed = prune(PruneWhen::kReload);
   for (const auto& entry : lvs::list_overrides(overrides_, config_.get())) {
     if (orphaned_before.contains(entry.target) == entry.orphaned) continue;
     changed = true;
@@ -256,9 +282,13 @@ void LvsService::reload(const SharedConfig& config) {
           "[ipvs] {} override of {}: its target left the configuration; kept (orphaned, "
           "not applied) until it comes back or is cleared",
           lvs::to_string(entry.override_.kind), lvs::format_target(entry.target));
+      report(override_event(entry.target, entry.override_, api::kOverrideOrphaned,
+                            "its target left the configuration"));
     } else {
       log->info("[ipvs] {} override of {}: its target is back; applied again",
                 lvs::to_string(entry.override_.kind), lvs::format_target(entry.target));
+      report(override_event(entry.target, entry.override_, api::kOverrideRestored,
+                            "its target is back in the configuration"));
     }
   }
   arm_expiry();
@@ -580,18 +610,29 @@ Result<lvs::Override> LvsService::set_override(const OverrideRequest& request) {
       made->uid, made->pid,
       request.lasts ? " for " + std::to_string(request.lasts->count()) + " s" : std::string(),
       made->reason.empty() ? std::string() : ": " + made->reason);
+  api::OverrideEvent event = override_event(request.target, *made, api::kOverrideSet);
+  if (request.lasts) event.for_seconds = request.lasts->count();
+  report(std::move(event));
   return made;
 }
 
-Status LvsService::clear_override(const lvs::OverrideTarget& target, uint32_t uid, int32_t pid) {
+Status LvsService::clear_override(const lvs::OverrideTarget& target, uint32_t uid, int32_t pid,
+                                  std::string_view reason) {
   const auto found = overrides_.find(target);
   if (found == overrides_.end()) return Error{"no override on " + lvs::format_target(target)};
   lvs::OverrideMap next = overrides_;
   next.erase(target);
-  const auto kind = found->second.kind;
+  lvs::Override removed = found->second;
   if (auto committed = commit(std::move(next)); !committed) return committed;
   log::get("ipvs")->info("[ipvs] ready {} ({} override removed) by uid {} pid {}",
-                         lvs::format_target(target), lvs::to_string(kind), uid, pid);
+                         lvs::format_target(target), lvs::to_string(removed.kind), uid, pid);
+  // The caller's change: their reason, uid and pid; no weight (nothing is set).
+  removed.reason = std::string(reason.substr(0, lvs::kMaxReasonLength));
+  removed.uid = uid;
+  removed.pid = pid;
+  api::OverrideEvent event = override_event(target, removed, api::kOverrideCleared);
+  event.weight.reset();
+  report(std::move(event));
   return {};
 }
 
@@ -746,14 +787,27 @@ Status LvsService::save_vrrp_maintenance(lvs::VrrpMaintenanceMap maintenance) {
   return saved;
 }
 
-bool LvsService::prune(const char* when) {
+bool LvsService::prune(PruneWhen when) {
   if (!config_) return false;
   auto dropped = lvs::prune_overrides(overrides_, *config_, wall_now());
   if (dropped.empty()) return false;
   auto log = log::get("ipvs");
+  const char* const at = when == PruneWhen::kStart    ? "at start"
+                         : when == PruneWhen::kReload ? "on reload"
+                                                      : "at its expiry";
   for (const auto& d : dropped) {
     log->info("[ipvs] {} override of {} dropped {}: {}", lvs::to_string(d.override_.kind),
-              lvs::format_target(d.target), when, lvs::to_string(d.reason));
+              lvs::format_target(d.target), at, lvs::to_string(d.reason));
+    if (d.reason == lvs::DropReason::kExpired) {
+      report(override_event(d.target, d.override_, api::kOverrideExpired,
+                            when == PruneWhen::kStart ? "while vigild was stopped" : ""));
+      continue;
+    }
+    std::string detail(lvs::to_string(d.reason));
+    if (const auto found = lvs::find_target(*config_, d.target); found.real_server != nullptr)
+      detail += fmt::format(" ({} then, {} now)", d.override_.configured_weight,
+                            found.real_server->weight);
+    report(override_event(d.target, d.override_, api::kOverrideDropped, std::move(detail)));
   }
   (void)save_state(overrides_);  // a failure is logged; the next change saves again
   return true;
@@ -798,6 +852,10 @@ void LvsService::announce_change() {
   paused_sink_(paused_sent_);
 }
 
+void LvsService::report(api::OverrideEvent event) {
+  if (event_sink_) event_sink_(std::move(event));
+}
+
 void LvsService::on_paused_checks(std::function<void(const std::set<lvs::OverrideTarget>&)> sink) {
   paused_sink_ = std::move(sink);
   paused_sent_ = paused_checks();
@@ -812,7 +870,7 @@ void LvsService::arm_expiry() {
   }
   const auto delay = std::chrono::seconds(std::max<int64_t>(0, *next - wall_now()));
   expiry_timer_.arm_after(delay, [this] {
-    if (prune("at its expiry")) {
+    if (prune(PruneWhen::kExpiry)) {
       overrides_changed();  // re-arms
     } else {
       arm_expiry();  // the wall clock moved back: not yet

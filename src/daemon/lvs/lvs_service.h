@@ -10,8 +10,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "api/events.h"
 #include "common/time.h"
 #include "daemon/service.h"
 #include "datapath/datapath.h"
@@ -48,7 +50,7 @@ struct OverrideStateOptions {
   // Gives `since` and expiry times (seconds since the epoch). Unset: event::wall_clock_now.
   event::WallClock wall_clock;
   // Called on the main loop after the overrides changed (a request, an expiry, a reload or a
-  // start that dropped some): for the events stream, and for the check engine's paused checks.
+  // start that dropped some). Each change is also an override event (set_event_sink()).
   std::function<void()> on_change;
 };
 
@@ -87,6 +89,10 @@ class LvsService final : public Service {
   // or drop; at once, on the main loop.
   void plan_reload(const SharedConfig& config, PlanReply done) override;
   void stop() override;
+  // Every change of an override is an event (api::OverrideEvent): set or cleared by an operator,
+  // and vigild's own: expired, dropped (a start or a reload), orphaned or restored (a reload;
+  // orphaned also at start). Reported on the main loop, in the order the changes are made.
+  void set_event_sink(api::EventSink sink) override { event_sink_ = std::move(sink); }
   // On the main loop (after refresh_kernel(), like status()): the controller's counters, the
   // overrides and the kernel's figures.
   void metrics(api::MetricsDetail detail, MetricsReply done) override;
@@ -104,8 +110,10 @@ class LvsService final : public Service {
   // unknown target or a bad weight is an error too. Returns the override as recorded.
   Result<lvs::Override> set_override(const OverrideRequest& request);
   // `ready`: removes the override of `target` (its health decides again; a DOWN server stays
-  // out). No override there is an error; so is a state file that cannot be saved.
-  Status clear_override(const lvs::OverrideTarget& target, uint32_t uid, int32_t pid);
+  // out). No override there is an error; so is a state file that cannot be saved. `reason`: the
+  // caller's, for the event.
+  Status clear_override(const lvs::OverrideTarget& target, uint32_t uid, int32_t pid,
+                        std::string_view reason = {});
   // Every override, orphaned ones (target not configured: not applied) included.
   [[nodiscard]] std::vector<lvs::OverrideEntry> overrides() const;
   // The real servers in maintenance, whose checks are to pause (the check engine's side).
@@ -155,9 +163,12 @@ class LvsService final : public Service {
   // line), set aside as PATH.broken-SECONDS and ignored.
   void load_state();
   Status save_state(const lvs::OverrideMap& overrides);
-  // Drops expired overrides (and weight overrides the configuration outdated), logs them, saves.
-  // True when it dropped any.
-  bool prune(const char* when);
+  // Drops expired overrides (and weight overrides the configuration outdated), logs them,
+  // reports them, saves. True when it dropped any.
+  enum class PruneWhen : uint8_t { kStart, kReload, kExpiry };
+  bool prune(PruneWhen when);
+  // Reports an override's change as an event (nothing without a sink).
+  void report(api::OverrideEvent event);
   // Makes `next` the overrides: applied, then saved; undone when the save fails.
   Status commit(lvs::OverrideMap next);
   // The controller gets the overrides; the expiry timer is armed for the next one.
@@ -183,6 +194,7 @@ class LvsService final : public Service {
   bool state_loaded_ = false;
   // A broken state file that could not be set aside: never overwritten, so nothing is saved.
   std::optional<std::string> unsaveable_;
+  api::EventSink event_sink_;
   Timer expiry_timer_;
   std::unique_ptr<datapath::Datapath> datapath_;
   // Opened by open_ipvs_for() for a reload that adds the first virtual servers.

@@ -93,7 +93,7 @@ struct LvsServiceOverrides : ::testing::Test {
   ~LvsServiceOverrides() override { fs::remove_all(dir); }
 
   std::unique_ptr<LvsService> make(const fs::path& state_file) {
-    return std::make_unique<LvsService>(
+    auto service = std::make_unique<LvsService>(
         scheduler,
         [this]() -> Result<std::unique_ptr<datapath::Datapath>> {
           return std::unique_ptr<datapath::Datapath>(std::make_unique<Forwarding>(kernel));
@@ -102,6 +102,19 @@ struct LvsServiceOverrides : ::testing::Test {
         OverrideStateOptions{.state_file = state_file.string(),
                              .wall_clock = [this] { return event::WallTime{.unix_seconds = wall}; },
                              .on_change = [this] { ++changes; }});
+    service->set_event_sink([this](api::EventPayload what) {
+      events.push_back(std::get<api::OverrideEvent>(std::move(what)));
+    });
+    return service;
+  }
+  // The events reported since the last call: "change override_kind real_server".
+  std::vector<std::string> take_events() {
+    std::vector<std::string> out;
+    for (const auto& e : events)
+      out.push_back(e.change + " " + e.override_kind + " " + e.real_server);
+    taken.insert(taken.end(), events.begin(), events.end());
+    events.clear();
+    return out;
   }
   std::unique_ptr<LvsService> make() { return make(state); }
 
@@ -118,7 +131,9 @@ struct LvsServiceOverrides : ::testing::Test {
   fs::path dir;
   fs::path state;
   int64_t wall = 1'796'000'000;
-  int changes = 0;  // on_change calls
+  int changes = 0;                         // on_change calls
+  std::vector<api::OverrideEvent> events;  // reported, not yet taken
+  std::vector<api::OverrideEvent> taken;   // taken, in order
   testing::FakeScheduler scheduler;
   testing::FakeDatapath kernel;
 };
@@ -259,16 +274,30 @@ TEST_F(LvsServiceOverrides, AnOverrideForADurationExpiresOnTheScheduler) {
                   .ok());
   EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
   EXPECT_EQ(changes, 1);
+  EXPECT_EQ(take_events(), std::vector<std::string>{"set weight [10.0.0.1]:80"});
+  EXPECT_EQ(taken.back().for_seconds, 60);
   ASSERT_EQ(service->overrides().size(), 1U);
   EXPECT_EQ(service->overrides()[0].override_.expires, wall + 60);
   wall += 59;
   scheduler.advance(std::chrono::seconds(59));
   EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
+  EXPECT_TRUE(take_events().empty());
   wall += 1;
   scheduler.advance(std::chrono::seconds(1));
   EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
   EXPECT_TRUE(service->overrides().empty());
   EXPECT_EQ(changes, 2);
+  // One event: the weight override expired; the server is back to its health (ready).
+  EXPECT_EQ(take_events(), std::vector<std::string>{"expired weight [10.0.0.1]:80"});
+  const api::OverrideEvent& expired = taken.back();
+  EXPECT_EQ(expired.action, "ready");
+  EXPECT_EQ(expired.weight, 9U);
+  EXPECT_EQ(expired.virtual_server, "[192.0.2.80]:tcp:80");
+  EXPECT_EQ(expired.detail, "");
+  EXPECT_FALSE(expired.for_seconds);
+  wall += 3600;
+  scheduler.advance(std::chrono::hours(1));
+  EXPECT_TRUE(take_events().empty());
   auto saved = lvs::parse_override_file(read(state), state.string());
   ASSERT_TRUE(saved.ok());
   EXPECT_TRUE(saved->empty());
@@ -326,10 +355,14 @@ TEST_F(LvsServiceOverrides, AnExpiredOverrideIsDroppedAtStart) {
                   .ok());
   service.reset();  // killed: no timer runs
   wall += 3600;
+  (void)take_events();
   auto restarted = make();
   ASSERT_TRUE(restarted->start(config).ok());
   EXPECT_TRUE(restarted->overrides().empty());
   EXPECT_EQ(kernel_weight("10.0.0.1"), 3);
+  EXPECT_EQ(take_events(), std::vector<std::string>{"expired drain [10.0.0.1]:80"});
+  EXPECT_EQ(taken.back().detail, "while vigild was stopped");
+  EXPECT_EQ(taken.back().action, "ready");
 }
 
 TEST_F(LvsServiceOverrides, AReloadKeepsOrphansAndDropsOutdatedWeights) {
@@ -346,8 +379,21 @@ TEST_F(LvsServiceOverrides, AReloadKeepsOrphansAndDropsOutdatedWeights) {
                                   .weight = 9})
                   .ok());
   EXPECT_EQ(kernel_weight("10.0.0.1"), 9);
+  (void)take_events();
   // 10.0.0.2 leaves the configuration; 10.0.0.1's configured weight changes.
   service->reload(parse(config_text(5, false)));
+  EXPECT_EQ(take_events(), (std::vector<std::string>{"dropped weight [10.0.0.1]:80",
+                                                     "orphaned drain [10.0.0.2]:80"}));
+  const auto& dropped = taken[taken.size() - 2];
+  EXPECT_EQ(dropped.action, "ready");
+  EXPECT_EQ(dropped.weight, 9U);
+  EXPECT_EQ(dropped.detail, "the configured weight changed since it was set (3 then, 5 now)");
+  const auto& orphaned = taken.back();
+  EXPECT_EQ(orphaned.action, "drain");  // kept, not applied
+  EXPECT_EQ(orphaned.detail, "its target left the configuration");
+  // A reload that changes nothing of the overrides says nothing.
+  service->reload(parse(config_text(5, false)));
+  EXPECT_TRUE(take_events().empty());
   auto listed = service->overrides();
   ASSERT_EQ(listed.size(), 1U);
   EXPECT_EQ(listed[0].target, target("10.0.0.2", config));
@@ -358,11 +404,85 @@ TEST_F(LvsServiceOverrides, AReloadKeepsOrphansAndDropsOutdatedWeights) {
   EXPECT_EQ(saved->size(), 1U);
   // Back: drained at once.
   service->reload(parse(config_text(5, true)));
+  EXPECT_EQ(take_events(), std::vector<std::string>{"restored drain [10.0.0.2]:80"});
+  EXPECT_EQ(taken.back().action, "drain");
   listed = service->overrides();
   ASSERT_EQ(listed.size(), 1U);
   EXPECT_FALSE(listed[0].orphaned);
   EXPECT_EQ(kernel_weight("10.0.0.2"), 0);
   EXPECT_TRUE(service->paused_checks().empty());
+}
+
+// An operator's changes are events with the caller's uid, pid and reason; a start reports the
+// overrides it finds orphaned or outdated (they were loaded from the state file).
+TEST_F(LvsServiceOverrides, OperatorsChangesAndAStartsFindingsAreEvents) {
+  const auto config = parse(config_text(3, true));
+  auto service = make();
+  ASSERT_TRUE(service->start(config).ok());
+  EXPECT_TRUE(take_events().empty());  // nothing loaded: nothing to say
+  ASSERT_TRUE(service
+                  ->set_override({.target = target("10.0.0.2", config),
+                                  .kind = lvs::OverrideKind::kMaint,
+                                  .reason = "disk swap",
+                                  .uid = 0,
+                                  .pid = 51})
+                  .ok());
+  ASSERT_TRUE(service
+                  ->set_override({.target = target("10.0.0.1", config),
+                                  .kind = lvs::OverrideKind::kWeight,
+                                  .weight = 9,
+                                  .uid = 1000,
+                                  .pid = 52})
+                  .ok());
+  ASSERT_TRUE(service->clear_override(target("10.0.0.2", config), 0, 53, "swapped").ok());
+  EXPECT_FALSE(service->clear_override(target("10.0.0.2", config), 0, 54, "again").ok());
+  EXPECT_EQ(take_events(),
+            (std::vector<std::string>{"set maint [10.0.0.2]:80", "set weight [10.0.0.1]:80",
+                                      "cleared maint [10.0.0.2]:80"}));
+  const api::OverrideEvent want[] = {
+      {.action = "maint",
+       .virtual_server = "[192.0.2.80]:tcp:80",
+       .real_server = "[10.0.0.2]:80",
+       .reason = "disk swap",
+       .uid = 0,
+       .pid = 51,
+       .change = "set",
+       .override_kind = "maint"},
+      {.action = "weight",
+       .virtual_server = "[192.0.2.80]:tcp:80",
+       .real_server = "[10.0.0.1]:80",
+       .weight = 9,
+       .uid = 1000,
+       .pid = 52,
+       .change = "set",
+       .override_kind = "weight"},
+      {.action = "ready",
+       .virtual_server = "[192.0.2.80]:tcp:80",
+       .real_server = "[10.0.0.2]:80",
+       .reason = "swapped",
+       .uid = 0,
+       .pid = 53,
+       .change = "cleared",
+       .override_kind = "maint"},
+  };
+  ASSERT_EQ(taken.size(), std::size(want));
+  for (size_t i = 0; i < taken.size(); ++i)
+    EXPECT_EQ(taken[i], want[i]) << i;
+  ASSERT_TRUE(
+      service
+          ->set_override({.target = target("10.0.0.2", config), .kind = lvs::OverrideKind::kDrain})
+          .ok());
+  (void)take_events();
+
+  // Restarted with 10.0.0.2 gone and 10.0.0.1's configured weight changed.
+  service.reset();
+  auto restarted = make();
+  ASSERT_TRUE(restarted->start(parse(config_text(4, false))).ok());
+  EXPECT_EQ(take_events(), (std::vector<std::string>{"dropped weight [10.0.0.1]:80",
+                                                     "orphaned drain [10.0.0.2]:80"}));
+  EXPECT_EQ(taken.back().detail, "its target is not in the configuration");
+  EXPECT_EQ(taken[taken.size() - 2].detail,
+            "the configured weight changed since it was set (3 then, 4 now)");
 }
 
 // reload --dry-run: the plan lists what the reload then does (one SET_DEST here, the drain's
