@@ -287,7 +287,7 @@ judge() {
           } else expect("- " old)
         } else expect("+ ?subject " s)
       }
-      print "changes " n
+      print "changes " n + 0
       print "ipvs " ops
       for (j = 1; j <= nb; j++) if (!(before_line[j] in after)) actual["- " before_line[j]]++
       for (j = 1; j <= na; j++) if (!(after_line[j] in before)) actual["+ " after_line[j]]++
