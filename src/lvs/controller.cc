@@ -119,11 +119,18 @@ HealthOverlay LvsController::rebased_health(const config::Config& next) const {
   std::map<check::VirtualServerKey, const config::VirtualServer*> next_blocks;
   for (const auto& vs : next.lvs.virtual_servers)
     next_blocks.try_emplace(check::virtual_server_key(vs), &vs);
-  const auto weight_in = [](const config::VirtualServer& vs,
-                            const check::RealServerKey& key) -> std::optional<int64_t> {
+  const auto find_in = [](const config::VirtualServer& vs,
+                          const check::RealServerKey& key) -> const config::RealServer* {
     for (const auto& rs : vs.real_servers)
-      if (rs.address == key.address && rs.port == key.port) return rs.weight;
-    return std::nullopt;
+      if (rs.address == key.address && rs.port == key.port) return &rs;
+    return nullptr;
+  };
+  // A checker that adds to the configured weight (MISC_CHECK misc_dynamic, FILE_CHECK).
+  const auto dynamic_weight = [](const config::RealServer& rs) {
+    return std::ranges::any_of(rs.checkers, [](const config::Checker& c) {
+      const auto* misc = c.as<config::MiscCheck>();
+      return c.type == config::CheckerType::kFile || (misc != nullptr && misc->dynamic);
+    });
   };
   for (const auto& [key, verdict] : health_) {
     const auto next_block = next_blocks.find(key);
@@ -132,11 +139,29 @@ HealthOverlay LvsController::rebased_health(const config::Config& next) const {
     const auto old_block = blocks_.find(key);
     if (old_block == blocks_.end()) continue;
     for (auto& destination : rebased.real_servers) {
-      if (!destination.in_ipvs || destination.weight == 0) continue;
-      const auto before = weight_in(*old_block->second, destination.key);
-      const auto after = weight_in(*next_block->second, destination.key);
-      if (before && after && *before != *after && destination.weight == *before)
-        destination.weight = check::ipvs_weight(*after);
+      const auto* before = find_in(*old_block->second, destination.key);
+      const auto* after = find_in(*next_block->second, destination.key);
+      if (before == nullptr || after == nullptr) continue;
+      if (!destination.in_ipvs) {
+        // Out: down, or alive while the sorry server stands in. With inhibit_on_failure now, the
+        // checkers' verdict has it at weight 0.
+        if (after->inhibit_on_failure && !before->inhibit_on_failure) {
+          destination.in_ipvs = true;
+          destination.weight = 0;
+        }
+        continue;
+      }
+      if (destination.weight == 0) {
+        // Weight 0: inhibit_on_failure's (down, or the sorry server stands in), or alive at an
+        // effective weight of 0. Without inhibit_on_failure now the first goes out; it is the
+        // first for sure when the configured weight was not 0 and nothing added to it.
+        if (before->inhibit_on_failure && !after->inhibit_on_failure && before->weight != 0 &&
+            !dynamic_weight(*before))
+          destination.in_ipvs = false;
+        continue;
+      }
+      if (before->weight != after->weight && destination.weight == before->weight)
+        destination.weight = check::ipvs_weight(after->weight);
     }
   }
   return out;

@@ -144,6 +144,9 @@ class LvsController {
   // checkers' next verdict says: the engine gives configured + dynamic weight), so that the
   // reload's own pass programs it and the plan shows it. Only a weight equal to the old
   // configured one (no dynamic part) is moved; a 0 may be inhibit_on_failure's and stays.
+  // inhibit_on_failure turned on brings a server that is out in at weight 0; turned off, it
+  // takes out one at weight 0 that cannot be alive at 0 (configured weight not 0, no dynamic
+  // part), as the checkers' next verdict does.
   [[nodiscard]] HealthOverlay rebased_health(const config::Config& next) const;
   // Keeps `config` and the check keys of its virtual servers.
   void set_config(std::shared_ptr<const config::Config> config);

@@ -174,8 +174,12 @@ std::vector<Member> members_from_verdict(const config::VirtualServer& vs,
   std::vector<Member> members;
   for (const auto& rs : vs.real_servers) {
     const auto* d = find(verdict.real_servers, rs);
-    if (d == nullptr) {
-      if (alive_at_start(vs, rs)) members.push_back({&rs, rs.weight});
+    if (d == nullptr) {  // new in this virtual server: as at start
+      if (alive_at_start(vs, rs)) {
+        members.push_back({&rs, rs.weight});
+      } else if (rs.inhibit_on_failure) {
+        members.push_back({&rs, 0});
+      }
     } else if (d->in_ipvs) {
       members.push_back({&rs, d->weight});
     }

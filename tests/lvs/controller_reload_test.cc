@@ -183,5 +183,67 @@ TEST(LvsControllerReload, AConfiguredWeightChangeFollowsTheVerdict) {
   EXPECT_TRUE(kernel.journal().empty());
 }
 
+// inhibit_on_failure turned on or off for failed real servers, and a failed server added with
+// it, reach IPVS in the reload's own pass (the plan shows them), as the checkers' verdict for the
+// new configuration has them: found by integration/vm/tests/vigild_random_reloads.sh, where the
+// verdict made these changes after the reload, outside its plan.
+TEST(LvsControllerReload, InhibitOnFailureFollowsTheVerdict) {
+  testing::FakeScheduler scheduler;
+  testing::FakeDatapath kernel;
+  LvsController controller{kernel, scheduler, {.resync_interval = Duration::zero()}};
+  // 10.0.0.1 and .2 failed (.2 inhibited), .3 alive at weight 0, .4 (added) fails from its
+  // start (alpha).
+  auto render_config = [](bool inhibit_1, bool inhibit_2, bool inhibit_3, bool with_4) {
+    std::string out =
+        "virtual_server 192.0.2.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n";
+    const auto rs = [&out](int host, int weight, bool inhibit, bool alpha) {
+      out += "  real_server 10.0.0." + std::to_string(host) + " 80 {\n    weight " +
+             std::to_string(weight) + "\n" + (inhibit ? "    inhibit_on_failure\n" : "") +
+             (alpha ? "    alpha\n" : "") + "    TCP_CHECK {\n      connect_port 9\n    }\n  }\n";
+    };
+    rs(1, 2, inhibit_1, false);
+    rs(2, 3, inhibit_2, false);
+    rs(3, 0, inhibit_3, false);
+    if (with_4) rs(4, 1, true, true);
+    return out + "}\n";
+  };
+  auto config = parse(render_config(false, true, true, false));
+  ASSERT_TRUE(controller.start(config).ok());
+  auto rs = [](int host) {
+    return check::RealServerKey{*IpAddress::parse("10.0.0." + std::to_string(host)), 80};
+  };
+  const auto key = check::virtual_server_key(config->lvs.virtual_servers.at(0));
+  controller.apply_health({{.key = key,
+                            .desired = {.real_servers = {{.key = rs(1), .in_ipvs = false},
+                                                         {.key = rs(2), .in_ipvs = true},
+                                                         {.key = rs(3), .in_ipvs = true}}}}});
+  const auto web = datapath::ServiceKey::tcp(*IpAddress::parse("192.0.2.1"), 80);
+  ASSERT_EQ(kernel.table().at(web).destinations.size(), 2U);
+
+  // .1 inhibited now, .2 no longer, .3 no longer (alive at 0: stays), .4 added.
+  config = parse(render_config(true, false, false, true));
+  const auto plan = controller.plan_update(*config, controller.overrides());
+  kernel.reset_counts();
+  controller.update(config);
+  EXPECT_EQ(kernel.journal(), plan.operations);
+  const auto& destinations = kernel.table().at(web).destinations;
+  ASSERT_TRUE(destinations.contains({rs(1).address, 80}));
+  EXPECT_EQ(destinations.at({rs(1).address, 80}).weight, 0);
+  EXPECT_FALSE(destinations.contains({rs(2).address, 80}));
+  ASSERT_TRUE(destinations.contains({rs(3).address, 80}));
+  EXPECT_EQ(destinations.at({rs(3).address, 80}).weight, 0);
+  ASSERT_TRUE(destinations.contains({rs(4).address, 80}));
+  EXPECT_EQ(destinations.at({rs(4).address, 80}).weight, 0);
+  EXPECT_EQ(plan.operations.size(), 3U);
+  // The checkers' verdict for the new configuration agrees: nothing more is sent.
+  kernel.reset_counts();
+  controller.apply_health({{.key = key,
+                            .desired = {.real_servers = {{.key = rs(1), .in_ipvs = true},
+                                                         {.key = rs(2), .in_ipvs = false},
+                                                         {.key = rs(3), .in_ipvs = true},
+                                                         {.key = rs(4), .in_ipvs = true}}}}});
+  EXPECT_TRUE(kernel.journal().empty());
+}
+
 }  // namespace
 }  // namespace vigil::lvs
