@@ -530,9 +530,10 @@ int post(int argc, char** argv) {
   const sockaddr_in dest = parse_endpoint(argv[4]);
   const int weight = std::stoi(argv[5]);
   const std::string body = argv[6];
-  const std::string request = "POST /v1/rs HTTP/1.1\r\nHost: vigild\r\nConnection: close\r\n"
-                              "Content-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string request =
+      "POST /v1/rs HTTP/1.1\r\nHost: vigild\r\nConnection: close\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   IpvsSockopt kernel;
   const int weight_before = kernel.weight(service, dest);
   const double start = now_ms();
