@@ -265,7 +265,7 @@ class Diagnoser {
             "NAT/FULLNAT: the real servers' replies must be forwarded back through this director; "
             "with forwarding off the kernel drops them and clients time out";
         finding.fix = fmt::format(
-            "sysctl -w {}=1 (persist: echo '{} = 1' > /etc/sysctl.d/90-vigil.conf)", f.key, f.key);
+            "sysctl -w {}=1 (persist: echo '{} = 1' >> /etc/sysctl.d/90-vigil.conf)", f.key, f.key);
       } else {
         finding.why = "NAT/FULLNAT replies are forwarded back through this director";
       }
@@ -514,7 +514,7 @@ class Diagnoser {
     if (checkers == 0 || !facts_.open_file_limit) return;
     const uint64_t limit = *facts_.open_file_limit;
     const uint64_t need = checkers + kBaseDescriptors;
-    Finding f{.check = "resources.open_files", .subject = fmt::format("{} checkers", checkers),
+    Finding f{.check = "resources.open_files", .subject = fmt::format("checkers: {}", checkers),
               .found = fmt::format("open-file limit (RLIMIT_NOFILE soft) {}", limit)};
     if (limit < need) {
       f.level = Level::kFail;
