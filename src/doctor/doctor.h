@@ -84,6 +84,7 @@ struct Facts {
   std::map<std::string, InterfaceState> interfaces;
   std::map<std::string, ModuleState> modules;
   std::string modules_dir;  // where loadability was looked up: /lib/modules/RELEASE
+  bool module_index = true;  // modules_dir/modules.dep could be read
   std::map<ScriptRef, ScriptState> scripts;
   std::set<std::string> local_addresses;  // every address on this host, as IpAddress::to_string
   std::optional<uint64_t> open_file_limit;  // RLIMIT_NOFILE soft
@@ -101,6 +102,7 @@ class Host {
   [[nodiscard]] virtual std::optional<InterfaceState> interface(const std::string& name) const = 0;
   [[nodiscard]] virtual ModuleState module(const std::string& name) const = 0;
   [[nodiscard]] virtual std::string modules_dir() const = 0;
+  [[nodiscard]] virtual bool module_index() const = 0;  // modules.dep could be read
   [[nodiscard]] virtual ScriptState script(const ScriptRef& script,
                                            const config::GlobalDefs& global) const = 0;
   [[nodiscard]] virtual std::set<std::string> local_addresses() const = 0;
@@ -117,6 +119,7 @@ class LinuxHost final : public Host {
   [[nodiscard]] std::optional<InterfaceState> interface(const std::string& name) const override;
   [[nodiscard]] ModuleState module(const std::string& name) const override;
   [[nodiscard]] std::string modules_dir() const override { return modules_dir_; }
+  [[nodiscard]] bool module_index() const override { return module_index_; }
   [[nodiscard]] ScriptState script(const ScriptRef& script,
                                    const config::GlobalDefs& global) const override;
   [[nodiscard]] std::set<std::string> local_addresses() const override;
@@ -124,6 +127,7 @@ class LinuxHost final : public Host {
 
  private:
   std::string modules_dir_;
+  bool module_index_ = false;
   std::set<std::string> loaded_;
   std::set<std::string> builtin_;
   std::set<std::string> loadable_;

@@ -41,12 +41,14 @@ std::string module_name(std::string_view path) {
   return name;
 }
 
-void read_module_list(const std::string& path, std::set<std::string>& out) {
+bool read_module_list(const std::string& path, std::set<std::string>& out) {
   std::ifstream in(path);
+  if (!in) return false;
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty()) out.insert(module_name(line));
   }
+  return true;
 }
 
 }  // namespace
@@ -58,7 +60,7 @@ LinuxHost::LinuxHost() {
   std::string line;
   while (std::getline(modules, line)) loaded_.insert(line.substr(0, line.find(' ')));
   read_module_list(modules_dir_ + "/modules.builtin", builtin_);
-  read_module_list(modules_dir_ + "/modules.dep", loadable_);
+  module_index_ = read_module_list(modules_dir_ + "/modules.dep", loadable_);
 }
 
 std::optional<std::string> LinuxHost::unusable() const {

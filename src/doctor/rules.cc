@@ -273,6 +273,15 @@ class Diagnoser {
     }
   }
 
+  std::string missing(const std::string& module) const {
+    return facts_.module_index
+               ? fmt::format("{} is not loaded, not built in and not in {}/modules.dep", module,
+                             facts_.modules_dir)
+               : fmt::format("{} is not loaded nor built in, and there is no {}/modules.dep "
+                             "(no modules installed for this kernel)",
+                             module, facts_.modules_dir);
+  }
+
   void ipvs_modules() {
     if (config_.lvs.virtual_servers.empty()) return;
     const auto& first = config_.lvs.virtual_servers.front();
@@ -287,8 +296,7 @@ class Diagnoser {
     finding.why = "every virtual_server is an IPVS service";
     if (ipvs == ModuleState::kMissing) {
       finding.level = Level::kFail;
-      finding.found = fmt::format("ip_vs is not loaded, not built in and not in {}/modules.dep",
-                                  facts_.modules_dir);
+      finding.found = missing("ip_vs");
       finding.why = "every virtual_server is an IPVS service: vigild cannot install any of them "
                     "(it runs VRRP only)";
       finding.fix = "install the kernel's IPVS module (e.g. apt install linux-modules-extra-$(uname "
@@ -313,8 +321,7 @@ class Diagnoser {
                           config::to_string(scheduler));
       if (s == ModuleState::kMissing) {
         f.level = Level::kFail;
-        f.found = fmt::format("{} is not loaded, not built in and not in {}/modules.dep", module,
-                              facts_.modules_dir);
+        f.found = missing(module);
         f.fix = fmt::format("modprobe {} (or choose an lb_algo this kernel has)", module);
       } else {
         f.found = fmt::format("{} {}", module, to_string(s));
@@ -580,7 +587,10 @@ Facts gather(const config::Config& config, const Wants& wants, const Host& host)
     if (auto state = host.interface(name)) facts.interfaces.emplace(name, std::move(*state));
   }
   for (const auto& name : wants.modules) facts.modules.emplace(name, host.module(name));
-  if (!wants.modules.empty()) facts.modules_dir = host.modules_dir();
+  if (!wants.modules.empty()) {
+    facts.modules_dir = host.modules_dir();
+    facts.module_index = host.module_index();
+  }
   for (const auto& script : wants.scripts)
     facts.scripts.emplace(script, host.script(script, config.global));
   if (wants.local_addresses) facts.local_addresses = host.local_addresses();

@@ -161,6 +161,12 @@ INSTANTIATE_TEST_SUITE_P(
             [](Facts& f) { f.modules["ip_vs"] = ModuleState::kMissing; }, "kernel.ip_vs",
             Level::kFail, "not in /lib/modules/6.1.0/modules.dep", "modprobe ip_vs",
             "cannot install"},
+        Row{"ip_vs_no_module_index", kNatService,
+            [](Facts& f) {
+              f.modules["ip_vs"] = ModuleState::kMissing;
+              f.module_index = false;
+            },
+            "kernel.ip_vs", Level::kFail, "no /lib/modules/6.1.0/modules.dep", "modprobe ip_vs"},
         Row{"scheduler_loadable", kNatService, nullptr, "kernel.scheduler", Level::kOk,
             "ip_vs_wrr loadable", "", "lb_algo wrr"},
         Row{"scheduler_missing", kNatService, [](Facts& f) { f.modules.erase("ip_vs_wrr"); },
@@ -299,6 +305,7 @@ class FakeHost final : public Host {
     return name == "ip_vs" ? ModuleState::kMissing : ModuleState::kLoadable;
   }
   std::string modules_dir() const override { return "/lib/modules/test"; }
+  bool module_index() const override { return false; }
   ScriptState script(const ScriptRef& /*script*/,
                      const config::GlobalDefs& /*global*/) const override {
     return {Verdict::kNotExecutable, "", "root"};
@@ -322,6 +329,7 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_EQ(facts.interfaces.count("eth1"), 0u);  // missing on the host
   EXPECT_EQ(facts.modules.at("ip_vs"), ModuleState::kMissing);
   EXPECT_EQ(facts.modules_dir, "/lib/modules/test");
+  EXPECT_FALSE(facts.module_index);
   EXPECT_EQ(facts.open_file_limit, 4096u);
   ASSERT_EQ(facts.scripts.size(), 1u);
   EXPECT_EQ(facts.scripts.begin()->first.program, "/usr/local/bin/to-master.sh");

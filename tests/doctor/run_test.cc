@@ -27,6 +27,7 @@ class FixedHost final : public Host {
   }
   ModuleState module(const std::string& /*name*/) const override { return ModuleState::kLoaded; }
   std::string modules_dir() const override { return "/lib/modules/test"; }
+  bool module_index() const override { return true; }
   ScriptState script(const ScriptRef& /*script*/,
                      const config::GlobalDefs& /*global*/) const override {
     return {script_security::Verdict::kSecure, "", "root"};
