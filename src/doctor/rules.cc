@@ -297,8 +297,8 @@ class Diagnoser {
     if (ipvs == ModuleState::kMissing) {
       finding.level = Level::kFail;
       finding.found = missing("ip_vs");
-      finding.why = "every virtual_server is an IPVS service: vigild cannot install any of them "
-                    "(it runs VRRP only)";
+      finding.why = "every virtual_server is an IPVS service: vigild cannot install them and "
+                    "does not start (exit 1, \"IPVS is not available in this kernel\")";
       finding.fix = "install the kernel's IPVS module (e.g. apt install linux-modules-extra-$(uname "
                     "-r)), then modprobe ip_vs";
     } else {
