@@ -27,7 +27,7 @@ enum class Level : uint8_t { kOk, kWarn, kFail };
 std::string_view to_string(Level level);  // "ok", "warn", "fail"
 
 struct Finding {
-  std::string check;     // "kernel.ip_forward", "vrrp.interface", ...
+  std::string check;  // "kernel.ip_forward", "vrrp.interface", ...
   Level level = Level::kOk;
   std::string subject;   // what in the configuration it is about: "vrrp_instance VI_1"
   std::string location;  // file:line of that, when the model has it; else empty
@@ -83,10 +83,10 @@ struct Facts {
   std::map<std::string, std::string> sysctls;  // value as read, trimmed
   std::map<std::string, InterfaceState> interfaces;
   std::map<std::string, ModuleState> modules;
-  std::string modules_dir;  // where loadability was looked up: /lib/modules/RELEASE
+  std::string modules_dir;   // where loadability was looked up: /lib/modules/RELEASE
   bool module_index = true;  // modules_dir/modules.dep could be read
   std::map<ScriptRef, ScriptState> scripts;
-  std::set<std::string> local_addresses;  // every address on this host, as IpAddress::to_string
+  std::set<std::string> local_addresses;    // every address on this host, as IpAddress::to_string
   std::optional<uint64_t> open_file_limit;  // RLIMIT_NOFILE soft
 };
 

@@ -27,7 +27,8 @@ std::optional<std::string> read_trimmed(const std::string& path) {
   text << in.rdbuf();
   if (in.bad()) return std::nullopt;
   std::string s = text.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
+    s.pop_back();
   return s;
 }
 
@@ -58,7 +59,8 @@ LinuxHost::LinuxHost() {
   if (uname(&uts) == 0) modules_dir_ = std::string("/lib/modules/") + uts.release;
   std::ifstream modules("/proc/modules");
   std::string line;
-  while (std::getline(modules, line)) loaded_.insert(line.substr(0, line.find(' ')));
+  while (std::getline(modules, line))
+    loaded_.insert(line.substr(0, line.find(' ')));
   read_module_list(modules_dir_ + "/modules.builtin", builtin_);
   module_index_ = read_module_list(modules_dir_ + "/modules.dep", loadable_);
 }
@@ -108,7 +110,8 @@ ScriptState LinuxHost::script(const ScriptRef& script, const config::GlobalDefs&
   // keepalived_script where it exists, else root.
   std::optional<config::RunAs> user = script.run_as ? script.run_as : global.script_user;
   if (!user) {
-    if (resolve_run_as(control::kDefaultScriptUser)) user = config::RunAs{.user = control::kDefaultScriptUser};
+    if (resolve_run_as(control::kDefaultScriptUser))
+      user = config::RunAs{.user = control::kDefaultScriptUser};
   }
   script_security::Identity identity;
   out.user = "root";
@@ -124,8 +127,8 @@ ScriptState LinuxHost::script(const ScriptRef& script, const config::GlobalDefs&
     out.user = user->user;
   }
   static const script_security::LinuxFileInspector files;
-  auto assessment = script_security::assess(script.program, identity, /*enforce=*/true, files,
-                                            kScriptSearchPath);
+  auto assessment =
+      script_security::assess(script.program, identity, /*enforce=*/true, files, kScriptSearchPath);
   out.verdict = assessment.verdict;
   out.reason = assessment.reason;
   return out;

@@ -93,7 +93,8 @@ std::string module_for(config::Scheduler scheduler) {
 size_t checker_count(const config::Config& config) {
   size_t n = 0;
   for (const auto& vs : config.lvs.virtual_servers)
-    for (const auto& rs : vs.real_servers) n += rs.checkers.size();
+    for (const auto& rs : vs.real_servers)
+      n += rs.checkers.size();
   return n;
 }
 
@@ -113,8 +114,8 @@ void add_command(std::vector<ScriptUse>& out, const config::Command& command,
 
 void add_notify(std::vector<ScriptUse>& out, const config::VrrpNotify& notify,
                 const std::string& owner) {
-  for (const auto* script : {&notify.master, &notify.backup, &notify.fault, &notify.stop,
-                             &notify.any}) {
+  for (const auto* script :
+       {&notify.master, &notify.backup, &notify.fault, &notify.stop, &notify.any}) {
     if (*script) add_command(out, (*script)->command, (*script)->run_as, owner, false);
   }
 }
@@ -135,8 +136,8 @@ std::vector<ScriptUse> script_uses(const config::Config& config) {
       add_command(out, instance.notify_deleted_script->command,
                   instance.notify_deleted_script->run_as, owner, false);
   }
-  for (const auto* fifo :
-       {&config.global.notify_fifo, &config.global.vrrp_notify_fifo, &config.global.lvs_notify_fifo}) {
+  for (const auto* fifo : {&config.global.notify_fifo, &config.global.vrrp_notify_fifo,
+                           &config.global.lvs_notify_fifo}) {
     if (*fifo && (*fifo)->script)
       add_command(out, *(*fifo)->script, (*fifo)->run_as, "notify_fifo " + (*fifo)->path, false);
   }
@@ -181,12 +182,12 @@ std::vector<InterfaceUse> interface_uses(const config::Config& config) {
   }
   for (const auto& group : config.vrrp.sync_groups) {
     for (const auto& track : group.track.interfaces)
-      out.push_back({track.name, "vrrp_sync_group " + group.name, "track_interface", track.loc,
-                     true});
+      out.push_back(
+          {track.name, "vrrp_sync_group " + group.name, "track_interface", track.loc, true});
   }
   if (config.global.lvs_sync_daemon && !config.global.lvs_sync_daemon->interface.empty())
-    out.push_back({config.global.lvs_sync_daemon->interface, "lvs_sync_daemon", "interface", {},
-                   false});
+    out.push_back(
+        {config.global.lvs_sync_daemon->interface, "lvs_sync_daemon", "interface", {}, false});
   return out;
 }
 
@@ -242,14 +243,14 @@ class Diagnoser {
       const char* key;
       const char* check;
     };
-    for (const Family& f : {Family{AddressFamily::kIpv4, kIpForward, "kernel.ip_forward"},
-                            Family{AddressFamily::kIpv6, kIpv6Forwarding,
-                                   "kernel.ipv6_forwarding"}}) {
-      auto [vs, n] = services(
-          [&](const VirtualServer& v) { return v.family == f.family && uses_nat(v); });
+    for (const Family& f :
+         {Family{AddressFamily::kIpv4, kIpForward, "kernel.ip_forward"},
+          Family{AddressFamily::kIpv6, kIpv6Forwarding, "kernel.ipv6_forwarding"}}) {
+      auto [vs, n] =
+          services([&](const VirtualServer& v) { return v.family == f.family && uses_nat(v); });
       if (!vs) continue;
-      Finding finding{.check = f.check, .subject = describe(*vs) + and_more(n),
-                      .location = where(vs->loc)};
+      Finding finding{
+          .check = f.check, .subject = describe(*vs) + and_more(n), .location = where(vs->loc)};
       const std::string* value = sysctl(f.key);
       if (!value) {
         finding.level = Level::kWarn;
@@ -277,9 +278,10 @@ class Diagnoser {
     return facts_.module_index
                ? fmt::format("{} is not loaded, not built in and not in {}/modules.dep", module,
                              facts_.modules_dir)
-               : fmt::format("{} is not loaded nor built in, and there is no {}/modules.dep "
-                             "(no modules installed for this kernel)",
-                             module, facts_.modules_dir);
+               : fmt::format(
+                     "{} is not loaded nor built in, and there is no {}/modules.dep "
+                     "(no modules installed for this kernel)",
+                     module, facts_.modules_dir);
   }
 
   void ipvs_modules() {
@@ -291,16 +293,19 @@ class Diagnoser {
       return it == facts_.modules.end() ? ModuleState::kMissing : it->second;
     };
     const ModuleState ipvs = state("ip_vs");
-    Finding finding{.check = "kernel.ip_vs", .subject = describe(first) + and_more(n),
+    Finding finding{.check = "kernel.ip_vs",
+                    .subject = describe(first) + and_more(n),
                     .location = where(first.loc)};
     finding.why = "every virtual_server is an IPVS service";
     if (ipvs == ModuleState::kMissing) {
       finding.level = Level::kFail;
       finding.found = missing("ip_vs");
-      finding.why = "every virtual_server is an IPVS service: vigild cannot install them and "
-                    "does not start (exit 1, \"IPVS is not available in this kernel\")";
-      finding.fix = "install the kernel's IPVS module (e.g. apt install linux-modules-extra-$(uname "
-                    "-r)), then modprobe ip_vs";
+      finding.why =
+          "every virtual_server is an IPVS service: vigild cannot install them and "
+          "does not start (exit 1, \"IPVS is not available in this kernel\")";
+      finding.fix =
+          "install the kernel's IPVS module (e.g. apt install linux-modules-extra-$(uname "
+          "-r)), then modprobe ip_vs";
     } else {
       finding.found = fmt::format("ip_vs {}", to_string(ipvs));
     }
@@ -315,7 +320,8 @@ class Diagnoser {
     for (const auto& [scheduler, use] : schedulers) {
       const std::string module = module_for(scheduler);
       const ModuleState s = state(module);
-      Finding f{.check = "kernel.scheduler", .subject = describe(*use.first) + and_more(use.second),
+      Finding f{.check = "kernel.scheduler",
+                .subject = describe(*use.first) + and_more(use.second),
                 .location = where(use.first->loc)};
       f.why = fmt::format("lb_algo {}: IPVS refuses the service without its scheduler",
                           config::to_string(scheduler));
@@ -335,19 +341,22 @@ class Diagnoser {
     const auto& first = config_.lvs.virtual_servers.front();
     const size_t n = config_.lvs.virtual_servers.size();
     if (const std::string* value = sysctl(kExpireNodest)) {
-      Finding f{.check = "kernel.expire_nodest_conn", .subject = describe(first) + and_more(n),
+      Finding f{.check = "kernel.expire_nodest_conn",
+                .subject = describe(first) + and_more(n),
                 .location = where(first.loc),
                 .found = fmt::format("{} = {}", kExpireNodest, *value)};
       if (*value == "0") {
         f.level = Level::kWarn;
-        f.why = "a real server taken out of IPVS (failed, or `rs maint`) keeps its connections in "
-                "the table: their packets are dropped until they time out, so those clients hang "
-                "instead of reconnecting";
-        f.fix = fmt::format("sysctl -w {}=1 (persist in /etc/sysctl.d/90-vigil.conf)",
-                            kExpireNodest);
+        f.why =
+            "a real server taken out of IPVS (failed, or `rs maint`) keeps its connections in "
+            "the table: their packets are dropped until they time out, so those clients hang "
+            "instead of reconnecting";
+        f.fix =
+            fmt::format("sysctl -w {}=1 (persist in /etc/sysctl.d/90-vigil.conf)", kExpireNodest);
       } else {
-        f.why = "connections to a real server taken out of IPVS end at their next packet, so "
-                "clients reconnect to another one";
+        f.why =
+            "connections to a real server taken out of IPVS end at their next packet, so "
+            "clients reconnect to another one";
       }
       add(std::move(f));
     }
@@ -368,8 +377,9 @@ class Diagnoser {
         f.fix = fmt::format("sysctl -w {}=1 (persist in /etc/sysctl.d/90-vigil.conf)",
                             kExpireQuiescent);
       } else {
-        f.why = "a drained real server's persistence templates expire, so persistent clients move "
-                "at their next connection";
+        f.why =
+            "a drained real server's persistence templates expire, so persistent clients move "
+            "at their next connection";
       }
       add(std::move(f));
     }
@@ -397,9 +407,10 @@ class Diagnoser {
                                      *all, effective)};
       if (effective == "1") {
         f.level = Level::kWarn;
-        f.why = "strict reverse-path filtering drops packets that arrive on an interface the "
-                "route back to their source does not leave by: NAT replies and tunnelled "
-                "traffic with asymmetric routes are dropped silently";
+        f.why =
+            "strict reverse-path filtering drops packets that arrive on an interface the "
+            "route back to their source does not leave by: NAT replies and tunnelled "
+            "traffic with asymmetric routes are dropped silently";
         f.fix = fmt::format(
             "sysctl -w net.ipv4.conf.{}.rp_filter=2 net.ipv4.conf.all.rp_filter=2 (loose; "
             "persist in /etc/sysctl.d/90-vigil.conf)",
@@ -423,8 +434,8 @@ class Diagnoser {
         f.why = use.tracked ? "a tracked interface that does not exist keeps the instance in FAULT"
                             : "the instance cannot send or receive adverts nor hold its addresses "
                               "there: it stays in FAULT";
-        f.fix = fmt::format("ip link show (fix the name at {}, or create {})", f.location,
-                            use.name);
+        f.fix =
+            fmt::format("ip link show (fix the name at {}, or create {})", f.location, use.name);
       } else if (!it->second.admin_up) {
         f.level = Level::kWarn;
         f.found = fmt::format("{} {} is down (administratively)", use.role, use.name);
@@ -448,16 +459,19 @@ class Diagnoser {
     for (const auto& instance : config_.vrrp.instances) {
       if (!instance.source_address) continue;
       const std::string address = instance.source_address->to_string();
-      Finding f{.check = "vrrp.source_address", .subject = "vrrp_instance " + instance.name,
+      Finding f{.check = "vrrp.source_address",
+                .subject = "vrrp_instance " + instance.name,
                 .location = where(instance.at.source_address)};
       if (facts_.local_addresses.count(address) == 0) {
         f.level = Level::kFail;
         f.found = fmt::format("{} is not an address of this host", address);
-        f.why = "adverts are sent from it: the kernel refuses to send from an address the host "
-                "does not have, and peers checking the source drop them";
-        f.fix = fmt::format("ip address add {}/PREFIX dev {} (or fix unicast_src_ip / "
-                            "mcast_src_ip at {})",
-                            address, instance.interface, f.location);
+        f.why =
+            "adverts are sent from it: the kernel refuses to send from an address the host "
+            "does not have, and peers checking the source drop them";
+        f.fix = fmt::format(
+            "ip address add {}/PREFIX dev {} (or fix unicast_src_ip / "
+            "mcast_src_ip at {})",
+            address, instance.interface, f.location);
       } else {
         f.found = fmt::format("{} is an address of this host", address);
         f.why = "adverts are sent from it";
@@ -500,8 +514,8 @@ class Diagnoser {
         case Verdict::kRefused:
         case Verdict::kInsecure:
           f.level = enforce ? Level::kFail : Level::kWarn;
-          f.found = fmt::format("{} runs as {} and is insecure: {}", use.ref.program, s.user,
-                                s.reason);
+          f.found =
+              fmt::format("{} runs as {} and is insecure: {}", use.ref.program, s.user, s.reason);
           f.why = enforce ? "enable_script_security refuses it: " + consequence
                           : "a non-root user could change what runs as root; "
                             "enable_script_security would refuse it";
@@ -521,13 +535,15 @@ class Diagnoser {
     if (checkers == 0 || !facts_.open_file_limit) return;
     const uint64_t limit = *facts_.open_file_limit;
     const uint64_t need = checkers + kBaseDescriptors;
-    Finding f{.check = "resources.open_files", .subject = fmt::format("checkers: {}", checkers),
+    Finding f{.check = "resources.open_files",
+              .subject = fmt::format("checkers: {}", checkers),
               .found = fmt::format("open-file limit (RLIMIT_NOFILE soft) {}", limit)};
     if (limit < need) {
       f.level = Level::kFail;
-      f.why = fmt::format("each checker holds a socket while it runs: with {} checkers vigild "
-                          "needs at least {} descriptors, so checks fail with EMFILE",
-                          checkers, need);
+      f.why = fmt::format(
+          "each checker holds a socket while it runs: with {} checkers vigild "
+          "needs at least {} descriptors, so checks fail with EMFILE",
+          checkers, need);
       f.fix = fmt::format("LimitNOFILE={} in the unit (systemctl edit vigild), or ulimit -n {}",
                           2 * need, 2 * need);
     } else if (limit < 2 * need) {
@@ -564,12 +580,14 @@ Wants wants(const config::Config& config) {
     w.sysctls.insert(kRpFilterAll);
     w.open_file_limit = true;
   }
-  for (const auto& use : interface_uses(config)) w.interfaces.insert(use.name);
+  for (const auto& use : interface_uses(config))
+    w.interfaces.insert(use.name);
   for (const auto& instance : config.vrrp.instances) {
     if (!instance.interface.empty()) w.sysctls.insert(rp_filter_key(instance.interface));
     if (instance.source_address) w.local_addresses = true;
   }
-  for (const auto& use : script_uses(config)) w.scripts.insert(use.ref);
+  for (const auto& use : script_uses(config))
+    w.scripts.insert(use.ref);
   return w;
 }
 
@@ -586,7 +604,8 @@ Facts gather(const config::Config& config, const Wants& wants, const Host& host)
   for (const auto& name : wants.interfaces) {
     if (auto state = host.interface(name)) facts.interfaces.emplace(name, std::move(*state));
   }
-  for (const auto& name : wants.modules) facts.modules.emplace(name, host.module(name));
+  for (const auto& name : wants.modules)
+    facts.modules.emplace(name, host.module(name));
   if (!wants.modules.empty()) {
     facts.modules_dir = host.modules_dir();
     facts.module_index = host.module_index();

@@ -34,8 +34,8 @@ std::string render_text(const std::vector<Finding>& findings) {
     if (!f.fix.empty()) out += fmt::format("; fix: {}", f.fix);
     out += '\n';
   }
-  out += fmt::format("{} checks: {} ok, {} warn, {} fail\n", findings.size(), counts[0],
-                     counts[1], counts[2]);
+  out += fmt::format("{} checks: {} ok, {} warn, {} fail\n", findings.size(), counts[0], counts[1],
+                     counts[2]);
   return out;
 }
 
@@ -52,10 +52,11 @@ std::string render_json(const std::string& file, const std::vector<Finding>& fin
                     {"why", f.why},
                     {"fix", f.fix}});
   }
-  nlohmann::ordered_json doc = {{"schema", kJsonSchema},
-                        {"config", file},
-                        {"summary", {{"ok", counts[0]}, {"warn", counts[1]}, {"fail", counts[2]}}},
-                        {"findings", std::move(list)}};
+  nlohmann::ordered_json doc = {
+      {"schema", kJsonSchema},
+      {"config", file},
+      {"summary", {{"ok", counts[0]}, {"warn", counts[1]}, {"fail", counts[2]}}},
+      {"findings", std::move(list)}};
   return doc.dump(2) + "\n";
 }
 
@@ -76,8 +77,9 @@ int run_doctor(const DoctorRequest& request, const Host* host, std::ostream& out
   auto parsed = config::parse_file(request.file, options);
   if (parsed->diagnostics.has_errors()) {
     err << parsed->diagnostics.format(parsed->files);
-    err << request.file << ": configuration rejected: doctor judges only a valid configuration "
-                           "(vigilctl check-config)\n";
+    err << request.file
+        << ": configuration rejected: doctor judges only a valid configuration "
+           "(vigilctl check-config)\n";
     return control::kCtlConfigErrors;
   }
   std::optional<LinuxHost> linux_host;

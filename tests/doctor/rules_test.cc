@@ -89,8 +89,7 @@ Facts healthy() {
                {"ip_vs_rr", ModuleState::kBuiltin}};
   f.modules_dir = "/lib/modules/6.1.0";
   f.scripts = {{{"/usr/local/bin/to-master.sh", {}}, {Verdict::kSecure, "", "root"}},
-               {{"/usr/local/bin/chk.sh", {}},
-                {Verdict::kSecure, "", "root"}}};
+               {{"/usr/local/bin/chk.sh", {}}, {Verdict::kSecure, "", "root"}}};
   f.local_addresses = {"192.0.2.1"};
   f.open_file_limit = 1024;
   return f;
@@ -102,12 +101,14 @@ struct Row {
   std::function<void(Facts&)> change;
   const char* check;
   Level level;
-  const char* found;  // a part of `found`
-  const char* fix;    // a part of `fix`; "" for none
+  const char* found;     // a part of `found`
+  const char* fix;       // a part of `fix`; "" for none
   const char* why = "";  // a part of `why` or `subject`
 };
 
-void PrintTo(const Row& row, std::ostream* out) { *out << row.name; }
+void PrintTo(const Row& row, std::ostream* out) {
+  *out << row.name;
+}
 
 class RulesTest : public testing::TestWithParam<Row> {};
 
@@ -120,7 +121,8 @@ TEST_P(RulesTest, Decides) {
   const auto findings = diagnose(parsed->config, parsed->files, facts);
   std::vector<const Finding*> matching;
   for (const auto& f : findings) {
-    if (f.check == row.check && f.found.find(row.found) != std::string::npos) matching.push_back(&f);
+    if (f.check == row.check && f.found.find(row.found) != std::string::npos)
+      matching.push_back(&f);
   }
   ASSERT_EQ(matching.size(), 1u) << "findings for " << row.check << " containing '" << row.found
                                  << "'";
@@ -145,10 +147,9 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         Row{"ip_forward_on", kNatService, nullptr, "kernel.ip_forward", Level::kOk,
             "net.ipv4.ip_forward = 1", "", "virtual_server 192.0.2.10:80"},
-        Row{"ip_forward_off", kNatService,
-            [](Facts& f) { f.sysctls["net.ipv4.ip_forward"] = "0"; }, "kernel.ip_forward",
-            Level::kFail, "net.ipv4.ip_forward = 0", "sysctl -w net.ipv4.ip_forward=1",
-            "virtual_server 192.0.2.10:80"},
+        Row{"ip_forward_off", kNatService, [](Facts& f) { f.sysctls["net.ipv4.ip_forward"] = "0"; },
+            "kernel.ip_forward", Level::kFail, "net.ipv4.ip_forward = 0",
+            "sysctl -w net.ipv4.ip_forward=1", "virtual_server 192.0.2.10:80"},
         Row{"ip_forward_unreadable", kNatService,
             [](Facts& f) { f.sysctls.erase("net.ipv4.ip_forward"); }, "kernel.ip_forward",
             Level::kWarn, "cannot be read", ""},
@@ -203,10 +204,14 @@ INSTANTIATE_TEST_SUITE_P(
             "vrrp.interface", Level::kFail, "interface eth0: no such interface", "ip link show",
             "FAULT"},
         Row{"interface_down", kVrrp,
-            [](Facts& f) { f.interfaces["eth0"] = {false, false, "down"}; }, "vrrp.interface",
-            Level::kWarn, "interface eth0 is down", "ip link set dev eth0 up"},
+            [](Facts& f) {
+              f.interfaces["eth0"] = {false, false, "down"};
+            },
+            "vrrp.interface", Level::kWarn, "interface eth0 is down", "ip link set dev eth0 up"},
         Row{"interface_no_carrier", kVrrp,
-            [](Facts& f) { f.interfaces["eth0"] = {true, false, "lowerlayerdown"}; },
+            [](Facts& f) {
+              f.interfaces["eth0"] = {true, false, "lowerlayerdown"};
+            },
             "vrrp.interface", Level::kWarn, "no carrier", "cable"},
         Row{"track_interface_missing", kVrrp, [](Facts& f) { f.interfaces.erase("eth1"); },
             "vrrp.interface", Level::kFail, "track_interface eth1: no such interface",
@@ -243,8 +248,8 @@ INSTANTIATE_TEST_SUITE_P(
               f.scripts[{"/usr/local/bin/chk.sh", {}}] = {
                   Verdict::kRefused, "/usr/local/bin/chk.sh is not owned by root", "root"};
             },
-            "scripts.script", Level::kFail, "not owned by root", "chown root:",
-            "counts as failing"},
+            "scripts.script", Level::kFail, "not owned by root",
+            "chown root:", "counts as failing"},
         Row{"open_files_enough", kNatService, nullptr, "resources.open_files", Level::kOk, "1024",
             ""},
         Row{"open_files_tight", kNatService, [](Facts& f) { f.open_file_limit = 100; },
@@ -269,7 +274,8 @@ TEST_P(RelevanceTest, OnlyWhereRelevant) {
   Facts facts = healthy();
   facts.sysctls["net.ipv4.ip_forward"] = "0";  // would fail if it were checked
   for (const auto& f : diagnose(parsed->config, parsed->files, facts)) {
-    for (const auto& check : row.absent) EXPECT_NE(f.check, check) << f.found;
+    for (const auto& check : row.absent)
+      EXPECT_NE(f.check, check) << f.found;
   }
 }
 
@@ -281,8 +287,7 @@ INSTANTIATE_TEST_SUITE_P(
                   kInstance,
                   {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward",
                    "kernel.expire_nodest_conn", "resources.open_files"}},
-        Relevance{"no_persistence_no_quiescent", kNatService,
-                  {"kernel.expire_quiescent_template"}},
+        Relevance{"no_persistence_no_quiescent", kNatService, {"kernel.expire_quiescent_template"}},
         Relevance{"ipv6_nat_not_ipv4", kNat6Service, {"kernel.ip_forward"}}),
     [](const testing::TestParamInfo<Relevance>& info) { return std::string(info.param.name); });
 

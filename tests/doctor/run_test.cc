@@ -1,4 +1,6 @@
 // vigilctl doctor's output and exit codes, over a fake host.
+#include "doctor/run.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <sstream>
 
 #include "control/exit_codes.h"
-#include "doctor/run.h"
 
 namespace vigil::doctor {
 namespace {
@@ -39,8 +40,8 @@ class FixedHost final : public Host {
 class RunTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("doctor_run_test." + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("doctor_run_test." + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
