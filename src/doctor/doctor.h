@@ -133,6 +133,11 @@ class LinuxHost final : public Host {
   std::set<std::string> loadable_;
 };
 
+// Where a sysctl lives under /proc/sys: "net.ipv4.conf.eth0.100.rp_filter" ->
+// "/proc/sys/net/ipv4/conf/eth0.100/rp_filter" (an interface's name keeps its dots). Empty for
+// a name that could leave /proc/sys.
+std::string sysctl_path(const std::string& name);
+
 Facts gather(const config::Config& config, const Wants& wants, const Host& host);
 
 }  // namespace vigil::doctor

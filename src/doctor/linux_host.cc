@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -74,11 +75,32 @@ std::optional<std::string> LinuxHost::unusable() const {
   return std::nullopt;
 }
 
+std::string sysctl_path(const std::string& name) {
+  if (name.empty() || name.find("..") != std::string::npos || name.find('/') != std::string::npos)
+    return {};
+  // Dots separate levels, except inside an interface's name (a VLAN: eth0.100), as in
+  // net.ipv4.conf.eth0.100.rp_filter: the interface is everything between "conf." and the last
+  // dot.
+  std::string path;
+  for (const std::string_view prefix : {"net.ipv4.conf.", "net.ipv6.conf."}) {
+    const size_t last = name.rfind('.');
+    if (name.starts_with(prefix) && last > prefix.size()) {
+      std::string head(prefix);
+      std::replace(head.begin(), head.end(), '.', '/');
+      path = "/proc/sys/" + head + name.substr(prefix.size(), last - prefix.size()) + "/" +
+             name.substr(last + 1);
+    }
+  }
+  if (path.empty()) {
+    path = "/proc/sys/" + name;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+  }
+  return path;
+}
+
 std::optional<std::string> LinuxHost::sysctl(const std::string& name) const {
-  if (name.find("..") != std::string::npos) return std::nullopt;
-  std::string path = "/proc/sys/" + name;
-  // Dots separate levels; an interface name may hold none (validated by the config reader).
-  std::replace(path.begin() + 10, path.end(), '.', '/');
+  const std::string path = sysctl_path(name);
+  if (path.empty()) return std::nullopt;
   return read_trimmed(path);
 }
 
@@ -89,7 +111,8 @@ std::optional<InterfaceState> LinuxHost::interface(const std::string& name) cons
   auto flags = read_trimmed(dir + "/flags");
   if (!flags) return std::nullopt;
   InterfaceState state;
-  state.admin_up = (std::stoul(*flags, nullptr, 0) & IFF_UP) != 0;
+  char* end = nullptr;
+  state.admin_up = (std::strtoul(flags->c_str(), &end, 0) & IFF_UP) != 0;
   state.operstate = read_trimmed(dir + "/operstate").value_or("unknown");
   state.carrier = state.operstate == "up" || state.operstate == "unknown";
   return state;

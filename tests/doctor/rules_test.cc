@@ -140,8 +140,6 @@ TEST_P(RulesTest, Decides) {
   }
 }
 
-const std::string kVrrp = kInstance;
-
 INSTANTIATE_TEST_SUITE_P(
     Doctor, RulesTest,
     testing::Values(
@@ -187,33 +185,33 @@ INSTANTIATE_TEST_SUITE_P(
             "net.ipv4.vs.expire_quiescent_template=1", "persistence_timeout 300"},
         Row{"expire_quiescent_on", kDrService, nullptr, "kernel.expire_quiescent_template",
             Level::kOk, "= 1", ""},
-        Row{"rp_filter_strict", kVrrp + kNatService,
+        Row{"rp_filter_strict", std::string(kInstance) + kNatService,
             [](Facts& f) { f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "1"; }, "kernel.rp_filter",
             Level::kWarn, "rp_filter on eth0 = 1", "net.ipv4.conf.eth0.rp_filter=2"},
-        Row{"rp_filter_all_strict", kVrrp + kNatService,
+        Row{"rp_filter_all_strict", std::string(kInstance) + kNatService,
             [](Facts& f) {
               f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "0";
               f.sysctls["net.ipv4.conf.all.rp_filter"] = "1";
             },
             "kernel.rp_filter", Level::kWarn, "effective 1", "rp_filter=2"},
-        Row{"rp_filter_loose", kVrrp + kNatService, nullptr, "kernel.rp_filter", Level::kOk,
-            "effective 2", ""},
-        Row{"interface_up", kVrrp, nullptr, "vrrp.interface", Level::kOk, "interface eth0 is up",
-            "", "vrrp_instance VI_1"},
-        Row{"interface_missing", kVrrp, [](Facts& f) { f.interfaces.erase("eth0"); },
+        Row{"rp_filter_loose", std::string(kInstance) + kNatService, nullptr, "kernel.rp_filter",
+            Level::kOk, "effective 2", ""},
+        Row{"interface_up", kInstance, nullptr, "vrrp.interface", Level::kOk,
+            "interface eth0 is up", "", "vrrp_instance VI_1"},
+        Row{"interface_missing", kInstance, [](Facts& f) { f.interfaces.erase("eth0"); },
             "vrrp.interface", Level::kFail, "interface eth0: no such interface", "ip link show",
             "FAULT"},
-        Row{"interface_down", kVrrp,
+        Row{"interface_down", kInstance,
             [](Facts& f) {
               f.interfaces["eth0"] = {false, false, "down"};
             },
             "vrrp.interface", Level::kWarn, "interface eth0 is down", "ip link set dev eth0 up"},
-        Row{"interface_no_carrier", kVrrp,
+        Row{"interface_no_carrier", kInstance,
             [](Facts& f) {
               f.interfaces["eth0"] = {true, false, "lowerlayerdown"};
             },
             "vrrp.interface", Level::kWarn, "no carrier", "cable"},
-        Row{"track_interface_missing", kVrrp, [](Facts& f) { f.interfaces.erase("eth1"); },
+        Row{"track_interface_missing", kInstance, [](Facts& f) { f.interfaces.erase("eth1"); },
             "vrrp.interface", Level::kFail, "track_interface eth1: no such interface",
             "ip link show", "tracked"},
         Row{"unicast_src_local", kUnicast, nullptr, "vrrp.source_address", Level::kOk,
@@ -221,22 +219,22 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"unicast_src_foreign", kUnicast, [](Facts& f) { f.local_addresses.clear(); },
             "vrrp.source_address", Level::kFail, "192.0.2.1 is not an address",
             "ip address add 192.0.2.1"},
-        Row{"notify_secure", kVrrp, nullptr, "scripts.script", Level::kOk,
+        Row{"notify_secure", kInstance, nullptr, "scripts.script", Level::kOk,
             "to-master.sh runs as root", ""},
-        Row{"notify_missing", kVrrp,
+        Row{"notify_missing", kInstance,
             [](Facts& f) {
               f.scripts[{"/usr/local/bin/to-master.sh", {}}] = {Verdict::kNotFound, "", "root"};
             },
             "scripts.script", Level::kFail, "to-master.sh: not found",
             "install /usr/local/bin/to-master.sh", "vrrp_instance VI_1"},
-        Row{"notify_not_executable", kVrrp,
+        Row{"notify_not_executable", kInstance,
             [](Facts& f) {
               f.scripts[{"/usr/local/bin/to-master.sh", {}}] = {Verdict::kNotExecutable, "",
                                                                 "root"};
             },
             "scripts.script", Level::kFail, "not executable by root",
             "chmod 755 /usr/local/bin/to-master.sh"},
-        Row{"notify_insecure_without_security", kVrrp,
+        Row{"notify_insecure_without_security", kInstance,
             [](Facts& f) {
               f.scripts[{"/usr/local/bin/to-master.sh", {}}] = {
                   Verdict::kRefused, "/usr/local/bin is writable by others", "root"};
@@ -351,6 +349,21 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_EQ(level_of("vrrp.interface", "eth1"), Level::kFail);
   EXPECT_EQ(level_of("vrrp.interface", "eth0"), Level::kOk);
   EXPECT_EQ(level_of("scripts.script", "to-master"), Level::kFail);
+}
+
+TEST(SysctlPathTest, KeepsInterfaceNamesWhole) {
+  const std::pair<std::string, std::string> rows[] = {
+      {"net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward"},
+      {"net.ipv4.vs.expire_nodest_conn", "/proc/sys/net/ipv4/vs/expire_nodest_conn"},
+      {"net.ipv4.conf.eth0.rp_filter", "/proc/sys/net/ipv4/conf/eth0/rp_filter"},
+      {"net.ipv4.conf.eth0.100.rp_filter", "/proc/sys/net/ipv4/conf/eth0.100/rp_filter"},
+      {"net.ipv6.conf.all.forwarding", "/proc/sys/net/ipv6/conf/all/forwarding"},
+      {"net.ipv4.conf.../../etc.rp_filter", ""},
+      {"net/ipv4/ip_forward", ""},
+      {"", ""},
+  };
+  for (const auto& [name, path] : rows)
+    EXPECT_EQ(sysctl_path(name), path) << name;
 }
 
 }  // namespace

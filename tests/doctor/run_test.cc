@@ -47,7 +47,7 @@ class RunTest : public testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string write(const std::string& text) {
-    const std::string path = (dir_ / "site.conf").string();
+    std::string path = (dir_ / "site.conf").string();
     std::ofstream(path) << text;
     return path;
   }
