@@ -25,6 +25,7 @@ enum CtlExit : int {
   kCtlScriptSecurity = 6,
   kCtlChangesPending = 7,  // reload --dry-run
   kCtlRefused = 8,         // read-only socket, permission, bad request, unknown target
+  kCtlCannotRun = 9,       // doctor: the host's state cannot be gathered (/proc, /sys)
 };
 
 // The configuration check's codes are the same numbers in both tables.

@@ -7,6 +7,8 @@
 //   vigilctl events [--follow] [--json]        transitions, health changes, overrides, reloads
 //   vigilctl check-config [-f FILE] [-i ID]    validate a configuration (exit codes as vigild -t)
 //   vigilctl dump-config  [-f FILE] [-i ID]    print it as vigil understood it, as JSON
+//   vigilctl doctor [-f FILE] [-i ID] [--json]
+//                                              what on this host breaks the configuration
 //   vigilctl genhash -s ADDR -p PORT -u URL    a url's digest, as HTTP_GET computes it
 //
 // The exit codes are one table (docs/operations.md "Exit codes").
@@ -30,6 +32,7 @@
 #include "api/vrrp_ops.h"
 #include "control/config_check.h"
 #include "control/exit_codes.h"
+#include "doctor/run.h"
 #include "tools/genhash.h"
 
 namespace {
@@ -80,6 +83,10 @@ constexpr const char* kUsage =
     "                                  5 errors, 6 scripts without script security); every\n"
     "                                  problem is printed as file:line:col\n"
     "  dump-config  [-f FILE] [-i ID]  print the configuration as vigil understood it (JSON)\n"
+    "  doctor [-f FILE] [-i ID] [--json]\n"
+    "                                  check this host for what breaks the configuration:\n"
+    "                                  one OK/WARN/FAIL line per check with its fix (exit 0\n"
+    "                                  nothing fails, 1 something fails, 9 cannot examine)\n"
     "  genhash -s ADDR -p PORT -u URL  the MD5 digest of a url's body for HTTP_GET/SSL_GET\n"
     "          [-S] [-I] [-V VHOST]    `digest` lines (keepalived's genhash options; genhash -h)\n"
     "  config check|show [-f FILE]     check-config and dump-config by their newer names\n"
@@ -92,7 +99,8 @@ constexpr const char* kUsage =
     "           /etc/keepalived/keepalived.conf)\n"
     "  -i ID    configuration id for @ID lines (default: short host name)\n"
     "Exit codes: 0 ok, 1 degraded, 2 usage, 3 vigild unreachable, 4 config unreadable,\n"
-    "            5 config errors, 6 script security, 8 vigild refused the request\n";
+    "            5 config errors, 6 script security, 7 changes pending, 8 vigild refused\n"
+    "            the request, 9 doctor cannot examine the host\n";
 
 int usage_error(const std::string& message) {
   std::cerr << "vigilctl: " << message << "\n" << kUsage;
@@ -559,6 +567,24 @@ int run_vrrp_maintenance(const Target& target, const std::vector<std::string>& a
   return kCtlRefused;
 }
 
+// doctor [-f FILE] [-i ID] [--json]
+int run_doctor(const std::vector<std::string>& args) {
+  vigil::doctor::DoctorRequest request;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "-f" || args[i] == "-i") && i + 1 < args.size()) {
+      (args[i] == "-f" ? request.file : request.config_id) = args[i + 1];
+      ++i;
+    } else if (args[i] == "--json") {
+      request.json = true;
+    } else {
+      return usage_error("doctor [-f FILE] [-i ID] [--json]: unexpected argument '" + args[i] +
+                         "'");
+    }
+  }
+  if (request.file.empty()) request.file = vigil::control::default_config_file();
+  if (request.config_id.empty()) request.config_id = vigil::control::short_host_name();
+  return vigil::doctor::run_doctor(request, nullptr, std::cout, std::cerr);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -624,6 +650,7 @@ int main(int argc, char** argv) {
     return run_detail(target, rest, "vrrp [INSTANCE]", "/v1/status", "vrrp_instance",
                       vigil::api::render_vrrp_text);
   }
+  if (command == "doctor") return run_doctor(rest);
   if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
   if (command != "check-config" && command != "dump-config")
     return usage_error("unknown command '" + command + "'");

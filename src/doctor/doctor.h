@@ -1,0 +1,143 @@
+// vigilctl doctor: the mistakes that break LVS sites, judged from the configuration and the
+// host's state. Two layers, as everywhere in vigil:
+// - the rules (diagnose()) are pure: the parsed configuration and the gathered Facts in, one
+//   Finding per check out. Every check is emitted only where the configuration makes it relevant
+//   (ip_forward only for NAT/FULLNAT services, a scheduler's module only when a service uses it).
+// - the gatherer (gather()) asks a Host for exactly what wants() lists; LinuxHost reads
+//   /proc/sys, /sys/class/net, /proc/modules, modules.dep, getrlimit and the scripts' files.
+// A new check adds what it needs to Wants/Facts, a rule in rules.cc and rows in
+// tests/doctor/rules_test.cc. docs/troubleshooting.md describes each finding for operators.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/script_security.h"
+#include "config/diagnostics.h"
+#include "config/model.h"
+
+namespace vigil::doctor {
+
+enum class Level : uint8_t { kOk, kWarn, kFail };
+std::string_view to_string(Level level);  // "ok", "warn", "fail"
+
+struct Finding {
+  std::string check;  // "kernel.ip_forward", "vrrp.interface", ...
+  Level level = Level::kOk;
+  std::string subject;   // what in the configuration it is about: "vrrp_instance VI_1"
+  std::string location;  // file:line of that, when the model has it; else empty
+  std::string found;     // what the host has: "net.ipv4.ip_forward = 0"
+  std::string why;       // why it matters for this configuration
+  std::string fix;       // the command that fixes it; empty for OK
+  bool operator==(const Finding&) const = default;
+};
+
+// A script the configuration runs, and as whom (unset: global_defs script_user).
+struct ScriptRef {
+  std::string program;  // argv[0] as configured
+  std::optional<config::RunAs> run_as;
+  bool operator<(const ScriptRef& o) const;
+};
+
+// What the rules need gathered for this configuration.
+struct Wants {
+  std::set<std::string> sysctls;     // "net.ipv4.ip_forward"
+  std::set<std::string> interfaces;  // "eth0"
+  std::set<std::string> modules;     // "ip_vs", "ip_vs_wrr"
+  std::set<ScriptRef> scripts;
+  bool local_addresses = false;
+  bool open_file_limit = false;
+};
+Wants wants(const config::Config& config);
+
+struct InterfaceState {
+  bool admin_up = false;  // IFF_UP
+  bool carrier = false;   // operstate up (or unknown, as for lo and some virtual devices)
+  std::string operstate;  // as /sys/class/net/X/operstate says
+  bool operator==(const InterfaceState&) const = default;
+};
+
+enum class ModuleState : uint8_t {
+  kLoaded,    // in /proc/modules
+  kBuiltin,   // in modules.builtin, or its /proc interface exists
+  kLoadable,  // in modules.dep: modprobe loads it on first use
+  kMissing,   // none of these
+};
+std::string_view to_string(ModuleState state);
+
+// What the script's file says, judged under enable_script_security for the user it runs as.
+struct ScriptState {
+  script_security::Verdict verdict = script_security::Verdict::kNotFound;
+  std::string reason;  // assess()'s, for the finding
+  std::string user;    // who it runs as ("root", "keepalived_script")
+};
+
+// The host as gathered. A key missing from a map: could not be read (a sysctl), does not exist
+// (an interface).
+struct Facts {
+  std::map<std::string, std::string> sysctls;  // value as read, trimmed
+  std::map<std::string, InterfaceState> interfaces;
+  std::map<std::string, ModuleState> modules;
+  std::string modules_dir;   // where loadability was looked up: /lib/modules/RELEASE
+  bool module_index = true;  // modules_dir/modules.dep could be read
+  std::map<ScriptRef, ScriptState> scripts;
+  std::set<std::string> local_addresses;    // every address on this host, as IpAddress::to_string
+  std::optional<uint64_t> open_file_limit;  // RLIMIT_NOFILE soft
+};
+
+// The rules. `files` names the configuration's files for locations.
+std::vector<Finding> diagnose(const config::Config& config, const config::SourceFiles& files,
+                              const Facts& facts);
+
+// The host as the gatherer sees it.
+class Host {
+ public:
+  virtual ~Host() = default;
+  [[nodiscard]] virtual std::optional<std::string> sysctl(const std::string& name) const = 0;
+  [[nodiscard]] virtual std::optional<InterfaceState> interface(const std::string& name) const = 0;
+  [[nodiscard]] virtual ModuleState module(const std::string& name) const = 0;
+  [[nodiscard]] virtual std::string modules_dir() const = 0;
+  [[nodiscard]] virtual bool module_index() const = 0;  // modules.dep could be read
+  [[nodiscard]] virtual ScriptState script(const ScriptRef& script,
+                                           const config::GlobalDefs& global) const = 0;
+  [[nodiscard]] virtual std::set<std::string> local_addresses() const = 0;
+  [[nodiscard]] virtual std::optional<uint64_t> open_file_limit() const = 0;
+};
+
+// The running kernel, the file system and NSS. Fails (the doctor could not run) when /proc/sys
+// or /sys/class/net cannot be read at all.
+class LinuxHost final : public Host {
+ public:
+  LinuxHost();
+  [[nodiscard]] std::optional<std::string> unusable() const;  // why it cannot gather, if so
+  [[nodiscard]] std::optional<std::string> sysctl(const std::string& name) const override;
+  [[nodiscard]] std::optional<InterfaceState> interface(const std::string& name) const override;
+  [[nodiscard]] ModuleState module(const std::string& name) const override;
+  [[nodiscard]] std::string modules_dir() const override { return modules_dir_; }
+  [[nodiscard]] bool module_index() const override { return module_index_; }
+  [[nodiscard]] ScriptState script(const ScriptRef& script,
+                                   const config::GlobalDefs& global) const override;
+  [[nodiscard]] std::set<std::string> local_addresses() const override;
+  [[nodiscard]] std::optional<uint64_t> open_file_limit() const override;
+
+ private:
+  std::string modules_dir_;
+  bool module_index_ = false;
+  std::set<std::string> loaded_;
+  std::set<std::string> builtin_;
+  std::set<std::string> loadable_;
+};
+
+// Where a sysctl lives under /proc/sys: "net.ipv4.conf.eth0.100.rp_filter" ->
+// "/proc/sys/net/ipv4/conf/eth0.100/rp_filter" (an interface's name keeps its dots). Empty for
+// a name that could leave /proc/sys.
+std::string sysctl_path(const std::string& name);
+
+Facts gather(const config::Config& config, const Wants& wants, const Host& host);
+
+}  // namespace vigil::doctor

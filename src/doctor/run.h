@@ -1,0 +1,33 @@
+// `vigilctl doctor [-f CONF] [-i ID] [--json]`: reads the configuration, gathers the host's
+// state for it, judges (doctor.h) and prints one line per finding, or the findings as JSON
+// (schema vigil-doctor/1). Exit codes (control/exit_codes.h): 0 nothing fails, 1 something
+// fails, 4 / 5 the configuration cannot be read / has errors, 9 the host cannot be examined.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "doctor/doctor.h"
+
+namespace vigil::doctor {
+
+inline constexpr const char* kJsonSchema = "vigil-doctor/1";
+
+struct DoctorRequest {
+  std::string file;
+  std::string config_id;
+  bool json = false;
+};
+
+// One line per finding: "FAIL kernel.ip_forward  ...", then a summary line.
+std::string render_text(const std::vector<Finding>& findings);
+// {"schema": "vigil-doctor/1", "config": FILE, "summary": {...}, "findings": [...]}.
+std::string render_json(const std::string& file, const std::vector<Finding>& findings);
+// 0 (nothing fails) or 1.
+int exit_code(const std::vector<Finding>& findings);
+
+int run_doctor(const DoctorRequest& request, const Host* host, std::ostream& out,
+               std::ostream& err);
+
+}  // namespace vigil::doctor

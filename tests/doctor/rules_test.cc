@@ -1,0 +1,370 @@
+// The doctor's rules as pure functions of a configuration and gathered facts: one row per rule
+// outcome, no kernel.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "config/parser.h"
+#include "doctor/doctor.h"
+
+namespace vigil::doctor {
+namespace {
+
+using script_security::Verdict;
+
+constexpr const char* kNatService = R"(
+virtual_server 192.0.2.10 80 {
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
+  real_server 10.0.0.3 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
+constexpr const char* kDrService = R"(
+virtual_server 192.0.2.11 80 {
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  persistence_timeout 300
+  real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
+constexpr const char* kNat6Service = R"(
+virtual_server 2001:db8::10 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 2001:db8:1::2 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
+constexpr const char* kInstance = R"(
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  track_interface { eth1 }
+  virtual_ipaddress { 192.0.2.10/24 }
+  notify_master /usr/local/bin/to-master.sh
+}
+)";
+constexpr const char* kUnicast = R"(
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  unicast_src_ip 192.0.2.1
+  unicast_peer { 192.0.2.2 }
+  virtual_ipaddress { 192.0.2.20/24 }
+}
+)";
+constexpr const char* kTrackScript = R"(
+global_defs {
+  enable_script_security
+  script_user root
+}
+vrrp_script chk { script /usr/local/bin/chk.sh }
+vrrp_instance VI_3 {
+  interface eth0
+  virtual_router_id 53
+  priority 100
+  track_script { chk }
+  virtual_ipaddress { 192.0.2.30/24 }
+}
+)";
+
+// A host where everything is right; rows break one thing.
+Facts healthy() {
+  Facts f;
+  f.sysctls = {{"net.ipv4.ip_forward", "1"},
+               {"net.ipv6.conf.all.forwarding", "1"},
+               {"net.ipv4.conf.all.rp_filter", "0"},
+               {"net.ipv4.conf.eth0.rp_filter", "2"},
+               {"net.ipv4.vs.expire_nodest_conn", "1"},
+               {"net.ipv4.vs.expire_quiescent_template", "1"}};
+  f.interfaces = {{"eth0", {true, true, "up"}}, {"eth1", {true, true, "up"}}};
+  f.modules = {{"ip_vs", ModuleState::kLoaded},
+               {"ip_vs_wrr", ModuleState::kLoadable},
+               {"ip_vs_rr", ModuleState::kBuiltin}};
+  f.modules_dir = "/lib/modules/6.1.0";
+  f.scripts = {{{"/usr/local/bin/to-master.sh", {}}, {Verdict::kSecure, "", "root"}},
+               {{"/usr/local/bin/chk.sh", {}}, {Verdict::kSecure, "", "root"}}};
+  f.local_addresses = {"192.0.2.1"};
+  f.open_file_limit = 1024;
+  return f;
+}
+
+struct Row {
+  const char* name;
+  std::string config;
+  std::function<void(Facts&)> change;
+  const char* check;
+  Level level;
+  const char* found;     // a part of `found`
+  const char* fix;       // a part of `fix`; "" for none
+  const char* why = "";  // a part of `why` or `subject`
+};
+
+void PrintTo(const Row& row, std::ostream* out) {
+  *out << row.name;
+}
+
+class RulesTest : public testing::TestWithParam<Row> {};
+
+TEST_P(RulesTest, Decides) {
+  const Row& row = GetParam();
+  auto parsed = config::parse_text("site.conf", row.config);
+  ASSERT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
+  Facts facts = healthy();
+  if (row.change) row.change(facts);
+  const auto findings = diagnose(parsed->config, parsed->files, facts);
+  std::vector<const Finding*> matching;
+  for (const auto& f : findings) {
+    if (f.check == row.check && f.found.find(row.found) != std::string::npos)
+      matching.push_back(&f);
+  }
+  ASSERT_EQ(matching.size(), 1u) << "findings for " << row.check << " containing '" << row.found
+                                 << "'";
+  const Finding& f = *matching.front();
+  EXPECT_EQ(f.level, row.level) << f.found;
+  if (std::string(row.fix).empty()) {
+    EXPECT_EQ(f.fix, "");
+  } else {
+    EXPECT_THAT(f.fix, testing::HasSubstr(row.fix));
+  }
+  EXPECT_THAT(f.why + " " + f.subject + " " + f.location, testing::HasSubstr(row.why));
+  // Every finding about the configuration names where in it.
+  if (f.check != "resources.open_files") {
+    EXPECT_THAT(f.location, testing::StartsWith("site.conf:"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Doctor, RulesTest,
+    testing::Values(
+        Row{"ip_forward_on", kNatService, nullptr, "kernel.ip_forward", Level::kOk,
+            "net.ipv4.ip_forward = 1", "", "virtual_server 192.0.2.10:80"},
+        Row{"ip_forward_off", kNatService, [](Facts& f) { f.sysctls["net.ipv4.ip_forward"] = "0"; },
+            "kernel.ip_forward", Level::kFail, "net.ipv4.ip_forward = 0",
+            "sysctl -w net.ipv4.ip_forward=1", "virtual_server 192.0.2.10:80"},
+        Row{"ip_forward_unreadable", kNatService,
+            [](Facts& f) { f.sysctls.erase("net.ipv4.ip_forward"); }, "kernel.ip_forward",
+            Level::kWarn, "cannot be read", ""},
+        Row{"ipv6_forwarding_off", kNat6Service,
+            [](Facts& f) { f.sysctls["net.ipv6.conf.all.forwarding"] = "0"; },
+            "kernel.ipv6_forwarding", Level::kFail, "net.ipv6.conf.all.forwarding = 0",
+            "sysctl -w net.ipv6.conf.all.forwarding=1", "[2001:db8::10]:80"},
+        Row{"ip_vs_loaded", kNatService, nullptr, "kernel.ip_vs", Level::kOk, "ip_vs loaded", ""},
+        Row{"ip_vs_missing", kNatService,
+            [](Facts& f) { f.modules["ip_vs"] = ModuleState::kMissing; }, "kernel.ip_vs",
+            Level::kFail, "not in /lib/modules/6.1.0/modules.dep", "modprobe ip_vs",
+            "cannot install"},
+        Row{"ip_vs_no_module_index", kNatService,
+            [](Facts& f) {
+              f.modules["ip_vs"] = ModuleState::kMissing;
+              f.module_index = false;
+            },
+            "kernel.ip_vs", Level::kFail, "no /lib/modules/6.1.0/modules.dep", "modprobe ip_vs"},
+        Row{"scheduler_loadable", kNatService, nullptr, "kernel.scheduler", Level::kOk,
+            "ip_vs_wrr loadable", "", "lb_algo wrr"},
+        Row{"scheduler_missing", kNatService, [](Facts& f) { f.modules.erase("ip_vs_wrr"); },
+            "kernel.scheduler", Level::kFail, "ip_vs_wrr is not loaded", "modprobe ip_vs_wrr",
+            "lb_algo wrr"},
+        Row{"scheduler_builtin", kDrService, nullptr, "kernel.scheduler", Level::kOk,
+            "ip_vs_rr built in", "", "lb_algo rr"},
+        Row{"expire_nodest_off", kNatService,
+            [](Facts& f) { f.sysctls["net.ipv4.vs.expire_nodest_conn"] = "0"; },
+            "kernel.expire_nodest_conn", Level::kWarn, "= 0",
+            "sysctl -w net.ipv4.vs.expire_nodest_conn=1", "hang"},
+        Row{"expire_nodest_on", kNatService, nullptr, "kernel.expire_nodest_conn", Level::kOk,
+            "= 1", ""},
+        Row{"expire_quiescent_off", kDrService,
+            [](Facts& f) { f.sysctls["net.ipv4.vs.expire_quiescent_template"] = "0"; },
+            "kernel.expire_quiescent_template", Level::kWarn, "= 0",
+            "net.ipv4.vs.expire_quiescent_template=1", "persistence_timeout 300"},
+        Row{"expire_quiescent_on", kDrService, nullptr, "kernel.expire_quiescent_template",
+            Level::kOk, "= 1", ""},
+        Row{"rp_filter_strict", std::string(kInstance) + kNatService,
+            [](Facts& f) { f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "1"; }, "kernel.rp_filter",
+            Level::kWarn, "rp_filter on eth0 = 1", "net.ipv4.conf.eth0.rp_filter=2"},
+        Row{"rp_filter_all_strict", std::string(kInstance) + kNatService,
+            [](Facts& f) {
+              f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "0";
+              f.sysctls["net.ipv4.conf.all.rp_filter"] = "1";
+            },
+            "kernel.rp_filter", Level::kWarn, "effective 1", "rp_filter=2"},
+        Row{"rp_filter_loose", std::string(kInstance) + kNatService, nullptr, "kernel.rp_filter",
+            Level::kOk, "effective 2", ""},
+        Row{"interface_up", kInstance, nullptr, "vrrp.interface", Level::kOk,
+            "interface eth0 is up", "", "vrrp_instance VI_1"},
+        Row{"interface_missing", kInstance, [](Facts& f) { f.interfaces.erase("eth0"); },
+            "vrrp.interface", Level::kFail, "interface eth0: no such interface", "ip link show",
+            "FAULT"},
+        Row{"interface_down", kInstance,
+            [](Facts& f) {
+              f.interfaces["eth0"] = {false, false, "down"};
+            },
+            "vrrp.interface", Level::kWarn, "interface eth0 is down", "ip link set dev eth0 up"},
+        Row{"interface_no_carrier", kInstance,
+            [](Facts& f) {
+              f.interfaces["eth0"] = {true, false, "lowerlayerdown"};
+            },
+            "vrrp.interface", Level::kWarn, "no carrier", "cable"},
+        Row{"track_interface_missing", kInstance, [](Facts& f) { f.interfaces.erase("eth1"); },
+            "vrrp.interface", Level::kFail, "track_interface eth1: no such interface",
+            "ip link show", "tracked"},
+        Row{"unicast_src_local", kUnicast, nullptr, "vrrp.source_address", Level::kOk,
+            "192.0.2.1 is an address", ""},
+        Row{"unicast_src_foreign", kUnicast, [](Facts& f) { f.local_addresses.clear(); },
+            "vrrp.source_address", Level::kFail, "192.0.2.1 is not an address",
+            "ip address add 192.0.2.1"},
+        Row{"notify_secure", kInstance, nullptr, "scripts.script", Level::kOk,
+            "to-master.sh runs as root", ""},
+        Row{"notify_missing", kInstance,
+            [](Facts& f) {
+              f.scripts[{"/usr/local/bin/to-master.sh", {}}] = {Verdict::kNotFound, "", "root"};
+            },
+            "scripts.script", Level::kFail, "to-master.sh: not found",
+            "install /usr/local/bin/to-master.sh", "vrrp_instance VI_1"},
+        Row{"notify_not_executable", kInstance,
+            [](Facts& f) {
+              f.scripts[{"/usr/local/bin/to-master.sh", {}}] = {Verdict::kNotExecutable, "",
+                                                                "root"};
+            },
+            "scripts.script", Level::kFail, "not executable by root",
+            "chmod 755 /usr/local/bin/to-master.sh"},
+        Row{"notify_insecure_without_security", kInstance,
+            [](Facts& f) {
+              f.scripts[{"/usr/local/bin/to-master.sh", {}}] = {
+                  Verdict::kRefused, "/usr/local/bin is writable by others", "root"};
+            },
+            "scripts.script", Level::kWarn, "writable by others", "chmod go-w",
+            "enable_script_security would refuse"},
+        Row{"track_script_refused", kTrackScript,
+            [](Facts& f) {
+              f.scripts[{"/usr/local/bin/chk.sh", {}}] = {
+                  Verdict::kRefused, "/usr/local/bin/chk.sh is not owned by root", "root"};
+            },
+            "scripts.script", Level::kFail, "not owned by root",
+            "chown root:", "counts as failing"},
+        Row{"open_files_enough", kNatService, nullptr, "resources.open_files", Level::kOk, "1024",
+            ""},
+        Row{"open_files_tight", kNatService, [](Facts& f) { f.open_file_limit = 100; },
+            "resources.open_files", Level::kWarn, "100", "LimitNOFILE=132"},
+        Row{"open_files_short", kNatService, [](Facts& f) { f.open_file_limit = 20; },
+            "resources.open_files", Level::kFail, "20", "LimitNOFILE=132", "EMFILE"}),
+    [](const testing::TestParamInfo<Row>& info) { return std::string(info.param.name); });
+
+// Checks appear only where the configuration makes them relevant.
+struct Relevance {
+  const char* name;
+  std::string config;
+  std::vector<std::string> absent;
+};
+
+class RelevanceTest : public testing::TestWithParam<Relevance> {};
+
+TEST_P(RelevanceTest, OnlyWhereRelevant) {
+  const Relevance& row = GetParam();
+  auto parsed = config::parse_text("site.conf", row.config);
+  ASSERT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
+  Facts facts = healthy();
+  facts.sysctls["net.ipv4.ip_forward"] = "0";  // would fail if it were checked
+  for (const auto& f : diagnose(parsed->config, parsed->files, facts)) {
+    for (const auto& check : row.absent)
+      EXPECT_NE(f.check, check) << f.found;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Doctor, RelevanceTest,
+    testing::Values(
+        Relevance{"dr_needs_no_forwarding", kDrService, {"kernel.ip_forward", "kernel.rp_filter"}},
+        Relevance{"vrrp_only_needs_no_ipvs",
+                  kInstance,
+                  {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward",
+                   "kernel.expire_nodest_conn", "resources.open_files"}},
+        Relevance{"no_persistence_no_quiescent", kNatService, {"kernel.expire_quiescent_template"}},
+        Relevance{"ipv6_nat_not_ipv4", kNat6Service, {"kernel.ip_forward"}}),
+    [](const testing::TestParamInfo<Relevance>& info) { return std::string(info.param.name); });
+
+// The gatherer asks the host for exactly what the configuration wants.
+class FakeHost final : public Host {
+ public:
+  std::map<std::string, std::string> sysctls;
+  std::map<std::string, InterfaceState> links;
+  mutable std::vector<std::string> asked;
+  std::optional<std::string> sysctl(const std::string& name) const override {
+    asked.push_back(name);
+    auto it = sysctls.find(name);
+    return it == sysctls.end() ? std::nullopt : std::optional(it->second);
+  }
+  std::optional<InterfaceState> interface(const std::string& name) const override {
+    auto it = links.find(name);
+    return it == links.end() ? std::nullopt : std::optional(it->second);
+  }
+  ModuleState module(const std::string& name) const override {
+    return name == "ip_vs" ? ModuleState::kMissing : ModuleState::kLoadable;
+  }
+  std::string modules_dir() const override { return "/lib/modules/test"; }
+  bool module_index() const override { return false; }
+  ScriptState script(const ScriptRef& /*script*/,
+                     const config::GlobalDefs& /*global*/) const override {
+    return {Verdict::kNotExecutable, "", "root"};
+  }
+  std::set<std::string> local_addresses() const override { return {"192.0.2.1"}; }
+  std::optional<uint64_t> open_file_limit() const override { return 4096; }
+};
+
+TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
+  auto parsed = config::parse_text("site.conf", kInstance + std::string(kNatService));
+  ASSERT_TRUE(parsed->ok());
+  FakeHost host;
+  host.sysctls = {{"net.ipv4.ip_forward", "0"}};
+  host.links = {{"eth0", {true, true, "up"}}};
+  const Wants w = wants(parsed->config);
+  EXPECT_THAT(w.interfaces, testing::ElementsAre("eth0", "eth1"));
+  EXPECT_THAT(w.modules, testing::ElementsAre("ip_vs", "ip_vs_wrr"));
+  EXPECT_FALSE(w.local_addresses);
+  const Facts facts = gather(parsed->config, w, host);
+  EXPECT_EQ(facts.sysctls.at("net.ipv4.ip_forward"), "0");
+  EXPECT_EQ(facts.interfaces.count("eth1"), 0u);  // missing on the host
+  EXPECT_EQ(facts.modules.at("ip_vs"), ModuleState::kMissing);
+  EXPECT_EQ(facts.modules_dir, "/lib/modules/test");
+  EXPECT_FALSE(facts.module_index);
+  EXPECT_EQ(facts.open_file_limit, 4096u);
+  ASSERT_EQ(facts.scripts.size(), 1u);
+  EXPECT_EQ(facts.scripts.begin()->first.program, "/usr/local/bin/to-master.sh");
+
+  const auto findings = diagnose(parsed->config, parsed->files, facts);
+  auto level_of = [&](const std::string& check, const std::string& part) {
+    for (const auto& f : findings)
+      if (f.check == check && f.found.find(part) != std::string::npos) return f.level;
+    ADD_FAILURE() << "no " << check << " finding with " << part;
+    return Level::kOk;
+  };
+  EXPECT_EQ(level_of("kernel.ip_forward", "= 0"), Level::kFail);
+  EXPECT_EQ(level_of("kernel.ip_vs", "ip_vs"), Level::kFail);
+  EXPECT_EQ(level_of("vrrp.interface", "eth1"), Level::kFail);
+  EXPECT_EQ(level_of("vrrp.interface", "eth0"), Level::kOk);
+  EXPECT_EQ(level_of("scripts.script", "to-master"), Level::kFail);
+}
+
+TEST(SysctlPathTest, KeepsInterfaceNamesWhole) {
+  const std::pair<std::string, std::string> rows[] = {
+      {"net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward"},
+      {"net.ipv4.vs.expire_nodest_conn", "/proc/sys/net/ipv4/vs/expire_nodest_conn"},
+      {"net.ipv4.conf.eth0.rp_filter", "/proc/sys/net/ipv4/conf/eth0/rp_filter"},
+      {"net.ipv4.conf.eth0.100.rp_filter", "/proc/sys/net/ipv4/conf/eth0.100/rp_filter"},
+      {"net.ipv6.conf.all.forwarding", "/proc/sys/net/ipv6/conf/all/forwarding"},
+      {"net.ipv4.conf.../../etc.rp_filter", ""},
+      {"net/ipv4/ip_forward", ""},
+      {"", ""},
+  };
+  for (const auto& [name, path] : rows)
+    EXPECT_EQ(sysctl_path(name), path) << name;
+}
+
+}  // namespace
+}  // namespace vigil::doctor

@@ -1,0 +1,139 @@
+// vigilctl doctor's output and exit codes, over a fake host.
+#include "doctor/run.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "control/exit_codes.h"
+
+namespace vigil::doctor {
+namespace {
+
+class FixedHost final : public Host {
+ public:
+  std::string ip_forward = "1";
+  std::optional<std::string> sysctl(const std::string& name) const override {
+    if (name == "net.ipv4.ip_forward") return ip_forward;
+    return std::nullopt;
+  }
+  std::optional<InterfaceState> interface(const std::string& name) const override {
+    if (name == "eth0") return InterfaceState{true, true, "up"};
+    return std::nullopt;
+  }
+  ModuleState module(const std::string& /*name*/) const override { return ModuleState::kLoaded; }
+  std::string modules_dir() const override { return "/lib/modules/test"; }
+  bool module_index() const override { return true; }
+  ScriptState script(const ScriptRef& /*script*/,
+                     const config::GlobalDefs& /*global*/) const override {
+    return {script_security::Verdict::kSecure, "", "root"};
+  }
+  std::set<std::string> local_addresses() const override { return {}; }
+  std::optional<uint64_t> open_file_limit() const override { return 65536; }
+};
+
+class RunTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("doctor_run_test." + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& text) {
+    std::string path = (dir_ / "site.conf").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  int run(const std::string& file, bool json = false) {
+    out_.str("");
+    err_.str("");
+    return run_doctor({.file = file, .config_id = "d1", .json = json}, &host_, out_, err_);
+  }
+
+  std::filesystem::path dir_;
+  FixedHost host_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+constexpr const char* kSite = R"(
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress { 192.0.2.10/24 }
+}
+virtual_server 192.0.2.10 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
+
+TEST_F(RunTest, HealthySiteExitsZeroWithOneLinePerFinding) {
+  EXPECT_EQ(run(write(kSite)), control::kCtlOk) << err_.str();
+  const std::string text = out_.str();
+  EXPECT_THAT(text, testing::HasSubstr("OK   kernel.ip_forward "));
+  EXPECT_THAT(text, testing::HasSubstr("OK   vrrp.interface "));
+  EXPECT_THAT(text, testing::HasSubstr("checks: "));
+  EXPECT_THAT(text, testing::HasSubstr(" 0 fail\n"));
+}
+
+TEST_F(RunTest, AFailureExitsOneAndNamesTheFix) {
+  host_.ip_forward = "0";
+  EXPECT_EQ(run(write(kSite)), control::kCtlDegraded);
+  EXPECT_THAT(out_.str(), testing::HasSubstr("FAIL kernel.ip_forward "));
+  EXPECT_THAT(out_.str(), testing::HasSubstr("fix: sysctl -w net.ipv4.ip_forward=1"));
+}
+
+TEST_F(RunTest, JsonIsVersioned) {
+  host_.ip_forward = "0";
+  const std::string path = write(kSite);
+  EXPECT_EQ(run(path, true), control::kCtlDegraded);
+  const auto doc = nlohmann::json::parse(out_.str());
+  EXPECT_EQ(doc.at("schema"), "vigil-doctor/1");
+  EXPECT_EQ(doc.at("config"), path);
+  EXPECT_EQ(doc.at("summary").at("fail"), 1);
+  bool seen = false;
+  for (const auto& f : doc.at("findings")) {
+    if (f.at("check") != "kernel.ip_forward") continue;
+    seen = true;
+    EXPECT_EQ(f.at("level"), "fail");
+    EXPECT_EQ(f.at("subject"), "virtual_server 192.0.2.10:80");
+    EXPECT_THAT(f.at("location").get<std::string>(), testing::EndsWith("site.conf:8:1"));
+    EXPECT_THAT(f.at("fix").get<std::string>(), testing::HasSubstr("net.ipv4.ip_forward=1"));
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(RunTest, UnreadableConfiguration) {
+  EXPECT_EQ(run((dir_ / "missing.conf").string()), control::kCtlConfigUnreadable);
+  EXPECT_THAT(err_.str(), testing::HasSubstr("no such file"));
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(RunTest, ConfigurationWithErrors) {
+  EXPECT_EQ(run(write("vrrp_instance VI_1 {\n  virtual_router_id 999\n}\n")),
+            control::kCtlConfigErrors);
+  EXPECT_THAT(err_.str(), testing::HasSubstr("check-config"));
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST(ExitCodeTest, OnlyFailuresFail) {
+  EXPECT_EQ(exit_code({}), control::kCtlOk);
+  EXPECT_EQ(exit_code({Finding{.level = Level::kWarn}}), control::kCtlOk);
+  EXPECT_EQ(exit_code({Finding{.level = Level::kOk}, Finding{.level = Level::kFail}}),
+            control::kCtlDegraded);
+}
+
+}  // namespace
+}  // namespace vigil::doctor
