@@ -363,8 +363,13 @@ void LvsController::finish_background_read(Result<datapath::Table> table) {
     sent_since_dump_ = !read.applied.empty();
     for (const auto& operation : read.applied)
       std::visit(ApplyLocally{*table}, operation);
+    const TimePoint read_at = scheduler_.now();
     kernel_ = std::move(*table);
     if (read.resync) repair(kernel_);
+    log::get("ipvs")->debug(
+        "[ipvs] table read in {} ms, taken in {} ms on the loop",
+        std::chrono::duration_cast<std::chrono::milliseconds>(read_at - read.started).count(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.now() - read_at).count());
   }
   for (auto& then : read.then)
     then();
