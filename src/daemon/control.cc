@@ -83,16 +83,24 @@ ControlServer::~ControlServer() {
   if (options_.events != nullptr) options_.events->set_listener({});
 }
 
+namespace {
+
+// Where `value` stands in `names`, whose last entry ("other") stands for anything else.
+template <size_t N>
+size_t index_or_other(const std::array<std::string_view, N>& names, std::string_view value) {
+  for (size_t i = 0; i + 1 < N; ++i)
+    if (names[i] == value) return i;
+  return N - 1;
+}
+
+}  // namespace
+
 size_t ControlRequestCounts::path_index(std::string_view path) {
-  for (size_t i = 0; i + 1 < kPaths.size(); ++i)
-    if (kPaths[i] == path) return i;
-  return kPaths.size() - 1;
+  return index_or_other(kPaths, path);
 }
 
 size_t ControlRequestCounts::method_index(std::string_view method) {
-  for (size_t i = 0; i + 1 < kMethods.size(); ++i)
-    if (kMethods[i] == method) return i;
-  return kMethods.size() - 1;
+  return index_or_other(kMethods, method);
 }
 
 void ControlRequestCounts::count(SocketKind kind, std::string_view path, std::string_view method) {
@@ -450,10 +458,13 @@ void ControlServer::metrics(SocketKind kind, const api::HttpRequest& request,
                               "Requests read, by listener, path (the API's; any other: other) and "
                               "method (GET, POST, other); a series appears with its first request.",
                               api::MetricType::kCounter));
-  const std::pair<const char*, const api::ControlSocketServer*> listeners[] = {
-      {"admin", admin_.get()}, {"read_only", read_only_.get()}, {"metrics_tcp", metrics_.get()}};
-  for (const auto& [name, server] : listeners) {
+  // By SocketKind, as ControlRequestCounts::kListeners names them.
+  const api::ControlSocketServer* const listeners[] = {admin_.get(), read_only_.get(),
+                                                       metrics_.get()};
+  for (size_t l = 0; l < std::size(listeners); ++l) {
+    const api::ControlSocketServer* server = listeners[l];
     if (server == nullptr) continue;
+    const std::string name(ControlRequestCounts::kListeners[l]);
     const api::ServerCounters& c = server->counters();
     const api::MetricLabels labels{{"listener", name}};
     accepted.add(labels, static_cast<double>(c.accepted));

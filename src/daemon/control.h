@@ -92,6 +92,7 @@ enum class SocketKind { kAdmin, kReadOnly, kMetrics };
 // the API's counts as "other", a method other than GET and POST as "other").
 class ControlRequestCounts {
  public:
+  // In SocketKind's order.
   static constexpr std::array<std::string_view, 3> kListeners = {"admin", "read_only",
                                                                  "metrics_tcp"};
   static constexpr std::array<std::string_view, 13> kPaths = {
