@@ -203,6 +203,12 @@ def scenario(c: Container, deb_name: str, results: dict[str, str]) -> None:
     if "configuration has errors; not starting (exit 5)" not in errors:
         raise Failure(f"the journal has no error-priority line for the refused start: {errors}")
     results["config error"] = "exit 5, failed, NRestarts=0, no auto-restart, logged at err"
+    # The installed vigilctl finds its vigilctl-local (/usr/libexec/vigil) for the file commands.
+    checked = c.run("vigilctl", "config", "check", "-f", "/etc/vigil/vigil.conf", check=False)
+    if checked.returncode != 5 or "vigil.conf:" not in checked.stdout + checked.stderr:
+        raise Failure(f"vigilctl config check on the bad file: exit {checked.returncode}, "
+                      f"{checked.stdout}{checked.stderr}")
+    results["vigilctl config check"] = "exit 5 and file:line, through /usr/libexec/vigil"
 
     # A good configuration: READY, with the STATUS= line.
     c.write("/etc/vigil/vigil.conf", GOOD_CONFIG)

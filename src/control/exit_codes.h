@@ -26,6 +26,7 @@ enum CtlExit : int {
   kCtlChangesPending = 7,  // reload --dry-run
   kCtlRefused = 8,         // read-only socket, permission, bad request, unknown target
   kCtlCannotRun = 9,       // doctor: the host's state cannot be gathered (/proc, /sys)
+  kCtlNotInstalled = 10,   // vigilctl-local (config check/show, doctor, genhash) is missing
 };
 
 // The configuration check's codes are the same numbers in both tables.

@@ -11,13 +11,18 @@
 //                                              what on this host breaks the configuration
 //   vigilctl genhash -s ADDR -p PORT -u URL    a url's digest, as HTTP_GET computes it
 //
+// The commands on files and on this host (check-config, dump-config, config, doctor, genhash)
+// are vigilctl-local's: vigilctl runs it for them (src/tools/usage.h says why).
 // The exit codes are one table (docs/operations.md "Exit codes").
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -30,10 +35,8 @@
 #include "api/plan.h"
 #include "api/status.h"
 #include "api/vrrp_ops.h"
-#include "control/config_check.h"
 #include "control/exit_codes.h"
-#include "doctor/run.h"
-#include "tools/genhash.h"
+#include "tools/usage.h"
 
 namespace {
 
@@ -44,68 +47,8 @@ using vigil::control::kCtlOk;
 using vigil::control::kCtlRefused;
 using vigil::control::kCtlUnreachable;
 using vigil::control::kCtlUsage;
-
-constexpr const char* kUsage =
-    "Usage: vigilctl [-s NAMESPACE] [--instance NAME] [--socket PATH] COMMAND [OPTIONS]\n"
-    "Commands talking to vigild (over /run/vigil/vigild[_INSTANCE][_NAMESPACE].sock):\n"
-    "  status [--json]                 the daemon, its VRRP instances and virtual servers\n"
-    "                                  (exit 0 healthy, 1 degraded, 3 vigild unreachable)\n"
-    "  reload [--wait] [--reason TEXT] [--json]\n"
-    "                                  reload the configuration file and print the outcome\n"
-    "                                  (exit 0 applied, 5 refused: the errors are printed)\n"
-    "  reload --dry-run [--json]       what a reload would change, changing nothing\n"
-    "                                  (exit 0 no change, 7 changes pending, 5 refused)\n"
-    "  rs drain|maint|ready VS RS [--all-vs] [--reason TEXT] [--for DURATION]\n"
-    "                                  drain: weight 0, connections continue; maint: out of\n"
-    "                                  IPVS; ready: the override goes (health decides again)\n"
-    "  rs weight VS RS N|reset         run RS at weight N while it is healthy\n"
-    "                                  (VS: 192.0.2.80:80, [2001:db8::1]:80, FWM 7, group:80;\n"
-    "                                  RS: 10.0.0.1:80, or the address alone)\n"
-    "  overrides [--json]              the drains, maintenance and weights in force\n"
-    "  log level LEVEL [COMPONENT]     vigild's log level (trace ... off), of one component\n"
-    "                                  (vrrp, check, ipvs, control, ...) or of all\n"
-    "  services [VS] [--json]          each real server: health, weight, override, checkers\n"
-    "  vrrp [INSTANCE] [--json]        each VRRP instance in detail, with its counters\n"
-    "  vrrp garp INSTANCE              a master announces its addresses again (GARP / NA)\n"
-    "  events [--follow] [--json]      the last events: VRRP transitions, checker changes,\n"
-    "                                  overrides, reloads; --follow waits for more (exit 3\n"
-    "                                  when vigild ends the stream, or sends nothing, not\n"
-    "                                  even its 30 s heartbeat, for 90 s)\n"
-    "  vrrp stats [INSTANCE] [--clear] [--json]\n"
-    "                                  adverts, transitions, errors by reason since the last\n"
-    "                                  --clear (which /metrics' counters never see)\n"
-    "  vrrp maintenance on|off INSTANCE|--all [--reason TEXT]\n"
-    "                                  on: a master hands over (priority 0) and the instance\n"
-    "                                  stays BACKUP, across restarts, until off (a sync group\n"
-    "                                  moves together)\n"
-    "Commands on files:\n"
-    "  check-config [-f FILE] [-i ID]  validate a configuration file (exit 0 ok, 4 cannot read,\n"
-    "                                  5 errors, 6 scripts without script security); every\n"
-    "                                  problem is printed as file:line:col\n"
-    "  dump-config  [-f FILE] [-i ID]  print the configuration as vigil understood it (JSON)\n"
-    "  doctor [-f FILE] [-i ID] [--json]\n"
-    "                                  check this host for what breaks the configuration:\n"
-    "                                  one OK/WARN/FAIL line per check with its fix (exit 0\n"
-    "                                  nothing fails, 1 something fails, 9 cannot examine)\n"
-    "  genhash -s ADDR -p PORT -u URL  the MD5 digest of a url's body for HTTP_GET/SSL_GET\n"
-    "          [-S] [-I] [-V VHOST]    `digest` lines (keepalived's genhash options; genhash -h)\n"
-    "  config check|show [-f FILE]     check-config and dump-config by their newer names\n"
-    "  version                         print the version\n"
-    "Options:\n"
-    "  -s NAMESPACE     the vigild running in this network namespace (vigild -s / net_namespace)\n"
-    "  --instance NAME  the vigild whose configuration sets `instance NAME`\n"
-    "  --socket PATH    this socket (wins over -s and --instance)\n"
-    "  -f FILE  configuration file (default /etc/vigil/vigil.conf, else\n"
-    "           /etc/keepalived/keepalived.conf)\n"
-    "  -i ID    configuration id for @ID lines (default: short host name)\n"
-    "Exit codes: 0 ok, 1 degraded, 2 usage, 3 vigild unreachable, 4 config unreadable,\n"
-    "            5 config errors, 6 script security, 7 changes pending, 8 vigild refused\n"
-    "            the request, 9 doctor cannot examine the host\n";
-
-int usage_error(const std::string& message) {
-  std::cerr << "vigilctl: " << message << "\n" << kUsage;
-  return kCtlUsage;
-}
+using vigil::tools::kUsage;
+using vigil::tools::usage_error;
 
 struct Target {
   std::string net_namespace;
@@ -391,24 +334,6 @@ int run_events(const Target& target, const std::vector<std::string>& args) {
   return kCtlOk;
 }
 
-// check-config / dump-config [-f FILE] [-i ID]: args[0] is the command.
-int main_config(const std::vector<std::string>& args) {
-  using namespace vigil::control;
-  const std::string& command = args[0];
-  ConfigCheckRequest request{.dump_json = command == "dump-config"};
-  for (size_t i = 1; i < args.size(); ++i) {
-    if ((args[i] == "-f" || args[i] == "-i") && i + 1 < args.size()) {
-      (args[i] == "-f" ? request.file : request.config_id) = args[i + 1];
-      ++i;
-    } else {
-      return usage_error(command + ": unexpected argument '" + args[i] + "'");
-    }
-  }
-  if (request.file.empty()) request.file = default_config_file();
-  if (request.config_id.empty()) request.config_id = short_host_name();
-  return run_config_check(request, std::cout, std::cerr);
-}
-
 // log level LEVEL [COMPONENT]
 int run_log(const Target& target, const std::vector<std::string>& args) {
   if (args.size() < 2 || args.size() > 3 || args[0] != "level")
@@ -567,23 +492,38 @@ int run_vrrp_maintenance(const Target& target, const std::vector<std::string>& a
   return kCtlRefused;
 }
 
-// doctor [-f FILE] [-i ID] [--json]
-int run_doctor(const std::vector<std::string>& args) {
-  vigil::doctor::DoctorRequest request;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "-f" || args[i] == "-i") && i + 1 < args.size()) {
-      (args[i] == "-f" ? request.file : request.config_id) = args[i + 1];
-      ++i;
-    } else if (args[i] == "--json") {
-      request.json = true;
-    } else {
-      return usage_error("doctor [-f FILE] [-i ID] [--json]: unexpected argument '" + args[i] +
-                         "'");
-    }
+// The commands vigilctl-local runs: they read the configuration, the host or a web server,
+// never vigild, and need the libraries vigilctl is kept free of.
+bool is_local_command(const std::string& command) {
+  return command == "config" || command == "check-config" || command == "dump-config" ||
+         command == "doctor" || command == "genhash";
+}
+
+// vigilctl-local: beside this program (a build tree, or a tree installed elsewhere), else where
+// the package installs it. Never from $PATH or the environment: root runs this.
+std::string local_program() {
+  std::error_code failed;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", failed);
+  if (!failed) {
+    auto beside = self.parent_path() / "vigilctl-local";
+    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
   }
-  if (request.file.empty()) request.file = vigil::control::default_config_file();
-  if (request.config_id.empty()) request.config_id = vigil::control::short_host_name();
-  return vigil::doctor::run_doctor(request, nullptr, std::cout, std::cerr);
+  return VIGIL_LIBEXEC_DIR "/vigilctl-local";
+}
+
+// Replaces this process with vigilctl-local running `args` (the command and its arguments);
+// returns only when that cannot be done.
+int run_local(std::vector<std::string> args) {
+  std::string program = local_program();
+  std::vector<char*> argv{program.data()};
+  for (auto& arg : args)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  const int error = errno;
+  std::cerr << "vigilctl: cannot run " << program << " (" << std::strerror(error) << "): `vigilctl "
+            << args[0] << "` needs it; reinstall the vigil package\n";
+  return vigil::control::kCtlNotInstalled;
 }
 }  // namespace
 
@@ -615,14 +555,7 @@ int main(int argc, char** argv) {
     std::cout << "vigilctl " << VIGIL_VERSION << "\n";
     return kCtlOk;
   }
-  if (command == "config") {
-    // `config check` / `config show`: check-config and dump-config by their newer names.
-    if (rest.empty() || (rest[0] != "check" && rest[0] != "show"))
-      return usage_error("config check|show [-f FILE] [-i ID]");
-    args = {rest[0] == "check" ? "check-config" : "dump-config"};
-    args.insert(args.end(), rest.begin() + 1, rest.end());
-    return main_config(args);
-  }
+  if (is_local_command(command)) return run_local(args);
   if (command == "status") return run_status(target, rest);
   if (command == "reload") return run_reload(target, rest);
   if (command == "rs") return run_rs(target, rest);
@@ -650,9 +583,5 @@ int main(int argc, char** argv) {
     return run_detail(target, rest, "vrrp [INSTANCE]", "/v1/status", "vrrp_instance",
                       vigil::api::render_vrrp_text);
   }
-  if (command == "doctor") return run_doctor(rest);
-  if (command == "genhash") return vigil::tools::run_genhash(rest, std::cout, std::cerr);
-  if (command != "check-config" && command != "dump-config")
-    return usage_error("unknown command '" + command + "'");
-  return main_config(args);
+  return usage_error("unknown command '" + command + "'");
 }

@@ -22,6 +22,7 @@ REQUIRED = {
     "./usr/sbin/vigild": "-rwxr-xr-x",
     "./usr/sbin/vigil-lab": "-rwxr-xr-x",
     "./usr/bin/vigilctl": "-rwxr-xr-x",
+    "./usr/libexec/vigil/vigilctl-local": "-rwxr-xr-x",
     "./lib/systemd/system/vigild.service": "-rw-r--r--",
     "./usr/lib/sysusers.d/vigil.conf": "-rw-r--r--",
     "./usr/lib/modules-load.d/vigil.conf": "-rw-r--r--",
