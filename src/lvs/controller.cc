@@ -1,6 +1,7 @@
 #include "lvs/controller.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/log.h"
 #include "lvs/fullnat.h"
@@ -336,44 +337,65 @@ void LvsController::repair(const datapath::Table& actual) {
   sync_fullnat(true);  // retries a failed apply, restores a table changed behind our back
 }
 
+ReadTables read_tables(datapath::Table table) {
+  ReadTables tables{.kernel = table, .planning = {}};
+  tables.planning = std::move(table);
+  return tables;
+}
+
 void LvsController::read_in_background(bool resync, std::function<void()> then) {
   if (!reading_) {
     reading_ = BackgroundRead{.started = scheduler_.now()};
     options_.read_in_background(
-        [alive = std::weak_ptr<char>(alive_), this](Result<datapath::Table> table) {
+        [alive = std::weak_ptr<char>(alive_), this](Result<ReadTables> tables) {
           if (alive.expired()) return;  // stopped or gone meanwhile
-          finish_background_read(std::move(table));
+          finish_background_read(std::move(tables));
         });
   }
   reading_->resync = reading_->resync || resync;
   if (then) reading_->then.push_back(std::move(then));
 }
 
-void LvsController::finish_background_read(Result<datapath::Table> table) {
+void LvsController::finish_background_read(Result<ReadTables> tables) {
   if (!reading_) return;
   BackgroundRead read = std::move(*reading_);
   reading_.reset();
   last_dump_duration_ = scheduler_.now() - read.started;
   last_dump_at_ = read.started;
-  if (!table) {
+  std::vector<datapath::Table> done_with;
+  if (!tables) {
     ++counters_.dump_failures;
-    log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", table.error().message);
+    log::get("ipvs")->warn("[ipvs] cannot read the IPVS tables: {}", tables.error().message);
   } else {
     // Operations applied while it read: the next refresh reads again to show them for sure.
     sent_since_dump_ = !read.applied.empty();
-    for (const auto& operation : read.applied)
-      std::visit(ApplyLocally{*table}, operation);
+    for (const auto& operation : read.applied) {
+      std::visit(ApplyLocally{tables->kernel}, operation);
+      std::visit(ApplyLocally{tables->planning}, operation);
+    }
     const TimePoint read_at = scheduler_.now();
-    kernel_ = std::move(*table);
-    if (read.resync) repair(kernel_);
+    done_with.push_back(std::exchange(kernel_, std::move(tables->kernel)));
+    if (read.resync) {
+      // The read's own copy becomes the table planned against: repair() copies nothing.
+      done_with.push_back(std::exchange(last_known_, std::move(tables->planning)));
+      repair(last_known_);
+    } else {
+      done_with.push_back(std::move(tables->planning));
+    }
     log::get("ipvs")->debug(
         "[ipvs] table read in {} ms, taken in {} ms on the loop",
         std::chrono::duration_cast<std::chrono::milliseconds>(read_at - read.started).count(),
         std::chrono::duration_cast<std::chrono::milliseconds>(scheduler_.now() - read_at).count());
   }
+  free_tables(std::move(done_with));
   for (auto& then : read.then)
     then();
   if (read.resync) schedule_resync();
+}
+
+void LvsController::free_tables(std::vector<datapath::Table> tables) {
+  if (options_.free_in_background && !tables.empty())
+    options_.free_in_background(std::move(tables));
 }
 
 void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_foreign) {

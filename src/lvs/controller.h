@@ -33,6 +33,16 @@
 
 namespace vigil::lvs {
 
+// What a background read hands back: the dump twice, one kept as kernel() (weights and counters
+// as IPVS had them), one to plan against and keep up to date. Both are made where the read runs,
+// so that the loop copies no table (at 37,000 destinations a copy holds it for milliseconds).
+struct ReadTables {
+  datapath::Table kernel;
+  datapath::Table planning;
+};
+// The two tables of one dump (for the reading side).
+ReadTables read_tables(datapath::Table table);
+
 struct LvsControllerOptions {
   // Periodic full pass; 0: never. The next one waits at least kResyncIdleFactor times as long
   // as the last dump took, so the dumps (and the plans against them, on the loop) take at most
@@ -52,10 +62,14 @@ struct LvsControllerOptions {
   // what it created since it started).
   std::shared_ptr<OwnershipStore> ownership_store;
   // Reads the tables away from the loop for the periodic pass and refresh_kernel(): called on
-  // the loop, it calls `done` back on the loop, later, with what it read. A drain or a verdict
-  // that arrives meanwhile is applied at once instead of waiting behind a dump of the whole
-  // table (seconds at 37,000 destinations on a slow machine). Unset: the dumps hold the loop.
-  std::function<void(std::function<void(Result<datapath::Table>)> done)> read_in_background;
+  // the loop, it calls `done` back on the loop, later, with what it read (read_tables()). A
+  // drain or a verdict that arrives meanwhile is applied at once instead of waiting behind a
+  // dump of the whole table (seconds at 37,000 destinations on a slow machine). Unset: the
+  // dumps hold the loop.
+  std::function<void(std::function<void(Result<ReadTables>)> done)> read_in_background;
+  // Frees tables the loop is done with (the previous read's) away from the loop, where the
+  // reads run: 37,000 destinations take milliseconds to free. Unset: freed on the loop.
+  std::function<void(std::vector<datapath::Table> tables)> free_in_background;
 };
 
 class LvsController {
@@ -168,7 +182,9 @@ class LvsController {
   Result<datapath::Table> timed_dump();
   // Starts a background read (or joins the one in flight); `resync`: a periodic pass follows.
   void read_in_background(bool resync, std::function<void()> then);
-  void finish_background_read(Result<datapath::Table> table);
+  void finish_background_read(Result<ReadTables> tables);
+  // Hands `tables` to options_.free_in_background, or frees them here.
+  void free_tables(std::vector<datapath::Table> tables);
   // `verify`: read the table back and restore it if it differs (the periodic pass).
   void sync_fullnat(bool verify);
   void apply_fullnat(const char* why);

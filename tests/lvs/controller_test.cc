@@ -873,14 +873,20 @@ TEST_F(LvsControllerTest, AnOrphanedOverrideAppliesWhenItsTargetComesBack) {
 struct BackgroundReadTest : ::testing::Test {
   testing::FakeScheduler scheduler;
   testing::FakeDatapath kernel;
-  std::vector<std::function<void(Result<datapath::Table>)>> pending;
-  LvsController controller{
-      kernel,
-      scheduler,
-      {.resync_interval = std::chrono::seconds(10),
-       .read_in_background = [this](std::function<void(Result<datapath::Table>)> done) {
-         pending.push_back(std::move(done));
-       }}};
+  std::vector<std::function<void(Result<ReadTables>)>> pending;
+  std::vector<datapath::Table> freed;  // the tables handed off the loop, in order
+  LvsController controller{kernel,
+                           scheduler,
+                           {.resync_interval = std::chrono::seconds(10),
+                            .read_in_background =
+                                [this](std::function<void(Result<ReadTables>)> done) {
+                                  pending.push_back(std::move(done));
+                                },
+                            .free_in_background =
+                                [this](std::vector<datapath::Table> tables) {
+                                  for (auto& table : tables)
+                                    freed.push_back(std::move(table));
+                                }}};
   const config::Config config = parse(config_text(3));
 
   void SetUp() override {
@@ -891,9 +897,39 @@ struct BackgroundReadTest : ::testing::Test {
     ASSERT_FALSE(pending.empty());
     auto done = std::move(pending.front());
     pending.erase(pending.begin());
-    done(std::move(table));
+    if (!table) {
+      done(table.error());
+      return;
+    }
+    done(read_tables(std::move(*table)));
   }
 };
+
+// The loop neither copies nor frees a table: the read brings both its tables, and the ones they
+// replace go back off the loop. After a periodic read: the previous dump and the previous
+// planning table; after a status refresh: the previous dump and the unused planning copy.
+TEST_F(BackgroundReadTest, TheTablesTheReadReplacesAreFreedOffTheLoop) {
+  const datapath::Table before = kernel.table();
+  ASSERT_FALSE(before.empty());
+  scheduler.advance(std::chrono::seconds(10));
+  answer(kernel.dump());
+  ASSERT_EQ(freed.size(), 2U);
+  EXPECT_EQ(freed[0], before);  // kernel() of the first pass
+  EXPECT_EQ(freed[1], before);  // last_known() of the first pass
+  EXPECT_EQ(controller.last_known(), before);
+  EXPECT_EQ(controller.kernel(), before);
+
+  freed.clear();
+  scheduler.advance(std::chrono::seconds(2));  // older than refresh_kernel's 1 s
+  bool refreshed = false;
+  controller.refresh_kernel([&] { refreshed = true; });
+  answer(kernel.dump());
+  EXPECT_TRUE(refreshed);
+  ASSERT_EQ(freed.size(), 2U);
+  EXPECT_EQ(freed[0], before);  // the periodic read's kernel()
+  EXPECT_EQ(freed[1], before);  // this read's planning copy, unused: no pass followed
+  EXPECT_EQ(controller.last_known(), before);
+}
 
 TEST_F(BackgroundReadTest, ADrainDuringTheReadIsAppliedAtOnceAndNotUndoneByIt) {
   scheduler.advance(std::chrono::seconds(10));

@@ -211,11 +211,20 @@ void LvsService::start_background_reads() {
   read_datapath_ = std::move(*datapath);
   read_thread_ = std::make_unique<event::LoopThread>("ipvs-read");
   (void)read_thread_->start();  // a thread option that did not apply is logged; it runs anyway
-  options_.read_in_background = [this](std::function<void(Result<datapath::Table>)> done) {
+  options_.read_in_background = [this](std::function<void(Result<lvs::ReadTables>)> done) {
     read_thread_->loop().post([this, done = std::move(done)] {
       auto table = read_datapath_->dump();
-      reads_.post_to_loop([done, table = std::move(table)]() mutable { done(std::move(table)); });
+      Result<lvs::ReadTables> tables =
+          table ? Result<lvs::ReadTables>(lvs::read_tables(std::move(*table)))
+                : Result<lvs::ReadTables>(table.error());
+      reads_.post_to_loop(
+          [done, tables = std::move(tables)]() mutable { done(std::move(tables)); });
     });
+  };
+  options_.free_in_background = [this](std::vector<datapath::Table> tables) {
+    if (!read_thread_) return;  // stopped: they end here
+    // Freed in the task itself: wherever the task object ends, the tables end on this thread.
+    read_thread_->loop().post([tables = std::move(tables)]() mutable { tables.clear(); });
   };
 }
 
@@ -225,6 +234,7 @@ void LvsService::stop_background_reads() {
   read_thread_.reset();
   read_datapath_.reset();
   options_.read_in_background = nullptr;
+  options_.free_in_background = nullptr;
 }
 
 Status LvsService::start(const SharedConfig& config) {
