@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """vigilctl doctor's active probes on a real link of network namespaces (issue 15).
 
-  doctor_probes.py --vigilctl PATH [--keep]
+  doctor_probes.py --vigilctl PATH [--vigild PATH] [--keep]
 
 One bridge (in its own namespace) joins, by veth pairs:
   dir      192.0.2.1   the director: runs `vigilctl doctor` (no daemon) for a DR service
@@ -15,6 +15,9 @@ Asserted: doctor FAILs rs.arp_suppression naming 192.0.2.21 with the arp_ignore/
 says OK for 192.0.2.22, WARNs that 192.0.2.23 does not answer, FAILs vrrp.vrid_on_link naming
 192.0.2.66, and reports 192.0.2.2 only as an OK peer. Then rs1 is fixed and the foreign speaker
 stopped: no probe finding fails any more (192.0.2.21 is OK). --no-probes reports none of them.
+With --vigild, vigild (-P, VRRP only) then runs on dir with the same configuration and becomes
+MASTER; the foreign speaker starts again: doctor still hears it beside the daemon (raw sockets
+each get a copy), and never reports the daemon's own adverts from 192.0.2.1.
 The adverts come from craft_advert.py (raw IPv4, 224.0.0.18), started here and stopped by PID.
 Every namespace made is deleted.
 """
@@ -23,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 RUN_ID = os.getpid()
@@ -77,6 +83,7 @@ class Link:
     def __init__(self) -> None:
         self.made: list[str] = []
         self.speakers: list[subprocess.Popen] = []
+        self.daemon: subprocess.Popen | None = None
 
     def setup(self) -> None:
         self.add_ns("sw")
@@ -121,7 +128,21 @@ class Link:
             proc.kill()
         proc.wait(timeout=10)
 
+    def stop_daemon(self) -> None:
+        """SIGTERM to the vigild this test started (its own process group), SIGKILL if slow."""
+        if self.daemon is None:
+            return
+        if self.daemon.poll() is None:
+            os.killpg(self.daemon.pid, signal.SIGTERM)
+            try:
+                self.daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.daemon.pid, signal.SIGKILL)
+                self.daemon.wait(timeout=5)
+        self.daemon = None
+
     def delete(self) -> None:
+        self.stop_daemon()
         for proc in self.speakers:
             self.stop(proc)
         for name in self.made:
@@ -147,7 +168,7 @@ def one(result: subprocess.CompletedProcess, level: str, check_id: str, part: st
     return found[0]
 
 
-def run(vigilctl: str, work: Path, link: Link) -> None:
+def run(vigilctl: str, vigild: str | None, work: Path, link: Link) -> None:
     conf = work / "dr.conf"
     conf.write_text(CONFIG)
     link.speak("peer", VIP)
@@ -183,17 +204,53 @@ def run(vigilctl: str, work: Path, link: Link) -> None:
     check(all(lines(quick, c) == [] for c in probe_checks), "--no-probes still probed")
     check("(active probes skipped)" in quick.stdout.splitlines()[-1], "summary: probes not skipped")
 
+    if vigild:
+        beside_daemon(vigilctl, vigild, conf, work, link)
+
+
+def holds_vip() -> bool:
+    return f"inet {VIP}/24" in in_ns("dir", "ip", "-4", "address", "show", "dev", "eth0").stdout
+
+
+def beside_daemon(vigilctl: str, vigild: str, conf: Path, work: Path, link: Link) -> None:
+    log = work / "vigild.log"
+    with open(log, "wb") as out:
+        daemon = subprocess.Popen(
+            ["ip", "netns", "exec", ns("dir"), vigild, "-f", str(conf), "-n", "-l", "-D", "-P",
+             "-p", str(work / "vigild.pid"), "-i", "dir"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=work)
+    link.daemon = daemon
+    try:
+        # Priority 100 against the peer's 90: it takes over after Master_Down_Interval.
+        for _ in range(100):
+            if holds_vip() or daemon.poll() is not None:
+                break
+            time.sleep(0.2)
+        check(daemon.poll() is None, f"vigild exited {daemon.returncode}: {log.read_text()}")
+        check(holds_vip(), f"vigild did not become MASTER: {log.read_text()}")
+        link.speak("foreign", "192.0.2.150")
+        result = doctor(vigilctl, conf)
+        one(result, "FAIL", "vrrp.vrid_on_link", "192.0.2.66 sends VRRPv2 adverts for VRID 51")
+        one(result, "OK", "vrrp.vrid_on_link", "peer 192.0.2.2 sends")
+        own = lines(result, "vrrp.vrid_on_link", "192.0.2.1 sends")
+        check(own == [], f"the daemon's own adverts reported: {own}")
+    finally:
+        link.stop_daemon()
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vigilctl", required=True)
+    parser.add_argument("--vigild", help="also run doctor beside this vigild")
     parser.add_argument("--keep", action="store_true", help="keep the namespaces and files")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vigil-doctor-probes-"))
     link = Link()
     try:
         link.setup()
-        run(os.path.abspath(args.vigilctl), work, link)
+        run(os.path.abspath(args.vigilctl),
+            os.path.abspath(args.vigild) if args.vigild else None, work, link)
     except AssertionError as error:
         print(f"FAIL: {error}")
         return 1
@@ -201,9 +258,7 @@ def main() -> int:
         if not args.keep:
             link.delete()
         if not args.keep:
-            for f in work.iterdir():
-                f.unlink()
-            work.rmdir()
+            shutil.rmtree(work, ignore_errors=True)
     print("PASS: doctor names the real server without ARP suppression and the foreign VRID user")
     return 0
 
