@@ -9,8 +9,9 @@ name each with FAIL and its fix, exit 1, and say the same in --json (vigil-docto
 The healthy site (ip_forward=1, the interface up, the script executable): a VRRP-only
 configuration exits 0; with the NAT service added, ip_forward is OK, and the only failures
 allowed are the IPVS modules this kernel lacks (the build hosts have none: then it exits 1 with
-exactly those). A configuration file that is missing exits 4. No daemon runs; every namespace
-made is deleted.
+exactly those). A configuration file that is missing exits 4; a host without /proc/sys exits 9.
+The active probes run too (doctor_probes.py tests them). No daemon runs; every namespace made is
+deleted.
 """
 
 from __future__ import annotations
@@ -162,6 +163,16 @@ def run(vigilctl: str, work: Path, sites: list[Site]) -> None:
 
     missing = healthy.doctor(vigilctl, work / "missing.conf")
     check(missing.returncode == 4, f"missing file: exit {missing.returncode}, expected 4")
+
+    # A host without /proc/sys (an empty tmpfs over it, in a mount namespace of this command only):
+    # doctor cannot examine it and exits 9.
+    blind = sh("ip", "netns", "exec", healthy.ns, "unshare", "--mount", "--propagation", "private",
+               "sh", "-c", 'mount -t tmpfs none /proc/sys && exec "$0" doctor -f "$1"', vigilctl,
+               str(conf), check_rc=False)
+    print(f"--- doctor without /proc/sys: exit {blind.returncode}\n{blind.stdout}{blind.stderr}")
+    check(blind.returncode == 9, f"no /proc/sys: exit {blind.returncode}, expected 9")
+    check("cannot examine this host: /proc/sys/net cannot be read" in blind.stderr, blind.stderr)
+    check(blind.stdout == "", f"no /proc/sys: output {blind.stdout!r}")
 
 
 def main() -> int:

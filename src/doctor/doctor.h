@@ -20,6 +20,7 @@
 #include "common/script_security.h"
 #include "config/diagnostics.h"
 #include "config/model.h"
+#include "doctor/probes.h"
 
 namespace vigil::doctor {
 
@@ -52,8 +53,11 @@ struct Wants {
   std::set<ScriptRef> scripts;
   bool local_addresses = false;
   bool open_file_limit = false;
+  bool probes = false;         // run the active probes (probes.h)
+  std::set<IpAddress> routes;  // with probes: the routes to look up first
 };
-Wants wants(const config::Config& config);
+// `probes`: also what the active probes need (vigilctl doctor without --no-probes).
+Wants wants(const config::Config& config, bool probes = false);
 
 struct InterfaceState {
   bool admin_up = false;  // IFF_UP
@@ -88,11 +92,22 @@ struct Facts {
   std::map<ScriptRef, ScriptState> scripts;
   std::set<std::string> local_addresses;    // every address on this host, as IpAddress::to_string
   std::optional<uint64_t> open_file_limit;  // RLIMIT_NOFILE soft
+  // The active probes; unset when they did not run (--no-probes). A route missing from
+  // `routes`: the kernel has none.
+  std::map<IpAddress, Route> routes;
+  std::optional<ProbeResults> probes;
 };
 
-// The rules. `files` names the configuration's files for locations.
+// The rules. `files` names the configuration's files for locations. Includes
+// diagnose_probes()'s findings when the probes ran.
 std::vector<Finding> diagnose(const config::Config& config, const config::SourceFiles& files,
                               const Facts& facts);
+// The rules over the active probes (probe_rules.cc): real servers answering ARP for a VIP,
+// real servers unreachable, other routers using one of our VRIDs.
+std::vector<Finding> diagnose_probes(const config::Config& config, const config::SourceFiles& files,
+                                     const Facts& facts);
+// "virtual_server 192.0.2.10:80", "virtual_server [2001:db8::1]:80", "virtual_server fwmark 1".
+std::string describe(const config::VirtualServer& vs);
 
 // The host as the gatherer sees it.
 class Host {
@@ -107,6 +122,11 @@ class Host {
                                            const config::GlobalDefs& global) const = 0;
   [[nodiscard]] virtual std::set<std::string> local_addresses() const = 0;
   [[nodiscard]] virtual std::optional<uint64_t> open_file_limit() const = 0;
+  // Why the host cannot be examined at all (vigilctl doctor exits 9), if so.
+  [[nodiscard]] virtual std::optional<std::string> unusable() const { return std::nullopt; }
+  [[nodiscard]] virtual std::optional<Route> route(const IpAddress& destination) const = 0;
+  // Sends and listens as `plan` says; returns when the longest of its parts is over.
+  [[nodiscard]] virtual ProbeResults probe(const ProbePlan& plan) const = 0;
 };
 
 // The running kernel, the file system and NSS. Fails (the doctor could not run) when /proc/sys
@@ -114,7 +134,7 @@ class Host {
 class LinuxHost final : public Host {
  public:
   LinuxHost();
-  [[nodiscard]] std::optional<std::string> unusable() const;  // why it cannot gather, if so
+  [[nodiscard]] std::optional<std::string> unusable() const override;
   [[nodiscard]] std::optional<std::string> sysctl(const std::string& name) const override;
   [[nodiscard]] std::optional<InterfaceState> interface(const std::string& name) const override;
   [[nodiscard]] ModuleState module(const std::string& name) const override;
@@ -124,6 +144,10 @@ class LinuxHost final : public Host {
                                    const config::GlobalDefs& global) const override;
   [[nodiscard]] std::set<std::string> local_addresses() const override;
   [[nodiscard]] std::optional<uint64_t> open_file_limit() const override;
+  // linux_probes.cc: RTM_GETROUTE; AF_PACKET ARP and raw IPPROTO_VRRP sockets (needs
+  // CAP_NET_RAW: without it each probe reports why it could not run).
+  [[nodiscard]] std::optional<Route> route(const IpAddress& destination) const override;
+  [[nodiscard]] ProbeResults probe(const ProbePlan& plan) const override;
 
  private:
   std::string modules_dir_;

@@ -45,6 +45,20 @@ bool ScriptRef::operator<(const ScriptRef& o) const {
   return key(*this) < key(o);
 }
 
+std::string describe(const VirtualServer& vs) {
+  switch (vs.kind) {
+    case config::VirtualServerKind::kAddress:
+      return vs.address.is_v6()
+                 ? fmt::format("virtual_server [{}]:{}", vs.address.to_string(), vs.port)
+                 : fmt::format("virtual_server {}:{}", vs.address.to_string(), vs.port);
+    case config::VirtualServerKind::kFwmark:
+      return fmt::format("virtual_server fwmark {}", vs.fwmark);
+    case config::VirtualServerKind::kGroup:
+      return fmt::format("virtual_server group {}", vs.group);
+  }
+  return "virtual_server";
+}
+
 namespace {
 
 constexpr const char* kIpForward = "net.ipv4.ip_forward";
@@ -58,20 +72,6 @@ constexpr uint64_t kBaseDescriptors = 64;
 
 std::string rp_filter_key(const std::string& interface) {
   return "net.ipv4.conf." + interface + ".rp_filter";
-}
-
-std::string describe(const VirtualServer& vs) {
-  switch (vs.kind) {
-    case config::VirtualServerKind::kAddress:
-      return vs.address.is_v6()
-                 ? fmt::format("virtual_server [{}]:{}", vs.address.to_string(), vs.port)
-                 : fmt::format("virtual_server {}:{}", vs.address.to_string(), vs.port);
-    case config::VirtualServerKind::kFwmark:
-      return fmt::format("virtual_server fwmark {}", vs.fwmark);
-    case config::VirtualServerKind::kGroup:
-      return fmt::format("virtual_server group {}", vs.group);
-  }
-  return "virtual_server";
 }
 
 // Whether the service, one of its real servers or its sorry server forwards by `method`.
@@ -565,8 +565,14 @@ class Diagnoser {
 
 }  // namespace
 
-Wants wants(const config::Config& config) {
+Wants wants(const config::Config& config, bool probes) {
   Wants w;
+  if (probes) {
+    w.probes = true;
+    w.routes = route_targets(config);
+    // The VRRP listening leaves out this host's own adverts.
+    if (!config.vrrp.instances.empty()) w.local_addresses = true;
+  }
   const auto& vss = config.lvs.virtual_servers;
   for (const auto& vs : vss) {
     if (uses_nat(vs))
@@ -593,7 +599,10 @@ Wants wants(const config::Config& config) {
 
 std::vector<Finding> diagnose(const config::Config& config, const config::SourceFiles& files,
                               const Facts& facts) {
-  return Diagnoser(config, files, facts).run();
+  auto findings = Diagnoser(config, files, facts).run();
+  for (auto& f : diagnose_probes(config, files, facts))
+    findings.push_back(std::move(f));
+  return findings;
 }
 
 Facts gather(const config::Config& config, const Wants& wants, const Host& host) {
@@ -614,6 +623,12 @@ Facts gather(const config::Config& config, const Wants& wants, const Host& host)
     facts.scripts.emplace(script, host.script(script, config.global));
   if (wants.local_addresses) facts.local_addresses = host.local_addresses();
   if (wants.open_file_limit) facts.open_file_limit = host.open_file_limit();
+  if (wants.probes) {
+    for (const auto& destination : wants.routes) {
+      if (auto route = host.route(destination)) facts.routes.emplace(destination, *route);
+    }
+    facts.probes = host.probe(probe_plan(config, facts.routes));
+  }
   return facts;
 }
 

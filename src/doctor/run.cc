@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -23,7 +24,7 @@ std::string upper(Level level) {
 
 }  // namespace
 
-std::string render_text(const std::vector<Finding>& findings) {
+std::string render_text(const std::vector<Finding>& findings, const RunSummary* run) {
   std::string out;
   size_t counts[3] = {0, 0, 0};
   for (const auto& f : findings) {
@@ -34,8 +35,14 @@ std::string render_text(const std::vector<Finding>& findings) {
     if (!f.fix.empty()) out += fmt::format("; fix: {}", f.fix);
     out += '\n';
   }
-  out += fmt::format("{} checks: {} ok, {} warn, {} fail\n", findings.size(), counts[0], counts[1],
+  out += fmt::format("{} checks: {} ok, {} warn, {} fail", findings.size(), counts[0], counts[1],
                      counts[2]);
+  if (run) {
+    out += fmt::format(" in {:.1f} s", std::chrono::duration<double>(run->elapsed).count());
+    out += run->probes ? " (active probes included; --no-probes skips them)"
+                       : " (active probes skipped)";
+  }
+  out += '\n';
   return out;
 }
 
@@ -83,16 +90,19 @@ int run_doctor(const DoctorRequest& request, const Host* host, std::ostream& out
     return control::kCtlConfigErrors;
   }
   std::optional<LinuxHost> linux_host;
-  if (!host) {
-    host = &linux_host.emplace();
-    if (auto why = linux_host->unusable()) {
-      err << "vigilctl doctor: cannot examine this host: " << *why << "\n";
-      return control::kCtlCannotRun;
-    }
+  if (!host) host = &linux_host.emplace();
+  if (auto why = host->unusable()) {
+    err << "vigilctl doctor: cannot examine this host: " << *why << "\n";
+    return control::kCtlCannotRun;
   }
-  const Facts facts = gather(parsed->config, wants(parsed->config), *host);
+  // The shell's clock: only the printed duration depends on it.
+  const auto start = std::chrono::steady_clock::now();
+  const Facts facts = gather(parsed->config, wants(parsed->config, request.probes), *host);
+  const RunSummary run{
+      .probes = facts.probes.has_value(),
+      .elapsed = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start)};
   const auto findings = diagnose(parsed->config, parsed->files, facts);
-  out << (request.json ? render_json(request.file, findings) : render_text(findings));
+  out << (request.json ? render_json(request.file, findings) : render_text(findings, &run));
   return exit_code(findings);
 }
 

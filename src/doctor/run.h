@@ -1,7 +1,8 @@
-// `vigilctl doctor [-f CONF] [-i ID] [--json]`: reads the configuration, gathers the host's
-// state for it, judges (doctor.h) and prints one line per finding, or the findings as JSON
-// (schema vigil-doctor/1). Exit codes (control/exit_codes.h): 0 nothing fails, 1 something
-// fails, 4 / 5 the configuration cannot be read / has errors, 9 the host cannot be examined.
+// `vigilctl doctor [-f CONF] [-i ID] [--json] [--no-probes]`: reads the configuration, gathers
+// the host's state for it, runs the active probes (probes.h) unless told not to, judges
+// (doctor.h) and prints one line per finding, or the findings as JSON (schema vigil-doctor/1). Exit
+// codes (control/exit_codes.h): 0 nothing fails, 1 something fails, 4 / 5 the configuration cannot
+// be read / has errors, 9 the host cannot be examined.
 #pragma once
 
 #include <iosfwd>
@@ -18,11 +19,20 @@ struct DoctorRequest {
   std::string file;
   std::string config_id;
   bool json = false;
+  bool probes = true;  // --no-probes: only the static checks (no ARP, no listening)
 };
 
-// One line per finding: "FAIL kernel.ip_forward  ...", then a summary line.
-std::string render_text(const std::vector<Finding>& findings);
-// {"schema": "vigil-doctor/1", "config": FILE, "summary": {...}, "findings": [...]}.
+// How the run went besides its findings: printed after them.
+struct RunSummary {
+  bool probes = false;  // the active probes ran
+  Duration elapsed{0};  // gathering, probes included
+};
+
+// One line per finding: "FAIL kernel.ip_forward  ...", then a summary line (with the time taken
+// and whether the probes ran, when `run` is given).
+std::string render_text(const std::vector<Finding>& findings, const RunSummary* run = nullptr);
+// {"schema": "vigil-doctor/1", "config": FILE, "summary": {...}, "findings": [...]} (the schema's
+// fields are fixed: the time taken and whether the probes ran are in the text only).
 std::string render_json(const std::string& file, const std::vector<Finding>& findings);
 // 0 (nothing fails) or 1.
 int exit_code(const std::vector<Finding>& findings);

@@ -4,7 +4,7 @@
 //
 //   vigilctl-local check-config|dump-config [-f FILE] [-i ID]
 //   vigilctl-local config check|show [-f FILE] [-i ID]
-//   vigilctl-local doctor [-f FILE] [-i ID] [--json]
+//   vigilctl-local doctor [-f FILE] [-i ID] [--json] [--no-probes]
 //   vigilctl-local genhash -s ADDR -p PORT -u URL [...]
 #include <iostream>
 #include <string>
@@ -38,7 +38,7 @@ int run_config(const std::vector<std::string>& args) {
   return run_config_check(request, std::cout, std::cerr);
 }
 
-// doctor [-f FILE] [-i ID] [--json]
+// doctor [-f FILE] [-i ID] [--json] [--no-probes]
 int run_doctor(const std::vector<std::string>& args) {
   vigil::doctor::DoctorRequest request;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -47,9 +47,11 @@ int run_doctor(const std::vector<std::string>& args) {
       ++i;
     } else if (args[i] == "--json") {
       request.json = true;
+    } else if (args[i] == "--no-probes") {
+      request.probes = false;
     } else {
-      return usage_error("doctor [-f FILE] [-i ID] [--json]: unexpected argument '" + args[i] +
-                         "'");
+      return usage_error("doctor [-f FILE] [-i ID] [--json] [--no-probes]: unexpected argument '" +
+                         args[i] + "'");
     }
   }
   if (request.file.empty()) request.file = vigil::control::default_config_file();

@@ -315,6 +315,14 @@ class FakeHost final : public Host {
   }
   std::set<std::string> local_addresses() const override { return {"192.0.2.1"}; }
   std::optional<uint64_t> open_file_limit() const override { return 4096; }
+  std::optional<Route> route(const IpAddress& /*destination*/) const override {
+    ADD_FAILURE() << "route() without probes";
+    return std::nullopt;
+  }
+  ProbeResults probe(const ProbePlan& /*plan*/) const override {
+    ADD_FAILURE() << "probe() without probes";
+    return {};
+  }
 };
 
 TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
@@ -327,6 +335,7 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_THAT(w.interfaces, testing::ElementsAre("eth0", "eth1"));
   EXPECT_THAT(w.modules, testing::ElementsAre("ip_vs", "ip_vs_wrr"));
   EXPECT_FALSE(w.local_addresses);
+  EXPECT_FALSE(w.probes);
   const Facts facts = gather(parsed->config, w, host);
   EXPECT_EQ(facts.sysctls.at("net.ipv4.ip_forward"), "0");
   EXPECT_EQ(facts.interfaces.count("eth1"), 0u);  // missing on the host

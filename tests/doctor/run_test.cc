@@ -35,6 +35,19 @@ class FixedHost final : public Host {
   }
   std::set<std::string> local_addresses() const override { return {}; }
   std::optional<uint64_t> open_file_limit() const override { return 65536; }
+  std::optional<std::string> unusable() const override { return why_unusable; }
+  std::optional<Route> route(const IpAddress& /*destination*/) const override {
+    return Route{.interface = "eth0"};
+  }
+  ProbeResults probe(const ProbePlan& plan) const override {
+    ++probes;
+    ProbeResults results;
+    for (const auto& [name, part] : plan.vrrp)
+      results.vrrp[name].listened = part.duration;
+    return results;
+  }
+  std::optional<std::string> why_unusable;
+  mutable int probes = 0;
 };
 
 class RunTest : public testing::Test {
@@ -52,10 +65,11 @@ class RunTest : public testing::Test {
     return path;
   }
 
-  int run(const std::string& file, bool json = false) {
+  int run(const std::string& file, bool json = false, bool probes = true) {
     out_.str("");
     err_.str("");
-    return run_doctor({.file = file, .config_id = "d1", .json = json}, &host_, out_, err_);
+    return run_doctor({.file = file, .config_id = "d1", .json = json, .probes = probes}, &host_,
+                      out_, err_);
   }
 
   std::filesystem::path dir_;
@@ -85,7 +99,7 @@ TEST_F(RunTest, HealthySiteExitsZeroWithOneLinePerFinding) {
   EXPECT_THAT(text, testing::HasSubstr("OK   kernel.ip_forward "));
   EXPECT_THAT(text, testing::HasSubstr("OK   vrrp.interface "));
   EXPECT_THAT(text, testing::HasSubstr("checks: "));
-  EXPECT_THAT(text, testing::HasSubstr(" 0 fail\n"));
+  EXPECT_THAT(text, testing::HasSubstr(" 0 fail in "));
 }
 
 TEST_F(RunTest, AFailureExitsOneAndNamesTheFix) {
@@ -126,6 +140,35 @@ TEST_F(RunTest, ConfigurationWithErrors) {
             control::kCtlConfigErrors);
   EXPECT_THAT(err_.str(), testing::HasSubstr("check-config"));
   EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(RunTest, HostThatCannotBeExaminedExitsNine) {
+  host_.why_unusable = "/proc/sys/net cannot be read (is /proc mounted?)";
+  EXPECT_EQ(run(write(kSite)), control::kCtlCannotRun);
+  EXPECT_THAT(err_.str(), testing::HasSubstr("cannot examine this host: /proc/sys/net"));
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(host_.probes, 0);
+}
+
+TEST_F(RunTest, ProbesRunUnlessTurnedOffAndTheSummarySaysSo) {
+  EXPECT_EQ(run(write(kSite)), control::kCtlOk) << err_.str();
+  EXPECT_EQ(host_.probes, 1);
+  EXPECT_THAT(out_.str(), testing::HasSubstr("OK   vrrp.vrid_on_link "));
+  EXPECT_THAT(out_.str(), testing::HasSubstr("(active probes included; --no-probes skips them)"));
+
+  EXPECT_EQ(run(write(kSite), false, /*probes=*/false), control::kCtlOk) << err_.str();
+  EXPECT_EQ(host_.probes, 1);
+  EXPECT_THAT(out_.str(), testing::Not(testing::HasSubstr("vrrp.vrid_on_link")));
+  EXPECT_THAT(out_.str(), testing::HasSubstr("(active probes skipped)\n"));
+
+  // The JSON's fields stay those of vigil-doctor/1.
+  EXPECT_EQ(run(write(kSite), true), control::kCtlOk);
+  const auto doc = nlohmann::json::parse(out_.str());
+  EXPECT_EQ(doc.at("summary").size(), 3u);
+  bool probed = false;
+  for (const auto& f : doc.at("findings"))
+    probed = probed || f.at("check") == "vrrp.vrid_on_link";
+  EXPECT_TRUE(probed);
 }
 
 TEST(ExitCodeTest, OnlyFailuresFail) {
