@@ -14,6 +14,7 @@ Two namespaces on one veth link: `rs` (the real server, 10.0.0.2/24 on eth0, lo 
    changes nothing).
 4. --check exits 0 with every item OK; the who-has for the VIP gets no answer, while one for rs's
    own address 10.0.0.2 still does (the link works: the silence is arp_ignore's).
+`--mode dr --vip VIP --check` (no configuration) passes too.
 Also: a NAT service prints its note and exits 0 (also with --check); an unknown service exits 2;
 a missing configuration file exits 4. The kernel here has no ipip module: TUN's --check is
 unit-tested only (tests/doctor/rs_setup_test.cc).
@@ -185,6 +186,9 @@ def run(vigilctl: str, work: Path, lab: Lab) -> None:
         check(any(line.startswith(item) for line in ok), f"missing '{item}' in {ok}")
     check(not lab.who_has(VIP), "rs still answers ARP for the VIP after the script")
     check(lab.who_has(RS_ADDRESS), "rs no longer answers ARP for its own address")
+    # The same check without a configuration: --mode and --vip.
+    bare = lab.rs_setup(vigilctl, "--mode", "dr", "--vip", VIP, "--check")
+    check(bare.returncode == 0, f"--mode dr --vip {VIP} --check: exit {bare.returncode}")
 
     # NAT, an unknown service, a missing file.
     nat = lab.rs_setup(vigilctl, "192.0.2.84:80", "-f", str(conf))

@@ -135,7 +135,9 @@ Result<Found> find_service(const config::Config& config, std::string_view name) 
   for (const auto& vs : config.lvs.virtual_servers) {
     const auto key = check::virtual_server_key(vs);
     const auto names = lvs::virtual_server_names(key);
-    if (std::find(names.begin(), names.end(), name) != names.end())
+    // A group's service also by the group's name alone.
+    const bool group_name = vs.kind == config::VirtualServerKind::kGroup && vs.group == name;
+    if (group_name || std::find(names.begin(), names.end(), name) != names.end())
       return Found{&vs, lvs::format_virtual_server(key)};
     known.push_back(names.back());
   }
@@ -260,12 +262,14 @@ void plan_tun(Plan& plan, const config::VirtualServer* vs, uint16_t gue_port) {
   }
   if (plan.tunnel_type == TunnelType::kGue) {
     plan.notes.push_back(fmt::format(
-        "GUE (tunnel_type gue, port {}): the fou module decapsulates on that UDP port and hands "
+        "GUE (lvs_method TUN type gue port {}): the fou module decapsulates on that UDP port and "
+        "hands "
         "the inner packet to the tunnel device; the port must be open in this host's firewall.",
         gue_port));
   } else if (plan.tunnel_type == TunnelType::kGre) {
     plan.notes.push_back(
-        "GRE (tunnel_type gre): the ip_gre / ip6_gre fallback device receives the director's "
+        "GRE (lvs_method TUN type gre): the ip_gre / ip6_gre fallback device receives the "
+        "director's "
         "keyless GRE packets.");
   }
   if (!outer && vs && !vs->real_servers.empty()) {

@@ -127,7 +127,11 @@ int run_rs_setup(const std::vector<std::string>& args) {
     }
   }
   auto result = plan(parsed ? &parsed->config : nullptr, request);
-  if (!result) return usage_error("rs-setup: " + result.error().message);
+  if (!result) {
+    // The service or its VIPs: said without the whole usage.
+    std::cerr << "vigilctl rs-setup: " << result.error().message << "\n";
+    return kCtlUsage;
+  }
   if (!check) {
     std::cout << render(*result, format);
     return kCtlOk;

@@ -18,7 +18,10 @@ vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 51
   priority 100
-  virtual_ipaddress { 192.0.2.80/24 10.0.0.254/24 }
+  virtual_ipaddress {
+    192.0.2.80/24
+    10.0.0.254/24
+  }
 }
 virtual_server 192.0.2.80 80 {
   lb_algo rr
@@ -71,7 +74,12 @@ virtual_server 2001:db8::4 80 {
 virtual_server fwmark 7 {
   lb_algo rr
   lb_kind DR
-  real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
+  real_server 10.0.0.2 {
+    TCP_CHECK {
+      connect_timeout 3
+      connect_port 80
+    }
+  }
 }
 virtual_server_group web {
   192.0.2.90-91 80
@@ -243,11 +251,11 @@ INSTANTIATE_TEST_SUITE_P(
                   {"FULLNAT: nothing to set up"},
                   {"Address=", "[Match]"}},
         // A group: its addresses.
-        RenderRow{"web:80",
+        RenderRow{"web",
                   std::nullopt,
                   Format::kShell,
                   {"ip address replace 192.0.2.90/32 dev lo",
-                   "ip address replace 192.0.2.91/32 dev lo", "[web]:80"},
+                   "ip address replace 192.0.2.91/32 dev lo", "[web]:0"},
                   {}}));
 
 TEST(RsSetupShell, SetsTheSysctlsBeforeTheAddress) {
@@ -270,6 +278,11 @@ TEST(RsSetupPlan, UnknownServiceListsTheKnownOnes) {
   EXPECT_THAT(result.error().message, HasSubstr("no virtual server 192.0.2.99:80"));
   EXPECT_THAT(result.error().message, HasSubstr("192.0.2.80:80"));
   EXPECT_THAT(result.error().message, HasSubstr("fwmark:7"));
+}
+
+TEST(RsSetupPlan, GroupByKeyOrName) {
+  EXPECT_EQ(plan_for("web:0").vips, (std::vector<IpAddress>{ip("192.0.2.90"), ip("192.0.2.91")}));
+  EXPECT_EQ(plan_for("web").service, "[web]:0");
 }
 
 TEST(RsSetupPlan, FwmarkNeedsVip) {
@@ -450,7 +463,8 @@ TEST(RsSetupCheck, GuePort) {
   const Plan gue = plan_for("192.0.2.82:80");
   Facts facts = tun_host("0", "0", true);
   facts.interfaces["tunl0"].addresses = {"192.0.2.82/32"};
-  const Verdict* port = find(judge(gue, facts), "GUE port 6080");
+  const auto closed = judge(gue, facts);
+  const Verdict* port = find(closed, "GUE port 6080");
   ASSERT_NE(port, nullptr);
   EXPECT_FALSE(port->ok);
   EXPECT_EQ(port->fix, "modprobe fou && ip fou add port 6080 gue");
