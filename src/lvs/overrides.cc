@@ -32,7 +32,14 @@ std::string host_port(const IpAddress& address, uint16_t port) {
   return fmt::format("{}:{}", address.to_string(), port);
 }
 
-// The spellings resolve_targets() accepts for a virtual server.
+bool names_real_server(std::string_view text, const config::RealServer& rs, bool only_port) {
+  if (text == format_real_server({rs.address, rs.port}) || text == host_port(rs.address, rs.port))
+    return true;
+  return only_port && text == rs.address.to_string();
+}
+
+}  // namespace
+
 std::vector<std::string> virtual_server_names(const check::VirtualServerKey& key) {
   switch (key.kind) {
     case VirtualServerKind::kAddress:
@@ -44,14 +51,6 @@ std::vector<std::string> virtual_server_names(const check::VirtualServerKey& key
   }
   return {};
 }
-
-bool names_real_server(std::string_view text, const config::RealServer& rs, bool only_port) {
-  if (text == format_real_server({rs.address, rs.port}) || text == host_port(rs.address, rs.port))
-    return true;
-  return only_port && text == rs.address.to_string();
-}
-
-}  // namespace
 
 std::string_view to_string(OverrideKind kind) {
   switch (kind) {

@@ -1,7 +1,7 @@
 // vigilctl's usage and usage errors, shared by the two programs vigilctl is made of: `vigilctl`
 // (the commands that talk to vigild; kept lean so that it starts fast: issue 14's drain latency)
 // and `vigilctl-local` (the commands on files and on this host: config check/show, doctor,
-// genhash, which need the configuration reader, the checkers and OpenSSL). vigilctl runs
+// rs-setup, genhash, which need the configuration reader, the checkers and OpenSSL). vigilctl runs
 // vigilctl-local for those commands; an operator only ever types `vigilctl`.
 #pragma once
 
@@ -56,6 +56,14 @@ inline constexpr const char* kUsage =
     "                                  nothing fails, 1 something fails, 9 cannot examine);\n"
     "                                  active probes (ARP to real servers, listening for\n"
     "                                  other VRRP routers, up to 10 s) unless --no-probes\n"
+    "  rs-setup VS [--mode dr|tun|nat|fullnat] [--format shell|sysctl|networkd]\n"
+    "           [--vip ADDR]... [-f FILE] [-i ID]\n"
+    "                                  what a real server behind VS needs (VIP on lo or the\n"
+    "                                  tunnel, arp_ignore/arp_announce, rp_filter) as a script,\n"
+    "                                  sysctl.d or networkd files; --vip names a fwmark\n"
+    "                                  service's VIPs (VS may then be left out, with --mode)\n"
+    "  rs-setup VS --check [...]       on the real server: OK/FAIL per item with its fix\n"
+    "                                  (exit 0 set up, 1 not, 9 cannot examine)\n"
     "  genhash -s ADDR -p PORT -u URL  the MD5 digest of a url's body for HTTP_GET/SSL_GET\n"
     "          [-S] [-I] [-V VHOST]    `digest` lines (keepalived's genhash options; genhash -h)\n"
     "  config check|show [-f FILE]     check-config and dump-config by their newer names\n"
@@ -69,8 +77,8 @@ inline constexpr const char* kUsage =
     "  -i ID    configuration id for @ID lines (default: short host name)\n"
     "Exit codes: 0 ok, 1 degraded, 2 usage, 3 vigild unreachable, 4 config unreadable,\n"
     "            5 config errors, 6 script security, 7 changes pending, 8 vigild refused\n"
-    "            the request, 9 doctor cannot examine the host, 10 vigilctl-local (the\n"
-    "            file commands) is not installed\n";
+    "            the request, 9 doctor or rs-setup --check cannot examine the host,\n"
+    "            10 vigilctl-local (the file commands) is not installed\n";
 
 // Says what was wrong, then the usage; the usage exit code.
 inline int usage_error(const std::string& message) {

@@ -10,8 +10,11 @@
 //   vigilctl doctor [-f FILE] [-i ID] [--json]
 //                                              what on this host breaks the configuration
 //   vigilctl genhash -s ADDR -p PORT -u URL    a url's digest, as HTTP_GET computes it
+//   vigilctl rs-setup VS [--mode M] [--format F] [--check]
+//                                              what a real server behind VS needs, or has
 //
-// The commands on files and on this host (check-config, dump-config, config, doctor, genhash)
+// The commands on files and on this host (check-config, dump-config, config, doctor, genhash,
+// rs-setup)
 // are vigilctl-local's: vigilctl runs it for them (src/tools/usage.h says why).
 // The exit codes are one table (docs/operations.md "Exit codes").
 #include <unistd.h>
@@ -496,7 +499,7 @@ int run_vrrp_maintenance(const Target& target, const std::vector<std::string>& a
 // never vigild, and need the libraries vigilctl is kept free of.
 bool is_local_command(const std::string& command) {
   return command == "config" || command == "check-config" || command == "dump-config" ||
-         command == "doctor" || command == "genhash";
+         command == "doctor" || command == "genhash" || command == "rs-setup";
 }
 
 // vigilctl-local: beside this program (a build tree, or a tree installed elsewhere), else where

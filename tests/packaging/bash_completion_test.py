@@ -33,6 +33,9 @@ CASES = [
     (["vigilctl", "overrides", "--"], {"--json"}),
     (["vigilctl", "events", "--"], {"--follow", "--json"}),
     (["vigilctl", "config", ""], {"check", "show"}),
+    (["vigilctl", "rs-setup", "192.0.2.80:80", "--"], {"--mode", "--format", "--vip", "--check"}),
+    (["vigilctl", "rs-setup", "192.0.2.80:80", "--mode", ""], {"dr", "tun", "nat", "fullnat"}),
+    (["vigilctl", "rs-setup", "192.0.2.80:80", "--format", ""], {"shell", "sysctl", "networkd"}),
     (["vigilctl", "-s", "ns1", ""], {"status", "reload"}),
     (["vigilctl", "--socket", "/run/x.sock", "rs", ""], {"drain"}),
 ]
