@@ -111,19 +111,20 @@ Json rules_json(const std::vector<VirtualRule>& rules) {
   auto name = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
   Json out = Json::array();
   for (const auto& r : rules) {
-    out.push_back(Json{{"family", family_name(r.family)},
-                       {"from", prefix(r.from)},
-                       {"to", prefix(r.to)},
-                       {"action", rule_action_json(r.action)},
-                       {"table", r.action == RuleAction::kTable ? Json(r.table) : Json(nullptr)},
-                       {"goto", r.action == RuleAction::kGoto ? Json(r.goto_target) : Json(nullptr)},
-                       {"preference", r.priority ? Json(*r.priority) : Json(nullptr)},
-                       {"iif", name(r.iif)},
-                       {"oif", name(r.oif)},
-                       {"fwmark", r.fwmark ? Json(*r.fwmark) : Json(nullptr)},
-                       {"fwmask", r.fwmask ? Json(*r.fwmask) : Json(nullptr)},
-                       {"tos", r.tos},
-                       {"no_track", r.no_track}});
+    out.push_back(
+        Json{{"family", family_name(r.family)},
+             {"from", prefix(r.from)},
+             {"to", prefix(r.to)},
+             {"action", rule_action_json(r.action)},
+             {"table", r.action == RuleAction::kTable ? Json(r.table) : Json(nullptr)},
+             {"goto", r.action == RuleAction::kGoto ? Json(r.goto_target) : Json(nullptr)},
+             {"preference", r.priority ? Json(*r.priority) : Json(nullptr)},
+             {"iif", name(r.iif)},
+             {"oif", name(r.oif)},
+             {"fwmark", r.fwmark ? Json(*r.fwmark) : Json(nullptr)},
+             {"fwmask", r.fwmask ? Json(*r.fwmask) : Json(nullptr)},
+             {"tos", r.tos},
+             {"no_track", r.no_track}});
   }
   return out;
 }

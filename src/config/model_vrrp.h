@@ -139,9 +139,9 @@ enum class RouteType : uint8_t {
   kProhibit = 8,
   kThrow = 9,
 };
-inline constexpr uint32_t kTableMain = 254;        // RT_TABLE_MAIN
-inline constexpr uint32_t kTableLocal = 255;       // RT_TABLE_LOCAL
-inline constexpr uint32_t kTableDefault = 253;     // RT_TABLE_DEFAULT
+inline constexpr uint32_t kTableMain = 254;         // RT_TABLE_MAIN
+inline constexpr uint32_t kTableLocal = 255;        // RT_TABLE_LOCAL
+inline constexpr uint32_t kTableDefault = 253;      // RT_TABLE_DEFAULT
 inline constexpr uint8_t kProtocolKeepalived = 18;  // RTPROT_KEEPALIVED: what `ip route` shows
 
 // How a route is added when a matching one exists (keepalived's add / prepend / append; the
@@ -160,10 +160,10 @@ struct VirtualRoute {
   std::optional<IpAddress> gateway;           // `via` / `gw`
   std::string dev;                            // `dev` / `oif`; empty: the kernel picks
   uint32_t table = kTableMain;
-  std::optional<uint32_t> metric;           // RTA_PRIORITY
-  std::optional<uint8_t> scope;             // unset: global (keepalived: RT_SCOPE_UNIVERSE)
-  uint8_t protocol = kProtocolKeepalived;   // `protocol`; keepalived's default
-  uint8_t tos = 0;                          // `tos` / `dsfield`
+  std::optional<uint32_t> metric;          // RTA_PRIORITY
+  std::optional<uint8_t> scope;            // unset: global (keepalived: RT_SCOPE_UNIVERSE)
+  uint8_t protocol = kProtocolKeepalived;  // `protocol`; keepalived's default
+  uint8_t tos = 0;                         // `tos` / `dsfield`
   bool onlink = false;
   RouteAddMode add_mode = RouteAddMode::kPrepend;
   // keepalived: an untracked route stays where it is when deleted by someone else. A tracked
@@ -191,7 +191,7 @@ struct VirtualRule {
   std::optional<IpPrefix> from;
   std::optional<IpPrefix> to;
   RuleAction action = RuleAction::kTable;
-  uint32_t table = 0;       // with kTable
+  uint32_t table = 0;        // with kTable
   uint32_t goto_target = 0;  // with kGoto
   // Required (keepalived numbers rules without one and reports a configuration error).
   std::optional<uint32_t> priority;
@@ -265,7 +265,7 @@ struct VrrpInstance {
 
   std::vector<VirtualAddress> virtual_addresses;
   std::vector<VirtualAddress> excluded_addresses;  // virtual_ipaddress_excluded: not advertised
-  std::vector<VirtualRoute> virtual_routes;  // added on MASTER, removed on leaving it
+  std::vector<VirtualRoute> virtual_routes;        // added on MASTER, removed on leaving it
   std::vector<VirtualRule> virtual_rules;
 
   VrrpTracking track;

@@ -759,8 +759,7 @@ const Keyword<I> kInstanceKeywords[] = {
     {"native_ipv6", bare<&I::native_ipv6, true>},
     {"virtual_ipaddress", virtual_addresses<&I::virtual_addresses>},
     {"virtual_ipaddress_excluded", virtual_addresses<&I::excluded_addresses>},
-    {"virtual_routes",
-     routing_block<VirtualRoute, &I::virtual_routes, vrrp_parse::virtual_route>},
+    {"virtual_routes", routing_block<VirtualRoute, &I::virtual_routes, vrrp_parse::virtual_route>},
     {"virtual_rules", routing_block<VirtualRule, &I::virtual_rules, vrrp_parse::virtual_rule>},
     {"track_interface", track_block<TrackKind::kInterface, I>},
     {"track_script", track_block<TrackKind::kScript, I>},
@@ -799,9 +798,8 @@ const Keyword<I> kInstanceKeywords[] = {
        deprecated(ctx, line, vi, "use a linkbeat_interfaces block");
      }},
     {"lvs_sync_daemon_interface",
-     [](Context& ctx, const LogicalLine& line, I& vi) {
-       deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs");
-     }},
+     [](Context& ctx, const LogicalLine& line,
+        I& vi) { deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs"); }},
     // keepalived keywords vigil does not implement yet.
     {"use_vmac_addr"},
     {"use_ipvlan"},

@@ -11,26 +11,51 @@ namespace {
 
 // keepalived's route options that vigil does not implement (multipath, metrics, encapsulation).
 constexpr std::string_view kUnsupportedRouteOptions[] = {
-    "from",    "as",       "encap",     "expires",  "mtu",       "hoplimit",  "advmss",
-    "rtt",     "rttvar",   "reordering", "window",  "cwnd",      "ssthresh",  "realms",
-    "rto_min", "initcwnd", "initrwnd",  "features", "quickack",  "congctl",   "pref",
-    "ttl-propagate", "fastopen_no_cookie", "or", "nexthop", "track_group", "vrf",
+    "from",
+    "as",
+    "encap",
+    "expires",
+    "mtu",
+    "hoplimit",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "realms",
+    "rto_min",
+    "initcwnd",
+    "initrwnd",
+    "features",
+    "quickack",
+    "congctl",
+    "pref",
+    "ttl-propagate",
+    "fastopen_no_cookie",
+    "or",
+    "nexthop",
+    "track_group",
+    "vrf",
 };
 constexpr std::string_view kRouteOptions[] = {
-    "inet",   "inet6",    "to",      "src",   "via",        "dev",    "oif",
-    "table",  "metric",   "priority", "preference", "scope", "protocol", "tos",  "dsfield",
-    "onlink", "add",      "prepend", "append", "no_track",  "unicast", "blackhole",
-    "unreachable", "prohibit", "throw",
+    "inet",      "inet6",       "to",       "src",        "via",    "dev",      "oif",
+    "table",     "metric",      "priority", "preference", "scope",  "protocol", "tos",
+    "dsfield",   "onlink",      "add",      "prepend",    "append", "no_track", "unicast",
+    "blackhole", "unreachable", "prohibit", "throw",
 };
 constexpr std::string_view kUnsupportedRuleOptions[] = {
-    "not",      "realms",   "suppress_prefixlength", "sup_pl", "suppress_ifgroup", "sup_group",
-    "tunnel-id", "uidrange", "l3mdev", "protocol", "ipproto", "sport", "dport", "track_group",
+    "not",       "realms",           "suppress_prefixlength",
+    "sup_pl",    "suppress_ifgroup", "sup_group",
+    "tunnel-id", "uidrange",         "l3mdev",
+    "protocol",  "ipproto",          "sport",
+    "dport",     "track_group",
 };
 constexpr std::string_view kRuleOptions[] = {
-    "inet",    "inet6",    "from",   "to",        "table",       "lookup",   "preference",
-    "order",   "priority", "dev",    "iif",       "oif",         "fwmark",   "tos",
-    "dsfield", "goto",     "nop",    "type",      "blackhole",   "unreachable", "prohibit",
-    "no_track",
+    "inet",     "inet6", "from",      "to",          "table",    "lookup",   "preference", "order",
+    "priority", "dev",   "iif",       "oif",         "fwmark",   "tos",      "dsfield",    "goto",
+    "nop",      "type",  "blackhole", "unreachable", "prohibit", "no_track",
 };
 
 template <size_t N>
@@ -202,8 +227,7 @@ std::optional<VirtualRoute> virtual_route(Item& item, std::string_view block) {
   for (size_t i = 0; i < in.size(); ++i) {
     const std::string& word = in.word(i);
     if (word == "inet" || word == "inet6") {
-      if (!in.same_family(i, word == "inet" ? AddressFamily::kIpv4 : AddressFamily::kIpv6,
-                          family))
+      if (!in.same_family(i, word == "inet" ? AddressFamily::kIpv4 : AddressFamily::kIpv6, family))
         return std::nullopt;
     } else if (word == "gw") {
       // keepalived 2.2.7 reports it as a configuration error (and reads it as via).
@@ -276,8 +300,8 @@ std::optional<VirtualRoute> virtual_route(Item& item, std::string_view block) {
         ++i;
       }
       const std::string& text = in.word(i);
-      const bool looks_like_destination = text == "default" || text == "all" || text == "any" ||
-                                          IpPrefix::parse(text).has_value();
+      const bool looks_like_destination =
+          text == "default" || text == "all" || text == "any" || IpPrefix::parse(text).has_value();
       if (!looks_like_destination) {
         in.unknown(i, {}, kRouteOptions);
         return std::nullopt;
@@ -302,8 +326,10 @@ std::optional<VirtualRoute> virtual_route(Item& item, std::string_view block) {
   // keepalived 2.2.7 reports both as configuration errors (keepalived -t exits 5), then runs
   // the route untracked / with protocol keepalived.
   if (!route.no_track && protocol_set && route.protocol != kProtocolKeepalived) {
-    in.error(protocol_at, "a tracked route must have protocol keepalived (18); add no_track to "
-                          "install it with protocol " + std::to_string(route.protocol));
+    in.error(protocol_at,
+             "a tracked route must have protocol keepalived (18); add no_track to "
+             "install it with protocol " +
+                 std::to_string(route.protocol));
     return std::nullopt;
   }
   if (!route.no_track && route.dev.empty()) {
@@ -334,8 +360,7 @@ std::optional<VirtualRule> virtual_rule(Item& item, std::string_view block) {
   for (size_t i = 0; i < in.size(); ++i) {
     const std::string& word = in.word(i);
     if (word == "inet" || word == "inet6") {
-      if (!in.same_family(i, word == "inet" ? AddressFamily::kIpv4 : AddressFamily::kIpv6,
-                          family))
+      if (!in.same_family(i, word == "inet" ? AddressFamily::kIpv4 : AddressFamily::kIpv6, family))
         return std::nullopt;
     } else if (word == "from" || word == "to") {
       if (in.value(i) == nullptr) return std::nullopt;
@@ -397,8 +422,9 @@ std::optional<VirtualRule> virtual_rule(Item& item, std::string_view block) {
       rule.no_track = true;
     } else if (word == "pref") {
       // `ip rule` takes it; keepalived 2.2.7 does not ("Unknown rule option pref").
-      in.error(i, "unknown option 'pref' (ip rule's word; keepalived reads preference, order "
-                  "or priority)");
+      in.error(i,
+               "unknown option 'pref' (ip rule's word; keepalived reads preference, order "
+               "or priority)");
       return std::nullopt;
     } else {
       in.unknown(i, kUnsupportedRuleOptions, kRuleOptions);
@@ -412,8 +438,9 @@ std::optional<VirtualRule> virtual_rule(Item& item, std::string_view block) {
   }
   if (!rule.priority) {
     // keepalived 2.2.7 numbers such rules 16384, 16383, ... and reports a configuration error.
-    in.error(0, "the rule has no preference (keepalived would number it from 16384 down and "
-                "report it): add preference N");
+    in.error(0,
+             "the rule has no preference (keepalived would number it from 16384 down and "
+             "report it): add preference N");
     return std::nullopt;
   }
   if (rule.action == RuleAction::kGoto && (!rule.priority || *rule.priority >= rule.goto_target)) {

@@ -75,7 +75,8 @@ Status NetlinkRoutingTable::apply(const RoutingChange& change) {
 
 Status NetlinkRoutingTable::change_route(const Route& route, bool add) {
   auto fail = [&](std::string_view why) {
-    return Status(Error{fmt::format("route {} {}: {}", add ? "add" : "del", to_string(route), why)});
+    return Status(
+        Error{fmt::format("route {} {}: {}", add ? "add" : "del", to_string(route), why)});
   };
   std::unique_ptr<rtnl_route, RouteDeleter> request(rtnl_route_alloc());
   NlAddrPtr destination = to_nl_addr(route.destination.address, route.destination.length);

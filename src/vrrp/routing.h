@@ -131,7 +131,6 @@ class VipsWithRouting final : public VipManager {
   [[nodiscard]] uint64_t failures() const { return failures_; }
 
  private:
-
   VipManager& inner_;
   RoutingTable& table_;
   InstanceRouting routing_;

@@ -36,14 +36,14 @@ IpPrefix prefix(std::string_view text) {
 
 TEST(VirtualRoutes, EveryImplementedOptionReachesTheModel) {
   std::unique_ptr<Parsed> p;
-  const auto& vi = parse_ok(p, with_blocks(
-                                   "    src 192.168.100.1 to 192.168.109.0/24 via 192.168.200.254 "
-                                   "dev eth1 table 100 metric 7 scope link protocol 18 tos 0x10 "
-                                   "onlink append\n"
-                                   "    blackhole 192.168.114.0/24 table main no_track\n"
-                                   "    inet6 2001:db8:5::/48 via 2001:db8::1 dev eth0 add\n"
-                                   "    default via 10.0.0.254 dev eth0 table 7 priority 9\n"))
-                       .vrrp.instances.at(0);
+  const auto& vi =
+      parse_ok(p, with_blocks("    src 192.168.100.1 to 192.168.109.0/24 via 192.168.200.254 "
+                              "dev eth1 table 100 metric 7 scope link protocol 18 tos 0x10 "
+                              "onlink append\n"
+                              "    blackhole 192.168.114.0/24 table main no_track\n"
+                              "    inet6 2001:db8:5::/48 via 2001:db8::1 dev eth0 add\n"
+                              "    default via 10.0.0.254 dev eth0 table 7 priority 9\n"))
+          .vrrp.instances.at(0);
   ASSERT_EQ(vi.virtual_routes.size(), 4U);
   const auto& r = vi.virtual_routes[0];
   EXPECT_EQ(r.destination, prefix("192.168.109.0/24"));
@@ -128,11 +128,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "",
                   {"5:17: vrrp_instance VI_1: virtual_routes: 'nexthop' is a keepalived option "
                    "vigil does not implement; see docs/config.md"}},
-        ErrorCase{"mixed families",
-                  "    10.1.0.0/16 via 2001:db8::1 dev eth0\n",
-                  "",
-                  {"5:21: vrrp_instance VI_1: virtual_routes: '2001:db8::1' is IPv6 but the line is IPv4 "
-                   "(keepalived cannot mix families either)"}},
+        ErrorCase{
+            "mixed families",
+            "    10.1.0.0/16 via 2001:db8::1 dev eth0\n",
+            "",
+            {"5:21: vrrp_instance VI_1: virtual_routes: '2001:db8::1' is IPv6 but the line is IPv4 "
+             "(keepalived cannot mix families either)"}},
         ErrorCase{"host bits",
                   "    10.1.2.0/16 dev eth0\n",
                   "",

@@ -538,8 +538,7 @@ TEST(GarpGroup, WithoutInterfacesItWarns) {
 }
 
 TEST(VrrpInstance, UnimplementedKeepalivedKeywordsWarn) {
-  auto p = parse(instance(
-      "  kernel_rx_buf_size 4096\n  use_vmac vrrp.51\n  vrf red"));
+  auto p = parse(instance("  kernel_rx_buf_size 4096\n  use_vmac vrrp.51\n  vrf red"));
   EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
   EXPECT_EQ(warnings(*p),
             (Strings{"4:3: 'kernel_rx_buf_size' is a keepalived keyword vigil does not implement "

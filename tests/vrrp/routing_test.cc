@@ -43,11 +43,11 @@ std::vector<std::string> texts(const RoutingChanges& changes) {
 }
 
 TEST(RoutingDecisions, MasterAddsRoutesThenRules) {
-  EXPECT_EQ(texts(routing_on_master(kRouting)),
-            (std::vector<std::string>{"route add 10.1.0.0/16 dev eth0",
-                                      "route add 10.2.0.0/16 dev eth0",
-                                      "rule add pref 1000 from 10.1.0.0/16 lookup 100",
-                                      "rule add pref 1001 from 10.2.0.0/16 lookup 100"}));
+  EXPECT_EQ(
+      texts(routing_on_master(kRouting)),
+      (std::vector<std::string>{"route add 10.1.0.0/16 dev eth0", "route add 10.2.0.0/16 dev eth0",
+                                "rule add pref 1000 from 10.1.0.0/16 lookup 100",
+                                "rule add pref 1001 from 10.2.0.0/16 lookup 100"}));
 }
 
 TEST(RoutingDecisions, LeavingMasterRemovesRulesThenRoutes) {
@@ -198,9 +198,8 @@ TEST_F(InstanceRoutingTest, SteppingDownToBackupRemoves) {
   ASSERT_EQ(instance->state(), State::kMaster);
   const size_t mark = table.log.size();
   // A higher-priority master appears.
-  instance->handle(AdvertReceived{.priority = 250,
-                                  .max_advert_interval = 1s,
-                                  .source = *IpAddress::parse("10.0.0.3")});
+  instance->handle(AdvertReceived{
+      .priority = 250, .max_advert_interval = 1s, .source = *IpAddress::parse("10.0.0.3")});
   EXPECT_EQ(instance->state(), State::kBackup);
   EXPECT_EQ(ops_since(mark), kRemoved);
 }

@@ -60,21 +60,21 @@ vrrp::Route to_route(const config::VirtualRoute& in) {
 }
 
 vrrp::Rule to_rule(const config::VirtualRule& in) {
-  return vrrp::Rule{
-      .family = in.family,
-      .from = in.from,
-      .to = in.to,
-      .action = static_cast<uint8_t>(in.action),
-      .table = in.table,
-      .goto_target = in.goto_target,
-      .priority = in.priority.value_or(0),  // the parser requires one
-      .iif = in.iif,
-      .oif = in.oif,
-      .fwmark = in.fwmark,
-      .fwmask = in.fwmask,
-      .tos = in.tos,
-      .protocol = in.no_track ? std::nullopt
-                              : std::optional<uint8_t>(vrrp::kRouteProtocolKeepalived)};
+  return vrrp::Rule{.family = in.family,
+                    .from = in.from,
+                    .to = in.to,
+                    .action = static_cast<uint8_t>(in.action),
+                    .table = in.table,
+                    .goto_target = in.goto_target,
+                    .priority = in.priority.value_or(0),  // the parser requires one
+                    .iif = in.iif,
+                    .oif = in.oif,
+                    .fwmark = in.fwmark,
+                    .fwmask = in.fwmask,
+                    .tos = in.tos,
+                    .protocol = in.no_track
+                                    ? std::nullopt
+                                    : std::optional<uint8_t>(vrrp::kRouteProtocolKeepalived)};
 }
 
 // keepalived 2.2.7: an instance tracks (weight 0: down means FAULT) the dev of each tracked
@@ -328,10 +328,9 @@ bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
     });
   };
   return same_instance_config(config, other.config) && excluded == other.excluded &&
-         routing == other.routing &&
-         links_equal(links, other.links) && scripts_equal(scripts, other.scripts) &&
-         files_equal(files, other.files) && sync_group == other.sync_group &&
-         same_notify(notify, other.notify) &&
+         routing == other.routing && links_equal(links, other.links) &&
+         scripts_equal(scripts, other.scripts) && files_equal(files, other.files) &&
+         sync_group == other.sync_group && same_notify(notify, other.notify) &&
          same_script(notify_master_rx_lower_pri, other.notify_master_rx_lower_pri);
 }
 

@@ -23,9 +23,11 @@ vrrp_instance VI_1 {
   advert_int 1
   virtual_ipaddress { 10.0.0.100/24 }
   virtual_routes {
-)" + routes + R"(  }
+)" + routes +
+         R"(  }
   virtual_rules {
-)" + rules + R"(  }
+)" + rules +
+         R"(  }
 }
 )";
 }
