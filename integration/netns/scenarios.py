@@ -1232,6 +1232,95 @@ def metrics(lab: vlab.Lab, pair: Pair) -> None:
     pair.check_alive()
 
 
+# virtual_routes / virtual_rules: the same block on both directors; only the master has them.
+ROUTING_TABLE = "100"
+ROUTING_BLOCKS = f"""
+virtual_routes {{
+  198.51.100.0/24 via 192.0.2.100 dev eth0 table {ROUTING_TABLE}
+  203.0.113.0/24 dev eth0 src {VIP4} table {ROUTING_TABLE} metric 5
+  blackhole 198.51.100.128/25 table {ROUTING_TABLE} no_track
+}}
+virtual_rules {{
+  from {VIP4} table {ROUTING_TABLE} preference 1000
+  to 198.51.100.0/24 table {ROUTING_TABLE} preference 1001 no_track
+  fwmark 7 table {ROUTING_TABLE} preference 1002
+}}
+"""
+# What `ip route show table 100` / `ip rule show` print for them (keepalived 2.2.7's protocol
+# number 18 is "keepalived" in iproute2's names; no_track rules carry no protocol).
+EXPECTED_ROUTES = (
+    r"^198\.51\.100\.0/24 via 192\.0\.2\.100 dev eth0 proto keepalived$",
+    rf"^203\.0\.113\.0/24 dev eth0 proto keepalived src {re.escape(VIP4)} metric 5$",
+    r"^blackhole 198\.51\.100\.128/25 proto keepalived$",
+)
+EXPECTED_RULES = (
+    rf"^1000:\tfrom {re.escape(VIP4)} lookup {ROUTING_TABLE} proto keepalived$",
+    rf"^1001:\tfrom all to 198\.51\.100\.0/24 lookup {ROUTING_TABLE}$",
+    rf"^1002:\tfrom all fwmark 0x7 lookup {ROUTING_TABLE} proto keepalived$",
+)
+
+
+def routing_of(lab: vlab.Lab, node: str) -> tuple[list[str], list[str]]:
+    """The director's table-100 routes and its rules with preference 1000-1002."""
+    routes = lab.ip(node, "route", "show", "table", ROUTING_TABLE, check=False).stdout
+    rules = lab.ip(node, "rule", "show").stdout
+    ours = [line for line in rules.splitlines() if line.split(":", 1)[0] in ("1000", "1001", "1002")]
+    return [line.strip() for line in routes.splitlines()], ours
+
+
+def routing_matches(lab: vlab.Lab, node: str, present: bool) -> bool:
+    routes, rules = routing_of(lab, node)
+    if not present:
+        return routes == [] and rules == []
+    return (len(routes) == len(EXPECTED_ROUTES) and len(rules) == len(EXPECTED_RULES) and
+            all(any(re.match(p, line) for line in routes) for p in EXPECTED_ROUTES) and
+            all(any(re.match(p, line) for line in rules) for p in EXPECTED_RULES))
+
+
+def wait_routing(lab: vlab.Lab, master: str, others: tuple[str, ...], what: str) -> None:
+    def settled() -> bool:
+        return routing_matches(lab, master, True) and all(
+            routing_matches(lab, node, False) for node in others)
+    try:
+        wait_until(settled, 5, what)
+    except vlab.LabError:
+        for node in vlab.DIRECTORS:
+            routes, rules = routing_of(lab, node)
+            print(f"  {node}: routes {routes} rules {rules}")
+        raise
+
+
+@scenario
+def virtual_routes(lab: vlab.Lab, pair: Pair) -> None:
+    """virtual_routes and virtual_rules follow the master: on the master only, removed by a clean
+    stop, added by the new master, removed by a master that steps down to BACKUP."""
+    adv, version = 0.2, 3
+
+    def config(node: str, priority: int) -> str:
+        return simple_config(pair, node, priority, advert_int=adv, version=version,
+                             extra=ROUTING_BLOCKS)
+
+    for node, priority in (("d1", 150), ("d2", 100)):
+        pair.start(node, config(node, priority))
+    lab.wait_sole_holder("d1", timeout=10)
+    wait_routing(lab, "d1", ("d2",), "routes and rules on d1 (master) only")
+    holds_for(lambda: routing_matches(lab, "d2", False), 1.0, "nothing on d2 (backup)")
+
+    # A clean stop removes them; the backup takes over and adds them.
+    pair.daemons["d1"].terminate()
+    lab.wait_sole_holder("d2", timeout=master_down(100, adv, version) + 5)
+    wait_routing(lab, "d2", ("d1",), "routes and rules on d2 only after d1's SIGTERM")
+    check(lab.last_state("d2", "VI_1") == "MASTER", "d2 did not report MASTER")
+
+    # d1 returns and preempts: d2 steps down to BACKUP and removes its routes and rules.
+    pair.daemons.pop("d1")
+    pair.start("d1", config("d1", 150))
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    wait_until(lambda: lab.last_state("d2", "VI_1") == "BACKUP", 5, "d2 back to BACKUP")
+    wait_routing(lab, "d1", ("d2",), "routes and rules back on d1 only after it preempted")
+    pair.check_alive()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))

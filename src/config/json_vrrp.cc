@@ -38,6 +38,97 @@ Json scope_json(uint8_t scope) {
   }
 }
 
+std::string_view route_type_json(RouteType type) {
+  switch (type) {
+    case RouteType::kUnicast:
+      return "unicast";
+    case RouteType::kBlackhole:
+      return "blackhole";
+    case RouteType::kUnreachable:
+      return "unreachable";
+    case RouteType::kProhibit:
+      return "prohibit";
+    case RouteType::kThrow:
+      return "throw";
+  }
+  return "unicast";
+}
+
+std::string_view add_mode_json(RouteAddMode mode) {
+  switch (mode) {
+    case RouteAddMode::kPrepend:
+      return "prepend";
+    case RouteAddMode::kAdd:
+      return "add";
+    case RouteAddMode::kAppend:
+      return "append";
+  }
+  return "prepend";
+}
+
+Json routes_json(const std::vector<VirtualRoute>& routes) {
+  Json out = Json::array();
+  for (const auto& r : routes) {
+    out.push_back(Json{{"to", r.destination.to_string()},
+                       {"type", route_type_json(r.type)},
+                       {"src", optional_json(r.preferred_source, address_json)},
+                       {"via", optional_json(r.gateway, address_json)},
+                       {"dev", r.dev.empty() ? Json(nullptr) : Json(r.dev)},
+                       {"table", r.table},
+                       {"metric", r.metric ? Json(*r.metric) : Json(nullptr)},
+                       {"scope", r.scope ? scope_json(*r.scope) : Json("global")},
+                       {"protocol", r.protocol},
+                       {"tos", r.tos},
+                       {"onlink", r.onlink},
+                       {"mode", add_mode_json(r.add_mode)},
+                       {"no_track", r.no_track}});
+  }
+  return out;
+}
+
+std::string_view rule_action_json(RuleAction action) {
+  switch (action) {
+    case RuleAction::kTable:
+      return "table";
+    case RuleAction::kGoto:
+      return "goto";
+    case RuleAction::kNop:
+      return "nop";
+    case RuleAction::kBlackhole:
+      return "blackhole";
+    case RuleAction::kUnreachable:
+      return "unreachable";
+    case RuleAction::kProhibit:
+      return "prohibit";
+  }
+  return "table";
+}
+
+Json rules_json(const std::vector<VirtualRule>& rules) {
+  auto prefix = [](const std::optional<IpPrefix>& p) {
+    return p ? Json(p->to_string()) : Json(nullptr);
+  };
+  auto name = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+  Json out = Json::array();
+  for (const auto& r : rules) {
+    out.push_back(
+        Json{{"family", family_name(r.family)},
+             {"from", prefix(r.from)},
+             {"to", prefix(r.to)},
+             {"action", rule_action_json(r.action)},
+             {"table", r.action == RuleAction::kTable ? Json(r.table) : Json(nullptr)},
+             {"goto", r.action == RuleAction::kGoto ? Json(r.goto_target) : Json(nullptr)},
+             {"preference", r.priority ? Json(*r.priority) : Json(nullptr)},
+             {"iif", name(r.iif)},
+             {"oif", name(r.oif)},
+             {"fwmark", r.fwmark ? Json(*r.fwmark) : Json(nullptr)},
+             {"fwmask", r.fwmask ? Json(*r.fwmask) : Json(nullptr)},
+             {"tos", r.tos},
+             {"no_track", r.no_track}});
+  }
+  return out;
+}
+
 Json track_refs_json(const std::vector<TrackRef>& refs) {
   Json out = Json::array();
   for (const auto& ref : refs) {
@@ -180,6 +271,8 @@ Json instance_json(const VrrpInstance& vi) {
   j["v3_checksum_as_v2"] = vi.v3_checksum_as_v2;
   j["virtual_ipaddress"] = address_list_json(vi.virtual_addresses);
   j["virtual_ipaddress_excluded"] = address_list_json(vi.excluded_addresses);
+  j["virtual_routes"] = routes_json(vi.virtual_routes);
+  j["virtual_rules"] = rules_json(vi.virtual_rules);
   tracking_json(j, vi.track);
   j["dont_track_primary"] = vi.dont_track_primary;
   notify_json(j, vi.notify);

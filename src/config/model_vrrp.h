@@ -131,6 +131,79 @@ struct VirtualAddress {
   SourceLocation loc;
 };
 
+// rtnetlink route types (RTN_*) and protocols (RTPROT_*) as virtual_routes names them.
+enum class RouteType : uint8_t {
+  kUnicast = 1,
+  kBlackhole = 6,
+  kUnreachable = 7,
+  kProhibit = 8,
+  kThrow = 9,
+};
+inline constexpr uint32_t kTableMain = 254;         // RT_TABLE_MAIN
+inline constexpr uint32_t kTableLocal = 255;        // RT_TABLE_LOCAL
+inline constexpr uint32_t kTableDefault = 253;      // RT_TABLE_DEFAULT
+inline constexpr uint8_t kProtocolKeepalived = 18;  // RTPROT_KEEPALIVED: what `ip route` shows
+
+// How a route is added when a matching one exists (keepalived's add / prepend / append; the
+// default is prepend, the kernel's NLM_F_CREATE alone).
+enum class RouteAddMode : uint8_t { kPrepend, kAdd, kAppend };
+
+// One line of virtual_routes (keepalived 2.2.7's subset that vigil implements):
+// [inet|inet6] [TYPE] [to] PREFIX|default [src ADDR] [via|gw ADDR] [dev|oif IF] [table N]
+// [metric|priority|preference N] [scope SCOPE] [protocol N] [tos|dsfield N] [onlink]
+// [add|prepend|append] [no_track]
+// TYPE is unicast, blackhole, unreachable, prohibit or throw.
+struct VirtualRoute {
+  IpPrefix destination;
+  RouteType type = RouteType::kUnicast;
+  std::optional<IpAddress> preferred_source;  // `src`: RTA_PREFSRC
+  std::optional<IpAddress> gateway;           // `via` / `gw`
+  std::string dev;                            // `dev` / `oif`; empty: the kernel picks
+  uint32_t table = kTableMain;
+  std::optional<uint32_t> metric;          // RTA_PRIORITY
+  std::optional<uint8_t> scope;            // unset: global (keepalived: RT_SCOPE_UNIVERSE)
+  uint8_t protocol = kProtocolKeepalived;  // `protocol`; keepalived's default
+  uint8_t tos = 0;                         // `tos` / `dsfield`
+  bool onlink = false;
+  RouteAddMode add_mode = RouteAddMode::kPrepend;
+  // keepalived: an untracked route stays where it is when deleted by someone else. A tracked
+  // route needs `dev` and protocol keepalived (otherwise keepalived reports an error).
+  bool no_track = false;
+  SourceLocation loc;
+};
+
+// What a rule does (FR_ACT_*).
+enum class RuleAction : uint8_t {
+  kTable = 1,  // `table` / `lookup`
+  kGoto = 2,
+  kNop = 3,
+  kBlackhole = 6,
+  kUnreachable = 7,
+  kProhibit = 8,
+};
+
+// One line of virtual_rules (keepalived 2.2.7's subset that vigil implements):
+// [inet|inet6] [from PREFIX|all] [to PREFIX|all] [table|lookup N] [preference|order|priority N]
+// [dev|iif IF] [oif IF] [fwmark N[/MASK]] [tos|dsfield N] [goto N | nop | [type] blackhole |
+// unreachable | prohibit] [no_track]
+struct VirtualRule {
+  AddressFamily family = AddressFamily::kIpv4;
+  std::optional<IpPrefix> from;
+  std::optional<IpPrefix> to;
+  RuleAction action = RuleAction::kTable;
+  uint32_t table = 0;        // with kTable
+  uint32_t goto_target = 0;  // with kGoto
+  // Required (keepalived numbers rules without one and reports a configuration error).
+  std::optional<uint32_t> priority;
+  std::string iif;  // `dev` / `iif`
+  std::string oif;
+  std::optional<uint32_t> fwmark;
+  std::optional<uint32_t> fwmask;
+  uint8_t tos = 0;
+  bool no_track = false;  // tracked rules carry protocol keepalived (FRA_PROTOCOL 18)
+  SourceLocation loc;
+};
+
 // One line of unicast_peer: ADDR [min_ttl N] [max_ttl N].
 struct UnicastPeer {
   IpAddress address;
@@ -192,6 +265,8 @@ struct VrrpInstance {
 
   std::vector<VirtualAddress> virtual_addresses;
   std::vector<VirtualAddress> excluded_addresses;  // virtual_ipaddress_excluded: not advertised
+  std::vector<VirtualRoute> virtual_routes;        // added on MASTER, removed on leaving it
+  std::vector<VirtualRule> virtual_rules;
 
   VrrpTracking track;
   bool dont_track_primary = false;

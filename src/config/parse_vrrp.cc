@@ -11,6 +11,7 @@ namespace vigil::config {
 namespace {
 
 using vrrp_parse::Item;
+using vrrp_parse::parse_scope;
 using vrrp_parse::script_keyword;
 
 constexpr std::string_view kind_of(const VrrpScript*) {
@@ -517,24 +518,6 @@ void old_unicast_checksum(Context& ctx, const LogicalLine& line, I& vi) {
 
 // --- virtual_ipaddress. ---
 
-bool parse_scope(std::string_view word, uint8_t& scope) {
-  static constexpr std::pair<std::string_view, uint8_t> kScopes[] = {
-      {"global", kScopeGlobal}, {"site", kScopeSite},       {"link", kScopeLink},
-      {"host", kScopeHost},     {"nowhere", kScopeNowhere},
-  };
-  for (auto [name, value] : kScopes) {
-    if (word == name) {
-      scope = value;
-      return true;
-    }
-  }
-  unsigned number = 0;
-  auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), number);
-  if (ec != std::errc() || end != word.data() + word.size() || number > 255) return false;
-  scope = static_cast<uint8_t>(number);
-  return true;
-}
-
 constexpr std::string_view kAddressOptions[] = {
     "brd",        "dev",           "scope",    "label",    "peer",          "home",     "-nodad",
     "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "preferred_lft", "use_vmac",
@@ -657,6 +640,20 @@ void virtual_addresses(Context& ctx, const LogicalLine& line, I& vi) {
   });
 }
 
+// --- virtual_routes / virtual_rules (parse_vrrp_routes.cc reads the lines). ---
+
+template <class Entry, auto List, std::optional<Entry> (*Read)(Item&, std::string_view)>
+void routing_block(Context& ctx, const LogicalLine& line, I& vi) {
+  if (!item_of(ctx, line, vi).count(0, 0)) {
+    ctx.skip_block_if_present();
+    return;
+  }
+  ctx.value_block(line, [&](const LogicalLine& entry) {
+    Item item = item_of(ctx, entry, vi);
+    if (auto parsed = Read(item, line.keyword())) (vi.*List).push_back(std::move(*parsed));
+  });
+}
+
 // --- authentication { auth_type PASS|AH; auth_pass SECRET }. ---
 
 void auth_type(Context& ctx, const LogicalLine& line, I& vi) {
@@ -762,6 +759,8 @@ const Keyword<I> kInstanceKeywords[] = {
     {"native_ipv6", bare<&I::native_ipv6, true>},
     {"virtual_ipaddress", virtual_addresses<&I::virtual_addresses>},
     {"virtual_ipaddress_excluded", virtual_addresses<&I::excluded_addresses>},
+    {"virtual_routes", routing_block<VirtualRoute, &I::virtual_routes, vrrp_parse::virtual_route>},
+    {"virtual_rules", routing_block<VirtualRule, &I::virtual_rules, vrrp_parse::virtual_rule>},
     {"track_interface", track_block<TrackKind::kInterface, I>},
     {"track_script", track_block<TrackKind::kScript, I>},
     {"track_file", track_block<TrackKind::kFile, I>},
@@ -799,12 +798,9 @@ const Keyword<I> kInstanceKeywords[] = {
        deprecated(ctx, line, vi, "use a linkbeat_interfaces block");
      }},
     {"lvs_sync_daemon_interface",
-     [](Context& ctx, const LogicalLine& line, I& vi) {
-       deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs");
-     }},
+     [](Context& ctx, const LogicalLine& line,
+        I& vi) { deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs"); }},
     // keepalived keywords vigil does not implement yet.
-    {"virtual_routes"},
-    {"virtual_rules"},
     {"use_vmac_addr"},
     {"use_ipvlan"},
     {"vrf"},

@@ -5,6 +5,24 @@
 
 namespace vigil::config::vrrp_parse {
 
+bool parse_scope(std::string_view word, uint8_t& scope) {
+  static constexpr std::pair<std::string_view, uint8_t> kScopes[] = {
+      {"global", kScopeGlobal}, {"site", kScopeSite},       {"link", kScopeLink},
+      {"host", kScopeHost},     {"nowhere", kScopeNowhere},
+  };
+  for (auto [name, value] : kScopes) {
+    if (word == name) {
+      scope = value;
+      return true;
+    }
+  }
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), number);
+  if (ec != std::errc() || end != word.data() + word.size() || number > 255) return false;
+  scope = static_cast<uint8_t>(number);
+  return true;
+}
+
 std::string Item::owner() const {
   std::string out(kind_);
   out += ' ';

@@ -59,4 +59,12 @@ class Item {
 // script are ignored with a warning (keepalived ignores them silently).
 std::optional<NotifyScript> script_keyword(const Item& item, bool allow_user);
 
+// An address or route scope: global, site, link, host, nowhere or 0-255.
+bool parse_scope(std::string_view word, uint8_t& scope);
+
+// One line of virtual_routes / virtual_rules (parse_vrrp_routes.cc); `block` is the keyword of
+// the value block, for messages. Errors are reported and give nullopt.
+std::optional<VirtualRoute> virtual_route(Item& item, std::string_view block);
+std::optional<VirtualRule> virtual_rule(Item& item, std::string_view block);
+
 }  // namespace vigil::config::vrrp_parse

@@ -538,15 +538,14 @@ TEST(GarpGroup, WithoutInterfacesItWarns) {
 }
 
 TEST(VrrpInstance, UnimplementedKeepalivedKeywordsWarn) {
-  auto p = parse(instance(
-      "  virtual_routes {\n    10.1.0.0/16 via 10.0.0.254\n  }\n  use_vmac vrrp.51\n  vrf red"));
+  auto p = parse(instance("  kernel_rx_buf_size 4096\n  use_vmac vrrp.51\n  vrf red"));
   EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
   EXPECT_EQ(warnings(*p),
-            (Strings{"4:3: 'virtual_routes' is a keepalived keyword vigil does not implement yet: "
+            (Strings{"4:3: 'kernel_rx_buf_size' is a keepalived keyword vigil does not implement "
+                     "yet: accepted, has no effect",
+                     "5:3: 'use_vmac' is a keepalived keyword vigil does not implement yet: "
                      "accepted, has no effect",
-                     "7:3: 'use_vmac' is a keepalived keyword vigil does not implement yet: "
-                     "accepted, has no effect",
-                     "8:3: 'vrf' is a keepalived keyword vigil does not implement yet: accepted, "
+                     "6:3: 'vrf' is a keepalived keyword vigil does not implement yet: accepted, "
                      "has no effect"}));
   EXPECT_TRUE(p->config.vrrp.instances.at(0).use_vmac);
   EXPECT_EQ(p->config.vrrp.instances.at(0).vmac_interface, "vrrp.51");

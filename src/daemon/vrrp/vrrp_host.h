@@ -17,6 +17,7 @@
 #include "event/script_runner.h"
 #include "vrrp/host.h"
 #include "vrrp/linux_advert_socket.h"
+#include "vrrp/routing.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -61,6 +62,8 @@ class VrrpHost {
   virtual std::unique_ptr<event::ScriptRunner> new_script_runner() = 0;
 
   virtual Result<std::unique_ptr<vrrp::VipManager>> open_vips() = 0;
+  // Where virtual_routes and virtual_rules go.
+  virtual Result<std::unique_ptr<vrrp::RoutingTable>> open_routing() = 0;
   // Knows the current link states when it returns; `changed` runs for every later change.
   virtual Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) = 0;
   [[nodiscard]] virtual bool interface_exists(const std::string& interface) const = 0;

@@ -11,6 +11,7 @@
 #include "event/signals.h"
 #include "vrrp/linux_link_monitor.h"
 #include "vrrp/linux_netdev.h"
+#include "vrrp/linux_routing_table.h"
 #include "vrrp/linux_vip_manager.h"
 
 namespace vigil::daemon {
@@ -65,6 +66,12 @@ class LinuxVrrpHost final : public VrrpHost {
     auto vips = vrrp::NetlinkVipManager::open();
     if (!vips) return vips.error();
     return std::unique_ptr<vrrp::VipManager>(std::move(*vips));
+  }
+
+  Result<std::unique_ptr<vrrp::RoutingTable>> open_routing() override {
+    auto table = vrrp::NetlinkRoutingTable::open();
+    if (!table) return table.error();
+    return std::unique_ptr<vrrp::RoutingTable>(std::move(*table));
   }
 
   Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) override {

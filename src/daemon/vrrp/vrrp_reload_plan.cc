@@ -90,6 +90,7 @@ ChangeText what_changed(const VrrpInstancePlan& before, const VrrpInstancePlan& 
   field(before.sync_group != after.sync_group,
         fmt::format("sync group '{}' -> '{}'", before.sync_group, after.sync_group), true);
   field(all_vips(before) != all_vips(after), "virtual addresses", false);
+  field(before.routing != after.routing, "virtual routes and rules", false);
   if (out.items.empty()) out.items.emplace_back("notify, GARP or other settings");
   return out;
 }

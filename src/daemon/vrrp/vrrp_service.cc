@@ -189,6 +189,12 @@ class VrrpService::Runtime {
     if (!vips) return Error{"cannot open rtnetlink for virtual addresses: " + vips.error().message};
     host_vips_ = std::move(*vips);
     vips_ = std::make_unique<vrrp::AnnouncePacer>(*host_vips_, scheduler_);
+    auto routing = host_.open_routing();
+    if (!routing) {
+      return Error{"cannot open rtnetlink for virtual routes and rules: " +
+                   routing.error().message};
+    }
+    routing_ = std::move(*routing);
     // Instances start with their links' real state instead of flapping through FAULT.
     auto links = host_.open_links([this](const std::string& name, bool up) { on_link(name, up); });
     if (!links) return Error{"cannot follow link states: " + links.error().message};
@@ -641,6 +647,8 @@ class VrrpService::Runtime {
 
   struct Managed {
     VrrpInstancePlan plan;
+    // Instance → vips (+ excluded addresses) → routing (+ routes and rules) → the pacer.
+    std::unique_ptr<vrrp::VipsWithRouting> routing;
     std::unique_ptr<InstanceVips> vips;
     std::unique_ptr<vrrp::Instance> instance;
     AdvertSocket* socket = nullptr;
@@ -769,6 +777,13 @@ class VrrpService::Runtime {
           if (std::find(plan.excluded.begin(), plan.excluded.end(), vip) == plan.excluded.end())
             dropped.push_back(vip);
         }
+        // Routes and rules first (keepalived's order); resuming as MASTER adds the new ones.
+        const Status routing_removed = vrrp::apply_changes(
+            *routing_, vrrp::routing_dropped_by_reload(old.plan.routing, plan.routing));
+        if (!routing_removed.ok()) {
+          logger().warn("[{}] removing routes and rules dropped by reload failed: {}", name,
+                        routing_removed.error().message);
+        }
         if (!dropped.empty()) (void)vips_->remove_addresses(old.plan.config.interface, dropped);
       }
       logger().info("[{}] changed by reload: restarting it{}", name,
@@ -840,7 +855,8 @@ class VrrpService::Runtime {
       if (auto it = current.find(tracked.name); it != current.end())
         tracked.initially_up = it->second;
     }
-    managed->vips = std::make_unique<InstanceVips>(*vips_, plan.excluded);
+    managed->routing = std::make_unique<vrrp::VipsWithRouting>(*vips_, *routing_, plan.routing);
+    managed->vips = std::make_unique<InstanceVips>(*managed->routing, plan.excluded);
     Managed* raw = managed.get();
     managed->instance = std::make_unique<vrrp::Instance>(
         std::move(config), scheduler_, *(*socket)->channel, *managed->vips,
@@ -1372,6 +1388,7 @@ class VrrpService::Runtime {
   std::map<UserKey, Result<event::RunAs>> users_;
   std::unique_ptr<vrrp::VipManager> host_vips_;
   std::unique_ptr<vrrp::AnnouncePacer> vips_;  // in front of host_vips_
+  std::unique_ptr<vrrp::RoutingTable> routing_;
   std::unique_ptr<LinkStates> links_;
   std::map<SocketKey, std::unique_ptr<AdvertSocket>> sockets_;
   std::map<std::string, std::unique_ptr<Managed>> instances_;

@@ -33,6 +33,73 @@ vrrp::VirtualAddress to_vip(const config::VirtualAddress& in) {
                               .scope = scope_name(in.scope)};
 }
 
+vrrp::Route to_route(const config::VirtualRoute& in) {
+  vrrp::Route out{.destination = in.destination,
+                  .type = static_cast<uint8_t>(in.type),
+                  .preferred_source = in.preferred_source,
+                  .gateway = in.gateway,
+                  .device = in.dev,
+                  .table = in.table,
+                  .metric = in.metric,
+                  .scope = in.scope,
+                  .protocol = in.protocol,
+                  .tos = in.tos,
+                  .onlink = in.onlink};
+  switch (in.add_mode) {
+    case config::RouteAddMode::kPrepend:
+      out.mode = vrrp::Route::Mode::kPrepend;
+      break;
+    case config::RouteAddMode::kAdd:
+      out.mode = vrrp::Route::Mode::kExclusive;
+      break;
+    case config::RouteAddMode::kAppend:
+      out.mode = vrrp::Route::Mode::kAppend;
+      break;
+  }
+  return out;
+}
+
+vrrp::Rule to_rule(const config::VirtualRule& in) {
+  return vrrp::Rule{.family = in.family,
+                    .from = in.from,
+                    .to = in.to,
+                    .action = static_cast<uint8_t>(in.action),
+                    .table = in.table,
+                    .goto_target = in.goto_target,
+                    .priority = in.priority.value_or(0),  // the parser requires one
+                    .iif = in.iif,
+                    .oif = in.oif,
+                    .fwmark = in.fwmark,
+                    .fwmask = in.fwmask,
+                    .tos = in.tos,
+                    .protocol = in.no_track
+                                    ? std::nullopt
+                                    : std::optional<uint8_t>(vrrp::kRouteProtocolKeepalived)};
+}
+
+// keepalived 2.2.7: an instance tracks (weight 0: down means FAULT) the dev of each tracked
+// route and the iif / oif of each tracked rule. An interface tracked already keeps its weight.
+void add_routing_links(const config::VrrpInstance& vi, VrrpInstancePlan& plan) {
+  auto track = [&](const std::string& interface) {
+    if (interface.empty()) return;
+    const std::string name = tracked_interface_name(interface);
+    auto& tracked = plan.config.tracked;
+    if (std::any_of(tracked.begin(), tracked.end(),
+                    [&](const vrrp::TrackedObject& t) { return t.name == name; }))
+      return;
+    tracked.push_back({.name = name, .weight = 0});
+    plan.links.push_back({interface, false});
+  };
+  for (const auto& route : vi.virtual_routes) {
+    if (!route.no_track) track(route.dev);
+  }
+  for (const auto& rule : vi.virtual_rules) {
+    if (rule.no_track) continue;
+    track(rule.iif);
+    track(rule.oif);
+  }
+}
+
 vrrp::AuthType auth_type(config::VrrpAuthType type) {
   return type == config::VrrpAuthType::kPass ? vrrp::AuthType::kSimplePassword
                                              : vrrp::AuthType::kNone;
@@ -164,6 +231,10 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
     c.virtual_addresses.push_back(to_vip(vip));
   for (const auto& vip : vi.excluded_addresses)
     plan.excluded.push_back(to_vip(vip));
+  for (const auto& route : vi.virtual_routes)
+    plan.routing.routes.push_back(to_route(route));
+  for (const auto& rule : vi.virtual_rules)
+    plan.routing.rules.push_back(to_rule(rule));
   c.preempt = !vi.nopreempt;
   c.preempt_delay = vi.preempt_delay;
   c.auth_type = c.version == 2 ? auth_type(vi.auth_type) : vrrp::AuthType::kNone;
@@ -205,6 +276,7 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
     plan.sync_group = group->name;
     add_tracking(group->track, plan);
   }
+  add_routing_links(vi, plan);
   return plan;
 }
 
@@ -256,9 +328,9 @@ bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
     });
   };
   return same_instance_config(config, other.config) && excluded == other.excluded &&
-         links_equal(links, other.links) && scripts_equal(scripts, other.scripts) &&
-         files_equal(files, other.files) && sync_group == other.sync_group &&
-         same_notify(notify, other.notify) &&
+         routing == other.routing && links_equal(links, other.links) &&
+         scripts_equal(scripts, other.scripts) && files_equal(files, other.files) &&
+         sync_group == other.sync_group && same_notify(notify, other.notify) &&
          same_script(notify_master_rx_lower_pri, other.notify_master_rx_lower_pri);
 }
 

@@ -16,6 +16,7 @@
 #include "config/model.h"
 #include "vrrp/announce_pacer.h"
 #include "vrrp/instance_config.h"
+#include "vrrp/routing.h"
 
 namespace vigil::daemon {
 
@@ -53,7 +54,11 @@ struct VrrpInstancePlan {
   vrrp::InstanceConfig config;
   // virtual_ipaddress_excluded: added and removed with the VIPs, never advertised.
   std::vector<vrrp::VirtualAddress> excluded;
-  std::vector<TrackedLink> links;  // the instance's own interface first (unless dont_track_primary)
+  // virtual_routes and virtual_rules: added after the addresses, removed before them.
+  vrrp::InstanceRouting routing;
+  // The instance's own interface first (unless dont_track_primary); then track_interface; then
+  // (weight 0, as keepalived) the dev of each tracked route and the iif / oif of each tracked rule.
+  std::vector<TrackedLink> links;
   std::vector<TrackedScript> scripts;
   std::vector<TrackedFile> files;
   std::string sync_group;  // empty: none

@@ -43,6 +43,9 @@ class FakeVrrpHost final : public VrrpHost {
   Result<std::unique_ptr<vrrp::VipManager>> open_vips() override {
     return std::unique_ptr<vrrp::VipManager>(std::make_unique<Vips>(*this));
   }
+  Result<std::unique_ptr<vrrp::RoutingTable>> open_routing() override {
+    return std::unique_ptr<vrrp::RoutingTable>(std::make_unique<Routing>(*this));
+  }
   Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) override {
     link_changed_ = std::move(changed);
     return std::unique_ptr<LinkStates>(std::make_unique<Links>(*this));
@@ -123,6 +126,7 @@ class FakeVrrpHost final : public VrrpHost {
   std::vector<SentAdvert> sent;
   std::vector<VipRecord> vip_log;
   std::set<IpPrefix> present;
+  std::vector<vrrp::RoutingChange> routing_log;  // every route and rule change, in order
   std::set<std::string> watched_files;
   std::vector<event::ScriptRequest> long_running;  // started through new_script_runner()
   int long_running_ended = 0;                      // runners destroyed (their scripts ended)
@@ -185,6 +189,18 @@ class FakeVrrpHost final : public VrrpHost {
         r.addresses.push_back(a.prefix);
       host_.vip_log.push_back(std::move(r));
     }
+    FakeVrrpHost& host_;
+  };
+
+  class Routing final : public vrrp::RoutingTable {
+   public:
+    explicit Routing(FakeVrrpHost& host) : host_(host) {}
+    Status apply(const vrrp::RoutingChange& change) override {
+      host_.routing_log.push_back(change);
+      return {};
+    }
+
+   private:
     FakeVrrpHost& host_;
   };
 

@@ -24,6 +24,7 @@ struct InstanceModel {
   bool nopreempt = false;
   std::vector<int> vips = {1};  // 192.0.2.N
   std::string notify;           // notify_master script
+  std::string route;            // one virtual_routes line
 };
 
 std::string render(const std::vector<InstanceModel>& model) {
@@ -40,7 +41,9 @@ std::string render(const std::vector<InstanceModel>& model) {
                        : "    198.18." + std::to_string(vip / 250) + "." +
                              std::to_string(vip % 250 + 1) + "/32\n";
     }
-    out += "  }\n}\n";
+    out += "  }\n";
+    if (!vi.route.empty()) out += "  virtual_routes {\n    " + vi.route + "\n  }\n";
+    out += "}\n";
   }
   return out;
 }
@@ -131,6 +134,25 @@ TEST(VrrpReloadPlanText, FlagsWhatCanMoveTheVips) {
   EXPECT_NE(vi3->warning.find("releases its virtual addresses"), std::string::npos);
   EXPECT_EQ(api::summarize(part).total(), 5U);
   EXPECT_TRUE(part.notes.empty());
+}
+
+TEST(VrrpReloadPlanText, ChangedVirtualRoutesAreNamedAndNeedNoElection) {
+  auto before = kBase;
+  before[0].route = "198.51.100.0/24 via 10.0.0.254 dev eth0";
+  auto after = before;
+  after[0].route = "198.51.100.0/24 via 10.0.0.253 dev eth0";
+  const auto running_plans = plans_of(before);
+  // A tracked route on the instance's own interface adds no tracked object.
+  EXPECT_EQ(running_plans[0].config.tracked, plans_of(kBase)[0].config.tracked);
+  std::map<std::string, RunningInstance> running;
+  for (const auto& plan : running_plans)
+    running.emplace(plan.config.name, RunningInstance{&plan, vrrp::State::kMaster});
+  const api::PlanPart part = describe_vrrp_reload(running, plans_of(after));
+  ASSERT_EQ(part.changes.size(), 1U);
+  EXPECT_EQ(part.changes[0].subject, "VI_1");
+  EXPECT_EQ(part.changes[0].action, api::PlanAction::kChange);
+  EXPECT_EQ(part.changes[0].detail, "virtual routes and rules");
+  EXPECT_EQ(part.changes[0].warning, "");
 }
 
 // Randomized edits: an instance the edit did not touch is never restarted or removed, and an
