@@ -56,18 +56,6 @@ DeviceItem tunnel_device(TunnelType type, AddressFamily outer, AddressFamily inn
   return inner == AddressFamily::kIpv4 ? DeviceItem{"tunl0", "ipip"} : DeviceItem{"sit0", "sit"};
 }
 
-std::string_view tunnel_name(TunnelType type) {
-  switch (type) {
-    case TunnelType::kIpip:
-      return "ipip";
-    case TunnelType::kGue:
-      return "gue";
-    case TunnelType::kGre:
-      return "gre";
-  }
-  return "?";
-}
-
 std::string_view lb_kind_name(ForwardingMethod method) {
   switch (method) {
     case ForwardingMethod::kNat:
@@ -390,7 +378,7 @@ namespace {
 std::string header(const Plan& plan, std::string_view how) {
   std::string out = fmt::format("# vigil rs-setup: a real server behind {}, {}", plan.service,
                                 fmt::format("{}", to_string(plan.mode)));
-  if (plan.mode == Mode::kTun) out += fmt::format(" ({})", tunnel_name(plan.tunnel_type));
+  if (plan.mode == Mode::kTun) out += fmt::format(" ({})", config::to_string(plan.tunnel_type));
   out += fmt::format(" forwarding; {}.\n", how);
   for (const auto& note : plan.notes)
     out += "# Note: " + note + "\n";

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/overloaded.h"
 #include "vrrp/linux_netdev.h"
+#include "vrrp/linux_nl_addr.h"
 
 namespace vigil::vrrp {
 namespace {
@@ -22,30 +23,15 @@ spdlog::logger& logger() {
   return *instance;
 }
 
-struct NlAddrDeleter {
-  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
-};
 struct RouteDeleter {
   void operator()(rtnl_route* route) const { rtnl_route_put(route); }
 };
 struct RuleDeleter {
   void operator()(rtnl_rule* rule) const { rtnl_rule_put(rule); }
 };
-using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDeleter>;
 
 int family_of(AddressFamily family) {
   return family == AddressFamily::kIpv4 ? AF_INET : AF_INET6;
-}
-
-NlAddrPtr to_nl_addr(const IpAddress& address, uint8_t prefix_length) {
-  NlAddrPtr out(
-      nl_addr_build(address.is_v4() ? AF_INET : AF_INET6, address.bytes(), address.size()));
-  if (out) nl_addr_set_prefixlen(out.get(), prefix_length);
-  return out;
-}
-
-NlAddrPtr to_nl_addr(const IpAddress& address) {
-  return to_nl_addr(address, static_cast<uint8_t>(address.size() * 8));
 }
 
 }  // namespace

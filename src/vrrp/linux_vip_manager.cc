@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "vrrp/announce_frames.h"
+#include "vrrp/linux_nl_addr.h"
 
 namespace vigil::vrrp {
 namespace {
@@ -26,18 +27,9 @@ spdlog::logger& logger() {
   return *instance;
 }
 
-struct NlAddrDeleter {
-  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
-};
 struct RtnlAddrDeleter {
   void operator()(rtnl_addr* addr) const { rtnl_addr_put(addr); }
 };
-using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDeleter>;
-
-NlAddrPtr to_nl_addr(const IpAddress& address) {
-  return NlAddrPtr(
-      nl_addr_build(address.is_v4() ? AF_INET : AF_INET6, address.bytes(), address.size()));
-}
 
 std::string describe(const VirtualAddress& address) {
   std::string out = address.prefix.to_string();
