@@ -47,7 +47,10 @@ std::vector<std::string> virtual_server_names(const check::VirtualServerKey& key
     case VirtualServerKind::kFwmark:
       return {format_virtual_server(key), fmt::format("fwmark:{}", key.fwmark)};
     case VirtualServerKind::kGroup:
-      return {format_virtual_server(key), fmt::format("{}:{}", key.group, key.port)};
+      // A group's service has no port of its own (its entries have theirs): its name alone,
+      // or "group NAME" as the configuration writes it.
+      return {format_virtual_server(key), fmt::format("{}:{}", key.group, key.port), key.group,
+              "group " + key.group};
   }
   return {};
 }

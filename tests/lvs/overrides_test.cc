@@ -289,6 +289,32 @@ TEST(ResolveTargets, Spellings) {
   }
 }
 
+// A virtual_server group's service is named by the group: its name, "group NAME", or the
+// labels (its port is 0: the entries have the ports).
+TEST(ResolveTargets, AGroupByItsName) {
+  const auto config = parse(R"(
+virtual_server_group web {
+  192.0.2.90 80
+  192.0.2.91 80
+}
+virtual_server group web {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 10.0.0.5 80 {
+  }
+}
+)");
+  const OverrideTarget want{check::virtual_server_key(config.lvs.virtual_servers.at(0)),
+                            {ip("10.0.0.5"), 80}};
+  for (const char* name : {"web", "group web", "web:0", "[web]:0"}) {
+    EXPECT_EQ(resolve_targets(config, name, "10.0.0.5", false), std::vector<OverrideTarget>{want})
+        << name;
+  }
+  EXPECT_TRUE(resolve_targets(config, "web:80", "10.0.0.5", false).empty());
+  EXPECT_TRUE(resolve_targets(config, "webs", "10.0.0.5", false).empty());
+}
+
 TEST(PausedChecks, AreTheMaintenanceOnes) {
   const auto config = parse(config_text());
   const OverrideMap overrides{{target(config, "10.0.0.1"), drain()},
