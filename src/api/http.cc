@@ -139,17 +139,21 @@ RequestReader::Progress RequestReader::feed(std::string_view bytes) {
   if (progress_ != Progress::kNeedMore) return progress_;
   pending_.append(bytes);
   auto& parser = parser_->parser;
-  // The header (up to its blank line) within header_bytes, however the bytes came in.
+  // The header (up to its blank line) within header_bytes, however the bytes came in: counted
+  // over everything received so far, since Beast may have consumed part of it already.
   if (!parser.is_header_done()) {
-    const size_t crlf = pending_.find("\r\n\r\n");
-    const size_t lf = pending_.find("\n\n");
+    header_seen_.append(bytes);
+    const size_t crlf = header_seen_.find("\r\n\r\n");
+    const size_t lf = header_seen_.find("\n\n");
     const size_t end = std::min(crlf == std::string::npos ? crlf : crlf + 4,
                                 lf == std::string::npos ? lf : lf + 2);
-    if ((end == std::string::npos && pending_.size() > header_bytes_) ||
+    if ((end == std::string::npos && header_seen_.size() > header_bytes_) ||
         (end != std::string::npos && end > header_bytes_)) {
       fail(431, "malformed request: header limit exceeded");
       return progress_;
     }
+  } else if (!header_seen_.empty()) {
+    header_seen_ = std::string();
   }
   while (!pending_.empty() && !parser.is_done()) {
     boost::beast::error_code ec;

@@ -73,6 +73,9 @@ class RequestReader {
   std::unique_ptr<Parser> parser_;
   size_t header_bytes_;
   std::string pending_;  // bytes Beast has not consumed yet
+  // Every byte received until the header is done: Beast consumes a header in parts, so pending_
+  // alone cannot say how long the header is.
+  std::string header_seen_;
   Progress progress_ = Progress::kNeedMore;
   HttpRequest request_;
   HttpResponse failure_;
