@@ -36,6 +36,25 @@ std::optional<std::string> unreadable_config(const std::string& file) {
   return std::nullopt;
 }
 
+std::variant<std::unique_ptr<config::Parsed>, int> load_valid_config(const std::string& file,
+                                                                     const std::string& config_id,
+                                                                     std::string_view rejected,
+                                                                     std::ostream& err) {
+  if (auto why = unreadable_config(file)) {
+    err << file << ": cannot read configuration file: " << *why << "\n";
+    return kCtlConfigUnreadable;
+  }
+  config::ParseOptions options;
+  options.reader.config_id = config_id;
+  auto parsed = config::parse_file(file, options);
+  if (parsed->diagnostics.has_errors()) {
+    err << parsed->diagnostics.format(parsed->files);
+    err << file << ": configuration rejected" << rejected << "\n";
+    return kCtlConfigErrors;
+  }
+  return parsed;
+}
+
 int run_config_check(const ConfigCheckRequest& request, std::ostream& out, std::ostream& err) {
   if (auto why = unreadable_config(request.file)) {
     err << request.file << ": cannot read configuration file: " << *why << "\n";

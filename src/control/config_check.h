@@ -3,9 +3,13 @@
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 
+#include "config/parser.h"
 #include "control/exit_codes.h"
 #include "control/script_audit.h"
 
@@ -32,6 +36,14 @@ struct ConfigCheckRequest {
 // Why `file` cannot be read as a configuration (no such file, not a regular file, cannot be
 // opened), or nullopt when it can. vigild -t and vigild's run mode exit kConfigCannotRun on it.
 std::optional<std::string> unreadable_config(const std::string& file);
+
+// For a command that needs a valid configuration (doctor, rs-setup): the parsed `file`, or the
+// exit code (kCtlConfigUnreadable, kCtlConfigErrors) after printing why on `err`; `rejected`
+// ends the line that says the configuration was rejected.
+std::variant<std::unique_ptr<config::Parsed>, int> load_valid_config(const std::string& file,
+                                                                     const std::string& config_id,
+                                                                     std::string_view rejected,
+                                                                     std::ostream& err);
 
 // Reads and validates the file, judges its scripts as vigild would at start, prints every
 // diagnostic on `err` ("file:line:col: error: ...") and a summary line, and returns the exit

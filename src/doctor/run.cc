@@ -75,20 +75,11 @@ int exit_code(const std::vector<Finding>& findings) {
 
 int run_doctor(const DoctorRequest& request, const Host* host, std::ostream& out,
                std::ostream& err) {
-  if (auto why = control::unreadable_config(request.file)) {
-    err << request.file << ": cannot read configuration file: " << *why << "\n";
-    return control::kCtlConfigUnreadable;
-  }
-  config::ParseOptions options;
-  options.reader.config_id = request.config_id;
-  auto parsed = config::parse_file(request.file, options);
-  if (parsed->diagnostics.has_errors()) {
-    err << parsed->diagnostics.format(parsed->files);
-    err << request.file
-        << ": configuration rejected: doctor judges only a valid configuration "
-           "(vigilctl check-config)\n";
-    return control::kCtlConfigErrors;
-  }
+  auto loaded = control::load_valid_config(
+      request.file, request.config_id,
+      ": doctor judges only a valid configuration (vigilctl check-config)", err);
+  if (const int* code = std::get_if<int>(&loaded)) return *code;
+  const auto parsed = std::move(std::get<std::unique_ptr<config::Parsed>>(loaded));
   std::optional<LinuxHost> linux_host;
   if (!host) host = &linux_host.emplace();
   if (auto why = host->unusable()) {

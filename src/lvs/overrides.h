@@ -83,11 +83,12 @@ struct TargetInConfig {
 TargetInConfig find_target(const config::Config& config, const OverrideTarget& target);
 
 // The spellings an operator may name a virtual server by (resolve_targets(), vigilctl rs-setup):
-// its FMT_VS label and "192.0.2.80:80" / "[2001:db8::1]:80", "fwmark:7", "group:80".
+// its FMT_VS label and "192.0.2.80:80" / "[2001:db8::1]:80", "fwmark:7", a group's "NAME",
+// "group NAME" or "NAME:0" (a group's service has no port of its own).
 std::vector<std::string> virtual_server_names(const check::VirtualServerKey& key);
 
 // Every (virtual server, real server) of `config` whose virtual server's FMT_VS label or
-// address:port ("192.0.2.80:80", "[2001:db8::1]:80", "FWM 7", "[group]:80" or "group:80") is
+// address:port ("192.0.2.80:80", "[2001:db8::1]:80", "FWM 7", or a group's name) is
 // `virtual_server` and whose real server's address:port ("10.0.0.1:80", "[2001:db8::2]:80", or
 // the address alone when it has one port) is `real_server`; with `all_virtual_servers`
 // (--all-vs) any virtual server holding that real server. Empty: nothing matches.

@@ -14,8 +14,7 @@
 //                                              what a real server behind VS needs, or has
 //
 // The commands on files and on this host (check-config, dump-config, config, doctor, genhash,
-// rs-setup)
-// are vigilctl-local's: vigilctl runs it for them (src/tools/usage.h says why).
+// rs-setup) are vigilctl-local's: vigilctl runs it for them (src/tools/usage.h says why).
 // The exit codes are one table (docs/operations.md "Exit codes").
 #include <unistd.h>
 

@@ -113,18 +113,10 @@ int run_rs_setup(const std::vector<std::string>& args) {
   std::unique_ptr<vigil::config::Parsed> parsed;
   if (!request.service.empty()) {
     if (file.empty()) file = default_config_file();
-    if (auto why = unreadable_config(file)) {
-      std::cerr << file << ": cannot read configuration file: " << *why << "\n";
-      return kCtlConfigUnreadable;
-    }
-    vigil::config::ParseOptions options;
-    options.reader.config_id = config_id.empty() ? short_host_name() : config_id;
-    parsed = vigil::config::parse_file(file, options);
-    if (parsed->diagnostics.has_errors()) {
-      std::cerr << parsed->diagnostics.format(parsed->files);
-      std::cerr << file << ": configuration rejected (vigilctl check-config)\n";
-      return kCtlConfigErrors;
-    }
+    auto loaded = load_valid_config(file, config_id.empty() ? short_host_name() : config_id,
+                                    " (vigilctl check-config)", std::cerr);
+    if (const int* code = std::get_if<int>(&loaded)) return *code;
+    parsed = std::move(std::get<std::unique_ptr<vigil::config::Parsed>>(loaded));
   }
   auto result = plan(parsed ? &parsed->config : nullptr, request);
   if (!result) {
