@@ -2,9 +2,10 @@
 """vigilctl is two programs (src/tools/usage.h): vigilctl links no configuration reader, checker
 or TLS library, and runs vigilctl-local for the commands on files and on this host. Here: those
 commands answer through vigilctl exactly as vigilctl-local answers them; vigilctl needs none of
-the libraries that made it slow to start; without vigilctl-local it says so and exits 10.
+the libraries that made it slow to start (with --static: it is statically linked, as release
+builds make it); without vigilctl-local it says so and exits 10.
 
-  vigilctl_split_test.py --vigilctl PATH
+  vigilctl_split_test.py --vigilctl PATH [--static]
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def run(*cmd: str) -> subprocess.CompletedProcess:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vigilctl", required=True)
-    vigilctl = Path(parser.parse_args().vigilctl)
+    parser.add_argument("--static", action="store_true")
+    options = parser.parse_args()
+    vigilctl = Path(options.vigilctl)
     local = vigilctl.parent / "vigilctl-local"
     problems: list[str] = []
 
@@ -62,6 +65,10 @@ def main() -> int:
     heavy = [lib for lib in HEAVY_LIBRARIES if lib in needed]
     if heavy:
         problems.append(f"vigilctl links {heavy}: those belong to vigilctl-local")
+    if options.static and "NEEDED" in needed:
+        problems.append("vigilctl is linked dynamically, expected a static link: "
+                        + ", ".join(line.split()[-1] for line in needed.splitlines()
+                                    if "NEEDED" in line))
     if "libcrypto" not in run("readelf", "-d", str(local)).stdout:
         problems.append("vigilctl-local does not link libcrypto: is readelf's output read right?")
 
@@ -86,8 +93,10 @@ def main() -> int:
     for line in problems:
         print(f"FAIL {line}")
     if not problems:
+        linked = "is statically linked" if options.static else \
+            f"links none of {', '.join(HEAVY_LIBRARIES)}"
         print(f"PASS: {len(cases)} commands answered as vigilctl-local answers them; vigilctl "
-              f"links none of {', '.join(HEAVY_LIBRARIES)}; exit 10 without vigilctl-local")
+              f"{linked}; exit 10 without vigilctl-local")
     return 1 if problems else 0
 
 
