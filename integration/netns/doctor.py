@@ -5,7 +5,8 @@
 
 The broken site: a NAT service with net.ipv4.ip_forward=0 (per namespace), a vrrp_instance on
 an interface that does not exist, a notify_master script without its execute bit. doctor must
-name each with FAIL and its fix, exit 1, and say the same in --json (vigil-doctor/1).
+name each with FAIL and its fix, exit 1, and say the same in --json (vigil-doctor/1). --fix
+then sets ip_forward (and nothing else: the other failures stay, exit 1).
 The healthy site (ip_forward=1, the interface up, the script executable): a VRRP-only
 configuration exits 0; with the NAT service added, ip_forward is OK, and the only failures
 allowed are the IPVS modules this kernel lacks (the build hosts have none: then it exits 1 with
@@ -139,6 +140,23 @@ def run(vigilctl: str, work: Path, sites: list[Site]) -> None:
     check({"kernel.ip_forward", "vrrp.interface", "scripts.script"} <= fails, f"fails {fails}")
     check(doc["summary"]["fail"] == len([f for f in doc["findings"] if f["level"] == "fail"]),
           f"summary {doc['summary']}")
+
+    # --fix sets the broken site's ip_forward (its only director sysctl at fault) and nothing
+    # else: the missing interface, the script and the address still fail after it.
+    fixed = broken.doctor(vigilctl, conf, "--no-probes", "--fix")
+    check(fixed.returncode == 1, f"--fix: exit {fixed.returncode}, expected 1 (other failures)")
+    check("--fix: applying 1 sysctl fix " in fixed.stdout, "--fix did not say what it applies")
+    check("\n  sysctl -w net.ipv4.ip_forward=1\n" in fixed.stdout, "--fix did not set ip_forward")
+    value = sh("ip", "netns", "exec", broken.ns, "cat", "/proc/sys/net/ipv4/ip_forward").stdout
+    check(value.strip() == "1", f"ip_forward after --fix: {value!r}")
+    after = fixed.stdout.split("After --fix:", 1)
+    check(len(after) == 2, "no findings after --fix")
+    after_lines = [line for line in after[1].splitlines() if line.startswith(("OK ", "FAIL "))]
+    check(any(line.split()[:2] == ["OK", "kernel.ip_forward"] for line in after_lines),
+          "ip_forward is not OK after --fix")
+    still = {line.split()[1] for line in after_lines if line.startswith("FAIL ")}
+    check({"vrrp.interface", "scripts.script"} <= still, f"after --fix fails {still}")
+    check(script.stat().st_mode & 0o777 == 0o644, "--fix changed the script")
 
     # The healthy site.
     script.chmod(0o755)

@@ -27,6 +27,14 @@ namespace vigil::doctor {
 enum class Level : uint8_t { kOk, kWarn, kFail };
 std::string_view to_string(Level level);  // "ok", "warn", "fail"
 
+// A sysctl on this director that a finding's fix sets: `vigilctl doctor --fix` applies these and
+// nothing else (never a real server's, never a module, a file or a script).
+struct SysctlFix {
+  std::string name;  // "net.ipv4.ip_forward"
+  std::string value;
+  bool operator==(const SysctlFix&) const = default;
+};
+
 struct Finding {
   std::string check;  // "kernel.ip_forward", "vrrp.interface", ...
   Level level = Level::kOk;
@@ -35,6 +43,7 @@ struct Finding {
   std::string found;     // what the host has: "net.ipv4.ip_forward = 0"
   std::string why;       // why it matters for this configuration
   std::string fix;       // the command that fixes it; empty for OK
+  std::vector<SysctlFix> sysctl_fixes;  // what --fix may apply of `fix`; empty for most
   bool operator==(const Finding&) const = default;
 };
 

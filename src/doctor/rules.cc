@@ -267,6 +267,7 @@ class Diagnoser {
             "with forwarding off the kernel drops them and clients time out";
         finding.fix = fmt::format(
             "sysctl -w {}=1 (persist: echo '{} = 1' >> /etc/sysctl.d/90-vigil.conf)", f.key, f.key);
+        finding.sysctl_fixes = {{f.key, "1"}};
       } else {
         finding.why = "NAT/FULLNAT replies are forwarded back through this director";
       }
@@ -353,6 +354,7 @@ class Diagnoser {
             "instead of reconnecting";
         f.fix =
             fmt::format("sysctl -w {}=1 (persist in /etc/sysctl.d/90-vigil.conf)", kExpireNodest);
+        f.sysctl_fixes = {{kExpireNodest, "1"}};
       } else {
         f.why =
             "connections to a real server taken out of IPVS end at their next packet, so "
@@ -376,6 +378,7 @@ class Diagnoser {
             persistent->persistence_timeout);
         f.fix = fmt::format("sysctl -w {}=1 (persist in /etc/sysctl.d/90-vigil.conf)",
                             kExpireQuiescent);
+        f.sysctl_fixes = {{kExpireQuiescent, "1"}};
       } else {
         f.why =
             "a drained real server's persistence templates expire, so persistent clients move "
@@ -415,6 +418,7 @@ class Diagnoser {
             "sysctl -w net.ipv4.conf.{}.rp_filter=2 net.ipv4.conf.all.rp_filter=2 (loose; "
             "persist in /etc/sysctl.d/90-vigil.conf)",
             name);
+        f.sysctl_fixes = {{rp_filter_key(name), "2"}, {kRpFilterAll, "2"}};
       } else {
         f.why = "reverse-path filtering is off or loose: asymmetric NAT/TUN routes are accepted";
       }

@@ -1,14 +1,18 @@
-// `vigilctl doctor [-f CONF] [-i ID] [--json] [--no-probes]`: reads the configuration, gathers
-// the host's state for it, runs the active probes (probes.h) unless told not to, judges
-// (doctor.h) and prints one line per finding, or the findings as JSON (schema vigil-doctor/1). Exit
-// codes (control/exit_codes.h): 0 nothing fails, 1 something fails, 4 / 5 the configuration cannot
-// be read / has errors, 9 the host cannot be examined.
+// `vigilctl doctor [-f CONF] [-i ID] [--json] [--no-probes] [--fix]`: reads the configuration,
+// gathers the host's state for it, runs the active probes (probes.h) unless told not to, judges
+// (doctor.h) and prints one line per finding, or the findings as JSON (schema vigil-doctor/1).
+// --fix then applies the director-side sysctl fixes of the WARN and FAIL findings it printed
+// (Finding::sysctl_fixes; at run time only: persisting them stays the operator's), says what each
+// write did, judges again and prints the findings after. Exit codes (control/exit_codes.h): 0
+// nothing fails, 1 something fails (after --fix: still fails), 4 / 5 the configuration cannot be
+// read / has errors, 9 the host cannot be examined.
 #pragma once
 
 #include <iosfwd>
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "doctor/doctor.h"
 
 namespace vigil::doctor {
@@ -20,6 +24,19 @@ struct DoctorRequest {
   std::string config_id;
   bool json = false;
   bool probes = true;  // --no-probes: only the static checks (no ARP, no listening)
+  bool fix = false;    // --fix (text output only)
+};
+
+// Sets a sysctl of this host, for --fix. LinuxSysctlWriter writes /proc/sys.
+class SysctlWriter {
+ public:
+  virtual ~SysctlWriter() = default;
+  virtual Status write(const std::string& name, const std::string& value) = 0;
+};
+
+class LinuxSysctlWriter final : public SysctlWriter {
+ public:
+  Status write(const std::string& name, const std::string& value) override;
 };
 
 // How the run went besides its findings: printed after them.
@@ -37,7 +54,8 @@ std::string render_json(const std::string& file, const std::vector<Finding>& fin
 // 0 (nothing fails) or 1.
 int exit_code(const std::vector<Finding>& findings);
 
-int run_doctor(const DoctorRequest& request, const Host* host, std::ostream& out,
-               std::ostream& err);
+// `host` and `writer` default to the Linux ones.
+int run_doctor(const DoctorRequest& request, const Host* host, std::ostream& out, std::ostream& err,
+               SysctlWriter* writer = nullptr);
 
 }  // namespace vigil::doctor

@@ -4,7 +4,7 @@
 //
 //   vigilctl-local check-config|dump-config [-f FILE] [-i ID]
 //   vigilctl-local config check|show [-f FILE] [-i ID]
-//   vigilctl-local doctor [-f FILE] [-i ID] [--json] [--no-probes]
+//   vigilctl-local doctor [-f FILE] [-i ID] [--json] [--no-probes] [--fix]
 //   vigilctl-local genhash -s ADDR -p PORT -u URL [...]
 //   vigilctl-local rs-setup [VS] [--mode M] [--format F] [--vip ADDR]... [--check] [-f FILE]
 //                           [-i ID]
@@ -44,7 +44,7 @@ int run_config(const std::vector<std::string>& args) {
   return run_config_check(request, std::cout, std::cerr);
 }
 
-// doctor [-f FILE] [-i ID] [--json] [--no-probes]
+// doctor [-f FILE] [-i ID] [--json] [--no-probes] [--fix]
 int run_doctor(const std::vector<std::string>& args) {
   vigil::doctor::DoctorRequest request;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -55,9 +55,12 @@ int run_doctor(const std::vector<std::string>& args) {
       request.json = true;
     } else if (args[i] == "--no-probes") {
       request.probes = false;
+    } else if (args[i] == "--fix") {
+      request.fix = true;
     } else {
-      return usage_error("doctor [-f FILE] [-i ID] [--json] [--no-probes]: unexpected argument '" +
-                         args[i] + "'");
+      return usage_error(
+          "doctor [-f FILE] [-i ID] [--json] [--no-probes] [--fix]: unexpected argument '" +
+          args[i] + "'");
     }
   }
   if (request.file.empty()) request.file = vigil::control::default_config_file();

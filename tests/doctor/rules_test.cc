@@ -138,6 +138,57 @@ TEST_P(RulesTest, Decides) {
   if (f.check != "resources.open_files") {
     EXPECT_THAT(f.location, testing::StartsWith("site.conf:"));
   }
+  // What --fix may apply is what `fix` says, and never for an OK.
+  for (const auto& fix : f.sysctl_fixes)
+    EXPECT_THAT(f.fix, testing::HasSubstr(fix.name + "=" + fix.value));
+  if (f.level == Level::kOk) {
+    EXPECT_THAT(f.sysctl_fixes, testing::IsEmpty());
+  }
+}
+
+// The findings whose fix --fix applies, and what it sets: the director's own sysctls only.
+TEST(SysctlFixes, ExactlyTheDirectorsSysctls) {
+  struct Case {
+    std::string config;
+    std::function<void(Facts&)> change;
+    const char* check;
+    std::vector<SysctlFix> fixes;
+  };
+  const std::vector<Case> cases = {
+      {kNatService,
+       [](Facts& f) { f.sysctls["net.ipv4.ip_forward"] = "0"; },
+       "kernel.ip_forward",
+       {{"net.ipv4.ip_forward", "1"}}},
+      {kNatService,
+       [](Facts& f) { f.sysctls["net.ipv4.vs.expire_nodest_conn"] = "0"; },
+       "kernel.expire_nodest_conn",
+       {{"net.ipv4.vs.expire_nodest_conn", "1"}}},
+      {kDrService,
+       [](Facts& f) { f.sysctls["net.ipv4.vs.expire_quiescent_template"] = "0"; },
+       "kernel.expire_quiescent_template",
+       {{"net.ipv4.vs.expire_quiescent_template", "1"}}},
+      {std::string(kInstance) + kNatService,
+       [](Facts& f) { f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "1"; },
+       "kernel.rp_filter",
+       {{"net.ipv4.conf.eth0.rp_filter", "2"}, {"net.ipv4.conf.all.rp_filter", "2"}}},
+      // Not a sysctl: stays a printed command.
+      {kNatService, [](Facts& f) { f.modules.erase("ip_vs"); }, "kernel.ip_vs", {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.check);
+    auto parsed = config::parse_text("site.conf", c.config);
+    ASSERT_TRUE(parsed->ok());
+    Facts facts = healthy();
+    c.change(facts);
+    bool seen = false;
+    for (const auto& f : diagnose(parsed->config, parsed->files, facts)) {
+      if (f.check != c.check) continue;
+      seen = true;
+      EXPECT_NE(f.level, Level::kOk);
+      EXPECT_EQ(f.sysctl_fixes, c.fixes);
+    }
+    EXPECT_TRUE(seen);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

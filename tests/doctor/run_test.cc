@@ -171,6 +171,78 @@ TEST_F(RunTest, ProbesRunUnlessTurnedOffAndTheSummarySaysSo) {
   EXPECT_TRUE(probed);
 }
 
+// Records each write and makes it visible to the host, as /proc/sys would.
+class RecordingWriter final : public SysctlWriter {
+ public:
+  explicit RecordingWriter(FixedHost& host) : host_(host) {}
+  Status write(const std::string& name, const std::string& value) override {
+    writes.push_back(name + "=" + value);
+    if (refuse) return Error{"/proc/sys/net/ipv4/ip_forward: Read-only file system"};
+    if (name == "net.ipv4.ip_forward") host_.ip_forward = value;
+    return {};
+  }
+  std::vector<std::string> writes;
+  bool refuse = false;
+
+ private:
+  FixedHost& host_;
+};
+
+class FixTest : public RunTest {
+ protected:
+  int fix(const std::string& file, bool json = false) {
+    out_.str("");
+    err_.str("");
+    return run_doctor({.file = file, .config_id = "d1", .json = json, .probes = false, .fix = true},
+                      &host_, out_, err_, &writer_);
+  }
+  RecordingWriter writer_{host_};
+};
+
+TEST_F(FixTest, AppliesTheSysctlFixThenJudgesAgain) {
+  host_.ip_forward = "0";
+  EXPECT_EQ(fix(write(kSite)), control::kCtlOk) << out_.str() << err_.str();
+  EXPECT_EQ(writer_.writes, std::vector<std::string>{"net.ipv4.ip_forward=1"});
+  const std::string text = out_.str();
+  const size_t before = text.find("FAIL kernel.ip_forward ");
+  const size_t applying = text.find("--fix: applying 1 sysctl fix ");
+  const size_t written = text.find("  sysctl -w net.ipv4.ip_forward=1\n");
+  const size_t after = text.find("OK   kernel.ip_forward ");
+  ASSERT_NE(before, std::string::npos) << text;
+  ASSERT_NE(applying, std::string::npos) << text;
+  ASSERT_NE(written, std::string::npos) << text;
+  ASSERT_NE(after, std::string::npos) << text;
+  // Shown first, then applied, then judged again.
+  EXPECT_LT(before, applying);
+  EXPECT_LT(applying, written);
+  EXPECT_LT(written, after);
+  EXPECT_THAT(text.substr(after), testing::HasSubstr(" 0 fail"));
+}
+
+TEST_F(FixTest, AFailedWriteIsSaidAndTheFailureStays) {
+  host_.ip_forward = "0";
+  writer_.refuse = true;
+  EXPECT_EQ(fix(write(kSite)), control::kCtlDegraded);
+  EXPECT_THAT(out_.str(), testing::HasSubstr("  sysctl -w net.ipv4.ip_forward=1: FAILED: "
+                                             "/proc/sys/net/ipv4/ip_forward: Read-only"));
+  const std::string after = out_.str().substr(out_.str().find("After --fix:"));
+  EXPECT_THAT(after, testing::HasSubstr("FAIL kernel.ip_forward "));
+}
+
+TEST_F(FixTest, NothingToFixWritesNothing) {
+  EXPECT_EQ(fix(write(kSite)), control::kCtlOk);
+  EXPECT_TRUE(writer_.writes.empty());
+  EXPECT_THAT(out_.str(), testing::HasSubstr("--fix: nothing to apply"));
+}
+
+TEST_F(FixTest, NotWithJson) {
+  host_.ip_forward = "0";
+  EXPECT_EQ(fix(write(kSite), /*json=*/true), control::kCtlUsage);
+  EXPECT_TRUE(writer_.writes.empty());
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_THAT(err_.str(), testing::HasSubstr("--fix"));
+}
+
 TEST(ExitCodeTest, OnlyFailuresFail) {
   EXPECT_EQ(exit_code({}), control::kCtlOk);
   EXPECT_EQ(exit_code({Finding{.level = Level::kWarn}}), control::kCtlOk);
