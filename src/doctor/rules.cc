@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <tuple>
 
 #include "doctor/doctor.h"
@@ -66,6 +68,12 @@ constexpr const char* kIpv6Forwarding = "net.ipv6.conf.all.forwarding";
 constexpr const char* kRpFilterAll = "net.ipv4.conf.all.rp_filter";
 constexpr const char* kExpireNodest = "net.ipv4.vs.expire_nodest_conn";
 constexpr const char* kExpireQuiescent = "net.ipv4.vs.expire_quiescent_template";
+// Global (writable only from the initial network namespace) and per namespace; both exist only
+// while nf_conntrack is loaded.
+constexpr const char* kConntrackMax = "net.netfilter.nf_conntrack_max";
+constexpr const char* kConntrackCount = "net.netfilter.nf_conntrack_count";
+// FULLNAT's source NAT (nftables masquerade) needs these.
+constexpr std::array<const char*, 2> kFullNatModules = {"nf_conntrack", "nf_nat"};
 // Descriptors vigild holds besides its checkers: sockets of VRRP, netlink, the control socket,
 // logs, notify FIFOs, scripts' pipes.
 constexpr uint64_t kBaseDescriptors = 64;
@@ -205,6 +213,7 @@ class Diagnoser {
     unicast_sources();
     scripts();
     open_files();
+    conntrack();
     return std::move(out_);
   }
 
@@ -561,6 +570,78 @@ class Diagnoser {
     add(std::move(f));
   }
 
+  // Connection tracking: FULLNAT's source NAT needs it, and wherever it is loaded a full table
+  // drops the first packet of every new connection (the seeds' "connection count not
+  // increasing: conntrack max too small").
+  void conntrack() {
+    if (config_.lvs.virtual_servers.empty()) return;
+    auto [fullnat, nf] =
+        services([](const VirtualServer& v) { return uses(v, ForwardingMethod::kFullNat); });
+    for (const char* module : kFullNatModules) {
+      if (!fullnat) break;
+      auto it = facts_.modules.find(module);
+      const ModuleState state = it == facts_.modules.end() ? ModuleState::kMissing : it->second;
+      Finding f{.check = "kernel.nf_conntrack",
+                .subject = describe(*fullnat) + and_more(nf),
+                .location = where(fullnat->loc)};
+      if (state == ModuleState::kMissing) {
+        f.level = Level::kFail;
+        f.found = missing(module);
+        f.why =
+            "lvs_method FULLNAT: vigild source-NATs the forwarded traffic with an nftables "
+            "masquerade, which needs connection tracking: without it the real servers' replies "
+            "go straight to the clients, who drop them";
+        f.fix = fmt::format("install the kernel's netfilter modules, then modprobe {}", module);
+      } else {
+        f.found = fmt::format("{} {}", module, to_string(state));
+        f.why = "FULLNAT's source NAT has the connection tracking it needs";
+      }
+      add(std::move(f));
+    }
+
+    const std::string* max_text = sysctl(kConntrackMax);
+    const std::string* count_text = sysctl(kConntrackCount);
+    if (!max_text || !count_text) return;  // not loaded: nothing is tracked, nothing fills up
+    uint64_t max = 0;
+    uint64_t count = 0;
+    if (!parse_uint(*max_text, max) || !parse_uint(*count_text, count) || max == 0) return;
+    const auto& first = config_.lvs.virtual_servers.front();
+    Finding f{.check = "kernel.conntrack_table",
+              .subject = describe(first) + and_more(config_.lvs.virtual_servers.size()),
+              .location = where(first.loc),
+              .found = fmt::format("{} = {} of {} = {} ({}%)", kConntrackCount, count,
+                                   kConntrackMax, max, count * 100 / max)};
+    const std::string fix = fmt::format(
+        "sysctl -w {}={} (in the initial network namespace; persist in "
+        "/etc/sysctl.d/90-vigil.conf; raise nf_conntrack_buckets with it), or exempt the "
+        "IPVS traffic from tracking (nftables notrack)",
+        kConntrackMax, 2 * max);
+    if (count >= max) {
+      f.level = Level::kFail;
+      f.why =
+          "the connection tracking table is full: the kernel drops the first packet of every "
+          "new connection (\"nf_conntrack: table full, dropping packet\"), so new clients "
+          "through this director time out while established ones go on";
+      f.fix = fix;
+      f.sysctl_fixes = {{kConntrackMax, std::to_string(2 * max)}};
+    } else if (count * 10 >= max * 9) {
+      f.level = Level::kWarn;
+      f.why =
+          "the connection tracking table is over 90% full: when it fills, the kernel drops the "
+          "first packet of every new connection and new clients time out";
+      f.fix = fix;
+      f.sysctl_fixes = {{kConntrackMax, std::to_string(2 * max)}};
+    } else {
+      f.why = "the connection tracking table has room for new connections";
+    }
+    add(std::move(f));
+  }
+
+  static bool parse_uint(const std::string& text, uint64_t& value) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && end == text.data() + text.size();
+  }
+
   const config::Config& config_;
   const config::SourceFiles& files_;
   const Facts& facts_;
@@ -584,6 +665,11 @@ Wants wants(const config::Config& config, bool probes) {
     w.modules.insert(module_for(vs.scheduler));
   }
   if (!vss.empty()) {
+    w.sysctls.insert(kConntrackMax);
+    w.sysctls.insert(kConntrackCount);
+    if (std::any_of(vss.begin(), vss.end(),
+                    [](const VirtualServer& vs) { return uses(vs, ForwardingMethod::kFullNat); }))
+      w.modules.insert(kFullNatModules.begin(), kFullNatModules.end());
     w.modules.insert("ip_vs");
     w.sysctls.insert(kExpireNodest);
     w.sysctls.insert(kExpireQuiescent);

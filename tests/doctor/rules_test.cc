@@ -31,6 +31,14 @@ virtual_server 192.0.2.11 80 {
   real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
 }
 )";
+constexpr const char* kFullNatService = R"(
+virtual_server 192.0.2.12 80 {
+  lb_algo rr
+  lvs_method FULLNAT
+  protocol TCP
+  real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
 constexpr const char* kNat6Service = R"(
 virtual_server 2001:db8::10 80 {
   lb_algo rr
@@ -82,11 +90,15 @@ Facts healthy() {
                {"net.ipv4.conf.all.rp_filter", "0"},
                {"net.ipv4.conf.eth0.rp_filter", "2"},
                {"net.ipv4.vs.expire_nodest_conn", "1"},
-               {"net.ipv4.vs.expire_quiescent_template", "1"}};
+               {"net.ipv4.vs.expire_quiescent_template", "1"},
+               {"net.netfilter.nf_conntrack_max", "1000"},
+               {"net.netfilter.nf_conntrack_count", "10"}};
   f.interfaces = {{"eth0", {true, true, "up"}}, {"eth1", {true, true, "up"}}};
   f.modules = {{"ip_vs", ModuleState::kLoaded},
                {"ip_vs_wrr", ModuleState::kLoadable},
-               {"ip_vs_rr", ModuleState::kBuiltin}};
+               {"ip_vs_rr", ModuleState::kBuiltin},
+               {"nf_conntrack", ModuleState::kLoaded},
+               {"nf_nat", ModuleState::kLoadable}};
   f.modules_dir = "/lib/modules/6.1.0";
   f.scripts = {{{"/usr/local/bin/to-master.sh", {}}, {Verdict::kSecure, "", "root"}},
                {{"/usr/local/bin/chk.sh", {}}, {Verdict::kSecure, "", "root"}}};
@@ -171,6 +183,8 @@ TEST(SysctlFixes, ExactlyTheDirectorsSysctls) {
        [](Facts& f) { f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "1"; },
        "kernel.rp_filter",
        {{"net.ipv4.conf.eth0.rp_filter", "2"}, {"net.ipv4.conf.all.rp_filter", "2"}}},
+      {kNatService, [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "1000"; },
+       "kernel.conntrack_table", {{"net.netfilter.nf_conntrack_max", "2000"}}},
       // Not a sysctl: stays a printed command.
       {kNatService, [](Facts& f) { f.modules.erase("ip_vs"); }, "kernel.ip_vs", {}},
   };
@@ -247,6 +261,26 @@ INSTANTIATE_TEST_SUITE_P(
             "kernel.rp_filter", Level::kWarn, "effective 1", "rp_filter=2"},
         Row{"rp_filter_loose", std::string(kInstance) + kNatService, nullptr, "kernel.rp_filter",
             Level::kOk, "effective 2", ""},
+        Row{"conntrack_room", kNatService, nullptr, "kernel.conntrack_table", Level::kOk,
+            "nf_conntrack_count = 10 of net.netfilter.nf_conntrack_max = 1000 (1%)", ""},
+        Row{"conntrack_nearly_full", kNatService,
+            [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "900"; },
+            "kernel.conntrack_table", Level::kWarn, "(90%)",
+            "sysctl -w net.netfilter.nf_conntrack_max=2000", "over 90% full"},
+        Row{"conntrack_just_below_warning", kDrService,
+            [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "899"; },
+            "kernel.conntrack_table", Level::kOk, "(89%)", ""},
+        Row{"conntrack_full", kDrService,
+            [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "1000"; },
+            "kernel.conntrack_table", Level::kFail, "(100%)",
+            "net.netfilter.nf_conntrack_max=2000", "table full, dropping packet"},
+        Row{"fullnat_conntrack_loaded", kFullNatService, nullptr, "kernel.nf_conntrack",
+            Level::kOk, "nf_conntrack loaded", ""},
+        Row{"fullnat_nat_loadable", kFullNatService, nullptr, "kernel.nf_conntrack", Level::kOk,
+            "nf_nat loadable", ""},
+        Row{"fullnat_conntrack_missing", kFullNatService,
+            [](Facts& f) { f.modules.erase("nf_conntrack"); }, "kernel.nf_conntrack",
+            Level::kFail, "nf_conntrack is not loaded", "modprobe nf_conntrack", "masquerade"},
         Row{"interface_up", kInstance, nullptr, "vrrp.interface", Level::kOk,
             "interface eth0 is up", "", "vrrp_instance VI_1"},
         Row{"interface_missing", kInstance, [](Facts& f) { f.interfaces.erase("eth0"); },
@@ -335,8 +369,10 @@ INSTANTIATE_TEST_SUITE_P(
         Relevance{"vrrp_only_needs_no_ipvs",
                   kInstance,
                   {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward",
-                   "kernel.expire_nodest_conn", "resources.open_files"}},
+                   "kernel.expire_nodest_conn", "resources.open_files", "kernel.conntrack_table",
+                   "kernel.nf_conntrack"}},
         Relevance{"no_persistence_no_quiescent", kNatService, {"kernel.expire_quiescent_template"}},
+        Relevance{"nat_needs_no_fullnat_modules", kNatService, {"kernel.nf_conntrack"}},
         Relevance{"ipv6_nat_not_ipv4", kNat6Service, {"kernel.ip_forward"}}),
     [](const testing::TestParamInfo<Relevance>& info) { return std::string(info.param.name); });
 
