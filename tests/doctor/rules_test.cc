@@ -183,8 +183,10 @@ TEST(SysctlFixes, ExactlyTheDirectorsSysctls) {
        [](Facts& f) { f.sysctls["net.ipv4.conf.eth0.rp_filter"] = "1"; },
        "kernel.rp_filter",
        {{"net.ipv4.conf.eth0.rp_filter", "2"}, {"net.ipv4.conf.all.rp_filter", "2"}}},
-      {kNatService, [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "1000"; },
-       "kernel.conntrack_table", {{"net.netfilter.nf_conntrack_max", "2000"}}},
+      {kNatService,
+       [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "1000"; },
+       "kernel.conntrack_table",
+       {{"net.netfilter.nf_conntrack_max", "2000"}}},
       // Not a sysctl: stays a printed command.
       {kNatService, [](Facts& f) { f.modules.erase("ip_vs"); }, "kernel.ip_vs", {}},
   };
@@ -366,11 +368,11 @@ INSTANTIATE_TEST_SUITE_P(
     Doctor, RelevanceTest,
     testing::Values(
         Relevance{"dr_needs_no_forwarding", kDrService, {"kernel.ip_forward", "kernel.rp_filter"}},
-        Relevance{"vrrp_only_needs_no_ipvs",
-                  kInstance,
-                  {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward",
-                   "kernel.expire_nodest_conn", "resources.open_files", "kernel.conntrack_table",
-                   "kernel.nf_conntrack"}},
+        Relevance{
+            "vrrp_only_needs_no_ipvs",
+            kInstance,
+            {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward", "kernel.expire_nodest_conn",
+             "resources.open_files", "kernel.conntrack_table", "kernel.nf_conntrack"}},
         Relevance{"no_persistence_no_quiescent", kNatService, {"kernel.expire_quiescent_template"}},
         Relevance{"nat_needs_no_fullnat_modules", kNatService, {"kernel.nf_conntrack"}},
         Relevance{"ipv6_nat_not_ipv4", kNat6Service, {"kernel.ip_forward"}}),
