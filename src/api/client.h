@@ -19,6 +19,12 @@ inline constexpr const char* kSocketDirectory = "/run/vigil";
 // the dumps, the sockets), so that vigilds on one host never share one.
 std::string run_suffix(const std::string& net_namespace, const std::string& instance);
 
+// The name under `netns_directory` of the network namespace the process runs in (the one
+// `ip netns exec NAME` put it in); empty in the host's namespace or an unnamed one. Names the
+// control sockets of a vigild that was not given -s or net_namespace (and so where vigilctl
+// doctor, run the same way, finds it).
+std::string current_named_namespace(const std::string& netns_directory = "/run/netns");
+
 struct SocketPaths {
   std::string admin;      // 0600 root: reads and changes
   std::string read_only;  // 0660 root:vigil: reads only

@@ -263,7 +263,7 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
       run_files(options, net_namespace, config->global.instance, tmpdir != nullptr ? tmpdir : "");
   // Started by `ip netns exec NAME` without -s: NAME's sockets and state file, not the host's.
   const std::string socket_namespace =
-      net_namespace.empty() ? current_named_namespace() : net_namespace;
+      net_namespace.empty() ? api::current_named_namespace() : net_namespace;
   if (socket_namespace != net_namespace) {
     files.override_state_file =
         run_files(options, socket_namespace, config->global.instance).override_state_file;

@@ -68,25 +68,4 @@ Status enter_network_namespace(const std::string& name) {
   return {};
 }
 
-std::string current_named_namespace(const std::string& netns_directory) {
-  struct stat ours {};
-  if (::stat("/proc/self/ns/net", &ours) != 0) return "";
-  struct stat init {};
-  // The host's own namespace has no name, whatever /run/netns holds.
-  if (::stat("/proc/1/ns/net", &init) == 0 && init.st_dev == ours.st_dev &&
-      init.st_ino == ours.st_ino)
-    return "";
-  std::error_code ec;
-  std::string found;
-  for (const auto& entry : std::filesystem::directory_iterator(netns_directory, ec)) {
-    struct stat named {};
-    if (::stat(entry.path().c_str(), &named) != 0) continue;
-    if (named.st_dev == ours.st_dev && named.st_ino == ours.st_ino) {
-      const std::string name = entry.path().filename().string();
-      if (found.empty() || name < found) found = name;  // several names: the same one each time
-    }
-  }
-  return found;
-}
-
 }  // namespace vigil::daemon

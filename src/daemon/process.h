@@ -25,9 +25,4 @@ void remove_pid_file(const std::string& path);
 // namespace /run/netns/NAME (keepalived's net_namespace). Call it before any thread or socket.
 Status enter_network_namespace(const std::string& name);
 
-// The name under `netns_directory` of the network namespace the process runs in (the one
-// `ip netns exec NAME` put it in); empty in the host's namespace or an unnamed one. Names the
-// control sockets of a vigild that was not given -s or net_namespace.
-std::string current_named_namespace(const std::string& netns_directory = "/run/netns");
-
 }  // namespace vigil::daemon

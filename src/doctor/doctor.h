@@ -47,6 +47,27 @@ struct Finding {
   bool operator==(const Finding&) const = default;
 };
 
+// What a running vigild's IPVS side says of one real server (GET /v1/services).
+struct LiveRealServer {
+  std::string address;  // "[10.0.0.1]:tcp:80"
+  int64_t kernel_weight = 0;
+  uint64_t connections = 0;  // scheduled to it since its destination was added
+  bool operator==(const LiveRealServer&) const = default;
+};
+
+struct LiveService {
+  std::string name;  // keepalived's FMT_VS: "[192.0.2.10]:tcp:80", "FWM 7", "[group]:80"
+  std::vector<LiveRealServer> real_servers;  // those in IPVS
+  bool operator==(const LiveService&) const = default;
+};
+
+// A running vigild's live state, read over its read-only socket.
+struct LiveState {
+  std::string socket;
+  std::vector<LiveService> services;
+  bool operator==(const LiveState&) const = default;
+};
+
 // A script the configuration runs, and as whom (unset: global_defs script_user).
 struct ScriptRef {
   std::string program;  // argv[0] as configured
@@ -64,6 +85,7 @@ struct Wants {
   bool open_file_limit = false;
   bool probes = false;         // run the active probes (probes.h)
   std::set<IpAddress> routes;  // with probes: the routes to look up first
+  bool live = false;           // a running vigild's state (virtual servers' traffic)
 };
 // `probes`: also what the active probes need (vigilctl doctor without --no-probes).
 Wants wants(const config::Config& config, bool probes = false);
@@ -105,6 +127,8 @@ struct Facts {
   // `routes`: the kernel has none.
   std::map<IpAddress, Route> routes;
   std::optional<ProbeResults> probes;
+  // Unset when no vigild of this configuration answers (or it was not wanted).
+  std::optional<LiveState> live;
 };
 
 // The rules. `files` names the configuration's files for locations. Includes
@@ -136,6 +160,12 @@ class Host {
   [[nodiscard]] virtual std::optional<Route> route(const IpAddress& destination) const = 0;
   // Sends and listens as `plan` says; returns when the longest of its parts is over.
   [[nodiscard]] virtual ProbeResults probe(const ProbePlan& plan) const = 0;
+  // The running vigild of this configuration (its net_namespace and instance name its socket),
+  // if one answers.
+  [[nodiscard]] virtual std::optional<LiveState> live_state(
+      const config::GlobalDefs& /*global*/) const {
+    return std::nullopt;
+  }
 };
 
 // The running kernel, the file system and NSS. Fails (the doctor could not run) when /proc/sys
@@ -157,6 +187,9 @@ class LinuxHost final : public Host {
   // CAP_NET_RAW: without it each probe reports why it could not run).
   [[nodiscard]] std::optional<Route> route(const IpAddress& destination) const override;
   [[nodiscard]] ProbeResults probe(const ProbePlan& plan) const override;
+  // GET /v1/services over the read-only socket (linux_live.cc).
+  [[nodiscard]] std::optional<LiveState> live_state(
+      const config::GlobalDefs& global) const override;
 
  private:
   std::string modules_dir_;

@@ -6,7 +6,9 @@
 #include <charconv>
 #include <tuple>
 
+#include "check/engine.h"
 #include "doctor/doctor.h"
+#include "lvs/overrides.h"
 
 namespace vigil::doctor {
 
@@ -74,6 +76,9 @@ constexpr const char* kConntrackMax = "net.netfilter.nf_conntrack_max";
 constexpr const char* kConntrackCount = "net.netfilter.nf_conntrack_count";
 // FULLNAT's source NAT (nftables masquerade) needs these.
 constexpr std::array<const char*, 2> kFullNatModules = {"nf_conntrack", "nf_nat"};
+// traffic.skew: judged from this many connections, warned from this share for one server.
+constexpr uint64_t kSkewMinConnections = 20;
+constexpr uint64_t kSkewPercent = 80;
 // Descriptors vigild holds besides its checkers: sockets of VRRP, netlink, the control socket,
 // logs, notify FIFOs, scripts' pipes.
 constexpr uint64_t kBaseDescriptors = 64;
@@ -214,6 +219,7 @@ class Diagnoser {
     scripts();
     open_files();
     conntrack();
+    traffic_skew();
     return std::move(out_);
   }
 
@@ -637,6 +643,80 @@ class Diagnoser {
     add(std::move(f));
   }
 
+  // With a running vigild: a service whose real servers have equal weights in IPVS but one of
+  // them got nearly every connection.
+  void traffic_skew() {
+    if (!facts_.live) return;
+    for (const auto& vs : config_.lvs.virtual_servers) {
+      const std::string name = lvs::format_virtual_server(check::virtual_server_key(vs));
+      const auto live = std::find_if(facts_.live->services.begin(), facts_.live->services.end(),
+                                     [&](const LiveService& s) { return s.name == name; });
+      if (live == facts_.live->services.end()) continue;
+      std::vector<const LiveRealServer*> serving;
+      for (const auto& rs : live->real_servers) {
+        if (rs.kernel_weight > 0) serving.push_back(&rs);
+      }
+      if (serving.size() < 2) continue;
+      const bool equal = std::all_of(serving.begin(), serving.end(), [&](const auto* rs) {
+        return rs->kernel_weight == serving.front()->kernel_weight;
+      });
+      if (!equal) continue;  // the shares follow the weights
+      uint64_t total = 0;
+      const LiveRealServer* busiest = serving.front();
+      for (const auto* rs : serving) {
+        total += rs->connections;
+        if (rs->connections > busiest->connections) busiest = rs;
+      }
+      Finding f{.check = "traffic.skew", .subject = describe(vs), .location = where(vs.loc)};
+      const uint64_t share = total == 0 ? 0 : busiest->connections * 100 / total;
+      f.found = fmt::format(
+          "{} of {} connections ({}%) went to {}, one of {} real servers of "
+          "weight {} in IPVS (live, {})",
+          busiest->connections, total, share, busiest->address, serving.size(),
+          serving.front()->kernel_weight, facts_.live->socket);
+      if (total < kSkewMinConnections) {
+        f.why = fmt::format("too few connections to judge (fewer than {})", kSkewMinConnections);
+      } else if (busiest->connections * 100 < total * kSkewPercent) {
+        f.why = "the connections are spread over the real servers";
+      } else {
+        f.level = Level::kWarn;
+        f.why = skew_cause(vs);
+        f.fix = skew_fix(vs);
+      }
+      add(std::move(f));
+    }
+  }
+
+  static std::string skew_cause(const VirtualServer& vs) {
+    const std::string_view sched = config::to_string(vs.scheduler);
+    if (vs.persistence_timeout > 0)
+      return fmt::format(
+          "persistence_timeout {} explains it: each client stays on the real server it first "
+          "got, so a few clients (or many behind one NAT) load one server (counts since each "
+          "destination was added)",
+          vs.persistence_timeout);
+    if (sched == "sh" || sched == "mh" || sched == "dh")
+      return fmt::format(
+          "lb_algo {} explains it: it hashes the {} address, so a few clients (or many behind one "
+          "NAT) always land on one server (counts since each destination was added)",
+          sched, sched == "dh" ? "destination" : "source");
+    return fmt::format(
+        "lb_algo {} with equal weights should spread new connections; nothing in the "
+        "configuration explains it (counts since each destination was added: a real server that "
+        "came back recently has fewer)",
+        sched);
+  }
+
+  static std::string skew_fix(const VirtualServer& vs) {
+    if (vs.persistence_timeout > 0)
+      return "expected with persistence; a shorter persistence_timeout (or persistence_granularity "
+             "for clients behind NAT) spreads it";
+    const std::string_view sched = config::to_string(vs.scheduler);
+    if (sched == "sh" || sched == "mh" || sched == "dh")
+      return "expected with a hashing scheduler; lb_algo wlc or rr spreads clients";
+    return "vigilctl services (the real servers' checks and connections); ipvsadm -Ln --stats";
+  }
+
   static bool parse_uint(const std::string& text, uint64_t& value) {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     return ec == std::errc() && end == text.data() + text.size();
@@ -665,6 +745,7 @@ Wants wants(const config::Config& config, bool probes) {
     w.modules.insert(module_for(vs.scheduler));
   }
   if (!vss.empty()) {
+    w.live = true;
     w.sysctls.insert(kConntrackMax);
     w.sysctls.insert(kConntrackCount);
     if (std::any_of(vss.begin(), vss.end(),
@@ -713,6 +794,7 @@ Facts gather(const config::Config& config, const Wants& wants, const Host& host)
     facts.scripts.emplace(script, host.script(script, config.global));
   if (wants.local_addresses) facts.local_addresses = host.local_addresses();
   if (wants.open_file_limit) facts.open_file_limit = host.open_file_limit();
+  if (wants.live) facts.live = host.live_state(config.global);
   if (wants.probes) {
     for (const auto& destination : wants.routes) {
       if (auto route = host.route(destination)) facts.routes.emplace(destination, *route);

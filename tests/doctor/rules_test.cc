@@ -1,5 +1,6 @@
 // The doctor's rules as pure functions of a configuration and gathered facts: one row per rule
 // outcome, no kernel.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -35,6 +36,14 @@ constexpr const char* kFullNatService = R"(
 virtual_server 192.0.2.12 80 {
   lb_algo rr
   lvs_method FULLNAT
+  protocol TCP
+  real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
+constexpr const char* kShService = R"(
+virtual_server 192.0.2.13 80 {
+  lb_algo sh
+  lb_kind DR
   protocol TCP
   real_server 10.0.0.2 80 { TCP_CHECK { connect_timeout 3 } }
 }
@@ -81,6 +90,22 @@ vrrp_instance VI_3 {
   virtual_ipaddress { 192.0.2.30/24 }
 }
 )";
+
+// A running vigild's view of one service: real servers "[10.0.0.N]:tcp:80" with these weights
+// and connection counts.
+LiveState live(const std::string& service,
+               const std::vector<std::pair<int64_t, uint64_t>>& weights_and_connections) {
+  LiveState state{.socket = "/run/vigil/vigild.ro.sock", .services = {}};
+  LiveService s{.name = service, .real_servers = {}};
+  int n = 1;
+  for (const auto& [weight, connections] : weights_and_connections) {
+    s.real_servers.push_back({.address = fmt::format("[10.0.0.{}]:tcp:80", n++),
+                              .kernel_weight = weight,
+                              .connections = connections});
+  }
+  state.services.push_back(s);
+  return state;
+}
 
 // A host where everything is right; rows break one thing.
 Facts healthy() {
@@ -156,6 +181,35 @@ TEST_P(RulesTest, Decides) {
   if (f.level == Level::kOk) {
     EXPECT_THAT(f.sysctl_fixes, testing::IsEmpty());
   }
+}
+
+TEST(TrafficSkew, OnlyForEqualWeightsOfAServiceInTheConfiguration) {
+  auto parsed = config::parse_text("site.conf", std::string(kNatService) + kShService);
+  ASSERT_TRUE(parsed->ok());
+  const auto skew = [&](const LiveState& state) {
+    Facts facts = healthy();
+    facts.live = state;
+    std::vector<Finding> found;
+    for (auto& f : diagnose(parsed->config, parsed->files, facts))
+      if (f.check == "traffic.skew") found.push_back(std::move(f));
+    return found;
+  };
+  // Weights differ: the shares follow them.
+  EXPECT_THAT(skew(live("[192.0.2.10]:tcp:80", {{1, 5}, {9, 95}})), testing::IsEmpty());
+  // One real server serving: nothing to compare.
+  EXPECT_THAT(skew(live("[192.0.2.10]:tcp:80", {{1, 100}, {0, 0}})), testing::IsEmpty());
+  // A service vigild runs that the configuration does not have.
+  EXPECT_THAT(skew(live("[192.0.2.99]:tcp:80", {{1, 100}, {1, 0}})), testing::IsEmpty());
+  // A hashing scheduler explains it.
+  const auto hashed = skew(live("[192.0.2.13]:tcp:80", {{1, 100}, {1, 0}}));
+  ASSERT_EQ(hashed.size(), 1u);
+  EXPECT_EQ(hashed[0].level, Level::kWarn);
+  EXPECT_THAT(hashed[0].why, testing::HasSubstr("lb_algo sh explains it"));
+  EXPECT_THAT(hashed[0].fix, testing::HasSubstr("hashing scheduler"));
+  // No vigild: no finding.
+  Facts facts = healthy();
+  for (const auto& f : diagnose(parsed->config, parsed->files, facts))
+    EXPECT_NE(f.check, "traffic.skew");
 }
 
 // The findings whose fix --fix applies, and what it sets: the director's own sysctls only.
@@ -283,6 +337,23 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"fullnat_conntrack_missing", kFullNatService,
             [](Facts& f) { f.modules.erase("nf_conntrack"); }, "kernel.nf_conntrack",
             Level::kFail, "nf_conntrack is not loaded", "modprobe nf_conntrack", "masquerade"},
+        Row{"skew_unexplained", kNatService,
+            [](Facts& f) { f.live = live("[192.0.2.10]:tcp:80", {{1, 95}, {1, 5}}); },
+            "traffic.skew", Level::kWarn, "95 of 100 connections (95%) went to [10.0.0.1]:tcp:80",
+            "vigilctl services", "nothing in the configuration explains it"},
+        Row{"skew_persistence", kDrService,
+            [](Facts& f) { f.live = live("[192.0.2.11]:tcp:80", {{3, 0}, {3, 40}, {3, 2}}); },
+            "traffic.skew", Level::kWarn, "40 of 42 connections (95%) went to [10.0.0.2]:tcp:80",
+            "persistence_timeout", "persistence_timeout 300 explains it"},
+        Row{"skew_spread", kNatService,
+            [](Facts& f) { f.live = live("[192.0.2.10]:tcp:80", {{1, 79}, {1, 21}}); },
+            "traffic.skew", Level::kOk, "79 of 100 connections (79%)", "", "spread"},
+        Row{"skew_too_few", kNatService,
+            [](Facts& f) { f.live = live("[192.0.2.10]:tcp:80", {{1, 19}, {1, 0}}); },
+            "traffic.skew", Level::kOk, "19 of 19", "", "too few connections to judge"},
+        Row{"skew_drained_server_left_out", kNatService,
+            [](Facts& f) { f.live = live("[192.0.2.10]:tcp:80", {{1, 50}, {1, 50}, {0, 900}}); },
+            "traffic.skew", Level::kOk, "50 of 100 connections (50%)", "", "spread"},
         Row{"interface_up", kInstance, nullptr, "vrrp.interface", Level::kOk,
             "interface eth0 is up", "", "vrrp_instance VI_1"},
         Row{"interface_missing", kInstance, [](Facts& f) { f.interfaces.erase("eth0"); },
