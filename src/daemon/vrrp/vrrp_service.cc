@@ -209,6 +209,12 @@ class VrrpService::Runtime {
                                  plan.config.interface)};
       }
     }
+    // keepalived 2.2.7 does not start with a static entry on a missing interface ("Non-existent
+    // interface specified in configuration").
+    for (const auto& interface : vrrp::static_interfaces(static_entries(prepared.config))) {
+      if (!host_.interface_exists(interface))
+        return Error{fmt::format("[static] interface {} does not exist", interface)};
+    }
     // vrrp_startup_delay (keepalived): the instances exist, but start only after the delay, so
     // that a slow network (bonds, bridges coming up) is not mistaken for a missing master.
     const Duration startup_delay = prepared.config.global.vrrp_startup_delay;
@@ -277,6 +283,8 @@ class VrrpService::Runtime {
     for (auto& channel : fifos_) {
       if (channel->runner) channel->runner->terminate_running();
     }
+    // Then the static entries, -V or not (keepalived's vrrp_terminate_phase1).
+    if (host_vips_ && routing_) change_static(vrrp::StaticEntries{});
   }
 
   [[nodiscard]] bool scripts_idle() const {
@@ -608,6 +616,9 @@ class VrrpService::Runtime {
     out << "Spaced announcements: waiting " << vips_->waiting() << ", queued " << paced.queued
         << ", sent later " << paced.sent_later << ", failed later " << paced.failed_later
         << ", dropped (address removed) " << paced.dropped_removed << "\n";
+    out << "Static entries: " << static_held_.addresses.size() << " addresses, "
+        << static_held_.routes.size() << " routes, " << static_held_.rules.size()
+        << " rules set; failed changes " << static_failures_ << "\n";
     // How late the VRRP thread ran its timers and posted work (advert sends, master-down).
     const auto late = host_.timer_lateness();
     out << "Timer lateness (VRRP thread): " << late.count << " callbacks, max " << late.max.count()
@@ -726,8 +737,32 @@ class VrrpService::Runtime {
     }
   }
 
+  // static_ipaddress, static_routes, static_rules: from what is held to `wanted` (at start and
+  // on a reload, before the instances change; at stop, after them).
+  void change_static(const vrrp::StaticEntries& wanted) {
+    if (static_held_.empty() && wanted.empty()) return;
+    for (const auto& interface : vrrp::static_interfaces(wanted)) {
+      if (!host_.interface_exists(interface))
+        logger().warn("[static] interface {} does not exist: its entries are not added", interface);
+    }
+    const vrrp::StaticChanges changes = vrrp::plan_static(static_held_, wanted);
+    for (const auto& change : changes)
+      logger().debug("[static] {}", vrrp::to_string(change));
+    auto result = vrrp::apply_static(*host_vips_, *routing_, changes, std::move(static_held_));
+    static_held_ = std::move(result.held);
+    static_failures_ += result.failures;
+    if (result.failures > 0) {
+      logger().warn("[static] {} of {} changes failed; the first: {}", result.failures,
+                    changes.size(), result.first_failure.error().message);
+    } else {
+      logger().info("[static] {} addresses, {} routes, {} rules set", static_held_.addresses.size(),
+                    static_held_.routes.size(), static_held_.rules.size());
+    }
+  }
+
   Status apply(Prepared prepared, bool initial) {
     config_ = std::move(prepared.config);
+    change_static(static_entries(config_));
     update_announce_pacing();
     users_ = std::move(prepared.users);
     update_fifos();
@@ -1389,6 +1424,8 @@ class VrrpService::Runtime {
   std::unique_ptr<vrrp::VipManager> host_vips_;
   std::unique_ptr<vrrp::AnnouncePacer> vips_;  // in front of host_vips_
   std::unique_ptr<vrrp::RoutingTable> routing_;
+  vrrp::StaticEntries static_held_;  // the static entries vigild set and holds
+  uint64_t static_failures_ = 0;
   std::unique_ptr<LinkStates> links_;
   std::map<SocketKey, std::unique_ptr<AdvertSocket>> sockets_;
   std::map<std::string, std::unique_ptr<Managed>> instances_;
