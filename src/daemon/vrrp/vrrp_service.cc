@@ -209,12 +209,6 @@ class VrrpService::Runtime {
                                  plan.config.interface)};
       }
     }
-    // keepalived 2.2.7 does not start with a static entry on a missing interface ("Non-existent
-    // interface specified in configuration").
-    for (const auto& interface : vrrp::static_interfaces(static_entries(prepared.config))) {
-      if (!host_.interface_exists(interface))
-        return Error{fmt::format("[static] interface {} does not exist", interface)};
-    }
     // vrrp_startup_delay (keepalived): the instances exist, but start only after the delay, so
     // that a slow network (bonds, bridges coming up) is not mistaken for a missing master.
     const Duration startup_delay = prepared.config.global.vrrp_startup_delay;
@@ -743,7 +737,7 @@ class VrrpService::Runtime {
     if (static_held_.empty() && wanted.empty()) return;
     for (const auto& interface : vrrp::static_interfaces(wanted)) {
       if (!host_.interface_exists(interface))
-        logger().warn("[static] interface {} does not exist: its entries are not added", interface);
+        logger().warn("[static] interface {} is gone: its entries are not added", interface);
     }
     const vrrp::StaticChanges changes = vrrp::plan_static(static_held_, wanted);
     for (const auto& change : changes)
@@ -1460,6 +1454,14 @@ Result<Prepared> prepare_vrrp(const config::Config& config, const VrrpServiceOpt
   auto plans = plan_instances(config, lookup);
   if (!plans) return plans.error();
   prepared.plans = std::move(*plans);
+  // keepalived 2.2.7 refuses a static entry on a missing interface ("Non-existent interface
+  // specified in configuration"): it does not start, and a reload ends it, leaving its static
+  // entries behind. vigil does not start either; a reload is refused and the running one stays.
+  for (const auto& interface : vrrp::static_interfaces(static_entries(config))) {
+    const bool exists = options.interface_exists ? options.interface_exists(interface)
+                                                 : vrrp::interface_index(interface).ok();
+    if (!exists) return Error{fmt::format("[static] interface {} does not exist", interface)};
+  }
   collect_user(config.global.script_user, prepared.users);
   for (const auto& script : config.vrrp.scripts)
     collect_user(script.user, prepared.users);
@@ -1773,7 +1775,13 @@ bool VrrpService::alive() {
 // ---- the runtime without its thread ------------------------------------------------------------
 
 VrrpRuntime::VrrpRuntime(VrrpHost& host, VrrpServiceOptions options)
-    : host_(host), options_(std::move(options)) {}
+    : host_(host), options_(std::move(options)) {
+  if (!options_.interface_exists) {
+    options_.interface_exists = [&host](const std::string& interface) {
+      return host.interface_exists(interface);
+    };
+  }
+}
 
 VrrpRuntime::~VrrpRuntime() = default;
 

@@ -228,5 +228,21 @@ TEST_F(VrrpRoutingTest, StopRemovesStaticEntriesAfterTheInstancesEvenWithKeepVip
   EXPECT_EQ(host.present, (std::set<IpPrefix>{*IpPrefix::parse("10.0.0.100/24")}));
 }
 
+TEST_F(VrrpRoutingTest, AReloadNamingAMissingInterfaceIsRefused) {
+  // keepalived 2.2.7 ends on such a reload and leaves its static entries behind; vigil refuses
+  // the reload and the running configuration stays.
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(kStatic + kBackupInstance)));
+  host.clock.run_ready();
+  const size_t routing_before = host.routing_log.size();
+  const size_t vips_before = host.vip_log.size();
+  runtime.reload(parse("static_ipaddress {\n  10.9.0.1/32 dev eth9\n}\n" + kBackupInstance));
+  host.clock.run_ready();
+  EXPECT_EQ(host.routing_log.size(), routing_before);
+  EXPECT_EQ(host.vip_log.size(), vips_before);
+  EXPECT_EQ(host.present,
+            (std::set<IpPrefix>{*IpPrefix::parse("10.9.0.1/32"), *IpPrefix::parse("10.9.0.2/32")}));
+}
+
 }  // namespace
 }  // namespace vigil::daemon
