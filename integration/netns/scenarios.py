@@ -1321,6 +1321,101 @@ def virtual_routes(lab: vlab.Lab, pair: Pair) -> None:
     pair.check_alive()
 
 
+
+# static_ipaddress / static_routes / static_rules: on d1 only, whose instance stays BACKUP (d2
+# has the higher priority), since static entries do not follow the VRRP state.
+STATIC_TABLE = "200"
+
+
+def static_blocks(addresses: tuple[str, ...], routes: tuple[str, ...],
+                  rules: tuple[str, ...]) -> str:
+    def block(name: str, lines: tuple[str, ...]) -> str:
+        return f"{name} {{\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
+    return (block("static_ipaddress", addresses) + block("static_routes", routes) +
+            block("static_rules", rules))
+
+
+STATIC_ADDRESSES = ("10.99.0.1/32 dev eth0", "10.99.0.2/32 dev eth0")
+STATIC_ROUTES = (f"203.0.113.0/24 dev eth0 table {STATIC_TABLE}",
+                 f"blackhole 198.51.100.0/24 table {STATIC_TABLE} no_track")
+STATIC_RULES = (f"from 10.99.5.0/24 table {STATIC_TABLE} preference 2000",
+                f"from 10.99.6.0/24 table {STATIC_TABLE} preference 2001 no_track")
+# What `ip` prints for each (RTPROT_KEEPALIVED, 18, is "keepalived"; a no_track rule has none).
+STATIC_SHOWN = {
+    "10.99.0.1/32 dev eth0": "inet 10.99.0.1/32 scope global eth0",
+    "10.99.0.2/32 dev eth0": "inet 10.99.0.2/32 scope global eth0",
+    "10.99.0.4/32 dev eth0": "inet 10.99.0.4/32 scope global eth0",
+    STATIC_ROUTES[0]: "203.0.113.0/24 dev eth0 proto keepalived",
+    STATIC_ROUTES[1]: "blackhole 198.51.100.0/24 proto keepalived",
+    f"192.0.2.128/25 dev eth0 table {STATIC_TABLE}": "192.0.2.128/25 dev eth0 proto keepalived",
+    STATIC_RULES[0]: f"2000:\tfrom 10.99.5.0/24 lookup {STATIC_TABLE} proto keepalived",
+    STATIC_RULES[1]: f"2001:\tfrom 10.99.6.0/24 lookup {STATIC_TABLE}",
+    f"from 10.99.7.0/24 table {STATIC_TABLE} preference 2002":
+        f"2002:\tfrom 10.99.7.0/24 lookup {STATIC_TABLE} proto keepalived",
+}
+
+
+def static_seen(lab: vlab.Lab, node: str) -> set[str]:
+    """The node's addresses in 10.99/16, table-200 routes and rules 2000-2009, as `ip` prints
+    them."""
+    addrs = lab.ip(node, "-4", "addr", "show", "dev", "eth0").stdout
+    routes = lab.ip(node, "route", "show", "table", STATIC_TABLE, check=False).stdout
+    rules = lab.ip(node, "rule", "show").stdout
+    seen = {line.strip() for line in addrs.splitlines()
+            if line.strip().startswith("inet 10.99.")}
+    seen |= {line.strip() for line in routes.splitlines() if line.strip()}
+    seen |= {line for line in rules.splitlines() if re.match(r"^200\d:", line)}
+    return seen
+
+
+def wait_static(lab: vlab.Lab, node: str, lines: tuple[str, ...], what: str) -> None:
+    expected = {STATIC_SHOWN[line] for line in lines}
+    try:
+        wait_until(lambda: static_seen(lab, node) == expected, 5, what)
+    except vlab.LabError:
+        print(f"  {node}: expected {sorted(expected)}")
+        print(f"  {node}: seen {sorted(static_seen(lab, node))}")
+        raise
+
+
+@scenario
+def static_routes(lab: vlab.Lab, pair: Pair) -> None:
+    """static_ipaddress, static_routes and static_rules: set at start on a director whose
+    instance stays BACKUP; a reload removes the entries it drops, keeps the others and adds the
+    new ones; a clean stop removes them all (keepalived 2.2.7)."""
+    adv, version = 0.2, 3
+
+    def config(node: str, priority: int, extra: str = "") -> str:
+        return simple_config(pair, node, priority, advert_int=adv, version=version) + extra
+
+    first = static_blocks(STATIC_ADDRESSES, STATIC_ROUTES, STATIC_RULES)
+    pair.start("d2", config("d2", 150))
+    lab.wait_sole_holder("d2", timeout=master_down(150, adv, version) + 5)
+    pair.start("d1", config("d1", 100, first))
+    everything = STATIC_ADDRESSES + STATIC_ROUTES + STATIC_RULES
+    wait_static(lab, "d1", everything, "d1's static entries after its start")
+    wait_until(lambda: lab.last_state("d1", "VI_1") == "BACKUP", 5, "d1 BACKUP")
+    holds_for(lambda: lab.holders() == ["d2"], 1.0, "d2 the only master")
+    check(static_seen(lab, "d2") == set(), f"d2 has static entries: {static_seen(lab, 'd2')}")
+
+    # Reload: one address, one route and one rule dropped, one of each added.
+    kept = (STATIC_ADDRESSES[0], "10.99.0.4/32 dev eth0", STATIC_ROUTES[1],
+            f"192.0.2.128/25 dev eth0 table {STATIC_TABLE}", STATIC_RULES[0],
+            f"from 10.99.7.0/24 table {STATIC_TABLE} preference 2002")
+    second = static_blocks(kept[0:2], kept[2:4], kept[4:6])
+    lab.write_config("d1", config("d1", 100, second))
+    os.kill(pair.daemons["d1"].pid, signal.SIGHUP)
+    wait_static(lab, "d1", kept, "d1's static entries after the reload")
+    check(lab.last_state("d1", "VI_1") == "BACKUP", "d1 left BACKUP on the reload")
+
+    # A clean stop removes every static entry.
+    pair.daemons["d1"].terminate()
+    wait_static(lab, "d1", (), "no static entry on d1 after its SIGTERM")
+    check(lab.holders() == ["d2"], f"VIP holders {lab.holders()}")
+    pair.daemons.pop("d1")
+    pair.check_alive()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))

@@ -330,6 +330,9 @@ Json vrrp_to_json(const VrrpSection& vrrp) {
   j["track_file"] = list_json(vrrp.track_files, track_file_json);
   j["vrrp_sync_group"] = list_json(vrrp.sync_groups, sync_group_json);
   j["vrrp_instance"] = list_json(vrrp.instances, instance_json);
+  j["static_ipaddress"] = address_list_json(vrrp.static_addresses);
+  j["static_routes"] = routes_json(vrrp.static_routes);
+  j["static_rules"] = rules_json(vrrp.static_rules);
   return j;
 }
 

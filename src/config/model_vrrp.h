@@ -321,6 +321,13 @@ struct VrrpSection {
   std::vector<TrackFile> track_files;
   std::vector<VrrpSyncGroup> sync_groups;
   std::vector<VrrpInstance> instances;
+  // The top-level static_ipaddress, static_routes and static_rules blocks: set when the VRRP
+  // side starts, before any instance runs, and removed when it stops, whatever the instances do
+  // (keepalived 2.2.7). An address without `dev` goes on global_defs' default_interface (eth0
+  // when unset).
+  std::vector<VirtualAddress> static_addresses;
+  std::vector<VirtualRoute> static_routes;
+  std::vector<VirtualRule> static_rules;
 };
 
 }  // namespace vigil::config

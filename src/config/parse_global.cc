@@ -478,9 +478,6 @@ const Keyword<Config> kTopLevel[] = {
     // keepalived top-level blocks that vigil does not implement yet.
     {"linkbeat_interfaces"},
     {"static_track_group"},
-    {"static_ipaddress"},
-    {"static_routes"},
-    {"static_rules"},
     {"vrrp_track_process"},
     {"track_process"},
     {"bfd_instance"},

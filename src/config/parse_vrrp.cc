@@ -818,10 +818,59 @@ void vrrp_instance(Context& ctx, const LogicalLine& line, Config& config) {
   config.vrrp.instances.push_back(std::move(vi));
 }
 
+// --- static_ipaddress, static_routes, static_rules (top-level value blocks). ---
+
+// One line of a top-level block: messages start with the block's keyword.
+Item top_level_item(Context& ctx, const LogicalLine& line) {
+  return Item(ctx, line, "", "");
+}
+
+void static_addresses(Context& ctx, const LogicalLine& line, Config& config) {
+  if (!top_level_item(ctx, line).count(0, 0)) {
+    ctx.skip_block_if_present();
+    return;
+  }
+  ctx.value_block(line, [&](const LogicalLine& entry) {
+    Item item = top_level_item(ctx, entry);
+    auto address = virtual_address(item, line.keyword());
+    if (!address) return;
+    // keepalived 2.2.7: "Unknown configuration entry 'use_vmac' for ip address" (an error).
+    if (address->use_vmac) {
+      for (size_t i = 1; i < entry.tokens.size(); ++i) {
+        if (entry.tokens[i].text == "use_vmac")
+          item.error(i, line.keyword() + " " + item.text(0) +
+                            ": use_vmac is for virtual_ipaddress, not static addresses");
+      }
+      return;
+    }
+    config.vrrp.static_addresses.push_back(std::move(*address));
+  });
+}
+
+template <class Entry, auto List, std::optional<Entry> (*Read)(Item&, std::string_view)>
+void static_block(Context& ctx, const LogicalLine& line, Config& config) {
+  if (!top_level_item(ctx, line).count(0, 0)) {
+    ctx.skip_block_if_present();
+    return;
+  }
+  ctx.value_block(line, [&](const LogicalLine& entry) {
+    Item item = top_level_item(ctx, entry);
+    if (auto parsed = Read(item, line.keyword())) (config.vrrp.*List).push_back(std::move(*parsed));
+  });
+}
+
 const Keyword<Config> kTopLevel[] = {
-    {"vrrp_script", vrrp_script},     {"track_file", track_file},
-    {"vrrp_track_file", track_file},  {"vrrp_sync_group", vrrp_sync_group},
-    {"vrrp_instance", vrrp_instance}, {"garp_group", garp_group},
+    {"vrrp_script", vrrp_script},
+    {"track_file", track_file},
+    {"vrrp_track_file", track_file},
+    {"vrrp_sync_group", vrrp_sync_group},
+    {"vrrp_instance", vrrp_instance},
+    {"garp_group", garp_group},
+    {"static_ipaddress", static_addresses},
+    {"static_routes",
+     static_block<VirtualRoute, &VrrpSection::static_routes, vrrp_parse::virtual_route>},
+    {"static_rules",
+     static_block<VirtualRule, &VrrpSection::static_rules, vrrp_parse::virtual_rule>},
 };
 
 }  // namespace

@@ -25,19 +25,25 @@ bool parse_scope(std::string_view word, uint8_t& scope) {
 
 std::string Item::owner() const {
   std::string out(kind_);
-  out += ' ';
-  out += name_;
+  if (!name_.empty()) {
+    out += ' ';
+    out += name_;
+  }
   return out;
 }
 
+namespace {
+std::string prefixed(const std::string& owner, std::string_view message) {
+  return owner.empty() ? std::string(message) : owner + ": " + std::string(message);
+}
+}  // namespace
+
 void Item::error(size_t index, std::string_view message) const {
-  ctx_.error(line_.tokens[std::min(index, line_.tokens.size() - 1)],
-             owner() + ": " + std::string(message));
+  ctx_.error(line_.tokens[std::min(index, line_.tokens.size() - 1)], prefixed(owner(), message));
 }
 
 void Item::warning(size_t index, std::string_view message) const {
-  ctx_.warning(line_.tokens[std::min(index, line_.tokens.size() - 1)],
-               owner() + ": " + std::string(message));
+  ctx_.warning(line_.tokens[std::min(index, line_.tokens.size() - 1)], prefixed(owner(), message));
 }
 
 bool Item::count(size_t min, size_t max) const {

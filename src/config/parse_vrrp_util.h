@@ -30,7 +30,8 @@ class Item {
   [[nodiscard]] size_t args() const { return line_.tokens.size() - 1; }
   [[nodiscard]] const Token& token(size_t index) const { return line_.tokens[index]; }
   [[nodiscard]] const std::string& text(size_t index) const { return line_.tokens[index].text; }
-  // "vrrp_instance VI_1"
+  // "vrrp_instance VI_1"; empty for the lines of a top-level block (static_routes), whose
+  // messages start with the block's keyword.
   [[nodiscard]] std::string owner() const;
 
   void error(size_t index, std::string_view message) const;

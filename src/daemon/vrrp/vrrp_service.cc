@@ -277,6 +277,8 @@ class VrrpService::Runtime {
     for (auto& channel : fifos_) {
       if (channel->runner) channel->runner->terminate_running();
     }
+    // Then the static entries, -V or not (keepalived's vrrp_terminate_phase1).
+    if (host_vips_ && routing_) change_static(vrrp::StaticEntries{});
   }
 
   [[nodiscard]] bool scripts_idle() const {
@@ -608,6 +610,9 @@ class VrrpService::Runtime {
     out << "Spaced announcements: waiting " << vips_->waiting() << ", queued " << paced.queued
         << ", sent later " << paced.sent_later << ", failed later " << paced.failed_later
         << ", dropped (address removed) " << paced.dropped_removed << "\n";
+    out << "Static entries: " << static_held_.addresses.size() << " addresses, "
+        << static_held_.routes.size() << " routes, " << static_held_.rules.size()
+        << " rules set; failed changes " << static_failures_ << "\n";
     // How late the VRRP thread ran its timers and posted work (advert sends, master-down).
     const auto late = host_.timer_lateness();
     out << "Timer lateness (VRRP thread): " << late.count << " callbacks, max " << late.max.count()
@@ -726,8 +731,32 @@ class VrrpService::Runtime {
     }
   }
 
+  // static_ipaddress, static_routes, static_rules: from what is held to `wanted` (at start and
+  // on a reload, before the instances change; at stop, after them).
+  void change_static(const vrrp::StaticEntries& wanted) {
+    if (static_held_.empty() && wanted.empty()) return;
+    for (const auto& interface : vrrp::static_interfaces(wanted)) {
+      if (!host_.interface_exists(interface))
+        logger().warn("[static] interface {} is gone: its entries are not added", interface);
+    }
+    const vrrp::StaticChanges changes = vrrp::plan_static(static_held_, wanted);
+    for (const auto& change : changes)
+      logger().debug("[static] {}", vrrp::to_string(change));
+    auto result = vrrp::apply_static(*host_vips_, *routing_, changes, std::move(static_held_));
+    static_held_ = std::move(result.held);
+    static_failures_ += result.failures;
+    if (result.failures > 0) {
+      logger().warn("[static] {} of {} changes failed; the first: {}", result.failures,
+                    changes.size(), result.first_failure.error().message);
+    } else {
+      logger().info("[static] {} addresses, {} routes, {} rules set", static_held_.addresses.size(),
+                    static_held_.routes.size(), static_held_.rules.size());
+    }
+  }
+
   Status apply(Prepared prepared, bool initial) {
     config_ = std::move(prepared.config);
+    change_static(static_entries(config_));
     update_announce_pacing();
     users_ = std::move(prepared.users);
     update_fifos();
@@ -1389,6 +1418,8 @@ class VrrpService::Runtime {
   std::unique_ptr<vrrp::VipManager> host_vips_;
   std::unique_ptr<vrrp::AnnouncePacer> vips_;  // in front of host_vips_
   std::unique_ptr<vrrp::RoutingTable> routing_;
+  vrrp::StaticEntries static_held_;  // the static entries vigild set and holds
+  uint64_t static_failures_ = 0;
   std::unique_ptr<LinkStates> links_;
   std::map<SocketKey, std::unique_ptr<AdvertSocket>> sockets_;
   std::map<std::string, std::unique_ptr<Managed>> instances_;
@@ -1423,6 +1454,14 @@ Result<Prepared> prepare_vrrp(const config::Config& config, const VrrpServiceOpt
   auto plans = plan_instances(config, lookup);
   if (!plans) return plans.error();
   prepared.plans = std::move(*plans);
+  // keepalived 2.2.7 refuses a static entry on a missing interface ("Non-existent interface
+  // specified in configuration"): it does not start, and a reload ends it, leaving its static
+  // entries behind. vigil does not start either; a reload is refused and the running one stays.
+  for (const auto& interface : vrrp::static_interfaces(static_entries(config))) {
+    const bool exists = options.interface_exists ? options.interface_exists(interface)
+                                                 : vrrp::interface_index(interface).ok();
+    if (!exists) return Error{fmt::format("[static] interface {} does not exist", interface)};
+  }
   collect_user(config.global.script_user, prepared.users);
   for (const auto& script : config.vrrp.scripts)
     collect_user(script.user, prepared.users);
@@ -1736,7 +1775,13 @@ bool VrrpService::alive() {
 // ---- the runtime without its thread ------------------------------------------------------------
 
 VrrpRuntime::VrrpRuntime(VrrpHost& host, VrrpServiceOptions options)
-    : host_(host), options_(std::move(options)) {}
+    : host_(host), options_(std::move(options)) {
+  if (!options_.interface_exists) {
+    options_.interface_exists = [&host](const std::string& interface) {
+      return host.interface_exists(interface);
+    };
+  }
+}
 
 VrrpRuntime::~VrrpRuntime() = default;
 

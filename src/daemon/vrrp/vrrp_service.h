@@ -43,6 +43,9 @@ struct VrrpServiceOptions {
   // How long stop() waits for notify_stop scripts before killing them.
   Duration stop_script_grace = std::chrono::seconds(2);
   PrimaryAddressLookup primary_address;  // empty: the interface's (vrrp::interface_primary_address)
+  // Whether an interface exists, for the static entries' check at start and reload; empty: the
+  // kernel's (vrrp::interface_index).
+  std::function<bool(const std::string& interface)> interface_exists;
   // Told every state an instance reports (the states its notify scripts see), with kInitialize
   // when it stops (shutdown, or removed by a reload). Called on the VRRP thread: it must not
   // block; hand the event to another loop (EventLoop::post).

@@ -25,6 +25,9 @@ std::string scope_name(uint8_t scope) {
   }
 }
 
+// keepalived's interface for a static address without dev when default_interface is unset.
+const std::string kDefaultInterface = "eth0";
+
 vrrp::VirtualAddress to_vip(const config::VirtualAddress& in) {
   return vrrp::VirtualAddress{.prefix = in.prefix,
                               .broadcast = in.broadcast,
@@ -345,6 +348,22 @@ vrrp::AnnouncePacing announce_pacing(const config::Config& config) {
     pacing.groups.push_back(std::move(out));
   }
   return pacing;
+}
+
+vrrp::StaticEntries static_entries(const config::Config& config) {
+  vrrp::StaticEntries out;
+  const std::string& default_interface =
+      config.global.default_interface.empty() ? kDefaultInterface : config.global.default_interface;
+  for (const auto& address : config.vrrp.static_addresses) {
+    vrrp::StaticAddress entry{.address = to_vip(address)};
+    if (entry.address.device.empty()) entry.address.device = default_interface;
+    out.addresses.push_back(std::move(entry));
+  }
+  for (const auto& route : config.vrrp.static_routes)
+    out.routes.push_back(to_route(route));
+  for (const auto& rule : config.vrrp.static_rules)
+    out.rules.push_back(to_rule(rule));
+  return out;
 }
 
 }  // namespace vigil::daemon

@@ -17,6 +17,7 @@
 #include "vrrp/announce_pacer.h"
 #include "vrrp/instance_config.h"
 #include "vrrp/routing.h"
+#include "vrrp/static_entries.h"
 
 namespace vigil::daemon {
 
@@ -92,5 +93,9 @@ bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceCon
 // vrrp_garp_interval / vrrp_gna_interval and the garp_groups. A group's unset interval means
 // no spacing on its interfaces (the global one does not apply to them), as in keepalived.
 vrrp::AnnouncePacing announce_pacing(const config::Config& config);
+
+// static_ipaddress, static_routes and static_rules. An address without dev goes on global_defs'
+// default_interface, eth0 when unset (keepalived 2.2.7's DFLT_INT).
+vrrp::StaticEntries static_entries(const config::Config& config);
 
 }  // namespace vigil::daemon

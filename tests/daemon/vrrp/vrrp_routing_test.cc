@@ -2,6 +2,7 @@
 // after the addresses, removed on stop before them, and a reload removes only what it drops.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,16 @@ class VrrpRoutingTest : public ::testing::Test {
     for (size_t i = from; i < host.routing_log.size(); ++i)
       out.push_back(vrrp::to_string(host.routing_log[i]));
     return out;
+  }
+
+  // The interface of the first change touching `address`.
+  std::string interface_of(const IpPrefix& address) const {
+    for (const auto& r : host.vip_log) {
+      for (const auto& a : r.addresses) {
+        if (a == address) return r.interface;
+      }
+    }
+    return "";
   }
 
   testing::FakeVrrpHost host;
@@ -116,6 +127,121 @@ TEST_F(VrrpRoutingTest, ATrackedRoutesDeviceIsTrackedLikeTheInterface) {
   host.clock.run_ready();
   EXPECT_EQ(changes_since(1), (std::vector<std::string>{"route del 10.1.0.0/16 dev eth1"}));
   EXPECT_TRUE(host.present.empty()) << "FAULT: the addresses went too";
+}
+
+// static_ipaddress / static_routes / static_rules through the runtime: set at start before any
+// instance runs, whatever its state; a reload removes what it drops; a stop removes them after
+// the instances, -V or not (keepalived 2.2.7).
+const std::string kStatic = R"(
+static_ipaddress {
+  10.9.0.1/32 dev eth0
+  10.9.0.2/32
+}
+static_routes {
+  10.9.1.0/24 dev eth0 table 200
+}
+static_rules {
+  from 10.9.5.0/24 table 200 preference 2000
+}
+)";
+
+// A backup instance (it stays BACKUP while the test runs: no time passes).
+const std::string kBackupInstance = R"(
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)";
+
+TEST_F(VrrpRoutingTest, StaticEntriesAreSetAtStartWhateverTheInstanceDoes) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(kStatic + kBackupInstance)));
+  host.clock.run_ready();
+  EXPECT_EQ(host.present,
+            (std::set<IpPrefix>{*IpPrefix::parse("10.9.0.1/32"), *IpPrefix::parse("10.9.0.2/32")}));
+  // The address without dev went on the default interface (eth0: default_interface unset).
+  EXPECT_EQ(interface_of(*IpPrefix::parse("10.9.0.2/32")), "eth0");
+  EXPECT_EQ(host.vip_changes(*IpPrefix::parse("10.0.0.100/24")),
+            std::vector<testing::FakeVrrpHost::VipCall>{})
+      << "the instance is BACKUP: its VIP is not added";
+  EXPECT_EQ(changes_since(0),
+            (std::vector<std::string>{"route add 10.9.1.0/24 dev eth0 table 200",
+                                      "rule add pref 2000 from 10.9.5.0/24 lookup 200"}));
+}
+
+TEST_F(VrrpRoutingTest, StaticEntriesGoOnTheDefaultInterface) {
+  host.links["eth7"] = true;
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(
+      parse("global_defs {\n  default_interface eth7\n}\nstatic_ipaddress {\n  10.9.0.2/32\n}\n")));
+  EXPECT_EQ(interface_of(*IpPrefix::parse("10.9.0.2/32")), "eth7");
+}
+
+TEST_F(VrrpRoutingTest, AStaticEntryOnAMissingInterfaceStopsTheStart) {
+  // keepalived 2.2.7: "Non-existent interface specified in configuration"; it does not start.
+  VrrpRuntime runtime(host, options());
+  auto started = runtime.start(parse("static_routes {\n  10.9.1.0/24 dev eth9 table 200\n}\n"));
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().message.find("eth9"), std::string::npos) << started.error().message;
+  EXPECT_TRUE(host.routing_log.empty());
+}
+
+TEST_F(VrrpRoutingTest, AReloadRemovesTheDroppedStaticEntriesAndKeepsTheOthers) {
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(kStatic + kBackupInstance)));
+  host.clock.run_ready();
+  const size_t before = host.routing_log.size();
+  const size_t vips_before = host.vip_log.size();
+  runtime.reload(
+      parse("static_ipaddress {\n  10.9.0.1/32 dev eth0\n}\n"
+            "static_routes {\n  10.9.1.0/24 dev eth0 table 200\n}\n" +
+            kBackupInstance));
+  host.clock.run_ready();
+  EXPECT_EQ(changes_since(before),
+            (std::vector<std::string>{"rule del pref 2000 from 10.9.5.0/24 lookup 200",
+                                      "route add 10.9.1.0/24 dev eth0 table 200"}));
+  EXPECT_EQ(host.present, (std::set<IpPrefix>{*IpPrefix::parse("10.9.0.1/32")}));
+  EXPECT_EQ(host.vip_changes(*IpPrefix::parse("10.9.0.2/32")),
+            (std::vector<testing::FakeVrrpHost::VipCall>{testing::FakeVrrpHost::VipCall::kAdd,
+                                                         testing::FakeVrrpHost::VipCall::kRemove}));
+  EXPECT_GT(host.vip_log.size(), vips_before);
+}
+
+TEST_F(VrrpRoutingTest, StopRemovesStaticEntriesAfterTheInstancesEvenWithKeepVips) {
+  auto with_keep = options();
+  with_keep.keep_vips_on_stop = true;
+  VrrpRuntime runtime(host, with_keep);
+  // The owner (priority 255) is MASTER at once and holds its VIP.
+  ASSERT_TRUE(runtime.start(parse(kStatic + config_text("", ""))));
+  host.clock.advance(1s);
+  ASSERT_TRUE(host.present.contains(*IpPrefix::parse("10.0.0.100/24")));
+  const size_t before = host.routing_log.size();
+  runtime.stop();
+  host.clock.run_ready();
+  EXPECT_EQ(changes_since(before),
+            (std::vector<std::string>{"rule del pref 2000 from 10.9.5.0/24 lookup 200",
+                                      "route del 10.9.1.0/24 dev eth0 table 200"}));
+  // -V keeps the instance's VIP; the static addresses go all the same.
+  EXPECT_EQ(host.present, (std::set<IpPrefix>{*IpPrefix::parse("10.0.0.100/24")}));
+}
+
+TEST_F(VrrpRoutingTest, AReloadNamingAMissingInterfaceIsRefused) {
+  // keepalived 2.2.7 ends on such a reload and leaves its static entries behind; vigil refuses
+  // the reload and the running configuration stays.
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(kStatic + kBackupInstance)));
+  host.clock.run_ready();
+  const size_t routing_before = host.routing_log.size();
+  const size_t vips_before = host.vip_log.size();
+  runtime.reload(parse("static_ipaddress {\n  10.9.0.1/32 dev eth9\n}\n" + kBackupInstance));
+  host.clock.run_ready();
+  EXPECT_EQ(host.routing_log.size(), routing_before);
+  EXPECT_EQ(host.vip_log.size(), vips_before);
+  EXPECT_EQ(host.present,
+            (std::set<IpPrefix>{*IpPrefix::parse("10.9.0.1/32"), *IpPrefix::parse("10.9.0.2/32")}));
 }
 
 }  // namespace
