@@ -13,6 +13,13 @@ Json fifo_json(const NotifyFifo& f) {
               {"run_as", run_as_json(f.run_as)}};
 }
 
+Json lifecycle_script_json(const std::optional<NotifyScript>& script) {
+  if (!script) return nullptr;
+  Json j = command_json(script->command);
+  j["run_as"] = script->run_as ? run_as_json(*script->run_as) : Json(nullptr);
+  return j;
+}
+
 }  // namespace
 
 Json global_to_json(const GlobalDefs& g) {
@@ -93,6 +100,10 @@ Json global_to_json(const GlobalDefs& g) {
   j["instance"] = g.instance;
   j["net_namespace"] = g.net_namespace;
   j["child_wait_time"] = seconds_json(g.child_wait_time);
+  j["startup_script"] = lifecycle_script_json(g.startup_script);
+  j["startup_script_timeout"] = seconds_json(g.startup_script_timeout);
+  j["shutdown_script"] = lifecycle_script_json(g.shutdown_script);
+  j["shutdown_script_timeout"] = seconds_json(g.shutdown_script_timeout);
   return j;
 }
 

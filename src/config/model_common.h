@@ -25,4 +25,12 @@ struct RunAs {
   bool operator==(const RunAs&) const = default;
 };
 
+// A notify script (also startup_script / shutdown_script): `notify_master SCRIPT [username
+// [groupname]]`. As in keepalived, SCRIPT is one word, quoted when it has arguments
+// ("/bin/notify.sh master"); it is then split into argv.
+struct NotifyScript {
+  Command command;
+  std::optional<RunAs> run_as;  // unset: global_defs script_user
+};
+
 }  // namespace vigil::config

@@ -127,6 +127,13 @@ struct GlobalDefs {
   std::string instance;       // "instance NAME": pid file names, ${_INSTANCE}
   std::string net_namespace;  // run in this network namespace
   Duration child_wait_time = std::chrono::seconds(5);
+  // keepalived's parent runs startup_script once before starting its children (not on a reload)
+  // and shutdown_script after they end, waiting for each at most its timeout (1-1000 s, default
+  // 10) before going on; their exit status is only logged.
+  std::optional<NotifyScript> startup_script;
+  Duration startup_script_timeout = std::chrono::seconds(10);
+  std::optional<NotifyScript> shutdown_script;
+  Duration shutdown_script_timeout = std::chrono::seconds(10);
 };
 
 }  // namespace vigil::config

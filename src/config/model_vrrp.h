@@ -16,13 +16,6 @@
 
 namespace vigil::config {
 
-// A notify script: `notify_master SCRIPT [username [groupname]]`. As in keepalived, SCRIPT is one
-// word, quoted when it has arguments ("/bin/notify.sh master"); it is then split into argv.
-struct NotifyScript {
-  Command command;
-  std::optional<RunAs> run_as;  // unset: global_defs script_user
-};
-
 // vrrp_script NAME { ... }: a periodic check whose exit status moves priority or causes a fault.
 struct VrrpScript {
   std::string name;

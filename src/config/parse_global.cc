@@ -1,6 +1,7 @@
 // global_defs, and the top-level blocks of keepalived that vigil accepts without implementing.
 #include <array>
 
+#include "config/parse_vrrp_util.h"
 #include "config/sections.h"
 
 namespace vigil::config {
@@ -276,6 +277,27 @@ void include_check(Context& ctx, const LogicalLine& line, G& /*g*/) {
   ctx.reader().set_include_checks(checks);
 }
 
+// startup_script / shutdown_script SCRIPT [username [groupname]] (config/model_global.h).
+template <std::optional<NotifyScript> G::*Field>
+void lifecycle_script(Context& ctx, const LogicalLine& line, G& g) {
+  vrrp_parse::Item item(ctx, line, "global_defs", "");
+  auto script = vrrp_parse::script_keyword(item, /*allow_user=*/true);
+  if (!script) return;
+  if (g.*Field) {
+    item.error(
+        0, "'" + item.keyword() + "' is given twice (keepalived: \"script already specified\")");
+    return;
+  }
+  g.*Field = std::move(*script);
+}
+
+// Whole seconds in [1, 1000], as keepalived reads them.
+template <Duration G::*Field>
+void lifecycle_script_timeout(Context& ctx, const LogicalLine& line, G& g) {
+  if (!ctx.arg_count(line, 1, 1)) return;
+  if (auto value = ctx.integer(line, 1, 1, 1000)) g.*Field = std::chrono::seconds(*value);
+}
+
 void random_seed(Context& ctx, const LogicalLine& line, G& /*g*/) {
   if (!ctx.arg_count(line, 1, 1)) return;
   if (auto v = ctx.integer(line, 1, 0, UINT32_MAX)) {
@@ -388,6 +410,10 @@ const Keyword<G> kGlobalDefs[] = {
     {"linkbeat_use_polling", outside_global_defs},
     {"include_check", include_check},
     {"random_seed", random_seed},
+    {"startup_script", lifecycle_script<&G::startup_script>},
+    {"startup_script_timeout", lifecycle_script_timeout<&G::startup_script_timeout>},
+    {"shutdown_script", lifecycle_script<&G::shutdown_script>},
+    {"shutdown_script_timeout", lifecycle_script_timeout<&G::shutdown_script_timeout>},
     // keepalived keywords accepted without effect (warned about).
     {"tmp_config_directory"},
     {"config_save_dir"},
@@ -395,10 +421,6 @@ const Keyword<G> kGlobalDefs[] = {
     {"process_name"},
     {"vrrp_process_name"},
     {"bfd_process_name"},
-    {"startup_script"},
-    {"startup_script_timeout"},
-    {"shutdown_script"},
-    {"shutdown_script_timeout"},
     {"vrrp_down_timer_adverts", set_integer<&G::vrrp_down_timer_adverts, 1, 100>},
     {"vrrp_garp_extra_if"},
     {"nftables"},

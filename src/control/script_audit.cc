@@ -225,6 +225,8 @@ ScriptAudit audit_scripts(config::Config config, const ScriptAuditEnvironment& e
   audit_fifo(auditor, audit.config.global.notify_fifo, "notify_fifo");
   audit_fifo(auditor, audit.config.global.vrrp_notify_fifo, "vrrp_notify_fifo");
   audit_fifo(auditor, audit.config.global.lvs_notify_fifo, "lvs_notify_fifo");
+  audit_optional(auditor, audit.config.global.startup_script, "startup_script");
+  audit_optional(auditor, audit.config.global.shutdown_script, "shutdown_script");
   auditor.finish();
   return audit;
 }

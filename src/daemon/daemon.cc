@@ -26,6 +26,7 @@
 #include "daemon/systemd.h"
 #include "daemon/vrrp/vrrp_service.h"
 #include "event/event_loop.h"
+#include "event/script_runner.h"
 #include "event/signals.h"
 #include "event/wall_clock.h"
 
@@ -139,6 +140,46 @@ std::optional<gid_t> vigil_group() {
   if (::getgrnam_r("vigil", &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
     return std::nullopt;
   return found->gr_gid;
+}
+
+// startup_script / shutdown_script (config/model_global.h): keepalived's parent runs the
+// first before it starts its children and the second after they end, and waits for each. Here
+// each runs on a loop of its own (the main loop has not started, or has stopped) and is waited
+// for up to its timeout (then SIGTERM to its process group, SIGKILL after the grace); the outcome
+// is logged and changes nothing else.
+void run_lifecycle_script(const config::NotifyScript& script, Duration timeout,
+                          const config::GlobalDefs& global, std::string_view what) {
+  auto log = log::get("daemon");
+  std::optional<event::RunAs> run_as;
+  if (const auto& user = script.run_as ? script.run_as : global.script_user) {
+    auto resolved = event::resolve_run_as(user->user, user->group);
+    if (!resolved) {  // never with vigild's own credentials instead
+      log->warn("[vigild] {} {}: user {} cannot be resolved: not run", what, script.command.text,
+                user->user);
+      return;
+    }
+    run_as = *resolved;
+  }
+  event::EventLoop loop{std::string(what)};
+  event::ProcessScriptRunner runner(loop);
+  std::optional<event::ScriptResult> result;
+  log->info("[vigild] running {} {}", what, script.command.text);
+  runner.run({.name = std::string(what),
+              .argv = script.command.argv,
+              .run_as = run_as,
+              .timeout = timeout},
+             [&](const event::ScriptResult& done) { result = done; });
+  // The runner ends it at `timeout` and kills it a grace later: this bound is never reached
+  // while the runner works.
+  loop.run_until([&] { return result.has_value(); }, timeout + std::chrono::seconds(5));
+  if (!result) {
+    log->warn("[vigild] {} {} did not end", what, script.command.text);
+  } else if (result->succeeded()) {
+    log->info("[vigild] {} {} succeeded", what, script.command.text);
+  } else {
+    log->warn("[vigild] {} {} failed: {}", what, script.command.text,
+              event::describe(*result, timeout));
+  }
 }
 
 }  // namespace
@@ -473,6 +514,13 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
     }
   }
 
+  // The shutdown script runs at the end only when the start got this far (keepalived runs it
+  // when its children end).
+  const bool starting = exit_code == 0;
+  if (starting && config->global.startup_script) {
+    run_lifecycle_script(*config->global.startup_script, config->global.startup_script_timeout,
+                         config->global, "startup_script");
+  }
   for (; exit_code == 0 && started < services.size(); ++started) {
     if (auto status = services[started]->start(config); !status) {
       log->error("[vigild] cannot start: {}", status.error().message);
@@ -493,6 +541,10 @@ int run_daemon(const DaemonOptions& options, const ServiceFactory& make_services
   control.reset();
   while (started > 0)
     services[--started]->stop();
+  if (starting && config->global.shutdown_script) {
+    run_lifecycle_script(*config->global.shutdown_script, config->global.shutdown_script_timeout,
+                         config->global, "shutdown_script");
+  }
   remove_pid_file(pid_file);
   log->info("[vigild] stopped");
   log::stop_async();

@@ -50,6 +50,37 @@ TEST(GlobalDefs, RecordedButUnimplementedKeywordsWarn) {
   EXPECT_EQ(warnings(*p), expected);
 }
 
+// startup_script / shutdown_script SCRIPT [user [group]] and their timeouts: whole seconds in
+// [1, 1000], default 10 (keepalived 2.2.7's global_parser.c).
+TEST(GlobalDefs, StartupAndShutdownScripts) {
+  std::unique_ptr<Parsed> p;
+  const auto& g = parse_ok(p, R"(global_defs {
+  startup_script "/usr/local/bin/up.sh start" nobody
+  shutdown_script /usr/local/bin/down.sh
+  shutdown_script_timeout 30
+}
+)")
+                      .global;
+  ASSERT_TRUE(g.startup_script);
+  EXPECT_EQ(g.startup_script->command.argv, Strings({"/usr/local/bin/up.sh", "start"}));
+  ASSERT_TRUE(g.startup_script->run_as);
+  EXPECT_EQ(g.startup_script->run_as->user, "nobody");
+  EXPECT_EQ(g.startup_script_timeout, std::chrono::seconds(10));
+  ASSERT_TRUE(g.shutdown_script);
+  EXPECT_EQ(g.shutdown_script->command.argv, Strings({"/usr/local/bin/down.sh"}));
+  EXPECT_FALSE(g.shutdown_script->run_as);
+  EXPECT_EQ(g.shutdown_script_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(warnings(*p), Strings{});
+
+  EXPECT_FALSE(errors(*parse("global_defs {\n  startup_script_timeout 0\n}\n")).empty());
+  EXPECT_FALSE(errors(*parse("global_defs {\n  startup_script_timeout 1001\n}\n")).empty());
+  EXPECT_FALSE(errors(*parse("global_defs {\n  shutdown_script_timeout 1.5\n}\n")).empty());
+  EXPECT_FALSE(errors(*parse("global_defs {\n  startup_script\n}\n")).empty());
+  EXPECT_EQ(errors(*parse("global_defs {\n  startup_script /a\n  startup_script /b\n}\n")),
+            Strings{"3:3: global_defs: 'startup_script' is given twice (keepalived: \"script "
+                    "already specified\")"});
+}
+
 // vigil's checker_strict_framing: off by default, a flag.
 TEST(GlobalDefs, CheckerStrictFraming) {
   std::unique_ptr<Parsed> none;
