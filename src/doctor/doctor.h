@@ -83,6 +83,7 @@ struct Wants {
   std::set<ScriptRef> scripts;
   bool local_addresses = false;
   bool open_file_limit = false;
+  bool firewall = false;       // the nftables ruleset (VRRP instances: firewall.h)
   bool probes = false;         // run the active probes (probes.h)
   std::set<IpAddress> routes;  // with probes: the routes to look up first
   bool live = false;           // a running vigild's state (virtual servers' traffic)
@@ -112,6 +113,13 @@ struct ScriptState {
   std::string user;    // who it runs as ("root", "keepalived_script")
 };
 
+// The host's nftables ruleset as nft prints it, or why it could not be read.
+struct FirewallRuleset {
+  std::string json;     // `nft -j list ruleset`
+  std::string listing;  // `nft -a list ruleset`: the rules' text with their handles
+  std::string error;    // non-empty: nft could not be run or failed
+};
+
 // The host as gathered. A key missing from a map: could not be read (a sysctl), does not exist
 // (an interface).
 struct Facts {
@@ -123,6 +131,7 @@ struct Facts {
   std::map<ScriptRef, ScriptState> scripts;
   std::set<std::string> local_addresses;    // every address on this host, as IpAddress::to_string
   std::optional<uint64_t> open_file_limit;  // RLIMIT_NOFILE soft
+  std::optional<FirewallRuleset> firewall;  // unset: not wanted
   // The active probes; unset when they did not run (--no-probes). A route missing from
   // `routes`: the kernel has none.
   std::map<IpAddress, Route> routes;
@@ -139,6 +148,10 @@ std::vector<Finding> diagnose(const config::Config& config, const config::Source
 // real servers unreachable, other routers using one of our VRIDs.
 std::vector<Finding> diagnose_probes(const config::Config& config, const config::SourceFiles& files,
                                      const Facts& facts);
+// The firewall rule (firewall_rules.cc): for each vrrp_instance, whether the nftables ruleset
+// lets the adverts it must receive reach vigild's socket.
+std::vector<Finding> diagnose_firewall(const config::Config& config,
+                                       const config::SourceFiles& files, const Facts& facts);
 // "virtual_server 192.0.2.10:80", "virtual_server [2001:db8::1]:80", "virtual_server fwmark 1".
 std::string describe(const config::VirtualServer& vs);
 
@@ -155,6 +168,7 @@ class Host {
                                            const config::GlobalDefs& global) const = 0;
   [[nodiscard]] virtual std::set<std::string> local_addresses() const = 0;
   [[nodiscard]] virtual std::optional<uint64_t> open_file_limit() const = 0;
+  [[nodiscard]] virtual FirewallRuleset firewall() const = 0;
   // Why the host cannot be examined at all (vigilctl doctor exits 9), if so.
   [[nodiscard]] virtual std::optional<std::string> unusable() const { return std::nullopt; }
   [[nodiscard]] virtual std::optional<Route> route(const IpAddress& destination) const = 0;
@@ -183,6 +197,8 @@ class LinuxHost final : public Host {
                                    const config::GlobalDefs& global) const override;
   [[nodiscard]] std::set<std::string> local_addresses() const override;
   [[nodiscard]] std::optional<uint64_t> open_file_limit() const override;
+  // Runs nft (read-only: `list ruleset`); needs CAP_NET_ADMIN.
+  [[nodiscard]] FirewallRuleset firewall() const override;
   // linux_probes.cc: RTM_GETROUTE; AF_PACKET ARP and raw IPPROTO_VRRP sockets (needs
   // CAP_NET_RAW: without it each probe reports why it could not run).
   [[nodiscard]] std::optional<Route> route(const IpAddress& destination) const override;

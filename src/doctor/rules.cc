@@ -759,6 +759,7 @@ Wants wants(const config::Config& config, bool probes) {
   }
   for (const auto& use : interface_uses(config))
     w.interfaces.insert(use.name);
+  if (!config.vrrp.instances.empty()) w.firewall = true;
   for (const auto& instance : config.vrrp.instances) {
     if (!instance.interface.empty()) w.sysctls.insert(rp_filter_key(instance.interface));
     if (instance.source_address) w.local_addresses = true;
@@ -771,6 +772,8 @@ Wants wants(const config::Config& config, bool probes) {
 std::vector<Finding> diagnose(const config::Config& config, const config::SourceFiles& files,
                               const Facts& facts) {
   auto findings = Diagnoser(config, files, facts).run();
+  for (auto& f : diagnose_firewall(config, files, facts))
+    findings.push_back(std::move(f));
   for (auto& f : diagnose_probes(config, files, facts))
     findings.push_back(std::move(f));
   return findings;
@@ -795,6 +798,7 @@ Facts gather(const config::Config& config, const Wants& wants, const Host& host)
   if (wants.local_addresses) facts.local_addresses = host.local_addresses();
   if (wants.open_file_limit) facts.open_file_limit = host.open_file_limit();
   if (wants.live) facts.live = host.live_state(config.global);
+  if (wants.firewall) facts.firewall = host.firewall();
   if (wants.probes) {
     for (const auto& destination : wants.routes) {
       if (auto route = host.route(destination)) facts.routes.emplace(destination, *route);

@@ -475,6 +475,7 @@ class FakeHost final : public Host {
   }
   std::set<std::string> local_addresses() const override { return {"192.0.2.1"}; }
   std::optional<uint64_t> open_file_limit() const override { return 4096; }
+  FirewallRuleset firewall() const override { return {.error = "nft: command not found"}; }
   std::optional<Route> route(const IpAddress& /*destination*/) const override {
     ADD_FAILURE() << "route() without probes";
     return std::nullopt;
@@ -496,6 +497,7 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_THAT(w.modules, testing::ElementsAre("ip_vs", "ip_vs_wrr"));
   EXPECT_FALSE(w.local_addresses);
   EXPECT_FALSE(w.probes);
+  EXPECT_TRUE(w.firewall);
   const Facts facts = gather(parsed->config, w, host);
   EXPECT_EQ(facts.sysctls.at("net.ipv4.ip_forward"), "0");
   EXPECT_EQ(facts.interfaces.count("eth1"), 0u);  // missing on the host
@@ -518,6 +520,7 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_EQ(level_of("vrrp.interface", "eth1"), Level::kFail);
   EXPECT_EQ(level_of("vrrp.interface", "eth0"), Level::kOk);
   EXPECT_EQ(level_of("scripts.script", "to-master"), Level::kFail);
+  EXPECT_EQ(level_of("vrrp.firewall", "nft: command not found"), Level::kWarn);
 }
 
 TEST(SysctlPathTest, KeepsInterfaceNamesWhole) {
