@@ -64,7 +64,7 @@ struct Chain {
   std::vector<Rule> rules;
 };
 
-using TableKey = std::tuple<std::string, std::string>;               // family, table
+using TableKey = std::tuple<std::string, std::string>;              // family, table
 using NameKey = std::tuple<std::string, std::string, std::string>;  // family, table, name
 
 struct Ruleset::Data {
@@ -244,7 +244,8 @@ std::optional<int64_t> number_of(const json& j) {
   if (j.is_number_integer()) return j.get<int64_t>();
   if (j.is_string()) {
     const std::string s = j.get<std::string>();
-    if (!s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }))
+    if (!s.empty() &&
+        std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }))
       return std::stoll(s);
   }
   return std::nullopt;
@@ -268,7 +269,8 @@ Truth element_matches(const Field& field, const json& element) {
       if (!element.is_string()) return Truth::kUnknown;
       const std::string name = element.get<std::string>();
       // "eth*": a wildcard (nft prints a literal star as "\*").
-      if (name.size() >= 1 && name.back() == '*' && (name.size() < 2 || name[name.size() - 2] != '\\'))
+      if (name.size() >= 1 && name.back() == '*' &&
+          (name.size() < 2 || name[name.size() - 2] != '\\'))
         return field.text.starts_with(name.substr(0, name.size() - 1)) ? Truth::kYes : Truth::kNo;
       return name == field.text ? Truth::kYes : Truth::kNo;
     }
@@ -298,8 +300,8 @@ Truth element_matches(const Field& field, const json& element) {
       }
       if (element.is_object() && element.contains("prefix")) {
         const json& p = element["prefix"];
-        if (!p.is_object() || !p.contains("addr") || !p["addr"].is_string() ||
-            !p.contains("len") || !p["len"].is_number_integer())
+        if (!p.is_object() || !p.contains("addr") || !p["addr"].is_string() || !p.contains("len") ||
+            !p["len"].is_number_integer())
           return Truth::kUnknown;
         auto network = IpAddress::parse(p["addr"].get<std::string>());
         if (!network) return Truth::kUnknown;
@@ -315,7 +317,8 @@ Truth element_matches(const Field& field, const json& element) {
         auto high = IpAddress::parse(element["range"][1].get<std::string>());
         if (!low || !high) return Truth::kUnknown;
         if (low->family() != field.address.family()) return Truth::kNo;
-        if (!known) return low->is_multicast() && high->is_multicast() ? Truth::kNo : Truth::kUnknown;
+        if (!known)
+          return low->is_multicast() && high->is_multicast() ? Truth::kNo : Truth::kUnknown;
         return *low <= field.address && field.address <= *high ? Truth::kYes : Truth::kNo;
       }
       return Truth::kUnknown;
@@ -356,8 +359,8 @@ std::optional<RuleEnd> verdict_of(const std::string& key, const json& value) {
   if (key == "jump" || key == "goto") {
     if (!value.is_object() || !value.contains("target") || !value["target"].is_string())
       return RuleEnd{K::kUnknown, key, {}, "a " + key + " without a target chain"};
-    return RuleEnd{key == "jump" ? K::kJump : K::kGoto, key, value["target"].get<std::string>(),
-                   {}};
+    return RuleEnd{
+        key == "jump" ? K::kJump : K::kGoto, key, value["target"].get<std::string>(), {}};
   }
   return std::nullopt;
 }
@@ -385,15 +388,15 @@ std::string label(const json& left) {
 // Statements that change nothing about the verdict (what they change, marks and sets, is read
 // only by matches the judge does not evaluate).
 bool harmless(const std::string& key) {
-  static const std::set<std::string> keys = {"counter", "log", "mangle", "set", "notrack",
-                                             "dup",     "secmark", "ct count"};
+  static const std::set<std::string> keys = {"counter", "log", "mangle",  "set",
+                                             "notrack", "dup", "secmark", "ct count"};
   return keys.count(key) > 0;
 }
 
 // Statements that end the packet's way in a way the judge cannot tell.
 bool unknown_end(const std::string& key) {
-  static const std::set<std::string> keys = {"queue",    "snat",     "dnat", "masquerade",
-                                             "redirect", "tproxy",   "fwd",  "synproxy"};
+  static const std::set<std::string> keys = {"queue",    "snat",   "dnat", "masquerade",
+                                             "redirect", "tproxy", "fwd",  "synproxy"};
   return keys.count(key) > 0;
 }
 
@@ -468,8 +471,9 @@ class Walker {
       f.address = value ? *value : (v4 ? IpAddress() : *IpAddress::parse("::"));
       return f;
     };
-    const std::string key =
-        what.is_object() && what.contains("key") && what["key"].is_string() ? what["key"].get<std::string>() : "";
+    const std::string key = what.is_object() && what.contains("key") && what["key"].is_string()
+                                ? what["key"].get<std::string>()
+                                : "";
     if (kind == "meta") {
       if (key == "iifname" || key == "iif") {
         f.kind = Field::Kind::kInterface;
@@ -484,13 +488,14 @@ class Walker {
         return text(multicast ? "multicast" : "host");
       }
     } else if (kind == "payload" && what.is_object() && what.contains("protocol")) {
-      const std::string protocol = what["protocol"].is_string() ? what["protocol"].get<std::string>() : "";
+      const std::string protocol =
+          what["protocol"].is_string() ? what["protocol"].get<std::string>() : "";
       const std::string name = what.contains("field") && what["field"].is_string()
                                    ? what["field"].get<std::string>()
                                    : "";
-      static const std::set<std::string> others = {"tcp", "udp",    "udplite", "sctp",
-                                                    "dccp", "icmp", "icmpv6",  "igmp",
-                                                    "ah",  "esp",  "comp",    "gre"};
+      static const std::set<std::string> others = {"tcp",  "udp",  "udplite", "sctp",
+                                                   "dccp", "icmp", "icmpv6",  "igmp",
+                                                   "ah",   "esp",  "comp",    "gre"};
       if (others.count(protocol)) {
         f.kind = Field::Kind::kAbsent;
         return f;
@@ -529,7 +534,8 @@ class Walker {
       why = compact(m);
       return Truth::kUnknown;
     }
-    const std::string op = m.contains("op") && m["op"].is_string() ? m["op"].get<std::string>() : "==";
+    const std::string op =
+        m.contains("op") && m["op"].is_string() ? m["op"].get<std::string>() : "==";
     const Field f = field(m["left"]);
     if (f.kind == Field::Kind::kAbsent) return Truth::kNo;
     if (f.kind == Field::Kind::kUnknown) {
@@ -581,7 +587,11 @@ class Walker {
     const json& data = v["data"];
     if (data.is_string() && data.get<std::string>().starts_with("@")) {
       auto set = named_set(data.get<std::string>().substr(1));
-      if (!set) return RuleEnd{RuleEnd::Kind::kUnknown, {}, {}, "map " + data.get<std::string>() + " is not in the ruleset"};
+      if (!set)
+        return RuleEnd{RuleEnd::Kind::kUnknown,
+                       {},
+                       {},
+                       "map " + data.get<std::string>() + " is not in the ruleset"};
       pairs = *set;
     } else if (data.is_object() && data.contains("set")) {
       pairs = data["set"];
@@ -600,8 +610,8 @@ class Walker {
                 : Truth::kNo;
       if (t == Truth::kNo) continue;
       const auto key_it = entry[1].begin();
-    const std::string& key = key_it.key();
-    const json& value = key_it.value();
+      const std::string& key = key_it.key();
+      const json& value = key_it.value();
       if (auto end = verdict_of(key, value)) return *end;
       return RuleEnd{RuleEnd::Kind::kUnknown, {}, {}, "vmap verdict " + compact(entry[1])};
     }
@@ -615,8 +625,8 @@ class Walker {
       if (!statement.is_object() || statement.empty())
         return RuleEnd{K::kUnknown, {}, {}, compact(statement)};
       const auto key_it = statement.begin();
-    const std::string& key = key_it.key();
-    const json& value = key_it.value();
+      const std::string& key = key_it.key();
+      const json& value = key_it.value();
       if (key == "match") {
         std::string why;
         const Truth t = match(value, why);
@@ -632,18 +642,27 @@ class Walker {
         return end;
       }
       if (key == "xt") {
-        const std::string type = value.is_object() && value.contains("type") && value["type"].is_string() ? value["type"].get<std::string>() : "";
-        const std::string name = value.is_object() && value.contains("name") && value["name"].is_string() ? value["name"].get<std::string>() : "";
+        const std::string type =
+            value.is_object() && value.contains("type") && value["type"].is_string()
+                ? value["type"].get<std::string>()
+                : "";
+        const std::string name =
+            value.is_object() && value.contains("name") && value["name"].is_string()
+                ? value["name"].get<std::string>()
+                : "";
         if (type == "target") {
           if (name == "REJECT" || name == "DROP") return RuleEnd{K::kDrop, "reject", {}, {}};
           if (name == "ACCEPT") return RuleEnd{K::kAccept, "accept", {}, {}};
           return RuleEnd{K::kUnknown, {}, {}, "its iptables target " + name + " is not judged"};
         }
-        if (!decide(place, "it uses the iptables match " + name + ", which doctor does not evaluate")) return {};
+        if (!decide(place,
+                    "it uses the iptables match " + name + ", which doctor does not evaluate"))
+          return {};
         continue;
       }
       if (unknown_end(key))
-        return RuleEnd{K::kUnknown, {}, {}, "its verdict is " + key + ", which doctor cannot foresee"};
+        return RuleEnd{
+            K::kUnknown, {}, {}, "its verdict is " + key + ", which doctor cannot foresee"};
       // limit, quota, meter, fib as a statement...: may or may not let the advert on.
       if (!decide(place, "it uses " + key + ", which doctor does not evaluate")) return {};
     }
@@ -737,9 +756,8 @@ Judgement Ruleset::judge(const Advert& advert) const {
     const std::string& family = chain.place.family;
     if (chain.hook == "ingress") {
       if (family != "netdev" && family != "inet") continue;
-      if (!chain.devices.empty() &&
-          std::find(chain.devices.begin(), chain.devices.end(), advert.interface) ==
-              chain.devices.end())
+      if (!chain.devices.empty() && std::find(chain.devices.begin(), chain.devices.end(),
+                                              advert.interface) == chain.devices.end())
         continue;
     } else if (family != "inet" && family != (v4 ? "ip" : "ip6")) {
       continue;
@@ -766,7 +784,8 @@ Judgement Ruleset::judge(const Advert& advert) const {
     Walker walker(*data_, advert, choices);
     Walker::Way way = walker.walk(bases);
     for (size_t i = way.decisions.size(); i-- > choices.size();) {
-      std::vector<bool> other(way.decisions.begin(), way.decisions.begin() + static_cast<ptrdiff_t>(i));
+      std::vector<bool> other(way.decisions.begin(),
+                              way.decisions.begin() + static_cast<ptrdiff_t>(i));
       other.push_back(true);
       pending.push_back(std::move(other));
     }
@@ -820,7 +839,8 @@ std::map<Place, std::string> rule_texts(std::string_view listing) {
       if (depth > 0) --depth;
       continue;
     }
-    if (depth == 1 && text.ends_with("{") == false && text.find("{ # handle") != std::string::npos) {
+    if (depth == 1 && text.ends_with("{") == false &&
+        text.find("{ # handle") != std::string::npos) {
       chain = std::regex_search(text, m, chain_line) ? std::string(m[1]) : std::string();
       depth = 2;
       continue;

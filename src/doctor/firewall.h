@@ -57,9 +57,9 @@ enum class Outcome : uint8_t { kAccepted, kDropped, kUnknown };
 
 // What one base chain did with the advert.
 struct Step {
-  Place base;         // the base chain (handle 0)
-  Place by;           // the rule that decided (handle 0: the policy)
-  std::string verdict;  // "accept", "drop", "reject", "policy accept", "policy drop"
+  Place base;             // the base chain (handle 0)
+  Place by;               // the rule that decided (handle 0: the policy)
+  std::string verdict;    // "accept", "drop", "reject", "policy accept", "policy drop"
   bool iptables = false;  // the base chain belongs to iptables-nft (INPUT of table ip filter)
 };
 

@@ -34,9 +34,8 @@ std::vector<Expected> expected_adverts(const config::VrrpInstance& instance) {
   std::vector<Expected> out;
   if (!instance.unicast_peers.empty()) {
     for (const auto& peer : instance.unicast_peers) {
-      Advert advert{.family = peer.address.family(),
-                    .source = peer.address,
-                    .interface = instance.interface};
+      Advert advert{
+          .family = peer.address.family(), .source = peer.address, .interface = instance.interface};
       if (instance.source_address && instance.source_address->family() == peer.address.family())
         advert.destination = instance.source_address;
       out.push_back({advert, fmt::format("adverts from {} on {}", peer.address.to_string(),
@@ -44,11 +43,13 @@ std::vector<Expected> expected_adverts(const config::VrrpInstance& instance) {
     }
     return out;
   }
-  const IpAddress group = instance.mcast_dst_ip && instance.mcast_dst_ip->family() == instance.family
-                              ? *instance.mcast_dst_ip
-                              : default_group(instance.family);
-  out.push_back({Advert{.family = instance.family, .destination = group, .interface = instance.interface},
-                 fmt::format("adverts to {} on {}", group.to_string(), instance.interface)});
+  const IpAddress group =
+      instance.mcast_dst_ip && instance.mcast_dst_ip->family() == instance.family
+          ? *instance.mcast_dst_ip
+          : default_group(instance.family);
+  out.push_back(
+      {Advert{.family = instance.family, .destination = group, .interface = instance.interface},
+       fmt::format("adverts to {} on {}", group.to_string(), instance.interface)});
   return out;
 }
 
@@ -59,14 +60,16 @@ class FirewallDiagnoser {
 
   std::string rule(const Place& place) const {
     auto it = texts_.find(place);
-    const std::string text = it == texts_.end() ? std::string() : fmt::format(" \"{}\"", it->second);
+    const std::string text =
+        it == texts_.end() ? std::string() : fmt::format(" \"{}\"", it->second);
     return fmt::format("{} rule handle {}{}", firewall::chain_name(place), place.handle, text);
   }
 
   // "inet filter input rule handle 12 "meta l4proto vrrp accept"" / "the policy drop of inet
   // filter input"; a rule in a chain jumped to says where it was reached from.
   std::string decided(const firewall::Step& step) const {
-    if (step.by.handle == 0) return fmt::format("the {} of {}", step.verdict, firewall::chain_name(step.base));
+    if (step.by.handle == 0)
+      return fmt::format("the {} of {}", step.verdict, firewall::chain_name(step.base));
     std::string out = rule(step.by);
     if (step.by.chain != step.base.chain || step.by.table != step.base.table)
       out += fmt::format(" (reached from {})", firewall::chain_name(step.base));
@@ -116,7 +119,8 @@ class FirewallDiagnoser {
           break;
         }
         case Outcome::kDropped:
-          dropped.push_back(fmt::format("{} are dropped by {}", expected.who, decided(j.steps.back())));
+          dropped.push_back(
+              fmt::format("{} are dropped by {}", expected.who, decided(j.steps.back())));
           fixes.push_back(fix(expected, j.steps.back()));
           break;
         case Outcome::kUnknown: {
@@ -128,7 +132,8 @@ class FirewallDiagnoser {
                     : fmt::format("cannot judge {} ({})", rule(place), why));
           }
           unjudged.push_back(fmt::format("{}: {}", expected.who, fmt::join(rules_named, "; ")));
-          if (unjudged_fix.empty() && !j.steps.empty()) unjudged_fix = fix(expected, j.steps.back());
+          if (unjudged_fix.empty() && !j.steps.empty())
+            unjudged_fix = fix(expected, j.steps.back());
           break;
         }
       }
@@ -145,13 +150,15 @@ class FirewallDiagnoser {
     } else if (!unjudged.empty()) {
       f.level = Level::kWarn;
       f.found = fmt::format("{}", fmt::join(unjudged, "; "));
-      f.why = "whether the adverts get through depends on rules doctor cannot evaluate: check "
-              "that they accept IP protocol 112 (vrrp) on this interface";
+      f.why =
+          "whether the adverts get through depends on rules doctor cannot evaluate: check "
+          "that they accept IP protocol 112 (vrrp) on this interface";
       f.fix = unjudged_fix.empty()
                   ? std::string("nft -a list ruleset (the rules named)")
-                  : fmt::format("nft -a list ruleset (the rules named); to be sure, accept VRRP "
-                                "first: {}",
-                                unjudged_fix);
+                  : fmt::format(
+                        "nft -a list ruleset (the rules named); to be sure, accept VRRP "
+                        "first: {}",
+                        unjudged_fix);
     } else {
       f.found = fmt::format("{}", fmt::join(ok, "; "));
       f.why = "the firewall lets the adverts reach vigild";
@@ -171,11 +178,10 @@ std::vector<Finding> diagnose_firewall(const config::Config& config,
   std::vector<Finding> out;
   if (!facts.firewall || config.vrrp.instances.empty()) return out;
   const auto& first = config.vrrp.instances.front();
-  const std::string subject =
-      "vrrp_instance " + first.name +
-      (config.vrrp.instances.size() > 1
-           ? fmt::format(" (and {} more)", config.vrrp.instances.size() - 1)
-           : std::string());
+  const std::string subject = "vrrp_instance " + first.name +
+                              (config.vrrp.instances.size() > 1
+                                   ? fmt::format(" (and {} more)", config.vrrp.instances.size() - 1)
+                                   : std::string());
   auto cannot = [&](std::string found) {
     out.push_back({.check = kCheck,
                    .level = Level::kWarn,
