@@ -64,7 +64,6 @@ struct Chain {
   std::vector<Rule> rules;
 };
 
-using TableKey = std::tuple<std::string, std::string>;              // family, table
 using NameKey = std::tuple<std::string, std::string, std::string>;  // family, table, name
 
 struct Ruleset::Data {
