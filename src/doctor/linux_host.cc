@@ -266,6 +266,24 @@ FirewallRuleset LinuxHost::firewall() const {
   return out;
 }
 
+IpvsConnTable LinuxHost::ipvs_conn_table() const {
+  IpvsConnTable out;
+  if (auto bits = read_trimmed("/sys/module/ip_vs/parameters/conn_tab_bits")) {
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(bits->c_str(), &end, 10);
+    if (end != bits->c_str() && *end == '\0' && value < 64) out.bits = static_cast<unsigned>(value);
+  }
+  std::ifstream table("/proc/net/ip_vs_conn");
+  if (!table) return out;
+  std::string line;
+  uint64_t lines = 0;
+  // The first line is the header; past the cap the count says "at least".
+  while (lines <= kConnCountCap && std::getline(table, line))
+    ++lines;
+  out.connections = lines == 0 ? 0 : lines - 1;
+  return out;
+}
+
 std::optional<uint64_t> LinuxHost::open_file_limit() const {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
