@@ -49,7 +49,8 @@ bool iptables_chain(const Place& place) {
 }  // namespace
 
 struct Rule {
-  uint64_t handle = 0;
+  Rule(uint64_t handle, json expr) noexcept : handle(handle), expr(std::move(expr)) {}
+  uint64_t handle;
   json expr;
 };
 
@@ -120,8 +121,8 @@ std::map<NameKey, std::vector<std::string>> listed_devices(std::string_view list
 
 }  // namespace
 
-Result<Ruleset> Ruleset::parse(std::string_view text, std::string_view listing) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+Result<Ruleset> Ruleset::parse(std::string_view json_text, std::string_view listing) {
+  json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("nftables") ||
       !doc["nftables"].is_array())
     return Error{"not nftables JSON (no \"nftables\" array)"};
@@ -165,11 +166,10 @@ Result<Ruleset> Ruleset::parse(std::string_view text, std::string_view listing) 
     } else if (kind == "rule") {
       auto chain = data.chains.find({family, table, string_of(o, "chain")});
       if (chain == data.chains.end()) return Error{"a rule of a chain not listed before it"};
-      Rule rule;
-      if (o.contains("handle") && o["handle"].is_number_unsigned())
-        rule.handle = o["handle"].get<uint64_t>();
-      rule.expr = o.contains("expr") ? o["expr"] : json::array();
-      chain->second.rules.push_back(std::move(rule));
+      const uint64_t handle = o.contains("handle") && o["handle"].is_number_unsigned()
+                                  ? o["handle"].get<uint64_t>()
+                                  : 0;
+      chain->second.rules.emplace_back(handle, o.contains("expr") ? o["expr"] : json::array());
     }
   }
   if (!listing.empty()) {
@@ -268,8 +268,7 @@ Truth element_matches(const Field& field, const json& element) {
       if (!element.is_string()) return Truth::kUnknown;
       const std::string name = element.get<std::string>();
       // "eth*": a wildcard (nft prints a literal star as "\*").
-      if (name.size() >= 1 && name.back() == '*' &&
-          (name.size() < 2 || name[name.size() - 2] != '\\'))
+      if (!name.empty() && name.back() == '*' && (name.size() < 2 || name[name.size() - 2] != '\\'))
         return field.text.starts_with(name.substr(0, name.size() - 1)) ? Truth::kYes : Truth::kNo;
       return name == field.text ? Truth::kYes : Truth::kNo;
     }

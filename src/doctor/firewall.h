@@ -79,7 +79,7 @@ class Ruleset {
   // From `nft -j list ruleset`'s output. nft 1.0.6 leaves an ingress chain's devices out of
   // its JSON: they are read from `listing` (`nft -a list ruleset`) when given; an ingress chain
   // whose devices are known from neither may or may not concern the advert.
-  static Result<Ruleset> parse(std::string_view json, std::string_view listing = {});
+  static Result<Ruleset> parse(std::string_view json_text, std::string_view listing = {});
   Ruleset();
   ~Ruleset();
   Ruleset(Ruleset&&) noexcept;

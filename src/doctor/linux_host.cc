@@ -21,8 +21,6 @@
 #include "control/script_audit.h"
 #include "doctor/doctor.h"
 
-extern char** environ;
-
 namespace vigil::doctor {
 
 namespace {
@@ -80,6 +78,7 @@ Result<std::string> run_nft_listing(std::vector<std::string> args) {
   posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
   args.insert(args.begin(), "nft");
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args)
     argv.push_back(arg.data());
   argv.push_back(nullptr);

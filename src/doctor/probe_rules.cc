@@ -431,6 +431,7 @@ class ProbeDiagnoser {
       (wins ? winner : loser) = &advert;
     }
     std::vector<std::string> names;
+    names.reserve(here.size());
     for (const auto* vip : here)
       names.push_back(vip->prefix.address.to_string());
     const std::string vips = fmt::format("{} {} of this host", fmt::join(names, ", "),
