@@ -14,10 +14,13 @@ and the service lists 192.0.2.23, which no host has.
 Asserted: doctor FAILs rs.arp_suppression naming 192.0.2.21 with the arp_ignore/arp_announce fix,
 says OK for 192.0.2.22, WARNs that 192.0.2.23 does not answer, FAILs vrrp.vrid_on_link naming
 192.0.2.66, and reports 192.0.2.2 only as an OK peer. Then rs1 is fixed and the foreign speaker
-stopped: no probe finding fails any more (192.0.2.21 is OK). --no-probes reports none of them.
+stopped: no probe finding fails any more (192.0.2.21 is OK). With the VIP added to dir by hand
+while a peer of higher priority advertises, vrrp.vip_on_host FAILs (configured outside vigil). --no-probes
+reports none of them.
 With --vigild, vigild (-P, VRRP only) then runs on dir with the same configuration and becomes
 MASTER; the foreign speaker starts again: doctor still hears it beside the daemon (raw sockets
-each get a copy), and never reports the daemon's own adverts from 192.0.2.1.
+each get a copy), never reports the daemon's own adverts from 192.0.2.1, and says the VIP on
+dir is vigild's (the peer advertises below it).
 The adverts come from craft_advert.py (raw IPv4, 224.0.0.18), started here and stopped by PID.
 Every namespace made is deleted.
 """
@@ -112,10 +115,10 @@ class Link:
             in_ns(node, "sysctl", "-qw", f"net.ipv4.conf.{conf}.arp_ignore={1 if on else 0}")
             in_ns(node, "sysctl", "-qw", f"net.ipv4.conf.{conf}.arp_announce={2 if on else 0}")
 
-    def speak(self, node: str, *vips: str) -> subprocess.Popen:
+    def speak(self, node: str, *vips: str, priority: int = 90) -> subprocess.Popen:
         """VRRPv2 adverts for VRID 51 from `node`, 5 a second for at most 60 s."""
         cmd = ["ip", "netns", "exec", ns(node), PYTHON, str(HERE / "craft_advert.py"),
-               "--src", NODES[node], "--vrid", "51", "--priority", "90", "--kind", "valid",
+               "--src", NODES[node], "--vrid", "51", "--priority", str(priority), "--kind", "valid",
                "--count", "300", "--every", "0.2"]
         for vip in vips:
             cmd += ["--vip", vip]
@@ -171,7 +174,7 @@ def one(result: subprocess.CompletedProcess, level: str, check_id: str, part: st
 def run(vigilctl: str, vigild: str | None, work: Path, link: Link) -> None:
     conf = work / "dr.conf"
     conf.write_text(CONFIG)
-    link.speak("peer", VIP)
+    peer = link.speak("peer", VIP)
     foreign = link.speak("foreign", "192.0.2.150")
 
     broken = doctor(vigilctl, conf)
@@ -194,11 +197,30 @@ def run(vigilctl: str, vigild: str | None, work: Path, link: Link) -> None:
     link.stop(foreign)
     fixed = doctor(vigilctl, conf)
     probe_checks = ("rs.arp_suppression", "rs.reachable", "rs.route", "rs.vip_owner",
-                    "vrrp.vrid_on_link")
+                    "vrrp.vrid_on_link", "vrrp.vip_on_host")
     failing = [line for c in probe_checks for line in lines(fixed, c) if line.startswith("FAIL ")]
     check(failing == [], f"fixed site: probe failures {failing}")
     one(fixed, "OK", "rs.arp_suppression", f"real server 192.0.2.21 does not answer ARP who-has {VIP}")
     one(fixed, "OK", "vrrp.vrid_on_link", "peer 192.0.2.2")
+    one(fixed, "OK", "vrrp.vip_on_host", "no virtual_ipaddress is an address of this host")
+
+    # The VIP added by hand on the director while a peer of higher priority is MASTER:
+    # configured outside vigil.
+    link.stop(peer)
+    stronger = link.speak("peer", VIP, priority=150)
+    in_ns("dir", "ip", "address", "add", f"{VIP}/24", "dev", "eth0")
+    try:
+        by_hand = doctor(vigilctl, conf)
+    finally:
+        in_ns("dir", "ip", "address", "del", f"{VIP}/24", "dev", "eth0")
+        link.stop(stronger)
+        link.speak("peer", VIP)
+    check(by_hand.returncode == 1, f"VIP by hand: exit {by_hand.returncode}, expected 1")
+    outside = one(by_hand, "FAIL", "vrrp.vip_on_host",
+                  f"{VIP} is an address of this host, but 192.0.2.2 is MASTER for VRID 51 (it "
+                  "sends the adverts, priority 150 against this instance's 100)")
+    check(f"fix: ip -o address show to {VIP} (where it is), ip address del {VIP}/24 dev "
+          "THAT_DEVICE" in outside, outside)
 
     quick = doctor(vigilctl, conf, "--no-probes")
     check(all(lines(quick, c) == [] for c in probe_checks), "--no-probes still probed")
@@ -235,6 +257,10 @@ def beside_daemon(vigilctl: str, vigild: str, conf: Path, work: Path, link: Link
         one(result, "OK", "vrrp.vrid_on_link", "peer 192.0.2.2 sends")
         own = lines(result, "vrrp.vrid_on_link", "192.0.2.1 sends")
         check(own == [], f"the daemon's own adverts reported: {own}")
+        # The VIP is vigild's here: the peer advertises below this instance.
+        one(result, "OK", "vrrp.vip_on_host",
+            f"{VIP} is an address of this host; 192.0.2.2 advertises VRID 51 at priority 90, "
+            "below this instance's 100: this host should be MASTER")
     finally:
         link.stop_daemon()
 

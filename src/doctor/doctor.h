@@ -83,6 +83,8 @@ struct Wants {
   std::set<ScriptRef> scripts;
   bool local_addresses = false;
   bool open_file_limit = false;
+  bool firewall = false;       // the nftables ruleset (VRRP instances: firewall.h)
+  bool ipvs_table = false;     // IPVS's connection table size and use
   bool probes = false;         // run the active probes (probes.h)
   std::set<IpAddress> routes;  // with probes: the routes to look up first
   bool live = false;           // a running vigild's state (virtual servers' traffic)
@@ -112,6 +114,22 @@ struct ScriptState {
   std::string user;    // who it runs as ("root", "keepalived_script")
 };
 
+// IPVS's connection hash table: its size (ip_vs's conn_tab_bits, set only when the module is
+// loaded) and the connections it holds now (/proc/net/ip_vs_conn, counted up to kConnCountCap).
+struct IpvsConnTable {
+  std::optional<unsigned> bits;  // unset: ip_vs is not loaded
+  std::optional<uint64_t> connections;
+  bool operator==(const IpvsConnTable&) const = default;
+};
+inline constexpr uint64_t kConnCountCap = uint64_t{1} << 20;
+
+// The host's nftables ruleset as nft prints it, or why it could not be read.
+struct FirewallRuleset {
+  std::string json;     // `nft -j list ruleset`
+  std::string listing;  // `nft -a list ruleset`: the rules' text with their handles
+  std::string error;    // non-empty: nft could not be run or failed
+};
+
 // The host as gathered. A key missing from a map: could not be read (a sysctl), does not exist
 // (an interface).
 struct Facts {
@@ -123,6 +141,8 @@ struct Facts {
   std::map<ScriptRef, ScriptState> scripts;
   std::set<std::string> local_addresses;    // every address on this host, as IpAddress::to_string
   std::optional<uint64_t> open_file_limit;  // RLIMIT_NOFILE soft
+  std::optional<FirewallRuleset> firewall;  // unset: not wanted
+  std::optional<IpvsConnTable> ipvs_table;  // unset: not wanted
   // The active probes; unset when they did not run (--no-probes). A route missing from
   // `routes`: the kernel has none.
   std::map<IpAddress, Route> routes;
@@ -139,6 +159,10 @@ std::vector<Finding> diagnose(const config::Config& config, const config::Source
 // real servers unreachable, other routers using one of our VRIDs.
 std::vector<Finding> diagnose_probes(const config::Config& config, const config::SourceFiles& files,
                                      const Facts& facts);
+// The firewall rule (firewall_rules.cc): for each vrrp_instance, whether the nftables ruleset
+// lets the adverts it must receive reach vigild's socket.
+std::vector<Finding> diagnose_firewall(const config::Config& config,
+                                       const config::SourceFiles& files, const Facts& facts);
 // "virtual_server 192.0.2.10:80", "virtual_server [2001:db8::1]:80", "virtual_server fwmark 1".
 std::string describe(const config::VirtualServer& vs);
 
@@ -155,6 +179,8 @@ class Host {
                                            const config::GlobalDefs& global) const = 0;
   [[nodiscard]] virtual std::set<std::string> local_addresses() const = 0;
   [[nodiscard]] virtual std::optional<uint64_t> open_file_limit() const = 0;
+  [[nodiscard]] virtual FirewallRuleset firewall() const = 0;
+  [[nodiscard]] virtual IpvsConnTable ipvs_conn_table() const = 0;
   // Why the host cannot be examined at all (vigilctl doctor exits 9), if so.
   [[nodiscard]] virtual std::optional<std::string> unusable() const { return std::nullopt; }
   [[nodiscard]] virtual std::optional<Route> route(const IpAddress& destination) const = 0;
@@ -183,6 +209,10 @@ class LinuxHost final : public Host {
                                    const config::GlobalDefs& global) const override;
   [[nodiscard]] std::set<std::string> local_addresses() const override;
   [[nodiscard]] std::optional<uint64_t> open_file_limit() const override;
+  // Runs nft (read-only: `list ruleset`); needs CAP_NET_ADMIN.
+  [[nodiscard]] FirewallRuleset firewall() const override;
+  // /sys/module/ip_vs/parameters/conn_tab_bits and the lines of /proc/net/ip_vs_conn.
+  [[nodiscard]] IpvsConnTable ipvs_conn_table() const override;
   // linux_probes.cc: RTM_GETROUTE; AF_PACKET ARP and raw IPPROTO_VRRP sockets (needs
   // CAP_NET_RAW: without it each probe reports why it could not run).
   [[nodiscard]] std::optional<Route> route(const IpAddress& destination) const override;

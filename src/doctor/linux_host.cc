@@ -1,9 +1,13 @@
 // The doctor's gatherer on Linux (doctor.h): reads, never changes anything.
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <spawn.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,6 +55,75 @@ bool read_module_list(const std::string& path, std::set<std::string>& out) {
     if (!line.empty()) out.insert(module_name(line));
   }
   return true;
+}
+
+// Runs nft with `args` (a listing: no input) and returns its standard output, or why it failed
+// with what it wrote on standard error.
+Result<std::string> run_nft_listing(std::vector<std::string> args) {
+  int out_fds[2];
+  if (pipe2(out_fds, O_CLOEXEC) != 0) return errno_error("pipe", errno);
+  // Standard error into an anonymous file, read once nft is done (a pipe could fill up while
+  // standard output is read).
+  const int err_fd = memfd_create("nft-stderr", MFD_CLOEXEC);
+  if (err_fd < 0) {
+    Error error = errno_error("memfd_create", errno);
+    close(out_fds[0]);
+    close(out_fds[1]);
+    return error;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+  args.insert(args.begin(), "nft");
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& arg : args)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "nft", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_fds[1]);
+  if (spawned != 0) {
+    close(out_fds[0]);
+    close(err_fd);
+    return errno_error("cannot run nft", spawned);
+  }
+  std::string output;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = read(out_fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    output.append(buffer, static_cast<size_t>(n));
+  }
+  close(out_fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      close(err_fd);
+      return errno_error("waitpid nft", errno);
+    }
+  }
+  std::string errors;
+  if (lseek(err_fd, 0, SEEK_SET) == 0) {
+    ssize_t n = 0;
+    while ((n = read(err_fd, buffer, sizeof buffer)) > 0)
+      errors.append(buffer, static_cast<size_t>(n));
+  }
+  close(err_fd);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string command = "nft";
+    for (size_t i = 1; i < args.size(); ++i)
+      command += " " + args[i];
+    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' '))
+      errors.pop_back();
+    if (auto newline = errors.find('\n'); newline != std::string::npos) errors.resize(newline);
+    return Error{command + " failed" + (errors.empty() ? std::string() : ": " + errors)};
+  }
+  return output;
 }
 
 }  // namespace
@@ -176,6 +249,37 @@ std::set<std::string> LinuxHost::local_addresses() const {
     }
   }
   freeifaddrs(list);
+  return out;
+}
+
+FirewallRuleset LinuxHost::firewall() const {
+  FirewallRuleset out;
+  auto json = run_nft_listing({"-j", "list", "ruleset"});
+  if (!json) {
+    out.error = json.error().message;
+    return out;
+  }
+  out.json = std::move(*json);
+  // Only for the rules' text: the judgement stands without it.
+  if (auto listing = run_nft_listing({"-a", "list", "ruleset"})) out.listing = std::move(*listing);
+  return out;
+}
+
+IpvsConnTable LinuxHost::ipvs_conn_table() const {
+  IpvsConnTable out;
+  if (auto bits = read_trimmed("/sys/module/ip_vs/parameters/conn_tab_bits")) {
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(bits->c_str(), &end, 10);
+    if (end != bits->c_str() && *end == '\0' && value < 64) out.bits = static_cast<unsigned>(value);
+  }
+  std::ifstream table("/proc/net/ip_vs_conn");
+  if (!table) return out;
+  std::string line;
+  uint64_t lines = 0;
+  // The first line is the header; past the cap the count says "at least".
+  while (lines <= kConnCountCap && std::getline(table, line))
+    ++lines;
+  out.connections = lines == 0 ? 0 : lines - 1;
   return out;
 }
 

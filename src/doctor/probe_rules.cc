@@ -85,8 +85,10 @@ class ProbeDiagnoser {
   std::vector<Finding> run() {
     for (const auto& vs : config_.lvs.virtual_servers)
       real_servers(vs);
-    for (const auto& instance : config_.vrrp.instances)
+    for (const auto& instance : config_.vrrp.instances) {
       vrid_on_link(instance);
+      vip_on_host(instance);
+    }
     return std::move(out_);
   }
 
@@ -381,6 +383,92 @@ class ProbeDiagnoser {
            .found = found,
            .why = "the VRID is this instance's alone on the link (a backup peer is silent)"});
     }
+  }
+
+  // A virtual address that is an address of this host although a peer that wins the election
+  // (RFC 5798 §6.4.3) sends the adverts, so this host is not MASTER: configured outside vigil,
+  // both hosts answer for it. This host's own adverts are not heard (vigild turns multicast
+  // loopback off), so a MASTER here is told only by its peers' silence.
+  void vip_on_host(const config::VrrpInstance& instance) {
+    if (instance.interface.empty() || instance.virtual_router_id == 0) return;
+    auto it = probes_.vrrp.find(instance.interface);
+    if (it == probes_.vrrp.end() || !it->second.error.empty()) return;  // vrid_on_link says why
+    const VrrpHeard& heard = it->second;
+    std::vector<const config::VirtualAddress*> here;
+    for (const auto& vip : instance.virtual_addresses) {
+      if (facts_.local_addresses.count(vip.prefix.address.to_string())) here.push_back(&vip);
+    }
+    const int vrid = instance.virtual_router_id;
+    Finding f{.check = "vrrp.vip_on_host",
+              .subject = "vrrp_instance " + instance.name,
+              .location = where(here.empty() ? instance.loc : here.front()->loc)};
+    if (here.empty()) {
+      f.found = "no virtual_ipaddress is an address of this host";
+      f.why = "the VIPs are vigild's to add when this host becomes MASTER";
+      add(std::move(f));
+      return;
+    }
+    // keepalived's default: 255 for the address owner (state MASTER without a priority).
+    const int ours = instance.priority                                     ? *instance.priority
+                     : instance.state == config::VrrpInitialState::kMaster ? 255
+                                                                           : 100;
+    const std::set<IpAddress> addresses = advertised(instance);
+    std::set<IpAddress> peers;
+    for (const auto& peer : instance.unicast_peers)
+      peers.insert(peer.address);
+    const HeardAdvert* winner = nullptr;  // a peer this instance yields to
+    const HeardAdvert* loser = nullptr;   // a peer advertising below this instance
+    for (const auto& advert : heard.adverts) {
+      if (advert.vrid != vrid || advert.source.family() != instance.family ||
+          facts_.local_addresses.count(advert.source.to_string()))
+        continue;
+      const bool peer =
+          peers.empty() ? advert.addresses == addresses : peers.count(advert.source) > 0;
+      if (!peer) continue;  // another virtual router: vrid_on_link's FAIL
+      const bool wins =
+          advert.priority > ours || (advert.priority == ours && instance.source_address &&
+                                     advert.source > *instance.source_address);
+      (wins ? winner : loser) = &advert;
+    }
+    std::vector<std::string> names;
+    names.reserve(here.size());
+    for (const auto* vip : here)
+      names.push_back(vip->prefix.address.to_string());
+    const std::string vips = fmt::format("{} {} of this host", fmt::join(names, ", "),
+                                         here.size() == 1 ? "is an address" : "are addresses");
+    if (winner) {
+      const auto* first = here.front();
+      f.level = Level::kFail;
+      f.found = fmt::format(
+          "{}, but {} is MASTER for VRID {} (it sends the adverts, priority {} against this "
+          "instance's {})",
+          vips, winner->source.to_string(), vrid, winner->priority, ours);
+      f.why =
+          "this host is not MASTER, so the VIP is configured outside vigil (or left behind): "
+          "this host answers ARP for it too, its traffic splits between the two hosts and "
+          "connections break";
+      f.fix = fmt::format(
+          "ip -o address show to {} (where it is), ip address del {}/{} dev THAT_DEVICE, and "
+          "take it out of this host's network configuration (/etc/network/interfaces, netplan, "
+          "systemd-networkd): only vigild adds a VIP, on the MASTER",
+          first->prefix.address.to_string(), first->prefix.address.to_string(),
+          first->prefix.length);
+    } else if (loser) {
+      f.found = fmt::format(
+          "{}; {} advertises VRID {} at priority {}, below this instance's {}: this host "
+          "should be MASTER",
+          vips, loser->source.to_string(), vrid, loser->priority, ours);
+      f.why = "the MASTER holds the VIPs";
+    } else {
+      f.found = fmt::format(
+          "{}, and no other router advertises VRID {} on {} ({}): this host is MASTER if "
+          "vigild runs here",
+          vips, vrid, instance.interface, seconds(heard.listened));
+      f.why =
+          "the MASTER holds the VIPs (without vigild running here the VIP was added by hand: "
+          "doctor hears no adverts of this host's own to tell)";
+    }
+    add(std::move(f));
   }
 
   // Why a peer's adverts are dropped by this instance, if they are.

@@ -79,6 +79,11 @@ constexpr std::array<const char*, 2> kFullNatModules = {"nf_conntrack", "nf_nat"
 // traffic.skew: judged from this many connections, warned from this share for one server.
 constexpr uint64_t kSkewMinConnections = 20;
 constexpr uint64_t kSkewPercent = 80;
+// More connections per bucket of IPVS's connection table than this is a WARN; the sizes ip_vs
+// takes for conn_tab_bits (CONFIG_IP_VS_TAB_BITS's range).
+constexpr uint64_t kConnectionsPerBucket = 4;
+constexpr unsigned kMinConnTabBits = 8;
+constexpr unsigned kMaxConnTabBits = 20;
 // Descriptors vigild holds besides its checkers: sockets of VRRP, netlink, the control socket,
 // logs, notify FIFOs, scripts' pipes.
 constexpr uint64_t kBaseDescriptors = 64;
@@ -213,6 +218,7 @@ class Diagnoser {
     forwarding();
     ipvs_modules();
     ipvs_sysctls();
+    ipvs_conn_table();
     rp_filter();
     interfaces();
     unicast_sources();
@@ -401,6 +407,49 @@ class Diagnoser {
       }
       add(std::move(f));
     }
+  }
+
+  // IPVS finds each packet's connection in a hash table of 2^conn_tab_bits buckets, fixed when
+  // ip_vs loads (default 12): far more connections than buckets make every lookup walk a long
+  // chain.
+  void ipvs_conn_table() {
+    if (config_.lvs.virtual_servers.empty() || !facts_.ipvs_table || !facts_.ipvs_table->bits)
+      return;
+    const auto& first = config_.lvs.virtual_servers.front();
+    const unsigned bits = *facts_.ipvs_table->bits;
+    const uint64_t buckets = uint64_t{1} << std::min(bits, 63u);
+    Finding f{.check = "kernel.ipvs_conn_tab",
+              .subject = describe(first) + and_more(config_.lvs.virtual_servers.size()),
+              .location = where(first.loc)};
+    const auto& connections = facts_.ipvs_table->connections;
+    if (!connections) {
+      f.found = fmt::format("conn_tab_bits {} ({} buckets); /proc/net/ip_vs_conn cannot be read",
+                            bits, buckets);
+      f.why = "the connections it holds could not be counted";
+      add(std::move(f));
+      return;
+    }
+    const bool capped = *connections >= kConnCountCap;
+    f.found = fmt::format("conn_tab_bits {} ({} buckets), {}{} connections now", bits, buckets,
+                          capped ? "at least " : "", *connections);
+    if (*connections > kConnectionsPerBucket * buckets) {
+      // The smallest table with a bucket per connection, within what ip_vs accepts.
+      unsigned wanted = kMinConnTabBits;
+      while (wanted < kMaxConnTabBits && (uint64_t{1} << wanted) < *connections)
+        ++wanted;
+      f.level = Level::kWarn;
+      f.why = fmt::format(
+          "about {} connections per bucket: IPVS walks that chain for every packet it forwards",
+          *connections / buckets);
+      f.fix = fmt::format(
+          "echo 'options ip_vs conn_tab_bits={}' > /etc/modprobe.d/ip_vs.conf; it takes effect "
+          "when ip_vs loads again (a reboot, or stop vigild, modprobe -r ip_vs, start vigild: "
+          "IPVS's tables and connections are lost)",
+          wanted);
+    } else {
+      f.why = fmt::format("at most {} connections per bucket", kConnectionsPerBucket);
+    }
+    add(std::move(f));
   }
 
   void rp_filter() {
@@ -756,9 +805,11 @@ Wants wants(const config::Config& config, bool probes) {
     w.sysctls.insert(kExpireQuiescent);
     w.sysctls.insert(kRpFilterAll);
     w.open_file_limit = true;
+    w.ipvs_table = true;
   }
   for (const auto& use : interface_uses(config))
     w.interfaces.insert(use.name);
+  if (!config.vrrp.instances.empty()) w.firewall = true;
   for (const auto& instance : config.vrrp.instances) {
     if (!instance.interface.empty()) w.sysctls.insert(rp_filter_key(instance.interface));
     if (instance.source_address) w.local_addresses = true;
@@ -771,6 +822,8 @@ Wants wants(const config::Config& config, bool probes) {
 std::vector<Finding> diagnose(const config::Config& config, const config::SourceFiles& files,
                               const Facts& facts) {
   auto findings = Diagnoser(config, files, facts).run();
+  for (auto& f : diagnose_firewall(config, files, facts))
+    findings.push_back(std::move(f));
   for (auto& f : diagnose_probes(config, files, facts))
     findings.push_back(std::move(f));
   return findings;
@@ -795,6 +848,8 @@ Facts gather(const config::Config& config, const Wants& wants, const Host& host)
   if (wants.local_addresses) facts.local_addresses = host.local_addresses();
   if (wants.open_file_limit) facts.open_file_limit = host.open_file_limit();
   if (wants.live) facts.live = host.live_state(config.global);
+  if (wants.firewall) facts.firewall = host.firewall();
+  if (wants.ipvs_table) facts.ipvs_table = host.ipvs_conn_table();
   if (wants.probes) {
     for (const auto& destination : wants.routes) {
       if (auto route = host.route(destination)) facts.routes.emplace(destination, *route);

@@ -302,6 +302,49 @@ INSTANTIATE_TEST_SUITE_P(
             [](Facts& f) { f.probes->vrrp["eth0"].adverts[0].interval = std::chrono::seconds(2); },
             "vrrp.vrid_on_link", Level::kFail, "advert_int 2.0 s, ours 1.0 s",
             "the same on both peers"},
+        Row{"vip_not_on_this_host", kSite, nullptr, "vrrp.vip_on_host", Level::kOk,
+            "no virtual_ipaddress is an address of this host", "", "vigild's to add"},
+        Row{"vip_on_this_host_while_a_stronger_peer_is_master", kSite,
+            [](Facts& f) {
+              f.local_addresses.insert("192.0.2.100");
+              f.probes->vrrp["eth0"].adverts[0].priority = 150;
+            },
+            "vrrp.vip_on_host", Level::kFail,
+            "192.0.2.100 is an address of this host, but 192.0.2.2 is MASTER for VRID 51 (it "
+            "sends the adverts, priority 150 against this instance's 100)",
+            "ip address del 192.0.2.100/24 dev THAT_DEVICE", "configured outside vigil"},
+        Row{"vip_on_this_host_while_a_weaker_peer_advertises", kSite,
+            [](Facts& f) { f.local_addresses.insert("192.0.2.100"); }, "vrrp.vip_on_host",
+            Level::kOk,
+            "192.0.2.100 is an address of this host; 192.0.2.2 advertises VRID 51 at priority 90, "
+            "below this instance's 100: this host should be MASTER",
+            ""},
+        Row{"vip_on_this_host_and_nobody_else_advertises", kSite,
+            [](Facts& f) {
+              f.local_addresses.insert("192.0.2.100");
+              f.probes->vrrp["eth0"].adverts = {peer_advert("192.0.2.1")};  // our own
+            },
+            "vrrp.vip_on_host", Level::kOk,
+            "192.0.2.100 is an address of this host, and no other router advertises VRID 51 on "
+            "eth0 (3.5 s): this host is MASTER if vigild runs here",
+            ""},
+        Row{"vip_on_this_host_and_a_stranger_is_no_master_of_ours", kSite,
+            [](Facts& f) {
+              f.local_addresses.insert("192.0.2.100");
+              HeardAdvert foreign = peer_advert("192.0.2.66");
+              foreign.addresses = {ip("192.0.2.150")};
+              foreign.priority = 200;
+              f.probes->vrrp["eth0"].adverts = {foreign};
+            },
+            "vrrp.vip_on_host", Level::kOk, "no other router advertises VRID 51", ""},
+        Row{"unicast_equal_priority_higher_address_wins",
+            std::string(kUnicastInstance) + kDrService,
+            [](Facts& f) {
+              f.local_addresses.insert("192.0.2.100");
+              f.probes->vrrp["eth0"].adverts[0].priority = 100;
+            },
+            "vrrp.vip_on_host", Level::kFail, "but 192.0.2.2 is MASTER for VRID 51",
+            "ip address del 192.0.2.100"},
         Row{"listen_failed", kSite,
             [](Facts& f) {
               f.probes->vrrp["eth0"] = {.error = "socket(IPPROTO_VRRP): Operation not permitted"};

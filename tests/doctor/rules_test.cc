@@ -129,6 +129,7 @@ Facts healthy() {
                {{"/usr/local/bin/chk.sh", {}}, {Verdict::kSecure, "", "root"}}};
   f.local_addresses = {"192.0.2.1"};
   f.open_file_limit = 1024;
+  f.ipvs_table = IpvsConnTable{.bits = 12, .connections = 1000};
   return f;
 }
 
@@ -406,6 +407,22 @@ INSTANTIATE_TEST_SUITE_P(
             },
             "scripts.script", Level::kFail, "not owned by root",
             "chown root:", "counts as failing"},
+        Row{"conn_tab_roomy", kNatService, nullptr, "kernel.ipvs_conn_tab", Level::kOk,
+            "conn_tab_bits 12 (4096 buckets), 1000 connections now", "",
+            "at most 4 connections per bucket"},
+        Row{"conn_tab_crowded", kNatService, [](Facts& f) { f.ipvs_table->connections = 100000; },
+            "kernel.ipvs_conn_tab", Level::kWarn,
+            "conn_tab_bits 12 (4096 buckets), 100000 connections now",
+            "echo 'options ip_vs conn_tab_bits=17' > /etc/modprobe.d/ip_vs.conf",
+            "about 24 connections per bucket"},
+        Row{"conn_tab_at_the_limit", kNatService,
+            [](Facts& f) { f.ipvs_table->connections = 16384; }, "kernel.ipvs_conn_tab", Level::kOk,
+            "16384 connections now", ""},
+        Row{"conn_tab_capped_count", kNatService,
+            [](Facts& f) { f.ipvs_table->connections = kConnCountCap; }, "kernel.ipvs_conn_tab",
+            Level::kWarn, "at least 1048576 connections now", "conn_tab_bits=20"},
+        Row{"conn_tab_uncounted", kNatService, [](Facts& f) { f.ipvs_table->connections.reset(); },
+            "kernel.ipvs_conn_tab", Level::kOk, "/proc/net/ip_vs_conn cannot be read", ""},
         Row{"open_files_enough", kNatService, nullptr, "resources.open_files", Level::kOk, "1024",
             ""},
         Row{"open_files_tight", kNatService, [](Facts& f) { f.open_file_limit = 100; },
@@ -439,11 +456,11 @@ INSTANTIATE_TEST_SUITE_P(
     Doctor, RelevanceTest,
     testing::Values(
         Relevance{"dr_needs_no_forwarding", kDrService, {"kernel.ip_forward", "kernel.rp_filter"}},
-        Relevance{
-            "vrrp_only_needs_no_ipvs",
-            kInstance,
-            {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward", "kernel.expire_nodest_conn",
-             "resources.open_files", "kernel.conntrack_table", "kernel.nf_conntrack"}},
+        Relevance{"vrrp_only_needs_no_ipvs",
+                  kInstance,
+                  {"kernel.ip_vs", "kernel.scheduler", "kernel.ip_forward",
+                   "kernel.expire_nodest_conn", "resources.open_files", "kernel.conntrack_table",
+                   "kernel.nf_conntrack", "kernel.ipvs_conn_tab"}},
         Relevance{"no_persistence_no_quiescent", kNatService, {"kernel.expire_quiescent_template"}},
         Relevance{"nat_needs_no_fullnat_modules", kNatService, {"kernel.nf_conntrack"}},
         Relevance{"ipv6_nat_not_ipv4", kNat6Service, {"kernel.ip_forward"}}),
@@ -475,6 +492,8 @@ class FakeHost final : public Host {
   }
   std::set<std::string> local_addresses() const override { return {"192.0.2.1"}; }
   std::optional<uint64_t> open_file_limit() const override { return 4096; }
+  FirewallRuleset firewall() const override { return {.error = "nft: command not found"}; }
+  IpvsConnTable ipvs_conn_table() const override { return {.bits = 12, .connections = 70000}; }
   std::optional<Route> route(const IpAddress& /*destination*/) const override {
     ADD_FAILURE() << "route() without probes";
     return std::nullopt;
@@ -496,6 +515,7 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_THAT(w.modules, testing::ElementsAre("ip_vs", "ip_vs_wrr"));
   EXPECT_FALSE(w.local_addresses);
   EXPECT_FALSE(w.probes);
+  EXPECT_TRUE(w.firewall);
   const Facts facts = gather(parsed->config, w, host);
   EXPECT_EQ(facts.sysctls.at("net.ipv4.ip_forward"), "0");
   EXPECT_EQ(facts.interfaces.count("eth1"), 0u);  // missing on the host
@@ -518,6 +538,8 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_EQ(level_of("vrrp.interface", "eth1"), Level::kFail);
   EXPECT_EQ(level_of("vrrp.interface", "eth0"), Level::kOk);
   EXPECT_EQ(level_of("scripts.script", "to-master"), Level::kFail);
+  EXPECT_EQ(level_of("vrrp.firewall", "nft: command not found"), Level::kWarn);
+  EXPECT_EQ(level_of("kernel.ipvs_conn_tab", "70000 connections"), Level::kWarn);
 }
 
 TEST(SysctlPathTest, KeepsInterfaceNamesWhole) {

@@ -35,6 +35,8 @@ class FixedHost final : public Host {
   }
   std::set<std::string> local_addresses() const override { return {}; }
   std::optional<uint64_t> open_file_limit() const override { return 65536; }
+  FirewallRuleset firewall() const override { return {.json = R"({"nftables": []})"}; }
+  IpvsConnTable ipvs_conn_table() const override { return {}; }
   std::optional<std::string> unusable() const override { return why_unusable; }
   std::optional<Route> route(const IpAddress& /*destination*/) const override {
     return Route{.interface = "eth0"};
