@@ -33,27 +33,7 @@ CASES = HERE.parent.parent / "tests" / "data" / "doctor" / "firewall"
 CRAFT = HERE / "craft_advert.py"
 CHECK = "vrrp.firewall"
 
-CONF = """vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  priority 100
-  virtual_ipaddress { 192.0.2.10/24 }
-}
-vrrp_instance VI_2 {
-  interface eth0
-  virtual_router_id 52
-  priority 100
-  unicast_src_ip 192.0.2.1
-  unicast_peer { 192.0.2.2 }
-  virtual_ipaddress { 192.0.2.20/24 }
-}
-vrrp_instance VI_6 {
-  interface eth0
-  virtual_router_id 56
-  priority 100
-  virtual_ipaddress { 2001:db8::10/64 }
-}
-"""
+CONF = CASES / "site.conf"  # the unit tests (tests/doctor/firewall_test.cc) judge it too
 
 MCAST_FIX = ('nft insert rule inet filter input iifname "eth0" ip daddr 224.0.0.18 '
              'meta l4proto vrrp accept')
@@ -327,7 +307,7 @@ def expected_line(instance: str, level: str, found: str, fix: str,
 
 def run(vigilctl: str, work: Path, site: Site) -> None:
     conf = work / "site.conf"
-    conf.write_text(CONF)
+    conf.write_text(CONF.read_text())
     locations = {"VI_1": f"{conf}:1", "VI_2": f"{conf}:7", "VI_6": f"{conf}:15"}
     kernel_checks = 0
     fixes_checked = 0

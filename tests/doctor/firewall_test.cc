@@ -18,28 +18,6 @@
 namespace vigil::doctor {
 namespace {
 
-constexpr const char* kSite = R"(
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  priority 100
-  virtual_ipaddress { 192.0.2.10/24 }
-}
-vrrp_instance VI_2 {
-  interface eth0
-  virtual_router_id 52
-  priority 100
-  unicast_src_ip 192.0.2.1
-  unicast_peer { 192.0.2.2 }
-  virtual_ipaddress { 192.0.2.20/24 }
-}
-vrrp_instance VI_6 {
-  interface eth0
-  virtual_router_id 56
-  priority 100
-  virtual_ipaddress { 2001:db8::10/64 }
-}
-)";
 
 std::string read(const std::string& name) {
   std::ifstream in(std::string(VIGIL_TEST_DATA_DIR) + "/doctor/firewall/" + name);
@@ -49,8 +27,15 @@ std::string read(const std::string& name) {
   return text.str();
 }
 
+// The site every ruleset is judged for; integration/netns/doctor_firewall.py applies the
+// same rulesets to it on a real kernel.
+const std::string& site() {
+  static const std::string text = read("site.conf");
+  return text;
+}
+
 std::vector<Finding> judge_case(const std::string& name, bool with_listing = true) {
-  auto parsed = config::parse_text("site.conf", kSite);
+  auto parsed = config::parse_text("site.conf", site());
   EXPECT_TRUE(parsed->ok()) << parsed->diagnostics.format(parsed->files);
   Facts facts;
   facts.firewall = FirewallRuleset{.json = read(name + ".json"),
@@ -225,7 +210,7 @@ TEST(FirewallTest, IngressDeviceFromTheListingOnly) {
 }
 
 TEST(FirewallTest, WithoutNftOrItsJson) {
-  auto parsed = config::parse_text("site.conf", kSite);
+  auto parsed = config::parse_text("site.conf", site());
   ASSERT_TRUE(parsed->ok());
   Facts facts;
   facts.firewall = FirewallRuleset{.error = "nft -j list ruleset failed: Operation not permitted"};
