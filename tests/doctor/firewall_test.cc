@@ -18,7 +18,6 @@
 namespace vigil::doctor {
 namespace {
 
-
 std::string read(const std::string& name) {
   std::ifstream in(std::string(VIGIL_TEST_DATA_DIR) + "/doctor/firewall/" + name);
   EXPECT_TRUE(in) << name;
