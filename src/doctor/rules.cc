@@ -224,7 +224,8 @@ class Diagnoser {
     unicast_sources();
     scripts();
     open_files();
-    conntrack();
+    fullnat_conntrack();
+    conntrack_table();
     traffic_skew();
     return std::move(out_);
   }
@@ -306,15 +307,17 @@ class Diagnoser {
                      module, facts_.modules_dir);
   }
 
+  // A module as gathered; one the facts lack counts as missing.
+  ModuleState module_state(const std::string& module) const {
+    auto it = facts_.modules.find(module);
+    return it == facts_.modules.end() ? ModuleState::kMissing : it->second;
+  }
+
   void ipvs_modules() {
     if (config_.lvs.virtual_servers.empty()) return;
     const auto& first = config_.lvs.virtual_servers.front();
     const size_t n = config_.lvs.virtual_servers.size();
-    auto state = [&](const std::string& module) {
-      auto it = facts_.modules.find(module);
-      return it == facts_.modules.end() ? ModuleState::kMissing : it->second;
-    };
-    const ModuleState ipvs = state("ip_vs");
+    const ModuleState ipvs = module_state("ip_vs");
     Finding finding{.check = "kernel.ip_vs",
                     .subject = describe(first) + and_more(n),
                     .location = where(first.loc)};
@@ -341,7 +344,7 @@ class Diagnoser {
     }
     for (const auto& [scheduler, use] : schedulers) {
       const std::string module = module_for(scheduler);
-      const ModuleState s = state(module);
+      const ModuleState s = module_state(module);
       Finding f{.check = "kernel.scheduler",
                 .subject = describe(*use.first) + and_more(use.second),
                 .location = where(use.first->loc)};
@@ -628,14 +631,12 @@ class Diagnoser {
   // Connection tracking: FULLNAT's source NAT needs it, and wherever it is loaded a full table
   // drops the first packet of every new connection (the seeds' "connection count not
   // increasing: conntrack max too small").
-  void conntrack() {
-    if (config_.lvs.virtual_servers.empty()) return;
+  void fullnat_conntrack() {
     auto [fullnat, nf] =
         services([](const VirtualServer& v) { return uses(v, ForwardingMethod::kFullNat); });
+    if (!fullnat) return;
     for (const char* module : kFullNatModules) {
-      if (!fullnat) break;
-      auto it = facts_.modules.find(module);
-      const ModuleState state = it == facts_.modules.end() ? ModuleState::kMissing : it->second;
+      const ModuleState state = module_state(module);
       Finding f{.check = "kernel.nf_conntrack",
                 .subject = describe(*fullnat) + and_more(nf),
                 .location = where(fullnat->loc)};
@@ -653,7 +654,10 @@ class Diagnoser {
       }
       add(std::move(f));
     }
+  }
 
+  void conntrack_table() {
+    if (config_.lvs.virtual_servers.empty()) return;
     const std::string* max_text = sysctl(kConntrackMax);
     const std::string* count_text = sysctl(kConntrackCount);
     if (!max_text || !count_text) return;  // not loaded: nothing is tracked, nothing fills up
@@ -696,11 +700,13 @@ class Diagnoser {
   // them got nearly every connection.
   void traffic_skew() {
     if (!facts_.live) return;
+    std::map<std::string_view, const LiveService*> by_name;
+    for (const auto& service : facts_.live->services)
+      by_name.emplace(service.name, &service);
     for (const auto& vs : config_.lvs.virtual_servers) {
-      const std::string name = lvs::format_virtual_server(check::virtual_server_key(vs));
-      const auto live = std::find_if(facts_.live->services.begin(), facts_.live->services.end(),
-                                     [&](const LiveService& s) { return s.name == name; });
-      if (live == facts_.live->services.end()) continue;
+      const auto found = by_name.find(lvs::format_virtual_server(check::virtual_server_key(vs)));
+      if (found == by_name.end()) continue;
+      const LiveService* live = found->second;
       std::vector<const LiveRealServer*> serving;
       for (const auto& rs : live->real_servers) {
         if (rs.kernel_weight > 0) serving.push_back(&rs);
