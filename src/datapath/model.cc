@@ -184,4 +184,14 @@ std::string to_string(const Destination& destination) {
   return text;
 }
 
+Table without_counters(const Table& table) {
+  Table copy;
+  for (const auto& [key, entry] : table) {
+    ServiceEntry& copied = copy.emplace_hint(copy.end(), key, ServiceEntry{})->second;
+    copied.service = entry.service;
+    copied.destinations = entry.destinations;
+  }
+  return copy;
+}
+
 }  // namespace vigil::datapath

@@ -172,6 +172,11 @@ struct ServiceEntry {
 
 using Table = std::map<ServiceKey, ServiceEntry>;
 
+// A copy of `table` with what vigil sets and none of the kernel's counters (`stats` zero,
+// `destination_stats` empty): the table vigil plans against needs no counters, and a
+// destination's counters weigh more than the destination itself.
+Table without_counters(const Table& table);
+
 // IP_VS_STATE_MASTER / IP_VS_STATE_BACKUP.
 enum class SyncDaemonState : uint8_t { kMaster = 1, kBackup = 2 };
 

@@ -338,8 +338,8 @@ void LvsController::repair(const datapath::Table& actual) {
 }
 
 ReadTables read_tables(datapath::Table table) {
-  ReadTables tables{.kernel = table, .planning = {}};
-  tables.planning = std::move(table);
+  ReadTables tables{.kernel = {}, .planning = datapath::without_counters(table)};
+  tables.kernel = std::move(table);
   return tables;
 }
 
@@ -405,7 +405,7 @@ void LvsController::plan_and_apply(const datapath::Table& actual, bool flush_for
 void LvsController::apply_planned(const datapath::Table& actual,
                                   const std::vector<datapath::Operation>& operations) {
   ++counters_.passes;
-  if (&actual != &last_known_) last_known_ = actual;
+  if (&actual != &last_known_) last_known_ = datapath::without_counters(actual);
   retry_services_.clear();
   const auto results = apply_operations(operations);
   owned_ = datapath::next_ownership(actual, desired_.table, owned_, operations, results);

@@ -34,7 +34,7 @@
 namespace vigil::lvs {
 
 // What a background read hands back: the dump twice, one kept as kernel() (weights and counters
-// as IPVS had them), one to plan against and keep up to date. Both are made where the read runs,
+// as IPVS had them), one without the counters to plan against and keep up to date. Both are made where the read runs,
 // so that the loop copies no table (at 37,000 destinations a copy holds it for milliseconds).
 struct ReadTables {
   datapath::Table kernel;
@@ -115,7 +115,7 @@ class LvsController {
   };
   [[nodiscard]] UpdatePlan plan_update(const config::Config& config,
                                        const OverrideMap& overrides) const;
-  // The table as vigil last saw it (with the counters of the last dump).
+  // The table as vigil last saw it, without counters (kernel() has them).
   [[nodiscard]] const datapath::Table& last_known() const { return last_known_; }
   // A full pass now (dump on the loop, plan, apply). Returns false if the dump failed.
   bool resync();
@@ -207,7 +207,8 @@ class LvsController {
   OverrideMap overrides_;  // the operators'
   DesiredLvs desired_;
   datapath::Ownership owned_;
-  datapath::Table last_known_;  // the kernel's table after our last pass, as far as we know
+  // The kernel's table after our last pass, as far as we know; no counters (kernel_ has them).
+  datapath::Table last_known_;
   // What the FULLNAT table holds, as far as vigil knows.
   enum class FullNatState : uint8_t {
     kUnknown,  // at start: a killed vigild may have left a table

@@ -98,6 +98,25 @@ TEST(ServiceEntry, EqualityIgnoresCounters) {
   EXPECT_NE(a, b);
 }
 
+TEST(Table, WithoutCountersKeepsWhatVigilSetsAndDropsTheCounters) {
+  const DestinationKey rs{ip("10.1.0.1"), 80};
+  const ServiceKey vs = ServiceKey::tcp(ip("192.0.2.1"), 80);
+  Table table;
+  ServiceEntry& entry = table[vs];
+  entry.service.scheduler = "wlc";
+  entry.destinations[rs] = Destination{.weight = 4};
+  entry.stats.connections = 9;
+  entry.destination_stats[rs].active_connections = 5;
+
+  const Table copy = without_counters(table);
+  ASSERT_EQ(copy, table);  // equality compares what vigil sets
+  EXPECT_EQ(copy.at(vs).service.scheduler, "wlc");
+  EXPECT_EQ(copy.at(vs).destinations.at(rs).weight, 4);
+  EXPECT_EQ(copy.at(vs).stats, Stats{});
+  EXPECT_TRUE(copy.at(vs).destination_stats.empty());
+  EXPECT_EQ(table.at(vs).destination_stats.at(rs).active_connections, 5U);  // source untouched
+}
+
 TEST(KernelInfo, VersionString) {
   EXPECT_EQ((KernelInfo{.version = 0x010201}.version_string()), "1.2.1");
 }

@@ -61,6 +61,16 @@ TEST_F(LvsControllerTest, StartProgramsTheTable) {
   EXPECT_EQ(kernel.sent(), 3U);  // one service, two destinations
 }
 
+// The table planned against keeps no counters (a destination's counters weigh more than the
+// destination); kernel() keeps the last dump's.
+TEST_F(LvsControllerTest, TheTablePlannedAgainstKeepsNoCounters) {
+  ASSERT_TRUE(controller.start(parse(config_text(3))).ok());
+  scheduler.advance(std::chrono::seconds(10));  // a periodic pass dumps again
+  ASSERT_FALSE(controller.kernel().at(kWeb).destination_stats.empty());
+  EXPECT_EQ(controller.last_known(), controller.kernel());
+  EXPECT_TRUE(controller.last_known().at(kWeb).destination_stats.empty());
+}
+
 TEST_F(LvsControllerTest, MissingIpvsIsAClearError) {
   kernel.fail_info(Error{"IPVS is not available in this kernel: load the ip_vs module"});
   auto status = controller.start(parse(config_text(1)));
@@ -919,6 +929,8 @@ TEST_F(BackgroundReadTest, TheTablesTheReadReplacesAreFreedOffTheLoop) {
   EXPECT_EQ(freed[1], before);         // last_known() of the first pass
   EXPECT_EQ(controller.last_known(), before);
   EXPECT_EQ(controller.kernel(), before);
+  EXPECT_FALSE(controller.kernel().begin()->second.destination_stats.empty());
+  EXPECT_TRUE(controller.last_known().begin()->second.destination_stats.empty());
 
   freed.clear();
   scheduler.advance(std::chrono::seconds(2));  // older than refresh_kernel's 1 s

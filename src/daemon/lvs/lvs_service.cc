@@ -350,8 +350,9 @@ void LvsService::plan_reload(const SharedConfig& config, PlanReply done) {
     if (removes) {
       if (auto dumped = datapath_->dump(); dumped) now = std::move(*dumped);
     }
+    // Without a fresh dump, the last one's counters (last_known() keeps none).
     api::merge(part, describe_ipvs_plan(controller_->last_known(), plan.operations,
-                                        now ? &*now : nullptr));
+                                        now ? &*now : &controller_->kernel()));
   } else if (needs_ipvs(*config)) {
     // IPVS opens with the reload: its first pass dumps the table then, which no plan can see.
     part.notes.push_back(
