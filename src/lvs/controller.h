@@ -34,8 +34,9 @@
 namespace vigil::lvs {
 
 // What a background read hands back: the dump twice, one kept as kernel() (weights and counters
-// as IPVS had them), one without the counters to plan against and keep up to date. Both are made where the read runs,
-// so that the loop copies no table (at 37,000 destinations a copy holds it for milliseconds).
+// as IPVS had them), one without the counters to plan against and keep up to date. Both are made
+// where the read runs, so that the loop copies no table (at 37,000 destinations a copy holds it for
+// milliseconds).
 struct ReadTables {
   datapath::Table kernel;
   datapath::Table planning;
