@@ -197,12 +197,15 @@ def run(vigilctl: str, vigild: str | None, work: Path, link: Link) -> None:
     link.stop(foreign)
     fixed = doctor(vigilctl, conf)
     probe_checks = ("rs.arp_suppression", "rs.reachable", "rs.route", "rs.vip_owner",
-                    "vrrp.vrid_on_link", "vrrp.vip_on_host")
+                    "vrrp.vrid_on_link", "vrrp.vip_on_host", "vrrp.vip_on_peer")
     failing = [line for c in probe_checks for line in lines(fixed, c) if line.startswith("FAIL ")]
     check(failing == [], f"fixed site: probe failures {failing}")
     one(fixed, "OK", "rs.arp_suppression", f"real server 192.0.2.21 does not answer ARP who-has {VIP}")
     one(fixed, "OK", "vrrp.vrid_on_link", "peer 192.0.2.2")
     one(fixed, "OK", "vrrp.vip_on_host", "no virtual_ipaddress is an address of this host")
+    # rs1 answered who-has VIP on this link before the fix: a real server, not a peer.
+    one(broken, "OK", "vrrp.vip_on_peer", f"no other host answers ARP for {VIP} on eth0")
+    one(fixed, "OK", "vrrp.vip_on_peer", f"no other host answers ARP for {VIP} on eth0")
 
     # The VIP added by hand on the director while a peer of higher priority is MASTER:
     # configured outside vigil.
@@ -214,7 +217,7 @@ def run(vigilctl: str, vigild: str | None, work: Path, link: Link) -> None:
     finally:
         in_ns("dir", "ip", "address", "del", f"{VIP}/24", "dev", "eth0")
         link.stop(stronger)
-        link.speak("peer", VIP)
+        peer = link.speak("peer", VIP)
     check(by_hand.returncode == 1, f"VIP by hand: exit {by_hand.returncode}, expected 1")
     outside = one(by_hand, "FAIL", "vrrp.vip_on_host",
                   f"{VIP} is an address of this host, but 192.0.2.2 is MASTER for VRID 51 (it "
@@ -222,12 +225,54 @@ def run(vigilctl: str, vigild: str | None, work: Path, link: Link) -> None:
     check(f"fix: ip -o address show to {VIP} (where it is), ip address del {VIP}/24 dev "
           "THAT_DEVICE" in outside, outside)
 
+    vip_on_peers(vigilctl, conf, link, peer)
+
     quick = doctor(vigilctl, conf, "--no-probes")
     check(all(lines(quick, c) == [] for c in probe_checks), "--no-probes still probed")
     check("(active probes skipped)" in quick.stdout.splitlines()[-1], "summary: probes not skipped")
 
     if vigild:
         beside_daemon(vigilctl, vigild, conf, work, link)
+
+
+def mac_of(node: str) -> str:
+    return in_ns(node, "cat", "/sys/class/net/eth0/address").stdout.strip()
+
+
+def vip_on_peers(vigilctl: str, conf: Path, link: Link, peer: subprocess.Popen) -> None:
+    """The VIP as a static address of other hosts (vrrp.vip_on_peer): on the advertising peer
+    alone it is the MASTER's; on a second host too, two hosts answer; on a host while no router
+    advertises the VRID, it is held outside VRRP."""
+    peer_mac, foreign_mac = mac_of("peer"), mac_of("foreign")
+    in_ns("peer", "ip", "address", "add", f"{VIP}/24", "dev", "eth0")
+    try:
+        mastered = doctor(vigilctl, conf)
+        one(mastered, "OK", "vrrp.vip_on_peer",
+            f"{VIP} is answered on eth0 by {peer_mac} while 192.0.2.2 advertises VRID 51")
+        in_ns("foreign", "ip", "address", "add", f"{VIP}/24", "dev", "eth0")
+        try:
+            twice = doctor(vigilctl, conf)
+        finally:
+            in_ns("foreign", "ip", "address", "del", f"{VIP}/24", "dev", "eth0")
+    finally:
+        in_ns("peer", "ip", "address", "del", f"{VIP}/24", "dev", "eth0")
+    check(twice.returncode == 1, f"VIP on two hosts: exit {twice.returncode}, expected 1")
+    both = ", ".join(sorted([peer_mac, foreign_mac]))
+    two = one(twice, "FAIL", "vrrp.vip_on_peer",
+              f"{VIP} is answered on eth0 by {both}: more than one host")
+    check(f"ip address del {VIP}/24 dev THAT_DEVICE" in two, two)
+
+    # The peer silent and the VIP an address of another host: nobody is MASTER, yet it answers.
+    link.stop(peer)
+    in_ns("foreign", "ip", "address", "add", f"{VIP}/24", "dev", "eth0")
+    try:
+        static = doctor(vigilctl, conf)
+    finally:
+        in_ns("foreign", "ip", "address", "del", f"{VIP}/24", "dev", "eth0")
+        link.speak("peer", VIP)
+    check(static.returncode == 1, f"VIP on a silent host: exit {static.returncode}, expected 1")
+    one(static, "FAIL", "vrrp.vip_on_peer",
+        f"{VIP} is answered on eth0 by {foreign_mac}, but no VRRP router advertises VRID 51 there")
 
 
 def holds_vip() -> bool:
@@ -261,6 +306,7 @@ def beside_daemon(vigilctl: str, vigild: str, conf: Path, work: Path, link: Link
         one(result, "OK", "vrrp.vip_on_host",
             f"{VIP} is an address of this host; 192.0.2.2 advertises VRID 51 at priority 90, "
             "below this instance's 100: this host should be MASTER")
+        one(result, "OK", "vrrp.vip_on_peer", f"no other host answers ARP for {VIP} on eth0")
     finally:
         link.stop_daemon()
 

@@ -88,6 +88,7 @@ class ProbeDiagnoser {
     for (const auto& instance : config_.vrrp.instances) {
       vrid_on_link(instance);
       vip_on_host(instance);
+      vip_on_peer(instance);
     }
     return std::move(out_);
   }
@@ -412,19 +413,10 @@ class ProbeDiagnoser {
     const int ours = instance.priority                                     ? *instance.priority
                      : instance.state == config::VrrpInitialState::kMaster ? 255
                                                                            : 100;
-    const std::set<IpAddress> addresses = advertised(instance);
-    std::set<IpAddress> peers;
-    for (const auto& peer : instance.unicast_peers)
-      peers.insert(peer.address);
     const HeardAdvert* winner = nullptr;  // a peer this instance yields to
     const HeardAdvert* loser = nullptr;   // a peer advertising below this instance
-    for (const auto& advert : heard.adverts) {
-      if (advert.vrid != vrid || advert.source.family() != instance.family ||
-          facts_.local_addresses.count(advert.source.to_string()))
-        continue;
-      const bool peer =
-          peers.empty() ? advert.addresses == addresses : peers.count(advert.source) > 0;
-      if (!peer) continue;  // another virtual router: vrid_on_link's FAIL
+    for (const HeardAdvert* peer : peer_adverts(instance, heard)) {
+      const HeardAdvert& advert = *peer;
       const bool wins =
           advert.priority > ours || (advert.priority == ours && instance.source_address &&
                                      advert.source > *instance.source_address);
@@ -469,6 +461,94 @@ class ProbeDiagnoser {
           "doctor hears no adverts of this host's own to tell)";
     }
     add(std::move(f));
+  }
+
+  // The adverts heard from this instance's peers for its VRID (this host's own left out): with
+  // unicast_peer, those from a listed peer; else those carrying the instance's addresses (another
+  // virtual router's are vrid_on_link's FAIL).
+  std::vector<const HeardAdvert*> peer_adverts(const config::VrrpInstance& instance,
+                                               const VrrpHeard& heard) const {
+    const std::set<IpAddress> addresses = advertised(instance);
+    std::set<IpAddress> peers;
+    for (const auto& peer : instance.unicast_peers)
+      peers.insert(peer.address);
+    std::vector<const HeardAdvert*> out;
+    for (const auto& advert : heard.adverts) {
+      if (advert.vrid != instance.virtual_router_id || advert.source.family() != instance.family ||
+          facts_.local_addresses.count(advert.source.to_string()))
+        continue;
+      const bool peer =
+          peers.empty() ? advert.addresses == addresses : peers.count(advert.source) > 0;
+      if (peer) out.push_back(&advert);
+    }
+    return out;
+  }
+
+  // A virtual address that another host answers ARP for, outside VRRP: two hosts answering (a
+  // static address on a peer or a leftover beside the MASTER), or one host answering while no
+  // VRRP router advertises the VRID (so no MASTER holds it: when this host becomes MASTER, both
+  // answer). The VRRP virtual MAC (RFC 5798 §7.3) answering is the MASTER with use_vmac; a real
+  // server answering is rs.arp_suppression's.
+  void vip_on_peer(const config::VrrpInstance& instance) {
+    if (instance.interface.empty() || instance.virtual_router_id == 0 ||
+        instance.family != AddressFamily::kIpv4)
+      return;
+    auto listened = probes_.vrrp.find(instance.interface);
+    if (listened == probes_.vrrp.end() || !listened->second.error.empty()) return;
+    const VrrpHeard& heard = listened->second;
+    const auto peers = peer_adverts(instance, heard);
+    const int vrid = instance.virtual_router_id;
+    const Mac vmac = {0x00, 0x00, 0x5e, 0x00, 0x01, static_cast<uint8_t>(vrid)};
+    for (const auto& vip : instance.virtual_addresses) {
+      if (!vip.prefix.address.is_v4()) continue;
+      const std::string link_name = vip.dev.empty() ? instance.interface : vip.dev;
+      const ArpAnswers* link = arp(link_name);
+      if (!link || !link->error.empty()) continue;  // vrid_on_link / rs.reachable say why
+      const std::string address = vip.prefix.address.to_string();
+      if (!seen_.insert({"vip_on_peer", address, link_name}).second) continue;
+      std::set<Mac> others = answers(*link, vip.prefix.address);
+      others.erase(vmac);
+      for (const auto& mac : real_server_macs(link_name))
+        others.erase(mac);
+      const bool here = facts_.local_addresses.count(address) > 0;
+      Finding f{.check = "vrrp.vip_on_peer",
+                .subject = "vrrp_instance " + instance.name,
+                .location = where(vip.loc)};
+      const std::string fix = fmt::format(
+          "on the host that is not the VRRP MASTER: ip -o address show to {} (where it is), "
+          "ip address del {}/{} dev THAT_DEVICE, and take it out of that host's network "
+          "configuration: only vigild adds a VIP, on the MASTER",
+          address, address, vip.prefix.length);
+      if (others.size() + (here ? 1 : 0) >= 2) {
+        f.level = Level::kFail;
+        f.found = fmt::format("{} is answered on {} by {}{}: more than one host", address,
+                              link_name, here ? "this host and " : "", join(others));
+        f.why =
+            "only the VRRP MASTER may answer for a VIP: the other host has it configured outside "
+            "VRRP (or left behind), the link's ARP caches flip between the two and connections "
+            "break";
+        f.fix = fix;
+      } else if (!others.empty() && peers.empty()) {
+        f.level = Level::kFail;
+        f.found = fmt::format(
+            "{} is answered on {} by {}, but no VRRP router advertises VRID {} there ({})", address,
+            link_name, join(others), vrid, seconds(heard.listened));
+        f.why =
+            "no MASTER holds it, so another host has it as an address outside VRRP (a peer's "
+            "static configuration, or a leftover): when this host becomes MASTER both answer "
+            "and connections break (or a MASTER's adverts do not reach this host: "
+            "vrrp.vrid_on_link, vrrp.firewall)";
+        f.fix = fix;
+      } else if (!others.empty()) {
+        f.found = fmt::format("{} is answered on {} by {} while {} advertises VRID {}", address,
+                              link_name, join(others), peers.front()->source.to_string(), vrid);
+        f.why = "one host answers for the VIP: the VRRP MASTER";
+      } else {
+        f.found = fmt::format("no other host answers ARP for {} on {}", address, link_name);
+        f.why = here ? "this host holds the VIP alone" : "no host holds the VIP outside VRRP";
+      }
+      add(std::move(f));
+    }
   }
 
   // Why a peer's adverts are dropped by this instance, if they are.

@@ -74,6 +74,11 @@ ProbePlan probe_plan(const config::Config& config, const std::map<IpAddress, Rou
   }
   for (const auto& instance : config.vrrp.instances) {
     if (instance.interface.empty() || instance.virtual_router_id == 0) continue;
+    // Who answers for the IPv4 VIPs (vrrp.vip_on_peer): at most the MASTER may.
+    for (const auto& vip : instance.virtual_addresses) {
+      if (vip.prefix.address.is_v4())
+        plan.arp[vip.dev.empty() ? instance.interface : vip.dev].targets.insert(vip.prefix.address);
+    }
     auto& listen = plan.vrrp[instance.interface];
     (instance.family == AddressFamily::kIpv6 ? listen.ipv6 : listen.ipv4) = true;
     const Duration want = kListenAdvertIntervals * instance.advert_int + kListenMargin;

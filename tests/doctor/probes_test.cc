@@ -21,6 +21,8 @@ constexpr Mac kOwn = {0x02, 0, 0, 0, 0, 0x01};
 constexpr Mac kRs21 = {0x02, 0, 0, 0, 0, 0x21};
 constexpr Mac kRs22 = {0x02, 0, 0, 0, 0, 0x22};
 constexpr Mac kStranger = {0x02, 0, 0, 0, 0, 0x99};
+constexpr Mac kOtherHost = {0x02, 0, 0, 0, 0, 0x98};
+constexpr Mac kVrid51Vmac = {0x00, 0x00, 0x5e, 0x00, 0x01, 51};
 
 constexpr const char* kInstance = R"(
 vrrp_instance VI_1 {
@@ -131,6 +133,7 @@ Facts probed() {
   p.arp["eth1"].replies = {{ip("192.0.2.21"), {kRs21}}, {ip("192.0.2.22"), {kRs22}}};
   p.arp["eth2"].own = kOwn;
   p.arp["eth2"].replies = {{ip("192.0.2.254"), {kStranger}}};
+  p.arp["eth0"].own = kOwn;  // the VRRP link: nobody answers for the VIP
   p.vrrp["eth0"].listened = std::chrono::milliseconds(3500);
   p.vrrp["eth0"].adverts = {peer_advert()};
   f.probes = p;
@@ -345,6 +348,54 @@ INSTANTIATE_TEST_SUITE_P(
             },
             "vrrp.vip_on_host", Level::kFail, "but 192.0.2.2 is MASTER for VRID 51",
             "ip address del 192.0.2.100"},
+        Row{"vip_answered_by_nobody", kSite, nullptr, "vrrp.vip_on_peer", Level::kOk,
+            "no other host answers ARP for 192.0.2.100 on eth0", "", "outside VRRP"},
+        Row{"vip_answered_by_the_master", kSite,
+            [](Facts& f) { f.probes->arp["eth0"].replies[ip("192.0.2.100")] = {kStranger}; },
+            "vrrp.vip_on_peer", Level::kOk,
+            "192.0.2.100 is answered on eth0 by 02:00:00:00:00:99 while 192.0.2.2 advertises "
+            "VRID 51",
+            "", "the VRRP MASTER"},
+        Row{"vip_answered_while_no_router_advertises", kSite,
+            [](Facts& f) {
+              f.probes->arp["eth0"].replies[ip("192.0.2.100")] = {kStranger};
+              f.probes->vrrp["eth0"].adverts.clear();
+            },
+            "vrrp.vip_on_peer", Level::kFail,
+            "192.0.2.100 is answered on eth0 by 02:00:00:00:00:99, but no VRRP router advertises "
+            "VRID 51 there (3.5 s)",
+            "ip address del 192.0.2.100/24 dev THAT_DEVICE", "outside VRRP"},
+        Row{"vip_answered_by_two_hosts", kSite,
+            [](Facts& f) {
+              f.probes->arp["eth0"].replies[ip("192.0.2.100")] = {kStranger, kOtherHost};
+            },
+            "vrrp.vip_on_peer", Level::kFail,
+            "192.0.2.100 is answered on eth0 by 02:00:00:00:00:98, 02:00:00:00:00:99: more than "
+            "one host",
+            "ip -o address show to 192.0.2.100", "only the VRRP MASTER may answer"},
+        Row{"vip_on_this_host_and_answered_by_another", kSite,
+            [](Facts& f) {
+              f.local_addresses.insert("192.0.2.100");
+              f.probes->arp["eth0"].replies[ip("192.0.2.100")] = {kOwn, kStranger};
+            },
+            "vrrp.vip_on_peer", Level::kFail,
+            "192.0.2.100 is answered on eth0 by this host and 02:00:00:00:00:99: more than one "
+            "host",
+            "ip address del 192.0.2.100/24"},
+        Row{"vip_on_this_host_alone", kSite,
+            [](Facts& f) {
+              f.local_addresses.insert("192.0.2.100");
+              f.probes->arp["eth0"].replies[ip("192.0.2.100")] = {kOwn};
+            },
+            "vrrp.vip_on_peer", Level::kOk, "no other host answers ARP for 192.0.2.100 on eth0", "",
+            "this host holds the VIP alone"},
+        Row{"vip_answered_by_its_virtual_mac", kSite,
+            [](Facts& f) {
+              f.probes->arp["eth0"].replies[ip("192.0.2.100")] = {kVrid51Vmac};
+              f.probes->vrrp["eth0"].adverts.clear();
+            },
+            "vrrp.vip_on_peer", Level::kOk, "no other host answers ARP for 192.0.2.100 on eth0",
+            ""},
         Row{"listen_failed", kSite,
             [](Facts& f) {
               f.probes->vrrp["eth0"] = {.error = "socket(IPPROTO_VRRP): Operation not permitted"};
@@ -387,7 +438,9 @@ TEST(ProbePlanTest, ArpsOnTheRealServersLinksAndListensOnTheInstancesInterfaces)
   EXPECT_THAT(route_targets(parsed->config),
               testing::ElementsAre(ip("192.0.2.21"), ip("192.0.2.22"), ip("198.51.100.30")));
   const ProbePlan plan = probe_plan(parsed->config, probed().routes);
-  ASSERT_THAT(plan.arp, testing::SizeIs(2));
+  ASSERT_THAT(plan.arp, testing::SizeIs(3));
+  // The VRRP link: who answers for the instance's VIP (vrrp.vip_on_peer).
+  EXPECT_THAT(plan.arp.at("eth0").targets, testing::ElementsAre(ip("192.0.2.100")));
   EXPECT_THAT(plan.arp.at("eth1").targets,
               testing::ElementsAre(ip("192.0.2.21"), ip("192.0.2.22"), ip("192.0.2.100")));
   // Behind a router only the router answers; the VIP is not asked for there.
@@ -409,7 +462,8 @@ TEST(ProbePlanTest, ListeningIsBounded) {
   auto parsed = parse(kSlowInstance);
   const ProbePlan plan = probe_plan(parsed->config, {});
   EXPECT_EQ(plan.vrrp.at("eth0").duration, kMaxVrrpListen);
-  EXPECT_TRUE(plan.arp.empty());
+  ASSERT_THAT(plan.arp, testing::SizeIs(1));
+  EXPECT_THAT(plan.arp.at("eth0").targets, testing::ElementsAre(ip("192.0.2.100")));
 }
 
 TEST(ArpFrameTest, ProbeIsAnRfc5227ProbeAndRepliesParse) {
