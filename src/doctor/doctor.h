@@ -116,12 +116,32 @@ struct ScriptState {
 
 // IPVS's connection hash table: its size (ip_vs's conn_tab_bits, set only when the module is
 // loaded) and the connections it holds now (/proc/net/ip_vs_conn, counted up to kConnCountCap).
+// TCP connections IPVS holds to one destination, by how far they got.
+struct DestinationConnStates {
+  uint64_t syn_recv = 0;  // the client's SYN forwarded; no reply of the real server seen yet
+  uint64_t past_syn = 0;  // any later state: the real server's replies came through IPVS
+  bool operator==(const DestinationConnStates&) const = default;
+};
 struct IpvsConnTable {
   std::optional<unsigned> bits;  // unset: ip_vs is not loaded
   std::optional<uint64_t> connections;
+  // The TCP connections by destination (real server address and port), of the lines counted.
+  std::map<std::pair<IpAddress, uint16_t>, DestinationConnStates> tcp_by_destination;
   bool operator==(const IpvsConnTable&) const = default;
 };
 inline constexpr uint64_t kConnCountCap = uint64_t{1} << 20;
+
+// One line of /proc/net/ip_vs_conn: "TCP 0A000102 9C40 0A000164 0050 0A00020B 0050 SYN_RECV 54"
+// (IPv4 in hex; IPv6 as the kernel's %pI6). Unset for the header or a line it cannot read.
+struct IpvsConnLine {
+  std::string protocol;  // "TCP", "UDP", "SCTP"
+  IpAddress destination;
+  uint16_t destination_port = 0;
+  std::string state;  // "SYN_RECV", "ESTABLISHED", ...
+};
+std::optional<IpvsConnLine> parse_ipvs_conn_line(std::string_view line);
+// Adds one line to the per-destination TCP counts.
+void count_ipvs_conn_line(std::string_view line, IpvsConnTable& table);
 
 // The host's nftables ruleset as nft prints it, or why it could not be read.
 struct FirewallRuleset {

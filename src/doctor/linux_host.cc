@@ -277,8 +277,10 @@ IpvsConnTable LinuxHost::ipvs_conn_table() const {
   std::string line;
   uint64_t lines = 0;
   // The first line is the header; past the cap the count says "at least".
-  while (lines <= kConnCountCap && std::getline(table, line))
+  while (lines <= kConnCountCap && std::getline(table, line)) {
+    if (lines > 0) count_ipvs_conn_line(line, out);
     ++lines;
+  }
   out.connections = lines == 0 ? 0 : lines - 1;
   return out;
 }

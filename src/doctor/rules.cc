@@ -63,6 +63,49 @@ std::string describe(const VirtualServer& vs) {
   return "virtual_server";
 }
 
+std::optional<IpvsConnLine> parse_ipvs_conn_line(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < line.size() && fields.size() < 8) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+      ++i;
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\n')
+      ++i;
+    if (i > start) fields.push_back(line.substr(start, i - start));
+  }
+  if (fields.size() < 8) return std::nullopt;
+  auto hex = [](std::string_view text, uint32_t limit) -> std::optional<uint32_t> {
+    uint32_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    if (error != std::errc() || end != text.data() + text.size() || value > limit)
+      return std::nullopt;
+    return value;
+  };
+  IpvsConnLine out{.protocol = std::string(fields[0]), .state = std::string(fields[7])};
+  const std::string_view address = fields[5];
+  if (address.find(':') == std::string_view::npos) {
+    const auto v4 = address.size() == 8 ? hex(address, UINT32_MAX) : std::nullopt;
+    if (!v4) return std::nullopt;
+    out.destination = IpAddress::v4(*v4);
+  } else {
+    auto v6 = IpAddress::parse(address);
+    if (!v6 || !v6->is_v6()) return std::nullopt;
+    out.destination = *v6;
+  }
+  const auto port = hex(fields[6], UINT16_MAX);
+  if (!port) return std::nullopt;
+  out.destination_port = static_cast<uint16_t>(*port);
+  return out;
+}
+
+void count_ipvs_conn_line(std::string_view line, IpvsConnTable& table) {
+  const auto parsed = parse_ipvs_conn_line(line);
+  if (!parsed || parsed->protocol != "TCP") return;
+  auto& states = table.tcp_by_destination[{parsed->destination, parsed->destination_port}];
+  ++(parsed->state == "SYN_RECV" ? states.syn_recv : states.past_syn);
+}
+
 namespace {
 
 constexpr const char* kIpForward = "net.ipv4.ip_forward";
@@ -82,6 +125,9 @@ constexpr uint64_t kSkewPercent = 80;
 // More connections per bucket of IPVS's connection table than this is a WARN; the sizes ip_vs
 // takes for conn_tab_bits (CONFIG_IP_VS_TAB_BITS's range).
 constexpr uint64_t kConnectionsPerBucket = 4;
+// Connections stuck in SYN_RECV (and none further) that say a NAT real server's replies go
+// elsewhere: a client retrying one connect makes one, so three are no accident.
+constexpr uint64_t kStuckSynRecv = 3;
 constexpr unsigned kMinConnTabBits = 8;
 constexpr unsigned kMaxConnTabBits = 20;
 // Descriptors vigild holds besides its checkers: sockets of VRRP, netlink, the control socket,
@@ -98,6 +144,23 @@ bool uses(const VirtualServer& vs, ForwardingMethod method) {
   if (vs.sorry_server && vs.sorry_server->forwarding.method == method) return true;
   return std::any_of(vs.real_servers.begin(), vs.real_servers.end(),
                      [&](const config::RealServer& rs) { return rs.forwarding.method == method; });
+}
+
+std::string endpoint(const IpAddress& address, uint16_t port) {
+  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), port)
+                         : fmt::format("{}:{}", address.to_string(), port);
+}
+
+bool in_prefix(const IpPrefix& prefix, const IpAddress& address) {
+  if (prefix.address.family() != address.family()) return false;
+  const uint8_t* a = prefix.address.bytes();
+  const uint8_t* b = address.bytes();
+  for (unsigned bit = 0; bit < prefix.length; bit += 8) {
+    const unsigned left = prefix.length - bit;
+    const auto mask = static_cast<uint8_t>(left >= 8 ? 0xff : 0xff << (8 - left));
+    if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) return false;
+  }
+  return true;
 }
 
 bool uses_nat(const VirtualServer& vs) {
@@ -219,6 +282,7 @@ class Diagnoser {
     ipvs_modules();
     ipvs_sysctls();
     ipvs_conn_table();
+    nat_return_path();
     rp_filter();
     interfaces();
     unicast_sources();
@@ -453,6 +517,66 @@ class Diagnoser {
       f.why = fmt::format("at most {} connections per bucket", kConnectionsPerBucket);
     }
     add(std::move(f));
+  }
+
+  // lb_kind NAT rewrites the real server's replies back to the VIP only when they pass through
+  // the director: IPVS sees the client's SYN (SYN_RECV) and then the real server's answer. A
+  // real server whose replies take another path (its default route not via the director) leaves
+  // every connection in SYN_RECV; the client gets a SYN-ACK from an address it never called.
+  void nat_return_path() {
+    if (!facts_.ipvs_table || !facts_.ipvs_table->connections) return;
+    const auto& by_destination = facts_.ipvs_table->tcp_by_destination;
+    std::set<std::pair<IpAddress, uint16_t>> seen;
+    for (const auto& vs : config_.lvs.virtual_servers) {
+      if (vs.kind != config::VirtualServerKind::kFwmark && vs.protocol != config::LvsProtocol::kTcp)
+        continue;  // a fwmark service carries whatever its mark selects
+      for (const auto& rs : vs.real_servers) {
+        if (rs.forwarding.method != ForwardingMethod::kNat) continue;
+        const std::pair<IpAddress, uint16_t> key{rs.address, rs.port};
+        if (!seen.insert(key).second) continue;
+        const auto found = by_destination.find(key);
+        if (found == by_destination.end()) continue;  // no connection to judge by
+        const DestinationConnStates& states = found->second;
+        const std::string target = endpoint(rs.address, rs.port);
+        Finding f{.check = "rs.nat_return_path",
+                  .subject = fmt::format("{} real_server {}", describe(vs), target),
+                  .location = where(rs.loc)};
+        if (states.past_syn == 0 && states.syn_recv >= kStuckSynRecv) {
+          f.level = Level::kFail;
+          f.found = fmt::format(
+              "{} connections to {} are in SYN_RECV and none got further: its replies do not "
+              "come back through this director",
+              states.syn_recv, target);
+          f.why =
+              "with lb_kind NAT the real server must answer through the director, which rewrites "
+              "the replies' source back to the VIP; replies that take another path reach the "
+              "client from the real server's own address and are dropped";
+          f.fix = fmt::format(
+              "on {}: ip route replace default via {} (or a route to the clients' networks "
+              "through the director), or use lb_kind DR or FULLNAT",
+              rs.address.to_string(), nat_gateway_hint(rs.address));
+        } else {
+          f.found = fmt::format("{} of {} connections to {} got past SYN_RECV", states.past_syn,
+                                states.past_syn + states.syn_recv, target);
+          f.why = "its replies come back through the director";
+        }
+        add(std::move(f));
+      }
+    }
+  }
+
+  // The virtual_ipaddress on a real server's network (its gateway when the directors are a VRRP
+  // pair), or a placeholder.
+  std::string nat_gateway_hint(const IpAddress& real_server) const {
+    for (const auto& instance : config_.vrrp.instances) {
+      for (const auto& vip : instance.virtual_addresses) {
+        if (vip.prefix.address.family() == real_server.family() && vip.prefix.length > 0 &&
+            vip.prefix.length < (real_server.is_v4() ? 32 : 128) &&
+            in_prefix(vip.prefix, real_server))
+          return vip.prefix.address.to_string() + " (vrrp_instance " + instance.name + "'s VIP)";
+      }
+    }
+    return "THIS_DIRECTOR'S_ADDRESS_ON_ITS_NETWORK";
   }
 
   void rp_filter() {

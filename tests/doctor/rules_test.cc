@@ -14,6 +14,10 @@ namespace {
 
 using script_security::Verdict;
 
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
+
 constexpr const char* kNatService = R"(
 virtual_server 192.0.2.10 80 {
   lb_algo wrr
@@ -54,6 +58,15 @@ virtual_server 2001:db8::10 80 {
   lb_kind NAT
   protocol TCP
   real_server 2001:db8:1::2 80 { TCP_CHECK { connect_timeout 3 } }
+}
+)";
+// A VRRP pair's inside VIP: the NAT real servers' gateway.
+constexpr const char* kInsideInstance = R"(
+vrrp_instance VI_IN {
+  interface eth1
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress { 10.0.0.254/24 }
 }
 )";
 constexpr const char* kInstance = R"(
@@ -423,6 +436,32 @@ INSTANTIATE_TEST_SUITE_P(
             Level::kWarn, "at least 1048576 connections now", "conn_tab_bits=20"},
         Row{"conn_tab_uncounted", kNatService, [](Facts& f) { f.ipvs_table->connections.reset(); },
             "kernel.ipvs_conn_tab", Level::kOk, "/proc/net/ip_vs_conn cannot be read", ""},
+        Row{"nat_replies_come_back", kNatService,
+            [](Facts& f) {
+              f.ipvs_table->tcp_by_destination[{ip("10.0.0.2"), 80}] = {.syn_recv = 1,
+                                                                         .past_syn = 9};
+            },
+            "rs.nat_return_path", Level::kOk, "9 of 10 connections to 10.0.0.2:80 got past SYN_RECV",
+            "", "come back through the director"},
+        Row{"nat_replies_go_elsewhere", kNatService,
+            [](Facts& f) {
+              f.ipvs_table->tcp_by_destination[{ip("10.0.0.3"), 80}] = {.syn_recv = 3};
+            },
+            "rs.nat_return_path", Level::kFail,
+            "3 connections to 10.0.0.3:80 are in SYN_RECV and none got further",
+            "on 10.0.0.3: ip route replace default via THIS_DIRECTOR'S_ADDRESS_ON_ITS_NETWORK",
+            "real_server 10.0.0.3:80"},
+        Row{"nat_gateway_is_the_inside_vip", std::string(kNatService) + kInsideInstance,
+            [](Facts& f) {
+              f.ipvs_table->tcp_by_destination[{ip("10.0.0.3"), 80}] = {.syn_recv = 4};
+            },
+            "rs.nat_return_path", Level::kFail, "4 connections to 10.0.0.3:80",
+            "ip route replace default via 10.0.0.254 (vrrp_instance VI_IN's VIP)"},
+        Row{"nat_two_stuck_are_not_enough", kNatService,
+            [](Facts& f) {
+              f.ipvs_table->tcp_by_destination[{ip("10.0.0.3"), 80}] = {.syn_recv = 2};
+            },
+            "rs.nat_return_path", Level::kOk, "0 of 2 connections to 10.0.0.3:80", ""},
         Row{"open_files_enough", kNatService, nullptr, "resources.open_files", Level::kOk, "1024",
             ""},
         Row{"open_files_tight", kNatService, [](Facts& f) { f.open_file_limit = 100; },
@@ -540,6 +579,38 @@ TEST(GatherTest, AsksForWhatTheConfigurationNeeds) {
   EXPECT_EQ(level_of("scripts.script", "to-master"), Level::kFail);
   EXPECT_EQ(level_of("vrrp.firewall", "nft: command not found"), Level::kWarn);
   EXPECT_EQ(level_of("kernel.ipvs_conn_tab", "70000 connections"), Level::kWarn);
+}
+
+TEST(IpvsConnLineTest, ReadsTheKernelsLines) {
+  EXPECT_EQ(parse_ipvs_conn_line(
+                "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData"),
+            std::nullopt);
+  const auto v4 =
+      parse_ipvs_conn_line("TCP 0A000102 9C40 0A000164 0050 0A00020B 1F90 SYN_RECV         54");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->protocol, "TCP");
+  EXPECT_EQ(v4->destination, ip("10.0.2.11"));
+  EXPECT_EQ(v4->destination_port, 8080);
+  EXPECT_EQ(v4->state, "SYN_RECV");
+  const auto v6 = parse_ipvs_conn_line(
+      "TCP 2001:0db8:0000:0000:0000:0000:0000:0002 9C40 2001:0db8:0000:0000:0000:0000:0000:0064 "
+      "0050 2001:0db8:0001:0000:0000:0000:0000:000b 0050 ESTABLISHED     899");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->destination, ip("2001:db8:1::b"));
+  EXPECT_EQ(v6->state, "ESTABLISHED");
+  EXPECT_EQ(parse_ipvs_conn_line("TCP 0A000102 9C40 0A000164 0050 0A0002 0050 SYN_RECV 5"),
+            std::nullopt);  // a short address
+  EXPECT_EQ(parse_ipvs_conn_line("TCP 0A000102 9C40 0A000164 0050 0A00020B 10000 NONE 5"),
+            std::nullopt);  // a port out of range
+  EXPECT_EQ(parse_ipvs_conn_line("TCP 0A000102 9C40"), std::nullopt);
+
+  IpvsConnTable table;
+  count_ipvs_conn_line("TCP 0A000102 9C40 0A000164 0050 0A00020B 0050 SYN_RECV 54", table);
+  count_ipvs_conn_line("TCP 0A000102 9C41 0A000164 0050 0A00020B 0050 TIME_WAIT 54", table);
+  count_ipvs_conn_line("UDP 0A000102 9C42 0A000164 0035 0A00020B 0035 UDP 54", table);
+  ASSERT_EQ(table.tcp_by_destination.size(), 1U);
+  EXPECT_EQ(table.tcp_by_destination.at({ip("10.0.2.11"), 80}),
+            (DestinationConnStates{.syn_recv = 1, .past_syn = 1}));
 }
 
 TEST(SysctlPathTest, KeepsInterfaceNamesWhole) {
