@@ -116,6 +116,7 @@ constexpr const char* kExpireQuiescent = "net.ipv4.vs.expire_quiescent_template"
 // Global (writable only from the initial network namespace) and per namespace; both exist only
 // while nf_conntrack is loaded.
 constexpr const char* kConntrackMax = "net.netfilter.nf_conntrack_max";
+constexpr const char* kVsConntrack = "net.ipv4.vs.conntrack";
 constexpr const char* kConntrackCount = "net.netfilter.nf_conntrack_count";
 // FULLNAT's source NAT (nftables masquerade) needs these.
 constexpr std::array<const char*, 2> kFullNatModules = {"nf_conntrack", "nf_nat"};
@@ -289,6 +290,7 @@ class Diagnoser {
     scripts();
     open_files();
     fullnat_conntrack();
+    vs_conntrack();
     conntrack_table();
     traffic_skew();
     return std::move(out_);
@@ -780,6 +782,38 @@ class Diagnoser {
     }
   }
 
+  // FULLNAT's nftables masquerade sees IPVS's connections only when IPVS keeps conntrack
+  // entries for them (net.ipv4.vs.conntrack, 0 by default): vigild sets it to 1 when it programs
+  // a FULLNAT service. 0 while vigild runs means something set it back.
+  void vs_conntrack() {
+    auto [fullnat, n] =
+        services([](const VirtualServer& v) { return uses(v, ForwardingMethod::kFullNat); });
+    if (!fullnat) return;
+    const std::string* value = sysctl(kVsConntrack);
+    if (!value) return;  // ip_vs not loaded: vigild sets it once it has loaded it
+    Finding f{.check = "kernel.vs_conntrack",
+              .subject = describe(*fullnat) + and_more(n),
+              .location = where(fullnat->loc),
+              .found = fmt::format("{} = {}", kVsConntrack, *value)};
+    if (*value != "0") {
+      f.why = "IPVS keeps conntrack entries for its connections: FULLNAT's source NAT sees them";
+    } else if (facts_.live) {
+      f.level = Level::kFail;
+      f.why =
+          "vigild runs and set it to 1 for FULLNAT, and something set it back (a sysctl.d file "
+          "applied later?): the nftables masquerade no longer sees IPVS's connections, so the "
+          "real servers' replies go to the clients' addresses directly and are dropped";
+      f.fix = fmt::format(
+          "sysctl -w {}=1, and find what resets it (grep -r vs.conntrack "
+          "/etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d)",
+          kVsConntrack);
+      f.sysctl_fixes = {{kVsConntrack, "1"}};
+    } else {
+      f.why = "vigild sets it to 1 when it programs the first FULLNAT service";
+    }
+    add(std::move(f));
+  }
+
   void conntrack_table() {
     if (config_.lvs.virtual_servers.empty()) return;
     const std::string* max_text = sysctl(kConntrackMax);
@@ -928,8 +962,10 @@ Wants wants(const config::Config& config, bool probes) {
     w.sysctls.insert(kConntrackMax);
     w.sysctls.insert(kConntrackCount);
     if (std::any_of(vss.begin(), vss.end(),
-                    [](const VirtualServer& vs) { return uses(vs, ForwardingMethod::kFullNat); }))
+                    [](const VirtualServer& vs) { return uses(vs, ForwardingMethod::kFullNat); })) {
       w.modules.insert(kFullNatModules.begin(), kFullNatModules.end());
+      w.sysctls.insert(kVsConntrack);
+    }
     w.modules.insert("ip_vs");
     w.sysctls.insert(kExpireNodest);
     w.sysctls.insert(kExpireQuiescent);

@@ -255,6 +255,13 @@ TEST(SysctlFixes, ExactlyTheDirectorsSysctls) {
        [](Facts& f) { f.sysctls["net.netfilter.nf_conntrack_count"] = "1000"; },
        "kernel.conntrack_table",
        {{"net.netfilter.nf_conntrack_max", "2000"}}},
+      {kFullNatService,
+       [](Facts& f) {
+         f.sysctls["net.ipv4.vs.conntrack"] = "0";
+         f.live = LiveState{.socket = "/run/vigil/vigild.ro.sock"};
+       },
+       "kernel.vs_conntrack",
+       {{"net.ipv4.vs.conntrack", "1"}}},
       // Not a sysctl: stays a printed command.
       {kNatService, [](Facts& f) { f.modules.erase("ip_vs"); }, "kernel.ip_vs", {}},
   };
@@ -462,6 +469,19 @@ INSTANTIATE_TEST_SUITE_P(
               f.ipvs_table->tcp_by_destination[{ip("10.0.0.3"), 80}] = {.syn_recv = 2};
             },
             "rs.nat_return_path", Level::kOk, "0 of 2 connections to 10.0.0.3:80", ""},
+        Row{"vs_conntrack_on", kFullNatService,
+            [](Facts& f) { f.sysctls["net.ipv4.vs.conntrack"] = "1"; }, "kernel.vs_conntrack",
+            Level::kOk, "net.ipv4.vs.conntrack = 1", "", "FULLNAT's source NAT sees them"},
+        Row{"vs_conntrack_off_before_vigild", kFullNatService,
+            [](Facts& f) { f.sysctls["net.ipv4.vs.conntrack"] = "0"; }, "kernel.vs_conntrack",
+            Level::kOk, "net.ipv4.vs.conntrack = 0", "", "vigild sets it to 1"},
+        Row{"vs_conntrack_reset_under_vigild", kFullNatService,
+            [](Facts& f) {
+              f.sysctls["net.ipv4.vs.conntrack"] = "0";
+              f.live = LiveState{.socket = "/run/vigil/vigild.ro.sock"};
+            },
+            "kernel.vs_conntrack", Level::kFail, "net.ipv4.vs.conntrack = 0",
+            "sysctl -w net.ipv4.vs.conntrack=1", "something set it back"},
         Row{"open_files_enough", kNatService, nullptr, "resources.open_files", Level::kOk, "1024",
             ""},
         Row{"open_files_tight", kNatService, [](Facts& f) { f.open_file_limit = 100; },
@@ -501,7 +521,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "kernel.expire_nodest_conn", "resources.open_files", "kernel.conntrack_table",
                    "kernel.nf_conntrack", "kernel.ipvs_conn_tab"}},
         Relevance{"no_persistence_no_quiescent", kNatService, {"kernel.expire_quiescent_template"}},
-        Relevance{"nat_needs_no_fullnat_modules", kNatService, {"kernel.nf_conntrack"}},
+        Relevance{"nat_needs_no_fullnat_modules",
+                  kNatService,
+                  {"kernel.nf_conntrack", "kernel.vs_conntrack"}},
         Relevance{"ipv6_nat_not_ipv4", kNat6Service, {"kernel.ip_forward"}}),
     [](const testing::TestParamInfo<Relevance>& info) { return std::string(info.param.name); });
 
