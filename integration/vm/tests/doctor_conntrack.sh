@@ -1,7 +1,8 @@
 # vigilctl doctor and connection tracking (issue 15): the build hosts have no conntrack module,
 # and nf_conntrack_max is writable only in the initial network namespace, so this is judged
 # here. With nf_conntrack_max at 10 and 9 tracked flows in this test's namespace doctor WARNs
-# (90%), with 10 it FAILs naming the fix; a FULLNAT service finds nf_conntrack and nf_nat. The
+# (90%), with 10 it FAILs naming the fix; a FULLNAT service finds nf_conntrack and nf_nat and
+# net.ipv4.vs.conntrack (0 before vigild runs: OK). The
 # global nf_conntrack_max is restored when the test ends.
 # vigil-timeout: 120
 . /tests/lib.sh
@@ -75,3 +76,13 @@ for module in nf_conntrack nf_nat; do
   line=$(doctor_line OK kernel.nf_conntrack | grep -- ": $module ") || fail "no OK line for $module"
   echo "$line"
 done
+
+# net.ipv4.vs.conntrack: 0 in this fresh namespace, and no vigild runs: vigild sets it when it
+# programs the FULLNAT service, so doctor says OK; at 1 OK too.
+line=$(doctor_line OK kernel.vs_conntrack)
+echo "$line"
+echo "$line" | grep -q 'net.ipv4.vs.conntrack = 0' || fail "vs.conntrack line: $line"
+echo "$line" | grep -q 'vigild sets it to 1' || fail "vs.conntrack line: $line"
+sysctl -qw net.ipv4.vs.conntrack=1
+doctor_line OK kernel.vs_conntrack | grep -q 'net.ipv4.vs.conntrack = 1' ||
+  fail "vs.conntrack at 1 not seen"
