@@ -835,6 +835,12 @@ class VrrpService::Runtime {
     }
     close_unused_sockets();
     build_sync_groups();
+    // What only shapes notifications (notify_priority_changes, notify_deleted, smtp_alert) takes
+    // effect on the instances the reload keeps running too.
+    for (const auto& plan : prepared.plans) {
+      if (auto it = instances_.find(plan.config.name); it != instances_.end())
+        adopt_notify_settings(it->second->plan, plan);
+    }
     for (Managed* managed : to_start) {
       if (startup_timer_.armed()) {
         // Also an instance a reload adds during the delay: all start together.
@@ -846,6 +852,10 @@ class VrrpService::Runtime {
         managed->instance->handle(vrrp::GroupMaster{});  // master at once, advertising now
     }
     return {};
+  }
+
+  static void adopt_notify_settings(VrrpInstancePlan& running, const VrrpInstancePlan& next) {
+    running.notify = next.notify;  // the scripts are equal (same_notify), or it was restarted
   }
 
   void start_delayed_instances() {
@@ -899,6 +909,10 @@ class VrrpService::Runtime {
     managed->instance->set_lower_priority_notifier(
         [this, raw](const vrrp::InstanceConfig&, const vrrp::NotifyLowerPriorityAdvert& seen,
                     uint8_t priority) { notify_lower_priority(*raw, seen, priority); });
+    managed->instance->set_priority_change_notifier(
+        [this, raw](const vrrp::InstanceConfig&, const vrrp::NotifyPriorityChange& change) {
+          notify_priority_change(*raw, change);
+        });
     // Before start(): an instance in maintenance never becomes MASTER, not even at startup.
     if (maintenance_.contains(plan.config.name)) managed->instance->handle(vrrp::MaintenanceOn{});
     managed->socket = *socket;
@@ -1173,9 +1187,8 @@ class VrrpService::Runtime {
     for (auto& [instance_name, managed] : instances_) {
       for (const auto& ref : managed->plan.files) {
         if (ref.file != name) continue;
-        for (const auto& [object, up] :
-             track_file_objects(name, track_file_state(value, ref.weight)))
-          managed->instance->tracked_changed(object, up);
+        managed->instance->tracked_changed(
+            track_file_objects(name, track_file_state(value, ref.weight)));
       }
     }
   }
@@ -1327,6 +1340,13 @@ class VrrpService::Runtime {
     if (managed.plan.notify_master_rx_lower_pri)
       run_notify(name, *managed.plan.notify_master_rx_lower_pri, {});
     write_fifos(fifo_instance_line(name, "MASTER_RX_LOWER_PRI", priority));
+  }
+
+  // keepalived's notify_priority_changes (instance, else its sync group, else global): a FIFO
+  // line only; no notify script is called for it.
+  void notify_priority_change(Managed& managed, const vrrp::NotifyPriorityChange& change) {
+    if (!managed.plan.notify.notify_priority_changes.value_or(false)) return;
+    write_fifos(fifo_priority_change_line(managed.plan.config.name, change.state, change.priority));
   }
 
   void write_states_to_fifos() {
