@@ -770,7 +770,7 @@ const Keyword<I> kInstanceKeywords[] = {
     {"notify_stop", notify_script<&VrrpNotify::stop, I>},
     {"notify", notify_script<&VrrpNotify::any, I>},
     {"notify_master_rx_lower_pri", notify_master_rx_lower_pri},
-    {"notify_deleted", recorded_only<notify_deleted>},
+    {"notify_deleted", notify_deleted},
     {"notify_priority_changes", notify_flag<&VrrpNotify::notify_priority_changes, I>},
     {"smtp_alert", notify_flag<&VrrpNotify::smtp_alert, I>},
     {"garp_master_delay", whole_seconds<&I::garp_master_delay, 0, kMaxGarpSeconds>},
@@ -796,8 +796,9 @@ const Keyword<I> kInstanceKeywords[] = {
        deprecated(ctx, line, vi, "use a linkbeat_interfaces block");
      }},
     {"lvs_sync_daemon_interface",
-     [](Context& ctx, const LogicalLine& line,
-        I& vi) { deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs"); }},
+     [](Context& ctx, const LogicalLine& line, I& vi) {
+       deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs");
+     }},
     // keepalived keywords vigil does not implement yet.
     {"use_vmac_addr"},
     {"use_ipvlan"},

@@ -491,9 +491,7 @@ TEST(VrrpInstance, NotifyScriptsFollowKeepalivedsWordRules) {
   EXPECT_EQ(warnings(*p),
             (Strings{"4:47: vrrp_instance VI_1: notify_master: 'extra' and later words are "
                      "ignored: the form is SCRIPT [username [groupname]]; quote the command line "
-                     "to pass arguments",
-                     "6:3: 'notify_deleted' is a keepalived keyword vigil does not implement yet: "
-                     "accepted, has no effect"}));
+                     "to pass arguments"}));
 }
 
 TEST(VrrpInstance, GarpMasterRefreshRepeatIsImplementedSoItDoesNotWarn) {
