@@ -655,6 +655,112 @@ def track_file_notify(lab: vlab.Lab, pair: Pair) -> None:
 
 
 @scenario
+def notify_priority_changes(lab: vlab.Lab, pair: Pair) -> None:
+    """notify_priority_changes: a track_file weight moves d1's priority and its vrrp_notify_fifo
+    says so, MASTER_PRIORITY while master and BACKUP_PRIORITY otherwise, in order with the
+    state lines; the generic notify script is not called for it (keepalived 2.2.7 writes only
+    the FIFO line). keepalived is the reference: the same check passes for both."""
+    adv, version = 0.2, 3
+    work = lab.work / "d1"
+    work.mkdir(parents=True, exist_ok=True)
+    tracked = work / "tracked"
+
+    def track_value(value: int) -> None:
+        scratch = work / ".tracked.new"
+        scratch.write_text(f"{value}\n")
+        os.rename(scratch, tracked)
+
+    def d1_lines() -> list[str]:
+        return [" ".join(f) for f in lab.states("d1") if len(f) >= 3 and f[1] == "VI_1"]
+
+    d1 = (pair.global_defs("d1") +
+          f"track_file tf {{\n  file {tracked}\n  weight -10\n}}\n" +
+          vlab.instance(priority=150, advert_int=adv, version=version, notify=pair.notify["d1"],
+                        extra="notify_priority_changes\ntrack_file {\n  tf\n}"))
+    pair.start("d1", d1)
+    pair.start("d2", simple_config(pair, "d2", 100, advert_int=adv, version=version))
+    lab.wait_sole_holder("d1", timeout=master_down(150, adv, version) + 5)
+    wait_until(lambda: 'INSTANCE VI_1 MASTER 150' in d1_lines(), 3, "d1's MASTER 150 line")
+
+    track_value(2)  # 150 - 20: still above d2
+    wait_until(lambda: 'INSTANCE VI_1 MASTER_PRIORITY 130' in d1_lines(), 3,
+               "the MASTER_PRIORITY 130 line")
+    holds_for(lambda: lab.holders() == ["d1"], 0.5, "d1 as master at priority 130")
+
+    track_value(6)  # 150 - 60 = 90 < 100: d2 takes over
+    lab.wait_vip("d2", timeout=5)
+    wait_until(lambda: 'INSTANCE VI_1 BACKUP 90' in d1_lines(), 3, "d1's BACKUP 90 line")
+
+    tracked.unlink()  # a removed file counts as 0: back to 150, d1 preempts
+    lab.wait_sole_holder("d1", timeout=5)
+    wait_until(lambda: d1_lines()[-1:] == ['INSTANCE VI_1 MASTER 150'], 3, "d1's MASTER line")
+    want = ['INSTANCE VI_1 MASTER 150', 'INSTANCE VI_1 MASTER_PRIORITY 130',
+            'INSTANCE VI_1 MASTER_PRIORITY 90', 'INSTANCE VI_1 BACKUP 90',
+            'INSTANCE VI_1 BACKUP_PRIORITY 150', 'INSTANCE VI_1 MASTER 150']
+    got = [line for line in d1_lines() if "RX_LOWER" not in line]
+    check(got[-len(want):] == want, f"d1's FIFO lines: {got}")
+    # d2 never had notify_priority_changes.
+    check(not any("_PRIORITY" in " ".join(f) for f in lab.states("d2")),
+          f"d2 wrote a priority line: {lab.states('d2')}")
+    scripted = lab.notify_script_lines("d1")
+    check(not any(len(f) >= 3 and f[2].endswith("_PRIORITY") for f in scripted),
+          f"the notify script was called for a priority change: {scripted}")
+    pair.check_alive()
+
+
+@scenario
+def notify_deleted(lab: vlab.Lab, pair: Pair) -> None:
+    """A reload that removes instances: VI_1 (notify_deleted SCRIPT) runs that script and says
+    DELETED to the generic notify script and the FIFO; VI_2 (no notify_deleted) says FAULT to
+    them, as keepalived always did, but runs no notify_fault (nor notify_stop); both leave (the VIPs go) and
+    VI_3, kept, stays master. keepalived is the reference: the same check passes for both."""
+    adv, version = 0.2, 3
+    work = lab.work / "d1"
+    work.mkdir(parents=True, exist_ok=True)
+    marks = work / "marks"
+    mark_script = work / "mark.sh"
+    mark_script.write_text(f"#!/bin/sh\necho \"$@\" >> {marks}\n")
+    mark_script.chmod(0o755)
+    vip3 = "192.0.2.202"
+
+    def instance(name: str, vrid: int, priority: int, vip: str, extra: str = "") -> str:
+        return vlab.instance(name=name, vrid=vrid, priority=priority, advert_int=adv,
+                             version=version, vips=(vip,), notify=pair.notify["d1"], extra=extra)
+
+    kept = instance("VI_3", 53, 120, vip3)
+    pair.start("d1", pair.global_defs("d1") +
+               instance("VI_1", 51, 150, VIP4,
+                        f"notify_deleted \"{mark_script} deleted VI_1\"\n"
+                        f"notify_stop \"{mark_script} stop VI_1\"") +
+               instance("VI_2", 52, 100, VIP4_B,
+                        f"notify_fault \"{mark_script} fault VI_2\"\n"
+                        f"notify_stop \"{mark_script} stop VI_2\"") + kept)
+    for vip in (VIP4, VIP4_B, vip3):
+        lab.wait_vip("d1", vip, timeout=master_down(100, adv, version) + 5)
+    wait_until(lambda: lab.last_state("d1", "VI_2") == "MASTER", 3, "VI_2's MASTER line")
+    before = len(lab.states("d1"))
+
+    lab.write_config("d1", pair.global_defs("d1") + kept)
+    os.kill(pair.daemons["d1"].pid, signal.SIGHUP)
+    wait_until(lambda: not lab.has_vip("d1") and not lab.has_vip("d1", VIP4_B), 5,
+               "d1 to remove the removed instances' VIPs")
+    wanted = {"INSTANCE VI_1 DELETED 150", "INSTANCE VI_2 FAULT 100"}
+    wait_until(lambda: wanted <= {" ".join(f) for f in lab.states("d1")[before:]}, 3,
+               "the DELETED and FAULT lines")
+    wait_until(lambda: marks.exists(), 3, "notify_deleted to run")
+    wait_until(lambda: wanted <= {" ".join(f) for f in lab.notify_script_lines("d1")}, 3,
+               "the generic notify script's DELETED and FAULT calls")
+    holds_for(lambda: lab.has_vip("d1", vip3), 0.5, "VI_3 as master after the reload")
+    new_lines = [" ".join(f) for f in lab.states("d1")[before:]]
+    check(sorted(new_lines) == sorted(wanted), f"d1's FIFO lines after the reload: {new_lines}")
+    # keepalived picks the state's own script while the state is DELETED, before it turns it
+    # into FAULT: VI_2's notify_fault does not run.
+    check(marks.read_text().splitlines() == ["deleted VI_1"],
+          f"scripts run: {marks.read_text().splitlines()}")
+    pair.check_alive()
+
+
+@scenario
 def garp_interval(lab: vlab.Lab, pair: Pair) -> None:
     """vrrp_garp_interval: a new master's gratuitous ARPs reach the client at least that far
     apart (keepalived is the reference: the same check passes for both)."""

@@ -473,9 +473,11 @@ class Lab:
     def last_state(self, node: str, instance: str) -> str | None:
         """The instance's last state. MASTER_RX_LOWER_PRI is not a state (a master heard a
         lower priority advert and stays master): keepalived writes it when both nodes were
-        master for a moment at start, so it is skipped."""
+        master for a moment at start, so it is skipped, as are notify_priority_changes'
+        MASTER_PRIORITY / BACKUP_PRIORITY lines."""
+        events = ("MASTER_RX_LOWER_PRI", "MASTER_PRIORITY", "BACKUP_PRIORITY")
         for fields in reversed(self.states(node)):
-            if len(fields) >= 3 and fields[1] == instance and fields[2] != "MASTER_RX_LOWER_PRI":
+            if len(fields) >= 3 and fields[1] == instance and fields[2] not in events:
                 return fields[2]
         return None
 

@@ -373,7 +373,7 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_strict", set_flag<&G::vrrp_strict>},
     {"vrrp_check_unicast_src", set_flag<&G::vrrp_check_unicast_src>},
     {"vrrp_skip_check_adv_addr", recorded_only<set_flag<&G::vrrp_skip_check_adv_addr>>},
-    {"vrrp_notify_priority_changes", recorded_only<set_flag<&G::vrrp_notify_priority_changes>>},
+    {"vrrp_notify_priority_changes", set_flag<&G::vrrp_notify_priority_changes>},
     // keepalived's range: 1 ms to 2^32 - 1 microseconds.
     {"vrrp_startup_delay", set_seconds<&G::vrrp_startup_delay, 1000, kMaxUint32Micros>},
     {"log_unknown_vrids", set_flag<&G::log_unknown_vrids>},

@@ -318,8 +318,7 @@ const Keyword<VrrpSyncGroup> kSyncGroupKeywords[] = {
     {"notify_stop", notify_script<&VrrpNotify::stop, VrrpSyncGroup>},
     {"notify", notify_script<&VrrpNotify::any, VrrpSyncGroup>},
     {"smtp_alert", notify_flag<&VrrpNotify::smtp_alert, VrrpSyncGroup>},
-    {"notify_priority_changes",
-     recorded_only<notify_flag<&VrrpNotify::notify_priority_changes, VrrpSyncGroup>>},
+    {"notify_priority_changes", notify_flag<&VrrpNotify::notify_priority_changes, VrrpSyncGroup>},
     {"sync_group_tracking_weight", bare<&VrrpSyncGroup::sync_group_tracking_weight, true>},
     {"global_tracking",
      [](Context& ctx, const LogicalLine& line, VrrpSyncGroup& g) {
@@ -771,9 +770,8 @@ const Keyword<I> kInstanceKeywords[] = {
     {"notify_stop", notify_script<&VrrpNotify::stop, I>},
     {"notify", notify_script<&VrrpNotify::any, I>},
     {"notify_master_rx_lower_pri", notify_master_rx_lower_pri},
-    {"notify_deleted", recorded_only<notify_deleted>},
-    {"notify_priority_changes",
-     recorded_only<notify_flag<&VrrpNotify::notify_priority_changes, I>>},
+    {"notify_deleted", notify_deleted},
+    {"notify_priority_changes", notify_flag<&VrrpNotify::notify_priority_changes, I>},
     {"smtp_alert", notify_flag<&VrrpNotify::smtp_alert, I>},
     {"garp_master_delay", whole_seconds<&I::garp_master_delay, 0, kMaxGarpSeconds>},
     {"garp_master_repeat", integer<&I::garp_master_repeat, 1, kMaxCount>},
@@ -798,8 +796,9 @@ const Keyword<I> kInstanceKeywords[] = {
        deprecated(ctx, line, vi, "use a linkbeat_interfaces block");
      }},
     {"lvs_sync_daemon_interface",
-     [](Context& ctx, const LogicalLine& line,
-        I& vi) { deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs"); }},
+     [](Context& ctx, const LogicalLine& line, I& vi) {
+       deprecated(ctx, line, vi, "use lvs_sync_daemon in global_defs");
+     }},
     // keepalived keywords vigil does not implement yet.
     {"use_vmac_addr"},
     {"use_ipvlan"},

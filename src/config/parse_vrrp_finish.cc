@@ -582,6 +582,15 @@ void finish_vrrp(Config& config, Context& ctx) {
   for (auto& script : vrrp.scripts)
     resolve(script.timeout, script.interval);
 
+  // keepalived 2.2.7 vrrp.c: an instance without notify_priority_changes takes its sync
+  // group's, then the global vrrp_notify_priority_changes.
+  for (const auto& group : vrrp.sync_groups) {
+    if (!group.notify.notify_priority_changes) continue;
+    for (const auto& member : group.members) {
+      if (VrrpInstance* vi = instances.find(member.name))
+        resolve(vi->notify.notify_priority_changes, *group.notify.notify_priority_changes);
+    }
+  }
   for (auto& vi : vrrp.instances) {
     InstanceChecker check(ctx, vi);
     check.resolve_defaults(g);

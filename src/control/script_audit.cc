@@ -185,6 +185,8 @@ void audit_vrrp(Auditor& auditor, config::VrrpSection& vrrp) {
     audit_notify(auditor, instance.notify, "vrrp_instance " + instance.name);
     audit_optional(auditor, instance.notify_master_rx_lower_pri,
                    "vrrp_instance " + instance.name + " notify_master_rx_lower_pri");
+    audit_optional(auditor, instance.notify_deleted_script,
+                   "vrrp_instance " + instance.name + " notify_deleted");
   }
   for (auto& group : vrrp.sync_groups) {
     untrack(group.track);

@@ -72,7 +72,18 @@ void Instance::on_advert(const ReceivedAdvert& received) {
 }
 
 PriorityTracker::Change Instance::tracked_changed(const std::string& name, bool up) {
-  const auto change = tracker_.set_up(name, up);
+  return tracked_changed(std::vector<std::pair<std::string, bool>>{{name, up}});
+}
+
+PriorityTracker::Change Instance::tracked_changed(
+    const std::vector<std::pair<std::string, bool>>& changes) {
+  const uint8_t priority_before = tracker_.effective_priority();
+  const bool fault_before = tracker_.fault();
+  for (const auto& [name, up] : changes)
+    tracker_.set_up(name, up);
+  const PriorityTracker::Change change{
+      .priority_changed = tracker_.effective_priority() != priority_before,
+      .fault_changed = tracker_.fault() != fault_before};
   if (change.priority_changed) handle(PriorityChanged{tracker_.effective_priority()});
   if (change.fault_changed) {
     if (tracker_.fault()) {
@@ -129,6 +140,9 @@ void Instance::apply(const Actions& actions) {
             [&](const NotifyLowerPriorityAdvert& seen) {
               if (lower_priority_notifier_)
                 lower_priority_notifier_(config, seen, machine_.priority());
+            },
+            [&](const NotifyPriorityChange& change) {
+              if (priority_change_notifier_) priority_change_notifier_(config, change);
             },
         },
         action);

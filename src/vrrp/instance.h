@@ -11,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/time.h"
 #include "vrrp/host.h"
@@ -31,6 +33,11 @@ using Notifier =
 // the instance's own priority. Same rules as Notifier.
 using LowerPriorityNotifier = std::function<void(
     const InstanceConfig& config, const NotifyLowerPriorityAdvert& seen, uint8_t priority)>;
+
+// Called when tracking moved the instance's priority (NotifyPriorityChange). Same rules as
+// Notifier.
+using PriorityChangeNotifier =
+    std::function<void(const InstanceConfig& config, const NotifyPriorityChange& change)>;
 
 // How a sync group hears from its members (see SyncGroupLink, which installs these).
 struct SyncGroupHooks {
@@ -55,6 +62,9 @@ class Instance {
   // A tracked object went up or down: moves the priority or raises/clears the fault (and tells
   // the sync group, if any).
   PriorityTracker::Change tracked_changed(const std::string& name, bool up);
+  // Several tracked objects at once (a track_file's value is one object per weight bit): one
+  // priority change and at most one fault change for the lot, as keepalived applies a value.
+  PriorityTracker::Change tracked_changed(const std::vector<std::pair<std::string, bool>>& changes);
   // Sync group events (GroupFault, GroupMaster, ...) and anything else for the machine.
   void handle(const Event& event);
   [[nodiscard]] const PriorityTracker& tracker() const { return tracker_; }
@@ -64,6 +74,9 @@ class Instance {
   void set_sync_group(SyncGroupHooks hooks);
   void set_lower_priority_notifier(LowerPriorityNotifier notifier) {
     lower_priority_notifier_ = std::move(notifier);
+  }
+  void set_priority_change_notifier(PriorityChangeNotifier notifier) {
+    priority_change_notifier_ = std::move(notifier);
   }
 
   [[nodiscard]] State state() const { return machine_.state(); }
@@ -108,6 +121,7 @@ class Instance {
   VipManager& vips_;
   Notifier notifier_;
   LowerPriorityNotifier lower_priority_notifier_;
+  PriorityChangeNotifier priority_change_notifier_;
   SyncGroupHooks group_;
   std::array<std::unique_ptr<Timer>, static_cast<size_t>(TimerKind::kCount)> timers_;
   Timer garp_repeat_timer_;      // the second burst after garp_master_delay

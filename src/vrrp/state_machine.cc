@@ -136,6 +136,10 @@ std::string to_string(const Action& action) {
             return fmt::format("NotifyLowerPriorityAdvert(priority {} from {})", a.priority,
                                a.source.to_string());
           },
+          [](const NotifyPriorityChange& a) {
+            return fmt::format("NotifyPriorityChange({} at priority {})", to_string(a.state),
+                               a.priority);
+          },
       },
       action);
 }
@@ -326,13 +330,14 @@ void StateMachine::on(const FaultCleared&, TimePoint now, Actions& out) {
   if (!in_fault()) leave_fault(TransitionReason::kFaultCleared, now, out);
 }
 
-void StateMachine::on(const PriorityChanged& change, TimePoint, Actions&) {
+void StateMachine::on(const PriorityChanged& change, TimePoint, Actions& out) {
   if (config_.is_owner() || change.priority == priority_) return;
   assert(change.priority >= 1 && change.priority < kOwnerPriority);
   logger().info("[{}] priority {} -> {}", config_.name, priority_, change.priority);
   // Takes effect in the next advert and the next Master_Down_Interval; a backup that now
   // outranks the master discards its adverts and takes over when Master_Down_Timer runs out.
   priority_ = change.priority;
+  out.emplace_back(NotifyPriorityChange{state_, priority_});
 }
 
 void StateMachine::on(const GroupFault&, TimePoint, Actions& out) {

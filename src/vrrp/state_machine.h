@@ -148,6 +148,14 @@ struct NotifyLowerPriorityAdvert {
 struct SendLowerPriorityGratuitous {
   bool operator==(const SendLowerPriorityGratuitous&) const = default;
 };
+// Tracking moved the priority this instance advertises (never an owner's): keepalived's
+// MASTER_PRIORITY / BACKUP_PRIORITY notify FIFO line when notify_priority_changes is on.
+// `state` is the state the instance is in when the priority changes.
+struct NotifyPriorityChange {
+  State state{};
+  uint8_t priority = 0;  // the new one
+  bool operator==(const NotifyPriorityChange&) const = default;
+};
 struct Notify {
   State from{};
   State to{};
@@ -157,7 +165,7 @@ struct Notify {
 
 using Action = std::variant<SendAdvert, SetTimer, CancelTimer, AddVips, SendGratuitous, RemoveVips,
                             RequestGroupMaster, Notify, SendLowerPriorityGratuitous,
-                            NotifyLowerPriorityAdvert>;
+                            NotifyLowerPriorityAdvert, NotifyPriorityChange>;
 std::string to_string(const Action& action);
 
 using Actions = std::vector<Action>;

@@ -106,6 +106,27 @@ TEST(VrrpInstance, DefaultsComeFromGlobalDefs) {
   EXPECT_EQ(vi.notify.smtp_alert, false);  // smtp_alert_vrrp wins over smtp_alert
 }
 
+// keepalived 2.2.7 vrrp.c: notify_priority_changes comes from the instance, else its sync
+// group, else global_defs; none of the three warns any more.
+TEST(VrrpInstance, NotifyPriorityChangesFallsBackToTheSyncGroupThenGlobal) {
+  std::unique_ptr<Parsed> p;
+  const auto& config =
+      parse_ok(p, "global_defs {\n  vrrp_notify_priority_changes\n}\n" +
+                      instance("  notify_priority_changes off", "VI_1", "    10.0.0.1\n", 51) +
+                      instance("", "VI_2", "    10.0.0.2\n", 52) +
+                      instance("", "VI_3", "    10.0.0.3\n", 53) +
+                      instance("", "VI_4", "    10.0.0.4\n", 54) +
+                      "vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n"
+                      "  notify_priority_changes off\n}\n"
+                      "vrrp_sync_group H {\n  group {\n    VI_3\n    VI_4\n  }\n}\n");
+  EXPECT_EQ(warnings(*p), Strings{});
+  const auto& vis = config.vrrp.instances;
+  EXPECT_EQ(vis.at(0).notify.notify_priority_changes, false);  // its own
+  EXPECT_EQ(vis.at(1).notify.notify_priority_changes, false);  // group G's
+  EXPECT_EQ(vis.at(2).notify.notify_priority_changes, true);   // global (H sets nothing)
+  EXPECT_EQ(config.vrrp.sync_groups.at(0).notify.notify_priority_changes, false);
+}
+
 // keepalived: lower_prio_no_advert "defaults to false, unless strict_mode is set".
 TEST(VrrpInstance, StrictModeTurnsLowerPrioNoAdvertOnUnlessSetOff) {
   std::unique_ptr<Parsed> p1;
@@ -470,9 +491,7 @@ TEST(VrrpInstance, NotifyScriptsFollowKeepalivedsWordRules) {
   EXPECT_EQ(warnings(*p),
             (Strings{"4:47: vrrp_instance VI_1: notify_master: 'extra' and later words are "
                      "ignored: the form is SCRIPT [username [groupname]]; quote the command line "
-                     "to pass arguments",
-                     "6:3: 'notify_deleted' is a keepalived keyword vigil does not implement yet: "
-                     "accepted, has no effect"}));
+                     "to pass arguments"}));
 }
 
 TEST(VrrpInstance, GarpMasterRefreshRepeatIsImplementedSoItDoesNotWarn) {

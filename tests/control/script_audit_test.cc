@@ -224,6 +224,28 @@ vrrp_instance VI_2 {
   EXPECT_EQ(a.refused, 5U);
 }
 
+// notify_deleted's script is judged like every notify script: refused, it is dropped and the
+// instance still says DELETED (the flag stays); kept, it runs by its resolved path.
+TEST_F(ScriptAuditTest, NotifyDeletedScriptIsJudged) {
+  auto text = [](const std::string& script) {
+    return "global_defs {\n  enable_script_security\n  script_user root\n}\n"
+           "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"
+           "  notify_deleted " +
+           script + "\n  virtual_ipaddress { 10.0.0.100/24 }\n}\n";
+  };
+  const ScriptAudit refused = audit(text("/etc/vigil/open.sh"));
+  EXPECT_TRUE(refused.config.vrrp.instances[0].notify_deleted);
+  EXPECT_FALSE(refused.config.vrrp.instances[0].notify_deleted_script);
+  EXPECT_EQ(lines(refused, config::Severity::kWarning),
+            (std::vector<std::string>{
+                "8: vrrp_instance VI_1 notify_deleted /etc/vigil/open.sh is insecure "
+                "(/etc/vigil/open.sh is writable by others): not run (enable_script_security)"}));
+  EXPECT_EQ(refused.refused, 1U);
+  const ScriptAudit kept = audit(text("/etc/vigil/ok.sh"));
+  ASSERT_TRUE(kept.config.vrrp.instances[0].notify_deleted_script);
+  EXPECT_EQ(kept.refused, 0U);
+}
+
 TEST_F(ScriptAuditTest, DefaultUserIsKeepalivedScriptWhereItExists) {
   users_["keepalived_script"] = RunAs{.user = "keepalived_script", .uid = 998, .gid = 998};
   // Run as that user, the script in the open directory needs no protected path.

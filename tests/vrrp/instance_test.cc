@@ -110,6 +110,31 @@ TEST_F(InstanceTest, RefreshSendsGarpMasterRefreshRepeat) {
                            {t0, 2}, {t0 + 2s, 4}, {t0 + 3s, 2}, {t0 + 4s, 4}, {t0 + 6s, 4}}));
 }
 
+// A tracked script's weight moves the priority: the notifier hears the new priority and the
+// state it was in, once per change (keepalived's notify_priority_changes FIFO line); a
+// failure that leaves the priority where it was is not a change.
+TEST_F(InstanceTest, TrackedWeightChangeNotifiesThePriority) {
+  auto config = config_for("VI_1", "10.0.0.2", 100);
+  config.tracked = {{.name = "script chk", .weight = -20},
+                    {.name = "file f/4", .weight = -4},
+                    {.name = "file f/16", .weight = -16}};
+  auto instance = make(config);
+  std::vector<NotifyPriorityChange> changes;
+  instance->set_priority_change_notifier(
+      [&](const InstanceConfig&, const NotifyPriorityChange& c) { changes.push_back(c); });
+  instance->start();
+  scheduler.advance(4s);
+  ASSERT_EQ(instance->state(), State::kMaster);
+
+  instance->tracked_changed("script chk", false);
+  instance->tracked_changed("script chk", false);  // no change: no second notice
+  instance->tracked_changed("script chk", true);
+  // Objects that change together (a track_file value) are one change: 100 - 4 - 16.
+  instance->tracked_changed({{"file f/4", false}, {"file f/16", false}});
+  EXPECT_EQ(changes, (std::vector<NotifyPriorityChange>{
+                         {State::kMaster, 80}, {State::kMaster, 100}, {State::kMaster, 80}}));
+}
+
 // A master hearing a lower-priority advert (a peer that went MASTER during a split brain):
 // garp_lower_prio_repeat at once and again after garp_lower_prio_delay, the
 // notify_master_rx_lower_pri hook, and (without lower_prio_no_advert) an advert in reply.

@@ -588,6 +588,36 @@ std::vector<TransitionCase> transition_cases() {
        .expected = State::kMaster,
        .actions = {SendAdvert{80}, SetTimer{TimerKind::kAdver, at(kDown100 + 2s)}}},
 
+      // Tracking moved the priority: keepalived's MASTER_PRIORITY / BACKUP_PRIORITY notice.
+      {.name = "MasterPriorityChangeIsNoticed",
+       .configure = keep,
+       .setup = kToMaster,
+       .initial = State::kMaster,
+       .step = {4s, PriorityChanged{80}},
+       .expected = State::kMaster,
+       .actions = {NotifyPriorityChange{State::kMaster, 80}}},
+      {.name = "BackupPriorityChangeIsNoticed",
+       .configure = keep,
+       .setup = kToBackup,
+       .initial = State::kBackup,
+       .step = {1s, PriorityChanged{120}},
+       .expected = State::kBackup,
+       .actions = {NotifyPriorityChange{State::kBackup, 120}}},
+      {.name = "FaultPriorityChangeIsNoticed",
+       .configure = keep,
+       .setup = kToFault,
+       .initial = State::kFault,
+       .step = {1s, PriorityChanged{90}},
+       .expected = State::kFault,
+       .actions = {NotifyPriorityChange{State::kFault, 90}}},
+      {.name = "UnchangedPriorityIsNotNoticed",
+       .configure = keep,
+       .setup = {{0us, Startup{}}, {0us, PriorityChanged{90}}},
+       .initial = State::kBackup,
+       .step = {1s, PriorityChanged{90}},
+       .expected = State::kBackup,
+       .actions = {}},
+
       // Fault
       {.name = "FaultClearedWaitsAsBackup",
        .configure = [](auto& c) { c.preempt_delay = 3s; },
@@ -818,7 +848,7 @@ TEST(VrrpStateMachine, OwnerIgnoresPriorityChanges) {
   auto config = base_config();
   config.priority = 255;
   StateMachine machine(config);
-  (void)machine.handle(PriorityChanged{100}, at(0us));
+  EXPECT_EQ(machine.handle(PriorityChanged{100}, at(0us)), Actions{});  // nothing to notice
   EXPECT_EQ(machine.priority(), 255);
 }
 

@@ -16,4 +16,10 @@ std::string fifo_group_line(std::string_view group, std::string_view state) {
   return fmt::format("GROUP \"{}\" {} 0\n", group, state);
 }
 
+std::string fifo_priority_change_line(std::string_view instance, vrrp::State state,
+                                      unsigned priority) {
+  return fifo_instance_line(
+      instance, state == vrrp::State::kMaster ? "MASTER_PRIORITY" : "BACKUP_PRIORITY", priority);
+}
+
 }  // namespace vigil::daemon

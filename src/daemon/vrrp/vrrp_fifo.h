@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/notify_fifo.h"
+#include "vrrp/state_machine.h"
 
 namespace vigil::daemon {
 
@@ -17,6 +18,11 @@ namespace vigil::daemon {
 std::string fifo_instance_line(std::string_view instance, std::string_view state,
                                unsigned priority);
 std::string fifo_group_line(std::string_view group, std::string_view state);
+// notify_priority_changes: `INSTANCE "VI_1" MASTER_PRIORITY 90` while MASTER, BACKUP_PRIORITY in
+// any other state (keepalived 2.2.7 vrrp_notify.c send_instance_priority_notifies, which calls
+// no script).
+std::string fifo_priority_change_line(std::string_view instance, vrrp::State state,
+                                      unsigned priority);
 
 using vigil::NotifyFifo;
 

@@ -8,6 +8,11 @@
 
 namespace vigil::daemon {
 
+RemovalNotice removal_notice(bool notify_deleted, vrrp::State state) {
+  if (notify_deleted) return RemovalNotice::kDeleted;
+  return state == vrrp::State::kFault ? RemovalNotice::kNone : RemovalNotice::kFault;
+}
+
 VrrpReloadDiff diff_instances(const std::map<std::string, const VrrpInstancePlan*>& running,
                               const std::vector<VrrpInstancePlan>& next) {
   VrrpReloadDiff diff;

@@ -24,6 +24,13 @@ struct VrrpReloadDiff {
   size_t unchanged = 0;        // keep running as they are (state, VIPs, timers)
 };
 
+// What a reload that removes an instance tells its notify scripts, FIFOs and SMTP alert
+// (keepalived 2.2.7 vrrp.c clear_diff_vrrp and vrrp_notify.c send_instance_notifies): DELETED
+// with notify_deleted; otherwise FAULT, as keepalived always did, and nothing at all for an
+// instance that is already FAULT.
+enum class RemovalNotice : uint8_t { kNone, kFault, kDeleted };
+RemovalNotice removal_notice(bool notify_deleted, vrrp::State state);
+
 // `running`: the running instances' plans by name.
 VrrpReloadDiff diff_instances(const std::map<std::string, const VrrpInstancePlan*>& running,
                               const std::vector<VrrpInstancePlan>& next);

@@ -659,6 +659,8 @@ class VrrpService::Runtime {
     AdvertSocket* socket = nullptr;
     vrrp::RejectCounters rejects;
     uint64_t released_master = 0;
+    // A reload is removing it: its stop's own transition is not notified (notify_removed is).
+    bool removing = false;
     // The last state change (the control API's status).
     std::optional<vrrp::Notify> last_transition;
     TimePoint last_transition_at{};
@@ -769,15 +771,16 @@ class VrrpService::Runtime {
     // The reload planner's diff (vrrp_reload_plan.h), which `reload --dry-run` shows too.
     const VrrpReloadDiff diff = diff_instances(running_plans(), prepared.plans);
 
-    // Removed instances stop as on shutdown (priority 0, VIPs removed, notify_stop).
+    // Removed instances stop (a master sends priority 0 and removes its VIPs) and say FAULT, or
+    // DELETED with notify_deleted, as keepalived does (removal_notice).
     for (const auto& name : diff.removed) {
       auto it = instances_.find(name);
       logger().info("[{}] removed by reload: stopping", name);
       const vrrp::State before = it->second->instance->state();
+      it->second->removing = true;
       it->second->instance->stop();
       report_transition(*it->second, before, vrrp::State::kInitialize, "removed by reload");
-      notify(*it->second, vrrp::State::kInitialize, it->second->instance->machine().priority(),
-             /*deleted=*/true);
+      notify_removed(*it->second, before, it->second->instance->machine().priority());
       last_alert_states_.erase(name);
       detach(*it->second);
       instances_.erase(it);
@@ -835,6 +838,12 @@ class VrrpService::Runtime {
     }
     close_unused_sockets();
     build_sync_groups();
+    // What only shapes notifications (notify_priority_changes, notify_deleted, smtp_alert) takes
+    // effect on the instances the reload keeps running too.
+    for (const auto& plan : prepared.plans) {
+      if (auto it = instances_.find(plan.config.name); it != instances_.end())
+        adopt_notify_settings(it->second->plan, plan);
+    }
     for (Managed* managed : to_start) {
       if (startup_timer_.armed()) {
         // Also an instance a reload adds during the delay: all start together.
@@ -846,6 +855,12 @@ class VrrpService::Runtime {
         managed->instance->handle(vrrp::GroupMaster{});  // master at once, advertising now
     }
     return {};
+  }
+
+  static void adopt_notify_settings(VrrpInstancePlan& running, const VrrpInstancePlan& next) {
+    running.notify = next.notify;  // the scripts are equal (same_notify), or it was restarted
+    running.notify_deleted = next.notify_deleted;
+    running.notify_deleted_script = next.notify_deleted_script;
   }
 
   void start_delayed_instances() {
@@ -891,6 +906,7 @@ class VrrpService::Runtime {
         std::move(config), scheduler_, *(*socket)->channel, *managed->vips,
         [this, raw](const vrrp::InstanceConfig&, const vrrp::Notify& n, uint8_t priority) {
           if (n.from == vrrp::State::kMaster) ++raw->released_master;
+          if (raw->removing) return;
           raw->last_transition = n;
           raw->last_transition_at = scheduler_.now();
           report_transition(*raw, n.from, n.to, vrrp::to_string(n.reason));
@@ -899,6 +915,10 @@ class VrrpService::Runtime {
     managed->instance->set_lower_priority_notifier(
         [this, raw](const vrrp::InstanceConfig&, const vrrp::NotifyLowerPriorityAdvert& seen,
                     uint8_t priority) { notify_lower_priority(*raw, seen, priority); });
+    managed->instance->set_priority_change_notifier(
+        [this, raw](const vrrp::InstanceConfig&, const vrrp::NotifyPriorityChange& change) {
+          notify_priority_change(*raw, change);
+        });
     // Before start(): an instance in maintenance never becomes MASTER, not even at startup.
     if (maintenance_.contains(plan.config.name)) managed->instance->handle(vrrp::MaintenanceOn{});
     managed->socket = *socket;
@@ -1173,9 +1193,8 @@ class VrrpService::Runtime {
     for (auto& [instance_name, managed] : instances_) {
       for (const auto& ref : managed->plan.files) {
         if (ref.file != name) continue;
-        for (const auto& [object, up] :
-             track_file_objects(name, track_file_state(value, ref.weight)))
-          managed->instance->tracked_changed(object, up);
+        managed->instance->tracked_changed(
+            track_file_objects(name, track_file_state(value, ref.weight)));
       }
     }
   }
@@ -1192,7 +1211,7 @@ class VrrpService::Runtime {
                                                .reason = std::string(reason)});
   }
 
-  void notify(Managed& managed, vrrp::State to, uint8_t priority, bool deleted = false) {
+  void notify(Managed& managed, vrrp::State to, uint8_t priority) {
     const std::string& name = managed.plan.config.name;
     if (options_.on_state_change) options_.on_state_change(name, to);
     const std::string_view state = notify_state_name(to);
@@ -1218,11 +1237,36 @@ class VrrpService::Runtime {
     write_fifos(fifo_instance_line(name, state, priority));
     // keepalived 2.2.7 vrrp_notify.c send_instance_notifies: scripts, FIFO, then the mail; the
     // sync group's notifies after the instance's.
-    const alert::VrrpAlertState alert_state =
-        deleted ? alert::VrrpAlertState::kDeleted : alert_state_of(to);
     if (should_alert(n.smtp_alert, to, last_alert_states_, name))
-      send_alert(alert::vrrp_instance_alert(name, alert_state));
+      send_alert(alert::vrrp_instance_alert(name, alert_state_of(to)));
     if (!managed.plan.sync_group.empty()) notify_group(managed.plan.sync_group);
+  }
+
+  // A reload removed the instance (keepalived 2.2.7 vrrp.c clear_diff_vrrp): the generic
+  // script's and the FIFOs' FAULT and the FAULT alert, or with notify_deleted its script,
+  // DELETED and the "Deleted" alert. keepalived picks the state's own script while the state is
+  // still DELETED (send_instance_notifies), so without notify_deleted no notify_fault runs. No
+  // sync group notify, as in keepalived.
+  void notify_removed(Managed& managed, vrrp::State before, uint8_t priority) {
+    const std::string& name = managed.plan.config.name;
+    if (options_.on_state_change) options_.on_state_change(name, vrrp::State::kInitialize);
+    const auto& n = managed.plan.notify;
+    const RemovalNotice notice = removal_notice(managed.plan.notify_deleted, before);
+    if (notice == RemovalNotice::kNone) return;
+    const bool deleted = notice == RemovalNotice::kDeleted;
+    const std::string state = deleted ? "DELETED" : "FAULT";
+    if (deleted && managed.plan.notify_deleted_script)
+      run_notify(name, *managed.plan.notify_deleted_script, {});
+    if (n.any) run_notify(name, *n.any, {"INSTANCE", name, state, std::to_string(priority)});
+    write_fifos(fifo_instance_line(name, state, priority));
+    if (deleted) {
+      // keepalived's last_email_state never equals DELETED: the alert always goes.
+      if (alerts_ != nullptr && n.smtp_alert.value_or(false) &&
+          alert::why_not_sent(config_.global).empty())
+        send_alert(alert::vrrp_instance_alert(name, alert::VrrpAlertState::kDeleted));
+    } else if (should_alert(n.smtp_alert, vrrp::State::kFault, last_alert_states_, name)) {
+      send_alert(alert::vrrp_instance_alert(name, alert::VrrpAlertState::kFault));
+    }
   }
 
   // ---- SMTP alerts (keepalived 2.2.7 vrrp_notify.c vrrp_smtp_notifier) ----
@@ -1327,6 +1371,13 @@ class VrrpService::Runtime {
     if (managed.plan.notify_master_rx_lower_pri)
       run_notify(name, *managed.plan.notify_master_rx_lower_pri, {});
     write_fifos(fifo_instance_line(name, "MASTER_RX_LOWER_PRI", priority));
+  }
+
+  // keepalived's notify_priority_changes (instance, else its sync group, else global): a FIFO
+  // line only; no notify script is called for it.
+  void notify_priority_change(Managed& managed, const vrrp::NotifyPriorityChange& change) {
+    if (!managed.plan.notify.notify_priority_changes.value_or(false)) return;
+    write_fifos(fifo_priority_change_line(managed.plan.config.name, change.state, change.priority));
   }
 
   void write_states_to_fifos() {
@@ -1469,6 +1520,7 @@ Result<Prepared> prepare_vrrp(const config::Config& config, const VrrpServiceOpt
     collect_notify_users(vi.notify, prepared.users);
     if (vi.notify_master_rx_lower_pri)
       collect_user(vi.notify_master_rx_lower_pri->run_as, prepared.users);
+    if (vi.notify_deleted_script) collect_user(vi.notify_deleted_script->run_as, prepared.users);
   }
   for (const auto* fifo : vrrp_fifos(config.global)) {
     if (fifo->script) collect_user(fifo_script_user(*fifo, config.global), prepared.users);

@@ -275,6 +275,8 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
   add_tracking(vi.track, plan);
   plan.notify = vi.notify;
   plan.notify_master_rx_lower_pri = vi.notify_master_rx_lower_pri;
+  plan.notify_deleted = vi.notify_deleted;
+  plan.notify_deleted_script = vi.notify_deleted_script;
   if (const auto* group = group_of(config, vi.name)) {
     plan.sync_group = group->name;
     add_tracking(group->track, plan);

@@ -65,6 +65,9 @@ struct VrrpInstancePlan {
   std::string sync_group;  // empty: none
   config::VrrpNotify notify;
   std::optional<config::NotifyScript> notify_master_rx_lower_pri;
+  // notify_deleted [SCRIPT]: a reload that removes the instance says DELETED, not FAULT.
+  bool notify_deleted = false;
+  std::optional<config::NotifyScript> notify_deleted_script;
   bool operator==(const VrrpInstancePlan& other) const;
 };
 

@@ -26,6 +26,15 @@ TEST(NotifyFifoLine, MatchesKeepalived) {
   EXPECT_EQ(fifo_group_line("VG_1", "BACKUP"), "GROUP \"VG_1\" BACKUP 0\n");
 }
 
+// notify_priority_changes: MASTER_PRIORITY while MASTER, BACKUP_PRIORITY in every other state.
+TEST(NotifyFifoLine, PriorityChangeNamesMasterOrBackup) {
+  EXPECT_EQ(fifo_priority_change_line("VI_1", vrrp::State::kMaster, 90),
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n");
+  for (const auto state : {vrrp::State::kBackup, vrrp::State::kFault, vrrp::State::kInitialize})
+    EXPECT_EQ(fifo_priority_change_line("VI_1", state, 110),
+              "INSTANCE \"VI_1\" BACKUP_PRIORITY 110\n");
+}
+
 class NotifyFifoTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -69,6 +69,30 @@ const std::vector<InstanceModel> kBase = {
     {.name = "VI_3", .interface = "eth1", .vrid = 53, .priority = 150, .vips = {4}},
 };
 
+// keepalived 2.2.7 clear_diff_vrrp / send_instance_notifies: DELETED with notify_deleted in
+// every state; otherwise FAULT, but nothing for an instance that is FAULT already.
+TEST(VrrpRemovalNotice, FollowsKeepalived) {
+  struct Row {
+    bool notify_deleted;
+    vrrp::State state;
+    RemovalNotice expected;
+  };
+  const Row rows[] = {
+      {true, vrrp::State::kMaster, RemovalNotice::kDeleted},
+      {true, vrrp::State::kBackup, RemovalNotice::kDeleted},
+      {true, vrrp::State::kFault, RemovalNotice::kDeleted},
+      {true, vrrp::State::kInitialize, RemovalNotice::kDeleted},
+      {false, vrrp::State::kMaster, RemovalNotice::kFault},
+      {false, vrrp::State::kBackup, RemovalNotice::kFault},
+      {false, vrrp::State::kInitialize, RemovalNotice::kFault},
+      {false, vrrp::State::kFault, RemovalNotice::kNone},
+  };
+  for (const auto& row : rows) {
+    EXPECT_EQ(removal_notice(row.notify_deleted, row.state), row.expected)
+        << "notify_deleted " << row.notify_deleted << ", " << vrrp::to_string(row.state);
+  }
+}
+
 TEST(VrrpReloadDiff, TheSameConfigurationChangesNothing) {
   const auto running = plans_of(kBase);
   const auto next = plans_of(kBase);

@@ -424,6 +424,108 @@ vrrp_instance VI_1 {
   runtime.stop();
 }
 
+// notify_priority_changes: one FIFO line per priority change, however many weight steps a
+// track_file value moves at once; a reload that only turns it off keeps the instance running
+// and silences it.
+TEST_F(VrrpRuntimeTest, NotifyPriorityChangesWritesOneFifoLinePerChange) {
+  const std::string path = ::testing::TempDir() + "vigil-runtime-prio.weight";
+  const std::string fifo = ::testing::TempDir() + "vigil-runtime-prio.fifo";
+  ::unlink(fifo.c_str());
+  { std::ofstream(path, std::ios::trunc) << "0\n"; }
+  auto text = [&](const std::string& setting) {
+    return "global_defs {\n  vrrp_notify_fifo " + fifo + "\n}\ntrack_file tf {\n  file " + path +
+           "\n  weight -10\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"
+           "  priority 150\n  track_file { tf }\n" +
+           setting + "\n  virtual_ipaddress { 10.0.0.100/24 }\n}\n";
+  };
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(text("  notify_priority_changes"))));
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  auto drain = [&] {
+    std::string lines;
+    std::array<char, 4096> buffer{};
+    for (ssize_t n; (n = ::read(reader, buffer.data(), buffer.size())) > 0;)
+      lines.append(buffer.data(), static_cast<size_t>(n));
+    return lines;
+  };
+  host.clock.advance(5s);
+  EXPECT_EQ(drain(), "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_1\" MASTER 150\n");
+  { std::ofstream(path, std::ios::trunc) << "6\n"; }  // 150 - 60: several weight steps
+  host.file_changed(path);
+  host.clock.advance(1s);
+  EXPECT_EQ(drain(), "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n");
+
+  runtime.reload(parse(text("  notify_priority_changes off")));
+  host.clock.advance(1s);
+  EXPECT_EQ(drain(), "");  // unchanged otherwise: no transition
+  std::remove(path.c_str());
+  host.file_changed(path);  // back to 150, silently now
+  host.clock.advance(1s);
+  EXPECT_EQ(host.sent_for(51).back().priority(), 150);
+  EXPECT_EQ(drain(), "");
+  runtime.stop();
+  ::close(reader);
+}
+
+// A reload that removes instances: with notify_deleted its script runs and the generic script
+// and the FIFO say DELETED; without it they say FAULT and no notify_fault runs (keepalived 2.2.7
+// clear_diff_vrrp, checked against keepalived in netns.keepalived.notify-deleted); no STOP; the
+// master still leaves with priority 0 and removes its address.
+TEST_F(VrrpRuntimeTest, ReloadRemovalSaysDeletedWithNotifyDeletedElseFault) {
+  const std::string fifo = ::testing::TempDir() + "vigil-runtime-deleted.fifo";
+  ::unlink(fifo.c_str());
+  const std::string defs = "global_defs {\n  vrrp_notify_fifo " + fifo + "\n}\n";
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(defs + R"(
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  notify /bin/any
+  notify_stop "/bin/notify stop VI_1"
+  notify_deleted "/bin/notify deleted VI_1"
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  notify /bin/any
+  notify_fault "/bin/notify fault VI_2"
+  notify_stop "/bin/notify stop VI_2"
+  virtual_ipaddress { 10.0.0.101/24 }
+}
+)")));
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  auto drain = [&] {
+    std::string lines;
+    std::array<char, 4096> buffer{};
+    for (ssize_t n; (n = ::read(reader, buffer.data(), buffer.size())) > 0;)
+      lines.append(buffer.data(), static_cast<size_t>(n));
+    return lines;
+  };
+  host.clock.advance(5s);
+  ASSERT_TRUE(host.present.contains(vip("10.0.0.100/24")));
+  (void)drain();
+  const size_t scripts = host.script_argvs().size();
+  const size_t sent = host.sent_for(51).size();
+
+  runtime.reload(parse(defs));
+  host.clock.run_ready();
+  EXPECT_EQ(drain(), "INSTANCE \"VI_1\" DELETED 150\nINSTANCE \"VI_2\" FAULT 100\n");
+  EXPECT_EQ(scripts_from(scripts),
+            (std::vector<Argv>{{"/bin/notify", "deleted", "VI_1"},
+                               {"/bin/any", "INSTANCE", "VI_1", "DELETED", "150"},
+                               {"/bin/any", "INSTANCE", "VI_2", "FAULT", "100"}}));
+  ASSERT_EQ(host.sent_for(51).size(), sent + 1);
+  EXPECT_EQ(host.sent_for(51).back().priority(), 0);
+  EXPECT_TRUE(host.present.empty());
+  runtime.stop();
+  ::close(reader);
+}
+
 TEST_F(VrrpRuntimeTest, NotifyFifoScriptGetsTheFifoNameAndEndsWithTheRuntime) {
   const std::string fifo = ::testing::TempDir() + "vigil-runtime-test.fifo";
   {
