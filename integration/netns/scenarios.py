@@ -1522,6 +1522,140 @@ def static_routes(lab: vlab.Lab, pair: Pair) -> None:
     pair.check_alive()
 
 
+# ---- use_vmac ---------------------------------------------------------------------------------
+VMAC_NAME = "vrrp.51"  # keepalived's default name for VRID 51
+VMAC_MAC = "00:00:5e:00:01:33"  # RFC 5798 §7.3: 00-00-5E-00-01-{VRID}, VRID 51 = 0x33
+
+
+def vmac_link(lab: vlab.Lab, node: str) -> dict | None:
+    """`ip -d -j link show vrrp.51` in the node (None when there is no such interface)."""
+    import json
+    result = lab.ip(node, "-d", "-j", "link", "show", "dev", VMAC_NAME, check=False)
+    if result.returncode != 0:
+        return None
+    links = json.loads(result.stdout or "[]")
+    return links[0] if links else None
+
+
+def vmac_addresses(lab: vlab.Lab, node: str) -> set[str]:
+    import json
+    result = lab.ip(node, "-j", "addr", "show", "dev", VMAC_NAME, check=False)
+    if result.returncode != 0:
+        return set()
+    return {a["local"] for link in json.loads(result.stdout or "[]")
+            for a in link.get("addr_info", [])}
+
+
+def vmac_holders(lab: vlab.Lab) -> list[str]:
+    return [node for node in vlab.DIRECTORS if VIP4 in vmac_addresses(lab, node)]
+
+
+def conf_value(lab: vlab.Lab, node: str, interface: str, key: str) -> str:
+    return lab.exec(node, "cat", f"/proc/sys/net/ipv4/conf/{interface}/{key}").stdout.strip()
+
+
+def check_vmac_link(lab: vlab.Lab, node: str) -> None:
+    """The VMAC as keepalived makes it: a private-mode macvlan on eth0 with the virtual MAC, up,
+    with arp_ignore 1, accept_local 1 and rp_filter 0, and eth0's arp_ignore / arp_filter 1."""
+    link = vmac_link(lab, node)
+    check(link is not None, f"{node}: no {VMAC_NAME}")
+    info = link.get("linkinfo", {})
+    check(info.get("info_kind") == "macvlan", f"{node}: {VMAC_NAME} is {info.get('info_kind')}")
+    mode = info.get("info_data", {}).get("mode")
+    check(mode == "private", f"{node}: {VMAC_NAME} mode {mode}, expected private")
+    check(link.get("address") == VMAC_MAC, f"{node}: {VMAC_NAME} has {link.get('address')}")
+    check(link.get("link") == "eth0", f"{node}: {VMAC_NAME} sits on {link.get('link')}")
+    check("UP" in link.get("flags", []), f"{node}: {VMAC_NAME} is not up: {link.get('flags')}")
+    for key, want in (("arp_ignore", "1"), ("accept_local", "1"), ("rp_filter", "0")):
+        got = conf_value(lab, node, VMAC_NAME, key)
+        check(got == want, f"{node}: {VMAC_NAME} {key} = {got}, expected {want}")
+    for key in ("arp_ignore", "arp_filter"):
+        got = conf_value(lab, node, "eth0", key)
+        check(got == "1", f"{node}: eth0 {key} = {got} while the VMAC exists, expected 1")
+
+
+@scenario
+def vmac(lab: vlab.Lab, pair: Pair) -> None:
+    """use_vmac: the VIP lives on a private macvlan with the virtual MAC on both directors, so
+    the client's neighbour entry keeps 00:00:5e:00:01:33 across a failover during which it takes
+    no ARP at all; the VMAC goes and eth0's arp_ignore / arp_filter come back at stop."""
+    adv = 0.2
+    # Values to restore that are not the defaults: d1's arp_ignore 2.
+    lab.sysctl("d1", "net.ipv4.conf.eth0.arp_ignore", "2")
+    # The master's replies to the client leave from eth0 (its route); with arp_announce 0 its
+    # ARP request for the client would carry the VIP with eth0's MAC and repoint the client's
+    # entry away from the VMAC. Neither keepalived nor vigild sets this: the site does
+    # (docs/config.md, use_vmac).
+    for node in vlab.DIRECTORS:
+        lab.sysctl(node, "net.ipv4.conf.eth0.arp_announce", "2")
+    before = {node: (conf_value(lab, node, "eth0", "arp_ignore"),
+                     conf_value(lab, node, "eth0", "arp_filter")) for node in vlab.DIRECTORS}
+    check(before == {"d1": ("2", "0"), "d2": ("0", "0")}, f"eth0 settings at start: {before}")
+
+    def restored(before: dict[str, tuple[str, str]], node: str) -> tuple[str, str]:
+        """eth0's arp_ignore / arp_filter after the daemon stopped: vigild puts back what it
+        found; keepalived 2.2.7 leaves both 1 (seen here; docs/config.md lists it)."""
+        return before[node] if pair.kinds[node] == "vigild" else ("1", "1")
+
+    def config(node: str, priority: int) -> str:
+        return pair.global_defs(node) + f"""vrrp_instance VI_1 {{
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority {priority}
+  advert_int {adv}
+  version 3
+  use_vmac
+  virtual_ipaddress {{
+    {VIP4}/24
+  }}
+  notify {pair.notify[node]}
+}}
+"""
+    for node, priority in (("d1", 150), ("d2", 100)):
+        pair.start(node, config(node, priority))
+    wait_until(lambda: vmac_holders(lab) == ["d1"], master_down(150, adv, 3) + 5,
+               f"{VIP4} on d1's {VMAC_NAME} only")
+    wait_until(lambda: lab.last_state("d2", "VI_1") == "BACKUP", 5, "d2 in BACKUP")
+    check(VIP4 not in lab.addresses("d1"), "d1 put the VIP on eth0 too")
+    for node in vlab.DIRECTORS:
+        check_vmac_link(lab, node)
+    # BACKUP keeps its VMAC up without the VIP (keepalived makes it at start, in any state).
+    check(vmac_addresses(lab, "d2") & {VIP4} == set(), "d2's VMAC holds the VIP in BACKUP")
+
+    wait_until(lambda: lab.ping(count=1, timeout_s=1) and lab.neigh_mac() == VMAC_MAC, 5,
+               f"the client reaching {VIP4} at {VMAC_MAC}")
+    # From here on the client takes no ARP from the VIP: no gratuitous ARP and no reply can
+    # refresh its entry (it still answers the new master's request for its own address).
+    lab.nft("c", "table arp vlab_no_vip_arp {\n  chain in { type filter hook input priority 0; "
+                 f"arp saddr ip {VIP4} counter drop; }}\n}}\n")
+
+    pair.daemons["d1"].terminate()
+    wait_until(lambda: vmac_holders(lab) == ["d2"], master_down(100, adv, 3) + 5,
+               f"{VIP4} on d2's {VMAC_NAME} only")
+    check(lab.ping(count=3, timeout_s=3), "the client cannot reach the VIP after the failover")
+    check(lab.neigh_mac() == VMAC_MAC,
+          f"the client's entry after the failover is {lab.neigh_mac()}, expected {VMAC_MAC}")
+    check_vmac_link(lab, "d2")
+    dropped = lab.exec("c", "nft", "list", "table", "arp", "vlab_no_vip_arp").stdout
+    check(re.search(r"counter packets [1-9]", dropped) is not None,
+          f"the new master's gratuitous ARPs never reached the client's filter: {dropped}")
+    # d1 stopped: its VMAC is gone and eth0 is as it was.
+    check(vmac_link(lab, "d1") is None, f"d1 left {VMAC_NAME} behind at stop")
+    after = (conf_value(lab, "d1", "eth0", "arp_ignore"),
+             conf_value(lab, "d1", "eth0", "arp_filter"))
+    check(after == restored(before, "d1"), f"d1's eth0 arp_ignore/arp_filter {after} after "
+          f"stop, expected {restored(before, 'd1')}")
+    pair.daemons.pop("d1")
+    pair.check_alive()
+    pair.daemons["d2"].terminate()
+    check(vmac_link(lab, "d2") is None, f"d2 left {VMAC_NAME} behind at stop")
+    after = (conf_value(lab, "d2", "eth0", "arp_ignore"),
+             conf_value(lab, "d2", "eth0", "arp_filter"))
+    check(after == restored(before, "d2"), f"d2's eth0 arp_ignore/arp_filter {after} after "
+          f"stop, expected {restored(before, 'd2')}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))

@@ -45,6 +45,7 @@ Json global_to_json(const GlobalDefs& g) {
   j["vrrp_mcast_group4"] = address_json(g.vrrp_mcast_group4);
   j["vrrp_mcast_group6"] = address_json(g.vrrp_mcast_group6);
   j["default_interface"] = g.default_interface;
+  j["vmac_prefix"] = g.vmac_prefix;
   j["vrrp_garp_master_delay"] = seconds_json(g.vrrp_garp_master_delay);
   j["vrrp_garp_master_repeat"] = g.vrrp_garp_master_repeat;
   j["vrrp_garp_master_refresh"] = seconds_json(g.vrrp_garp_master_refresh);

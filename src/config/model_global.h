@@ -73,6 +73,7 @@ struct GlobalDefs {
   IpAddress vrrp_mcast_group4 = *IpAddress::parse("224.0.0.18");
   IpAddress vrrp_mcast_group6 = *IpAddress::parse("ff02::12");
   std::string default_interface;
+  std::string vmac_prefix;  // the default VMAC name's prefix; empty: "vrrp" (keepalived)
   Duration vrrp_garp_master_delay = std::chrono::seconds(5);
   uint32_t vrrp_garp_master_repeat = 5;
   Duration vrrp_garp_master_refresh{0};  // 0: no refresh

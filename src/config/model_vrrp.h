@@ -287,7 +287,9 @@ struct VrrpInstance {
   bool promote_secondaries = false;
   uint8_t debug = 0;  // 0..4, no effect
 
-  // Accepted and recorded; vigil does not implement VMACs yet (warned about).
+  // use_vmac [NAME]: the VIPs go on a macvlan with the RFC 5798 virtual MAC (vrrp/vmac.h);
+  // NAME empty: keepalived's default name (global vmac_prefix). vmac_xmit_base: adverts leave
+  // from `interface` instead.
   bool use_vmac = false;
   std::string vmac_interface;
   bool vmac_xmit_base = false;

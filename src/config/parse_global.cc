@@ -467,7 +467,7 @@ const Keyword<G> kGlobalDefs[] = {
     {"vrrp_rx_bufs_multiplier"},
     {"rs_init_notifies"},
     {"umask"},
-    {"vmac_prefix"},
+    {"vmac_prefix", set_text<&G::vmac_prefix>},
     {"vmac_addr_prefix"},
     {"reload_check_config"},
     {"reload_file"},

@@ -632,6 +632,11 @@ void virtual_addresses(Context& ctx, const LogicalLine& line, I& vi) {
   ctx.value_block(line, [&](const LogicalLine& entry) {
     Item item = item_of(ctx, entry, vi);
     if (auto vip = virtual_address(item, line.keyword())) {
+      if (vip->use_vmac) {
+        item.warning(0, line.keyword() + " " + item.text(0) +
+                            ": 'use_vmac' on an address is a keepalived feature vigil does not "
+                            "implement yet: the address goes on its interface");
+      }
       (vi.*List).push_back(*vip);
     } else {
       vi.had_invalid_lines = true;
@@ -713,19 +718,33 @@ void notify_master_rx_lower_pri(Context& ctx, const LogicalLine& line, I& vi) {
   }
 }
 
-// use_vmac [IFNAME] [MAC]: recorded; vigil does not create VMAC interfaces yet.
+// use_vmac [IFNAME] [MAC]. A word with ':' is a MAC (interface names cannot hold one), which
+// vigil does not implement yet: the RFC 5798 virtual MAC is used, with a warning.
 void use_vmac(Context& ctx, const LogicalLine& line, I& vi) {
   Item item = item_of(ctx, line, vi);
   if (!item.count(0, 2)) return;
   vi.use_vmac = true;
-  if (item.args() >= 1) vi.vmac_interface = item.text(1);
-  ctx.not_implemented(line);
+  for (size_t i = 1; i <= item.args(); ++i) {
+    const std::string& word = item.text(i);
+    if (word.find(':') != std::string::npos) {
+      item.warning(i, word +
+                          ": a VMAC address of one's own is a keepalived feature vigil "
+                          "does not implement yet; the RFC 5798 virtual MAC is used");
+      continue;
+    }
+    // keepalived's dev_name_valid: at most 15 bytes, no '/' and no white space; keepalived
+    // reports the name and uses its default one.
+    if (word.size() > 15 || word.find('/') != std::string::npos) {
+      item.error(i, "VMAC interface name '" + word + "' too long or invalid characters");
+      continue;
+    }
+    vi.vmac_interface = word;
+  }
 }
 
 void vmac_xmit_base(Context& ctx, const LogicalLine& line, I& vi) {
   if (!item_of(ctx, line, vi).count(0, 0)) return;
   vi.vmac_xmit_base = true;
-  ctx.not_implemented(line);
 }
 
 constexpr int64_t kMaxGarpSeconds = 4294;  // keepalived's limit for the garp delays

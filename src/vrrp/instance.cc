@@ -153,7 +153,7 @@ void Instance::send_advert(uint8_t priority) {
   const auto& config = machine_.config();
   const Advert advert = config.advert(priority);
   auto send_to = [&](const IpAddress& destination) {
-    OutgoingAdvert out{.interface = config.interface,
+    OutgoingAdvert out{.interface = config.sending_interface(),
                        .source = config.primary_address,
                        .destination = destination,
                        .bytes = encode(advert, {.source = config.primary_address,

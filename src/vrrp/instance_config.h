@@ -36,8 +36,11 @@ struct TrackedObject {
 };
 
 struct InstanceConfig {
-  std::string name;        // "VI_1": every log line and notification names it
-  std::string interface;   // `interface`
+  std::string name;       // "VI_1": every log line and notification names it
+  std::string interface;  // `interface`; with use_vmac, the VMAC (the VIPs and GARPs go there)
+  // The interface adverts leave from when it is not `interface` (use_vmac with vmac_xmit_base:
+  // the base interface); empty: `interface`.
+  std::string advert_interface;
   uint8_t vrid = 1;        // `virtual_router_id`
   uint8_t priority = 100;  // base priority, 1-255 (`priority`); 255 is the address owner
   uint8_t version = 2;     // `version` / `vrrp_version`: 2 (RFC 3768) or 3 (RFC 5798)
@@ -83,6 +86,9 @@ struct InstanceConfig {
   std::vector<TrackedObject> tracked;
 
   [[nodiscard]] bool is_owner() const { return priority == kOwnerPriority; }
+  [[nodiscard]] const std::string& sending_interface() const {
+    return advert_interface.empty() ? interface : advert_interface;
+  }
 
   // What received adverts for this VRID are checked against.
   [[nodiscard]] ReceivePolicy receive_policy() const {

@@ -557,17 +557,54 @@ TEST(GarpGroup, WithoutInterfacesItWarns) {
 }
 
 TEST(VrrpInstance, UnimplementedKeepalivedKeywordsWarn) {
-  auto p = parse(instance("  kernel_rx_buf_size 4096\n  use_vmac vrrp.51\n  vrf red"));
+  auto p = parse(instance("  kernel_rx_buf_size 4096\n  use_ipvlan\n  vrf red"));
   EXPECT_TRUE(p->ok()) << p->diagnostics.format(p->files);
   EXPECT_EQ(warnings(*p),
             (Strings{"4:3: 'kernel_rx_buf_size' is a keepalived keyword vigil does not implement "
                      "yet: accepted, has no effect",
-                     "5:3: 'use_vmac' is a keepalived keyword vigil does not implement yet: "
+                     "5:3: 'use_ipvlan' is a keepalived keyword vigil does not implement yet: "
                      "accepted, has no effect",
                      "6:3: 'vrf' is a keepalived keyword vigil does not implement yet: accepted, "
                      "has no effect"}));
-  EXPECT_TRUE(p->config.vrrp.instances.at(0).use_vmac);
-  EXPECT_EQ(p->config.vrrp.instances.at(0).vmac_interface, "vrrp.51");
+}
+
+TEST(VrrpInstance, UseVmac) {
+  struct Case {
+    std::string label;
+    std::string lines;
+    std::string name;
+    bool xmit_base;
+    Strings warnings;
+    Strings errors;
+  };
+  const std::vector<Case> cases = {
+      {"default name", "  use_vmac", "", false, {}, {}},
+      {"named, xmit_base", "  use_vmac vmac51\n  vmac_xmit_base", "vmac51", true, {}, {}},
+      {"a MAC of one's own is ignored",
+       "  use_vmac vmac51 02:00:00:00:00:01",
+       "vmac51",
+       false,
+       {"4:19: vrrp_instance VI_1: 02:00:00:00:00:01: a VMAC address of one's own is a keepalived "
+        "feature vigil does not implement yet; the RFC 5798 virtual MAC is used"},
+       {}},
+      {"name too long",
+       "  use_vmac vrrp-name-too-long",
+       "",
+       false,
+       {},
+       {"4:12: vrrp_instance VI_1: VMAC interface name 'vrrp-name-too-long' too long or invalid "
+        "characters"}},
+  };
+  for (const auto& c : cases) {
+    auto p = parse(instance(c.lines));
+    EXPECT_EQ(warnings(*p), c.warnings) << c.label;
+    EXPECT_EQ(errors(*p), c.errors) << c.label;
+    if (!c.errors.empty()) continue;
+    const auto& vi = p->config.vrrp.instances.at(0);
+    EXPECT_TRUE(vi.use_vmac) << c.label;
+    EXPECT_EQ(vi.vmac_interface, c.name) << c.label;
+    EXPECT_EQ(vi.vmac_xmit_base, c.xmit_base) << c.label;
+  }
 }
 
 // --- Errors found while reading a line (phase one). -------------------------------------------

@@ -18,6 +18,7 @@
 #include "vrrp/host.h"
 #include "vrrp/linux_advert_socket.h"
 #include "vrrp/routing.h"
+#include "vrrp/vmac.h"
 
 namespace vigil::event {
 class EventLoop;
@@ -64,6 +65,8 @@ class VrrpHost {
   virtual Result<std::unique_ptr<vrrp::VipManager>> open_vips() = 0;
   // Where virtual_routes and virtual_rules go.
   virtual Result<std::unique_ptr<vrrp::RoutingTable>> open_routing() = 0;
+  // Where use_vmac's macvlans are made and removed, and the sysctls read and written.
+  virtual Result<std::unique_ptr<vrrp::VmacHost>> open_vmacs() = 0;
   // Knows the current link states when it returns; `changed` runs for every later change.
   virtual Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) = 0;
   [[nodiscard]] virtual bool interface_exists(const std::string& interface) const = 0;

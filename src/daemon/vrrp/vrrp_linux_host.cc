@@ -13,6 +13,7 @@
 #include "vrrp/linux_netdev.h"
 #include "vrrp/linux_routing_table.h"
 #include "vrrp/linux_vip_manager.h"
+#include "vrrp/linux_vmac.h"
 
 namespace vigil::daemon {
 namespace {
@@ -72,6 +73,12 @@ class LinuxVrrpHost final : public VrrpHost {
     auto table = vrrp::NetlinkRoutingTable::open();
     if (!table) return table.error();
     return std::unique_ptr<vrrp::RoutingTable>(std::move(*table));
+  }
+
+  Result<std::unique_ptr<vrrp::VmacHost>> open_vmacs() override {
+    auto vmacs = vrrp::NetlinkVmacHost::open();
+    if (!vmacs) return vmacs.error();
+    return std::unique_ptr<vrrp::VmacHost>(std::move(*vmacs));
   }
 
   Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) override {

@@ -195,6 +195,9 @@ class VrrpService::Runtime {
                    routing.error().message};
     }
     routing_ = std::move(*routing);
+    auto vmacs = host_.open_vmacs();
+    if (!vmacs) return Error{"cannot open rtnetlink for VMAC interfaces: " + vmacs.error().message};
+    vmac_host_ = std::move(*vmacs);
     // Instances start with their links' real state instead of flapping through FAULT.
     auto links = host_.open_links([this](const std::string& name, bool up) { on_link(name, up); });
     if (!links) return Error{"cannot follow link states: " + links.error().message};
@@ -204,9 +207,11 @@ class VrrpService::Runtime {
     file_watcher_ = std::move(*files);
 
     for (const auto& plan : prepared.plans) {
-      if (!host_.interface_exists(plan.config.interface)) {
+      // A VMAC is made from its base interface when the instance is created.
+      const std::string& interface = plan.vmac ? plan.vmac->base : plan.config.interface;
+      if (!host_.interface_exists(interface)) {
         return Error{fmt::format("vrrp_instance {}: interface {} does not exist", plan.config.name,
-                                 plan.config.interface)};
+                                 interface)};
       }
     }
     // vrrp_startup_delay (keepalived): the instances exist, but start only after the delay, so
@@ -279,6 +284,8 @@ class VrrpService::Runtime {
     }
     // Then the static entries, -V or not (keepalived's vrrp_terminate_phase1).
     if (host_vips_ && routing_) change_static(vrrp::StaticEntries{});
+    // keepalived 2.2.7 (shutdown_vrrp_instances) removes its VMACs, -V or not.
+    if (vmac_host_) remove_vmacs({});
   }
 
   [[nodiscard]] bool scripts_idle() const {
@@ -837,6 +844,11 @@ class VrrpService::Runtime {
       instances_[name] = std::move(*managed);
     }
     close_unused_sockets();
+    std::set<std::string> wanted_vmacs;
+    for (const auto& [name, managed] : instances_) {
+      if (managed->plan.vmac) wanted_vmacs.insert(managed->plan.vmac->name);
+    }
+    remove_vmacs(wanted_vmacs);
     build_sync_groups();
     // What only shapes notifications (notify_priority_changes, notify_deleted, smtp_alert) takes
     // effect on the instances the reload keeps running too.
@@ -871,7 +883,66 @@ class VrrpService::Runtime {
     }
   }
 
+  // ---- VMACs (use_vmac) ----
+
+  // Makes the instance's VMAC (kept when it is there already) and, for the first IPv4 VMAC on a
+  // base interface, sets the base's arp_ignore / arp_filter.
+  Status ensure_vmac(const VrrpInstancePlan& plan) {
+    const vrrp::VmacPlan& vmac = *plan.vmac;
+    auto it = vmacs_.find(vmac.name);
+    if (it != vmacs_.end() && it->second == vmac) return {};
+    if (auto made = vmac_host_->ensure(vmac); !made) {
+      return Error{fmt::format("vrrp_instance {}: VMAC {} on {}: {}", plan.config.name, vmac.name,
+                               vmac.base, made.error().message)};
+    }
+    const bool same_base =
+        it != vmacs_.end() && it->second.base == vmac.base && it->second.family == vmac.family;
+    if (!same_base) {
+      if (it != vmacs_.end()) release_base(it->second);
+      if (vmac.family == AddressFamily::kIpv4) {
+        auto read = [&](const char* key) {
+          return vmac_host_->read_sysctl({"ipv4", vmac.base, key, 0});
+        };
+        write_sysctls(vmac.name, base_arp_.acquire(vmac.base, {.arp_ignore = read("arp_ignore"),
+                                                               .arp_filter = read("arp_filter")}));
+      }
+    }
+    vmacs_[vmac.name] = vmac;
+    return {};
+  }
+
+  void release_base(const vrrp::VmacPlan& vmac) {
+    if (vmac.family == AddressFamily::kIpv4) write_sysctls(vmac.name, base_arp_.release(vmac.base));
+  }
+
+  void write_sysctls(const std::string& vmac, const std::vector<vrrp::SysctlSetting>& settings) {
+    for (const auto& setting : settings) {
+      if (auto written = vmac_host_->write_sysctl(setting); !written) {
+        logger().warn("[vmac {}] {}", vmac, written.error().message);
+      } else {
+        logger().info("[vmac {}] {} = {}", vmac, setting.path(), setting.value);
+      }
+    }
+  }
+
+  // Removes every VMAC not in `wanted` and puts its base interface's settings back.
+  void remove_vmacs(const std::set<std::string>& wanted) {
+    for (auto it = vmacs_.begin(); it != vmacs_.end();) {
+      if (wanted.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      if (auto removed = vmac_host_->remove(it->first); !removed)
+        logger().warn("[vmac {}] {}", it->first, removed.error().message);
+      release_base(it->second);
+      it = vmacs_.erase(it);
+    }
+  }
+
   Result<std::unique_ptr<Managed>> create(const VrrpInstancePlan& plan) {
+    if (plan.vmac) {
+      if (auto made = ensure_vmac(plan); !made) return made.error();
+    }
     auto socket = socket_for(plan);
     if (!socket) return socket.error();
     auto managed = std::make_unique<Managed>();
@@ -935,7 +1006,7 @@ class VrrpService::Runtime {
   }
 
   Result<AdvertSocket*> socket_for(const VrrpInstancePlan& plan) {
-    const SocketKey key{plan.config.interface, plan.config.family};
+    const SocketKey key{plan.config.sending_interface(), plan.config.family};
     if (auto it = sockets_.find(key); it != sockets_.end()) return it->second.get();
     vrrp::AdvertSocketOptions options{.interface = key.interface, .family = key.family};
     for (const auto& vi : config_.vrrp.instances) {
@@ -1469,6 +1540,9 @@ class VrrpService::Runtime {
   std::unique_ptr<vrrp::VipManager> host_vips_;
   std::unique_ptr<vrrp::AnnouncePacer> vips_;  // in front of host_vips_
   std::unique_ptr<vrrp::RoutingTable> routing_;
+  std::unique_ptr<vrrp::VmacHost> vmac_host_;
+  std::map<std::string, vrrp::VmacPlan> vmacs_;  // the VMACs made, by name
+  vrrp::BaseArpSettings base_arp_;
   vrrp::StaticEntries static_held_;  // the static entries vigild set and holds
   uint64_t static_failures_ = 0;
   std::unique_ptr<LinkStates> links_;

@@ -208,7 +208,8 @@ std::vector<std::pair<std::string, bool>> track_file_objects(const std::string& 
 }
 
 Result<VrrpInstancePlan> plan_instance(const config::Config& config, const config::VrrpInstance& vi,
-                                       const PrimaryAddressLookup& lookup) {
+                                       const PrimaryAddressLookup& lookup,
+                                       std::set<std::string>* vmac_names) {
   const auto& g = config.global;
   VrrpInstancePlan plan;
   auto& c = plan.config;
@@ -282,14 +283,39 @@ Result<VrrpInstancePlan> plan_instance(const config::Config& config, const confi
     add_tracking(group->track, plan);
   }
   add_routing_links(vi, plan);
+  if (vi.use_vmac) {
+    vrrp::VmacPlan vmac{.base = vi.interface,
+                        .mac = vrrp::virtual_router_mac(vi.family, vi.virtual_router_id),
+                        .family = vi.family,
+                        .xmit_base = vi.vmac_xmit_base};
+    const std::set<std::string> none;
+    vmac.name = !vi.vmac_interface.empty()
+                    ? vi.vmac_interface
+                    : vrrp::default_vmac_name(g.vmac_prefix.empty() ? "vrrp" : g.vmac_prefix,
+                                              vi.virtual_router_id, vi.family,
+                                              vmac_names ? *vmac_names : none);
+    if (vmac_names) vmac_names->insert(vmac.name);
+    // keepalived 2.2.7 (vrrp_vmac.c): an IPv6 VMAC that sends gets the instance's link-local
+    // source address, so that adverts leave from it with the virtual MAC.
+    if (vi.family == AddressFamily::kIpv6 && !vi.vmac_xmit_base)
+      vmac.link_local = c.primary_address;
+    c.interface = vmac.name;
+    if (vmac.xmit_base) c.advert_interface = vi.interface;
+    plan.vmac = std::move(vmac);
+  }
   return plan;
 }
 
 Result<std::vector<VrrpInstancePlan>> plan_instances(const config::Config& config,
                                                      const PrimaryAddressLookup& lookup) {
   std::vector<VrrpInstancePlan> plans;
+  std::set<std::string> vmac_names;
+  // Names given with use_vmac NAME are taken before any default name is chosen.
   for (const auto& vi : config.vrrp.instances) {
-    auto plan = plan_instance(config, vi, lookup);
+    if (vi.use_vmac && !vi.vmac_interface.empty()) vmac_names.insert(vi.vmac_interface);
+  }
+  for (const auto& vi : config.vrrp.instances) {
+    auto plan = plan_instance(config, vi, lookup, &vmac_names);
     if (!plan) return plan.error();
     plans.push_back(std::move(*plan));
   }
@@ -297,14 +323,15 @@ Result<std::vector<VrrpInstancePlan>> plan_instances(const config::Config& confi
 }
 
 bool same_instance_config(const vrrp::InstanceConfig& a, const vrrp::InstanceConfig& b) {
-  return a.name == b.name && a.interface == b.interface && a.vrid == b.vrid &&
-         a.priority == b.priority && a.version == b.version && a.family == b.family &&
-         a.advert_interval == b.advert_interval && a.down_timer_adverts == b.down_timer_adverts &&
-         a.primary_address == b.primary_address && a.virtual_addresses == b.virtual_addresses &&
-         a.preempt == b.preempt && a.preempt_delay == b.preempt_delay &&
-         a.auth_type == b.auth_type && a.auth_pass == b.auth_pass && a.accept == b.accept &&
-         a.unicast_peers == b.unicast_peers && a.check_unicast_src == b.check_unicast_src &&
-         a.unicast_ttl == b.unicast_ttl && a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
+  return a.name == b.name && a.interface == b.interface &&
+         a.advert_interface == b.advert_interface && a.vrid == b.vrid && a.priority == b.priority &&
+         a.version == b.version && a.family == b.family && a.advert_interval == b.advert_interval &&
+         a.down_timer_adverts == b.down_timer_adverts && a.primary_address == b.primary_address &&
+         a.virtual_addresses == b.virtual_addresses && a.preempt == b.preempt &&
+         a.preempt_delay == b.preempt_delay && a.auth_type == b.auth_type &&
+         a.auth_pass == b.auth_pass && a.accept == b.accept && a.unicast_peers == b.unicast_peers &&
+         a.check_unicast_src == b.check_unicast_src && a.unicast_ttl == b.unicast_ttl &&
+         a.v3_checksum_as_v2 == b.v3_checksum_as_v2 &&
          a.garp_master_repeat == b.garp_master_repeat &&
          a.garp_master_delay == b.garp_master_delay &&
          a.garp_master_refresh == b.garp_master_refresh &&
@@ -335,7 +362,8 @@ bool VrrpInstancePlan::operator==(const VrrpInstancePlan& other) const {
   return same_instance_config(config, other.config) && excluded == other.excluded &&
          routing == other.routing && links_equal(links, other.links) &&
          scripts_equal(scripts, other.scripts) && files_equal(files, other.files) &&
-         sync_group == other.sync_group && same_notify(notify, other.notify) &&
+         sync_group == other.sync_group && vmac == other.vmac &&
+         same_notify(notify, other.notify) &&
          same_script(notify_master_rx_lower_pri, other.notify_master_rx_lower_pri);
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "vrrp/instance_config.h"
 #include "vrrp/routing.h"
 #include "vrrp/static_entries.h"
+#include "vrrp/vmac.h"
 
 namespace vigil::daemon {
 
@@ -63,6 +65,9 @@ struct VrrpInstancePlan {
   std::vector<TrackedScript> scripts;
   std::vector<TrackedFile> files;
   std::string sync_group;  // empty: none
+  // use_vmac: the macvlan the VIPs live on (config.interface names it; the tracked links and the
+  // primary address stay the base interface's).
+  std::optional<vrrp::VmacPlan> vmac;
   config::VrrpNotify notify;
   std::optional<config::NotifyScript> notify_master_rx_lower_pri;
   // notify_deleted [SCRIPT]: a reload that removes the instance says DELETED, not FAULT.
@@ -83,9 +88,12 @@ std::vector<std::pair<std::string, bool>> track_file_objects(const std::string& 
 
 // Translates one instance. Errors name the instance (and interface) when the primary address
 // cannot be found.
+// `vmac_names` are the VMAC names that instances before this one took (keepalived's default
+// name avoids them); this instance's is added.
 Result<VrrpInstancePlan> plan_instance(const config::Config& config,
                                        const config::VrrpInstance& instance,
-                                       const PrimaryAddressLookup& lookup);
+                                       const PrimaryAddressLookup& lookup,
+                                       std::set<std::string>* vmac_names = nullptr);
 
 // Every instance of the config, or the first error.
 Result<std::vector<VrrpInstancePlan>> plan_instances(const config::Config& config,

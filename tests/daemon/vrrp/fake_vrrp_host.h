@@ -46,6 +46,9 @@ class FakeVrrpHost final : public VrrpHost {
   Result<std::unique_ptr<vrrp::RoutingTable>> open_routing() override {
     return std::unique_ptr<vrrp::RoutingTable>(std::make_unique<Routing>(*this));
   }
+  Result<std::unique_ptr<vrrp::VmacHost>> open_vmacs() override {
+    return std::unique_ptr<vrrp::VmacHost>(std::make_unique<Vmacs>(*this));
+  }
   Result<std::unique_ptr<LinkStates>> open_links(LinkChanged changed) override {
     link_changed_ = std::move(changed);
     return std::unique_ptr<LinkStates>(std::make_unique<Links>(*this));
@@ -132,6 +135,9 @@ class FakeVrrpHost final : public VrrpHost {
   int long_running_ended = 0;                      // runners destroyed (their scripts ended)
   int long_running_terminated = 0;                 // asked to end with SIGTERM
   int sockets_opened = 0;
+  std::map<std::string, vrrp::VmacPlan> vmac_links;  // the macvlans that exist, by name
+  std::vector<std::string> vmac_log;                 // "ensure NAME" / "remove NAME", in order
+  std::map<std::string, int> sysctls;                // by path; unset paths read as absent
 
  private:
   class Channel final : public AdvertChannel {
@@ -189,6 +195,35 @@ class FakeVrrpHost final : public VrrpHost {
         r.addresses.push_back(a.prefix);
       host_.vip_log.push_back(std::move(r));
     }
+    FakeVrrpHost& host_;
+  };
+
+  class Vmacs final : public vrrp::VmacHost {
+   public:
+    explicit Vmacs(FakeVrrpHost& host) : host_(host) {}
+    Status ensure(const vrrp::VmacPlan& plan) override {
+      host_.vmac_log.push_back("ensure " + plan.name);
+      host_.vmac_links[plan.name] = plan;
+      for (const auto& setting : vrrp::vmac_sysctls(plan))
+        host_.sysctls[setting.path()] = setting.value;
+      return {};
+    }
+    Status remove(const std::string& name) override {
+      host_.vmac_log.push_back("remove " + name);
+      host_.vmac_links.erase(name);
+      return {};
+    }
+    [[nodiscard]] std::optional<int> read_sysctl(const vrrp::SysctlSetting& where) const override {
+      auto it = host_.sysctls.find(where.path());
+      if (it == host_.sysctls.end()) return std::nullopt;
+      return it->second;
+    }
+    Status write_sysctl(const vrrp::SysctlSetting& setting) override {
+      host_.sysctls[setting.path()] = setting.value;
+      return {};
+    }
+
+   private:
     FakeVrrpHost& host_;
   };
 

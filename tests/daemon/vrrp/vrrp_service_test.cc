@@ -1010,5 +1010,84 @@ TEST_F(VrrpRuntimeTest, ScriptWithInitFailAndWeightZeroStartsInFault) {
   runtime.stop();
 }
 
+namespace vmac {
+
+std::string vmac_config(const std::string& vi1_extra, bool with_vi2) {
+  std::string text = R"(
+global_defs {
+  vrrp_garp_master_delay 0
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+)" + vi1_extra + R"(
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+)";
+  if (with_vi2) {
+    text += R"(
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  use_vmac
+  virtual_ipaddress { 10.0.0.101/24 }
+}
+)";
+  }
+  return text;
+}
+
+}  // namespace vmac
+
+// use_vmac: the VMAC is made before the instance starts, the VIPs and GARPs go on it, adverts
+// leave from it (or from eth0 with vmac_xmit_base); eth0's arp_ignore / arp_filter are set while
+// a VMAC uses it and put back when the last one goes (reload, stop).
+TEST_F(VrrpRuntimeTest, VmacCarriesTheAddressesAndIsRemovedWithItsInstance) {
+  host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_ignore"] = 0;
+  host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_filter"] = 0;
+  VrrpRuntime runtime(host, options());
+  ASSERT_TRUE(runtime.start(parse(vmac::vmac_config("  use_vmac\n", /*with_vi2=*/true))));
+  EXPECT_EQ(host.vmac_log, (std::vector<std::string>{"ensure vrrp.51", "ensure vrrp.52"}));
+  ASSERT_TRUE(host.vmac_links.contains("vrrp.51"));
+  EXPECT_EQ(host.vmac_links["vrrp.51"].base, "eth0");
+  EXPECT_EQ(host.vmac_links["vrrp.51"].mac, (vrrp::MacAddress{0, 0, 0x5e, 0, 1, 51}));
+  EXPECT_EQ(host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_ignore"], 1);
+  EXPECT_EQ(host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_filter"], 1);
+  EXPECT_EQ(host.sysctls["/proc/sys/net/ipv4/conf/vrrp.51/rp_filter"], 0);
+  EXPECT_EQ(host.sockets_opened, 2) << "one socket per VMAC";
+
+  host.clock.advance(4s);  // both MASTER
+  ASSERT_FALSE(host.sent_for(51).empty());
+  EXPECT_EQ(host.sent_for(51).back().advert.interface, "vrrp.51");
+  EXPECT_EQ(host.sent_for(51).back().advert.source, ip("10.0.0.1")) << "eth0's address";
+  bool added = false;
+  bool announced = false;
+  for (const auto& record : host.vip_log) {
+    if (record.addresses != std::vector<IpPrefix>{vip("10.0.0.100/24")}) continue;
+    EXPECT_EQ(record.interface, "vrrp.51");
+    added = added || record.call == VipCall::kAdd;
+    announced = announced || record.call == VipCall::kAnnounce;
+  }
+  EXPECT_TRUE(added && announced);
+
+  // Reload: VI_2 goes (its VMAC with it; eth0 still has VI_1's), VI_1 sends from eth0 now.
+  runtime.reload(parse(vmac::vmac_config("  use_vmac\n  vmac_xmit_base\n", /*with_vi2=*/false)));
+  host.clock.advance(2s);
+  EXPECT_FALSE(host.vmac_links.contains("vrrp.52"));
+  EXPECT_TRUE(host.vmac_links.contains("vrrp.51"));
+  EXPECT_EQ(host.sent_for(51).back().advert.interface, "eth0");
+  EXPECT_EQ(host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_ignore"], 1);
+
+  runtime.stop();
+  EXPECT_TRUE(host.vmac_links.empty());
+  EXPECT_EQ(host.vmac_log.back(), "remove vrrp.51");
+  EXPECT_EQ(host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_ignore"], 0);
+  EXPECT_EQ(host.sysctls["/proc/sys/net/ipv4/conf/eth0/arp_filter"], 0);
+}
+
 }  // namespace
 }  // namespace vigil::daemon

@@ -465,3 +465,65 @@ TEST(VrrpTranslate, TrackFileObjectsMoveThePriorityByTheProduct) {
 
 }  // namespace
 }  // namespace vigil::daemon
+
+namespace vigil::daemon {
+namespace {
+
+TEST(VrrpTranslate, UseVmacNamesMacsAndSendingInterface) {
+  struct Case {
+    std::string label;
+    std::string global;
+    std::string lines;  // of VI_1 (IPv4, VRID 51)
+    std::string name;
+    std::string interface;
+    std::string advert_interface;
+  };
+  const std::vector<Case> cases = {
+      {"default name", "", "use_vmac", "vrrp.51", "vrrp.51", ""},
+      {"named", "", "use_vmac vmac51", "vmac51", "vmac51", ""},
+      {"xmit_base", "", "use_vmac\n  vmac_xmit_base", "vrrp.51", "vrrp.51", "eth0"},
+      {"vmac_prefix", "global_defs {\n  vmac_prefix vm\n}\n", "use_vmac", "vm.51", "vm.51", ""},
+  };
+  for (const auto& c : cases) {
+    auto p = plan(c.global + "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  " +
+                  c.lines + "\n  virtual_ipaddress { 10.0.0.100/24 }\n}\n");
+    ASSERT_EQ(p.plans.size(), 1U) << c.label;
+    const auto& plan = p.plans[0];
+    ASSERT_TRUE(plan.vmac) << c.label;
+    EXPECT_EQ(plan.vmac->name, c.name) << c.label;
+    EXPECT_EQ(plan.vmac->base, "eth0") << c.label;
+    EXPECT_EQ(plan.vmac->mac, (vrrp::MacAddress{0, 0, 0x5e, 0, 1, 51})) << c.label;
+    EXPECT_EQ(plan.config.interface, c.interface) << c.label;
+    EXPECT_EQ(plan.config.advert_interface, c.advert_interface) << c.label;
+    EXPECT_EQ(plan.config.primary_address, ip("10.0.0.1")) << c.label << ": eth0's address";
+    EXPECT_EQ(plan.links.at(0).interface, "eth0") << c.label << ": the base is tracked";
+    EXPECT_FALSE(plan.vmac->link_local) << c.label;
+  }
+}
+
+TEST(VrrpTranslate, UseVmacIpv6GetsTheLinkLocalAndTheNextFreeDefaultName) {
+  auto p = plan(R"(
+vrrp_instance VI_4 {
+  interface eth0
+  virtual_router_id 51
+  use_vmac
+  virtual_ipaddress { 10.0.0.100/24 }
+}
+vrrp_instance VI_6 {
+  interface eth0
+  virtual_router_id 51
+  use_vmac
+  virtual_ipaddress { 2001:db8::100/64 }
+}
+)");
+  ASSERT_EQ(p.plans.size(), 2U);
+  EXPECT_EQ(p.plans[0].vmac->name, "vrrp.51");
+  ASSERT_TRUE(p.plans[1].vmac);
+  EXPECT_EQ(p.plans[1].vmac->name, "vrrp6.51") << "keepalived's second try for IPv6";
+  EXPECT_EQ(p.plans[1].vmac->mac, (vrrp::MacAddress{0, 0, 0x5e, 0, 2, 51}));
+  EXPECT_EQ(p.plans[1].vmac->link_local, ip("fe80::1"));
+  EXPECT_FALSE(p.plans[0].vmac == p.plans[1].vmac);
+}
+
+}  // namespace
+}  // namespace vigil::daemon
