@@ -126,6 +126,10 @@ Status NetlinkVmacHost::ensure(const VmacPlan& plan) {
     rtnl_addr_set_family(addr.get(), AF_INET6);
     rtnl_addr_set_local(addr.get(), local.get());
     rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+    // Deprecated (preferred lifetime 0), as keepalived adds it: the kernel picks it as a source
+    // only when asked to, as for the adverts.
+    rtnl_addr_set_valid_lifetime(addr.get(), 0xffffffffU);
+    rtnl_addr_set_preferred_lifetime(addr.get(), 0);
     if (int err = rtnl_addr_add(sock_, addr.get(), NLM_F_REPLACE); err < 0 && err != -NLE_EXIST)
       return nl_error(fmt::format("adding {} to {}", plan.link_local->to_string(), plan.name), err);
   }

@@ -1010,7 +1010,9 @@ class VrrpService::Runtime {
     if (auto it = sockets_.find(key); it != sockets_.end()) return it->second.get();
     vrrp::AdvertSocketOptions options{.interface = key.interface, .family = key.family};
     for (const auto& vi : config_.vrrp.instances) {
-      if (vi.interface == key.interface && vi.family == key.family && vi.mcast_dst_ip)
+      // The instance's own mcast_dst_ip also when its socket is on a VMAC.
+      const bool here = vi.interface == key.interface || vi.name == plan.config.name;
+      if (here && vi.family == key.family && vi.mcast_dst_ip)
         options.multicast_group = vi.mcast_dst_ip;
     }
     auto entry = std::make_unique<AdvertSocket>();
