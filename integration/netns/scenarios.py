@@ -1656,6 +1656,64 @@ def vmac(lab: vlab.Lab, pair: Pair) -> None:
           f"stop, expected {restored(before, 'd2')}")
 
 
+@scenario
+def vmac_ipv6(lab: vlab.Lab, pair: Pair) -> None:
+    """use_vmac with IPv6: a private macvlan with 00:00:5e:00:02:VRID on both directors, carrying
+    eth0's link-local address (deprecated: adverts leave from it with the virtual MAC) and, on
+    the master, the VIP; the client's neighbour entry names the virtual MAC; gone at stop."""
+    import json
+    name, mac = "vrrp.52", "00:00:5e:00:02:34"  # VRID 52 = 0x34
+
+    def config(node: str, priority: int) -> str:
+        return pair.global_defs(node) + f"""vrrp_instance VI_6 {{
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority {priority}
+  advert_int 0.2
+  version 3
+  use_vmac
+  virtual_ipaddress {{
+    {VIP6}/64
+  }}
+}}
+"""
+
+    def link_of(node: str) -> dict | None:
+        result = lab.ip(node, "-d", "-j", "addr", "show", "dev", name, check=False)
+        links = json.loads(result.stdout or "[]") if result.returncode == 0 else []
+        return links[0] if links else None
+
+    def addresses(node: str) -> dict[str, dict]:
+        link = link_of(node) or {}
+        return {a["local"]: a for a in link.get("addr_info", [])}
+
+    for node, priority in (("d1", 150), ("d2", 100)):
+        pair.start(node, config(node, priority))
+    wait_until(lambda: [n for n in vlab.DIRECTORS if VIP6 in addresses(n)] == ["d1"],
+               master_down(150, 0.2, 3) + 5, f"{VIP6} on d1's {name} only")
+    for node in vlab.DIRECTORS:
+        link = link_of(node)
+        info = link.get("linkinfo", {})
+        check(info.get("info_kind") == "macvlan" and info.get("info_data", {}).get("mode") ==
+              "private", f"{node}: {name} is not a private macvlan: {info}")
+        check(link.get("address") == mac, f"{node}: {name} has {link.get('address')}")
+        check("UP" in link.get("flags", []), f"{node}: {name} is not up")
+        base = lab.ip(node, "-j", "-6", "addr", "show", "dev", "eth0").stdout
+        local = next(a["local"] for link in json.loads(base) for a in link["addr_info"]
+                     if a.get("local", "").startswith("fe80:"))
+        entry = addresses(node).get(local)
+        check(entry is not None, f"{node}: {name} lacks eth0's link-local {local}: "
+              f"{sorted(addresses(node))}")
+        check(entry.get("preferred_life_time") == 0,
+              f"{node}: {name}'s {local} is not deprecated: {entry}")
+    wait_until(lambda: lab.ping(VIP6, count=1, timeout_s=1) and lab.neigh_mac(VIP6) == mac, 5,
+               f"the client reaching {VIP6} at {mac}")
+    for node in vlab.DIRECTORS:
+        pair.daemons[node].terminate()
+        check(link_of(node) is None, f"{node} left {name} behind at stop")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
