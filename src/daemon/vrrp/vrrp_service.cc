@@ -1334,8 +1334,7 @@ class VrrpService::Runtime {
     write_fifos(fifo_instance_line(name, state, priority));
     if (deleted) {
       // keepalived's last_email_state never equals DELETED: the alert always goes.
-      if (alerts_ != nullptr && n.smtp_alert.value_or(false) &&
-          alert::why_not_sent(config_.global).empty())
+      if (alerts_wanted(n.smtp_alert))
         send_alert(alert::vrrp_instance_alert(name, alert::VrrpAlertState::kDeleted));
     } else if (should_alert(n.smtp_alert, vrrp::State::kFault, last_alert_states_, name)) {
       send_alert(alert::vrrp_instance_alert(name, alert::VrrpAlertState::kFault));
@@ -1361,10 +1360,15 @@ class VrrpService::Runtime {
 
   // smtp_alert on, no_email_faults keeps FAULT quiet, and one mail per state (last_email_state).
   // Nothing at all without smtp_server and notification_email (core/smtp.c smtp_alert).
+  // smtp_alert is on and alerts can be sent at all.
+  [[nodiscard]] bool alerts_wanted(const std::optional<bool>& smtp_alert) const {
+    return alerts_ != nullptr && smtp_alert.value_or(false) &&
+           alert::why_not_sent(config_.global).empty();
+  }
+
   bool should_alert(const std::optional<bool>& smtp_alert, vrrp::State to,
                     std::map<std::string, vrrp::State>& last, const std::string& name) {
-    if (alerts_ == nullptr || !smtp_alert.value_or(false)) return false;
-    if (!alert::why_not_sent(config_.global).empty()) return false;
+    if (!alerts_wanted(smtp_alert)) return false;
     if (config_.global.no_email_faults && to == vrrp::State::kFault) return false;
     auto [it, inserted] = last.try_emplace(name, to);
     if (!inserted) {
