@@ -15,11 +15,6 @@ spdlog::logger& logger() {
   return *instance;
 }
 
-std::string endpoint(const IpAddress& address, uint16_t port) {
-  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), port)
-                         : fmt::format("{}:{}", address.to_string(), port);
-}
-
 std::string seconds_text(Duration d) {
   if (d.count() % 1'000'000 == 0) return fmt::format("{}s", d.count() / 1'000'000);
   return fmt::format("{}ms", d.count() / 1'000);
@@ -48,7 +43,7 @@ SmtpAlertSender::~SmtpAlertSender() {
 
 std::string SmtpAlertSender::label() const {
   const SmtpSettings& s = current_ ? current_settings_ : *settings_;
-  return "SMTP " + endpoint(s.server, s.port);
+  return "SMTP " + host_port(s.server, s.port);
 }
 
 void SmtpAlertSender::configure(std::optional<SmtpSettings> settings) {
@@ -84,7 +79,7 @@ void SmtpAlertSender::start_next() {
   current_settings_ = *settings_;
   const SmtpSettings& s = current_settings_;
   dialogue_ = std::make_unique<SmtpClientDialogue>(SmtpClientOptions{
-      .server = endpoint(s.server, s.port),
+      .server = host_port(s.server, s.port),
       .helo_name = s.helo_name,
       .from = s.from,
       .to = s.to,
@@ -103,7 +98,7 @@ void SmtpAlertSender::arm_timeout() {
         connected_ ? "the " + std::string(dialogue_->waiting_for()) : std::string("the connection");
     finish(false,
            fmt::format("SMTP server {}: no {} within {}",
-                       endpoint(current_settings_.server, current_settings_.port),
+                       host_port(current_settings_.server, current_settings_.port),
                        connected_ ? "reply (" + what + ")" : "connection",
                        seconds_text(current_settings_.connect_timeout)),
            /*timed_out=*/true);
@@ -126,7 +121,7 @@ void SmtpAlertSender::on_closed(std::string error) {
   if (!error.empty() && dialogue_->outcome() == SmtpClientOutcome::kNeedMore &&
       !(connected_ && dialogue_->waiting_for() == "QUIT reply")) {
     finish(false, fmt::format("SMTP server {}: {}",
-                              endpoint(current_settings_.server, current_settings_.port), error));
+                              host_port(current_settings_.server, current_settings_.port), error));
     return;
   }
   apply(dialogue_->closed());

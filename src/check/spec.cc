@@ -31,11 +31,6 @@ std::string_view short_name(CheckerType type) {
   return "?";
 }
 
-std::string host_port(const IpAddress& address, uint16_t port) {
-  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);
-  return fmt::format("{}:{}", address.to_string(), port);
-}
-
 std::string_view protocol_name(config::LvsProtocol protocol) {
   switch (protocol) {
     case config::LvsProtocol::kTcp:

@@ -75,8 +75,7 @@ bool immediate_failure_is_the_paths(int error) {
 }  // namespace
 
 std::string endpoint_text(const IpAddress& address, uint16_t port) {
-  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);
-  return fmt::format("{}:{}", address.to_string(), port);
+  return host_port(address, port);
 }
 
 std::string duration_text(Duration duration) {

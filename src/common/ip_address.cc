@@ -88,6 +88,22 @@ std::string IpPrefix::to_string() const {
   return address.to_string() + "/" + std::to_string(length);
 }
 
+bool IpPrefix::contains(const IpAddress& other) const {
+  if (address.family() != other.family()) return false;
+  const uint8_t* a = address.bytes();
+  const uint8_t* b = other.bytes();
+  for (unsigned bit = 0; bit < length && bit < address.size() * 8; ++bit) {
+    const auto mask = static_cast<uint8_t>(0x80U >> (bit % 8));
+    if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) return false;
+  }
+  return true;
+}
+
+std::string host_port(const IpAddress& address, uint16_t port) {
+  return address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(port)
+                         : address.to_string() + ":" + std::to_string(port);
+}
+
 std::string to_string(AddressFamily family) {
   return family == AddressFamily::kIpv4 ? "inet" : "inet6";
 }

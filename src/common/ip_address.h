@@ -48,9 +48,15 @@ struct IpPrefix {
   // "10.0.0.1/24", "fe80::1/64"; without "/len" the full host length is used.
   static std::optional<IpPrefix> parse(std::string_view text);
   [[nodiscard]] std::string to_string() const;
+  // Whether `address` is in this network (the first `length` bits equal; never across
+  // families).
+  [[nodiscard]] bool contains(const IpAddress& other) const;
   auto operator<=>(const IpPrefix&) const = default;
 };
 
 std::string to_string(AddressFamily family);
+
+// "10.0.0.1:80", "[2001:db8::1]:80".
+std::string host_port(const IpAddress& address, uint16_t port);
 
 }  // namespace vigil

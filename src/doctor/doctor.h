@@ -183,6 +183,14 @@ std::vector<Finding> diagnose_probes(const config::Config& config, const config:
 // lets the adverts it must receive reach vigild's socket.
 std::vector<Finding> diagnose_firewall(const config::Config& config,
                                        const config::SourceFiles& files, const Facts& facts);
+// A virtual_ipaddress whose network holds `real_server` (a host address does not count): where a
+// NAT real server's route back should go, following the VRRP master.
+struct VrrpGateway {
+  IpAddress address;
+  std::string instance;  // the vrrp_instance holding it
+};
+std::optional<VrrpGateway> vrrp_gateway(const config::Config& config, const IpAddress& real_server);
+
 // "virtual_server 192.0.2.10:80", "virtual_server [2001:db8::1]:80", "virtual_server fwmark 1".
 std::string describe(const config::VirtualServer& vs);
 

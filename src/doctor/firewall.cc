@@ -225,13 +225,7 @@ bool in_prefix(const IpAddress& address, const IpAddress& network, int64_t lengt
   if (address.family() != network.family() || length < 0 ||
       length > static_cast<int64_t>(address.size() * 8))
     return false;
-  const uint8_t* a = address.bytes();
-  const uint8_t* n = network.bytes();
-  for (int64_t bit = 0; bit < length; ++bit) {
-    const uint8_t mask = static_cast<uint8_t>(0x80u >> (bit % 8));
-    if ((a[bit / 8] & mask) != (n[bit / 8] & mask)) return false;
-  }
-  return true;
+  return IpPrefix{.address = network, .length = static_cast<uint8_t>(length)}.contains(address);
 }
 
 // Whether every address of the prefix is multicast (224.0.0.0/4, ff00::/8).

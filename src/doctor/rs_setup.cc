@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "check/engine.h"
+#include "doctor/doctor.h"
 #include "lvs/overrides.h"
 
 namespace vigil::doctor::rs_setup {
@@ -31,17 +32,6 @@ constexpr const char* kRpFilterWhy =
 
 std::string prefix_text(const IpAddress& vip) {
   return fmt::format("{}/{}", vip.to_string(), vip.is_v4() ? 32 : 128);
-}
-
-bool prefix_contains(const IpPrefix& prefix, const IpAddress& address) {
-  if (prefix.address.family() != address.family()) return false;
-  const uint8_t* a = prefix.address.bytes();
-  const uint8_t* b = address.bytes();
-  for (uint8_t bit = 0; bit < prefix.length; ++bit) {
-    const uint8_t mask = static_cast<uint8_t>(0x80U >> (bit % 8));
-    if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) return false;
-  }
-  return true;
 }
 
 // The device receiving `type` tunnels whose outer header is `outer` and inner `inner`: the
@@ -142,13 +132,7 @@ Result<Found> find_service(const config::Config& config, std::string_view name) 
 std::optional<IpAddress> director_gateway(const config::Config& config,
                                           const config::VirtualServer& vs) {
   for (const auto& rs : vs.real_servers) {
-    for (const auto& instance : config.vrrp.instances) {
-      for (const auto& va : instance.virtual_addresses) {
-        if (va.prefix.length < (va.prefix.address.is_v4() ? 32 : 128) &&
-            prefix_contains(va.prefix, rs.address))
-          return va.prefix.address;
-      }
-    }
+    if (auto gateway = vrrp_gateway(config, rs.address)) return gateway->address;
   }
   return std::nullopt;
 }

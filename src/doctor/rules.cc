@@ -63,6 +63,18 @@ std::string describe(const VirtualServer& vs) {
   return "virtual_server";
 }
 
+std::optional<VrrpGateway> vrrp_gateway(const config::Config& config,
+                                        const IpAddress& real_server) {
+  for (const auto& instance : config.vrrp.instances) {
+    for (const auto& va : instance.virtual_addresses) {
+      if (va.prefix.length < (va.prefix.address.is_v4() ? 32 : 128) &&
+          va.prefix.contains(real_server))
+        return VrrpGateway{.address = va.prefix.address, .instance = instance.name};
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<IpvsConnLine> parse_ipvs_conn_line(std::string_view line) {
   std::vector<std::string_view> fields;
   size_t i = 0;
@@ -145,23 +157,6 @@ bool uses(const VirtualServer& vs, ForwardingMethod method) {
   if (vs.sorry_server && vs.sorry_server->forwarding.method == method) return true;
   return std::any_of(vs.real_servers.begin(), vs.real_servers.end(),
                      [&](const config::RealServer& rs) { return rs.forwarding.method == method; });
-}
-
-std::string endpoint(const IpAddress& address, uint16_t port) {
-  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), port)
-                         : fmt::format("{}:{}", address.to_string(), port);
-}
-
-bool in_prefix(const IpPrefix& prefix, const IpAddress& address) {
-  if (prefix.address.family() != address.family()) return false;
-  const uint8_t* a = prefix.address.bytes();
-  const uint8_t* b = address.bytes();
-  for (unsigned bit = 0; bit < prefix.length; bit += 8) {
-    const unsigned left = prefix.length - bit;
-    const auto mask = static_cast<uint8_t>(left >= 8 ? 0xff : 0xff << (8 - left));
-    if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) return false;
-  }
-  return true;
 }
 
 bool uses_nat(const VirtualServer& vs) {
@@ -539,7 +534,7 @@ class Diagnoser {
         const auto found = by_destination.find(key);
         if (found == by_destination.end()) continue;  // no connection to judge by
         const DestinationConnStates& states = found->second;
-        const std::string target = endpoint(rs.address, rs.port);
+        const std::string target = host_port(rs.address, rs.port);
         Finding f{.check = "rs.nat_return_path",
                   .subject = fmt::format("{} real_server {}", describe(vs), target),
                   .location = where(rs.loc)};
@@ -570,14 +565,8 @@ class Diagnoser {
   // The virtual_ipaddress on a real server's network (its gateway when the directors are a VRRP
   // pair), or a placeholder.
   std::string nat_gateway_hint(const IpAddress& real_server) const {
-    for (const auto& instance : config_.vrrp.instances) {
-      for (const auto& vip : instance.virtual_addresses) {
-        if (vip.prefix.address.family() == real_server.family() && vip.prefix.length > 0 &&
-            vip.prefix.length < (real_server.is_v4() ? 32 : 128) &&
-            in_prefix(vip.prefix, real_server))
-          return vip.prefix.address.to_string() + " (vrrp_instance " + instance.name + "'s VIP)";
-      }
-    }
+    if (const auto gateway = vrrp_gateway(config_, real_server))
+      return gateway->address.to_string() + " (vrrp_instance " + gateway->instance + "'s VIP)";
     return "THIS_DIRECTOR'S_ADDRESS_ON_ITS_NETWORK";
   }
 

@@ -27,11 +27,6 @@ std::string_view protocol_label(config::LvsProtocol protocol) {
 
 namespace {
 
-std::string host_port(const IpAddress& address, uint16_t port) {
-  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);
-  return fmt::format("{}:{}", address.to_string(), port);
-}
-
 bool names_real_server(std::string_view text, const config::RealServer& rs, bool only_port) {
   if (text == format_real_server({rs.address, rs.port}) || text == host_port(rs.address, rs.port))
     return true;
